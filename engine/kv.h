@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT
+ * Trireme state machine: the KV semantics and exactly-once writes (§8).
+ *
+ * tr_sm decides what a command does; the key/value storage behind it is a
+ * tr_store (ops table), so the simulator uses the fixed-size table below and
+ * the runtime a concurrent one, with the same decisions. Every replica that
+ * applies the same sequence reaches the same state and the same digest.
+ */
+#ifndef TR_KV_H
+#define TR_KV_H
+
+#include "types.h"
+
+enum tr_status {
+	TR_ST_OK = 0,        /* applied; a get found the key */
+	TR_ST_NOT_FOUND = 1, /* get or del of an absent key (del is still success) */
+	TR_ST_DUPLICATE = 2, /* write already applied: acknowledged again, not applied */
+	TR_ST_TOO_OLD = 3,   /* write older than its window: not applied, outcome unknown */
+	TR_ST_FULL = 4,      /* the store or the client table is full: not applied */
+};
+
+const char *tr_status_str(int st);
+
+/* Storage. get returns 0 and points *val at the stored bytes (valid until the
+ * next set/del of that key), or -1 if absent. set/del return 0, or -1 when
+ * the store is full (set only). */
+struct tr_store_ops {
+	int (*get)(void *store, const uint8_t *key, uint16_t key_len, const uint8_t **val,
+		   uint32_t *val_len);
+	int (*set)(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
+		   uint32_t val_len);
+	int (*del)(void *store, const uint8_t *key, uint16_t key_len);
+};
+
+/* Per client: the highest write sequence applied and which of the
+ * TR_WINDOW_MAX sequences below it were applied (bit i: hi - 1 - i). */
+struct tr_client_rec {
+	uint64_t client_id;
+	uint64_t hi;      /* 0: nothing applied yet (sequences start at 1) */
+	uint64_t below;   /* bitmap */
+	uint8_t used;
+};
+
+struct tr_sm {
+	const struct tr_store_ops *ops;
+	void *store;
+	struct tr_client_rec *clients; /* open addressing, clients_max, a power of two */
+	uint32_t clients_max;
+	uint32_t clients_used;
+	uint64_t digest;   /* order-independent digest of the key/value contents */
+	uint64_t applied_cmds;
+};
+
+struct tr_sm_result {
+	uint8_t status;        /* enum tr_status */
+	const uint8_t *val;    /* get with TR_ST_OK: the value, valid until the next apply */
+	uint32_t val_len;
+};
+
+/* clients: clients_max records (a power of two), zeroed by init. */
+void tr_sm_init(struct tr_sm *sm, const struct tr_store_ops *ops, void *store,
+		struct tr_client_rec *clients, uint32_t clients_max);
+void tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res);
+/* The digest contribution of one key/value pair (for stores and checkers). */
+uint64_t tr_kv_pair_hash(const uint8_t *key, uint16_t key_len, const uint8_t *val,
+			 uint32_t val_len);
+
+/* A fixed-size open-addressing table in caller memory: the simulator's and
+ * the tests' store. Keys and values are copied into fixed-size cells. */
+struct tr_table {
+	uint8_t *cells;
+	uint32_t cells_max; /* a power of two */
+	uint32_t used;
+	uint16_t key_max;
+	uint32_t val_max;
+	uint32_t cell_bytes;
+};
+
+size_t tr_table_mem_bytes(uint32_t cells_max, uint16_t key_max, uint32_t val_max);
+void tr_table_init(struct tr_table *t, void *mem, uint32_t cells_max, uint16_t key_max,
+		   uint32_t val_max);
+extern const struct tr_store_ops tr_table_ops;
+
+#endif

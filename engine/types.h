@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT
+ * Trireme engine: the types every part of the protocol shares (PROTOCOL.md §1, §3).
+ * Pure C11: no I/O, no threads, no clocks.
+ */
+#ifndef TR_TYPES_H
+#define TR_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TR_REPLICAS 3
+#define TR_COLUMNS 3
+
+/* Limits the wire format itself imposes; configurations may be smaller. */
+#define TR_WINDOW_MAX 64         /* §8: a client's outstanding writes W */
+#define TR_KEY_BYTES_MAX 1024
+#define TR_VAL_BYTES_MAX (64u * 1024)
+#define TR_BATCH_CMDS_MAX 4096
+#define TR_BATCH_BYTES_MAX (1u << 20)
+#define TR_FRAME_MSGS_MAX 255
+#define TR_LSN_MAX (UINT64_C(1) << 48)
+
+/* §1: ballot (n, replica), compared lexicographically; n == 0 means "none". */
+struct tr_ballot {
+	uint32_t n;
+	uint8_t replica;
+};
+
+static inline int
+tr_ballot_cmp(struct tr_ballot a, struct tr_ballot b)
+{
+	if (a.n != b.n)
+		return a.n < b.n ? -1 : 1;
+	if (a.replica != b.replica)
+		return a.replica < b.replica ? -1 : 1;
+	return 0;
+}
+
+static inline bool
+tr_ballot_none(struct tr_ballot b)
+{
+	return b.n == 0;
+}
+
+enum tr_op {
+	TR_OP_SET = 1,
+	TR_OP_GET = 2,
+	TR_OP_DEL = 3,
+};
+
+/* One client command, decoded. key/val point into the buffer it was decoded
+ * from. Writes (set, del) are exactly-once by (client_id, seq) within the
+ * client's window W (§8); reads carry seq only to match their completion. */
+struct tr_cmd {
+	uint8_t op;
+	uint8_t window; /* W, 1..TR_WINDOW_MAX */
+	uint64_t client_id;
+	uint64_t seq;
+	const uint8_t *key;
+	uint16_t key_len;
+	const uint8_t *val; /* set only */
+	uint32_t val_len;
+};
+
+/* §1: the value of a slot: a batch of commands (none: the NOOP), the deps
+ * vector (§2) and the replica that created it. cmds is the commands' wire
+ * encoding (wire.h), cmd_count of them back to back. */
+struct tr_value {
+	uint64_t deps[TR_COLUMNS];
+	uint8_t proposer;
+	uint16_t cmd_count;
+	uint32_t cmds_len;
+	const uint8_t *cmds;
+};
+
+static inline bool
+tr_value_is_noop(const struct tr_value *v)
+{
+	return v->cmd_count == 0;
+}
+
+/* §3: the messages. Every message concerns one column, given by the frame
+ * that carries it (wire.h); a flat struct, fields used per type. */
+enum tr_msg_type {
+	TR_MSG_ACCEPT = 1,
+	TR_MSG_ACCEPT_REPLY = 2,
+	TR_MSG_COMMIT = 3,
+	TR_MSG_FETCH = 4,
+	TR_MSG_FETCH_REPLY = 5,
+	TR_MSG_STATUS = 6,
+	TR_MSG_TYPE_COUNT
+};
+
+enum tr_reply {
+	TR_REPLY_OK = 1,           /* voted value at ballot */
+	TR_REPLY_OK_COMMITTED = 2, /* A0: the committed value */
+	TR_REPLY_REJECT = 3,       /* A1: promised carries the higher promise */
+};
+
+struct tr_msg {
+	uint8_t type;
+	uint8_t from;
+	uint8_t to;
+	uint8_t column;
+	uint64_t lsn;              /* ACCEPT, ACCEPT_REPLY, COMMIT, FETCH (first), FETCH_REPLY */
+	struct tr_ballot ballot;   /* ACCEPT: b; ACCEPT_REPLY: the b it answers */
+	struct tr_ballot vbal;     /* ACCEPT: the snapshot's vote (none: a proposal) */
+	struct tr_ballot promised; /* ACCEPT_REPLY REJECT */
+	uint8_t reply;             /* ACCEPT_REPLY: enum tr_reply */
+	struct tr_value value;     /* ACCEPT, ACCEPT_REPLY OK*, COMMIT, FETCH_REPLY */
+	uint64_t lsn_end;          /* FETCH: [lsn, lsn_end) */
+	uint64_t committed;        /* STATUS: sender's committed prefix of column */
+	uint64_t applied;          /* STATUS: sender's applied prefix of column */
+	uint64_t known[TR_COLUMNS]; /* STATUS: sender's known (feeds catch-up only) */
+};
+
+#endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT
+ * Trireme wire codec: messages and client commands to and from byte spans.
+ *
+ * A frame is what one packet (or one simulated delivery) carries: a header
+ * naming the cluster, sender, receiver and column, then 1..255 messages, then
+ * a CRC32C of everything before it. All integers are little-endian.
+ *
+ *   frame  := magic:u16 'T','3' | version:u8 (1) | msg_count:u8
+ *             | cluster_id:u32 | from:u8 | to:u8 | column:u8 | reserved:u8 (0)
+ *             | length:u32 (whole frame, crc included) | msg* | crc32c:u32
+ *   msg    := type:u8 | body (by type)
+ *   ACCEPT        lsn:u64 ballot vbal value
+ *   ACCEPT_REPLY  lsn:u64 ballot reply:u8 (OK*: value | REJECT: promised:ballot)
+ *   COMMIT        lsn:u64 value
+ *   FETCH         lsn:u64 lsn_end:u64
+ *   FETCH_REPLY   lsn:u64 value
+ *   STATUS        committed:u64 applied:u64 known:u64[3]
+ *   ballot := n:u32 replica:u8
+ *   value  := deps:u64[3] proposer:u8 cmd_count:u16 cmds_len:u32 cmds[cmds_len]
+ *   cmd    := op:u8 window:u8 client_id:u64 seq:u64 key_len:u16 val_len:u32
+ *             key[key_len] val[val_len]          (val_len is 0 unless op is set)
+ *
+ * Decoding validates everything (lengths, counts, enums, replica ids, the
+ * commands inside values, the checksum) and returns a reason on failure;
+ * nothing in a rejected frame is used.
+ */
+#ifndef TR_WIRE_H
+#define TR_WIRE_H
+
+#include "types.h"
+
+#define TR_WIRE_MAGIC0 'T'
+#define TR_WIRE_MAGIC1 '3'
+#define TR_WIRE_VERSION 1
+#define TR_WIRE_HDR_BYTES 16
+#define TR_WIRE_CRC_BYTES 4
+#define TR_WIRE_CMD_HDR_BYTES 24
+
+/* X-macro: every reason a frame or command is rejected. */
+#define TR_WIRE_ERRORS(X)                                       \
+	X(TRUNCATED, "truncated")                               \
+	X(BAD_MAGIC, "bad magic")                               \
+	X(BAD_VERSION, "unsupported version")                   \
+	X(BAD_LENGTH, "length field disagrees with the buffer") \
+	X(BAD_CHECKSUM, "checksum mismatch")                    \
+	X(WRONG_CLUSTER, "foreign cluster id")                  \
+	X(BAD_REPLICA, "replica id out of range")               \
+	X(MISDIRECTED, "frame not addressed to this replica")   \
+	X(BAD_COLUMN, "column out of range")                    \
+	X(BAD_COUNT, "message count out of range")              \
+	X(BAD_TYPE, "unknown message type")                     \
+	X(BAD_REPLY, "unknown reply kind")                      \
+	X(BAD_BALLOT, "ballot out of range")                    \
+	X(BAD_LSN, "lsn out of range")                          \
+	X(BAD_RANGE, "fetch range empty or too large")          \
+	X(BAD_VALUE, "value fields out of range")               \
+	X(BAD_CMD, "malformed command")                         \
+	X(TOO_BIG, "over a configured limit")                   \
+	X(TRAILING, "trailing bytes after the last message")    \
+	X(NO_SPACE, "output buffer too small")
+
+enum tr_wire_err {
+	TR_WIRE_OK = 0,
+#define TR_WIRE_ENUM(name, text) TR_WIRE_E_##name,
+	TR_WIRE_ERRORS(TR_WIRE_ENUM)
+#undef TR_WIRE_ENUM
+	TR_WIRE_E_COUNT
+};
+
+const char *tr_wire_strerror(int err);
+
+/* Limits a decoder enforces on top of the format's own. */
+struct tr_wire_limits {
+	uint32_t cluster_id;
+	uint8_t self;            /* frames must be addressed to this replica */
+	uint16_t cmd_count_max;  /* per value */
+	uint32_t cmds_bytes_max; /* per value */
+	uint32_t fetch_span_max; /* lsn_end - lsn */
+};
+
+struct tr_frame_hdr {
+	uint32_t cluster_id;
+	uint8_t from;
+	uint8_t to;
+	uint8_t column;
+	uint8_t msg_count;
+};
+
+/* Encoding: begin, add messages while they fit, end (writes length and crc). */
+struct tr_frame_writer {
+	uint8_t *buf;
+	size_t cap;
+	size_t len;
+	uint8_t msg_count;
+};
+
+size_t tr_wire_msg_bytes(const struct tr_msg *m);
+/* 0, or TR_WIRE_E_NO_SPACE (buffer too small for even an empty frame). */
+int tr_frame_begin(struct tr_frame_writer *w, uint8_t *buf, size_t cap,
+		   const struct tr_frame_hdr *hdr);
+/* 0, or TR_WIRE_E_NO_SPACE when the message (plus the crc) does not fit or the
+ * frame already holds TR_FRAME_MSGS_MAX messages; the frame is unchanged. */
+int tr_frame_add(struct tr_frame_writer *w, const struct tr_msg *m);
+/* Returns the frame's length in bytes. */
+size_t tr_frame_end(struct tr_frame_writer *w);
+
+/* Decodes a whole frame into msgs[0..*count). Values' cmds point into buf.
+ * from/to/column of every message are set from the header. Returns 0 or a
+ * TR_WIRE_E_* reason; on failure *count is 0. */
+int tr_frame_decode(const uint8_t *buf, size_t len, const struct tr_wire_limits *lim,
+		    struct tr_frame_hdr *hdr, struct tr_msg *msgs, unsigned msgs_cap,
+		    unsigned *count);
+
+/* Commands. */
+size_t tr_cmd_bytes(const struct tr_cmd *c);
+/* Appends one command at buf; returns bytes written, 0 if it does not fit. */
+size_t tr_cmd_encode(uint8_t *buf, size_t cap, const struct tr_cmd *c);
+/* Decodes the command at buf[*off]; advances *off. 0 or TR_WIRE_E_*. */
+int tr_cmd_decode(const uint8_t *buf, size_t len, size_t *off, struct tr_cmd *c);
+/* Checks that cmds holds exactly count well-formed commands. */
+int tr_cmds_validate(const uint8_t *cmds, size_t len, unsigned count);
+
+uint32_t tr_crc32c(uint32_t crc, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Trireme builds, tests and runs with.
+# Idempotent: runs `apt-get update` once and installs only what is missing.
+set -euo pipefail
+
+packages=(
+	meson ninja-build pkg-config gcc
+	libcriterion-dev
+	dpdk dpdk-dev libdpdk-dev
+	liburcu-dev libjemalloc-dev
+	iproute2 python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
