@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT
+ * The applier: committed instances to the state machine in §7 order, and the
+ * completions P5 acknowledges.
+ */
+#include "internal.h"
+
+static void
+apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct tr_value *v)
+{
+	uint8_t me = a->rep->cfg.id;
+	bool ours = column == me && v->proposer == me;
+	size_t off = 0;
+
+	for (uint16_t i = 0; i < v->cmd_count; i++) {
+		struct tr_completion done;
+		struct tr_cmd cmd;
+		int rc = tr_cmd_decode(v->cmds, v->cmds_len, &off, &cmd);
+
+		assert(rc == 0); /* validated when it entered the replica */
+		(void)rc;
+		tr_sm_apply(a->sm, &cmd, &done.res);
+		if (!ours || a->complete == NULL)
+			continue;
+		done.client_id = cmd.client_id;
+		done.seq = cmd.seq;
+		done.op = cmd.op;
+		done.column = (uint8_t)column;
+		done.lsn = lsn;
+		done.index = i;
+		a->complete(a->ctx, &done); /* P5: acknowledged when applied */
+	}
+	if (a->applied != NULL)
+		a->applied(a->ctx, column, lsn, v);
+}
+
+unsigned
+tr_apply(struct tr_applier *a, unsigned max)
+{
+	struct tr_replica *r = a->rep;
+	unsigned done = 0;
+
+	if (atomic_load_explicit(&r->shared.violation, memory_order_relaxed))
+		return 0;
+	while (done < max) {
+		struct tr_head heads[TR_COLUMNS];
+		const struct tr_slot *slot[TR_COLUMNS];
+		uint64_t applied[TR_COLUMNS];
+		int col;
+
+		for (unsigned c = 0; c < TR_COLUMNS; c++) {
+			const struct tr_slot *s;
+
+			applied[c] = atomic_load_explicit(&r->shared.applied[c], memory_order_relaxed);
+			s = tr_column_slot(&r->col[c], applied[c]);
+			heads[c].committed = s != NULL &&
+				atomic_load_explicit(&s->committed, memory_order_acquire) ==
+					applied[c] + 1;
+			slot[c] = heads[c].committed ? s : NULL;
+			if (heads[c].committed)
+				memcpy(heads[c].deps, s->value.deps, sizeof(heads[c].deps));
+		}
+		col = tr_order_next(heads, applied, &a->blocked);
+		if (col < 0)
+			break;
+		apply_instance(a, (unsigned)col, applied[col], &slot[col]->value);
+		atomic_store_explicit(&r->shared.applied[col], applied[col] + 1, memory_order_release);
+		done++;
+	}
+	return done;
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT
+ * Trireme engine internals shared by the handlers. Not installed.
+ */
+#ifndef TR_INTERNAL_H
+#define TR_INTERNAL_H
+
+#include <assert.h>
+#include <string.h>
+
+#include "mmp3.h"
+#include "wire.h"
+
+static inline uint64_t
+u64_max(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static inline uint64_t
+u64_min(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* splitmix64: the engine's only source of randomness, seeded by the config. */
+static inline uint64_t
+rng_next(uint64_t *state)
+{
+	uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi]. */
+static inline uint64_t
+rng_between(uint64_t *state, uint64_t lo, uint64_t hi)
+{
+	if (hi <= lo)
+		return lo;
+	return lo + rng_next(state) % (hi - lo + 1);
+}
+
+static inline bool
+slot_committed(const struct tr_slot *s)
+{
+	return atomic_load_explicit(&s->committed, memory_order_relaxed) == s->lsn + 1;
+}
+
+static inline void
+arm(struct tr_column *c, uint64_t at_ns)
+{
+	if (at_ns < c->next_ns)
+		c->next_ns = at_ns;
+}
+
+static inline uint8_t
+self_id(const struct tr_column *c)
+{
+	return c->rep->cfg.id;
+}
+
+/* replica.c */
+struct tr_slot *slot_cell(struct tr_column *c, uint64_t lsn);
+void known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *deps);
+void known_load(const struct tr_replica *r, uint64_t known[TR_COLUMNS]);
+struct tr_msg *out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to);
+void slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v);
+bool value_equal(const struct tr_value *a, const struct tr_value *b);
+void violation(struct tr_replica *r, const char *why);
+bool peer_fresh(const struct tr_column *c, uint8_t peer, uint64_t now_ns);
+uint64_t backoff_ns(struct tr_column *c, uint32_t attempts);
+
+/* propose.c */
+void attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr_out *out);
+void propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
+void send_commit(struct tr_column *c, const struct tr_slot *s, struct tr_out *out);
+
+/* commit.c */
+void slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *v,
+		 struct tr_out *out);
+
+/* recv_*.c */
+void recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct tr_out *out);
+void recv_accept_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns,
+		       struct tr_out *out);
+void recv_commit(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
+void recv_fetch(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
+void recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns);
+
+#endif

@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: MIT
+ * Trireme state machine: the KV semantics and exactly-once writes (§8), and
+ * the fixed-size table store.
+ */
+#include <assert.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kv.h"
+
+/* ---------------------------------------------------------------------
+ * Hashing
+ */
+
+#define FNV64_OFFSET UINT64_C(0xcbf29ce484222325)
+#define FNV64_PRIME UINT64_C(0x100000001b3)
+
+static uint64_t
+fnv1a_bytes(uint64_t h, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= FNV64_PRIME;
+	}
+	return h;
+}
+
+/* Lengths are hashed little-endian whatever the host, so every replica
+ * computes the same digest. */
+static uint64_t
+fnv1a_le(uint64_t h, uint64_t v, unsigned int bytes)
+{
+	unsigned int i;
+
+	for (i = 0; i < bytes; i++) {
+		h ^= (uint8_t)(v >> (8 * i));
+		h *= FNV64_PRIME;
+	}
+	return h;
+}
+
+/* MurmurHash3's 64-bit finaliser: every input bit affects every output bit. */
+static uint64_t
+fmix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+uint64_t
+tr_kv_pair_hash(const uint8_t *key, uint16_t key_len, const uint8_t *val, uint32_t val_len)
+{
+	uint64_t h = FNV64_OFFSET;
+
+	/* Length-prefixed, so ("ab", "c") and ("a", "bc") differ. */
+	h = fnv1a_le(h, key_len, 2);
+	h = fnv1a_bytes(h, key, key_len);
+	h = fnv1a_le(h, val_len, 4);
+	h = fnv1a_bytes(h, val, val_len);
+	return fmix64(h);
+}
+
+static uint64_t
+key_hash(const uint8_t *key, uint16_t key_len)
+{
+	return fmix64(fnv1a_bytes(FNV64_OFFSET, key, key_len));
+}
+
+const char *
+tr_status_str(int st)
+{
+	switch (st) {
+	case TR_ST_OK:
+		return "ok";
+	case TR_ST_NOT_FOUND:
+		return "not found";
+	case TR_ST_DUPLICATE:
+		return "duplicate";
+	case TR_ST_TOO_OLD:
+		return "too old";
+	case TR_ST_FULL:
+		return "full";
+	default:
+		return "unknown status";
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * The state machine
+ */
+
+static bool
+is_pow2(uint32_t x)
+{
+	return x != 0 && (x & (x - 1)) == 0;
+}
+
+void
+tr_sm_init(struct tr_sm *sm, const struct tr_store_ops *ops, void *store,
+	   struct tr_client_rec *clients, uint32_t clients_max)
+{
+	assert(sm != NULL && ops != NULL && clients != NULL);
+	assert(is_pow2(clients_max));
+
+	memset(clients, 0, (size_t)clients_max * sizeof(*clients));
+	sm->ops = ops;
+	sm->store = store;
+	sm->clients = clients;
+	sm->clients_max = clients_max;
+	sm->clients_used = 0;
+	sm->digest = 0;
+	sm->applied_cmds = 0;
+}
+
+/* A new client is refused past 3/4 of the table, so probe chains stay short. */
+static uint32_t
+clients_limit(const struct tr_sm *sm)
+{
+	return sm->clients_max - sm->clients_max / 4;
+}
+
+/* Returns the client's record, or NULL with *free_slot set to the first
+ * unused record on its probe path (clients_max when there is none). */
+static struct tr_client_rec *
+client_find(struct tr_sm *sm, uint64_t client_id, uint32_t *free_slot)
+{
+	uint32_t mask = sm->clients_max - 1;
+	uint32_t i = (uint32_t)fmix64(client_id) & mask;
+	uint32_t n;
+
+	*free_slot = sm->clients_max;
+	for (n = 0; n < sm->clients_max; n++, i = (i + 1) & mask) {
+		struct tr_client_rec *rec = &sm->clients[i];
+
+		if (!rec->used) {
+			*free_slot = i;
+			return NULL;
+		}
+		if (rec->client_id == client_id)
+			return rec;
+	}
+	return NULL;
+}
+
+enum dedup {
+	DEDUP_APPLY_NEW,  /* s > hi */
+	DEDUP_APPLY_OLD,  /* s < hi, inside the window, not applied yet */
+	DEDUP_DUPLICATE,
+	DEDUP_TOO_OLD,
+};
+
+/* §8: "the state machine keeps, per client, the highest sequence applied and
+ * which of the W sequences below it were applied. [...] the decision depends
+ * only on the applied sequence and on what the command itself carries". */
+static enum dedup
+dedup_decide(uint64_t hi, uint64_t below, uint64_t seq, uint8_t window)
+{
+	uint64_t w = window > TR_WINDOW_MAX ? TR_WINDOW_MAX : window;
+	uint64_t d;
+
+	if (seq > hi)
+		return DEDUP_APPLY_NEW;
+	if (seq == hi)
+		return DEDUP_DUPLICATE;
+	d = hi - seq;
+	/* §8: "a write older than the window is not applied and is answered
+	 * 'too old, outcome unknown'". Checked before the bitmap, so the
+	 * answer depends on hi and W only. W == 0 (malformed) makes every
+	 * write below hi too old; W > TR_WINDOW_MAX counts as TR_WINDOW_MAX. */
+	if (d >= w)
+		return DEDUP_TOO_OLD;
+	/* d <= 63 here; bit d - 1 means seq hi - d was applied. */
+	if ((below >> (d - 1)) & 1)
+		return DEDUP_DUPLICATE;
+	return DEDUP_APPLY_OLD;
+}
+
+/* Records seq as applied (after the store accepted the write). */
+static void
+dedup_record(struct tr_client_rec *rec, uint64_t seq)
+{
+	uint64_t d;
+
+	if (seq > rec->hi) {
+		d = seq - rec->hi;
+		/* Shifting a uint64_t by >= 64 is undefined: those bits are dropped. */
+		rec->below = d >= 64 ? 0 : rec->below << d;
+		/* The old hi becomes applied-below, unless it was "none". */
+		if (rec->hi != 0 && d <= 64)
+			rec->below |= UINT64_C(1) << (d - 1);
+		rec->hi = seq;
+	} else {
+		d = rec->hi - seq;
+		assert(d >= 1 && d <= 64);
+		rec->below |= UINT64_C(1) << (d - 1);
+	}
+}
+
+static void
+sm_get(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
+{
+	const uint8_t *val;
+	uint32_t val_len;
+
+	if (sm->ops->get(sm->store, cmd->key, cmd->key_len, &val, &val_len) == 0) {
+		res->status = TR_ST_OK;
+		res->val = val;
+		res->val_len = val_len;
+	} else {
+		res->status = TR_ST_NOT_FOUND;
+	}
+	sm->applied_cmds++;
+}
+
+/* Performs a write on the store and keeps the digest. Returns the status;
+ * TR_ST_FULL means nothing changed. */
+static uint8_t
+sm_write(struct tr_sm *sm, const struct tr_cmd *cmd)
+{
+	const uint8_t *old;
+	uint32_t old_len;
+	uint64_t old_hash = 0;
+	bool present;
+
+	present = sm->ops->get(sm->store, cmd->key, cmd->key_len, &old, &old_len) == 0;
+	/* Hash the old pair now: set/del invalidate the pointer. */
+	if (present)
+		old_hash = tr_kv_pair_hash(cmd->key, cmd->key_len, old, old_len);
+
+	if (cmd->op == TR_OP_SET) {
+		if (sm->ops->set(sm->store, cmd->key, cmd->key_len, cmd->val, cmd->val_len) != 0)
+			return TR_ST_FULL;
+		sm->digest -= old_hash;
+		sm->digest += tr_kv_pair_hash(cmd->key, cmd->key_len, cmd->val, cmd->val_len);
+		return TR_ST_OK;
+	}
+
+	/* Del of an absent key is still success: applied, answered NOT_FOUND. */
+	if (!present)
+		return TR_ST_NOT_FOUND;
+	(void)sm->ops->del(sm->store, cmd->key, cmd->key_len);
+	sm->digest -= old_hash;
+	return TR_ST_OK;
+}
+
+void
+tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
+{
+	struct tr_client_rec *rec;
+	uint32_t free_slot;
+	uint64_t hi = 0, below = 0;
+	uint8_t st;
+
+	assert(sm != NULL && cmd != NULL && res != NULL);
+	res->status = TR_ST_OK;
+	res->val = NULL;
+	res->val_len = 0;
+
+	/* §8: "reads change nothing and carry no sequence": no dedup. */
+	if (cmd->op == TR_OP_GET) {
+		sm_get(sm, cmd, res);
+		return;
+	}
+
+	/* Sequences start at 1, so a write with seq 0 (or an unknown op, which
+	 * the decoder should have refused) is malformed: it is not applied
+	 * and answered TOO_OLD ("not applied"), and nothing is recorded.
+	 * Harmless, and the same on every replica. */
+	if ((cmd->op != TR_OP_SET && cmd->op != TR_OP_DEL) || cmd->seq == 0) {
+		res->status = TR_ST_TOO_OLD;
+		return;
+	}
+
+	/* Exactly-once is decided before the store is touched. */
+	rec = client_find(sm, cmd->client_id, &free_slot);
+	if (rec != NULL) {
+		hi = rec->hi;
+		below = rec->below;
+	} else if (sm->clients_used >= clients_limit(sm) || free_slot == sm->clients_max) {
+		res->status = TR_ST_FULL;
+		return;
+	}
+
+	switch (dedup_decide(hi, below, cmd->seq, cmd->window)) {
+	case DEDUP_DUPLICATE:
+		res->status = TR_ST_DUPLICATE;
+		return;
+	case DEDUP_TOO_OLD:
+		res->status = TR_ST_TOO_OLD;
+		return;
+	case DEDUP_APPLY_NEW:
+	case DEDUP_APPLY_OLD:
+		break;
+	}
+
+	st = sm_write(sm, cmd);
+	res->status = st;
+	/* A refused write is not recorded: the same seq may be applied later. */
+	if (st == TR_ST_FULL)
+		return;
+
+	if (rec == NULL) {
+		rec = &sm->clients[free_slot];
+		rec->used = 1;
+		rec->client_id = cmd->client_id;
+		rec->hi = 0;
+		rec->below = 0;
+		sm->clients_used++;
+	}
+	dedup_record(rec, cmd->seq);
+	sm->applied_cmds++;
+}
+
+/* ---------------------------------------------------------------------
+ * tr_table: open addressing, linear probing, fixed-size cells.
+ *
+ * Cell layout (cell_bytes, a multiple of 8):
+ *   0: uint32_t val_len, 4: uint16_t key_len, 6: uint8_t state, 7: pad,
+ *   8: key bytes (key_max), 8 + key_max: value bytes (val_max).
+ * Header fields are accessed with memcpy: the caller's memory need not be
+ * aligned.
+ *
+ * t->used counts the non-empty cells (live and tombstones). A new key that
+ * needs an empty cell is refused past 3/4 of cells_max, after purging the
+ * tombstones if there are any; overwrites are always allowed. A purge
+ * rehashes in place and moves values, so a pointer from get is valid until
+ * the next set or del of any key.
+ */
+
+enum cell_state {
+	CELL_EMPTY = 0,
+	CELL_USED = 1,
+	CELL_TOMB = 2,
+	CELL_MOVING = 3, /* during a purge only: live, not yet placed */
+};
+
+#define CELL_HDR_BYTES 8
+#define CELL_OFF_VAL_LEN 0
+#define CELL_OFF_KEY_LEN 4
+#define CELL_OFF_STATE 6
+
+static uint32_t
+cell_bytes_for(uint16_t key_max, uint32_t val_max)
+{
+	uint64_t b = (uint64_t)CELL_HDR_BYTES + key_max + val_max;
+
+	b = (b + 7) & ~(uint64_t)7;
+	assert(b <= UINT32_MAX);
+	return (uint32_t)b;
+}
+
+static uint8_t *
+cell_at(const struct tr_table *t, uint32_t i)
+{
+	return t->cells + (size_t)i * t->cell_bytes;
+}
+
+static uint8_t
+cell_state(const struct tr_table *t, uint32_t i)
+{
+	return cell_at(t, i)[CELL_OFF_STATE];
+}
+
+static void
+cell_set_state(struct tr_table *t, uint32_t i, uint8_t st)
+{
+	cell_at(t, i)[CELL_OFF_STATE] = st;
+}
+
+static uint16_t
+cell_key_len(const uint8_t *c)
+{
+	uint16_t v;
+
+	memcpy(&v, c + CELL_OFF_KEY_LEN, sizeof(v));
+	return v;
+}
+
+static uint32_t
+cell_val_len(const uint8_t *c)
+{
+	uint32_t v;
+
+	memcpy(&v, c + CELL_OFF_VAL_LEN, sizeof(v));
+	return v;
+}
+
+static uint8_t *
+cell_key(uint8_t *c)
+{
+	return c + CELL_HDR_BYTES;
+}
+
+static uint8_t *
+cell_val(const struct tr_table *t, uint8_t *c)
+{
+	return c + CELL_HDR_BYTES + t->key_max;
+}
+
+static uint32_t
+table_limit(const struct tr_table *t)
+{
+	return t->cells_max - t->cells_max / 4;
+}
+
+static uint32_t
+table_home(const struct tr_table *t, const uint8_t *key, uint16_t key_len)
+{
+	return (uint32_t)key_hash(key, key_len) & (t->cells_max - 1);
+}
+
+size_t
+tr_table_mem_bytes(uint32_t cells_max, uint16_t key_max, uint32_t val_max)
+{
+	return (size_t)cells_max * cell_bytes_for(key_max, val_max);
+}
+
+void
+tr_table_init(struct tr_table *t, void *mem, uint32_t cells_max, uint16_t key_max,
+	      uint32_t val_max)
+{
+	assert(t != NULL && mem != NULL);
+	assert(is_pow2(cells_max));
+
+	t->cells = mem;
+	t->cells_max = cells_max;
+	t->used = 0;
+	t->key_max = key_max;
+	t->val_max = val_max;
+	t->cell_bytes = cell_bytes_for(key_max, val_max);
+	memset(mem, 0, tr_table_mem_bytes(cells_max, key_max, val_max));
+}
+
+struct probe {
+	uint32_t found; /* the key's cell, or cells_max */
+	uint32_t tomb;  /* the first tombstone on the path, or cells_max */
+	uint32_t empty; /* the empty cell that ended the search, or cells_max */
+};
+
+/* Walks the key's probe path; stops at the key, at an empty cell, or after
+ * cells_max cells, so it always terminates. */
+static void
+table_probe(const struct tr_table *t, const uint8_t *key, uint16_t key_len, struct probe *p)
+{
+	uint32_t mask = t->cells_max - 1;
+	uint32_t i = table_home(t, key, key_len);
+	uint32_t n;
+
+	p->found = p->tomb = p->empty = t->cells_max;
+	if (key_len > t->key_max)
+		return;
+	for (n = 0; n < t->cells_max; n++, i = (i + 1) & mask) {
+		uint8_t *c = cell_at(t, i);
+
+		switch (c[CELL_OFF_STATE]) {
+		case CELL_EMPTY:
+			p->empty = i;
+			return;
+		case CELL_TOMB:
+			if (p->tomb == t->cells_max)
+				p->tomb = i;
+			break;
+		default:
+			if (cell_key_len(c) == key_len &&
+			    (key_len == 0 || memcmp(cell_key(c), key, key_len) == 0)) {
+				p->found = i;
+				return;
+			}
+			break;
+		}
+	}
+}
+
+static void
+swap_bytes(uint8_t *a, uint8_t *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		uint8_t x = a[i];
+
+		a[i] = b[i];
+		b[i] = x;
+	}
+}
+
+/* Rehashes in place, dropping every tombstone (abseil's
+ * drop_deletes_without_resize, for linear probing). Invariant: a placed
+ * (USED) cell has only USED cells between its home and itself; placed
+ * cells are never moved again, so the invariant holds at the end. */
+static void
+table_purge(struct tr_table *t)
+{
+	uint32_t mask = t->cells_max - 1;
+	uint32_t i, j, used = 0;
+
+	for (i = 0; i < t->cells_max; i++) {
+		uint8_t st = cell_state(t, i);
+
+		if (st == CELL_TOMB)
+			cell_set_state(t, i, CELL_EMPTY);
+		else if (st == CELL_USED)
+			cell_set_state(t, i, CELL_MOVING);
+	}
+	for (i = 0; i < t->cells_max; i++) {
+		while (cell_state(t, i) == CELL_MOVING) {
+			uint8_t *ci = cell_at(t, i);
+			uint16_t klen = cell_key_len(ci);
+			uint8_t *cj;
+
+			/* The first free cell on its path: found at the
+			 * latest at i, which is not USED. */
+			j = table_home(t, cell_key(ci), klen);
+			while (cell_state(t, j) == CELL_USED)
+				j = (j + 1) & mask;
+			if (j == i) {
+				cell_set_state(t, i, CELL_USED);
+				break;
+			}
+			cj = cell_at(t, j);
+			if (cell_state(t, j) == CELL_EMPTY) {
+				memcpy(cj, ci, t->cell_bytes);
+				cell_set_state(t, j, CELL_USED);
+				cell_set_state(t, i, CELL_EMPTY);
+				break;
+			}
+			/* j holds another unplaced entry: swap, place ours
+			 * at j, and go on with the one now in i. */
+			swap_bytes(ci, cj, t->cell_bytes);
+			cell_set_state(t, j, CELL_USED);
+		}
+	}
+	for (i = 0; i < t->cells_max; i++)
+		used += cell_state(t, i) == CELL_USED;
+	t->used = used;
+}
+
+static bool
+table_has_tomb(const struct tr_table *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->cells_max; i++)
+		if (cell_state(t, i) == CELL_TOMB)
+			return true;
+	return false;
+}
+
+static void
+cell_write(struct tr_table *t, uint32_t i, const uint8_t *key, uint16_t key_len,
+	   const uint8_t *val, uint32_t val_len)
+{
+	uint8_t *c = cell_at(t, i);
+
+	memcpy(c + CELL_OFF_VAL_LEN, &val_len, sizeof(val_len));
+	memcpy(c + CELL_OFF_KEY_LEN, &key_len, sizeof(key_len));
+	c[CELL_OFF_STATE] = CELL_USED;
+	if (key_len > 0)
+		memcpy(cell_key(c), key, key_len);
+	if (val_len > 0)
+		memcpy(cell_val(t, c), val, val_len);
+}
+
+static int
+table_get(void *store, const uint8_t *key, uint16_t key_len, const uint8_t **val,
+	  uint32_t *val_len)
+{
+	struct tr_table *t = store;
+	struct probe p;
+	uint8_t *c;
+
+	table_probe(t, key, key_len, &p);
+	if (p.found == t->cells_max)
+		return -1;
+	c = cell_at(t, p.found);
+	*val = cell_val(t, c);
+	*val_len = cell_val_len(c);
+	return 0;
+}
+
+static int
+table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
+	  uint32_t val_len)
+{
+	struct tr_table *t = store;
+	struct probe p;
+
+	if (key_len > t->key_max || val_len > t->val_max)
+		return -1;
+	table_probe(t, key, key_len, &p);
+	if (p.found != t->cells_max) {
+		/* Overwriting an existing key is always allowed. */
+		cell_write(t, p.found, key, key_len, val, val_len);
+		return 0;
+	}
+	if (p.tomb != t->cells_max) {
+		/* Reuse the first tombstone on the path: used is unchanged. */
+		cell_write(t, p.tomb, key, key_len, val, val_len);
+		return 0;
+	}
+	if (t->used >= table_limit(t) || p.empty == t->cells_max) {
+		/* Past 3/4: tombstones may be what fills the table. */
+		if (!table_has_tomb(t))
+			return -1;
+		table_purge(t);
+		if (t->used >= table_limit(t))
+			return -1;
+		table_probe(t, key, key_len, &p);
+		assert(p.found == t->cells_max && p.tomb == t->cells_max);
+		if (p.empty == t->cells_max)
+			return -1;
+	}
+	cell_write(t, p.empty, key, key_len, val, val_len);
+	t->used++;
+	return 0;
+}
+
+static int
+table_del(void *store, const uint8_t *key, uint16_t key_len)
+{
+	struct tr_table *t = store;
+	uint32_t mask = t->cells_max - 1;
+	struct probe p;
+	uint32_t i;
+
+	table_probe(t, key, key_len, &p);
+	if (p.found == t->cells_max)
+		return 0;
+	cell_set_state(t, p.found, CELL_TOMB);
+	/* A tombstone followed by an empty cell ends no probe path: empty it,
+	 * and the tombstones before it in turn. */
+	i = p.found;
+	while (cell_state(t, i) == CELL_TOMB && cell_state(t, (i + 1) & mask) == CELL_EMPTY) {
+		cell_set_state(t, i, CELL_EMPTY);
+		t->used--;
+		i = (i - 1) & mask;
+	}
+	return 0;
+}
+
+const struct tr_store_ops tr_table_ops = {
+	.get = table_get,
+	.set = table_set,
+	.del = table_del,
+};

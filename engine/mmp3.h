@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT
+ * Trireme engine: one replica of the mmp3 protocol (PROTOCOL.md), sans I/O.
+ *
+ * A replica is three column states plus a small shared part (DESIGN.md):
+ *
+ *   struct tr_replica
+ *     shared     known[3] (atomic max, seq_cst), applied[3]
+ *     col[0..2]  one per log column; each touched by one thread only
+ *
+ * Every entry point takes the time (now_ns) and an output struct to fill:
+ * messages to send (valid until the next call on that column) and the next
+ * deadline at which tr_column_tick() wants to be called. The engine reads no
+ * clock, starts no thread, does no I/O and allocates nothing: the caller hands
+ * it memory sized by tr_replica_mem_bytes() from the declared limits.
+ *
+ * Applying (§7) is separate: tr_apply_step() reads the committed column heads
+ * and applies the next instance to a state machine (kv.h). The simulator runs
+ * everything from one thread; the runtime gives each column to one lcore and
+ * the applier to its own thread.
+ */
+#ifndef TR_MMP3_H
+#define TR_MMP3_H
+
+#include <stdatomic.h>
+
+#include "kv.h"
+#include "types.h"
+
+/* Known-bad variants of PROTOCOL §11, for showing that the checkers have
+ * teeth. Never set outside tests. */
+enum tr_variant {
+	TR_VARIANT_NONE = 0,
+	TR_VARIANT_REUSE_BALLOT = 1 << 0,   /* P2/P3 broken: a retry reuses its ballot */
+	TR_VARIANT_COMMIT_ON_SPOT = 1 << 1, /* A5 broken: the acceptor commits at once */
+	TR_VARIANT_NO_RECOVERER_PROMISE = 1 << 2, /* P2 broken for recoverers */
+};
+
+struct tr_config {
+	uint8_t id;            /* this replica, 0..2 */
+	uint32_t cluster_id;
+	uint32_t log_slots_max;   /* per column, a power of two: the slot ring */
+	uint32_t inflight_max;    /* the owner's uncommitted instances at most */
+	uint16_t batch_cmds_max;  /* commands per instance */
+	uint32_t batch_bytes_max; /* encoded command bytes per instance */
+	uint32_t pending_bytes_max; /* client commands queued at the owner */
+	uint32_t fetch_span_max;  /* slots asked for in one FETCH */
+	uint64_t retry_ns;        /* P6: first retry timeout, doubled per attempt */
+	uint64_t retry_max_ns;    /* P6: cap of the back-off */
+	uint64_t fetch_ns;        /* C2: age of a gap before fetching, and re-fetch period */
+	uint64_t recover_ns;      /* R1: age of a slot before a non-owner recovers it */
+	uint64_t status_ns;       /* STATUS period */
+	uint64_t suspect_ns;      /* a peer silent this long is suspected (R2, P6) */
+	uint64_t seed;            /* jitter */
+	uint32_t variant;         /* enum tr_variant, tests only */
+};
+
+/* Fills a configuration with defaults for a LAN-like round trip of rtt_ns. */
+void tr_config_default(struct tr_config *cfg, uint8_t id, uint64_t rtt_ns);
+/* NULL when valid, else what is wrong. */
+const char *tr_config_check(const struct tr_config *cfg);
+
+enum tr_slot_flags {
+	TR_SLOT_VALUE = 1 << 0,   /* holds a value (as a proposal or a vote) */
+	TR_SLOT_ATTEMPT = 1 << 1, /* this replica runs an attempt (P2–P6, R1) */
+	TR_SLOT_FETCHED = 1 << 2, /* a FETCH covering it went out (R1) */
+};
+
+/* One slot as this replica holds it. Once committed, the value never changes
+ * (C1): another thread may read it after an acquire load of committed finds
+ * lsn + 1 there (a tag, so a recycled cell is never mistaken for it). */
+struct tr_slot {
+	uint64_t lsn;              /* tag: the lsn this ring cell holds now */
+	_Atomic uint64_t committed; /* lsn + 1 once committed (release store), else 0 */
+	uint8_t flags;
+	uint8_t attempt_peer;
+	struct tr_ballot promised;
+	struct tr_ballot vbal;     /* none: the value is only a proposal */
+	struct tr_ballot attempt;  /* the ballot of the attempt in flight */
+	uint32_t n_seen;           /* P2: highest n seen in replies */
+	uint32_t attempts;
+	uint64_t seen_ns;          /* R1: when this replica learned the slot exists */
+	uint64_t timer_ns;         /* next retry (attempt in flight) */
+	struct tr_value value;     /* value.cmds points at the slot's cmds cell */
+	uint8_t *cmds;             /* batch_bytes_max bytes */
+	/* P1: the owner's client commands for this lsn, kept apart (P7). */
+	uint8_t *own_cmds;         /* owner column only */
+	uint32_t own_len;
+	uint16_t own_count;
+};
+
+struct tr_peer {
+	uint64_t heard_ns;  /* last message from it on this column (0: never) */
+	uint64_t committed; /* its committed prefix of this column (STATUS) */
+	uint64_t applied;   /* its applied prefix of this column (STATUS) */
+};
+
+/* Counters of one column; the runtime exports them. */
+struct tr_column_stats {
+	uint64_t rx[TR_MSG_TYPE_COUNT];
+	uint64_t tx[TR_MSG_TYPE_COUNT];
+	uint64_t proposed;     /* instances allocated (P1) */
+	uint64_t reproposed;   /* P7 */
+	uint64_t committed;
+	uint64_t retries;      /* P6 */
+	uint64_t recoveries;   /* R1 attempts */
+	uint64_t rejects_sent;
+	uint64_t fetches;
+	uint64_t ignored;      /* stale replies, out-of-window slots */
+	uint64_t backpressure; /* submits refused */
+};
+
+struct tr_replica;
+
+struct tr_column {
+	struct tr_replica *rep;
+	uint8_t id;            /* the column */
+	bool owned;            /* id == replica id */
+	uint64_t base;         /* lowest lsn still held (recycling below it) */
+	uint64_t committed;    /* committed prefix */
+	uint64_t next_lsn;     /* P1: owner only */
+	uint64_t scanned;      /* slots below this have a cell (R1 timers started) */
+	struct tr_slot *slots; /* log_slots_max cells, index lsn & mask */
+	uint64_t mask;
+	struct tr_peer peers[TR_REPLICAS];
+	uint64_t next_ns;      /* earliest armed timer */
+	uint64_t status_at_ns;
+	uint64_t fetch_at_ns;
+	uint8_t fetch_peer;
+	uint64_t rng;
+	/* Owner only: client commands waiting for an instance (FIFO of encoded
+	 * commands) and slots committed as a NOOP that must be re-proposed (P7). */
+	uint8_t *pending;
+	uint32_t pending_off;  /* first queued byte */
+	uint32_t pending_len;  /* end of queued bytes */
+	uint32_t pending_count;
+	uint64_t *repropose;   /* lsns, inflight_max of them */
+	uint32_t repropose_count;
+	struct tr_column_stats stats;
+};
+
+struct tr_shared {
+	_Atomic uint64_t known[TR_COLUMNS]; /* D1: atomic max, seq_cst */
+	_Atomic uint64_t applied[TR_COLUMNS];
+	_Atomic uint32_t violation;         /* a safety violation stopped the replica */
+};
+
+struct tr_replica {
+	struct tr_config cfg;
+	struct tr_shared shared;
+	struct tr_column col[TR_COLUMNS];
+	const char *violation_why;
+};
+
+/* What a step asks the caller to do. */
+struct tr_out {
+	struct tr_msg *msgs;
+	unsigned msg_count;
+	unsigned msg_cap;
+	uint64_t deadline_ns;   /* call tr_column_tick() at this time (UINT64_MAX: idle) */
+	uint64_t committed_lsn[4]; /* slots of this column committed by this step */
+	unsigned committed_count;
+};
+
+/* Sets an output for a new step (messages array of msg_cap entries). */
+void tr_out_reset(struct tr_out *out);
+
+size_t tr_replica_mem_bytes(const struct tr_config *cfg);
+/* mem: tr_replica_mem_bytes() bytes, 64-byte aligned. Returns 0 or -1 (bad config). */
+int tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, size_t len,
+		    uint64_t now_ns);
+
+/* Column entry points (each column: one thread at a time). */
+void tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns,
+		    struct tr_out *out);
+void tr_column_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
+/* Owner column only: queues one client command. 0, or -1 when the queue is
+ * full or the command too big (back-pressure: retry after a completion).
+ * Queued commands are proposed by the next flush, recv or tick, as many per
+ * instance as the batch limits allow. */
+int tr_column_submit(struct tr_column *c, const struct tr_cmd *cmd);
+void tr_column_flush(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
+
+/* Read access for appliers and checkers. NULL unless this replica holds the
+ * slot. A committed slot's value is final. */
+const struct tr_slot *tr_column_slot(const struct tr_column *c, uint64_t lsn);
+uint64_t tr_known(const struct tr_replica *r, unsigned column);
+
+/* §7: the next column to apply given the three heads. heads[c].committed
+ * false means missing or uncommitted. Returns the column, or -1 if nothing
+ * can be applied; *need (if not NULL) gets the mask of columns whose head
+ * blocks a start. */
+struct tr_head {
+	bool committed;
+	uint64_t deps[TR_COLUMNS];
+};
+int tr_order_next(const struct tr_head heads[TR_COLUMNS], const uint64_t applied[TR_COLUMNS],
+		  unsigned *need);
+
+/* One applied command, reported for the clients of this replica (P5): only
+ * for instances this replica proposed, i.e. its own column's client values. */
+struct tr_completion {
+	uint64_t client_id;
+	uint64_t seq;
+	uint8_t op;
+	struct tr_sm_result res;
+	uint8_t column;
+	uint64_t lsn;
+	uint16_t index;         /* the command's position in its instance */
+};
+
+typedef void tr_complete_fn(void *ctx, const struct tr_completion *done);
+/* Observes every applied instance (checkers, stats); may be NULL. */
+typedef void tr_applied_fn(void *ctx, unsigned column, uint64_t lsn,
+			   const struct tr_value *value);
+
+struct tr_applier {
+	struct tr_replica *rep;
+	struct tr_sm *sm;
+	tr_complete_fn *complete;
+	tr_applied_fn *applied;
+	void *ctx;
+	unsigned blocked;       /* columns whose head blocked the last step */
+};
+
+/* Applies up to max instances in §7 order; returns how many. */
+unsigned tr_apply(struct tr_applier *a, unsigned max);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT
+ * The one dispatch of received messages, and the column's timers.
+ */
+#include "internal.h"
+
+void
+tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct tr_out *out)
+{
+	if (atomic_load_explicit(&c->rep->shared.violation, memory_order_relaxed))
+		return;
+	assert(m->column == c->id && m->to == self_id(c) && m->from < TR_REPLICAS);
+	c->stats.rx[m->type]++;
+	c->peers[m->from].heard_ns = now_ns;
+	switch (m->type) {
+	case TR_MSG_ACCEPT:
+		recv_accept(c, m, now_ns, out);
+		break;
+	case TR_MSG_ACCEPT_REPLY:
+		recv_accept_reply(c, m, now_ns, out);
+		break;
+	case TR_MSG_COMMIT:
+	case TR_MSG_FETCH_REPLY:
+		recv_commit(c, m, out);
+		break;
+	case TR_MSG_FETCH:
+		recv_fetch(c, m, out);
+		break;
+	case TR_MSG_STATUS:
+		recv_status(c, m, now_ns);
+		break;
+	default:
+		c->stats.ignored++;
+		break;
+	}
+	propose_pending(c, now_ns, out);
+	out->deadline_ns = c->next_ns;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT
+ * The acceptor rule, A0–A6: peer q handling ACCEPT(b, slot, snapshot s).
+ */
+#include "internal.h"
+
+static void
+reply(struct tr_column *c, const struct tr_msg *m, const struct tr_slot *s, uint8_t kind,
+      struct tr_out *out)
+{
+	struct tr_msg *r = out_msg(c, out, TR_MSG_ACCEPT_REPLY, m->from);
+
+	if (r == NULL)
+		return; /* the proposer retries */
+	r->lsn = m->lsn;
+	r->ballot = m->ballot;
+	r->reply = kind;
+	if (kind == TR_REPLY_REJECT)
+		r->promised = s->promised;
+	else
+		r->value = s->value;
+}
+
+void
+recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct tr_out *out)
+{
+	const struct tr_config *cfg = &c->rep->cfg;
+	struct tr_slot *s = slot_cell(c, m->lsn);
+	struct tr_ballot qv;
+	const struct tr_ballot sv = m->vbal;
+
+	if (s == NULL || m->value.cmds_len > cfg->batch_bytes_max) {
+		c->stats.ignored++;
+		return;
+	}
+	/* A0: a committed slot never changes again. */
+	if (slot_committed(s)) {
+		reply(c, m, s, TR_REPLY_OK_COMMITTED, out);
+		return;
+	}
+	/* A1 */
+	if (tr_ballot_cmp(m->ballot, s->promised) < 0) {
+		c->stats.rejects_sent++;
+		reply(c, m, s, TR_REPLY_REJECT, out);
+		return;
+	}
+	s->promised = m->ballot;
+	/* D1: the slot and its deps enter known before known is captured. */
+	known_note(c->rep, c->id, m->lsn, m->value.deps);
+	if (s->seen_ns == 0)
+		s->seen_ns = now_ns;
+
+	/* A2: a fresh entry from the snapshot, never with its vote or commit. */
+	if (!(s->flags & TR_SLOT_VALUE)) {
+		uint64_t known[TR_COLUMNS];
+
+		known_load(c->rep, known);
+		slot_set_value(c, s, &m->value);
+		for (unsigned i = 0; i < TR_COLUMNS; i++)
+			s->value.deps[i] = u64_max(m->value.deps[i], known[i]);
+		s->vbal = (struct tr_ballot){0, 0};
+	}
+
+	/* A3: highest vote wins; a voted value is never re-merged. */
+	qv = s->vbal;
+	if (tr_ballot_none(qv) && tr_ballot_none(sv)) {
+		for (unsigned i = 0; i < TR_COLUMNS; i++)
+			s->value.deps[i] = u64_max(s->value.deps[i], m->value.deps[i]);
+		if (tr_value_is_noop(&s->value)) {
+			struct tr_value v = m->value;
+
+			memcpy(v.deps, s->value.deps, sizeof(v.deps));
+			if (tr_value_is_noop(&v))
+				v.proposer = m->from;
+			slot_set_value(c, s, &v);
+		}
+	} else if (tr_ballot_cmp(sv, qv) > 0) {
+		slot_set_value(c, s, &m->value);
+	} else if (tr_ballot_cmp(sv, qv) == 0 && !value_equal(&s->value, &m->value)) {
+		violation(c->rep, "A3: two different values voted at one ballot");
+		return;
+	}
+
+	/* A4: vote at b, never lowering the vote. */
+	s->vbal = m->ballot;
+	known_note(c->rep, c->id, m->lsn, s->value.deps);
+
+	if ((cfg->variant & TR_VARIANT_COMMIT_ON_SPOT) && !tr_ballot_none(sv) &&
+	    tr_ballot_cmp(sv, qv) >= 0) {
+		/* Known-bad (A5 forbids it): commit at the acceptor. */
+		slot_commit(c, s, &s->value, out);
+		reply(c, m, s, TR_REPLY_OK_COMMITTED, out);
+		return;
+	}
+	/* A5: no commit on the spot. A6: a duplicate re-votes the same value. */
+	reply(c, m, s, TR_REPLY_OK, out);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT
+ * P4 and P6 at the proposer (owner or recoverer): ACCEPT_REPLY.
+ */
+#include "internal.h"
+
+void
+recv_accept_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns,
+		  struct tr_out *out)
+{
+	struct tr_slot *s = slot_cell(c, m->lsn);
+
+	if (s == NULL || m->value.cmds_len > c->rep->cfg.batch_bytes_max) {
+		c->stats.ignored++;
+		return;
+	}
+	if (m->reply == TR_REPLY_OK_COMMITTED) {
+		slot_commit(c, s, &m->value, out); /* P4: committed elsewhere */
+		return;
+	}
+	if (m->reply == TR_REPLY_REJECT && m->promised.n > s->n_seen)
+		s->n_seen = m->promised.n; /* P2: above everything seen */
+	if (m->ballot.n > s->n_seen)
+		s->n_seen = m->ballot.n;
+	/* P4: replies for a ballot the slot no longer uses are ignored. */
+	if (slot_committed(s) || !(s->flags & TR_SLOT_ATTEMPT) ||
+	    tr_ballot_cmp(m->ballot, s->attempt) != 0) {
+		c->stats.ignored++;
+		return;
+	}
+	if (m->reply == TR_REPLY_REJECT || tr_ballot_cmp(s->promised, m->ballot) != 0) {
+		/* P6: retry soon with a new ballot, backed off with jitter. */
+		s->timer_ns = now_ns + backoff_ns(c, s->attempts);
+		arm(c, s->timer_ns);
+		return;
+	}
+	/* P4: vote the returned value at b; two votes at b: chosen. */
+	s->vbal = m->ballot;
+	slot_set_value(c, s, &m->value);
+	slot_commit(c, s, &s->value, out);
+	send_commit(c, s, out);
+}

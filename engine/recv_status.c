@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT
+ * STATUS: the liveness beacon; it feeds catch-up (C2) and truncation, never
+ * this replica's own known.
+ */
+#include "internal.h"
+
+void
+recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
+{
+	struct tr_peer *p = &c->peers[m->from];
+
+	p->committed = u64_max(p->committed, m->committed);
+	p->applied = u64_max(p->applied, m->applied);
+	if (p->committed > c->committed) {
+		c->fetch_at_ns = u64_min(c->fetch_at_ns, now_ns + c->rep->cfg.fetch_ns);
+		arm(c, c->fetch_at_ns);
+	}
+}

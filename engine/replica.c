@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT
+ * Replica set-up, memory layout and the helpers every handler uses.
+ */
+#include "internal.h"
+
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~(size_t)((a) - 1))
+
+void
+tr_config_default(struct tr_config *cfg, uint8_t id, uint64_t rtt_ns)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->id = id;
+	cfg->cluster_id = 0x7472;
+	cfg->log_slots_max = 1u << 14;
+	cfg->inflight_max = 256;
+	cfg->batch_cmds_max = 64;
+	cfg->batch_bytes_max = 16384;
+	cfg->pending_bytes_max = 1u << 18;
+	cfg->fetch_span_max = 64;
+	cfg->retry_ns = 4 * rtt_ns;
+	cfg->retry_max_ns = 64 * rtt_ns;
+	cfg->fetch_ns = 4 * rtt_ns;
+	cfg->recover_ns = 40 * rtt_ns;
+	cfg->status_ns = 10 * rtt_ns;
+	cfg->suspect_ns = 50 * rtt_ns;
+	cfg->seed = id + 1;
+}
+
+const char *
+tr_config_check(const struct tr_config *cfg)
+{
+	if (cfg->id >= TR_REPLICAS)
+		return "replica id must be 0, 1 or 2";
+	if (cfg->log_slots_max < 16 || (cfg->log_slots_max & (cfg->log_slots_max - 1)))
+		return "log_slots_max must be a power of two >= 16";
+	if (cfg->inflight_max == 0 || cfg->inflight_max > cfg->log_slots_max / 2)
+		return "inflight_max must be in 1..log_slots_max/2";
+	if (cfg->batch_cmds_max == 0 || cfg->batch_cmds_max > TR_BATCH_CMDS_MAX)
+		return "batch_cmds_max out of range";
+	if (cfg->batch_bytes_max < TR_WIRE_CMD_HDR_BYTES || cfg->batch_bytes_max > TR_BATCH_BYTES_MAX)
+		return "batch_bytes_max out of range";
+	if (cfg->pending_bytes_max < cfg->batch_bytes_max)
+		return "pending_bytes_max must be >= batch_bytes_max";
+	if (cfg->fetch_span_max == 0)
+		return "fetch_span_max must be > 0";
+	if (cfg->retry_ns == 0 || cfg->retry_max_ns < cfg->retry_ns)
+		return "retry_ns must be > 0 and <= retry_max_ns";
+	if (cfg->fetch_ns == 0 || cfg->status_ns == 0 || cfg->recover_ns < cfg->fetch_ns)
+		return "fetch_ns, status_ns must be > 0 and recover_ns >= fetch_ns";
+	if (cfg->suspect_ns <= cfg->status_ns)
+		return "suspect_ns must exceed status_ns";
+	return NULL;
+}
+
+static size_t
+slots_bytes(const struct tr_config *cfg)
+{
+	return ALIGN_UP((size_t)cfg->log_slots_max * sizeof(struct tr_slot), 64);
+}
+
+static size_t
+cmds_bytes(const struct tr_config *cfg)
+{
+	return ALIGN_UP((size_t)cfg->log_slots_max * cfg->batch_bytes_max, 64);
+}
+
+static size_t
+owner_bytes(const struct tr_config *cfg)
+{
+	return cmds_bytes(cfg) + ALIGN_UP(cfg->pending_bytes_max, 64) +
+	       ALIGN_UP((size_t)cfg->inflight_max * sizeof(uint64_t), 64);
+}
+
+size_t
+tr_replica_mem_bytes(const struct tr_config *cfg)
+{
+	if (tr_config_check(cfg) != NULL)
+		return 0;
+	return TR_COLUMNS * (slots_bytes(cfg) + cmds_bytes(cfg)) + owner_bytes(cfg);
+}
+
+int
+tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, size_t len,
+		uint64_t now_ns)
+{
+	uint8_t *p = mem;
+
+	if (tr_config_check(cfg) != NULL || len < tr_replica_mem_bytes(cfg))
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->cfg = *cfg;
+	for (unsigned i = 0; i < TR_COLUMNS; i++) {
+		atomic_init(&r->shared.known[i], 0);
+		atomic_init(&r->shared.applied[i], 0);
+	}
+	atomic_init(&r->shared.violation, 0);
+
+	for (unsigned ci = 0; ci < TR_COLUMNS; ci++) {
+		struct tr_column *c = &r->col[ci];
+
+		c->rep = r;
+		c->id = (uint8_t)ci;
+		c->owned = ci == cfg->id;
+		c->mask = cfg->log_slots_max - 1;
+		c->slots = (struct tr_slot *)p;
+		p += slots_bytes(cfg);
+		for (uint32_t i = 0; i < cfg->log_slots_max; i++) {
+			struct tr_slot *s = &c->slots[i];
+
+			memset(s, 0, sizeof(*s));
+			s->lsn = UINT64_MAX;
+			atomic_init(&s->committed, 0);
+			s->cmds = p + (size_t)i * cfg->batch_bytes_max;
+		}
+		p += cmds_bytes(cfg);
+		if (c->owned) {
+			for (uint32_t i = 0; i < cfg->log_slots_max; i++)
+				c->slots[i].own_cmds = p + (size_t)i * cfg->batch_bytes_max;
+			p += cmds_bytes(cfg);
+			c->pending = p;
+			p += ALIGN_UP(cfg->pending_bytes_max, 64);
+			c->repropose = (uint64_t *)p;
+			p += ALIGN_UP((size_t)cfg->inflight_max * sizeof(uint64_t), 64);
+		}
+		c->rng = cfg->seed * 3 + ci + 1;
+		c->status_at_ns = now_ns;
+		c->fetch_at_ns = UINT64_MAX;
+		c->next_ns = now_ns;
+	}
+	assert((size_t)(p - (uint8_t *)mem) <= len);
+	return 0;
+}
+
+void
+tr_out_reset(struct tr_out *out)
+{
+	out->msg_count = 0;
+	out->committed_count = 0;
+	out->deadline_ns = UINT64_MAX;
+}
+
+/* The ring cell for lsn, reset for it if it held an older lsn; NULL when lsn
+ * is below the recycled base or beyond the ring. */
+struct tr_slot *
+slot_cell(struct tr_column *c, uint64_t lsn)
+{
+	struct tr_slot *s;
+
+	if (lsn < c->base || lsn - c->base > c->mask)
+		return NULL;
+	s = &c->slots[lsn & c->mask];
+	if (s->lsn != lsn) {
+		assert(s->lsn == UINT64_MAX || s->lsn < c->base);
+		atomic_store_explicit(&s->committed, 0, memory_order_relaxed);
+		s->lsn = lsn;
+		s->flags = 0;
+		s->promised = (struct tr_ballot){0, 0};
+		s->vbal = (struct tr_ballot){0, 0};
+		s->attempt = (struct tr_ballot){0, 0};
+		s->n_seen = 0;
+		s->attempts = 0;
+		s->seen_ns = 0;
+		s->timer_ns = UINT64_MAX;
+		memset(&s->value, 0, sizeof(s->value));
+		s->value.cmds = s->cmds;
+		s->own_len = 0;
+		s->own_count = 0;
+	}
+	return s;
+}
+
+const struct tr_slot *
+tr_column_slot(const struct tr_column *c, uint64_t lsn)
+{
+	const struct tr_slot *s;
+
+	if (lsn < c->base || lsn - c->base > c->mask)
+		return NULL;
+	s = &c->slots[lsn & c->mask];
+	return s->lsn == lsn ? s : NULL;
+}
+
+/* D1: record the slot itself, then what its deps reveal. Atomic max with
+ * seq_cst, so that a handler's later capture (known_load) on another column's
+ * thread cannot miss it (DESIGN.md, "known across threads"). */
+void
+known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *deps)
+{
+	for (unsigned i = 0; i < TR_COLUMNS; i++) {
+		uint64_t want = i == column ? lsn + 1 : 0;
+		uint64_t cur;
+
+		if (deps != NULL && deps[i] > want)
+			want = deps[i];
+		cur = atomic_load(&r->shared.known[i]);
+		while (cur < want && !atomic_compare_exchange_weak(&r->shared.known[i], &cur, want))
+			;
+	}
+}
+
+void
+known_load(const struct tr_replica *r, uint64_t known[TR_COLUMNS])
+{
+	for (unsigned i = 0; i < TR_COLUMNS; i++)
+		known[i] = atomic_load(&((struct tr_replica *)r)->shared.known[i]);
+}
+
+uint64_t
+tr_known(const struct tr_replica *r, unsigned column)
+{
+	return atomic_load(&((struct tr_replica *)r)->shared.known[column]);
+}
+
+/* A message to fill, or NULL when the output is full (the caller retries on
+ * the next tick: every send here is either repeated by a timer or optional). */
+struct tr_msg *
+out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to)
+{
+	struct tr_msg *m;
+
+	if (out->msg_count == out->msg_cap) {
+		arm(c, 0);
+		return NULL;
+	}
+	m = &out->msgs[out->msg_count++];
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	m->from = self_id(c);
+	m->to = to;
+	m->column = c->id;
+	c->stats.tx[type]++;
+	return m;
+}
+
+/* Copies a value into the slot's own memory (its cmds cell). */
+void
+slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v)
+{
+	assert(v->cmds_len <= c->rep->cfg.batch_bytes_max);
+	if (v->cmds != s->cmds && v->cmds_len > 0)
+		memmove(s->cmds, v->cmds, v->cmds_len);
+	s->value = *v;
+	s->value.cmds = s->cmds;
+	s->flags |= TR_SLOT_VALUE;
+}
+
+bool
+value_equal(const struct tr_value *a, const struct tr_value *b)
+{
+	return memcmp(a->deps, b->deps, sizeof(a->deps)) == 0 && a->proposer == b->proposer &&
+	       a->cmd_count == b->cmd_count && a->cmds_len == b->cmds_len &&
+	       (a->cmds_len == 0 || memcmp(a->cmds, b->cmds, a->cmds_len) == 0);
+}
+
+/* A3, C1: "stop loudly". The replica refuses every later step. */
+void
+violation(struct tr_replica *r, const char *why)
+{
+	if (atomic_exchange(&r->shared.violation, 1) == 0)
+		r->violation_why = why;
+}
+
+bool
+peer_fresh(const struct tr_column *c, uint8_t peer, uint64_t now_ns)
+{
+	uint64_t heard = c->peers[peer].heard_ns;
+
+	return heard != 0 && now_ns - heard < c->rep->cfg.suspect_ns;
+}
+
+/* P6: exponential, capped, with full jitter in [d/2, d]. */
+uint64_t
+backoff_ns(struct tr_column *c, uint32_t attempts)
+{
+	const struct tr_config *cfg = &c->rep->cfg;
+	unsigned shift = attempts > 1 ? attempts - 1 : 0;
+	uint64_t d = shift >= 16 ? cfg->retry_max_ns : cfg->retry_ns << shift;
+
+	d = u64_min(d, cfg->retry_max_ns);
+	return rng_between(&c->rng, d / 2, d);
+}

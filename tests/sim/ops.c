@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT
+ * Simulator clients' operations, and the held messages of manual mode.
+ */
+#include "sim_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct op *
+sim_op_new(struct sim *s, struct client *c, uint8_t op, const char *key, const char *val)
+{
+	struct op *o;
+	uint64_t seq = c->next_seq++;
+
+	if (s->nops == s->ops_cap) {
+		s->ops_cap = s->ops_cap ? 2 * s->ops_cap : 1024;
+		s->ops = realloc(s->ops, s->ops_cap * sizeof(*s->ops));
+	}
+	if (seq > c->op_cap) {
+		c->op_cap = c->op_cap ? 2 * c->op_cap : 256;
+		c->op_idx = realloc(c->op_idx, c->op_cap * sizeof(*c->op_idx));
+	}
+	c->op_idx[seq - 1] = s->nops;
+	o = &s->ops[s->nops++];
+	memset(o, 0, sizeof(*o));
+	o->client = c->id;
+	o->seq = seq;
+	o->op = op;
+	snprintf(o->key, sizeof(o->key), "%s", key);
+	snprintf(o->val, sizeof(o->val), "%s", val != NULL ? val : "");
+	return o;
+}
+
+/* Takes back the op sim_op_new() just made (the submit was refused). */
+void
+sim_op_unissue(struct sim *s, struct client *c)
+{
+	c->next_seq--;
+	s->nops--;
+}
+
+struct op *
+sim_op_lookup(struct sim *s, uint64_t client, uint64_t seq)
+{
+	struct client *c;
+
+	if (client >= s->nclients)
+		return NULL;
+	c = &s->clients[client];
+	if (seq == 0 || seq >= c->next_seq)
+		return NULL;
+	return &s->ops[c->op_idx[seq - 1]];
+}
+
+/* The oldest sequence still outstanding (a client never runs more than W
+ * sequences ahead of it, so no write of its is ever "too old", §8). */
+uint64_t
+sim_client_oldest(const struct sim *s, const struct client *c)
+{
+	for (uint64_t seq = c->next_seq > SIM_W ? c->next_seq - SIM_W : 1; seq < c->next_seq; seq++)
+		if (!s->ops[c->op_idx[seq - 1]].done)
+			return seq;
+	return c->next_seq;
+}
+
+void
+sim_hold(struct sim *s, const struct tr_msg *m)
+{
+	struct held *h;
+
+	if (s->nheld == s->held_cap) {
+		s->held_cap = s->held_cap ? 2 * s->held_cap : 64;
+		s->held = realloc(s->held, s->held_cap * sizeof(*s->held));
+	}
+	h = &s->held[s->nheld++];
+	h->m = *m;
+	h->cmds = NULL;
+	if (m->value.cmds_len > 0) {
+		h->cmds = malloc(m->value.cmds_len);
+		memcpy(h->cmds, m->value.cmds, m->value.cmds_len);
+	}
+	h->m.value.cmds = h->cmds;
+}
+
+void
+sim_held_free(struct sim *s)
+{
+	for (unsigned i = 0; i < s->nheld; i++)
+		free(s->held[i].cmds);
+	free(s->held);
+}
+
+unsigned
+sim_held(const struct sim *s)
+{
+	return s->nheld;
+}
+
+const struct tr_msg *
+sim_held_msg(const struct sim *s, unsigned i)
+{
+	return i < s->nheld ? &s->held[i].m : NULL;
+}
+
+static void
+held_remove(struct sim *s, unsigned i)
+{
+	free(s->held[i].cmds);
+	memmove(&s->held[i], &s->held[i + 1], (s->nheld - i - 1) * sizeof(*s->held));
+	s->nheld--;
+}
+
+/* Delivery goes through the codec as in the automatic network. */
+void
+sim_deliver(struct sim *s, unsigned i)
+{
+	static uint8_t buf[1 << 16];
+	struct held h = s->held[i];
+	struct tr_frame_writer w;
+	struct tr_frame_hdr hdr = {.cluster_id = s->cfg_cluster, .from = h.m.from, .to = h.m.to,
+				   .column = h.m.column};
+	size_t len;
+
+	tr_frame_begin(&w, buf, sizeof(buf), &hdr);
+	if (tr_frame_add(&w, &h.m) != 0)
+		sim_violation_add(s, "codec: held message does not fit a frame");
+	len = tr_frame_end(&w);
+	h.cmds = NULL; /* the frame has its own copy now */
+	held_remove(s, i);
+	if (!s->nodes[hdr.to].crashed)
+		sim_recv_frame(s, hdr.to, buf, len);
+}
+
+void
+sim_drop(struct sim *s, unsigned i)
+{
+	held_remove(s, i);
+}
+
+int
+sim_find(const struct sim *s, int type, int from, int to, int column, int64_t lsn)
+{
+	for (unsigned i = 0; i < s->nheld; i++) {
+		const struct tr_msg *m = &s->held[i].m;
+
+		if ((type < 0 || m->type == type) && (from < 0 || m->from == from) &&
+		    (to < 0 || m->to == to) && (column < 0 || m->column == column) &&
+		    (lsn < 0 || (int64_t)m->lsn == lsn))
+			return (int)i;
+	}
+	return -1;
+}
+
+const char *
+sim_apply_order(struct sim *s, unsigned replica)
+{
+	struct node *n = &s->nodes[replica];
+	size_t off = 0;
+
+	n->order_text[0] = 0;
+	for (size_t i = 0; i < n->seq_len && off + 24 < sizeof(n->order_text); i++)
+		off += (size_t)snprintf(n->order_text + off, sizeof(n->order_text) - off, "%s%c%llu",
+					i ? " " : "", 'a' + n->seq[i].column,
+					(unsigned long long)n->seq[i].lsn);
+	return n->order_text;
+}

@@ -1,0 +1,726 @@
+/* SPDX-License-Identifier: MIT
+ * The cluster simulator (see sim.h). Virtual time jumps from event to event;
+ * events at the same time run in the order they were scheduled.
+ */
+#include "sim_internal.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+sim_params_default(struct sim_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->seed = 1;
+	p->ops = 2000;
+	p->clients = 2;
+	p->client_window = 3;
+	p->read_ratio = 0.25;
+	p->del_ratio = 0.1;
+	p->keys = 16;
+	p->delay_min_ns = 20000;
+	p->delay_max_ns = 200000;
+	p->converge_ns = 2000000000ull;
+}
+
+static uint64_t
+srand64(struct sim *s)
+{
+	uint64_t z = (s->rng += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+static double
+sim_unit(struct sim *s)
+{
+	return (double)(srand64(s) >> 11) / (double)(UINT64_C(1) << 53);
+}
+
+static uint64_t
+sim_between(struct sim *s, uint64_t lo, uint64_t hi)
+{
+	return hi <= lo ? lo : lo + srand64(s) % (hi - lo + 1);
+}
+
+void
+sim_trace(struct sim *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->p.trace == NULL)
+		return;
+	fprintf(s->p.trace, "%12" PRIu64 " ", s->now);
+	va_start(ap, fmt);
+	vfprintf(s->p.trace, fmt, ap);
+	va_end(ap);
+	fputc('\n', s->p.trace);
+}
+
+static const char *const msg_names[] = {
+	"?", "ACCEPT", "ACCEPT_REPLY", "COMMIT", "FETCH", "FETCH_REPLY", "STATUS",
+};
+
+void
+sim_trace_msg(struct sim *s, const char *what, const struct tr_msg *m)
+{
+	if (s->p.trace == NULL)
+		return;
+	switch (m->type) {
+	case TR_MSG_ACCEPT:
+		sim_trace(s, "%s %u->%u %c%" PRIu64 " ACCEPT b=(%u,%u) vbal=(%u,%u) deps=[%" PRIu64
+			  ",%" PRIu64 ",%" PRIu64 "] cmds=%u",
+			  what, m->from, m->to, 'a' + m->column, m->lsn, m->ballot.n, m->ballot.replica,
+			  m->vbal.n, m->vbal.replica, m->value.deps[0], m->value.deps[1],
+			  m->value.deps[2], m->value.cmd_count);
+		break;
+	case TR_MSG_ACCEPT_REPLY:
+		sim_trace(s, "%s %u->%u %c%" PRIu64 " ACCEPT_REPLY b=(%u,%u) %s deps=[%" PRIu64
+			  ",%" PRIu64 ",%" PRIu64 "]",
+			  what, m->from, m->to, 'a' + m->column, m->lsn, m->ballot.n, m->ballot.replica,
+			  m->reply == TR_REPLY_OK ? "OK" : m->reply == TR_REPLY_REJECT ? "REJECT"
+										: "COMMITTED",
+			  m->value.deps[0], m->value.deps[1], m->value.deps[2]);
+		break;
+	case TR_MSG_FETCH:
+		sim_trace(s, "%s %u->%u %c FETCH [%" PRIu64 ",%" PRIu64 ")", what, m->from, m->to,
+			  'a' + m->column, m->lsn, m->lsn_end);
+		break;
+	case TR_MSG_STATUS:
+		sim_trace(s, "%s %u->%u %c STATUS committed=%" PRIu64 " applied=%" PRIu64, what,
+			  m->from, m->to, 'a' + m->column, m->committed, m->applied);
+		break;
+	default:
+		sim_trace(s, "%s %u->%u %c%" PRIu64 " %s deps=[%" PRIu64 ",%" PRIu64 ",%" PRIu64
+			  "] cmds=%u",
+			  what, m->from, m->to, 'a' + m->column, m->lsn, msg_names[m->type],
+			  m->value.deps[0], m->value.deps[1], m->value.deps[2], m->value.cmd_count);
+		break;
+	}
+}
+
+/* Event queue: a binary heap on (time, sequence). */
+static bool
+ev_before(const struct event *a, const struct event *b)
+{
+	return a->t != b->t ? a->t < b->t : a->seq < b->seq;
+}
+
+static void
+ev_push(struct sim *s, struct event e)
+{
+	size_t i;
+
+	if (s->ev_len == s->ev_cap) {
+		s->ev_cap = s->ev_cap ? 2 * s->ev_cap : 1024;
+		s->ev = realloc(s->ev, s->ev_cap * sizeof(*s->ev));
+	}
+	e.seq = s->ev_seq++;
+	i = s->ev_len++;
+	while (i > 0 && ev_before(&e, &s->ev[(i - 1) / 2])) {
+		s->ev[i] = s->ev[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	s->ev[i] = e;
+}
+
+static struct event
+ev_pop(struct sim *s)
+{
+	struct event top = s->ev[0], last = s->ev[--s->ev_len];
+	size_t i = 0;
+
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < s->ev_len && ev_before(&s->ev[l], &last))
+			m = l;
+		if (l + 1 < s->ev_len && ev_before(&s->ev[l + 1], m == i ? &last : &s->ev[m]))
+			m = l + 1;
+		if (m == i)
+			break;
+		s->ev[i] = s->ev[m];
+		i = m;
+	}
+	if (s->ev_len > 0)
+		s->ev[i] = last;
+	return top;
+}
+
+static void
+schedule(struct sim *s, uint64_t t, uint8_t kind, uint8_t replica, uint8_t column, uint32_t data,
+	 uint8_t *buf, uint32_t len)
+{
+	struct event e = {.t = t, .kind = kind, .replica = replica, .column = column,
+			  .data = data, .buf = buf, .len = len};
+
+	ev_push(s, e);
+}
+
+/* Network. */
+static bool
+partitioned(const struct sim *s, unsigned a, unsigned b)
+{
+	return s->isolated_until[a] > s->now || s->isolated_until[b] > s->now;
+}
+
+static void
+net_send_frame(struct sim *s, unsigned from, unsigned to, unsigned column, const uint8_t *buf,
+	       size_t len)
+{
+	unsigned copies = 1;
+
+	s->st.frames++;
+	if (partitioned(s, from, to) || sim_unit(s) < s->loss_send) {
+		s->st.dropped++;
+		return;
+	}
+	if (sim_unit(s) < s->dup) {
+		copies = 2;
+		s->st.duplicated++;
+	}
+	for (unsigned i = 0; i < copies; i++) {
+		uint8_t *copy = malloc(len);
+
+		memcpy(copy, buf, len);
+		schedule(s, s->now + sim_between(s, s->p.delay_min_ns, s->p.delay_max_ns), EV_DELIVER,
+			 (uint8_t)to, (uint8_t)column, from, copy, (uint32_t)len);
+	}
+}
+
+/* Hands a step's messages to the network: grouped per receiver into frames,
+ * or held one by one in manual mode. */
+static void
+net_send(struct sim *s, unsigned from, unsigned column, const struct tr_out *out)
+{
+	static uint8_t buf[1 << 16];
+
+	for (unsigned to = 0; to < TR_REPLICAS; to++) {
+		struct tr_frame_writer w;
+		struct tr_frame_hdr hdr = {.cluster_id = s->cfg_cluster, .from = (uint8_t)from,
+					   .to = (uint8_t)to, .column = (uint8_t)column};
+		bool open = false;
+
+		if (to == from)
+			continue;
+		for (unsigned i = 0; i < out->msg_count; i++) {
+			const struct tr_msg *m = &out->msgs[i];
+
+			if (m->to != to)
+				continue;
+			s->st.msgs++;
+			sim_trace_msg(s, "send", m);
+			if (s->p.manual) {
+				sim_hold(s, m);
+				continue;
+			}
+			if (open && tr_frame_add(&w, m) == 0)
+				continue;
+			if (open)
+				net_send_frame(s, from, to, column, buf, tr_frame_end(&w));
+			tr_frame_begin(&w, buf, sizeof(buf), &hdr);
+			open = true;
+			if (tr_frame_add(&w, m) != 0)
+				sim_violation_add(s, "codec: a message the engine produced does not fit a frame");
+		}
+		if (open)
+			net_send_frame(s, from, to, column, buf, tr_frame_end(&w));
+	}
+}
+
+/* After every engine step on (replica, column): observe, send, re-arm, apply. */
+void
+sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_out *out)
+{
+	struct node *n = &s->nodes[r];
+
+	for (unsigned i = 0; i < out->committed_count; i++)
+		check_commit(s, r, column, out->committed_lsn[i]);
+	for (unsigned i = 0; i < out->msg_count; i++)
+		if (out->msgs[i].type == TR_MSG_ACCEPT_REPLY && out->msgs[i].reply == TR_REPLY_OK)
+			check_vote(s, &out->msgs[i]);
+	net_send(s, r, column, out);
+	if (atomic_load(&n->rep.shared.violation) && !n->violation_seen) {
+		n->violation_seen = true;
+		sim_violation_add(s, "engine stopped on replica %u: %s", r, n->rep.violation_why);
+	}
+	if (!s->p.manual && out->deadline_ns < n->tick_at[column]) {
+		n->tick_at[column] = out->deadline_ns < s->now ? s->now : out->deadline_ns;
+		schedule(s, n->tick_at[column], EV_TICK, (uint8_t)r, (uint8_t)column, 0, NULL, 0);
+	}
+	s->st.applied += tr_apply(&n->applier, UINT32_MAX);
+}
+
+void
+sim_recv_frame(struct sim *s, unsigned r, const uint8_t *buf, size_t len)
+{
+	struct node *n = &s->nodes[r];
+	struct tr_wire_limits lim = {
+		.cluster_id = s->cfg_cluster,
+		.self = (uint8_t)r,
+		.cmd_count_max = n->rep.cfg.batch_cmds_max,
+		.cmds_bytes_max = n->rep.cfg.batch_bytes_max,
+		.fetch_span_max = n->rep.cfg.fetch_span_max,
+	};
+	struct tr_frame_hdr hdr;
+	unsigned count;
+	int rc = tr_frame_decode(buf, len, &lim, &hdr, s->rx_msgs, TR_FRAME_MSGS_MAX, &count);
+
+	if (rc != 0) {
+		sim_violation_add(s, "codec rejected a frame the engine produced: %s",
+				  tr_wire_strerror(rc));
+		return;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		struct tr_out *out = &s->out;
+
+		sim_trace_msg(s, "recv", &s->rx_msgs[i]);
+		tr_out_reset(out);
+		tr_column_recv(&n->rep.col[hdr.column], &s->rx_msgs[i], s->now, out);
+		sim_after_step(s, r, hdr.column, out);
+	}
+}
+
+void
+sim_tick_column(struct sim *s, unsigned r, unsigned column)
+{
+	struct node *n = &s->nodes[r];
+
+	tr_out_reset(&s->out);
+	tr_column_tick(&n->rep.col[column], s->now, &s->out);
+	sim_after_step(s, r, column, &s->out);
+}
+
+/* Clients. */
+static void
+client_wake(struct sim *s, struct client *c, uint64_t at)
+{
+	if (!c->wake_pending) {
+		c->wake_pending = true;
+		schedule(s, at, EV_CLIENT, (uint8_t)c->home, 0, c->id, NULL, 0);
+	}
+}
+
+static void
+op_complete(struct sim *s, struct op *o, uint8_t status, const uint8_t *val, uint32_t val_len,
+	    unsigned column, uint64_t lsn, uint16_t index)
+{
+	struct client *c = &s->clients[o->client];
+
+	if (o->done)
+		return;
+	o->done = true;
+	o->ret = s->now;
+	o->status = status;
+	o->column = (uint8_t)column;
+	o->lsn = lsn;
+	o->index = index;
+	o->out_null = val == NULL;
+	if (val != NULL) {
+		uint32_t l = val_len < sizeof(o->out) - 1 ? val_len : (uint32_t)sizeof(o->out) - 1;
+
+		memcpy(o->out, val, l);
+		o->out[l] = 0;
+	}
+	c->outstanding--;
+	s->st.ops_done++;
+	sim_trace(s, "done client %u seq %" PRIu64 " %s", o->client, o->seq, tr_status_str(status));
+	if (!s->p.manual)
+		client_wake(s, c, s->now + sim_between(s, 0, 20000));
+}
+
+static void
+on_complete(void *ctx, const struct tr_completion *d)
+{
+	struct node *n = ctx;
+	struct sim *s = n->sim;
+	struct op *o = sim_op_lookup(s, d->client_id, d->seq);
+
+	if (o == NULL)
+		return;
+	if (s->p.ack_at_commit && o->op != TR_OP_GET)
+		return; /* already acknowledged at commit */
+	op_complete(s, o, d->res.status, d->res.status == TR_ST_OK && d->op == TR_OP_GET ? d->res.val : NULL,
+		    d->res.val_len, d->column, d->lsn, d->index);
+}
+
+static void
+on_applied(void *ctx, unsigned column, uint64_t lsn, const struct tr_value *v)
+{
+	struct node *n = ctx;
+
+	check_apply(n->sim, n->id, column, lsn, v);
+}
+
+/* Known-bad P5 variant: writes acknowledged when the owner sees the commit. */
+void
+sim_ack_at_commit(struct sim *s, unsigned r, unsigned column, const struct tr_value *v)
+{
+	size_t off = 0;
+
+	if (!s->p.ack_at_commit || column != r || v->proposer != r)
+		return;
+	for (uint16_t i = 0; i < v->cmd_count; i++) {
+		struct tr_cmd cmd;
+		struct op *o;
+
+		if (tr_cmd_decode(v->cmds, v->cmds_len, &off, &cmd) != 0)
+			return;
+		o = sim_op_lookup(s, cmd.client_id, cmd.seq);
+		if (o != NULL && cmd.op != TR_OP_GET && !o->done)
+			op_complete(s, o, TR_ST_OK, NULL, 0, column, UINT64_MAX, i);
+	}
+}
+
+int
+sim_submit(struct sim *s, unsigned replica, uint8_t op, const char *key, const char *val)
+{
+	struct node *n = &s->nodes[replica];
+	struct client *c = &s->clients[replica * s->p.clients];
+	struct op *o = sim_op_new(s, c, op, key, val);
+	struct tr_cmd cmd = {
+		.op = op,
+		.window = SIM_W,
+		.client_id = o->client,
+		.seq = o->seq,
+		.key = (const uint8_t *)o->key,
+		.key_len = (uint16_t)strlen(o->key),
+		.val = (const uint8_t *)o->val,
+		.val_len = op == TR_OP_SET ? (uint32_t)strlen(o->val) : 0,
+	};
+
+	o->call = s->now;
+	c->outstanding++;
+	if (tr_column_submit(&n->rep.col[replica], &cmd) != 0)
+		sim_violation_add(s, "submit refused in a test");
+	tr_out_reset(&s->out);
+	tr_column_flush(&n->rep.col[replica], s->now, &s->out);
+	sim_after_step(s, replica, replica, &s->out);
+	return (int)(o - s->ops);
+}
+
+static void
+client_step(struct sim *s, struct client *c)
+{
+	struct node *n = &s->nodes[c->home];
+
+	c->wake_pending = false;
+	if (n->crashed)
+		return;
+	while (s->issued < s->p.ops && c->outstanding < s->p.client_window &&
+	       c->next_seq - sim_client_oldest(s, c) < SIM_W) {
+		double x = sim_unit(s);
+		uint8_t op = x < s->p.read_ratio ? TR_OP_GET
+			   : x < s->p.read_ratio + s->p.del_ratio ? TR_OP_DEL : TR_OP_SET;
+		char key[16], val[32];
+		struct op *o;
+		struct tr_cmd cmd;
+
+		snprintf(key, sizeof(key), "k%u", (unsigned)sim_between(s, 0, s->p.keys - 1));
+		snprintf(val, sizeof(val), "c%u-%" PRIu64, c->id, c->next_seq);
+		o = sim_op_new(s, c, op, key, val);
+		cmd = (struct tr_cmd){
+			.op = op,
+			.window = SIM_W,
+			.client_id = c->id,
+			.seq = o->seq,
+			.key = (const uint8_t *)o->key,
+			.key_len = (uint16_t)strlen(o->key),
+			.val = (const uint8_t *)o->val,
+			.val_len = op == TR_OP_SET ? (uint32_t)strlen(o->val) : 0,
+		};
+		if (tr_column_submit(&n->rep.col[c->home], &cmd) != 0) {
+			sim_op_unissue(s, c);
+			client_wake(s, c, s->now + 100000);
+			break;
+		}
+		o->call = s->now;
+		c->outstanding++;
+		s->issued++;
+		sim_trace(s, "call client %u seq %" PRIu64 " %s %s", c->id, o->seq,
+			  op == TR_OP_GET ? "get" : op == TR_OP_DEL ? "del" : "set", key);
+		if (s->p.crash && s->issued == s->crash_at_op) {
+			unsigned victim = (unsigned)sim_between(s, 0, TR_REPLICAS - 1);
+
+			schedule(s, s->now, EV_CRASH, (uint8_t)victim, 0, 0, NULL, 0);
+		}
+		if (s->issued == s->p.ops)
+			schedule(s, s->now, EV_HEAL, 0, 0, 0, NULL, 0);
+	}
+	tr_out_reset(&s->out);
+	tr_column_flush(&n->rep.col[c->home], s->now, &s->out);
+	sim_after_step(s, c->home, c->home, &s->out);
+}
+
+/* Set-up. */
+static void
+node_init(struct sim *s, unsigned id)
+{
+	struct node *n = &s->nodes[id];
+	struct tr_config cfg;
+	uint32_t slots = 1024;
+	size_t bytes;
+
+	while (slots < 2 * s->p.ops + 64)
+		slots *= 2;
+	n->sim = s;
+	n->id = id;
+	tr_config_default(&cfg, (uint8_t)id, 2 * s->p.delay_max_ns);
+	cfg.cluster_id = s->cfg_cluster;
+	cfg.log_slots_max = slots;
+	cfg.inflight_max = 32;
+	cfg.batch_cmds_max = 8;
+	cfg.batch_bytes_max = 512;
+	cfg.pending_bytes_max = 16384;
+	cfg.fetch_span_max = 32;
+	cfg.seed = s->p.seed * 7 + id;
+	cfg.variant = s->p.variant;
+	bytes = tr_replica_mem_bytes(&cfg);
+	n->mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	if (tr_replica_init(&n->rep, &cfg, n->mem, bytes, 0) != 0)
+		abort();
+	n->table_mem = calloc(1, tr_table_mem_bytes(1024, 16, 32));
+	tr_table_init(&n->table, n->table_mem, 1024, 16, 32);
+	n->client_recs = calloc(256, sizeof(*n->client_recs));
+	tr_sm_init(&n->sm, &tr_table_ops, &n->table, n->client_recs, 256);
+	n->applier = (struct tr_applier){.rep = &n->rep, .sm = &n->sm, .complete = on_complete,
+					 .applied = on_applied, .ctx = n};
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		n->tick_at[c] = UINT64_MAX;
+}
+
+struct sim *
+sim_new(const struct sim_params *p)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+
+	s->p = *p;
+	s->rng = p->seed * UINT64_C(0x2545F4914F6CDD1D) + 1;
+	s->cfg_cluster = 0x7472;
+	s->loss_send = p->loss_send;
+	s->loss_recv = p->loss_recv;
+	s->dup = p->dup;
+	s->out.msgs = s->out_msgs;
+	s->out.msg_cap = SIM_OUT_MSGS;
+	s->nclients = TR_REPLICAS * (p->clients ? p->clients : 1);
+	s->clients = calloc(s->nclients, sizeof(*s->clients));
+	for (unsigned i = 0; i < s->nclients; i++) {
+		s->clients[i].id = i;
+		s->clients[i].home = i / (p->clients ? p->clients : 1);
+		s->clients[i].next_seq = 1;
+	}
+	for (unsigned r = 0; r < TR_REPLICAS; r++)
+		node_init(s, r);
+	s->crashed = -1;
+	s->crash_at_op = (unsigned)sim_between(s, p->ops / 5, 4 * p->ops / 5);
+	if (s->crash_at_op == 0)
+		s->crash_at_op = 1;
+	check_init(s);
+	return s;
+}
+
+void
+sim_free(struct sim *s)
+{
+	for (size_t i = 0; i < s->ev_len; i++)
+		free(s->ev[i].buf);
+	free(s->ev);
+	for (unsigned r = 0; r < TR_REPLICAS; r++) {
+		free(s->nodes[r].mem);
+		free(s->nodes[r].table_mem);
+		free(s->nodes[r].client_recs);
+		free(s->nodes[r].seq);
+	}
+	for (unsigned i = 0; i < s->nclients; i++)
+		free(s->clients[i].op_idx);
+	free(s->clients);
+	free(s->ops);
+	sim_held_free(s);
+	check_free(s);
+	free(s);
+}
+
+static bool
+converged(struct sim *s)
+{
+	int first = -1;
+
+	for (unsigned i = 0; i < s->nops; i++) {
+		const struct op *o = &s->ops[i];
+
+		if (!o->done && !s->nodes[s->clients[o->client].home].crashed)
+			return false;
+	}
+	for (unsigned r = 0; r < TR_REPLICAS; r++) {
+		struct node *n = &s->nodes[r];
+
+		if (n->crashed)
+			continue;
+		for (unsigned c = 0; c < TR_COLUMNS; c++)
+			if (atomic_load(&n->rep.shared.applied[c]) != tr_known(&n->rep, c))
+				return false;
+		if (first < 0) {
+			first = (int)r;
+			continue;
+		}
+		for (unsigned c = 0; c < TR_COLUMNS; c++)
+			if (atomic_load(&n->rep.shared.applied[c]) !=
+			    atomic_load(&s->nodes[first].rep.shared.applied[c]))
+				return false;
+		if (n->sm.digest != s->nodes[first].sm.digest)
+			return false;
+	}
+	return true;
+}
+
+static void
+handle(struct sim *s, struct event *e)
+{
+	struct node *n = &s->nodes[e->replica];
+
+	switch (e->kind) {
+	case EV_DELIVER:
+		if (n->crashed || partitioned(s, e->data, e->replica) || sim_unit(s) < s->loss_recv) {
+			s->st.dropped++;
+			break;
+		}
+		sim_recv_frame(s, e->replica, e->buf, e->len);
+		break;
+	case EV_TICK:
+		if (e->t == n->tick_at[e->column])
+			n->tick_at[e->column] = UINT64_MAX;
+		if (!n->crashed)
+			sim_tick_column(s, e->replica, e->column);
+		break;
+	case EV_CLIENT:
+		client_step(s, &s->clients[e->data]);
+		break;
+	case EV_CRASH:
+		if (s->crashed < 0) {
+			s->crashed = e->replica;
+			n->crashed = true;
+			sim_trace(s, "crash replica %u", e->replica);
+		}
+		break;
+	case EV_PARTITION:
+		if (s->healed)
+			break;
+		if (sim_unit(s) < s->p.partition) {
+			unsigned victim = (unsigned)sim_between(s, 0, TR_REPLICAS - 1);
+
+			s->isolated_until[victim] = s->now + sim_between(s, 1000000, 20000000);
+			sim_trace(s, "isolate replica %u until %" PRIu64, victim,
+				  s->isolated_until[victim]);
+		}
+		schedule(s, s->now + 10000000, EV_PARTITION, 0, 0, 0, NULL, 0);
+		break;
+	case EV_HEAL:
+		s->healed = true;
+		s->heal_ns = s->now;
+		s->loss_send = s->loss_recv = s->dup = 0;
+		for (unsigned r = 0; r < TR_REPLICAS; r++)
+			s->isolated_until[r] = 0;
+		sim_trace(s, "heal");
+		schedule(s, s->now + 1000000, EV_CHECK, 0, 0, 0, NULL, 0);
+		break;
+	case EV_CHECK:
+		if (converged(s)) {
+			s->converged = true;
+			break;
+		}
+		if (s->now - s->heal_ns > s->p.converge_ns) {
+			sim_violation_add(s, "(e) no convergence within %" PRIu64 " ms after healing",
+					  s->p.converge_ns / 1000000);
+			s->converged = true; /* stop */
+			break;
+		}
+		schedule(s, s->now + 1000000, EV_CHECK, 0, 0, 0, NULL, 0);
+		break;
+	}
+}
+
+unsigned
+sim_run(struct sim *s)
+{
+	const uint64_t events_max = 400ull * s->p.ops + 1000000;
+
+	for (unsigned r = 0; r < TR_REPLICAS; r++)
+		for (unsigned c = 0; c < TR_COLUMNS; c++) {
+			s->nodes[r].tick_at[c] = 0;
+			schedule(s, 0, EV_TICK, (uint8_t)r, (uint8_t)c, 0, NULL, 0);
+		}
+	for (unsigned i = 0; i < s->nclients; i++)
+		client_wake(s, &s->clients[i], sim_between(s, 0, 100000));
+	if (s->p.partition > 0)
+		schedule(s, 10000000, EV_PARTITION, 0, 0, 0, NULL, 0);
+	if (s->p.ops == 0)
+		schedule(s, 0, EV_HEAL, 0, 0, 0, NULL, 0);
+
+	while (s->ev_len > 0 && !s->converged && s->nviolations == 0) {
+		struct event e = ev_pop(s);
+
+		s->now = e.t;
+		s->st.events++;
+		handle(s, &e);
+		free(e.buf);
+		if (s->st.events > events_max) {
+			sim_violation_add(s, "event budget exhausted (livelock?)");
+			break;
+		}
+	}
+	if (s->nviolations == 0 && !s->converged)
+		sim_violation_add(s, "(e) the run stopped before converging");
+	sim_check(s, true);
+	return s->nviolations;
+}
+
+void
+sim_stats(const struct sim *s, struct sim_stats *out)
+{
+	*out = s->st;
+	out->sim_ns = s->now;
+	out->crashed = s->crashed;
+	out->ops_unknown = 0;
+	for (unsigned i = 0; i < s->nops; i++)
+		out->ops_unknown += !s->ops[i].done;
+	out->retries = out->recoveries = out->fetches = 0;
+	for (unsigned r = 0; r < TR_REPLICAS; r++)
+		for (unsigned c = 0; c < TR_COLUMNS; c++) {
+			const struct tr_column_stats *cs = &s->nodes[r].rep.col[c].stats;
+
+			out->retries += cs->retries;
+			out->recoveries += cs->recoveries;
+			out->fetches += cs->fetches;
+		}
+}
+
+struct tr_replica *
+sim_replica(struct sim *s, unsigned id)
+{
+	return &s->nodes[id].rep;
+}
+
+void
+sim_set_time(struct sim *s, uint64_t now_ns)
+{
+	s->now = now_ns;
+}
+
+void
+sim_tick(struct sim *s)
+{
+	for (unsigned r = 0; r < TR_REPLICAS; r++)
+		for (unsigned c = 0; c < TR_COLUMNS; c++)
+			if (!s->nodes[r].crashed)
+				sim_tick_column(s, r, c);
+}
+
+bool
+sim_op_done(const struct sim *s, int op)
+{
+	return s->ops[op].done;
+}

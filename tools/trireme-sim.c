@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT
+ * trireme-sim: runs the deterministic cluster simulator over a range of seeds.
+ *
+ *   trireme-sim --seeds N --first-seed S --ops K --loss P --dup P --crash 0|1
+ *   trireme-sim --seed S --trace          (one run, every event printed)
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+enum {
+	OPT_SEEDS = 256, OPT_FIRST_SEED, OPT_SEED, OPT_OPS, OPT_LOSS, OPT_LOSS_SEND, OPT_LOSS_RECV,
+	OPT_DUP, OPT_CRASH, OPT_PARTITION, OPT_READS, OPT_KEYS, OPT_CLIENTS, OPT_WINDOW,
+	OPT_VARIANT, OPT_TRACE, OPT_VERBOSE, OPT_HELP,
+};
+
+static const struct option long_options[] = {
+	{"seeds", required_argument, NULL, OPT_SEEDS},
+	{"first-seed", required_argument, NULL, OPT_FIRST_SEED},
+	{"seed", required_argument, NULL, OPT_SEED},
+	{"ops", required_argument, NULL, OPT_OPS},
+	{"loss", required_argument, NULL, OPT_LOSS},
+	{"loss-send", required_argument, NULL, OPT_LOSS_SEND},
+	{"loss-recv", required_argument, NULL, OPT_LOSS_RECV},
+	{"dup", required_argument, NULL, OPT_DUP},
+	{"crash", required_argument, NULL, OPT_CRASH},
+	{"partition", required_argument, NULL, OPT_PARTITION},
+	{"read-ratio", required_argument, NULL, OPT_READS},
+	{"keys", required_argument, NULL, OPT_KEYS},
+	{"clients", required_argument, NULL, OPT_CLIENTS},
+	{"window", required_argument, NULL, OPT_WINDOW},
+	{"variant", required_argument, NULL, OPT_VARIANT},
+	{"trace", no_argument, NULL, OPT_TRACE},
+	{"verbose", no_argument, NULL, OPT_VERBOSE},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: trireme-sim [options]\n"
+		"  --seeds N          number of seeds to run (default 100)\n"
+		"  --first-seed S     first seed (default 1)\n"
+		"  --seed S           run one seed (same as --first-seed S --seeds 1)\n"
+		"  --ops K            client operations per seed (default 2000)\n"
+		"  --loss P           drop probability on send and on receive (default 0)\n"
+		"  --loss-send P      drop probability on send only\n"
+		"  --loss-recv P      drop probability on receive only\n"
+		"  --dup P            duplication probability (default 0)\n"
+		"  --crash 0|1        crash-stop one replica per seed (default 0)\n"
+		"  --partition P      chance per 10 ms of isolating a replica (default 0)\n"
+		"  --read-ratio P     share of reads through the log (default 0.25)\n"
+		"  --keys N           key space (default 16)\n"
+		"  --clients N        clients per replica (default 2)\n"
+		"  --window N         outstanding operations per client, 1..8 (default 3)\n"
+		"  --variant NAME     a known-bad variant (PROTOCOL §11): reuse-ballot,\n"
+		"                     commit-on-spot, ack-at-commit, no-recoverer-promise\n"
+		"  --trace            print every event of the run (with --seed)\n"
+		"  --verbose          one line per seed, failing or not\n"
+		"Prints one line per failing seed, then 'N seeds, V violations'.\n"
+		"Exits 0 only when V is 0. A failing seed replays with --seed S --trace.\n");
+}
+
+static int
+parse_double(const char *name, const char *arg, double lo, double hi, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(arg, &end);
+	if (errno != 0 || *end != 0 || end == arg || *out < lo || *out > hi) {
+		fprintf(stderr, "trireme-sim: --%s takes a number in [%g, %g], not '%s'\n", name, lo,
+			hi, arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_u64(const char *name, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno != 0 || *end != 0 || end == arg || arg[0] == '-' || v < lo || v > hi) {
+		fprintf(stderr, "trireme-sim: --%s takes an integer in [%" PRIu64 ", %" PRIu64
+			"], not '%s'\n", name, lo, hi, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_variant(const char *arg, struct sim_params *p)
+{
+	if (strcmp(arg, "reuse-ballot") == 0)
+		p->variant |= TR_VARIANT_REUSE_BALLOT;
+	else if (strcmp(arg, "commit-on-spot") == 0)
+		p->variant |= TR_VARIANT_COMMIT_ON_SPOT;
+	else if (strcmp(arg, "no-recoverer-promise") == 0)
+		p->variant |= TR_VARIANT_NO_RECOVERER_PROMISE;
+	else if (strcmp(arg, "ack-at-commit") == 0)
+		p->ack_at_commit = true;
+	else {
+		fprintf(stderr, "trireme-sim: unknown --variant '%s' (see --help)\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sim_params p;
+	uint64_t seeds = 100, first = 1, v;
+	bool verbose = false, trace = false;
+	unsigned failed = 0;
+	int opt;
+
+	sim_params_default(&p);
+	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		double d;
+		int rc = 0;
+
+		switch (opt) {
+		case OPT_SEEDS:
+			rc = parse_u64("seeds", optarg, 1, 100000000, &seeds);
+			break;
+		case OPT_FIRST_SEED:
+			rc = parse_u64("first-seed", optarg, 0, UINT64_MAX / 2, &first);
+			break;
+		case OPT_SEED:
+			rc = parse_u64("seed", optarg, 0, UINT64_MAX / 2, &first);
+			seeds = 1;
+			break;
+		case OPT_OPS:
+			rc = parse_u64("ops", optarg, 0, 1000000, &v);
+			p.ops = (unsigned)v;
+			break;
+		case OPT_LOSS:
+			rc = parse_double("loss", optarg, 0, 0.9, &d);
+			p.loss_send = p.loss_recv = d;
+			break;
+		case OPT_LOSS_SEND:
+			rc = parse_double("loss-send", optarg, 0, 0.9, &p.loss_send);
+			break;
+		case OPT_LOSS_RECV:
+			rc = parse_double("loss-recv", optarg, 0, 0.9, &p.loss_recv);
+			break;
+		case OPT_DUP:
+			rc = parse_double("dup", optarg, 0, 1, &p.dup);
+			break;
+		case OPT_CRASH:
+			rc = parse_u64("crash", optarg, 0, 1, &v);
+			p.crash = v == 1;
+			break;
+		case OPT_PARTITION:
+			rc = parse_double("partition", optarg, 0, 1, &p.partition);
+			break;
+		case OPT_READS:
+			rc = parse_double("read-ratio", optarg, 0, 1, &p.read_ratio);
+			if (rc == 0 && p.read_ratio + p.del_ratio > 1)
+				p.del_ratio = 1 - p.read_ratio;
+			break;
+		case OPT_KEYS:
+			rc = parse_u64("keys", optarg, 1, 100000, &v);
+			p.keys = (unsigned)v;
+			break;
+		case OPT_CLIENTS:
+			rc = parse_u64("clients", optarg, 1, 64, &v);
+			p.clients = (unsigned)v;
+			break;
+		case OPT_WINDOW:
+			rc = parse_u64("window", optarg, 1, 8, &v);
+			p.client_window = (unsigned)v;
+			break;
+		case OPT_VARIANT:
+			rc = parse_variant(optarg, &p);
+			break;
+		case OPT_TRACE:
+			trace = true;
+			break;
+		case OPT_VERBOSE:
+			verbose = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (rc != 0)
+			return 2;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "trireme-sim: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	if (trace && seeds != 1) {
+		fprintf(stderr, "trireme-sim: --trace needs a single run: add --seed S\n");
+		return 2;
+	}
+	if (trace)
+		p.trace = stdout;
+
+	for (uint64_t seed = first; seed < first + seeds; seed++) {
+		struct sim *s;
+		struct sim_stats st;
+		unsigned bad;
+
+		p.seed = seed;
+		s = sim_new(&p);
+		bad = sim_run(s);
+		sim_stats(s, &st);
+		if (bad > 0) {
+			failed++;
+			printf("seed %" PRIu64 ": %s\n", seed, sim_violation(s));
+		} else if (verbose) {
+			printf("seed %" PRIu64 ": ok, %" PRIu64 " events, %" PRIu64 " msgs, %" PRIu64
+			       " dropped, %" PRIu64 " applied, %" PRIu64 " done, %" PRIu64
+			       " unknown, %" PRIu64 " retries, %" PRIu64 " recoveries, %" PRIu64
+			       " fetches, crashed %d, %.1f ms simulated\n",
+			       seed, st.events, st.msgs, st.dropped, st.applied, st.ops_done,
+			       st.ops_unknown, st.retries, st.recoveries, st.fetches, st.crashed,
+			       (double)st.sim_ns / 1e6);
+		}
+		fflush(stdout);
+		sim_free(s);
+	}
+	printf("%" PRIu64 " seeds, %u violations\n", seeds, failed);
+	return failed == 0 ? 0 : 1;
+}
