@@ -1,0 +1,236 @@
+/* The acceptor rule, A0–A6, as a decision table: one replica, messages in,
+ * replies out. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmp3.h"
+#include "wire.h"
+
+static struct tr_replica rep;
+static void *mem;
+static struct tr_msg msgs[64];
+static struct tr_out out = {.msgs = msgs, .msg_cap = 64};
+static uint8_t cmdbuf[256];
+
+static void
+setup_replica(uint8_t id)
+{
+	struct tr_config cfg;
+	size_t bytes;
+
+	tr_config_default(&cfg, id, 100000);
+	cfg.log_slots_max = 64;
+	cfg.inflight_max = 8;
+	cfg.batch_bytes_max = 256;
+	cfg.pending_bytes_max = 1024;
+	bytes = tr_replica_mem_bytes(&cfg);
+	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	cr_assert(tr_replica_init(&rep, &cfg, mem, bytes, 0) == 0);
+}
+
+static void
+setup(void)
+{
+	setup_replica(1);
+}
+
+static void
+teardown(void)
+{
+	free(mem);
+}
+
+/* A one-command value ("set k v" by client 9). */
+static struct tr_value
+value(uint64_t d0, uint64_t d1, uint64_t d2, uint8_t proposer, bool noop)
+{
+	struct tr_cmd c = {.op = TR_OP_SET, .window = 1, .client_id = 9, .seq = 1,
+			   .key = (const uint8_t *)"k", .key_len = 1,
+			   .val = (const uint8_t *)"v", .val_len = 1};
+	struct tr_value v = {.deps = {d0, d1, d2}, .proposer = proposer};
+
+	if (!noop) {
+		v.cmds_len = (uint32_t)tr_cmd_encode(cmdbuf, sizeof(cmdbuf), &c);
+		v.cmd_count = 1;
+		v.cmds = cmdbuf;
+	}
+	return v;
+}
+
+static struct tr_msg
+accept_msg(uint8_t from, uint8_t column, uint64_t lsn, struct tr_ballot b, struct tr_ballot vbal,
+	   struct tr_value v)
+{
+	struct tr_msg m = {.type = TR_MSG_ACCEPT, .from = from, .to = rep.cfg.id, .column = column,
+			   .lsn = lsn, .ballot = b, .vbal = vbal, .value = v};
+
+	return m;
+}
+
+static const struct tr_msg *
+deliver(const struct tr_msg *m)
+{
+	tr_out_reset(&out);
+	tr_column_recv(&rep.col[m->column], m, 1000, &out);
+	for (unsigned i = 0; i < out.msg_count; i++)
+		if (out.msgs[i].type == TR_MSG_ACCEPT_REPLY)
+			return &out.msgs[i];
+	return NULL;
+}
+
+#define B(n, r) ((struct tr_ballot){(n), (r)})
+#define NONE B(0, 0)
+
+TestSuite(accept, .init = setup, .fini = teardown);
+
+Test(accept, a0_committed_slot_answers_with_the_committed_value)
+{
+	struct tr_msg c = {.type = TR_MSG_COMMIT, .from = 0, .to = 1, .column = 0, .lsn = 0,
+			   .value = value(1, 0, 0, 0, false)};
+	struct tr_msg a = accept_msg(2, 0, 0, B(5, 2), NONE, value(1, 0, 3, 2, true));
+	const struct tr_msg *r;
+
+	deliver(&c);
+	r = deliver(&a);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->reply, TR_REPLY_OK_COMMITTED);
+	cr_assert_eq(r->value.cmd_count, 1);
+	cr_assert_eq(r->value.deps[2], 0, "the committed value, unchanged");
+	cr_assert(tr_ballot_none(tr_column_slot(&rep.col[0], 0)->promised), "A0 changes nothing");
+}
+
+Test(accept, a1_lower_ballot_is_rejected_with_the_promise)
+{
+	struct tr_msg hi = accept_msg(2, 0, 0, B(3, 2), NONE, value(1, 0, 0, 2, true));
+	struct tr_msg lo = accept_msg(0, 0, 0, B(2, 0), NONE, value(1, 0, 0, 0, false));
+	const struct tr_msg *r;
+
+	cr_assert_eq(deliver(&hi)->reply, TR_REPLY_OK);
+	r = deliver(&lo);
+	cr_assert_eq(r->reply, TR_REPLY_REJECT);
+	cr_assert_eq(tr_ballot_cmp(r->promised, B(3, 2)), 0);
+	cr_assert_eq(rep.col[0].stats.rejects_sent, 1);
+}
+
+Test(accept, a1_equal_ballot_is_accepted_and_a6_duplicate_revotes)
+{
+	struct tr_msg a = accept_msg(0, 0, 0, B(1, 0), NONE, value(1, 0, 0, 0, false));
+	const struct tr_msg *r1, *r2;
+	struct tr_value v1;
+
+	r1 = deliver(&a);
+	cr_assert_eq(r1->reply, TR_REPLY_OK);
+	v1 = r1->value;
+	r2 = deliver(&a);
+	cr_assert_eq(r2->reply, TR_REPLY_OK);
+	cr_assert_eq(memcmp(v1.deps, r2->value.deps, sizeof(v1.deps)), 0);
+	cr_assert_eq(tr_ballot_cmp(tr_column_slot(&rep.col[0], 0)->vbal, B(1, 0)), 0);
+}
+
+Test(accept, a2_fresh_entry_merges_known_and_never_copies_a_vote)
+{
+	/* known[2] = 5 through a commit on column c. */
+	struct tr_msg c = {.type = TR_MSG_COMMIT, .from = 2, .to = 1, .column = 2, .lsn = 4,
+			   .value = value(0, 0, 5, 2, true)};
+	struct tr_msg a = accept_msg(0, 0, 0, B(1, 0), NONE, value(1, 0, 0, 0, false));
+	const struct tr_msg *r;
+	const struct tr_slot *s;
+
+	deliver(&c);
+	r = deliver(&a);
+	cr_assert_eq(r->reply, TR_REPLY_OK);
+	cr_assert_eq(r->value.deps[0], 1);
+	cr_assert_eq(r->value.deps[1], 0);
+	cr_assert_eq(r->value.deps[2], 5, "A2: deps = max(s.deps, known_q)");
+	s = tr_column_slot(&rep.col[0], 0);
+	cr_assert(atomic_load(&s->committed) == 0, "A2: never a committed flag from a message");
+	cr_assert_eq(tr_known(&rep, 0), 1, "D1: the slot itself is known");
+}
+
+Test(accept, a3_sender_vote_wins_unchanged_over_no_vote)
+{
+	struct tr_msg c = {.type = TR_MSG_COMMIT, .from = 2, .to = 1, .column = 2, .lsn = 4,
+			   .value = value(0, 0, 5, 2, true)};
+	struct tr_msg a = accept_msg(2, 0, 0, B(4, 2), B(3, 0), value(1, 0, 1, 0, false));
+	const struct tr_msg *r;
+
+	deliver(&c);
+	r = deliver(&a);
+	cr_assert_eq(r->reply, TR_REPLY_OK);
+	cr_assert_eq(r->value.deps[2], 1, "a voted value is never re-merged");
+	cr_assert_eq(r->value.proposer, 0);
+}
+
+Test(accept, a3_higher_local_vote_wins_over_lower_sender_vote)
+{
+	struct tr_msg first = accept_msg(0, 0, 0, B(3, 0), NONE, value(1, 0, 0, 0, false));
+	struct tr_msg later = accept_msg(2, 0, 0, B(5, 2), B(2, 2), value(1, 0, 0, 2, true));
+	const struct tr_msg *r;
+
+	deliver(&first); /* votes the commands at (3,0) */
+	r = deliver(&later);
+	cr_assert_eq(r->reply, TR_REPLY_OK);
+	cr_assert_eq(r->value.cmd_count, 1, "the local vote (3,0) beats the sender's (2,2)");
+	cr_assert_eq(tr_ballot_cmp(tr_column_slot(&rep.col[0], 0)->vbal, B(5, 2)), 0);
+}
+
+Test(accept, a3_higher_sender_vote_replaces_the_local_vote)
+{
+	struct tr_msg first = accept_msg(0, 0, 0, B(1, 0), NONE, value(1, 0, 0, 0, false));
+	struct tr_msg later = accept_msg(2, 0, 0, B(5, 2), B(4, 2), value(1, 0, 7, 2, true));
+	const struct tr_msg *r;
+
+	deliver(&first);
+	r = deliver(&later);
+	cr_assert_eq(r->value.cmd_count, 0, "the sender's NOOP voted at (4,2) wins");
+	cr_assert_eq(r->value.deps[2], 7);
+}
+
+Test(accept, a3_equal_votes_with_different_values_stop_the_replica)
+{
+	struct tr_msg first = accept_msg(0, 0, 0, B(2, 0), NONE, value(1, 0, 0, 0, false));
+	struct tr_msg bad = accept_msg(2, 0, 0, B(3, 2), B(2, 0), value(1, 0, 9, 0, false));
+
+	deliver(&first);
+	cr_assert_null(deliver(&bad), "no reply after a safety violation");
+	cr_assert(atomic_load(&rep.shared.violation));
+	cr_assert_not_null(strstr(rep.violation_why, "A3"));
+}
+
+Test(accept, a5_no_commit_on_the_spot)
+{
+	struct tr_msg a = accept_msg(2, 0, 0, B(4, 2), B(3, 0), value(1, 0, 0, 0, false));
+
+	cr_assert_eq(deliver(&a)->reply, TR_REPLY_OK);
+	cr_assert(atomic_load(&tr_column_slot(&rep.col[0], 0)->committed) == 0);
+}
+
+static void
+setup_owner(void)
+{
+	setup_replica(0);
+}
+
+TestSuite(accept_owner, .init = setup_owner, .fini = teardown);
+
+Test(accept_owner, a3_owner_keeps_its_commands_against_a_recoverer_noop)
+{
+	struct tr_cmd cmd = {.op = TR_OP_SET, .window = 1, .client_id = 1, .seq = 1,
+			     .key = (const uint8_t *)"x", .key_len = 1,
+			     .val = (const uint8_t *)"y", .val_len = 1};
+	struct tr_msg a;
+	const struct tr_msg *r;
+
+	cr_assert(tr_column_submit(&rep.col[0], &cmd) == 0);
+	tr_out_reset(&out);
+	tr_column_flush(&rep.col[0], 10, &out); /* P1: a0 allocated, unvoted */
+	cr_assert_eq(out.msg_count, 1);
+	a = accept_msg(2, 0, 0, B(5, 2), NONE, value(1, 0, 4, 2, true));
+	a.to = 0;
+	r = deliver(&a);
+	cr_assert_eq(r->reply, TR_REPLY_OK);
+	cr_assert_eq(r->value.cmd_count, 1, "client commands win over a NOOP");
+	cr_assert_eq(r->value.proposer, 0);
+	cr_assert_eq(r->value.deps[2], 4, "deps = max(q.deps, s.deps)");
+}
