@@ -105,6 +105,7 @@ struct tr_column_stats {
 	uint64_t recoveries;   /* R1 attempts */
 	uint64_t rejects_sent;
 	uint64_t fetches;
+	uint64_t fetch_too_old; /* FETCHes for recycled slots */
 	uint64_t ignored;      /* stale replies, out-of-window slots */
 	uint64_t backpressure; /* submits refused */
 };

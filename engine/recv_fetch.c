@@ -8,6 +8,9 @@ recv_fetch(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 {
 	uint64_t end = u64_min(m->lsn_end, m->lsn + c->rep->cfg.fetch_span_max);
 
+	if (m->lsn < c->base)
+		c->stats.fetch_too_old++; /* recycled: the asker needs state transfer */
+
 	for (uint64_t lsn = m->lsn; lsn < end; lsn++) {
 		const struct tr_slot *s = tr_column_slot(c, lsn);
 		struct tr_msg *r;

@@ -25,15 +25,22 @@ send_status(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 	c->status_at_ns = now_ns + r->cfg.status_ns;
 }
 
-/* Slots every replica has applied are never needed again (not even for
- * catch-up): their cells may hold new lsns. */
+/* Recycling, only when the ring fills up: cells below every replica's applied
+ * prefix are never needed again, not even for catch-up. A peer silent for
+ * suspect_ns does not hold recycling back (else one stopped replica would stall
+ * every column); should it come back behind the new base, it cannot catch up
+ * from the log (state transfer is future work) and counts fetch_too_old. */
 static void
-recycle(struct tr_column *c)
+recycle(struct tr_column *c, uint64_t now_ns)
 {
-	uint64_t low = atomic_load_explicit(&c->rep->shared.applied[c->id], memory_order_acquire);
+	uint64_t top = u64_max(c->next_lsn, tr_known(c->rep, c->id));
+	uint64_t low;
 
+	if (top - c->base < (c->mask + 1) / 4 * 3)
+		return;
+	low = atomic_load_explicit(&c->rep->shared.applied[c->id], memory_order_acquire);
 	for (uint8_t q = 0; q < TR_REPLICAS; q++)
-		if (q != self_id(c))
+		if (q != self_id(c) && peer_fresh(c, q, now_ns))
 			low = u64_min(low, c->peers[q].applied);
 	low = u64_min(low, c->committed);
 	if (low > c->base)
@@ -108,7 +115,7 @@ tr_column_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 	if (now_ns >= c->status_at_ns)
 		send_status(c, now_ns, out);
 	arm(c, c->status_at_ns);
-	recycle(c);
+	recycle(c, now_ns);
 
 	/* R1: a timer starts when the slot is first known to exist. */
 	known_c = tr_known(r, c->id);

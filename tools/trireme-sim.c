@@ -16,7 +16,7 @@
 enum {
 	OPT_SEEDS = 256, OPT_FIRST_SEED, OPT_SEED, OPT_OPS, OPT_LOSS, OPT_LOSS_SEND, OPT_LOSS_RECV,
 	OPT_DUP, OPT_CRASH, OPT_PARTITION, OPT_READS, OPT_KEYS, OPT_CLIENTS, OPT_WINDOW,
-	OPT_VARIANT, OPT_TRACE, OPT_VERBOSE, OPT_HELP,
+	OPT_VARIANT, OPT_LOG_SLOTS, OPT_TRACE, OPT_VERBOSE, OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -35,6 +35,7 @@ static const struct option long_options[] = {
 	{"clients", required_argument, NULL, OPT_CLIENTS},
 	{"window", required_argument, NULL, OPT_WINDOW},
 	{"variant", required_argument, NULL, OPT_VARIANT},
+	{"log-slots", required_argument, NULL, OPT_LOG_SLOTS},
 	{"trace", no_argument, NULL, OPT_TRACE},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -62,6 +63,8 @@ usage(FILE *f)
 		"  --window N         outstanding operations per client, 1..8 (default 3)\n"
 		"  --variant NAME     a known-bad variant (PROTOCOL §11): reuse-ballot,\n"
 		"                     commit-on-spot, ack-at-commit, no-recoverer-promise\n"
+		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
+		"                     large enough that nothing is recycled)\n"
 		"  --trace            print every event of the run (with --seed)\n"
 		"  --verbose          one line per seed, failing or not\n"
 		"Prints one line per failing seed, then 'N seeds, V violations'.\n"
@@ -186,6 +189,14 @@ main(int argc, char **argv)
 			break;
 		case OPT_VARIANT:
 			rc = parse_variant(optarg, &p);
+			break;
+		case OPT_LOG_SLOTS:
+			rc = parse_u64("log-slots", optarg, 64, 1u << 24, &v);
+			if (rc == 0 && (v & (v - 1)) != 0) {
+				fprintf(stderr, "trireme-sim: --log-slots must be a power of two\n");
+				rc = -1;
+			}
+			p.log_slots = (uint32_t)v;
 			break;
 		case OPT_TRACE:
 			trace = true;

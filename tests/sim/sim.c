@@ -467,6 +467,8 @@ node_init(struct sim *s, unsigned id)
 
 	while (slots < 2 * s->p.ops + 64)
 		slots *= 2;
+	if (s->p.log_slots != 0)
+		slots = s->p.log_slots;
 	n->sim = s;
 	n->id = id;
 	tr_config_default(&cfg, (uint8_t)id, 2 * s->p.delay_max_ns);

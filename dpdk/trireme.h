@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT
+ * Trireme: the embeddable client API of the replication engine.
+ *
+ * A struct trireme is one process's part of a cluster: either all three
+ * replicas in one process over in-memory virtual NICs (TRIREME_CLUSTER), or
+ * one replica over DPDK ports (TRIREME_REPLICA: a real NIC, or af_packet /
+ * memif here). The caller initialises DPDK's EAL first (rte_eal_init), then:
+ *
+ *   trireme_conf_default(&conf);  ... set fields ...
+ *   trireme_start(&conf, &t, err, sizeof(err));
+ *   struct trireme_client *c = trireme_client_new(t, replica, window);
+ *   trireme_submit(c, &op, tag);            (from the client's thread)
+ *   trireme_poll(c, done, n);               (completions, same thread)
+ *   trireme_stop(t);
+ *
+ * Threads: every column of every local replica is served by a poll-mode
+ * worker on an EAL lcore (several columns and replicas may share one lcore;
+ * idle loops back off). Each local replica has one applier thread, registered
+ * with liburcu (QSBR), that applies committed instances in PROTOCOL §7 order
+ * to a lock-free hash table and completes the clients' commands.
+ *
+ * A command completes when it has been applied on the replica it was
+ * submitted to (PROTOCOL P5): writes and log reads are linearizable. Local
+ * reads (trireme_read_local) are weaker: sequentially consistent per replica.
+ */
+#ifndef TRIREME_H
+#define TRIREME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRIREME_REPLICAS 3
+#define TRIREME_KEY_MAX 1024
+#define TRIREME_VAL_MAX 4096
+
+/* Errors: negative return values, one table, one strerror. */
+#define TRIREME_ERRORS(X)                                                    \
+	X(INVAL, "invalid argument")                                         \
+	X(NOMEM, "out of memory")                                            \
+	X(BUSY, "queue full: wait for a completion and retry")               \
+	X(STOPPED, "replica stopped")                                        \
+	X(NODEV, "missing or unusable DPDK device")                          \
+	X(LCORE, "not enough EAL lcores for the requested placement")        \
+	X(TOO_OLD, "write older than its client's window: outcome unknown")  \
+	X(FULL, "the store is full")                                         \
+	X(TIMEOUT, "timed out")                                              \
+	X(INTERNAL, "internal error")
+
+enum trireme_err {
+	TRIREME_OK = 0,
+#define TRIREME_ERR_ENUM(name, text) TRIREME_E##name,
+	TRIREME_ERRORS(TRIREME_ERR_ENUM)
+#undef TRIREME_ERR_ENUM
+};
+
+const char *trireme_strerror(int err); /* err: 0 or negative */
+
+enum trireme_mode {
+	TRIREME_CLUSTER = 0, /* 3 replicas in this process over net_ring ports */
+	TRIREME_REPLICA = 1, /* one replica over DPDK ports */
+};
+
+struct trireme_peer {
+	uint8_t mac[6];
+	uint32_t ip; /* host order, e.g. 10.0.0.1 = 0x0a000001 */
+};
+
+struct trireme_conf {
+	enum trireme_mode mode;
+	/* TRIREME_REPLICA: this replica's id, its DPDK port (one rx and one tx
+	 * queue), and every replica's address (peers[replica_id] is our own). */
+	unsigned replica_id;
+	uint16_t port_id;
+	struct trireme_peer peers[TRIREME_REPLICAS];
+	uint16_t udp_port_base;      /* column c uses udp_port_base + c */
+	/* Placement: the EAL worker lcores to use (0: all but the main lcore).
+	 * Columns are spread over them round robin; with fewer lcores than
+	 * columns, several share one lcore. */
+	unsigned lcores[64];
+	unsigned lcore_count;
+	bool applier_on_lcore;       /* false: appliers are plain threads */
+	/* Engine limits. */
+	uint32_t inflight_max;       /* uncommitted instances per owner */
+	uint16_t batch_cmds_max;     /* commands per instance; 1: no batching */
+	uint32_t log_slots_max;      /* per column, a power of two */
+	uint64_t rtt_ns;             /* expected round trip; sets the timers */
+	uint64_t keys_max;           /* store capacity, the same on every replica */
+	uint32_t clients_max;        /* per replica */
+	uint32_t mbufs;              /* mempool size per replica */
+	uint64_t seed;
+};
+
+void trireme_conf_default(struct trireme_conf *conf);
+
+struct trireme;
+struct trireme_client;
+
+/* Starts the replicas of this process. On failure returns a negative error
+ * and writes one line saying what is wrong and what to do into err. */
+int trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err,
+		  size_t err_len);
+void trireme_stop(struct trireme *t);
+
+/* Stops a local replica as if it had crashed (it stops processing and
+ * sending; its state is kept), and resumes it. With no durability yet,
+ * "restart" means resuming a paused replica, not rebuilding one from disk. */
+int trireme_replica_pause(struct trireme *t, unsigned replica);
+int trireme_replica_resume(struct trireme *t, unsigned replica);
+bool trireme_replica_local(const struct trireme *t, unsigned replica);
+
+/* Fault injection in the transport, per replica and direction, at run time:
+ * probabilities in [0, 1]; delay_us adds a fixed delay to that fraction. */
+struct trireme_faults {
+	double drop_tx, drop_rx, dup_tx, delay_tx;
+	uint32_t delay_us;
+};
+int trireme_set_faults(struct trireme *t, unsigned replica, const struct trireme_faults *f);
+
+/* Clients. A client belongs to one replica and one thread (which must call
+ * trireme_thread_online() first if it uses trireme_read_local). window is
+ * its maximum outstanding commands W (1..64); it travels in every write. */
+struct trireme_client *trireme_client_new(struct trireme *t, unsigned replica, unsigned window);
+void trireme_client_free(struct trireme_client *c);
+
+enum trireme_op_kind {
+	TRIREME_SET = 1,
+	TRIREME_GET = 2, /* through the log: a read-only instance */
+	TRIREME_DEL = 3,
+};
+
+struct trireme_op {
+	uint8_t kind;
+	const void *key;
+	uint16_t key_len;
+	const void *val; /* set */
+	uint32_t val_len;
+};
+
+/* Queues a command; tag comes back with its completion. 0, or -TRIREME_EBUSY
+ * when the client has window commands outstanding or the replica's queue is
+ * full, -TRIREME_ESTOPPED, -TRIREME_EINVAL. The key and value are copied. */
+int trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag);
+
+struct trireme_done {
+	uint64_t tag;
+	int status;       /* 0, or -TRIREME_ETOO_OLD / -TRIREME_EFULL */
+	bool found;       /* get, del: the key was present */
+	uint32_t val_len; /* get */
+	const uint8_t *val; /* get: valid until the next trireme_poll on this client */
+};
+
+/* Returns up to n completions. Never blocks. */
+unsigned trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n);
+unsigned trireme_outstanding(const struct trireme_client *c);
+
+/* Local read from the applied state (weaker: not linearizable). 0 found,
+ * -1 absent, or a negative error. The calling thread must be online. */
+int trireme_read_local(struct trireme *t, unsigned replica, const void *key, uint16_t key_len,
+		       void *buf, uint32_t cap, uint32_t *val_len);
+void trireme_thread_online(void);
+void trireme_thread_offline(void);
+
+/* Observation. */
+struct trireme_replica_stats {
+	uint64_t applied;          /* instances applied */
+	uint64_t applied_cmds;
+	uint64_t kv_digest;        /* order-independent digest of the KV state */
+	uint64_t keys;
+	uint64_t committed, proposed, retries, recoveries, fetches, rejects;
+	uint64_t rx_pkts, tx_pkts, rx_msgs, tx_msgs;
+	uint64_t drops_fault, drops_malformed, drops_foreign, drops_tx_full;
+	uint64_t known[TRIREME_REPLICAS], applied_prefix[TRIREME_REPLICAS];
+	bool paused;
+};
+int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
+
+#endif

@@ -1,0 +1,745 @@
+/* SPDX-License-Identifier: MIT
+ * Tests for dpdk/kvstore.c: the same answers and digest as the engine's
+ * tr_table under tr_sm, keys_max, the read API, and the RCU contract under
+ * stress (readers never see reclaimed memory).
+ *
+ * SEED=n replays the random sequences (thread interleavings still vary).
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <urcu/urcu-qsbr.h>
+
+#include "kv.h"
+#include "kvstore.h"
+
+#define SEED_DEFAULT UINT64_C(0x7269726d65) /* "trireme"-ish */
+
+static uint64_t
+seed_get(void)
+{
+	const char *s = getenv("SEED");
+
+	return s != NULL ? strtoull(s, NULL, 0) : SEED_DEFAULT;
+}
+
+/* splitmix64: small, seedable, good enough for workloads. */
+static uint64_t
+rnd_next(uint64_t *state)
+{
+	uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* ---------------------------------------------------------------------
+ * The same commands on a tr_sm over tr_table and over tr_kvstore
+ */
+
+#define KEY_MAX 32
+#define VAL_MAX 64
+#define CELLS 256
+#define CLIENTS 16
+
+struct table_env {
+	struct tr_table table;
+	struct tr_sm sm;
+	struct tr_client_rec clients[CLIENTS];
+	uint64_t mem[(CELLS * (8 + KEY_MAX + VAL_MAX)) / 8 + 1];
+};
+
+struct kvs_env {
+	struct tr_kvstore *kvs;
+	struct tr_sm sm;
+	struct tr_client_rec clients[CLIENTS];
+};
+
+static struct table_env tenv;
+static struct kvs_env kenv;
+
+static void
+envs_init(uint64_t keys_max)
+{
+	cr_assert_leq(tr_table_mem_bytes(CELLS, KEY_MAX, VAL_MAX), sizeof(tenv.mem));
+	tr_table_init(&tenv.table, tenv.mem, CELLS, KEY_MAX, VAL_MAX);
+	tr_sm_init(&tenv.sm, &tr_table_ops, &tenv.table, tenv.clients, CLIENTS);
+	kenv.kvs = tr_kvstore_new(4, keys_max);
+	cr_assert_not_null(kenv.kvs);
+	tr_sm_init(&kenv.sm, &tr_kvstore_ops, kenv.kvs, kenv.clients, CLIENTS);
+}
+
+static struct tr_cmd
+mk(uint8_t op, uint64_t client, uint64_t seq, const char *key, const char *val)
+{
+	struct tr_cmd c;
+
+	memset(&c, 0, sizeof(c));
+	c.op = op;
+	c.window = 8;
+	c.client_id = client;
+	c.seq = seq;
+	c.key = (const uint8_t *)key;
+	c.key_len = (uint16_t)strlen(key);
+	if (val != NULL) {
+		c.val = (const uint8_t *)val;
+		c.val_len = (uint32_t)strlen(val);
+	}
+	return c;
+}
+
+/* Applies c to both state machines and checks they answer the same;
+ * returns the status. */
+static uint8_t
+apply_both(const struct tr_cmd *c, uint64_t step)
+{
+	struct tr_sm_result rt, rk;
+
+	tr_sm_apply(&tenv.sm, c, &rt);
+	tr_sm_apply(&kenv.sm, c, &rk);
+	cr_assert_eq(rk.status, rt.status, "step %llu op %u: status %s, table says %s",
+		     (unsigned long long)step, c->op, tr_status_str(rk.status),
+		     tr_status_str(rt.status));
+	cr_assert_eq(rk.val_len, rt.val_len, "step %llu: val_len", (unsigned long long)step);
+	if (rt.status == TR_ST_OK && c->op == TR_OP_GET) {
+		cr_assert_not_null(rk.val);
+		cr_assert(rt.val_len == 0 || memcmp(rk.val, rt.val, rt.val_len) == 0,
+			  "step %llu: value differs", (unsigned long long)step);
+	}
+	cr_assert_eq(kenv.sm.digest, tenv.sm.digest, "step %llu: digest",
+		     (unsigned long long)step);
+	cr_assert_eq(kenv.sm.applied_cmds, tenv.sm.applied_cmds, "step %llu: applied",
+		     (unsigned long long)step);
+	return rt.status;
+}
+
+/* Keys present in the table store (tr_table.used also counts tombstones). */
+static uint64_t
+table_live_keys(const char (*keys)[KEY_MAX], unsigned int n)
+{
+	uint64_t live = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *v;
+		uint32_t vl;
+
+		live += tr_table_ops.get(&tenv.table, (const uint8_t *)keys[i],
+					 (uint16_t)strlen(keys[i]), &v, &vl) == 0;
+	}
+	return live;
+}
+
+Test(kvstore, basic_same_as_table)
+{
+	struct tr_cmd c;
+	uint64_t step = 0;
+
+	urcu_qsbr_register_thread();
+	envs_init(1000);
+
+	c = mk(TR_OP_GET, 9, 0, "a", NULL);
+	cr_expect_eq(apply_both(&c, step++), TR_ST_NOT_FOUND);
+	c = mk(TR_OP_SET, 1, 1, "a", "one");
+	cr_expect_eq(apply_both(&c, step++), TR_ST_OK);
+	c = mk(TR_OP_GET, 9, 0, "a", NULL);
+	cr_expect_eq(apply_both(&c, step++), TR_ST_OK);
+	c = mk(TR_OP_SET, 1, 2, "a", "a longer second value");
+	cr_expect_eq(apply_both(&c, step++), TR_ST_OK);
+	c = mk(TR_OP_GET, 9, 0, "a", NULL);
+	cr_expect_eq(apply_both(&c, step++), TR_ST_OK);
+	c = mk(TR_OP_SET, 1, 2, "a", "dup");
+	cr_expect_eq(apply_both(&c, step++), TR_ST_DUPLICATE);
+	c = mk(TR_OP_SET, 2, 1, "", ""); /* empty key, empty value */
+	cr_expect_eq(apply_both(&c, step++), TR_ST_OK);
+	c = mk(TR_OP_GET, 9, 0, "", NULL);
+	cr_expect_eq(apply_both(&c, step++), TR_ST_OK);
+	c = mk(TR_OP_SET, 2, 2, "b", "bee");
+	cr_expect_eq(apply_both(&c, step++), TR_ST_OK);
+	cr_expect_eq(tr_kvstore_count(kenv.kvs), 3);
+	c = mk(TR_OP_DEL, 1, 3, "a", NULL);
+	cr_expect_eq(apply_both(&c, step++), TR_ST_OK);
+	c = mk(TR_OP_DEL, 1, 4, "a", NULL);
+	cr_expect_eq(apply_both(&c, step++), TR_ST_NOT_FOUND);
+	c = mk(TR_OP_GET, 9, 0, "a", NULL);
+	cr_expect_eq(apply_both(&c, step++), TR_ST_NOT_FOUND);
+	cr_expect_eq(tr_kvstore_count(kenv.kvs), 2);
+	cr_expect_neq(kenv.sm.digest, 0);
+	cr_expect_eq(tr_kvstore_digest_scan(kenv.kvs), kenv.sm.digest);
+
+	tr_kvstore_free(kenv.kvs);
+	urcu_qsbr_unregister_thread();
+}
+
+#define RAND_KEYS 24
+#define RAND_CLIENTS 4
+#define RAND_STEPS 20000
+
+Test(kvstore, random_same_as_table)
+{
+	char keys[RAND_KEYS][KEY_MAX];
+	uint64_t seqs[RAND_CLIENTS + 1] = { 0 };
+	char val[VAL_MAX + 1];
+	uint64_t seed = seed_get(), rng = seed;
+	uint64_t step;
+	unsigned int i;
+
+	urcu_qsbr_register_thread();
+	envs_init(1000);
+	for (i = 0; i < RAND_KEYS; i++)
+		snprintf(keys[i], sizeof(keys[i]), i == 0 ? "" : "key-%u", i * 7919u);
+
+	for (step = 0; step < RAND_STEPS; step++) {
+		uint64_t r = rnd_next(&rng);
+		unsigned int client = 1 + (unsigned int)(r % RAND_CLIENTS);
+		const char *key = keys[(r >> 8) % RAND_KEYS];
+		unsigned int kind = (unsigned int)((r >> 16) % 100);
+		uint64_t seq;
+		struct tr_cmd c;
+
+		/* Mostly fresh sequences, some duplicates and too-old ones. */
+		if ((r >> 24) % 10 == 0 && seqs[client] > 0)
+			seq = seqs[client] - (r >> 28) % (seqs[client] < 12 ? seqs[client] : 12);
+		else
+			seq = ++seqs[client];
+		if (kind < 50) {
+			uint32_t len = (uint32_t)((r >> 32) % (VAL_MAX + 1));
+			uint32_t j;
+
+			for (j = 0; j < len; j++)
+				val[j] = (char)('a' + (rnd_next(&rng) % 26));
+			val[len] = '\0';
+			c = mk(TR_OP_SET, client, seq, key, val);
+		} else if (kind < 70) {
+			c = mk(TR_OP_DEL, client, seq, key, NULL);
+		} else {
+			c = mk(TR_OP_GET, 100 + client, 0, key, NULL);
+		}
+		(void)apply_both(&c, step);
+		if (step % 1000 == 0) {
+			cr_assert_eq(tr_kvstore_count(kenv.kvs), table_live_keys(keys, RAND_KEYS),
+				     "seed %llu step %llu: count", (unsigned long long)seed,
+				     (unsigned long long)step);
+			cr_assert_eq(tr_kvstore_digest_scan(kenv.kvs), kenv.sm.digest,
+				     "seed %llu step %llu: scan", (unsigned long long)seed,
+				     (unsigned long long)step);
+		}
+		/* The applier's loop reports a quiescent state per command. */
+		urcu_qsbr_quiescent_state();
+	}
+	cr_assert_eq(tr_kvstore_count(kenv.kvs), table_live_keys(keys, RAND_KEYS));
+	cr_assert_eq(tr_kvstore_digest_scan(kenv.kvs), kenv.sm.digest);
+	cr_assert_eq(tenv.sm.digest, kenv.sm.digest);
+
+	tr_kvstore_free(kenv.kvs);
+	urcu_qsbr_unregister_thread();
+}
+
+Test(kvstore, keys_max_refuses_new_keys_only)
+{
+	static const uint8_t big[TR_VAL_BYTES_MAX + 1];
+	struct tr_kvstore *kvs;
+	struct tr_sm_result r;
+	struct tr_cmd c;
+	uint64_t digest;
+
+	urcu_qsbr_register_thread();
+	envs_init(3);
+	kvs = kenv.kvs;
+
+	/* Direct ops: three keys fit, the fourth is refused. */
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k1", 2, (const uint8_t *)"v", 1), 0);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, (const uint8_t *)"v", 1), 0);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k3", 2, (const uint8_t *)"v", 1), 0);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k4", 2, (const uint8_t *)"v", 1), -1);
+	cr_assert_eq(tr_kvstore_count(kvs), 3);
+	/* Overwrites are allowed at the limit. */
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, (const uint8_t *)"vv", 2), 0);
+	cr_assert_eq(tr_kvstore_count(kvs), 3);
+	/* A del makes room. */
+	cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)"k1", 2), 0);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k4", 2, (const uint8_t *)"v", 1), 0);
+	cr_assert_eq(tr_kvstore_count(kvs), 3);
+	/* Oversize keys and values are refused, whatever the count. */
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, big, TR_VAL_BYTES_MAX + 1),
+		     -1);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, big, TR_VAL_BYTES_MAX), 0);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, big, TR_KEY_BYTES_MAX + 1, (const uint8_t *)"v", 1),
+		     -1);
+	tr_kvstore_free(kvs);
+
+	/* Through tr_sm: the refused write answers FULL, changes nothing and
+	 * is not recorded, so the same sequence applies once there is room. */
+	envs_init(2);
+	kvs = kenv.kvs;
+	c = mk(TR_OP_SET, 1, 1, "x", "1");
+	tr_sm_apply(&kenv.sm, &c, &r);
+	cr_assert_eq(r.status, TR_ST_OK);
+	c = mk(TR_OP_SET, 1, 2, "y", "2");
+	tr_sm_apply(&kenv.sm, &c, &r);
+	cr_assert_eq(r.status, TR_ST_OK);
+	digest = kenv.sm.digest;
+	c = mk(TR_OP_SET, 1, 3, "z", "3");
+	tr_sm_apply(&kenv.sm, &c, &r);
+	cr_assert_eq(r.status, TR_ST_FULL);
+	cr_assert_eq(kenv.sm.digest, digest);
+	cr_assert_eq(tr_kvstore_count(kvs), 2);
+	c = mk(TR_OP_SET, 1, 4, "x", "one");
+	tr_sm_apply(&kenv.sm, &c, &r);
+	cr_assert_eq(r.status, TR_ST_OK);
+	c = mk(TR_OP_DEL, 1, 5, "y", NULL);
+	tr_sm_apply(&kenv.sm, &c, &r);
+	cr_assert_eq(r.status, TR_ST_OK);
+	c = mk(TR_OP_SET, 1, 3, "z", "3");
+	tr_sm_apply(&kenv.sm, &c, &r);
+	cr_assert_eq(r.status, TR_ST_OK);
+	cr_assert_eq(tr_kvstore_count(kvs), 2);
+	cr_assert_eq(tr_kvstore_digest_scan(kvs), kenv.sm.digest);
+	tr_kvstore_free(kvs);
+	urcu_qsbr_unregister_thread();
+}
+
+Test(kvstore, read_api)
+{
+	struct tr_kvstore *kvs;
+	const uint8_t *v;
+	uint8_t buf[8];
+	uint32_t len = 0;
+
+	urcu_qsbr_register_thread();
+	kvs = tr_kvstore_new(0, 10);
+	cr_assert_not_null(kvs);
+	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), -1);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k", 1,
+					(const uint8_t *)"0123456789", 10), 0);
+	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), -2);
+	cr_assert_eq(len, 10);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k", 1, (const uint8_t *)"abc", 3),
+		     0);
+	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), 0);
+	cr_assert_eq(len, 3);
+	cr_assert_arr_eq(buf, "abc", 3);
+	/* A prefix or an extension of the key is another key. */
+	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"kk", 2, buf, sizeof(buf), &len), -1);
+	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"", 0, buf, sizeof(buf), &len), -1);
+
+	urcu_qsbr_read_lock();
+	cr_assert_eq(tr_kvstore_lookup(kvs, (const uint8_t *)"k", 1, &v, &len), 0);
+	cr_assert_eq(len, 3);
+	cr_assert_arr_eq(v, "abc", 3);
+	urcu_qsbr_read_unlock();
+
+	cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)"k", 1), 0);
+	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), -1);
+	cr_assert_eq(tr_kvstore_count(kvs), 0);
+	cr_assert_eq(tr_kvstore_digest_scan(kvs), 0);
+	tr_kvstore_free(kvs);
+	urcu_qsbr_unregister_thread();
+}
+
+/* ---------------------------------------------------------------------
+ * The RCU contract under stress: one writer (tr_sm_apply through the ops)
+ * and readers that check every value they see, with yields and spins on
+ * both sides. Freed nodes are poisoned (kvstore.c), so a reader that looks
+ * at reclaimed memory fails a check (or ASan reports the use after free).
+ */
+
+#define ST_KEYS 16
+#define ST_WRITES 200000
+#define ST_READERS 3
+#define ST_VAL_MAGIC UINT32_C(0x7a11c0de)
+#define ST_HDR_BYTES 24 /* magic, key index, generation, length, pad */
+#define ST_SUM_BYTES 8
+#define ST_VAL_MIN (ST_HDR_BYTES + ST_SUM_BYTES)
+#define ST_VAL_MAX 256
+#define ST_KEY_BYTES 16
+
+enum st_fault {
+	ST_OK = 0,
+	ST_BAD_LEN,
+	ST_BAD_MAGIC,
+	ST_BAD_KEY,
+	ST_BAD_LEN_FIELD,
+	ST_BAD_PAYLOAD,
+	ST_BAD_SUM,
+	ST_BAD_READ,   /* tr_kvstore_read returned something impossible */
+	ST_BAD_STATUS, /* writer: an unexpected tr_sm status */
+	ST_BAD_GET,    /* writer: GET answered a value other than the last one set */
+};
+
+static const char *
+st_fault_str(int f)
+{
+	static const char *const names[] = {
+		[ST_OK] = "ok",
+		[ST_BAD_LEN] = "impossible length",
+		[ST_BAD_MAGIC] = "bad magic",
+		[ST_BAD_KEY] = "value of another key",
+		[ST_BAD_LEN_FIELD] = "length field differs",
+		[ST_BAD_PAYLOAD] = "payload changed",
+		[ST_BAD_SUM] = "bad checksum",
+		[ST_BAD_READ] = "impossible read result",
+		[ST_BAD_STATUS] = "unexpected status",
+		[ST_BAD_GET] = "get disagrees with the model",
+	};
+
+	return f >= 0 && f <= ST_BAD_GET ? names[f] : "?";
+}
+
+struct st_shared {
+	struct tr_kvstore *kvs;
+	uint8_t keys[ST_KEYS][ST_KEY_BYTES];
+	uint64_t seed;
+	int stop;
+};
+
+struct st_reader {
+	struct st_shared *sh;
+	pthread_t tid;
+	unsigned int idx;
+	uint64_t found;    /* values checked under the read lock */
+	uint64_t copied;   /* values checked after tr_kvstore_read */
+	uint64_t absent;
+	uint64_t faults;
+	int first_fault;
+	uint64_t first_gen;
+};
+
+struct st_writer {
+	struct st_shared *sh;
+	pthread_t tid;
+	struct tr_sm sm;
+	struct tr_client_rec clients[4];
+	uint64_t gen_of[ST_KEYS]; /* the model: 0 absent, else the last generation set */
+	uint64_t gets_checked;
+	uint64_t faults;
+	int first_fault;
+	uint64_t freed_while_running;
+	uint64_t scan_digest;
+};
+
+static uint64_t
+st_sum(const uint8_t *p, uint32_t len)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	uint32_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h ^ (h >> 29);
+}
+
+static uint8_t
+st_payload_byte(uint32_t key_idx, uint64_t gen, uint32_t i)
+{
+	return (uint8_t)(gen * 31 + key_idx * 131 + i * 7);
+}
+
+/* magic | key_idx | gen | len | pad | payload ... | sum of all before */
+static uint32_t
+st_val_make(uint8_t *v, uint32_t key_idx, uint64_t gen, uint32_t len)
+{
+	uint32_t magic = ST_VAL_MAGIC, pad = 0, i;
+	uint64_t sum;
+
+	memcpy(v, &magic, 4);
+	memcpy(v + 4, &key_idx, 4);
+	memcpy(v + 8, &gen, 8);
+	memcpy(v + 16, &len, 4);
+	memcpy(v + 20, &pad, 4);
+	for (i = ST_HDR_BYTES; i < len - ST_SUM_BYTES; i++)
+		v[i] = st_payload_byte(key_idx, gen, i);
+	sum = st_sum(v, len - ST_SUM_BYTES);
+	memcpy(v + len - ST_SUM_BYTES, &sum, 8);
+	return len;
+}
+
+/* Values may be unaligned (they follow the key in the node): memcpy. */
+static int
+st_val_check(const uint8_t *v, uint32_t len, uint32_t key_idx, uint64_t *gen)
+{
+	uint32_t magic, k, l, i;
+	uint64_t sum;
+
+	if (len < ST_VAL_MIN || len > ST_VAL_MAX)
+		return ST_BAD_LEN;
+	memcpy(&magic, v, 4);
+	memcpy(&k, v + 4, 4);
+	memcpy(gen, v + 8, 8);
+	memcpy(&l, v + 16, 4);
+	if (magic != ST_VAL_MAGIC)
+		return ST_BAD_MAGIC;
+	if (k != key_idx)
+		return ST_BAD_KEY;
+	if (l != len)
+		return ST_BAD_LEN_FIELD;
+	for (i = ST_HDR_BYTES; i < len - ST_SUM_BYTES; i++)
+		if (v[i] != st_payload_byte(k, *gen, i))
+			return ST_BAD_PAYLOAD;
+	memcpy(&sum, v + len - ST_SUM_BYTES, 8);
+	if (sum != st_sum(v, len - ST_SUM_BYTES))
+		return ST_BAD_SUM;
+	return ST_OK;
+}
+
+/* Random delays: a yield now and then, short spins more often. */
+static void
+st_jitter(uint64_t *rng, unsigned int yield_one_in, unsigned int spin_one_in)
+{
+	uint64_t r = rnd_next(rng);
+	unsigned int n;
+
+	if (r % yield_one_in == 0) {
+		sched_yield();
+	} else if ((r >> 16) % spin_one_in == 0) {
+		for (n = (unsigned int)((r >> 32) % 512); n > 0; n--)
+			caa_cpu_relax();
+	}
+}
+
+static void
+st_reader_fault(struct st_reader *rd, int fault, uint64_t gen)
+{
+	if (rd->faults++ == 0) {
+		rd->first_fault = fault;
+		rd->first_gen = gen;
+	}
+}
+
+static void *
+st_reader_main(void *arg)
+{
+	struct st_reader *rd = arg;
+	struct st_shared *sh = rd->sh;
+	uint64_t rng = sh->seed ^ (UINT64_C(0x1000) * (rd->idx + 1));
+	uint8_t buf[ST_VAL_MAX];
+
+	urcu_qsbr_register_thread();
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
+		uint32_t k = (uint32_t)(rnd_next(&rng) % ST_KEYS);
+		const uint8_t *v;
+		uint32_t len;
+		uint64_t gen, gen2;
+		int f, ret;
+
+		/* Zero-copy: the node must stay intact for the whole section,
+		 * however long the reader lingers in it. */
+		urcu_qsbr_read_lock();
+		if (tr_kvstore_lookup(sh->kvs, sh->keys[k], ST_KEY_BYTES, &v, &len) == 0) {
+			f = st_val_check(v, len, k, &gen);
+			if (f != ST_OK)
+				st_reader_fault(rd, f, gen);
+			st_jitter(&rng, 16, 4);
+			f = st_val_check(v, len, k, &gen2);
+			if (f == ST_OK && gen2 != gen)
+				f = ST_BAD_PAYLOAD; /* an immutable node changed */
+			if (f != ST_OK)
+				st_reader_fault(rd, f, gen2);
+			rd->found++;
+		} else {
+			rd->absent++;
+		}
+		urcu_qsbr_read_unlock();
+
+		/* Copying read. */
+		ret = tr_kvstore_read(sh->kvs, sh->keys[k], ST_KEY_BYTES, buf, sizeof(buf), &len);
+		if (ret == 0) {
+			f = st_val_check(buf, len, k, &gen);
+			if (f != ST_OK)
+				st_reader_fault(rd, f, gen);
+			rd->copied++;
+		} else if (ret != -1) {
+			st_reader_fault(rd, ST_BAD_READ, 0);
+		}
+
+		/* Poll loop end: quiescent; sometimes offline for a while. */
+		urcu_qsbr_quiescent_state();
+		if (rnd_next(&rng) % 4096 == 0) {
+			urcu_qsbr_thread_offline();
+			sched_yield();
+			urcu_qsbr_thread_online();
+		}
+	}
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+static void
+st_writer_fault(struct st_writer *wr, int fault)
+{
+	if (wr->faults++ == 0)
+		wr->first_fault = fault;
+}
+
+static void *
+st_writer_main(void *arg)
+{
+	struct st_writer *wr = arg;
+	struct st_shared *sh = wr->sh;
+	uint64_t rng = sh->seed;
+	uint8_t val[ST_VAL_MAX];
+	struct tr_kvstore_stats st;
+	uint64_t i;
+
+	urcu_qsbr_register_thread();
+	tr_sm_init(&wr->sm, &tr_kvstore_ops, sh->kvs, wr->clients, 4);
+	for (i = 1; i <= ST_WRITES; i++) {
+		uint64_t r = rnd_next(&rng);
+		uint32_t k = (uint32_t)(r % ST_KEYS);
+		struct tr_sm_result res;
+		struct tr_cmd c;
+
+		memset(&c, 0, sizeof(c));
+		c.window = 64;
+		c.client_id = 1;
+		c.seq = i;
+		c.key = sh->keys[k];
+		c.key_len = ST_KEY_BYTES;
+		if ((r >> 8) % 4 == 0) {
+			c.op = TR_OP_DEL;
+			tr_sm_apply(&wr->sm, &c, &res);
+			if (res.status != (wr->gen_of[k] != 0 ? TR_ST_OK : TR_ST_NOT_FOUND))
+				st_writer_fault(wr, ST_BAD_STATUS);
+			wr->gen_of[k] = 0;
+		} else {
+			c.op = TR_OP_SET;
+			c.val = val;
+			c.val_len = st_val_make(val, k, i,
+						ST_VAL_MIN + (uint32_t)((r >> 16) %
+									(ST_VAL_MAX - ST_VAL_MIN + 1)));
+			tr_sm_apply(&wr->sm, &c, &res);
+			if (res.status != TR_ST_OK)
+				st_writer_fault(wr, ST_BAD_STATUS);
+			wr->gen_of[k] = i;
+		}
+
+		/* Sometimes a GET: its value must stay valid until this
+		 * thread's next quiescent state, across yields. */
+		if ((r >> 40) % 8 == 0) {
+			uint32_t g = (uint32_t)((r >> 44) % ST_KEYS);
+			uint64_t gen;
+
+			memset(&c, 0, sizeof(c));
+			c.op = TR_OP_GET;
+			c.client_id = 2;
+			c.key = sh->keys[g];
+			c.key_len = ST_KEY_BYTES;
+			tr_sm_apply(&wr->sm, &c, &res);
+			if (res.status == TR_ST_OK) {
+				st_jitter(&rng, 16, 4);
+				if (st_val_check(res.val, res.val_len, g, &gen) != ST_OK)
+					st_writer_fault(wr, ST_BAD_PAYLOAD);
+				else if (gen != wr->gen_of[g])
+					st_writer_fault(wr, ST_BAD_GET);
+				wr->gets_checked++;
+			} else if (wr->gen_of[g] != 0) {
+				st_writer_fault(wr, ST_BAD_GET);
+			}
+		}
+		st_jitter(&rng, 256, 32);
+		urcu_qsbr_quiescent_state();
+	}
+	/* Exact here: the only writer is this thread. */
+	wr->scan_digest = tr_kvstore_digest_scan(sh->kvs);
+	tr_kvstore_stats_get(sh->kvs, &st);
+	wr->freed_while_running = st.nodes_freed;
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+Test(kvstore, rcu_stress_readers_never_see_reclaimed_memory, .timeout = 120)
+{
+	static struct st_shared sh;
+	static struct st_writer wr;
+	static struct st_reader rd[ST_READERS];
+	struct tr_kvstore_stats st;
+	uint64_t live = 0;
+	unsigned int i, k;
+
+	memset(&sh, 0, sizeof(sh));
+	memset(&wr, 0, sizeof(wr));
+	memset(rd, 0, sizeof(rd));
+	sh.seed = seed_get();
+	/* A small table that has to grow (and shrink) under the readers. */
+	sh.kvs = tr_kvstore_new(1, ST_KEYS);
+	cr_assert_not_null(sh.kvs);
+	for (k = 0; k < ST_KEYS; k++)
+		snprintf((char *)sh.keys[k], ST_KEY_BYTES, "stress-key-%02u", k);
+
+	/* This thread only waits: registered but offline, so it never holds
+	 * back a grace period. */
+	urcu_qsbr_register_thread();
+	urcu_qsbr_thread_offline();
+	wr.sh = &sh;
+	for (i = 0; i < ST_READERS; i++) {
+		rd[i].sh = &sh;
+		rd[i].idx = i;
+		cr_assert_eq(pthread_create(&rd[i].tid, NULL, st_reader_main, &rd[i]), 0);
+	}
+	cr_assert_eq(pthread_create(&wr.tid, NULL, st_writer_main, &wr), 0);
+	pthread_join(wr.tid, NULL);
+	__atomic_store_n(&sh.stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < ST_READERS; i++)
+		pthread_join(rd[i].tid, NULL);
+	urcu_qsbr_thread_online();
+
+	cr_expect_eq(wr.faults, 0, "seed %llu: writer: %llu faults, first: %s",
+		     (unsigned long long)sh.seed, (unsigned long long)wr.faults,
+		     st_fault_str(wr.first_fault));
+	for (i = 0; i < ST_READERS; i++) {
+		cr_expect_eq(rd[i].faults, 0,
+			     "seed %llu: reader %u: %llu faults, first: %s (gen %llu), %llu checked",
+			     (unsigned long long)sh.seed, i, (unsigned long long)rd[i].faults,
+			     st_fault_str(rd[i].first_fault), (unsigned long long)rd[i].first_gen,
+			     (unsigned long long)rd[i].found);
+		/* Not vacuous: every reader saw plenty of live values. */
+		cr_expect_gt(rd[i].found, 1000, "reader %u checked only %llu values", i,
+			     (unsigned long long)rd[i].found);
+		cr_expect_gt(rd[i].copied, 1000, "reader %u copied only %llu values", i,
+			     (unsigned long long)rd[i].copied);
+	}
+	cr_expect_gt(wr.gets_checked, 1000);
+	/* Reclamation ran while the readers read. */
+	cr_expect_gt(wr.freed_while_running, 0);
+
+	cr_log_info("stress seed %llu: reader 0 checked %llu in-section, %llu copied, %llu absent; "
+		    "writer %llu gets; %llu nodes freed while running",
+		    (unsigned long long)sh.seed, (unsigned long long)rd[0].found,
+		    (unsigned long long)rd[0].copied, (unsigned long long)rd[0].absent,
+		    (unsigned long long)wr.gets_checked,
+		    (unsigned long long)wr.freed_while_running);
+
+	/* The final state: the writer's digest, the model, the stats. */
+	cr_expect_eq(wr.scan_digest, wr.sm.digest, "seed %llu: digest",
+		     (unsigned long long)sh.seed);
+	for (k = 0; k < ST_KEYS; k++) {
+		uint8_t buf[ST_VAL_MAX];
+		uint32_t len;
+		uint64_t gen = 0;
+		int ret = tr_kvstore_read(sh.kvs, sh.keys[k], ST_KEY_BYTES, buf, sizeof(buf), &len);
+
+		if (wr.gen_of[k] == 0) {
+			cr_expect_eq(ret, -1, "key %u should be absent", k);
+			continue;
+		}
+		live++;
+		cr_expect_eq(ret, 0, "key %u should be present", k);
+		cr_expect_eq(st_val_check(buf, len, k, &gen), ST_OK, "key %u", k);
+		cr_expect_eq(gen, wr.gen_of[k], "key %u generation", k);
+	}
+	urcu_qsbr_barrier();
+	tr_kvstore_stats_get(sh.kvs, &st);
+	cr_expect_eq(st.keys, live);
+	cr_expect_eq(st.nodes_freed, st.nodes_retired, "all retired nodes freed after barrier");
+	cr_expect_geq(st.nodes_retired, ST_WRITES / 2);
+	tr_kvstore_free(sh.kvs);
+	urcu_qsbr_unregister_thread();
+}
