@@ -1,0 +1,720 @@
+/* SPDX-License-Identifier: MIT
+ * Trireme runtime: replicas, placement, appliers, clients (trireme.h).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <urcu-qsbr.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include "port.h"
+#include "runtime.h"
+
+int rt_worker_main(void *arg);
+void rt_idle(unsigned *idle);
+
+static const char *const err_text[] = {
+	"ok",
+#define TRIREME_ERR_TEXT(name, text) text,
+	TRIREME_ERRORS(TRIREME_ERR_TEXT)
+#undef TRIREME_ERR_TEXT
+};
+
+const char *
+trireme_strerror(int err)
+{
+	unsigned i = (unsigned)(err < 0 ? -err : err);
+
+	return i < sizeof(err_text) / sizeof(err_text[0]) ? err_text[i] : "unknown error";
+}
+
+void
+trireme_conf_default(struct trireme_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->mode = TRIREME_CLUSTER;
+	conf->udp_port_base = 7400;
+	conf->inflight_max = 256;
+	conf->batch_cmds_max = 32;
+	conf->log_slots_max = 8192;
+	conf->rtt_ns = 50000;
+	conf->keys_max = 1u << 20;
+	conf->clients_max = 64;
+	conf->mbufs = 4095;
+	conf->seed = 1;
+}
+
+static int
+fail(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+fail(char *err, size_t len, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (err != NULL && len > 0)
+		vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* The applier: committed instances in §7 order into the store (P5). */
+static void
+on_complete(void *ctx, const struct tr_completion *d)
+{
+	struct rt_replica *r = ctx;
+	uint32_t local = d->client_id % r->clients_max;
+	struct trireme_client *c;
+	struct rt_cmd *cmd;
+
+	if (d->client_id / r->clients_max != r->id || local >= r->clients_used)
+		return;
+	c = r->clients[local];
+	if (c == NULL)
+		return;
+	cmd = &c->cmds[d->seq % c->window];
+	if (cmd->seq != d->seq ||
+	    atomic_load_explicit(&cmd->state, memory_order_acquire) != RT_CMD_QUEUED)
+		return; /* a duplicate completion (§8) */
+	cmd->status = d->res.status == TR_ST_TOO_OLD ? -TRIREME_ETOO_OLD
+		    : d->res.status == TR_ST_FULL ? -TRIREME_EFULL : 0;
+	cmd->found = d->res.status == TR_ST_OK;
+	cmd->out_len = 0;
+	if (d->op == TR_OP_GET && d->res.status == TR_ST_OK) {
+		cmd->out_len = d->res.val_len;
+		memcpy(cmd->data, d->res.val, d->res.val_len);
+	}
+	atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_release);
+	if (rte_ring_sp_enqueue(c->done, cmd) != 0)
+		abort(); /* sized to the window: cannot be full */
+}
+
+static void *
+applier_main(void *arg)
+{
+	struct rt_replica *r = arg;
+	unsigned idle = 0;
+	cpu_set_t all;
+
+	/* Created from the main lcore, it would inherit its pinning: run
+	 * anywhere instead, so that it never queues behind a polling lcore. */
+	CPU_ZERO(&all);
+	for (int cpu = 0; cpu < CPU_SETSIZE && cpu < 1024; cpu++)
+		CPU_SET(cpu, &all);
+	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+	urcu_qsbr_register_thread();
+	while (!atomic_load_explicit(&r->t->stop, memory_order_relaxed)) {
+		unsigned n = 0;
+
+		if (!atomic_load_explicit(&r->paused, memory_order_relaxed))
+			n = tr_apply(&r->applier, 256);
+		atomic_fetch_add_explicit(&r->applied, n, memory_order_relaxed);
+		urcu_qsbr_quiescent_state();
+		if (n > 0) {
+			idle = 0;
+			continue;
+		}
+		if (idle > 256)
+			urcu_qsbr_thread_offline();
+		rt_idle(&idle);
+		if (idle > 257)
+			urcu_qsbr_thread_online();
+	}
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+static int
+replica_init(struct trireme *t, unsigned id, char *err, size_t len)
+{
+	const struct trireme_conf *conf = &t->conf;
+	struct rt_replica *r = &t->reps[id];
+	struct tr_config cfg;
+	size_t bytes;
+	const char *why;
+	uint32_t recs = 1;
+	char name[RTE_RING_NAMESIZE];
+
+	r->t = t;
+	r->id = id;
+	r->local = true;
+	tr_config_default(&cfg, (uint8_t)id, conf->rtt_ns);
+	cfg.cluster_id = 0x7472;
+	cfg.log_slots_max = conf->log_slots_max;
+	cfg.inflight_max = conf->inflight_max;
+	cfg.batch_cmds_max = conf->batch_cmds_max;
+	/* A value must fit one packet: ACCEPT overhead and frame header aside. */
+	cfg.batch_bytes_max = TR_NET_MTU_DEFAULT - TR_NET_IP_UDP_LEN - TR_WIRE_HDR_BYTES -
+			      TR_WIRE_CRC_BYTES - 64;
+	cfg.pending_bytes_max = 1u << 20;
+	cfg.fetch_span_max = 16;
+	cfg.seed = conf->seed * 3 + id;
+	if ((why = tr_config_check(&cfg)) != NULL)
+		return fail(err, len, -TRIREME_EINVAL, "replica %u: %s", id, why);
+	bytes = tr_replica_mem_bytes(&cfg);
+	r->eng_mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	if (r->eng_mem == NULL)
+		return fail(err, len, -TRIREME_ENOMEM,
+			    "cannot allocate %zu MiB for replica %u's log; lower log_slots_max",
+			    bytes >> 20, id);
+	tr_replica_init(&r->eng, &cfg, r->eng_mem, bytes, rt_now_ns(t));
+	r->limits = (struct tr_wire_limits){
+		.cluster_id = cfg.cluster_id,
+		.self = (uint8_t)id,
+		.cmd_count_max = cfg.batch_cmds_max,
+		.cmds_bytes_max = cfg.batch_bytes_max,
+		.fetch_span_max = cfg.fetch_span_max,
+	};
+
+	r->kv = tr_kvstore_new(1024, conf->keys_max);
+	while (recs < 4 * TR_REPLICAS * conf->clients_max)
+		recs *= 2;
+	r->client_recs = calloc(recs, sizeof(*r->client_recs));
+	r->clients_max = conf->clients_max;
+	r->clients = calloc(conf->clients_max, sizeof(*r->clients));
+	if (r->kv == NULL || r->client_recs == NULL || r->clients == NULL)
+		return fail(err, len, -TRIREME_ENOMEM, "out of memory setting up replica %u", id);
+	pthread_mutex_init(&r->clients_lock, NULL);
+	tr_sm_init(&r->sm, &tr_kvstore_ops, r->kv, r->client_recs, recs);
+	r->applier = (struct tr_applier){.rep = &r->eng, .sm = &r->sm, .complete = on_complete,
+					 .ctx = r};
+
+	snprintf(name, sizeof(name), "tr_sub%u_%p", id, (void *)t);
+	r->submit = rte_ring_create(name, RT_SUBMIT_RING, rte_socket_id(), RING_F_SC_DEQ);
+	if (r->submit == NULL)
+		return fail(err, len, -TRIREME_ENOMEM, "cannot create the submit ring: %s",
+			    rte_strerror(rte_errno));
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		struct rt_task *k = &r->tasks[c];
+
+		k->rep = r;
+		k->column = c;
+		k->col = &r->eng.col[c];
+		k->out.msgs = k->msgs;
+		k->out.msg_cap = RT_OUT_MSGS;
+		k->deadline_ns = 0;
+		k->rng = conf->seed * 0x9E3779B97F4A7C15ull + id * 3 + c + 1;
+	}
+	return 0;
+}
+
+static void
+net_conf_init(struct trireme *t, struct tr_net_conf *net)
+{
+	memset(net, 0, sizeof(*net));
+	net->port_base = t->conf.udp_port_base;
+	for (unsigned i = 0; i < TR_REPLICAS; i++) {
+		const struct trireme_peer *p = &t->conf.peers[i];
+
+		memcpy(net->addr[i].mac.addr_bytes, p->mac, 6);
+		net->addr[i].ip = rte_cpu_to_be_32(p->ip);
+	}
+}
+
+/* Columns over the worker lcores, round robin. */
+static int
+place(struct trireme *t, char *err, size_t len)
+{
+	unsigned lcores[64], n = 0, lc;
+
+	if (t->conf.lcore_count > 0) {
+		for (unsigned i = 0; i < t->conf.lcore_count && i < 64; i++) {
+			if (!rte_lcore_is_enabled(t->conf.lcores[i]) ||
+			    t->conf.lcores[i] == rte_get_main_lcore())
+				return fail(err, len, -TRIREME_ELCORE,
+					    "lcore %u is not an enabled worker lcore; list it in -l",
+					    t->conf.lcores[i]);
+			lcores[n++] = t->conf.lcores[i];
+		}
+	} else {
+		RTE_LCORE_FOREACH_WORKER(lc) {
+			if (n < 64)
+				lcores[n++] = lc;
+		}
+	}
+	if (n == 0)
+		return fail(err, len, -TRIREME_ELCORE,
+			    "no worker lcore: give EAL at least two lcores, e.g. -l 0-1");
+	t->nlcores = n;
+	for (unsigned i = 0; i < n; i++)
+		t->lcores[i] = (struct rt_lcore){.t = t, .lcore = lcores[i]};
+	n = 0;
+	for (unsigned r = 0; r < TR_REPLICAS; r++) {
+		if (!t->reps[r].local)
+			continue;
+		for (unsigned c = 0; c < TR_COLUMNS; c++, n++) {
+			struct rt_lcore *l = &t->lcores[n % t->nlcores];
+
+			l->tasks[l->ntasks++] = &t->reps[r].tasks[c];
+		}
+	}
+	return 0;
+}
+
+static struct tr_ring_mesh mesh;
+
+int
+trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, size_t len)
+{
+	struct trireme *t;
+	struct rte_mempool *pool = NULL;
+	char msg[TR_ERR_LEN];
+	int rc;
+
+	*out = NULL;
+	if (conf->mode != TRIREME_CLUSTER && conf->mode != TRIREME_REPLICA)
+		return fail(err, len, -TRIREME_EINVAL, "unknown mode");
+	if (conf->mode == TRIREME_REPLICA && conf->replica_id >= TR_REPLICAS)
+		return fail(err, len, -TRIREME_EINVAL, "replica id must be 0, 1 or 2");
+	if (conf->clients_max == 0 || conf->keys_max == 0)
+		return fail(err, len, -TRIREME_EINVAL, "clients_max and keys_max must be > 0");
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return fail(err, len, -TRIREME_ENOMEM, "out of memory");
+	t->conf = *conf;
+	t->ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
+	atomic_init(&t->stop, false);
+
+	if (conf->mode == TRIREME_CLUSTER) {
+		struct trireme_conf *c = &t->conf;
+
+		for (unsigned i = 0; i < TR_REPLICAS; i++) {
+			uint8_t mac[6] = {0x02, 0, 0, 0, 0, (uint8_t)i};
+
+			memcpy(c->peers[i].mac, mac, 6);
+			c->peers[i].ip = 0x0a000001 + i;
+		}
+		pool = tr_mempool_create("tr_pool", conf->mbufs * TR_REPLICAS, rte_socket_id());
+		if (pool == NULL) {
+			rc = fail(err, len, -TRIREME_ENOMEM,
+				  "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
+				  conf->mbufs * TR_REPLICAS, rte_strerror(rte_errno));
+			goto out_free;
+		}
+		rc = tr_ring_mesh_create(&mesh, "trm", 1024, pool, rte_socket_id(), msg, sizeof(msg));
+		if (rc != 0) {
+			rc = fail(err, len, -TRIREME_ENODEV, "cannot create the ring ports: %s", msg);
+			goto out_free;
+		}
+		t->ring_mesh = true;
+		for (unsigned i = 0; i < TR_REPLICAS; i++) {
+			net_conf_init(t, &t->reps[i].net);
+			t->reps[i].port = mesh.port[i];
+			t->reps[i].pool = pool;
+			if ((rc = replica_init(t, i, err, len)) != 0)
+				goto out_free;
+		}
+	} else {
+		unsigned id = conf->replica_id;
+
+		if (!rte_eth_dev_is_valid_port(conf->port_id)) {
+			rc = fail(err, len, -TRIREME_ENODEV,
+				  "no DPDK port %u: add a device to the EAL arguments, e.g. "
+				  "--vdev=net_af_packet0,iface=veth0", conf->port_id);
+			goto out_free;
+		}
+		pool = tr_mempool_create("tr_pool", conf->mbufs, rte_socket_id());
+		if (pool == NULL) {
+			rc = fail(err, len, -TRIREME_ENOMEM,
+				  "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
+				  conf->mbufs, rte_strerror(rte_errno));
+			goto out_free;
+		}
+		rc = tr_port_setup(conf->port_id, 1, 1, pool, 0, msg, sizeof(msg));
+		if (rc != 0) {
+			rc = fail(err, len, -TRIREME_ENODEV, "port %u: %s", conf->port_id, msg);
+			goto out_free;
+		}
+		net_conf_init(t, &t->reps[id].net);
+		if (tr_net_conf_check(&t->reps[id].net) != 0) {
+			rc = fail(err, len, -TRIREME_EINVAL,
+				  "peer addresses must be distinct, unicast MACs and IPs");
+			goto out_free;
+		}
+		t->reps[id].port = conf->port_id;
+		t->reps[id].pool = pool;
+		if ((rc = replica_init(t, id, err, len)) != 0)
+			goto out_free;
+	}
+	if ((rc = place(t, err, len)) != 0)
+		goto out_free;
+
+	for (unsigned r = 0; r < TR_REPLICAS; r++) {
+		if (!t->reps[r].local)
+			continue;
+		if (pthread_create(&t->reps[r].applier_thread, NULL, applier_main, &t->reps[r]) != 0) {
+			rc = fail(err, len, -TRIREME_EINTERNAL, "cannot start the applier thread");
+			goto out_stop;
+		}
+		t->reps[r].applier_started = true;
+	}
+	for (unsigned i = 0; i < t->nlcores; i++) {
+		if (rte_eal_remote_launch(rt_worker_main, &t->lcores[i], t->lcores[i].lcore) != 0) {
+			rc = fail(err, len, -TRIREME_ELCORE, "lcore %u is busy", t->lcores[i].lcore);
+			goto out_stop;
+		}
+		t->lcores[i].launched = true;
+	}
+	*out = t;
+	return 0;
+
+out_stop:
+	trireme_stop(t);
+	return rc;
+out_free:
+	trireme_stop(t);
+	return rc;
+}
+
+void
+trireme_stop(struct trireme *t)
+{
+	struct rte_mempool *pool = NULL;
+
+	if (t == NULL)
+		return;
+	atomic_store(&t->stop, true);
+	for (unsigned i = 0; i < t->nlcores; i++)
+		if (t->lcores[i].launched)
+			rte_eal_wait_lcore(t->lcores[i].lcore);
+	for (unsigned r = 0; r < TR_REPLICAS; r++) {
+		struct rt_replica *rep = &t->reps[r];
+
+		if (rep->applier_started)
+			pthread_join(rep->applier_thread, NULL);
+		if (rep->pool != NULL)
+			pool = rep->pool;
+	}
+	if (t->ring_mesh)
+		tr_ring_mesh_free(&mesh);
+	else if (t->reps[t->conf.replica_id].local) {
+		rte_eth_dev_stop(t->conf.port_id);
+		rte_eth_dev_close(t->conf.port_id);
+	}
+	for (unsigned r = 0; r < TR_REPLICAS; r++) {
+		struct rt_replica *rep = &t->reps[r];
+
+		for (uint32_t i = 0; i < rep->clients_used; i++)
+			if (rep->clients[i] != NULL)
+				trireme_client_free(rep->clients[i]);
+		for (unsigned c = 0; c < TR_COLUMNS; c++) {
+			struct rt_task *k = &rep->tasks[c];
+
+			for (unsigned p = 0; p < TR_REPLICAS; p++)
+				if (k->open[p] != NULL)
+					rte_pktmbuf_free(k->open[p]);
+			while (k->delayed_len > 0) {
+				rte_pktmbuf_free(k->delayed[k->delayed_head].m);
+				k->delayed_head = (k->delayed_head + 1) % RT_DELAY_MAX;
+				k->delayed_len--;
+			}
+		}
+		if (rep->kv != NULL)
+			tr_kvstore_free(rep->kv);
+		rte_ring_free(rep->submit);
+		free(rep->client_recs);
+		free(rep->clients);
+		free(rep->eng_mem);
+	}
+	rte_mempool_free(pool);
+	free(t);
+}
+
+static struct rt_replica *
+local_replica(struct trireme *t, unsigned replica)
+{
+	return replica < TR_REPLICAS && t->reps[replica].local ? &t->reps[replica] : NULL;
+}
+
+bool
+trireme_replica_local(const struct trireme *t, unsigned replica)
+{
+	return replica < TR_REPLICAS && t->reps[replica].local;
+}
+
+int
+trireme_replica_pause(struct trireme *t, unsigned replica)
+{
+	struct rt_replica *r = local_replica(t, replica);
+
+	if (r == NULL)
+		return -TRIREME_EINVAL;
+	atomic_store(&r->paused, true);
+	return 0;
+}
+
+int
+trireme_replica_resume(struct trireme *t, unsigned replica)
+{
+	struct rt_replica *r = local_replica(t, replica);
+
+	if (r == NULL)
+		return -TRIREME_EINVAL;
+	atomic_store(&r->paused, false);
+	return 0;
+}
+
+static uint32_t
+threshold(double p)
+{
+	if (p <= 0)
+		return 0;
+	if (p >= 1)
+		return UINT32_MAX;
+	return (uint32_t)(p * 4294967296.0);
+}
+
+int
+trireme_set_faults(struct trireme *t, unsigned replica, const struct trireme_faults *f)
+{
+	struct rt_replica *r = local_replica(t, replica);
+
+	if (r == NULL || f->drop_tx < 0 || f->drop_tx > 1 || f->drop_rx < 0 || f->drop_rx > 1 ||
+	    f->dup_tx < 0 || f->dup_tx > 1 || f->delay_tx < 0 || f->delay_tx > 1)
+		return -TRIREME_EINVAL;
+	atomic_store(&r->faults.drop_tx, threshold(f->drop_tx));
+	atomic_store(&r->faults.drop_rx, threshold(f->drop_rx));
+	atomic_store(&r->faults.dup_tx, threshold(f->dup_tx));
+	atomic_store(&r->faults.delay_ns, f->delay_us * 1000u);
+	atomic_store(&r->faults.delay_tx, threshold(f->delay_tx));
+	return 0;
+}
+
+/* Clients. */
+struct trireme_client *
+trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
+{
+	struct rt_replica *r = local_replica(t, replica);
+	struct trireme_client *c;
+	char name[RTE_RING_NAMESIZE];
+	unsigned ring = 1;
+	size_t cell = TRIREME_KEY_MAX + TRIREME_VAL_MAX;
+
+	if (r == NULL || window == 0 || window > TR_WINDOW_MAX)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->t = t;
+	c->rep = r;
+	c->window = window;
+	c->next_seq = 1;
+	c->oldest = 1;
+	c->cmds = calloc(window, sizeof(*c->cmds));
+	while (ring <= window)
+		ring *= 2;
+	pthread_mutex_lock(&r->clients_lock);
+	if (r->clients_used == r->clients_max || c->cmds == NULL) {
+		pthread_mutex_unlock(&r->clients_lock);
+		free(c->cmds);
+		free(c);
+		return NULL;
+	}
+	c->id = r->id * r->clients_max + r->clients_used;
+	snprintf(name, sizeof(name), "tr_done%u", c->id);
+	c->done = rte_ring_create(name, ring, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	for (unsigned i = 0; i < window && c->done != NULL; i++) {
+		c->cmds[i].client = c;
+		c->cmds[i].data = malloc(cell);
+		if (c->cmds[i].data == NULL)
+			break;
+		atomic_init(&c->cmds[i].state, RT_CMD_FREE);
+	}
+	if (c->done == NULL || c->cmds[window - 1].data == NULL) {
+		pthread_mutex_unlock(&r->clients_lock);
+		for (unsigned i = 0; i < window; i++)
+			free(c->cmds[i].data);
+		rte_ring_free(c->done);
+		free(c->cmds);
+		free(c);
+		return NULL;
+	}
+	r->clients[r->clients_used++] = c;
+	pthread_mutex_unlock(&r->clients_lock);
+	return c;
+}
+
+void
+trireme_client_free(struct trireme_client *c)
+{
+	struct rt_replica *r;
+
+	if (c == NULL)
+		return;
+	r = c->rep;
+	pthread_mutex_lock(&r->clients_lock);
+	r->clients[c->id % r->clients_max] = NULL;
+	pthread_mutex_unlock(&r->clients_lock);
+	/* A command still in the engine completes into nothing (on_complete
+	 * finds no client); its memory must outlive that, so it is kept when
+	 * commands are outstanding. */
+	if (c->outstanding > 0)
+		return;
+	for (unsigned i = 0; i < c->window; i++)
+		free(c->cmds[i].data);
+	rte_ring_free(c->done);
+	free(c->cmds);
+	free(c);
+}
+
+static void
+release_polled(struct trireme_client *c)
+{
+	for (unsigned i = 0; i < c->npolled; i++)
+		atomic_store_explicit(&c->polled[i]->state, RT_CMD_FREE, memory_order_relaxed);
+	c->npolled = 0;
+	while (c->oldest < c->next_seq &&
+	       atomic_load_explicit(&c->cmds[c->oldest % c->window].state, memory_order_relaxed) ==
+		       RT_CMD_FREE)
+		c->oldest++;
+}
+
+int
+trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag)
+{
+	struct rt_cmd *cmd;
+
+	if (op == NULL || op->kind < TRIREME_SET || op->kind > TRIREME_DEL ||
+	    op->key_len > TRIREME_KEY_MAX || (op->key_len > 0 && op->key == NULL) ||
+	    (op->kind == TRIREME_SET && (op->val_len > TRIREME_VAL_MAX ||
+					 (op->val_len > 0 && op->val == NULL))))
+		return -TRIREME_EINVAL;
+	if (op->kind == TRIREME_SET &&
+	    TR_WIRE_CMD_HDR_BYTES + op->key_len + op->val_len > c->rep->eng.cfg.batch_bytes_max)
+		return -TRIREME_EINVAL; /* larger than a packet can carry */
+	if (atomic_load_explicit(&c->rep->paused, memory_order_relaxed))
+		return -TRIREME_ESTOPPED;
+	release_polled(c);
+	/* §8: never more than W sequences ahead of the oldest outstanding one. */
+	if (c->next_seq - c->oldest >= c->window)
+		return -TRIREME_EBUSY;
+	cmd = &c->cmds[c->next_seq % c->window];
+	if (atomic_load_explicit(&cmd->state, memory_order_relaxed) != RT_CMD_FREE)
+		return -TRIREME_EBUSY;
+	cmd->tag = tag;
+	cmd->seq = c->next_seq;
+	cmd->kind = op->kind;
+	cmd->key_len = op->key_len;
+	cmd->val_len = op->kind == TRIREME_SET ? op->val_len : 0;
+	if (op->key_len > 0)
+		memcpy(cmd->data, op->key, op->key_len);
+	if (cmd->val_len > 0)
+		memcpy(cmd->data + op->key_len, op->val, cmd->val_len);
+	atomic_store_explicit(&cmd->state, RT_CMD_QUEUED, memory_order_relaxed);
+	if (rte_ring_mp_enqueue(c->rep->submit, cmd) != 0) {
+		atomic_store_explicit(&cmd->state, RT_CMD_FREE, memory_order_relaxed);
+		return -TRIREME_EBUSY;
+	}
+	c->next_seq++;
+	c->outstanding++;
+	return 0;
+}
+
+unsigned
+trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n)
+{
+	struct rt_cmd *cmds[RT_BURST];
+	unsigned got;
+
+	release_polled(c);
+	if (n > RT_BURST)
+		n = RT_BURST;
+	got = rte_ring_sc_dequeue_burst(c->done, (void **)cmds, n, NULL);
+	for (unsigned i = 0; i < got; i++) {
+		struct rt_cmd *cmd = cmds[i];
+
+		done[i] = (struct trireme_done){
+			.tag = cmd->tag,
+			.status = cmd->status,
+			.found = cmd->found,
+			.val_len = cmd->out_len,
+			.val = cmd->data,
+		};
+		c->polled[c->npolled++] = cmd;
+	}
+	c->outstanding -= got;
+	return got;
+}
+
+unsigned
+trireme_outstanding(const struct trireme_client *c)
+{
+	return c->outstanding;
+}
+
+int
+trireme_read_local(struct trireme *t, unsigned replica, const void *key, uint16_t key_len,
+		   void *buf, uint32_t cap, uint32_t *val_len)
+{
+	struct rt_replica *r = local_replica(t, replica);
+	int rc;
+
+	if (r == NULL || (key_len > 0 && key == NULL))
+		return -TRIREME_EINVAL;
+	rc = tr_kvstore_read(r->kv, key, key_len, buf, cap, val_len);
+	if (rc == -2)
+		return -TRIREME_EINVAL;
+	return rc;
+}
+
+void
+trireme_thread_online(void)
+{
+	urcu_qsbr_register_thread();
+}
+
+void
+trireme_thread_offline(void)
+{
+	urcu_qsbr_unregister_thread();
+}
+
+int
+trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s)
+{
+	struct rt_replica *r = local_replica(t, replica);
+
+	if (r == NULL)
+		return -TRIREME_EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->applied = atomic_load(&r->applied);
+	s->applied_cmds = __atomic_load_n(&r->sm.applied_cmds, __ATOMIC_RELAXED);
+	s->kv_digest = __atomic_load_n(&r->sm.digest, __ATOMIC_RELAXED);
+	s->keys = tr_kvstore_count(r->kv);
+	s->paused = atomic_load(&r->paused);
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		const struct rt_task *k = &r->tasks[c];
+		const struct tr_column_stats *cs = &k->col->stats;
+
+		s->known[c] = tr_known(&r->eng, c);
+		s->applied_prefix[c] = atomic_load(&r->eng.shared.applied[c]);
+		s->committed += __atomic_load_n(&cs->committed, __ATOMIC_RELAXED);
+		s->proposed += __atomic_load_n(&cs->proposed, __ATOMIC_RELAXED);
+		s->retries += __atomic_load_n(&cs->retries, __ATOMIC_RELAXED);
+		s->recoveries += __atomic_load_n(&cs->recoveries, __ATOMIC_RELAXED);
+		s->fetches += __atomic_load_n(&cs->fetches, __ATOMIC_RELAXED);
+		s->rejects += __atomic_load_n(&cs->rejects_sent, __ATOMIC_RELAXED);
+		s->rx_pkts += __atomic_load_n(&k->rx_pkts, __ATOMIC_RELAXED);
+		s->tx_pkts += __atomic_load_n(&k->tx_pkts, __ATOMIC_RELAXED);
+		s->rx_msgs += __atomic_load_n(&k->rx_msgs_n, __ATOMIC_RELAXED);
+		s->tx_msgs += __atomic_load_n(&k->tx_msgs_n, __ATOMIC_RELAXED);
+		s->drops_fault += __atomic_load_n(&k->drops_fault, __ATOMIC_RELAXED);
+		s->drops_malformed += __atomic_load_n(&k->drops_malformed, __ATOMIC_RELAXED);
+		s->drops_tx_full += __atomic_load_n(&k->drops_tx_full, __ATOMIC_RELAXED) +
+				    __atomic_load_n(&k->drops_nombuf, __ATOMIC_RELAXED);
+		for (unsigned d = 1; d < TR_NET_DROP_COUNT; d++)
+			s->drops_foreign += __atomic_load_n(&k->net.drops[d], __ATOMIC_RELAXED);
+	}
+	return 0;
+}

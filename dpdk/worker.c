@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT
+ * Poll-mode workers: per column task, rx burst -> engine -> tx burst.
+ * No protocol decisions here: the engine makes them.
+ */
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+
+#include "runtime.h"
+
+uint64_t
+rt_now_ns(const struct trireme *t)
+{
+	return (uint64_t)((double)rte_get_tsc_cycles() * t->ns_per_cycle);
+}
+
+static inline uint32_t
+task_rand(struct rt_task *k)
+{
+	k->rng ^= k->rng << 13;
+	k->rng ^= k->rng >> 7;
+	k->rng ^= k->rng << 17;
+	return (uint32_t)(k->rng >> 16);
+}
+
+static inline bool
+chance(struct rt_task *k, _Atomic uint32_t *threshold)
+{
+	uint32_t p = atomic_load_explicit(threshold, memory_order_relaxed);
+
+	return p != 0 && task_rand(k) < p;
+}
+
+/* Queue index of (peer, column) on a replica's port. */
+static inline uint16_t
+queue_of(const struct rt_replica *r, unsigned peer, unsigned column)
+{
+	return r->t->ring_mesh ? (uint16_t)(peer * TR_COLUMNS + column) : 0;
+}
+
+static void
+tx_burst(struct rt_task *k, unsigned peer, uint16_t queue, struct rte_mbuf **pkts, unsigned n)
+{
+	struct rt_replica *r = k->rep;
+	unsigned sent = rte_eth_tx_burst(r->port, queue, pkts, (uint16_t)n);
+
+	k->tx_pkts += sent;
+	if (sent < n) {
+		k->drops_tx_full += n - sent;
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+	}
+	(void)peer;
+}
+
+/* Fault injection on the way out: drop, duplicate, delay. */
+static void
+tx_flush(struct rt_task *k, uint64_t now_ns)
+{
+	struct rt_replica *r = k->rep;
+
+	for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
+		struct rte_mbuf *out[2 * RT_BURST];
+		unsigned n = 0;
+		uint16_t q = queue_of(r, peer, k->column);
+
+		for (unsigned i = 0; i < k->ntx[peer]; i++) {
+			struct rte_mbuf *m = k->tx[peer][i];
+
+			if (chance(k, &r->faults.drop_tx)) {
+				k->drops_fault++;
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			if (chance(k, &r->faults.delay_tx) && k->delayed_len < RT_DELAY_MAX) {
+				unsigned at = (k->delayed_head + k->delayed_len++) % RT_DELAY_MAX;
+
+				k->delayed[at] = (struct rt_delayed){
+					.m = m, .queue = q,
+					.due_ns = now_ns + atomic_load(&r->faults.delay_ns)};
+				continue;
+			}
+			out[n++] = m;
+			if (chance(k, &r->faults.dup_tx)) {
+				rte_mbuf_refcnt_update(m, 1); /* readers never write a frame */
+				out[n++] = m;
+			}
+		}
+		k->ntx[peer] = 0;
+		if (n > 0)
+			tx_burst(k, peer, q, out, n);
+	}
+	while (k->delayed_len > 0 && k->delayed[k->delayed_head].due_ns <= now_ns) {
+		struct rt_delayed *d = &k->delayed[k->delayed_head];
+
+		tx_burst(k, 0, d->queue, &d->m, 1);
+		k->delayed_head = (k->delayed_head + 1) % RT_DELAY_MAX;
+		k->delayed_len--;
+	}
+}
+
+static void
+frame_close(struct rt_task *k, unsigned peer)
+{
+	struct rte_mbuf *m = k->open[peer];
+	size_t len;
+
+	if (m == NULL)
+		return;
+	k->open[peer] = NULL;
+	len = tr_frame_end(&k->fw[peer]);
+	tr_net_build(m, &k->rep->net, (uint8_t)k->rep->id, (uint8_t)peer, (uint8_t)k->column,
+		     (uint16_t)len);
+	k->tx[peer][k->ntx[peer]++] = m;
+}
+
+static bool
+frame_open(struct rt_task *k, unsigned peer)
+{
+	struct rt_replica *r = k->rep;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(r->pool);
+	struct tr_frame_hdr hdr = {.cluster_id = r->limits.cluster_id, .from = (uint8_t)r->id,
+				   .to = (uint8_t)peer, .column = (uint8_t)k->column};
+
+	if (m == NULL) {
+		k->drops_nombuf++;
+		return false;
+	}
+	if (k->ntx[peer] == RT_BURST)
+		tx_flush(k, rt_now_ns(r->t));
+	tr_frame_begin(&k->fw[peer], tr_net_payload(m), tr_net_payload_cap(m, &r->net), &hdr);
+	k->open[peer] = m;
+	return true;
+}
+
+/* Several messages to one peer share a frame (and a packet). */
+static void
+emit(struct rt_task *k)
+{
+	for (unsigned i = 0; i < k->out.msg_count; i++) {
+		const struct tr_msg *m = &k->out.msgs[i];
+
+		if (k->open[m->to] != NULL && tr_frame_add(&k->fw[m->to], m) == 0)
+			goto sent;
+		frame_close(k, m->to);
+		if (!frame_open(k, m->to))
+			continue; /* lost: timers repeat what matters */
+		if (tr_frame_add(&k->fw[m->to], m) != 0) {
+			k->drops_tx_full++; /* larger than a packet: a config error */
+			continue;
+		}
+sent:
+		k->tx_msgs_n++;
+	}
+	k->deadline_ns = k->out.deadline_ns;
+}
+
+static void
+rx_packet(struct rt_task *k, struct rte_mbuf *m, uint64_t now_ns)
+{
+	struct rt_replica *r = k->rep;
+	struct tr_net_rx rx;
+	struct tr_frame_hdr hdr;
+	unsigned count;
+	int rc;
+
+	if (chance(k, &r->faults.drop_rx)) {
+		k->drops_fault++;
+		return;
+	}
+	rc = tr_net_parse(m, &r->net, (uint8_t)r->id, &rx);
+	tr_net_stats_count(&k->net, rc);
+	if (rc != TR_NET_OK)
+		return;
+	rc = tr_frame_decode(rx.payload, rx.len, &r->limits, &hdr, k->rx_msgs, TR_FRAME_MSGS_MAX,
+			     &count);
+	if (rc != 0 || hdr.column != k->column || hdr.from != rx.from) {
+		k->drops_malformed++;
+		return;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		tr_out_reset(&k->out);
+		tr_column_recv(k->col, &k->rx_msgs[i], now_ns, &k->out);
+		emit(k);
+	}
+	k->rx_msgs_n += count;
+}
+
+/* Client commands into the engine's queue, in order; what it refuses waits
+ * in the stash for the next poll. */
+static bool
+submit_cmd(struct rt_task *k, struct rt_cmd *c)
+{
+	struct tr_cmd cmd = {
+		.op = c->kind,
+		.window = (uint8_t)c->client->window,
+		.client_id = c->client->id,
+		.seq = c->seq,
+		.key = c->data,
+		.key_len = c->key_len,
+		.val = c->data + c->key_len,
+		.val_len = c->kind == TRIREME_SET ? c->val_len : 0,
+	};
+
+	return tr_column_submit(k->col, &cmd) == 0;
+}
+
+static unsigned
+take_commands(struct rt_task *k)
+{
+	unsigned i = 0, n;
+
+	while (i < k->nstash && submit_cmd(k, k->stash[i]))
+		i++;
+	memmove(k->stash, k->stash + i, (k->nstash - i) * sizeof(k->stash[0]));
+	k->nstash -= i;
+	if (k->nstash > 0)
+		return i;
+	n = rte_ring_dequeue_burst(k->rep->submit, (void **)k->stash, RT_BURST, NULL);
+	k->nstash = n;
+	for (i = 0; i < n && submit_cmd(k, k->stash[i]); i++)
+		;
+	memmove(k->stash, k->stash + i, (n - i) * sizeof(k->stash[0]));
+	k->nstash = n - i;
+	return n;
+}
+
+/* One pass over a task. Returns the work done (0: idle). */
+static unsigned
+task_poll(struct rt_task *k)
+{
+	struct rt_replica *r = k->rep;
+	struct rte_mbuf *pkts[RT_BURST];
+	uint64_t now_ns = rt_now_ns(r->t);
+	bool paused = atomic_load_explicit(&r->paused, memory_order_relaxed);
+	unsigned work = 0;
+
+	for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
+		unsigned n;
+
+		if (peer == r->id && r->t->ring_mesh)
+			continue;
+		n = rte_eth_rx_burst(r->port, queue_of(r, peer, k->column), pkts, RT_BURST);
+		k->rx_pkts += n;
+		work += n;
+		for (unsigned i = 0; i < n; i++) {
+			if (!paused)
+				rx_packet(k, pkts[i], now_ns);
+			rte_pktmbuf_free(pkts[i]);
+		}
+		if (!r->t->ring_mesh)
+			break;
+	}
+	if (paused)
+		return work;
+
+	if (k->col->owned) {
+		unsigned n = take_commands(k);
+
+		if (n > 0 || work > 0) {
+			tr_out_reset(&k->out);
+			tr_column_flush(k->col, now_ns, &k->out);
+			emit(k);
+		}
+		work += n;
+	}
+	if (now_ns >= k->deadline_ns) {
+		tr_out_reset(&k->out);
+		tr_column_tick(k->col, now_ns, &k->out);
+		emit(k);
+		work++;
+	}
+	for (unsigned peer = 0; peer < TR_REPLICAS; peer++)
+		frame_close(k, peer);
+	tx_flush(k, now_ns);
+	return work;
+}
+
+/* Idle back-off: pause, then yield, then sleep, so that several replicas
+ * and their appliers share two CPUs; a busy loop never gets here. */
+void rt_idle(unsigned *idle);
+
+void
+rt_idle(unsigned *idle)
+{
+	unsigned n = ++*idle;
+
+	if (n < 64) {
+		rte_pause();
+	} else if (n < 256) {
+		sched_yield();
+	} else {
+		struct timespec ts = {0, n < 4096 ? 20000 : 200000};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+int rt_worker_main(void *arg);
+
+int
+rt_worker_main(void *arg)
+{
+	struct rt_lcore *lc = arg;
+	struct trireme *t = lc->t;
+	unsigned idle = 0;
+
+	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
+		unsigned work = 0;
+
+		for (unsigned i = 0; i < lc->ntasks; i++)
+			work += task_poll(lc->tasks[i]);
+		if (work > 0)
+			idle = 0;
+		else
+			rt_idle(&idle);
+	}
+	return 0;
+}

@@ -1,0 +1,177 @@
+/* Three replicas in one process over net_ring: a workload with 20% loss each
+ * way, one replica stopped mid-run, the load going on on the other two. At
+ * the end every acknowledged write is on the survivors and digests match. */
+#include <criterion/criterion.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "trireme.h"
+
+static void
+eal_up(void)
+{
+	char prefix[64];
+	char *argv[] = {"test", "-l", "0-1", "--no-huge", "--no-pci", "--no-shconf", prefix,
+			"--no-telemetry", "--log-level=*:error", "-m", "256", NULL};
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=trt%d", getpid());
+	cr_assert(rte_eal_init(11, argv) >= 0, "EAL: %s", rte_strerror(rte_errno));
+}
+
+static void
+eal_down(void)
+{
+	rte_eal_cleanup();
+}
+
+TestSuite(cluster, .init = eal_up, .fini = eal_down, .timeout = 180);
+
+#define OPS_PER_CLIENT 1500
+
+struct wrote {
+	char key[24];
+	char val[24];
+	bool acked;
+	uint64_t acked_ns;
+};
+
+static uint64_t
+now_ns(void)
+{
+	return rte_get_tsc_cycles() * 1000000000ull / rte_get_tsc_hz();
+}
+
+Test(cluster, loss_and_a_stopped_replica)
+{
+	struct trireme_conf conf;
+	struct trireme *t;
+	struct trireme_client *cl[3];
+	struct trireme_faults lossy = {.drop_tx = 0.2, .drop_rx = 0.2};
+	struct trireme_faults clean = {0};
+	static struct wrote w[3][OPS_PER_CLIENT];
+	unsigned issued[3] = {0}, done[3] = {0}, reads_checked = 0;
+	bool paused = false;
+	char err[256];
+	uint64_t deadline;
+	int rc;
+
+	trireme_conf_default(&conf);
+	rc = trireme_start(&conf, &t, err, sizeof(err));
+	cr_assert_eq(rc, 0, "%s", err);
+	trireme_thread_online();
+	for (unsigned r = 0; r < 3; r++) {
+		cl[r] = trireme_client_new(t, r, 16);
+		cr_assert_not_null(cl[r]);
+		cr_assert_eq(trireme_set_faults(t, r, &lossy), 0);
+	}
+	deadline = now_ns() + 120ull * 1000000000ull;
+	for (;;) {
+		bool all = true;
+
+		for (unsigned r = 0; r < 3; r++) {
+			struct trireme_done d[32];
+			unsigned n;
+
+			if (r == 2 && !paused && done[0] > OPS_PER_CLIENT / 2) {
+				cr_assert_eq(trireme_replica_pause(t, 2), 0); /* stops mid-run */
+				paused = true;
+			}
+			if (r == 2 && paused)
+				continue;
+			while (issued[r] < OPS_PER_CLIENT) {
+				struct wrote *x = &w[r][issued[r]];
+				struct trireme_op op = {.kind = TRIREME_SET};
+
+				snprintf(x->key, sizeof(x->key), "c%u-%u", r, issued[r]);
+				snprintf(x->val, sizeof(x->val), "v%u-%u", r, issued[r]);
+				op.key = x->key;
+				op.key_len = (uint16_t)strlen(x->key);
+				op.val = x->val;
+				op.val_len = (uint32_t)strlen(x->val);
+				if (issued[r] % 4 == 3 && issued[r] > 8) {
+					/* a read through the log of an earlier acked write */
+					unsigned j = (issued[r] - 8) & ~3u; /* a write */
+
+					if (!w[r][j].acked)
+						break;
+					op = (struct trireme_op){.kind = TRIREME_GET, .key = w[r][j].key,
+								 .key_len = (uint16_t)strlen(w[r][j].key)};
+				}
+				if (trireme_submit(cl[r], &op, issued[r]) != 0)
+					break;
+				issued[r]++;
+			}
+			n = trireme_poll(cl[r], d, 32);
+			if (n == 0)
+				sched_yield(); /* two CPUs: let the replicas run */
+			for (unsigned i = 0; i < n; i++) {
+				unsigned k = (unsigned)d[i].tag;
+
+				cr_assert_eq(d[i].status, 0);
+				if (k % 4 == 3 && k > 8) {
+					const struct wrote *src = &w[r][(k - 8) & ~3u];
+
+					cr_assert(d[i].found, "a read missed acked %s", src->key);
+					cr_assert_eq(d[i].val_len, strlen(src->val));
+					cr_assert_eq(memcmp(d[i].val, src->val, d[i].val_len), 0);
+					reads_checked++;
+				} else {
+					w[r][k].acked = true;
+				}
+				done[r]++;
+			}
+			if (r != 2 && done[r] < OPS_PER_CLIENT)
+				all = false;
+		}
+		if (all)
+			break;
+		cr_assert(now_ns() < deadline, "load did not finish: done %u %u", done[0], done[1]);
+	}
+	cr_assert(reads_checked > 100);
+
+	/* Heal; the survivors converge. */
+	for (unsigned r = 0; r < 2; r++)
+		trireme_set_faults(t, r, &clean);
+	deadline = now_ns() + 30ull * 1000000000ull;
+	for (;;) {
+		struct trireme_replica_stats s0, s1;
+		bool same = true;
+
+		trireme_replica_stats(t, 0, &s0);
+		trireme_replica_stats(t, 1, &s1);
+		for (unsigned c = 0; c < 3; c++)
+			same = same && s0.applied_prefix[c] == s0.known[c] &&
+			       s1.applied_prefix[c] == s1.known[c] &&
+			       s0.applied_prefix[c] == s1.applied_prefix[c];
+		if (same && s0.kv_digest == s1.kv_digest)
+			break;
+		cr_assert(now_ns() < deadline, "survivors did not converge");
+		usleep(1000);
+	}
+	/* Every acknowledged write is applied on both survivors. */
+	for (unsigned r = 0; r < 3; r++)
+		for (unsigned i = 0; i < issued[r]; i++) {
+			const struct wrote *x = &w[r][i];
+			char buf[64];
+			uint32_t len;
+
+			if (!x->acked)
+				continue;
+			for (unsigned s = 0; s < 2; s++) {
+				cr_assert_eq(trireme_read_local(t, s, x->key, (uint16_t)strlen(x->key),
+								buf, sizeof(buf), &len), 0,
+					     "replica %u lacks acked %s", s, x->key);
+				cr_assert_eq(len, strlen(x->val));
+				cr_assert_eq(memcmp(buf, x->val, len), 0);
+			}
+		}
+	trireme_thread_offline();
+	trireme_stop(t);
+}
