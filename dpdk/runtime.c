@@ -16,6 +16,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_telemetry.h>
 
 #include "port.h"
 #include "runtime.h"
@@ -94,6 +95,13 @@ on_complete(void *ctx, const struct tr_completion *d)
 	if (d->op == TR_OP_GET && d->res.status == TR_ST_OK) {
 		cmd->out_len = d->res.val_len;
 		memcpy(cmd->data, d->res.val, d->res.val_len);
+	}
+	{
+		uint64_t ns = rt_now_ns(r->t) - cmd->submit_ns;
+		unsigned b = ns == 0 ? 0 : 64 - (unsigned)__builtin_clzll(ns);
+
+		__atomic_fetch_add(&r->lat_hist[b < RT_LAT_BUCKETS ? b : RT_LAT_BUCKETS - 1], 1,
+				   __ATOMIC_RELAXED);
 	}
 	atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_release);
 	if (rte_ring_sp_enqueue(c->done, cmd) != 0)
@@ -253,16 +261,93 @@ place(struct trireme *t, char *err, size_t len)
 	for (unsigned r = 0; r < TR_REPLICAS; r++) {
 		if (!t->reps[r].local)
 			continue;
-		for (unsigned c = 0; c < TR_COLUMNS; c++, n++) {
+		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			struct rt_lcore *l = &t->lcores[n % t->nlcores];
 
 			l->tasks[l->ntasks++] = &t->reps[r].tasks[c];
+			/* One port queue: a replica's columns share the lcore that reads it. */
+			if (t->ring_mesh || c == TR_COLUMNS - 1)
+				n++;
 		}
 	}
 	return 0;
 }
 
 static struct tr_ring_mesh mesh;
+static struct trireme *telemetry_target; /* one runtime per process */
+
+/* DPDK telemetry: /trireme/replica,<id> and /trireme/lcores. */
+static int
+tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct trireme *t = telemetry_target;
+	struct trireme_replica_stats s;
+	struct rte_tel_data *hist;
+	unsigned id = params != NULL ? (unsigned)atoi(params) : 0;
+
+	(void)cmd;
+	if (t == NULL || trireme_replica_stats(t, id, &s) != 0)
+		return -EINVAL;
+	rte_tel_data_start_dict(d);
+#define TEL_U64(name) rte_tel_data_add_dict_u64(d, #name, s.name)
+	TEL_U64(applied);
+	TEL_U64(applied_cmds);
+	TEL_U64(kv_digest);
+	TEL_U64(keys);
+	TEL_U64(committed);
+	TEL_U64(proposed);
+	TEL_U64(retries);
+	TEL_U64(recoveries);
+	TEL_U64(fetches);
+	TEL_U64(rejects);
+	TEL_U64(rx_pkts);
+	TEL_U64(tx_pkts);
+	TEL_U64(rx_msgs);
+	TEL_U64(tx_msgs);
+	TEL_U64(drops_fault);
+	TEL_U64(drops_malformed);
+	TEL_U64(drops_foreign);
+	TEL_U64(drops_tx_full);
+#undef TEL_U64
+	hist = rte_tel_data_alloc();
+	if (hist != NULL) {
+		rte_tel_data_start_array(hist, RTE_TEL_U64_VAL);
+		for (unsigned b = 0; b < RT_LAT_BUCKETS; b++)
+			rte_tel_data_add_array_u64(hist,
+				__atomic_load_n(&t->reps[id].lat_hist[b], __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_container(d, "latency_log2_ns", hist, 0);
+	}
+	return 0;
+}
+
+static int
+tel_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct trireme *t = telemetry_target;
+
+	(void)cmd;
+	(void)params;
+	if (t == NULL)
+		return -EINVAL;
+	rte_tel_data_start_dict(d);
+	for (unsigned i = 0; i < t->nlcores; i++) {
+		const struct rt_lcore *l = &t->lcores[i];
+		uint64_t rx = 0, tx = 0;
+		char name[32];
+
+		for (unsigned k = 0; k < l->ntasks; k++) {
+			rx += __atomic_load_n(&l->tasks[k]->rx_pkts, __ATOMIC_RELAXED);
+			tx += __atomic_load_n(&l->tasks[k]->tx_pkts, __ATOMIC_RELAXED);
+		}
+		snprintf(name, sizeof(name), "lcore%u_rx_pkts", l->lcore);
+		rte_tel_data_add_dict_u64(d, name, rx);
+		snprintf(name, sizeof(name), "lcore%u_tx_pkts", l->lcore);
+		rte_tel_data_add_dict_u64(d, name, tx);
+		snprintf(name, sizeof(name), "lcore%u_tasks", l->lcore);
+		rte_tel_data_add_dict_u64(d, name, l->ntasks);
+	}
+	return 0;
+}
 
 int
 trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, size_t len)
@@ -366,6 +451,11 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		}
 		t->lcores[i].launched = true;
 	}
+	telemetry_target = t;
+	rte_telemetry_register_cmd("/trireme/replica", tel_replica,
+				   "Stats of a local replica. Parameters: int replica id");
+	rte_telemetry_register_cmd("/trireme/lcores", tel_lcores,
+				   "Packets per worker lcore. Takes no parameters");
 	*out = t;
 	return 0;
 
@@ -384,6 +474,8 @@ trireme_stop(struct trireme *t)
 
 	if (t == NULL)
 		return;
+	if (telemetry_target == t)
+		telemetry_target = NULL;
 	atomic_store(&t->stop, true);
 	for (unsigned i = 0; i < t->nlcores; i++)
 		if (t->lcores[i].launched)
@@ -611,6 +703,7 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 		memcpy(cmd->data, op->key, op->key_len);
 	if (cmd->val_len > 0)
 		memcpy(cmd->data + op->key_len, op->val, cmd->val_len);
+	cmd->submit_ns = rt_now_ns(c->t);
 	atomic_store_explicit(&cmd->state, RT_CMD_QUEUED, memory_order_relaxed);
 	if (rte_ring_mp_enqueue(c->rep->submit, cmd) != 0) {
 		atomic_store_explicit(&cmd->state, RT_CMD_FREE, memory_order_relaxed);

@@ -20,6 +20,7 @@
 #define RT_OUT_MSGS 512
 #define RT_SUBMIT_RING 4096
 #define RT_DELAY_MAX 1024
+#define RT_LAT_BUCKETS 40
 
 struct rt_replica;
 struct trireme;
@@ -90,7 +91,6 @@ struct rt_task {
 	struct tr_net_stats net;
 	uint64_t rx_pkts, tx_pkts, rx_msgs_n, tx_msgs_n;
 	uint64_t drops_fault, drops_malformed, drops_tx_full, drops_nombuf;
-	uint64_t idle_polls;
 } __rte_cache_aligned;
 
 struct rt_replica {
@@ -106,6 +106,7 @@ struct rt_replica {
 	pthread_t applier_thread;
 	bool applier_started;
 	_Atomic uint64_t applied;
+	uint64_t lat_hist[RT_LAT_BUCKETS]; /* submit -> completion, log2 ns (applier) */
 	_Atomic bool paused;
 	uint16_t port;
 	struct rte_mempool *pool;

@@ -159,6 +159,8 @@ sent:
 	k->deadline_ns = k->out.deadline_ns;
 }
 
+/* A received packet to the engine: the column's task (the UDP port says
+ * which; on the ring mesh it is always k's own column). */
 static void
 rx_packet(struct rt_task *k, struct rte_mbuf *m, uint64_t now_ns)
 {
@@ -176,9 +178,10 @@ rx_packet(struct rt_task *k, struct rte_mbuf *m, uint64_t now_ns)
 	tr_net_stats_count(&k->net, rc);
 	if (rc != TR_NET_OK)
 		return;
+	k = &r->tasks[rx.column];
 	rc = tr_frame_decode(rx.payload, rx.len, &r->limits, &hdr, k->rx_msgs, TR_FRAME_MSGS_MAX,
 			     &count);
-	if (rc != 0 || hdr.column != k->column || hdr.from != rx.from) {
+	if (rc != 0 || hdr.column != rx.column || hdr.from != rx.from) {
 		k->drops_malformed++;
 		return;
 	}
@@ -239,10 +242,12 @@ task_poll(struct rt_task *k)
 	bool paused = atomic_load_explicit(&r->paused, memory_order_relaxed);
 	unsigned work = 0;
 
+	/* Ring mesh: a queue per (peer, column). One port queue: the column 0
+	 * task reads it for the replica (its columns share the lcore, place()). */
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
 		unsigned n;
 
-		if (peer == r->id && r->t->ring_mesh)
+		if (r->t->ring_mesh ? peer == r->id : (peer > 0 || k->column != 0))
 			continue;
 		n = rte_eth_rx_burst(r->port, queue_of(r, peer, k->column), pkts, RT_BURST);
 		k->rx_pkts += n;
@@ -252,8 +257,6 @@ task_poll(struct rt_task *k)
 				rx_packet(k, pkts[i], now_ns);
 			rte_pktmbuf_free(pkts[i]);
 		}
-		if (!r->t->ring_mesh)
-			break;
 	}
 	if (paused)
 		return work;
