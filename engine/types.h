@@ -81,7 +81,8 @@ tr_value_is_noop(const struct tr_value *v)
 }
 
 /* §3: the messages. Every message concerns one column, given by the frame
- * that carries it (wire.h); a flat struct, fields used per type. */
+ * that carries it (wire.h); a flat struct, fields used per type. READ_INDEX
+ * and its reply travel in the reader's own column (column == reader id). */
 enum tr_msg_type {
 	TR_MSG_ACCEPT = 1,
 	TR_MSG_ACCEPT_REPLY = 2,
@@ -89,6 +90,8 @@ enum tr_msg_type {
 	TR_MSG_FETCH = 4,
 	TR_MSG_FETCH_REPLY = 5,
 	TR_MSG_STATUS = 6,
+	TR_MSG_READ_INDEX = 7,       /* Q1: reader -> one peer */
+	TR_MSG_READ_INDEX_REPLY = 8, /* Q1: the peer's known */
 	TR_MSG_TYPE_COUNT
 };
 
@@ -112,7 +115,9 @@ struct tr_msg {
 	uint64_t lsn_end;          /* FETCH: [lsn, lsn_end) */
 	uint64_t committed;        /* STATUS: sender's committed prefix of column */
 	uint64_t applied;          /* STATUS: sender's applied prefix of column */
-	uint64_t known[TR_COLUMNS]; /* STATUS: sender's known (feeds catch-up only) */
+	uint64_t known[TR_COLUMNS]; /* STATUS: sender's known (feeds catch-up only);
+				     * READ_INDEX_REPLY: the peer's known (Q1) */
+	uint64_t read_id;          /* READ_INDEX, READ_INDEX_REPLY: the barrier id */
 };
 
 #endif

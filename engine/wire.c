@@ -16,6 +16,8 @@
 #define WIRE_BALLOT_BYTES 5
 #define WIRE_VALUE_HDR_BYTES (8 * TR_COLUMNS + 1 + 2 + 4)
 #define WIRE_STATUS_BYTES (8 + 8 + 8 * TR_COLUMNS)
+#define WIRE_READ_INDEX_BYTES 8
+#define WIRE_READ_REPLY_BYTES (8 + 8 * TR_COLUMNS)
 
 /* Header field offsets. */
 #define WIRE_OFF_MAGIC0 0
@@ -297,6 +299,10 @@ tr_wire_msg_bytes(const struct tr_msg *m)
 		return 1 + 8 + 8;
 	case TR_MSG_STATUS:
 		return 1 + WIRE_STATUS_BYTES;
+	case TR_MSG_READ_INDEX:
+		return 1 + WIRE_READ_INDEX_BYTES;
+	case TR_MSG_READ_INDEX_REPLY:
+		return 1 + WIRE_READ_REPLY_BYTES;
 	default:
 		assert(0 && "tr_wire_msg_bytes: unknown message type");
 		return 0;
@@ -357,6 +363,14 @@ put_msg(uint8_t *p, const struct tr_msg *m)
 	case TR_MSG_STATUS:
 		p = st_u64(p, m->committed);
 		p = st_u64(p, m->applied);
+		for (i = 0; i < TR_COLUMNS; i++)
+			p = st_u64(p, m->known[i]);
+		break;
+	case TR_MSG_READ_INDEX:
+		p = st_u64(p, m->read_id);
+		break;
+	case TR_MSG_READ_INDEX_REPLY:
+		p = st_u64(p, m->read_id);
 		for (i = 0; i < TR_COLUMNS; i++)
 			p = st_u64(p, m->known[i]);
 		break;
@@ -572,6 +586,30 @@ rd_status(struct wire_rd *r, struct tr_msg *m)
 	return TR_WIRE_OK;
 }
 
+/* A known vector: every entry a count of lsns, so at most TR_LSN_MAX. */
+static int
+rd_known(struct wire_rd *r, uint64_t known[TR_COLUMNS])
+{
+	int i;
+
+	for (i = 0; i < TR_COLUMNS; i++)
+		if (!rd_u64(r, &known[i]))
+			return TR_WIRE_E_TRUNCATED;
+	for (i = 0; i < TR_COLUMNS; i++)
+		if (known[i] > TR_LSN_MAX)
+			return TR_WIRE_E_BAD_LSN;
+	return TR_WIRE_OK;
+}
+
+/* Q1: the barrier id is opaque to everyone but the reader. */
+static int
+rd_read_index(struct wire_rd *r, struct tr_msg *m, bool reply)
+{
+	if (!rd_u64(r, &m->read_id))
+		return TR_WIRE_E_TRUNCATED;
+	return reply ? rd_known(r, m->known) : TR_WIRE_OK;
+}
+
 /* Decodes one message (m zeroed by the caller). */
 static int
 rd_msg(struct wire_rd *r, const struct tr_wire_limits *lim, struct tr_msg *m)
@@ -613,6 +651,10 @@ rd_msg(struct wire_rd *r, const struct tr_wire_limits *lim, struct tr_msg *m)
 		return rd_fetch_range(r, lim, m);
 	case TR_MSG_STATUS:
 		return rd_status(r, m);
+	case TR_MSG_READ_INDEX:
+		return rd_read_index(r, m, false);
+	case TR_MSG_READ_INDEX_REPLY:
+		return rd_read_index(r, m, true);
 	default:
 		return TR_WIRE_E_BAD_TYPE;
 	}

@@ -15,10 +15,15 @@
  *   FETCH         lsn:u64 lsn_end:u64
  *   FETCH_REPLY   lsn:u64 value
  *   STATUS        committed:u64 applied:u64 known:u64[3]
+ *   READ_INDEX    id:u64
+ *   READ_INDEX_REPLY  id:u64 known:u64[3]
  *   ballot := n:u32 replica:u8
  *   value  := deps:u64[3] proposer:u8 cmd_count:u16 cmds_len:u32 cmds[cmds_len]
  *   cmd    := op:u8 window:u8 client_id:u64 seq:u64 key_len:u16 val_len:u32
  *             key[key_len] val[val_len]          (val_len is 0 unless op is set)
+ *
+ * READ_INDEX and its reply belong to the reader's column (column == the
+ * reader's id); the engine drops them elsewhere.
  *
  * Decoding validates everything (lengths, counts, enums, replica ids, the
  * commands inside values, the checksum) and returns a reason on failure;

@@ -115,6 +115,8 @@ enum {
 	S_FETCH,
 	S_FETCH_REPLY,
 	S_STATUS,
+	S_READ_INDEX,
+	S_READ_INDEX_REPLY,
 	S_COUNT
 };
 
@@ -133,6 +135,7 @@ make_samples(struct tr_msg s[S_COUNT])
 		s[i].committed = 11;
 		s[i].applied = 10;
 		s[i].known[0] = 99;
+		s[i].read_id = 4242;
 		s[i].promised = junk_ballot;
 		s[i].vbal = junk_ballot;
 		s[i].reply = TR_REPLY_REJECT;
@@ -187,6 +190,15 @@ make_samples(struct tr_msg s[S_COUNT])
 	s[S_STATUS].known[0] = 301;
 	s[S_STATUS].known[1] = 0;
 	s[S_STATUS].known[2] = TR_LSN_MAX;
+
+	s[S_READ_INDEX].type = TR_MSG_READ_INDEX;
+	s[S_READ_INDEX].read_id = UINT64_C(0x0102030405060708);
+
+	s[S_READ_INDEX_REPLY].type = TR_MSG_READ_INDEX_REPLY;
+	s[S_READ_INDEX_REPLY].read_id = UINT64_MAX;
+	s[S_READ_INDEX_REPLY].known[0] = 0;
+	s[S_READ_INDEX_REPLY].known[1] = TR_LSN_MAX;
+	s[S_READ_INDEX_REPLY].known[2] = 12;
 }
 
 /* What the decoder must return for m sent under hdr: the type's fields, the
@@ -229,6 +241,13 @@ expected_of(const struct tr_msg *m, const struct tr_frame_hdr *hdr)
 	case TR_MSG_STATUS:
 		e.committed = m->committed;
 		e.applied = m->applied;
+		memcpy(e.known, m->known, sizeof(e.known));
+		break;
+	case TR_MSG_READ_INDEX:
+		e.read_id = m->read_id;
+		break;
+	case TR_MSG_READ_INDEX_REPLY:
+		e.read_id = m->read_id;
 		memcpy(e.known, m->known, sizeof(e.known));
 		break;
 	}
@@ -275,6 +294,7 @@ check_msg(const struct tr_msg *got, const struct tr_msg *want, const struct tr_f
 	cr_assert_eq(got->applied, e.applied);
 	for (int i = 0; i < TR_COLUMNS; i++)
 		cr_assert_eq(got->known[i], e.known[i]);
+	cr_assert_eq(got->read_id, e.read_id);
 }
 
 static void
@@ -649,6 +669,40 @@ Test(roundtrip, status)
 	roundtrip_one(S_STATUS, 0);
 }
 
+Test(roundtrip, read_index)
+{
+	roundtrip_one(S_READ_INDEX, 0);
+}
+
+Test(roundtrip, read_index_reply)
+{
+	roundtrip_one(S_READ_INDEX_REPLY, 0);
+}
+
+/* Both bodies against the documented byte order. */
+Test(roundtrip, read_index_layout)
+{
+	struct tr_msg s[S_COUNT];
+	uint8_t buf[BUF_BYTES];
+	const uint8_t want_ri[] = { TR_MSG_READ_INDEX, 8, 7, 6, 5, 4, 3, 2, 1 };
+	const uint8_t want_rr[] = {
+		TR_MSG_READ_INDEX_REPLY,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 1, 0, /* TR_LSN_MAX = 2^48 */
+		12, 0, 0, 0, 0, 0, 0, 0,
+	};
+	size_t len;
+
+	make_samples(s);
+	len = frame_of(buf, sizeof(buf), &test_hdr, &s[S_READ_INDEX], 1);
+	cr_assert_eq(len, TR_WIRE_HDR_BYTES + sizeof(want_ri) + TR_WIRE_CRC_BYTES);
+	cr_assert_eq(memcmp(buf + MSG_OFF, want_ri, sizeof(want_ri)), 0);
+	len = frame_of(buf, sizeof(buf), &test_hdr, &s[S_READ_INDEX_REPLY], 1);
+	cr_assert_eq(len, TR_WIRE_HDR_BYTES + sizeof(want_rr) + TR_WIRE_CRC_BYTES);
+	cr_assert_eq(memcmp(buf + MSG_OFF, want_rr, sizeof(want_rr)), 0);
+}
+
 Test(roundtrip, msg_bytes)
 {
 	struct tr_msg s[S_COUNT];
@@ -663,6 +717,8 @@ Test(roundtrip, msg_bytes)
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_COMMIT]), 1 + 8 + batch);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_FETCH]), 1 + 16);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_STATUS]), 1 + 40);
+	cr_assert_eq(tr_wire_msg_bytes(&s[S_READ_INDEX]), 1 + 8);
+	cr_assert_eq(tr_wire_msg_bytes(&s[S_READ_INDEX_REPLY]), 1 + 32);
 }
 
 Test(roundtrip, all_in_one_frame)
@@ -1033,6 +1089,52 @@ Test(reject, lsn_range)
 	}
 }
 
+/* Q1: the reply's known is a vector of counts like STATUS's; the id is
+ * opaque (any value); truncation anywhere in either body is caught. */
+Test(reject, read_index_fields)
+{
+	struct tr_msg s[S_COUNT], m;
+	const uint64_t ids[] = { 0, 1, UINT64_MAX };
+
+	make_samples(s);
+	for (int c = 0; c < TR_COLUMNS; c++) {
+		m = s[S_READ_INDEX_REPLY];
+		m.known[c] = TR_LSN_MAX;
+		cr_assert_eq(decode_one(&m), TR_WIRE_OK, "known[%d] at the limit", c);
+		m.known[c] = TR_LSN_MAX + 1;
+		cr_assert_eq(decode_one(&m), TR_WIRE_E_BAD_LSN, "known[%d]", c);
+		m.known[c] = UINT64_MAX;
+		cr_assert_eq(decode_one(&m), TR_WIRE_E_BAD_LSN, "known[%d]", c);
+	}
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		m = s[S_READ_INDEX];
+		m.read_id = ids[i];
+		cr_assert_eq(decode_one(&m), TR_WIRE_OK);
+		m = s[S_READ_INDEX_REPLY];
+		m.read_id = ids[i];
+		cr_assert_eq(decode_one(&m), TR_WIRE_OK);
+	}
+	for (int idx = S_READ_INDEX; idx <= S_READ_INDEX_REPLY; idx++) {
+		uint8_t buf[BUF_BYTES], cut[BUF_BYTES];
+		size_t len = sample_frame(buf, sizeof(buf), idx);
+		size_t body = len - TR_WIRE_HDR_BYTES - TR_WIRE_CRC_BYTES;
+
+		for (size_t k = 1; k < body; k++) {
+			size_t clen = TR_WIRE_HDR_BYTES + k + TR_WIRE_CRC_BYTES;
+
+			memcpy(cut, buf, TR_WIRE_HDR_BYTES + k);
+			fix_frame(cut, clen);
+			cr_assert_eq(decode_err(cut, clen), TR_WIRE_E_TRUNCATED, "sample %d prefix %zu",
+				     idx, k);
+		}
+		/* One byte more than the body: trailing. */
+		memcpy(cut, buf, len - TR_WIRE_CRC_BYTES);
+		cut[len - TR_WIRE_CRC_BYTES] = 0;
+		fix_frame(cut, len + 1);
+		cr_assert_eq(decode_err(cut, len + 1), TR_WIRE_E_TRAILING, "sample %d", idx);
+	}
+}
+
 Test(reject, fetch_range)
 {
 	struct tr_msg s[S_COUNT], m;
@@ -1289,6 +1391,14 @@ rand_msg(uint64_t *s, struct tr_msg *m, uint8_t *arena, size_t cap, size_t *used
 	case TR_MSG_STATUS:
 		m->committed = rand_lsn(s);
 		m->applied = rand_lsn(s);
+		for (int i = 0; i < TR_COLUMNS; i++)
+			m->known[i] = rnd(s, 4) == 0 ? TR_LSN_MAX : rand_lsn(s);
+		break;
+	case TR_MSG_READ_INDEX:
+		m->read_id = xorshift(s);
+		break;
+	case TR_MSG_READ_INDEX_REPLY:
+		m->read_id = rnd(s, 2) ? rnd(s, 100) : xorshift(s);
 		for (int i = 0; i < TR_COLUMNS; i++)
 			m->known[i] = rnd(s, 4) == 0 ? TR_LSN_MAX : rand_lsn(s);
 		break;
