@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
- * The applier: committed instances to the state machine in §7 order, and the
- * completions P5 acknowledges.
+ * The applier: committed instances to the state machine in §7 order, the
+ * completions P5 acknowledges, and the barrier reads Q3 answers.
  */
 #include "internal.h"
 
@@ -33,6 +33,45 @@ apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct
 		a->applied(a->ctx, column, lsn, v);
 }
 
+/* Q3: answers the reads of each batch, in order, once applied[c] >= K[c]
+ * for every column (acquire on read_tail: the batch the owner column wrote;
+ * release on read_head: its memory back to the owner column). */
+static void
+answer_reads(struct tr_applier *a)
+{
+	struct tr_replica *r = a->rep;
+	uint64_t head = atomic_load_explicit(&r->shared.read_head, memory_order_relaxed);
+
+	while (head != atomic_load_explicit(&r->shared.read_tail, memory_order_acquire)) {
+		const struct tr_read_batch *b = &r->shared.read_batches[head % r->cfg.read_batches_max];
+		size_t off = 0;
+
+		for (unsigned c = 0; c < TR_COLUMNS; c++)
+			if (atomic_load_explicit(&r->shared.applied[c], memory_order_relaxed) < b->k[c])
+				return;
+		for (uint32_t i = 0; i < b->count; i++) {
+			struct tr_completion done;
+			struct tr_cmd cmd;
+			int rc = tr_cmd_decode(b->cmds, b->len, &off, &cmd);
+
+			assert(rc == 0 && cmd.op == TR_OP_GET); /* validated by tr_column_read */
+			(void)rc;
+			tr_sm_apply(a->sm, &cmd, &done.res);
+			if (a->complete == NULL)
+				continue;
+			done.client_id = cmd.client_id;
+			done.seq = cmd.seq;
+			done.op = cmd.op;
+			done.column = r->cfg.id;
+			done.lsn = TR_LSN_BARRIER;
+			done.index = (uint16_t)i;
+			a->complete(a->ctx, &done);
+		}
+		head++;
+		atomic_store_explicit(&r->shared.read_head, head, memory_order_release);
+	}
+}
+
 unsigned
 tr_apply(struct tr_applier *a, unsigned max)
 {
@@ -47,6 +86,7 @@ tr_apply(struct tr_applier *a, unsigned max)
 		uint64_t applied[TR_COLUMNS];
 		int col;
 
+		answer_reads(a); /* Q3 */
 		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			const struct tr_slot *s;
 
@@ -66,5 +106,6 @@ tr_apply(struct tr_applier *a, unsigned max)
 		atomic_store_explicit(&r->shared.applied[col], applied[col] + 1, memory_order_release);
 		done++;
 	}
+	answer_reads(a); /* Q3, also when nothing was left to apply */
 	return done;
 }

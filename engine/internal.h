@@ -64,6 +64,7 @@ self_id(const struct tr_column *c)
 /* replica.c */
 struct tr_slot *slot_cell(struct tr_column *c, uint64_t lsn);
 void known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *deps);
+void known_merge(struct tr_replica *r, const uint64_t known[TR_COLUMNS]);
 void known_load(const struct tr_replica *r, uint64_t known[TR_COLUMNS]);
 struct tr_msg *out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to);
 void slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v);
@@ -77,6 +78,10 @@ void attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, stru
 void propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
 void send_commit(struct tr_column *c, const struct tr_slot *s, struct tr_out *out);
 
+/* read.c */
+void read_pump(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
+void read_answered(struct tr_column *c, const uint64_t k[TR_COLUMNS], uint64_t now_ns);
+
 /* commit.c */
 void slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *v,
 		 struct tr_out *out);
@@ -88,5 +93,7 @@ void recv_accept_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now
 void recv_commit(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
 void recv_fetch(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
 void recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns);
+void recv_read_index(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
+void recv_read_index_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns);
 
 #endif

@@ -4,7 +4,8 @@
  * A replica is three column states plus a small shared part (DESIGN.md):
  *
  *   struct tr_replica
- *     shared     known[3] (atomic max, seq_cst), applied[3]
+ *     shared     known[3] (atomic max, seq_cst), applied[3], the read queue
+ *                (owner column -> applier, single producer single consumer)
  *     col[0..2]  one per log column; each touched by one thread only
  *
  * Every entry point takes the time (now_ns) and an output struct to fill:
@@ -13,10 +14,15 @@
  * clock, starts no thread, does no I/O and allocates nothing: the caller hands
  * it memory sized by tr_replica_mem_bytes() from the declared limits.
  *
- * Applying (§7) is separate: tr_apply_step() reads the committed column heads
+ * Applying (§7) is separate: tr_apply() reads the committed column heads
  * and applies the next instance to a state machine (kv.h). The simulator runs
  * everything from one thread; the runtime gives each column to one lcore and
  * the applier to its own thread.
+ *
+ * Reads (§8): through the log with tr_column_submit(), or with the read
+ * barrier (Q1-Q3) with tr_column_read(): the owner column batches the reads,
+ * asks a peer for its known, and hands {K, reads} to the applier, which
+ * answers them once applied >= K (completions with lsn TR_LSN_BARRIER).
  */
 #ifndef TR_MMP3_H
 #define TR_MMP3_H
@@ -33,6 +39,11 @@ enum tr_variant {
 	TR_VARIANT_REUSE_BALLOT = 1 << 0,   /* P2/P3 broken: a retry reuses its ballot */
 	TR_VARIANT_COMMIT_ON_SPOT = 1 << 1, /* A5 broken: the acceptor commits at once */
 	TR_VARIANT_NO_RECOVERER_PROMISE = 1 << 2, /* P2 broken for recoverers */
+	TR_VARIANT_READ_NO_BARRIER = 1 << 3,  /* Q1-Q2 skipped: K = {0, 0, 0} */
+	TR_VARIANT_READ_PEER_KNOWN_ONLY = 1 << 4, /* Q2: K = known_q, no merge */
+	TR_VARIANT_READ_OWN_KNOWN_ONLY = 1 << 5,  /* Q2: K = own known at send */
+	TR_VARIANT_READ_SHARE_EARLY = 1 << 6, /* Q1: reads taken after the send share it */
+	TR_VARIANT_READ_NO_MERGE = 1 << 7,    /* Q2: K = max(own, known_q), not merged */
 };
 
 struct tr_config {
@@ -51,6 +62,8 @@ struct tr_config {
 	uint64_t status_ns;       /* STATUS period */
 	uint64_t suspect_ns;      /* a peer silent this long is suspected (R2, P6) */
 	uint64_t seed;            /* jitter */
+	uint32_t read_bytes_max;  /* Q1: encoded GETs waiting for a barrier (and per batch) */
+	uint32_t read_batches_max; /* Q2: answered barriers queued for the applier */
 	uint32_t variant;         /* enum tr_variant, tests only */
 };
 
@@ -107,7 +120,42 @@ struct tr_column_stats {
 	uint64_t fetches;
 	uint64_t fetch_too_old; /* FETCHes for recycled slots */
 	uint64_t ignored;      /* stale replies, out-of-window slots */
-	uint64_t backpressure; /* submits refused */
+	uint64_t backpressure; /* submits and reads refused */
+	uint64_t reads;        /* barrier reads taken (Q1) */
+	uint64_t read_barriers; /* READ_INDEX sent, retries included */
+	uint64_t read_retries; /* Q1: timeouts */
+	uint64_t read_queue_full; /* Q2: answered batch waiting for the applier */
+};
+
+/* Q1: the owner column's barrier in flight: the first len bytes (count
+ * reads) of the column's read FIFO were taken before READ_INDEX(id) went to
+ * peer. Once answered, k is the K of Q2 and the batch waits for room in the
+ * applier's queue. */
+enum tr_barrier_state {
+	TR_BARRIER_IDLE = 0,
+	TR_BARRIER_SENT = 1,
+	TR_BARRIER_ANSWERED = 2,
+};
+
+struct tr_barrier {
+	uint8_t state;         /* enum tr_barrier_state */
+	uint8_t peer;
+	uint32_t attempts;
+	uint64_t id;           /* of the last READ_INDEX sent */
+	uint64_t sent_ns;
+	uint64_t timer_ns;     /* Q1: timeout, then the other peer */
+	uint32_t count;
+	uint32_t len;
+	uint64_t k[TR_COLUMNS];
+	uint64_t own_known[TR_COLUMNS]; /* known at send (READ_OWN_KNOWN_ONLY) */
+};
+
+/* Q2 -> Q3: an answered barrier, handed to the applier. */
+struct tr_read_batch {
+	uint64_t k[TR_COLUMNS]; /* answer once applied[c] >= k[c] for every c */
+	uint32_t count;
+	uint32_t len;
+	uint8_t *cmds;         /* read_bytes_max bytes: count encoded GETs */
 };
 
 struct tr_replica;
@@ -136,6 +184,13 @@ struct tr_column {
 	uint32_t pending_count;
 	uint64_t *repropose;   /* lsns, inflight_max of them */
 	uint32_t repropose_count;
+	/* Owner only: barrier reads (Q1), FIFO of encoded GETs; the barrier in
+	 * flight owns its first barrier.len bytes. */
+	uint8_t *reads;
+	uint32_t reads_len;
+	uint32_t reads_count;
+	uint64_t read_id_next;
+	struct tr_barrier barrier;
 	struct tr_column_stats stats;
 };
 
@@ -143,6 +198,11 @@ struct tr_shared {
 	_Atomic uint64_t known[TR_COLUMNS]; /* D1: atomic max, seq_cst */
 	_Atomic uint64_t applied[TR_COLUMNS];
 	_Atomic uint32_t violation;         /* a safety violation stopped the replica */
+	/* Q2 -> Q3: the owner column produces, the applier consumes; free-running
+	 * counters, entry i at batches[i % read_batches_max]. */
+	_Atomic uint64_t read_head;         /* consumer: batches answered */
+	_Atomic uint64_t read_tail;         /* producer: batches handed over */
+	struct tr_read_batch *read_batches;
 };
 
 struct tr_replica {
@@ -179,6 +239,12 @@ void tr_column_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
  * Queued commands are proposed by the next flush, recv or tick, as many per
  * instance as the batch limits allow. */
 int tr_column_submit(struct tr_column *c, const struct tr_cmd *cmd);
+/* Owner column only: queues one GET for the read barrier (§8, Q1-Q3). 0, or
+ * -1 when the read FIFO is full, the command too big or not a GET. The next
+ * flush, recv or tick sends READ_INDEX if none is in flight; every read
+ * queued before it goes out shares its answer. The applier answers it
+ * through the completion callback, lsn TR_LSN_BARRIER. */
+int tr_column_read(struct tr_column *c, const struct tr_cmd *get);
 void tr_column_flush(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
 
 /* Read access for appliers and checkers. NULL unless this replica holds the
@@ -198,7 +264,11 @@ int tr_order_next(const struct tr_head heads[TR_COLUMNS], const uint64_t applied
 		  unsigned *need);
 
 /* One applied command, reported for the clients of this replica (P5): only
- * for instances this replica proposed, i.e. its own column's client values. */
+ * for instances this replica proposed, i.e. its own column's client values;
+ * and every barrier read of this replica (Q3: column is the replica's own,
+ * lsn TR_LSN_BARRIER, index the read's position in its batch). */
+#define TR_LSN_BARRIER UINT64_MAX
+
 struct tr_completion {
 	uint64_t client_id;
 	uint64_t seq;
@@ -223,7 +293,9 @@ struct tr_applier {
 	unsigned blocked;       /* columns whose head blocked the last step */
 };
 
-/* Applies up to max instances in §7 order; returns how many. */
+/* Applies up to max instances in §7 order; returns how many. Between
+ * instances, and when nothing is left to apply, answers the barrier reads
+ * whose K is covered (Q3). */
 unsigned tr_apply(struct tr_applier *a, unsigned max);
 
 #endif

@@ -197,5 +197,6 @@ tr_column_flush(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 	if (atomic_load_explicit(&c->rep->shared.violation, memory_order_relaxed))
 		return;
 	propose_pending(c, now_ns, out);
+	read_pump(c, now_ns, out);
 	out->deadline_ns = c->next_ns;
 }

@@ -28,10 +28,17 @@ tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, str
 	case TR_MSG_STATUS:
 		recv_status(c, m, now_ns);
 		break;
+	case TR_MSG_READ_INDEX:
+		recv_read_index(c, m, out);
+		break;
+	case TR_MSG_READ_INDEX_REPLY:
+		recv_read_index_reply(c, m, now_ns);
+		break;
 	default:
 		c->stats.ignored++;
 		break;
 	}
 	propose_pending(c, now_ns, out);
+	read_pump(c, now_ns, out);
 	out->deadline_ns = c->next_ns;
 }

@@ -24,6 +24,8 @@ tr_config_default(struct tr_config *cfg, uint8_t id, uint64_t rtt_ns)
 	cfg->status_ns = 10 * rtt_ns;
 	cfg->suspect_ns = 50 * rtt_ns;
 	cfg->seed = id + 1;
+	cfg->read_bytes_max = 1u << 16;
+	cfg->read_batches_max = 16;
 }
 
 const char *
@@ -49,6 +51,10 @@ tr_config_check(const struct tr_config *cfg)
 		return "fetch_ns, status_ns must be > 0 and recover_ns >= fetch_ns";
 	if (cfg->suspect_ns <= cfg->status_ns)
 		return "suspect_ns must exceed status_ns";
+	if (cfg->read_bytes_max < TR_WIRE_CMD_HDR_BYTES || cfg->read_bytes_max > TR_BATCH_BYTES_MAX)
+		return "read_bytes_max out of range";
+	if (cfg->read_batches_max == 0 || cfg->read_batches_max > 4096)
+		return "read_batches_max must be in 1..4096";
 	return NULL;
 }
 
@@ -64,11 +70,20 @@ cmds_bytes(const struct tr_config *cfg)
 	return ALIGN_UP((size_t)cfg->log_slots_max * cfg->batch_bytes_max, 64);
 }
 
+/* Q1-Q3: the owner's read FIFO, and the applier's queue of batches. */
+static size_t
+reads_bytes(const struct tr_config *cfg)
+{
+	return ALIGN_UP(cfg->read_bytes_max, 64) +
+	       ALIGN_UP((size_t)cfg->read_batches_max * sizeof(struct tr_read_batch), 64) +
+	       (size_t)cfg->read_batches_max * ALIGN_UP(cfg->read_bytes_max, 64);
+}
+
 static size_t
 owner_bytes(const struct tr_config *cfg)
 {
 	return cmds_bytes(cfg) + ALIGN_UP(cfg->pending_bytes_max, 64) +
-	       ALIGN_UP((size_t)cfg->inflight_max * sizeof(uint64_t), 64);
+	       ALIGN_UP((size_t)cfg->inflight_max * sizeof(uint64_t), 64) + reads_bytes(cfg);
 }
 
 size_t
@@ -94,6 +109,8 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 		atomic_init(&r->shared.applied[i], 0);
 	}
 	atomic_init(&r->shared.violation, 0);
+	atomic_init(&r->shared.read_head, 0);
+	atomic_init(&r->shared.read_tail, 0);
 
 	for (unsigned ci = 0; ci < TR_COLUMNS; ci++) {
 		struct tr_column *c = &r->col[ci];
@@ -121,6 +138,17 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 			p += ALIGN_UP(cfg->pending_bytes_max, 64);
 			c->repropose = (uint64_t *)p;
 			p += ALIGN_UP((size_t)cfg->inflight_max * sizeof(uint64_t), 64);
+			c->reads = p;
+			p += ALIGN_UP(cfg->read_bytes_max, 64);
+			c->read_id_next = 1;
+			r->shared.read_batches = (struct tr_read_batch *)p;
+			p += ALIGN_UP((size_t)cfg->read_batches_max * sizeof(struct tr_read_batch),
+				      64);
+			for (uint32_t i = 0; i < cfg->read_batches_max; i++) {
+				memset(&r->shared.read_batches[i], 0, sizeof(struct tr_read_batch));
+				r->shared.read_batches[i].cmds = p;
+				p += ALIGN_UP(cfg->read_bytes_max, 64);
+			}
 		}
 		c->rng = cfg->seed * 3 + ci + 1;
 		c->status_at_ns = now_ns;
@@ -180,6 +208,15 @@ tr_column_slot(const struct tr_column *c, uint64_t lsn)
 	return s->lsn == lsn ? s : NULL;
 }
 
+static void
+known_max(struct tr_replica *r, unsigned column, uint64_t want)
+{
+	uint64_t cur = atomic_load(&r->shared.known[column]);
+
+	while (cur < want && !atomic_compare_exchange_weak(&r->shared.known[column], &cur, want))
+		;
+}
+
 /* D1: record the slot itself, then what its deps reveal. Atomic max with
  * seq_cst, so that a handler's later capture (known_load) on another column's
  * thread cannot miss it (DESIGN.md, "known across threads"). */
@@ -188,14 +225,19 @@ known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *
 {
 	for (unsigned i = 0; i < TR_COLUMNS; i++) {
 		uint64_t want = i == column ? lsn + 1 : 0;
-		uint64_t cur;
 
 		if (deps != NULL && deps[i] > want)
 			want = deps[i];
-		cur = atomic_load(&r->shared.known[i]);
-		while (cur < want && !atomic_compare_exchange_weak(&r->shared.known[i], &cur, want))
-			;
+		known_max(r, i, want);
 	}
+}
+
+/* Q2: merge another replica's known (element-wise max, as D1 does). */
+void
+known_merge(struct tr_replica *r, const uint64_t known[TR_COLUMNS])
+{
+	for (unsigned i = 0; i < TR_COLUMNS; i++)
+		known_max(r, i, known[i]);
 }
 
 void

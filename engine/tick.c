@@ -171,5 +171,6 @@ tr_column_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 		}
 	}
 	propose_pending(c, now_ns, out);
+	read_pump(c, now_ns, out); /* Q1: timeouts, and the next barrier */
 	out->deadline_ns = c->next_ns;
 }

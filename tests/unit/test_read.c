@@ -1,0 +1,426 @@
+/* The read barrier, Q1-Q3 of PROTOCOL §8, on one replica driven by hand:
+ * reads in, READ_INDEX out, replies and commits in, answers from the applier. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmp3.h"
+#include "wire.h"
+
+#define RTT_NS 100000
+#define ME 0
+
+static struct tr_replica rep;
+static void *mem;
+static struct tr_msg msgs[64];
+static struct tr_out out = {.msgs = msgs, .msg_cap = 64};
+
+static struct tr_table table;
+static void *table_mem;
+static struct tr_client_rec clients[16];
+static struct tr_sm sm;
+static struct tr_applier applier;
+
+/* What the applier reported. */
+static struct {
+	uint64_t seq;
+	uint64_t lsn;
+	uint8_t status;
+	char val[32];
+} done[64];
+static unsigned ndone;
+
+static void
+on_complete(void *ctx, const struct tr_completion *d)
+{
+	(void)ctx;
+	cr_assert_lt(ndone, 64);
+	done[ndone].seq = d->seq;
+	done[ndone].lsn = d->lsn;
+	done[ndone].status = d->res.status;
+	done[ndone].val[0] = 0;
+	if (d->res.status == TR_ST_OK && d->op == TR_OP_GET)
+		snprintf(done[ndone].val, sizeof(done[ndone].val), "%.*s", (int)d->res.val_len,
+			 (const char *)d->res.val);
+	ndone++;
+}
+
+static void
+setup_variant(uint32_t variant, uint32_t batches)
+{
+	struct tr_config cfg;
+	size_t bytes;
+
+	tr_config_default(&cfg, ME, RTT_NS);
+	cfg.log_slots_max = 64;
+	cfg.inflight_max = 8;
+	cfg.batch_bytes_max = 256;
+	cfg.pending_bytes_max = 1024;
+	cfg.read_bytes_max = 256;
+	cfg.read_batches_max = batches;
+	cfg.variant = variant;
+	bytes = tr_replica_mem_bytes(&cfg);
+	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	cr_assert(tr_replica_init(&rep, &cfg, mem, bytes, 0) == 0);
+	table_mem = calloc(1, tr_table_mem_bytes(64, 16, 32));
+	tr_table_init(&table, table_mem, 64, 16, 32);
+	tr_sm_init(&sm, &tr_table_ops, &table, clients, 16);
+	applier = (struct tr_applier){.rep = &rep, .sm = &sm, .complete = on_complete};
+	ndone = 0;
+}
+
+static void
+setup(void)
+{
+	setup_variant(0, 4);
+}
+
+static void
+teardown(void)
+{
+	free(mem);
+	free(table_mem);
+}
+
+static struct tr_column *
+own(void)
+{
+	return &rep.col[ME];
+}
+
+static int
+read_key(const char *key, uint64_t seq)
+{
+	struct tr_cmd c = {.op = TR_OP_GET, .window = 1, .client_id = 7, .seq = seq,
+			   .key = (const uint8_t *)key, .key_len = (uint16_t)strlen(key)};
+
+	return tr_column_read(own(), &c);
+}
+
+static void
+flush(uint64_t now)
+{
+	tr_out_reset(&out);
+	tr_column_flush(own(), now, &out);
+}
+
+static void
+tick(unsigned column, uint64_t now)
+{
+	tr_out_reset(&out);
+	tr_column_tick(&rep.col[column], now, &out);
+}
+
+/* The only READ_INDEX of the last step (NULL if none; two is a failure). */
+static const struct tr_msg *
+read_index_sent(void)
+{
+	const struct tr_msg *m = NULL;
+
+	for (unsigned i = 0; i < out.msg_count; i++) {
+		if (out.msgs[i].type != TR_MSG_READ_INDEX)
+			continue;
+		cr_assert_null(m, "two READ_INDEX in one step");
+		m = &out.msgs[i];
+		cr_assert_eq(m->from, ME);
+		cr_assert_eq(m->column, ME, "the reader's own column");
+		cr_assert_neq(m->to, ME);
+	}
+	return m;
+}
+
+static void
+reply(uint8_t from, uint64_t id, uint64_t k0, uint64_t k1, uint64_t k2, uint64_t now)
+{
+	struct tr_msg m = {.type = TR_MSG_READ_INDEX_REPLY, .from = from, .to = ME, .column = ME,
+			   .read_id = id, .known = {k0, k1, k2}};
+
+	tr_out_reset(&out);
+	tr_column_recv(own(), &m, now, &out);
+}
+
+/* A COMMIT from the column's owner of "set key val" with the given deps. */
+static void
+commit(uint8_t column, uint64_t lsn, const uint64_t deps[TR_COLUMNS], const char *key,
+       const char *val, uint64_t now)
+{
+	static uint8_t cmds[128];
+	struct tr_cmd c = {.op = TR_OP_SET, .window = 8, .client_id = 100 + column, .seq = lsn + 1,
+			   .key = (const uint8_t *)key, .key_len = (uint16_t)strlen(key),
+			   .val = (const uint8_t *)val, .val_len = (uint32_t)strlen(val)};
+	struct tr_msg m = {.type = TR_MSG_COMMIT, .from = column, .to = ME, .column = column,
+			   .lsn = lsn};
+
+	m.value.cmds_len = (uint32_t)tr_cmd_encode(cmds, sizeof(cmds), &c);
+	m.value.cmd_count = 1;
+	m.value.cmds = cmds;
+	m.value.proposer = column;
+	memcpy(m.value.deps, deps, sizeof(m.value.deps));
+	tr_out_reset(&out);
+	tr_column_recv(&rep.col[column], &m, now, &out);
+}
+
+static unsigned
+apply(void)
+{
+	return tr_apply(&applier, 100);
+}
+
+TestSuite(read, .init = setup, .fini = teardown);
+
+Test(read, q1_reads_taken_before_the_send_share_one_barrier)
+{
+	const struct tr_msg *m;
+	uint64_t id1, id2;
+
+	cr_assert_eq(read_key("a", 1), 0);
+	cr_assert_eq(read_key("b", 2), 0);
+	flush(1000);
+	m = read_index_sent();
+	cr_assert_not_null(m);
+	id1 = m->read_id;
+	cr_assert_eq(own()->stats.read_barriers, 1, "two reads, one READ_INDEX");
+
+	/* Taken after the send: waits for the next barrier. */
+	cr_assert_eq(read_key("c", 3), 0);
+	flush(2000);
+	cr_assert_null(read_index_sent(), "one barrier in flight at a time");
+
+	reply(m->to, id1, 0, 0, 0, 3000);
+	m = read_index_sent();
+	cr_assert_not_null(m, "the waiting read starts the next barrier at once");
+	id2 = m->read_id;
+	cr_assert_neq(id2, id1);
+	apply();
+	cr_assert_eq(ndone, 2);
+	cr_assert_eq(done[0].seq, 1);
+	cr_assert_eq(done[1].seq, 2);
+	cr_assert_eq(done[0].lsn, TR_LSN_BARRIER);
+	cr_assert_eq(done[0].status, TR_ST_NOT_FOUND);
+
+	reply(m->to, id2, 0, 0, 0, 4000);
+	apply();
+	cr_assert_eq(ndone, 3);
+	cr_assert_eq(done[2].seq, 3);
+	cr_assert_eq(own()->stats.read_barriers, 2);
+}
+
+Test(read, q1_timeout_goes_to_the_other_peer_with_a_new_id)
+{
+	const struct tr_msg *m;
+	uint64_t id1, id2;
+	uint8_t peer1;
+
+	cr_assert_eq(read_key("a", 1), 0);
+	flush(1000);
+	m = read_index_sent();
+	cr_assert_not_null(m);
+	id1 = m->read_id;
+	peer1 = m->to;
+	cr_assert_eq(read_key("b", 2), 0); /* arrives while the first is in flight */
+
+	tick(ME, 1000 + rep.cfg.retry_ns / 4);
+	cr_assert_null(read_index_sent(), "no retry before the timeout");
+	tick(ME, 1000 + rep.cfg.retry_ns);
+	m = read_index_sent();
+	cr_assert_not_null(m, "retried after retry_ns");
+	id2 = m->read_id;
+	cr_assert_neq(id2, id1, "a new id");
+	cr_assert_neq(m->to, peer1, "the other peer");
+	cr_assert_eq(own()->stats.read_retries, 1);
+
+	/* The first id's answer was captured before "b" was taken: ignored. */
+	reply(peer1, id1, 0, 0, 0, 2000 + rep.cfg.retry_ns);
+	cr_assert_null(read_index_sent());
+	cr_assert_eq(own()->stats.ignored, 1);
+	apply();
+	cr_assert_eq(ndone, 0);
+
+	/* The new id answers both: "b" was taken before it was sent. */
+	reply(m->to, id2, 0, 0, 0, 3000 + rep.cfg.retry_ns);
+	apply();
+	cr_assert_eq(ndone, 2);
+	/* A duplicate of the reply changes nothing. */
+	reply(m->to, id2, 0, 0, 0, 4000 + rep.cfg.retry_ns);
+	cr_assert_eq(own()->stats.ignored, 2);
+	apply();
+	cr_assert_eq(ndone, 2);
+}
+
+Test(read, q2_merges_known_q_and_q3_waits_until_applied_covers_k)
+{
+	const struct tr_msg *m;
+	const uint64_t b0[] = {0, 1, 0}, b1[] = {0, 2, 1}, c0[] = {0, 1, 1};
+
+	cr_assert_eq(read_key("x", 1), 0);
+	flush(1000);
+	m = read_index_sent();
+	cr_assert_not_null(m);
+	cr_assert_eq(tr_known(&rep, 1), 0);
+	reply(m->to, m->read_id, 0, 2, 1, 2000);
+	cr_assert_eq(tr_known(&rep, 1), 2, "Q2: known_q merged");
+	cr_assert_eq(tr_known(&rep, 2), 1);
+
+	apply();
+	cr_assert_eq(ndone, 0, "K = [0,2,1]: nothing applied yet");
+	commit(1, 0, b0, "x", "b0", 3000);
+	cr_assert_eq(apply(), 1);
+	cr_assert_eq(ndone, 0, "b0 applied, b1 and c0 not");
+	commit(1, 1, b1, "x", "b1", 4000);
+	cr_assert_eq(apply(), 0, "b1 waits for c0 (§7)");
+	cr_assert_eq(ndone, 0);
+	commit(2, 0, c0, "x", "c0", 5000);
+	cr_assert_eq(apply(), 2, "c0, then b1");
+	cr_assert_eq(ndone, 1, "applied = [0,2,1] covers K");
+	cr_assert_eq(done[0].status, TR_ST_OK);
+	cr_assert_str_eq(done[0].val, "b1", "the state after every slot below K");
+}
+
+Test(read, q2_merge_starts_recovery_of_a_slot_only_the_peer_knew)
+{
+	const struct tr_msg *m;
+	const struct tr_slot *s;
+	bool recovered = false;
+
+	cr_assert_eq(read_key("x", 1), 0);
+	flush(1000);
+	m = read_index_sent();
+	reply(m->to, m->read_id, 0, 0, 1, 2000); /* c0: known only to the peer */
+	/* R1: column 2's timer starts from known; FETCH, then recovery (its
+	 * owner is silent). */
+	for (uint64_t now = 3000; now < 100 * RTT_NS && !recovered; now += RTT_NS) {
+		tick(2, now);
+		for (unsigned i = 0; i < out.msg_count; i++)
+			if (out.msgs[i].type == TR_MSG_ACCEPT && out.msgs[i].column == 2 &&
+			    out.msgs[i].lsn == 0)
+				recovered = true;
+	}
+	s = tr_column_slot(&rep.col[2], 0);
+	cr_assert_not_null(s);
+	cr_assert_neq(s->seen_ns, 0, "R1: the timer started");
+	cr_assert(recovered, "R1: this replica recovers c0 itself");
+}
+
+Test(read, a_full_applier_queue_holds_the_batch_back)
+{
+	const struct tr_msg *m;
+
+	teardown();
+	setup_variant(0, 1);
+	cr_assert_eq(read_key("a", 1), 0);
+	flush(1000);
+	m = read_index_sent();
+	reply(m->to, m->read_id, 0, 1, 0, 2000); /* waits for b0 */
+	cr_assert_eq(read_key("b", 2), 0);
+	flush(2500);
+	m = read_index_sent();
+	cr_assert_not_null(m);
+	reply(m->to, m->read_id, 0, 0, 0, 3000);
+	cr_assert_eq(own()->stats.read_queue_full, 1, "one batch queued, one held");
+	cr_assert_eq(own()->barrier.state, TR_BARRIER_ANSWERED);
+	apply();
+	cr_assert_eq(ndone, 0, "FIFO: the held batch is behind the first");
+	commit(1, 0, (const uint64_t[]){0, 1, 0}, "a", "b0", 4000);
+	apply();
+	cr_assert_eq(ndone, 1);
+	tick(ME, 4000 + rep.cfg.retry_ns);
+	cr_assert_eq(own()->barrier.state, TR_BARRIER_IDLE, "handed over on a later step");
+	apply();
+	cr_assert_eq(ndone, 2);
+	cr_assert_eq(done[1].seq, 2);
+}
+
+Test(read, refusals)
+{
+	struct tr_cmd set = {.op = TR_OP_SET, .window = 1, .client_id = 7, .seq = 1,
+			     .key = (const uint8_t *)"k", .key_len = 1,
+			     .val = (const uint8_t *)"v", .val_len = 1};
+	struct tr_cmd bad = {.op = TR_OP_GET, .window = 0, .client_id = 7, .seq = 1,
+			     .key = (const uint8_t *)"k", .key_len = 1};
+	struct tr_cmd get = bad;
+	unsigned n = 0;
+
+	get.window = 1;
+	cr_assert_eq(tr_column_read(&rep.col[1], &get), -1, "owner column only");
+	cr_assert_eq(tr_column_read(own(), &set), -1, "reads only");
+	cr_assert_eq(tr_column_read(own(), &bad), -1, "a command the applier could not decode");
+	while (tr_column_read(own(), &get) == 0)
+		n++;
+	cr_assert_eq(n, rep.cfg.read_bytes_max / tr_cmd_bytes(&get), "full: back-pressure");
+	cr_assert_eq(own()->stats.backpressure, 3);
+	cr_assert_eq(rep.col[1].stats.backpressure, 1);
+}
+
+Test(read, q1_the_peer_answers_with_its_known)
+{
+	struct tr_msg m = {.type = TR_MSG_READ_INDEX, .from = 1, .to = ME, .column = 1,
+			   .read_id = 99};
+	const uint64_t b0[] = {0, 1, 0};
+
+	commit(1, 0, b0, "x", "b0", 500);
+	tr_out_reset(&out);
+	tr_column_recv(&rep.col[1], &m, 1000, &out);
+	cr_assert_eq(out.msg_count, 1);
+	cr_assert_eq(out.msgs[0].type, TR_MSG_READ_INDEX_REPLY);
+	cr_assert_eq(out.msgs[0].to, 1);
+	cr_assert_eq(out.msgs[0].column, 1, "in the reader's column");
+	cr_assert_eq(out.msgs[0].read_id, 99);
+	cr_assert_eq(out.msgs[0].known[0], 0);
+	cr_assert_eq(out.msgs[0].known[1], 1);
+	cr_assert_eq(out.msgs[0].known[2], 0);
+
+	/* Not in the reader's column: dropped. */
+	m.column = 2;
+	tr_out_reset(&out);
+	tr_column_recv(&rep.col[2], &m, 1000, &out);
+	cr_assert_eq(out.msg_count, 0);
+	cr_assert_eq(rep.col[2].stats.ignored, 1);
+	/* A reply for a replica that is not the reader. */
+	m.type = TR_MSG_READ_INDEX_REPLY;
+	m.column = 1;
+	tr_out_reset(&out);
+	tr_column_recv(&rep.col[1], &m, 1000, &out);
+	cr_assert_eq(rep.col[1].stats.ignored, 1);
+}
+
+/* Known-bad variants at the unit level: what K each one takes. */
+Test(read_variants, no_merge_leaves_known_alone)
+{
+	const struct tr_msg *m;
+
+	setup_variant(TR_VARIANT_READ_NO_MERGE, 4);
+	cr_assert_eq(read_key("x", 1), 0);
+	flush(1000);
+	m = read_index_sent();
+	reply(m->to, m->read_id, 0, 0, 1, 2000);
+	cr_assert_eq(tr_known(&rep, 2), 0, "not merged: no R1 timer for c0");
+	cr_assert_eq(rep.shared.read_batches[0].k[2], 1);
+	teardown();
+}
+
+Test(read_variants, no_barrier_answers_at_once)
+{
+	setup_variant(TR_VARIANT_READ_NO_BARRIER, 4);
+	cr_assert_eq(read_key("x", 1), 0);
+	flush(1000);
+	cr_assert_null(read_index_sent());
+	apply();
+	cr_assert_eq(ndone, 1);
+	teardown();
+}
+
+Test(read_variants, share_early_takes_reads_sent_after)
+{
+	const struct tr_msg *m;
+
+	setup_variant(TR_VARIANT_READ_SHARE_EARLY, 4);
+	cr_assert_eq(read_key("x", 1), 0);
+	flush(1000);
+	m = read_index_sent();
+	cr_assert_eq(read_key("y", 2), 0);
+	reply(m->to, m->read_id, 0, 0, 0, 2000);
+	apply();
+	cr_assert_eq(ndone, 2, "known-bad: the later read shares the earlier answer");
+	teardown();
+}
