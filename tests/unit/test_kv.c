@@ -256,6 +256,55 @@ Test(kv, too_old_is_not_applied)
 	cr_expect_eq(set(&env_a, 1, 3, 8, "k3", "x"), TR_ST_OK);
 }
 
+/* PROTOCOL §8, as written: "A write already applied is acknowledged again
+ * without being applied; a write older than the window is not applied and
+ * is answered 'too old' [...] Every replica decides the same way because the
+ * decision depends only on the applied sequence and on what the command
+ * itself carries." One client (W = 4) whose write 2 is re-proposed (P7) after
+ * newer ones were applied, with retries of applied writes, on two replicas
+ * whose tables differ in size. */
+Test(kv, section8_retries_decided_alike_on_every_replica)
+{
+	static const struct {
+		uint8_t op;
+		uint64_t seq;
+		const char *key, *val;
+		uint8_t want;
+	} seq[] = {
+		{ TR_OP_SET, 1, "a", "1", TR_ST_OK },
+		{ TR_OP_SET, 3, "b", "3", TR_ST_OK },        /* 2 still in flight */
+		{ TR_OP_SET, 2, "a", "2", TR_ST_OK },        /* P7: older, not applied yet */
+		{ TR_OP_SET, 3, "b", "3", TR_ST_DUPLICATE }, /* a retry of an applied write */
+		{ TR_OP_SET, 1, "a", "1", TR_ST_DUPLICATE }, /* hi - 1 = 2 < W: in the window */
+		{ TR_OP_SET, 5, "c", "5", TR_ST_OK },
+		{ TR_OP_DEL, 6, "a", NULL, TR_ST_OK },
+		{ TR_OP_SET, 7, "b", "7", TR_ST_OK },        /* hi = 7 */
+		{ TR_OP_SET, 4, "a", "4", TR_ST_OK },        /* 7 - 4 = 3 < W, never applied */
+		{ TR_OP_SET, 4, "a", "4", TR_ST_DUPLICATE },
+		{ TR_OP_SET, 2, "a", "2", TR_ST_TOO_OLD },   /* 7 - 2 = 5 >= W: applied long ago */
+		{ TR_OP_SET, 3, "d", "3", TR_ST_TOO_OLD },   /* 7 - 3 = 4 >= W */
+		{ TR_OP_DEL, 7, "b", NULL, TR_ST_DUPLICATE },
+		{ TR_OP_DEL, 6, "a", NULL, TR_ST_DUPLICATE }, /* not re-applied: "a" keeps 4 */
+	};
+
+	env_init(&env_a, 16, 4);
+	env_init(&env_b, CELLS_BIG, 64);
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		struct tr_cmd c = mk(seq[i].op, 42, seq[i].seq, 4, seq[i].key, seq[i].val);
+
+		cr_assert_eq(apply(&env_a, c), seq[i].want, "step %zu (seq %llu)", i,
+			     (unsigned long long)seq[i].seq);
+		cr_assert_eq(apply(&env_b, c), seq[i].want, "step %zu on the other replica", i);
+	}
+	cr_assert_eq(env_a.sm.digest, env_b.sm.digest);
+	cr_assert_eq(env_a.sm.applied_cmds, env_b.sm.applied_cmds);
+	expect_val(&env_a, "a", "4");
+	expect_val(&env_a, "b", "7");
+	expect_val(&env_a, "c", "5");
+	expect_val(&env_a, "d", NULL);
+	expect_val(&env_b, "a", "4");
+}
+
 Test(kv, window_travels_in_the_command)
 {
 	static const struct {
