@@ -16,7 +16,8 @@
 enum {
 	OPT_SEEDS = 256, OPT_FIRST_SEED, OPT_SEED, OPT_OPS, OPT_LOSS, OPT_LOSS_SEND, OPT_LOSS_RECV,
 	OPT_DUP, OPT_CRASH, OPT_PARTITION, OPT_READS, OPT_KEYS, OPT_CLIENTS, OPT_WINDOW,
-	OPT_VARIANT, OPT_LOG_SLOTS, OPT_TRACE, OPT_VERBOSE, OPT_HELP,
+	OPT_VARIANT, OPT_LOG_SLOTS, OPT_TRACE, OPT_VERBOSE, OPT_HELP, OPT_READ_MODE, OPT_RETRY,
+	OPT_SLOW, OPT_SLOW_NS, OPT_THINK,
 };
 
 static const struct option long_options[] = {
@@ -28,12 +29,17 @@ static const struct option long_options[] = {
 	{"loss-send", required_argument, NULL, OPT_LOSS_SEND},
 	{"loss-recv", required_argument, NULL, OPT_LOSS_RECV},
 	{"dup", required_argument, NULL, OPT_DUP},
+	{"slow", required_argument, NULL, OPT_SLOW},
+	{"slow-us", required_argument, NULL, OPT_SLOW_NS},
 	{"crash", required_argument, NULL, OPT_CRASH},
 	{"partition", required_argument, NULL, OPT_PARTITION},
 	{"read-ratio", required_argument, NULL, OPT_READS},
+	{"read-mode", required_argument, NULL, OPT_READ_MODE},
+	{"retry", required_argument, NULL, OPT_RETRY},
 	{"keys", required_argument, NULL, OPT_KEYS},
 	{"clients", required_argument, NULL, OPT_CLIENTS},
 	{"window", required_argument, NULL, OPT_WINDOW},
+	{"think-us", required_argument, NULL, OPT_THINK},
 	{"variant", required_argument, NULL, OPT_VARIANT},
 	{"log-slots", required_argument, NULL, OPT_LOG_SLOTS},
 	{"trace", no_argument, NULL, OPT_TRACE},
@@ -55,14 +61,24 @@ usage(FILE *f)
 		"  --loss-send P      drop probability on send only\n"
 		"  --loss-recv P      drop probability on receive only\n"
 		"  --dup P            duplication probability (default 0)\n"
+		"  --slow P           share of frames delayed up to --slow-us more (default 0;\n"
+		"                     the usual delay is 20..200 us)\n"
+		"  --slow-us N        the extra delay of a slow frame, at most (default 1000)\n"
 		"  --crash 0|1        crash-stop one replica per seed (default 0)\n"
 		"  --partition P      chance per 10 ms of isolating a replica (default 0)\n"
-		"  --read-ratio P     share of reads through the log (default 0.25)\n"
+		"  --read-ratio P     share of gets among operations (default 0.25)\n"
+		"  --read-mode M      how gets are served (PROTOCOL §8): barrier (default),\n"
+		"                     log, local, or mix (50%% barrier, 30%% log, 20%% local)\n"
+		"  --retry P          share of writes a client submits again, same client id\n"
+		"                     and sequence (default 0.05)"
 		"  --keys N           key space (default 16)\n"
 		"  --clients N        clients per replica (default 2)\n"
 		"  --window N         outstanding operations per client, 1..8 (default 3)\n"
+		"  --think-us N       a client's pause after a completion, 0..N us (default 20)\n"
 		"  --variant NAME     a known-bad variant (PROTOCOL §11): reuse-ballot,\n"
-		"                     commit-on-spot, ack-at-commit, no-recoverer-promise\n"
+		"                     commit-on-spot, ack-at-commit, no-recoverer-promise,\n"
+		"                     read-no-barrier, read-peer-known-only,\n"
+		"                     read-own-known-only, read-share-early, read-no-merge\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --trace            print every event of the run (with --seed)\n"
@@ -114,11 +130,45 @@ parse_variant(const char *arg, struct sim_params *p)
 		p->variant |= TR_VARIANT_NO_RECOVERER_PROMISE;
 	else if (strcmp(arg, "ack-at-commit") == 0)
 		p->ack_at_commit = true;
+	else if (strcmp(arg, "read-no-barrier") == 0)
+		p->variant |= TR_VARIANT_READ_NO_BARRIER;
+	else if (strcmp(arg, "read-peer-known-only") == 0)
+		p->variant |= TR_VARIANT_READ_PEER_KNOWN_ONLY;
+	else if (strcmp(arg, "read-own-known-only") == 0)
+		p->variant |= TR_VARIANT_READ_OWN_KNOWN_ONLY;
+	else if (strcmp(arg, "read-share-early") == 0)
+		p->variant |= TR_VARIANT_READ_SHARE_EARLY;
+	else if (strcmp(arg, "read-no-merge") == 0)
+		p->variant |= TR_VARIANT_READ_NO_MERGE;
 	else {
 		fprintf(stderr, "trireme-sim: unknown --variant '%s' (see --help)\n", arg);
 		return -1;
 	}
 	return 0;
+}
+
+static int
+parse_read_mode(const char *arg, struct sim_params *p)
+{
+	static const struct {
+		const char *name;
+		double mix[SIM_READ_MODES];
+	} modes[] = {
+		{"barrier", {1, 0, 0}},
+		{"log", {0, 1, 0}},
+		{"local", {0, 0, 1}},
+		{"mix", {0.5, 0.3, 0.2}},
+	};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(arg, modes[i].name) == 0) {
+			memcpy(p->read_mix, modes[i].mix, sizeof(p->read_mix));
+			return 0;
+		}
+	}
+	fprintf(stderr, "trireme-sim: --read-mode takes barrier, log, local or mix, not '%s'\n",
+		arg);
+	return -1;
 }
 
 int
@@ -163,6 +213,13 @@ main(int argc, char **argv)
 		case OPT_DUP:
 			rc = parse_double("dup", optarg, 0, 1, &p.dup);
 			break;
+		case OPT_SLOW:
+			rc = parse_double("slow", optarg, 0, 1, &p.slow);
+			break;
+		case OPT_SLOW_NS:
+			rc = parse_u64("slow-us", optarg, 1, 1000000, &v);
+			p.slow_ns = v * 1000;
+			break;
 		case OPT_CRASH:
 			rc = parse_u64("crash", optarg, 0, 1, &v);
 			p.crash = v == 1;
@@ -172,8 +229,12 @@ main(int argc, char **argv)
 			break;
 		case OPT_READS:
 			rc = parse_double("read-ratio", optarg, 0, 1, &p.read_ratio);
-			if (rc == 0 && p.read_ratio + p.del_ratio > 1)
-				p.del_ratio = 1 - p.read_ratio;
+			break;
+		case OPT_READ_MODE:
+			rc = parse_read_mode(optarg, &p);
+			break;
+		case OPT_RETRY:
+			rc = parse_double("retry", optarg, 0, 1, &p.client_retry);
 			break;
 		case OPT_KEYS:
 			rc = parse_u64("keys", optarg, 1, 100000, &v);
@@ -186,6 +247,10 @@ main(int argc, char **argv)
 		case OPT_WINDOW:
 			rc = parse_u64("window", optarg, 1, 8, &v);
 			p.client_window = (unsigned)v;
+			break;
+		case OPT_THINK:
+			rc = parse_u64("think-us", optarg, 0, 1000000, &v);
+			p.think_ns = v * 1000;
 			break;
 		case OPT_VARIANT:
 			rc = parse_variant(optarg, &p);
@@ -242,9 +307,13 @@ main(int argc, char **argv)
 			printf("seed %" PRIu64 ": ok, %" PRIu64 " events, %" PRIu64 " msgs, %" PRIu64
 			       " dropped, %" PRIu64 " applied, %" PRIu64 " done, %" PRIu64
 			       " unknown, %" PRIu64 " retries, %" PRIu64 " recoveries, %" PRIu64
-			       " fetches, crashed %d, %.1f ms simulated\n",
+			       " fetches, reads %" PRIu64 " barrier (%" PRIu64 " READ_INDEX) %"
+			       PRIu64 " log %" PRIu64 " local, %" PRIu64 " resubmits, crashed %d,"
+			       " %.1f ms simulated\n",
 			       seed, st.events, st.msgs, st.dropped, st.applied, st.ops_done,
-			       st.ops_unknown, st.retries, st.recoveries, st.fetches, st.crashed,
+			       st.ops_unknown, st.retries, st.recoveries, st.fetches,
+			       st.reads[SIM_READ_BARRIER], st.read_barriers, st.reads[SIM_READ_LOG],
+			       st.reads[SIM_READ_LOCAL], st.resubmits, st.crashed,
 			       (double)st.sim_ns / 1e6);
 		}
 		fflush(stdout);

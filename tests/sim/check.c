@@ -6,7 +6,9 @@
  *  (c) every acknowledged write is applied on every live replica by the end
  *  (d) linearizable: acknowledged-before-invoked is applied-before, and every
  *      read returns the latest write preceding it in the sequence
+ *      (barrier reads: see check_barrier_reads)
  *  (e) convergence after healing (in sim.c, which owns time)
+ *  (f) exactly once: no write applied twice (completions, final state)
  */
 #include "sim_internal.h"
 
@@ -193,8 +195,105 @@ check_apply(struct sim *s, unsigned r, unsigned column, uint64_t lsn, const stru
 	s->gseq[s->gseq_len++] = e;
 }
 
-/* (c), (d): replays the common sequence against a model of the KV that
- * shares no code with the engine's, then orders the acknowledged operations. */
+/* (c), (d), (f): replays the common sequence against a model of the KV that
+ * shares no code with the engine's, then judges the clients' results.
+ *
+ * Positions: command ci of the gi-th instance of the common sequence is at
+ * pos = gi << 16 | ci. A read "at point q" sees exactly the writes with
+ * pos < q: a log read is at its own pos; a barrier or local read answered
+ * after a replica had applied P instances is at P << 16. */
+struct kwrite {
+	uint64_t pos;
+	unsigned op;       /* index into s->ops */
+	bool present;      /* a set (true) or a del */
+	char val[32];
+};
+
+struct mkey {
+	char name[16];
+	bool present;      /* the replay's current state */
+	char val[32];
+	struct kwrite *w;  /* every write to the key, in sequence order */
+	size_t nw, wcap;
+	unsigned *reads;   /* barrier reads of the key */
+	size_t nr, rcap;
+	unsigned *logs;    /* placed log reads of the key */
+	size_t nl, lcap;
+};
+
+struct model {
+	struct mkey *k;
+	size_t n, cap;
+	uint32_t *slots;   /* hash of names -> index + 1 (0: empty) */
+	size_t nslots;
+};
+
+static uint64_t
+name_hash(const char *name)
+{
+	return fnv(UINT64_C(0xCBF29CE484222325), name, strlen(name)) * UINT64_C(0x9E3779B97F4A7C15);
+}
+
+static void
+model_rehash(struct model *m)
+{
+	free(m->slots);
+	m->nslots = m->nslots ? 2 * m->nslots : 64;
+	m->slots = calloc(m->nslots, sizeof(*m->slots));
+	for (size_t i = 0; i < m->n; i++) {
+		size_t h = (size_t)(name_hash(m->k[i].name) >> 16) & (m->nslots - 1);
+
+		while (m->slots[h] != 0)
+			h = (h + 1) & (m->nslots - 1);
+		m->slots[h] = (uint32_t)i + 1;
+	}
+}
+
+/* The model's index of a key name, created on first use. */
+static size_t
+model_key(struct model *m, const char *name)
+{
+	size_t h;
+
+	if (2 * (m->n + 1) > m->nslots)
+		model_rehash(m);
+	h = (size_t)(name_hash(name) >> 16) & (m->nslots - 1);
+	for (; m->slots[h] != 0; h = (h + 1) & (m->nslots - 1))
+		if (strcmp(m->k[m->slots[h] - 1].name, name) == 0)
+			return m->slots[h] - 1;
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 64;
+		m->k = realloc(m->k, m->cap * sizeof(*m->k));
+	}
+	memset(&m->k[m->n], 0, sizeof(m->k[m->n]));
+	snprintf(m->k[m->n].name, sizeof(m->k[m->n].name), "%s", name);
+	m->slots[h] = (uint32_t)m->n + 1;
+	return m->n++;
+}
+
+static void
+model_free(struct model *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->k[i].w);
+		free(m->k[i].reads);
+		free(m->k[i].logs);
+	}
+	free(m->k);
+	free(m->slots);
+}
+
+static void
+push_u(unsigned **a, size_t *n, size_t *cap, unsigned v)
+{
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		*a = realloc(*a, *cap * sizeof(**a));
+	}
+	(*a)[(*n)++] = v;
+}
+
+/* (c), (d): placed operations, ordered by position. */
 struct placed {
 	uint64_t pos;  /* instance index << 16 | command index */
 	uint64_t call;
@@ -216,19 +315,216 @@ acked(const struct op *o)
 	return o->done && o->status != TR_ST_TOO_OLD && o->status != TR_ST_FULL;
 }
 
+static const char *
+mode_name(uint8_t mode)
+{
+	return mode == SIM_READ_BARRIER ? "barrier" : mode == SIM_READ_LOCAL ? "local" : "log";
+}
+
+/* The write a read at point q sees last on key k, or NULL (the key's
+ * initial absence). */
+static const struct kwrite *
+seen_at(const struct mkey *k, uint64_t q)
+{
+	const struct kwrite *last = NULL;
+
+	for (size_t i = 0; i < k->nw && k->w[i].pos < q; i++)
+		last = &k->w[i];
+	return last;
+}
+
+/* Barrier and local reads were answered from a replica's applied state: the
+ * value must be what the model holds at that point. (Local reads are judged
+ * by this only: they are not linearizable, PROTOCOL §8.) */
+static void
+check_read_points(struct sim *s, struct model *m)
+{
+	for (unsigned i = 0; i < s->nops; i++) {
+		const struct op *o = &s->ops[i];
+		const struct kwrite *w;
+		bool present;
+		size_t ki;
+
+		if (o->op != TR_OP_GET || o->mode == SIM_READ_LOG || !acked(o))
+			continue;
+		if (o->point > s->gseq_len) {
+			sim_violation_add(s, "(d) client %u seq %" PRIu64 ": a %s read answered after %"
+					  PRIu64 " instances, beyond the common sequence", o->client,
+					  o->seq, mode_name(o->mode), o->point);
+			return;
+		}
+		ki = model_key(m, o->key); /* may move m->k */
+		w = seen_at(&m->k[ki], o->point << 16);
+		present = w != NULL && w->present;
+		if (present == o->out_null || (present && strcmp(w->val, o->out) != 0)) {
+			sim_violation_add(s, "(d) client %u seq %" PRIu64 " %s read %s=%s, but after the "
+					  "first %" PRIu64 " instances the key holds %s", o->client, o->seq,
+					  mode_name(o->mode), o->key, o->out_null ? "(absent)" : o->out,
+					  o->point, present ? w->val : "(absent)");
+			return;
+		}
+	}
+}
+
+/* Sorts op indices by invocation time (an insertion sort: ops are made in
+ * invocation order, so this is nearly always one pass). */
+static void
+sort_by_call(const struct sim *s, unsigned *a, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		unsigned x = a[i];
+		size_t j = i;
+
+		for (; j > 0 && s->ops[a[j - 1]].call > s->ops[x].call; j--)
+			a[j] = a[j - 1];
+		a[j] = x;
+	}
+}
+
+/* (d) for barrier reads, judged like an outside checker would, key by key,
+ * from the clients' results and the common order of writes only:
+ *
+ * A read R of key k returning v is linearizable iff it can be given a point
+ * q (it sees the writes to k with pos < q) such that
+ *   - the last write to k before q wrote v (or a del, or none, for absent):
+ *     q lies in one of v's intervals [pos(w) + 1, pos(next write to k)];
+ *   - lower bounds: q > pos(w) for every write w to k acknowledged before R
+ *     was invoked (ret < call; equal times are concurrent), q >= pos(L) for
+ *     every log read L of k completed before R was invoked, and q >= q(R')
+ *     for every barrier read R' of k completed before R was invoked;
+ *   - upper bounds: q <= pos(w) for every write to k invoked after R
+ *     returned, q <= pos(L) for every log read of k invoked after R returned.
+ * Reads are placed in invocation order at the earliest such q; the earliest
+ * choice is never worse for a later read (its bounds only grow with q), so
+ * a read that finds no q is a violation whatever the other choices. */
+static void
+check_barrier_reads(struct sim *s, struct model *m, const uint64_t *pos)
+{
+	for (size_t ki = 0; ki < m->n && s->nviolations == 0; ki++) {
+		struct mkey *k = &m->k[ki];
+		uint64_t *q = calloc(k->nr + 1, sizeof(*q));
+
+		sort_by_call(s, k->reads, k->nr);
+		for (size_t ri = 0; ri < k->nr; ri++) {
+			const struct op *r = &s->ops[k->reads[ri]];
+			uint64_t lo = 0, hi = UINT64_MAX, got = UINT64_MAX;
+			const char *lo_why = "", *hi_why = "";
+			unsigned lo_op = 0, hi_op = 0;
+			bool found = false;
+
+			for (size_t i = 0; i < k->nw; i++) {
+				const struct op *o = &s->ops[k->w[i].op];
+
+				if (acked(o) && o->ret < r->call && k->w[i].pos + 1 > lo) {
+					lo = k->w[i].pos + 1;
+					lo_op = k->w[i].op;
+					lo_why = "misses the write of";
+				}
+				if (o->call > r->ret && k->w[i].pos < hi) {
+					hi = k->w[i].pos;
+					hi_op = k->w[i].op;
+					hi_why = "must precede the write of";
+				}
+			}
+			for (size_t i = 0; i < k->nl; i++) {
+				const struct op *o = &s->ops[k->logs[i]];
+
+				if (o->ret < r->call && pos[k->logs[i]] > lo) {
+					lo = pos[k->logs[i]];
+					lo_op = k->logs[i];
+					lo_why = "sees less than the log read of";
+				}
+				if (o->call > r->ret && pos[k->logs[i]] < hi) {
+					hi = pos[k->logs[i]];
+					hi_op = k->logs[i];
+					hi_why = "must precede the log read of";
+				}
+			}
+			for (size_t i = 0; i < ri; i++) {
+				const struct op *o = &s->ops[k->reads[i]];
+
+				if (o->ret < r->call && q[i] > lo) {
+					lo = q[i];
+					lo_op = k->reads[i];
+					lo_why = "sees less than the barrier read of";
+				}
+			}
+			/* The earliest point >= lo in one of the value's intervals. */
+			for (size_t i = 0; i <= k->nw && !found; i++) {
+				/* Interval i: after write i - 1 (none: the start), up to write i. */
+				const struct kwrite *w = i > 0 ? &k->w[i - 1] : NULL;
+				uint64_t start = w != NULL ? w->pos + 1 : 0;
+				uint64_t end = i < k->nw ? k->w[i].pos : UINT64_MAX;
+				bool present = w != NULL && w->present;
+
+				if (present == r->out_null || (present && strcmp(w->val, r->out) != 0))
+					continue;
+				if (end < lo)
+					continue;
+				got = start > lo ? start : lo;
+				found = true;
+			}
+			if (!found || got > hi) {
+				const struct op *a = &s->ops[lo_op], *b = &s->ops[hi_op];
+				char why[256] = "";
+
+				if (lo > 0)
+					snprintf(why, sizeof(why), " %s client %u seq %" PRIu64
+						 " (invoked at %" PRIu64 ", answered at %" PRIu64 ")%s",
+						 lo_why, a->client, a->seq, a->call, a->ret,
+						 found ? " and" : "");
+				if (found)
+					snprintf(why + strlen(why), sizeof(why) - strlen(why),
+						 " %s client %u seq %" PRIu64 " (invoked at %" PRIu64
+						 ", answered at %" PRIu64 ")", hi_why, b->client, b->seq,
+						 b->call, b->ret);
+				sim_violation_add(s, "(d) client %u seq %" PRIu64 " barrier read %s=%s "
+						  "(invoked at %" PRIu64 ", answered at %" PRIu64 ")%s",
+						  r->client, r->seq, r->key,
+						  r->out_null ? "(absent)" : r->out, r->call, r->ret,
+						  lo == 0 && !found ? ": a value the key never held" : why);
+				break;
+			}
+			q[ri] = got;
+		}
+		free(q);
+	}
+}
+
+/* (f): a live replica that applied the whole common sequence holds exactly
+ * the model's state (a write applied twice would show here too). */
+static void
+check_digests(struct sim *s, const struct model *m)
+{
+	uint64_t digest = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->k[i].present)
+			digest += tr_kv_pair_hash((const uint8_t *)m->k[i].name,
+						  (uint16_t)strlen(m->k[i].name),
+						  (const uint8_t *)m->k[i].val,
+						  (uint32_t)strlen(m->k[i].val));
+	for (unsigned r = 0; r < TR_REPLICAS; r++) {
+		const struct node *n = &s->nodes[r];
+
+		if (!n->crashed && n->seq_len == s->gseq_len && n->sm.digest != digest)
+			sim_violation_add(s, "(f) replica %u's state differs from the model's replay "
+					  "of the common sequence", r);
+	}
+}
+
 unsigned
 sim_check(struct sim *s, bool final)
 {
 	struct placed *pl = calloc(s->nops + 1, sizeof(*pl));
 	uint64_t *pos = malloc((s->nops + 1) * sizeof(*pos));
-	char (*model)[32] = calloc(s->p.keys + 1, sizeof(*model));
-	bool *present = calloc(s->p.keys + 1, sizeof(*present));
+	struct model m = {0};
 	size_t npl = 0;
 
 	for (unsigned i = 0; i < s->nops; i++)
 		pos[i] = UINT64_MAX;
 
-	/* Replay: which position applied each write, what each read saw. */
+	/* Replay: which position applied each write, what each log read saw. */
 	for (size_t gi = 0; gi < s->gseq_len; gi++) {
 		const struct applied_entry *e = &s->gseq[gi];
 		size_t off = 0;
@@ -236,7 +532,8 @@ sim_check(struct sim *s, bool final)
 		for (uint16_t ci = 0; ci < e->cmd_count; ci++) {
 			struct tr_cmd cmd;
 			struct op *o;
-			unsigned key;
+			struct mkey *k;
+			size_t ki;
 			char kbuf[16];
 
 			if (tr_cmd_decode(e->cmds, e->cmds_len, &off, &cmd) != 0)
@@ -247,38 +544,49 @@ sim_check(struct sim *s, bool final)
 				break;
 			}
 			snprintf(kbuf, sizeof(kbuf), "%.*s", cmd.key_len, (const char *)cmd.key);
-			key = (unsigned)strtoul(kbuf + 1, NULL, 10) % (s->p.keys + 1);
+			ki = model_key(&m, kbuf); /* may move m.k */
+			k = &m.k[ki];
 			if (cmd.op == TR_OP_GET) {
 				if (o->done && o->lsn == e->lsn && o->column == e->column && o->index == ci) {
 					pos[o - s->ops] = (uint64_t)gi << 16 | ci;
-					if (present[key] == o->out_null ||
-					    (present[key] && strcmp(model[key], o->out) != 0))
+					push_u(&k->logs, &k->nl, &k->lcap, (unsigned)(o - s->ops));
+					if (k->present == o->out_null ||
+					    (k->present && strcmp(k->val, o->out) != 0))
 						sim_violation_add(s, "(d) client %u read %s=%s at %c%" PRIu64
 								  " but the latest write there is %s",
 								  o->client, o->key,
 								  o->out_null ? "(absent)" : o->out,
 								  'a' + e->column, e->lsn,
-								  present[key] ? model[key] : "(absent)");
+								  k->present ? k->val : "(absent)");
 				}
 				continue;
 			}
 			if (pos[o - s->ops] != UINT64_MAX)
-				continue; /* a duplicate: applied once already */
+				continue; /* §8: a duplicate, applied once already */
 			pos[o - s->ops] = (uint64_t)gi << 16 | ci;
-			if (cmd.op == TR_OP_SET) {
-				snprintf(model[key], sizeof(model[key]), "%.*s", (int)cmd.val_len,
-					 (const char *)cmd.val);
-				present[key] = true;
-			} else {
-				present[key] = false;
+			if (k->nw == k->wcap) {
+				k->wcap = k->wcap ? 2 * k->wcap : 16;
+				k->w = realloc(k->w, k->wcap * sizeof(*k->w));
 			}
+			k->w[k->nw] = (struct kwrite){.pos = pos[o - s->ops],
+						      .op = (unsigned)(o - s->ops),
+						      .present = cmd.op == TR_OP_SET};
+			if (cmd.op == TR_OP_SET) {
+				snprintf(k->val, sizeof(k->val), "%.*s", (int)cmd.val_len,
+					 (const char *)cmd.val);
+				snprintf(k->w[k->nw].val, sizeof(k->w[k->nw].val), "%s", k->val);
+				k->present = true;
+			} else {
+				k->present = false;
+			}
+			k->nw++;
 		}
 	}
 
 	for (unsigned i = 0; i < s->nops && final; i++) {
 		const struct op *o = &s->ops[i];
 
-		if (!acked(o))
+		if (!acked(o) || (o->op == TR_OP_GET && o->mode != SIM_READ_LOG))
 			continue;
 		if (pos[i] == UINT64_MAX) {
 			sim_violation_add(s, "(c) client %u seq %" PRIu64 " was acknowledged but never "
@@ -315,9 +623,24 @@ sim_check(struct sim *s, bool final)
 			}
 		}
 	}
+
+	/* (d) barrier reads; the answered state of barrier and local reads. */
+	for (unsigned i = 0; i < s->nops; i++) {
+		const struct op *o = &s->ops[i];
+
+		if (o->op == TR_OP_GET && o->mode == SIM_READ_BARRIER && acked(o)) {
+			size_t ki = model_key(&m, o->key); /* may move m.k */
+
+			push_u(&m.k[ki].reads, &m.k[ki].nr, &m.k[ki].rcap, i);
+		}
+	}
+	check_read_points(s, &m);
+	check_barrier_reads(s, &m, pos);
+	if (final)
+		check_digests(s, &m);
+
+	model_free(&m);
 	free(pl);
 	free(pos);
-	free(model);
-	free(present);
 	return s->nviolations;
 }

@@ -17,11 +17,15 @@ sim_params_default(struct sim_params *p)
 	p->ops = 2000;
 	p->clients = 2;
 	p->client_window = 3;
+	p->think_ns = 20000;
 	p->read_ratio = 0.25;
-	p->del_ratio = 0.1;
+	p->read_mix[SIM_READ_BARRIER] = 1;
+	p->client_retry = 0.05;
+	p->del_ratio = 0.1 / 0.75; /* 10% of all operations at the default read ratio */
 	p->keys = 16;
 	p->delay_min_ns = 20000;
 	p->delay_max_ns = 200000;
+	p->slow_ns = 1000000;
 	p->converge_ns = 2000000000ull;
 }
 
@@ -63,6 +67,7 @@ sim_trace(struct sim *s, const char *fmt, ...)
 
 static const char *const msg_names[] = {
 	"?", "ACCEPT", "ACCEPT_REPLY", "COMMIT", "FETCH", "FETCH_REPLY", "STATUS",
+	"READ_INDEX", "READ_INDEX_REPLY",
 };
 
 void
@@ -93,6 +98,15 @@ sim_trace_msg(struct sim *s, const char *what, const struct tr_msg *m)
 	case TR_MSG_STATUS:
 		sim_trace(s, "%s %u->%u %c STATUS committed=%" PRIu64 " applied=%" PRIu64, what,
 			  m->from, m->to, 'a' + m->column, m->committed, m->applied);
+		break;
+	case TR_MSG_READ_INDEX:
+		sim_trace(s, "%s %u->%u %c READ_INDEX id=%" PRIu64, what, m->from, m->to,
+			  'a' + m->column, m->read_id);
+		break;
+	case TR_MSG_READ_INDEX_REPLY:
+		sim_trace(s, "%s %u->%u %c READ_INDEX_REPLY id=%" PRIu64 " known=[%" PRIu64 ",%" PRIu64
+			  ",%" PRIu64 "]", what, m->from, m->to, 'a' + m->column, m->read_id,
+			  m->known[0], m->known[1], m->known[2]);
 		break;
 	default:
 		sim_trace(s, "%s %u->%u %c%" PRIu64 " %s deps=[%" PRIu64 ",%" PRIu64 ",%" PRIu64
@@ -185,10 +199,13 @@ net_send_frame(struct sim *s, unsigned from, unsigned to, unsigned column, const
 	}
 	for (unsigned i = 0; i < copies; i++) {
 		uint8_t *copy = malloc(len);
+		uint64_t delay = sim_between(s, s->p.delay_min_ns, s->p.delay_max_ns);
 
+		if (s->p.slow > 0 && sim_unit(s) < s->p.slow)
+			delay += sim_between(s, 0, s->p.slow_ns);
 		memcpy(copy, buf, len);
-		schedule(s, s->now + sim_between(s, s->p.delay_min_ns, s->p.delay_max_ns), EV_DELIVER,
-			 (uint8_t)to, (uint8_t)column, from, copy, (uint32_t)len);
+		schedule(s, s->now + delay, EV_DELIVER, (uint8_t)to, (uint8_t)column, from, copy,
+			 (uint32_t)len);
 	}
 }
 
@@ -330,7 +347,7 @@ op_complete(struct sim *s, struct op *o, uint8_t status, const uint8_t *val, uin
 	s->st.ops_done++;
 	sim_trace(s, "done client %u seq %" PRIu64 " %s", o->client, o->seq, tr_status_str(status));
 	if (!s->p.manual)
-		client_wake(s, c, s->now + sim_between(s, 0, 20000));
+		client_wake(s, c, s->now + sim_between(s, 0, s->p.think_ns));
 }
 
 static void
@@ -340,8 +357,29 @@ on_complete(void *ctx, const struct tr_completion *d)
 	struct sim *s = n->sim;
 	struct op *o = sim_op_lookup(s, d->client_id, d->seq);
 
-	if (o == NULL)
+	if (o == NULL || s->clients[o->client].home != n->id) {
+		sim_violation_add(s, "replica %u completed client %" PRIu64 " seq %" PRIu64
+				  ", not one of its clients' operations", n->id, d->client_id, d->seq);
 		return;
+	}
+	if (d->lsn == TR_LSN_BARRIER) {
+		/* Q3: answered from the state after this replica's applied prefix. */
+		if (o->op != TR_OP_GET || o->mode != SIM_READ_BARRIER || d->op != TR_OP_GET) {
+			sim_violation_add(s, "client %u seq %" PRIu64 " completed as a barrier read "
+					  "but was not one", o->client, o->seq);
+			return;
+		}
+		if (!o->done)
+			o->point = n->seq_len;
+	} else if (o->op != TR_OP_GET &&
+		   (d->res.status == TR_ST_OK || d->res.status == TR_ST_NOT_FOUND) &&
+		   ++o->applied > 1) {
+		/* §8: every copy of a write is in its home's column, so the home
+		 * replica sees how the state machine decided each one. */
+		sim_violation_add(s, "(f) client %u seq %" PRIu64 " applied twice (again at %c%" PRIu64
+				  ")", o->client, o->seq, 'a' + d->column, d->lsn);
+		return;
+	}
 	if (s->p.ack_at_commit && o->op != TR_OP_GET)
 		return; /* already acknowledged at commit */
 	op_complete(s, o, d->res.status, d->res.status == TR_ST_OK && d->op == TR_OP_GET ? d->res.val : NULL,
@@ -376,31 +414,128 @@ sim_ack_at_commit(struct sim *s, unsigned r, unsigned column, const struct tr_va
 	}
 }
 
-int
-sim_submit(struct sim *s, unsigned replica, uint8_t op, const char *key, const char *val)
+/* The command an op stands for; a resubmission is the same command. */
+static struct tr_cmd
+op_cmd(const struct op *o)
 {
-	struct node *n = &s->nodes[replica];
-	struct client *c = &s->clients[replica * s->p.clients];
-	struct op *o = sim_op_new(s, c, op, key, val);
-	struct tr_cmd cmd = {
-		.op = op,
+	return (struct tr_cmd){
+		.op = o->op,
 		.window = SIM_W,
 		.client_id = o->client,
 		.seq = o->seq,
 		.key = (const uint8_t *)o->key,
 		.key_len = (uint16_t)strlen(o->key),
-		.val = (const uint8_t *)o->val,
-		.val_len = op == TR_OP_SET ? (uint32_t)strlen(o->val) : 0,
+		.val = o->op == TR_OP_SET ? (const uint8_t *)o->val : NULL,
+		.val_len = o->op == TR_OP_SET ? (uint32_t)strlen(o->val) : 0,
 	};
+}
 
+/* Hands an op to its home replica: 0, or -1 when the engine refuses it
+ * (back-pressure). A local read is answered here and now. */
+static int
+op_issue(struct sim *s, struct op *o)
+{
+	unsigned home = s->clients[o->client].home;
+	struct node *n = &s->nodes[home];
+	struct tr_column *col = &n->rep.col[home];
+	struct tr_cmd cmd = op_cmd(o);
+
+	if (o->op == TR_OP_GET && o->mode == SIM_READ_LOCAL) {
+		const uint8_t *val = NULL;
+		uint32_t len = 0;
+		bool found = tr_table_ops.get(&n->table, cmd.key, cmd.key_len, &val, &len) == 0;
+
+		o->call = s->now;
+		o->point = n->seq_len;
+		s->clients[o->client].outstanding++;
+		op_complete(s, o, found ? TR_ST_OK : TR_ST_NOT_FOUND, found ? val : NULL, len, home,
+			    UINT64_MAX, 0);
+		s->st.reads[SIM_READ_LOCAL]++;
+		return 0;
+	}
+	if (o->op == TR_OP_GET && o->mode == SIM_READ_BARRIER) {
+		if (tr_column_read(col, &cmd) != 0)
+			return -1;
+	} else if (tr_column_submit(col, &cmd) != 0) {
+		return -1;
+	}
+	if (o->op == TR_OP_GET)
+		s->st.reads[o->mode]++;
 	o->call = s->now;
-	c->outstanding++;
-	if (tr_column_submit(&n->rep.col[replica], &cmd) != 0)
-		sim_violation_add(s, "submit refused in a test");
+	o->submits = 1;
+	s->clients[o->client].outstanding++;
+	return 0;
+}
+
+static void
+flush(struct sim *s, unsigned r)
+{
 	tr_out_reset(&s->out);
-	tr_column_flush(&n->rep.col[replica], s->now, &s->out);
-	sim_after_step(s, replica, replica, &s->out);
+	tr_column_flush(&s->nodes[r].rep.col[r], s->now, &s->out);
+	sim_after_step(s, r, r, &s->out);
+}
+
+int
+sim_submit(struct sim *s, unsigned replica, uint8_t op, const char *key, const char *val)
+{
+	struct client *c = &s->clients[replica * s->p.clients];
+	struct op *o = sim_op_new(s, c, op, key, val);
+
+	o->mode = SIM_READ_LOG;
+	if (op_issue(s, o) != 0)
+		sim_violation_add(s, "submit refused in a test");
+	flush(s, replica);
 	return (int)(o - s->ops);
+}
+
+int
+sim_read(struct sim *s, unsigned replica, const char *key, enum sim_read_mode mode)
+{
+	struct client *c = &s->clients[replica * s->p.clients];
+	struct op *o = sim_op_new(s, c, TR_OP_GET, key, NULL);
+
+	o->mode = (uint8_t)mode;
+	if (op_issue(s, o) != 0)
+		sim_violation_add(s, "read refused in a test");
+	flush(s, replica);
+	return (int)(o - s->ops);
+}
+
+/* A client retry: the same command (client, seq, W) once more. */
+static void
+resubmit(struct sim *s, struct op *o)
+{
+	unsigned home = s->clients[o->client].home;
+	struct tr_cmd cmd = op_cmd(o);
+
+	if (o->done || s->nodes[home].crashed)
+		return;
+	if (tr_column_submit(&s->nodes[home].rep.col[home], &cmd) != 0) {
+		schedule(s, s->now + 1000000, EV_RESUBMIT, (uint8_t)home, 0, (uint32_t)(o - s->ops),
+			 NULL, 0);
+		return;
+	}
+	o->submits++;
+	s->st.resubmits++;
+	sim_trace(s, "resubmit client %u seq %" PRIu64, o->client, o->seq);
+}
+
+static uint8_t
+pick_read_mode(struct sim *s)
+{
+	double total = 0, x;
+
+	for (unsigned m = 0; m < SIM_READ_MODES; m++)
+		total += s->p.read_mix[m];
+	if (total <= 0)
+		return SIM_READ_BARRIER;
+	x = sim_unit(s) * total;
+	for (unsigned m = 0; m + 1 < SIM_READ_MODES; m++) {
+		if (x < s->p.read_mix[m])
+			return (uint8_t)m;
+		x -= s->p.read_mix[m];
+	}
+	return SIM_READ_MODES - 1;
 }
 
 static void
@@ -415,34 +550,33 @@ client_step(struct sim *s, struct client *c)
 	       c->next_seq - sim_client_oldest(s, c) < SIM_W) {
 		double x = sim_unit(s);
 		uint8_t op = x < s->p.read_ratio ? TR_OP_GET
-			   : x < s->p.read_ratio + s->p.del_ratio ? TR_OP_DEL : TR_OP_SET;
+			   : x < s->p.read_ratio + s->p.del_ratio * (1 - s->p.read_ratio) ? TR_OP_DEL
+			   : TR_OP_SET;
 		char key[16], val[32];
 		struct op *o;
-		struct tr_cmd cmd;
 
 		snprintf(key, sizeof(key), "k%u", (unsigned)sim_between(s, 0, s->p.keys - 1));
 		snprintf(val, sizeof(val), "c%u-%" PRIu64, c->id, c->next_seq);
 		o = sim_op_new(s, c, op, key, val);
-		cmd = (struct tr_cmd){
-			.op = op,
-			.window = SIM_W,
-			.client_id = c->id,
-			.seq = o->seq,
-			.key = (const uint8_t *)o->key,
-			.key_len = (uint16_t)strlen(o->key),
-			.val = (const uint8_t *)o->val,
-			.val_len = op == TR_OP_SET ? (uint32_t)strlen(o->val) : 0,
-		};
-		if (tr_column_submit(&n->rep.col[c->home], &cmd) != 0) {
+		o->mode = op == TR_OP_GET ? pick_read_mode(s) : SIM_READ_LOG;
+		sim_trace(s, "call client %u seq %" PRIu64 " %s %s%s", c->id, o->seq,
+			  op == TR_OP_GET ? "get" : op == TR_OP_DEL ? "del" : "set", key,
+			  op != TR_OP_GET ? "" : o->mode == SIM_READ_BARRIER ? " (barrier)"
+					       : o->mode == SIM_READ_LOCAL ? " (local)" : " (log)");
+		if (op_issue(s, o) != 0) {
 			sim_op_unissue(s, c);
 			client_wake(s, c, s->now + 100000);
 			break;
 		}
-		o->call = s->now;
-		c->outstanding++;
 		s->issued++;
-		sim_trace(s, "call client %u seq %" PRIu64 " %s %s", c->id, o->seq,
-			  op == TR_OP_GET ? "get" : op == TR_OP_DEL ? "del" : "set", key);
+		if (op != TR_OP_GET && sim_unit(s) < s->p.client_retry) {
+			/* §8: a client retry, at once (a duplicate) or after a timeout. */
+			if (sim_unit(s) < 0.5)
+				resubmit(s, o);
+			else
+				schedule(s, s->now + sim_between(s, 1000000, 5000000), EV_RESUBMIT,
+					 (uint8_t)c->home, 0, (uint32_t)(o - s->ops), NULL, 0);
+		}
 		if (s->p.crash && s->issued == s->crash_at_op) {
 			unsigned victim = (unsigned)sim_between(s, 0, TR_REPLICAS - 1);
 
@@ -451,9 +585,7 @@ client_step(struct sim *s, struct client *c)
 		if (s->issued == s->p.ops)
 			schedule(s, s->now, EV_HEAL, 0, 0, 0, NULL, 0);
 	}
-	tr_out_reset(&s->out);
-	tr_column_flush(&n->rep.col[c->home], s->now, &s->out);
-	sim_after_step(s, c->home, c->home, &s->out);
+	flush(s, c->home);
 }
 
 /* Set-up. */
@@ -601,6 +733,10 @@ handle(struct sim *s, struct event *e)
 	case EV_CLIENT:
 		client_step(s, &s->clients[e->data]);
 		break;
+	case EV_RESUBMIT:
+		resubmit(s, &s->ops[e->data]);
+		flush(s, e->replica);
+		break;
 	case EV_CRASH:
 		if (s->crashed < 0) {
 			s->crashed = e->replica;
@@ -689,7 +825,7 @@ sim_stats(const struct sim *s, struct sim_stats *out)
 	out->ops_unknown = 0;
 	for (unsigned i = 0; i < s->nops; i++)
 		out->ops_unknown += !s->ops[i].done;
-	out->retries = out->recoveries = out->fetches = 0;
+	out->retries = out->recoveries = out->fetches = out->read_barriers = 0;
 	for (unsigned r = 0; r < TR_REPLICAS; r++)
 		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			const struct tr_column_stats *cs = &s->nodes[r].rep.col[c].stats;
@@ -697,6 +833,7 @@ sim_stats(const struct sim *s, struct sim_stats *out)
 			out->retries += cs->retries;
 			out->recoveries += cs->recoveries;
 			out->fetches += cs->fetches;
+			out->read_barriers += cs->read_barriers;
 		}
 }
 
@@ -713,16 +850,43 @@ sim_set_time(struct sim *s, uint64_t now_ns)
 }
 
 void
+sim_tick_replica(struct sim *s, unsigned replica)
+{
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		if (!s->nodes[replica].crashed)
+			sim_tick_column(s, replica, c);
+}
+
+void
 sim_tick(struct sim *s)
 {
 	for (unsigned r = 0; r < TR_REPLICAS; r++)
-		for (unsigned c = 0; c < TR_COLUMNS; c++)
-			if (!s->nodes[r].crashed)
-				sim_tick_column(s, r, c);
+		sim_tick_replica(s, r);
 }
 
 bool
 sim_op_done(const struct sim *s, int op)
 {
 	return s->ops[op].done;
+}
+
+uint8_t
+sim_op_status(const struct sim *s, int op)
+{
+	return s->ops[op].status;
+}
+
+const char *
+sim_op_out(const struct sim *s, int op)
+{
+	return s->ops[op].done && !s->ops[op].out_null ? s->ops[op].out : NULL;
+}
+
+void
+sim_crash(struct sim *s, unsigned replica)
+{
+	s->nodes[replica].crashed = true;
+	if (s->crashed < 0)
+		s->crashed = (int)replica;
+	sim_trace(s, "crash replica %u", replica);
 }

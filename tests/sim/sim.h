@@ -11,6 +11,14 @@
 #include "mmp3.h"
 #include "wire.h"
 
+/* How a client's get is served (PROTOCOL §8). */
+enum sim_read_mode {
+	SIM_READ_BARRIER = 0, /* Q1-Q3: tr_column_read, answered by the applier */
+	SIM_READ_LOG = 1,     /* a read-only instance through the log */
+	SIM_READ_LOCAL = 2,   /* the home replica's applied state, at once (not linearizable) */
+	SIM_READ_MODES
+};
+
 struct sim_params {
 	uint64_t seed;
 	unsigned ops;            /* client operations to issue */
@@ -21,11 +29,16 @@ struct sim_params {
 	bool crash;              /* crash-stop one replica during the fault phase */
 	unsigned clients;        /* per replica */
 	unsigned client_window;  /* outstanding operations per client */
+	uint64_t think_ns;       /* a client's next operation after a completion: 0..think_ns */
 	double read_ratio;
-	double del_ratio;
+	double read_mix[SIM_READ_MODES]; /* weights of the read modes (default: barrier only) */
+	double client_retry;     /* share of writes submitted again (same client, seq, W) */
+	double del_ratio;        /* share of the writes that are dels */
 	unsigned keys;
 	uint64_t delay_min_ns;
 	uint64_t delay_max_ns;
+	double slow;             /* a frame takes up to slow_ns more (reordering) */
+	uint64_t slow_ns;
 	uint64_t converge_ns;    /* (e): bound after healing */
 	uint32_t log_slots;      /* per column ring; 0: large enough never to recycle */
 	uint32_t variant;        /* engine known-bad variants (mmp3.h) */
@@ -49,6 +62,7 @@ const char *sim_violation(const struct sim *s);
 struct sim_stats {
 	uint64_t events, frames, msgs, dropped, duplicated, commits, applied;
 	uint64_t ops_done, ops_unknown, retries, recoveries, fetches;
+	uint64_t reads[SIM_READ_MODES], resubmits, read_barriers;
 	uint64_t sim_ns;
 	int crashed;             /* replica id or -1 */
 };
@@ -57,9 +71,16 @@ void sim_stats(const struct sim *s, struct sim_stats *out);
 /* Manual mode: the test owns time and delivery. */
 struct tr_replica *sim_replica(struct sim *s, unsigned id);
 void sim_set_time(struct sim *s, uint64_t now_ns);
-/* A client write or read at a replica; returns an op handle. */
+/* A client write or read (through the log) at a replica; returns an op handle. */
 int sim_submit(struct sim *s, unsigned replica, uint8_t op, const char *key, const char *val);
+/* A client get in the given mode; returns an op handle. */
+int sim_read(struct sim *s, unsigned replica, const char *key, enum sim_read_mode mode);
 bool sim_op_done(const struct sim *s, int op);
+/* A done op's status (kv.h), and for a get the value read (NULL: absent). */
+uint8_t sim_op_status(const struct sim *s, int op);
+const char *sim_op_out(const struct sim *s, int op);
+/* Crash-stops a replica now (manual mode). */
+void sim_crash(struct sim *s, unsigned replica);
 /* Messages held in the network (manual mode), oldest first. */
 unsigned sim_held(const struct sim *s);
 const struct tr_msg *sim_held_msg(const struct sim *s, unsigned i);
@@ -71,6 +92,8 @@ void sim_drop(struct sim *s, unsigned i);
 int sim_find(const struct sim *s, int type, int from, int to, int column, int64_t lsn);
 /* Runs every replica's timers at the current time. */
 void sim_tick(struct sim *s);
+/* Runs one replica's timers (all its columns) at the current time. */
+void sim_tick_replica(struct sim *s, unsigned replica);
 /* The apply sequence of a replica as "a0 b1 c0 ..." (tests). */
 const char *sim_apply_order(struct sim *s, unsigned replica);
 /* Runs the checkers now (tests): violations so far. */

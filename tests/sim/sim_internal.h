@@ -9,7 +9,9 @@
 #define SIM_OUT_MSGS 256
 #define SIM_W 8 /* every simulated client's W (§8) */
 
-enum ev_kind { EV_DELIVER, EV_TICK, EV_CLIENT, EV_CRASH, EV_PARTITION, EV_HEAL, EV_CHECK };
+enum ev_kind {
+	EV_DELIVER, EV_TICK, EV_CLIENT, EV_CRASH, EV_PARTITION, EV_HEAL, EV_CHECK, EV_RESUBMIT
+};
 
 struct event {
 	uint64_t t;
@@ -53,6 +55,10 @@ struct op {
 	uint32_t client;
 	uint64_t seq;
 	uint8_t op;
+	uint8_t mode;       /* gets: enum sim_read_mode */
+	uint8_t submits;    /* writes: times submitted (client retries) */
+	uint8_t applied;    /* writes: completions that applied it (exactly once: <= 1) */
+	uint64_t point;     /* barrier and local reads: instances applied at the answer */
 	char key[16];
 	char val[32];
 	uint64_t call, ret;
