@@ -3,6 +3,7 @@
  *
  *   trireme-sim --seeds N --first-seed S --ops K --loss P --dup P --crash 0|1
  *   trireme-sim --seed S --trace          (one run, every event printed)
+ *   trireme-sim --seed S --history FILE   (one run, its client history)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +18,7 @@ enum {
 	OPT_SEEDS = 256, OPT_FIRST_SEED, OPT_SEED, OPT_OPS, OPT_LOSS, OPT_LOSS_SEND, OPT_LOSS_RECV,
 	OPT_DUP, OPT_CRASH, OPT_PARTITION, OPT_READS, OPT_KEYS, OPT_CLIENTS, OPT_WINDOW,
 	OPT_VARIANT, OPT_LOG_SLOTS, OPT_TRACE, OPT_VERBOSE, OPT_HELP, OPT_READ_MODE, OPT_RETRY,
-	OPT_SLOW, OPT_SLOW_NS, OPT_THINK,
+	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK,
 };
 
 static const struct option long_options[] = {
@@ -36,6 +37,8 @@ static const struct option long_options[] = {
 	{"read-ratio", required_argument, NULL, OPT_READS},
 	{"read-mode", required_argument, NULL, OPT_READ_MODE},
 	{"retry", required_argument, NULL, OPT_RETRY},
+	{"history", required_argument, NULL, OPT_HISTORY},
+	{"history-local", required_argument, NULL, OPT_HISTORY_LOCAL},
 	{"keys", required_argument, NULL, OPT_KEYS},
 	{"clients", required_argument, NULL, OPT_CLIENTS},
 	{"window", required_argument, NULL, OPT_WINDOW},
@@ -82,6 +85,9 @@ usage(FILE *f)
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --trace            print every event of the run (with --seed)\n"
+		"  --history FILE     write the run's client history (HISTORY.md) to FILE\n"
+		"                     (with --seed); local reads are left out of it\n"
+		"  --history-local FILE  the local reads' history, \"meta\": \"local\"\n"
 		"  --verbose          one line per seed, failing or not\n"
 		"Prints one line per failing seed, then 'N seeds, V violations'.\n"
 		"Exits 0 only when V is 0. A failing seed replays with --seed S --trace.\n");
@@ -171,12 +177,23 @@ parse_read_mode(const char *arg, struct sim_params *p)
 	return -1;
 }
 
+static FILE *
+open_out(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		fprintf(stderr, "trireme-sim: cannot write %s: %s\n", path, strerror(errno));
+	return f;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sim_params p;
 	uint64_t seeds = 100, first = 1, v;
 	bool verbose = false, trace = false;
+	const char *history = NULL, *history_local = NULL;
 	unsigned failed = 0;
 	int opt;
 
@@ -236,6 +253,12 @@ main(int argc, char **argv)
 		case OPT_RETRY:
 			rc = parse_double("retry", optarg, 0, 1, &p.client_retry);
 			break;
+		case OPT_HISTORY:
+			history = optarg;
+			break;
+		case OPT_HISTORY_LOCAL:
+			history_local = optarg;
+			break;
 		case OPT_KEYS:
 			rc = parse_u64("keys", optarg, 1, 100000, &v);
 			p.keys = (unsigned)v;
@@ -288,6 +311,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "trireme-sim: --trace needs a single run: add --seed S\n");
 		return 2;
 	}
+	if ((history != NULL || history_local != NULL) && seeds != 1) {
+		fprintf(stderr, "trireme-sim: --history needs a single run: add --seed S\n");
+		return 2;
+	}
 	if (trace)
 		p.trace = stdout;
 
@@ -300,6 +327,21 @@ main(int argc, char **argv)
 		s = sim_new(&p);
 		bad = sim_run(s);
 		sim_stats(s, &st);
+		if (history != NULL || history_local != NULL) {
+			FILE *f = history != NULL ? open_out(history) : NULL;
+			FILE *lf = history_local != NULL ? open_out(history_local) : NULL;
+			long lines = -1;
+
+			if ((history == NULL || f != NULL) && (history_local == NULL || lf != NULL))
+				lines = sim_history_write(s, f, lf);
+			if ((f != NULL && fclose(f) != 0) || (lf != NULL && fclose(lf) != 0))
+				lines = -1;
+			if (lines < 0) {
+				fprintf(stderr, "trireme-sim: writing the history failed\n");
+				sim_free(s);
+				return 2;
+			}
+		}
 		if (bad > 0) {
 			failed++;
 			printf("seed %" PRIu64 ": %s\n", seed, sim_violation(s));

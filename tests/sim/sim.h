@@ -99,4 +99,11 @@ const char *sim_apply_order(struct sim *s, unsigned replica);
 /* Runs the checkers now (tests): violations so far. */
 unsigned sim_check(struct sim *s, bool final);
 
+/* Writes every client operation as a history (HISTORY.md, one JSON object per
+ * line, simulated nanoseconds): a client's resubmissions of a write are one
+ * operation; an unknown outcome has "ret": null. Local reads are not
+ * linearizable: they go to local_f with "meta": "local", or nowhere if NULL.
+ * Returns the number of lines written to f, or -1 on a write error. */
+long sim_history_write(const struct sim *s, FILE *f, FILE *local_f);
+
 #endif

@@ -1,0 +1,327 @@
+/* Client histories (HISTORY.md): the simulator's writer against the format,
+ * field by field, and the history checker with and without teeth. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hcheck.h"
+#include "sim.h"
+
+static void
+faulty_mix(struct sim_params *p, uint64_t seed)
+{
+	sim_params_default(p);
+	p->seed = seed;
+	p->ops = 1500;
+	p->loss_send = 0.2;
+	p->loss_recv = 0.2;
+	p->dup = 0.05;
+	p->crash = true;
+	p->read_ratio = 0.5;
+	p->read_mix[SIM_READ_BARRIER] = 0.5;
+	p->read_mix[SIM_READ_LOG] = 0.3;
+	p->read_mix[SIM_READ_LOCAL] = 0.2;
+	p->client_retry = 0.1;
+}
+
+/* Parses a whole history; every line must be valid. Returns the count. */
+static size_t
+parse_all(char *text, struct hist_op **ops)
+{
+	size_t n = 0, cap = 256;
+	char why[256];
+
+	*ops = malloc(cap * sizeof(**ops));
+	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		int rc;
+
+		if (n == cap) {
+			cap *= 2;
+			*ops = realloc(*ops, cap * sizeof(**ops));
+		}
+		rc = hist_parse_line(line, &(*ops)[n], why, sizeof(why));
+		cr_assert_eq(rc, 0, "line %zu: %s: %s", n + 1, why, line);
+		n++;
+	}
+	return n;
+}
+
+/* Runs a seed and writes its history and its local reads' history. */
+static unsigned
+run_with_history(const struct sim_params *p, char **text, char **local, struct sim_stats *st)
+{
+	size_t len, llen;
+	FILE *f = open_memstream(text, &len), *lf = open_memstream(local, &llen);
+	struct sim *s = sim_new(p);
+	unsigned bad = sim_run(s);
+	long lines = sim_history_write(s, f, lf);
+
+	cr_assert_geq(lines, 0);
+	sim_stats(s, st);
+	fclose(f);
+	fclose(lf);
+	sim_free(s);
+	return bad;
+}
+
+Test(history, the_writer_follows_the_format_field_by_field, .timeout = 60)
+{
+	struct sim_params p;
+	struct sim_stats st;
+	struct hist_op *ops, *lops;
+	char *text, *local, why[256];
+	size_t n, nl, unknown = 0, gets_ok = 0, kinds[4] = {0}, resubmitted = 0;
+	unsigned bad;
+
+	faulty_mix(&p, 77);
+	bad = run_with_history(&p, &text, &local, &st);
+	cr_assert_eq(bad, 0, "the simulator's own checkers pass for this seed");
+	n = parse_all(text, &ops);
+	nl = parse_all(local, &lops);
+
+	/* One line per operation; local reads apart (HISTORY.md). */
+	cr_assert_eq(n + nl, p.ops, "every operation once");
+	cr_assert_eq(nl, st.reads[SIM_READ_LOCAL]);
+	cr_assert_gt(st.reads[SIM_READ_BARRIER], 100);
+	cr_assert_gt(st.reads[SIM_READ_LOG], 50);
+	cr_assert_gt(st.resubmits, 10, "client retries in the mix");
+	for (size_t i = 0; i < n; i++) {
+		const struct hist_op *o = &ops[i];
+		unsigned vc;
+		unsigned long long vs;
+
+		cr_assert(o->client >= 0 && o->client < 3 * (int64_t)p.clients, "client %" PRId64,
+			  o->client);
+		cr_assert(o->kind >= HIST_SET && o->kind <= HIST_DEL);
+		kinds[o->kind]++;
+		cr_assert_eq(o->key[0], 'k');
+		cr_assert_lt(strtoul(o->key + 1, NULL, 10), p.keys);
+		cr_assert_geq(o->call, 0);
+		if (o->ret_null) {
+			unknown++;
+			cr_assert_not(o->ok, "unknown outcomes are written ok: false");
+		} else {
+			cr_assert_geq(o->ret, o->call);
+		}
+		if (o->kind == HIST_SET) {
+			/* Unique values: "c<client>-<seq>" */
+			cr_assert_eq(sscanf(o->value, "c%u-%llu", &vc, &vs), 2, "%s", o->value);
+			cr_assert_eq(vc, (unsigned)o->client);
+			for (size_t j = 0; j < i; j++)
+				cr_assert(ops[j].kind != HIST_SET || strcmp(ops[j].value, o->value) != 0,
+					  "value %s written twice", o->value);
+		}
+		if (o->kind == HIST_GET) {
+			cr_assert(o->has_meta);
+			cr_assert(strcmp(o->meta, "barrier") == 0 || strcmp(o->meta, "log") == 0,
+				  "meta %s", o->meta);
+			if (!o->ret_null && o->ok) {
+				gets_ok++;
+				cr_assert(o->has_out);
+				cr_assert(o->out_null || o->out[0] == 'c');
+			}
+		} else if (o->has_meta) {
+			cr_assert_str_eq(o->meta, "resubmitted");
+			resubmitted++;
+		}
+	}
+	cr_assert_gt(kinds[HIST_SET], 100);
+	cr_assert_gt(kinds[HIST_DEL], 10);
+	cr_assert_gt(gets_ok, 100);
+	cr_assert_gt(resubmitted, 10);
+	cr_assert_eq(unknown, st.ops_unknown, "ret null exactly for the unknown outcomes");
+	cr_assert_gt(unknown, 0, "a crash leaves some outcomes unknown");
+	for (size_t i = 0; i < nl; i++) {
+		cr_assert_eq(lops[i].kind, HIST_GET);
+		cr_assert_str_eq(lops[i].meta, "local");
+		cr_assert(!lops[i].ret_null && lops[i].ret == lops[i].call, "answered at once");
+	}
+	cr_assert_eq(hist_check(ops, n, why, sizeof(why)), 0, "%s", why);
+	free(ops);
+	free(lops);
+	free(text);
+	free(local);
+}
+
+static int
+parse(const char *line)
+{
+	struct hist_op op;
+	char why[256];
+
+	return hist_parse_line(line, &op, why, sizeof(why));
+}
+
+static void
+reject(const char *line, const char *reason)
+{
+	struct hist_op op;
+	char why[256] = "";
+
+	cr_assert_eq(hist_parse_line(line, &op, why, sizeof(why)), -1, "accepted: %s", line);
+	cr_assert_not_null(strstr(why, reason), "%s: '%s', wanted '%s'", line, why, reason);
+}
+
+Test(history, the_validator_is_strict)
+{
+	/* HISTORY.md's own examples. */
+	cr_assert_eq(parse("{\"client\": 3, \"op\": \"set\", \"key\": \"k17\", \"value\": \"c3-41\", "
+			   "\"call\": 1000, \"ret\": 1750, \"ok\": true}"), 0);
+	cr_assert_eq(parse("{\"client\": 5, \"op\": \"get\", \"key\": \"k17\", \"call\": 1200, "
+			   "\"ret\": 1900, \"ok\": true, \"out\": \"c3-41\"}"), 0);
+	cr_assert_eq(parse("{\"client\": 5, \"op\": \"get\", \"key\": \"k9\",  \"call\": 2000, "
+			   "\"ret\": 2100, \"ok\": true, \"out\": null}"), 0);
+	cr_assert_eq(parse("{\"client\": 3, \"op\": \"del\", \"key\": \"k17\", \"call\": 2000, "
+			   "\"ret\": null, \"ok\": false}"), 0);
+	cr_assert_eq(parse("   "), 1, "blank lines are ignored");
+	/* Field order is free; meta is any JSON value; "" is a key and a value. */
+	cr_assert_eq(parse("{\"ok\":false,\"ret\":null,\"call\":-5,\"key\":\"\",\"op\":\"set\","
+			   "\"value\":\"\",\"client\":0,\"meta\":{\"a\":[1,2.5e3,null,\"x\"]}}"), 0);
+	cr_assert_eq(parse("{\"client\": 1, \"op\": \"get\", \"key\": \"k\\u00e9\", \"call\": 1, "
+			   "\"ret\": null, \"ok\": true}"), 0, "an unknown get needs no out");
+	cr_assert_eq(parse("{\"client\": 1, \"op\": \"get\", \"key\": \"k\", \"call\": 1, "
+			   "\"ret\": 2, \"ok\": false, \"value\": null, \"out\": \"x\"}"), 0);
+	cr_assert_eq(parse("{\"client\": 9223372036854775807, \"op\": \"del\", \"key\": \"k\", "
+			   "\"call\": 1700000000000000000, \"ret\": 1700000000000000001, "
+			   "\"ok\": true, \"out\": null}"), 0);
+
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true, \"Ok\": true}", "unknown field");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 1, \"call\": 1, "
+	       "\"ret\": 2, \"ok\": true}", "twice");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 1, \"ok\": true}",
+	       "missing field \"ret\"");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"ret\": 1, \"ok\": true}",
+	       "missing field \"call\"");
+	reject("{\"client\": -1, \"op\": \"del\", \"key\": \"k\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true}", ">= 0");
+	reject("{\"client\": \"1\", \"op\": \"del\", \"key\": \"k\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true}", "integer");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 1.0, \"ret\": 2, "
+	       "\"ok\": true}", "fraction or exponent");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 1e3, \"ret\": 2000, "
+	       "\"ok\": true}", "fraction or exponent");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 9223372036854775808, "
+	       "\"ret\": null, \"ok\": true}", "int64");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 01, \"ret\": 2, "
+	       "\"ok\": true}", "leading zero");
+	reject("{\"client\": 1, \"op\": \"put\", \"key\": \"k\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true}", "op must be");
+	reject("{\"client\": 1, \"op\": \"set\", \"key\": \"k\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true}", "a set needs a string value");
+	reject("{\"client\": 1, \"op\": \"set\", \"key\": \"k\", \"value\": null, \"call\": 1, "
+	       "\"ret\": 2, \"ok\": true}", "a set needs a string value");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"value\": \"v\", \"call\": 1, "
+	       "\"ret\": 2, \"ok\": true}", "only a set has a value");
+	reject("{\"client\": 1, \"op\": \"set\", \"key\": \"k\", \"value\": \"v\", \"call\": 1, "
+	       "\"ret\": 2, \"ok\": true, \"out\": \"v\"}", "only a get has out");
+	reject("{\"client\": 1, \"op\": \"get\", \"key\": \"k\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true}", "a completed get needs out");
+	reject("{\"client\": 1, \"op\": \"get\", \"key\": \"k\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true, \"out\": 5}", "out");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 5, \"ret\": 4, "
+	       "\"ok\": true}", "ret before call");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": 1}", "ok must be");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": 7, \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true}", "key");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true} x", "text after");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true", "expected ','");
+	reject("[1]", "one JSON object");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"a\tb\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true}", "control character");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"\\ud800\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true}", "surrogate");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"\xff\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true}", "UTF-8");
+	reject("{\"client\": 1, \"op\": \"del\", \"key\": \"k\", \"call\": 1, \"ret\": 2, "
+	       "\"ok\": true, \"meta\": [1,]}", "meta");
+}
+
+/* Builds a history from compact lines and judges it. */
+static int
+judge(const char *const *lines, size_t n, char *why, size_t len)
+{
+	struct hist_op ops[16];
+
+	cr_assert_leq(n, 16);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(hist_parse_line(lines[i], &ops[i], why, len), 0, "%s: %s", lines[i], why);
+	return hist_check(ops, n, why, len);
+}
+
+#define SET(c, k, v, call, ret) \
+	"{\"client\":" #c ",\"op\":\"set\",\"key\":\"" k "\",\"value\":\"" v "\",\"call\":" #call \
+	",\"ret\":" #ret ",\"ok\":true}"
+#define DEL(c, k, call, ret) \
+	"{\"client\":" #c ",\"op\":\"del\",\"key\":\"" k "\",\"call\":" #call ",\"ret\":" #ret \
+	",\"ok\":true}"
+#define GET(c, k, out, call, ret) \
+	"{\"client\":" #c ",\"op\":\"get\",\"key\":\"" k "\",\"out\":" out ",\"call\":" #call \
+	",\"ret\":" #ret ",\"ok\":true}"
+
+Test(history, the_checker_judges_histories)
+{
+	char why[256];
+	const char *fine[] = {
+		SET(1, "k", "a", 0, 10), SET(2, "k", "b", 5, 20), GET(3, "k", "\"a\"", 15, 30),
+		GET(3, "j", "null", 0, 1), DEL(1, "k", 40, null), GET(2, "k", "null", 41, 45),
+	};
+	const char *stale[] = {
+		SET(1, "k", "a", 0, 10), SET(2, "k", "b", 11, 20), GET(3, "k", "\"a\"", 21, 30),
+	};
+	const char *stale_del[] = {
+		SET(1, "k", "a", 0, 10), DEL(2, "k", 11, 20), GET(3, "k", "\"a\"", 21, 30),
+	};
+	const char *absent[] = {
+		DEL(2, "k", 0, 5), SET(1, "k", "a", 6, 10), GET(3, "k", "null", 21, 30),
+	};
+	const char *future[] = {
+		GET(3, "k", "\"a\"", 0, 5), SET(1, "k", "a", 6, 10),
+	};
+	const char *unwritten[] = {
+		SET(1, "k", "a", 0, 10), GET(3, "k", "\"z\"", 21, 30),
+	};
+
+	cr_assert_eq(judge(fine, 6, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(judge(stale, 3, why, sizeof(why)), -1);
+	cr_assert_not_null(strstr(why, "stale read"), "%s", why);
+	cr_assert_eq(judge(stale_del, 3, why, sizeof(why)), -1);
+	cr_assert_eq(judge(absent, 3, why, sizeof(why)), -1);
+	cr_assert_not_null(strstr(why, "absent"), "%s", why);
+	cr_assert_eq(judge(future, 2, why, sizeof(why)), -1);
+	cr_assert_eq(judge(unwritten, 2, why, sizeof(why)), -1);
+}
+
+/* A history from the known-bad "no barrier" variant shows its stale reads to
+ * the history checker too, not only to the simulator's. */
+Test(history, a_bad_engine_shows_in_its_history, .timeout = 60)
+{
+	unsigned caught = 0, tried = 0;
+
+	for (uint64_t seed = 1; seed <= 20 && caught == 0; seed++) {
+		struct sim_params p;
+		struct sim_stats st;
+		struct hist_op *ops;
+		char *text, *local, why[256];
+		size_t n;
+
+		faulty_mix(&p, seed);
+		p.variant = TR_VARIANT_READ_NO_BARRIER;
+		cr_assert_gt(run_with_history(&p, &text, &local, &st), 0, "the simulator catches it");
+		n = parse_all(text, &ops);
+		tried++;
+		caught += hist_check(ops, n, why, sizeof(why)) != 0;
+		if (caught)
+			cr_log_info("history check caught no-barrier at seed %u: %s", tried, why);
+		free(ops);
+		free(text);
+		free(local);
+	}
+	cr_assert_gt(caught, 0, "no stale read found in %u histories", tried);
+}
