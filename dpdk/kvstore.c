@@ -37,7 +37,10 @@
 struct kv_node {
 	struct cds_lfht_node lfht;
 	struct rcu_head rcu;
-	struct tr_kvstore *kvs; /* for the free callback's accounting */
+	union {
+		struct tr_kvstore *kvs;      /* for the free callback's accounting */
+		struct kv_node *free_next;   /* tr_kvstore_free's list */
+	};
 	uint32_t val_len;
 	uint16_t key_len;
 	uint8_t bytes[];        /* key_len key bytes, then val_len value bytes */
@@ -174,26 +177,34 @@ tr_kvstore_new(uint32_t buckets_hint, uint64_t keys_max)
 	return kvs;
 }
 
+/* Nobody else uses the store any more, so no read-side section and no
+ * grace period are needed here, and the caller need not be registered. */
 void
 tr_kvstore_free(struct tr_kvstore *kvs)
 {
 	struct cds_lfht_iter iter;
-	struct kv_node *n;
+	struct kv_node *n, *list = NULL;
 	uint64_t keys = 0;
 
 	if (kvs == NULL)
 		return;
-	/* The iteration still reads the nodes it unlinks: free via call_rcu. */
-	urcu_qsbr_read_lock();
+	/* The frees already handed to call_rcu (they use kvs). Takes an
+	 * online QSBR caller offline while it waits. */
+	urcu_qsbr_barrier();
+	KVS_VERIFY(__atomic_load_n(&kvs->nodes_freed, __ATOMIC_RELAXED) == kvs->nodes_retired);
+	/* The iteration still reads the nodes it unlinks: free them after. */
 	cds_lfht_for_each_entry(kvs->ht, &iter, n, lfht) {
 		KVS_VERIFY(cds_lfht_del(kvs->ht, &n->lfht) == 0);
-		node_retire(kvs, n);
+		n->free_next = list;
+		list = n;
 		keys++;
 	}
-	urcu_qsbr_read_unlock();
 	KVS_VERIFY(keys == kvs->keys);
-	urcu_qsbr_barrier(); /* goes offline while it waits */
-	KVS_VERIFY(__atomic_load_n(&kvs->nodes_freed, __ATOMIC_RELAXED) == kvs->nodes_retired);
+	while (list != NULL) {
+		n = list;
+		list = n->free_next;
+		free(n);
+	}
 	KVS_VERIFY(cds_lfht_destroy(kvs->ht, NULL) == 0);
 	free(kvs);
 }

@@ -42,9 +42,9 @@ struct tr_kvstore; /* opaque */
 struct tr_kvstore *tr_kvstore_new(uint32_t buckets_hint, uint64_t keys_max);
 
 /* Frees the store and every node, after waiting for the pending frees
- * (urcu_qsbr_barrier()). Call once no other thread uses the store, from a
- * registered thread outside a read-side section, never from a call_rcu
- * callback. NULL is a no-op. */
+ * (urcu_qsbr_barrier()). Call once no other thread uses the store, from any
+ * thread, registered or not, but not inside a read-side section nor from a
+ * call_rcu callback. NULL is a no-op. */
 void tr_kvstore_free(struct tr_kvstore *kvs);
 
 /* The ops for tr_sm_init, store pointer = the struct tr_kvstore *. Only the

@@ -106,7 +106,8 @@ tr_net_build(struct rte_mbuf *m, const struct tr_net_conf *conf,
 	if (from >= TR_REPLICAS || to >= TR_REPLICAS || from == to ||
 	    column >= TR_COLUMNS || m->nb_segs != 1 || m->next != NULL)
 		return -EINVAL;
-	if (payload_len > tr_net_payload_cap(m, conf))
+	if ((uint32_t)m->buf_len - m->data_off < TR_NET_HDR_LEN ||
+	    payload_len > tr_net_payload_cap(m, conf))
 		return -EMSGSIZE;
 
 	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -206,7 +207,7 @@ tr_net_parse(const struct rte_mbuf *m, const struct tr_net_conf *conf,
 		return TR_NET_DROP_BAD_IP_HDR;
 	hlen = (ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) *
 	       RTE_IPV4_IHL_MULTIPLIER;
-	if (unlikely(len < sizeof(*eth) + hlen))
+	if (unlikely(len < sizeof(*eth) + hlen + sizeof(*udp)))
 		return TR_NET_DROP_TOO_SHORT;
 	if (unlikely(rte_raw_cksum(ip, hlen) != 0xffff))
 		return TR_NET_DROP_BAD_IP_CKSUM;

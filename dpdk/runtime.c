@@ -498,8 +498,10 @@ trireme_stop(struct trireme *t)
 		struct rt_replica *rep = &t->reps[r];
 
 		for (uint32_t i = 0; i < rep->clients_used; i++)
-			if (rep->clients[i] != NULL)
+			if (rep->clients[i] != NULL) {
+				rep->clients[i]->outstanding = 0; /* the appliers are gone */
 				trireme_client_free(rep->clients[i]);
+			}
 		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			struct rt_task *k = &rep->tasks[c];
 
@@ -758,13 +760,19 @@ trireme_read_local(struct trireme *t, unsigned replica, const void *key, uint16_
 	rc = tr_kvstore_read(r->kv, key, key_len, buf, cap, val_len);
 	if (rc == -2)
 		return -TRIREME_EINVAL;
-	return rc;
+	return rc == -1 ? 1 : 0;
 }
 
 void
 trireme_thread_online(void)
 {
 	urcu_qsbr_register_thread();
+}
+
+void
+trireme_thread_quiescent(void)
+{
+	urcu_qsbr_quiescent_state();
 }
 
 void

@@ -33,6 +33,8 @@
 #define TRIREME_REPLICAS 3
 #define TRIREME_KEY_MAX 1024
 #define TRIREME_VAL_MAX 4096
+#define TRIREME_WINDOW_MAX 64   /* a client's outstanding commands W */
+#define TRIREME_BATCH_MAX 4096  /* commands per instance */
 
 /* Errors: negative return values, one table, one strerror. */
 #define TRIREME_ERRORS(X)                                                    \
@@ -155,10 +157,12 @@ unsigned trireme_poll(struct trireme_client *c, struct trireme_done *done, unsig
 unsigned trireme_outstanding(const struct trireme_client *c);
 
 /* Local read from the applied state (weaker: not linearizable). 0 found,
- * -1 absent, or a negative error. The calling thread must be online. */
+ * 1 absent, or a negative error. The calling thread must be online and
+ * report quiescent states (trireme_thread_quiescent) between reads. */
 int trireme_read_local(struct trireme *t, unsigned replica, const void *key, uint16_t key_len,
 		       void *buf, uint32_t cap, uint32_t *val_len);
 void trireme_thread_online(void);
+void trireme_thread_quiescent(void);
 void trireme_thread_offline(void);
 
 /* Observation. */

@@ -44,6 +44,10 @@ attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr
 	} else {
 		uint32_t n = s->promised.n > s->n_seen ? s->promised.n : s->n_seen;
 
+		if (n >= TR_BALLOT_N_MAX) {
+			violation(c->rep, "P2: ballots exhausted for a slot");
+			return;
+		}
 		b = (struct tr_ballot){n + 1, me}; /* P2 */
 	}
 	if ((s->flags & TR_SLOT_VALUE) || !(cfg->variant & TR_VARIANT_NO_RECOVERER_PROMISE))

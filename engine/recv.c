@@ -11,6 +11,14 @@ tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, str
 	assert(m->column == c->id && m->to == self_id(c) && m->from < TR_REPLICAS);
 	c->stats.rx[m->type]++;
 	c->peers[m->from].heard_ns = now_ns;
+	/* Only the owner allocates slots in its column (P1): a message about
+	 * one it never allocated is foreign, never stored. */
+	if (c->owned && m->lsn >= c->next_lsn &&
+	    (m->type == TR_MSG_ACCEPT || m->type == TR_MSG_ACCEPT_REPLY ||
+	     m->type == TR_MSG_COMMIT || m->type == TR_MSG_FETCH_REPLY)) {
+		c->stats.ignored++;
+		return;
+	}
 	switch (m->type) {
 	case TR_MSG_ACCEPT:
 		recv_accept(c, m, now_ns, out);

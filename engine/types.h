@@ -20,6 +20,7 @@
 #define TR_BATCH_BYTES_MAX (1u << 20)
 #define TR_FRAME_MSGS_MAX 255
 #define TR_LSN_MAX (UINT64_C(1) << 48)
+#define TR_BALLOT_N_MAX (UINT32_C(1) << 30)
 
 /* §1: ballot (n, replica), compared lexicographically; n == 0 means "none". */
 struct tr_ballot {

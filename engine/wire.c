@@ -510,6 +510,8 @@ rd_ballot(struct wire_rd *r, struct tr_ballot *b, bool none_ok)
 		return TR_WIRE_E_BAD_BALLOT;
 	if (b->n == 0 && (!none_ok || b->replica != 0))
 		return TR_WIRE_E_BAD_BALLOT;
+	if (b->n > TR_BALLOT_N_MAX)
+		return TR_WIRE_E_BAD_BALLOT; /* P2's n + 1 must never wrap */
 	return TR_WIRE_OK;
 }
 

@@ -129,6 +129,7 @@ struct fz {
 };
 
 static struct fz fz;
+static bool trace; /* FUZZ_TRACE set: every event and message to stderr */
 static struct tr_msg out_msgs[OUT_MSGS_MAX];
 static struct tr_msg rx_msgs[TR_FRAME_MSGS_MAX];
 static uint8_t frame_buf[FRAME_BUF];
@@ -273,7 +274,62 @@ check_out_msg(const struct tr_msg *m, unsigned column)
 		CHECK(d->committed == m->committed && d->applied == m->applied &&
 		      memcmp(d->known, m->known, sizeof(d->known)) == 0);
 		break;
+	default:
+		break; /* a type added since: the byte-level round trip below */
 	}
+	/* Every type: what was decoded encodes to the very same bytes. */
+	{
+		static uint8_t again[FRAME_BUF];
+
+		CHECK(tr_frame_begin(&w, again, sizeof(again), &dh) == TR_WIRE_OK);
+		CHECK(tr_frame_add(&w, d) == TR_WIRE_OK);
+		CHECK(tr_frame_end(&w) == len && memcmp(again, frame_buf, len) == 0);
+	}
+}
+
+static const char *
+type_name(uint8_t type)
+{
+	static const char *const names[] = {
+		"?", "ACCEPT", "ACCEPT_REPLY", "COMMIT", "FETCH", "FETCH_REPLY", "STATUS",
+	};
+
+	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "type";
+}
+
+static void
+trace_msg(const char *dir, const struct tr_msg *m)
+{
+	if (!trace)
+		return;
+	fprintf(stderr, "  %s %s(%u) %u->%u col %u lsn %llu", dir, type_name(m->type), m->type,
+		m->from, m->to, m->column, (unsigned long long)m->lsn);
+	switch (m->type) {
+	case TR_MSG_ACCEPT:
+		fprintf(stderr, " b (%u,%u) vbal (%u,%u)", m->ballot.n, m->ballot.replica,
+			m->vbal.n, m->vbal.replica);
+		break;
+	case TR_MSG_ACCEPT_REPLY:
+		fprintf(stderr, " b (%u,%u) reply %u promised (%u,%u)", m->ballot.n,
+			m->ballot.replica, m->reply, m->promised.n, m->promised.replica);
+		break;
+	case TR_MSG_FETCH:
+		fprintf(stderr, " end %llu", (unsigned long long)m->lsn_end);
+		break;
+	case TR_MSG_STATUS:
+		fprintf(stderr, " committed %llu applied %llu known %llu,%llu,%llu",
+			(unsigned long long)m->committed, (unsigned long long)m->applied,
+			(unsigned long long)m->known[0], (unsigned long long)m->known[1],
+			(unsigned long long)m->known[2]);
+		break;
+	}
+	if (m->type == TR_MSG_ACCEPT || m->type == TR_MSG_COMMIT ||
+	    m->type == TR_MSG_FETCH_REPLY ||
+	    (m->type == TR_MSG_ACCEPT_REPLY && m->reply != TR_REPLY_REJECT))
+		fprintf(stderr, " value p%u deps %llu,%llu,%llu cmds %u/%u", m->value.proposer,
+			(unsigned long long)m->value.deps[0], (unsigned long long)m->value.deps[1],
+			(unsigned long long)m->value.deps[2], m->value.cmd_count, m->value.cmds_len);
+	fprintf(stderr, "\n");
 }
 
 static void
@@ -364,6 +420,7 @@ check_step(unsigned ci, const struct tr_out *out)
 	CHECK(out->msg_count <= out->msg_cap && out->msg_cap == fz.out_cap);
 	CHECK(out->committed_count <= 4);
 	for (unsigned i = 0; i < out->msg_count; i++) {
+		trace_msg("send", &out->msgs[i]);
 		check_out_msg(&out->msgs[i], ci);
 		remember(&out->msgs[i]);
 	}
@@ -427,12 +484,36 @@ on_applied(void *ctx, unsigned column, uint64_t lsn, const struct tr_value *v)
 
 /* Delivering messages. */
 
+/* Built with -DFUZZ_SKIP_KNOWN: drop the inputs that trigger the findings
+ * still open (fuzz/README.md), to look past them. Never in CI. */
+static bool
+drop_known_issue(unsigned column, const struct tr_msg *m)
+{
+#ifdef FUZZ_SKIP_KNOWN
+	/* F1: state in the owner's column at or past next_lsn. */
+	if (column == FUZZ_SELF && m->type != TR_MSG_FETCH && m->type != TR_MSG_STATUS &&
+	    m->lsn >= fz.rep.col[column].next_lsn)
+		return true;
+	/* F2: ballots near UINT32_MAX (the next ballot wraps to 0). */
+	if (m->ballot.n >= UINT32_C(0x80000000) || m->vbal.n >= UINT32_C(0x80000000) ||
+	    m->promised.n >= UINT32_C(0x80000000))
+		return true;
+#else
+	(void)column;
+	(void)m;
+#endif
+	return false;
+}
+
 static void
 deliver(unsigned column, const struct tr_msg *msgs, unsigned count)
 {
 	struct tr_out out = {.msgs = out_msgs, .msg_cap = fz.out_cap};
 
 	for (unsigned i = 0; i < count && !stopped(); i++) {
+		if (drop_known_issue(column, &msgs[i]))
+			continue;
+		trace_msg("recv", &msgs[i]);
 		tr_out_reset(&out);
 		tr_column_recv(&fz.rep.col[column], &msgs[i], fz.now, &out);
 		check_step(column, &out);
@@ -448,8 +529,14 @@ recv_frame(const uint8_t *buf, size_t len)
 	struct tr_frame_hdr hdr;
 	unsigned count;
 
-	if (tr_frame_decode(buf, len, &lim, &hdr, rx_msgs, TR_FRAME_MSGS_MAX, &count) != 0)
+	int rc = tr_frame_decode(buf, len, &lim, &hdr, rx_msgs, TR_FRAME_MSGS_MAX, &count);
+
+	if (rc != 0) {
+		if (trace)
+			fprintf(stderr, "  frame of %zu bytes dropped: %s\n", len,
+				tr_wire_strerror(rc));
 		return;
+	}
 	CHECK(hdr.to == FUZZ_SELF && hdr.column < TR_COLUMNS && count >= 1);
 	deliver(hdr.column, rx_msgs, count);
 }
@@ -629,6 +716,11 @@ ev_msg(struct rd *r, unsigned arg)
 		for (int i = 0; i < TR_COLUMNS; i++)
 			m.known[i] = build_lsn(r, (unsigned)i);
 		break;
+	default: /* a type added since: the generic fields it may use */
+		m.lsn = build_lsn(r, m.column);
+		for (int i = 0; i < TR_COLUMNS; i++)
+			m.known[i] = build_lsn(r, (unsigned)i);
+		break;
 	}
 	send_to_self(&m);
 }
@@ -771,6 +863,9 @@ ev_tick(struct rd *r, unsigned arg)
 	struct tr_out out = {.msgs = out_msgs, .msg_cap = fz.out_cap};
 
 	fz.now += (uint64_t)(rd_u8(r) + 1) * (arg + 1) * FUZZ_TICK_UNIT_NS;
+	if (trace)
+		fprintf(stderr, "  now +%llu us\n",
+			(unsigned long long)(fz.now - FUZZ_START_NS) / 1000);
 	for (unsigned ci = 0; ci < TR_COLUMNS && !stopped(); ci++) {
 		tr_out_reset(&out);
 		tr_column_tick(&fz.rep.col[ci], fz.now, &out);
@@ -790,6 +885,10 @@ ev_submit(struct rd *r, unsigned arg)
 	/* Clients number their writes 1, 2, ...; the seq byte may skip some. */
 	if (c.op != TR_OP_GET)
 		c.seq = ++fz.client_seq[c.client_id] + (c.seq < 0xf0 ? 0 : c.seq & 0xf);
+	if (trace)
+		fprintf(stderr, "  submit op %u client %llu seq %llu key_len %u val_len %u\n", c.op,
+			(unsigned long long)c.client_id, (unsigned long long)c.seq, c.key_len,
+			c.val_len);
 	if (tr_column_submit(own, &c) == 0)
 		CHECK(own->pending_count == pending + 1);
 	else
@@ -809,6 +908,10 @@ ev_apply(unsigned arg)
 
 	memcpy(before, fz.applied, sizeof(before));
 	n = tr_apply(&fz.applier, arg + 1);
+	if (trace)
+		fprintf(stderr, "  applied %u (now %llu,%llu,%llu)\n", n,
+			(unsigned long long)fz.applied[0], (unsigned long long)fz.applied[1],
+			(unsigned long long)fz.applied[2]);
 	CHECK(n <= arg + 1);
 	for (unsigned ci = 0; ci < TR_COLUMNS; ci++)
 		total += fz.applied[ci] - before[ci];
@@ -816,24 +919,31 @@ ev_apply(unsigned arg)
 	check_state();
 }
 
+/* The replica's memory, allocated once (page faults dominated otherwise). */
+static void *rep_mem, *table_mem;
+static size_t rep_bytes;
+
 static void
 setup(uint8_t cap_sel)
 {
-	size_t bytes;
-
 	memset(&fz, 0, sizeof(fz));
 	fuzz_config(&fz.cfg);
 	CHECK(tr_config_check(&fz.cfg) == NULL);
 	fz.out_cap = FUZZ_OUT_CAPS[cap_sel & 7];
 	fz.now = FUZZ_START_NS;
-	bytes = tr_replica_mem_bytes(&fz.cfg);
-	CHECK(bytes > 0);
-	fz.mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-	CHECK(fz.mem != NULL);
-	memset(fz.mem, 0, bytes);
-	CHECK(tr_replica_init(&fz.rep, &fz.cfg, fz.mem, bytes, fz.now) == 0);
-	fz.table_mem = malloc(tr_table_mem_bytes(TABLE_CELLS, TABLE_KEY, TABLE_VAL));
-	CHECK(fz.table_mem != NULL);
+	if (rep_mem == NULL) {
+		rep_bytes = tr_replica_mem_bytes(&fz.cfg);
+		CHECK(rep_bytes > 0);
+		rep_mem = aligned_alloc(64, (rep_bytes + 63) & ~(size_t)63);
+		table_mem = malloc(tr_table_mem_bytes(TABLE_CELLS, TABLE_KEY, TABLE_VAL));
+		CHECK(rep_mem != NULL && table_mem != NULL);
+	}
+	/* Every cell the engine reads it initializes; cleared anyway so that a
+	 * run never depends on the previous one. */
+	memset(rep_mem, 0, rep_bytes);
+	fz.mem = rep_mem;
+	fz.table_mem = table_mem;
+	CHECK(tr_replica_init(&fz.rep, &fz.cfg, fz.mem, rep_bytes, fz.now) == 0);
 	tr_table_init(&fz.table, fz.table_mem, TABLE_CELLS, TABLE_KEY, TABLE_VAL);
 	tr_sm_init(&fz.sm, &tr_table_ops, &fz.table, fz.clients, CLIENTS_MAX);
 	fz.applier = (struct tr_applier){.rep = &fz.rep, .sm = &fz.sm, .complete = on_complete,
@@ -841,7 +951,17 @@ setup(uint8_t cap_sel)
 	check_state();
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	trace = getenv("FUZZ_TRACE") != NULL;
+	return 0;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -855,6 +975,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (r.left > 0 && events++ < EVENTS_MAX && !stopped()) {
 		uint8_t op = rd_u8(&r);
 		unsigned arg = op >> 3;
+		static const char *const ev_name[8] = {"frame", "msg", "reply", "tick",
+						       "submit", "apply", "reply", "msg"};
+
+		if (trace)
+			fprintf(stderr, "event %u: %s arg %u (offset %zu)\n", events, ev_name[op & 7],
+				arg, size - r.left - 1);
 
 		switch (op & 7) {
 		case FUZZ_EV_FRAME:
@@ -879,9 +1005,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
-	if (stopped())
+	if (stopped()) {
+		if (trace)
+			fprintf(stderr, "replica stopped: %s\n", fz.rep.violation_why);
 		check_stopped();
-	free(fz.mem);
-	free(fz.table_mem);
+	}
 	return 0;
 }

@@ -125,7 +125,11 @@ check_msg(const struct tr_msg *m, const struct tr_frame_hdr *hdr)
 			CHECK(m->known[i] <= TR_LSN_MAX);
 		break;
 	default:
-		CHECK(!"decoder accepted an unknown message type");
+		/* A type this harness has no field rules for (added since): the
+		 * round trip below still checks it, and tr_wire_msg_bytes asserts
+		 * on a type the codec itself does not know. */
+		CHECK(m->type > 0 && m->type < TR_MSG_TYPE_COUNT);
+		break;
 	}
 }
 

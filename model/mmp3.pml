@@ -1,28 +1,43 @@
 /*
  * mmp3.pml -- bounded model of the mmp3 replication protocol (PROTOCOL.md),
- * for the spin model checker.  See model/README.md for what is modelled, the
- * abstractions, the bounds and the results; model/check.sh runs it.
+ * for the spin model checker.  model/README.md says what is modelled, which
+ * abstractions were taken, the bounds and the results; model/check.sh runs it.
  *
  * Compile-time parameters (spin -DNAME=value):
- *   L0, L1, L2      slots (lsns) per column, 1..3 each            (default 1)
- *   NB              highest ballot number n, ballots are (n, r)   (default 2)
- *   STOP            one replica may stop at any point
- *   NOAPPLY         leave out the appliers (agreement-only runs)
- * Variants (each must make spin find a violation, or is the question asked):
+ *   L0, L1, L2      slots (lsns) of columns 0, 1, 2; 0..3 each     (default 1)
+ *   NB              highest ballot number n; ballots are (n, r)     (default 2)
+ *   NATT            attempts allowed beyond each owner's first one, over
+ *                   all slots and replicas together: owner retries (P6)
+ *                   and recoveries (R1)                             (default 1)
+ *   STOP            one replica may stop for good at any point
+ * Variants.  Each breaks one rule, and spin must find the violation it
+ * causes (that is what shows the checks have teeth), except COMMIT_ON_SPOT,
+ * which is the open question of PROTOCOL A5:
  *   COMMIT_ON_SPOT  the acceptor commits at once when the sender's snapshot
- *                   carries a vote >= its own (Go reference; PROTOCOL A5, §11)
- *   REUSE_BALLOT    a retry reuses its ballot on the other peer (breaks P2/P3)
- *   NO_CLOSURE      known without the D1 closure: plain log lengths (only
- *                   the slots a replica handled itself, not their deps; §2)
- *   ACK_AT_COMMIT   the owner acknowledges at commit instead of at apply (P5)
+ *                   carries a vote >= its own (the Go reference; A5, §11)
+ *   REUSE_BALLOT    a retry sends its current ballot to the other peer (P2/P3)
+ *   NO_CLOSURE      known without the D1 closure: plain log lengths (§2)
+ *   ACK_AT_COMMIT   the owner acknowledges at commit, not at apply (P5, §8)
+ *   LAX             drop the two "stop loudly" checks (two different votes
+ *                   at one ballot; A3's equal vbal with different values,
+ *                   where the sender's value is then taken, as the Go
+ *                   reference did), so that a REUSE_BALLOT run goes on to
+ *                   show a slot committed with two values
  *
- * One process, whose every step is one atomic action: "any enabled action may
- * fire at any time".  That covers every timer (timeouts, retries, recovery
- * timers of R1/R2 are all over-approximated by "may happen now").
+ * Structure.  One process; each alternative of its loop is one d_step, so
+ * one protocol step (a handler run to completion, or one action of a
+ * proposer) is one transition, and any enabled step may fire at any time.  That over-approximates every timer:
+ * timeouts, retries and R1's recovery timer are "may fire now"; R2's
+ * deference to a live owner is a liveness matter and is not modelled.
  *
- * The network is the set of every message ever sent; a message stays in the
- * set forever and may be delivered any number of times, in any order, or
- * never.  That is loss, duplication, delay and reordering at once.
+ * The network is the set of every message ever sent.  A message stays in the
+ * set and may be delivered any number of times, in any order, or never: loss,
+ * duplication, delay and reordering at once (for safety properties, a lossy
+ * reordering network is exactly this).
+ *
+ * Applying (§7) is not a process: the apply sequence is a function of the
+ * committed values (see the comment above `path`), so it is recomputed and
+ * checked every time a value is chosen, for every start column.
  */
 
 #ifndef L0
@@ -41,7 +56,14 @@
 #define NR 3                    /* replicas R0, R1, R2; column c is owned by Rc */
 #define NS (L0 + L1 + L2)       /* slots, numbered column by column */
 #define NBAL (3 * NB)           /* ballots per slot */
+#ifndef NATT
+#define NATT 1
+#endif
+#if L0 > 3 || L1 > 3 || L2 > 3
+#error "at most 3 slots per column (deps are stored in 2 bits)"
+#endif
 #define NOSTOP 3
+#define NIL 255
 
 /* ---- slots ---------------------------------------------------------- */
 #define LEN(c)   ((c) == 0 -> L0 : ((c) == 1 -> L1 : L2))
@@ -53,46 +75,91 @@
 #define IX(r, s) ((r) * NS + (s))
 #define KX(r, c) ((r) * 3 + (c))
 
-/* ---- values: (cmds, deps).  bit 0: 1 = the owner's client command,
- * 0 = NOOP; bits 1-2, 3-4, 5-6: deps[0], deps[1], deps[2].  0 = no value
- * (no real value has deps == 0: deps[own column] >= lsn + 1, D2).  The
- * value's proposer field is left out: for a client value it is always the
- * owner, and for a NOOP no rule reads it (P7 re-proposes on any NOOP). */
-#define CMD(v)        ((v) & 1)
-#define DEP(v, c)     (((v) >> (1 + 2 * (c))) & 3)
+/* ---- values (cmds, deps).  Bit 0: 1 = the owner's client command for the
+ * slot, 0 = NOOP; bits 1-2, 3-4, 5-6: deps[0], deps[1], deps[2].  0 means
+ * "no value": no real value has deps == 0, as deps[own column] >= lsn + 1.
+ * The value's proposer field is left out: for a client value it is always
+ * the owner (only the owner creates one, and A3 keeps the proposer of the
+ * side whose commands it takes), and for a NOOP no rule reads it (P7
+ * re-proposes on every NOOP). */
+#define CMD(v)          ((v) & 1)
+#define DEP(v, c)       (((v) >> (1 + 2 * (c))) & 3)
 #define MKV(x, a, b, c) ((x) | ((a) << 1) | ((b) << 3) | ((c) << 5))
-#define MAX(a, b)     ((a) > (b) -> (a) : (b))
+#define MAX(a, b)       ((a) > (b) -> (a) : (b))
 
-/* ---- ballots: (n, r) encoded 3n + r, n = 1..NB; 0 = none.  The encoding
- * preserves the lexicographic order of (n, r). */
+/* ---- ballots: (n, r) is encoded 3n + r, n = 1..NB; 0 = none.  The code
+ * keeps the lexicographic order of (n, r). */
 #define BAL(n, r)  (3 * (n) + (r))
 #define BOWN(b)    ((b) % 3)
 
 /* ---- messages ------------------------------------------------------- */
-#define MI(s, b)     ((s) * NBAL + (b) - 3)       /* one ACCEPT per (slot, ballot) */
-#define RI(s, b, k)  (2 * MI(s, b) + (k))         /* reply of peer k to it */
+#define MI(s, b)     ((s) * NBAL + (b) - 3)       /* ACCEPT(slot, b): one per ballot */
+#define RI(s, b, k)  (2 * MI(s, b) + (k))         /* the reply to it from peer k */
 #define PEER(p, k)   (((p) + 1 + (k)) % 3)        /* k = 0, 1: the two peers of p */
 
-/* ---- state ---------------------------------------------------------- */
+/* TRIED(R, S): R has sent an ACCEPT for slot S at a ballot of its own */
+#define SENT(R, S, N) (acc_to[MI(S, BAL(N, R))] != 0)
+#if NB == 1
+#define TRIED(R, S) (SENT(R, S, 1))
+#elif NB == 2
+#define TRIED(R, S) (SENT(R, S, 1) || SENT(R, S, 2))
+#elif NB == 3
+#define TRIED(R, S) (SENT(R, S, 1) || SENT(R, S, 2) || SENT(R, S, 3))
+#elif NB == 4
+#define TRIED(R, S) (SENT(R, S, 1) || SENT(R, S, 2) || SENT(R, S, 3) || SENT(R, S, 4))
+#endif
+
+/* ---- replica state -------------------------------------------------- */
 byte promised[NR * NS];   /* per replica, per slot: highest ballot promised */
 byte vbal[NR * NS];       /* ballot of the vote it holds; 0 = none */
 byte val[NR * NS];        /* the value of its entry; 0 = no entry */
 bool committed[NR * NS];
 byte known[NR * 3];       /* D1 */
+#ifdef NO_CLOSURE
+byte heard[NR * 3];       /* slots heard of, closure included (R1's trigger) */
+#define HEARD(r, c) heard[KX(r, c)]
+#else
+#define HEARD(r, c) known[KX(r, c)]
+#endif
 byte nextl[3];            /* P1: next lsn of the owner's column */
-byte applied[NR * 3];     /* §7: applied prefix per column */
 byte stopped = NOSTOP;    /* the replica that stopped, if any */
+byte budget = NATT;       /* attempts left beyond each owner's first one */
 
-byte acc_to[NS * NBAL];   /* ACCEPT(slot, b): bit k = sent to PEER(owner(b), k) */
-byte acc_v[NS * NBAL];    /*   the proposer's snapshot: value */
+/* ---- the network: every message ever sent -------------------------- */
+byte acc_to[NS * NBAL];   /* ACCEPT(slot, b): bit k = sent to PEER(owner of b, k) */
+byte acc_v[NS * NBAL];    /*   the proposer's snapshot: its value */
 byte acc_vb[NS * NBAL];   /*   and its vbal */
-byte rep[2 * NS * NBAL];  /* ACCEPT_REPLY OK(slot, b) from peer k: the value voted */
-byte com[NS];             /* COMMIT(slot) sent to replica r: bit r (value: cv) */
+byte rep[2 * NS * NBAL];  /* ACCEPT_REPLY OK(slot, b) from peer k: the value */
+/* COMMIT, A0's "OK, committed" and C2's FETCH_REPLY all carry a committed
+ * value from a replica that holds it; they are modelled together as "a
+ * replica may learn a slot committed at any other replica, at any time"
+ * (see G_LEARN), which needs no message state. */
 
-/* ---- ghost state (checks only) ------------------------------------- */
-byte cv[NS];              /* the value chosen (quorum) or committed first */
-byte rt[NS];              /* §8: slots acknowledged when this slot was allocated */
-byte ref[NS];             /* §7: the apply sequence (slot + 1), first come */
+/* ---- ghost state, for the checks only ------------------------------ */
+byte cv[NS];              /* the value chosen or committed first; 0 = none yet */
+byte rt[NS];              /* §8: bit x = slot x was acknowledged when this slot
+                           * was allocated */
+
+/* ---- scratch of the single process: hidden (not part of the state), and
+ * only used inside one d_step, which starts by setting what it reads */
+hidden byte r, s, n, k, b, p, q, c, d, e, h, i, t, x, v;
+hidden byte sval, sbal, qval, qbal, nv, vis, blk, best, ndep, pick;
+hidden byte ap[3];
+hidden byte chk;          /* a value was chosen in this step: check §7/§8 */
+
+inline reset() {
+	r = 0; s = 0; n = 0; k = 0; b = 0; p = 0; q = 0; c = 0; d = 0; e = 0;
+	h = 0; i = 0; t = 0; x = 0; v = 0; sval = 0; sbal = 0; qval = 0;
+	qbal = 0; nv = 0; vis = 0; blk = 0; best = 0; ndep = 0; pick = 0;
+	ap[0] = 0; ap[1] = 0; ap[2] = 0
+}
+
+/* trail narration (printf is silent during verification) */
+/* slot as a0, b1, ...; value as C[deps] (client command) or N[deps]
+ * (NOOP); ballot as (n,r) */
+#define SLOTA(y) 'a' + COL(y), LSN(y)
+#define VALA(y) (CMD(y) -> 'C' : 'N'), DEP(y, 0), DEP(y, 1), DEP(y, 2)
+#define BALA(y) (y) / 3, (y) % 3
 
 #define CHECK(cond, msg) \
 	if \
@@ -100,366 +167,485 @@ byte ref[NS];             /* §7: the apply sequence (slot + 1), first come */
 	:: else -> skip \
 	fi
 
-/* ---- locals of the single process, zeroed after every action so that
- * they never distinguish two states */
-byte r, s, n, k, b, p, q, c, d, e, h, i, t;
-byte v, sval, sbal, qval, qbal, nv, vis, blk, best, cnt, pos;
+/* ==================================================================== */
+/* §7: the apply order.                                                  */
+/*                                                                       */
+/* One apply step at a replica depends only on its applied counts, the   */
+/* start column and the values of the heads the walk visits, all of which */
+/* must be committed (or the start is blocked).  So a replica's apply     */
+/* sequence does not depend on when it learnt what: a step it takes with  */
+/* some committed set, it takes the same way with any larger set.  And    */
+/* committed values are the chosen values (agreement).  Hence "every     */
+/* replica applies the same sequence, whatever it has committed, whenever */
+/* its applier runs and whatever start it tries" holds iff, over the set  */
+/* of all chosen values, from every applied state the greedy rule         */
+/* reaches, every unblocked start picks the same instance.  `path` checks */
+/* exactly that, each time a value is chosen.                             */
+/* ==================================================================== */
 
-inline reset() {
-	r = 0; s = 0; n = 0; k = 0; b = 0; p = 0; q = 0; c = 0; d = 0; e = 0;
-	h = 0; i = 0; t = 0; v = 0; sval = 0; sbal = 0; qval = 0; qbal = 0; nv = 0;
-	vis = 0; blk = 0; best = 0; cnt = 0; pos = 0
+/* committed / value of slot y, from the chosen values (global) or from
+ * replica w's own committed entries */
+#define ISC(y) (global -> cv[y] != 0 : committed[IX(w, y)])
+#define VAL(y) (global -> cv[y] : val[IX(w, y)])
+
+/* walk from start column c with applied counts ap[]: x = the visited head
+ * with the smallest (|deps|, column), or NIL when a visited head is not
+ * committed (blocked start) */
+inline walk(global, w) {
+	vis = 1 << c;
+	blk = 0;
+	for (i : 1 .. 3) {
+		for (d : 0 .. 2) {
+			if
+			:: ((vis >> d) & 1) && !blk ->
+				assert(ap[d] < LEN(d));      /* deps name existing slots only */
+				h = BASE(d) + ap[d];
+				if
+				:: !ISC(h) -> blk = 1
+				:: else ->
+					for (e : 0 .. 2) {
+						if
+						:: e != d && DEP(VAL(h), e) > ap[e] -> vis = vis | (1 << e)
+						:: else -> skip
+						fi
+					}
+				fi
+			:: else -> skip
+			fi
+		}
+	}
+	if
+	:: blk -> x = NIL
+	:: else ->
+		best = NIL;
+		for (d : 0 .. 2) {
+			if
+			:: (vis >> d) & 1 ->
+				h = BASE(d) + ap[d];
+				ndep = 0;
+				for (e : 0 .. 2) {
+					if
+					:: e != d && DEP(VAL(h), e) > ap[e] -> ndep++
+					:: else -> skip
+					fi
+				}
+				if
+				:: ndep * 4 + d < best -> best = ndep * 4 + d
+				:: else -> skip
+				fi
+			:: else -> skip
+			fi
+		}
+		x = BASE(best % 4) + ap[best % 4]
+	fi
 }
 
+/* Apply greedily from nothing until every start is blocked; ap[] ends as
+ * the applied counts.  global: over the chosen values, checking that the
+ * pick never depends on the start (§7) and that everything acknowledged
+ * before a slot was allocated is applied before it (§8). */
+inline path(global, w) {
+	ap[0] = 0; ap[1] = 0; ap[2] = 0;
+	do
+	:: true ->
+		pick = NIL;
+		for (c : 0 .. 2) {
+			if
+			:: ap[c] < LEN(c) && ISC(BASE(c) + ap[c]) ->
+				walk(global, w);
+				if
+				:: x == NIL -> skip
+				:: x != NIL && pick == NIL -> pick = x
+				:: x != NIL && pick != NIL ->
+					if
+					:: global ->
+						if
+						:: x != pick ->
+							printf("from applied [%d,%d,%d]: one start picks %c%d, start column %d picks %c%d\n",
+							       ap[0], ap[1], ap[2], SLOTA(pick), c, SLOTA(x))
+						:: else -> skip
+						fi;
+						CHECK(x == pick,
+						      "VIOLATION §7: the apply step depends on the start: replicas can apply different sequences\n")
+					:: else -> skip
+					fi
+				fi
+			:: else -> skip
+			fi
+		}
+		if
+		:: pick == NIL -> break
+		:: else ->
+			if
+			:: global ->
+				for (t : 0 .. NS - 1) {
+					if
+					:: (rt[pick] >> t) & 1 ->
+						if
+						:: ap[COL(t)] <= LSN(t) ->
+							printf("%c%d, allocated after %c%d was acknowledged, is applied before it\n",
+							       SLOTA(pick), SLOTA(t))
+						:: else -> skip
+						fi;
+						CHECK(ap[COL(t)] > LSN(t),
+						      "VIOLATION §8: a write acknowledged before another was created is applied after it\n")
+					:: else -> skip
+					fi
+				}
+			:: else -> skip
+			fi;
+			ap[COL(pick)]++
+		fi
+	od
+}
+
+/* ==================================================================== */
+/* Protocol steps.                                                       */
+/* ==================================================================== */
+
 /* D1: record the instance's own slot first, then its deps.  NO_CLOSURE:
- * plain log lengths, only the slots themselves are recorded. */
+ * deps come from plain log lengths (known records only the slots themselves)
+ * while R1 still learns of slots through deps (heard, the closure). */
 inline learn(lr, lv, ls) {
-	known[KX(lr, COL(ls))] = MAX(known[KX(lr, COL(ls))], LSN(ls) + 1)
 #ifndef NO_CLOSURE
-	;
+	known[KX(lr, COL(ls))] = MAX(known[KX(lr, COL(ls))], LSN(ls) + 1);
 	known[KX(lr, 0)] = MAX(known[KX(lr, 0)], DEP(lv, 0));
 	known[KX(lr, 1)] = MAX(known[KX(lr, 1)], DEP(lv, 1));
 	known[KX(lr, 2)] = MAX(known[KX(lr, 2)], DEP(lv, 2))
+#else
+	known[KX(lr, COL(ls))] = MAX(known[KX(lr, COL(ls))], LSN(ls) + 1);
+	heard[KX(lr, COL(ls))] = MAX(heard[KX(lr, COL(ls))], LSN(ls) + 1);
+	heard[KX(lr, 0)] = MAX(heard[KX(lr, 0)], DEP(lv, 0));
+	heard[KX(lr, 1)] = MAX(heard[KX(lr, 1)], DEP(lv, 1));
+	heard[KX(lr, 2)] = MAX(heard[KX(lr, 2)], DEP(lv, 2))
 #endif
 }
 
 /* A value is chosen (two votes at one ballot) or committed somewhere.
  * Agreement: it is the only value ever chosen or committed for the slot.
- * §7's premise: it is related to every other chosen value of another
- * column (one depends on the other). */
+ * §7's premise: it is related to every chosen value of another column (one
+ * depends on the other).  Then the apply order is checked over all chosen
+ * values. */
 inline chosen(cs, cval) {
 	if
 	:: cv[cs] == 0 ->
 		cv[cs] = cval;
-		t = 0;
-		do
-		:: t < NS ->
+		for (t : 0 .. NS - 1) {
 			if
 			:: cv[t] != 0 && COL(t) != COL(cs) ->
 				CHECK(DEP(cval, COL(t)) > LSN(t) || DEP(cv[t], COL(cs)) > LSN(cs),
-				      "VIOLATION: two committed instances of different columns are unrelated\n")
+				      "VIOLATION §7 premise: two committed instances of different columns are unrelated\n")
 			:: else -> skip
-			fi;
-			t++
-		:: else -> break
-		od;
-		t = 0
+			fi
+		}
+		chk = 1                              /* path(1, 0) after the step */
 	:: else ->
-		CHECK(cv[cs] == cval, "VIOLATION agreement: a slot chosen/committed with two values\n")
+		CHECK(cv[cs] == cval,
+		      "VIOLATION agreement: a slot is chosen or committed with two different values\n")
 	fi
 }
 
-/* C1 (and P4's commit): record, mark committed, update known */
+/* C1 (and the commit of P4): record, mark committed, update known */
 inline commit(cr, cs, cval) {
 	if
 	:: committed[IX(cr, cs)] ->
-		CHECK(val[IX(cr, cs)] == cval, "VIOLATION C1: committed slot gets a different value\n")
+		CHECK(val[IX(cr, cs)] == cval,
+		      "VIOLATION C1: a committed slot receives a different value\n")
 	:: else ->
 		val[IX(cr, cs)] = cval;
 		committed[IX(cr, cs)] = 1;
-		learn(cr, cval, cs)
+		learn(cr, cval, cs);
+		printf("R%d commits %c%d = %c[%d,%d,%d]\n", cr, SLOTA(cs), VALA(cval))
 	fi;
 	chosen(cs, cval)
 }
 
-/* §7 apply step at replica r from start column c (locals r, c) */
-inline apply_step() {
-	vis = 1 << c;
-	blk = 0;
-	i = 0;
-	do                              /* the walk: three rounds close it */
-	:: i < 3 ->
-		d = 0;
-		do
-		:: d < 3 ->
+/* §8 ghost: is slot y acknowledged now?  P5: it is applied at its owner
+ * (ap[] holds the owner's applied counts) and holds the owner's client
+ * command (a NOOP acknowledges nothing; P7 re-proposes the command).  The
+ * owner's applier may run at any time, so "applied" is taken as far as it
+ * can go: the most acknowledgements, the strongest check. */
+#ifdef ACK_AT_COMMIT
+#define ACKED(y) (committed[IX(COL(y), y)] && CMD(val[IX(COL(y), y)]))
+#else
+#define ACKED(y) (ap[COL(y)] > LSN(y) && CMD(val[IX(COL(y), y)]))
+#endif
+
+/* P1: owner P allocates its next slot; deps = known (D2); and the ghost
+ * records what was acknowledged before this slot existed. */
+#define G_ALLOC(P) (P != stopped && nextl[P] < LEN(P))
+inline allocate(P) {
+	s = BASE(P) + nextl[P];
+	nextl[P]++;
+	known[KX(P, P)] = MAX(known[KX(P, P)], nextl[P]);
+	val[IX(P, s)] = MKV(1, known[KX(P, 0)], known[KX(P, 1)], known[KX(P, 2)]);
+	printf("R%d allocates %c%d = %c[%d,%d,%d]\n", P, SLOTA(s), VALA(val[IX(P, s)]));
+	for (q : 0 .. 2) {
+		path(0, q);                      /* q's applier, run as far as it goes */
+		for (t : 0 .. NS - 1) {
 			if
-			:: ((vis >> d) & 1) && !blk ->
-				assert(applied[KX(r, d)] < LEN(d));
-				h = BASE(d) + applied[KX(r, d)];
-				if
-				:: !committed[IX(r, h)] -> blk = 1   /* blocked start */
-				:: else ->
-					e = 0;
-					do
-					:: e < 3 ->
-						if
-						:: e != d && DEP(val[IX(r, h)], e) > applied[KX(r, e)] ->
-							vis = vis | (1 << e)
-						:: else -> skip
-						fi;
-						e++
-					:: else -> break
-					od
-				fi
+			:: COL(t) == q && ACKED(t) -> rt[s] = rt[s] | (1 << t)
 			:: else -> skip
-			fi;
-			d++
-		:: else -> break
-		od;
-		i++
-	:: else -> break
-	od;
+			fi
+		}
+	}
+}
+
+/* P2/P3/P6 (owner R) and R1 (non-owner R): a new attempt on slot S with
+ * a fresh ballot (N, R) above R's promise, shipped to one peer K.  P2 picks
+ * n = max(promised.n, highest n seen) + 1; here any fresh n above the
+ * promise may be picked (a superset: REJECTs need not be modelled). */
+#define FIRST(R, S) (R == COL(S) && !TRIED(R, S))
+#define G_ATT(R, S, N) \
+	(R != stopped && !committed[IX(R, S)] && BAL(N, R) > promised[IX(R, S)] && \
+	 ((R == COL(S) && LSN(S) < nextl[R]) || \
+	  (R != COL(S) && LSN(S) < HEARD(R, COL(S)))) && \
+	 ((FIRST(R, S) && N == promised[IX(R, S)] / 3 + 1) || budget > 0))
+inline attempt(R, S, N, K) {
 	if
-	:: !blk ->
-		best = 255;                 /* the (|deps|, column) minimum */
-		d = 0;
-		do
-		:: d < 3 ->
+	:: FIRST(R, S) && N == promised[IX(R, S)] / 3 + 1 -> skip
+	:: else -> budget--
+	fi;
+	b = BAL(N, R);
+	promised[IX(R, S)] = b;
+	assert(acc_to[MI(S, b)] == 0);           /* P2: never used before */
+	acc_to[MI(S, b)] = 1 << K;
+	if
+	:: val[IX(R, S)] != 0 ->                 /* its entry, with its vote if any */
+		acc_v[MI(S, b)] = val[IX(R, S)];
+		acc_vb[MI(S, b)] = vbal[IX(R, S)]
+	:: else ->                               /* R1: a NOOP, deps = known_r, not stored */
+		acc_v[MI(S, b)] = MKV(0, known[KX(R, 0)], known[KX(R, 1)], known[KX(R, 2)]);
+		acc_vb[MI(S, b)] = 0
+	fi;
+	printf("R%d sends ACCEPT %c%d ballot (%d,%d) to R%d, snapshot %c[%d,%d,%d] vbal (%d,%d)\n",
+	       R, SLOTA(S), BALA(b), PEER(R, K), VALA(acc_v[MI(S, b)]), BALA(acc_vb[MI(S, b)]))
+}
+
+/* REUSE_BALLOT: the bug P2/P3 forbid, a retry with the current ballot to
+ * the other peer */
+#define G_REUSE(R, S) \
+	(R != stopped && !committed[IX(R, S)] && promised[IX(R, S)] != 0 && \
+	 BOWN(promised[IX(R, S)]) == R && acc_to[MI(S, promised[IX(R, S)])] != 0 && \
+	 acc_to[MI(S, promised[IX(R, S)])] != 3)
+inline reuse(R, S) {
+	acc_to[MI(S, promised[IX(R, S)])] = 3;
+	printf("R%d re-sends ACCEPT %c%d ballot (%d,%d) to its other peer too\n",
+	       R, SLOTA(S), BALA(promised[IX(R, S)]))
+}
+
+/* A0-A6: peer q = PEER(owner of B, K) handles ACCEPT(B, S, snapshot) */
+#define G_ACC(S, B, K) (((acc_to[MI(S, B)] >> K) & 1) && PEER(BOWN(B), K) != stopped)
+inline accept(S, B, K) {
+	p = BOWN(B);
+	q = PEER(p, K);
+	sval = acc_v[MI(S, B)];
+	sbal = acc_vb[MI(S, B)];
+	learn(q, sval, S);                       /* D1: it receives an instance */
+	if
+	:: committed[IX(q, S)] ->                /* A0: reply OK, committed */
+		printf("R%d gets ACCEPT %c%d (%d,%d): committed already, tells R%d\n",
+		       q, SLOTA(S), BALA(B), p)
+	:: !committed[IX(q, S)] && B < promised[IX(q, S)] ->
+		printf("R%d gets ACCEPT %c%d (%d,%d): REJECT, promised (%d,%d)\n",
+		       q, SLOTA(S), BALA(B), BALA(promised[IX(q, S)]))
+		                                     /* A1: REJECT; P6 may retry any time */
+	:: !committed[IX(q, S)] && B >= promised[IX(q, S)] ->
+		promised[IX(q, S)] = B;              /* A1 */
+		if
+		:: val[IX(q, S)] == 0 ->             /* A2: fresh entry, no vote */
+			val[IX(q, S)] = MKV(CMD(sval),
+				MAX(DEP(sval, 0), known[KX(q, 0)]),
+				MAX(DEP(sval, 1), known[KX(q, 1)]),
+				MAX(DEP(sval, 2), known[KX(q, 2)]));
+			vbal[IX(q, S)] = 0
+		:: else -> skip
+		fi;
+		qval = val[IX(q, S)];
+		qbal = vbal[IX(q, S)];
+		if                                   /* A3: highest vote wins */
+		:: sbal == 0 && qbal == 0 ->         /* no vote: merge, commands win */
+			nv = MKV(CMD(sval) | CMD(qval),
+				MAX(DEP(sval, 0), DEP(qval, 0)),
+				MAX(DEP(sval, 1), DEP(qval, 1)),
+				MAX(DEP(sval, 2), DEP(qval, 2)))
+		:: sbal > qbal -> nv = sval          /* a voted value, unchanged */
+		:: qbal > sbal -> nv = qval
+		:: sbal == qbal && sbal != 0 ->
+#ifndef LAX
+			CHECK(sval == qval, "VIOLATION A3: equal vbal with different values\n");
+#endif
+			nv = sval                        /* (equal, unless LAX) */
+		fi;
+		vbal[IX(q, S)] = B;                  /* A4: vote */
+		val[IX(q, S)] = nv;
+		learn(q, nv, S);
+		printf("R%d gets ACCEPT %c%d (%d,%d) from R%d: its entry %c[%d,%d,%d] vbal (%d,%d); votes %c[%d,%d,%d]\n",
+		       q, SLOTA(S), BALA(B), p, VALA(qval), BALA(qbal), VALA(nv));
+		CHECK(rep[RI(S, B, K)] == 0 || rep[RI(S, B, K)] == nv,
+		      "VIOLATION A6: a duplicated ACCEPT votes a different value\n");
+		rep[RI(S, B, K)] = nv;               /* reply OK with the value */
+		if
+		:: rep[RI(S, B, 1 - K)] != 0 ->      /* the other peer voted at B too */
+#ifndef LAX
+			CHECK(rep[RI(S, B, 1 - K)] == nv,
+			      "VIOLATION: two different votes at one ballot\n");
+#endif
 			if
-			:: (vis >> d) & 1 ->
-				h = BASE(d) + applied[KX(r, d)];
-				cnt = 0;
-				e = 0;
-				do
-				:: e < 3 ->
-					if
-					:: e != d && DEP(val[IX(r, h)], e) > applied[KX(r, e)] -> cnt++
-					:: else -> skip
-					fi;
-					e++
-				:: else -> break
-				od;
-				if
-				:: cnt * 4 + d < best -> best = cnt * 4 + d
-				:: else -> skip
-				fi
+			:: rep[RI(S, B, 1 - K)] == nv -> chosen(S, nv)
 			:: else -> skip
-			fi;
-			d++
-		:: else -> break
-		od;
-		d = best % 4;
-		h = BASE(d) + applied[KX(r, d)];
-		/* §7: every replica produces the same sequence */
-		pos = applied[KX(r, 0)] + applied[KX(r, 1)] + applied[KX(r, 2)];
-		CHECK(ref[pos] == 0 || ref[pos] == h + 1,
-		      "VIOLATION §7: two replicas apply different sequences\n");
-		ref[pos] = h + 1;
-		/* §8: everything acknowledged before h was allocated comes first */
-		t = 0;
-		do
-		:: t < NS ->
-			if
-			:: (rt[h] >> t) & 1 ->
-				CHECK(applied[KX(r, COL(t))] > LSN(t),
-				      "VIOLATION §8: a write acknowledged before another was created is applied after it\n")
-			:: else -> skip
-			fi;
-			t++
-		:: else -> break
-		od;
-		applied[KX(r, d)]++
-	:: else -> skip
+			fi
+		:: else -> skip
+		fi
+#ifdef COMMIT_ON_SPOT
+		;
+		if                                   /* the Go reference's shortcut */
+		:: sbal != 0 && sbal >= qbal ->
+			printf("R%d commits %c%d on the spot (sender's vbal (%d,%d) >= its own (%d,%d))\n",
+			       q, SLOTA(S), BALA(sbal), BALA(qbal));
+			commit(q, S, nv)
+		:: else -> skip
+		fi
+#endif
 	fi
 }
 
-/* §8 ghost: is slot t acknowledged now?  P5: applied at its owner, and a
- * client value (a NOOP acknowledges nothing; P7 re-proposes). */
-#ifdef ACK_AT_COMMIT
-#define ACKED(t) (committed[IX(COL(t), t)] && CMD(val[IX(COL(t), t)]))
+/* P4: the proposer, owner of B, handles ACCEPT_REPLY OK(S, B, value) */
+#define G_REP(S, B, K) (rep[RI(S, B, K)] != 0 && BOWN(B) != stopped)
+inline reply(S, B, K) {
+	p = BOWN(B);
+	v = rep[RI(S, B, K)];
+	learn(p, v, S);
+	if
+	:: !committed[IX(p, S)] && promised[IX(p, S)] == B ->
+		vbal[IX(p, S)] = B;                  /* it votes the value at B: chosen */
+		val[IX(p, S)] = v;
+		printf("R%d gets OK %c%d (%d,%d) %c[%d,%d,%d]: votes it, chosen\n",
+		       p, SLOTA(S), BALA(B), VALA(v));
+		commit(p, S, v)                      /* and COMMIT to both peers */
+	:: else -> skip                          /* stale ballot, or committed already */
+	fi
+}
+
+/* C1/C2: replica R learns slot S committed elsewhere (a COMMIT, an A0
+ * reply or a FETCH_REPLY), with the value held there: cv[S], as any
+ * committed value that differs from cv has already failed a check */
+#define G_LEARN(S, R) \
+	(R != stopped && !committed[IX(R, S)] && \
+	 (committed[IX(0, S)] || committed[IX(1, S)] || committed[IX(2, S)]))
+
+/* ==================================================================== */
+/* Enumerating the steps: one d_step alternative per parameter tuple.    */
+/* ==================================================================== */
+
+#if NS >= 1
+#define ES1(M) M(0)
 #else
-#define ACKED(t) (applied[KX(COL(t), COL(t))] > LSN(t) && CMD(val[IX(COL(t), t)]))
+#define ES1(M)
 #endif
+#if NS >= 2
+#define ES2(M) ES1(M) M(1)
+#else
+#define ES2(M) ES1(M)
+#endif
+#if NS >= 3
+#define ES3(M) ES2(M) M(2)
+#else
+#define ES3(M) ES2(M)
+#endif
+#if NS >= 4
+#define ES4(M) ES3(M) M(3)
+#else
+#define ES4(M) ES3(M)
+#endif
+#if NS >= 5
+#define ES5(M) ES4(M) M(4)
+#else
+#define ES5(M) ES4(M)
+#endif
+#if NS >= 6
+#define ES6(M) ES5(M) M(5)
+#else
+#define ES6(M) ES5(M)
+#endif
+#if NS >= 7
+#define ES7(M) ES6(M) M(6)
+#else
+#define ES7(M) ES6(M)
+#endif
+#if NS >= 8
+#define EACH_S(M) ES7(M) M(7)
+#else
+#define EACH_S(M) ES7(M)
+#endif
+#if NS > 8
+#error "at most 8 slots"
+#endif
+
+#if NB == 1
+#define EACH_N(M, A, B2) M(A, B2, 1)
+#define EACH_B(M, A) M(A, 3) M(A, 4) M(A, 5)
+#elif NB == 2
+#define EACH_N(M, A, B2) M(A, B2, 1) M(A, B2, 2)
+#define EACH_B(M, A) M(A, 3) M(A, 4) M(A, 5) M(A, 6) M(A, 7) M(A, 8)
+#elif NB == 3
+#define EACH_N(M, A, B2) M(A, B2, 1) M(A, B2, 2) M(A, B2, 3)
+#define EACH_B(M, A) M(A, 3) M(A, 4) M(A, 5) M(A, 6) M(A, 7) M(A, 8) \
+	M(A, 9) M(A, 10) M(A, 11)
+#elif NB == 4
+#define EACH_N(M, A, B2) M(A, B2, 1) M(A, B2, 2) M(A, B2, 3) M(A, B2, 4)
+#define EACH_B(M, A) M(A, 3) M(A, 4) M(A, 5) M(A, 6) M(A, 7) M(A, 8) \
+	M(A, 9) M(A, 10) M(A, 11) M(A, 12) M(A, 13) M(A, 14)
+#else
+#error "NB must be 1..4"
+#endif
+
+#define STEP(G, BODY) :: d_step { G -> BODY; reset() }
+
+#define ALLOC(P)          STEP(G_ALLOC(P), allocate(P))
+#define ATT(R, S, N, K)   STEP(G_ATT(R, S, N), attempt(R, S, N, K))
+#define ATT_K(S, R, N)    ATT(R, S, N, 0) ATT(R, S, N, 1)
+#define ATT_S(S)          EACH_N(ATT_K, S, 0) EACH_N(ATT_K, S, 1) EACH_N(ATT_K, S, 2)
+#define REUSE_S(S)        STEP(G_REUSE(0, S), reuse(0, S)) \
+                          STEP(G_REUSE(1, S), reuse(1, S)) \
+                          STEP(G_REUSE(2, S), reuse(2, S))
+#define ACC_B(S, B)       STEP(G_ACC(S, B, 0), accept(S, B, 0)) \
+                          STEP(G_ACC(S, B, 1), accept(S, B, 1))
+#define ACC_S(S)          EACH_B(ACC_B, S)
+#define REP_B(S, B)       STEP(G_REP(S, B, 0), reply(S, B, 0)) \
+                          STEP(G_REP(S, B, 1), reply(S, B, 1))
+#define REP_S(S)          EACH_B(REP_B, S)
+#define LEARN_S(S)        STEP(G_LEARN(S, 0), commit(0, S, cv[S])) \
+                          STEP(G_LEARN(S, 1), commit(1, S, cv[S])) \
+                          STEP(G_LEARN(S, 2), commit(2, S, cv[S]))
 
 active proctype world()
 {
+	/* one transition = one protocol step, then, if it chose a value, the
+	 * apply-order checks (one copy of that code instead of one per step) */
 	do
-	/* P1: the owner p allocates its next slot; deps = known (D2) */
 	:: atomic {
-		select(p : 0 .. 2);
 		if
-		:: p != stopped && nextl[p] < LEN(p) ->
-			s = BASE(p) + nextl[p];
-			nextl[p]++;
-			known[KX(p, p)] = MAX(known[KX(p, p)], nextl[p]);
-			val[IX(p, s)] = MKV(1, known[KX(p, 0)], known[KX(p, 1)], known[KX(p, 2)]);
-			t = 0;
-			do
-			:: t < NS ->
-				if
-				:: ACKED(t) -> rt[s] = rt[s] | (1 << t)
-				:: else -> skip
-				fi;
-				t++
-			:: else -> break
-			od
-		:: else -> skip
-		fi;
-		reset()
-	   }
-
-	/* P2/P3/P6 (owner) and R1 (non-owner recovery): a new attempt on
-	 * slot s by replica r with a fresh ballot (n, r) above its promise,
-	 * shipped to one peer.  P2 picks max(promised.n, seen.n) + 1; any
-	 * fresh n above the promise is allowed here (a superset). */
-	:: atomic {
-		select(r : 0 .. 2);
-		select(s : 0 .. NS - 1);
-		select(n : 1 .. NB);
-		select(k : 0 .. 1);
-		if
-		:: r != stopped && !committed[IX(r, s)] && BAL(n, r) > promised[IX(r, s)] &&
-		   ((r == COL(s) && LSN(s) < nextl[r]) ||
-		    (r != COL(s) && LSN(s) < known[KX(r, COL(s))])) ->
-			b = BAL(n, r);
-			promised[IX(r, s)] = b;
-			assert(acc_to[MI(s, b)] == 0);       /* P2: never used before */
-			acc_to[MI(s, b)] = 1 << k;
-			if
-			:: val[IX(r, s)] != 0 ->             /* its entry, with its vote */
-				acc_v[MI(s, b)] = val[IX(r, s)];
-				acc_vb[MI(s, b)] = vbal[IX(r, s)]
-			:: else ->                           /* R1: NOOP, deps = known_r, not stored */
-				acc_v[MI(s, b)] = MKV(0, known[KX(r, 0)], known[KX(r, 1)], known[KX(r, 2)]);
-				acc_vb[MI(s, b)] = 0
-			fi
-		:: else -> skip
-		fi;
-		reset()
-	   }
-
+		ALLOC(0) ALLOC(1) ALLOC(2)
+		EACH_S(ATT_S)
 #ifdef REUSE_BALLOT
-	/* the bug P2/P3 forbid: a retry sends the current ballot to the other peer */
-	:: atomic {
-		select(r : 0 .. 2);
-		select(s : 0 .. NS - 1);
-		b = promised[IX(r, s)];
-		if
-		:: r != stopped && b != 0 && BOWN(b) == r && !committed[IX(r, s)] &&
-		   acc_to[MI(s, b)] != 0 && acc_to[MI(s, b)] != 3 ->
-			acc_to[MI(s, b)] = 3
-		:: else -> skip
-		fi;
-		reset()
-	   }
+		EACH_S(REUSE_S)
 #endif
-
-	/* A0-A6: peer q handles ACCEPT(b, s, snapshot) */
-	:: atomic {
-		select(s : 0 .. NS - 1);
-		select(b : 3 .. 3 * NB + 2);
-		select(k : 0 .. 1);
-		if
-		:: ((acc_to[MI(s, b)] >> k) & 1) && PEER(BOWN(b), k) != stopped ->
-			p = BOWN(b);
-			q = PEER(p, k);
-			sval = acc_v[MI(s, b)];
-			sbal = acc_vb[MI(s, b)];
-			learn(q, sval, s);                     /* D1 */
-			if
-			:: committed[IX(q, s)] ->            /* A0: reply OK, committed */
-				com[s] = com[s] | (1 << p)
-			:: !committed[IX(q, s)] && b < promised[IX(q, s)] ->
-				skip                             /* A1: REJECT; retries may fire anyway */
-			:: !committed[IX(q, s)] && b >= promised[IX(q, s)] ->
-				promised[IX(q, s)] = b;          /* A1 */
-				if
-				:: val[IX(q, s)] == 0 ->         /* A2 */
-					val[IX(q, s)] = MKV(CMD(sval),
-						MAX(DEP(sval, 0), known[KX(q, 0)]),
-						MAX(DEP(sval, 1), known[KX(q, 1)]),
-						MAX(DEP(sval, 2), known[KX(q, 2)]));
-					vbal[IX(q, s)] = 0
-				:: else -> skip
-				fi;
-				qval = val[IX(q, s)];
-				qbal = vbal[IX(q, s)];
-				if                               /* A3: highest vote wins */
-				:: sbal == 0 && qbal == 0 ->
-					nv = MKV(CMD(sval) | CMD(qval),
-						MAX(DEP(sval, 0), DEP(qval, 0)),
-						MAX(DEP(sval, 1), DEP(qval, 1)),
-						MAX(DEP(sval, 2), DEP(qval, 2)))
-				:: sbal > qbal -> nv = sval
-				:: qbal > sbal -> nv = qval
-				:: sbal == qbal && sbal != 0 ->
-					CHECK(sval == qval, "VIOLATION A3: equal vbal with different values\n");
-					nv = qval
-				fi;
-				vbal[IX(q, s)] = b;              /* A4: vote */
-				val[IX(q, s)] = nv;
-				learn(q, nv, s);
-				CHECK(rep[RI(s, b, k)] == 0 || rep[RI(s, b, k)] == nv,
-				      "VIOLATION A6: a duplicate ACCEPT voted a different value\n");
-				rep[RI(s, b, k)] = nv;           /* reply OK with the value */
-				if
-				:: rep[RI(s, b, 1 - k)] != 0 ->  /* the other peer voted at b too */
-					CHECK(rep[RI(s, b, 1 - k)] == nv,
-					      "VIOLATION: two different votes at one ballot\n");
-					chosen(s, nv)
-				:: else -> skip
-				fi
-#ifdef COMMIT_ON_SPOT
-				;
-				if                               /* the Go reference's shortcut */
-				:: sbal != 0 && sbal >= qbal -> commit(q, s, nv)
-				:: else -> skip
-				fi
-#endif
-			fi
-		:: else -> skip
-		fi;
-		reset()
-	   }
-
-	/* P4: the proposer handles ACCEPT_REPLY OK(s, b, value) */
-	:: atomic {
-		select(s : 0 .. NS - 1);
-		select(b : 3 .. 3 * NB + 2);
-		select(k : 0 .. 1);
-		if
-		:: rep[RI(s, b, k)] != 0 && BOWN(b) != stopped ->
-			p = BOWN(b);
-			v = rep[RI(s, b, k)];
-			learn(p, v, s);
-			if
-			:: !committed[IX(p, s)] && promised[IX(p, s)] == b ->
-				vbal[IX(p, s)] = b;              /* vote it at b: chosen */
-				val[IX(p, s)] = v;
-				commit(p, s, v);
-				com[s] = com[s] | (7 & ~(1 << p))   /* COMMIT to both peers */
-			:: else -> skip                      /* stale ballot or already committed */
-			fi
-		:: else -> skip
-		fi;
-		reset()
-	   }
-
-	/* C1: replica r handles COMMIT(s, value) */
-	:: atomic {
-		select(s : 0 .. NS - 1);
-		select(r : 0 .. 2);
-		if
-		:: ((com[s] >> r) & 1) && r != stopped && !committed[IX(r, s)] ->
-			commit(r, s, cv[s])
-		:: else -> skip
-		fi;
-		reset()
-	   }
-
-#ifndef NOAPPLY
-	/* §7: replica r takes one apply step, starting from column c */
-	:: atomic {
-		select(r : 0 .. 2);
-		select(c : 0 .. 2);
-		if
-		:: r != stopped && applied[KX(r, c)] < LEN(c) &&
-		   committed[IX(r, BASE(c) + applied[KX(r, c)])] ->
-			apply_step()
-		:: else -> skip
-		fi;
-		reset()
-	   }
-#endif
-
+		EACH_S(ACC_S)
+		EACH_S(REP_S)
+		EACH_S(LEARN_S)
 #ifdef STOP
-	/* one replica stops for good (f = 1) */
-	:: atomic {
-		stopped == NOSTOP ->
-		select(r : 0 .. 2);
-		stopped = r;
-		r = 0
-	   }
+		:: d_step { stopped == NOSTOP -> stopped = 0; printf("R0 stops\n") }
+		:: d_step { stopped == NOSTOP -> stopped = 1; printf("R1 stops\n") }
+		:: d_step { stopped == NOSTOP -> stopped = 2; printf("R2 stops\n") }
 #endif
+		fi;
+		d_step {
+			if
+			:: chk -> path(1, 0); chk = 0; reset()
+			:: else -> skip
+			fi
+		}
+	   }
 	od
 }

@@ -192,8 +192,9 @@ Test(kvstore, random_same_as_table)
 
 	urcu_qsbr_register_thread();
 	envs_init(1000);
-	for (i = 0; i < RAND_KEYS; i++)
-		snprintf(keys[i], sizeof(keys[i]), i == 0 ? "" : "key-%u", i * 7919u);
+	keys[0][0] = '\0'; /* the empty key */
+	for (i = 1; i < RAND_KEYS; i++)
+		snprintf(keys[i], sizeof(keys[i]), "key-%u", i * 7919u);
 
 	for (step = 0; step < RAND_STEPS; step++) {
 		uint64_t r = rnd_next(&rng);
@@ -343,6 +344,29 @@ Test(kvstore, read_api)
 	urcu_qsbr_unregister_thread();
 }
 
+/* The runtime frees its stores from a control thread that may not be
+ * registered. */
+Test(kvstore, free_from_unregistered_thread)
+{
+	struct tr_kvstore *kvs = tr_kvstore_new(2, 100);
+	uint8_t key[4];
+	unsigned int i;
+
+	cr_assert_not_null(kvs);
+	urcu_qsbr_register_thread();
+	for (i = 0; i < 100; i++) {
+		memcpy(key, &i, sizeof(key));
+		cr_assert_eq(tr_kvstore_ops.set(kvs, key, sizeof(key), key, sizeof(key)), 0);
+		if (i % 3 == 0)
+			cr_assert_eq(tr_kvstore_ops.set(kvs, key, sizeof(key), key, 1), 0);
+		if (i % 5 == 0)
+			cr_assert_eq(tr_kvstore_ops.del(kvs, key, sizeof(key)), 0);
+	}
+	cr_assert_eq(tr_kvstore_count(kvs), 80);
+	urcu_qsbr_unregister_thread();
+	tr_kvstore_free(kvs); /* leaks, double frees: ASan */
+}
+
 /* ---------------------------------------------------------------------
  * The RCU contract under stress: one writer (tr_sm_apply through the ops)
  * and readers that check every value they see, with yields and spins on
@@ -351,8 +375,16 @@ Test(kvstore, read_api)
  */
 
 #define ST_KEYS 16
+#ifndef ST_WRITES /* -DST_WRITES=n for slow (sanitizer) builds */
 #define ST_WRITES 200000
+#endif
 #define ST_READERS 3
+/* Every ST_GATE_WRITES writes the writer waits until each reader has done
+ * ST_GATE_ITERS more iterations, so reads overlap the whole write phase
+ * however the threads are scheduled. */
+#define ST_GATE_WRITES 1000
+#define ST_GATE_ITERS 10
+#define ST_GATE_TOTAL (ST_WRITES / ST_GATE_WRITES * ST_GATE_ITERS)
 #define ST_VAL_MAGIC UINT32_C(0x7a11c0de)
 #define ST_HDR_BYTES 24 /* magic, key index, generation, length, pad */
 #define ST_SUM_BYTES 8
@@ -392,10 +424,13 @@ st_fault_str(int f)
 	return f >= 0 && f <= ST_BAD_GET ? names[f] : "?";
 }
 
+struct st_reader;
+
 struct st_shared {
 	struct tr_kvstore *kvs;
 	uint8_t keys[ST_KEYS][ST_KEY_BYTES];
 	uint64_t seed;
+	struct st_reader *readers;
 	int stop;
 };
 
@@ -403,6 +438,8 @@ struct st_reader {
 	struct st_shared *sh;
 	pthread_t tid;
 	unsigned int idx;
+	uint64_t iters;    /* loop iterations, read by the writer's gate */
+	uint64_t iters_at_start; /* when the writer started (set by it) */
 	uint64_t found;    /* values checked under the read lock */
 	uint64_t copied;   /* values checked after tr_kvstore_read */
 	uint64_t absent;
@@ -561,6 +598,7 @@ st_reader_main(void *arg)
 		}
 
 		/* Poll loop end: quiescent; sometimes offline for a while. */
+		__atomic_store_n(&rd->iters, rd->iters + 1, __ATOMIC_RELEASE);
 		urcu_qsbr_quiescent_state();
 		if (rnd_next(&rng) % 4096 == 0) {
 			urcu_qsbr_thread_offline();
@@ -579,6 +617,23 @@ st_writer_fault(struct st_writer *wr, int fault)
 		wr->first_fault = fault;
 }
 
+/* Waits (online, quiescent between polls) until every reader has done
+ * at least iters iterations since the writer started. */
+static void
+st_writer_gate(struct st_shared *sh, uint64_t iters)
+{
+	unsigned int i;
+
+	for (i = 0; i < ST_READERS; i++) {
+		struct st_reader *rd = &sh->readers[i];
+
+		while (__atomic_load_n(&rd->iters, __ATOMIC_ACQUIRE) < rd->iters_at_start + iters) {
+			urcu_qsbr_quiescent_state();
+			sched_yield();
+		}
+	}
+}
+
 static void *
 st_writer_main(void *arg)
 {
@@ -591,6 +646,9 @@ st_writer_main(void *arg)
 
 	urcu_qsbr_register_thread();
 	tr_sm_init(&wr->sm, &tr_kvstore_ops, sh->kvs, wr->clients, 4);
+	for (i = 0; i < ST_READERS; i++)
+		sh->readers[i].iters_at_start =
+			__atomic_load_n(&sh->readers[i].iters, __ATOMIC_ACQUIRE);
 	for (i = 1; i <= ST_WRITES; i++) {
 		uint64_t r = rnd_next(&rng);
 		uint32_t k = (uint32_t)(r % ST_KEYS);
@@ -646,6 +704,8 @@ st_writer_main(void *arg)
 		}
 		st_jitter(&rng, 256, 32);
 		urcu_qsbr_quiescent_state();
+		if (i % ST_GATE_WRITES == 0)
+			st_writer_gate(sh, i / ST_GATE_WRITES * ST_GATE_ITERS);
 	}
 	/* Exact here: the only writer is this thread. */
 	wr->scan_digest = tr_kvstore_digest_scan(sh->kvs);
@@ -679,6 +739,7 @@ Test(kvstore, rcu_stress_readers_never_see_reclaimed_memory, .timeout = 120)
 	urcu_qsbr_register_thread();
 	urcu_qsbr_thread_offline();
 	wr.sh = &sh;
+	sh.readers = rd;
 	for (i = 0; i < ST_READERS; i++) {
 		rd[i].sh = &sh;
 		rd[i].idx = i;
@@ -700,11 +761,13 @@ Test(kvstore, rcu_stress_readers_never_see_reclaimed_memory, .timeout = 120)
 			     (unsigned long long)sh.seed, i, (unsigned long long)rd[i].faults,
 			     st_fault_str(rd[i].first_fault), (unsigned long long)rd[i].first_gen,
 			     (unsigned long long)rd[i].found);
-		/* Not vacuous: every reader saw plenty of live values. */
-		cr_expect_gt(rd[i].found, 1000, "reader %u checked only %llu values", i,
-			     (unsigned long long)rd[i].found);
-		cr_expect_gt(rd[i].copied, 1000, "reader %u copied only %llu values", i,
-			     (unsigned long long)rd[i].copied);
+		/* Not vacuous: the gate guarantees ST_GATE_TOTAL iterations
+		 * during the writes, about 3/4 of them on a present key. */
+		cr_expect_geq(rd[i].iters - rd[i].iters_at_start, ST_GATE_TOTAL);
+		cr_expect_gt(rd[i].found, ST_GATE_TOTAL / 4, "reader %u checked only %llu values",
+			     i, (unsigned long long)rd[i].found);
+		cr_expect_gt(rd[i].copied, ST_GATE_TOTAL / 4, "reader %u copied only %llu values",
+			     i, (unsigned long long)rd[i].copied);
 	}
 	cr_expect_gt(wr.gets_checked, 1000);
 	/* Reclamation ran while the readers read. */

@@ -150,7 +150,7 @@ make_samples(struct tr_msg s[S_COUNT])
 
 	s[S_ACCEPT_BATCH].type = TR_MSG_ACCEPT;
 	s[S_ACCEPT_BATCH].lsn = TR_LSN_MAX - 1;
-	s[S_ACCEPT_BATCH].ballot = (struct tr_ballot){ .n = UINT32_MAX, .replica = 2 };
+	s[S_ACCEPT_BATCH].ballot = (struct tr_ballot){ .n = TR_BALLOT_N_MAX, .replica = 2 };
 	s[S_ACCEPT_BATCH].vbal = (struct tr_ballot){ .n = 0x01020304, .replica = 1 };
 	s[S_ACCEPT_BATCH].value = batch_value(0);
 
@@ -1313,7 +1313,7 @@ rand_ballot(uint64_t *s, bool none_ok)
 
 	if (none_ok && rnd(s, 3) == 0)
 		return b;
-	b.n = 1 + (uint32_t)rnd(s, rnd(s, 2) ? 10 : UINT32_MAX);
+	b.n = 1 + (uint32_t)rnd(s, rnd(s, 2) ? 10 : TR_BALLOT_N_MAX - 1);
 	b.replica = (uint8_t)rnd(s, TR_REPLICAS);
 	return b;
 }

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT
+ * Writes the fuzzers' seed corpus, reproducibly (scripts/fuzz.sh runs it):
+ *   OUT/wire/    frames for fuzz_wire: every message type, a frame holding
+ *                all of them, and one with a stale checksum;
+ *   OUT/engine/  event streams for fuzz_engine (fuzz.h gives the format):
+ *                a client write through ACCEPT -> reply -> COMMIT -> apply,
+ *                the acceptor side, catch-up, recovery, a rejected ballot,
+ *                batching, a P7 re-proposal, a raw frame, a Byzantine commit.
+ * Usage: gen_corpus OUT_DIR   (OUT_DIR/wire and OUT_DIR/engine must exist)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+
+#define BUF_BYTES 4096
+
+static const char *out_dir;
+
+static void
+write_file(const char *sub, const char *name, const uint8_t *buf, size_t len)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", out_dir, sub, name);
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* Wire seeds. */
+
+static uint8_t cmds_buf[3][512];
+
+/* A value with n commands (0: a NOOP) drawn from set, get, del. */
+static struct tr_value
+sample_value(unsigned which, unsigned n, uint8_t proposer)
+{
+	static const char *const keys[] = {"k0", "k1", "k2"};
+	struct tr_value v = {.deps = {1, 2, 0}, .proposer = proposer};
+
+	for (unsigned i = 0; i < n; i++) {
+		struct tr_cmd c = {
+			.op = (uint8_t)(TR_OP_SET + i % 3),
+			.window = 8,
+			.client_id = 1 + i,
+			.seq = 1 + i,
+			.key = (const uint8_t *)keys[i % 3],
+			.key_len = 2,
+		};
+		if (c.op == TR_OP_SET) {
+			c.val = (const uint8_t *)"value";
+			c.val_len = 5;
+		}
+		v.cmds_len += (uint32_t)tr_cmd_encode(cmds_buf[which] + v.cmds_len,
+						      sizeof(cmds_buf[which]) - v.cmds_len, &c);
+		v.cmd_count++;
+	}
+	v.cmds = n > 0 ? cmds_buf[which] : NULL;
+	return v;
+}
+
+static size_t
+frame(uint8_t *buf, uint8_t from, uint8_t column, const struct tr_msg *msgs, unsigned n)
+{
+	struct tr_frame_hdr hdr = {.cluster_id = FUZZ_CLUSTER, .from = from, .to = FUZZ_SELF,
+				   .column = column};
+	struct tr_frame_writer w;
+	struct tr_wire_limits lim = {
+		.cluster_id = FUZZ_CLUSTER,
+		.self = FUZZ_SELF,
+		.cmd_count_max = FUZZ_BATCH_CMDS,
+		.cmds_bytes_max = FUZZ_BATCH_BYTES,
+		.fetch_span_max = FUZZ_FETCH_SPAN,
+	};
+	struct tr_msg dec[TR_FRAME_MSGS_MAX];
+	unsigned count;
+	size_t len;
+
+	if (tr_frame_begin(&w, buf, BUF_BYTES, &hdr) != 0)
+		abort();
+	for (unsigned i = 0; i < n; i++)
+		if (tr_frame_add(&w, &msgs[i]) != 0)
+			abort();
+	len = tr_frame_end(&w);
+	/* Seeds must be valid for both targets' limits. */
+	if (tr_frame_decode(buf, len, &lim, NULL, dec, TR_FRAME_MSGS_MAX, &count) != 0 ||
+	    count != n) {
+		fprintf(stderr, "gen_corpus: a seed frame does not decode\n");
+		exit(1);
+	}
+	return len;
+}
+
+static struct tr_msg wire_msgs[7];
+
+static void
+gen_wire(void)
+{
+	uint8_t buf[BUF_BYTES];
+	struct tr_msg *m = wire_msgs;
+	size_t len;
+
+	memset(wire_msgs, 0, sizeof(wire_msgs));
+	m[0] = (struct tr_msg){.type = TR_MSG_ACCEPT, .lsn = 0, .ballot = {1, 0},
+			       .value = sample_value(0, 3, 0)};
+	m[1] = (struct tr_msg){.type = TR_MSG_ACCEPT_REPLY, .lsn = 3, .ballot = {2, 1},
+			       .reply = TR_REPLY_OK, .value = sample_value(1, 1, 1)};
+	m[2] = (struct tr_msg){.type = TR_MSG_ACCEPT_REPLY, .lsn = 4, .ballot = {2, 1},
+			       .reply = TR_REPLY_REJECT, .promised = {7, 2}};
+	m[3] = (struct tr_msg){.type = TR_MSG_COMMIT, .lsn = 5, .value = sample_value(2, 2, 0)};
+	m[4] = (struct tr_msg){.type = TR_MSG_FETCH, .lsn = 2, .lsn_end = 10};
+	m[5] = (struct tr_msg){.type = TR_MSG_FETCH_REPLY, .lsn = 6, .value = sample_value(2, 0, 2)};
+	m[6] = (struct tr_msg){.type = TR_MSG_STATUS, .committed = 6, .applied = 4,
+			       .known = {7, 3, 9}};
+
+	write_file("wire", "accept", buf, frame(buf, 0, 0, &m[0], 1));
+	{
+		struct tr_msg vote = m[0];
+
+		vote.ballot = (struct tr_ballot){3, 2};
+		vote.vbal = (struct tr_ballot){2, 0};
+		write_file("wire", "accept-vote", buf, frame(buf, 2, 0, &vote, 1));
+	}
+	write_file("wire", "accept-reply-ok", buf, frame(buf, 2, 1, &m[1], 1));
+	{
+		struct tr_msg oc = m[1];
+
+		oc.reply = TR_REPLY_OK_COMMITTED;
+		write_file("wire", "accept-reply-committed", buf, frame(buf, 0, 1, &oc, 1));
+	}
+	write_file("wire", "accept-reply-reject", buf, frame(buf, 0, 1, &m[2], 1));
+	write_file("wire", "commit", buf, frame(buf, 0, 0, &m[3], 1));
+	write_file("wire", "fetch", buf, frame(buf, 2, 1, &m[4], 1));
+	write_file("wire", "fetch-reply-noop", buf, frame(buf, 0, 2, &m[5], 1));
+	write_file("wire", "status", buf, frame(buf, 2, 2, &m[6], 1));
+	write_file("wire", "all-types", buf, frame(buf, 0, 0, m, 7));
+	/* A stale checksum: rejected as is, decoded once fixed up. */
+	len = frame(buf, 2, 2, &m[3], 1);
+	buf[len - 1] ^= 0x5a;
+	write_file("wire", "commit-bad-crc", buf, len);
+}
+
+/* Engine seeds: event streams. */
+
+struct stream {
+	uint8_t b[BUF_BYTES];
+	size_t n;
+};
+
+static void
+put(struct stream *s, unsigned v)
+{
+	if (s->n >= sizeof(s->b))
+		abort();
+	s->b[s->n++] = (uint8_t)v;
+}
+
+static void
+put16(struct stream *s, unsigned v)
+{
+	put(s, v & 0xff);
+	put(s, (v >> 8) & 0xff);
+}
+
+/* cmd := op client seq key vlen val  (op byte: 0 set, 1 get, 2 del) */
+static void
+put_cmd(struct stream *s, uint8_t op, unsigned client, unsigned seq, unsigned key,
+	const char *val)
+{
+	size_t vlen = val != NULL ? strlen(val) : 0;
+
+	put(s, (unsigned)(op - TR_OP_SET));
+	put(s, client);
+	put(s, seq);
+	put(s, key);
+	put(s, (unsigned)vlen);
+	for (size_t i = 0; i < vlen; i++)
+		put(s, (uint8_t)val[i]);
+}
+
+static void
+submit(struct stream *s, bool flush, uint8_t op, unsigned client, unsigned key,
+       const char *val)
+{
+	put(s, FUZZ_OP(FUZZ_EV_SUBMIT, flush ? 0 : 1));
+	put_cmd(s, op, client, 0, key, val);
+}
+
+static void
+tick(struct stream *s, unsigned us_x10, unsigned mult)
+{
+	put(s, FUZZ_OP(FUZZ_EV_TICK, mult - 1));
+	put(s, us_x10 - 1);
+}
+
+static void
+apply(struct stream *s, unsigned max)
+{
+	put(s, FUZZ_OP(FUZZ_EV_APPLY, max - 1));
+}
+
+static void
+reply(struct stream *s, unsigned idx, unsigned mode)
+{
+	put(s, FUZZ_OP(FUZZ_EV_REPLY, 0));
+	put(s, idx);
+	put(s, mode);
+}
+
+/* value spec: kind (0 NOOP, 1 one command), proposer, deps; then the command. */
+static void
+put_value(struct stream *s, unsigned kind, unsigned proposer, unsigned d0, unsigned d1,
+	  unsigned d2)
+{
+	put(s, kind | proposer << 2);
+	put(s, d0);
+	put(s, d1);
+	put(s, d2);
+	if (kind == 1)
+		put_cmd(s, TR_OP_SET, 2, 1, 3, "peer");
+}
+
+static unsigned
+msg_arg(unsigned column, unsigned from)
+{
+	return column + TR_COLUMNS * from;
+}
+
+static void
+msg_accept(struct stream *s, unsigned column, unsigned from, unsigned lsn, unsigned bn,
+	   unsigned vbn, unsigned kind)
+{
+	put(s, FUZZ_OP(FUZZ_EV_MSG, msg_arg(column, from)));
+	put(s, TR_MSG_ACCEPT - 1);
+	put(s, lsn);
+	put(s, bn);
+	put(s, from);
+	put(s, vbn);
+	put(s, from);
+	put_value(s, kind, column, 0, 0, 0);
+}
+
+static void
+msg_commit(struct stream *s, unsigned column, unsigned from, unsigned lsn, unsigned kind,
+	   unsigned proposer, unsigned dep)
+{
+	put(s, FUZZ_OP(FUZZ_EV_MSG, msg_arg(column, from)));
+	put(s, TR_MSG_COMMIT - 1);
+	put(s, lsn);
+	put_value(s, kind, proposer, dep, 0, 0);
+}
+
+static void
+msg_status(struct stream *s, unsigned column, unsigned from, unsigned committed)
+{
+	put(s, FUZZ_OP(FUZZ_EV_MSG, msg_arg(column, from)));
+	put(s, TR_MSG_STATUS - 1);
+	put(s, committed);
+	put(s, committed);
+	put(s, column == 0 ? committed : 0);
+	put(s, column == 1 ? committed : 0);
+	put(s, column == 2 ? committed : 0);
+}
+
+static void
+save(const char *name, const struct stream *s)
+{
+	write_file("engine", name, s->b, s->n);
+}
+
+static void
+gen_engine(void)
+{
+	struct stream s;
+
+	/* A client write: ACCEPT to a peer, its OK, our COMMITs, apply. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	submit(&s, true, TR_OP_SET, 0, 1, "hello");
+	reply(&s, 0, 0);
+	apply(&s, 4);
+	submit(&s, true, TR_OP_GET, 0, 1, NULL);
+	reply(&s, 0, 0);
+	apply(&s, 4);
+	tick(&s, 200, 1);
+	save("owner-write", &s);
+
+	/* The same with room for one message per step. */
+	s.b[0] = 1;
+	save("owner-write-cap1", &s);
+
+	/* Acceptor: a peer's ACCEPT, our vote, its COMMIT, apply. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	msg_accept(&s, 0, 0, 0, 1, 0, 1);
+	reply(&s, 0, 0);
+	msg_accept(&s, 2, 2, 0, 1, 0, 0);
+	reply(&s, 0, 1); /* a duplicate ACCEPT (A6) */
+	reply(&s, 0, 0);
+	apply(&s, 8);
+	tick(&s, 150, 1);
+	save("acceptor", &s);
+
+	/* Catch-up: a commit past a gap, a STATUS ahead, ticks, FETCH, replies. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	msg_commit(&s, 0, 0, 1, 1, 0, 0);
+	msg_status(&s, 0, 0, 3);
+	tick(&s, 100, 1);
+	tick(&s, 100, 1);
+	reply(&s, 4, 1); /* the FETCH (5th newest): a FETCH_REPLY for slot 0 */
+	apply(&s, 8);
+	tick(&s, 250, 4);
+	save("catch-up", &s);
+
+	/* Recovery: a peer's slot left uncommitted; we fetch, then recover it. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	msg_accept(&s, 2, 2, 0, 1, 0, 1);
+	tick(&s, 250, 4);
+	tick(&s, 250, 4);
+	tick(&s, 250, 8);
+	reply(&s, 0, 0);
+	apply(&s, 4);
+	save("recovery", &s);
+
+	/* A rejected ballot, a retry after the back-off, then OK. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	submit(&s, true, TR_OP_DEL, 1, 2, NULL);
+	reply(&s, 0, 8);  /* REJECT, promised (2, 0) */
+	tick(&s, 100, 1); /* STATUS x4, FETCH, the retry, STATUS x2 */
+	reply(&s, 2, 0);  /* OK for the retry */
+	apply(&s, 2);
+	save("reject-retry", &s);
+
+	/* Batching: commands queue unflushed, then go out as one instance. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	for (unsigned i = 0; i < 5; i++)
+		submit(&s, false, TR_OP_SET, i % 3, i, "v");
+	submit(&s, true, TR_OP_GET, 3, 0, NULL);
+	reply(&s, 0, 0);
+	apply(&s, 8);
+	save("batch", &s);
+
+	/* P7: a recoverer's NOOP takes our slot; the commands go again. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	submit(&s, true, TR_OP_SET, 0, 1, "again");
+	msg_commit(&s, 1, 0, 0, 0, 0, 0);
+	reply(&s, 0, 0);
+	apply(&s, 4);
+	save("repropose", &s);
+
+	/* A raw frame (fixed up) holding several messages for column 0. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	{
+		uint8_t buf[BUF_BYTES];
+		struct tr_msg m[3];
+		size_t len;
+
+		memset(m, 0, sizeof(m));
+		m[0] = (struct tr_msg){.type = TR_MSG_ACCEPT, .lsn = 0, .ballot = {1, 0},
+				       .value = sample_value(0, 2, 0)};
+		m[1] = (struct tr_msg){.type = TR_MSG_COMMIT, .lsn = 1,
+				       .value = sample_value(1, 1, 0)};
+		m[2] = (struct tr_msg){.type = TR_MSG_STATUS, .committed = 2, .applied = 0,
+				       .known = {2, 0, 0}};
+		len = frame(buf, 0, 0, m, 3);
+		put(&s, FUZZ_OP(FUZZ_EV_FRAME, 1));
+		put16(&s, (unsigned)len);
+		for (size_t i = 0; i < len; i++)
+			put(&s, buf[i]);
+	}
+	reply(&s, 0, 0);
+	apply(&s, 4);
+	tick(&s, 100, 2);
+	save("frame", &s);
+
+	/* A Byzantine peer: two different COMMITs for one slot stop the replica. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	msg_commit(&s, 0, 0, 0, 1, 0, 0);
+	msg_commit(&s, 0, 2, 0, 0, 0, 0);
+	tick(&s, 10, 1);
+	save("byzantine-commit", &s);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_corpus OUT_DIR\n");
+		return 2;
+	}
+	out_dir = argv[1];
+	gen_wire();
+	gen_engine();
+	return 0;
+}

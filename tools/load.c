@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT
+ * The closed-loop load generator of the trireme launcher (see load.h).
+ *
+ * Each loaded replica gets ceil(window / client_window_max) clients whose
+ * windows add up to the window. A command's tag holds the index of the slot
+ * that records its submit time and kind; a client's free slots are a stack.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "load.h"
+
+#define LOAD_SLOTS_MAX 64  /* the largest client window */
+#define LOAD_POLL_BURST 32
+#define LOAD_KEY_LEN 24
+
+struct load_client {
+	struct trireme_client *c;
+	unsigned replica;
+	unsigned index;            /* within the load, for the value prefix */
+	unsigned window;
+	unsigned used;
+	unsigned free_count;
+	uint8_t free_slot[LOAD_SLOTS_MAX];
+	uint8_t kind[LOAD_SLOTS_MAX];
+	uint64_t sent_tsc[LOAD_SLOTS_MAX];
+	uint64_t seq;
+	uint64_t rng;
+};
+
+struct load {
+	struct trireme *t;
+	struct load_conf conf;
+	struct load_client *clients;
+	unsigned client_count;
+	bool running;
+	uint64_t started_tsc;
+	uint64_t active_tsc;       /* over the finished start .. stop periods */
+	double ns_per_tsc;
+	struct load_counts counts;
+	struct hist total;
+	struct hist interval;
+	uint8_t value[TRIREME_VAL_MAX];
+};
+
+/* splitmix64: seeds */
+static uint64_t
+mix64(uint64_t x)
+{
+	x += UINT64_C(0x9e3779b97f4a7c15);
+	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return x ^ (x >> 31);
+}
+
+/* xorshift64*: the load's random numbers */
+static uint64_t
+next_rand(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+struct load *
+load_new(struct trireme *t, const struct load_conf *lc, char *err, size_t err_len)
+{
+	struct load *l;
+	unsigned r, i, per_replica, n = 0;
+
+	l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		snprintf(err, err_len, "out of memory for the load generator");
+		return NULL;
+	}
+	l->t = t;
+	l->conf = *lc;
+	if (l->conf.client_window_max == 0 || l->conf.client_window_max > LOAD_SLOTS_MAX)
+		l->conf.client_window_max = LOAD_SLOTS_MAX;
+	l->ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
+	hist_reset(&l->total);
+	hist_reset(&l->interval);
+	for (i = 0; i < sizeof(l->value); i++)
+		l->value[i] = (uint8_t)('a' + i % 26);
+
+	per_replica = (lc->window + l->conf.client_window_max - 1) / l->conf.client_window_max;
+	l->clients = calloc((size_t)per_replica * TRIREME_REPLICAS, sizeof(*l->clients));
+	if (l->clients == NULL) {
+		snprintf(err, err_len, "out of memory for the load generator's clients");
+		free(l);
+		return NULL;
+	}
+	for (r = 0; r < TRIREME_REPLICAS; r++) {
+		if (!lc->loaded[r])
+			continue;
+		for (i = 0; i < per_replica; i++) {
+			struct load_client *lcl = &l->clients[n];
+			unsigned s;
+
+			/* Windows as even as possible, adding up to lc->window. */
+			lcl->window = lc->window / per_replica + (i < lc->window % per_replica);
+			lcl->replica = r;
+			lcl->index = n;
+			lcl->rng = mix64(lc->seed ^ mix64(n + 1)) | 1;
+			lcl->c = trireme_client_new(t, r, lcl->window);
+			if (lcl->c == NULL) {
+				snprintf(err, err_len, "cannot create client %u of replica %u "
+					 "(window %u); lower --window", i, r, lcl->window);
+				l->client_count = n;
+				load_free(l);
+				return NULL;
+			}
+			lcl->free_count = lcl->window;
+			for (s = 0; s < lcl->window; s++)
+				lcl->free_slot[s] = (uint8_t)(lcl->window - 1 - s);
+			n++;
+		}
+	}
+	l->client_count = n;
+	return l;
+}
+
+void
+load_free(struct load *l)
+{
+	unsigned i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->client_count; i++)
+		trireme_client_free(l->clients[i].c);
+	free(l->clients);
+	free(l);
+}
+
+void
+load_start(struct load *l)
+{
+	if (l->running)
+		return;
+	l->running = true;
+	l->started_tsc = rte_rdtsc();
+}
+
+void
+load_stop(struct load *l)
+{
+	if (!l->running)
+		return;
+	l->running = false;
+	l->active_tsc += rte_rdtsc() - l->started_tsc;
+}
+
+bool
+load_running(const struct load *l)
+{
+	return l->running;
+}
+
+double
+load_active_s(const struct load *l)
+{
+	uint64_t tsc = l->active_tsc;
+
+	if (l->running)
+		tsc += rte_rdtsc() - l->started_tsc;
+	return (double)tsc * l->ns_per_tsc / 1e9;
+}
+
+static void
+load_complete(struct load *l, struct load_client *lcl, const struct trireme_done *d,
+	      uint64_t now)
+{
+	unsigned slot = (unsigned)(d->tag & 0xff);
+	uint64_t ns;
+
+	if (slot >= lcl->window || lcl->used == 0) {
+		l->counts.errors++; /* a tag we did not give: count it, keep going */
+		return;
+	}
+	lcl->used--;
+	lcl->free_slot[lcl->free_count++] = (uint8_t)slot;
+	l->counts.outstanding--;
+	if (d->status != 0) {
+		l->counts.errors++;
+		if (d->status == -TRIREME_ETOO_OLD)
+			l->counts.too_old++;
+		else if (d->status == -TRIREME_EFULL)
+			l->counts.full++;
+		return;
+	}
+	l->counts.ops++;
+	if (lcl->kind[slot] == TRIREME_GET)
+		l->counts.reads++;
+	else
+		l->counts.writes++;
+	ns = (uint64_t)((double)(now - lcl->sent_tsc[slot]) * l->ns_per_tsc);
+	hist_add(&l->total, ns);
+	hist_add(&l->interval, ns);
+}
+
+/* Writes v in decimal at buf (20 bytes at most), returns the length. */
+static unsigned
+put_dec(char *buf, uint64_t v)
+{
+	char tmp[20];
+	unsigned n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* Returns 0 when queued, else the submit's error. */
+static int
+load_submit_one(struct load *l, struct load_client *lcl)
+{
+	char key[LOAD_KEY_LEN];
+	struct trireme_op op;
+	uint64_t rnd = next_rand(&lcl->rng), tag;
+	unsigned slot;
+	int rc;
+
+	key[0] = 'k';
+	memset(&op, 0, sizeof(op));
+	op.key = key;
+	op.key_len = (uint16_t)(1 + put_dec(key + 1, next_rand(&lcl->rng) % l->conf.keys));
+	if ((double)(rnd >> 11) * 0x1p-53 < l->conf.read_ratio) {
+		op.kind = TRIREME_GET;
+	} else {
+		char prefix[48];
+		unsigned plen;
+
+		/* A prefix unique per command ("client.seq:"), then a fixed pattern. */
+		plen = put_dec(prefix, lcl->index);
+		prefix[plen++] = '.';
+		plen += put_dec(prefix + plen, lcl->seq);
+		prefix[plen++] = ':';
+		if (plen > l->conf.value_size)
+			plen = l->conf.value_size;
+		memcpy(l->value, prefix, plen);
+		op.kind = TRIREME_SET;
+		op.val = l->value;
+		op.val_len = l->conf.value_size;
+	}
+	slot = lcl->free_slot[lcl->free_count - 1];
+	tag = lcl->seq << 8 | slot;
+	lcl->sent_tsc[slot] = rte_rdtsc();
+	rc = trireme_submit(lcl->c, &op, tag);
+	if (rc != 0)
+		return rc;
+	lcl->free_count--;
+	lcl->kind[slot] = op.kind;
+	lcl->used++;
+	lcl->seq++;
+	l->counts.outstanding++;
+	return 0;
+}
+
+void
+load_quiescent(void)
+{
+	/* QSBR: going offline is a quiescent state. trireme.h has no call that
+	 * reports one while staying online. */
+	trireme_thread_quiescent();
+}
+
+unsigned
+load_step(struct load *l)
+{
+	struct trireme_done done[LOAD_POLL_BURST];
+	unsigned i, j, n, work = 0;
+
+	for (i = 0; i < l->client_count; i++) {
+		struct load_client *lcl = &l->clients[i];
+
+		if (lcl->used > 0) {
+			n = trireme_poll(lcl->c, done, LOAD_POLL_BURST);
+			if (n > 0) {
+				uint64_t now = rte_rdtsc();
+
+				for (j = 0; j < n; j++)
+					load_complete(l, lcl, &done[j], now);
+				work += n;
+			}
+		}
+		while (l->running && lcl->free_count > 0) {
+			int rc = load_submit_one(l, lcl);
+
+			if (rc == -TRIREME_EBUSY || rc == -TRIREME_ESTOPPED)
+				break;
+			if (rc != 0) {
+				l->counts.errors++;
+				l->counts.submit_errors++;
+				break;
+			}
+			work++;
+		}
+	}
+	load_quiescent();
+	return work;
+}
+
+uint64_t
+load_outstanding_live(const struct load *l)
+{
+	bool paused[TRIREME_REPLICAS] = {false};
+	uint64_t n = 0;
+	unsigned i, r;
+
+	for (r = 0; r < TRIREME_REPLICAS; r++) {
+		struct trireme_replica_stats s;
+
+		if (trireme_replica_local(l->t, r) && trireme_replica_stats(l->t, r, &s) == 0)
+			paused[r] = s.paused;
+	}
+	for (i = 0; i < l->client_count; i++)
+		if (!paused[l->clients[i].replica])
+			n += l->clients[i].used;
+	return n;
+}
+
+void
+load_counts(const struct load *l, struct load_counts *c)
+{
+	*c = l->counts;
+}
+
+const struct hist *
+load_hist_total(const struct load *l)
+{
+	return &l->total;
+}
+
+void
+load_hist_interval(struct load *l, struct hist *out)
+{
+	*out = l->interval;
+	hist_reset(&l->interval);
+}

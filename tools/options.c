@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: MIT
+ * Options of the trireme launcher (see options.h). Every value is checked;
+ * a bad one gets one line saying what is wrong and what to do.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+enum {
+	OPT_HELP = 'h',
+	OPT_INTERACTIVE = 'i',
+	OPT_CLUSTER = 256,
+	OPT_REPLICA_ID,
+	OPT_PEERS,
+	OPT_PORT,
+	OPT_UDP_PORT_BASE,
+	OPT_PEER_TIMEOUT,
+	OPT_DURATION,
+	OPT_WINDOW,
+	OPT_KEYS,
+	OPT_VALUE_SIZE,
+	OPT_READ_RATIO,
+	OPT_LOSS,
+	OPT_WRITERS,
+	OPT_BATCH,
+	OPT_INFLIGHT,
+	OPT_SEED,
+	OPT_JSON,
+	OPT_STATS_INTERVAL,
+	OPT_QUIET,
+};
+
+static const char short_options[] = ":hi";
+
+static const struct option long_options[] = {
+	{"cluster", no_argument, NULL, OPT_CLUSTER},
+	{"replica-id", required_argument, NULL, OPT_REPLICA_ID},
+	{"peers", required_argument, NULL, OPT_PEERS},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"udp-port-base", required_argument, NULL, OPT_UDP_PORT_BASE},
+	{"peer-timeout", required_argument, NULL, OPT_PEER_TIMEOUT},
+	{"duration", required_argument, NULL, OPT_DURATION},
+	{"window", required_argument, NULL, OPT_WINDOW},
+	{"keys", required_argument, NULL, OPT_KEYS},
+	{"value-size", required_argument, NULL, OPT_VALUE_SIZE},
+	{"read-ratio", required_argument, NULL, OPT_READ_RATIO},
+	{"loss", required_argument, NULL, OPT_LOSS},
+	{"writers", required_argument, NULL, OPT_WRITERS},
+	{"batch", required_argument, NULL, OPT_BATCH},
+	{"inflight", required_argument, NULL, OPT_INFLIGHT},
+	{"seed", required_argument, NULL, OPT_SEED},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+	{"interactive", no_argument, NULL, OPT_INTERACTIVE},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+void
+opts_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: trireme <EAL args> -- [options]\n"
+		"Runs Trireme replicas with a closed-loop key/value load and prints its stats.\n"
+		"\n"
+		"Mode:\n"
+		"  --cluster             all 3 replicas in this process over net_ring ports it\n"
+		"                        creates itself; no NIC, no hugepages (the default)\n"
+		"  --replica-id N        run replica N (0..2) of a cluster of 3 processes, over\n"
+		"                        DPDK port --port (a NIC, or af_packet / memif vdevs)\n"
+		"  --peers M@I,M@I,M@I   with --replica-id: the MAC@IPv4 of replicas 0, 1, 2,\n"
+		"                        ours included, e.g. 02:00:00:00:00:01@10.0.0.1\n"
+		"  --port N              DPDK port id of the replica (default 0)\n"
+		"  --udp-port-base N     UDP port of column 0; column c uses N + c\n"
+		"                        (default: the runtime's)\n"
+		"  --peer-timeout S      with --replica-id: give up when nothing was heard from\n"
+		"                        any peer after S seconds (default 10, 0: never)\n"
+		"\n"
+		"Load (closed loop; replicas 0 .. writers-1 of this process get load):\n"
+		"  --duration S          seconds of load (default 10; 0: until quit or SIGINT)\n"
+		"  --window N            outstanding commands per loaded replica, 1..%u\n"
+		"                        (default 32; ceil(N/64) clients of <= 64 each)\n"
+		"  --keys N              key space: keys k0 .. k<N-1>, uniform (default 10000)\n"
+		"  --value-size B        bytes per value, 1..%u (default 16)\n"
+		"  --read-ratio P        share of gets (through the log), 0..1 (default 0.25)\n"
+		"  --writers N           how many replicas get load, 1..3 (default 3)\n"
+		"  --loss P              drop this fraction of packets on send and on receive\n"
+		"                        of every local replica, 0..0.9 (default 0)\n"
+		"  --seed N              seed of the load and of the engine (default 1)\n"
+		"\n"
+		"Engine:\n"
+		"  --batch N             commands per instance, 1..%u (1: no batching;\n"
+		"                        default: the runtime's)\n"
+		"  --inflight N          uncommitted instances per owner, 1..1048576\n"
+		"                        (default: the runtime's)\n"
+		"\n"
+		"Output:\n"
+		"  --stats-interval S    seconds between stats lines on stderr, 0.1..3600\n"
+		"                        (default 1)\n"
+		"  --quiet               no stats lines\n"
+		"  --json                at the end, one JSON object on stdout: ops, ops_per_s,\n"
+		"                        p50_us, p99_us, p999_us, reads, writes, errors,\n"
+		"                        replicas [{id, applied, kv_digest, ...}], digests_match\n"
+		"  -i, --interactive     a prompt (trireme> ) instead of a timed run; the load\n"
+		"                        starts with 'start load'; type 'help' for the commands\n"
+		"  -h, --help            this text\n"
+		"\n"
+		"Interactive commands: set|get|getlocal|del <replica> <key> [value],\n"
+		"  show stats, show replica <id>, start load, stop load,\n"
+		"  fault <replica> <drop_tx> <drop_rx>, pause <replica>, resume <replica>, quit\n"
+		"\n"
+		"EAL args (before --), e.g. on a machine without hugepages or NIC:\n"
+		"  --no-huge --no-pci -l 0-1    (the main lcore runs the load, the others\n"
+		"                                the replicas)\n"
+		"  --vdev=net_af_packet0,iface=veth0   a port for --replica-id\n"
+		"\n"
+		"Examples:\n"
+		"  trireme --no-huge --no-pci -l 0-1 -- --cluster --duration 5 --json\n"
+		"  trireme --no-huge --no-pci -l 0-1 --file-prefix r0 \\\n"
+		"      --vdev=net_af_packet0,iface=veth0 -- --replica-id 0 \\\n"
+		"      --peers 02:00:00:00:00:00@10.0.0.1,02:00:00:00:00:01@10.0.0.2,"
+		"02:00:00:00:00:02@10.0.0.3\n"
+		"\n"
+		"SIGINT or SIGTERM stops the load and finishes as at the end of --duration\n"
+		"(a second one skips the waits for completions and convergence).\n"
+		"Exit status: 0 done, 1 the replicas did not converge, 2 bad arguments,\n"
+		"3 the replicas could not start or run.\n",
+		OPTS_WINDOW_MAX, TRIREME_VAL_MAX, OPTS_BATCH_MAX);
+}
+
+static void
+opts_default(struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->cluster = true;
+	o->peer_timeout_s = 10;
+	o->duration_s = 10;
+	o->window = 32;
+	o->keys = 10000;
+	o->value_size = 16;
+	o->read_ratio = 0.25;
+	o->writers = TRIREME_REPLICAS;
+	o->seed = 1;
+	o->stats_interval_s = 1;
+}
+
+static bool
+is_app_option(const char *arg)
+{
+	const struct option *lo;
+	size_t len;
+
+	if (strcmp(arg, "-i") == 0)
+		return true;
+	if (strncmp(arg, "--", 2) != 0 || arg[2] == 0)
+		return false;
+	arg += 2;
+	len = strcspn(arg, "=");
+	for (lo = long_options; lo->name != NULL; lo++) {
+		if (lo->val == OPT_HELP)
+			continue;
+		if (strlen(lo->name) == len && strncmp(lo->name, arg, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+find_separator(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			return i;
+	return -1;
+}
+
+bool
+opts_help_wanted(int argc, char **argv)
+{
+	int i, sep = find_separator(argc, argv);
+
+	/* Before "--", --help is EAL's. Without "--", it is ours. */
+	for (i = sep < 0 ? 1 : sep + 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+const char *
+opts_misplaced(int argc, char **argv)
+{
+	int i, sep = find_separator(argc, argv);
+
+	for (i = 1; i < (sep < 0 ? argc : sep); i++)
+		if (is_app_option(argv[i]))
+			return argv[i];
+	return NULL;
+}
+
+static int
+parse_uint(const char *name, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = 0;
+	end = NULL;
+	if (isdigit((unsigned char)arg[0]))
+		v = strtoull(arg, &end, 10);
+	if (end == NULL || *end != 0 || errno != 0 || v < lo || v > hi) {
+		fprintf(stderr, "trireme: --%s takes an integer in %" PRIu64 "..%" PRIu64
+			", not '%.64s'\n", name, lo, hi, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_real(const char *name, const char *arg, double lo, double hi, double *out)
+{
+	char *end = NULL;
+	double v = 0;
+
+	errno = 0;
+	if (isdigit((unsigned char)arg[0]) || arg[0] == '.')
+		v = strtod(arg, &end);
+	/* !(v >= lo) also rejects NaN. */
+	if (end == NULL || *end != 0 || errno != 0 || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "trireme: --%s takes a number in %.10g..%.10g, not '%.64s'\n",
+			name, lo, hi, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly hh:hh:hh:hh:hh:hh. */
+static int
+parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	unsigned i;
+
+	if (len != 17)
+		return -1;
+	for (i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -1;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Exactly four decimal fields 0..255, no leading zeros. */
+static int
+parse_ipv4(const char *s, size_t len, uint32_t *ip)
+{
+	const char *end = s + len;
+	uint32_t v = 0;
+	unsigned field;
+
+	for (field = 0; field < 4; field++) {
+		unsigned n = 0, digits = 0;
+
+		if (field > 0) {
+			if (s == end || *s != '.')
+				return -1;
+			s++;
+		}
+		while (s < end && isdigit((unsigned char)*s) && digits < 4) {
+			if (digits == 1 && n == 0)
+				return -1; /* leading zero */
+			n = n * 10 + (unsigned)(*s - '0');
+			digits++;
+			s++;
+		}
+		if (digits == 0 || digits > 3 || n > 255)
+			return -1;
+		v = v << 8 | n;
+	}
+	if (s != end)
+		return -1;
+	*ip = v;
+	return 0;
+}
+
+static int
+parse_peers(const char *arg, struct trireme_peer peers[TRIREME_REPLICAS])
+{
+	const char *p = arg;
+	unsigned i, j;
+
+	for (i = 0; i < TRIREME_REPLICAS; i++) {
+		size_t len = strcspn(p, ","), mac_len;
+		const char *at = memchr(p, '@', len);
+
+		if (len == 0 || (i < TRIREME_REPLICAS - 1 && p[len] != ',') ||
+		    (i == TRIREME_REPLICAS - 1 && p[len] != 0)) {
+			fprintf(stderr, "trireme: --peers takes 3 addresses MAC@IP,MAC@IP,MAC@IP "
+				"(replicas 0, 1, 2, ours included), not '%.160s'\n", arg);
+			return -1;
+		}
+		if (at == NULL) {
+			fprintf(stderr, "trireme: --peers entry %u '%.*s' is not MAC@IP; write it "
+				"as in 02:00:00:00:00:0%u@10.0.0.%u\n", i, (int)len, p, i, i + 1);
+			return -1;
+		}
+		mac_len = (size_t)(at - p);
+		if (parse_mac(p, mac_len, peers[i].mac) != 0) {
+			fprintf(stderr, "trireme: --peers entry %u: '%.*s' is not a MAC address; "
+				"write it as hh:hh:hh:hh:hh:hh\n", i, (int)mac_len, p);
+			return -1;
+		}
+		if (parse_ipv4(at + 1, len - mac_len - 1, &peers[i].ip) != 0) {
+			fprintf(stderr, "trireme: --peers entry %u: '%.*s' is not an IPv4 address; "
+				"write it as a.b.c.d\n", i, (int)(len - mac_len - 1), at + 1);
+			return -1;
+		}
+		if ((peers[i].mac[0] & 1) != 0 || (peers[i].mac[0] | peers[i].mac[1] |
+		    peers[i].mac[2] | peers[i].mac[3] | peers[i].mac[4] | peers[i].mac[5]) == 0) {
+			fprintf(stderr, "trireme: --peers entry %u: %.*s is a multicast or "
+				"zero MAC; give the unicast MAC of replica %u's port\n", i,
+				(int)mac_len, p, i);
+			return -1;
+		}
+		if (peers[i].ip == 0 || peers[i].ip == UINT32_MAX || (peers[i].ip >> 28) == 0xe) {
+			fprintf(stderr, "trireme: --peers entry %u: %.*s is not a unicast IPv4 "
+				"address; give replica %u's own address\n", i,
+				(int)(len - mac_len - 1), at + 1, i);
+			return -1;
+		}
+		p += len + 1;
+	}
+	for (i = 0; i < TRIREME_REPLICAS; i++) {
+		for (j = i + 1; j < TRIREME_REPLICAS; j++) {
+			if (memcmp(peers[i].mac, peers[j].mac, 6) == 0) {
+				fprintf(stderr, "trireme: --peers gives replicas %u and %u the "
+					"same MAC; each replica needs its own port's\n", i, j);
+				return -1;
+			}
+			if (peers[i].ip == peers[j].ip) {
+				fprintf(stderr, "trireme: --peers gives replicas %u and %u the "
+					"same IP; each replica needs its own address\n", i, j);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+opts_check(const struct opts *o)
+{
+	if (o->cluster_set && (o->replica_id_set || o->peers_set || o->port_set)) {
+		fprintf(stderr, "trireme: --cluster runs all 3 replicas in this process; drop "
+			"--replica-id, --peers and --port, or drop --cluster\n");
+		return -1;
+	}
+	if (o->replica_id_set && !o->peers_set) {
+		fprintf(stderr, "trireme: --replica-id needs --peers MAC@IP,MAC@IP,MAC@IP (every "
+			"replica's address, ours included)\n");
+		return -1;
+	}
+	if (o->peers_set && !o->replica_id_set) {
+		fprintf(stderr, "trireme: --peers needs --replica-id N (which of the 3 addresses "
+			"is this process's)\n");
+		return -1;
+	}
+	if (o->port_set && !o->replica_id_set) {
+		fprintf(stderr, "trireme: --port applies to one replica per process; add "
+			"--replica-id and --peers, or drop --port\n");
+		return -1;
+	}
+	return 0;
+}
+
+int
+opts_parse(int argc, char **argv, struct opts *o)
+{
+	int opt;
+
+	opts_default(o);
+	optind = 1;
+	opterr = 0; /* every message below is ours */
+	while ((opt = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+		uint64_t v = 0;
+		int rc = 0;
+
+		switch (opt) {
+		case OPT_CLUSTER:
+			o->cluster_set = true;
+			break;
+		case OPT_REPLICA_ID:
+			rc = parse_uint("replica-id", optarg, 0, TRIREME_REPLICAS - 1, &v);
+			o->replica_id = (unsigned)v;
+			o->replica_id_set = true;
+			o->cluster = false;
+			break;
+		case OPT_PEERS:
+			rc = parse_peers(optarg, o->peers);
+			o->peers_set = true;
+			break;
+		case OPT_PORT:
+			rc = parse_uint("port", optarg, 0, UINT16_MAX - 1, &v);
+			o->port_id = (uint16_t)v;
+			o->port_set = true;
+			break;
+		case OPT_UDP_PORT_BASE:
+			rc = parse_uint("udp-port-base", optarg, 1,
+					UINT16_MAX - (TRIREME_REPLICAS - 1), &v);
+			o->udp_port_base = (uint16_t)v;
+			o->udp_port_base_set = true;
+			break;
+		case OPT_PEER_TIMEOUT:
+			rc = parse_real("peer-timeout", optarg, 0, 3600, &o->peer_timeout_s);
+			break;
+		case OPT_DURATION:
+			rc = parse_real("duration", optarg, 0, 31536000, &o->duration_s);
+			o->duration_set = true;
+			break;
+		case OPT_WINDOW:
+			rc = parse_uint("window", optarg, 1, OPTS_WINDOW_MAX, &v);
+			o->window = (unsigned)v;
+			break;
+		case OPT_KEYS:
+			rc = parse_uint("keys", optarg, 1, 1000000000, &o->keys);
+			break;
+		case OPT_VALUE_SIZE:
+			rc = parse_uint("value-size", optarg, 1, TRIREME_VAL_MAX, &v);
+			o->value_size = (uint32_t)v;
+			break;
+		case OPT_READ_RATIO:
+			rc = parse_real("read-ratio", optarg, 0, 1, &o->read_ratio);
+			break;
+		case OPT_LOSS:
+			rc = parse_real("loss", optarg, 0, 0.9, &o->loss);
+			break;
+		case OPT_WRITERS:
+			rc = parse_uint("writers", optarg, 1, TRIREME_REPLICAS, &v);
+			o->writers = (unsigned)v;
+			break;
+		case OPT_BATCH:
+			rc = parse_uint("batch", optarg, 1, OPTS_BATCH_MAX, &v);
+			o->batch = (unsigned)v;
+			o->batch_set = true;
+			break;
+		case OPT_INFLIGHT:
+			rc = parse_uint("inflight", optarg, 1, 1u << 20, &v);
+			o->inflight = (unsigned)v;
+			o->inflight_set = true;
+			break;
+		case OPT_SEED:
+			rc = parse_uint("seed", optarg, 0, UINT64_MAX, &o->seed);
+			o->seed_set = true;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_STATS_INTERVAL:
+			rc = parse_real("stats-interval", optarg, 0.1, 3600, &o->stats_interval_s);
+			break;
+		case OPT_INTERACTIVE:
+			o->interactive = true;
+			break;
+		case OPT_QUIET:
+			o->quiet = true;
+			break;
+		case OPT_HELP:
+			opts_usage(stdout);
+			return 1;
+		case ':':
+			fprintf(stderr, "trireme: %.64s needs a value; see trireme -- --help\n",
+				argv[optind - 1]);
+			return -1;
+		case '?':
+		default:
+			if (optopt >= OPT_CLUSTER || optopt == OPT_HELP ||
+			    optopt == OPT_INTERACTIVE)
+				fprintf(stderr, "trireme: %.64s takes no value; see trireme -- "
+					"--help\n", argv[optind - 1]);
+			else if (optopt != 0)
+				fprintf(stderr, "trireme: unknown option '-%c'; see trireme -- "
+					"--help (EAL arguments go before --)\n", optopt);
+			else
+				fprintf(stderr, "trireme: unknown or ambiguous option '%.64s'; see "
+					"trireme -- --help (EAL arguments go before --)\n",
+					argv[optind - 1]);
+			return -1;
+		}
+		if (rc != 0)
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "trireme: unexpected argument '%.64s'; options start with -- "
+			"(see trireme -- --help)\n", argv[optind]);
+		return -1;
+	}
+	return opts_check(o);
+}
+
+unsigned
+opts_clients_per_replica(const struct opts *o)
+{
+	return (o->window + OPTS_CLIENT_WINDOW_MAX - 1) / OPTS_CLIENT_WINDOW_MAX;
+}

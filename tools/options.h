@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT
+ * Options of the trireme launcher: `trireme <EAL args> -- <options>`.
+ * One enum of option names, one long_options table, one switch (options.c).
+ */
+#ifndef TRIREME_TOOLS_OPTIONS_H
+#define TRIREME_TOOLS_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "trireme.h"
+
+#define OPTS_WINDOW_MAX 256        /* outstanding commands per replica */
+#define OPTS_CLIENT_WINDOW_MAX 64  /* trireme_client_new: window 1..64 */
+#define OPTS_BATCH_MAX 4096        /* the engine's TR_BATCH_CMDS_MAX */
+
+struct opts {
+	/* Mode: --cluster (the default) or --replica-id N --peers ... */
+	bool cluster;
+	bool cluster_set;
+	unsigned replica_id;
+	bool replica_id_set;
+	struct trireme_peer peers[TRIREME_REPLICAS];
+	bool peers_set;
+	uint16_t port_id;
+	bool port_set;
+	uint16_t udp_port_base;
+	bool udp_port_base_set;
+	double peer_timeout_s;
+	/* Load. */
+	double duration_s;
+	bool duration_set;
+	unsigned window;           /* outstanding per loaded replica */
+	uint64_t keys;
+	uint32_t value_size;
+	double read_ratio;
+	double loss;
+	unsigned writers;          /* replicas 0 .. writers - 1 get load */
+	/* Engine. */
+	unsigned batch;
+	bool batch_set;
+	unsigned inflight;
+	bool inflight_set;
+	uint64_t seed;
+	bool seed_set;
+	/* Output. */
+	bool json;
+	double stats_interval_s;
+	bool interactive;
+	bool quiet;
+};
+
+/* True when an argument after "--" is --help or -h (the usage needs no EAL). */
+bool opts_help_wanted(int argc, char **argv);
+
+/* Before EAL init: the first trireme option given before "--" (or with no
+ * "--" at all), or NULL. EAL would reject it with its whole usage text. */
+const char *opts_misplaced(int argc, char **argv);
+
+/* Parses the application arguments (argv[0] is the program name). Returns 0,
+ * 1 when it printed the usage (--help), or -1 after printing one line saying
+ * what is wrong. */
+int opts_parse(int argc, char **argv, struct opts *o);
+
+void opts_usage(FILE *f);
+
+/* Clients a loaded replica needs for o->window outstanding commands. */
+unsigned opts_clients_per_replica(const struct opts *o);
+
+#endif

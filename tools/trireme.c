@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: MIT
+ * trireme: the launcher, in the style of dpdk-testpmd.
+ *
+ *   trireme <EAL args> -- --cluster --duration 5 --json
+ *   trireme <EAL args> --vdev=net_af_packet0,iface=veth0 -- --replica-id 0 \
+ *       --peers MAC@IP,MAC@IP,MAC@IP
+ *   trireme <EAL args> -- -i
+ *
+ * The main lcore runs the closed-loop load (load.c) and, with -i, the prompt
+ * (prompt.c), both from one loop; the replicas' columns run on the EAL
+ * worker lcores. At the end the load stops, outstanding commands complete,
+ * the local replicas converge, and a summary (or one JSON object) is printed.
+ *
+ * Exit status: 0 done, 1 the replicas did not converge, 2 bad arguments,
+ * 3 the replicas could not start or run. Every failure prints one line
+ * "trireme: <what is wrong>; <what to do>" on stderr.
+ */
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+
+#include "hist.h"
+#include "load.h"
+#include "options.h"
+#include "prompt.h"
+#include "trireme.h"
+
+enum {
+	EXIT_DONE = 0,
+	EXIT_DIVERGED = 1,
+	EXIT_USAGE = 2,
+	EXIT_RUNTIME = 3,
+};
+
+#define DRAIN_TIMEOUT_S 5      /* outstanding commands after the load stops */
+#define CONVERGE_TIMEOUT_S 10  /* local replicas reaching the same state */
+#define CONVERGE_CHECK_MS 10
+#define PROMPT_POLL_US 1000    /* stdin is polled this often */
+#define IDLE_SPINS 64          /* empty rounds before yielding the CPU */
+
+struct app {
+	struct opts o;
+	struct trireme *t;
+	struct load *load;
+	struct prompt *prompt;
+	uint64_t hz;
+	int rc;
+	bool peers_silent;
+	/* The previous stats line. */
+	uint64_t last_tsc;
+	uint64_t last_ops;
+	uint64_t last_retries;
+	uint64_t last_recoveries;
+	uint64_t last_drops;
+};
+
+/* The replicas' state at the end. */
+struct outcome {
+	bool local[TRIREME_REPLICAS];
+	struct trireme_replica_stats st[TRIREME_REPLICAS];
+	bool converged;
+	uint64_t unfinished;
+};
+
+static volatile sig_atomic_t signalled; /* 1: finish; 2: finish without waiting */
+
+static void
+on_signal(int sig)
+{
+	RTE_SET_USED(sig);
+	if (signalled < 2)
+		signalled = signalled + 1;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* A closed stdout must not kill us before the replicas stop. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static uint64_t
+replica_drops(const struct trireme_replica_stats *s)
+{
+	return s->drops_fault + s->drops_malformed + s->drops_foreign + s->drops_tx_full;
+}
+
+static void
+format_ip(char *buf, size_t len, uint32_t ip)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff,
+		 ip & 0xff);
+}
+
+/* Latency for the stats line: "3.1us", "21us", "-" with no sample. */
+static const char *
+format_us(char *buf, size_t len, const struct hist *h, double q)
+{
+	double us = (double)hist_quantile(h, q) / 1e3;
+
+	if (h->count == 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, us < 10 ? "%.1fus" : "%.0fus", us);
+	return buf;
+}
+
+/* Checks the DPDK port of --replica-id mode before the runtime uses it. */
+static int
+check_port(const struct opts *o)
+{
+	struct rte_ether_addr mac;
+	const uint8_t *want = o->peers[o->replica_id].mac;
+	uint16_t id;
+	char ids[64] = "";
+	size_t n = 0;
+
+	if (!rte_eth_dev_is_valid_port(o->port_id)) {
+		if (rte_eth_dev_count_avail() == 0) {
+			fprintf(stderr, "trireme: no DPDK port %u: add "
+				"--vdev=net_af_packet0,iface=<interface> (or a memif vdev, or a "
+				"NIC) to the EAL arguments before --\n", o->port_id);
+			return -1;
+		}
+		RTE_ETH_FOREACH_DEV(id)
+			if (n < sizeof(ids) - 8)
+				n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%u",
+						      n > 0 ? ", " : "", id);
+		fprintf(stderr, "trireme: no DPDK port %u; the EAL arguments give port(s) %s: pick "
+			"one with --port\n", o->port_id, ids);
+		return -1;
+	}
+	if (rte_eth_macaddr_get(o->port_id, &mac) == 0 &&
+	    memcmp(mac.addr_bytes, want, RTE_ETHER_ADDR_LEN) != 0)
+		fprintf(stderr, "trireme: warning: port %u has MAC " RTE_ETHER_ADDR_PRT_FMT " but "
+			"--peers gives replica %u %02x:%02x:%02x:%02x:%02x:%02x; if frames do not "
+			"arrive, use the port's MAC in --peers\n", o->port_id,
+			RTE_ETHER_ADDR_BYTES(&mac), o->replica_id, want[0], want[1], want[2],
+			want[3], want[4], want[5]);
+	return 0;
+}
+
+/* The runtime's configuration from the options; -1 after printing why not. */
+static int
+make_conf(const struct opts *o, struct trireme_conf *conf)
+{
+	unsigned clients;
+
+	trireme_conf_default(conf);
+	conf->mode = o->cluster ? TRIREME_CLUSTER : TRIREME_REPLICA;
+	if (!o->cluster) {
+		conf->replica_id = o->replica_id;
+		conf->port_id = o->port_id;
+		memcpy(conf->peers, o->peers, sizeof(conf->peers));
+	}
+	if (o->udp_port_base_set)
+		conf->udp_port_base = o->udp_port_base;
+	conf->lcore_count = 0; /* every EAL worker lcore */
+	if (o->batch_set)
+		conf->batch_cmds_max = (uint16_t)o->batch;
+	if (o->inflight_set)
+		conf->inflight_max = o->inflight;
+	conf->seed = o->seed;
+	if (conf->keys_max != 0 && o->keys > conf->keys_max) {
+		if (!o->cluster) {
+			/* keys_max must be the same on every replica: not ours to raise. */
+			fprintf(stderr, "trireme: --keys %" PRIu64 " is more than the store holds "
+				"(%" PRIu64 " keys on every replica); use --keys %" PRIu64
+				" or fewer\n", o->keys, conf->keys_max, conf->keys_max);
+			return -1;
+		}
+		conf->keys_max = o->keys;
+	}
+	clients = opts_clients_per_replica(o) + (o->interactive ? 1 : 0);
+	if (conf->clients_max != 0 && clients > conf->clients_max) {
+		fprintf(stderr, "trireme: --window %u needs %u clients per replica but the runtime "
+			"allows %u; lower --window\n", o->window, clients, conf->clients_max);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sum_counters(struct app *a, uint64_t *retries, uint64_t *recoveries, uint64_t *drops)
+{
+	unsigned r;
+
+	*retries = *recoveries = *drops = 0;
+	for (r = 0; r < TRIREME_REPLICAS; r++) {
+		struct trireme_replica_stats s;
+
+		if (!trireme_replica_local(a->t, r) || trireme_replica_stats(a->t, r, &s) != 0)
+			continue;
+		*retries += s.retries;
+		*recoveries += s.recoveries;
+		*drops += replica_drops(&s);
+	}
+}
+
+static void
+stats_line(struct app *a, uint64_t now, uint64_t start)
+{
+	struct load_counts c;
+	struct hist h;
+	uint64_t retries, recoveries, drops;
+	double dt = (double)(now - a->last_tsc) / (double)a->hz;
+	char p50[16], p99[16], p999[16];
+
+	load_hist_interval(a->load, &h);
+	load_counts(a->load, &c);
+	sum_counters(a, &retries, &recoveries, &drops);
+	fprintf(stderr, "[%5.1fs] %.0f ops/s  p50 %s p99 %s p999 %s  retries %" PRIu64
+		" recoveries %" PRIu64 " drops %" PRIu64 "\n",
+		(double)(now - start) / (double)a->hz,
+		dt > 0 ? (double)(c.ops - a->last_ops) / dt : 0.0,
+		format_us(p50, sizeof(p50), &h, 0.5), format_us(p99, sizeof(p99), &h, 0.99),
+		format_us(p999, sizeof(p999), &h, 0.999), retries - a->last_retries,
+		recoveries - a->last_recoveries, drops - a->last_drops);
+	a->last_tsc = now;
+	a->last_ops = c.ops;
+	a->last_retries = retries;
+	a->last_recoveries = recoveries;
+	a->last_drops = drops;
+}
+
+/* --replica-id mode: false when the local replica sent messages but never
+ * received one; true otherwise (with nothing sent, nothing can be told). */
+static bool
+peers_heard(struct app *a)
+{
+	struct trireme_replica_stats s;
+
+	if (trireme_replica_stats(a->t, a->o.replica_id, &s) != 0)
+		return true;
+	return s.rx_msgs > 0 || s.tx_msgs == 0;
+}
+
+static void
+report_silent_peers(const struct app *a)
+{
+	char ip[2][16];
+	unsigned r, n = 0;
+
+	for (r = 0; r < TRIREME_REPLICAS; r++)
+		if (r != a->o.replica_id)
+			format_ip(ip[n++], sizeof(ip[0]), a->o.peers[r].ip);
+	fprintf(stderr, "trireme: replica %u heard nothing from its peers (%s, %s) in %g s; "
+		"start the other replicas, check --peers, --udp-port-base and the port's link, "
+		"or raise --peer-timeout\n", a->o.replica_id, ip[0], ip[1], a->o.peer_timeout_s);
+}
+
+/* The main loop: load, stats lines, the prompt, until the duration ends,
+ * quit, or a signal. */
+static void
+run(struct app *a)
+{
+	const struct opts *o = &a->o;
+	uint64_t now = rte_rdtsc(), start = now;
+	uint64_t stats_every = (uint64_t)(o->stats_interval_s * (double)a->hz);
+	uint64_t next_stats = now + stats_every, next_prompt = now;
+	uint64_t prompt_every = a->hz / (1000000 / PROMPT_POLL_US);
+	uint64_t end = UINT64_MAX, peer_check = UINT64_MAX;
+	bool stats_on = !o->quiet && !o->interactive;
+	unsigned idle = 0;
+
+	if (o->duration_s > 0 && (!o->interactive || o->duration_set))
+		end = now + (uint64_t)(o->duration_s * (double)a->hz);
+	if (!o->cluster && o->peer_timeout_s > 0)
+		peer_check = now + (uint64_t)(o->peer_timeout_s * (double)a->hz);
+	a->last_tsc = now;
+	if (!o->interactive)
+		load_start(a->load);
+
+	while (!signalled) {
+		if (load_step(a->load) > 0) {
+			idle = 0;
+		} else if (++idle > IDLE_SPINS) {
+			/* The replicas' threads may share our CPU: let them run. */
+			sched_yield();
+		} else {
+			rte_pause();
+		}
+		now = rte_rdtsc();
+		if (now >= end)
+			break;
+		if (stats_on && now >= next_stats) {
+			stats_line(a, now, start);
+			next_stats += stats_every;
+			if (next_stats <= now)
+				next_stats = now + stats_every;
+		}
+		if (now >= peer_check) {
+			peer_check = UINT64_MAX;
+			if (!peers_heard(a)) {
+				report_silent_peers(a);
+				if (!o->interactive) {
+					a->peers_silent = true;
+					a->rc = EXIT_RUNTIME;
+					break;
+				}
+			}
+		}
+		if (a->prompt != NULL && now >= next_prompt) {
+			next_prompt = now + prompt_every;
+			if (prompt_poll(a->prompt))
+				break;
+		}
+	}
+	load_stop(a->load);
+}
+
+/* Lets the outstanding commands of live replicas complete. */
+static void
+drain(struct app *a)
+{
+	uint64_t now = rte_rdtsc(), next_check = now;
+	uint64_t deadline = now + DRAIN_TIMEOUT_S * a->hz;
+	unsigned idle = 0;
+
+	while (signalled < 2 && now < deadline) {
+		if (now >= next_check) {
+			if (load_outstanding_live(a->load) == 0)
+				return;
+			next_check = now + a->hz / 1000;
+		}
+		if (load_step(a->load) > 0)
+			idle = 0;
+		else if (++idle > IDLE_SPINS)
+			sched_yield();
+		else
+			rte_pause();
+		now = rte_rdtsc();
+	}
+}
+
+/* One look at the local replicas: true when every live one applied all it
+ * knows is committed, and all have the same applied prefix and digest. */
+static bool
+replicas_agree(struct app *a, struct outcome *out)
+{
+	const struct trireme_replica_stats *ref = NULL;
+	unsigned r, c;
+	bool agree = true;
+
+	for (r = 0; r < TRIREME_REPLICAS; r++) {
+		struct trireme_replica_stats *s = &out->st[r];
+
+		out->local[r] = trireme_replica_local(a->t, r) &&
+				trireme_replica_stats(a->t, r, s) == 0;
+		if (!out->local[r] || s->paused)
+			continue;
+		for (c = 0; c < TRIREME_REPLICAS; c++)
+			if (s->applied_prefix[c] != s->known[c])
+				agree = false;
+		if (ref == NULL) {
+			ref = s;
+			continue;
+		}
+		if (memcmp(s->applied_prefix, ref->applied_prefix,
+			   sizeof(s->applied_prefix)) != 0 || s->kv_digest != ref->kv_digest)
+			agree = false;
+	}
+	return agree && ref != NULL;
+}
+
+/* Waits until the local replicas agree twice in a row with nothing applied
+ * in between, or CONVERGE_TIMEOUT_S. */
+static void
+converge(struct app *a, struct outcome *out)
+{
+	uint64_t now = rte_rdtsc(), deadline = now + CONVERGE_TIMEOUT_S * a->hz;
+	uint64_t next_check = now, prev_applied = UINT64_MAX;
+
+	out->converged = false;
+	for (;;) {
+		if (now >= next_check) {
+			bool agree = replicas_agree(a, out);
+			uint64_t applied = 0;
+			unsigned r;
+
+			for (r = 0; r < TRIREME_REPLICAS; r++)
+				if (out->local[r])
+					applied += out->st[r].applied;
+			if (agree && applied == prev_applied) {
+				out->converged = true;
+				return;
+			}
+			prev_applied = agree ? applied : UINT64_MAX;
+			next_check = now + a->hz / 1000 * CONVERGE_CHECK_MS;
+		}
+		if (signalled >= 2 || now >= deadline)
+			return;
+		load_step(a->load); /* late completions */
+		sched_yield();
+		now = rte_rdtsc();
+	}
+}
+
+static void
+print_json(const struct app *a, const struct outcome *out)
+{
+	const struct hist *h = load_hist_total(a->load);
+	struct load_counts c;
+	double s = load_active_s(a->load);
+	unsigned r;
+	bool first = true;
+
+	load_counts(a->load, &c);
+	printf("{\"mode\":\"%s\",\"ops\":%" PRIu64 ",\"ops_per_s\":%.2f,\"p50_us\":%.2f,"
+	       "\"p99_us\":%.2f,\"p999_us\":%.2f,\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
+	       ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64 ",\"duration_s\":%.3f,"
+	       "\"loss\":%g,\"window\":%u,\"replicas\":[",
+	       a->o.cluster ? "cluster" : "replica", c.ops, s > 0 ? (double)c.ops / s : 0.0,
+	       (double)hist_quantile(h, 0.5) / 1e3, (double)hist_quantile(h, 0.99) / 1e3,
+	       (double)hist_quantile(h, 0.999) / 1e3, c.reads, c.writes, c.errors,
+	       out->unfinished, s, a->o.loss, a->o.window);
+	for (r = 0; r < TRIREME_REPLICAS; r++) {
+		const struct trireme_replica_stats *st = &out->st[r];
+
+		if (!out->local[r])
+			continue;
+		printf("%s{\"id\":%u,\"applied\":%" PRIu64 ",\"applied_cmds\":%" PRIu64
+		       ",\"kv_digest\":\"0x%016" PRIx64 "\",\"keys\":%" PRIu64 ",\"committed\":%"
+		       PRIu64 ",\"retries\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"drops\":%"
+		       PRIu64 ",\"paused\":%s}",
+		       first ? "" : ",", r, st->applied, st->applied_cmds, st->kv_digest, st->keys,
+		       st->committed, st->retries, st->recoveries, replica_drops(st),
+		       st->paused ? "true" : "false");
+		first = false;
+	}
+	printf("],\"digests_match\":%s}\n", out->converged ? "true" : "false");
+	fflush(stdout);
+}
+
+static void
+print_summary(const struct app *a, const struct outcome *out)
+{
+	const struct hist *h = load_hist_total(a->load);
+	struct load_counts c;
+	double s = load_active_s(a->load);
+	unsigned r;
+
+	load_counts(a->load, &c);
+	printf("%" PRIu64 " ops in %.2f s: %.0f ops/s (reads %" PRIu64 ", writes %" PRIu64
+	       ", errors %" PRIu64 ")\n", c.ops, s, s > 0 ? (double)c.ops / s : 0.0, c.reads,
+	       c.writes, c.errors);
+	printf("latency: p50 %.1f us, p99 %.1f us, p999 %.1f us\n",
+	       (double)hist_quantile(h, 0.5) / 1e3, (double)hist_quantile(h, 0.99) / 1e3,
+	       (double)hist_quantile(h, 0.999) / 1e3);
+	if (out->unfinished > 0)
+		printf("%" PRIu64 " commands did not complete within %d s\n", out->unfinished,
+		       DRAIN_TIMEOUT_S);
+	for (r = 0; r < TRIREME_REPLICAS; r++) {
+		const struct trireme_replica_stats *st = &out->st[r];
+
+		if (!out->local[r])
+			continue;
+		printf("replica %u: applied %" PRIu64 " (%" PRIu64 " cmds), committed %" PRIu64
+		       ", digest 0x%016" PRIx64 ", keys %" PRIu64 ", retries %" PRIu64
+		       ", recoveries %" PRIu64 ", drops %" PRIu64 "%s\n",
+		       r, st->applied, st->applied_cmds, st->committed, st->kv_digest, st->keys,
+		       st->retries, st->recoveries, replica_drops(st),
+		       st->paused ? ", paused" : "");
+	}
+	if (out->converged && !a->o.cluster)
+		printf("replica converged: compare its digest with the other processes'\n");
+	else if (out->converged)
+		printf("replicas converged: digests match\n");
+	else
+		printf("replica%s did not converge within %d s\n", a->o.cluster ? "s" : "",
+		       CONVERGE_TIMEOUT_S);
+	fflush(stdout);
+}
+
+/* Stops the load, lets it finish, waits for convergence, prints the result. */
+static void
+finish(struct app *a)
+{
+	struct outcome out;
+
+	memset(&out, 0, sizeof(out));
+	load_stop(a->load);
+	if (a->peers_silent) {
+		replicas_agree(a, &out);
+	} else {
+		drain(a);
+		converge(a, &out);
+	}
+	out.unfinished = load_outstanding_live(a->load);
+	if (a->o.json)
+		print_json(a, &out);
+	else
+		print_summary(a, &out);
+	if (a->rc == EXIT_DONE && !out.converged)
+		a->rc = EXIT_DIVERGED;
+}
+
+/* Starts the replicas and the load, runs, finishes; returns the exit status. */
+static int
+launch(struct app *a)
+{
+	struct trireme_conf conf;
+	struct load_conf lc;
+	char err[256] = "";
+	unsigned r;
+	int rc;
+
+	if (!a->o.cluster && check_port(&a->o) != 0)
+		return EXIT_USAGE;
+	if (make_conf(&a->o, &conf) != 0)
+		return EXIT_USAGE;
+	rc = trireme_start(&conf, &a->t, err, sizeof(err));
+	if (rc < 0) {
+		if (err[0] != 0)
+			fprintf(stderr, "trireme: %s\n", err);
+		else
+			fprintf(stderr, "trireme: the replicas did not start: %s; check the EAL "
+				"arguments and the options\n", trireme_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	trireme_thread_online();
+
+	memset(&lc, 0, sizeof(lc));
+	for (r = 0; r < TRIREME_REPLICAS; r++) {
+		struct trireme_faults f = { .drop_tx = a->o.loss, .drop_rx = a->o.loss };
+
+		if (!trireme_replica_local(a->t, r))
+			continue;
+		lc.loaded[r] = r < a->o.writers;
+		if (a->o.loss > 0) {
+			rc = trireme_set_faults(a->t, r, &f);
+			if (rc != 0) {
+				fprintf(stderr, "trireme: cannot set --loss on replica %u: %s; run "
+					"without --loss\n", r, trireme_strerror(rc));
+				a->rc = EXIT_RUNTIME;
+				goto stop;
+			}
+		}
+	}
+	if (!a->o.cluster && !lc.loaded[a->o.replica_id] && !a->o.quiet)
+		fprintf(stderr, "trireme: replica %u gets no load (--writers %u loads replicas "
+			"0..%u)\n", a->o.replica_id, a->o.writers, a->o.writers - 1);
+	lc.window = a->o.window;
+	lc.client_window_max = OPTS_CLIENT_WINDOW_MAX;
+	lc.keys = a->o.keys;
+	lc.value_size = a->o.value_size;
+	lc.read_ratio = a->o.read_ratio;
+	lc.seed = a->o.seed;
+	a->load = load_new(a->t, &lc, err, sizeof(err));
+	if (a->load == NULL) {
+		fprintf(stderr, "trireme: %s\n", err);
+		a->rc = EXIT_RUNTIME;
+		goto stop;
+	}
+	if (a->o.interactive) {
+		struct prompt_env env = { .t = a->t, .load = a->load, .signalled = &signalled };
+
+		a->prompt = prompt_new(&env);
+		if (a->prompt == NULL) {
+			fprintf(stderr, "trireme: cannot start the prompt (out of memory); run "
+				"without -i\n");
+			a->rc = EXIT_RUNTIME;
+			goto stop;
+		}
+	}
+
+	run(a);
+	prompt_free(a->prompt); /* the terminal back to normal before the summary */
+	a->prompt = NULL;
+	finish(a);
+
+stop:
+	load_free(a->load);
+	trireme_thread_offline();
+	trireme_stop(a->t);
+	return a->rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app a;
+	const char *misplaced;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	if (opts_help_wanted(argc, argv)) {
+		opts_usage(stdout);
+		return EXIT_DONE;
+	}
+	misplaced = opts_misplaced(argc, argv);
+	if (misplaced != NULL) {
+		fprintf(stderr, "trireme: %.64s is a trireme option: put it after -- "
+			"(trireme <EAL args> -- <options>)\n", misplaced);
+		return EXIT_USAGE;
+	}
+
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "trireme: EAL init failed: %s; check the EAL arguments before --\n",
+			rte_strerror(rte_errno));
+		return EXIT_USAGE;
+	}
+	argc -= ret;
+	argv += ret;
+	install_signals(); /* from here on, SIGINT and SIGTERM finish cleanly */
+
+	ret = opts_parse(argc, argv, &a.o);
+	if (ret != 0) {
+		rte_eal_cleanup();
+		return ret > 0 ? EXIT_DONE : EXIT_USAGE;
+	}
+	a.hz = rte_get_tsc_hz();
+	a.rc = launch(&a);
+	rte_eal_cleanup();
+	return a.rc;
+}
