@@ -9,6 +9,7 @@ packages=(
 	dpdk dpdk-dev libdpdk-dev
 	liburcu-dev libjemalloc-dev
 	iproute2 python3
+	spin clang libclang-rt-14-dev llvm-14
 )
 
 missing=()
