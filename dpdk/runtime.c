@@ -440,14 +440,14 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 			continue;
 		if (pthread_create(&t->reps[r].applier_thread, NULL, applier_main, &t->reps[r]) != 0) {
 			rc = fail(err, len, -TRIREME_EINTERNAL, "cannot start the applier thread");
-			goto out_stop;
+			goto out_free;
 		}
 		t->reps[r].applier_started = true;
 	}
 	for (unsigned i = 0; i < t->nlcores; i++) {
 		if (rte_eal_remote_launch(rt_worker_main, &t->lcores[i], t->lcores[i].lcore) != 0) {
 			rc = fail(err, len, -TRIREME_ELCORE, "lcore %u is busy", t->lcores[i].lcore);
-			goto out_stop;
+			goto out_free;
 		}
 		t->lcores[i].launched = true;
 	}
@@ -459,11 +459,8 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 	*out = t;
 	return 0;
 
-out_stop:
-	trireme_stop(t);
-	return rc;
 out_free:
-	trireme_stop(t);
+	trireme_stop(t); /* undoes whatever was set up */
 	return rc;
 }
 

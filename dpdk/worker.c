@@ -44,7 +44,7 @@ queue_of(const struct rt_replica *r, unsigned peer, unsigned column)
 }
 
 static void
-tx_burst(struct rt_task *k, unsigned peer, uint16_t queue, struct rte_mbuf **pkts, unsigned n)
+tx_burst(struct rt_task *k, uint16_t queue, struct rte_mbuf **pkts, unsigned n)
 {
 	struct rt_replica *r = k->rep;
 	unsigned sent = rte_eth_tx_burst(r->port, queue, pkts, (uint16_t)n);
@@ -54,7 +54,6 @@ tx_burst(struct rt_task *k, unsigned peer, uint16_t queue, struct rte_mbuf **pkt
 		k->drops_tx_full += n - sent;
 		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
 	}
-	(void)peer;
 }
 
 /* Fault injection on the way out: drop, duplicate, delay. */
@@ -92,12 +91,12 @@ tx_flush(struct rt_task *k, uint64_t now_ns)
 		}
 		k->ntx[peer] = 0;
 		if (n > 0)
-			tx_burst(k, peer, q, out, n);
+			tx_burst(k, q, out, n);
 	}
 	while (k->delayed_len > 0 && k->delayed[k->delayed_head].due_ns <= now_ns) {
 		struct rt_delayed *d = &k->delayed[k->delayed_head];
 
-		tx_burst(k, 0, d->queue, &d->m, 1);
+		tx_burst(k, d->queue, &d->m, 1);
 		k->delayed_head = (k->delayed_head + 1) % RT_DELAY_MAX;
 		k->delayed_len--;
 	}
