@@ -21,9 +21,6 @@
 #include "port.h"
 #include "runtime.h"
 
-int rt_worker_main(void *arg);
-void rt_idle(unsigned *idle);
-
 static const char *const err_text[] = {
 	"ok",
 #define TRIREME_ERR_TEXT(name, text) text,
@@ -106,8 +103,23 @@ on_complete(void *ctx, const struct tr_completion *d)
 	atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_release);
 	if (rte_ring_sp_enqueue(c->done, cmd) != 0)
 		abort(); /* sized to the window: cannot be full */
+	r->completions++;
 }
 
+unsigned
+rt_applier_step(struct rt_replica *r)
+{
+	uint64_t before = r->completions;
+	unsigned n;
+
+	if (atomic_load_explicit(&r->paused, memory_order_relaxed))
+		return 0;
+	n = tr_apply(&r->applier, 256);
+	atomic_fetch_add_explicit(&r->applied, n, memory_order_relaxed);
+	return n + (unsigned)(r->completions - before); /* Q3 answers count as work */
+}
+
+/* With conf.applier_threads: the applier on a thread of its own. */
 static void *
 applier_main(void *arg)
 {
@@ -123,21 +135,13 @@ applier_main(void *arg)
 	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
 	urcu_qsbr_register_thread();
 	while (!atomic_load_explicit(&r->t->stop, memory_order_relaxed)) {
-		unsigned n = 0;
+		unsigned n = rt_applier_step(r);
 
-		if (!atomic_load_explicit(&r->paused, memory_order_relaxed))
-			n = tr_apply(&r->applier, 256);
-		atomic_fetch_add_explicit(&r->applied, n, memory_order_relaxed);
 		urcu_qsbr_quiescent_state();
-		if (n > 0) {
+		if (n > 0)
 			idle = 0;
-			continue;
-		}
-		if (idle > 256)
-			urcu_qsbr_thread_offline();
-		rt_idle(&idle);
-		if (idle > 257)
-			urcu_qsbr_thread_online();
+		else
+			rt_idle_qsbr(&idle);
 	}
 	urcu_qsbr_unregister_thread();
 	return NULL;
@@ -230,7 +234,8 @@ net_conf_init(struct trireme *t, struct tr_net_conf *net)
 	}
 }
 
-/* Columns over the worker lcores, round robin. */
+/* Columns over the worker lcores, round robin; each replica's applier
+ * follows its columns unless it has a thread of its own. */
 static int
 place(struct trireme *t, char *err, size_t len)
 {
@@ -268,6 +273,11 @@ place(struct trireme *t, char *err, size_t len)
 			/* One port queue: a replica's columns share the lcore that reads it. */
 			if (t->ring_mesh || c == TR_COLUMNS - 1)
 				n++;
+		}
+		if (!t->conf.applier_threads) {
+			struct rt_lcore *l = &t->lcores[n++ % t->nlcores];
+
+			l->appliers[l->nappliers++] = &t->reps[r];
 		}
 	}
 	return 0;
@@ -436,7 +446,7 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		goto out_free;
 
 	for (unsigned r = 0; r < TR_REPLICAS; r++) {
-		if (!t->reps[r].local)
+		if (!t->reps[r].local || !conf->applier_threads)
 			continue;
 		if (pthread_create(&t->reps[r].applier_thread, NULL, applier_main, &t->reps[r]) != 0) {
 			rc = fail(err, len, -TRIREME_EINTERNAL, "cannot start the applier thread");
@@ -603,11 +613,13 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 	c->next_seq = 1;
 	c->oldest = 1;
 	c->cmds = calloc(window, sizeof(*c->cmds));
+	c->local_done = calloc(window, sizeof(*c->local_done));
 	while (ring <= window)
 		ring *= 2;
 	pthread_mutex_lock(&r->clients_lock);
-	if (r->clients_used == r->clients_max || c->cmds == NULL) {
+	if (r->clients_used == r->clients_max || c->cmds == NULL || c->local_done == NULL) {
 		pthread_mutex_unlock(&r->clients_lock);
+		free(c->local_done);
 		free(c->cmds);
 		free(c);
 		return NULL;
@@ -627,6 +639,7 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 		for (unsigned i = 0; i < window; i++)
 			free(c->cmds[i].data);
 		rte_ring_free(c->done);
+		free(c->local_done);
 		free(c->cmds);
 		free(c);
 		return NULL;
@@ -655,6 +668,7 @@ trireme_client_free(struct trireme_client *c)
 	for (unsigned i = 0; i < c->window; i++)
 		free(c->cmds[i].data);
 	rte_ring_free(c->done);
+	free(c->local_done);
 	free(c->cmds);
 	free(c);
 }
@@ -671,12 +685,33 @@ release_polled(struct trireme_client *c)
 		c->oldest++;
 }
 
+/* A local get: answered now from the applied state (the weaker mode). */
+static int
+read_local_cmd(struct trireme_client *c, struct rt_cmd *cmd)
+{
+	int rc = trireme_read_local(c->t, c->rep->id, cmd->data, cmd->key_len, cmd->data,
+				    TRIREME_KEY_MAX + TRIREME_VAL_MAX, &cmd->out_len);
+
+	if (rc < 0)
+		return rc;
+	cmd->status = 0;
+	cmd->found = rc == 0;
+	if (!cmd->found)
+		cmd->out_len = 0;
+	atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_relaxed);
+	c->local_done[c->nlocal_done++] = cmd;
+	c->next_seq++;
+	c->outstanding++;
+	return 0;
+}
+
 int
 trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag)
 {
 	struct rt_cmd *cmd;
 
 	if (op == NULL || op->kind < TRIREME_SET || op->kind > TRIREME_DEL ||
+	    (op->kind == TRIREME_GET && op->read_mode >= TRIREME_READ_MODES) ||
 	    op->key_len > TRIREME_KEY_MAX || (op->key_len > 0 && op->key == NULL) ||
 	    (op->kind == TRIREME_SET && (op->val_len > TRIREME_VAL_MAX ||
 					 (op->val_len > 0 && op->val == NULL))))
@@ -696,6 +731,7 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 	cmd->tag = tag;
 	cmd->seq = c->next_seq;
 	cmd->kind = op->kind;
+	cmd->read_mode = op->kind == TRIREME_GET ? op->read_mode : 0;
 	cmd->key_len = op->key_len;
 	cmd->val_len = op->kind == TRIREME_SET ? op->val_len : 0;
 	if (op->key_len > 0)
@@ -703,6 +739,8 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 	if (cmd->val_len > 0)
 		memcpy(cmd->data + op->key_len, op->val, cmd->val_len);
 	cmd->submit_ns = rt_now_ns(c->t);
+	if (cmd->kind == TRIREME_GET && cmd->read_mode == TRIREME_READ_LOCAL)
+		return read_local_cmd(c, cmd);
 	atomic_store_explicit(&cmd->state, RT_CMD_QUEUED, memory_order_relaxed);
 	if (rte_ring_mp_enqueue(c->rep->submit, cmd) != 0) {
 		atomic_store_explicit(&cmd->state, RT_CMD_FREE, memory_order_relaxed);
@@ -722,7 +760,11 @@ trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n)
 	release_polled(c);
 	if (n > RT_BURST)
 		n = RT_BURST;
-	got = rte_ring_sc_dequeue_burst(c->done, (void **)cmds, n, NULL);
+	got = n < c->nlocal_done ? n : c->nlocal_done;
+	memcpy(cmds, c->local_done, got * sizeof(cmds[0]));
+	c->nlocal_done -= got;
+	memmove(c->local_done, c->local_done + got, c->nlocal_done * sizeof(cmds[0]));
+	got += rte_ring_sc_dequeue_burst(c->done, (void **)cmds + got, n - got, NULL);
 	for (unsigned i = 0; i < got; i++) {
 		struct rt_cmd *cmd = cmds[i];
 
@@ -803,6 +845,8 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 		s->recoveries += __atomic_load_n(&cs->recoveries, __ATOMIC_RELAXED);
 		s->fetches += __atomic_load_n(&cs->fetches, __ATOMIC_RELAXED);
 		s->rejects += __atomic_load_n(&cs->rejects_sent, __ATOMIC_RELAXED);
+		s->barrier_reads += __atomic_load_n(&cs->reads, __ATOMIC_RELAXED);
+		s->read_barriers += __atomic_load_n(&cs->read_barriers, __ATOMIC_RELAXED);
 		s->rx_pkts += __atomic_load_n(&k->rx_pkts, __ATOMIC_RELAXED);
 		s->tx_pkts += __atomic_load_n(&k->tx_pkts, __ATOMIC_RELAXED);
 		s->rx_msgs += __atomic_load_n(&k->rx_msgs_n, __ATOMIC_RELAXED);

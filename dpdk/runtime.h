@@ -32,6 +32,7 @@ struct rt_cmd {
 	uint64_t seq;
 	uint64_t submit_ns;
 	uint8_t kind;
+	uint8_t read_mode;     /* get: enum trireme_read_mode */
 	_Atomic uint8_t state; /* RT_CMD_FREE, _QUEUED, _DONE */
 	uint16_t key_len;
 	uint32_t val_len;
@@ -53,6 +54,8 @@ struct trireme_client {
 	unsigned outstanding;
 	struct rt_cmd *cmds;  /* window of them */
 	struct rte_ring *done; /* SPSC: applier -> client */
+	struct rt_cmd **local_done; /* local gets, answered in submit (window) */
+	unsigned nlocal_done;
 	struct rt_cmd *polled[RT_BURST]; /* freed by the next poll */
 	unsigned npolled;
 };
@@ -106,6 +109,8 @@ struct rt_replica {
 	pthread_t applier_thread;
 	bool applier_started;
 	_Atomic uint64_t applied;
+	uint64_t completions;  /* applier only: clients' commands answered */
+	unsigned applier_idle; /* applier only: back-off of its own thread */
 	uint64_t lat_hist[RT_LAT_BUCKETS]; /* submit -> completion, log2 ns (applier) */
 	_Atomic bool paused;
 	uint16_t port;
@@ -126,6 +131,8 @@ struct rt_lcore {
 	unsigned lcore;
 	struct rt_task *tasks[TR_REPLICAS * TR_COLUMNS];
 	unsigned ntasks;
+	struct rt_replica *appliers[TR_REPLICAS]; /* applier_threads off */
+	unsigned nappliers;
 	bool launched;
 };
 
@@ -141,5 +148,13 @@ struct trireme {
 };
 
 uint64_t rt_now_ns(const struct trireme *t);
+/* One applier pass on a replica (any thread registered with QSBR): the
+ * instances applied plus the clients' commands answered (0: idle). */
+unsigned rt_applier_step(struct rt_replica *r);
+/* Idle back-off (pause, yield, sleep); the _qsbr form goes offline while it
+ * sleeps, for threads registered with liburcu QSBR. */
+void rt_idle(unsigned *idle);
+void rt_idle_qsbr(unsigned *idle);
+int rt_worker_main(void *arg);
 
 #endif

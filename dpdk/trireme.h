@@ -20,8 +20,12 @@
  * to a lock-free hash table and completes the clients' commands.
  *
  * A command completes when it has been applied on the replica it was
- * submitted to (PROTOCOL P5): writes and log reads are linearizable. Local
- * reads (trireme_read_local) are weaker: sequentially consistent per replica.
+ * submitted to (PROTOCOL P5). Writes are linearizable, and so are gets in
+ * the two strong read modes: the read barrier (the default, PROTOCOL §8
+ * Q1-Q3: one message to one peer, no log slot) and the log (a read-only
+ * instance). Local reads (TRIREME_READ_LOCAL, trireme_read_local) are the
+ * weaker mode: the replica's applied state, which may lag the cluster; not
+ * linearizable.
  */
 #ifndef TRIREME_H
 #define TRIREME_H
@@ -81,7 +85,8 @@ struct trireme_conf {
 	 * columns, several share one lcore. */
 	unsigned lcores[64];
 	unsigned lcore_count;
-	bool applier_on_lcore;       /* false: appliers are plain threads */
+	bool applier_threads;        /* appliers on their own threads, not on
+				      * the worker lcores (the default) */
 	/* Engine limits. */
 	uint32_t inflight_max;       /* uncommitted instances per owner */
 	uint16_t batch_cmds_max;     /* commands per instance; 1: no batching */
@@ -127,12 +132,25 @@ void trireme_client_free(struct trireme_client *c);
 
 enum trireme_op_kind {
 	TRIREME_SET = 1,
-	TRIREME_GET = 2, /* through the log: a read-only instance */
+	TRIREME_GET = 2,
 	TRIREME_DEL = 3,
+};
+
+/* How a get reads (PROTOCOL §8). */
+enum trireme_read_mode {
+	TRIREME_READ_BARRIER = 0, /* linearizable, no log slot: the owner column
+				   * asks one peer for its known (Q1-Q3) */
+	TRIREME_READ_LOG = 1,     /* linearizable, through the log: a read-only
+				   * instance, one commit round */
+	TRIREME_READ_LOCAL = 2,   /* WEAKER, not linearizable: this replica's
+				   * applied state, read on the caller's thread
+				   * (which must be online, trireme_thread_online) */
+	TRIREME_READ_MODES
 };
 
 struct trireme_op {
 	uint8_t kind;
+	uint8_t read_mode; /* get: enum trireme_read_mode, 0 is the barrier */
 	const void *key;
 	uint16_t key_len;
 	const void *val; /* set */
@@ -141,7 +159,8 @@ struct trireme_op {
 
 /* Queues a command; tag comes back with its completion. 0, or -TRIREME_EBUSY
  * when the client has window commands outstanding or the replica's queue is
- * full, -TRIREME_ESTOPPED, -TRIREME_EINVAL. The key and value are copied. */
+ * full, -TRIREME_ESTOPPED, -TRIREME_EINVAL. The key and value are copied.
+ * A local get is done at once; its completion comes from the next poll. */
 int trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag);
 
 struct trireme_done {
@@ -172,6 +191,7 @@ struct trireme_replica_stats {
 	uint64_t kv_digest;        /* order-independent digest of the KV state */
 	uint64_t keys;
 	uint64_t committed, proposed, retries, recoveries, fetches, rejects;
+	uint64_t barrier_reads, read_barriers; /* Q1: reads taken, READ_INDEX sent */
 	uint64_t rx_pkts, tx_pkts, rx_msgs, tx_msgs;
 	uint64_t drops_fault, drops_malformed, drops_foreign, drops_tx_full;
 	uint64_t known[TRIREME_REPLICAS], applied_prefix[TRIREME_REPLICAS];

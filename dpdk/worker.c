@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <urcu-qsbr.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -208,6 +210,8 @@ submit_cmd(struct rt_task *k, struct rt_cmd *c)
 		.val_len = c->kind == TRIREME_SET ? c->val_len : 0,
 	};
 
+	if (c->kind == TRIREME_GET && c->read_mode == TRIREME_READ_BARRIER)
+		return tr_column_read(k->col, &cmd) == 0; /* Q1 */
 	return tr_column_submit(k->col, &cmd) == 0;
 }
 
@@ -284,16 +288,17 @@ task_poll(struct rt_task *k)
 
 /* Idle back-off: pause, then yield, then sleep, so that several replicas
  * and their appliers share two CPUs; a busy loop never gets here. */
-void rt_idle(unsigned *idle);
+#define RT_IDLE_PAUSES 64
+#define RT_IDLE_YIELDS 256
 
 void
 rt_idle(unsigned *idle)
 {
 	unsigned n = ++*idle;
 
-	if (n < 64) {
+	if (n < RT_IDLE_PAUSES) {
 		rte_pause();
-	} else if (n < 256) {
+	} else if (n < RT_IDLE_YIELDS) {
 		sched_yield();
 	} else {
 		struct timespec ts = {0, n < 4096 ? 20000 : 200000};
@@ -302,8 +307,20 @@ rt_idle(unsigned *idle)
 	}
 }
 
-int rt_worker_main(void *arg);
+void
+rt_idle_qsbr(unsigned *idle)
+{
+	bool sleeps = *idle + 1 >= RT_IDLE_YIELDS;
 
+	if (sleeps)
+		urcu_qsbr_thread_offline(); /* a sleeping reader holds nothing */
+	rt_idle(idle);
+	if (sleeps)
+		urcu_qsbr_thread_online();
+}
+
+/* An lcore: its column tasks, then the appliers placed on it (QSBR
+ * readers of the store: quiescent after every pass). */
 int
 rt_worker_main(void *arg)
 {
@@ -311,15 +328,25 @@ rt_worker_main(void *arg)
 	struct trireme *t = lc->t;
 	unsigned idle = 0;
 
+	if (lc->nappliers > 0)
+		urcu_qsbr_register_thread();
 	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
 		unsigned work = 0;
 
 		for (unsigned i = 0; i < lc->ntasks; i++)
 			work += task_poll(lc->tasks[i]);
+		for (unsigned i = 0; i < lc->nappliers; i++)
+			work += rt_applier_step(lc->appliers[i]);
+		if (lc->nappliers > 0)
+			urcu_qsbr_quiescent_state();
 		if (work > 0)
 			idle = 0;
+		else if (lc->nappliers > 0)
+			rt_idle_qsbr(&idle);
 		else
 			rt_idle(&idle);
 	}
+	if (lc->nappliers > 0)
+		urcu_qsbr_unregister_thread();
 	return 0;
 }

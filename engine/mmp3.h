@@ -61,6 +61,11 @@ struct tr_config {
 	uint64_t recover_ns;      /* R1: age of a slot before a non-owner recovers it */
 	uint64_t status_ns;       /* STATUS period */
 	uint64_t suspect_ns;      /* a peer silent this long is suspected (R2, P6) */
+	uint64_t forget_ns;       /* a peer silent this long (never heard: since
+				   * start) no longer holds back recycling; >=
+				   * suspect_ns, so that a replica descheduled
+				   * or started late for a moment is not left
+				   * behind the log for good */
 	uint64_t seed;            /* jitter */
 	uint32_t read_bytes_max;  /* Q1: encoded GETs waiting for a barrier (and per batch) */
 	uint32_t read_batches_max; /* Q2: answered barriers queued for the applier */
@@ -209,6 +214,7 @@ struct tr_replica {
 	struct tr_config cfg;
 	struct tr_shared shared;
 	struct tr_column col[TR_COLUMNS];
+	uint64_t started_ns;   /* tr_replica_init's now_ns */
 	const char *violation_why;
 };
 

@@ -23,6 +23,7 @@ tr_config_default(struct tr_config *cfg, uint8_t id, uint64_t rtt_ns)
 	cfg->recover_ns = 40 * rtt_ns;
 	cfg->status_ns = 10 * rtt_ns;
 	cfg->suspect_ns = 50 * rtt_ns;
+	cfg->forget_ns = 20000 * rtt_ns;
 	cfg->seed = id + 1;
 	cfg->read_bytes_max = 1u << 16;
 	cfg->read_batches_max = 16;
@@ -51,6 +52,8 @@ tr_config_check(const struct tr_config *cfg)
 		return "fetch_ns, status_ns must be > 0 and recover_ns >= fetch_ns";
 	if (cfg->suspect_ns <= cfg->status_ns)
 		return "suspect_ns must exceed status_ns";
+	if (cfg->forget_ns < cfg->suspect_ns)
+		return "forget_ns must be >= suspect_ns";
 	if (cfg->read_bytes_max < TR_WIRE_CMD_HDR_BYTES || cfg->read_bytes_max > TR_BATCH_BYTES_MAX)
 		return "read_bytes_max out of range";
 	if (cfg->read_batches_max == 0 || cfg->read_batches_max > 4096)
@@ -104,6 +107,7 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 		return -1;
 	memset(r, 0, sizeof(*r));
 	r->cfg = *cfg;
+	r->started_ns = now_ns;
 	for (unsigned i = 0; i < TR_COLUMNS; i++) {
 		atomic_init(&r->shared.known[i], 0);
 		atomic_init(&r->shared.applied[i], 0);

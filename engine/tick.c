@@ -27,9 +27,11 @@ send_status(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 
 /* Recycling, only when the ring fills up: cells below every replica's applied
  * prefix are never needed again, not even for catch-up. A peer silent for
- * suspect_ns does not hold recycling back (else one stopped replica would stall
+ * forget_ns does not hold recycling back (else one stopped replica would stall
  * every column); should it come back behind the new base, it cannot catch up
- * from the log (state transfer is future work) and counts fetch_too_old. */
+ * from the log (state transfer is future work) and counts fetch_too_old. A
+ * peer that is merely slow or suspected (suspect_ns) is waited for: the
+ * owner's proposals stop at the full ring instead. */
 static void
 recycle(struct tr_column *c, uint64_t now_ns)
 {
@@ -39,9 +41,12 @@ recycle(struct tr_column *c, uint64_t now_ns)
 	if (top - c->base < (c->mask + 1) / 4 * 3)
 		return;
 	low = atomic_load_explicit(&c->rep->shared.applied[c->id], memory_order_acquire);
-	for (uint8_t q = 0; q < TR_REPLICAS; q++)
-		if (q != self_id(c) && peer_fresh(c, q, now_ns))
+	for (uint8_t q = 0; q < TR_REPLICAS; q++) {
+		uint64_t since = u64_max(c->peers[q].heard_ns, c->rep->started_ns);
+
+		if (q != self_id(c) && now_ns - since < c->rep->cfg.forget_ns)
 			low = u64_min(low, c->peers[q].applied);
+	}
 	low = u64_min(low, c->committed);
 	if (low > c->base)
 		c->base = low;

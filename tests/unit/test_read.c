@@ -1,5 +1,6 @@
 /* The read barrier, Q1-Q3 of PROTOCOL §8, on one replica driven by hand:
- * reads in, READ_INDEX out, replies and commits in, answers from the applier. */
+ * reads in, READ_INDEX out, replies and commits in, answers from the applier.
+ * Also slot recycling (the "recycle" suite), which the same harness drives. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,4 +424,64 @@ Test(read_variants, share_early_takes_reads_sent_after)
 	apply();
 	cr_assert_eq(ndone, 2, "known-bad: the later read shares the earlier answer");
 	teardown();
+}
+
+/* Recycling: column 1 (replica 1's) fills the 64-slot ring; replica 0 has
+ * applied it all. Replica 2 holds the cells back while it is silent for less
+ * than forget_ns, counted from the replica's start when it was never heard. */
+static void
+fill_column1(unsigned n, uint64_t now)
+{
+	for (unsigned lsn = 0; lsn < n; lsn++)
+		commit(1, lsn, (const uint64_t[]){0, lsn + 1, 0}, "k", "v", now);
+	cr_assert_eq(apply(), n);
+	cr_assert_eq(rep.col[1].committed, n);
+}
+
+static void
+status_from(uint8_t from, uint64_t committed, uint64_t applied, uint64_t now)
+{
+	struct tr_msg m = {.type = TR_MSG_STATUS, .from = from, .to = ME, .column = 1,
+			   .committed = committed, .applied = applied};
+
+	tr_out_reset(&out);
+	tr_column_recv(&rep.col[1], &m, now, &out);
+}
+
+TestSuite(recycle, .init = setup, .fini = teardown);
+
+Test(recycle, a_never_heard_peer_holds_cells_until_forget_ns_after_start)
+{
+	uint64_t forget = rep.cfg.forget_ns;
+
+	fill_column1(56, 1000);
+	status_from(1, 56, 56, 2000);
+	tick(1, forget - 1);
+	cr_assert_eq(rep.col[1].base, 0, "replica 2 may still be starting");
+	tick(1, forget + rep.cfg.status_ns); /* past the timers the last tick armed */
+	cr_assert_eq(rep.col[1].base, 56, "forgotten: recycled up to what 0 and 1 applied");
+}
+
+Test(recycle, a_slow_peer_holds_cells_at_its_applied_prefix)
+{
+	uint64_t forget = rep.cfg.forget_ns, suspect = rep.cfg.suspect_ns;
+
+	cr_assert_lt(suspect, forget);
+	fill_column1(56, 1000);
+	status_from(1, 56, 56, 2000);
+	status_from(2, 56, 5, 3000);
+	/* Suspected (silent > suspect_ns) but not forgotten: still waited for. */
+	tick(1, 3000 + suspect + 1);
+	cr_assert_eq(rep.col[1].base, 5);
+	tick(1, 3000 + forget + rep.cfg.status_ns);
+	cr_assert_eq(rep.col[1].base, 56, "silent for forget_ns: no longer waited for");
+}
+
+Test(recycle, no_recycling_below_three_quarters_of_the_ring)
+{
+	fill_column1(40, 1000);
+	status_from(1, 40, 40, 2000);
+	status_from(2, 40, 40, 2000);
+	tick(1, 3000);
+	cr_assert_eq(rep.col[1].base, 0, "40 of 64 cells: recycling is lazy");
 }
