@@ -11,11 +11,14 @@
 
 #include <rte_cycles.h>
 
+#include "history_out.h"
 #include "load.h"
+#include "options.h"
 
 #define LOAD_SLOTS_MAX 64  /* the largest client window */
 #define LOAD_POLL_BURST 32
 #define LOAD_KEY_LEN 24
+#define LOAD_PREFIX_MAX 48 /* "client.seq:" */
 
 struct load_client {
 	struct trireme_client *c;
@@ -26,7 +29,10 @@ struct load_client {
 	unsigned free_count;
 	uint8_t free_slot[LOAD_SLOTS_MAX];
 	uint8_t kind[LOAD_SLOTS_MAX];
+	uint8_t read_mode[LOAD_SLOTS_MAX];
 	uint64_t sent_tsc[LOAD_SLOTS_MAX];
+	uint64_t key[LOAD_SLOTS_MAX];  /* key number */
+	uint64_t vseq[LOAD_SLOTS_MAX]; /* set: the seq in its value */
 	uint64_t seq;
 	uint64_t rng;
 };
@@ -37,6 +43,7 @@ struct load {
 	struct load_client *clients;
 	unsigned client_count;
 	bool running;
+	uint64_t zero_tsc;         /* the history's time 0 */
 	uint64_t started_tsc;
 	uint64_t active_tsc;       /* over the finished start .. stop periods */
 	double ns_per_tsc;
@@ -44,7 +51,11 @@ struct load {
 	struct hist total;
 	struct hist interval;
 	uint8_t value[TRIREME_VAL_MAX];
+	uint8_t pattern[TRIREME_VAL_MAX];
 };
+
+static void history_record(struct load *l, const struct load_client *lcl, unsigned slot,
+			   const struct trireme_done *d, uint64_t now);
 
 /* splitmix64: seeds */
 static uint64_t
@@ -82,10 +93,11 @@ load_new(struct trireme *t, const struct load_conf *lc, char *err, size_t err_le
 	if (l->conf.client_window_max == 0 || l->conf.client_window_max > LOAD_SLOTS_MAX)
 		l->conf.client_window_max = LOAD_SLOTS_MAX;
 	l->ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
+	l->zero_tsc = rte_rdtsc();
 	hist_reset(&l->total);
 	hist_reset(&l->interval);
-	for (i = 0; i < sizeof(l->value); i++)
-		l->value[i] = (uint8_t)('a' + i % 26);
+	for (i = 0; i < sizeof(l->pattern); i++)
+		l->pattern[i] = (uint8_t)('a' + i % 26);
 
 	per_replica = (lc->window + l->conf.client_window_max - 1) / l->conf.client_window_max;
 	l->clients = calloc((size_t)per_replica * TRIREME_REPLICAS, sizeof(*l->clients));
@@ -131,8 +143,14 @@ load_free(struct load *l)
 
 	if (l == NULL)
 		return;
-	for (i = 0; i < l->client_count; i++)
-		trireme_client_free(l->clients[i].c);
+	for (i = 0; i < l->client_count; i++) {
+		struct load_client *lcl = &l->clients[i];
+
+		for (unsigned slot = 0; slot < lcl->window; slot++)
+			if (lcl->kind[slot] != 0)
+				history_record(l, lcl, slot, NULL, 0);
+		trireme_client_free(lcl->c);
+	}
 	free(l->clients);
 	free(l);
 }
@@ -161,6 +179,18 @@ load_running(const struct load *l)
 	return l->running;
 }
 
+void
+load_set_read_mode(struct load *l, uint8_t mode)
+{
+	l->conf.read_mode = mode;
+}
+
+uint8_t
+load_read_mode(const struct load *l)
+{
+	return l->conf.read_mode;
+}
+
 double
 load_active_s(const struct load *l)
 {
@@ -169,38 +199,6 @@ load_active_s(const struct load *l)
 	if (l->running)
 		tsc += rte_rdtsc() - l->started_tsc;
 	return (double)tsc * l->ns_per_tsc / 1e9;
-}
-
-static void
-load_complete(struct load *l, struct load_client *lcl, const struct trireme_done *d,
-	      uint64_t now)
-{
-	unsigned slot = (unsigned)(d->tag & 0xff);
-	uint64_t ns;
-
-	if (slot >= lcl->window || lcl->used == 0) {
-		l->counts.errors++; /* a tag we did not give: count it, keep going */
-		return;
-	}
-	lcl->used--;
-	lcl->free_slot[lcl->free_count++] = (uint8_t)slot;
-	l->counts.outstanding--;
-	if (d->status != 0) {
-		l->counts.errors++;
-		if (d->status == -TRIREME_ETOO_OLD)
-			l->counts.too_old++;
-		else if (d->status == -TRIREME_EFULL)
-			l->counts.full++;
-		return;
-	}
-	l->counts.ops++;
-	if (lcl->kind[slot] == TRIREME_GET)
-		l->counts.reads++;
-	else
-		l->counts.writes++;
-	ns = (uint64_t)((double)(now - lcl->sent_tsc[slot]) * l->ns_per_tsc);
-	hist_add(&l->total, ns);
-	hist_add(&l->interval, ns);
 }
 
 /* Writes v in decimal at buf (20 bytes at most), returns the length. */
@@ -219,46 +217,136 @@ put_dec(char *buf, uint64_t v)
 	return n;
 }
 
+static uint16_t
+make_key(char key[LOAD_KEY_LEN], uint64_t n)
+{
+	key[0] = 'k';
+	return (uint16_t)(1 + put_dec(key + 1, n));
+}
+
+/* The value of a client's seq-th set in l->value: a prefix unique per
+ * command ("client.seq:"), then a fixed pattern, value_size bytes. */
+static const uint8_t *
+make_value(struct load *l, const struct load_client *lcl, uint64_t seq)
+{
+	char prefix[LOAD_PREFIX_MAX];
+	unsigned plen;
+
+	plen = put_dec(prefix, lcl->index);
+	prefix[plen++] = '.';
+	plen += put_dec(prefix + plen, seq);
+	prefix[plen++] = ':';
+	if (plen > l->conf.value_size)
+		plen = l->conf.value_size;
+	memcpy(l->value, prefix, plen);
+	memcpy(l->value + plen, l->pattern + plen, l->conf.value_size - plen);
+	return l->value;
+}
+
+/* One operation into the history: d NULL when its outcome is unknown. */
+static void
+history_record(struct load *l, const struct load_client *lcl, unsigned slot,
+	       const struct trireme_done *d, uint64_t now)
+{
+	char key[LOAD_KEY_LEN];
+	struct history_op h = {.client = lcl->index, .op = lcl->kind[slot], .key = key};
+
+	if (l->conf.history == NULL)
+		return;
+	if (h.op == TRIREME_GET && lcl->read_mode[slot] == TRIREME_READ_LOCAL) {
+		l->counts.local_reads++; /* not linearizable: not in the checked history */
+		return;
+	}
+	h.key_len = make_key(key, lcl->key[slot]);
+	if (h.op == TRIREME_SET) {
+		h.value = (const char *)make_value(l, lcl, lcl->vseq[slot]);
+		h.value_len = l->conf.value_size;
+	}
+	h.call = (uint64_t)((double)(lcl->sent_tsc[slot] - l->zero_tsc) * l->ns_per_tsc);
+	if (d != NULL) {
+		h.done = true;
+		h.ret = (uint64_t)((double)(now - l->zero_tsc) * l->ns_per_tsc);
+		h.ok = d->status == 0;
+		if (d->found) {
+			h.out = (const char *)d->val;
+			h.out_len = d->val_len;
+		}
+	}
+	if (h.op == TRIREME_GET)
+		h.meta = opts_read_mode_name(lcl->read_mode[slot]);
+	history_op_write(l->conf.history, &h); /* errors: ferror at the end */
+	l->counts.history_ops++;
+}
+
+static void
+load_complete(struct load *l, struct load_client *lcl, const struct trireme_done *d,
+	      uint64_t now)
+{
+	unsigned slot = (unsigned)(d->tag & 0xff);
+	uint8_t kind;
+	uint64_t ns;
+
+	if (slot >= lcl->window || lcl->used == 0 || lcl->kind[slot] == 0) {
+		l->counts.errors++; /* a tag we did not give: count it, keep going */
+		return;
+	}
+	history_record(l, lcl, slot, d, now);
+	kind = lcl->kind[slot];
+	lcl->kind[slot] = 0;
+	lcl->used--;
+	lcl->free_slot[lcl->free_count++] = (uint8_t)slot;
+	l->counts.outstanding--;
+	if (d->status != 0) {
+		l->counts.errors++;
+		if (d->status == -TRIREME_ETOO_OLD)
+			l->counts.too_old++;
+		else if (d->status == -TRIREME_EFULL)
+			l->counts.full++;
+		return;
+	}
+	l->counts.ops++;
+	if (kind == TRIREME_GET)
+		l->counts.reads++;
+	else
+		l->counts.writes++;
+	ns = (uint64_t)((double)(now - lcl->sent_tsc[slot]) * l->ns_per_tsc);
+	hist_add(&l->total, ns);
+	hist_add(&l->interval, ns);
+}
+
 /* Returns 0 when queued, else the submit's error. */
 static int
 load_submit_one(struct load *l, struct load_client *lcl)
 {
 	char key[LOAD_KEY_LEN];
 	struct trireme_op op;
-	uint64_t rnd = next_rand(&lcl->rng), tag;
+	uint64_t rnd = next_rand(&lcl->rng), knum, tag;
 	unsigned slot;
 	int rc;
 
-	key[0] = 'k';
 	memset(&op, 0, sizeof(op));
+	knum = next_rand(&lcl->rng) % l->conf.keys;
 	op.key = key;
-	op.key_len = (uint16_t)(1 + put_dec(key + 1, next_rand(&lcl->rng) % l->conf.keys));
+	op.key_len = make_key(key, knum);
 	if ((double)(rnd >> 11) * 0x1p-53 < l->conf.read_ratio) {
 		op.kind = TRIREME_GET;
+		op.read_mode = l->conf.read_mode;
 	} else {
-		char prefix[48];
-		unsigned plen;
-
-		/* A prefix unique per command ("client.seq:"), then a fixed pattern. */
-		plen = put_dec(prefix, lcl->index);
-		prefix[plen++] = '.';
-		plen += put_dec(prefix + plen, lcl->seq);
-		prefix[plen++] = ':';
-		if (plen > l->conf.value_size)
-			plen = l->conf.value_size;
-		memcpy(l->value, prefix, plen);
 		op.kind = TRIREME_SET;
-		op.val = l->value;
+		op.val = make_value(l, lcl, lcl->seq);
 		op.val_len = l->conf.value_size;
 	}
 	slot = lcl->free_slot[lcl->free_count - 1];
 	tag = lcl->seq << 8 | slot;
-	lcl->sent_tsc[slot] = rte_rdtsc();
+	lcl->sent_tsc[slot] = rte_rdtsc(); /* call: just before the request */
 	rc = trireme_submit(lcl->c, &op, tag);
 	if (rc != 0)
 		return rc;
 	lcl->free_count--;
 	lcl->kind[slot] = op.kind;
+	lcl->read_mode[slot] = op.read_mode;
+	lcl->key[slot] = knum;
+	lcl->vseq[slot] = lcl->seq;
 	lcl->used++;
 	lcl->seq++;
 	l->counts.outstanding++;

@@ -3,12 +3,19 @@
  * calling thread (the main lcore): load_step() polls every client's
  * completions and refills its window, never blocking. Latencies are measured
  * with the TSC from submit to completion.
+ *
+ * With a history file, every operation is recorded in the format of
+ * HISTORY.md: call and ret in nanoseconds of one clock (the TSC of this
+ * thread, from load_new), every set with a unique value, operations still
+ * outstanding at load_free as "ret": null. Local reads are not linearizable
+ * by design and are left out of it (counted in local_reads).
  */
 #ifndef TRIREME_TOOLS_LOAD_H
 #define TRIREME_TOOLS_LOAD_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hist.h"
 #include "trireme.h"
@@ -19,8 +26,10 @@ struct load_conf {
 	unsigned client_window_max;    /* a client's window is at most this */
 	uint64_t keys;                 /* keys k0 .. k<keys-1>, uniform */
 	uint32_t value_size;
-	double read_ratio;             /* share of gets through the log */
+	double read_ratio;             /* share of gets */
+	uint8_t read_mode;             /* enum trireme_read_mode of the gets */
 	uint64_t seed;
+	FILE *history;                 /* NULL: none; written as operations end */
 };
 
 struct load_counts {
@@ -32,17 +41,23 @@ struct load_counts {
 	uint64_t full;          /* -TRIREME_EFULL */
 	uint64_t submit_errors; /* submit refused, other than busy or stopped */
 	uint64_t outstanding;
+	uint64_t history_ops;   /* lines written to the history */
+	uint64_t local_reads;   /* left out of the history */
 };
 
 struct load;
 
 /* Creates the clients. NULL after writing one line of what failed into err. */
 struct load *load_new(struct trireme *t, const struct load_conf *lc, char *err, size_t err_len);
+/* Records what is still outstanding in the history ("ret": null), frees. */
 void load_free(struct load *l);
 
 void load_start(struct load *l);
 void load_stop(struct load *l);
 bool load_running(const struct load *l);
+/* The read mode of the gets submitted from now on. */
+void load_set_read_mode(struct load *l, uint8_t mode);
+uint8_t load_read_mode(const struct load *l);
 
 /* One round over the clients: completions, then new commands while the load
  * runs; then a quiescent state (load_quiescent). The calling thread created

@@ -25,6 +25,9 @@ enum {
 	OPT_KEYS,
 	OPT_VALUE_SIZE,
 	OPT_READ_RATIO,
+	OPT_READ_MODE,
+	OPT_HISTORY,
+	OPT_APPLIER_THREADS,
 	OPT_LOSS,
 	OPT_WRITERS,
 	OPT_BATCH,
@@ -49,6 +52,9 @@ static const struct option long_options[] = {
 	{"keys", required_argument, NULL, OPT_KEYS},
 	{"value-size", required_argument, NULL, OPT_VALUE_SIZE},
 	{"read-ratio", required_argument, NULL, OPT_READ_RATIO},
+	{"read-mode", required_argument, NULL, OPT_READ_MODE},
+	{"history", required_argument, NULL, OPT_HISTORY},
+	{"applier-threads", no_argument, NULL, OPT_APPLIER_THREADS},
 	{"loss", required_argument, NULL, OPT_LOSS},
 	{"writers", required_argument, NULL, OPT_WRITERS},
 	{"batch", required_argument, NULL, OPT_BATCH},
@@ -88,17 +94,27 @@ opts_usage(FILE *f)
 		"                        (default 32; ceil(N/64) clients of <= 64 each)\n"
 		"  --keys N              key space: keys k0 .. k<N-1>, uniform (default 10000)\n"
 		"  --value-size B        bytes per value, 1..%u (default 16)\n"
-		"  --read-ratio P        share of gets (through the log), 0..1 (default 0.25)\n"
+		"  --read-ratio P        share of gets, 0..1 (default 0.25)\n"
+		"  --read-mode M         how gets read: barrier (linearizable, no log slot;\n"
+		"                        the default), log (linearizable, a read-only\n"
+		"                        instance) or local (WEAKER: the replica's applied\n"
+		"                        state, not linearizable)\n"
 		"  --writers N           how many replicas get load, 1..3 (default 3)\n"
 		"  --loss P              drop this fraction of packets on send and on receive\n"
 		"                        of every local replica, 0..0.9 (default 0)\n"
 		"  --seed N              seed of the load and of the engine (default 1)\n"
+		"  --history FILE        write every operation of the load to FILE as a\n"
+		"                        client history (HISTORY.md: JSON lines, one clock,\n"
+		"                        unique values; local reads left out); values\n"
+		"                        of at least %u bytes\n"
 		"\n"
 		"Engine:\n"
 		"  --batch N             commands per instance, 1..%u (1: no batching;\n"
 		"                        default: the runtime's)\n"
 		"  --inflight N          uncommitted instances per owner, 1..1048576\n"
 		"                        (default: the runtime's)\n"
+		"  --applier-threads     run each replica's applier on a thread of its own\n"
+		"                        instead of on the worker lcores\n"
 		"\n"
 		"Output:\n"
 		"  --stats-interval S    seconds between stats lines on stderr, 0.1..3600\n"
@@ -112,7 +128,8 @@ opts_usage(FILE *f)
 		"  -h, --help            this text\n"
 		"\n"
 		"Interactive commands: set|get|getlocal|del <replica> <key> [value],\n"
-		"  show stats, show replica <id>, start load, stop load,\n"
+		"  read-mode barrier|log|local, show stats, show replica <id>,\n"
+		"  start load, stop load,\n"
 		"  fault <replica> <drop_tx> <drop_rx>, pause <replica>, resume <replica>, quit\n"
 		"\n"
 		"EAL args (before --), e.g. on a machine without hugepages or NIC:\n"
@@ -131,7 +148,7 @@ opts_usage(FILE *f)
 		"(a second one skips the waits for completions and convergence).\n"
 		"Exit status: 0 done, 1 the replicas did not converge, 2 bad arguments,\n"
 		"3 the replicas could not start or run.\n",
-		OPTS_WINDOW_MAX, TRIREME_VAL_MAX, OPTS_BATCH_MAX);
+		OPTS_WINDOW_MAX, TRIREME_VAL_MAX, OPTS_HISTORY_VALUE_MIN, OPTS_BATCH_MAX);
 }
 
 static void
@@ -372,7 +389,7 @@ parse_peers(const char *arg, struct trireme_peer peers[TRIREME_REPLICAS])
 }
 
 static int
-opts_check(const struct opts *o)
+opts_check(struct opts *o)
 {
 	if (o->cluster_set && (o->replica_id_set || o->peers_set || o->port_set)) {
 		fprintf(stderr, "trireme: --cluster runs all 3 replicas in this process; drop "
@@ -394,7 +411,36 @@ opts_check(const struct opts *o)
 			"--replica-id and --peers, or drop --port\n");
 		return -1;
 	}
+	if (o->history != NULL && o->value_size < OPTS_HISTORY_VALUE_MIN) {
+		if (o->value_size_set) {
+			fprintf(stderr, "trireme: --history needs --value-size >= %u, so that "
+				"every set writes a unique value\n", OPTS_HISTORY_VALUE_MIN);
+			return -1;
+		}
+		o->value_size = OPTS_HISTORY_VALUE_MIN;
+	}
 	return 0;
+}
+
+static const char *const read_mode_names[TRIREME_READ_MODES] = {
+	[TRIREME_READ_BARRIER] = "barrier",
+	[TRIREME_READ_LOG] = "log",
+	[TRIREME_READ_LOCAL] = "local",
+};
+
+int
+opts_read_mode(const char *name)
+{
+	for (unsigned m = 0; m < TRIREME_READ_MODES; m++)
+		if (strcmp(name, read_mode_names[m]) == 0)
+			return (int)m;
+	return -1;
+}
+
+const char *
+opts_read_mode_name(unsigned mode)
+{
+	return mode < TRIREME_READ_MODES ? read_mode_names[mode] : "?";
 }
 
 int
@@ -451,9 +497,25 @@ opts_parse(int argc, char **argv, struct opts *o)
 		case OPT_VALUE_SIZE:
 			rc = parse_uint("value-size", optarg, 1, TRIREME_VAL_MAX, &v);
 			o->value_size = (uint32_t)v;
+			o->value_size_set = true;
 			break;
 		case OPT_READ_RATIO:
 			rc = parse_real("read-ratio", optarg, 0, 1, &o->read_ratio);
+			break;
+		case OPT_READ_MODE:
+			if ((rc = opts_read_mode(optarg)) < 0) {
+				fprintf(stderr, "trireme: --read-mode must be barrier, log or local, "
+					"not '%.64s'\n", optarg);
+				return -1;
+			}
+			o->read_mode = (uint8_t)rc;
+			rc = 0;
+			break;
+		case OPT_HISTORY:
+			o->history = optarg;
+			break;
+		case OPT_APPLIER_THREADS:
+			o->applier_threads = true;
 			break;
 		case OPT_LOSS:
 			rc = parse_real("loss", optarg, 0, 0.9, &o->loss);

@@ -14,6 +14,11 @@
 #define OPTS_WINDOW_MAX 256        /* outstanding commands per replica */
 #define OPTS_CLIENT_WINDOW_MAX 64  /* trireme_client_new: window 1..64 */
 #define OPTS_BATCH_MAX 4096        /* the engine's TR_BATCH_CMDS_MAX */
+#define OPTS_HISTORY_VALUE_MIN 24  /* --history: room for a unique prefix */
+
+/* "barrier", "log", "local": the mode, or -1. */
+int opts_read_mode(const char *name);
+const char *opts_read_mode_name(unsigned mode);
 
 struct opts {
 	/* Mode: --cluster (the default) or --replica-id N --peers ... */
@@ -34,7 +39,10 @@ struct opts {
 	unsigned window;           /* outstanding per loaded replica */
 	uint64_t keys;
 	uint32_t value_size;
+	bool value_size_set;
 	double read_ratio;
+	uint8_t read_mode;         /* enum trireme_read_mode */
+	const char *history;       /* --history FILE, or NULL */
 	double loss;
 	unsigned writers;          /* replicas 0 .. writers - 1 get load */
 	/* Engine. */
@@ -42,6 +50,7 @@ struct opts {
 	bool batch_set;
 	unsigned inflight;
 	bool inflight_set;
+	bool applier_threads;
 	uint64_t seed;
 	bool seed_set;
 	/* Output. */

@@ -2,8 +2,9 @@
  * The interactive prompt of the trireme launcher (see prompt.h). Commands:
  *
  *   set <replica> <key> <value>     through the log
- *   get <replica> <key>             through the log (linearizable)
+ *   get <replica> <key>             in the read mode (barrier by default)
  *   getlocal <replica> <key>        the replica's applied state
+ *   read-mode barrier|log|local     of get and of the load's gets
  *   del <replica> <key>
  *   show stats | show replica <id>
  *   start load | stop load
@@ -29,6 +30,7 @@
 #include <cmdline_parse_string.h>
 #include <cmdline_socket.h>
 
+#include "options.h"
 #include "prompt.h"
 
 #define PROMPT_OP_TIMEOUT_S 2
@@ -223,6 +225,7 @@ cmd_key_parsed(void *parsed, struct cmdline *cl, __rte_unused void *data)
 		return;
 	}
 	op.kind = strcmp(res->cmd, "get") == 0 ? TRIREME_GET : TRIREME_DEL;
+	op.read_mode = load_read_mode(p->env.load);
 	if (run_op(cl, res->replica, &op, &d) != 0)
 		return;
 	if (d.status != 0)
@@ -244,11 +247,39 @@ static cmdline_parse_token_string_t cmd_key_key =
 
 static cmdline_parse_inst_t cmd_key = {
 	.f = cmd_key_parsed,
-	.help_str = "get|getlocal|del <replica> <key>: get and del through the log, "
-		    "getlocal from the replica's applied state",
+	.help_str = "get|getlocal|del <replica> <key>: get in the read mode, del through "
+		    "the log, getlocal from the replica's applied state",
 	.tokens = {
 		(void *)&cmd_key_cmd, (void *)&cmd_key_replica, (void *)&cmd_key_key, NULL,
 	},
+};
+
+/* read-mode barrier|log|local */
+struct cmd_read_mode_result {
+	cmdline_fixed_string_t word;
+	cmdline_fixed_string_t mode;
+};
+
+static void
+cmd_read_mode_parsed(void *parsed, struct cmdline *cl, __rte_unused void *data)
+{
+	struct cmd_read_mode_result *res = parsed;
+	int mode = opts_read_mode(res->mode);
+
+	load_set_read_mode(prompt_cur->env.load, (uint8_t)mode);
+	cmdline_printf(cl, "gets now read in %s mode%s\n", res->mode,
+		       mode == TRIREME_READ_LOCAL ? " (weaker: not linearizable)" : "");
+}
+
+static cmdline_parse_token_string_t cmd_read_mode_word =
+	TOKEN_STRING_INITIALIZER(struct cmd_read_mode_result, word, "read-mode");
+static cmdline_parse_token_string_t cmd_read_mode_mode =
+	TOKEN_STRING_INITIALIZER(struct cmd_read_mode_result, mode, "barrier#log#local");
+
+static cmdline_parse_inst_t cmd_read_mode = {
+	.f = cmd_read_mode_parsed,
+	.help_str = "read-mode barrier|log|local: how get and the load's gets read",
+	.tokens = { (void *)&cmd_read_mode_word, (void *)&cmd_read_mode_mode, NULL },
 };
 
 /* show stats */
@@ -529,8 +560,9 @@ cmd_help_parsed(__rte_unused void *parsed, struct cmdline *cl, __rte_unused void
 {
 	cmdline_printf(cl,
 		"set <replica> <key> <value>   write through the log\n"
-		"get <replica> <key>           read through the log (linearizable)\n"
-		"getlocal <replica> <key>      read the replica's applied state\n"
+		"get <replica> <key>           read in the read mode (default barrier)\n"
+		"getlocal <replica> <key>      read the replica's applied state (weaker)\n"
+		"read-mode barrier|log|local   how get and the load's gets read\n"
 		"del <replica> <key>           delete through the log\n"
 		"show stats                    the load's and the replicas' counters\n"
 		"show replica <id>             every counter of one replica\n"
@@ -570,6 +602,7 @@ static cmdline_parse_inst_t cmd_quit = {
 static cmdline_parse_ctx_t prompt_ctx[] = {
 	&cmd_set,
 	&cmd_key,
+	&cmd_read_mode,
 	&cmd_show_stats,
 	&cmd_show_replica,
 	&cmd_load,

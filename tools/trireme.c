@@ -15,6 +15,7 @@
  * 3 the replicas could not start or run. Every failure prints one line
  * "trireme: <what is wrong>; <what to do>" on stderr.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
@@ -54,7 +55,9 @@ struct app {
 	struct trireme *t;
 	struct load *load;
 	struct prompt *prompt;
+	FILE *history;
 	uint64_t hz;
+	unsigned conf_batch;  /* the engine's commands per instance */
 	int rc;
 	bool peers_silent;
 	/* The previous stats line. */
@@ -174,6 +177,7 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 	if (o->udp_port_base_set)
 		conf->udp_port_base = o->udp_port_base;
 	conf->lcore_count = 0; /* every EAL worker lcore */
+	conf->applier_threads = o->applier_threads;
 	if (o->batch_set)
 		conf->batch_cmds_max = (uint16_t)o->batch;
 	if (o->inflight_set)
@@ -427,11 +431,15 @@ print_json(const struct app *a, const struct outcome *out)
 	printf("{\"mode\":\"%s\",\"ops\":%" PRIu64 ",\"ops_per_s\":%.2f,\"p50_us\":%.2f,"
 	       "\"p99_us\":%.2f,\"p999_us\":%.2f,\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
 	       ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64 ",\"duration_s\":%.3f,"
-	       "\"loss\":%g,\"window\":%u,\"replicas\":[",
+	       "\"loss\":%g,\"window\":%u,\"read_ratio\":%g,\"read_mode\":\"%s\","
+	       "\"value_size\":%u,\"batch\":%u,\"writers\":%u,\"history_ops\":%" PRIu64
+	       ",\"replicas\":[",
 	       a->o.cluster ? "cluster" : "replica", c.ops, s > 0 ? (double)c.ops / s : 0.0,
 	       (double)hist_quantile(h, 0.5) / 1e3, (double)hist_quantile(h, 0.99) / 1e3,
 	       (double)hist_quantile(h, 0.999) / 1e3, c.reads, c.writes, c.errors,
-	       out->unfinished, s, a->o.loss, a->o.window);
+	       out->unfinished, s, a->o.loss, a->o.window, a->o.read_ratio,
+	       opts_read_mode_name(load_read_mode(a->load)), a->o.value_size, a->conf_batch,
+	       a->o.writers, c.history_ops);
 	for (r = 0; r < TRIREME_REPLICAS; r++) {
 		const struct trireme_replica_stats *st = &out->st[r];
 
@@ -513,6 +521,22 @@ finish(struct app *a)
 		a->rc = EXIT_DIVERGED;
 }
 
+static void
+close_history(struct app *a)
+{
+	bool bad;
+
+	if (a->history == NULL)
+		return;
+	bad = ferror(a->history) != 0;
+	if (fclose(a->history) != 0 || bad) {
+		fprintf(stderr, "trireme: writing --history %.200s failed: %s\n", a->o.history,
+			strerror(errno));
+		a->rc = EXIT_RUNTIME;
+	}
+	a->history = NULL;
+}
+
 /* Starts the replicas and the load, runs, finishes; returns the exit status. */
 static int
 launch(struct app *a)
@@ -527,6 +551,12 @@ launch(struct app *a)
 		return EXIT_USAGE;
 	if (make_conf(&a->o, &conf) != 0)
 		return EXIT_USAGE;
+	a->conf_batch = conf.batch_cmds_max;
+	if (a->o.history != NULL && (a->history = fopen(a->o.history, "w")) == NULL) {
+		fprintf(stderr, "trireme: cannot write --history %.200s: %s\n", a->o.history,
+			strerror(errno));
+		return EXIT_USAGE;
+	}
 	rc = trireme_start(&conf, &a->t, err, sizeof(err));
 	if (rc < 0) {
 		if (err[0] != 0)
@@ -563,6 +593,8 @@ launch(struct app *a)
 	lc.keys = a->o.keys;
 	lc.value_size = a->o.value_size;
 	lc.read_ratio = a->o.read_ratio;
+	lc.read_mode = a->o.read_mode;
+	lc.history = a->history;
 	lc.seed = a->o.seed;
 	a->load = load_new(a->t, &lc, err, sizeof(err));
 	if (a->load == NULL) {
@@ -588,9 +620,10 @@ launch(struct app *a)
 	finish(a);
 
 stop:
-	load_free(a->load);
+	load_free(a->load); /* writes what is still outstanding to the history */
 	trireme_thread_offline();
 	trireme_stop(a->t);
+	close_history(a);
 	return a->rc;
 }
 

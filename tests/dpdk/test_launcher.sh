@@ -159,6 +159,8 @@ bad_value --value-size 0
 bad_value --value-size 4097
 bad_value --read-ratio 1.5
 bad_value --read-ratio nan
+bad_value --read-mode fast
+bad_value --read-mode ''
 bad_value --loss 0.95
 bad_value --loss inf
 bad_value --writers 0
@@ -174,6 +176,15 @@ bad_value --udp-port-base 70000
 bad_value --peer-timeout -1
 bad_value --replica-id 3 --peers "$peers"
 bad_value --port 65535 --replica-id 0 --peers "$peers"
+
+echo "# --history"
+bad "--history in a missing directory" "cannot write --history $tmp/no/h.jsonl" "${eal[@]}" \
+	-l 0-1 -- --history "$tmp/no/h.jsonl" --duration 1
+bad "--history with short values" "--history needs --value-size >= 24" "${eal[@]}" -l 0-1 \
+	-- --history "$tmp/h.jsonl" --value-size 8
+# [runtime] the history cannot be written to the end: the run fails.
+bad_last "--history on a full disk" "writing --history /dev/full failed" "${eal[@]}" -l 0-1 \
+	-- --history /dev/full --duration 1 --quiet
 
 echo "# modes"
 bad "--cluster with --replica-id" "--cluster.*--replica-id" "${eal[@]}" -l 0-1 -- --cluster \

@@ -5,29 +5,9 @@
  */
 #include "sim_internal.h"
 
-#include <inttypes.h>
+#include "history_out.h"
+
 #include <string.h>
-
-static void
-json_str(FILE *f, const char *str)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)str; *p != 0; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
-static const char *
-op_name(uint8_t op)
-{
-	return op == TR_OP_SET ? "set" : op == TR_OP_DEL ? "del" : "get";
-}
 
 static const char *const read_mode_name[SIM_READ_MODES] = {
 	[SIM_READ_BARRIER] = "barrier",
@@ -50,31 +30,20 @@ sim_history_write(const struct sim *s, FILE *f, FILE *local_f)
 
 		if (out == NULL)
 			continue;
-		fprintf(out, "{\"client\": %u, \"op\": \"%s\", \"key\": ", o->client, op_name(o->op));
-		json_str(out, o->key);
-		if (o->op == TR_OP_SET) {
-			fputs(", \"value\": ", out);
-			json_str(out, o->val);
-		}
 		/* Resubmissions are the same operation: call is the first. */
-		fprintf(out, ", \"call\": %" PRIu64, o->call);
-		if (o->done)
-			fprintf(out, ", \"ret\": %" PRIu64, o->ret);
-		else
-			fputs(", \"ret\": null", out);
-		fprintf(out, ", \"ok\": %s", ok ? "true" : "false");
-		if (o->op == TR_OP_GET && ok) {
-			fputs(", \"out\": ", out);
-			if (o->out_null)
-				fputs("null", out);
-			else
-				json_str(out, o->out);
-		}
-		if (o->op == TR_OP_GET)
-			fprintf(out, ", \"meta\": \"%s\"", read_mode_name[o->mode]);
-		else if (o->submits > 1)
-			fputs(", \"meta\": \"resubmitted\"", out);
-		fputs("}\n", out);
+		struct history_op h = {
+			.client = o->client, .op = o->op,
+			.key = o->key, .key_len = strlen(o->key),
+			.value = o->val, .value_len = o->op == TR_OP_SET ? strlen(o->val) : 0,
+			.call = o->call, .done = o->done, .ret = o->ret, .ok = ok,
+			.out = o->out_null ? NULL : o->out,
+			.out_len = o->out_null ? 0 : strlen(o->out),
+			.meta = o->op == TR_OP_GET ? read_mode_name[o->mode]
+			      : o->submits > 1 ? "resubmitted" : NULL,
+		};
+
+		if (history_op_write(out, &h) != 0)
+			return -1;
 		lines += !local;
 	}
 	if ((f != NULL && ferror(f)) || (local_f != NULL && ferror(local_f)))

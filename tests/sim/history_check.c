@@ -12,6 +12,35 @@
 
 #include "hcheck.h"
 
+static int
+by_value(const void *a, const void *b)
+{
+	return strcmp((*(const struct hist_op *const *)a)->value,
+		      (*(const struct hist_op *const *)b)->value);
+}
+
+/* Every set writes a value of its own (HISTORY.md): sorted, no two equal. */
+static bool
+duplicate_value(const struct hist_op *ops, size_t n, char *why, size_t why_len)
+{
+	const struct hist_op **sets = malloc((n + 1) * sizeof(*sets));
+	size_t m = 0;
+	bool dup = false;
+
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].kind == HIST_SET)
+			sets[m++] = &ops[i];
+	qsort(sets, m, sizeof(*sets), by_value);
+	for (size_t i = 1; i < m && !dup; i++) {
+		if (strcmp(sets[i - 1]->value, sets[i]->value) == 0) {
+			snprintf(why, why_len, "value %s written twice", sets[i]->value);
+			dup = true;
+		}
+	}
+	free(sets);
+	return dup;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -49,12 +78,6 @@ main(int argc, char **argv)
 				local ? "not a completed local read" : "a local read in the checked history");
 			return 1;
 		}
-		for (size_t i = 0; i < n && op.kind == HIST_SET; i++) {
-			if (ops[i].kind == HIST_SET && strcmp(ops[i].value, op.value) == 0) {
-				fprintf(stderr, "%s:%zu: value %s written twice\n", path, lineno, op.value);
-				return 1;
-			}
-		}
 		if (n == cap) {
 			cap = cap ? 2 * cap : 1024;
 			ops = realloc(ops, cap * sizeof(*ops));
@@ -63,6 +86,10 @@ main(int argc, char **argv)
 	}
 	fclose(f);
 	free(line);
+	if (duplicate_value(ops, n, why, sizeof(why))) {
+		fprintf(stderr, "%s: %s\n", path, why);
+		return 1;
+	}
 	if (!local && hist_check(ops, n, why, sizeof(why)) != 0) {
 		fprintf(stderr, "%s: %s\n", path, why);
 		return 1;
