@@ -67,25 +67,6 @@ kvs_panic(const char *what, int line)
 	abort();
 }
 
-/* 64-bit FNV-1a with MurmurHash3's finaliser, as the engine's tables. */
-static unsigned long
-key_hash(const uint8_t *key, uint16_t key_len)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	uint16_t i;
-
-	for (i = 0; i < key_len; i++) {
-		h ^= key[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return (unsigned long)h;
-}
-
 static int
 node_match(struct cds_lfht_node *ht_node, const void *arg)
 {
@@ -229,7 +210,7 @@ kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	assert(kvs != NULL && (key != NULL || key_len == 0) && (val != NULL || val_len == 0));
 	if (key_len > TR_KEY_BYTES_MAX || val_len > TR_VAL_BYTES_MAX)
 		return -1;
-	hash = key_hash(key, key_len);
+	hash = tr_kv_key_hash(key, key_len);
 	urcu_qsbr_read_lock();
 	cds_lfht_lookup(kvs->ht, hash, node_match, &k, &iter);
 	old = node_of(cds_lfht_iter_get_node(&iter));
@@ -261,7 +242,7 @@ kvs_del(void *store, const uint8_t *key, uint16_t key_len)
 
 	assert(kvs != NULL && (key != NULL || key_len == 0));
 	urcu_qsbr_read_lock();
-	cds_lfht_lookup(kvs->ht, key_hash(key, key_len), node_match, &k, &iter);
+	cds_lfht_lookup(kvs->ht, tr_kv_key_hash(key, key_len), node_match, &k, &iter);
 	old = node_of(cds_lfht_iter_get_node(&iter));
 	if (old != NULL) {
 		KVS_VERIFY(cds_lfht_del(kvs->ht, &old->lfht) == 0);
@@ -289,7 +270,7 @@ tr_kvstore_lookup(struct tr_kvstore *kvs, const uint8_t *key, uint16_t key_len,
 
 	assert(kvs != NULL && (key != NULL || key_len == 0) && val != NULL && val_len != NULL);
 	urcu_qsbr_read_lock();
-	cds_lfht_lookup(kvs->ht, key_hash(key, key_len), node_match, &k, &iter);
+	cds_lfht_lookup(kvs->ht, tr_kv_key_hash(key, key_len), node_match, &k, &iter);
 	n = node_of(cds_lfht_iter_get_node(&iter));
 	urcu_qsbr_read_unlock();
 	if (n == NULL)

@@ -9,38 +9,46 @@
 #include <string.h>
 
 #include "kv.h"
+#include "le.h"
 
 /* ---------------------------------------------------------------------
  * Hashing
  */
 
-#define FNV64_OFFSET UINT64_C(0xcbf29ce484222325)
-#define FNV64_PRIME UINT64_C(0x100000001b3)
+/* A word at a time (MurmurHash3's 64-bit mixing of each 8-byte word, then
+ * its finaliser): bytes read little-endian, so every host hashes alike. */
+#define HASH_SEED UINT64_C(0xcbf29ce484222325)
+#define HASH_K1 UINT64_C(0x87c37b91114253d5)
+#define HASH_K2 UINT64_C(0x4cf5ad432745937f)
 
-static uint64_t
-fnv1a_bytes(uint64_t h, const uint8_t *p, size_t len)
+static inline uint64_t
+rotl64(uint64_t x, unsigned r)
 {
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= FNV64_PRIME;
-	}
-	return h;
+	return x << r | x >> (64 - r);
 }
 
-/* Lengths are hashed little-endian whatever the host, so every replica
- * computes the same digest. */
-static uint64_t
-fnv1a_le(uint64_t h, uint64_t v, unsigned int bytes)
+static inline uint64_t
+hash_word(uint64_t h, uint64_t w)
 {
-	unsigned int i;
+	w *= HASH_K1;
+	w = rotl64(w, 31);
+	w *= HASH_K2;
+	h ^= w;
+	return rotl64(h, 27) * 5 + 0x52dce729;
+}
 
-	for (i = 0; i < bytes; i++) {
-		h ^= (uint8_t)(v >> (8 * i));
-		h *= FNV64_PRIME;
-	}
-	return h;
+static uint64_t
+hash_bytes(uint64_t h, const uint8_t *p, size_t len)
+{
+	uint64_t tail = 0;
+
+	for (; len >= 8; p += 8, len -= 8)
+		h = hash_word(h, ld_u64(p));
+	if (len == 0)
+		return h;
+	for (size_t i = 0; i < len; i++)
+		tail |= (uint64_t)p[i] << (8 * i);
+	return hash_word(h, tail);
 }
 
 /* MurmurHash3's 64-bit finaliser: every input bit affects every output bit. */
@@ -58,20 +66,17 @@ fmix64(uint64_t h)
 uint64_t
 tr_kv_pair_hash(const uint8_t *key, uint16_t key_len, const uint8_t *val, uint32_t val_len)
 {
-	uint64_t h = FNV64_OFFSET;
-
 	/* Length-prefixed, so ("ab", "c") and ("a", "bc") differ. */
-	h = fnv1a_le(h, key_len, 2);
-	h = fnv1a_bytes(h, key, key_len);
-	h = fnv1a_le(h, val_len, 4);
-	h = fnv1a_bytes(h, val, val_len);
-	return fmix64(h);
+	uint64_t h = hash_word(HASH_SEED, (uint64_t)key_len | (uint64_t)val_len << 16);
+
+	h = hash_bytes(h, key, key_len);
+	return fmix64(hash_bytes(h, val, val_len));
 }
 
-static uint64_t
-key_hash(const uint8_t *key, uint16_t key_len)
+uint64_t
+tr_kv_key_hash(const uint8_t *key, uint16_t key_len)
 {
-	return fmix64(fnv1a_bytes(FNV64_OFFSET, key, key_len));
+	return fmix64(hash_bytes(hash_word(HASH_SEED, key_len), key, key_len));
 }
 
 const char *
@@ -414,7 +419,7 @@ table_limit(const struct tr_table *t)
 static uint32_t
 table_home(const struct tr_table *t, const uint8_t *key, uint16_t key_len)
 {
-	return (uint32_t)key_hash(key, key_len) & (t->cells_max - 1);
+	return (uint32_t)tr_kv_key_hash(key, key_len) & (t->cells_max - 1);
 }
 
 size_t

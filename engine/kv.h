@@ -64,6 +64,8 @@ void tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result
 /* The digest contribution of one key/value pair (for stores and checkers). */
 uint64_t tr_kv_pair_hash(const uint8_t *key, uint16_t key_len, const uint8_t *val,
 			 uint32_t val_len);
+/* The hash of a key, for tables (the engine's and the runtime's). */
+uint64_t tr_kv_key_hash(const uint8_t *key, uint16_t key_len);
 
 /* A fixed-size open-addressing table in caller memory: the simulator's and
  * the tests' store. Keys and values are copied into fixed-size cells. */

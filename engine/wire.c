@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "le.h"
 #include "types.h"
 #include "wire.h"
 
@@ -100,7 +101,7 @@ static const uint32_t crc32c_table[256] = {
 };
 
 uint32_t
-tr_crc32c(uint32_t crc, const void *data, size_t len)
+tr_crc32c_sw(uint32_t crc, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	uint32_t c = ~crc;
@@ -110,6 +111,39 @@ tr_crc32c(uint32_t crc, const void *data, size_t len)
 		c = crc32c_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
 	return ~c;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The SSE4.2 crc32 instruction: 8 bytes per step, some 20x the table. */
+__attribute__((target("sse4.2"))) static uint32_t
+crc32c_sse42(uint32_t crc, const uint8_t *p, size_t len)
+{
+	uint64_t c = ~crc;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t v;
+
+		memcpy(&v, p, sizeof(v));
+		c = __builtin_ia32_crc32di(c, v);
+	}
+	for (; len > 0; p++, len--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p);
+	return ~(uint32_t)c;
+}
+
+uint32_t
+tr_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	if (__builtin_cpu_supports("sse4.2"))
+		return crc32c_sse42(crc, data, len);
+	return tr_crc32c_sw(crc, data, len);
+}
+#else
+uint32_t
+tr_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	return tr_crc32c_sw(crc, data, len);
+}
+#endif
 
 static const char *const wire_err_text[TR_WIRE_E_COUNT] = {
 	[TR_WIRE_OK] = "ok",
@@ -124,26 +158,6 @@ tr_wire_strerror(int err)
 	if (err < 0 || err >= TR_WIRE_E_COUNT)
 		return "unknown error";
 	return wire_err_text[err];
-}
-
-/* Little-endian loads. */
-static inline uint16_t
-ld_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
-}
-
-static inline uint32_t
-ld_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t
-ld_u64(const uint8_t *p)
-{
-	return (uint64_t)ld_u32(p) | (uint64_t)ld_u32(p + 4) << 32;
 }
 
 /* Little-endian stores; each returns the position after the field. */

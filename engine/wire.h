@@ -125,6 +125,9 @@ int tr_cmd_decode(const uint8_t *buf, size_t len, size_t *off, struct tr_cmd *c)
 /* Checks that cmds holds exactly count well-formed commands. */
 int tr_cmds_validate(const uint8_t *cmds, size_t len, unsigned count);
 
+/* CRC32C of data, continuing crc (0 to start); the CPU's crc32 instruction
+ * where it has one, else tr_crc32c_sw, the portable table (same result). */
 uint32_t tr_crc32c(uint32_t crc, const void *data, size_t len);
+uint32_t tr_crc32c_sw(uint32_t crc, const void *data, size_t len);
 
 #endif

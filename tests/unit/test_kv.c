@@ -832,3 +832,30 @@ Test(kv, replicas_agree_on_random_history, .timeout = 10)
 	cr_expect_gt(count[TR_ST_TOO_OLD], 50);
 	cr_expect_eq(count[TR_ST_FULL], 0);
 }
+
+/* Replicas on hosts of either byte order must agree on the digest: the hash
+ * is pinned to values computed once (bytes read little-endian). */
+Test(kv, hash_is_pinned)
+{
+	const uint8_t *v = (const uint8_t *)"0123456789abcdef";
+	const uint8_t *k = (const uint8_t *)"k42";
+
+	cr_expect_eq(tr_kv_pair_hash(k, 3, v, 17), UINT64_C(0xe197f6be71d24ebe));
+	cr_expect_eq(tr_kv_pair_hash(NULL, 0, NULL, 0), UINT64_C(0x3706559361f3e0fb));
+	cr_expect_eq(tr_kv_key_hash(k, 3), UINT64_C(0x3bdc8a1470338c5d));
+}
+
+/* The word loop and its byte tail: every length and every last byte count. */
+Test(kv, hash_sees_every_byte)
+{
+	uint8_t buf[40] = {0};
+
+	for (uint32_t n = 1; n <= sizeof(buf); n++) {
+		uint64_t h = tr_kv_pair_hash(NULL, 0, buf, n);
+
+		cr_expect_neq(h, tr_kv_pair_hash(NULL, 0, buf, n - 1), "len %u", n);
+		buf[n - 1] = 1;
+		cr_expect_neq(h, tr_kv_pair_hash(NULL, 0, buf, n), "last byte of %u", n);
+		buf[n - 1] = 0;
+	}
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT
+ * Little-endian loads, byte by byte: correct on any host, one load on x86
+ * once the compiler has merged them.
+ */
+#ifndef TRIREME_LE_H
+#define TRIREME_LE_H
+
+#include <stdint.h>
+
+static inline uint16_t
+ld_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
+}
+
+static inline uint32_t
+ld_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t
+ld_u64(const uint8_t *p)
+{
+	return (uint64_t)ld_u32(p) | (uint64_t)ld_u32(p + 4) << 32;
+}
+
+#endif
