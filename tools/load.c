@@ -50,6 +50,8 @@ struct load {
 	struct load_counts counts;
 	struct hist total;
 	struct hist interval;
+	struct hist reads;  /* gets, in whichever read mode */
+	struct hist writes; /* sets and dels */
 	uint8_t value[TRIREME_VAL_MAX];
 	uint8_t pattern[TRIREME_VAL_MAX];
 };
@@ -96,6 +98,8 @@ load_new(struct trireme *t, const struct load_conf *lc, char *err, size_t err_le
 	l->zero_tsc = rte_rdtsc();
 	hist_reset(&l->total);
 	hist_reset(&l->interval);
+	hist_reset(&l->reads);
+	hist_reset(&l->writes);
 	for (i = 0; i < sizeof(l->pattern); i++)
 		l->pattern[i] = (uint8_t)('a' + i % 26);
 
@@ -312,6 +316,7 @@ load_complete(struct load *l, struct load_client *lcl, const struct trireme_done
 	ns = (uint64_t)((double)(now - lcl->sent_tsc[slot]) * l->ns_per_tsc);
 	hist_add(&l->total, ns);
 	hist_add(&l->interval, ns);
+	hist_add(kind == TRIREME_GET ? &l->reads : &l->writes, ns);
 }
 
 /* Returns 0 when queued, else the submit's error. */
@@ -426,6 +431,18 @@ const struct hist *
 load_hist_total(const struct load *l)
 {
 	return &l->total;
+}
+
+const struct hist *
+load_hist_reads(const struct load *l)
+{
+	return &l->reads;
+}
+
+const struct hist *
+load_hist_writes(const struct load *l)
+{
+	return &l->writes;
 }
 
 void

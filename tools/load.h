@@ -77,6 +77,9 @@ void load_counts(const struct load *l, struct load_counts *c);
 double load_active_s(const struct load *l);
 /* Latencies of the whole run. */
 const struct hist *load_hist_total(const struct load *l);
+/* Latencies of the gets alone, and of the sets and dels alone. */
+const struct hist *load_hist_reads(const struct load *l);
+const struct hist *load_hist_writes(const struct load *l);
 /* Latencies since the previous call, then starts a new interval. */
 void load_hist_interval(struct load *l, struct hist *out);
 

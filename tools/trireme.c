@@ -418,6 +418,15 @@ converge(struct app *a, struct outcome *out)
 	}
 }
 
+/* "<kind>_p50_us":..,"<kind>_p99_us":..,"<kind>_p999_us":.., */
+static void
+json_latency(const char *kind, const struct hist *h)
+{
+	printf("\"%s_p50_us\":%.2f,\"%s_p99_us\":%.2f,\"%s_p999_us\":%.2f,", kind,
+	       (double)hist_quantile(h, 0.5) / 1e3, kind, (double)hist_quantile(h, 0.99) / 1e3,
+	       kind, (double)hist_quantile(h, 0.999) / 1e3);
+}
+
 static void
 print_json(const struct app *a, const struct outcome *out)
 {
@@ -429,14 +438,17 @@ print_json(const struct app *a, const struct outcome *out)
 
 	load_counts(a->load, &c);
 	printf("{\"mode\":\"%s\",\"ops\":%" PRIu64 ",\"ops_per_s\":%.2f,\"p50_us\":%.2f,"
-	       "\"p99_us\":%.2f,\"p999_us\":%.2f,\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
+	       "\"p99_us\":%.2f,\"p999_us\":%.2f,", a->o.cluster ? "cluster" : "replica", c.ops,
+	       s > 0 ? (double)c.ops / s : 0.0, (double)hist_quantile(h, 0.5) / 1e3,
+	       (double)hist_quantile(h, 0.99) / 1e3, (double)hist_quantile(h, 0.999) / 1e3);
+	json_latency("read", load_hist_reads(a->load));
+	json_latency("write", load_hist_writes(a->load));
+	printf("\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
 	       ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64 ",\"duration_s\":%.3f,"
 	       "\"loss\":%g,\"window\":%u,\"read_ratio\":%g,\"read_mode\":\"%s\","
 	       "\"value_size\":%u,\"batch\":%u,\"writers\":%u,\"history_ops\":%" PRIu64
 	       ",\"replicas\":[",
-	       a->o.cluster ? "cluster" : "replica", c.ops, s > 0 ? (double)c.ops / s : 0.0,
-	       (double)hist_quantile(h, 0.5) / 1e3, (double)hist_quantile(h, 0.99) / 1e3,
-	       (double)hist_quantile(h, 0.999) / 1e3, c.reads, c.writes, c.errors,
+	       c.reads, c.writes, c.errors,
 	       out->unfinished, s, a->o.loss, a->o.window, a->o.read_ratio,
 	       opts_read_mode_name(load_read_mode(a->load)), a->o.value_size, a->conf_batch,
 	       a->o.writers, c.history_ops);
