@@ -409,7 +409,7 @@ main(int argc, char **argv)
 	}
 	f.ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
 	net_conf_init(&f.net);
-	f.pool = tr_mempool_create("bf_pool", POOL_MBUFS, (int)rte_socket_id());
+	f.pool = tr_mempool_create("bf_pool", POOL_MBUFS, 0, (int)rte_socket_id());
 	if (f.pool == NULL) {
 		fprintf(stderr, "bench-floor: pool of %u mbufs: %s (give EAL -m 512)\n",
 			POOL_MBUFS, rte_strerror(rte_errno));

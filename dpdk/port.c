@@ -55,18 +55,18 @@ pool_cache_size(unsigned int n)
  * hugepages the stock pool keeps each object inside one 4 KiB page (one
  * 2.3 KiB mbuf per page); this one packs them. */
 static struct rte_mempool *
-mempool_create_dense(const char *name, unsigned int n, int socket)
+mempool_create_dense(const char *name, unsigned int n, uint16_t data_room, int socket)
 {
 	struct rte_pktmbuf_pool_private priv;
 	struct rte_mempool *mp;
 	int ret;
 
 	memset(&priv, 0, sizeof(priv));
-	priv.mbuf_data_room_size = TR_MBUF_BUF_SIZE;
+	priv.mbuf_data_room_size = data_room;
 	priv.mbuf_priv_size = 0;
 
 	mp = rte_mempool_create_empty(name, n,
-				      sizeof(struct rte_mbuf) + TR_MBUF_BUF_SIZE,
+				      sizeof(struct rte_mbuf) + data_room,
 				      pool_cache_size(n), sizeof(priv), socket,
 				      RTE_MEMPOOL_F_NO_IOVA_CONTIG);
 	if (mp == NULL)
@@ -88,18 +88,21 @@ fail:
 }
 
 struct rte_mempool *
-tr_mempool_create(const char *name, unsigned int n_mbufs, int socket)
+tr_mempool_create(const char *name, unsigned int n_mbufs, uint16_t data_room, int socket)
 {
 	struct rte_mempool *mp = NULL;
 
+	if (data_room == 0)
+		data_room = TR_MBUF_BUF_SIZE;
+
 	/* Objects may straddle pages: only safe when IOVA is VA. */
 	if (rte_eal_iova_mode() == RTE_IOVA_VA) {
-		mp = mempool_create_dense(name, n_mbufs, socket);
+		mp = mempool_create_dense(name, n_mbufs, data_room, socket);
 		if (mp != NULL)
 			return mp;
 	}
 	return rte_pktmbuf_pool_create(name, n_mbufs, pool_cache_size(n_mbufs),
-				       0, TR_MBUF_BUF_SIZE, socket);
+				       0, data_room, socket);
 }
 
 int

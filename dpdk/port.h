@@ -42,12 +42,13 @@ tr_mesh_queue(uint8_t peer, uint8_t column)
 unsigned int tr_mempool_size(unsigned int desc_total, unsigned int nb_lcores,
 			     unsigned int burst, unsigned int held);
 
-/* An mbuf pool of n_mbufs with TR_MBUF_BUF_SIZE buffers. When IOVA is VA
+/* An mbuf pool of n_mbufs with data_room-byte buffers (0: TR_MBUF_BUF_SIZE,
+ * headroom included). When IOVA is VA
  * (always under --no-huge) objects are packed across page boundaries
  * (RTE_MEMPOOL_F_NO_IOVA_CONTIG); otherwise, or if that fails, it falls back
  * to rte_pktmbuf_pool_create(). NULL with rte_errno set on failure. */
 struct rte_mempool *tr_mempool_create(const char *name, unsigned int n_mbufs,
-				      int socket);
+				      uint16_t data_room, int socket);
 
 /* Configures port_id with nb_rxq/nb_txq queues of nb_desc descriptors
  * (adjusted to the device's limits; 0: device default), RX buffers from mp,

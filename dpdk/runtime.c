@@ -36,12 +36,57 @@ trireme_strerror(int err)
 	return i < sizeof(err_text) / sizeof(err_text[0]) ? err_text[i] : "unknown error";
 }
 
+/* An instance's commands fit one packet: its frame header, the ACCEPT's
+ * fixed part (64 bytes with room to spare) and the crc aside. */
+static uint32_t
+batch_bytes_for(uint16_t mtu)
+{
+	return (uint32_t)mtu - TR_NET_IP_UDP_LEN - TR_WIRE_HDR_BYTES - TR_WIRE_CRC_BYTES - 64;
+}
+
+uint32_t
+trireme_value_max(const struct trireme_conf *conf, uint16_t key_len)
+{
+	uint32_t room = batch_bytes_for(conf->mtu);
+	uint32_t need = TR_WIRE_CMD_HDR_BYTES + (uint32_t)key_len;
+
+	return room <= need ? 0 : RTE_MIN(room - need, (uint32_t)TRIREME_VAL_MAX);
+}
+
+/* Mbufs that hold a whole frame of the MTU (never below DPDK's default). */
+static uint16_t
+mbuf_room_for(uint16_t mtu)
+{
+	uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + (uint32_t)mtu;
+
+	return (uint16_t)RTE_MAX(room, (uint32_t)TR_MBUF_BUF_SIZE);
+}
+
+static int fail(char *err, size_t len, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The port must carry a whole frame of the MTU. */
+static int
+port_check_mtu(uint16_t port, uint16_t mtu, char *err, size_t len)
+{
+	struct rte_eth_dev_info info;
+	uint32_t frame = RTE_ETHER_HDR_LEN + (uint32_t)mtu;
+
+	if (rte_eth_dev_info_get(port, &info) != 0 || info.max_rx_pktlen >= frame)
+		return 0;
+	return fail(err, len, -TRIREME_EINVAL,
+		    "port %u takes frames of at most %u bytes, the MTU %u needs %u; lower the "
+		    "MTU or raise the device's (af_packet: framesz=)", port, info.max_rx_pktlen,
+		    mtu, frame);
+}
+
 void
 trireme_conf_default(struct trireme_conf *conf)
 {
 	memset(conf, 0, sizeof(*conf));
 	conf->mode = TRIREME_CLUSTER;
 	conf->udp_port_base = 7400;
+	conf->mtu = 1500;
 	conf->inflight_max = 256;
 	conf->batch_cmds_max = 32;
 	conf->log_slots_max = 8192;
@@ -51,9 +96,6 @@ trireme_conf_default(struct trireme_conf *conf)
 	conf->mbufs = 4095;
 	conf->seed = 1;
 }
-
-static int
-fail(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static int
 fail(char *err, size_t len, int code, const char *fmt, ...)
@@ -166,9 +208,7 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	cfg.log_slots_max = conf->log_slots_max;
 	cfg.inflight_max = conf->inflight_max;
 	cfg.batch_cmds_max = conf->batch_cmds_max;
-	/* A value must fit one packet: ACCEPT overhead and frame header aside. */
-	cfg.batch_bytes_max = TR_NET_MTU_DEFAULT - TR_NET_IP_UDP_LEN - TR_WIRE_HDR_BYTES -
-			      TR_WIRE_CRC_BYTES - 64;
+	cfg.batch_bytes_max = batch_bytes_for(conf->mtu);
 	cfg.pending_bytes_max = 1u << 20;
 	cfg.fetch_span_max = 16;
 	cfg.seed = conf->seed * 3 + id;
@@ -180,6 +220,9 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 		return fail(err, len, -TRIREME_ENOMEM,
 			    "cannot allocate %zu MiB for replica %u's log; lower log_slots_max",
 			    bytes >> 20, id);
+	/* Touch every page now: the first pass over the log would otherwise
+	 * take a page fault per slot on the commit path. */
+	memset(r->eng_mem, 0, bytes);
 	tr_replica_init(&r->eng, &cfg, r->eng_mem, bytes, rt_now_ns(t));
 	r->limits = (struct tr_wire_limits){
 		.cluster_id = cfg.cluster_id,
@@ -226,6 +269,7 @@ net_conf_init(struct trireme *t, struct tr_net_conf *net)
 {
 	memset(net, 0, sizeof(*net));
 	net->port_base = t->conf.udp_port_base;
+	net->mtu = t->conf.mtu;
 	for (unsigned i = 0; i < TR_REPLICAS; i++) {
 		const struct trireme_peer *p = &t->conf.peers[i];
 
@@ -374,6 +418,9 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		return fail(err, len, -TRIREME_EINVAL, "replica id must be 0, 1 or 2");
 	if (conf->clients_max == 0 || conf->keys_max == 0)
 		return fail(err, len, -TRIREME_EINVAL, "clients_max and keys_max must be > 0");
+	if (conf->mtu < TRIREME_MTU_MIN || conf->mtu > TRIREME_MTU_MAX)
+		return fail(err, len, -TRIREME_EINVAL, "mtu %u is not in %u..%u", conf->mtu,
+			    TRIREME_MTU_MIN, TRIREME_MTU_MAX);
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return fail(err, len, -TRIREME_ENOMEM, "out of memory");
@@ -390,7 +437,8 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 			memcpy(c->peers[i].mac, mac, 6);
 			c->peers[i].ip = 0x0a000001 + i;
 		}
-		pool = tr_mempool_create("tr_pool", conf->mbufs * TR_REPLICAS, rte_socket_id());
+		pool = tr_mempool_create("tr_pool", conf->mbufs * TR_REPLICAS,
+					 mbuf_room_for(conf->mtu), rte_socket_id());
 		if (pool == NULL) {
 			rc = fail(err, len, -TRIREME_ENOMEM,
 				  "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
@@ -419,7 +467,8 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 				  "--vdev=net_af_packet0,iface=veth0", conf->port_id);
 			goto out_free;
 		}
-		pool = tr_mempool_create("tr_pool", conf->mbufs, rte_socket_id());
+		pool = tr_mempool_create("tr_pool", conf->mbufs, mbuf_room_for(conf->mtu),
+					 rte_socket_id());
 		if (pool == NULL) {
 			rc = fail(err, len, -TRIREME_ENOMEM,
 				  "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
@@ -431,6 +480,8 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 			rc = fail(err, len, -TRIREME_ENODEV, "port %u: %s", conf->port_id, msg);
 			goto out_free;
 		}
+		if ((rc = port_check_mtu(conf->port_id, conf->mtu, err, len)) != 0)
+			goto out_free;
 		net_conf_init(t, &t->reps[id].net);
 		if (tr_net_conf_check(&t->reps[id].net) != 0) {
 			rc = fail(err, len, -TRIREME_EINVAL,

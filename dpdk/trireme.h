@@ -80,6 +80,11 @@ struct trireme_conf {
 	uint16_t port_id;
 	struct trireme_peer peers[TRIREME_REPLICAS];
 	uint16_t udp_port_base;      /* column c uses udp_port_base + c */
+	/* IP MTU of every packet, TRIREME_MTU_MIN..TRIREME_MTU_MAX (default
+	 * 1500). An instance's commands fit one packet: the MTU bounds the
+	 * batch and the largest value (trireme_value_max). Above 1500 the
+	 * port must take jumbo frames (net_ring always does). */
+	uint16_t mtu;
 	/* Placement: the EAL worker lcores to use (0: all but the main lcore).
 	 * Columns are spread over them round robin; with fewer lcores than
 	 * columns, several share one lcore. */
@@ -99,6 +104,13 @@ struct trireme_conf {
 };
 
 void trireme_conf_default(struct trireme_conf *conf);
+
+#define TRIREME_MTU_MIN 576
+#define TRIREME_MTU_MAX 9000
+
+/* The largest value a set with a key of key_len bytes may carry under conf
+ * (its MTU); 0 if the key alone does not fit. */
+uint32_t trireme_value_max(const struct trireme_conf *conf, uint16_t key_len);
 
 struct trireme;
 struct trireme_client;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Trireme builds, tests and runs with.
 # Idempotent: runs `apt-get update` once and installs only what is missing.
+#   install-deps.sh [--bench]   --bench: also what bench/run.sh needs
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,9 @@ packages=(
 	iproute2 python3
 	spin clang libclang-rt-14-dev llvm-14
 )
+if [ "${1:-}" = --bench ]; then
+	packages+=(gnuplot-nox valgrind util-linux procps)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -228,6 +228,14 @@ make_key(char key[LOAD_KEY_LEN], uint64_t n)
 	return (uint16_t)(1 + put_dec(key + 1, n));
 }
 
+uint16_t
+load_key_len_max(uint64_t keys)
+{
+	char key[LOAD_KEY_LEN];
+
+	return make_key(key, keys > 0 ? keys - 1 : 0);
+}
+
 /* The value of a client's seq-th set in l->value: a prefix unique per
  * command ("client.seq:"), then a fixed pattern, value_size bytes. */
 static const uint8_t *

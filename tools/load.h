@@ -73,6 +73,8 @@ void load_quiescent(void);
 uint64_t load_outstanding_live(const struct load *l);
 
 void load_counts(const struct load *l, struct load_counts *c);
+/* The length of the longest key of a key space of keys keys ("k<n>"). */
+uint16_t load_key_len_max(uint64_t keys);
 /* Seconds the load has been running, over every start .. stop. */
 double load_active_s(const struct load *l);
 /* Latencies of the whole run. */

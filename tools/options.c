@@ -19,6 +19,7 @@ enum {
 	OPT_PEERS,
 	OPT_PORT,
 	OPT_UDP_PORT_BASE,
+	OPT_MTU,
 	OPT_PEER_TIMEOUT,
 	OPT_DURATION,
 	OPT_WINDOW,
@@ -46,6 +47,7 @@ static const struct option long_options[] = {
 	{"peers", required_argument, NULL, OPT_PEERS},
 	{"port", required_argument, NULL, OPT_PORT},
 	{"udp-port-base", required_argument, NULL, OPT_UDP_PORT_BASE},
+	{"mtu", required_argument, NULL, OPT_MTU},
 	{"peer-timeout", required_argument, NULL, OPT_PEER_TIMEOUT},
 	{"duration", required_argument, NULL, OPT_DURATION},
 	{"window", required_argument, NULL, OPT_WINDOW},
@@ -85,6 +87,8 @@ opts_usage(FILE *f)
 		"  --port N              DPDK port id of the replica (default 0)\n"
 		"  --udp-port-base N     UDP port of column 0; column c uses N + c\n"
 		"                        (default: the runtime's)\n"
+		"  --mtu N               IP MTU of the replicas' packets, 576..9000 (default\n"
+		"                        1500); it bounds a batch and the largest value\n"
 		"  --peer-timeout S      with --replica-id: give up when nothing was heard from\n"
 		"                        any peer after S seconds (default 10, 0: never)\n"
 		"\n"
@@ -480,6 +484,11 @@ opts_parse(int argc, char **argv, struct opts *o)
 					UINT16_MAX - (TRIREME_REPLICAS - 1), &v);
 			o->udp_port_base = (uint16_t)v;
 			o->udp_port_base_set = true;
+			break;
+		case OPT_MTU:
+			rc = parse_uint("mtu", optarg, TRIREME_MTU_MIN, TRIREME_MTU_MAX, &v);
+			o->mtu = (uint16_t)v;
+			o->mtu_set = true;
 			break;
 		case OPT_PEER_TIMEOUT:
 			rc = parse_real("peer-timeout", optarg, 0, 3600, &o->peer_timeout_s);

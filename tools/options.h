@@ -32,6 +32,8 @@ struct opts {
 	bool port_set;
 	uint16_t udp_port_base;
 	bool udp_port_base_set;
+	uint16_t mtu;
+	bool mtu_set;
 	double peer_timeout_s;
 	/* Load. */
 	double duration_s;

@@ -176,6 +176,15 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 	}
 	if (o->udp_port_base_set)
 		conf->udp_port_base = o->udp_port_base;
+	if (o->mtu_set)
+		conf->mtu = o->mtu;
+	if (o->value_size > trireme_value_max(conf, load_key_len_max(o->keys))) {
+		fprintf(stderr, "trireme: --value-size %u does not fit one packet at MTU %u (at "
+			"most %u bytes); raise --mtu (up to %u) or lower --value-size\n",
+			o->value_size, conf->mtu, trireme_value_max(conf, load_key_len_max(o->keys)),
+			TRIREME_MTU_MAX);
+		return -1;
+	}
 	conf->lcore_count = 0; /* every EAL worker lcore */
 	conf->applier_threads = o->applier_threads;
 	if (o->batch_set)

@@ -159,6 +159,8 @@ bad_value --value-size 0
 bad_value --value-size 4097
 bad_value --read-ratio 1.5
 bad_value --read-ratio nan
+bad_value --mtu 575
+bad_value --mtu 9001
 bad_value --read-mode fast
 bad_value --read-mode ''
 bad_value --loss 0.95
@@ -176,6 +178,12 @@ bad_value --udp-port-base 70000
 bad_value --peer-timeout -1
 bad_value --replica-id 3 --peers "$peers"
 bad_value --port 65535 --replica-id 0 --peers "$peers"
+
+echo "# sizes"
+bad "value larger than a packet" "--value-size 4096 does not fit one packet at MTU 1500" \
+	"${eal[@]}" -l 0-1 -- --value-size 4096 --duration 1
+bad "value larger than a jumbo packet" "--value-size 4096 does not fit .*MTU 4000" \
+	"${eal[@]}" -l 0-1 -- --value-size 4096 --mtu 4000 --duration 1
 
 echo "# --history"
 bad "--history in a missing directory" "cannot write --history $tmp/no/h.jsonl" "${eal[@]}" \

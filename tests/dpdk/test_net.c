@@ -66,7 +66,7 @@ eal_up(void)
 	cr_assert(rte_eal_init((int)RTE_DIM(argv) - 1, argv) >= 0, "EAL: %s",
 		  rte_strerror(rte_errno));
 	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
-	pool = tr_mempool_create("net_pool", POOL_SIZE, SOCKET_ID_ANY);
+	pool = tr_mempool_create("net_pool", POOL_SIZE, 0, SOCKET_ID_ANY);
 	cr_assert_not_null(pool, "pool: %s", rte_strerror(rte_errno));
 	conf_init(&conf);
 	cr_assert_eq(tr_net_conf_check(&conf), 0);
@@ -907,7 +907,7 @@ Test(net, mempool)
 	}
 	cr_assert_eq(rte_mempool_avail_count(pool), POOL_SIZE);
 
-	mp = tr_mempool_create("net_pool", 63, SOCKET_ID_ANY);
+	mp = tr_mempool_create("net_pool", 63, 0, SOCKET_ID_ANY);
 	cr_assert_null(mp, "name in use");
 }
 
@@ -939,7 +939,7 @@ Test(net, ring_mesh)
 
 	n = tr_mempool_size(0, 1, 32, MESH_RING * TR_REPLICAS * TR_REPLICAS *
 			    TR_COLUMNS);
-	mp = tr_mempool_create("mesh_pool", n, SOCKET_ID_ANY);
+	mp = tr_mempool_create("mesh_pool", n, 0, SOCKET_ID_ANY);
 	cr_assert_not_null(mp, "%s", rte_strerror(rte_errno));
 	cr_assert_eq(rte_eth_dev_count_avail(), 0);
 

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end sweeps with the launcher: 3 replicas in one process over
+net_ring, a closed-loop load, one launcher run per point (its --json).
+
+    bench/e2e.py TRIREME OUT_DIR [--secs S] [--quick]
+
+Writes OUT_DIR/e2e.csv (one row per run, every sweep) and
+OUT_DIR/e2e.jsonl (the launcher's JSON, with the sweep and the command).
+"""
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+
+EAL = ["--no-huge", "--no-pci", "--no-telemetry", "--log-level=*:error", "-m", "1024",
+       "--no-shconf", "-l", "0-1"]
+
+FIELDS = ["sweep", "window", "batch", "value_size", "read_ratio", "read_mode", "loss",
+          "writers", "ops_per_s", "reads_per_s", "writes_per_s", "p50_us", "p99_us",
+          "p999_us", "read_p50_us", "read_p99_us", "write_p50_us", "write_p99_us",
+          "retries", "recoveries", "drops", "errors", "digests_match"]
+
+
+def points(quick):
+    """(sweep, launcher options) for every point of every sweep."""
+    windows = [1, 4, 16, 64, 256] if quick else [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    for batch in ("1", "default"):
+        for w in windows:
+            opts = {"window": w, "read-ratio": 0}
+            if batch == "1":
+                opts["batch"] = 1
+            yield "window", opts
+    for v in [16, 256, 4096] if quick else [16, 64, 256, 1024, 4096]:
+        yield "value", {"window": 64, "read-ratio": 0, "value-size": v}
+    for ratio in (0.5, 0.95):
+        for mode in ("barrier", "log", "local"):
+            yield "reads", {"window": 64, "read-ratio": ratio, "read-mode": mode}
+    for w in (1, 64):
+        for loss in (0, 0.01, 0.1):
+            yield "loss", {"window": w, "read-ratio": 0, "loss": loss}
+    for n in (1, 2, 3):
+        yield "writers", {"window": 64, "read-ratio": 0, "writers": n}
+
+
+def run(trireme, secs, opts):
+    cmd = [trireme] + EAL + ["--", "--cluster", "--duration", str(secs), "--quiet", "--json"]
+    for k, v in opts.items():
+        cmd += ["--" + k, str(v)]
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         timeout=secs + 60, check=False)
+    if res.returncode != 0:
+        sys.exit("e2e: %s failed (%d): %s" % (" ".join(cmd), res.returncode,
+                                              res.stderr.strip()[-500:]))
+    return cmd, json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def row(sweep, d):
+    s = d["duration_s"] or 1.0
+    reps = d["replicas"]
+    return {
+        "sweep": sweep, "window": d["window"], "batch": d["batch"],
+        "value_size": d["value_size"], "read_ratio": d["read_ratio"],
+        "read_mode": d["read_mode"], "loss": d["loss"], "writers": d["writers"],
+        "ops_per_s": round(d["ops_per_s"]), "reads_per_s": round(d["reads"] / s),
+        "writes_per_s": round(d["writes"] / s),
+        **{k: d[k] for k in ("p50_us", "p99_us", "p999_us", "read_p50_us", "read_p99_us",
+                             "write_p50_us", "write_p99_us", "errors")},
+        "retries": sum(r["retries"] for r in reps),
+        "recoveries": sum(r["recoveries"] for r in reps),
+        "drops": sum(r["drops"] for r in reps),
+        "digests_match": int(d["digests_match"]),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("trireme")
+    ap.add_argument("out")
+    ap.add_argument("--secs", type=float, default=3)
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "e2e.csv"), "w", newline="") as fc, \
+            open(os.path.join(a.out, "e2e.jsonl"), "w") as fj:
+        w = csv.DictWriter(fc, fieldnames=FIELDS)
+        w.writeheader()
+        for sweep, opts in points(a.quick):
+            cmd, d = run(a.trireme, a.secs, opts)
+            r = row(sweep, d)
+            if not r["digests_match"]:
+                sys.exit("e2e: replicas diverged: " + " ".join(cmd))
+            w.writerow(r)
+            fc.flush()
+            fj.write(json.dumps({"sweep": sweep, "command": " ".join(cmd), "result": d}) + "\n")
+            print("e2e %-7s %-40s %9d ops/s  p50 %8.1f us  p99 %8.1f us" % (
+                sweep, " ".join("%s=%s" % kv for kv in opts.items()), r["ops_per_s"],
+                r["p50_us"], r["p99_us"]), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Runs every benchmark and writes bench/results/: the machine, the floor, the
+# engine alone, instructions per commit, the end-to-end sweeps, plots and a
+# summary of the performance targets.
+#
+#   bench/run.sh [--quick] [--secs S] [--out DIR]
+#
+# Takes about 4 minutes (--quick: about 1). Needs root for DPDK's --no-huge
+# memory, like the launcher.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=()
+secs=3
+out=bench/results
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=(--quick); secs=1 ;;
+	--secs) secs=$2; shift ;;
+	--out) out=$2; shift ;;
+	*) echo "usage: bench/run.sh [--quick] [--secs S] [--out DIR]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+./scripts/install-deps.sh --bench
+[ -f build/build.ninja ] || meson setup build
+ninja -C build
+mkdir -p "$out"
+rm -f "$out"/*.csv "$out"/*.jsonl "$out"/*.png "$out"/*.dat "$out"/summary.*
+
+eal=(--no-huge --no-pci --no-telemetry --log-level='*:error' -m 1024 --no-shconf -l 0-1)
+log() { echo "== $*" >&2; }
+
+log "machine"
+{
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- engine dpdk tools bench || echo ' (modified)')"
+	echo "command: bench/run.sh $*"
+	echo "kernel: $(uname -srm)"
+	echo "dpdk: $(pkg-config --modversion libdpdk)"
+	echo "compiler: $(gcc --version | head -n 1)"
+	echo "build: $(meson introspect --buildoptions build | python3 -c \
+		'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; print(o["buildtype"], o["b_ndebug"])')"
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo
+	lscpu
+	echo
+	free -h
+} >"$out/machine.txt"
+
+log "floor: raw packets, no protocol (build/bench/bench-floor)"
+build/bench/bench-floor "${eal[@]}" -- "${quick[@]}" >"$out/floor.jsonl"
+
+log "engine alone, no DPDK (build/bench/bench-engine)"
+build/bench/bench-engine "${quick[@]}" >"$out/engine.jsonl"
+
+log "instructions per commit (callgrind, bench-engine --commits N)"
+for b in 1 64; do
+	n1=2000
+	n2=$((b == 1 ? 12000 : 4000))
+	ir=()
+	for n in $n1 $n2; do
+		valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" \
+			build/bench/bench-engine --commits "$n" --batch "$b" >/dev/null 2>&1
+		ir+=("$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$out/cg.out" | head -n 1)")
+	done
+	rm -f "$out/cg.out"
+	python3 -c "
+import json, sys
+b, n1, n2, i1, i2 = map(int, sys.argv[1:])
+per = (i2 - i1) / (n2 - n1)
+print(json.dumps({'bench': 'callgrind', 'batch': b, 'commits': [n1, n2], 'instructions': [i1, i2],
+                  'instructions_per_instance': round(per), 'instructions_per_cmd': round(per / b)}))
+" "$b" "$n1" "$n2" "${ir[@]}" >>"$out/callgrind.jsonl"
+done
+
+log "end to end with the launcher (build/tools/trireme), $secs s per point"
+python3 bench/e2e.py build/tools/trireme "$out" --secs "$secs" "${quick[@]}"
+
+log "summary and plots"
+python3 bench/summary.py "$out"
+floor_us=$(python3 -c "import json; print(json.load(open('$out/summary.json'))['floor_rtt_one_lcore_p50_us'])")
+(cd "$out" && gnuplot -e "floor_us=$floor_us" ../plots.gp)
+log "results in $out: $(cd "$out" && ls | tr '\n' ' ')"
