@@ -58,6 +58,7 @@ struct app {
 	FILE *history;
 	uint64_t hz;
 	unsigned conf_batch;  /* the engine's commands per instance */
+	unsigned conf_mtu;
 	int rc;
 	bool peers_silent;
 	/* The previous stats line. */
@@ -455,11 +456,11 @@ print_json(const struct app *a, const struct outcome *out)
 	printf("\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
 	       ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64 ",\"duration_s\":%.3f,"
 	       "\"loss\":%g,\"window\":%u,\"read_ratio\":%g,\"read_mode\":\"%s\","
-	       "\"value_size\":%u,\"batch\":%u,\"writers\":%u,\"history_ops\":%" PRIu64
+	       "\"value_size\":%u,\"batch\":%u,\"mtu\":%u,\"writers\":%u,\"history_ops\":%" PRIu64
 	       ",\"replicas\":[",
 	       c.reads, c.writes, c.errors,
 	       out->unfinished, s, a->o.loss, a->o.window, a->o.read_ratio,
-	       opts_read_mode_name(load_read_mode(a->load)), a->o.value_size, a->conf_batch,
+	       opts_read_mode_name(load_read_mode(a->load)), a->o.value_size, a->conf_batch, a->conf_mtu,
 	       a->o.writers, c.history_ops);
 	for (r = 0; r < TRIREME_REPLICAS; r++) {
 		const struct trireme_replica_stats *st = &out->st[r];
@@ -573,6 +574,7 @@ launch(struct app *a)
 	if (make_conf(&a->o, &conf) != 0)
 		return EXIT_USAGE;
 	a->conf_batch = conf.batch_cmds_max;
+	a->conf_mtu = conf.mtu;
 	if (a->o.history != NULL && (a->history = fopen(a->o.history, "w")) == NULL) {
 		fprintf(stderr, "trireme: cannot write --history %.200s: %s\n", a->o.history,
 			strerror(errno));
