@@ -3,25 +3,28 @@
 #   gnuplot -e "floor_us=0.21" ../plots.gp
 set terminal pngcairo size 1000,420 font ",10"
 set datafile separator ","
+set datafile columnheaders
 set key top left
 set grid
 set logscale x 2
-is(s) = strcol(1) eq s
+is(s) = strcol("sweep") eq s
 
 set output "window.png"
 set multiplot layout 1,2 title "3 replicas, one process, net\\_ring; closed loop, writes only"
 set xlabel "outstanding commands per writer (window)"
 set ylabel "commits/s"
 set format y "%.0s%c"
-plot "e2e.csv" using (is("window") && $3 == 1 ? $2 : NaN):9 with linespoints title "batch 1", \
-     "" using (is("window") && $3 != 1 ? $2 : NaN):9 with linespoints title "batched"
+set yrange [0:*]
+plot "e2e.csv" using (is("window") && column("batch") == 1 ? column("window") : NaN):(column("ops_per_s")) with linespoints title "batch 1", \
+     "" using (is("window") && column("batch") != 1 ? column("window") : NaN):(column("ops_per_s")) with linespoints title "batched"
 set ylabel "latency (us)"
 set logscale y 10
 set format y "%g"
-plot "e2e.csv" using (is("window") && $3 == 1 ? $2 : NaN):12 with linespoints title "p50, batch 1", \
-     "" using (is("window") && $3 == 1 ? $2 : NaN):13 with linespoints title "p99, batch 1", \
-     "" using (is("window") && $3 != 1 ? $2 : NaN):12 with linespoints title "p50, batched", \
-     "" using (is("window") && $3 != 1 ? $2 : NaN):13 with linespoints title "p99, batched", \
+set yrange [*:*]
+plot "e2e.csv" using (is("window") && column("batch") == 1 ? column("window") : NaN):(column("p50_us")) with linespoints title "p50, batch 1", \
+     "" using (is("window") && column("batch") == 1 ? column("window") : NaN):(column("p99_us")) with linespoints title "p99, batch 1", \
+     "" using (is("window") && column("batch") != 1 ? column("window") : NaN):(column("p50_us")) with linespoints title "p50, batched", \
+     "" using (is("window") && column("batch") != 1 ? column("window") : NaN):(column("p99_us")) with linespoints title "p99, batched", \
      floor_us with lines dashtype 2 title "floor: raw round trip p50"
 unset multiplot
 unset logscale y
@@ -32,20 +35,23 @@ unset logscale x
 set xlabel "loss (%)"
 set ylabel "commits/s"
 set format y "%.0s%c"
-plot "e2e.csv" using (is("loss") && $2 == 1 ? 100 * $7 : NaN):9 with linespoints title "window 1", \
-     "" using (is("loss") && $2 == 64 ? 100 * $7 : NaN):9 with linespoints title "window 64"
+set yrange [0:*]
+plot "e2e.csv" using (is("loss") && column("window") == 1 ? 100 * column("loss") : NaN):(column("ops_per_s")) with linespoints title "window 1", \
+     "" using (is("loss") && column("window") == 64 ? 100 * column("loss") : NaN):(column("ops_per_s")) with linespoints title "window 64"
 set ylabel "latency (us)"
 set logscale y 10
 set format y "%g"
-plot "e2e.csv" using (is("loss") && $2 == 1 ? 100 * $7 : NaN):13 with linespoints title "p99, window 1", \
-     "" using (is("loss") && $2 == 64 ? 100 * $7 : NaN):13 with linespoints title "p99, window 64", \
-     "" using (is("loss") && $2 == 1 ? 100 * $7 : NaN):12 with linespoints title "p50, window 1", \
-     "" using (is("loss") && $2 == 64 ? 100 * $7 : NaN):12 with linespoints title "p50, window 64"
+set yrange [*:*]
+plot "e2e.csv" using (is("loss") && column("window") == 1 ? 100 * column("loss") : NaN):(column("p99_us")) with linespoints title "p99, window 1", \
+     "" using (is("loss") && column("window") == 64 ? 100 * column("loss") : NaN):(column("p99_us")) with linespoints title "p99, window 64", \
+     "" using (is("loss") && column("window") == 1 ? 100 * column("loss") : NaN):(column("p50_us")) with linespoints title "p50, window 1", \
+     "" using (is("loss") && column("window") == 64 ? 100 * column("loss") : NaN):(column("p50_us")) with linespoints title "p50, window 64"
 unset multiplot
 unset logscale y
 
 set output "reads.png"
 set datafile separator whitespace
+set datafile nocolumnheaders
 set multiplot layout 1,2 title "read modes, window 64"
 set style data histogram
 set style histogram clustered gap 1
