@@ -16,6 +16,17 @@
 
 #include "kvstore.h"
 
+/* Nodes come from jemalloc by name when it is built in, whatever allocator
+ * the embedding program's link order makes malloc(); sized frees. */
+#ifdef TR_HAVE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#define node_alloc(bytes) mallocx((bytes), 0)
+#define node_dealloc(n, bytes) sdallocx((n), (bytes), 0)
+#else
+#define node_alloc(bytes) malloc(bytes)
+#define node_dealloc(n, bytes) ((void)(bytes), free(n))
+#endif
+
 /* Freed nodes are overwritten with this byte, so a reader that looks at
  * reclaimed memory sees garbage rather than a plausible old value. The
  * memset runs on the call_rcu thread, off the applier's path. */
@@ -92,7 +103,7 @@ static struct kv_node *
 node_new(struct tr_kvstore *kvs, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	 uint32_t val_len)
 {
-	struct kv_node *n = malloc(node_bytes(key_len, val_len));
+	struct kv_node *n = node_alloc(node_bytes(key_len, val_len));
 
 	/* Not "store full": other replicas applied this write, so going on
 	 * would diverge. Fail-stop. */
@@ -115,10 +126,11 @@ node_free_cb(struct rcu_head *head)
 {
 	struct kv_node *n = caa_container_of(head, struct kv_node, rcu);
 	struct tr_kvstore *kvs = n->kvs;
+	size_t bytes = node_bytes(n->key_len, n->val_len);
 
 	if (TR_KVSTORE_POISON)
-		memset(n, KVS_POISON_BYTE, node_bytes(n->key_len, n->val_len));
-	free(n);
+		memset(n, KVS_POISON_BYTE, bytes);
+	node_dealloc(n, bytes);
 	__atomic_fetch_add(&kvs->nodes_freed, 1, __ATOMIC_RELAXED);
 }
 
@@ -184,7 +196,7 @@ tr_kvstore_free(struct tr_kvstore *kvs)
 	while (list != NULL) {
 		n = list;
 		list = n->free_next;
-		free(n);
+		node_dealloc(n, node_bytes(n->key_len, n->val_len));
 	}
 	KVS_VERIFY(cds_lfht_destroy(kvs->ht, NULL) == 0);
 	free(kvs);
@@ -197,9 +209,16 @@ kvs_get(void *store, const uint8_t *key, uint16_t key_len, const uint8_t **val,
 	return tr_kvstore_lookup(store, key, key_len, val, val_len);
 }
 
+/* The digest contribution of a node's pair. */
+static uint64_t
+node_pair_hash(const struct kv_node *n)
+{
+	return tr_kv_pair_hash(n->bytes, n->key_len, n->bytes + n->key_len, n->val_len);
+}
+
 static int
 kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
-	uint32_t val_len)
+	uint32_t val_len, uint64_t *old_hash)
 {
 	struct tr_kvstore *kvs = store;
 	struct kv_key k = { .bytes = key, .len = key_len };
@@ -208,6 +227,7 @@ kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	struct kv_node *old, *n;
 
 	assert(kvs != NULL && (key != NULL || key_len == 0) && (val != NULL || val_len == 0));
+	*old_hash = 0;
 	if (key_len > TR_KEY_BYTES_MAX || val_len > TR_VAL_BYTES_MAX)
 		return -1;
 	hash = tr_kv_key_hash(key, key_len);
@@ -220,6 +240,7 @@ kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	}
 	n = node_new(kvs, key, key_len, val, val_len);
 	if (old != NULL) {
+		*old_hash = node_pair_hash(old);
 		/* Readers find the old node or the new one, never neither. */
 		KVS_VERIFY(cds_lfht_replace(kvs->ht, &iter, hash, node_match, &k, &n->lfht) == 0);
 		node_retire(kvs, old);
@@ -233,7 +254,7 @@ kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 }
 
 static int
-kvs_del(void *store, const uint8_t *key, uint16_t key_len)
+kvs_del(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old_hash)
 {
 	struct tr_kvstore *kvs = store;
 	struct kv_key k = { .bytes = key, .len = key_len };
@@ -244,6 +265,7 @@ kvs_del(void *store, const uint8_t *key, uint16_t key_len)
 	urcu_qsbr_read_lock();
 	cds_lfht_lookup(kvs->ht, tr_kv_key_hash(key, key_len), node_match, &k, &iter);
 	old = node_of(cds_lfht_iter_get_node(&iter));
+	*old_hash = old != NULL ? node_pair_hash(old) : 0;
 	if (old != NULL) {
 		KVS_VERIFY(cds_lfht_del(kvs->ht, &old->lfht) == 0);
 		KVS_VERIFY(kvs->keys > 0);
@@ -251,7 +273,7 @@ kvs_del(void *store, const uint8_t *key, uint16_t key_len)
 		node_retire(kvs, old);
 	}
 	urcu_qsbr_read_unlock();
-	return 0;
+	return old != NULL ? 0 : 1;
 }
 
 const struct tr_store_ops tr_kvstore_ops = {
@@ -317,7 +339,7 @@ tr_kvstore_digest_scan(struct tr_kvstore *kvs)
 
 	urcu_qsbr_read_lock();
 	cds_lfht_for_each_entry(kvs->ht, &iter, n, lfht)
-		digest += tr_kv_pair_hash(n->bytes, n->key_len, n->bytes + n->key_len, n->val_len);
+		digest += node_pair_hash(n);
 	urcu_qsbr_read_unlock();
 	return digest;
 }

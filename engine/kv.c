@@ -230,29 +230,21 @@ sm_get(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 static uint8_t
 sm_write(struct tr_sm *sm, const struct tr_cmd *cmd)
 {
-	const uint8_t *old;
-	uint32_t old_len;
-	uint64_t old_hash = 0;
-	bool present;
-
-	present = sm->ops->get(sm->store, cmd->key, cmd->key_len, &old, &old_len) == 0;
-	/* Hash the old pair now: set/del invalidate the pointer. */
-	if (present)
-		old_hash = tr_kv_pair_hash(cmd->key, cmd->key_len, old, old_len);
+	uint64_t old = 0;
 
 	if (cmd->op == TR_OP_SET) {
-		if (sm->ops->set(sm->store, cmd->key, cmd->key_len, cmd->val, cmd->val_len) != 0)
+		if (sm->ops->set(sm->store, cmd->key, cmd->key_len, cmd->val, cmd->val_len,
+				 &old) != 0)
 			return TR_ST_FULL;
-		sm->digest -= old_hash;
+		sm->digest -= old;
 		sm->digest += tr_kv_pair_hash(cmd->key, cmd->key_len, cmd->val, cmd->val_len);
 		return TR_ST_OK;
 	}
 
 	/* Del of an absent key is still success: applied, answered NOT_FOUND. */
-	if (!present)
+	if (sm->ops->del(sm->store, cmd->key, cmd->key_len, &old) != 0)
 		return TR_ST_NOT_FOUND;
-	(void)sm->ops->del(sm->store, cmd->key, cmd->key_len);
-	sm->digest -= old_hash;
+	sm->digest -= old;
 	return TR_ST_OK;
 }
 
@@ -591,18 +583,29 @@ table_get(void *store, const uint8_t *key, uint16_t key_len, const uint8_t **val
 	return 0;
 }
 
+/* The digest contribution of the pair in a used cell. */
+static uint64_t
+cell_pair_hash(const struct tr_table *t, uint32_t i)
+{
+	uint8_t *c = cell_at(t, i);
+
+	return tr_kv_pair_hash(cell_key(c), cell_key_len(c), cell_val(t, c), cell_val_len(c));
+}
+
 static int
 table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
-	  uint32_t val_len)
+	  uint32_t val_len, uint64_t *old)
 {
 	struct tr_table *t = store;
 	struct probe p;
 
+	*old = 0;
 	if (key_len > t->key_max || val_len > t->val_max)
 		return -1;
 	table_probe(t, key, key_len, &p);
 	if (p.found != t->cells_max) {
 		/* Overwriting an existing key is always allowed. */
+		*old = cell_pair_hash(t, p.found);
 		cell_write(t, p.found, key, key_len, val, val_len);
 		return 0;
 	}
@@ -629,16 +632,18 @@ table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 }
 
 static int
-table_del(void *store, const uint8_t *key, uint16_t key_len)
+table_del(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old)
 {
 	struct tr_table *t = store;
 	uint32_t mask = t->cells_max - 1;
 	struct probe p;
 	uint32_t i;
 
+	*old = 0;
 	table_probe(t, key, key_len, &p);
 	if (p.found == t->cells_max)
-		return 0;
+		return 1;
+	*old = cell_pair_hash(t, p.found);
 	cell_set_state(t, p.found, CELL_TOMB);
 	/* A tombstone followed by an empty cell ends no probe path: empty it,
 	 * and the tombstones before it in turn. */

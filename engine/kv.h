@@ -22,14 +22,16 @@ enum tr_status {
 const char *tr_status_str(int st);
 
 /* Storage. get returns 0 and points *val at the stored bytes (valid until the
- * next set/del of that key), or -1 if absent. set/del return 0, or -1 when
- * the store is full (set only). */
+ * next set/del of that key), or -1 if absent. set returns 0, or -1 when the
+ * store is full (nothing changed); del returns 0, or 1 if the key was absent.
+ * Both put in *old the digest contribution (tr_kv_pair_hash) of the pair they
+ * replaced or removed, 0 if none: a write is one look-up, not two. */
 struct tr_store_ops {
 	int (*get)(void *store, const uint8_t *key, uint16_t key_len, const uint8_t **val,
 		   uint32_t *val_len);
 	int (*set)(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
-		   uint32_t val_len);
-	int (*del)(void *store, const uint8_t *key, uint16_t key_len);
+		   uint32_t val_len, uint64_t *old);
+	int (*del)(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old);
 };
 
 /* Per client: the highest write sequence applied and which of the

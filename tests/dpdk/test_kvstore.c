@@ -248,31 +248,43 @@ Test(kvstore, keys_max_refuses_new_keys_only)
 	struct tr_kvstore *kvs;
 	struct tr_sm_result r;
 	struct tr_cmd c;
-	uint64_t digest;
+	uint64_t digest, old;
 
 	urcu_qsbr_register_thread();
 	envs_init(3);
 	kvs = kenv.kvs;
 
 	/* Direct ops: three keys fit, the fourth is refused. */
-	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k1", 2, (const uint8_t *)"v", 1), 0);
-	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, (const uint8_t *)"v", 1), 0);
-	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k3", 2, (const uint8_t *)"v", 1), 0);
-	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k4", 2, (const uint8_t *)"v", 1), -1);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k1", 2, (const uint8_t *)"v", 1, &old),
+		     0);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, (const uint8_t *)"v", 1, &old),
+		     0);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k3", 2, (const uint8_t *)"v", 1, &old),
+		     0);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k4", 2, (const uint8_t *)"v", 1, &old),
+		     -1);
 	cr_assert_eq(tr_kvstore_count(kvs), 3);
-	/* Overwrites are allowed at the limit. */
-	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, (const uint8_t *)"vv", 2), 0);
+	/* Overwrites are allowed at the limit; each write reports the pair it
+	 * replaced (for the digest), 0 for none. */
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, (const uint8_t *)"vv", 2,
+					&old), 0);
+	cr_assert_eq(old, tr_kv_pair_hash((const uint8_t *)"k2", 2, (const uint8_t *)"v", 1));
 	cr_assert_eq(tr_kvstore_count(kvs), 3);
-	/* A del makes room. */
-	cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)"k1", 2), 0);
-	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k4", 2, (const uint8_t *)"v", 1), 0);
+	/* A del makes room; a del of an absent key says so. */
+	cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)"k1", 2, &old), 0);
+	cr_assert_eq(old, tr_kv_pair_hash((const uint8_t *)"k1", 2, (const uint8_t *)"v", 1));
+	cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)"k1", 2, &old), 1);
+	cr_assert_eq(old, 0);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k4", 2, (const uint8_t *)"v", 1, &old),
+		     0);
 	cr_assert_eq(tr_kvstore_count(kvs), 3);
 	/* Oversize keys and values are refused, whatever the count. */
-	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, big, TR_VAL_BYTES_MAX + 1),
-		     -1);
-	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, big, TR_VAL_BYTES_MAX), 0);
-	cr_assert_eq(tr_kvstore_ops.set(kvs, big, TR_KEY_BYTES_MAX + 1, (const uint8_t *)"v", 1),
-		     -1);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, big, TR_VAL_BYTES_MAX + 1,
+					&old), -1);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, big, TR_VAL_BYTES_MAX, &old),
+		     0);
+	cr_assert_eq(tr_kvstore_ops.set(kvs, big, TR_KEY_BYTES_MAX + 1, (const uint8_t *)"v", 1,
+					&old), -1);
 	tr_kvstore_free(kvs);
 
 	/* Through tr_sm: the refused write answers FULL, changes nothing and
@@ -310,6 +322,7 @@ Test(kvstore, read_api)
 {
 	struct tr_kvstore *kvs;
 	const uint8_t *v;
+	uint64_t old;
 	uint8_t buf[8];
 	uint32_t len = 0;
 
@@ -318,10 +331,10 @@ Test(kvstore, read_api)
 	cr_assert_not_null(kvs);
 	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), -1);
 	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k", 1,
-					(const uint8_t *)"0123456789", 10), 0);
+					(const uint8_t *)"0123456789", 10, &old), 0);
 	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), -2);
 	cr_assert_eq(len, 10);
-	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k", 1, (const uint8_t *)"abc", 3),
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k", 1, (const uint8_t *)"abc", 3, &old),
 		     0);
 	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), 0);
 	cr_assert_eq(len, 3);
@@ -336,7 +349,7 @@ Test(kvstore, read_api)
 	cr_assert_arr_eq(v, "abc", 3);
 	urcu_qsbr_read_unlock();
 
-	cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)"k", 1), 0);
+	cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)"k", 1, &old), 0);
 	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), -1);
 	cr_assert_eq(tr_kvstore_count(kvs), 0);
 	cr_assert_eq(tr_kvstore_digest_scan(kvs), 0);
@@ -349,6 +362,7 @@ Test(kvstore, read_api)
 Test(kvstore, free_from_unregistered_thread)
 {
 	struct tr_kvstore *kvs = tr_kvstore_new(2, 100);
+	uint64_t old;
 	uint8_t key[4];
 	unsigned int i;
 
@@ -356,11 +370,11 @@ Test(kvstore, free_from_unregistered_thread)
 	urcu_qsbr_register_thread();
 	for (i = 0; i < 100; i++) {
 		memcpy(key, &i, sizeof(key));
-		cr_assert_eq(tr_kvstore_ops.set(kvs, key, sizeof(key), key, sizeof(key)), 0);
+		cr_assert_eq(tr_kvstore_ops.set(kvs, key, sizeof(key), key, sizeof(key), &old), 0);
 		if (i % 3 == 0)
-			cr_assert_eq(tr_kvstore_ops.set(kvs, key, sizeof(key), key, 1), 0);
+			cr_assert_eq(tr_kvstore_ops.set(kvs, key, sizeof(key), key, 1, &old), 0);
 		if (i % 5 == 0)
-			cr_assert_eq(tr_kvstore_ops.del(kvs, key, sizeof(key)), 0);
+			cr_assert_eq(tr_kvstore_ops.del(kvs, key, sizeof(key), &old), 0);
 	}
 	cr_assert_eq(tr_kvstore_count(kvs), 80);
 	urcu_qsbr_unregister_thread();

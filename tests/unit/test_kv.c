@@ -536,6 +536,7 @@ Test(kv, table_direct)
 	struct tr_table *t = &env_a.table;
 	const uint8_t *v;
 	uint32_t vl;
+	uint64_t old;
 	uint8_t key[KEY_MAX + 1];
 
 	env_init(&env_a, 16, 8);
@@ -543,20 +544,23 @@ Test(kv, table_direct)
 	cr_expect_eq(tr_table_mem_bytes(4, 3, 2) % 8, 0);
 	cr_expect_geq(tr_table_mem_bytes(4, 3, 2), 4 * (3 + 2));
 	cr_expect_eq(tr_table_ops.get(t, (const uint8_t *)"a", 1, &v, &vl), -1);
-	cr_expect_eq(tr_table_ops.set(t, (const uint8_t *)"a", 1, (const uint8_t *)"xy", 2), 0);
+	cr_expect_eq(tr_table_ops.set(t, (const uint8_t *)"a", 1, (const uint8_t *)"xy", 2, &old), 0);
+	cr_expect_eq(old, 0);
 	cr_assert_eq(tr_table_ops.get(t, (const uint8_t *)"a", 1, &v, &vl), 0);
 	cr_expect_eq(vl, 2);
 	cr_expect_eq(memcmp(v, "xy", 2), 0);
 	cr_expect_eq(t->used, 1);
-	cr_expect_eq(tr_table_ops.del(t, (const uint8_t *)"a", 1), 0);
+	cr_expect_eq(tr_table_ops.del(t, (const uint8_t *)"a", 1, &old), 0);
+	cr_expect_eq(old, tr_kv_pair_hash((const uint8_t *)"a", 1, (const uint8_t *)"xy", 2));
 	/* A lone deleted key leaves no tombstone behind. */
 	cr_expect_eq(t->used, 0);
-	cr_expect_eq(tr_table_ops.del(t, (const uint8_t *)"a", 1), 0);
+	cr_expect_eq(tr_table_ops.del(t, (const uint8_t *)"a", 1, &old), 1);
+	cr_expect_eq(old, 0);
 	cr_expect_eq(tr_table_ops.get(t, (const uint8_t *)"a", 1, &v, &vl), -1);
 	memset(key, 'k', sizeof(key));
-	cr_expect_eq(tr_table_ops.set(t, key, KEY_MAX + 1, NULL, 0), -1);
+	cr_expect_eq(tr_table_ops.set(t, key, KEY_MAX + 1, NULL, 0, &old), -1);
 	cr_expect_eq(tr_table_ops.get(t, key, KEY_MAX + 1, &v, &vl), -1);
-	cr_expect_eq(tr_table_ops.set(t, key, KEY_MAX, NULL, 0), 0);
+	cr_expect_eq(tr_table_ops.set(t, key, KEY_MAX, NULL, 0, &old), 0);
 	cr_expect_eq(tr_table_ops.get(t, key, KEY_MAX, &v, &vl), 0);
 	cr_expect_eq(vl, 0);
 }
@@ -600,6 +604,7 @@ Test(kv, table_reuses_tombstones)
 	static const char *const keys[] = { "r0", "r1", "r2", "r3", "r4" };
 	struct tr_table *t = &env_a.table;
 	unsigned int i, tombs = 0;
+	uint64_t old;
 
 	/* 5 keys in 8 cells: at least two are followed by a used cell, so
 	 * deleting them leaves a tombstone (used stays), which a reinsert of
@@ -607,14 +612,14 @@ Test(kv, table_reuses_tombstones)
 	env_init(&env_a, 8, 8);
 	for (i = 0; i < 5; i++)
 		cr_assert_eq(tr_table_ops.set(t, (const uint8_t *)keys[i], 2,
-					      (const uint8_t *)"v", 1), 0);
+					      (const uint8_t *)"v", 1, &old), 0);
 	cr_assert_eq(t->used, 5);
 	for (i = 0; i < 5; i++) {
-		cr_assert_eq(tr_table_ops.del(t, (const uint8_t *)keys[i], 2), 0);
+		cr_assert_eq(tr_table_ops.del(t, (const uint8_t *)keys[i], 2, &old), 0);
 		if (t->used == 5)
 			tombs++;
 		cr_assert_eq(tr_table_ops.set(t, (const uint8_t *)keys[i], 2,
-					      (const uint8_t *)"w", 1), 0);
+					      (const uint8_t *)"w", 1, &old), 0);
 		cr_expect_eq(t->used, 5, "key %u", i);
 	}
 	cr_expect_geq(tombs, 2);
@@ -638,15 +643,19 @@ Test(kv, table_churn_matches_model)
 		uint8_t key[2] = { 'K', 0 }, val;
 		const uint8_t *v;
 		uint32_t vl;
+		uint64_t old, was;
 		int rc;
 
 		k = (int)rnd_below(&s, NKEYS);
 		key[1] = (uint8_t)k;
+		/* What a write must report it replaced. */
+		was = present[k] ? tr_kv_pair_hash(key, 2, &model[k], 1) : 0;
 		if (rnd_below(&s, 2) == 0) {
 			val = (uint8_t)rnd(&s);
-			rc = tr_table_ops.set(t, key, 2, &val, 1);
+			rc = tr_table_ops.set(t, key, 2, &val, 1, &old);
 			if (present[k] || live < LIMIT) {
 				cr_assert_eq(rc, 0, "op %d: set refused with %u live", n, live);
+				cr_assert_eq(old, was, "op %d: set reported another old pair", n);
 				live += !present[k];
 				present[k] = 1;
 				model[k] = val;
@@ -654,7 +663,8 @@ Test(kv, table_churn_matches_model)
 				cr_assert_eq(rc, -1, "op %d: set accepted past the limit", n);
 			}
 		} else {
-			cr_assert_eq(tr_table_ops.del(t, key, 2), 0);
+			cr_assert_eq(tr_table_ops.del(t, key, 2, &old), present[k] ? 0 : 1);
+			cr_assert_eq(old, was, "op %d: del reported another old pair", n);
 			live -= present[k];
 			present[k] = 0;
 		}
