@@ -56,6 +56,9 @@ build/bench/bench-floor "${eal[@]}" -- "${quick[@]}" >"$out/floor.jsonl"
 log "engine alone, no DPDK (build/bench/bench-engine)"
 build/bench/bench-engine "${quick[@]}" >"$out/engine.jsonl"
 
+log "the runtime's store alone (build/bench/bench-store)"
+build/bench/bench-store >"$out/store.jsonl"
+
 log "instructions per commit (callgrind, bench-engine --commits N)"
 for b in 1 64; do
 	n1=2000

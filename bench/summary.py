@@ -21,6 +21,7 @@ def main():
     floor = {(r["test"], r["layout"]): r for r in jsonl(os.path.join(out, "floor.jsonl"))}
     engine = [r for r in jsonl(os.path.join(out, "engine.jsonl")) if r["test"] == "commit"]
     instr = jsonl(os.path.join(out, "callgrind.jsonl"))
+    store = {r["op"]: r["ns_per_op"] for r in jsonl(os.path.join(out, "store.jsonl"))}
     with open(os.path.join(out, "e2e.csv")) as f:
         rows = list(csv.DictReader(f))
     for r in rows:
@@ -53,6 +54,7 @@ def main():
         "instructions_per_instance": {int(r["batch"]): r["instructions_per_instance"]
                                       for r in instr},
         "instructions_per_cmd": {int(r["batch"]): r["instructions_per_cmd"] for r in instr},
+        "store_ns_per_set": store["set"], "store_ns_per_get": store["get"],
         "w1_p50_us": w1["p50_us"], "w1_p99_us": w1["p99_us"], "w1_ops_per_s": w1["ops_per_s"],
         "peak_unbatched_ops_per_s": peak_unb["ops_per_s"],
         "peak_unbatched_window": peak_unb["window"],
