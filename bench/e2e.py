@@ -5,8 +5,9 @@ net_ring, a closed-loop load, one launcher run per point (its --json).
 
     bench/e2e.py TRIREME OUT_DIR [--secs S] [--reps N] [--quick]
 
-Each point runs N times (default 3); the run with the median throughput is
-kept, so one noisy second on a shared machine does not make a curve.
+Each point runs N times (default 3), in N round-robin passes over all the
+points; the run with the median throughput is kept, so one noisy minute on a
+shared machine does not make a curve.
 
 Writes OUT_DIR/e2e.csv (one row per run, every sweep) and
 OUT_DIR/e2e.jsonl (the launcher's JSON, with the sweep and the command).
@@ -87,25 +88,30 @@ def main():
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    pts = list(points(a.quick))
+    runs = [[] for _ in pts]
+    # Round robin: every point once per pass, so that a slow minute of the
+    # machine lands on every curve alike instead of bending one.
+    for rep in range(a.reps):
+        for i, (sweep, opts) in enumerate(pts):
+            cmd, d = run(a.trireme, a.secs, opts)
+            if not d["digests_match"]:
+                sys.exit("e2e: replicas diverged: " + " ".join(cmd))
+            runs[i].append((cmd, d))
+            print("e2e %d/%d %-7s %-40s %9d ops/s  p50 %8.1f us  p99 %8.1f us" % (
+                rep + 1, a.reps, sweep, " ".join("%s=%s" % kv for kv in opts.items()),
+                d["ops_per_s"], d["p50_us"], d["p99_us"]), file=sys.stderr)
     with open(os.path.join(a.out, "e2e.csv"), "w", newline="") as fc, \
             open(os.path.join(a.out, "e2e.jsonl"), "w") as fj:
         w = csv.DictWriter(fc, fieldnames=FIELDS)
         w.writeheader()
-        for sweep, opts in points(a.quick):
-            runs = sorted((run(a.trireme, a.secs, opts) for _ in range(a.reps)),
-                          key=lambda cd: cd[1]["ops_per_s"])
-            cmd, d = runs[len(runs) // 2]
-            r = row(sweep, d)
-            if not r["digests_match"]:
-                sys.exit("e2e: replicas diverged: " + " ".join(cmd))
-            w.writerow(r)
-            fc.flush()
+        for (sweep, _), rs in zip(pts, runs):
+            rs.sort(key=lambda cd: cd[1]["ops_per_s"])
+            cmd, d = rs[len(rs) // 2]
+            w.writerow(row(sweep, d))
             fj.write(json.dumps({"sweep": sweep, "command": " ".join(cmd), "result": d,
-                                 "ops_per_s_of_every_run": [x[1]["ops_per_s"] for x in runs]})
+                                 "ops_per_s_of_every_run": [x[1]["ops_per_s"] for x in rs]})
                      + "\n")
-            print("e2e %-7s %-40s %9d ops/s  p50 %8.1f us  p99 %8.1f us" % (
-                sweep, " ".join("%s=%s" % kv for kv in opts.items()), r["ops_per_s"],
-                r["p50_us"], r["p99_us"]), file=sys.stderr)
 
 
 if __name__ == "__main__":

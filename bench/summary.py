@@ -83,9 +83,6 @@ def main():
             b95["read_p50_us"], b95["write_p50_us"]), b95["read_p50_us"] <= b95["write_p50_us"]),
     ]
     s["targets"] = [{"target": t, "measured": m, "met": ok} for t, m, ok in targets]
-    with open(os.path.join(out, "summary.json"), "w") as f:
-        json.dump(s, f, indent=1)
-        f.write("\n")
 
     md = ["| target | measured | met |", "|---|---|---|"]
     md += ["| %s | %s | %s |" % (t, m, "yes" if ok else "**no**") for t, m, ok in targets]
@@ -105,6 +102,18 @@ def main():
         md.append("| %g%% | %d | %.0f | %.0f | %.0f | %.0f | %.0f |" % (
             100 * r["loss"], r["window"], r["ops_per_s"], r["p50_us"], r["p99_us"],
             r["retries"], r["recoveries"]))
+    spreads = sorted((max(x) - min(x)) / sorted(x)[len(x) // 2]
+                     for x in (r["ops_per_s_of_every_run"]
+                               for r in jsonl(os.path.join(out, "e2e.jsonl"))) if len(x) > 1)
+    if spreads:
+        s["run_spread_median"] = spreads[len(spreads) // 2]
+        s["run_spread_max"] = spreads[-1]
+        md += ["", "Run-to-run spread of a point's commits/s ((max - min) / median of its runs): "
+               "median %.0f%%, worst %.0f%%." % (100 * s["run_spread_median"],
+                                                 100 * s["run_spread_max"])]
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump(s, f, indent=1)
+        f.write("\n")
     with open(os.path.join(out, "reads.dat"), "w") as f:
         f.write("# mode reads/s@50% reads/s@95% read_p50_us@50% read_p50_us@95%\n")
         for mode in ("barrier", "log", "local"):
