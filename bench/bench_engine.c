@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "args.h"
 #include "mmp3.h"
 #include "wire.h"
 
@@ -592,19 +593,6 @@ usage(void)
 		"  --commits N: exactly N instances per batch size, no codec\n");
 }
 
-static uint64_t
-arg_u64(const char *s, uint64_t lo, uint64_t hi)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
-		usage();
-		exit(2);
-	}
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -617,11 +605,11 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--quick") == 0)
 			quick = true;
 		else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
-			batch = (unsigned)arg_u64(argv[++i], 1, 256);
+			batch = (unsigned)bench_arg(argv[++i], 1, 256, usage);
 		else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc)
-			window = (unsigned)arg_u64(argv[++i], 1, 1024);
+			window = (unsigned)bench_arg(argv[++i], 1, 1024, usage);
 		else if (strcmp(argv[i], "--commits") == 0 && i + 1 < argc)
-			commits = arg_u64(argv[++i], 1, UINT64_C(1) << 40);
+			commits = bench_arg(argv[++i], 1, UINT64_C(1) << 40, usage);
 		else {
 			usage();
 			return 2;

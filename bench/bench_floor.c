@@ -37,6 +37,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "args.h"
 #include "hist.h"
 #include "net.h"
 #include "port.h"
@@ -357,19 +358,6 @@ usage(void)
 		"[--size BYTES] [--secs S] [--window PINGS]\n");
 }
 
-static long
-arg_long(const char *s, long lo, long hi)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
-		usage();
-		exit(2);
-	}
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -393,11 +381,11 @@ main(int argc, char **argv)
 			secs = 0.4;
 			warm = 0.05;
 		} else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
-			f.size = (uint16_t)arg_long(argv[++i], sizeof(struct ping), 1400);
+			f.size = (uint16_t)bench_arg(argv[++i], sizeof(struct ping), 1400, usage);
 		} else if (strcmp(argv[i], "--secs") == 0 && i + 1 < argc) {
-			secs = (double)arg_long(argv[++i], 1, 600);
+			secs = (double)bench_arg(argv[++i], 1, 600, usage);
 		} else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc) {
-			f.window = (unsigned)arg_long(argv[++i], BURST, RING_SIZE / 2);
+			f.window = (unsigned)bench_arg(argv[++i], BURST, RING_SIZE / 2, usage);
 		} else {
 			usage();
 			return 2;

@@ -17,6 +17,7 @@
 
 #include <urcu/urcu-qsbr.h>
 
+#include "args.h"
 #include "kv.h"
 #include "kvstore.h"
 
@@ -31,17 +32,10 @@ now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static unsigned long
-arg_ul(const char *s, unsigned long lo, unsigned long hi)
+static void
+usage(void)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "usage: bench-store [--keys N] [--ops N] [--value-size B]\n");
-		exit(2);
-	}
-	return v;
+	fprintf(stderr, "usage: bench-store [--keys N] [--ops N] [--value-size B]\n");
 }
 
 /* ns per command of op over ops commands on keys k0 .. k<keys-1>. */
@@ -84,14 +78,16 @@ main(int argc, char **argv)
 	double set_ns, get_ns;
 
 	for (int i = 1; i < argc; i++) {
-		if (i + 1 < argc && strcmp(argv[i], "--keys") == 0)
-			keys = arg_ul(argv[++i], 1, 10000000);
-		else if (i + 1 < argc && strcmp(argv[i], "--ops") == 0)
-			ops = arg_ul(argv[++i], 1, 1000000000);
-		else if (i + 1 < argc && strcmp(argv[i], "--value-size") == 0)
-			vsize = arg_ul(argv[++i], 0, sizeof(val));
-		else
-			arg_ul("", 1, 0);
+		if (i + 1 < argc && strcmp(argv[i], "--keys") == 0) {
+			keys = bench_arg(argv[++i], 1, 10000000, usage);
+		} else if (i + 1 < argc && strcmp(argv[i], "--ops") == 0) {
+			ops = bench_arg(argv[++i], 1, 1000000000, usage);
+		} else if (i + 1 < argc && strcmp(argv[i], "--value-size") == 0) {
+			vsize = bench_arg(argv[++i], 0, sizeof(val), usage);
+		} else {
+			usage();
+			return 2;
+		}
 	}
 	memset(val, 'v', sizeof(val));
 	urcu_qsbr_register_thread();

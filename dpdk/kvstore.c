@@ -265,8 +265,9 @@ kvs_del(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old_hash)
 	urcu_qsbr_read_lock();
 	cds_lfht_lookup(kvs->ht, tr_kv_key_hash(key, key_len), node_match, &k, &iter);
 	old = node_of(cds_lfht_iter_get_node(&iter));
-	*old_hash = old != NULL ? node_pair_hash(old) : 0;
+	*old_hash = 0;
 	if (old != NULL) {
+		*old_hash = node_pair_hash(old);
 		KVS_VERIFY(cds_lfht_del(kvs->ht, &old->lfht) == 0);
 		KVS_VERIFY(kvs->keys > 0);
 		keys_publish(kvs, kvs->keys - 1);

@@ -119,12 +119,8 @@ crc32c_sse42(uint32_t crc, const uint8_t *p, size_t len)
 {
 	uint64_t c = ~crc;
 
-	for (; len >= 8; p += 8, len -= 8) {
-		uint64_t v;
-
-		memcpy(&v, p, sizeof(v));
-		c = __builtin_ia32_crc32di(c, v);
-	}
+	for (; len >= 8; p += 8, len -= 8)
+		c = __builtin_ia32_crc32di(c, ld_u64(p));
 	for (; len > 0; p++, len--)
 		c = __builtin_ia32_crc32qi((uint32_t)c, *p);
 	return ~(uint32_t)c;

@@ -167,6 +167,7 @@ static int
 make_conf(const struct opts *o, struct trireme_conf *conf)
 {
 	unsigned clients;
+	uint32_t value_max;
 
 	trireme_conf_default(conf);
 	conf->mode = o->cluster ? TRIREME_CLUSTER : TRIREME_REPLICA;
@@ -179,11 +180,11 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 		conf->udp_port_base = o->udp_port_base;
 	if (o->mtu_set)
 		conf->mtu = o->mtu;
-	if (o->value_size > trireme_value_max(conf, load_key_len_max(o->keys))) {
+	value_max = trireme_value_max(conf, load_key_len_max(o->keys));
+	if (o->value_size > value_max) {
 		fprintf(stderr, "trireme: --value-size %u does not fit one packet at MTU %u (at "
 			"most %u bytes); raise --mtu (up to %u) or lower --value-size\n",
-			o->value_size, conf->mtu, trireme_value_max(conf, load_key_len_max(o->keys)),
-			TRIREME_MTU_MAX);
+			o->value_size, conf->mtu, value_max, TRIREME_MTU_MAX);
 		return -1;
 	}
 	conf->lcore_count = 0; /* every EAL worker lcore */
@@ -428,40 +429,37 @@ converge(struct app *a, struct outcome *out)
 	}
 }
 
-/* "<kind>_p50_us":..,"<kind>_p99_us":..,"<kind>_p999_us":.., */
+/* "<prefix>p50_us":..,"<prefix>p99_us":..,"<prefix>p999_us":.., */
 static void
-json_latency(const char *kind, const struct hist *h)
+json_latency(const char *prefix, const struct hist *h)
 {
-	printf("\"%s_p50_us\":%.2f,\"%s_p99_us\":%.2f,\"%s_p999_us\":%.2f,", kind,
-	       (double)hist_quantile(h, 0.5) / 1e3, kind, (double)hist_quantile(h, 0.99) / 1e3,
-	       kind, (double)hist_quantile(h, 0.999) / 1e3);
+	printf("\"%sp50_us\":%.2f,\"%sp99_us\":%.2f,\"%sp999_us\":%.2f,", prefix,
+	       (double)hist_quantile(h, 0.5) / 1e3, prefix, (double)hist_quantile(h, 0.99) / 1e3,
+	       prefix, (double)hist_quantile(h, 0.999) / 1e3);
 }
 
 static void
 print_json(const struct app *a, const struct outcome *out)
 {
-	const struct hist *h = load_hist_total(a->load);
 	struct load_counts c;
 	double s = load_active_s(a->load);
 	unsigned r;
 	bool first = true;
 
 	load_counts(a->load, &c);
-	printf("{\"mode\":\"%s\",\"ops\":%" PRIu64 ",\"ops_per_s\":%.2f,\"p50_us\":%.2f,"
-	       "\"p99_us\":%.2f,\"p999_us\":%.2f,", a->o.cluster ? "cluster" : "replica", c.ops,
-	       s > 0 ? (double)c.ops / s : 0.0, (double)hist_quantile(h, 0.5) / 1e3,
-	       (double)hist_quantile(h, 0.99) / 1e3, (double)hist_quantile(h, 0.999) / 1e3);
-	json_latency("read", load_hist_reads(a->load));
-	json_latency("write", load_hist_writes(a->load));
+	printf("{\"mode\":\"%s\",\"ops\":%" PRIu64 ",\"ops_per_s\":%.2f,",
+	       a->o.cluster ? "cluster" : "replica", c.ops, s > 0 ? (double)c.ops / s : 0.0);
+	json_latency("", load_hist_total(a->load));
+	json_latency("read_", load_hist_reads(a->load));
+	json_latency("write_", load_hist_writes(a->load));
 	printf("\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
 	       ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64 ",\"duration_s\":%.3f,"
 	       "\"loss\":%g,\"window\":%u,\"read_ratio\":%g,\"read_mode\":\"%s\","
 	       "\"value_size\":%u,\"batch\":%u,\"mtu\":%u,\"writers\":%u,\"history_ops\":%" PRIu64
 	       ",\"replicas\":[",
-	       c.reads, c.writes, c.errors,
-	       out->unfinished, s, a->o.loss, a->o.window, a->o.read_ratio,
-	       opts_read_mode_name(load_read_mode(a->load)), a->o.value_size, a->conf_batch, a->conf_mtu,
-	       a->o.writers, c.history_ops);
+	       c.reads, c.writes, c.errors, out->unfinished, s, a->o.loss, a->o.window,
+	       a->o.read_ratio, opts_read_mode_name(load_read_mode(a->load)), a->o.value_size,
+	       a->conf_batch, a->conf_mtu, a->o.writers, c.history_ops);
 	for (r = 0; r < TRIREME_REPLICAS; r++) {
 		const struct trireme_replica_stats *st = &out->st[r];
 
