@@ -125,7 +125,8 @@ frame_open(struct rt_task *k, unsigned peer)
 	struct rt_replica *r = k->rep;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(r->pool);
 	struct tr_frame_hdr hdr = {.cluster_id = r->limits.cluster_id, .from = (uint8_t)r->id,
-				   .to = (uint8_t)peer, .column = (uint8_t)k->column};
+				   .to = (uint8_t)peer, .column = (uint8_t)k->column,
+				   .inc = tr_replica_inc(&r->eng)};
 
 	if (m == NULL) {
 		k->drops_nombuf++;

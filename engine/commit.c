@@ -36,7 +36,7 @@ slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *v, st
 
 	/* P7: a recoverer's NOOP took the owner's slot: the commands go again. */
 	if (c->owned && s->own_count > 0 && s->value.proposer != self_id(c)) {
-		assert(c->repropose_count < r->cfg.inflight_max);
+		assert(c->repropose_count <= c->mask);
 		c->repropose[c->repropose_count++] = s->lsn;
 	}
 }

@@ -86,6 +86,22 @@ void read_answered(struct tr_column *c, const uint64_t k[TR_COLUMNS], uint64_t n
 void slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *v,
 		 struct tr_out *out);
 
+/* heal.c (§12) */
+bool may_vote(const struct tr_column *c, uint64_t lsn);
+bool inc_admit(struct tr_column *c, const struct tr_msg *m);
+void join_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
+void recv_join(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
+void recv_join_reply(struct tr_column *c, const struct tr_msg *m);
+void send_too_old(struct tr_column *c, uint8_t to, struct tr_out *out);
+void recv_too_old(struct tr_column *c, const struct tr_msg *m);
+
+static inline bool
+joining(const struct tr_replica *r)
+{
+	return atomic_load_explicit(&((struct tr_replica *)r)->shared.join_state,
+				    memory_order_acquire) == TR_JOIN_WAITING;
+}
+
 /* recv_*.c */
 void recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct tr_out *out);
 void recv_accept_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns,

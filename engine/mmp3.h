@@ -44,6 +44,14 @@ enum tr_variant {
 	TR_VARIANT_READ_OWN_KNOWN_ONLY = 1 << 5,  /* Q2: K = own known at send */
 	TR_VARIANT_READ_SHARE_EARLY = 1 << 6, /* Q1: reads taken after the send share it */
 	TR_VARIANT_READ_NO_MERGE = 1 << 7,    /* Q2: K = max(own, known_q), not merged */
+	/* §12 (bits 16 and up). */
+	TR_VARIANT_RECYCLE_HOLD = 1 << 16,    /* T2 broken: recycling waits for every peer heard
+					       * from lately, no state transfer (the old rule) */
+	TR_VARIANT_TOO_OLD_IGNORED = 1 << 17, /* T1 broken: an ACCEPT below the base is ignored */
+	TR_VARIANT_JOIN_VOTES_AT_ONCE = 1 << 18, /* J2 broken: the amnesiac votes at once */
+	TR_VARIANT_JOIN_RECOVERS_OWN = 1 << 19,  /* J3 broken: it recovers its old slots itself */
+	TR_VARIANT_JOIN_FROM_H = 1 << 20,     /* J3's gap dropped: new instances from H[own] */
+	TR_VARIANT_KEEP_OLD_INC = 1 << 21,    /* J0's drop dropped: old-incarnation messages kept */
 };
 
 struct tr_config {
@@ -61,14 +69,14 @@ struct tr_config {
 	uint64_t recover_ns;      /* R1: age of a slot before a non-owner recovers it */
 	uint64_t status_ns;       /* STATUS period */
 	uint64_t suspect_ns;      /* a peer silent this long is suspected (R2, P6) */
-	uint64_t forget_ns;       /* a peer silent this long (never heard: since
-				   * start) no longer holds back recycling; >=
-				   * suspect_ns, so that a replica descheduled
-				   * or started late for a moment is not left
-				   * behind the log for good */
+	uint64_t join_ns;         /* J1: JOIN re-sent this often until both peers answer */
 	uint64_t seed;            /* jitter */
 	uint32_t read_bytes_max;  /* Q1: encoded GETs waiting for a barrier (and per batch) */
 	uint32_t read_batches_max; /* Q2: answered barriers queued for the applier */
+	uint32_t incarnation;     /* J0: this life's incarnation (>= 1), when not joining */
+	bool join;                /* J: start as an amnesiac: JOIN both peers, take the
+				   * incarnation they report plus one, vote and serve
+				   * only as J2-J4 allow */
 	uint32_t variant;         /* enum tr_variant, tests only */
 };
 
@@ -107,6 +115,7 @@ struct tr_slot {
 };
 
 struct tr_peer {
+	uint32_t inc;       /* J0: its incarnation as this column last saw it */
 	uint64_t heard_ns;  /* last message from it on this column (0: never) */
 	uint64_t committed; /* its committed prefix of this column (STATUS) */
 	uint64_t applied;   /* its applied prefix of this column (STATUS) */
@@ -123,7 +132,11 @@ struct tr_column_stats {
 	uint64_t recoveries;   /* R1 attempts */
 	uint64_t rejects_sent;
 	uint64_t fetches;
-	uint64_t fetch_too_old; /* FETCHes for recycled slots */
+	uint64_t fetch_too_old; /* FETCHes and ACCEPTs for recycled slots, answered TOO_OLD */
+	uint64_t too_old_rx;    /* T1: TOO_OLD received (a snapshot may be needed) */
+	uint64_t stale_inc;     /* J0: messages from an older incarnation, dropped */
+	uint64_t join_refused;  /* J2: ACCEPTs this joiner could not vote on */
+	uint64_t joins;         /* J1: JOIN sent (joiner) or answered (peer) */
 	uint64_t ignored;      /* stale replies, out-of-window slots */
 	uint64_t backpressure; /* submits and reads refused */
 	uint64_t reads;        /* barrier reads taken (Q1) */
@@ -196,8 +209,20 @@ struct tr_column {
 	uint32_t reads_count;
 	uint64_t read_id_next;
 	struct tr_barrier barrier;
+	/* J3 at a peer of a joiner (this column's owner): the slots below
+	 * abandon_below are recovered at once, never shipped to the owner. */
+	uint64_t abandon_below;
+	uint64_t join_id;      /* the JOIN being answered */
+	uint64_t join_known[TR_COLUMNS]; /* known when that JOIN first came (J1's H) */
 	struct tr_column_stats stats;
 };
+
+/* J1-J4: where this replica stands in a join. */
+enum tr_join_state {
+	TR_JOIN_NONE = 0,    /* a replica that remembers: votes, proposes, serves */
+	TR_JOIN_WAITING = 1, /* J1: JOIN sent, not both answers in: votes nowhere */
+	TR_JOIN_JOINED = 2,  /* J2: votes from the floors up; J4: serves once caught up */
+}; 
 
 struct tr_shared {
 	_Atomic uint64_t known[TR_COLUMNS]; /* D1: atomic max, seq_cst */
@@ -208,6 +233,16 @@ struct tr_shared {
 	_Atomic uint64_t read_head;         /* consumer: batches answered */
 	_Atomic uint64_t read_tail;         /* producer: batches handed over */
 	struct tr_read_batch *read_batches;
+	/* J0: this life's incarnation, and the highest seen from each peer. */
+	_Atomic uint32_t inc;
+	_Atomic uint32_t peer_inc[TR_REPLICAS];
+	/* J1-J4, written by the own column (release on join_state), read by all. */
+	_Atomic uint32_t join_state;        /* enum tr_join_state */
+	_Atomic bool serving;               /* J4: caught up to the peers' frontier */
+	uint64_t floor[TR_COLUMNS];         /* J2: no vote below floor[c] unless committed */
+	uint64_t join_frontier[TR_COLUMNS]; /* J4: the peers' applied frontier */
+	/* T1: a peer said TOO_OLD above this replica's committed prefix. */
+	_Atomic uint32_t snap_want;         /* 0, or 1 + the peer to ask */
 };
 
 struct tr_replica {
@@ -216,6 +251,12 @@ struct tr_replica {
 	struct tr_column col[TR_COLUMNS];
 	uint64_t started_ns;   /* tr_replica_init's now_ns */
 	const char *violation_why;
+	/* J1, the joiner's own column only. */
+	uint64_t join_id;
+	uint64_t join_at_ns;   /* next JOIN */
+	uint8_t join_answered; /* bit per peer */
+	uint32_t join_inc_max;
+	uint64_t join_h[TR_COLUMNS];
 };
 
 /* What a step asks the caller to do. */
@@ -252,6 +293,40 @@ int tr_column_submit(struct tr_column *c, const struct tr_cmd *cmd);
  * through the completion callback, lsn TR_LSN_BARRIER. */
 int tr_column_read(struct tr_column *c, const struct tr_cmd *get);
 void tr_column_flush(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
+
+/* J0: this replica's incarnation, for the frame header of everything it
+ * sends (0 while an amnesiac waits for its JOIN answers). */
+uint32_t tr_replica_inc(const struct tr_replica *r);
+/* J4: true once the replica may take client commands and reads: always for
+ * a replica that remembers; for a joiner, once it has applied the frontier
+ * its peers reported. Submits and reads before then are refused. */
+bool tr_replica_serving(const struct tr_replica *r);
+
+/* T1: state transfer. A snapshot is the state machine at an applied frontier
+ * plus this point (the frontier and known there). */
+struct tr_snap_point {
+	uint64_t applied[TR_COLUMNS];
+	uint64_t known[TR_COLUMNS];
+};
+
+/* True when a peer answered TOO_OLD above this replica's committed prefix:
+ * the caller should fetch a snapshot, from *peer preferably (the other one if
+ * it does not answer). Stays true until an install. */
+bool tr_replica_snapshot_wanted(const struct tr_replica *r, uint8_t *peer);
+/* The point of a snapshot taken now: call from the thread that applies, at
+ * the moment the state machine is copied (the applied frontier must match the
+ * copy; a fuzzy copy replays the instances applied while it ran and takes the
+ * point at its end). */
+void tr_replica_snapshot_point(const struct tr_replica *r, struct tr_snap_point *pt);
+/* T1: continues from a snapshot's point once the caller has installed its
+ * state machine. Every column and the applier of this replica must be idle
+ * (no other thread in the engine for this replica). Returns 0, or -1 when the
+ * point is not ahead of what this replica applied (stale: discard it). Own
+ * client commands whose slots the snapshot covers are proposed again (P7):
+ * exactly-once answers them "duplicate" if they were applied. */
+int tr_replica_install(struct tr_replica *r, const struct tr_snap_point *pt, uint64_t now_ns);
+/* True when the point pt is ahead of this replica's applied frontier. */
+bool tr_replica_snapshot_ahead(const struct tr_replica *r, const struct tr_snap_point *pt);
 
 /* Read access for appliers and checkers. NULL unless this replica holds the
  * slot. A committed slot's value is final. */

@@ -14,6 +14,9 @@ choose_peer(struct tr_column *c, const struct tr_slot *s, uint64_t now_ns)
 	uint8_t b = (uint8_t)((me + 2) % TR_REPLICAS);
 	uint8_t next;
 
+	/* J3: the joiner's abandoned slots go to the other peer, never to it. */
+	if (!c->owned && s->lsn < c->abandon_below)
+		return (uint8_t)(TR_REPLICAS * (TR_REPLICAS - 1) / 2 - me - c->id);
 	if (s->attempts <= 1)
 		return c->peers[b].heard_ns > c->peers[a].heard_ns ? b : a;
 	next = s->attempt_peer == a ? b : a;
@@ -48,7 +51,7 @@ attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr
 			violation(c->rep, "P2: ballots exhausted for a slot");
 			return;
 		}
-		b = (struct tr_ballot){n + 1, me}; /* P2 */
+		b = (struct tr_ballot){n + 1, me, tr_replica_inc(c->rep)}; /* P2, J0 */
 	}
 	if ((s->flags & TR_SLOT_VALUE) || !(cfg->variant & TR_VARIANT_NO_RECOVERER_PROMISE))
 		s->promised = b; /* P2: recorded even without an entry (R1) */
@@ -131,14 +134,16 @@ propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 {
 	const struct tr_config *cfg = &c->rep->cfg;
 
-	if (!c->owned)
-		return;
+	if (!c->owned || !tr_replica_serving(c->rep))
+		return; /* J4 */
 	while (c->repropose_count > 0 && window_open(c, out)) {
-		const struct tr_slot *old = tr_column_slot(c, c->repropose[0]);
+		/* The raw cell: after an install (T1) it lies below the base. */
+		uint64_t lsn = c->repropose[0];
+		const struct tr_slot *old = &c->slots[lsn & c->mask];
 
 		c->repropose_count--;
 		memmove(c->repropose, c->repropose + 1, c->repropose_count * sizeof(uint64_t));
-		if (old == NULL)
+		if (old->lsn != lsn || old->own_count == 0)
 			continue;
 		c->stats.reproposed++;
 		allocate(c, old->own_cmds, old->own_len, old->own_count, now_ns, out);

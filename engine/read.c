@@ -135,8 +135,8 @@ read_pump(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 {
 	struct tr_barrier *b = &c->barrier;
 
-	if (!c->owned)
-		return;
+	if (!c->owned || !tr_replica_serving(c->rep))
+		return; /* J4 */
 	if (b->state == TR_BARRIER_ANSWERED && !batch_hand(c)) {
 		arm(c, now_ns + c->rep->cfg.retry_ns); /* the applier makes room */
 		return;

@@ -10,6 +10,14 @@ tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, str
 		return;
 	assert(m->column == c->id && m->to == self_id(c) && m->from < TR_REPLICAS);
 	c->stats.rx[m->type]++;
+	if (!inc_admit(c, m))
+		return; /* J0: an older life of the sender: loss */
+	/* J1: until both peers answered its JOIN, an amnesiac hears nothing else. */
+	if (joining(c->rep) && m->type != TR_MSG_JOIN_REPLY &&
+	    !(c->rep->cfg.variant & TR_VARIANT_JOIN_VOTES_AT_ONCE)) {
+		c->stats.ignored++;
+		return;
+	}
 	c->peers[m->from].heard_ns = now_ns;
 	/* Only the owner allocates slots in its column (P1): a message about
 	 * one it never allocated is foreign, never stored. */
@@ -41,6 +49,15 @@ tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, str
 		break;
 	case TR_MSG_READ_INDEX_REPLY:
 		recv_read_index_reply(c, m, now_ns);
+		break;
+	case TR_MSG_TOO_OLD:
+		recv_too_old(c, m);
+		break;
+	case TR_MSG_JOIN:
+		recv_join(c, m, out);
+		break;
+	case TR_MSG_JOIN_REPLY:
+		recv_join_reply(c, m);
 		break;
 	default:
 		c->stats.ignored++;

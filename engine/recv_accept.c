@@ -28,6 +28,10 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 	struct tr_ballot qv;
 	const struct tr_ballot sv = m->vbal;
 
+	if (s == NULL && m->lsn < c->base && !(cfg->variant & TR_VARIANT_TOO_OLD_IGNORED)) {
+		send_too_old(c, m->from, out); /* T1: its vote is gone with it */
+		return;
+	}
 	if (s == NULL || m->value.cmds_len > cfg->batch_bytes_max) {
 		c->stats.ignored++;
 		return;
@@ -35,6 +39,15 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 	/* A0: a committed slot never changes again. */
 	if (slot_committed(s)) {
 		reply(c, m, s, TR_REPLY_OK_COMMITTED, out);
+		return;
+	}
+	/* J2: where the old self may have voted, no promise and no vote. */
+	if (!may_vote(c, m->lsn)) {
+		struct tr_slot refused = *s;
+
+		c->stats.join_refused++;
+		refused.promised = m->ballot;
+		reply(c, m, &refused, TR_REPLY_REJECT, out);
 		return;
 	}
 	/* A1 */

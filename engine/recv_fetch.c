@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT
- * C2: answer a FETCH with the committed values among the slots asked for.
+ * C2: answer a FETCH with the committed values among the slots asked for;
+ * T1: "too old" for what was recycled.
  */
 #include "internal.h"
 
@@ -9,7 +10,7 @@ recv_fetch(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 	uint64_t end = u64_min(m->lsn_end, m->lsn + c->rep->cfg.fetch_span_max);
 
 	if (m->lsn < c->base)
-		c->stats.fetch_too_old++; /* recycled: the asker needs state transfer */
+		send_too_old(c, m->from, out); /* T1: recycled: the asker needs a snapshot */
 
 	for (uint64_t lsn = m->lsn; lsn < end; lsn++) {
 		const struct tr_slot *s = tr_column_slot(c, lsn);

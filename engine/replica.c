@@ -23,7 +23,8 @@ tr_config_default(struct tr_config *cfg, uint8_t id, uint64_t rtt_ns)
 	cfg->recover_ns = 40 * rtt_ns;
 	cfg->status_ns = 10 * rtt_ns;
 	cfg->suspect_ns = 50 * rtt_ns;
-	cfg->forget_ns = 20000 * rtt_ns;
+	cfg->join_ns = 20 * rtt_ns;
+	cfg->incarnation = 1;
 	cfg->seed = id + 1;
 	cfg->read_bytes_max = 1u << 16;
 	cfg->read_batches_max = 16;
@@ -52,8 +53,10 @@ tr_config_check(const struct tr_config *cfg)
 		return "fetch_ns, status_ns must be > 0 and recover_ns >= fetch_ns";
 	if (cfg->suspect_ns <= cfg->status_ns)
 		return "suspect_ns must exceed status_ns";
-	if (cfg->forget_ns < cfg->suspect_ns)
-		return "forget_ns must be >= suspect_ns";
+	if (cfg->join_ns == 0)
+		return "join_ns must be > 0";
+	if (!cfg->join && (cfg->incarnation == 0 || cfg->incarnation >= TR_INC_MAX))
+		return "incarnation must be in 1..2^31-1";
 	if (cfg->read_bytes_max < TR_WIRE_CMD_HDR_BYTES || cfg->read_bytes_max > TR_BATCH_BYTES_MAX)
 		return "read_bytes_max out of range";
 	if (cfg->read_batches_max == 0 || cfg->read_batches_max > 4096)
@@ -82,11 +85,19 @@ reads_bytes(const struct tr_config *cfg)
 	       (size_t)cfg->read_batches_max * ALIGN_UP(cfg->read_bytes_max, 64);
 }
 
+/* P7 and T1: lsns whose commands go again; after an install, every own slot
+ * the snapshot covered may be there, so a whole ring's worth. */
+static size_t
+repropose_bytes(const struct tr_config *cfg)
+{
+	return ALIGN_UP((size_t)cfg->log_slots_max * sizeof(uint64_t), 64);
+}
+
 static size_t
 owner_bytes(const struct tr_config *cfg)
 {
-	return cmds_bytes(cfg) + ALIGN_UP(cfg->pending_bytes_max, 64) +
-	       ALIGN_UP((size_t)cfg->inflight_max * sizeof(uint64_t), 64) + reads_bytes(cfg);
+	return cmds_bytes(cfg) + ALIGN_UP(cfg->pending_bytes_max, 64) + repropose_bytes(cfg) +
+	       reads_bytes(cfg);
 }
 
 size_t
@@ -115,6 +126,16 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 	atomic_init(&r->shared.violation, 0);
 	atomic_init(&r->shared.read_head, 0);
 	atomic_init(&r->shared.read_tail, 0);
+	/* J0, J1: a replica that remembers starts with its incarnation and
+	 * serves; an amnesiac waits for both peers' JOIN answers. */
+	atomic_init(&r->shared.inc, cfg->join ? 0 : cfg->incarnation);
+	for (unsigned i = 0; i < TR_REPLICAS; i++)
+		atomic_init(&r->shared.peer_inc[i], 0);
+	atomic_init(&r->shared.join_state, cfg->join ? TR_JOIN_WAITING : TR_JOIN_NONE);
+	atomic_init(&r->shared.serving, !cfg->join);
+	atomic_init(&r->shared.snap_want, 0);
+	r->join_id = cfg->seed * UINT64_C(0x9E3779B97F4A7C15) ^ now_ns;
+	r->join_at_ns = now_ns;
 
 	for (unsigned ci = 0; ci < TR_COLUMNS; ci++) {
 		struct tr_column *c = &r->col[ci];
@@ -141,7 +162,7 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 			c->pending = p;
 			p += ALIGN_UP(cfg->pending_bytes_max, 64);
 			c->repropose = (uint64_t *)p;
-			p += ALIGN_UP((size_t)cfg->inflight_max * sizeof(uint64_t), 64);
+			p += repropose_bytes(cfg);
 			c->reads = p;
 			p += ALIGN_UP(cfg->read_bytes_max, 64);
 			c->read_id_next = 1;
@@ -274,6 +295,7 @@ out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to)
 	m->from = self_id(c);
 	m->to = to;
 	m->column = c->id;
+	m->inc = tr_replica_inc(c->rep);
 	c->stats.tx[type]++;
 	return m;
 }

@@ -25,28 +25,33 @@ send_status(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 	c->status_at_ns = now_ns + r->cfg.status_ns;
 }
 
-/* Recycling, only when the ring fills up: cells below every replica's applied
- * prefix are never needed again, not even for catch-up. A peer silent for
- * forget_ns does not hold recycling back (else one stopped replica would stall
- * every column); should it come back behind the new base, it cannot catch up
- * from the log (state transfer is future work) and counts fetch_too_old. A
- * peer that is merely slow or suspected (suspect_ns) is waited for: the
- * owner's proposals stop at the full ring instead. */
+/* Recycling, only when the ring fills up. T2: a cell may go once it is
+ * applied here and by at least one peer; a replica behind the new base gets
+ * TOO_OLD and a snapshot (T1) and never holds recycling back. */
 static void
 recycle(struct tr_column *c, uint64_t now_ns)
 {
 	uint64_t top = u64_max(c->next_lsn, tr_known(c->rep, c->id));
-	uint64_t low;
+	uint64_t low, peer = 0;
 
 	if (top - c->base < (c->mask + 1) / 4 * 3)
 		return;
 	low = atomic_load_explicit(&c->rep->shared.applied[c->id], memory_order_acquire);
 	for (uint8_t q = 0; q < TR_REPLICAS; q++) {
-		uint64_t since = u64_max(c->peers[q].heard_ns, c->rep->started_ns);
+		if (q == self_id(c))
+			continue;
+		if (c->rep->cfg.variant & TR_VARIANT_RECYCLE_HOLD) {
+			/* Known-bad: the old rule, every peer heard from lately. */
+			uint64_t since = u64_max(c->peers[q].heard_ns, c->rep->started_ns);
 
-		if (q != self_id(c) && now_ns - since < c->rep->cfg.forget_ns)
-			low = u64_min(low, c->peers[q].applied);
+			if (now_ns - since < 400 * c->rep->cfg.suspect_ns)
+				low = u64_min(low, c->peers[q].applied);
+			continue;
+		}
+		peer = u64_max(peer, c->peers[q].applied);
 	}
+	if (!(c->rep->cfg.variant & TR_VARIANT_RECYCLE_HOLD))
+		low = u64_min(low, peer);
 	low = u64_min(low, c->committed);
 	if (low > c->base)
 		c->base = low;
@@ -96,6 +101,8 @@ recover_at(const struct tr_column *c, const struct tr_slot *s, uint64_t now_ns)
 {
 	const struct tr_config *cfg = &c->rep->cfg;
 
+	if (s->lsn < c->abandon_below)
+		return s->seen_ns; /* J3: its owner gave it up: at once */
 	if (!(s->flags & TR_SLOT_FETCHED))
 		return UINT64_MAX; /* the fetch timer comes first */
 	if (peer_fresh(c, c->id, now_ns))
@@ -117,6 +124,11 @@ tr_column_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 	}
 	c->next_ns = UINT64_MAX;
 
+	if (joining(r) && !(r->cfg.variant & TR_VARIANT_JOIN_VOTES_AT_ONCE)) {
+		join_tick(c, now_ns, out); /* J1: nothing else until both answer */
+		out->deadline_ns = c->next_ns;
+		return;
+	}
 	if (now_ns >= c->status_at_ns)
 		send_status(c, now_ns, out);
 	arm(c, c->status_at_ns);
@@ -164,7 +176,12 @@ tr_column_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 			arm(c, s->timer_ns);
 			continue;
 		}
-		if (c->owned)
+		/* J3: an owner never recovers its own column; J2: nor does anyone
+		 * below its join floor. */
+		if (c->owned && !((r->cfg.variant & TR_VARIANT_JOIN_RECOVERS_OWN) &&
+				  lsn < r->shared.floor[c->id]))
+			continue;
+		if (!c->owned && !may_vote(c, lsn))
 			continue;
 		at = recover_at(c, s, now_ns);
 		if (now_ns >= at) {

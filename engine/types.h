@@ -21,11 +21,18 @@
 #define TR_FRAME_MSGS_MAX 255
 #define TR_LSN_MAX (UINT64_C(1) << 48)
 #define TR_BALLOT_N_MAX (UINT32_C(1) << 30)
+#define TR_INC_MAX (UINT32_C(1) << 31) /* J0: incarnations stay below it */
 
-/* §1: ballot (n, replica), compared lexicographically; n == 0 means "none". */
+/* §1, J0: ballot (n, inc, replica), compared lexicographically; n == 0 means
+ * "none". inc is the proposer's incarnation: a replica that restarted without
+ * memory never reuses a ballot of its earlier life. n comes first so that a
+ * replica with a lower incarnation can still outbid one with a higher (the
+ * page's (inc, n, replica) would let a restarted peer's promise block the
+ * others' recoveries for good). */
 struct tr_ballot {
 	uint32_t n;
 	uint8_t replica;
+	uint32_t inc;
 };
 
 static inline int
@@ -33,6 +40,8 @@ tr_ballot_cmp(struct tr_ballot a, struct tr_ballot b)
 {
 	if (a.n != b.n)
 		return a.n < b.n ? -1 : 1;
+	if (a.inc != b.inc)
+		return a.inc < b.inc ? -1 : 1;
 	if (a.replica != b.replica)
 		return a.replica < b.replica ? -1 : 1;
 	return 0;
@@ -93,6 +102,9 @@ enum tr_msg_type {
 	TR_MSG_STATUS = 6,
 	TR_MSG_READ_INDEX = 7,       /* Q1: reader -> one peer */
 	TR_MSG_READ_INDEX_REPLY = 8, /* Q1: the peer's known */
+	TR_MSG_TOO_OLD = 9,          /* T1: below my base (lsn = the base) */
+	TR_MSG_JOIN = 10,            /* J1: an amnesiac -> both peers */
+	TR_MSG_JOIN_REPLY = 11,      /* J1: inc seen, known (H), applied frontier */
 	TR_MSG_TYPE_COUNT
 };
 
@@ -107,6 +119,7 @@ struct tr_msg {
 	uint8_t from;
 	uint8_t to;
 	uint8_t column;
+	uint32_t inc;              /* J0: the sender's incarnation (frame header) */
 	uint64_t lsn;              /* ACCEPT, ACCEPT_REPLY, COMMIT, FETCH (first), FETCH_REPLY */
 	struct tr_ballot ballot;   /* ACCEPT: b; ACCEPT_REPLY: the b it answers */
 	struct tr_ballot vbal;     /* ACCEPT: the snapshot's vote (none: a proposal) */
@@ -117,8 +130,12 @@ struct tr_msg {
 	uint64_t committed;        /* STATUS: sender's committed prefix of column */
 	uint64_t applied;          /* STATUS: sender's applied prefix of column */
 	uint64_t known[TR_COLUMNS]; /* STATUS: sender's known (feeds catch-up only);
-				     * READ_INDEX_REPLY: the peer's known (Q1) */
-	uint64_t read_id;          /* READ_INDEX, READ_INDEX_REPLY: the barrier id */
+				     * READ_INDEX_REPLY: the peer's known (Q1);
+				     * JOIN_REPLY: the peer's known at the join (J1's H) */
+	uint64_t read_id;          /* READ_INDEX, READ_INDEX_REPLY: the barrier id;
+				    * JOIN, JOIN_REPLY: the join id */
+	uint64_t frontier[TR_COLUMNS]; /* JOIN_REPLY: the peer's applied frontier */
+	uint32_t inc_seen;         /* JOIN_REPLY: highest inc the peer saw from the joiner */
 };
 
 #endif

@@ -14,11 +14,12 @@
 #include "wire.h"
 
 /* Encoded sizes of the fixed parts. */
-#define WIRE_BALLOT_BYTES 5
+#define WIRE_BALLOT_BYTES 9
 #define WIRE_VALUE_HDR_BYTES (8 * TR_COLUMNS + 1 + 2 + 4)
 #define WIRE_STATUS_BYTES (8 + 8 + 8 * TR_COLUMNS)
 #define WIRE_READ_INDEX_BYTES 8
 #define WIRE_READ_REPLY_BYTES (8 + 8 * TR_COLUMNS)
+#define WIRE_JOIN_REPLY_BYTES (8 + 4 + 2 * 8 * TR_COLUMNS)
 
 /* Header field offsets. */
 #define WIRE_OFF_MAGIC0 0
@@ -31,6 +32,7 @@
 #define WIRE_OFF_COLUMN 10
 #define WIRE_OFF_RESERVED 11
 #define WIRE_OFF_LENGTH 12
+#define WIRE_OFF_INC 16
 
 /* CRC32C (Castagnoli), reflected polynomial 0x82f63b78. */
 static const uint32_t crc32c_table[256] = {
@@ -313,6 +315,11 @@ tr_wire_msg_bytes(const struct tr_msg *m)
 		return 1 + WIRE_READ_INDEX_BYTES;
 	case TR_MSG_READ_INDEX_REPLY:
 		return 1 + WIRE_READ_REPLY_BYTES;
+	case TR_MSG_TOO_OLD:
+	case TR_MSG_JOIN:
+		return 1 + 8;
+	case TR_MSG_JOIN_REPLY:
+		return 1 + WIRE_JOIN_REPLY_BYTES;
 	default:
 		assert(0 && "tr_wire_msg_bytes: unknown message type");
 		return 0;
@@ -323,7 +330,8 @@ static uint8_t *
 put_ballot(uint8_t *p, struct tr_ballot b)
 {
 	p = st_u32(p, b.n);
-	return st_u8(p, b.replica);
+	p = st_u8(p, b.replica);
+	return st_u32(p, b.inc);
 }
 
 static uint8_t *
@@ -384,6 +392,20 @@ put_msg(uint8_t *p, const struct tr_msg *m)
 		for (i = 0; i < TR_COLUMNS; i++)
 			p = st_u64(p, m->known[i]);
 		break;
+	case TR_MSG_TOO_OLD:
+		p = st_u64(p, m->lsn);
+		break;
+	case TR_MSG_JOIN:
+		p = st_u64(p, m->read_id);
+		break;
+	case TR_MSG_JOIN_REPLY:
+		p = st_u64(p, m->read_id);
+		p = st_u32(p, m->inc_seen);
+		for (i = 0; i < TR_COLUMNS; i++)
+			p = st_u64(p, m->known[i]);
+		for (i = 0; i < TR_COLUMNS; i++)
+			p = st_u64(p, m->frontier[i]);
+		break;
 	default:
 		assert(0 && "put_msg: unknown message type");
 		break;
@@ -415,7 +437,8 @@ tr_frame_begin(struct tr_frame_writer *w, uint8_t *buf, size_t cap,
 	p = st_u8(p, hdr->to);
 	p = st_u8(p, hdr->column);
 	p = st_u8(p, 0); /* reserved */
-	st_u32(p, 0);    /* length, patched by tr_frame_end */
+	p = st_u32(p, 0); /* length, patched by tr_frame_end */
+	st_u32(p, hdr->inc);
 	w->cap = cap;
 	w->len = TR_WIRE_HDR_BYTES;
 	return TR_WIRE_OK;
@@ -514,11 +537,11 @@ rd_u64(struct wire_rd *r, uint64_t *v)
 static int
 rd_ballot(struct wire_rd *r, struct tr_ballot *b, bool none_ok)
 {
-	if (!rd_u32(r, &b->n) || !rd_u8(r, &b->replica))
+	if (!rd_u32(r, &b->n) || !rd_u8(r, &b->replica) || !rd_u32(r, &b->inc))
 		return TR_WIRE_E_TRUNCATED;
-	if (b->replica >= TR_REPLICAS)
+	if (b->replica >= TR_REPLICAS || b->inc >= TR_INC_MAX)
 		return TR_WIRE_E_BAD_BALLOT;
-	if (b->n == 0 && (!none_ok || b->replica != 0))
+	if (b->n == 0 && (!none_ok || b->replica != 0 || b->inc != 0))
 		return TR_WIRE_E_BAD_BALLOT;
 	if (b->n > TR_BALLOT_N_MAX)
 		return TR_WIRE_E_BAD_BALLOT; /* P2's n + 1 must never wrap */
@@ -667,6 +690,17 @@ rd_msg(struct wire_rd *r, const struct tr_wire_limits *lim, struct tr_msg *m)
 		return rd_read_index(r, m, false);
 	case TR_MSG_READ_INDEX_REPLY:
 		return rd_read_index(r, m, true);
+	case TR_MSG_TOO_OLD:
+		return rd_lsn(r, &m->lsn);
+	case TR_MSG_JOIN:
+		return rd_read_index(r, m, false);
+	case TR_MSG_JOIN_REPLY:
+		if (!rd_u64(r, &m->read_id) || !rd_u32(r, &m->inc_seen))
+			return TR_WIRE_E_TRUNCATED;
+		if (m->inc_seen >= TR_INC_MAX)
+			return TR_WIRE_E_BAD_VALUE;
+		err = rd_known(r, m->known);
+		return err != TR_WIRE_OK ? err : rd_known(r, m->frontier);
 	default:
 		return TR_WIRE_E_BAD_TYPE;
 	}
@@ -700,6 +734,8 @@ rd_header(const uint8_t *buf, size_t len, const struct tr_wire_limits *lim)
 		return TR_WIRE_E_MISDIRECTED;
 	if (buf[WIRE_OFF_COLUMN] >= TR_COLUMNS)
 		return TR_WIRE_E_BAD_COLUMN;
+	if (ld_u32(buf + WIRE_OFF_INC) >= TR_INC_MAX)
+		return TR_WIRE_E_BAD_VALUE;
 	return TR_WIRE_OK;
 }
 
@@ -730,6 +766,7 @@ tr_frame_decode(const uint8_t *buf, size_t len, const struct tr_wire_limits *lim
 		msgs[i].from = buf[WIRE_OFF_FROM];
 		msgs[i].to = buf[WIRE_OFF_TO];
 		msgs[i].column = buf[WIRE_OFF_COLUMN];
+		msgs[i].inc = ld_u32(buf + WIRE_OFF_INC);
 	}
 	if (r.off != r.len)
 		return TR_WIRE_E_TRAILING;
@@ -739,6 +776,7 @@ tr_frame_decode(const uint8_t *buf, size_t len, const struct tr_wire_limits *lim
 		hdr->to = buf[WIRE_OFF_TO];
 		hdr->column = buf[WIRE_OFF_COLUMN];
 		hdr->msg_count = (uint8_t)n;
+		hdr->inc = ld_u32(buf + WIRE_OFF_INC);
 	}
 	*count = n;
 	return TR_WIRE_OK;

@@ -5,9 +5,10 @@
  * naming the cluster, sender, receiver and column, then 1..255 messages, then
  * a CRC32C of everything before it. All integers are little-endian.
  *
- *   frame  := magic:u16 'T','3' | version:u8 (1) | msg_count:u8
+ *   frame  := magic:u16 'T','3' | version:u8 (2) | msg_count:u8
  *             | cluster_id:u32 | from:u8 | to:u8 | column:u8 | reserved:u8 (0)
- *             | length:u32 (whole frame, crc included) | msg* | crc32c:u32
+ *             | length:u32 (whole frame, crc included) | inc:u32 (J0: the
+ *             sender's incarnation, < 2^31) | msg* | crc32c:u32
  *   msg    := type:u8 | body (by type)
  *   ACCEPT        lsn:u64 ballot vbal value
  *   ACCEPT_REPLY  lsn:u64 ballot reply:u8 (OK*: value | REJECT: promised:ballot)
@@ -17,7 +18,10 @@
  *   STATUS        committed:u64 applied:u64 known:u64[3]
  *   READ_INDEX    id:u64
  *   READ_INDEX_REPLY  id:u64 known:u64[3]
- *   ballot := n:u32 replica:u8
+ *   TOO_OLD       base:u64                  (T1: the sender recycled below it)
+ *   JOIN          id:u64                    (J1)
+ *   JOIN_REPLY    id:u64 inc_seen:u32 known:u64[3] frontier:u64[3]
+ *   ballot := n:u32 replica:u8 inc:u32
  *   value  := deps:u64[3] proposer:u8 cmd_count:u16 cmds_len:u32 cmds[cmds_len]
  *   cmd    := op:u8 window:u8 client_id:u64 seq:u64 key_len:u16 val_len:u32
  *             key[key_len] val[val_len]          (val_len is 0 unless op is set)
@@ -36,8 +40,8 @@
 
 #define TR_WIRE_MAGIC0 'T'
 #define TR_WIRE_MAGIC1 '3'
-#define TR_WIRE_VERSION 1
-#define TR_WIRE_HDR_BYTES 16
+#define TR_WIRE_VERSION 2
+#define TR_WIRE_HDR_BYTES 20
 #define TR_WIRE_CRC_BYTES 4
 #define TR_WIRE_CMD_HDR_BYTES 24
 
@@ -89,6 +93,7 @@ struct tr_frame_hdr {
 	uint8_t to;
 	uint8_t column;
 	uint8_t msg_count;
+	uint32_t inc;       /* J0: the sender's incarnation */
 };
 
 /* Encoding: begin, add messages while they fit, end (writes length and crc). */

@@ -222,7 +222,7 @@ static void
 check_out_msg(const struct tr_msg *m, unsigned column)
 {
 	struct tr_frame_hdr hdr = {.cluster_id = fz.cfg.cluster_id, .from = FUZZ_SELF,
-				   .to = m->to, .column = (uint8_t)column};
+				   .to = m->to, .column = (uint8_t)column, .inc = m->inc};
 	struct tr_wire_limits lim = fuzz_limits(&fz.cfg, m->to);
 	struct tr_frame_writer w;
 	struct tr_frame_hdr dh;

@@ -118,7 +118,7 @@ sim_deliver(struct sim *s, unsigned i)
 	struct held h = s->held[i];
 	struct tr_frame_writer w;
 	struct tr_frame_hdr hdr = {.cluster_id = s->cfg_cluster, .from = h.m.from, .to = h.m.to,
-				   .column = h.m.column};
+				   .column = h.m.column, .inc = h.m.inc};
 	size_t len;
 
 	tr_frame_begin(&w, buf, sizeof(buf), &hdr);

@@ -239,6 +239,7 @@ net_send(struct sim *s, unsigned from, unsigned column, const struct tr_out *out
 				continue;
 			if (open)
 				net_send_frame(s, from, to, column, buf, tr_frame_end(&w));
+			hdr.inc = m->inc; /* J0 */
 			tr_frame_begin(&w, buf, sizeof(buf), &hdr);
 			open = true;
 			if (tr_frame_add(&w, m) != 0)

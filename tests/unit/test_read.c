@@ -426,9 +426,9 @@ Test(read_variants, share_early_takes_reads_sent_after)
 	teardown();
 }
 
-/* Recycling: column 1 (replica 1's) fills the 64-slot ring; replica 0 has
- * applied it all. Replica 2 holds the cells back while it is silent for less
- * than forget_ns, counted from the replica's start when it was never heard. */
+/* Recycling (T2): column 1 (replica 1's) fills the 64-slot ring; this
+ * replica has applied it all. A cell goes once it is applied here and by one
+ * peer, whatever the other peer says; that one gets TOO_OLD (T1). */
 static void
 fill_column1(unsigned n, uint64_t now)
 {
@@ -448,33 +448,92 @@ status_from(uint8_t from, uint64_t committed, uint64_t applied, uint64_t now)
 	tr_column_recv(&rep.col[1], &m, now, &out);
 }
 
-TestSuite(recycle, .init = setup, .fini = teardown);
-
-Test(recycle, a_never_heard_peer_holds_cells_until_forget_ns_after_start)
+/* The TOO_OLD message in the last step's output to replica to, or NULL. */
+static const struct tr_msg *
+too_old_sent(uint8_t to)
 {
-	uint64_t forget = rep.cfg.forget_ns;
-
-	fill_column1(56, 1000);
-	status_from(1, 56, 56, 2000);
-	tick(1, forget - 1);
-	cr_assert_eq(rep.col[1].base, 0, "replica 2 may still be starting");
-	tick(1, forget + rep.cfg.status_ns); /* past the timers the last tick armed */
-	cr_assert_eq(rep.col[1].base, 56, "forgotten: recycled up to what 0 and 1 applied");
+	for (unsigned i = 0; i < out.msg_count; i++)
+		if (out.msgs[i].type == TR_MSG_TOO_OLD && out.msgs[i].to == to)
+			return &out.msgs[i];
+	return NULL;
 }
 
-Test(recycle, a_slow_peer_holds_cells_at_its_applied_prefix)
-{
-	uint64_t forget = rep.cfg.forget_ns, suspect = rep.cfg.suspect_ns;
+TestSuite(recycle, .init = setup, .fini = teardown);
 
-	cr_assert_lt(suspect, forget);
+Test(recycle, t2_a_peer_behind_does_not_hold_cells)
+{
+	fill_column1(56, 1000);
+	status_from(1, 56, 56, 2000);
+	status_from(2, 56, 5, 3000); /* replica 2 came back far behind */
+	tick(1, 4000);
+	cr_assert_eq(rep.col[1].base, 56, "T2: applied here and by replica 1");
+}
+
+Test(recycle, t2_a_never_heard_peer_does_not_hold_cells)
+{
+	fill_column1(56, 1000);
+	status_from(1, 56, 56, 2000);
+	tick(1, 3000);
+	cr_assert_eq(rep.col[1].base, 56);
+}
+
+Test(recycle, t2_nothing_goes_that_no_peer_applied)
+{
+	fill_column1(56, 1000);
+	status_from(1, 56, 20, 2000);
+	status_from(2, 56, 30, 2000);
+	tick(1, 3000);
+	cr_assert_eq(rep.col[1].base, 30, "the best peer's applied prefix");
+}
+
+Test(recycle_variant, the_old_rule_holds_cells_at_a_returning_peer)
+{
+	setup_variant(TR_VARIANT_RECYCLE_HOLD, 4);
 	fill_column1(56, 1000);
 	status_from(1, 56, 56, 2000);
 	status_from(2, 56, 5, 3000);
-	/* Suspected (silent > suspect_ns) but not forgotten: still waited for. */
-	tick(1, 3000 + suspect + 1);
-	cr_assert_eq(rep.col[1].base, 5);
-	tick(1, 3000 + forget + rep.cfg.status_ns);
-	cr_assert_eq(rep.col[1].base, 56, "silent for forget_ns: no longer waited for");
+	tick(1, 4000);
+	cr_assert_eq(rep.col[1].base, 5, "known-bad: held at the returning peer's prefix");
+	teardown();
+}
+
+Test(recycle, t1_fetch_and_accept_below_the_base_are_answered_too_old)
+{
+	struct tr_msg f = {.type = TR_MSG_FETCH, .from = 2, .to = ME, .column = 1,
+			   .lsn = 3, .lsn_end = 10};
+	struct tr_msg a = {.type = TR_MSG_ACCEPT, .from = 1, .to = ME, .column = 1, .lsn = 7,
+			   .ballot = {5, 1, 1}, .value = {.deps = {0, 8, 0}, .proposer = 1}};
+	const struct tr_msg *m;
+
+	fill_column1(56, 1000);
+	status_from(1, 56, 56, 2000);
+	tick(1, 3000);
+	cr_assert_eq(rep.col[1].base, 56);
+	tr_out_reset(&out);
+	tr_column_recv(&rep.col[1], &f, 4000, &out);
+	m = too_old_sent(2);
+	cr_assert_not_null(m, "a FETCH below the base is answered");
+	cr_assert_eq(m->lsn, 56, "with the base");
+	tr_out_reset(&out);
+	tr_column_recv(&rep.col[1], &a, 5000, &out);
+	m = too_old_sent(1);
+	cr_assert_not_null(m, "T1: a retried ACCEPT below the base is answered, never ignored");
+	cr_assert_eq(rep.col[1].stats.fetch_too_old, 2);
+}
+
+Test(recycle_variant, too_old_ignored_leaves_the_accept_unanswered)
+{
+	struct tr_msg a = {.type = TR_MSG_ACCEPT, .from = 1, .to = ME, .column = 1, .lsn = 7,
+			   .ballot = {5, 1, 1}, .value = {.deps = {0, 8, 0}, .proposer = 1}};
+
+	setup_variant(TR_VARIANT_TOO_OLD_IGNORED, 4);
+	fill_column1(56, 1000);
+	status_from(1, 56, 56, 2000);
+	tick(1, 3000);
+	tr_out_reset(&out);
+	tr_column_recv(&rep.col[1], &a, 5000, &out);
+	cr_assert_null(too_old_sent(1));
+	teardown();
 }
 
 Test(recycle, no_recycling_below_three_quarters_of_the_ring)

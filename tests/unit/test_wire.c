@@ -627,10 +627,12 @@ Test(cmd, size_limits)
 Test(frame, layout)
 {
 	struct tr_msg m = { .type = TR_MSG_FETCH, .lsn = 0x0102030405, .lsn_end = 0x0102030406 };
-	struct tr_frame_hdr h = { .cluster_id = 0xa1b2c3d4, .from = 2, .to = 1, .column = 1 };
+	struct tr_frame_hdr h = { .cluster_id = 0xa1b2c3d4, .from = 2, .to = 1, .column = 1,
+				  .inc = 0x01020304 };
 	uint8_t buf[64];
 	const uint8_t want[] = {
-		'T', '3', 1, 1, 0xd4, 0xc3, 0xb2, 0xa1, 2, 1, 1, 0, 37, 0, 0, 0,
+		'T', '3', 2, 1, 0xd4, 0xc3, 0xb2, 0xa1, 2, 1, 1, 0, 41, 0, 0, 0,
+		0x04, 0x03, 0x02, 0x01,
 		TR_MSG_FETCH,
 		0x05, 0x04, 0x03, 0x02, 0x01, 0, 0, 0,
 		0x06, 0x04, 0x03, 0x02, 0x01, 0, 0, 0,
@@ -639,7 +641,7 @@ Test(frame, layout)
 
 	cr_assert_eq(len, sizeof(want) + 4);
 	cr_assert_eq(memcmp(buf, want, sizeof(want)), 0);
-	cr_assert_eq(buf[33] | buf[34] << 8 | buf[35] << 16 | (uint32_t)buf[36] << 24,
+	cr_assert_eq(buf[37] | buf[38] << 8 | buf[39] << 16 | (uint32_t)buf[40] << 24,
 		     tr_crc32c(0, want, sizeof(want)));
 	cr_assert_eq(tr_wire_msg_bytes(&m), 17);
 }
@@ -732,10 +734,11 @@ Test(roundtrip, msg_bytes)
 		       tr_cmd_bytes(&sample_cmds[2]);
 
 	make_samples(s);
-	cr_assert_eq(tr_wire_msg_bytes(&s[S_ACCEPT_NOOP]), 1 + 8 + 5 + 5 + 31);
-	cr_assert_eq(tr_wire_msg_bytes(&s[S_ACCEPT_BATCH]), 1 + 8 + 5 + 5 + batch);
-	cr_assert_eq(tr_wire_msg_bytes(&s[S_REPLY_OK]), 1 + 8 + 5 + 1 + batch);
-	cr_assert_eq(tr_wire_msg_bytes(&s[S_REPLY_REJECT]), 1 + 8 + 5 + 1 + 5);
+	/* A ballot is n:u32 replica:u8 inc:u32, 9 bytes. */
+	cr_assert_eq(tr_wire_msg_bytes(&s[S_ACCEPT_NOOP]), 1 + 8 + 9 + 9 + 31);
+	cr_assert_eq(tr_wire_msg_bytes(&s[S_ACCEPT_BATCH]), 1 + 8 + 9 + 9 + batch);
+	cr_assert_eq(tr_wire_msg_bytes(&s[S_REPLY_OK]), 1 + 8 + 9 + 1 + batch);
+	cr_assert_eq(tr_wire_msg_bytes(&s[S_REPLY_REJECT]), 1 + 8 + 9 + 1 + 9);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_COMMIT]), 1 + 8 + batch);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_FETCH]), 1 + 16);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_STATUS]), 1 + 40);
@@ -773,17 +776,17 @@ Test(frame, begin_too_small)
 	struct tr_frame_writer w;
 	uint8_t buf[32];
 
-	cr_assert_eq(tr_frame_begin(&w, buf, 19, &test_hdr), TR_WIRE_E_NO_SPACE);
-	cr_assert_eq(tr_frame_begin(&w, buf, 20, &test_hdr), TR_WIRE_OK);
-	cr_assert_eq(tr_frame_end(&w), 20);
-	cr_assert_eq(decode_err(buf, 20), TR_WIRE_E_BAD_COUNT);
+	cr_assert_eq(tr_frame_begin(&w, buf, 23, &test_hdr), TR_WIRE_E_NO_SPACE);
+	cr_assert_eq(tr_frame_begin(&w, buf, 24, &test_hdr), TR_WIRE_OK);
+	cr_assert_eq(tr_frame_end(&w), 24);
+	cr_assert_eq(decode_err(buf, 24), TR_WIRE_E_BAD_COUNT);
 }
 
 Test(frame, full_no_space_unchanged)
 {
 	struct tr_msg s[S_COUNT], got[8];
 	struct tr_frame_writer w, before;
-	uint8_t buf[200], snap[200];
+	uint8_t buf[256], snap[256];
 	unsigned added = 0, count = 0;
 	size_t len;
 
@@ -802,7 +805,7 @@ Test(frame, full_no_space_unchanged)
 		}
 		added++;
 	}
-	/* COMMIT with the batch is 111 bytes: one fits in 200, two do not. */
+	/* Room for one COMMIT with the batch, not two. */
 	cr_assert_eq(added, 1);
 	cr_assert_eq(memcmp(buf, snap, sizeof(buf)), 0, "frame changed by a failed add");
 	cr_assert_eq(w.len, before.len);
@@ -946,7 +949,10 @@ Test(reject, header_reasons)
 	header_case(0, 'X', TR_WIRE_E_BAD_MAGIC);
 	header_case(1, '2', TR_WIRE_E_BAD_MAGIC);
 	header_case(2, 0, TR_WIRE_E_BAD_VERSION);
-	header_case(2, 2, TR_WIRE_E_BAD_VERSION);
+	header_case(2, 1, TR_WIRE_E_BAD_VERSION);
+	header_case(2, 3, TR_WIRE_E_BAD_VERSION);
+	header_case(19, 0x80, TR_WIRE_E_BAD_VALUE);     /* inc >= 2^31 (J0) */
+	header_case(19, 0x7f, TR_WIRE_OK);
 	header_case(4, (uint8_t)(CLUSTER + 1), TR_WIRE_E_WRONG_CLUSTER);
 	header_case(7, 0, TR_WIRE_E_WRONG_CLUSTER);
 	header_case(8, 1, TR_WIRE_E_BAD_REPLICA);       /* from == to */
@@ -1034,7 +1040,7 @@ Test(reject, bad_reply)
 {
 	const uint8_t replies[] = { 0, 4, 0xff };
 	uint8_t buf[BUF_BYTES];
-	size_t reply_off = MSG_OFF + 1 + 8 + 5;
+	size_t reply_off = MSG_OFF + 1 + 8 + 9;
 
 	for (size_t i = 0; i < sizeof(replies); i++) {
 		size_t len = sample_frame(buf, sizeof(buf), S_REPLY_REJECT);

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT
+ * PROTOCOL §12: falling behind (T1, state transfer) and restarting without
+ * memory (J0-J4).
+ */
+#include "internal.h"
+
+uint32_t
+tr_replica_inc(const struct tr_replica *r)
+{
+	return atomic_load_explicit(&((struct tr_replica *)r)->shared.inc, memory_order_acquire);
+}
+
+static uint32_t
+join_state(const struct tr_replica *r)
+{
+	return atomic_load_explicit(&((struct tr_replica *)r)->shared.join_state,
+				    memory_order_acquire);
+}
+
+/* J4: a joiner serves once it has applied the frontier its peers reported. */
+bool
+tr_replica_serving(const struct tr_replica *r)
+{
+	struct tr_replica *w = (struct tr_replica *)r;
+
+	if (atomic_load_explicit(&w->shared.serving, memory_order_acquire))
+		return true;
+	if (join_state(r) != TR_JOIN_JOINED)
+		return false;
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		if (atomic_load_explicit(&w->shared.applied[c], memory_order_acquire) <
+		    r->shared.join_frontier[c])
+			return false;
+	atomic_store_explicit(&w->shared.serving, true, memory_order_release);
+	return true;
+}
+
+/* J2: may this replica vote (or recover) in slot lsn of column c? Not while
+ * its JOIN is unanswered; after, not below the floor its peers reported,
+ * unless it holds the slot committed (A0 answers those first). */
+bool
+may_vote(const struct tr_column *c, uint64_t lsn)
+{
+	const struct tr_replica *r = c->rep;
+	uint32_t st = join_state(r);
+
+	if (st == TR_JOIN_NONE || (r->cfg.variant & TR_VARIANT_JOIN_VOTES_AT_ONCE))
+		return true;
+	return st == TR_JOIN_JOINED && lsn >= r->shared.floor[c->id];
+}
+
+/* J0: drops a message from an older life of its sender; a newer life wipes
+ * what this column believed of the old one. JOIN comes from an amnesiac that
+ * does not know its incarnation yet. */
+bool
+inc_admit(struct tr_column *c, const struct tr_msg *m)
+{
+	struct tr_replica *r = c->rep;
+	struct tr_peer *p = &c->peers[m->from];
+	uint32_t seen;
+
+	if (m->type == TR_MSG_JOIN)
+		return true;
+	if (m->inc < p->inc) {
+		if (r->cfg.variant & TR_VARIANT_KEEP_OLD_INC)
+			return true;
+		c->stats.stale_inc++;
+		return false;
+	}
+	if (m->inc == p->inc)
+		return true;
+	p->inc = m->inc;
+	p->committed = 0;
+	p->applied = 0;
+	seen = atomic_load(&r->shared.peer_inc[m->from]);
+	while (seen < m->inc &&
+	       !atomic_compare_exchange_weak(&r->shared.peer_inc[m->from], &seen, m->inc))
+		;
+	return true;
+}
+
+/* J1 at the joiner's own column: JOIN to every peer that has not answered. */
+void
+join_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
+{
+	struct tr_replica *r = c->rep;
+
+	if (!c->owned || join_state(r) != TR_JOIN_WAITING)
+		return;
+	if (now_ns >= r->join_at_ns) {
+		for (uint8_t q = 0; q < TR_REPLICAS; q++) {
+			struct tr_msg *m;
+
+			if (q == self_id(c) || (r->join_answered & (1u << q)))
+				continue;
+			m = out_msg(c, out, TR_MSG_JOIN, q);
+			if (m == NULL)
+				return;
+			m->read_id = r->join_id;
+			c->stats.joins++;
+		}
+		r->join_at_ns = now_ns + r->cfg.join_ns;
+	}
+	arm(c, r->join_at_ns);
+}
+
+/* J1 at a peer, in the joiner's column: answer with what this replica had
+ * seen when the JOIN first came, and (J3) give up the joiner's old slots:
+ * known[j] rises to L = H[j] + inflight_max and every slot below L that is
+ * not committed here is recovered at once, between the two peers. */
+void
+recv_join(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
+{
+	struct tr_replica *r = c->rep;
+	struct tr_msg *a;
+
+	if (c->owned || m->from != c->id || join_state(r) == TR_JOIN_WAITING) {
+		c->stats.ignored++; /* two replicas joining at once: no answer, J1 waits */
+		return;
+	}
+	if (m->read_id != c->join_id) {
+		uint64_t l;
+
+		c->join_id = m->read_id;
+		known_load(r, c->join_known);
+		l = c->join_known[c->id] + r->cfg.inflight_max;
+		c->abandon_below = u64_max(c->abandon_below, l);
+		known_note(r, c->id, l - 1, NULL);
+		c->peers[m->from].committed = 0;
+		c->peers[m->from].applied = 0;
+		c->stats.joins++;
+	}
+	a = out_msg(c, out, TR_MSG_JOIN_REPLY, m->from);
+	if (a == NULL)
+		return; /* the joiner sends JOIN again */
+	a->read_id = m->read_id;
+	a->inc_seen = atomic_load(&r->shared.peer_inc[m->from]);
+	memcpy(a->known, c->join_known, sizeof(a->known));
+	for (unsigned i = 0; i < TR_COLUMNS; i++)
+		a->frontier[i] = atomic_load_explicit(&r->shared.applied[i], memory_order_acquire);
+}
+
+/* Both answers in: the new incarnation (J0), the floors (J2) and the first
+ * lsn of the new life (J3), then votes and proposals may start. */
+static void
+join_complete(struct tr_column *c)
+{
+	struct tr_replica *r = c->rep;
+	uint8_t me = self_id(c);
+	uint64_t l = r->join_h[me];
+	uint32_t inc = r->join_inc_max + 1;
+
+	if (inc >= TR_INC_MAX) {
+		violation(r, "J0: incarnations exhausted");
+		return;
+	}
+	if (!(r->cfg.variant & TR_VARIANT_JOIN_FROM_H))
+		l += r->cfg.inflight_max; /* J3: what the old self may have allocated */
+	for (unsigned i = 0; i < TR_COLUMNS; i++)
+		r->shared.floor[i] = r->join_h[i];
+	r->shared.floor[me] = l;
+	known_merge(r, r->join_h);
+	if (l > 0)
+		known_note(r, me, l - 1, NULL);
+	c->next_lsn = u64_max(c->next_lsn, l);
+	atomic_store_explicit(&r->shared.inc, inc, memory_order_release);
+	atomic_store_explicit(&r->shared.join_state, TR_JOIN_JOINED, memory_order_release);
+	for (unsigned i = 0; i < TR_COLUMNS; i++)
+		arm(&r->col[i], 0);
+}
+
+void
+recv_join_reply(struct tr_column *c, const struct tr_msg *m)
+{
+	struct tr_replica *r = c->rep;
+	uint8_t bit = (uint8_t)(1u << m->from);
+
+	if (!c->owned || join_state(r) != TR_JOIN_WAITING || m->read_id != r->join_id ||
+	    (r->join_answered & bit)) {
+		c->stats.ignored++;
+		return;
+	}
+	r->join_answered |= bit;
+	if (m->inc_seen > r->join_inc_max)
+		r->join_inc_max = m->inc_seen;
+	for (unsigned i = 0; i < TR_COLUMNS; i++) {
+		r->join_h[i] = u64_max(r->join_h[i], m->known[i]);
+		r->shared.join_frontier[i] = u64_max(r->shared.join_frontier[i], m->frontier[i]);
+	}
+	if (r->join_answered == (uint8_t)(((1u << TR_REPLICAS) - 1) & ~(1u << self_id(c))))
+		join_complete(c);
+}
+
+/* T1: this column sent something about a slot below its base. */
+void
+send_too_old(struct tr_column *c, uint8_t to, struct tr_out *out)
+{
+	struct tr_msg *m = out_msg(c, out, TR_MSG_TOO_OLD, to);
+
+	c->stats.fetch_too_old++;
+	if (m != NULL)
+		m->lsn = c->base;
+}
+
+/* T1: a peer recycled slots this replica has not committed: a snapshot. */
+void
+recv_too_old(struct tr_column *c, const struct tr_msg *m)
+{
+	uint32_t none = 0;
+
+	c->stats.too_old_rx++;
+	if (c->committed >= m->lsn)
+		return; /* everything below its base is committed here */
+	atomic_compare_exchange_strong(&c->rep->shared.snap_want, &none, 1u + m->from);
+}
+
+bool
+tr_replica_snapshot_wanted(const struct tr_replica *r, uint8_t *peer)
+{
+	uint32_t w = atomic_load(&((struct tr_replica *)r)->shared.snap_want);
+
+	if (w == 0)
+		return false;
+	if (peer != NULL)
+		*peer = (uint8_t)(w - 1);
+	return true;
+}
+
+void
+tr_replica_snapshot_point(const struct tr_replica *r, struct tr_snap_point *pt)
+{
+	for (unsigned i = 0; i < TR_COLUMNS; i++)
+		pt->applied[i] = atomic_load_explicit(&((struct tr_replica *)r)->shared.applied[i],
+						      memory_order_acquire);
+	known_load(r, pt->known);
+}
+
+bool
+tr_replica_snapshot_ahead(const struct tr_replica *r, const struct tr_snap_point *pt)
+{
+	bool ahead = false;
+
+	for (unsigned i = 0; i < TR_COLUMNS; i++) {
+		uint64_t a = atomic_load(&((struct tr_replica *)r)->shared.applied[i]);
+
+		if (pt->applied[i] < a)
+			return false;
+		ahead |= pt->applied[i] > a;
+	}
+	return ahead;
+}
+
+/* T1: the owner's client commands in slots the snapshot covers go again (P7);
+ * their cells stay untouched until the ring comes round. */
+static void
+requeue_own(struct tr_column *c, uint64_t from, uint64_t to)
+{
+	for (uint64_t lsn = from; lsn < to; lsn++) {
+		const struct tr_slot *s = &c->slots[lsn & c->mask];
+		bool queued = false;
+
+		if (s->lsn != lsn || s->own_count == 0)
+			continue;
+		for (uint32_t i = 0; i < c->repropose_count && !queued; i++)
+			queued = c->repropose[i] == lsn;
+		if (!queued && c->repropose_count <= c->mask)
+			c->repropose[c->repropose_count++] = lsn;
+	}
+}
+
+int
+tr_replica_install(struct tr_replica *r, const struct tr_snap_point *pt, uint64_t now_ns)
+{
+	if (!tr_replica_snapshot_ahead(r, pt))
+		return -1;
+	for (unsigned i = 0; i < TR_COLUMNS; i++) {
+		struct tr_column *c = &r->col[i];
+		uint64_t f = pt->applied[i];
+
+		if (c->owned)
+			requeue_own(c, atomic_load(&r->shared.applied[i]), u64_min(f, c->next_lsn));
+		/* Cells below f are stale now: the snapshot holds what they held. */
+		c->base = u64_max(c->base, f);
+		c->committed = u64_max(c->committed, f);
+		for (;;) {
+			const struct tr_slot *h = tr_column_slot(c, c->committed);
+
+			if (h == NULL || !slot_committed(h))
+				break;
+			c->committed++;
+		}
+		c->scanned = u64_max(c->scanned, f);
+		if (c->owned)
+			c->next_lsn = u64_max(c->next_lsn, f);
+		c->fetch_at_ns = now_ns;
+		c->next_ns = now_ns;
+		atomic_store_explicit(&r->shared.applied[i], f, memory_order_release);
+	}
+	known_merge(r, pt->known);
+	atomic_store(&r->shared.snap_want, 0);
+	return 0;
+}
