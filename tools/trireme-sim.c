@@ -18,7 +18,8 @@ enum {
 	OPT_SEEDS = 256, OPT_FIRST_SEED, OPT_SEED, OPT_OPS, OPT_LOSS, OPT_LOSS_SEND, OPT_LOSS_RECV,
 	OPT_DUP, OPT_CRASH, OPT_PARTITION, OPT_READS, OPT_KEYS, OPT_CLIENTS, OPT_WINDOW,
 	OPT_VARIANT, OPT_LOG_SLOTS, OPT_TRACE, OPT_VERBOSE, OPT_HELP, OPT_READ_MODE, OPT_RETRY,
-	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK,
+	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART,
+	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_SNAP,
 };
 
 static const struct option long_options[] = {
@@ -33,6 +34,13 @@ static const struct option long_options[] = {
 	{"slow", required_argument, NULL, OPT_SLOW},
 	{"slow-us", required_argument, NULL, OPT_SLOW_NS},
 	{"crash", required_argument, NULL, OPT_CRASH},
+	{"pause", required_argument, NULL, OPT_PAUSE},
+	{"restart", required_argument, NULL, OPT_RESTART},
+	{"down-ms", required_argument, NULL, OPT_DOWN_MIN},
+	{"down-max-ms", required_argument, NULL, OPT_DOWN_MAX},
+	{"second-fault", no_argument, NULL, OPT_SECOND_FAULT},
+	{"stall-ms", required_argument, NULL, OPT_STALL},
+	{"snap-us", required_argument, NULL, OPT_SNAP},
 	{"partition", required_argument, NULL, OPT_PARTITION},
 	{"read-ratio", required_argument, NULL, OPT_READS},
 	{"read-mode", required_argument, NULL, OPT_READ_MODE},
@@ -68,6 +76,15 @@ usage(FILE *f)
 		"                     the usual delay is 20..200 us)\n"
 		"  --slow-us N        the extra delay of a slow frame, at most (default 1000)\n"
 		"  --crash 0|1        crash-stop one replica per seed (default 0)\n"
+		"  --pause N          N episodes of one replica paused, memory kept (§12 T)\n"
+		"  --restart N        N episodes of one replica crashed and restarted without\n"
+		"                     memory: it JOINs (§12 J); episodes one at a time\n"
+		"  --down-ms MIN      how long a replica stays down, at least (default 5)\n"
+		"  --down-max-ms MAX  ... and at most (default 100)\n"
+		"  --second-fault     pause another replica while one joins\n"
+		"  --stall-ms N       (g): a survivor's op taking over N ms while one other\n"
+		"                     replica is down is a violation (default: not checked)\n"
+		"  --snap-us N        a snapshot transfer takes N us + 2 us per key (1000)\n"
 		"  --partition P      chance per 10 ms of isolating a replica (default 0)\n"
 		"  --read-ratio P     share of gets among operations (default 0.25)\n"
 		"  --read-mode M      how gets are served (PROTOCOL §8): barrier (default),\n"
@@ -81,7 +98,9 @@ usage(FILE *f)
 		"  --variant NAME     a known-bad variant (PROTOCOL §11): reuse-ballot,\n"
 		"                     commit-on-spot, ack-at-commit, no-recoverer-promise,\n"
 		"                     read-no-barrier, read-peer-known-only,\n"
-		"                     read-own-known-only, read-share-early, read-no-merge\n"
+		"                     read-own-known-only, read-share-early, read-no-merge,\n"
+		"                     recycle-hold, too-old-ignored, join-votes-at-once,\n"
+		"                     join-recovers-own, join-from-h, keep-old-inc (§12)\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --trace            print every event of the run (with --seed)\n"
@@ -146,6 +165,18 @@ parse_variant(const char *arg, struct sim_params *p)
 		p->variant |= TR_VARIANT_READ_SHARE_EARLY;
 	else if (strcmp(arg, "read-no-merge") == 0)
 		p->variant |= TR_VARIANT_READ_NO_MERGE;
+	else if (strcmp(arg, "recycle-hold") == 0)
+		p->variant |= TR_VARIANT_RECYCLE_HOLD;
+	else if (strcmp(arg, "too-old-ignored") == 0)
+		p->variant |= TR_VARIANT_TOO_OLD_IGNORED;
+	else if (strcmp(arg, "join-votes-at-once") == 0)
+		p->variant |= TR_VARIANT_JOIN_VOTES_AT_ONCE;
+	else if (strcmp(arg, "join-recovers-own") == 0)
+		p->variant |= TR_VARIANT_JOIN_RECOVERS_OWN;
+	else if (strcmp(arg, "join-from-h") == 0)
+		p->variant |= TR_VARIANT_JOIN_FROM_H;
+	else if (strcmp(arg, "keep-old-inc") == 0)
+		p->variant |= TR_VARIANT_KEEP_OLD_INC;
 	else {
 		fprintf(stderr, "trireme-sim: unknown --variant '%s' (see --help)\n", arg);
 		return -1;
@@ -241,6 +272,33 @@ main(int argc, char **argv)
 			rc = parse_u64("crash", optarg, 0, 1, &v);
 			p.crash = v == 1;
 			break;
+		case OPT_PAUSE:
+			rc = parse_u64("pause", optarg, 0, 1000, &v);
+			p.pauses = (unsigned)v;
+			break;
+		case OPT_RESTART:
+			rc = parse_u64("restart", optarg, 0, 1000, &v);
+			p.restarts = (unsigned)v;
+			break;
+		case OPT_DOWN_MIN:
+			rc = parse_u64("down-ms", optarg, 1, 100000, &v);
+			p.down_min_ns = v * 1000000;
+			break;
+		case OPT_DOWN_MAX:
+			rc = parse_u64("down-max-ms", optarg, 1, 100000, &v);
+			p.down_max_ns = v * 1000000;
+			break;
+		case OPT_SECOND_FAULT:
+			p.second_fault = true;
+			break;
+		case OPT_STALL:
+			rc = parse_u64("stall-ms", optarg, 1, 100000, &v);
+			p.stall_ns = v * 1000000;
+			break;
+		case OPT_SNAP:
+			rc = parse_u64("snap-us", optarg, 0, 10000000, &v);
+			p.snap_ns = v * 1000;
+			break;
 		case OPT_PARTITION:
 			rc = parse_double("partition", optarg, 0, 1, &p.partition);
 			break;
@@ -315,6 +373,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "trireme-sim: --history needs a single run: add --seed S\n");
 		return 2;
 	}
+	if (p.down_max_ns < p.down_min_ns)
+		p.down_max_ns = p.down_min_ns;
 	if (trace)
 		p.trace = stdout;
 
@@ -351,12 +411,13 @@ main(int argc, char **argv)
 			       " unknown, %" PRIu64 " retries, %" PRIu64 " recoveries, %" PRIu64
 			       " fetches, reads %" PRIu64 " barrier (%" PRIu64 " READ_INDEX) %"
 			       PRIu64 " log %" PRIu64 " local, %" PRIu64 " resubmits, crashed %d,"
+			       " %" PRIu64 " pauses, %" PRIu64 " restarts, %" PRIu64 " snapshots,"
 			       " %.1f ms simulated\n",
 			       seed, st.events, st.msgs, st.dropped, st.applied, st.ops_done,
 			       st.ops_unknown, st.retries, st.recoveries, st.fetches,
 			       st.reads[SIM_READ_BARRIER], st.read_barriers, st.reads[SIM_READ_LOG],
-			       st.reads[SIM_READ_LOCAL], st.resubmits, st.crashed,
-			       (double)st.sim_ns / 1e6);
+			       st.reads[SIM_READ_LOCAL], st.resubmits, st.crashed, st.pauses,
+			       st.restarts, st.snapshots, (double)st.sim_ns / 1e6);
 		}
 		fflush(stdout);
 		sim_free(s);

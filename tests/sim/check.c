@@ -114,6 +114,7 @@ vote_slot(const struct sim *s, unsigned column, uint64_t lsn, struct tr_ballot b
 	uint64_t h = fnv(UINT64_C(0xCBF29CE484222325), &lsn, sizeof(lsn));
 
 	h = fnv(h, &b.n, sizeof(b.n));
+	h = fnv(h, &b.inc, sizeof(b.inc));
 	h = (h ^ b.replica ^ ((uint64_t)column << 8)) * UINT64_C(0x9E3779B97F4A7C15);
 	return (size_t)(h >> 20) & (s->votes_cap - 1);
 }
@@ -124,8 +125,8 @@ vote_find(struct sim *s, unsigned column, uint64_t lsn, struct tr_ballot b)
 	for (size_t i = vote_slot(s, column, lsn, b);; i = (i + 1) & (s->votes_cap - 1)) {
 		struct vote_key *k = &s->votes[i];
 
-		if (!k->used || (k->lsn == lsn && k->n == b.n && k->replica == b.replica &&
-				 k->column == column))
+		if (!k->used || (k->lsn == lsn && k->n == b.n && k->inc == b.inc &&
+				 k->replica == b.replica && k->column == column))
 			return k;
 	}
 }
@@ -146,18 +147,20 @@ check_vote(struct sim *s, const struct tr_msg *m)
 		for (size_t i = 0; i < cap; i++)
 			if (old[i].used)
 				*vote_find(s, old[i].column, old[i].lsn,
-					   (struct tr_ballot){old[i].n, old[i].replica}) = old[i];
+					   (struct tr_ballot){old[i].n, old[i].replica, old[i].inc}) =
+					old[i];
 		free(old);
 	}
 	k = vote_find(s, m->column, m->lsn, m->ballot);
 	if (!k->used) {
-		*k = (struct vote_key){.lsn = m->lsn, .n = m->ballot.n, .replica = m->ballot.replica,
-				       .column = m->column, .used = 1, .hash = h};
+		*k = (struct vote_key){.lsn = m->lsn, .n = m->ballot.n, .inc = m->ballot.inc,
+				       .replica = m->ballot.replica, .column = m->column, .used = 1,
+				       .hash = h};
 		s->votes_used++;
 	} else if (k->hash != h) {
 		sim_violation_add(s, "(a) two different values voted for %c%" PRIu64
-				  " at ballot (%u,%u)", 'a' + m->column, m->lsn, m->ballot.n,
-				  m->ballot.replica);
+				  " at ballot (%u,%u,%u)", 'a' + m->column, m->lsn, m->ballot.n,
+				  m->ballot.inc, m->ballot.replica);
 	}
 }
 

@@ -58,7 +58,7 @@ uint64_t
 sim_client_oldest(const struct sim *s, const struct client *c)
 {
 	for (uint64_t seq = c->next_seq > SIM_W ? c->next_seq - SIM_W : 1; seq < c->next_seq; seq++)
-		if (!s->ops[c->op_idx[seq - 1]].done)
+		if (!s->ops[c->op_idx[seq - 1]].done && !s->ops[c->op_idx[seq - 1]].lost)
 			return seq;
 	return c->next_seq;
 }

@@ -27,6 +27,9 @@ sim_params_default(struct sim_params *p)
 	p->delay_max_ns = 200000;
 	p->slow_ns = 1000000;
 	p->converge_ns = 2000000000ull;
+	p->down_min_ns = 5000000;
+	p->down_max_ns = 100000000;
+	p->snap_ns = 1000000;
 }
 
 static uint64_t
@@ -39,13 +42,13 @@ srand64(struct sim *s)
 	return z ^ (z >> 31);
 }
 
-static double
+double
 sim_unit(struct sim *s)
 {
 	return (double)(srand64(s) >> 11) / (double)(UINT64_C(1) << 53);
 }
 
-static uint64_t
+uint64_t
 sim_between(struct sim *s, uint64_t lo, uint64_t hi)
 {
 	return hi <= lo ? lo : lo + srand64(s) % (hi - lo + 1);
@@ -165,7 +168,7 @@ ev_pop(struct sim *s)
 	return top;
 }
 
-static void
+void
 schedule(struct sim *s, uint64_t t, uint8_t kind, uint8_t replica, uint8_t column, uint32_t data,
 	 uint8_t *buf, uint32_t len)
 {
@@ -271,6 +274,7 @@ sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_out *
 		schedule(s, n->tick_at[column], EV_TICK, (uint8_t)r, (uint8_t)column, 0, NULL, 0);
 	}
 	s->st.applied += tr_apply(&n->applier, UINT32_MAX);
+	fault_after_step(s, r);
 }
 
 void
@@ -314,7 +318,7 @@ sim_tick_column(struct sim *s, unsigned r, unsigned column)
 }
 
 /* Clients. */
-static void
+void
 client_wake(struct sim *s, struct client *c, uint64_t at)
 {
 	if (!c->wake_pending) {
@@ -344,8 +348,10 @@ op_complete(struct sim *s, struct op *o, uint8_t status, const uint8_t *val, uin
 		memcpy(o->out, val, l);
 		o->out[l] = 0;
 	}
-	c->outstanding--;
+	if (!o->lost)
+		c->outstanding--;
 	s->st.ops_done++;
+	fault_check_op(s, o);
 	sim_trace(s, "done client %u seq %" PRIu64 " %s", o->client, o->seq, tr_status_str(status));
 	if (!s->p.manual)
 		client_wake(s, c, s->now + sim_between(s, 0, s->p.think_ns));
@@ -545,7 +551,7 @@ client_step(struct sim *s, struct client *c)
 	struct node *n = &s->nodes[c->home];
 
 	c->wake_pending = false;
-	if (n->crashed)
+	if (n->crashed || n->paused)
 		return;
 	while (s->issued < s->p.ops && c->outstanding < s->p.client_window &&
 	       c->next_seq - sim_client_oldest(s, c) < SIM_W) {
@@ -583,15 +589,17 @@ client_step(struct sim *s, struct client *c)
 
 			schedule(s, s->now, EV_CRASH, (uint8_t)victim, 0, 0, NULL, 0);
 		}
+		if (s->issued == s->fault_next_op)
+			schedule(s, s->now, EV_FAULT, 0, 0, 0, NULL, 0);
 		if (s->issued == s->p.ops)
 			schedule(s, s->now, EV_HEAL, 0, 0, 0, NULL, 0);
 	}
 	flush(s, c->home);
 }
 
-/* Set-up. */
-static void
-node_init(struct sim *s, unsigned id)
+/* Set-up. A restart without memory (join) is a fresh replica that JOINs. */
+void
+node_init(struct sim *s, unsigned id, bool join)
 {
 	struct node *n = &s->nodes[id];
 	struct tr_config cfg;
@@ -612,11 +620,12 @@ node_init(struct sim *s, unsigned id)
 	cfg.batch_bytes_max = 512;
 	cfg.pending_bytes_max = 16384;
 	cfg.fetch_span_max = 32;
-	cfg.seed = s->p.seed * 7 + id;
+	cfg.seed = s->p.seed * 7 + id + 1000 * n->life;
 	cfg.variant = s->p.variant;
+	cfg.join = join;
 	bytes = tr_replica_mem_bytes(&cfg);
 	n->mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-	if (tr_replica_init(&n->rep, &cfg, n->mem, bytes, 0) != 0)
+	if (tr_replica_init(&n->rep, &cfg, n->mem, bytes, s->now) != 0)
 		abort();
 	n->table_mem = calloc(1, tr_table_mem_bytes(1024, 16, 32));
 	tr_table_init(&n->table, n->table_mem, 1024, 16, 32);
@@ -626,6 +635,18 @@ node_init(struct sim *s, unsigned id)
 					 .applied = on_applied, .ctx = n};
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
 		n->tick_at[c] = UINT64_MAX;
+	n->down_since = UINT64_MAX;
+	n->seq_len = 0;
+}
+
+void
+node_free(struct node *n)
+{
+	free(n->mem);
+	free(n->table_mem);
+	free(n->client_recs);
+	n->mem = n->table_mem = NULL;
+	n->client_recs = NULL;
 }
 
 struct sim *
@@ -649,8 +670,11 @@ sim_new(const struct sim_params *p)
 		s->clients[i].next_seq = 1;
 	}
 	for (unsigned r = 0; r < TR_REPLICAS; r++)
-		node_init(s, r);
+		node_init(s, r, false);
 	s->crashed = -1;
+	s->fault_victim = -1;
+	s->fault_episodes = p->pauses + p->restarts;
+	s->fault_next_op = s->fault_episodes ? p->ops / (s->fault_episodes + 2) : UINT32_MAX;
 	s->crash_at_op = (unsigned)sim_between(s, p->ops / 5, 4 * p->ops / 5);
 	if (s->crash_at_op == 0)
 		s->crash_at_op = 1;
@@ -665,11 +689,10 @@ sim_free(struct sim *s)
 		free(s->ev[i].buf);
 	free(s->ev);
 	for (unsigned r = 0; r < TR_REPLICAS; r++) {
-		free(s->nodes[r].mem);
-		free(s->nodes[r].table_mem);
-		free(s->nodes[r].client_recs);
+		node_free(&s->nodes[r]);
 		free(s->nodes[r].seq);
 	}
+	fault_free(s);
 	for (unsigned i = 0; i < s->nclients; i++)
 		free(s->clients[i].op_idx);
 	free(s->clients);
@@ -687,12 +710,14 @@ converged(struct sim *s)
 	for (unsigned i = 0; i < s->nops; i++) {
 		const struct op *o = &s->ops[i];
 
-		if (!o->done && !s->nodes[s->clients[o->client].home].crashed)
+		if (!o->done && !o->lost && !s->nodes[s->clients[o->client].home].crashed)
 			return false;
 	}
 	for (unsigned r = 0; r < TR_REPLICAS; r++) {
 		struct node *n = &s->nodes[r];
 
+		if (n->down_since != UINT64_MAX)
+			return false; /* paused, restarting or joining: it comes back */
 		if (n->crashed)
 			continue;
 		for (unsigned c = 0; c < TR_COLUMNS; c++)
@@ -719,7 +744,7 @@ handle(struct sim *s, struct event *e)
 
 	switch (e->kind) {
 	case EV_DELIVER:
-		if (n->crashed || partitioned(s, e->data, e->replica) || sim_unit(s) < s->loss_recv) {
+		if (n->crashed || n->paused || partitioned(s, e->data, e->replica) || sim_unit(s) < s->loss_recv) {
 			s->st.dropped++;
 			break;
 		}
@@ -728,7 +753,7 @@ handle(struct sim *s, struct event *e)
 	case EV_TICK:
 		if (e->t == n->tick_at[e->column])
 			n->tick_at[e->column] = UINT64_MAX;
-		if (!n->crashed)
+		if (!n->crashed && !n->paused)
 			sim_tick_column(s, e->replica, e->column);
 		break;
 	case EV_CLIENT:
@@ -742,8 +767,15 @@ handle(struct sim *s, struct event *e)
 		if (s->crashed < 0) {
 			s->crashed = e->replica;
 			n->crashed = true;
+			node_mark_lost(s, e->replica);
 			sim_trace(s, "crash replica %u", e->replica);
 		}
+		break;
+	case EV_FAULT:
+	case EV_RESUME:
+	case EV_RESTART:
+	case EV_SNAPSHOT:
+		fault_event(s, e);
 		break;
 	case EV_PARTITION:
 		if (s->healed)
@@ -887,6 +919,7 @@ void
 sim_crash(struct sim *s, unsigned replica)
 {
 	s->nodes[replica].crashed = true;
+	node_mark_lost(s, replica);
 	if (s->crashed < 0)
 		s->crashed = (int)replica;
 	sim_trace(s, "crash replica %u", replica);

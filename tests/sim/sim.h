@@ -27,6 +27,17 @@ struct sim_params {
 	double dup;              /* a frame is delivered twice */
 	double partition;        /* chance per 10 ms of isolating one replica for a while */
 	bool crash;              /* crash-stop one replica during the fault phase */
+	/* §12: episodes of one replica down, one after the other during the
+	 * fault phase: paused (memory kept) or crashed and restarted without
+	 * memory (it JOINs, and takes a snapshot where its peers recycled). */
+	unsigned pauses;         /* pause episodes */
+	unsigned restarts;       /* crash + amnesiac restart episodes */
+	uint64_t down_min_ns;    /* how long a replica stays down */
+	uint64_t down_max_ns;
+	bool second_fault;       /* pause a second replica while one is joining */
+	uint64_t snap_ns;        /* a snapshot transfer takes this, plus 2 us per key */
+	uint64_t stall_ns;       /* (g): a survivor's op may take this long while one
+				  * replica is down (0: not checked) */
 	unsigned clients;        /* per replica */
 	unsigned client_window;  /* outstanding operations per client */
 	uint64_t think_ns;       /* a client's next operation after a completion: 0..think_ns */
@@ -65,6 +76,7 @@ struct sim_stats {
 	uint64_t reads[SIM_READ_MODES], resubmits, read_barriers;
 	uint64_t sim_ns;
 	int crashed;             /* replica id or -1 */
+	uint64_t pauses, restarts, snapshots, joins; /* §12 episodes, installs, joins done */
 };
 void sim_stats(const struct sim *s, struct sim_stats *out);
 
@@ -81,6 +93,8 @@ uint8_t sim_op_status(const struct sim *s, int op);
 const char *sim_op_out(const struct sim *s, int op);
 /* Crash-stops a replica now (manual mode). */
 void sim_crash(struct sim *s, unsigned replica);
+/* Starts a crashed replica again without memory (J): it JOINs (manual mode). */
+void sim_restart(struct sim *s, unsigned replica);
 /* Messages held in the network (manual mode), oldest first. */
 unsigned sim_held(const struct sim *s);
 const struct tr_msg *sim_held_msg(const struct sim *s, unsigned i);

@@ -10,7 +10,11 @@
 #define SIM_W 8 /* every simulated client's W (§8) */
 
 enum ev_kind {
-	EV_DELIVER, EV_TICK, EV_CLIENT, EV_CRASH, EV_PARTITION, EV_HEAL, EV_CHECK, EV_RESUBMIT
+	EV_DELIVER, EV_TICK, EV_CLIENT, EV_CRASH, EV_PARTITION, EV_HEAL, EV_CHECK, EV_RESUBMIT,
+	EV_FAULT,      /* §12: start the next pause or restart episode */
+	EV_RESUME,     /* end of a pause */
+	EV_RESTART,    /* a crashed replica starts again without memory */
+	EV_SNAPSHOT,   /* a snapshot transfer arrives (T1) */
 };
 
 struct event {
@@ -44,7 +48,14 @@ struct node {
 	struct tr_sm sm;
 	struct tr_applier applier;
 	bool crashed;
+	bool paused;       /* §12: memory kept, nothing heard or done */
 	bool violation_seen;
+	unsigned life;     /* restarts so far: a transfer to an earlier life is dropped */
+	bool snap_pending; /* T1: a snapshot is on its way */
+	uint64_t snap_asked_ns;
+	uint64_t down_since; /* paused, crashed or joining since (UINT64_MAX: up) */
+	unsigned snap_installs;
+	uint64_t catchup;  /* down until it has applied this many instances */
 	uint64_t tick_at[TR_COLUMNS];
 	struct applied_entry *seq; /* this replica's apply sequence */
 	size_t seq_len, seq_cap;
@@ -59,6 +70,7 @@ struct op {
 	uint8_t submits;    /* writes: times submitted (client retries) */
 	uint8_t applied;    /* writes: completions that applied it (exactly once: <= 1) */
 	uint64_t point;     /* barrier and local reads: instances applied at the answer */
+	bool lost;          /* its home crashed: outcome unknown, no longer waited for */
 	char key[16];
 	char val[32];
 	uint64_t call, ret;
@@ -89,6 +101,7 @@ struct held {
 struct vote_key {
 	uint64_t lsn;
 	uint32_t n;
+	uint32_t inc;
 	uint8_t replica;
 	uint8_t column;
 	uint8_t used;
@@ -135,6 +148,15 @@ struct sim {
 	unsigned nviolations;
 	char violation[512];
 
+	/* §12 faults: episodes, one replica down at a time (plus the second
+	 * fault), and when each replica was down, for the liveness checker. */
+	unsigned fault_episodes;
+	unsigned fault_next_op;
+	int fault_victim;
+	struct down { uint8_t replica; uint64_t from, to; } *downs;
+	size_t ndowns, downs_cap;
+	struct sim_snap *snaps[TR_REPLICAS]; /* in flight, by receiver */
+
 	struct sim_stats st;
 };
 
@@ -144,6 +166,24 @@ void sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_
 void sim_recv_frame(struct sim *s, unsigned r, const uint8_t *buf, size_t len);
 void sim_tick_column(struct sim *s, unsigned r, unsigned column);
 void sim_ack_at_commit(struct sim *s, unsigned r, unsigned column, const struct tr_value *v);
+
+/* sim.c */
+void schedule(struct sim *s, uint64_t t, uint8_t kind, uint8_t replica, uint8_t column,
+	      uint32_t data, uint8_t *buf, uint32_t len);
+uint64_t sim_between(struct sim *s, uint64_t lo, uint64_t hi);
+double sim_unit(struct sim *s);
+void node_init(struct sim *s, unsigned id, bool join);
+void node_free(struct node *n);
+void client_wake(struct sim *s, struct client *c, uint64_t at);
+
+/* faults.c (§12) */
+void fault_maybe_start(struct sim *s);
+void fault_event(struct sim *s, struct event *e);
+void fault_after_step(struct sim *s, unsigned r);
+void fault_check_op(struct sim *s, const struct op *o);
+void fault_free(struct sim *s);
+bool node_up(const struct sim *s, unsigned r);
+void node_mark_lost(struct sim *s, unsigned r);
 
 /* ops.c */
 struct op *sim_op_new(struct sim *s, struct client *c, uint8_t op, const char *key,

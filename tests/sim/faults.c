@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT
+ * The simulator's PROTOCOL §12 faults: a replica paused for any length of
+ * time (memory kept), or crashed and restarted without memory (it JOINs);
+ * snapshot transfers (T1) between nodes; and checker (g): while one replica
+ * is down, the two others keep committing.
+ *
+ * One episode at a time: a victim goes down, comes back, and counts as down
+ * until it has caught up with what the others had applied when it came back
+ * (§1: "a replica that is catching up counts as the one that is down").
+ */
+#include "sim_internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* T1: a snapshot in flight: the sender's state machine at its applied point. */
+struct sim_snap {
+	unsigned from, from_life, to_life;
+	struct tr_snap_point pt;
+	uint8_t *table_mem;
+	size_t table_bytes;
+	uint32_t table_used;
+	struct tr_client_rec *clients;
+	uint32_t clients_max, clients_used;
+	uint64_t digest, applied_cmds;
+};
+
+static uint64_t
+applied_sum(const struct node *n)
+{
+	uint64_t sum = 0;
+
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		sum += atomic_load(&((struct node *)n)->rep.shared.applied[c]);
+	return sum;
+}
+
+bool
+node_up(const struct sim *s, unsigned r)
+{
+	const struct node *n = &s->nodes[r];
+
+	return !n->crashed && !n->paused && n->down_since == UINT64_MAX;
+}
+
+static void
+down_begin(struct sim *s, unsigned r)
+{
+	struct node *n = &s->nodes[r];
+
+	if (n->down_since != UINT64_MAX)
+		return;
+	n->down_since = s->now;
+	if (s->ndowns == s->downs_cap) {
+		s->downs_cap = s->downs_cap ? 2 * s->downs_cap : 16;
+		s->downs = realloc(s->downs, s->downs_cap * sizeof(*s->downs));
+	}
+	s->downs[s->ndowns++] = (struct down){.replica = (uint8_t)r, .from = s->now,
+					      .to = UINT64_MAX};
+}
+
+static void
+down_end(struct sim *s, unsigned r)
+{
+	s->nodes[r].down_since = UINT64_MAX;
+	for (size_t i = s->ndowns; i-- > 0;)
+		if (s->downs[i].replica == r && s->downs[i].to == UINT64_MAX) {
+			s->downs[i].to = s->now;
+			break;
+		}
+	if (s->fault_victim == (int)r)
+		s->fault_victim = -1;
+	sim_trace(s, "replica %u caught up", r);
+}
+
+/* What the others have applied: the victim is down until it gets there. */
+static uint64_t
+catchup_target(struct sim *s, unsigned r)
+{
+	uint64_t best = 0;
+
+	for (unsigned q = 0; q < TR_REPLICAS; q++)
+		if (q != r && !s->nodes[q].crashed && applied_sum(&s->nodes[q]) > best)
+			best = applied_sum(&s->nodes[q]);
+	return best;
+}
+
+void
+node_mark_lost(struct sim *s, unsigned r)
+{
+	for (unsigned i = 0; i < s->nops; i++) {
+		struct op *o = &s->ops[i];
+
+		if (!o->done && s->clients[o->client].home == r)
+			o->lost = true;
+	}
+	for (unsigned i = 0; i < s->nclients; i++)
+		if (s->clients[i].home == r)
+			s->clients[i].outstanding = 0;
+}
+
+static void
+snap_free(struct sim_snap *sn)
+{
+	if (sn == NULL)
+		return;
+	free(sn->table_mem);
+	free(sn->clients);
+	free(sn);
+}
+
+static void
+tick_all(struct sim *s, unsigned r)
+{
+	struct node *n = &s->nodes[r];
+
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		n->tick_at[c] = s->now;
+		schedule(s, s->now, EV_TICK, (uint8_t)r, (uint8_t)c, 0, NULL, 0);
+	}
+}
+
+static void
+wake_clients(struct sim *s, unsigned r)
+{
+	for (unsigned i = 0; i < s->nclients; i++)
+		if (s->clients[i].home == r)
+			client_wake(s, &s->clients[i], s->now);
+}
+
+static void
+restart(struct sim *s, unsigned r)
+{
+	struct node *n = &s->nodes[r];
+
+	snap_free(s->snaps[r]);
+	s->snaps[r] = NULL;
+	node_free(n);
+	n->life++;
+	node_init(s, r, true);
+	n->crashed = false;
+	n->paused = false;
+	n->snap_pending = false;
+	sim_trace(s, "restart replica %u without memory (life %u)", r, n->life);
+}
+
+void
+sim_restart(struct sim *s, unsigned replica)
+{
+	restart(s, replica);
+}
+
+/* Starts the next episode: one replica paused, or crashed and restarted. */
+static void
+fault_start(struct sim *s)
+{
+	unsigned victim;
+	uint64_t d;
+	bool crash;
+
+	if (s->healed || s->fault_episodes == 0)
+		return;
+	for (unsigned r = 0; r < TR_REPLICAS; r++)
+		if (!node_up(s, r) && !(s->nodes[r].crashed && s->nodes[r].down_since == UINT64_MAX)) {
+			schedule(s, s->now + 1000000, EV_FAULT, 0, 0, 0, NULL, 0);
+			return; /* one episode at a time */
+		}
+	victim = (unsigned)sim_between(s, 0, TR_REPLICAS - 1);
+	if (s->nodes[victim].crashed)
+		return;
+	d = sim_between(s, s->p.down_min_ns, s->p.down_max_ns);
+	crash = s->st.restarts < s->p.restarts &&
+		(s->st.pauses >= s->p.pauses || sim_unit(s) < 0.5);
+	s->fault_episodes--;
+	s->fault_next_op = s->issued + s->p.ops / (s->p.pauses + s->p.restarts + 2);
+	s->fault_victim = (int)victim;
+	down_begin(s, victim);
+	if (crash) {
+		s->nodes[victim].crashed = true;
+		node_mark_lost(s, victim);
+		s->st.restarts++;
+		sim_trace(s, "crash replica %u, restart in %" PRIu64 " us", victim, d / 1000);
+		schedule(s, s->now + d, EV_RESTART, (uint8_t)victim, 0, 0, NULL, 0);
+	} else {
+		s->nodes[victim].paused = true;
+		s->st.pauses++;
+		sim_trace(s, "pause replica %u for %" PRIu64 " us", victim, d / 1000);
+		schedule(s, s->now + d, EV_RESUME, (uint8_t)victim, 0, 0, NULL, 0);
+	}
+}
+
+/* A second fault while a replica joins: another one pauses for a while.
+ * Progress stops (J1 waits for both peers); nothing wrong may happen. */
+static void
+second_fault(struct sim *s, unsigned joiner)
+{
+	unsigned other = (joiner + 1 + (unsigned)sim_between(s, 0, 1)) % TR_REPLICAS;
+	uint64_t d = sim_between(s, s->p.down_min_ns / 4, s->p.down_min_ns);
+
+	if (s->nodes[other].crashed || s->nodes[other].paused)
+		return;
+	down_begin(s, other);
+	s->nodes[other].paused = true;
+	sim_trace(s, "second fault: pause replica %u for %" PRIu64 " us while %u joins", other,
+		  d / 1000, joiner);
+	schedule(s, s->now + d, EV_RESUME, (uint8_t)other, 0, 0, NULL, 0);
+}
+
+static void
+snapshot_deliver(struct sim *s, unsigned r)
+{
+	struct node *n = &s->nodes[r];
+	struct sim_snap *sn = s->snaps[r];
+	const struct node *from;
+	uint64_t total = 0;
+
+	s->snaps[r] = NULL;
+	n->snap_pending = false;
+	if (sn == NULL)
+		return;
+	from = &s->nodes[sn->from];
+	if (n->crashed || n->paused || sn->to_life != n->life || from->crashed ||
+	    from->life != sn->from_life || !tr_replica_snapshot_ahead(&n->rep, &sn->pt)) {
+		sim_trace(s, "snapshot for replica %u dropped", r);
+		snap_free(sn);
+		return;
+	}
+	/* Install it whole: the state machine, then the engine (T1). */
+	memcpy(n->table_mem, sn->table_mem, sn->table_bytes);
+	n->table.used = sn->table_used;
+	memcpy(n->client_recs, sn->clients, sn->clients_max * sizeof(*sn->clients));
+	n->sm.clients_used = sn->clients_used;
+	n->sm.digest = sn->digest;
+	n->sm.applied_cmds = sn->applied_cmds;
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		total += sn->pt.applied[c];
+	if (total > s->gseq_len) {
+		sim_violation_add(s, "snapshot of replica %u ahead of every apply sequence", sn->from);
+		snap_free(sn);
+		return;
+	}
+	if (total > n->seq_cap) {
+		n->seq_cap = total + 1024;
+		n->seq = realloc(n->seq, n->seq_cap * sizeof(*n->seq));
+	}
+	for (uint64_t i = 0; i < total; i++) {
+		n->seq[i] = s->gseq[i];
+		n->seq[i].cmds = NULL;
+	}
+	n->seq_len = total;
+	if (tr_replica_install(&n->rep, &sn->pt, s->now) != 0)
+		sim_violation_add(s, "replica %u refused a snapshot that was ahead", r);
+	n->snap_installs++;
+	s->st.snapshots++;
+	sim_trace(s, "snapshot from %u installed on %u at [%" PRIu64 " %" PRIu64 " %" PRIu64 "]",
+		  sn->from, r, sn->pt.applied[0], sn->pt.applied[1], sn->pt.applied[2]);
+	snap_free(sn);
+	tick_all(s, r);
+}
+
+/* T1: the sender copies its state machine at its applied point now; the
+ * copy arrives after a delay that grows with its size. */
+static void
+snapshot_request(struct sim *s, unsigned r, uint8_t peer)
+{
+	struct node *n = &s->nodes[r];
+	unsigned from = peer;
+	const struct node *f;
+	struct sim_snap *sn;
+
+	if (n->snap_pending || (n->snap_asked_ns != 0 && s->now - n->snap_asked_ns < s->p.snap_ns))
+		return;
+	for (unsigned i = 0; i < 2; i++) {
+		f = &s->nodes[from];
+		if (from != r && !f->crashed && !f->paused &&
+		    atomic_load(&f->rep.shared.join_state) != TR_JOIN_WAITING)
+			break;
+		from = (from + 1) % TR_REPLICAS == r ? (from + 2) % TR_REPLICAS
+						     : (from + 1) % TR_REPLICAS;
+		f = NULL;
+	}
+	if (f == NULL)
+		return; /* nobody to ask now: the next step tries again */
+	n->snap_asked_ns = s->now;
+	sn = calloc(1, sizeof(*sn));
+	sn->from = from;
+	sn->from_life = f->life;
+	sn->to_life = n->life;
+	tr_replica_snapshot_point(&f->rep, &sn->pt);
+	sn->table_bytes = tr_table_mem_bytes(f->table.cells_max, f->table.key_max,
+					     f->table.val_max);
+	sn->table_mem = malloc(sn->table_bytes);
+	memcpy(sn->table_mem, f->table_mem, sn->table_bytes);
+	sn->table_used = f->table.used;
+	sn->clients_max = f->sm.clients_max;
+	sn->clients = malloc(sn->clients_max * sizeof(*sn->clients));
+	memcpy(sn->clients, f->client_recs, sn->clients_max * sizeof(*sn->clients));
+	sn->clients_used = f->sm.clients_used;
+	sn->digest = f->sm.digest;
+	sn->applied_cmds = f->sm.applied_cmds;
+	s->snaps[r] = sn;
+	n->snap_pending = true;
+	sim_trace(s, "snapshot of replica %u for %u requested", from, r);
+	schedule(s, s->now + s->p.snap_ns + 2000 * (uint64_t)f->table.used, EV_SNAPSHOT,
+		 (uint8_t)r, 0, 0, NULL, 0);
+}
+
+void
+fault_after_step(struct sim *s, unsigned r)
+{
+	struct node *n = &s->nodes[r];
+	uint8_t peer;
+
+	if (n->crashed || n->paused)
+		return;
+	if (!s->p.manual && tr_replica_snapshot_wanted(&n->rep, &peer))
+		snapshot_request(s, r, peer);
+	if (n->down_since != UINT64_MAX && tr_replica_serving(&n->rep) &&
+	    applied_sum(n) >= n->catchup)
+		down_end(s, r);
+}
+
+void
+fault_event(struct sim *s, struct event *e)
+{
+	struct node *n = &s->nodes[e->replica];
+
+	switch (e->kind) {
+	case EV_FAULT:
+		fault_start(s);
+		break;
+	case EV_RESUME:
+		if (!n->paused)
+			break;
+		n->paused = false;
+		n->catchup = catchup_target(s, e->replica);
+		sim_trace(s, "resume replica %u", e->replica);
+		tick_all(s, e->replica);
+		wake_clients(s, e->replica);
+		break;
+	case EV_RESTART:
+		restart(s, e->replica);
+		n->catchup = catchup_target(s, e->replica);
+		tick_all(s, e->replica);
+		wake_clients(s, e->replica);
+		if (s->p.second_fault)
+			second_fault(s, e->replica);
+		break;
+	case EV_SNAPSHOT:
+		snapshot_deliver(s, e->replica);
+		break;
+	default:
+		break;
+	}
+}
+
+/* (g): an op at a replica that stayed up, while exactly one other replica
+ * was down, took longer than stall_ns: the survivors stalled. */
+void
+fault_check_op(struct sim *s, const struct op *o)
+{
+	unsigned home = s->clients[o->client].home;
+	unsigned down_mask = 0;
+
+	if (s->p.stall_ns == 0 || o->ret - o->call <= s->p.stall_ns || s->p.partition > 0)
+		return;
+	for (size_t i = 0; i < s->ndowns; i++) {
+		const struct down *d = &s->downs[i];
+
+		if (d->from <= o->ret && d->to >= o->call)
+			down_mask |= 1u << d->replica;
+	}
+	if (down_mask == 0 || (down_mask & (1u << home)) || (down_mask & (down_mask - 1)))
+		return; /* no fault, its own replica was down, or two were */
+	sim_violation_add(s, "(g) client %u seq %" PRIu64 " at replica %u took %" PRIu64
+			  " ms while only one other replica was down: the survivors stalled",
+			  o->client, o->seq, home, (o->ret - o->call) / 1000000);
+}
+
+void
+fault_free(struct sim *s)
+{
+	for (unsigned r = 0; r < TR_REPLICAS; r++)
+		snap_free(s->snaps[r]);
+	free(s->downs);
+}
