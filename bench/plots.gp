@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Plots of bench/run.sh's results. Run in the results directory:
-#   gnuplot -e "floor_us=0.21" ../plots.gp
+#   gnuplot -e "floor_us=0.21" <repository>/bench/plots.gp
 set terminal pngcairo size 1000,420 font ",10"
 set datafile separator ","
 set datafile columnheaders

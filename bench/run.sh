@@ -1,28 +1,49 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Runs every benchmark and writes bench/results/: the machine, the floor, the
-# engine alone, instructions per commit, the end-to-end sweeps, plots and a
-# summary of the performance targets.
+# Runs every benchmark and writes its results into one directory (default
+# bench/results/): the machine, the floor, the engine alone, instructions per
+# commit, the end-to-end sweeps, plots and a summary of the performance
+# targets.
 #
 #   bench/run.sh [--quick] [--secs S] [--out DIR]
 #
-# Takes about 4 minutes (--quick: about 1). Needs root for DPDK's --no-huge
-# memory, like the launcher.
+# DIR is taken relative to the directory the script is started from; the
+# results of an earlier run in DIR are replaced. machine.txt records the
+# command as typed. Takes about 12 minutes on a 2-vCPU VM (--quick: about
+# 4). Needs root for DPDK's --no-huge memory, like the launcher.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+
+usage() {
+	echo "usage: bench/run.sh [--quick] [--secs S] [--out DIR]" >&2
+	exit 2
+}
+
+# The command as typed, for machine.txt.
+command_line=$(printf '%q ' "$0" "$@")
+command_line=${command_line% }
+started_in=$PWD
+repo=$(cd "$(dirname "$0")/.." && pwd)
 
 quick=()
 secs=3
-out=bench/results
+out=$repo/bench/results
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=(--quick); secs=1 ;;
-	--secs) secs=$2; shift ;;
-	--out) out=$2; shift ;;
-	*) echo "usage: bench/run.sh [--quick] [--secs S] [--out DIR]" >&2; exit 2 ;;
+	--secs) [ $# -ge 2 ] || usage; secs=$2; shift ;;
+	--out)
+		[ $# -ge 2 ] && [ -n "$2" ] || usage
+		case $2 in
+		/*) out=$2 ;;
+		*) out=$started_in/$2 ;;
+		esac
+		shift
+		;;
+	*) usage ;;
 	esac
 	shift
 done
+cd "$repo"
 
 ./scripts/install-deps.sh --bench
 [ -f build/build.ninja ] || meson setup build
@@ -37,7 +58,8 @@ log "machine"
 {
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- engine dpdk tools bench || echo ' (modified)')"
-	echo "command: bench/run.sh $*"
+	echo "command: $command_line"
+	echo "started in: $started_in"
 	echo "kernel: $(uname -srm)"
 	echo "dpdk: $(pkg-config --modversion libdpdk)"
 	echo "compiler: $(gcc --version | head -n 1)"
@@ -84,6 +106,7 @@ python3 bench/e2e.py build/tools/trireme "$out" --secs "$secs" "${quick[@]}"
 
 log "summary and plots"
 python3 bench/summary.py "$out"
-floor_us=$(python3 -c "import json; print(json.load(open('$out/summary.json'))['floor_rtt_one_lcore_p50_us'])")
-(cd "$out" && gnuplot -e "floor_us=$floor_us" ../plots.gp)
+floor_us=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['floor_rtt_one_lcore_p50_us'])" \
+	"$out/summary.json")
+(cd "$out" && gnuplot -e "floor_us=$floor_us" "$repo/bench/plots.gp")
 log "results in $out: $(cd "$out" && ls | tr '\n' ' ')"
