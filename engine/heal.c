@@ -35,6 +35,25 @@ tr_replica_serving(const struct tr_replica *r)
 	return true;
 }
 
+/* J2 lifted everywhere: every slot below the floors is committed here, so
+ * this replica votes like any other again and no longer counts as the one
+ * failure (a second failure before then can stop the cluster for good: the
+ * slots below the floors need this replica's peers, one of which failed). */
+bool
+tr_replica_rejoined(const struct tr_replica *r)
+{
+	uint32_t st = join_state(r);
+
+	if (st == TR_JOIN_NONE)
+		return true;
+	if (st != TR_JOIN_JOINED)
+		return false;
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		if (r->col[c].committed < r->shared.floor[c])
+			return false;
+	return true;
+}
+
 /* J2: may this replica vote (or recover) in slot lsn of column c? Not while
  * its JOIN is unanswered; after, not below the floor its peers reported,
  * unless it holds the slot committed (A0 answers those first). */

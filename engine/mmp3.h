@@ -99,6 +99,7 @@ struct tr_slot {
 	_Atomic uint64_t committed; /* lsn + 1 once committed (release store), else 0 */
 	uint8_t flags;
 	uint8_t attempt_peer;
+	uint8_t refused;           /* J2: peers that refused to vote here (a bit each) */
 	struct tr_ballot promised;
 	struct tr_ballot vbal;     /* none: the value is only a proposal */
 	struct tr_ballot attempt;  /* the ballot of the attempt in flight */
@@ -301,6 +302,12 @@ uint32_t tr_replica_inc(const struct tr_replica *r);
  * a replica that remembers; for a joiner, once it has applied the frontier
  * its peers reported. Submits and reads before then are refused. */
 bool tr_replica_serving(const struct tr_replica *r);
+
+/* J2: true once every slot below the join floors is committed here: the
+ * joiner votes everywhere again and no longer counts as the one failure. A
+ * second failure before then may stop progress for good (the slots below the
+ * floors need both of its peers). Any thread (a hint from another one). */
+bool tr_replica_rejoined(const struct tr_replica *r);
 
 /* T1: state transfer. A snapshot is the state machine at an applied frontier
  * plus this point (the frontier and known there). */

@@ -20,6 +20,8 @@ choose_peer(struct tr_column *c, const struct tr_slot *s, uint64_t now_ns)
 	if (s->attempts <= 1)
 		return c->peers[b].heard_ns > c->peers[a].heard_ns ? b : a;
 	next = s->attempt_peer == a ? b : a;
+	if ((s->refused >> next) & 1 && !((s->refused >> s->attempt_peer) & 1))
+		return s->attempt_peer; /* J2: it cannot vote here yet */
 	if (!peer_fresh(c, next, now_ns) && peer_fresh(c, s->attempt_peer, now_ns))
 		return s->attempt_peer;
 	return next;

@@ -16,7 +16,7 @@ reply(struct tr_column *c, const struct tr_msg *m, const struct tr_slot *s, uint
 	r->reply = kind;
 	if (kind == TR_REPLY_REJECT)
 		r->promised = s->promised;
-	else
+	else if (kind != TR_REPLY_REFUSED)
 		r->value = s->value;
 }
 
@@ -43,11 +43,8 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 	}
 	/* J2: where the old self may have voted, no promise and no vote. */
 	if (!may_vote(c, m->lsn)) {
-		struct tr_slot refused = *s;
-
 		c->stats.join_refused++;
-		refused.promised = m->ballot;
-		reply(c, m, &refused, TR_REPLY_REJECT, out);
+		reply(c, m, s, TR_REPLY_REFUSED, out);
 		return;
 	}
 	/* A1 */

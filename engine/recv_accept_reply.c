@@ -27,6 +27,13 @@ recv_accept_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns,
 		c->stats.ignored++;
 		return;
 	}
+	if (m->reply == TR_REPLY_REFUSED) {
+		/* J2: a joiner cannot vote here: the other peer, at once. */
+		s->refused |= (uint8_t)(1u << m->from);
+		s->timer_ns = now_ns;
+		arm(c, now_ns);
+		return;
+	}
 	if (m->reply == TR_REPLY_REJECT || tr_ballot_cmp(s->promised, m->ballot) != 0) {
 		/* P6: retry soon with a new ballot, backed off with jitter. */
 		s->timer_ns = now_ns + backoff_ns(c, s->attempts);

@@ -207,6 +207,7 @@ slot_cell(struct tr_column *c, uint64_t lsn)
 		atomic_store_explicit(&s->committed, 0, memory_order_relaxed);
 		s->lsn = lsn;
 		s->flags = 0;
+		s->refused = 0;
 		s->promised = (struct tr_ballot){0, 0};
 		s->vbal = (struct tr_ballot){0, 0};
 		s->attempt = (struct tr_ballot){0, 0};

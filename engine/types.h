@@ -112,6 +112,7 @@ enum tr_reply {
 	TR_REPLY_OK = 1,           /* voted value at ballot */
 	TR_REPLY_OK_COMMITTED = 2, /* A0: the committed value */
 	TR_REPLY_REJECT = 3,       /* A1: promised carries the higher promise */
+	TR_REPLY_REFUSED = 4,      /* J2: a joiner cannot vote in this slot yet */
 };
 
 struct tr_msg {

@@ -300,7 +300,9 @@ tr_wire_msg_bytes(const struct tr_msg *m)
 		return 1 + 8 + 2 * WIRE_BALLOT_BYTES + value_bytes(&m->value);
 	case TR_MSG_ACCEPT_REPLY:
 		assert(m->reply == TR_REPLY_OK || m->reply == TR_REPLY_OK_COMMITTED ||
-		       m->reply == TR_REPLY_REJECT);
+		       m->reply == TR_REPLY_REJECT || m->reply == TR_REPLY_REFUSED);
+		if (m->reply == TR_REPLY_REFUSED)
+			return 1 + 8 + WIRE_BALLOT_BYTES + 1;
 		return 1 + 8 + WIRE_BALLOT_BYTES + 1 +
 		       (m->reply == TR_REPLY_REJECT ? WIRE_BALLOT_BYTES :
 						      value_bytes(&m->value));
@@ -366,7 +368,7 @@ put_msg(uint8_t *p, const struct tr_msg *m)
 		p = st_u8(p, m->reply);
 		if (m->reply == TR_REPLY_REJECT)
 			p = put_ballot(p, m->promised);
-		else
+		else if (m->reply != TR_REPLY_REFUSED)
 			p = put_value(p, &m->value);
 		break;
 	case TR_MSG_COMMIT:
@@ -675,6 +677,8 @@ rd_msg(struct wire_rd *r, const struct tr_wire_limits *lim, struct tr_msg *m)
 			return rd_value(r, lim, &m->value);
 		if (m->reply == TR_REPLY_REJECT)
 			return rd_ballot(r, &m->promised, false);
+		if (m->reply == TR_REPLY_REFUSED)
+			return TR_WIRE_OK;
 		return TR_WIRE_E_BAD_REPLY;
 	case TR_MSG_COMMIT:
 	case TR_MSG_FETCH_REPLY:

@@ -11,7 +11,8 @@
  *             sender's incarnation, < 2^31) | msg* | crc32c:u32
  *   msg    := type:u8 | body (by type)
  *   ACCEPT        lsn:u64 ballot vbal value
- *   ACCEPT_REPLY  lsn:u64 ballot reply:u8 (OK*: value | REJECT: promised:ballot)
+ *   ACCEPT_REPLY  lsn:u64 ballot reply:u8 (OK*: value | REJECT: promised:ballot
+ *                 | REFUSED: nothing)
  *   COMMIT        lsn:u64 value
  *   FETCH         lsn:u64 lsn_end:u64
  *   FETCH_REPLY   lsn:u64 value

@@ -197,7 +197,7 @@ slot_is_committed(const struct tr_slot *s)
 static bool
 ballot_eq(struct tr_ballot a, struct tr_ballot b)
 {
-	return a.n == b.n && a.replica == b.replica;
+	return a.n == b.n && a.replica == b.replica && a.inc == b.inc;
 }
 
 static bool
@@ -236,10 +236,11 @@ check_out_msg(const struct tr_msg *m, unsigned column)
 	CHECK(m->column == column);
 	if (m->type == TR_MSG_ACCEPT_REPLY)
 		CHECK(m->reply == TR_REPLY_OK || m->reply == TR_REPLY_OK_COMMITTED ||
-		      m->reply == TR_REPLY_REJECT);
+		      m->reply == TR_REPLY_REJECT || m->reply == TR_REPLY_REFUSED);
 	if (m->type == TR_MSG_ACCEPT || m->type == TR_MSG_COMMIT ||
 	    m->type == TR_MSG_FETCH_REPLY ||
-	    (m->type == TR_MSG_ACCEPT_REPLY && m->reply != TR_REPLY_REJECT))
+	    (m->type == TR_MSG_ACCEPT_REPLY && m->reply != TR_REPLY_REJECT &&
+	     m->reply != TR_REPLY_REFUSED))
 		check_out_value(&m->value);
 
 	CHECK(tr_frame_begin(&w, frame_buf, sizeof(frame_buf), &hdr) == TR_WIRE_OK);
@@ -260,7 +261,7 @@ check_out_msg(const struct tr_msg *m, unsigned column)
 		CHECK(d->lsn == m->lsn && ballot_eq(d->ballot, m->ballot) && d->reply == m->reply);
 		if (m->reply == TR_REPLY_REJECT)
 			CHECK(ballot_eq(d->promised, m->promised));
-		else
+		else if (m->reply != TR_REPLY_REFUSED)
 			CHECK(value_eq(&d->value, &m->value));
 		break;
 	case TR_MSG_COMMIT:
@@ -325,7 +326,8 @@ trace_msg(const char *dir, const struct tr_msg *m)
 	}
 	if (m->type == TR_MSG_ACCEPT || m->type == TR_MSG_COMMIT ||
 	    m->type == TR_MSG_FETCH_REPLY ||
-	    (m->type == TR_MSG_ACCEPT_REPLY && m->reply != TR_REPLY_REJECT))
+	    (m->type == TR_MSG_ACCEPT_REPLY && m->reply != TR_REPLY_REJECT &&
+	     m->reply != TR_REPLY_REFUSED))
 		fprintf(stderr, " value p%u deps %llu,%llu,%llu cmds %u/%u", m->value.proposer,
 			(unsigned long long)m->value.deps[0], (unsigned long long)m->value.deps[1],
 			(unsigned long long)m->value.deps[2], m->value.cmd_count, m->value.cmds_len);

@@ -369,6 +369,8 @@ on_complete(void *ctx, const struct tr_completion *d)
 				  ", not one of its clients' operations", n->id, d->client_id, d->seq);
 		return;
 	}
+	if (o->done && o->column == d->column && o->lsn == d->lsn && o->index == d->index)
+		return; /* the same instance, applied again by a later life of the home (J) */
 	if (d->lsn == TR_LSN_BARRIER) {
 		/* Q3: answered from the state after this replica's applied prefix. */
 		if (o->op != TR_OP_GET || o->mode != SIM_READ_BARRIER || d->op != TR_OP_GET) {

@@ -1038,7 +1038,7 @@ Test(reject, bad_type)
 
 Test(reject, bad_reply)
 {
-	const uint8_t replies[] = { 0, 4, 0xff };
+	const uint8_t replies[] = { 0, 5, 0xff };
 	uint8_t buf[BUF_BYTES];
 	size_t reply_off = MSG_OFF + 1 + 8 + 9;
 
