@@ -124,10 +124,12 @@ tr_column_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 	}
 	c->next_ns = UINT64_MAX;
 
-	if (joining(r) && !(r->cfg.variant & TR_VARIANT_JOIN_VOTES_AT_ONCE)) {
+	if (joining(r)) {
 		join_tick(c, now_ns, out); /* J1: nothing else until both answer */
-		out->deadline_ns = c->next_ns;
-		return;
+		if (!(r->cfg.variant & TR_VARIANT_JOIN_VOTES_AT_ONCE)) {
+			out->deadline_ns = c->next_ns;
+			return;
+		}
 	}
 	if (now_ns >= c->status_at_ns)
 		send_status(c, now_ns, out);
