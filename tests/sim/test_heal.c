@@ -1,0 +1,177 @@
+/* PROTOCOL §12 in the simulator: replicas that pause for longer than the log
+ * ring, crash and restart without memory, or fail a second time while one of
+ * them joins; the survivors keep committing (checker (g)), everyone converges
+ * (e), nothing is decided twice (a). And the bent rules of §12, caught. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "sim.h"
+
+struct outcome {
+	unsigned failed;       /* seeds with a violation */
+	unsigned first;        /* the first failing seed (0: none) */
+	char why[512];
+	struct sim_stats sum;  /* §12 counters over all seeds */
+};
+
+/* Runs seeds first..first+count-1 with p; stops at the first failure when
+ * stop_at_first. */
+static void
+run_seeds(struct sim_params *p, uint64_t first, unsigned count, bool stop_at_first,
+	  struct outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (uint64_t seed = first; seed < first + count; seed++) {
+		struct sim_stats st;
+		struct sim *s;
+
+		p->seed = seed;
+		s = sim_new(p);
+		if (sim_run(s) > 0) {
+			if (o->failed++ == 0) {
+				o->first = (unsigned)seed;
+				snprintf(o->why, sizeof(o->why), "%s", sim_violation(s));
+			}
+		}
+		sim_stats(s, &st);
+		o->sum.pauses += st.pauses;
+		o->sum.restarts += st.restarts;
+		o->sum.snapshots += st.snapshots;
+		o->sum.ops_done += st.ops_done;
+		sim_free(s);
+		if (stop_at_first && o->failed > 0)
+			return;
+	}
+}
+
+/* Pauses longer than the ring, under loss: the survivors recycle past the
+ * paused replica (T2), which comes back through a snapshot (T1). */
+static void
+long_pauses(struct sim_params *p)
+{
+	sim_params_default(p);
+	p->ops = 2000;
+	p->loss_send = p->loss_recv = 0.1;
+	p->dup = 0.05;
+	p->log_slots = 64;
+	p->pauses = 3;
+	p->down_min_ns = 200000000;
+	p->down_max_ns = 900000000;
+	p->stall_ns = 150000000;
+}
+
+/* Restarts without memory in the hot spot of §12's own check: short
+ * downtimes, heavy loss, reordering and duplication. */
+static void
+hot_restarts(struct sim_params *p)
+{
+	sim_params_default(p);
+	p->ops = 2000;
+	p->loss_send = p->loss_recv = 0.25;
+	p->slow = 0.3;
+	p->dup = 0.1;
+	p->log_slots = 64;
+	p->restarts = 5;
+	p->down_min_ns = 2000000;
+	p->down_max_ns = 12000000;
+}
+
+Test(heal, pauses_longer_than_the_ring_the_survivors_go_on_and_all_converge, .timeout = 300)
+{
+	struct sim_params p;
+	struct outcome o;
+
+	long_pauses(&p);
+	run_seeds(&p, 1, 40, false, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+	cr_assert_geq(o.sum.pauses, 40, "the episodes happened");
+	cr_assert_gt(o.sum.snapshots, 40, "paused replicas came back through snapshots (T1)");
+}
+
+Test(heal, restarts_without_memory_join_and_converge, .timeout = 300)
+{
+	struct sim_params p;
+	struct outcome o;
+
+	hot_restarts(&p);
+	run_seeds(&p, 1, 150, false, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+	cr_assert_gt(o.sum.restarts, 3 * 150, "restarts happened");
+	cr_assert_gt(o.sum.snapshots, 150, "joiners took snapshots where the ring had moved on");
+}
+
+Test(heal, restarts_and_pauses_with_the_survivors_checked, .timeout = 300)
+{
+	struct sim_params p;
+	struct outcome o;
+
+	long_pauses(&p);
+	p.pauses = 2;
+	p.restarts = 2;
+	p.down_min_ns = 20000000;
+	p.down_max_ns = 400000000;
+	run_seeds(&p, 1001, 60, false, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+	cr_assert_geq(o.sum.pauses, 60, "pauses happened");
+	cr_assert_geq(o.sum.restarts, 60, "restarts happened");
+}
+
+/* A second replica pauses while one joins: J1 waits for both peers, so
+ * progress stops for a while; nothing is decided wrongly, and once both are
+ * back everyone converges. */
+Test(heal, a_second_failure_while_joining_stops_progress_without_a_wrong_answer,
+     .timeout = 300)
+{
+	struct sim_params p;
+	struct outcome o;
+
+	hot_restarts(&p);
+	p.loss_send = p.loss_recv = 0.1;
+	p.second_fault = true;
+	p.restarts = 3;
+	p.down_min_ns = 5000000;
+	p.down_max_ns = 60000000;
+	run_seeds(&p, 2001, 100, false, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+}
+
+/* T2 bent: recycling waits for every peer heard from lately (the rule the
+ * code had). A long pause fills the ring: the survivors stop. */
+Test(heal_teeth, recycling_held_for_a_paused_peer_stalls_the_survivors, .timeout = 300)
+{
+	struct sim_params p;
+	struct outcome o;
+
+	long_pauses(&p);
+	p.variant = TR_VARIANT_RECYCLE_HOLD;
+	run_seeds(&p, 1, 40, true, &o);
+	cr_assert_gt(o.failed, 0, "the old recycling rule went unnoticed");
+	cr_assert(strstr(o.why, "(g)") != NULL, "seed %u: %s", o.first, o.why);
+}
+
+/* J2 bent: the amnesiac votes at once (§12's check: 4.7% of hot seeds). */
+Test(heal_teeth, a_joiner_that_votes_at_once_commits_two_values, .timeout = 300)
+{
+	struct sim_params p;
+	struct outcome o;
+
+	hot_restarts(&p);
+	p.variant = TR_VARIANT_JOIN_VOTES_AT_ONCE;
+	run_seeds(&p, 1, 400, true, &o);
+	cr_assert_gt(o.failed, 0, "a joiner voting at once went unnoticed in 400 seeds");
+	cr_assert(strstr(o.why, "(a)") != NULL, "seed %u: %s", o.first, o.why);
+}
+
+/* J3 bent: the joiner recovers its old own slots itself, counting its empty
+ * memory as one of the two votes (§12's check: 0.5% of hot seeds). */
+Test(heal_teeth, a_joiner_recovering_its_own_old_slots_commits_two_values, .timeout = 300)
+{
+	struct sim_params p;
+	struct outcome o;
+
+	hot_restarts(&p);
+	p.variant = TR_VARIANT_JOIN_RECOVERS_OWN;
+	run_seeds(&p, 1, 400, true, &o);
+	cr_assert_gt(o.failed, 0, "a joiner recovering its own slots went unnoticed in 400 seeds");
+	cr_assert(strstr(o.why, "(a)") != NULL, "seed %u: %s", o.first, o.why);
+}
