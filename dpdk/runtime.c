@@ -212,6 +212,10 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	cfg.pending_bytes_max = 1u << 20;
 	cfg.fetch_span_max = 16;
 	cfg.seed = conf->seed * 3 + id;
+	while (recs < 4 * TR_REPLICAS * conf->clients_max)
+		recs *= 2;
+	cfg.sm_keys_max = conf->keys_max; /* the cluster's, checked through STATUS */
+	cfg.sm_clients_max = recs;
 	if ((why = tr_config_check(&cfg)) != NULL)
 		return fail(err, len, -TRIREME_EINVAL, "replica %u: %s", id, why);
 	bytes = tr_replica_mem_bytes(&cfg);
@@ -233,8 +237,6 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	};
 
 	r->kv = tr_kvstore_new(1024, conf->keys_max);
-	while (recs < 4 * TR_REPLICAS * conf->clients_max)
-		recs *= 2;
 	r->client_recs = calloc(recs, sizeof(*r->client_recs));
 	r->clients_max = conf->clients_max;
 	r->clients = calloc(conf->clients_max, sizeof(*r->clients));

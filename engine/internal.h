@@ -70,6 +70,7 @@ struct tr_msg *out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, ui
 void slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v);
 bool value_equal(const struct tr_value *a, const struct tr_value *b);
 void violation(struct tr_replica *r, const char *why);
+void config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t clients_max);
 bool peer_fresh(const struct tr_column *c, uint8_t peer, uint64_t now_ns);
 uint64_t backoff_ns(struct tr_column *c, uint32_t attempts);
 

@@ -73,6 +73,12 @@ struct tr_config {
 	uint64_t seed;            /* jitter */
 	uint32_t read_bytes_max;  /* Q1: encoded GETs waiting for a barrier (and per batch) */
 	uint32_t read_batches_max; /* Q2: answered barriers queued for the applier */
+	/* The state machine's limits that can refuse a command (TR_ST_FULL):
+	 * part of the cluster's configuration, equal on every replica, so that
+	 * every replica decides every command alike. STATUS carries them; a
+	 * replica that hears different ones stops, naming both. */
+	uint64_t sm_keys_max;
+	uint32_t sm_clients_max;
 	uint32_t incarnation;     /* J0: this life's incarnation (>= 1), when not joining */
 	bool join;                /* J: start as an amnesiac: JOIN both peers, take the
 				   * incarnation they report plus one, vote and serve
@@ -252,6 +258,7 @@ struct tr_replica {
 	struct tr_column col[TR_COLUMNS];
 	uint64_t started_ns;   /* tr_replica_init's now_ns */
 	const char *violation_why;
+	char config_why[160];  /* a configuration mismatch, named */
 	/* J1, the joiner's own column only. */
 	uint64_t join_id;
 	uint64_t join_at_ns;   /* next JOIN */

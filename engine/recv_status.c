@@ -8,6 +8,14 @@ void
 recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
 {
 	struct tr_peer *p = &c->peers[m->from];
+	const struct tr_config *cfg = &c->rep->cfg;
+
+	/* Every replica must decide every command alike: limits that can refuse
+	 * one are the cluster's, not a replica's. */
+	if (m->sm_keys_max != cfg->sm_keys_max || m->sm_clients_max != cfg->sm_clients_max) {
+		config_mismatch(c->rep, m->from, m->sm_keys_max, m->sm_clients_max);
+		return;
+	}
 
 	p->committed = u64_max(p->committed, m->committed);
 	p->applied = u64_max(p->applied, m->applied);

@@ -24,6 +24,8 @@ tr_config_default(struct tr_config *cfg, uint8_t id, uint64_t rtt_ns)
 	cfg->status_ns = 10 * rtt_ns;
 	cfg->suspect_ns = 50 * rtt_ns;
 	cfg->join_ns = 20 * rtt_ns;
+	cfg->sm_keys_max = UINT64_C(1) << 20;
+	cfg->sm_clients_max = 256;
 	cfg->incarnation = 1;
 	cfg->seed = id + 1;
 	cfg->read_bytes_max = 1u << 16;
@@ -319,6 +321,46 @@ value_equal(const struct tr_value *a, const struct tr_value *b)
 	return memcmp(a->deps, b->deps, sizeof(a->deps)) == 0 && a->proposer == b->proposer &&
 	       a->cmd_count == b->cmd_count && a->cmds_len == b->cmds_len &&
 	       (a->cmds_len == 0 || memcmp(a->cmds, b->cmds, a->cmds_len) == 0);
+}
+
+/* Appends text, then a number, to a NUL-terminated buffer (no stdio here). */
+static void
+why_append(char *buf, size_t cap, const char *text, uint64_t num)
+{
+	size_t len = strlen(buf);
+	char digits[24];
+	unsigned n = 0;
+
+	for (; *text != 0 && len + 1 < cap; text++)
+		buf[len++] = *text;
+	do {
+		digits[n++] = (char)('0' + num % 10);
+		num /= 10;
+	} while (num != 0 && n < sizeof(digits));
+	while (n > 0 && len + 1 < cap)
+		buf[len++] = digits[--n];
+	buf[len] = 0;
+}
+
+/* A STATUS with other state-machine limits: this replica stops, naming both
+ * (a configuration error, reported like a violation: nothing is applied that
+ * the replicas could decide differently). */
+void
+config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t clients_max)
+{
+	char *w = r->config_why;
+	size_t cap = sizeof(r->config_why);
+
+	if (atomic_load(&r->shared.violation))
+		return;
+	w[0] = 0;
+	why_append(w, cap, "cluster configuration differs: keys_max ", r->cfg.sm_keys_max);
+	why_append(w, cap, " here, ", keys_max);
+	why_append(w, cap, " at replica ", peer);
+	why_append(w, cap, "; clients_max ", r->cfg.sm_clients_max);
+	why_append(w, cap, " here, ", clients_max);
+	why_append(w, cap, " at replica ", peer);
+	violation(r, w);
 }
 
 /* A3, C1: "stop loudly". The replica refuses every later step. */

@@ -21,6 +21,8 @@ send_status(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 		m->committed = c->committed;
 		m->applied = applied;
 		known_load(r, m->known);
+		m->sm_keys_max = r->cfg.sm_keys_max;
+		m->sm_clients_max = r->cfg.sm_clients_max;
 	}
 	c->status_at_ns = now_ns + r->cfg.status_ns;
 }

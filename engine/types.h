@@ -130,6 +130,8 @@ struct tr_msg {
 	uint64_t lsn_end;          /* FETCH: [lsn, lsn_end) */
 	uint64_t committed;        /* STATUS: sender's committed prefix of column */
 	uint64_t applied;          /* STATUS: sender's applied prefix of column */
+	uint64_t sm_keys_max;      /* STATUS: the sender's state-machine limits */
+	uint32_t sm_clients_max;
 	uint64_t known[TR_COLUMNS]; /* STATUS: sender's known (feeds catch-up only);
 				     * READ_INDEX_REPLY: the peer's known (Q1);
 				     * JOIN_REPLY: the peer's known at the join (J1's H) */

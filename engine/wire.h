@@ -16,7 +16,8 @@
  *   COMMIT        lsn:u64 value
  *   FETCH         lsn:u64 lsn_end:u64
  *   FETCH_REPLY   lsn:u64 value
- *   STATUS        committed:u64 applied:u64 known:u64[3]
+ *   STATUS        committed:u64 applied:u64 known:u64[3] sm_keys_max:u64
+ *                 sm_clients_max:u32
  *   READ_INDEX    id:u64
  *   READ_INDEX_REPLY  id:u64 known:u64[3]
  *   TOO_OLD       base:u64                  (T1: the sender recycled below it)

@@ -717,11 +717,15 @@ ev_msg(struct rd *r, unsigned arg)
 		m.applied = build_lsn(r, m.column);
 		for (int i = 0; i < TR_COLUMNS; i++)
 			m.known[i] = build_lsn(r, (unsigned)i);
+		m.sm_keys_max = fz.cfg.sm_keys_max; /* a mismatch stops the replica */
+		m.sm_clients_max = fz.cfg.sm_clients_max;
 		break;
 	default: /* a type added since: the generic fields it may use */
 		m.lsn = build_lsn(r, m.column);
 		for (int i = 0; i < TR_COLUMNS; i++)
 			m.known[i] = build_lsn(r, (unsigned)i);
+		m.sm_keys_max = fz.cfg.sm_keys_max; /* a mismatch stops the replica */
+		m.sm_clients_max = fz.cfg.sm_clients_max;
 		break;
 	}
 	send_to_self(&m);
@@ -833,6 +837,8 @@ ev_reply(struct rd *r)
 			m.applied = m.committed;
 		memcpy(m.known, s->m.known, sizeof(m.known));
 		m.known[m.column] = m.known[m.column] > m.committed ? m.known[m.column] : m.committed;
+		m.sm_keys_max = fz.cfg.sm_keys_max;
+		m.sm_clients_max = fz.cfg.sm_clients_max;
 		break;
 	default:
 		return;

@@ -623,6 +623,8 @@ node_init(struct sim *s, unsigned id, bool join)
 	cfg.pending_bytes_max = 16384;
 	cfg.fetch_span_max = 32;
 	cfg.seed = s->p.seed * 7 + id + 1000 * n->life;
+	cfg.sm_keys_max = 1024; /* the table's cells */
+	cfg.sm_clients_max = 256;
 	cfg.variant = s->p.variant;
 	cfg.join = join;
 	bytes = tr_replica_mem_bytes(&cfg);

@@ -442,7 +442,9 @@ static void
 status_from(uint8_t from, uint64_t committed, uint64_t applied, uint64_t now)
 {
 	struct tr_msg m = {.type = TR_MSG_STATUS, .from = from, .to = ME, .column = 1,
-			   .committed = committed, .applied = applied};
+			   .committed = committed, .applied = applied,
+			   .sm_keys_max = rep.cfg.sm_keys_max,
+			   .sm_clients_max = rep.cfg.sm_clients_max};
 
 	tr_out_reset(&out);
 	tr_column_recv(&rep.col[1], &m, now, &out);
@@ -543,4 +545,27 @@ Test(recycle, no_recycling_below_three_quarters_of_the_ring)
 	status_from(2, 40, 40, 2000);
 	tick(1, 3000);
 	cr_assert_eq(rep.col[1].base, 0, "40 of 64 cells: recycling is lazy");
+}
+
+/* Issue 13: limits that can refuse a command belong to the cluster. A peer
+ * with other ones stops this replica, and the reason names both values. */
+Test(recycle, a_peer_with_other_state_machine_limits_stops_the_replica)
+{
+	struct tr_msg m = {.type = TR_MSG_STATUS, .from = 2, .to = ME, .column = 1,
+			   .sm_keys_max = rep.cfg.sm_keys_max + 1,
+			   .sm_clients_max = rep.cfg.sm_clients_max};
+	char want[64];
+
+	status_from(1, 0, 0, 1000);
+	cr_assert_eq(atomic_load(&rep.shared.violation), 0, "equal limits: no stop");
+	tr_out_reset(&out);
+	tr_column_recv(&rep.col[1], &m, 2000, &out);
+	cr_assert_eq(atomic_load(&rep.shared.violation), 1);
+	snprintf(want, sizeof(want), "keys_max %llu here, %llu at replica 2",
+		 (unsigned long long)rep.cfg.sm_keys_max,
+		 (unsigned long long)rep.cfg.sm_keys_max + 1);
+	cr_assert(strstr(rep.violation_why, want) != NULL, "%s", rep.violation_why);
+	tr_out_reset(&out);
+	tick(1, 1000000000);
+	cr_assert_eq(out.msg_count, 0, "a stopped replica stays silent");
 }

@@ -741,7 +741,7 @@ Test(roundtrip, msg_bytes)
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_REPLY_REJECT]), 1 + 8 + 9 + 1 + 9);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_COMMIT]), 1 + 8 + batch);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_FETCH]), 1 + 16);
-	cr_assert_eq(tr_wire_msg_bytes(&s[S_STATUS]), 1 + 40);
+	cr_assert_eq(tr_wire_msg_bytes(&s[S_STATUS]), 1 + 40 + 12);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_READ_INDEX]), 1 + 8);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_READ_INDEX_REPLY]), 1 + 32);
 }
