@@ -19,7 +19,7 @@ enum {
 	OPT_DUP, OPT_CRASH, OPT_PARTITION, OPT_READS, OPT_KEYS, OPT_CLIENTS, OPT_WINDOW,
 	OPT_VARIANT, OPT_LOG_SLOTS, OPT_TRACE, OPT_VERBOSE, OPT_HELP, OPT_READ_MODE, OPT_RETRY,
 	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART,
-	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_SNAP,
+	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_SNAP, OPT_CUT_TRANSFERS,
 };
 
 static const struct option long_options[] = {
@@ -39,6 +39,7 @@ static const struct option long_options[] = {
 	{"down-ms", required_argument, NULL, OPT_DOWN_MIN},
 	{"down-max-ms", required_argument, NULL, OPT_DOWN_MAX},
 	{"second-fault", no_argument, NULL, OPT_SECOND_FAULT},
+	{"cut-transfers", no_argument, NULL, OPT_CUT_TRANSFERS},
 	{"stall-ms", required_argument, NULL, OPT_STALL},
 	{"snap-us", required_argument, NULL, OPT_SNAP},
 	{"partition", required_argument, NULL, OPT_PARTITION},
@@ -82,6 +83,8 @@ usage(FILE *f)
 		"  --down-ms MIN      how long a replica stays down, at least (default 5)\n"
 		"  --down-max-ms MAX  ... and at most (default 100)\n"
 		"  --second-fault     pause another replica while one joins\n"
+		"  --cut-transfers    the replica receiving a snapshot restarts without memory\n"
+		"                     halfway through the transfer (once per episode)\n"
 		"  --stall-ms N       (g): a survivor's op taking over N ms while one other\n"
 		"                     replica is down is a violation (default: not checked)\n"
 		"  --snap-us N        a snapshot transfer takes N us + 2 us per key (1000)\n"
@@ -290,6 +293,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_SECOND_FAULT:
 			p.second_fault = true;
+			break;
+		case OPT_CUT_TRANSFERS:
+			p.cut_transfers = true;
 			break;
 		case OPT_STALL:
 			rc = parse_u64("stall-ms", optarg, 1, 100000, &v);

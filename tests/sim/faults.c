@@ -172,6 +172,7 @@ fault_start(struct sim *s)
 	if (s->nodes[victim].crashed)
 		return;
 	d = sim_between(s, s->p.down_min_ns, s->p.down_max_ns);
+	s->nodes[victim].cut_done = false;
 	crash = s->st.restarts < s->p.restarts &&
 		(s->st.pauses >= s->p.pauses || sim_unit(s) < 0.5);
 	s->fault_episodes--;
@@ -270,6 +271,7 @@ snapshot_request(struct sim *s, unsigned r, uint8_t peer)
 	unsigned from = peer;
 	const struct node *f;
 	struct sim_snap *sn;
+	uint64_t d;
 
 	if (n->snap_pending || (n->snap_asked_ns != 0 && s->now - n->snap_asked_ns < s->p.snap_ns))
 		return;
@@ -304,8 +306,12 @@ snapshot_request(struct sim *s, unsigned r, uint8_t peer)
 	s->snaps[r] = sn;
 	n->snap_pending = true;
 	sim_trace(s, "snapshot of replica %u for %u requested", from, r);
-	schedule(s, s->now + s->p.snap_ns + 2000 * (uint64_t)f->table.used, EV_SNAPSHOT,
-		 (uint8_t)r, 0, 0, NULL, 0);
+	d = s->p.snap_ns + 2000 * (uint64_t)f->table.used;
+	schedule(s, s->now + d, EV_SNAPSHOT, (uint8_t)r, 0, 0, NULL, 0);
+	if (s->p.cut_transfers && !n->cut_done && s->fault_victim == (int)r) {
+		n->cut_done = true; /* a restart halfway through the transfer */
+		schedule(s, s->now + d / 2, EV_REBOOT, (uint8_t)r, 0, 0, NULL, 0);
+	}
 }
 
 void
@@ -351,6 +357,19 @@ fault_event(struct sim *s, struct event *e)
 		break;
 	case EV_SNAPSHOT:
 		snapshot_deliver(s, e->replica);
+		break;
+	case EV_REBOOT:
+		if (n->crashed || n->paused)
+			break;
+		if (s->snaps[e->replica] != NULL)
+			s->st.transfers_cut++;
+		down_begin(s, e->replica);
+		node_mark_lost(s, e->replica);
+		restart(s, e->replica);
+		n->cut_done = true;
+		n->catchup = catchup_target(s, e->replica);
+		tick_all(s, e->replica);
+		wake_clients(s, e->replica);
 		break;
 	default:
 		break;

@@ -779,6 +779,7 @@ handle(struct sim *s, struct event *e)
 	case EV_RESUME:
 	case EV_RESTART:
 	case EV_SNAPSHOT:
+	case EV_REBOOT:
 		fault_event(s, e);
 		break;
 	case EV_PARTITION:

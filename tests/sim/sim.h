@@ -35,6 +35,8 @@ struct sim_params {
 	uint64_t down_min_ns;    /* how long a replica stays down */
 	uint64_t down_max_ns;
 	bool second_fault;       /* pause a second replica while one is joining */
+	bool cut_transfers;      /* a replica receiving a snapshot crashes and restarts
+				  * (without memory) halfway through, once per episode */
 	uint64_t snap_ns;        /* a snapshot transfer takes this, plus 2 us per key */
 	uint64_t stall_ns;       /* (g): a survivor's op may take this long while one
 				  * replica is down (0: not checked) */
@@ -77,6 +79,7 @@ struct sim_stats {
 	uint64_t sim_ns;
 	int crashed;             /* replica id or -1 */
 	uint64_t pauses, restarts, snapshots, joins; /* §12 episodes, installs, joins done */
+	uint64_t transfers_cut;  /* snapshots whose receiver restarted on the way */
 };
 void sim_stats(const struct sim *s, struct sim_stats *out);
 

@@ -15,6 +15,7 @@ enum ev_kind {
 	EV_RESUME,     /* end of a pause */
 	EV_RESTART,    /* a crashed replica starts again without memory */
 	EV_SNAPSHOT,   /* a snapshot transfer arrives (T1) */
+	EV_REBOOT,     /* a replica crashes and restarts without memory at once */
 };
 
 struct event {
@@ -56,6 +57,7 @@ struct node {
 	uint64_t down_since; /* paused, crashed or joining since (UINT64_MAX: up) */
 	unsigned snap_installs;
 	uint64_t catchup;  /* down until it has applied this many instances */
+	bool cut_done;     /* cut_transfers: this episode's transfer was cut already */
 	uint64_t tick_at[TR_COLUMNS];
 	struct applied_entry *seq; /* this replica's apply sequence */
 	size_t seq_len, seq_cap;

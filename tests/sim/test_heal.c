@@ -38,6 +38,7 @@ run_seeds(struct sim_params *p, uint64_t first, unsigned count, bool stop_at_fir
 		o->sum.restarts += st.restarts;
 		o->sum.snapshots += st.snapshots;
 		o->sum.ops_done += st.ops_done;
+		o->sum.transfers_cut += st.transfers_cut;
 		sim_free(s);
 		if (stop_at_first && o->failed > 0)
 			return;
@@ -114,6 +115,27 @@ Test(heal, restarts_and_pauses_with_the_survivors_checked, .timeout = 300)
 	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
 	cr_assert_geq(o.sum.pauses, 60, "pauses happened");
 	cr_assert_geq(o.sum.restarts, 60, "restarts happened");
+}
+
+/* The replica receiving a snapshot restarts without memory halfway through:
+ * the transfer to its earlier life is dropped, it joins again and takes
+ * another one. */
+Test(heal, a_restart_during_a_transfer, .timeout = 300)
+{
+	struct sim_params p;
+	struct outcome o;
+
+	long_pauses(&p);
+	p.pauses = 2;
+	p.restarts = 2;
+	p.down_min_ns = 20000000;
+	p.down_max_ns = 300000000;
+	p.snap_ns = 5000000;
+	p.cut_transfers = true;
+	run_seeds(&p, 3001, 60, false, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+	cr_assert_gt(o.sum.transfers_cut, 10, "transfers were cut");
+	cr_assert_gt(o.sum.snapshots, 60);
 }
 
 /* A second replica pauses while one joins: J1 waits for both peers, so
