@@ -10,6 +10,7 @@
 
 #include "kv.h"
 #include "le.h"
+#include "mmp3.h"
 
 /* ---------------------------------------------------------------------
  * Hashing
@@ -123,6 +124,8 @@ tr_sm_init(struct tr_sm *sm, const struct tr_store_ops *ops, void *store,
 	sm->clients_used = 0;
 	sm->digest = 0;
 	sm->applied_cmds = 0;
+	sm->variant = TR_MUTANT_VARIANT;
+	sm->window = 0;
 }
 
 /* A new client is refused past 3/4 of the table, so probe chains stay short. */
@@ -254,6 +257,9 @@ tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res
 	struct tr_client_rec *rec;
 	uint32_t free_slot;
 	uint64_t hi = 0, below = 0;
+	uint8_t w = cmd->window;
+	enum dedup dec;
+	bool again;
 	uint8_t st;
 
 	assert(sm != NULL && cmd != NULL && res != NULL);
@@ -286,7 +292,11 @@ tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res
 		return;
 	}
 
-	switch (dedup_decide(hi, below, cmd->seq, cmd->window)) {
+	if (sm->variant & TR_VARIANT_W_PER_REPLICA)
+		w = sm->window; /* known-bad (§8): W as a replica setting */
+	dec = dedup_decide(hi, below, cmd->seq, w);
+	again = dec == DEDUP_DUPLICATE && (sm->variant & TR_VARIANT_NO_DEDUP);
+	switch (again ? DEDUP_APPLY_OLD : dec) { /* known-bad (§8): applied again */
 	case DEDUP_DUPLICATE:
 		res->status = TR_ST_DUPLICATE;
 		return;
@@ -312,7 +322,8 @@ tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res
 		rec->below = 0;
 		sm->clients_used++;
 	}
-	dedup_record(rec, cmd->seq);
+	if (!again)
+		dedup_record(rec, cmd->seq);
 	sm->applied_cmds++;
 }
 

@@ -51,6 +51,8 @@ struct tr_sm {
 	uint32_t clients_used;
 	uint64_t digest;   /* order-independent digest of the key/value contents */
 	uint64_t applied_cmds;
+	uint32_t variant;  /* enum tr_variant (mmp3.h), tests only */
+	uint8_t window;    /* TR_VARIANT_W_PER_REPLICA only: a replica's W */
 };
 
 struct tr_sm_result {

@@ -44,6 +44,13 @@ enum tr_variant {
 	TR_VARIANT_READ_OWN_KNOWN_ONLY = 1 << 5,  /* Q2: K = own known at send */
 	TR_VARIANT_READ_SHARE_EARLY = 1 << 6, /* Q1: reads taken after the send share it */
 	TR_VARIANT_READ_NO_MERGE = 1 << 7,    /* Q2: K = max(own, known_q), not merged */
+	TR_VARIANT_NO_FENCE = 1 << 8,      /* known: plain stores, no store-load fence */
+	TR_VARIANT_PLAIN_DEPS = 1 << 9,    /* D1 broken: known ignores the deps it sees */
+	TR_VARIANT_NO_DEDUP = 1 << 10,     /* §8: no duplicate suppression (kv.c) */
+	TR_VARIANT_W_PER_REPLICA = 1 << 11, /* §8: W from tr_sm.window, not the command */
+	TR_VARIANT_BALLOT_N_ONLY = 1 << 12, /* A1 compares only the ballots' n */
+	TR_VARIANT_NO_RECHECK = 1 << 13,   /* P4: a reply's ballot not checked against the promise */
+	TR_VARIANT_NO_FETCH_ANSWER = 1 << 14, /* C2: FETCH never answered */
 	/* §12 (bits 16 and up). */
 	TR_VARIANT_RECYCLE_HOLD = 1 << 16,    /* T2 broken: recycling waits for every peer heard
 					       * from lately, no state transfer (the old rule) */
@@ -53,6 +60,12 @@ enum tr_variant {
 	TR_VARIANT_JOIN_FROM_H = 1 << 20,     /* J3's gap dropped: new instances from H[own] */
 	TR_VARIANT_KEEP_OLD_INC = 1 << 21,    /* J0's drop dropped: old-incarnation messages kept */
 };
+
+/* scripts/mutants.sh builds with -DTR_MUTANT_VARIANT=bits: those variants
+ * forced on in every replica and state machine, whatever the test asks. */
+#ifndef TR_MUTANT_VARIANT
+#define TR_MUTANT_VARIANT 0
+#endif
 
 struct tr_config {
 	uint8_t id;            /* this replica, 0..2 */

@@ -48,7 +48,8 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 		return;
 	}
 	/* A1 */
-	if (tr_ballot_cmp(m->ballot, s->promised) < 0) {
+	if ((cfg->variant & TR_VARIANT_BALLOT_N_ONLY) ? m->ballot.n < s->promised.n /* known-bad */
+						      : tr_ballot_cmp(m->ballot, s->promised) < 0) {
 		c->stats.rejects_sent++;
 		reply(c, m, s, TR_REPLY_REJECT, out);
 		return;

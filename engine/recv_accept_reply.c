@@ -34,7 +34,9 @@ recv_accept_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns,
 		arm(c, now_ns);
 		return;
 	}
-	if (m->reply == TR_REPLY_REJECT || tr_ballot_cmp(s->promised, m->ballot) != 0) {
+	if (m->reply == TR_REPLY_REJECT ||
+	    (tr_ballot_cmp(s->promised, m->ballot) != 0 &&
+	     !(c->rep->cfg.variant & TR_VARIANT_NO_RECHECK))) {
 		/* P6: retry soon with a new ballot, backed off with jitter. */
 		s->timer_ns = now_ns + backoff_ns(c, s->attempts);
 		arm(c, s->timer_ns);

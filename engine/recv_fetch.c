@@ -9,6 +9,8 @@ recv_fetch(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 {
 	uint64_t end = u64_min(m->lsn_end, m->lsn + c->rep->cfg.fetch_span_max);
 
+	if (c->rep->cfg.variant & TR_VARIANT_NO_FETCH_ANSWER)
+		return; /* known-bad (C2) */
 	if (m->lsn < c->base)
 		send_too_old(c, m->from, out); /* T1: recycled: the asker needs a snapshot */
 

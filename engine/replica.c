@@ -120,6 +120,7 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 		return -1;
 	memset(r, 0, sizeof(*r));
 	r->cfg = *cfg;
+	r->cfg.variant |= TR_MUTANT_VARIANT;
 	r->started_ns = now_ns;
 	for (unsigned i = 0; i < TR_COLUMNS; i++) {
 		atomic_init(&r->shared.known[i], 0);
@@ -241,6 +242,13 @@ known_max(struct tr_replica *r, unsigned column, uint64_t want)
 {
 	uint64_t cur = atomic_load(&r->shared.known[column]);
 
+	if (r->cfg.variant & TR_VARIANT_NO_FENCE) {
+		/* Known-bad: a relaxed store; a later load may pass it (and
+		 * two columns' concurrent maxes may lose one). */
+		if (cur < want)
+			atomic_store_explicit(&r->shared.known[column], want, memory_order_relaxed);
+		return;
+	}
 	while (cur < want && !atomic_compare_exchange_weak(&r->shared.known[column], &cur, want))
 		;
 }
@@ -254,7 +262,7 @@ known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *
 	for (unsigned i = 0; i < TR_COLUMNS; i++) {
 		uint64_t want = i == column ? lsn + 1 : 0;
 
-		if (deps != NULL && deps[i] > want)
+		if (deps != NULL && deps[i] > want && !(r->cfg.variant & TR_VARIANT_PLAIN_DEPS))
 			want = deps[i];
 		known_max(r, i, want);
 	}
