@@ -635,6 +635,8 @@ node_init(struct sim *s, unsigned id, bool join)
 	tr_table_init(&n->table, n->table_mem, 1024, 16, 32);
 	n->client_recs = calloc(256, sizeof(*n->client_recs));
 	tr_sm_init(&n->sm, &tr_table_ops, &n->table, n->client_recs, 256);
+	n->sm.variant |= s->p.variant;
+	n->sm.window = (uint8_t)(2 + 3 * id); /* W_PER_REPLICA only: 2, 5, 8 */
 	n->applier = (struct tr_applier){.rep = &n->rep, .sm = &n->sm, .complete = on_complete,
 					 .applied = on_applied, .ctx = n};
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
