@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# The mutation audit (issue 13), run before each release: every known-bad
+# mutation below is built into a scratch copy of the tree, one at a time, and
+# the tests that must catch it are run. Prints mutation -> catching tests,
+# or NOT CAUGHT; exits 1 if any mutation is not caught or no longer applies
+# to the source (then update its pattern here).
+#
+# Two kinds: a variant switch (enum tr_variant, forced on everywhere with
+# TR_MUTANT_VARIANT, whatever a test asks for), and a source mutation (a
+# textual edit, the bug as someone would write it, independent of the
+# switches).
+#
+# usage: scripts/mutants.sh [NAME-SUBSTRING]   (only the matching mutations)
+# env:   MUTANTS_DIR  scratch directory (default: a new one under /tmp, removed)
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+only=${1:-}
+if [[ -n ${MUTANTS_DIR:-} ]]; then
+	scratch=$MUTANTS_DIR
+	mkdir -p "$scratch"
+else
+	scratch=$(mktemp -d /tmp/trireme-mutants.XXXXXX)
+	trap 'rm -rf "$scratch"' EXIT
+fi
+tree=$scratch/tree
+build=$tree/build-mutants
+
+# Test binaries (relative to the build dir) and Criterion filters.
+FENCE="tests/test_known_fence:known_fence/one_of_two_concurrent_handlers_sees_the_other"
+TEETH=tests/sim/test_teeth
+SCHED=tests/sim/test_schedules
+KV=tests/test_kv
+targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules)
+
+# name | kind (variant: enum bit name; sed: file) | perl substitution (sed) | tests
+mutations=(
+	"no fence on known|variant:TR_VARIANT_NO_FENCE||$FENCE"
+	"no fence on known (relaxed store)|sed:engine/replica.c|s/!atomic_compare_exchange_weak\(&r->shared.known\[column\], &cur, want\)/(atomic_store_explicit(&r->shared.known[column], want, memory_order_relaxed), 0)/|$FENCE"
+	"deps as plain log lengths (no D1 closure)|variant:TR_VARIANT_PLAIN_DEPS||$SCHED:schedules/deps_without_the_closure"
+	"deps as plain log lengths (no D1 closure)|sed:engine/replica.c|s/if \(deps != NULL && deps\[i\] > want/if (0 \&\& deps != NULL \&\& deps[i] > want/|$SCHED:schedules/deps_without_the_closure"
+	"dedup off (§8)|variant:TR_VARIANT_NO_DEDUP||$KV:kv/duplicate_changes_nothing $TEETH:teeth/three_live_replicas_converge"
+	"W per replica (§8)|variant:TR_VARIANT_W_PER_REPLICA||$KV:kv/window_travels_in_the_command $TEETH:teeth/three_live_replicas_converge"
+	"W a replica-wide constant (§8)|sed:engine/kv.c|s/uint8_t w = cmd->window;/uint8_t w = TR_WINDOW_MAX;/|$KV:kv/window_travels_in_the_command $KV:kv/too_old_is_not_applied"
+	"recoverer promise ignored without an entry (P2/A1)|variant:TR_VARIANT_NO_RECOVERER_PROMISE||$TEETH:teeth/recoverer_promise_without_an_entry"
+	"recoverer promise ignored without an entry (P2/A1)|sed:engine/propose.c|s/\ts->promised = b;/\tif (s->flags \& TR_SLOT_VALUE)\n\t\ts->promised = b;/|$TEETH:teeth/recoverer_promise_without_an_entry"
+	"promise compares n only (A1)|variant:TR_VARIANT_BALLOT_N_ONLY||$TEETH:teeth/promise_compared_on_n_only"
+	"promise compares n only (A1)|sed:engine/recv_accept.c|s/tr_ballot_cmp\(m->ballot, s->promised\) < 0/m->ballot.n < s->promised.n/|$TEETH:teeth/promise_compared_on_n_only"
+	"no promise re-check on reply (P4)|variant:TR_VARIANT_NO_RECHECK||$TEETH:teeth/proposer_rechecks_its_promise_on_reply"
+	"no promise re-check on reply (P4)|sed:engine/recv_accept_reply.c|s/tr_ballot_cmp\(s->promised, m->ballot\) != 0/0/|$TEETH:teeth/proposer_rechecks_its_promise_on_reply"
+	"FETCH never answered (C2)|variant:TR_VARIANT_NO_FETCH_ANSWER||$TEETH:teeth/only_fetch_catches_up"
+	"FETCH never answered (C2)|sed:engine/recv_fetch.c|s/r = out_msg\(c, out, TR_MSG_FETCH_REPLY, m->from\);/r = NULL;/|$TEETH:teeth/only_fetch_catches_up"
+)
+
+start=$(date +%s)
+echo "scratch copy in $scratch" >&2
+mkdir -p "$tree"
+(cd "$src" && git ls-files -co --exclude-standard -z | grep -zv '^build' |
+	xargs -0 tar cf - 2>/dev/null) | tar xf - -C "$tree"
+meson setup -Dwerror=false "$build" "$tree" >/dev/null # a mutant may warn
+
+pristine() {
+	local f
+	for f in engine/*.c engine/*.h; do
+		cp "$src/$f" "$tree/$f"
+	done
+}
+
+# Runs one test spec "binary:filter"; 0 when it fails (caught).
+caught_by() {
+	local bin=${1%%:*} filter=${1#*:} tries=1 i
+	[[ $1 == "$FENCE" ]] && tries=3 # racy by nature: up to 3 runs
+	for ((i = 0; i < tries; i++)); do
+		if ! "$build/$bin" --jobs 1 --filter "$filter" >/dev/null 2>&1; then
+			return 0
+		fi
+	done
+	return 1
+}
+
+rows=()
+bad=0
+for entry in "${mutations[@]}"; do
+	IFS='|' read -r name kind subst tests <<<"$entry"
+	[[ -n $only && $name != *"$only"* ]] && continue
+	pristine
+	case $kind in
+	variant:*)
+		bit=${kind#variant:}
+		label="$name [switch $bit]"
+		perl -0pi -e "s/#define TR_MUTANT_VARIANT 0/#define TR_MUTANT_VARIANT $bit/" \
+			"$tree/engine/mmp3.h"
+		file=engine/mmp3.h
+		;;
+	sed:*)
+		file=${kind#sed:}
+		label="$name [source]"
+		perl -0pi -e "$subst" "$tree/$file"
+		;;
+	esac
+	if cmp -s "$src/$file" "$tree/$file"; then
+		rows+=("$label|DID NOT APPLY (update scripts/mutants.sh)")
+		bad=1
+		continue
+	fi
+	if ! ninja -C "$build" "${targets[@]}" >"$scratch/ninja.log" 2>&1; then
+		rows+=("$label|BUILD FAILED (see $scratch/ninja.log)")
+		bad=1
+		continue
+	fi
+	hits=()
+	for t in $tests; do
+		if caught_by "$t"; then
+			hits+=("${t#*:}")
+		fi
+	done
+	if ((${#hits[@]} == 0)); then
+		rows+=("$label|NOT CAUGHT")
+		bad=1
+	else
+		rows+=("$label|${hits[*]}")
+	fi
+	echo "done: $label" >&2
+done
+
+# The unmutated tree must pass the same tests.
+pristine
+ninja -C "$build" "${targets[@]}" >"$scratch/ninja.log" 2>&1
+declare -A seen=()
+for entry in "${mutations[@]}"; do
+	IFS='|' read -r name kind subst tests <<<"$entry"
+	[[ -n $only && $name != *"$only"* ]] && continue
+	for t in $tests; do
+		[[ -n ${seen[$t]:-} ]] && continue
+		seen[$t]=1
+		if ! "$build/${t%%:*}" --jobs 1 --filter "${t#*:}" >/dev/null 2>&1; then
+			rows+=("(none: the correct tree)|FAILS ${t#*:}")
+			bad=1
+		fi
+	done
+done
+
+printf '| %s | %s |\n|---|---|\n' "mutation" "caught by"
+for r in "${rows[@]}"; do
+	printf '| %s | %s |\n' "${r%%|*}" "${r#*|}"
+done
+echo "$(($(date +%s) - start)) s" >&2
+exit $bad
