@@ -4,37 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim.h"
-
-static struct sim *
-manual_sim(uint32_t variant)
-{
-	struct sim_params p;
-
-	sim_params_default(&p);
-	p.manual = true;
-	p.clients = 1;
-	p.ops = 0;
-	p.variant = variant;
-	return sim_new(&p);
-}
-
-static void
-deliver(struct sim *s, int type, int from, int to, int column)
-{
-	int i = sim_find(s, type, from, to, column, -1);
-
-	cr_assert(i >= 0, "no held message type %d %d->%d col %d", type, from, to, column);
-	sim_deliver(s, (unsigned)i);
-}
-
-/* Drops every held message of this type (all of them if type < 0). */
-static void
-drop_all(struct sim *s, int type)
-{
-	for (int i; (i = sim_find(s, type, -1, -1, -1, -1)) >= 0;)
-		sim_drop(s, (unsigned)i);
-}
+#include "manual.h"
 
 static void
 settle(struct sim *s)
@@ -72,7 +42,7 @@ crashed_owner_schedule(uint32_t variant)
 
 	sim_set_time(s, now);
 	w = sim_submit(s, 2, TR_OP_SET, "x", "c0");
-	drop_all(s, TR_MSG_ACCEPT); /* c0 exists only at R2 */
+	drop(s, TR_MSG_ACCEPT, -1, -1, -1); /* c0 exists only at R2 */
 	r = sim_read(s, 1, "x", SIM_READ_BARRIER);
 	deliver(s, TR_MSG_READ_INDEX, 1, 2, 1);
 	sim_crash(s, 2);
@@ -117,7 +87,7 @@ early_answer_schedule(uint32_t variant, char *buf, size_t len)
 	/* R2 hears R1 on column 2, so that W's ACCEPT goes to R1 (P6). */
 	sim_tick_replica(s, 1);
 	deliver(s, TR_MSG_STATUS, 1, 2, 2);
-	drop_all(s, -1);
+	drop(s, -1, -1, -1, -1);
 	r1 = sim_read(s, 0, "x", SIM_READ_BARRIER);
 	deliver(s, TR_MSG_READ_INDEX, 0, 1, 0); /* R1's known, captured now */
 	w = sim_submit(s, 2, TR_OP_SET, "x", "w");
