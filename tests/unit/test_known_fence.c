@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "mmp3.h"
 #include "wire.h"
@@ -31,6 +32,7 @@ struct fence_run {
 	unsigned batches;    /* at most, EPOCHS each */
 	unsigned long stop_misses; /* stop after the batch that reaches this (0: never) */
 	unsigned long stop_both;   /* likewise for rounds in which both saw */
+	struct timespec deadline;  /* and after the batch that passes this */
 	_Atomic bool stop;
 };
 
@@ -53,6 +55,15 @@ barrier_wait(struct fence_run *run)
 	for (unsigned spins = 0; atomic_load(&run->gen) == g; spins++)
 		if (spins > 2000)
 			sched_yield();
+}
+
+static bool
+past(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec > t->tv_nsec);
 }
 
 #define SKEW 64
@@ -89,7 +100,7 @@ worker_main(void *arg)
 		if (w->column == 1) {
 			if (e % EPOCHS == 0 &&
 			    ((run->stop_misses && run->misses >= run->stop_misses) ||
-			     (run->stop_both && run->both >= run->stop_both)))
+			     (run->stop_both && run->both >= run->stop_both) || past(&run->deadline)))
 				atomic_store(&run->stop, true);
 			reinit(run);
 		}
@@ -137,9 +148,10 @@ struct fence_result {
 };
 
 /* Runs batches of EPOCHS * RING rounds, at most batches, until a stop
- * count is reached. */
+ * count is reached or (after the first batch) seconds have passed. */
 static struct fence_result
-fence_run(uint32_t variant, unsigned batches, unsigned long stop_misses, unsigned long stop_both)
+fence_run(uint32_t variant, unsigned batches, unsigned long stop_misses, unsigned long stop_both,
+	  unsigned seconds)
 {
 	struct fence_run *run = calloc(1, sizeof(*run));
 	struct worker w1 = {.run = run, .column = 1}, w2 = {.run = run, .column = 2};
@@ -158,6 +170,8 @@ fence_run(uint32_t variant, unsigned batches, unsigned long stop_misses, unsigne
 	run->stop_misses = stop_misses;
 	run->stop_both = stop_both;
 	atomic_init(&run->stop, false);
+	clock_gettime(CLOCK_MONOTONIC, &run->deadline);
+	run->deadline.tv_sec += seconds;
 	run->bytes = tr_replica_mem_bytes(&run->cfg);
 	cr_assert_gt(run->bytes, 0);
 	run->mem = aligned_alloc(64, (run->bytes + 63) & ~(size_t)63);
@@ -172,12 +186,12 @@ fence_run(uint32_t variant, unsigned batches, unsigned long stop_misses, unsigne
 	return res;
 }
 
-/* 409,600 rounds (2 to 5 s). With the fence no round may miss; without it,
+/* 409,600 rounds (2 to 7 s). With the fence no round may miss; without it,
  * most rounds in which the handlers overlap miss (0.01% to 10% of rounds,
  * depending on how often the two threads really run at once). */
 Test(known_fence, one_of_two_concurrent_handlers_sees_the_other, .timeout = 60)
 {
-	struct fence_result r = fence_run(TR_VARIANT_NONE, 4, 0, 0);
+	struct fence_result r = fence_run(TR_VARIANT_NONE, 4, 0, 0, 600);
 
 	cr_log_info("fence: %lu of %lu rounds missed, both saw in %lu", r.misses, r.rounds, r.both);
 	cr_assert_eq(r.misses, 0, "%lu of %lu rounds: both captures missed the other slot",
@@ -189,11 +203,11 @@ Test(known_fence, one_of_two_concurrent_handlers_sees_the_other, .timeout = 60)
 /* The known-bad variant shows the test has teeth: on x86 the relaxed store
  * waits in the store buffer (the cache line of known is shared by both
  * threads' stores) while the capture loads. Batches run until one misses,
- * at most 40 (about 20 s). Skipped, not failed, when the machine was too
- * busy for the two threads to overlap in 100 rounds. */
+ * at most 40 or 20 s. Skipped, not failed, when the machine was too busy
+ * for the two threads to overlap in 100 rounds. */
 Test(known_fence, without_the_fence_captures_miss, .timeout = 120)
 {
-	struct fence_result r = fence_run(TR_VARIANT_NO_FENCE, 40, 1, 0);
+	struct fence_result r = fence_run(TR_VARIANT_NO_FENCE, 40, 1, 0, 20);
 
 	cr_log_info("no fence: %lu of %lu rounds missed, both saw in %lu", r.misses, r.rounds,
 		    r.both);
