@@ -31,7 +31,10 @@ FENCE="tests/test_known_fence:known_fence/one_of_two_concurrent_handlers_sees_th
 TEETH=tests/sim/test_teeth
 SCHED=tests/sim/test_schedules
 KV=tests/test_kv
-targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules)
+SIM=tests/sim/test_sim
+READS=tests/sim/test_reads
+targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules
+	tests/sim/test_sim tests/sim/test_reads)
 
 # name | kind (variant: enum bit name; sed: file) | perl substitution (sed) | tests
 mutations=(
@@ -50,6 +53,14 @@ mutations=(
 	"no promise re-check on reply (P4)|sed:engine/recv_accept_reply.c|s/tr_ballot_cmp\(s->promised, m->ballot\) != 0/0/|$TEETH:teeth/proposer_rechecks_its_promise_on_reply"
 	"FETCH never answered (C2)|variant:TR_VARIANT_NO_FETCH_ANSWER||$TEETH:teeth/only_fetch_catches_up"
 	"FETCH never answered (C2)|sed:engine/recv_fetch.c|s/r = out_msg\(c, out, TR_MSG_FETCH_REPLY, m->from\);/r = NULL;/|$TEETH:teeth/only_fetch_catches_up"
+	# The earlier known-bad variants of PROTOCOL §11, caught by the correct-mode tests.
+	"§11: a retry reuses its ballot (P2/P3)|variant:TR_VARIANT_REUSE_BALLOT||$TEETH:teeth/three_live_replicas_converge $SIM:sim/a_seed_replays_event_for_event"
+	"§11: commit on the spot (A5)|variant:TR_VARIANT_COMMIT_ON_SPOT||$TEETH:teeth/three_live_replicas_converge $SIM:sim/a_seed_replays_event_for_event"
+	"§11: reads without a barrier (Q1-Q2)|variant:TR_VARIANT_READ_NO_BARRIER||$SIM:sim/barrier_reads_under_faults"
+	"§11: K from the peer's known only (Q2)|variant:TR_VARIANT_READ_PEER_KNOWN_ONLY||$SIM:sim/barrier_reads_under_faults $READS:reads/q2_merge_recovers_a_slot_only_the_crashed_peer_knew"
+	"§11: K from the own known only (Q2)|variant:TR_VARIANT_READ_OWN_KNOWN_ONLY||$SIM:sim/barrier_reads_under_faults $READS:reads/a_read_taken_after_the_send_waits_for_the_next_barrier"
+	"§11: a read shares an earlier barrier (Q1)|variant:TR_VARIANT_READ_SHARE_EARLY||$READS:reads/a_read_taken_after_the_send_waits_for_the_next_barrier"
+	"§11: known_q not merged (Q2)|variant:TR_VARIANT_READ_NO_MERGE||$READS:reads/q2_merge_recovers_a_slot_only_the_crashed_peer_knew"
 )
 
 start=$(date +%s)
