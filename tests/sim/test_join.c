@@ -2,38 +2,14 @@
  * self, which then restarts without memory. The joiner must neither vote
  * where its old self may have voted (J2) nor recover its old own slots
  * itself (J3); each schedule commits a second value when the rule is bent. */
-#include <criterion/criterion.h>
 #include <string.h>
 
-#include "sim.h"
-
-static struct sim *
-manual_sim(uint32_t variant)
-{
-	struct sim_params p;
-
-	sim_params_default(&p);
-	p.manual = true;
-	p.clients = 1;
-	p.ops = 0;
-	p.variant = variant;
-	return sim_new(&p);
-}
-
-static void
-deliver(struct sim *s, int type, int from, int to, int column)
-{
-	int i = sim_find(s, type, from, to, column, -1);
-
-	cr_assert(i >= 0, "no held message type %d %d->%d col %d", type, from, to, column);
-	sim_deliver(s, (unsigned)i);
-}
+#include "manual.h"
 
 static void
 drop_all(struct sim *s)
 {
-	while (sim_held(s) > 0)
-		sim_drop(s, 0);
+	drop(s, -1, -1, -1, -1);
 }
 
 /* Rounds of 1 ms: everything delivered except what goes to or comes from
