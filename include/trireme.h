@@ -10,8 +10,13 @@
  *   trireme_start(&conf, &t, err, sizeof(err));
  *   struct trireme_client *c = trireme_client_new(t, replica, window);
  *   trireme_submit(c, &op, tag);            (from the client's thread)
+ *   trireme_wait(c, timeout_ns);            (sleeps until one is ready)
  *   trireme_poll(c, done, n);               (completions, same thread)
+ *   trireme_client_free(c);
  *   trireme_stop(t);
+ *
+ * Build: pkg-config --cflags --libs trireme (libtrireme.so.0). The program
+ * calls rte_eal_init itself, so it also builds with libdpdk's flags.
  *
  * Threads: every column of every local replica is served by a poll-mode
  * worker on an EAL lcore (several columns and replicas may share one lcore;
@@ -161,7 +166,9 @@ int trireme_set_faults(struct trireme *t, unsigned replica, const struct trireme
  * At most conf.clients_max clients per replica exist at once (NULL beyond);
  * a freed client's slot is reused, so clients may come and go forever.
  * Freeing a client with commands outstanding abandons them: their writes may
- * or may not be applied, and nobody is told. */
+ * or may not be applied, and nobody is told. trireme_client_free waits for
+ * the appliers' next quiescent state (microseconds; the calling thread goes
+ * offline meanwhile if it is online). */
 struct trireme_client *trireme_client_new(struct trireme *t, unsigned replica, unsigned window);
 void trireme_client_free(struct trireme_client *c);
 
