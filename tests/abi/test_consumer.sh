@@ -3,9 +3,14 @@
 # compile a program against the installed <trireme.h> as C11 and as C++11,
 # link it against the installed libtrireme.so and run it. pkg-config must
 # give the header path and -ltrireme only (no DPDK -march or -include).
-#   test_consumer.sh BUILD_DIR SOURCE PROJECT_VERSION
+#   test_consumer.sh BUILD_DIR SOURCE PROJECT_VERSION [B_SANITIZE]
 set -euo pipefail
-build=$1 src=$2 version=$3
+build=$1 src=$2 version=$3 sanitize=${4:-none}
+if [ "$sanitize" != none ]; then
+	# A plain program cannot load a library built with -fsanitize.
+	echo "consumer: skipped in a b_sanitize=$sanitize build"
+	exit 77
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for tool in gcc g++ pkg-config; do
