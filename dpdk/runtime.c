@@ -779,11 +779,15 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 	size_t cell = TRIREME_KEY_MAX + TRIREME_VAL_MAX;
 	bool ok;
 
-	if (r == NULL || window == 0 || window > TR_WINDOW_MAX)
+	if (r == NULL || window == 0 || window > TR_WINDOW_MAX) {
+		errno = EINVAL;
 		return NULL;
+	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL)
+	if (c == NULL) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	c->t = t;
 	c->rep = r;
 	c->window = window;
@@ -810,6 +814,7 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 	if (!ok || slot == r->clients_max) {
 		pthread_mutex_unlock(&r->clients_lock);
 		client_destroy(c);
+		errno = ok ? ENOSPC : ENOMEM;
 		return NULL;
 	}
 	/* §8: (client id, seq) never repeats, so the slot's sequences go on

@@ -163,8 +163,10 @@ int trireme_set_faults(struct trireme *t, unsigned replica, const struct trireme
 /* Clients. A client belongs to one replica and one thread (which must call
  * trireme_thread_online() first if it uses trireme_read_local). window is
  * its maximum outstanding commands W (1..64); it travels in every write.
- * At most conf.clients_max clients per replica exist at once (NULL beyond);
- * a freed client's slot is reused, so clients may come and go forever.
+ * At most conf.clients_max clients per replica exist at once; a freed
+ * client's slot is reused, so clients may come and go forever. NULL with
+ * errno ENOSPC when clients_max exist (free one or raise it), EINVAL (not a
+ * local replica, window not in 1..64) or ENOMEM.
  * Freeing a client with commands outstanding abandons them: their writes may
  * or may not be applied, and nobody is told. trireme_client_free waits for
  * the appliers' next quiescent state (microseconds; the calling thread goes

@@ -3,6 +3,7 @@
  * outcomes, and a safety violation that stops a replica loudly (status, log
  * line, telemetry, ESTOPPED). */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -137,11 +138,14 @@ Test(lifecycle, clients_forever)
 		waited++;
 	}
 	cr_assert_eq(waited, 480);
+	cr_assert_null(trireme_client_new(t, 0, TRIREME_WINDOW_MAX + 1));
+	cr_assert_eq(errno, EINVAL);
 	usleep(100000); /* the abandoned commands reach the engine */
 	for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
 		for (unsigned i = 0; i < 4; i++)
 			cr_assert_not_null(held[i] = trireme_client_new(t, r, 4));
 		cr_assert_null(held[4] = trireme_client_new(t, r, 4), "clients_max is 4");
+		cr_assert_eq(errno, ENOSPC);
 		for (unsigned i = 0; i < 4; i++)
 			trireme_client_free(held[i]);
 		/* Every abandoned client was destroyed once the workers let go. */
