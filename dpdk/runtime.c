@@ -853,6 +853,20 @@ trireme_client_free(struct trireme_client *c)
 	pthread_mutex_unlock(&r->clients_lock);
 }
 
+static unsigned
+client_ready(const struct trireme_client *c)
+{
+	return c->nlocal_done + rte_ring_count(c->done);
+}
+
+int
+trireme_client_fd(struct trireme_client *c)
+{
+	c->fd_given = true;
+	atomic_store(&c->waiting, true);
+	return c->efd;
+}
+
 static void
 release_polled(struct trireme_client *c)
 {
@@ -880,6 +894,8 @@ read_local_cmd(struct trireme_client *c, struct rt_cmd *cmd)
 		cmd->out_len = 0;
 	atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_relaxed);
 	c->local_done[c->nlocal_done++] = cmd;
+	if (c->fd_given)
+		client_wake(c);
 	c->next_seq++;
 	c->outstanding++;
 	return 0;
@@ -940,6 +956,12 @@ trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n)
 	unsigned got;
 
 	release_polled(c);
+	if (c->fd_given) { /* reset before taking: a later completion sets it again */
+		uint64_t v;
+		ssize_t r = read(c->efd, &v, sizeof(v));
+
+		(void)r;
+	}
 	if (n > RT_BURST)
 		n = RT_BURST;
 	got = n < c->nlocal_done ? n : c->nlocal_done;
@@ -960,6 +982,8 @@ trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n)
 		c->polled[c->npolled++] = cmd;
 	}
 	c->outstanding -= got;
+	if (c->fd_given && client_ready(c) > 0)
+		client_wake(c); /* some left: the fd stays readable */
 	return got;
 }
 
@@ -967,12 +991,6 @@ unsigned
 trireme_outstanding(const struct trireme_client *c)
 {
 	return c->outstanding;
-}
-
-static unsigned
-client_ready(const struct trireme_client *c)
-{
-	return c->nlocal_done + rte_ring_count(c->done);
 }
 
 /* Sleeps on the client's eventfd, offline for QSBR if the thread is online
@@ -1005,8 +1023,11 @@ trireme_wait(struct trireme_client *c, uint64_t timeout_ns)
 	for (;;) {
 		unsigned n = client_ready(c);
 
-		if (n > 0)
+		if (n > 0) {
+			if (c->fd_given) /* client_sleep may have reset it */
+				client_wake(c);
 			return (int)n;
+		}
 		if (c->outstanding == 0)
 			return 0;
 		if (violated(c->rep))
@@ -1019,7 +1040,7 @@ trireme_wait(struct trireme_client *c, uint64_t timeout_ns)
 		atomic_thread_fence(memory_order_seq_cst);
 		if (client_ready(c) == 0 && !violated(c->rep))
 			client_sleep(c, deadline - now);
-		atomic_store(&c->waiting, false);
+		atomic_store(&c->waiting, c->fd_given);
 		now = rt_now_ns(c->t);
 	}
 }

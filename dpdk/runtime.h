@@ -61,7 +61,9 @@ struct trireme_client {
 	struct rt_cmd *polled[RT_BURST]; /* freed by the next poll */
 	unsigned npolled;
 	int efd;               /* eventfd: the applier wakes trireme_wait */
-	_Atomic bool waiting;  /* trireme_wait is asleep on efd */
+	_Atomic bool waiting;  /* trireme_wait is asleep on efd, or the
+				* embedder polls it (fd_given) */
+	bool fd_given;         /* trireme_client_fd: every completion wakes */
 	struct trireme_client *retired_next; /* freed, the worker still holds it */
 };
 

@@ -226,6 +226,12 @@ unsigned trireme_outstanding(const struct trireme_client *c);
  * From the client's thread, like trireme_poll. */
 int trireme_wait(struct trireme_client *c, uint64_t timeout_ns);
 
+/* For an event loop (poll, epoll): a file descriptor that is readable while
+ * a completion is ready for c; then trireme_poll (which rearms it). From
+ * then on the applier signals every completion of c (one write(2) each).
+ * The descriptor belongs to c: do not close it; it goes with the client. */
+int trireme_client_fd(struct trireme_client *c);
+
 /* Local read from the applied state (weaker: not linearizable). 0 found,
  * 1 absent, or a negative error. The calling thread must be online and
  * report quiescent states (trireme_thread_quiescent) between reads. */

@@ -4,6 +4,7 @@
  * line, telemetry, ESTOPPED). */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -186,6 +187,55 @@ Test(lifecycle, wait_times_out_then_completes)
 	cr_assert_eq(rc, 1, "%s", trireme_strerror(rc));
 	cr_assert_lt(wall, 10 * SEC, "woken by the completion, not the timeout");
 	cr_assert_eq(wait_one(c).tag, 7);
+	trireme_stop(t);
+}
+
+static bool
+readable(int fd, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	return poll(&pfd, 1, timeout_ms) == 1 && (pfd.revents & POLLIN);
+}
+
+/* An event loop's way: the client's fd is readable while a completion is
+ * ready, taken one at a time (trireme_poll rearms it), local gets included. */
+Test(lifecycle, fd_in_a_poll_loop)
+{
+	struct trireme *t = start(64);
+	struct trireme_client *c = trireme_client_new(t, 2, 4);
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
+				.val_len = 1};
+	struct trireme_op get = {.kind = TRIREME_GET, .read_mode = TRIREME_READ_LOCAL,
+				 .key = "k", .key_len = 1};
+	struct trireme_done d;
+	uint64_t deadline = mono_ns(CLOCK_MONOTONIC) + 20 * SEC;
+	int fd;
+
+	cr_assert_not_null(c);
+	fd = trireme_client_fd(c);
+	cr_assert_geq(fd, 0);
+	cr_assert(!readable(fd, 0), "nothing submitted yet");
+	for (uint64_t i = 0; i < 3; i++)
+		cr_assert_eq(trireme_submit(c, &op, i), 0);
+	while (trireme_wait(c, SEC) < 3) /* all three ready before the first poll */
+		cr_assert_lt(mono_ns(CLOCK_MONOTONIC), deadline);
+	for (uint64_t i = 0; i < 3; i++) {
+		cr_assert(readable(fd, 5000), "completion %u not signalled", (unsigned)i);
+		cr_assert_eq(trireme_poll(c, &d, 1), 1);
+		cr_assert_eq(d.tag, i);
+	}
+	trireme_thread_online();
+	cr_assert_eq(trireme_submit(c, &get, 9), 0);
+	cr_assert(readable(fd, 5000), "the local get not signalled");
+	cr_assert_eq(trireme_poll(c, &d, 1), 1);
+	cr_assert(d.tag == 9 && d.found);
+	trireme_thread_offline();
+	/* After trireme_wait too, the applier signals a completion. */
+	cr_assert_eq(trireme_submit(c, &op, 10), 0);
+	cr_assert(readable(fd, 5000), "a commit after trireme_wait not signalled");
+	cr_assert_eq(trireme_poll(c, &d, 1), 1);
+	cr_assert_eq(d.tag, 10);
 	trireme_stop(t);
 }
 
