@@ -2,12 +2,15 @@
  * Trireme runtime: replicas, placement, appliers, clients (trireme.h).
  */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <urcu-qsbr.h>
 
@@ -16,10 +19,20 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_telemetry.h>
 
 #include "port.h"
 #include "runtime.h"
+
+/* The library's DPDK log type: --log-level=trireme:debug */
+RTE_LOG_REGISTER(tr_logtype, trireme, INFO);
+
+const char *
+trireme_version(void)
+{
+	return TRIREME_VERSION;
+}
 
 static const char *const err_text[] = {
 	"ok",
@@ -109,18 +122,42 @@ fail(char *err, size_t len, int code, const char *fmt, ...)
 	return code;
 }
 
+/* Wakes trireme_wait. EFD_NONBLOCK: the applier never blocks (a counter
+ * already at its maximum is as good as signalled). */
+static void
+client_wake(struct trireme_client *c)
+{
+	uint64_t one = 1;
+	ssize_t n = write(c->efd, &one, sizeof(one));
+
+	(void)n;
+}
+
+static void
+client_destroy(struct trireme_client *c)
+{
+	for (unsigned i = 0; c->cmds != NULL && i < c->window; i++)
+		free(c->cmds[i].data);
+	rte_ring_free(c->done);
+	if (c->efd >= 0)
+		close(c->efd);
+	free(c->local_done);
+	free(c->cmds);
+	free(c);
+}
+
 /* The applier: committed instances in §7 order into the store (P5). */
 static void
 on_complete(void *ctx, const struct tr_completion *d)
 {
 	struct rt_replica *r = ctx;
-	uint32_t local = d->client_id % r->clients_max;
 	struct trireme_client *c;
 	struct rt_cmd *cmd;
 
-	if (d->client_id / r->clients_max != r->id || local >= r->clients_used)
+	if (d->client_id / r->clients_max != r->id)
 		return;
-	c = r->clients[local];
+	/* QSBR: trireme_client_free waits for our quiescent state. */
+	c = __atomic_load_n(&r->clients[d->client_id % r->clients_max], __ATOMIC_ACQUIRE);
 	if (c == NULL)
 		return;
 	cmd = &c->cmds[d->seq % c->window];
@@ -146,6 +183,36 @@ on_complete(void *ctx, const struct tr_completion *d)
 	if (rte_ring_sp_enqueue(c->done, cmd) != 0)
 		abort(); /* sized to the window: cannot be full */
 	r->completions++;
+	/* The enqueue before the look at waiting; trireme_wait does the
+	 * opposite, so one of the two sees the other. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&c->waiting, memory_order_relaxed))
+		client_wake(c);
+}
+
+static bool
+violated(const struct rt_replica *r)
+{
+	return atomic_load_explicit(&r->eng.shared.violation, memory_order_seq_cst) != 0;
+}
+
+/* A3, C1, P2 "stop loudly": the engine has stopped the replica; say so
+ * once, and wake the clients asleep in trireme_wait. */
+static void
+violation_report(struct rt_replica *r)
+{
+	r->violation_logged = true;
+	rte_log(RTE_LOG_ERR, tr_logtype,
+		"trireme: replica %u stopped on a safety violation: %s; it refuses every "
+		"later step and its clients get -TRIREME_ESTOPPED: keep its state for "
+		"inspection, then rebuild the replica\n",
+		r->id, atomic_load(&r->eng.violation_why));
+	for (uint32_t i = 0; i < r->clients_max; i++) {
+		struct trireme_client *c = __atomic_load_n(&r->clients[i], __ATOMIC_ACQUIRE);
+
+		if (c != NULL && atomic_load(&c->waiting))
+			client_wake(c);
+	}
 }
 
 unsigned
@@ -154,6 +221,11 @@ rt_applier_step(struct rt_replica *r)
 	uint64_t before = r->completions;
 	unsigned n;
 
+	if (violated(r)) {
+		if (!r->violation_logged)
+			violation_report(r);
+		return 0;
+	}
 	if (atomic_load_explicit(&r->paused, memory_order_relaxed))
 		return 0;
 	n = tr_apply(&r->applier, 256);
@@ -240,7 +312,8 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	r->client_recs = calloc(recs, sizeof(*r->client_recs));
 	r->clients_max = conf->clients_max;
 	r->clients = calloc(conf->clients_max, sizeof(*r->clients));
-	if (r->kv == NULL || r->client_recs == NULL || r->clients == NULL)
+	r->slot_seq = calloc(conf->clients_max, sizeof(*r->slot_seq));
+	if (r->kv == NULL || r->client_recs == NULL || r->clients == NULL || r->slot_seq == NULL)
 		return fail(err, len, -TRIREME_ENOMEM, "out of memory setting up replica %u", id);
 	pthread_mutex_init(&r->clients_lock, NULL);
 	tr_sm_init(&r->sm, &tr_kvstore_ops, r->kv, r->client_recs, recs);
@@ -331,6 +404,7 @@ place(struct trireme *t, char *err, size_t len)
 
 static struct tr_ring_mesh mesh;
 static struct trireme *telemetry_target; /* one runtime per process */
+static _Atomic bool instance_running;
 
 /* DPDK telemetry: /trireme/replica,<id> and /trireme/lcores. */
 static int
@@ -365,6 +439,10 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(drops_foreign);
 	TEL_U64(drops_tx_full);
 #undef TEL_U64
+	rte_tel_data_add_dict_u64(d, "violation", violated(&t->reps[id]));
+	if (violated(&t->reps[id]))
+		rte_tel_data_add_dict_string(d, "violation_why",
+					     atomic_load(&t->reps[id].eng.violation_why));
 	hist = rte_tel_data_alloc();
 	if (hist != NULL) {
 		rte_tel_data_start_array(hist, RTE_TEL_U64_VAL);
@@ -414,6 +492,10 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 	int rc;
 
 	*out = NULL;
+	if (rte_lcore_count() == 0) /* EAL's lcore table is empty before rte_eal_init */
+		return fail(err, len, -TRIREME_ENOEAL,
+			    "EAL not initialised: call rte_eal_init first (Trireme runs on its "
+			    "lcores and memory)");
 	if (conf->mode != TRIREME_CLUSTER && conf->mode != TRIREME_REPLICA)
 		return fail(err, len, -TRIREME_EINVAL, "unknown mode");
 	if (conf->mode == TRIREME_REPLICA && conf->replica_id >= TR_REPLICAS)
@@ -423,9 +505,19 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 	if (conf->mtu < TRIREME_MTU_MIN || conf->mtu > TRIREME_MTU_MAX)
 		return fail(err, len, -TRIREME_EINVAL, "mtu %u is not in %u..%u", conf->mtu,
 			    TRIREME_MTU_MIN, TRIREME_MTU_MAX);
+	for (size_t i = 0; i < sizeof(conf->reserved); i++)
+		if (conf->reserved[i] != 0)
+			return fail(err, len, -TRIREME_EINVAL,
+				    "conf.reserved is not zero: start from trireme_conf_default");
+	if (atomic_exchange(&instance_running, true))
+		return fail(err, len, -TRIREME_EALREADY,
+			    "already started: one Trireme instance per process; trireme_stop "
+			    "it before starting another");
 	t = calloc(1, sizeof(*t));
-	if (t == NULL)
+	if (t == NULL) {
+		atomic_store(&instance_running, false);
 		return fail(err, len, -TRIREME_ENOMEM, "out of memory");
+	}
 	t->conf = *conf;
 	t->ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
 	atomic_init(&t->stop, false);
@@ -557,11 +649,16 @@ trireme_stop(struct trireme *t)
 	for (unsigned r = 0; r < TR_REPLICAS; r++) {
 		struct rt_replica *rep = &t->reps[r];
 
-		for (uint32_t i = 0; i < rep->clients_used; i++)
-			if (rep->clients[i] != NULL) {
-				rep->clients[i]->outstanding = 0; /* the appliers are gone */
-				trireme_client_free(rep->clients[i]);
-			}
+		/* The workers and appliers are gone: every client goes now. */
+		for (uint32_t i = 0; rep->clients != NULL && i < rep->clients_max; i++)
+			if (rep->clients[i] != NULL)
+				client_destroy(rep->clients[i]);
+		while (rep->retired != NULL) {
+			struct trireme_client *c = rep->retired;
+
+			rep->retired = c->retired_next;
+			client_destroy(c);
+		}
 		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			struct rt_task *k = &rep->tasks[c];
 
@@ -579,10 +676,12 @@ trireme_stop(struct trireme *t)
 		rte_ring_free(rep->submit);
 		free(rep->client_recs);
 		free(rep->clients);
+		free(rep->slot_seq);
 		free(rep->eng_mem);
 	}
 	rte_mempool_free(pool);
 	free(t);
+	atomic_store(&instance_running, false);
 }
 
 static struct rt_replica *
@@ -646,58 +745,84 @@ trireme_set_faults(struct trireme *t, unsigned replica, const struct trireme_fau
 }
 
 /* Clients. */
+
+/* Destroys the freed clients the workers no longer read (clients_lock). */
+static void
+reap_retired(struct rt_replica *r)
+{
+	struct trireme_client **p = &r->retired;
+
+	while (*p != NULL) {
+		struct trireme_client *c = *p;
+		bool held = false;
+
+		for (unsigned i = 0; i < c->window && !held; i++)
+			held = atomic_load_explicit(&c->cmds[i].in_ring, memory_order_acquire);
+		if (held) {
+			p = &c->retired_next;
+			continue;
+		}
+		*p = c->retired_next;
+		client_destroy(c);
+	}
+}
+
 struct trireme_client *
 trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 {
+	static _Atomic uint32_t serial; /* ring names, unique in the process */
 	struct rt_replica *r = local_replica(t, replica);
 	struct trireme_client *c;
 	char name[RTE_RING_NAMESIZE];
 	unsigned ring = 1;
+	uint32_t slot = 0;
 	size_t cell = TRIREME_KEY_MAX + TRIREME_VAL_MAX;
+	bool ok;
 
-	if (r == NULL || window == 0 || window > TR_WINDOW_MAX)
+	if (r == NULL || window == 0 || window > TR_WINDOW_MAX) {
+		errno = EINVAL;
 		return NULL;
+	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL)
+	if (c == NULL) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	c->t = t;
 	c->rep = r;
 	c->window = window;
-	c->next_seq = 1;
-	c->oldest = 1;
+	atomic_init(&c->waiting, false);
 	c->cmds = calloc(window, sizeof(*c->cmds));
 	c->local_done = calloc(window, sizeof(*c->local_done));
 	while (ring <= window)
 		ring *= 2;
-	pthread_mutex_lock(&r->clients_lock);
-	if (r->clients_used == r->clients_max || c->cmds == NULL || c->local_done == NULL) {
-		pthread_mutex_unlock(&r->clients_lock);
-		free(c->local_done);
-		free(c->cmds);
-		free(c);
-		return NULL;
-	}
-	c->id = r->id * r->clients_max + r->clients_used;
-	snprintf(name, sizeof(name), "tr_done%u", c->id);
+	snprintf(name, sizeof(name), "tr_done%u", atomic_fetch_add(&serial, 1));
 	c->done = rte_ring_create(name, ring, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-	for (unsigned i = 0; i < window && c->done != NULL; i++) {
+	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ok = c->cmds != NULL && c->local_done != NULL && c->done != NULL && c->efd >= 0;
+	for (unsigned i = 0; ok && i < window; i++) {
 		c->cmds[i].client = c;
 		c->cmds[i].data = malloc(cell);
-		if (c->cmds[i].data == NULL)
-			break;
+		ok = c->cmds[i].data != NULL;
 		atomic_init(&c->cmds[i].state, RT_CMD_FREE);
+		atomic_init(&c->cmds[i].in_ring, false);
 	}
-	if (c->done == NULL || c->cmds[window - 1].data == NULL) {
+	pthread_mutex_lock(&r->clients_lock);
+	reap_retired(r);
+	while (ok && slot < r->clients_max && r->clients[slot] != NULL)
+		slot++;
+	if (!ok || slot == r->clients_max) {
 		pthread_mutex_unlock(&r->clients_lock);
-		for (unsigned i = 0; i < window; i++)
-			free(c->cmds[i].data);
-		rte_ring_free(c->done);
-		free(c->local_done);
-		free(c->cmds);
-		free(c);
+		client_destroy(c);
+		errno = ok ? ENOSPC : ENOMEM;
 		return NULL;
 	}
-	r->clients[r->clients_used++] = c;
+	/* §8: (client id, seq) never repeats, so the slot's sequences go on
+	 * from its previous client's. */
+	c->id = r->id * r->clients_max + slot;
+	c->next_seq = r->slot_seq[slot] + 1;
+	c->oldest = c->next_seq;
+	__atomic_store_n(&r->clients[slot], c, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&r->clients_lock);
 	return c;
 }
@@ -706,24 +831,40 @@ void
 trireme_client_free(struct trireme_client *c)
 {
 	struct rt_replica *r;
+	uint32_t slot;
 
 	if (c == NULL)
 		return;
 	r = c->rep;
+	slot = c->id % r->clients_max;
 	pthread_mutex_lock(&r->clients_lock);
-	r->clients[c->id % r->clients_max] = NULL;
+	__atomic_store_n(&r->clients[slot], NULL, __ATOMIC_RELEASE);
+	r->slot_seq[slot] = c->next_seq - 1;
 	pthread_mutex_unlock(&r->clients_lock);
-	/* A command still in the engine completes into nothing (on_complete
-	 * finds no client); its memory must outlive that, so it is kept when
-	 * commands are outstanding. */
-	if (c->outstanding > 0)
-		return;
-	for (unsigned i = 0; i < c->window; i++)
-		free(c->cmds[i].data);
-	rte_ring_free(c->done);
-	free(c->local_done);
-	free(c->cmds);
-	free(c);
+	/* The appliers may hold c until their next quiescent state; after it,
+	 * a late completion of c's finds the slot's next client (or none) and
+	 * no command of that sequence. Only the workers may still read c's
+	 * commands (in_ring): c waits in the retired list until they are done. */
+	urcu_qsbr_synchronize_rcu();
+	pthread_mutex_lock(&r->clients_lock);
+	c->retired_next = r->retired;
+	r->retired = c;
+	reap_retired(r);
+	pthread_mutex_unlock(&r->clients_lock);
+}
+
+static unsigned
+client_ready(const struct trireme_client *c)
+{
+	return c->nlocal_done + rte_ring_count(c->done);
+}
+
+int
+trireme_client_fd(struct trireme_client *c)
+{
+	c->fd_given = true;
+	atomic_store(&c->waiting, true);
+	return c->efd;
 }
 
 static void
@@ -753,6 +894,8 @@ read_local_cmd(struct trireme_client *c, struct rt_cmd *cmd)
 		cmd->out_len = 0;
 	atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_relaxed);
 	c->local_done[c->nlocal_done++] = cmd;
+	if (c->fd_given)
+		client_wake(c);
 	c->next_seq++;
 	c->outstanding++;
 	return 0;
@@ -772,7 +915,7 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 	if (op->kind == TRIREME_SET &&
 	    TR_WIRE_CMD_HDR_BYTES + op->key_len + op->val_len > c->rep->eng.cfg.batch_bytes_max)
 		return -TRIREME_EINVAL; /* larger than a packet can carry */
-	if (atomic_load_explicit(&c->rep->paused, memory_order_relaxed))
+	if (atomic_load_explicit(&c->rep->paused, memory_order_relaxed) || violated(c->rep))
 		return -TRIREME_ESTOPPED;
 	release_polled(c);
 	/* §8: never more than W sequences ahead of the oldest outstanding one. */
@@ -795,7 +938,9 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 	if (cmd->kind == TRIREME_GET && cmd->read_mode == TRIREME_READ_LOCAL)
 		return read_local_cmd(c, cmd);
 	atomic_store_explicit(&cmd->state, RT_CMD_QUEUED, memory_order_relaxed);
+	atomic_store_explicit(&cmd->in_ring, true, memory_order_relaxed);
 	if (rte_ring_mp_enqueue(c->rep->submit, cmd) != 0) {
+		atomic_store_explicit(&cmd->in_ring, false, memory_order_relaxed);
 		atomic_store_explicit(&cmd->state, RT_CMD_FREE, memory_order_relaxed);
 		return -TRIREME_EBUSY;
 	}
@@ -811,6 +956,12 @@ trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n)
 	unsigned got;
 
 	release_polled(c);
+	if (c->fd_given) { /* reset before taking: a later completion sets it again */
+		uint64_t v;
+		ssize_t r = read(c->efd, &v, sizeof(v));
+
+		(void)r;
+	}
 	if (n > RT_BURST)
 		n = RT_BURST;
 	got = n < c->nlocal_done ? n : c->nlocal_done;
@@ -831,6 +982,8 @@ trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n)
 		c->polled[c->npolled++] = cmd;
 	}
 	c->outstanding -= got;
+	if (c->fd_given && client_ready(c) > 0)
+		client_wake(c); /* some left: the fd stays readable */
 	return got;
 }
 
@@ -838,6 +991,58 @@ unsigned
 trireme_outstanding(const struct trireme_client *c)
 {
 	return c->outstanding;
+}
+
+/* Sleeps on the client's eventfd, offline for QSBR if the thread is online
+ * (a sleeping reader must not hold up grace periods). */
+static void
+client_sleep(struct trireme_client *c, uint64_t ns)
+{
+	struct pollfd pfd = {.fd = c->efd, .events = POLLIN};
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+			      .tv_nsec = (long)(ns % 1000000000u)};
+	bool online = urcu_qsbr_read_ongoing();
+	uint64_t v;
+	ssize_t n;
+
+	if (online)
+		urcu_qsbr_thread_offline();
+	ppoll(&pfd, 1, &ts, NULL);
+	if (online)
+		urcu_qsbr_thread_online();
+	n = read(c->efd, &v, sizeof(v)); /* reset: EFD_NONBLOCK */
+	(void)n;
+}
+
+int
+trireme_wait(struct trireme_client *c, uint64_t timeout_ns)
+{
+	uint64_t now = rt_now_ns(c->t);
+	uint64_t deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+
+	for (;;) {
+		unsigned n = client_ready(c);
+
+		if (n > 0) {
+			if (c->fd_given) /* client_sleep may have reset it */
+				client_wake(c);
+			return (int)n;
+		}
+		if (c->outstanding == 0)
+			return 0;
+		if (violated(c->rep))
+			return -TRIREME_ESTOPPED;
+		if (now >= deadline)
+			return -TRIREME_ETIMEOUT;
+		/* waiting before the look at the ring; on_complete does the
+		 * opposite (seq_cst both), so no wakeup is lost. */
+		atomic_store(&c->waiting, true);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (client_ready(c) == 0 && !violated(c->rep))
+			client_sleep(c, deadline - now);
+		atomic_store(&c->waiting, c->fd_given);
+		now = rt_now_ns(c->t);
+	}
 }
 
 int
@@ -911,5 +1116,19 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 		for (unsigned d = 1; d < TR_NET_DROP_COUNT; d++)
 			s->drops_foreign += __atomic_load_n(&k->net.drops[d], __ATOMIC_RELAXED);
 	}
+	return 0;
+}
+
+int
+trireme_replica_status(struct trireme *t, unsigned replica, struct trireme_replica_status *st)
+{
+	struct rt_replica *r = local_replica(t, replica);
+
+	if (r == NULL || st == NULL)
+		return -TRIREME_EINVAL;
+	memset(st, 0, sizeof(*st));
+	st->violation = violated(r);
+	st->why = st->violation ? atomic_load(&r->eng.violation_why) : NULL;
+	st->paused = atomic_load(&r->paused);
 	return 0;
 }

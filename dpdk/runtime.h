@@ -34,6 +34,8 @@ struct rt_cmd {
 	uint8_t kind;
 	uint8_t read_mode;     /* get: enum trireme_read_mode */
 	_Atomic uint8_t state; /* RT_CMD_FREE, _QUEUED, _DONE */
+	_Atomic bool in_ring;  /* in the submit ring or a task's stash: the
+				* worker still reads it (cleared once taken) */
 	uint16_t key_len;
 	uint32_t val_len;
 	int status;
@@ -58,6 +60,11 @@ struct trireme_client {
 	unsigned nlocal_done;
 	struct rt_cmd *polled[RT_BURST]; /* freed by the next poll */
 	unsigned npolled;
+	int efd;               /* eventfd: the applier wakes trireme_wait */
+	_Atomic bool waiting;  /* trireme_wait is asleep on efd, or the
+				* embedder polls it (fd_given) */
+	bool fd_given;         /* trireme_client_fd: every completion wakes */
+	struct trireme_client *retired_next; /* freed, the worker still holds it */
 };
 
 struct rt_delayed {
@@ -120,10 +127,15 @@ struct rt_replica {
 	struct rte_ring *submit; /* MPSC: clients -> the owner column's task */
 	struct rt_faults faults;
 	struct rt_task tasks[TR_COLUMNS];
-	struct trireme_client **clients; /* by local index */
+	/* Clients by slot (id % clients_max): published for the applier
+	 * (QSBR readers); a freed slot is reused, its sequences going on
+	 * (slot_seq) so that (client id, seq) stays unique for §8. */
+	struct trireme_client **clients;
+	uint64_t *slot_seq;
 	uint32_t clients_max;
-	uint32_t clients_used;
+	struct trireme_client *retired; /* freed with commands in the ring */
 	pthread_mutex_t clients_lock;
+	bool violation_logged; /* applier only */
 };
 
 struct rt_lcore {

@@ -211,9 +211,15 @@ submit_cmd(struct rt_task *k, struct rt_cmd *c)
 		.val_len = c->kind == TRIREME_SET ? c->val_len : 0,
 	};
 
+	bool taken;
+
 	if (c->kind == TRIREME_GET && c->read_mode == TRIREME_READ_BARRIER)
-		return tr_column_read(k->col, &cmd) == 0; /* Q1 */
-	return tr_column_submit(k->col, &cmd) == 0;
+		taken = tr_column_read(k->col, &cmd) == 0; /* Q1 */
+	else
+		taken = tr_column_submit(k->col, &cmd) == 0;
+	if (taken) /* the engine copied it: a freed client may go now */
+		atomic_store_explicit(&c->in_ring, false, memory_order_release);
+	return taken;
 }
 
 static unsigned

@@ -270,7 +270,8 @@ struct tr_replica {
 	struct tr_shared shared;
 	struct tr_column col[TR_COLUMNS];
 	uint64_t started_ns;   /* tr_replica_init's now_ns */
-	const char *violation_why;
+	/* Set before shared.violation: whoever sees the flag can read it. */
+	_Atomic(const char *) violation_why;
 	char config_why[160];  /* a configuration mismatch, named */
 	/* J1, the joiner's own column only. */
 	uint64_t join_id;

@@ -127,6 +127,7 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 		atomic_init(&r->shared.applied[i], 0);
 	}
 	atomic_init(&r->shared.violation, 0);
+	atomic_init(&r->violation_why, NULL);
 	atomic_init(&r->shared.read_head, 0);
 	atomic_init(&r->shared.read_tail, 0);
 	/* J0, J1: a replica that remembers starts with its incarnation and
@@ -375,8 +376,10 @@ config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t 
 void
 violation(struct tr_replica *r, const char *why)
 {
-	if (atomic_exchange(&r->shared.violation, 1) == 0)
-		r->violation_why = why;
+	const char *none = NULL;
+
+	atomic_compare_exchange_strong(&r->violation_why, &none, why); /* the first one */
+	atomic_store(&r->shared.violation, 1);
 }
 
 bool

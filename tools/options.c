@@ -152,7 +152,8 @@ opts_usage(FILE *f)
 		"SIGINT or SIGTERM stops the load and finishes as at the end of --duration\n"
 		"(a second one skips the waits for completions and convergence).\n"
 		"Exit status: 0 done, 1 the replicas did not converge, 2 bad arguments,\n"
-		"3 the replicas could not start or run.\n",
+		"3 the replicas could not start or run, 4 a replica stopped on a safety\n"
+		"violation (stderr names the replica and the rule).\n",
 		OPTS_WINDOW_MAX, TRIREME_VAL_MAX, OPTS_HISTORY_VALUE_MIN, OPTS_BATCH_MAX);
 }
 

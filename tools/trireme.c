@@ -42,6 +42,7 @@ enum {
 	EXIT_DIVERGED = 1,
 	EXIT_USAGE = 2,
 	EXIT_RUNTIME = 3,
+	EXIT_VIOLATION = 4,
 };
 
 #define DRAIN_TIMEOUT_S 5      /* outstanding commands after the load stops */
@@ -49,6 +50,7 @@ enum {
 #define CONVERGE_CHECK_MS 10
 #define PROMPT_POLL_US 1000    /* stdin is polled this often */
 #define IDLE_SPINS 64          /* empty rounds before yielding the CPU */
+#define HEALTH_CHECK_MS 10     /* replicas' status (violations) this often */
 
 struct app {
 	struct opts o;
@@ -282,8 +284,29 @@ report_silent_peers(const struct app *a)
 		"or raise --peer-timeout\n", a->o.replica_id, ip[0], ip[1], a->o.peer_timeout_s);
 }
 
+/* A3, C1, P2: a local replica stopped on a safety violation ends the run
+ * with EXIT_VIOLATION (said once). */
+static bool
+violation_seen(struct app *a)
+{
+	struct trireme_replica_status st;
+	unsigned r;
+
+	for (r = 0; r < TRIREME_REPLICAS; r++) {
+		if (!trireme_replica_local(a->t, r) || trireme_replica_status(a->t, r, &st) != 0 ||
+		    !st.violation)
+			continue;
+		if (a->rc != EXIT_VIOLATION)
+			fprintf(stderr, "trireme: replica %u stopped on a safety violation: %s; "
+				"exit status %d\n", r, st.why, EXIT_VIOLATION);
+		a->rc = EXIT_VIOLATION;
+		return true;
+	}
+	return false;
+}
+
 /* The main loop: load, stats lines, the prompt, until the duration ends,
- * quit, or a signal. */
+ * quit, a signal, or a safety violation. */
 static void
 run(struct app *a)
 {
@@ -292,7 +315,7 @@ run(struct app *a)
 	uint64_t stats_every = (uint64_t)(o->stats_interval_s * (double)a->hz);
 	uint64_t next_stats = now + stats_every, next_prompt = now;
 	uint64_t prompt_every = a->hz / (1000000 / PROMPT_POLL_US);
-	uint64_t end = UINT64_MAX, peer_check = UINT64_MAX;
+	uint64_t end = UINT64_MAX, peer_check = UINT64_MAX, next_health = now;
 	bool stats_on = !o->quiet && !o->interactive;
 	unsigned idle = 0;
 
@@ -316,6 +339,11 @@ run(struct app *a)
 		now = rte_rdtsc();
 		if (now >= end)
 			break;
+		if (now >= next_health) {
+			next_health = now + a->hz / 1000 * HEALTH_CHECK_MS;
+			if (violation_seen(a))
+				break;
+		}
 		if (stats_on && now >= next_stats) {
 			stats_line(a, now, start);
 			next_stats += stats_every;
@@ -526,7 +554,7 @@ finish(struct app *a)
 
 	memset(&out, 0, sizeof(out));
 	load_stop(a->load);
-	if (a->peers_silent) {
+	if (a->peers_silent || a->rc == EXIT_VIOLATION) {
 		replicas_agree(a, &out);
 	} else {
 		drain(a);
@@ -539,6 +567,7 @@ finish(struct app *a)
 		print_summary(a, &out);
 	if (a->rc == EXIT_DONE && !out.converged)
 		a->rc = EXIT_DIVERGED;
+	violation_seen(a); /* also during the drain: it outranks divergence */
 }
 
 static void

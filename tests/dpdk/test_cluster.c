@@ -12,17 +12,13 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "eal_test.h"
 #include "trireme.h"
 
 static void
 eal_up(void)
 {
-	char prefix[64];
-	char *argv[] = {"test", "-l", "0-1", "--no-huge", "--no-pci", "--no-shconf", prefix,
-			"--no-telemetry", "--log-level=*:error", "-m", "512", NULL};
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=trt%d", getpid());
-	cr_assert(rte_eal_init(11, argv) >= 0, "EAL: %s", rte_strerror(rte_errno));
+	eal_test_init(false);
 }
 
 static void

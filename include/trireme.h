@@ -10,8 +10,13 @@
  *   trireme_start(&conf, &t, err, sizeof(err));
  *   struct trireme_client *c = trireme_client_new(t, replica, window);
  *   trireme_submit(c, &op, tag);            (from the client's thread)
+ *   trireme_wait(c, timeout_ns);            (sleeps until one is ready)
  *   trireme_poll(c, done, n);               (completions, same thread)
+ *   trireme_client_free(c);
  *   trireme_stop(t);
+ *
+ * Build: pkg-config --cflags --libs trireme (libtrireme.so.0). The program
+ * calls rte_eal_init itself, so it also builds with libdpdk's flags.
  *
  * Threads: every column of every local replica is served by a poll-mode
  * worker on an EAL lcore (several columns and replicas may share one lcore;
@@ -34,6 +39,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of this header (semantic versioning: the library's SONAME is
+ * libtrireme.so.MAJOR). trireme_version() is the library's at run time. */
+#define TRIREME_VERSION_MAJOR 0
+#define TRIREME_VERSION_MINOR 1
+#define TRIREME_VERSION_PATCH 0
+#define TRIREME_VERSION "0.1.0"
+
+const char *trireme_version(void); /* "MAJOR.MINOR.PATCH" */
+
 #define TRIREME_REPLICAS 3
 #define TRIREME_KEY_MAX 1024
 #define TRIREME_VAL_MAX 4096
@@ -51,7 +69,9 @@
 	X(TOO_OLD, "write older than its client's window: outcome unknown")  \
 	X(FULL, "the store is full")                                         \
 	X(TIMEOUT, "timed out")                                              \
-	X(INTERNAL, "internal error")
+	X(INTERNAL, "internal error")                                        \
+	X(NOEAL, "EAL not initialised: call rte_eal_init first")             \
+	X(ALREADY, "already started: one instance per process")
 
 enum trireme_err {
 	TRIREME_OK = 0,
@@ -101,6 +121,8 @@ struct trireme_conf {
 	uint32_t clients_max;        /* per replica */
 	uint32_t mbufs;              /* mempool size per replica */
 	uint64_t seed;
+	uint8_t reserved[64];        /* zero (trireme_conf_default): room for
+				      * later options without an ABI break */
 };
 
 void trireme_conf_default(struct trireme_conf *conf);
@@ -115,8 +137,10 @@ uint32_t trireme_value_max(const struct trireme_conf *conf, uint16_t key_len);
 struct trireme;
 struct trireme_client;
 
-/* Starts the replicas of this process. On failure returns a negative error
- * and writes one line saying what is wrong and what to do into err. */
+/* Starts the replicas of this process: one instance per process, after
+ * rte_eal_init. On failure returns a negative error (-TRIREME_ENOEAL before
+ * rte_eal_init, -TRIREME_EALREADY while an instance runs) and writes one
+ * line saying what is wrong and what to do into err. */
 int trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err,
 		  size_t err_len);
 void trireme_stop(struct trireme *t);
@@ -138,7 +162,15 @@ int trireme_set_faults(struct trireme *t, unsigned replica, const struct trireme
 
 /* Clients. A client belongs to one replica and one thread (which must call
  * trireme_thread_online() first if it uses trireme_read_local). window is
- * its maximum outstanding commands W (1..64); it travels in every write. */
+ * its maximum outstanding commands W (1..64); it travels in every write.
+ * At most conf.clients_max clients per replica exist at once; a freed
+ * client's slot is reused, so clients may come and go forever. NULL with
+ * errno ENOSPC when clients_max exist (free one or raise it), EINVAL (not a
+ * local replica, window not in 1..64) or ENOMEM.
+ * Freeing a client with commands outstanding abandons them: their writes may
+ * or may not be applied, and nobody is told. trireme_client_free waits for
+ * the appliers' next quiescent state (microseconds; the calling thread goes
+ * offline meanwhile if it is online). */
 struct trireme_client *trireme_client_new(struct trireme *t, unsigned replica, unsigned window);
 void trireme_client_free(struct trireme_client *c);
 
@@ -187,6 +219,19 @@ struct trireme_done {
 unsigned trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n);
 unsigned trireme_outstanding(const struct trireme_client *c);
 
+/* Sleeps (no spinning) until a completion is ready for c or timeout_ns has
+ * passed. Returns the completions ready (> 0; take them with trireme_poll),
+ * 0 at once when nothing is outstanding, -TRIREME_ETIMEOUT, or
+ * -TRIREME_ESTOPPED when the client's replica stopped on a safety violation.
+ * From the client's thread, like trireme_poll. */
+int trireme_wait(struct trireme_client *c, uint64_t timeout_ns);
+
+/* For an event loop (poll, epoll): a file descriptor that is readable while
+ * a completion is ready for c; then trireme_poll (which rearms it). From
+ * then on the applier signals every completion of c (one write(2) each).
+ * The descriptor belongs to c: do not close it; it goes with the client. */
+int trireme_client_fd(struct trireme_client *c);
+
 /* Local read from the applied state (weaker: not linearizable). 0 found,
  * 1 absent, or a negative error. The calling thread must be online and
  * report quiescent states (trireme_thread_quiescent) between reads. */
@@ -208,7 +253,26 @@ struct trireme_replica_stats {
 	uint64_t drops_fault, drops_malformed, drops_foreign, drops_tx_full;
 	uint64_t known[TRIREME_REPLICAS], applied_prefix[TRIREME_REPLICAS];
 	bool paused;
+	uint64_t reserved[16];     /* zero: room for later counters */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
+
+/* Health of a local replica. A safety violation (PROTOCOL A3, C1, P2: the
+ * engine found two values where there must be one) stops the replica for
+ * good: it refuses every later step, its clients' submits return
+ * -TRIREME_ESTOPPED, and the library logs one line (DPDK log type
+ * "trireme"). Its applied state is kept for inspection; rebuild it. */
+struct trireme_replica_status {
+	bool violation;      /* stopped on a safety violation */
+	const char *why;     /* the rule broken, e.g. "A3: two different values
+			      * voted at one ballot"; NULL without a violation */
+	bool paused;         /* trireme_replica_pause */
+	uint64_t reserved[8]; /* zero: room for later fields */
+};
+int trireme_replica_status(struct trireme *t, unsigned replica, struct trireme_replica_status *st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

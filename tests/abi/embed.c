@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT
+ * An embedder's first program, in the subset of C and C++ both compile: it
+ * includes the installed <trireme.h>, links -ltrireme from pkg-config, and
+ * checks the versions and the error before rte_eal_init. tests/abi/
+ * test_consumer.sh builds it as C11 and as C++11. */
+#include <stdio.h>
+#include <string.h>
+
+#include <trireme.h>
+
+int
+main(int argc, char **argv)
+{
+	struct trireme_conf conf;
+	struct trireme *t;
+	char want[32], err[256] = "";
+	int rc;
+
+	snprintf(want, sizeof(want), "%d.%d.%d", TRIREME_VERSION_MAJOR, TRIREME_VERSION_MINOR,
+		 TRIREME_VERSION_PATCH);
+	if (strcmp(want, TRIREME_VERSION) != 0 || strcmp(trireme_version(), TRIREME_VERSION) != 0 ||
+	    (argc > 1 && strcmp(argv[1], TRIREME_VERSION) != 0)) {
+		fprintf(stderr, "embed: versions differ: header %s (%s), library %s, project %s\n",
+			TRIREME_VERSION, want, trireme_version(), argc > 1 ? argv[1] : "?");
+		return 1;
+	}
+	trireme_conf_default(&conf);
+	rc = trireme_start(&conf, &t, err, sizeof(err));
+	if (rc != -TRIREME_ENOEAL || strstr(err, "rte_eal_init") == NULL) {
+		fprintf(stderr, "embed: trireme_start before rte_eal_init returned %d (%s): %s\n",
+			rc, trireme_strerror(rc), err);
+		return 1;
+	}
+	printf("embed: libtrireme %s; before rte_eal_init: %s\n", trireme_version(), err);
+	return 0;
+}

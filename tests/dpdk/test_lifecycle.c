@@ -1,0 +1,338 @@
+/* The library's lifecycle and errors (issue 15): trireme_start's messages,
+ * clients created and freed far beyond clients_max, trireme_wait's two
+ * outcomes, and a safety violation that stops a replica loudly (status, log
+ * line, telemetry, ESTOPPED). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_log.h>
+
+#include "eal_test.h"
+#include "internal.h" /* violation(): the engine's own stop */
+#include "runtime.h"  /* struct trireme: to reach a replica's engine */
+#include "trireme.h"
+
+#define SEC 1000000000ull
+
+static void
+eal_up(void)
+{
+	eal_test_init(true);
+}
+
+static void
+eal_down(void)
+{
+	rte_eal_cleanup();
+}
+
+TestSuite(lifecycle, .init = eal_up, .fini = eal_down, .timeout = 120);
+
+static uint64_t
+mono_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
+}
+
+static struct trireme *
+start(uint32_t clients_max)
+{
+	struct trireme_conf conf;
+	struct trireme *t;
+	char err[256];
+	int rc;
+
+	trireme_conf_default(&conf);
+	conf.clients_max = clients_max;
+	rc = trireme_start(&conf, &t, err, sizeof(err));
+	cr_assert_eq(rc, 0, "%s", err);
+	return t;
+}
+
+/* One completion, waited for without spinning. */
+static struct trireme_done
+wait_one(struct trireme_client *c)
+{
+	struct trireme_done d;
+	int n = trireme_wait(c, 20 * SEC);
+
+	cr_assert_gt(n, 0, "trireme_wait: %s", trireme_strerror(n));
+	cr_assert_eq(trireme_poll(c, &d, 1), 1);
+	return d;
+}
+
+Test(noeal, start_before_rte_eal_init)
+{
+	struct trireme_conf conf;
+	struct trireme *t = (struct trireme *)&conf;
+	char err[256] = "";
+
+	trireme_conf_default(&conf);
+	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), -TRIREME_ENOEAL);
+	cr_assert_null(t);
+	cr_assert_not_null(strstr(err, "EAL not initialised: call rte_eal_init first"), "%s",
+			   err);
+}
+
+Test(lifecycle, second_start_says_already_started)
+{
+	struct trireme_conf conf;
+	struct trireme *t = start(64), *t2;
+	char err[256] = "";
+
+	trireme_conf_default(&conf);
+	cr_assert_eq(trireme_start(&conf, &t2, err, sizeof(err)), -TRIREME_EALREADY);
+	cr_assert_not_null(strstr(err, "already started"), "%s", err);
+	trireme_stop(t);
+	t = start(64); /* the one instance is free again */
+	trireme_stop(t);
+}
+
+/* clients_max 4, 600 clients one after another over the three replicas:
+ * every write of a client on a reused slot is applied (its sequences go on
+ * from the slot's previous client's, so §8 takes none for a duplicate), and
+ * every 5th client is freed with its command still outstanding. */
+Test(lifecycle, clients_forever)
+{
+	struct trireme *t = start(4);
+	struct trireme_client *held[5];
+	unsigned waited = 0;
+
+	trireme_thread_online();
+	for (unsigned i = 0; i < 600; i++) {
+		unsigned r = i % TRIREME_REPLICAS;
+		struct trireme_client *c = trireme_client_new(t, r, 1 + i % 8);
+		char key[16], val[16], got[16];
+		struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = val};
+		uint32_t len;
+
+		cr_assert_not_null(c, "client %u refused", i);
+		op.key_len = (uint16_t)snprintf(key, sizeof(key), "k%u", i);
+		op.val_len = (uint32_t)snprintf(val, sizeof(val), "v%u", i);
+		cr_assert_eq(trireme_submit(c, &op, i), 0);
+		if (i % 5 == 4) {
+			trireme_client_free(c); /* abandoned: outcome unknown */
+			continue;
+		}
+		cr_assert_eq(wait_one(c).status, 0);
+		/* P5: applied on the replica it was submitted to. */
+		cr_assert_eq(trireme_read_local(t, r, key, op.key_len, got, sizeof(got), &len), 0,
+			     "client %u's write was not applied", i);
+		cr_assert(len == op.val_len && memcmp(got, val, len) == 0);
+		trireme_thread_quiescent();
+		trireme_client_free(c);
+		waited++;
+	}
+	cr_assert_eq(waited, 480);
+	cr_assert_null(trireme_client_new(t, 0, TRIREME_WINDOW_MAX + 1));
+	cr_assert_eq(errno, EINVAL);
+	usleep(100000); /* the abandoned commands reach the engine */
+	for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
+		for (unsigned i = 0; i < 4; i++)
+			cr_assert_not_null(held[i] = trireme_client_new(t, r, 4));
+		cr_assert_null(held[4] = trireme_client_new(t, r, 4), "clients_max is 4");
+		cr_assert_eq(errno, ENOSPC);
+		for (unsigned i = 0; i < 4; i++)
+			trireme_client_free(held[i]);
+		/* Every abandoned client was destroyed once the workers let go. */
+		cr_assert_null(t->reps[r].retired, "replica %u keeps freed clients", r);
+	}
+	trireme_thread_offline();
+	trireme_stop(t);
+}
+
+Test(lifecycle, wait_times_out_then_completes)
+{
+	struct trireme *t = start(64);
+	struct trireme_client *c = trireme_client_new(t, 0, 4);
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
+				.val_len = 1};
+	uint64_t wall, cpu;
+	int rc;
+
+	cr_assert_not_null(c);
+	cr_assert_eq(trireme_wait(c, SEC), 0, "nothing outstanding: returns at once");
+	/* No quorum: both peers paused, the set cannot commit. */
+	cr_assert_eq(trireme_replica_pause(t, 1), 0);
+	cr_assert_eq(trireme_replica_pause(t, 2), 0);
+	cr_assert_eq(trireme_submit(c, &op, 7), 0);
+	wall = mono_ns(CLOCK_MONOTONIC);
+	cpu = mono_ns(CLOCK_THREAD_CPUTIME_ID);
+	rc = trireme_wait(c, 200000000ull);
+	wall = mono_ns(CLOCK_MONOTONIC) - wall;
+	cpu = mono_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	cr_assert_eq(rc, -TRIREME_ETIMEOUT, "%d", rc);
+	cr_assert_geq(wall, 200000000ull, "returned after %lu ns", (unsigned long)wall);
+	cr_assert_lt(cpu, 20000000ull, "slept, not spun: %lu ns of CPU", (unsigned long)cpu);
+	/* A peer back: the set commits and wakes the waiter. */
+	cr_assert_eq(trireme_replica_resume(t, 1), 0);
+	wall = mono_ns(CLOCK_MONOTONIC);
+	rc = trireme_wait(c, 20 * SEC);
+	wall = mono_ns(CLOCK_MONOTONIC) - wall;
+	cr_assert_eq(rc, 1, "%s", trireme_strerror(rc));
+	cr_assert_lt(wall, 10 * SEC, "woken by the completion, not the timeout");
+	cr_assert_eq(wait_one(c).tag, 7);
+	trireme_stop(t);
+}
+
+static bool
+readable(int fd, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	return poll(&pfd, 1, timeout_ms) == 1 && (pfd.revents & POLLIN);
+}
+
+/* An event loop's way: the client's fd is readable while a completion is
+ * ready, taken one at a time (trireme_poll rearms it), local gets included. */
+Test(lifecycle, fd_in_a_poll_loop)
+{
+	struct trireme *t = start(64);
+	struct trireme_client *c = trireme_client_new(t, 2, 4);
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
+				.val_len = 1};
+	struct trireme_op get = {.kind = TRIREME_GET, .read_mode = TRIREME_READ_LOCAL,
+				 .key = "k", .key_len = 1};
+	struct trireme_done d;
+	uint64_t deadline = mono_ns(CLOCK_MONOTONIC) + 20 * SEC;
+	int fd;
+
+	cr_assert_not_null(c);
+	fd = trireme_client_fd(c);
+	cr_assert_geq(fd, 0);
+	cr_assert(!readable(fd, 0), "nothing submitted yet");
+	for (uint64_t i = 0; i < 3; i++)
+		cr_assert_eq(trireme_submit(c, &op, i), 0);
+	while (trireme_wait(c, SEC) < 3) /* all three ready before the first poll */
+		cr_assert_lt(mono_ns(CLOCK_MONOTONIC), deadline);
+	for (uint64_t i = 0; i < 3; i++) {
+		cr_assert(readable(fd, 5000), "completion %u not signalled", (unsigned)i);
+		cr_assert_eq(trireme_poll(c, &d, 1), 1);
+		cr_assert_eq(d.tag, i);
+	}
+	trireme_thread_online();
+	cr_assert_eq(trireme_submit(c, &get, 9), 0);
+	cr_assert(readable(fd, 5000), "the local get not signalled");
+	cr_assert_eq(trireme_poll(c, &d, 1), 1);
+	cr_assert(d.tag == 9 && d.found);
+	trireme_thread_offline();
+	/* After trireme_wait too, the applier signals a completion. */
+	cr_assert_eq(trireme_submit(c, &op, 10), 0);
+	cr_assert(readable(fd, 5000), "a commit after trireme_wait not signalled");
+	cr_assert_eq(trireme_poll(c, &d, 1), 1);
+	cr_assert_eq(d.tag, 10);
+	trireme_stop(t);
+}
+
+/* One command to DPDK telemetry's socket; the reply in buf. */
+static void
+telemetry(const char *cmd, char *buf, size_t cap)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ssize_t n;
+
+	cr_assert_geq(fd, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/dpdk_telemetry.v2",
+		 rte_eal_get_runtime_dir());
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0, "%s", sun.sun_path);
+	cr_assert_gt(read(fd, buf, cap - 1), 0); /* the greeting */
+	cr_assert_eq(write(fd, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	n = read(fd, buf, cap - 1);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	close(fd);
+}
+
+struct forced {
+	struct trireme *t;
+	unsigned replica;
+};
+
+static void *
+force_violation(void *arg)
+{
+	struct forced *f = arg;
+
+	usleep(100000); /* the client is asleep in trireme_wait by now */
+	/* The engine's stop, as its A3 check calls it. */
+	violation(&f->t->reps[f->replica].eng, "A3: forced by the test");
+	return NULL;
+}
+
+Test(lifecycle, violation_stops_the_replica_loudly)
+{
+	static char logbuf[4096];
+	FILE *log = fmemopen(logbuf, sizeof(logbuf), "w");
+	struct trireme *t = start(64);
+	struct trireme_client *c0 = trireme_client_new(t, 0, 4);
+	struct trireme_client *c1 = trireme_client_new(t, 1, 4);
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
+				.val_len = 1};
+	struct forced f = {.t = t, .replica = 1};
+	struct trireme_replica_status st;
+	char reply[4096];
+	uint64_t deadline;
+	pthread_t thread;
+	int rc;
+
+	cr_assert(log != NULL && c0 != NULL && c1 != NULL);
+	setvbuf(log, NULL, _IONBF, 0);
+	rte_openlog_stream(log);
+	cr_assert_eq(trireme_replica_status(t, 1, &st), 0);
+	cr_assert(!st.violation && st.why == NULL);
+	telemetry("/trireme/replica,1", reply, sizeof(reply));
+	cr_assert_not_null(strstr(reply, "\"violation\":0"), "%s", reply);
+
+	/* c1's set cannot commit (its peers paused): c1 sleeps in
+	 * trireme_wait until the violation wakes it. */
+	cr_assert_eq(trireme_replica_pause(t, 0), 0);
+	cr_assert_eq(trireme_replica_pause(t, 2), 0);
+	cr_assert_eq(trireme_submit(c1, &op, 1), 0);
+	cr_assert_eq(pthread_create(&thread, NULL, force_violation, &f), 0);
+	deadline = mono_ns(CLOCK_MONOTONIC) + 10 * SEC;
+	rc = trireme_wait(c1, 20 * SEC);
+	cr_assert_eq(rc, -TRIREME_ESTOPPED, "%d", rc);
+	cr_assert_lt(mono_ns(CLOCK_MONOTONIC), deadline, "woken late");
+	pthread_join(thread, NULL);
+
+	cr_assert_eq(trireme_replica_status(t, 1, &st), 0);
+	cr_assert(st.violation);
+	cr_assert_str_eq(st.why, "A3: forced by the test");
+	cr_assert_eq(trireme_submit(c1, &op, 2), -TRIREME_ESTOPPED);
+	while (strstr(logbuf, "stopped on a safety violation") == NULL) {
+		cr_assert_lt(mono_ns(CLOCK_MONOTONIC), deadline, "no log line: %s", logbuf);
+		usleep(1000);
+	}
+	cr_assert_not_null(strstr(logbuf, "replica 1 stopped on a safety violation: "
+				  "A3: forced by the test"), "%s", logbuf);
+	telemetry("/trireme/replica,1", reply, sizeof(reply));
+	cr_assert_not_null(strstr(reply, "\"violation\":1"), "%s", reply);
+	cr_assert_not_null(strstr(reply, "A3: forced by the test"), "%s", reply);
+
+	/* The other two still make a quorum. */
+	cr_assert_eq(trireme_replica_resume(t, 0), 0);
+	cr_assert_eq(trireme_replica_resume(t, 2), 0);
+	cr_assert_eq(trireme_replica_status(t, 0, &st), 0);
+	cr_assert(!st.violation);
+	cr_assert_eq(trireme_submit(c0, &op, 3), 0);
+	cr_assert_eq(wait_one(c0).status, 0);
+	rte_openlog_stream(NULL);
+	fclose(log);
+	trireme_stop(t);
+}
