@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-	meson ninja-build pkg-config gcc
+	meson ninja-build pkg-config gcc g++
 	libcriterion-dev
 	dpdk dpdk-dev libdpdk-dev
 	liburcu-dev libjemalloc-dev
