@@ -98,12 +98,14 @@ usage(FILE *f)
 		"  --clients N        clients per replica (default 2)\n"
 		"  --window N         outstanding operations per client, 1..8 (default 3)\n"
 		"  --think-us N       a client's pause after a completion, 0..N us (default 20)\n"
-		"  --variant NAME     a known-bad variant (PROTOCOL §11): reuse-ballot,\n"
+		"  --variant NAME     a known-bad variant (PROTOCOL §11, §12): reuse-ballot,\n"
 		"                     commit-on-spot, ack-at-commit, no-recoverer-promise,\n"
 		"                     read-no-barrier, read-peer-known-only,\n"
 		"                     read-own-known-only, read-share-early, read-no-merge,\n"
+		"                     no-fence, plain-deps, no-dedup, w-per-replica,\n"
+		"                     ballot-n-only, no-recheck, no-fetch-answer,\n"
 		"                     recycle-hold, too-old-ignored, join-votes-at-once,\n"
-		"                     join-recovers-own, join-from-h, keep-old-inc (§12)\n"
+		"                     join-recovers-own, join-from-h, keep-old-inc\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --trace            print every event of the run (with --seed)\n"
@@ -147,44 +149,48 @@ parse_u64(const char *name, const char *arg, uint64_t lo, uint64_t hi, uint64_t 
 	return 0;
 }
 
+/* The known-bad variants by name (enum tr_variant; PROTOCOL §11, §12). */
+static const struct {
+	const char *name;
+	uint32_t bit;
+} variants[] = {
+	{"reuse-ballot", TR_VARIANT_REUSE_BALLOT},
+	{"commit-on-spot", TR_VARIANT_COMMIT_ON_SPOT},
+	{"no-recoverer-promise", TR_VARIANT_NO_RECOVERER_PROMISE},
+	{"read-no-barrier", TR_VARIANT_READ_NO_BARRIER},
+	{"read-peer-known-only", TR_VARIANT_READ_PEER_KNOWN_ONLY},
+	{"read-own-known-only", TR_VARIANT_READ_OWN_KNOWN_ONLY},
+	{"read-share-early", TR_VARIANT_READ_SHARE_EARLY},
+	{"read-no-merge", TR_VARIANT_READ_NO_MERGE},
+	{"no-fence", TR_VARIANT_NO_FENCE},
+	{"plain-deps", TR_VARIANT_PLAIN_DEPS},
+	{"no-dedup", TR_VARIANT_NO_DEDUP},
+	{"w-per-replica", TR_VARIANT_W_PER_REPLICA},
+	{"ballot-n-only", TR_VARIANT_BALLOT_N_ONLY},
+	{"no-recheck", TR_VARIANT_NO_RECHECK},
+	{"no-fetch-answer", TR_VARIANT_NO_FETCH_ANSWER},
+	{"recycle-hold", TR_VARIANT_RECYCLE_HOLD},
+	{"too-old-ignored", TR_VARIANT_TOO_OLD_IGNORED},
+	{"join-votes-at-once", TR_VARIANT_JOIN_VOTES_AT_ONCE},
+	{"join-recovers-own", TR_VARIANT_JOIN_RECOVERS_OWN},
+	{"join-from-h", TR_VARIANT_JOIN_FROM_H},
+	{"keep-old-inc", TR_VARIANT_KEEP_OLD_INC},
+};
+
 static int
 parse_variant(const char *arg, struct sim_params *p)
 {
-	if (strcmp(arg, "reuse-ballot") == 0)
-		p->variant |= TR_VARIANT_REUSE_BALLOT;
-	else if (strcmp(arg, "commit-on-spot") == 0)
-		p->variant |= TR_VARIANT_COMMIT_ON_SPOT;
-	else if (strcmp(arg, "no-recoverer-promise") == 0)
-		p->variant |= TR_VARIANT_NO_RECOVERER_PROMISE;
-	else if (strcmp(arg, "ack-at-commit") == 0)
+	if (strcmp(arg, "ack-at-commit") == 0) {
 		p->ack_at_commit = true;
-	else if (strcmp(arg, "read-no-barrier") == 0)
-		p->variant |= TR_VARIANT_READ_NO_BARRIER;
-	else if (strcmp(arg, "read-peer-known-only") == 0)
-		p->variant |= TR_VARIANT_READ_PEER_KNOWN_ONLY;
-	else if (strcmp(arg, "read-own-known-only") == 0)
-		p->variant |= TR_VARIANT_READ_OWN_KNOWN_ONLY;
-	else if (strcmp(arg, "read-share-early") == 0)
-		p->variant |= TR_VARIANT_READ_SHARE_EARLY;
-	else if (strcmp(arg, "read-no-merge") == 0)
-		p->variant |= TR_VARIANT_READ_NO_MERGE;
-	else if (strcmp(arg, "recycle-hold") == 0)
-		p->variant |= TR_VARIANT_RECYCLE_HOLD;
-	else if (strcmp(arg, "too-old-ignored") == 0)
-		p->variant |= TR_VARIANT_TOO_OLD_IGNORED;
-	else if (strcmp(arg, "join-votes-at-once") == 0)
-		p->variant |= TR_VARIANT_JOIN_VOTES_AT_ONCE;
-	else if (strcmp(arg, "join-recovers-own") == 0)
-		p->variant |= TR_VARIANT_JOIN_RECOVERS_OWN;
-	else if (strcmp(arg, "join-from-h") == 0)
-		p->variant |= TR_VARIANT_JOIN_FROM_H;
-	else if (strcmp(arg, "keep-old-inc") == 0)
-		p->variant |= TR_VARIANT_KEEP_OLD_INC;
-	else {
-		fprintf(stderr, "trireme-sim: unknown --variant '%s' (see --help)\n", arg);
-		return -1;
+		return 0;
 	}
-	return 0;
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
+		if (strcmp(arg, variants[i].name) == 0) {
+			p->variant |= variants[i].bit;
+			return 0;
+		}
+	fprintf(stderr, "trireme-sim: unknown --variant '%s' (see --help)\n", arg);
+	return -1;
 }
 
 static int
