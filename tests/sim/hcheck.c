@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
- * Client histories: a strict line parser (HISTORY.md, version 1) and a sound
- * per-key checker (hcheck.h).
+ * Client histories: a strict line parser (HISTORY.md, versions 1 and 2), the
+ * matching of version 2's pending lines, and a sound per-key checker (hcheck.h).
  */
 #include "hcheck.h"
 
@@ -464,6 +464,63 @@ hist_parse_line(const char *line, struct hist_op *op, char *why, size_t why_len)
 	if (op->kind != HIST_GET)
 		op->has_out = false;
 	return 0;
+}
+
+/* The identity of an operation's lines (client, op, key, value, call), then
+ * pending lines after complete ones; equal lines by position. */
+static int
+by_identity(const void *a, const void *b)
+{
+	const struct hist_op *x = *(const struct hist_op *const *)a;
+	const struct hist_op *y = *(const struct hist_op *const *)b;
+	int c;
+
+	if (x->client != y->client)
+		return x->client < y->client ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if ((c = strcmp(x->key, y->key)) != 0 || (c = strcmp(x->value, y->value)) != 0)
+		return c;
+	if (x->call != y->call)
+		return x->call < y->call ? -1 : 1;
+	if (x->ret_null != y->ret_null)
+		return x->ret_null ? 1 : -1;
+	return x < y ? -1 : x > y;
+}
+
+static bool
+same_identity(const struct hist_op *x, const struct hist_op *y)
+{
+	return x->client == y->client && x->kind == y->kind && x->call == y->call &&
+	       strcmp(x->key, y->key) == 0 && strcmp(x->value, y->value) == 0;
+}
+
+size_t
+hist_match_pending(struct hist_op *ops, size_t n)
+{
+	struct hist_op **by = malloc((n + 1) * sizeof(*by));
+	bool *drop = calloc(n + 1, sizeof(*drop));
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		by[i] = &ops[i];
+	qsort(by, n, sizeof(*by), by_identity);
+	for (size_t i = 0, j; i < n; i = j) {
+		size_t complete = 0;
+
+		for (j = i; j < n && same_identity(by[i], by[j]); j++)
+			complete += !by[j]->ret_null;
+		/* by[i .. i+complete) complete, then the pending lines: the
+		 * first `complete` of those are matched. */
+		for (size_t k = i + complete; k < j && k < i + 2 * complete; k++)
+			drop[by[k] - ops] = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!drop[i])
+			ops[m++] = ops[i];
+	free(drop);
+	free(by);
+	return m;
 }
 
 /* A write definitely took effect, at a time within [call, ret]. */

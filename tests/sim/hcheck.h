@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * A strict reader of client histories (HISTORY.md, version 1), and a checker
+ * A strict reader of client histories (HISTORY.md, versions 1 and 2), and a checker
  * over them that needs nothing but the history: independent of the simulator
  * that wrote it, so it judges the writer too.
  */
@@ -36,6 +36,14 @@ struct hist_op {
  * or -1 with the reason in why. Strings longer than HIST_STR_MAX - 1 bytes
  * are refused (the simulator's are short). */
 int hist_parse_line(const char *line, struct hist_op *op, char *why, size_t why_len);
+
+/* Version 2 (HISTORY.md, "Writers that can be killed"): a pending line
+ * ("ret": null) and a complete line with the same client, op, key, value and
+ * call are one operation, the complete one, matched one to one; a pending
+ * line left over is an unknown outcome, a complete line left over an
+ * operation of its own. Removes the matched pending lines from ops, keeping
+ * the order of the rest; returns how many are left. O(n log n). */
+size_t hist_match_pending(struct hist_op *ops, size_t n);
 
 /* Judges a history key by key, assuming unique set values (HISTORY.md,
  * "Writing histories"). Sound, not complete: it reports only what no
