@@ -54,7 +54,9 @@ size_t hist_match_pending(struct hist_op *ops, size_t n);
  *     completed after v's set completed and before the get was invoked;
  *   - a completed get returns absent although a set of the key completed
  *     before it was invoked and no del could fall in between.
- * Failed operations count as unknown outcomes. 0, or -1 with why. */
+ * Failed operations count as unknown outcomes. O(n log n): per key, writes
+ * sorted by return with the latest call so far, dels by call with the
+ * latest possible effect so far. 0, or -1 with why. */
 int hist_check(const struct hist_op *ops, size_t n, char *why, size_t why_len);
 
 #endif
