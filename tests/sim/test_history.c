@@ -538,3 +538,147 @@ Test(history, an_unknown_outcome_does_not_hide_a_violation)
 	n = match(absent_explained, 5, ops, &unknown);
 	cr_assert_eq(hist_check(ops, n, why, sizeof(why)), 0, "%s", why);
 }
+
+/* The checks of hcheck.h written the obvious way, every write against every
+ * get (O(n^2) per key, O(n^3) for absent reads): the reference the fast
+ * checker must agree with. Returns true when the history is accepted. */
+static bool
+reference_accepts(const struct hist_op *ops, size_t n)
+{
+#define DONE(o) (!(o)->ret_null && (o)->ok)
+	for (size_t gi = 0; gi < n; gi++) {
+		const struct hist_op *g = &ops[gi], *s = NULL;
+
+		if (g->kind != HIST_GET || !DONE(g))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			const struct hist_op *w = &ops[i];
+			bool del_between = false;
+
+			if (!g->out_null || w->kind != HIST_SET || !DONE(w) ||
+			    strcmp(w->key, g->key) != 0 || w->ret >= g->call)
+				continue;
+			for (size_t j = 0; j < n && !del_between; j++) {
+				const struct hist_op *d = &ops[j];
+
+				del_between = d->kind == HIST_DEL && strcmp(d->key, g->key) == 0 &&
+					      d->call <= g->ret && !(DONE(d) && d->ret < w->call);
+			}
+			if (!del_between)
+				return false;
+		}
+		if (g->out_null)
+			continue;
+		for (size_t i = 0; i < n && s == NULL; i++)
+			if (ops[i].kind == HIST_SET && strcmp(ops[i].key, g->key) == 0 &&
+			    strcmp(ops[i].value, g->out) == 0)
+				s = &ops[i];
+		if (s == NULL || s->call > g->ret)
+			return false;
+		for (size_t i = 0; i < n && DONE(s); i++) {
+			const struct hist_op *w = &ops[i];
+
+			if (w->kind != HIST_GET && w != s && DONE(w) && strcmp(w->key, g->key) == 0 &&
+			    s->ret < w->call && w->ret < g->call)
+				return false;
+		}
+	}
+	return true;
+#undef DONE
+}
+
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+/* Random small histories (few keys, overlapping intervals, unknown and failed
+ * outcomes, gets that return any value of their key or absent): the checker
+ * and the reference agree on every one, and both verdicts occur. */
+Test(history, the_checker_agrees_with_the_obvious_one, .timeout = 60)
+{
+	unsigned verdicts[2] = {0};
+	uint64_t seed = 12345;
+
+	for (unsigned h = 0; h < 20000; h++) {
+		struct hist_op ops[14];
+		size_t n = 2 + rnd(&seed) % 13, values = 0;
+		char why[256];
+		bool ref;
+
+		memset(ops, 0, sizeof(ops));
+		for (size_t i = 0; i < n; i++) {
+			struct hist_op *o = &ops[i];
+			uint64_t kind = rnd(&seed) % 11, outcome = rnd(&seed) % 10;
+
+			o->client = (int64_t)(rnd(&seed) % 4);
+			o->kind = kind < 4 ? HIST_SET : kind < 9 ? HIST_GET : HIST_DEL;
+			snprintf(o->key, sizeof(o->key), "k%u", (unsigned)(rnd(&seed) % 3));
+			o->call = (int64_t)(rnd(&seed) % 61);
+			o->ret = o->call + (int64_t)(rnd(&seed) % 16);
+			o->ret_null = outcome == 0;
+			o->ok = outcome < 9;
+			if (o->kind == HIST_SET)
+				snprintf(o->value, sizeof(o->value), "v%zu", ++values);
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct hist_op *o = &ops[i];
+			uint64_t pick = values > 0 ? rnd(&seed) % (values + 1) : 0;
+
+			if (o->kind != HIST_GET || o->ret_null || !o->ok)
+				continue;
+			o->has_out = true;
+			o->out_null = pick == 0;
+			if (pick > 0)
+				snprintf(o->out, sizeof(o->out), "v%u", (unsigned)pick);
+		}
+		ref = reference_accepts(ops, n);
+		cr_assert_eq(hist_check(ops, n, why, sizeof(why)) == 0, ref,
+			     "history %u: the reference %s it (%s)", h, ref ? "accepts" : "refuses", why);
+		verdicts[ref]++;
+	}
+	cr_log_info("accepted %u, refused %u", verdicts[1], verdicts[0]);
+	cr_assert_gt(verdicts[0], 2000);
+	cr_assert_gt(verdicts[1], 2000);
+}
+
+/* One hot key, 400,000 operations: O(n log n) checks it in well under a
+ * second; a scan of every write per get (4 * 10^10 steps) would not end
+ * within the timeout. */
+Test(history, a_hot_key_checks_in_n_log_n, .timeout = 30)
+{
+	size_t n = 400000;
+	struct hist_op *ops = calloc(n, sizeof(*ops));
+	char why[256];
+
+	for (size_t i = 0; i < n; i++) {
+		struct hist_op *o = &ops[i];
+		int64_t t = (int64_t)(i / 2) * 10;
+
+		o->client = (int64_t)(i % 2);
+		strcpy(o->key, "hot");
+		o->ok = true;
+		if (i % 2 == 0) {
+			o->kind = HIST_SET;
+			snprintf(o->value, sizeof(o->value), "v%zu", i);
+			o->call = t;
+			o->ret = t + 5;
+		} else {
+			o->kind = HIST_GET;
+			o->has_out = true;
+			snprintf(o->out, sizeof(o->out), "v%zu", i - 1);
+			o->call = t + 6;
+			o->ret = t + 9;
+		}
+	}
+	cr_assert_eq(hist_check(ops, n, why, sizeof(why)), 0, "%s", why);
+	/* The last get made stale: caught. */
+	snprintf(ops[n - 1].out, sizeof(ops[n - 1].out), "v%zu", n - 4);
+	cr_assert_eq(hist_check(ops, n, why, sizeof(why)), -1);
+	cr_assert_not_null(strstr(why, "stale read"), "%s", why);
+	free(ops);
+}
