@@ -672,7 +672,7 @@ launch(struct app *a)
 	finish(a);
 
 stop:
-	load_free(a->load); /* writes what is still outstanding to the history */
+	load_free(a->load); /* flushes the history: what is outstanding stays pending */
 	trireme_thread_offline();
 	trireme_stop(a->t);
 	close_history(a);
