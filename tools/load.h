@@ -33,7 +33,7 @@ struct load_conf {
 	double read_ratio;             /* share of gets */
 	uint8_t read_mode;             /* enum trireme_read_mode of the gets */
 	uint64_t seed;
-	FILE *history;                 /* NULL: none; written as operations end */
+	FILE *history;                 /* NULL: none; HISTORY.md version 2 */
 };
 
 struct load_counts {
