@@ -5,6 +5,7 @@
  *   history-check FILE...           the checked history: no local reads in it
  *   history-check --local FILE...   local reads' histories: every line "meta": "local"
  *
+ * Exit status: 0 valid and consistent, 1 not, 2 usage or an unreadable file.
  * Several files (the histories of several processes and runs, or pieces of
  * one) are one history, as if concatenated. A file's last line without its
  * newline that does not parse was torn by a writer killed mid-line: it is
@@ -53,7 +54,8 @@ duplicate_value(const struct hist_op *ops, size_t n, char *why, size_t why_len)
 	return dup;
 }
 
-/* Appends the lines of one file. 0, or -1 after printing why. */
+/* Appends the lines of one file. 0, or after printing why -1 (a bad line)
+ * or -2 (unreadable). */
 static int
 read_file(const char *path, bool local, struct lines *l)
 {
@@ -66,7 +68,7 @@ read_file(const char *path, bool local, struct lines *l)
 	f = fopen(path, "r");
 	if (f == NULL) {
 		perror(path);
-		return -1;
+		return -2;
 	}
 	while (rc == 0 && (len = getline(&line, &linecap, f)) >= 0) {
 		struct hist_op op;
@@ -117,9 +119,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: history-check [--local] FILE...\n");
 		return 2;
 	}
-	for (int i = first; i < argc; i++)
-		if (read_file(argv[i], local, &l) != 0)
-			return 1;
+	for (int i = first; i < argc; i++) {
+		int rc = read_file(argv[i], local, &l);
+
+		if (rc != 0)
+			return rc == -2 ? 2 : 1;
+	}
 	lines = l.n;
 	l.n = hist_match_pending(l.ops, l.n);
 	for (size_t i = 0; i < l.n; i++)

@@ -84,4 +84,8 @@ fi
 grep -q 'value 0.0:x written twice' "$dir/err" || fail "$(cat "$dir/err")"
 proc 0 1.0:x k2 150 250 >"$dir/p1.jsonl"
 "$check" "$dir/p0.jsonl" "$dir/p1.jsonl" >/dev/null || fail "overlapping client ids refused"
+# Exit status 2: an unreadable file, among good ones.
+rc=0
+"$check" "$dir/p0.jsonl" "$dir/missing.jsonl" 2>/dev/null || rc=$?
+[ "$rc" -eq 2 ] || fail "an unreadable file: exit status $rc, want 2"
 echo "history ok"
