@@ -102,8 +102,10 @@ if [ "$(id -u)" -ne 0 ] || ip netns list | grep -q '^tr[0-2s]'; then
 	echo "launcher histories ok (seed $seed); three processes skipped (root, free namespaces)"
 	exit 0
 fi
+# Only the processes started here and not yet reaped are killed.
+pid=()
 cleanup() {
-	for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in "${pid[@]}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
 	"$here/scripts/netns.sh" down
 	rm -rf /var/run/dpdk/trhp$$-*
 }
@@ -121,8 +123,14 @@ for i in 0 1 2; do
 done
 sleep 3
 kill -9 "${pid[2]}"
-wait "${pid[0]}" || fail "replica 0 exited with $?: $(tail -3 "$dir/p0.err")"
-wait "${pid[1]}" || fail "replica 1 exited with $?: $(tail -3 "$dir/p1.err")"
+wait "${pid[2]}" 2>/dev/null || true
+pid[2]=
+for i in 0 1; do
+	rc=0
+	wait "${pid[$i]}" || rc=$?
+	pid[$i]=
+	[ "$rc" -eq 0 ] || fail "replica $i exited with $rc: $(tail -3 "$dir/p$i.err")"
+done
 out=$("$check" "$dir/p0.jsonl" "$dir/p1.jsonl" "$dir/p2.jsonl")
 echo "three processes: $out"
 for i in 0 1 2; do
