@@ -125,11 +125,15 @@ sleep 3
 kill -9 "${pid[2]}"
 wait "${pid[2]}" 2>/dev/null || true
 pid[2]=
+# A survivor may end unconverged (exit 1: its own last commands never commit,
+# about one run in eight, main's too; test_multiprocess.sh judges that): its
+# history must check all the same.
 for i in 0 1; do
 	rc=0
 	wait "${pid[$i]}" || rc=$?
 	pid[$i]=
-	[ "$rc" -eq 0 ] || fail "replica $i exited with $rc: $(tail -3 "$dir/p$i.err")"
+	[ "$rc" -le 1 ] || fail "replica $i exited with $rc: $(tail -3 "$dir/p$i.err")"
+	[ "$rc" -eq 0 ] || echo "note: replica $i did not converge: $(grep -o '"unfinished":[0-9]*' "$dir/p$i.json")"
 done
 out=$("$check" "$dir/p0.jsonl" "$dir/p1.jsonl" "$dir/p2.jsonl")
 echo "three processes: $out"
