@@ -23,6 +23,15 @@ fail() {
 	echo "$*" >&2
 	exit 1
 }
+# Only the processes started here and not yet reaped are killed.
+pid=()
+netns=false
+cleanup() {
+	for p in "${pid[@]}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+	if $netns; then "$here/scripts/netns.sh" down; fi
+	rm -rf "/var/run/dpdk/$prefix" /var/run/dpdk/"$prefix"-*
+}
+trap cleanup EXIT
 # history-check's count of operations and of those of unknown outcome.
 ops() { sed -n 's/.* \([0-9]*\) operations (\([0-9]*\) of unknown.*/\1 \2/p'; }
 field() { grep -o "\"$1\": [0-9]*" "$2" | cut -d' ' -f2 | sort -n; }
@@ -83,13 +92,14 @@ h=$dir/h-kill.jsonl
 rm -f "$h"
 "$bin" "${eal[@]}" -- --cluster --duration 30 --loss 0.1 --read-ratio 0.5 --keys 200 \
 	--window 16 --seed "$seed" --history "$h" --quiet >/dev/null 2>&1 &
-pid=$!
+pid[0]=$!
 for _ in $(seq 200); do
 	[ -s "$h" ] && [ "$(grep -c '' "$h")" -gt 20000 ] && break
 	sleep 0.1
 done
-kill -9 "$pid"
-wait "$pid" 2>/dev/null || true
+kill -9 "${pid[0]}"
+wait "${pid[0]}" 2>/dev/null || true
+pid[0]=
 out=$("$check" "$h")
 echo "SIGKILL: $out"
 set -- $(echo "$out" | ops)
@@ -102,20 +112,13 @@ if [ "$(id -u)" -ne 0 ] || ip netns list | grep -q '^tr[0-2s]'; then
 	echo "launcher histories ok (seed $seed); three processes skipped (root, free namespaces)"
 	exit 0
 fi
-# Only the processes started here and not yet reaped are killed.
-pid=()
-cleanup() {
-	for p in "${pid[@]}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-	"$here/scripts/netns.sh" down
-	rm -rf /var/run/dpdk/trhp$$-*
-}
-trap cleanup EXIT
+netns=true
 "$here/scripts/netns.sh" up || fail "cannot create the namespaces"
 peers=02:00:00:00:00:00@10.0.0.1,02:00:00:00:00:01@10.0.0.2,02:00:00:00:00:02@10.0.0.3
 for i in 0 1 2; do
 	rm -f "$dir/p$i.jsonl"
 	ip netns exec tr$i "$bin" --lcores "0@(0-1),1@(0-1)" --no-huge --no-pci \
-		--no-telemetry --log-level='*:error' -m 256 --file-prefix trhp$$-$i \
+		--no-telemetry --log-level='*:error' -m 256 --file-prefix "$prefix-$i" \
 		--vdev=net_af_packet0,iface=trv -- --replica-id $i --peers $peers \
 		--duration 6 --window 8 --read-ratio 0.5 --keys 100 --seed "$seed" \
 		--history "$dir/p$i.jsonl" --json >"$dir/p$i.json" 2>"$dir/p$i.err" &
