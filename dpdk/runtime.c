@@ -151,13 +151,15 @@ static void
 on_complete(void *ctx, const struct tr_completion *d)
 {
 	struct rt_replica *r = ctx;
+	uint64_t id = d->client_id - r->client_id_base;
 	struct trireme_client *c;
 	struct rt_cmd *cmd;
 
-	if (d->client_id / r->clients_max != r->id)
+	/* Another process's or incarnation's client: not ours. */
+	if (d->client_id < r->client_id_base || id / r->clients_max != r->id)
 		return;
 	/* QSBR: trireme_client_free waits for our quiescent state. */
-	c = __atomic_load_n(&r->clients[d->client_id % r->clients_max], __ATOMIC_ACQUIRE);
+	c = __atomic_load_n(&r->clients[id % r->clients_max], __ATOMIC_ACQUIRE);
 	if (c == NULL)
 		return;
 	cmd = &c->cmds[d->seq % c->window];
@@ -311,6 +313,7 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	r->kv = tr_kvstore_new(1024, conf->keys_max);
 	r->client_recs = calloc(recs, sizeof(*r->client_recs));
 	r->clients_max = conf->clients_max;
+	r->client_id_base = conf->client_id_base;
 	r->clients = calloc(conf->clients_max, sizeof(*r->clients));
 	r->slot_seq = calloc(conf->clients_max, sizeof(*r->slot_seq));
 	if (r->kv == NULL || r->client_recs == NULL || r->clients == NULL || r->slot_seq == NULL)
@@ -502,6 +505,8 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		return fail(err, len, -TRIREME_EINVAL, "replica id must be 0, 1 or 2");
 	if (conf->clients_max == 0 || conf->keys_max == 0)
 		return fail(err, len, -TRIREME_EINVAL, "clients_max and keys_max must be > 0");
+	if (conf->client_id_base > UINT64_MAX - (uint64_t)TR_REPLICAS * conf->clients_max)
+		return fail(err, len, -TRIREME_EINVAL, "client_id_base too large for clients_max");
 	if (conf->mtu < TRIREME_MTU_MIN || conf->mtu > TRIREME_MTU_MAX)
 		return fail(err, len, -TRIREME_EINVAL, "mtu %u is not in %u..%u", conf->mtu,
 			    TRIREME_MTU_MIN, TRIREME_MTU_MAX);
@@ -819,12 +824,18 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 	}
 	/* §8: (client id, seq) never repeats, so the slot's sequences go on
 	 * from its previous client's. */
-	c->id = r->id * r->clients_max + slot;
+	c->id = r->client_id_base + (uint64_t)r->id * r->clients_max + slot;
 	c->next_seq = r->slot_seq[slot] + 1;
 	c->oldest = c->next_seq;
 	__atomic_store_n(&r->clients[slot], c, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&r->clients_lock);
 	return c;
+}
+
+uint64_t
+trireme_client_id(const struct trireme_client *c)
+{
+	return c->id;
 }
 
 void
@@ -836,7 +847,7 @@ trireme_client_free(struct trireme_client *c)
 	if (c == NULL)
 		return;
 	r = c->rep;
-	slot = c->id % r->clients_max;
+	slot = (uint32_t)((c->id - r->client_id_base) % r->clients_max);
 	pthread_mutex_lock(&r->clients_lock);
 	__atomic_store_n(&r->clients[slot], NULL, __ATOMIC_RELEASE);
 	r->slot_seq[slot] = c->next_seq - 1;

@@ -49,7 +49,7 @@ enum { RT_CMD_FREE = 0, RT_CMD_QUEUED = 1, RT_CMD_DONE = 2 };
 struct trireme_client {
 	struct trireme *t;
 	struct rt_replica *rep;
-	uint32_t id;          /* global client id */
+	uint64_t id;          /* client_id_base + replica * clients_max + slot */
 	unsigned window;
 	uint64_t next_seq;
 	uint64_t oldest;      /* oldest outstanding seq */
@@ -133,6 +133,7 @@ struct rt_replica {
 	struct trireme_client **clients;
 	uint64_t *slot_seq;
 	uint32_t clients_max;
+	uint64_t client_id_base; /* trireme_conf's */
 	struct trireme_client *retired; /* freed with commands in the ring */
 	pthread_mutex_t clients_lock;
 	bool violation_logged; /* applier only */

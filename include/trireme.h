@@ -121,7 +121,13 @@ struct trireme_conf {
 	uint32_t clients_max;        /* per replica */
 	uint32_t mbufs;              /* mempool size per replica */
 	uint64_t seed;
-	uint8_t reserved[64];        /* zero (trireme_conf_default): room for
+	/* Client ids (the exactly-once key of PROTOCOL §8, sent in every
+	 * command) are client_id_base + replica * clients_max + n, n below
+	 * clients_max. Processes and incarnations that share a cluster need
+	 * bases far apart (e.g. from a random nonce), or a restarted replica's
+	 * clients would reuse the ids and sequences of the ones before. */
+	uint64_t client_id_base;     /* default 0; taken from reserved */
+	uint8_t reserved[56];        /* zero (trireme_conf_default): room for
 				      * later options without an ABI break */
 };
 
@@ -173,6 +179,8 @@ int trireme_set_faults(struct trireme *t, unsigned replica, const struct trireme
  * offline meanwhile if it is online). */
 struct trireme_client *trireme_client_new(struct trireme *t, unsigned replica, unsigned window);
 void trireme_client_free(struct trireme_client *c);
+/* The client's id (trireme_conf's client_id_base). */
+uint64_t trireme_client_id(const struct trireme_client *c);
 
 enum trireme_op_kind {
 	TRIREME_SET = 1,

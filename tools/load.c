@@ -4,12 +4,20 @@
  * Each loaded replica gets ceil(window / client_window_max) clients whose
  * windows add up to the window. A command's tag holds the index of the slot
  * that records its submit time and kind; a client's free slots are a stack.
+ *
+ * A step prepares a command for every free slot (its history's pending
+ * line), flushes the history, then submits the prepared commands: a pending
+ * line reaches the file before its command can take effect, so a SIGKILL
+ * never leaves a write that other processes read out of the history. A
+ * command the runtime refuses for now (busy, paused) stays prepared, and is
+ * submitted by a later step under the same pending line.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <rte_cycles.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "history_out.h"
 #include "load.h"
@@ -22,15 +30,19 @@
 
 struct load_client {
 	struct trireme_client *c;
+	uint64_t id;               /* trireme_client_id: the history's client */
 	unsigned replica;
-	unsigned index;            /* within the load, for the value prefix */
 	unsigned window;
-	unsigned used;
+	unsigned used;             /* submitted, not completed */
 	unsigned free_count;
+	unsigned prep_head;        /* prepared, not submitted yet: a FIFO */
+	unsigned prep_count;
 	uint8_t free_slot[LOAD_SLOTS_MAX];
+	uint8_t prep[LOAD_SLOTS_MAX];
 	uint8_t kind[LOAD_SLOTS_MAX];
 	uint8_t read_mode[LOAD_SLOTS_MAX];
-	uint64_t sent_tsc[LOAD_SLOTS_MAX];
+	uint64_t call_ns[LOAD_SLOTS_MAX]; /* the history's call: when prepared */
+	uint64_t sent_ns[LOAD_SLOTS_MAX]; /* the latency's start: when submitted */
 	uint64_t key[LOAD_SLOTS_MAX];  /* key number */
 	uint64_t vseq[LOAD_SLOTS_MAX]; /* set: the seq in its value */
 	uint64_t seq;
@@ -43,10 +55,9 @@ struct load {
 	struct load_client *clients;
 	unsigned client_count;
 	bool running;
-	uint64_t zero_tsc;         /* the history's time 0 */
-	uint64_t started_tsc;
-	uint64_t active_tsc;       /* over the finished start .. stop periods */
-	double ns_per_tsc;
+	uint64_t started_ns;
+	uint64_t active_ns;        /* over the finished start .. stop periods */
+	uint64_t unflushed;        /* history lines since the last fflush */
 	struct load_counts counts;
 	struct hist total;
 	struct hist interval;
@@ -58,6 +69,17 @@ struct load {
 
 static void history_record(struct load *l, const struct load_client *lcl, unsigned slot,
 			   const struct trireme_done *d, uint64_t now);
+
+/* HISTORY.md's one clock of the host: CLOCK_MONOTONIC, shared by every
+ * process of one boot, so that their histories check as one. */
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+}
 
 /* splitmix64: seeds */
 static uint64_t
@@ -94,8 +116,6 @@ load_new(struct trireme *t, const struct load_conf *lc, char *err, size_t err_le
 	l->conf = *lc;
 	if (l->conf.client_window_max == 0 || l->conf.client_window_max > LOAD_SLOTS_MAX)
 		l->conf.client_window_max = LOAD_SLOTS_MAX;
-	l->ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
-	l->zero_tsc = rte_rdtsc();
 	hist_reset(&l->total);
 	hist_reset(&l->interval);
 	hist_reset(&l->reads);
@@ -120,7 +140,6 @@ load_new(struct trireme *t, const struct load_conf *lc, char *err, size_t err_le
 			/* Windows as even as possible, adding up to lc->window. */
 			lcl->window = lc->window / per_replica + (i < lc->window % per_replica);
 			lcl->replica = r;
-			lcl->index = n;
 			lcl->rng = mix64(lc->seed ^ mix64(n + 1)) | 1;
 			lcl->c = trireme_client_new(t, r, lcl->window);
 			if (lcl->c == NULL) {
@@ -130,6 +149,7 @@ load_new(struct trireme *t, const struct load_conf *lc, char *err, size_t err_le
 				load_free(l);
 				return NULL;
 			}
+			lcl->id = trireme_client_id(lcl->c);
 			lcl->free_count = lcl->window;
 			for (s = 0; s < lcl->window; s++)
 				lcl->free_slot[s] = (uint8_t)(lcl->window - 1 - s);
@@ -147,14 +167,11 @@ load_free(struct load *l)
 
 	if (l == NULL)
 		return;
-	for (i = 0; i < l->client_count; i++) {
-		struct load_client *lcl = &l->clients[i];
-
-		for (unsigned slot = 0; slot < lcl->window; slot++)
-			if (lcl->kind[slot] != 0)
-				history_record(l, lcl, slot, NULL, 0);
-		trireme_client_free(lcl->c);
-	}
+	/* What is outstanding has its pending line: an unknown outcome. */
+	if (l->conf.history != NULL)
+		fflush(l->conf.history);
+	for (i = 0; i < l->client_count; i++)
+		trireme_client_free(l->clients[i].c);
 	free(l->clients);
 	free(l);
 }
@@ -165,7 +182,7 @@ load_start(struct load *l)
 	if (l->running)
 		return;
 	l->running = true;
-	l->started_tsc = rte_rdtsc();
+	l->started_ns = mono_ns();
 }
 
 void
@@ -174,7 +191,7 @@ load_stop(struct load *l)
 	if (!l->running)
 		return;
 	l->running = false;
-	l->active_tsc += rte_rdtsc() - l->started_tsc;
+	l->active_ns += mono_ns() - l->started_ns;
 }
 
 bool
@@ -198,11 +215,11 @@ load_read_mode(const struct load *l)
 double
 load_active_s(const struct load *l)
 {
-	uint64_t tsc = l->active_tsc;
+	uint64_t ns = l->active_ns;
 
 	if (l->running)
-		tsc += rte_rdtsc() - l->started_tsc;
-	return (double)tsc * l->ns_per_tsc / 1e9;
+		ns += mono_ns() - l->started_ns;
+	return (double)ns / 1e9;
 }
 
 /* Writes v in decimal at buf (20 bytes at most), returns the length. */
@@ -244,7 +261,7 @@ make_value(struct load *l, const struct load_client *lcl, uint64_t seq)
 	char prefix[LOAD_PREFIX_MAX];
 	unsigned plen;
 
-	plen = put_dec(prefix, lcl->index);
+	plen = put_dec(prefix, lcl->id);
 	prefix[plen++] = '.';
 	plen += put_dec(prefix + plen, seq);
 	prefix[plen++] = ':';
@@ -255,18 +272,20 @@ make_value(struct load *l, const struct load_client *lcl, uint64_t seq)
 	return l->value;
 }
 
-/* One operation into the history: d NULL when its outcome is unknown. */
+/* One line of the history (HISTORY.md, version 2): the pending line at the
+ * call when d is NULL, else the complete line at now. */
 static void
 history_record(struct load *l, const struct load_client *lcl, unsigned slot,
 	       const struct trireme_done *d, uint64_t now)
 {
 	char key[LOAD_KEY_LEN];
-	struct history_op h = {.client = lcl->index, .op = lcl->kind[slot], .key = key};
+	struct history_op h = {.client = lcl->id, .op = lcl->kind[slot], .key = key};
 
 	if (l->conf.history == NULL)
 		return;
 	if (h.op == TRIREME_GET && lcl->read_mode[slot] == TRIREME_READ_LOCAL) {
-		l->counts.local_reads++; /* not linearizable: not in the checked history */
+		if (d != NULL) /* not linearizable: not in the checked history */
+			l->counts.local_reads++;
 		return;
 	}
 	h.key_len = make_key(key, lcl->key[slot]);
@@ -274,20 +293,23 @@ history_record(struct load *l, const struct load_client *lcl, unsigned slot,
 		h.value = (const char *)make_value(l, lcl, lcl->vseq[slot]);
 		h.value_len = l->conf.value_size;
 	}
-	h.call = (uint64_t)((double)(lcl->sent_tsc[slot] - l->zero_tsc) * l->ns_per_tsc);
-	if (d != NULL) {
-		h.done = true;
-		h.ret = (uint64_t)((double)(now - l->zero_tsc) * l->ns_per_tsc);
-		h.ok = d->status == 0;
-		if (d->found) {
-			h.out = (const char *)d->val;
-			h.out_len = d->val_len;
-		}
-	}
+	h.call = lcl->call_ns[slot];
 	if (h.op == TRIREME_GET)
 		h.meta = opts_read_mode_name(lcl->read_mode[slot]);
-	history_op_write(l->conf.history, &h); /* errors: ferror at the end */
-	l->counts.history_ops++;
+	l->unflushed++;
+	if (d == NULL) {
+		history_op_write_call(l->conf.history, &h); /* errors: ferror at the end */
+		l->counts.history_ops++;
+		return;
+	}
+	h.done = true;
+	h.ret = now;
+	h.ok = d->status == 0;
+	if (d->found) {
+		h.out = (const char *)d->val;
+		h.out_len = d->val_len;
+	}
+	history_op_write(l->conf.history, &h);
 }
 
 static void
@@ -321,47 +343,66 @@ load_complete(struct load *l, struct load_client *lcl, const struct trireme_done
 		l->counts.reads++;
 	else
 		l->counts.writes++;
-	ns = (uint64_t)((double)(now - lcl->sent_tsc[slot]) * l->ns_per_tsc);
+	ns = now - lcl->sent_ns[slot];
 	hist_add(&l->total, ns);
 	hist_add(&l->interval, ns);
 	hist_add(kind == TRIREME_GET ? &l->reads : &l->writes, ns);
 }
 
-/* Returns 0 when queued, else the submit's error. */
+/* A new command in a free slot, its pending line written: prepared. */
+static void
+load_prepare_one(struct load *l, struct load_client *lcl, uint64_t now)
+{
+	uint64_t rnd = next_rand(&lcl->rng);
+	unsigned slot = lcl->free_slot[--lcl->free_count];
+
+	lcl->key[slot] = next_rand(&lcl->rng) % l->conf.keys;
+	if ((double)(rnd >> 11) * 0x1p-53 < l->conf.read_ratio) {
+		lcl->kind[slot] = TRIREME_GET;
+		lcl->read_mode[slot] = l->conf.read_mode;
+	} else {
+		lcl->kind[slot] = TRIREME_SET;
+		lcl->read_mode[slot] = 0;
+		lcl->vseq[slot] = lcl->seq++; /* a value of its own, even if never sent */
+	}
+	lcl->call_ns[slot] = now;
+	lcl->prep[(lcl->prep_head + lcl->prep_count++) % LOAD_SLOTS_MAX] = (uint8_t)slot;
+	history_record(l, lcl, slot, NULL, 0);
+}
+
+/* Submits the oldest prepared command. Returns 0 when queued, else the
+ * submit's error. */
 static int
 load_submit_one(struct load *l, struct load_client *lcl)
 {
 	char key[LOAD_KEY_LEN];
 	struct trireme_op op;
-	uint64_t rnd = next_rand(&lcl->rng), knum, tag;
-	unsigned slot;
+	unsigned slot = lcl->prep[lcl->prep_head];
 	int rc;
 
 	memset(&op, 0, sizeof(op));
-	knum = next_rand(&lcl->rng) % l->conf.keys;
+	op.kind = lcl->kind[slot];
 	op.key = key;
-	op.key_len = make_key(key, knum);
-	if ((double)(rnd >> 11) * 0x1p-53 < l->conf.read_ratio) {
-		op.kind = TRIREME_GET;
-		op.read_mode = l->conf.read_mode;
+	op.key_len = make_key(key, lcl->key[slot]);
+	if (op.kind == TRIREME_GET) {
+		op.read_mode = lcl->read_mode[slot];
 	} else {
-		op.kind = TRIREME_SET;
-		op.val = make_value(l, lcl, lcl->seq);
+		op.val = make_value(l, lcl, lcl->vseq[slot]);
 		op.val_len = l->conf.value_size;
 	}
-	slot = lcl->free_slot[lcl->free_count - 1];
-	tag = lcl->seq << 8 | slot;
-	lcl->sent_tsc[slot] = rte_rdtsc(); /* call: just before the request */
-	rc = trireme_submit(lcl->c, &op, tag);
-	if (rc != 0)
+	lcl->sent_ns[slot] = mono_ns(); /* just before the request */
+	rc = trireme_submit(lcl->c, &op, slot);
+	if (rc == -TRIREME_EBUSY || rc == -TRIREME_ESTOPPED)
+		return rc; /* stays prepared */
+	lcl->prep_head = (lcl->prep_head + 1) % LOAD_SLOTS_MAX;
+	lcl->prep_count--;
+	if (rc != 0) {
+		/* Never sent: its pending line is an unknown outcome. */
+		lcl->kind[slot] = 0;
+		lcl->free_slot[lcl->free_count++] = (uint8_t)slot;
 		return rc;
-	lcl->free_count--;
-	lcl->kind[slot] = op.kind;
-	lcl->read_mode[slot] = op.read_mode;
-	lcl->key[slot] = knum;
-	lcl->vseq[slot] = lcl->seq;
+	}
 	lcl->used++;
-	lcl->seq++;
 	l->counts.outstanding++;
 	return 0;
 }
@@ -379,6 +420,7 @@ load_step(struct load *l)
 {
 	struct trireme_done done[LOAD_POLL_BURST];
 	unsigned i, j, n, work = 0;
+	bool prepared = false;
 
 	for (i = 0; i < l->client_count; i++) {
 		struct load_client *lcl = &l->clients[i];
@@ -386,14 +428,31 @@ load_step(struct load *l)
 		if (lcl->used > 0) {
 			n = trireme_poll(lcl->c, done, LOAD_POLL_BURST);
 			if (n > 0) {
-				uint64_t now = rte_rdtsc();
+				uint64_t now = mono_ns();
 
 				for (j = 0; j < n; j++)
 					load_complete(l, lcl, &done[j], now);
 				work += n;
 			}
 		}
-		while (l->running && lcl->free_count > 0) {
+		if (l->running && lcl->free_count > 0) {
+			uint64_t now = mono_ns(); /* call: before the pending line */
+
+			while (lcl->free_count > 0)
+				load_prepare_one(l, lcl, now);
+			prepared = true;
+		}
+	}
+	/* The pending lines reach the file before their commands are sent; the
+	 * completions go with them, or at once when nothing is prepared. */
+	if (l->unflushed > 0 && (prepared || !l->running)) {
+		fflush(l->conf.history);
+		l->unflushed = 0;
+	}
+	for (i = 0; i < l->client_count; i++) {
+		struct load_client *lcl = &l->clients[i];
+
+		while (lcl->prep_count > 0) {
 			int rc = load_submit_one(l, lcl);
 
 			if (rc == -TRIREME_EBUSY || rc == -TRIREME_ESTOPPED)
@@ -425,8 +484,27 @@ load_outstanding_live(const struct load *l)
 	}
 	for (i = 0; i < l->client_count; i++)
 		if (!paused[l->clients[i].replica])
-			n += l->clients[i].used;
+			n += l->clients[i].used + l->clients[i].prep_count;
 	return n;
+}
+
+uint64_t
+load_client_id_base(uint32_t clients_max)
+{
+	uint64_t nonce = 0, span = (uint64_t)TRIREME_REPLICAS * clients_max;
+	unsigned shift = 0;
+
+	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		nonce = mix64((uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec) ^
+			mix64((uint64_t)getpid());
+	}
+	while (shift < 63 && (UINT64_C(1) << shift) < span)
+		shift++;
+	/* The nonce above the ids of this process's clients, below 2^63. */
+	return (nonce >> (shift + 1)) << shift;
 }
 
 void

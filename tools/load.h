@@ -2,13 +2,17 @@
  * The closed-loop load generator of the trireme launcher. It runs on the
  * calling thread (the main lcore): load_step() polls every client's
  * completions and refills its window, never blocking. Latencies are measured
- * with the TSC from submit to completion.
+ * with CLOCK_MONOTONIC from submit to completion.
  *
  * With a history file, every operation is recorded in the format of
- * HISTORY.md: call and ret in nanoseconds of one clock (the TSC of this
- * thread, from load_new), every set with a unique value, operations still
- * outstanding at load_free as "ret": null. Local reads are not linearizable
- * by design and are left out of it (counted in local_reads).
+ * HISTORY.md, version 2: a pending line ("ret": null) written and flushed
+ * before the command is sent, the complete line when it returns, so that the
+ * file of a process killed by SIGKILL still checks. call and ret are
+ * CLOCK_MONOTONIC nanoseconds, the one clock of every process on the host;
+ * the client is the runtime's client id (unique across processes and
+ * incarnations with load_client_id_base), and every set writes a value
+ * "<client>.<seq>:..." of its own. Local reads are not linearizable by
+ * design and are left out of it (counted in local_reads).
  */
 #ifndef TRIREME_TOOLS_LOAD_H
 #define TRIREME_TOOLS_LOAD_H
@@ -29,7 +33,7 @@ struct load_conf {
 	double read_ratio;             /* share of gets */
 	uint8_t read_mode;             /* enum trireme_read_mode of the gets */
 	uint64_t seed;
-	FILE *history;                 /* NULL: none; written as operations end */
+	FILE *history;                 /* NULL: none; HISTORY.md version 2 */
 };
 
 struct load_counts {
@@ -41,7 +45,7 @@ struct load_counts {
 	uint64_t full;          /* -TRIREME_EFULL */
 	uint64_t submit_errors; /* submit refused, other than busy or stopped */
 	uint64_t outstanding;
-	uint64_t history_ops;   /* lines written to the history */
+	uint64_t history_ops;   /* operations in the history (pending lines) */
 	uint64_t local_reads;   /* left out of the history */
 };
 
@@ -49,8 +53,13 @@ struct load;
 
 /* Creates the clients. NULL after writing one line of what failed into err. */
 struct load *load_new(struct trireme *t, const struct load_conf *lc, char *err, size_t err_len);
-/* Records what is still outstanding in the history ("ret": null), frees. */
+/* Flushes the history (what is outstanding stays pending: unknown), frees. */
 void load_free(struct load *l);
+
+/* A trireme_conf client_id_base for this process: a random nonce above the
+ * ids of its TRIREME_REPLICAS * clients_max clients, below 2^63 (a JSON
+ * int64), so that no two processes or incarnations share a client id. */
+uint64_t load_client_id_base(uint32_t clients_max);
 
 void load_start(struct load *l);
 void load_stop(struct load *l);

@@ -14,7 +14,7 @@
 #define OPTS_WINDOW_MAX 256        /* outstanding commands per replica */
 #define OPTS_CLIENT_WINDOW_MAX 64  /* trireme_client_new: window 1..64 */
 #define OPTS_BATCH_MAX 4096        /* the engine's TR_BATCH_CMDS_MAX */
-#define OPTS_HISTORY_VALUE_MIN 24  /* --history: room for a unique prefix */
+#define OPTS_HISTORY_VALUE_MIN 32  /* --history: room for "<client>.<seq>:" */
 
 /* "barrier", "log", "local": the mode, or -1. */
 int opts_read_mode(const char *name);

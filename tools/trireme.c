@@ -600,6 +600,8 @@ launch(struct app *a)
 		return EXIT_USAGE;
 	if (make_conf(&a->o, &conf) != 0)
 		return EXIT_USAGE;
+	/* Client ids of our own: exactly-once (§8) and the history's clients. */
+	conf.client_id_base = load_client_id_base(conf.clients_max);
 	a->conf_batch = conf.batch_cmds_max;
 	a->conf_mtu = conf.mtu;
 	if (a->o.history != NULL && (a->history = fopen(a->o.history, "w")) == NULL) {
@@ -670,7 +672,7 @@ launch(struct app *a)
 	finish(a);
 
 stop:
-	load_free(a->load); /* writes what is still outstanding to the history */
+	load_free(a->load); /* flushes the history: what is outstanding stays pending */
 	trireme_thread_offline();
 	trireme_stop(a->t);
 	close_history(a);

@@ -188,7 +188,7 @@ bad "value larger than a jumbo packet" "--value-size 4096 does not fit .*MTU 400
 echo "# --history"
 bad "--history in a missing directory" "cannot write --history $tmp/no/h.jsonl" "${eal[@]}" \
 	-l 0-1 -- --history "$tmp/no/h.jsonl" --duration 1
-bad "--history with short values" "--history needs --value-size >= 24" "${eal[@]}" -l 0-1 \
+bad "--history with short values" "--history needs --value-size >= 32" "${eal[@]}" -l 0-1 \
 	-- --history "$tmp/h.jsonl" --value-size 8
 # [runtime] the history cannot be written to the end: the run fails.
 bad_last "--history on a full disk" "writing --history /dev/full failed" "${eal[@]}" -l 0-1 \

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
- * Client histories: a strict line parser (HISTORY.md, version 1) and a sound
- * per-key checker (hcheck.h).
+ * Client histories: a strict line parser (HISTORY.md, versions 1 and 2), the
+ * matching of version 2's pending lines, and a sound per-key checker (hcheck.h).
  */
 #include "hcheck.h"
 
@@ -466,6 +466,63 @@ hist_parse_line(const char *line, struct hist_op *op, char *why, size_t why_len)
 	return 0;
 }
 
+/* The identity of an operation's lines (client, op, key, value, call), then
+ * pending lines after complete ones; equal lines by position. */
+static int
+by_identity(const void *a, const void *b)
+{
+	const struct hist_op *x = *(const struct hist_op *const *)a;
+	const struct hist_op *y = *(const struct hist_op *const *)b;
+	int c;
+
+	if (x->client != y->client)
+		return x->client < y->client ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if ((c = strcmp(x->key, y->key)) != 0 || (c = strcmp(x->value, y->value)) != 0)
+		return c;
+	if (x->call != y->call)
+		return x->call < y->call ? -1 : 1;
+	if (x->ret_null != y->ret_null)
+		return x->ret_null ? 1 : -1;
+	return x < y ? -1 : x > y;
+}
+
+static bool
+same_identity(const struct hist_op *x, const struct hist_op *y)
+{
+	return x->client == y->client && x->kind == y->kind && x->call == y->call &&
+	       strcmp(x->key, y->key) == 0 && strcmp(x->value, y->value) == 0;
+}
+
+size_t
+hist_match_pending(struct hist_op *ops, size_t n)
+{
+	struct hist_op **by = malloc((n + 1) * sizeof(*by));
+	bool *drop = calloc(n + 1, sizeof(*drop));
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		by[i] = &ops[i];
+	qsort(by, n, sizeof(*by), by_identity);
+	for (size_t i = 0, j; i < n; i = j) {
+		size_t complete = 0;
+
+		for (j = i; j < n && same_identity(by[i], by[j]); j++)
+			complete += !by[j]->ret_null;
+		/* by[i .. i+complete) complete, then the pending lines: the
+		 * first `complete` of those are matched. */
+		for (size_t k = i + complete; k < j && k < i + 2 * complete; k++)
+			drop[by[k] - ops] = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!drop[i])
+			ops[m++] = ops[i];
+	free(drop);
+	free(by);
+	return m;
+}
+
 /* A write definitely took effect, at a time within [call, ret]. */
 static bool
 completed(const struct hist_op *o)
@@ -473,42 +530,150 @@ completed(const struct hist_op *o)
 	return !o->ret_null && o->ok;
 }
 
-/* The checks of hcheck.h over one key's operations. */
+/* Operations sorted by a time, each with the one whose other time is the
+ * largest so far: "the latest call among the writes that returned before t"
+ * in O(log n). */
+struct prefix {
+	const struct hist_op **op;
+	const struct hist_op **best; /* best[i]: the max of op[0..i] */
+	size_t n;
+};
+
 static int
-check_key(struct rd *r, const struct hist_op *const *ops, size_t n)
+by_ret(const void *a, const void *b)
 {
+	const struct hist_op *x = *(const struct hist_op *const *)a;
+	const struct hist_op *y = *(const struct hist_op *const *)b;
+
+	return x->ret != y->ret ? (x->ret < y->ret ? -1 : 1) : x < y ? -1 : x > y;
+}
+
+static int
+by_call(const void *a, const void *b)
+{
+	const struct hist_op *x = *(const struct hist_op *const *)a;
+	const struct hist_op *y = *(const struct hist_op *const *)b;
+
+	return x->call != y->call ? (x->call < y->call ? -1 : 1) : x < y ? -1 : x > y;
+}
+
+/* When a write may have taken effect at the latest: its ret if it
+ * completed, else any time (unknown outcome, or failed). */
+static int64_t
+effect_by(const struct hist_op *o)
+{
+	return completed(o) ? o->ret : INT64_MAX;
+}
+
+/* Sorted by ret, the largest call so far (by_ret); or sorted by call, the
+ * largest effect_by so far. */
+static void
+prefix_build(struct prefix *p, bool ret_order)
+{
+	qsort(p->op, p->n, sizeof(*p->op), ret_order ? by_ret : by_call);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct hist_op *o = p->op[i], *b = i > 0 ? p->best[i - 1] : o;
+
+		p->best[i] = (ret_order ? o->call > b->call : effect_by(o) > effect_by(b)) ? o : b;
+	}
+}
+
+/* The best of the operations whose ret (ret_order) or call is below t, or
+ * at most t when inclusive; NULL when there is none. */
+static const struct hist_op *
+prefix_best(const struct prefix *p, bool ret_order, int64_t t, bool inclusive)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int64_t v = ret_order ? p->op[mid]->ret : p->op[mid]->call;
+
+		if (v < t || (inclusive && v == t))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 ? p->best[lo - 1] : NULL;
+}
+
+static int
+by_value_addr(const void *a, const void *b)
+{
+	const struct hist_op *x = *(const struct hist_op *const *)a;
+	const struct hist_op *y = *(const struct hist_op *const *)b;
+	int c = strcmp(x->value, y->value);
+
+	return c != 0 ? c : x < y ? -1 : x > y;
+}
+
+/* The first set (in the history's order) that wrote value, or NULL. */
+static const struct hist_op *
+set_of(const struct hist_op *const *sets, size_t n, const char *value)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(sets[mid]->value, value) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(sets[lo]->value, value) == 0 ? sets[lo] : NULL;
+}
+
+/* The checks of hcheck.h over one key's operations, in O(n log n). mem
+ * holds 7 n pointers. */
+static int
+check_key(struct rd *r, const struct hist_op *const *ops, size_t n, const struct hist_op **mem)
+{
+	/* Every set by value; completed sets and completed writes by ret; dels
+	 * by call. */
+	const struct hist_op **sets = mem;
+	struct prefix done_sets = {.op = mem + n, .best = mem + 2 * n};
+	struct prefix done_writes = {.op = mem + 3 * n, .best = mem + 4 * n};
+	struct prefix dels = {.op = mem + 5 * n, .best = mem + 6 * n};
+	size_t nsets = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct hist_op *o = ops[i];
+
+		if (o->kind == HIST_SET)
+			sets[nsets++] = o;
+		if (o->kind == HIST_SET && completed(o))
+			done_sets.op[done_sets.n++] = o;
+		if (o->kind != HIST_GET && completed(o))
+			done_writes.op[done_writes.n++] = o;
+		if (o->kind == HIST_DEL)
+			dels.op[dels.n++] = o;
+	}
+	qsort(sets, nsets, sizeof(*sets), by_value_addr);
+	prefix_build(&done_sets, true);
+	prefix_build(&done_writes, true);
+	prefix_build(&dels, false);
+
 	for (size_t gi = 0; gi < n; gi++) {
-		const struct hist_op *g = ops[gi];
-		const struct hist_op *s = NULL;
+		const struct hist_op *g = ops[gi], *s, *w, *d;
 
 		if (g->kind != HIST_GET || !completed(g))
 			continue;
 		if (g->out_null) {
-			/* Absent after a completed set needs a del that may fall
-			 * after that set and before the get's end. */
-			for (size_t i = 0; i < n; i++) {
-				const struct hist_op *w = ops[i];
-				bool del_between = false;
-
-				if (w->kind != HIST_SET || !completed(w) || w->ret >= g->call)
-					continue;
-				for (size_t j = 0; j < n && !del_between; j++) {
-					const struct hist_op *d = ops[j];
-
-					del_between = d->kind == HIST_DEL && d->call <= g->ret &&
-						      !(completed(d) && d->ret < w->call);
-				}
-				if (!del_between)
-					return fail(r, "get of %s by client %" PRId64 " at %" PRId64
-						    " returned absent after client %" PRId64
-						    "'s set %s completed at %" PRId64, g->key, g->client,
-						    g->call, w->client, w->value, w->ret);
-			}
+			/* Absent after a completed set w needs a del invoked by the
+			 * get's end that may take effect after w began: of the sets
+			 * that completed before the get, the latest-invoked one
+			 * against the latest effect of the dels. */
+			w = prefix_best(&done_sets, true, g->call, false);
+			d = prefix_best(&dels, false, g->ret, true);
+			if (w != NULL && (d == NULL || effect_by(d) < w->call))
+				return fail(r, "get of %s by client %" PRId64 " at %" PRId64
+					    " returned absent after client %" PRId64
+					    "'s set %s completed at %" PRId64, g->key, g->client,
+					    g->call, w->client, w->value, w->ret);
 			continue;
 		}
-		for (size_t i = 0; i < n && s == NULL; i++)
-			if (ops[i]->kind == HIST_SET && strcmp(ops[i]->value, g->out) == 0)
-				s = ops[i];
+		s = set_of(sets, nsets, g->out);
 		if (s == NULL)
 			return fail(r, "get of %s by client %" PRId64 " returned %s, which no set of "
 				    "the key wrote", g->key, g->client, g->out);
@@ -516,18 +681,15 @@ check_key(struct rd *r, const struct hist_op *const *ops, size_t n)
 			return fail(r, "get of %s returned %s before it was written", g->key, g->out);
 		if (!completed(s))
 			continue;
-		for (size_t i = 0; i < n; i++) {
-			const struct hist_op *w = ops[i];
-
-			if (w->kind == HIST_GET || w == s || !completed(w))
-				continue;
-			if (s->ret < w->call && w->ret < g->call)
-				return fail(r, "stale read: get of %s by client %" PRId64 " at %" PRId64
-					    " returned %s, overwritten by client %" PRId64 "'s %s "
-					    "(%" PRId64 "..%" PRId64 ")", g->key, g->client, g->call,
-					    g->out, w->client, w->kind == HIST_SET ? "set" : "del",
-					    w->call, w->ret);
-		}
+		/* Stale: a write invoked after s returned completed before the
+		 * get was invoked. */
+		w = prefix_best(&done_writes, true, g->call, false);
+		if (w != NULL && w->call > s->ret)
+			return fail(r, "stale read: get of %s by client %" PRId64 " at %" PRId64
+				    " returned %s, overwritten by client %" PRId64 "'s %s "
+				    "(%" PRId64 "..%" PRId64 ")", g->key, g->client, g->call,
+				    g->out, w->client, w->kind == HIST_SET ? "set" : "del",
+				    w->call, w->ret);
 	}
 	return 0;
 }
@@ -547,6 +709,7 @@ hist_check(const struct hist_op *ops, size_t n, char *why, size_t why_len)
 {
 	struct rd r = {.why = why, .why_len = why_len};
 	const struct hist_op **by = malloc((n + 1) * sizeof(*by));
+	const struct hist_op **mem = malloc((7 * n + 1) * sizeof(*mem));
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -555,8 +718,9 @@ hist_check(const struct hist_op *ops, size_t n, char *why, size_t why_len)
 	for (size_t i = 0, j; i < n && rc == 0; i = j) {
 		for (j = i + 1; j < n && strcmp(by[j]->key, by[i]->key) == 0; j++)
 			;
-		rc = check_key(&r, by + i, j - i);
+		rc = check_key(&r, by + i, j - i, mem);
 	}
+	free(mem);
 	free(by);
 	return rc;
 }

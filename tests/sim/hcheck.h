@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * A strict reader of client histories (HISTORY.md, version 1), and a checker
+ * A strict reader of client histories (HISTORY.md, versions 1 and 2), and a checker
  * over them that needs nothing but the history: independent of the simulator
  * that wrote it, so it judges the writer too.
  */
@@ -37,6 +37,14 @@ struct hist_op {
  * are refused (the simulator's are short). */
 int hist_parse_line(const char *line, struct hist_op *op, char *why, size_t why_len);
 
+/* Version 2 (HISTORY.md, "Writers that can be killed"): a pending line
+ * ("ret": null) and a complete line with the same client, op, key, value and
+ * call are one operation, the complete one, matched one to one; a pending
+ * line left over is an unknown outcome, a complete line left over an
+ * operation of its own. Removes the matched pending lines from ops, keeping
+ * the order of the rest; returns how many are left. O(n log n). */
+size_t hist_match_pending(struct hist_op *ops, size_t n);
+
 /* Judges a history key by key, assuming unique set values (HISTORY.md,
  * "Writing histories"). Sound, not complete: it reports only what no
  * linearization can explain:
@@ -46,7 +54,9 @@ int hist_parse_line(const char *line, struct hist_op *op, char *why, size_t why_
  *     completed after v's set completed and before the get was invoked;
  *   - a completed get returns absent although a set of the key completed
  *     before it was invoked and no del could fall in between.
- * Failed operations count as unknown outcomes. 0, or -1 with why. */
+ * Failed operations count as unknown outcomes. O(n log n): per key, writes
+ * sorted by return with the latest call so far, dels by call with the
+ * latest possible effect so far. 0, or -1 with why. */
 int hist_check(const struct hist_op *ops, size_t n, char *why, size_t why_len);
 
 #endif

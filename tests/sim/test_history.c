@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hcheck.h"
+#include "history_out.h"
 #include "sim.h"
 
 static void
@@ -255,15 +256,18 @@ judge(const char *const *lines, size_t n, char *why, size_t len)
 	return hist_check(ops, n, why, len);
 }
 
+/* Arguments are macro-expanded (P1 below). */
+#define STR_(x) #x
+#define XSTR(x) STR_(x)
 #define SET(c, k, v, call, ret) \
-	"{\"client\":" #c ",\"op\":\"set\",\"key\":\"" k "\",\"value\":\"" v "\",\"call\":" #call \
-	",\"ret\":" #ret ",\"ok\":true}"
+	"{\"client\":" XSTR(c) ",\"op\":\"set\",\"key\":\"" k "\",\"value\":\"" v "\"," \
+	"\"call\":" XSTR(call) ",\"ret\":" XSTR(ret) ",\"ok\":true}"
 #define DEL(c, k, call, ret) \
-	"{\"client\":" #c ",\"op\":\"del\",\"key\":\"" k "\",\"call\":" #call ",\"ret\":" #ret \
-	",\"ok\":true}"
+	"{\"client\":" XSTR(c) ",\"op\":\"del\",\"key\":\"" k "\",\"call\":" XSTR(call) \
+	",\"ret\":" XSTR(ret) ",\"ok\":true}"
 #define GET(c, k, out, call, ret) \
-	"{\"client\":" #c ",\"op\":\"get\",\"key\":\"" k "\",\"out\":" out ",\"call\":" #call \
-	",\"ret\":" #ret ",\"ok\":true}"
+	"{\"client\":" XSTR(c) ",\"op\":\"get\",\"key\":\"" k "\",\"out\":" out ",\"call\":" XSTR(call) \
+	",\"ret\":" XSTR(ret) ",\"ok\":true}"
 
 Test(history, the_checker_judges_histories)
 {
@@ -324,4 +328,357 @@ Test(history, a_bad_engine_shows_in_its_history, .timeout = 60)
 		free(local);
 	}
 	cr_assert_gt(caught, 0, "no stale read found in %u histories", tried);
+}
+
+/* Version 2 (HISTORY.md, "Writers that can be killed"). */
+
+/* Writes one operation's two lines (pending, then complete) into text. */
+static void
+write_both(const struct history_op *h, char **text)
+{
+	size_t len;
+	FILE *f = open_memstream(text, &len);
+
+	cr_assert_eq(history_op_write_call(f, h), 0);
+	cr_assert_eq(history_op_write(f, h), 0);
+	fclose(f);
+}
+
+Test(history, the_v2_writer_follows_the_format_field_by_field)
+{
+	/* A client id of a launcher process (a nonce near 2^62), epoch-sized
+	 * times, a key with every kind of byte the writer escapes. */
+	static const char key[] = "k\"\\\x01\xc3\xa9";
+	struct history_op set = {
+		.client = UINT64_C(4611686018427387909), .op = HISTORY_SET,
+		.key = key, .key_len = sizeof(key) - 1, .value = "v.1:x", .value_len = 5,
+		.call = UINT64_C(1700000000000000000), .done = true,
+		.ret = UINT64_C(1700000000000000750), .ok = true,
+	};
+	struct history_op get = {
+		.client = 7, .op = HISTORY_GET, .key = "k2", .key_len = 2, .call = 5, .done = true,
+		.ret = 9, .ok = true, .out = "v.1:x", .out_len = 5, .meta = "barrier",
+	};
+	struct history_op absent = get, del = {
+		.client = 7, .op = HISTORY_DEL, .key = "k2", .key_len = 2, .call = 10,
+		.done = true, .ret = 10, .ok = false,
+	};
+	struct hist_op ops[2];
+	char *text, why[256];
+
+	write_both(&set, &text);
+	cr_assert_str_eq(text,
+		"{\"client\": 4611686018427387909, \"op\": \"set\", \"key\": "
+		"\"k\\\"\\\\\\u0001\xc3\xa9\", \"value\": \"v.1:x\", \"call\": 1700000000000000000, "
+		"\"ret\": null, \"ok\": false}\n"
+		"{\"client\": 4611686018427387909, \"op\": \"set\", \"key\": "
+		"\"k\\\"\\\\\\u0001\xc3\xa9\", \"value\": \"v.1:x\", \"call\": 1700000000000000000, "
+		"\"ret\": 1700000000000000750, \"ok\": true}\n");
+	free(text);
+
+	write_both(&get, &text);
+	cr_assert_str_eq(text,
+		"{\"client\": 7, \"op\": \"get\", \"key\": \"k2\", \"call\": 5, \"ret\": null, "
+		"\"ok\": false, \"meta\": \"barrier\"}\n"
+		"{\"client\": 7, \"op\": \"get\", \"key\": \"k2\", \"call\": 5, \"ret\": 9, "
+		"\"ok\": true, \"out\": \"v.1:x\", \"meta\": \"barrier\"}\n");
+	free(text);
+	absent.out = NULL;
+	absent.out_len = 0;
+	write_both(&absent, &text);
+	cr_assert_not_null(strstr(text, "\"ret\": 9, \"ok\": true, \"out\": null, \"meta\""), "%s",
+			   text);
+	free(text);
+	write_both(&del, &text);
+	cr_assert_str_eq(text,
+		"{\"client\": 7, \"op\": \"del\", \"key\": \"k2\", \"call\": 10, \"ret\": null, "
+		"\"ok\": false}\n"
+		"{\"client\": 7, \"op\": \"del\", \"key\": \"k2\", \"call\": 10, \"ret\": 10, "
+		"\"ok\": false}\n");
+	free(text);
+
+	/* The strict reader reads both lines back, field by field. */
+	write_both(&set, &text);
+	cr_assert_eq(hist_parse_line(strtok(text, "\n"), &ops[0], why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(hist_parse_line(strtok(NULL, "\n"), &ops[1], why, sizeof(why)), 0, "%s", why);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(ops[i].client, (int64_t)set.client);
+		cr_assert_eq(ops[i].kind, HIST_SET);
+		cr_assert_str_eq(ops[i].key, key);
+		cr_assert_str_eq(ops[i].value, "v.1:x");
+		cr_assert_eq(ops[i].call, (int64_t)set.call);
+		cr_assert_not(ops[i].has_out);
+		cr_assert_not(ops[i].has_meta);
+	}
+	cr_assert(ops[0].ret_null && !ops[0].ok, "the pending line");
+	cr_assert(!ops[1].ret_null && ops[1].ret == (int64_t)set.ret && ops[1].ok);
+	cr_assert_eq(hist_match_pending(ops, 2), 1, "one operation");
+	cr_assert(!ops[0].ret_null && ops[0].ok, "the complete one");
+	free(text);
+}
+
+#define PSET(c, k, v, call) \
+	"{\"client\":" XSTR(c) ",\"op\":\"set\",\"key\":\"" k "\",\"value\":\"" v "\"," \
+	"\"call\":" XSTR(call) ",\"ret\":null,\"ok\":false}"
+#define PDEL(c, k, call) \
+	"{\"client\":" XSTR(c) ",\"op\":\"del\",\"key\":\"" k "\",\"call\":" XSTR(call) ",\"ret\":null," \
+	"\"ok\":false}"
+#define PGET(c, k, call) \
+	"{\"client\":" XSTR(c) ",\"op\":\"get\",\"key\":\"" k "\",\"call\":" XSTR(call) ",\"ret\":null," \
+	"\"ok\":false,\"meta\":\"barrier\"}"
+
+/* Parses lines into ops and matches the pending ones; the count left, and
+ * how many of those are of unknown outcome. */
+static size_t
+match(const char *const *lines, size_t n, struct hist_op *ops, size_t *unknown)
+{
+	char why[256];
+	size_t m;
+
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(hist_parse_line(lines[i], &ops[i], why, sizeof(why)), 0, "%s: %s",
+			     lines[i], why);
+	m = hist_match_pending(ops, n);
+	*unknown = 0;
+	for (size_t i = 0; i < m; i++)
+		*unknown += ops[i].ret_null;
+	return m;
+}
+
+Test(history, pending_lines_match_their_completion_one_to_one)
+{
+	const char *pair[] = {PSET(1, "k", "a", 0), PGET(2, "k", 15), SET(1, "k", "a", 0, 10),
+			      GET(2, "k", "\"a\"", 15, 20)};
+	const char *late_first[] = {SET(1, "k", "a", 0, 10), PSET(1, "k", "a", 0)};
+	const char *two_done[] = {DEL(1, "k", 3, 4), PDEL(1, "k", 3), DEL(1, "k", 3, 4)};
+	const char *two_pending[] = {PDEL(1, "k", 3), PDEL(1, "k", 3), DEL(1, "k", 3, 4)};
+	const char *other_call[] = {PDEL(1, "k", 2), DEL(1, "k", 3, 4)};
+	const char *other_client[] = {PDEL(9, "k", 3), DEL(1, "k", 3, 4)};
+	const char *other_key[] = {PDEL(1, "j", 3), DEL(1, "k", 3, 4)};
+	const char *other_value[] = {PSET(1, "k", "b", 0), SET(1, "k", "a", 0, 10)};
+	const char *other_op[] = {PDEL(1, "k", 0), PGET(1, "k", 0), SET(1, "k", "a", 0, 10)};
+	struct hist_op ops[8];
+	size_t unknown;
+	char why[256];
+
+	cr_assert_eq(match(pair, 4, ops, &unknown), 2);
+	cr_assert_eq(unknown, 0);
+	cr_assert_eq(ops[0].kind, HIST_SET, "the complete lines, in their order");
+	cr_assert_eq(ops[1].kind, HIST_GET);
+	cr_assert_eq(hist_check(ops, 2, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(match(late_first, 2, ops, &unknown), 1, "lines in any order");
+	cr_assert_eq(unknown, 0);
+	cr_assert_eq(match(two_done, 3, ops, &unknown), 2, "two complete lines: two deletes");
+	cr_assert_eq(unknown, 0);
+	cr_assert_eq(match(two_pending, 3, ops, &unknown), 2);
+	cr_assert_eq(unknown, 1, "the pending line left over: an unknown outcome");
+	cr_assert_eq(match(other_call, 2, ops, &unknown), 2);
+	cr_assert_eq(unknown, 1);
+	cr_assert_eq(match(other_client, 2, ops, &unknown), 2);
+	cr_assert_eq(unknown, 1);
+	cr_assert_eq(match(other_key, 2, ops, &unknown), 2);
+	cr_assert_eq(unknown, 1);
+	cr_assert_eq(match(other_value, 2, ops, &unknown), 2);
+	cr_assert_eq(unknown, 1);
+	cr_assert_eq(match(other_op, 3, ops, &unknown), 3);
+	cr_assert_eq(unknown, 2);
+}
+
+/* Two launcher processes (client ids from two nonces, values named P1.*,
+ * P2.* after them); the second reads a
+ * value the first had overwritten, acknowledged, before the read began.
+ * A third process, killed, left pending lines: unknown outcomes that cannot
+ * explain the stale read. */
+#define P1 4611686018427387904
+#define P2 4611686018427453440
+#define P3 4611686018427518976
+Test(history, an_unknown_outcome_does_not_hide_a_violation)
+{
+	const char *stale[] = {
+		PSET(P1, "k", "P1.0", 0), SET(P1, "k", "P1.0", 0, 10),
+		PSET(P1, "k", "P1.1", 11), SET(P1, "k", "P1.1", 11, 20),
+		PGET(P2, "k", 21), GET(P2, "k", "\"P1.0\"", 21, 30),
+		PSET(P3, "k", "P3.0", 25), PDEL(P3, "k", 5),
+		PSET(P3, "j", "P3.1", 1),
+	};
+	const char *fresh[] = {
+		PSET(P1, "k", "P1.0", 0), SET(P1, "k", "P1.0", 0, 10),
+		PSET(P1, "k", "P1.1", 11), SET(P1, "k", "P1.1", 11, 20),
+		PGET(P2, "k", 21), GET(P2, "k", "\"P1.1\"", 21, 30),
+		PSET(P3, "k", "P3.0", 25), PDEL(P3, "k", 5),
+		PSET(P3, "j", "P3.1", 1),
+	};
+	/* Absent after an acknowledged set: a pending del invoked after the
+	 * read returned cannot explain it, one invoked before can. */
+	const char *absent[] = {
+		PSET(P1, "k", "P1.0", 0), SET(P1, "k", "P1.0", 0, 10),
+		PGET(P2, "k", 21), GET(P2, "k", "null", 21, 30),
+		PDEL(P3, "k", 31),
+	};
+	const char *absent_explained[] = {
+		PSET(P1, "k", "P1.0", 0), SET(P1, "k", "P1.0", 0, 10),
+		PGET(P2, "k", 21), GET(P2, "k", "null", 21, 30),
+		PDEL(P3, "k", 30),
+	};
+	struct hist_op ops[16];
+	size_t n, unknown;
+	char why[256];
+
+	n = match(stale, 9, ops, &unknown);
+	cr_assert_eq(n, 6);
+	cr_assert_eq(unknown, 3);
+	cr_assert_eq(hist_check(ops, n, why, sizeof(why)), -1, "a stale read accepted");
+	cr_assert_not_null(strstr(why, "stale read"), "%s", why);
+	n = match(fresh, 9, ops, &unknown);
+	cr_assert_eq(hist_check(ops, n, why, sizeof(why)), 0, "%s", why);
+	n = match(absent, 5, ops, &unknown);
+	cr_assert_eq(unknown, 1);
+	cr_assert_eq(hist_check(ops, n, why, sizeof(why)), -1, "an absent read accepted");
+	cr_assert_not_null(strstr(why, "absent"), "%s", why);
+	n = match(absent_explained, 5, ops, &unknown);
+	cr_assert_eq(hist_check(ops, n, why, sizeof(why)), 0, "%s", why);
+}
+
+/* The checks of hcheck.h written the obvious way, every write against every
+ * get (O(n^2) per key, O(n^3) for absent reads): the reference the fast
+ * checker must agree with. Returns true when the history is accepted. */
+static bool
+reference_accepts(const struct hist_op *ops, size_t n)
+{
+#define DONE(o) (!(o)->ret_null && (o)->ok)
+	for (size_t gi = 0; gi < n; gi++) {
+		const struct hist_op *g = &ops[gi], *s = NULL;
+
+		if (g->kind != HIST_GET || !DONE(g))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			const struct hist_op *w = &ops[i];
+			bool del_between = false;
+
+			if (!g->out_null || w->kind != HIST_SET || !DONE(w) ||
+			    strcmp(w->key, g->key) != 0 || w->ret >= g->call)
+				continue;
+			for (size_t j = 0; j < n && !del_between; j++) {
+				const struct hist_op *d = &ops[j];
+
+				del_between = d->kind == HIST_DEL && strcmp(d->key, g->key) == 0 &&
+					      d->call <= g->ret && !(DONE(d) && d->ret < w->call);
+			}
+			if (!del_between)
+				return false;
+		}
+		if (g->out_null)
+			continue;
+		for (size_t i = 0; i < n && s == NULL; i++)
+			if (ops[i].kind == HIST_SET && strcmp(ops[i].key, g->key) == 0 &&
+			    strcmp(ops[i].value, g->out) == 0)
+				s = &ops[i];
+		if (s == NULL || s->call > g->ret)
+			return false;
+		for (size_t i = 0; i < n && DONE(s); i++) {
+			const struct hist_op *w = &ops[i];
+
+			if (w->kind != HIST_GET && w != s && DONE(w) && strcmp(w->key, g->key) == 0 &&
+			    s->ret < w->call && w->ret < g->call)
+				return false;
+		}
+	}
+	return true;
+#undef DONE
+}
+
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+/* Random small histories (few keys, overlapping intervals, unknown and failed
+ * outcomes, gets that return any value of their key or absent): the checker
+ * and the reference agree on every one, and both verdicts occur. */
+Test(history, the_checker_agrees_with_the_obvious_one, .timeout = 60)
+{
+	unsigned verdicts[2] = {0};
+	uint64_t seed = 12345;
+
+	for (unsigned h = 0; h < 20000; h++) {
+		struct hist_op ops[14];
+		size_t n = 2 + rnd(&seed) % 13, values = 0;
+		char why[256];
+		bool ref;
+
+		memset(ops, 0, sizeof(ops));
+		for (size_t i = 0; i < n; i++) {
+			struct hist_op *o = &ops[i];
+			uint64_t kind = rnd(&seed) % 11, outcome = rnd(&seed) % 10;
+
+			o->client = (int64_t)(rnd(&seed) % 4);
+			o->kind = kind < 4 ? HIST_SET : kind < 9 ? HIST_GET : HIST_DEL;
+			snprintf(o->key, sizeof(o->key), "k%u", (unsigned)(rnd(&seed) % 3));
+			o->call = (int64_t)(rnd(&seed) % 61);
+			o->ret = o->call + (int64_t)(rnd(&seed) % 16);
+			o->ret_null = outcome == 0;
+			o->ok = outcome < 9;
+			if (o->kind == HIST_SET)
+				snprintf(o->value, sizeof(o->value), "v%zu", ++values);
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct hist_op *o = &ops[i];
+			uint64_t pick = values > 0 ? rnd(&seed) % (values + 1) : 0;
+
+			if (o->kind != HIST_GET || o->ret_null || !o->ok)
+				continue;
+			o->has_out = true;
+			o->out_null = pick == 0;
+			if (pick > 0)
+				snprintf(o->out, sizeof(o->out), "v%u", (unsigned)pick);
+		}
+		ref = reference_accepts(ops, n);
+		cr_assert_eq(hist_check(ops, n, why, sizeof(why)) == 0, ref,
+			     "history %u: the reference %s it (%s)", h, ref ? "accepts" : "refuses", why);
+		verdicts[ref]++;
+	}
+	cr_log_info("accepted %u, refused %u", verdicts[1], verdicts[0]);
+	cr_assert_gt(verdicts[0], 2000);
+	cr_assert_gt(verdicts[1], 2000);
+}
+
+/* One hot key, 400,000 operations: O(n log n) checks it in well under a
+ * second; a scan of every write per get (4 * 10^10 steps) would not end
+ * within the timeout. */
+Test(history, a_hot_key_checks_in_n_log_n, .timeout = 30)
+{
+	size_t n = 400000;
+	struct hist_op *ops = calloc(n, sizeof(*ops));
+	char why[256];
+
+	for (size_t i = 0; i < n; i++) {
+		struct hist_op *o = &ops[i];
+		int64_t t = (int64_t)(i / 2) * 10;
+
+		o->client = (int64_t)(i % 2);
+		strcpy(o->key, "hot");
+		o->ok = true;
+		if (i % 2 == 0) {
+			o->kind = HIST_SET;
+			snprintf(o->value, sizeof(o->value), "v%zu", i);
+			o->call = t;
+			o->ret = t + 5;
+		} else {
+			o->kind = HIST_GET;
+			o->has_out = true;
+			snprintf(o->out, sizeof(o->out), "v%zu", i - 1);
+			o->call = t + 6;
+			o->ret = t + 9;
+		}
+	}
+	cr_assert_eq(hist_check(ops, n, why, sizeof(why)), 0, "%s", why);
+	/* The last get made stale: caught. */
+	snprintf(ops[n - 1].out, sizeof(ops[n - 1].out), "v%zu", n - 4);
+	cr_assert_eq(hist_check(ops, n, why, sizeof(why)), -1);
+	cr_assert_not_null(strstr(why, "stale read"), "%s", why);
+	free(ops);
 }
