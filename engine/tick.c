@@ -29,7 +29,10 @@ send_status(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 
 /* Recycling, only when the ring fills up. T2: a cell may go once it is
  * applied here and by at least one peer; a replica behind the new base gets
- * TOO_OLD and a snapshot (T1) and never holds recycling back. */
+ * TOO_OLD and a snapshot (T1) and never holds recycling back. Only a peer
+ * heard from lately vouches for what it applied: a dead peer's last report
+ * must not push the one live peer below the base (it would need a snapshot
+ * for slots it could have fetched). */
 static void
 recycle(struct tr_column *c, uint64_t now_ns)
 {
@@ -50,7 +53,8 @@ recycle(struct tr_column *c, uint64_t now_ns)
 				low = u64_min(low, c->peers[q].applied);
 			continue;
 		}
-		peer = u64_max(peer, c->peers[q].applied);
+		if (peer_fresh(c, q, now_ns))
+			peer = u64_max(peer, c->peers[q].applied);
 	}
 	if (!(c->rep->cfg.variant & TR_VARIANT_RECYCLE_HOLD))
 		low = u64_min(low, peer);

@@ -471,6 +471,17 @@ Test(recycle, t2_a_peer_behind_does_not_hold_cells)
 	cr_assert_eq(rep.col[1].base, 56, "T2: applied here and by replica 1");
 }
 
+Test(recycle, t2_a_silent_peers_last_report_does_not_vouch)
+{
+	uint64_t suspect = rep.cfg.suspect_ns;
+
+	fill_column1(56, 1000);
+	status_from(1, 56, 56, 2000); /* then replica 1 dies */
+	status_from(2, 56, 5, 2000 + suspect);
+	tick(1, 2000 + suspect + 1000);
+	cr_assert_eq(rep.col[1].base, 5, "only the live peer vouches: it is not pushed below");
+}
+
 Test(recycle, t2_a_never_heard_peer_does_not_hold_cells)
 {
 	fill_column1(56, 1000);
