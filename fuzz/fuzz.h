@@ -8,17 +8,22 @@
  *
  * fuzz_engine input: a header byte, then events until the input ends.
  *
- *   input  := out_cap:u8 event*      out_cap: FUZZ_OUT_CAPS[out_cap & 7]
+ *   input  := setup:u8 event*        out_cap: FUZZ_OUT_CAPS[setup & 7];
+ *                                    setup & 8: the replica starts as an
+ *                                    amnesiac (cfg.join, J1): it JOINs first
  *   event  := op:u8 body             kind = op & 7, arg = op >> 3 (0..31)
  *
  *   FRAME  len:u16 bytes[len]   a raw frame (truncated to what is left); with
  *                               arg & 1 its cluster id, receiver, length and
  *                               crc are fixed up first. Decoded with the
  *                               replica's limits; a rejected frame is dropped.
- *   MSG    type:u8 body         a message built from the bytes (fuzz_engine.c,
- *                               build_msg), column arg % 3, sender arg / 3 % 3
- *                               (self: the next peer), encoded into a frame,
- *                               decoded and delivered like FRAME.
+ *   MSG    inc:u8 type:u8 body  a message built from the bytes (fuzz_engine.c,
+ *                               ev_msg), column arg % 3, sender arg / 3 % 3
+ *                               (self: the next peer), encoded into a frame
+ *                               carrying the sender's incarnation (inc: below
+ *                               0xf0 its current one, 0xf0..0xf7 a new life,
+ *                               else inc & 7, perhaps an older one), decoded
+ *                               and delivered like FRAME.
  *   REPLY  idx:u8 mode:u8       the natural answer of a peer to the idx-th most
  *                               recent message the replica sent (ACCEPT ->
  *                               ACCEPT_REPLY or COMMIT, ACCEPT_REPLY -> COMMIT
@@ -26,7 +31,8 @@
  *   TICK   adv:u8               time advances by (adv + 1) * (arg + 1) * 10 us,
  *                               then every column ticks.
  *   SUBMIT cmd                  a client command to the owner column; flushed
- *                               unless arg & 1.
+ *                               unless arg & 1; a get with arg & 2 is a
+ *                               barrier read (tr_column_read, Q1-Q3).
  *   APPLY                       tr_apply(applier, arg + 1).
  *
  *   cmd    := op:u8 client:u8 seq:u8 key:u8 vlen:u8 val[vlen % 17]
@@ -59,6 +65,7 @@
 #define FUZZ_FETCH_SPAN 32
 #define FUZZ_START_NS UINT64_C(1000000000)
 #define FUZZ_TICK_UNIT_NS 10000u
+#define FUZZ_SETUP_JOIN 8
 
 enum fuzz_event {
 	FUZZ_EV_FRAME = 0,

@@ -120,6 +120,7 @@ struct fz {
 	uint64_t base[TR_COLUMNS];
 	uint64_t applied[TR_COLUMNS];     /* as the applied callback counted */
 	uint64_t client_seq[FUZZ_CLIENTS];
+	uint32_t peer_inc[TR_REPLICAS];   /* J0: the fuzzed peers' current lives */
 
 	struct sent hist[HISTORY];
 	unsigned hist_n, hist_head;       /* hist_head: next to write */
@@ -129,6 +130,9 @@ struct fz {
 };
 
 static struct fz fz;
+/* Over a replay (fuzz_replay_check): message types delivered to the replica
+ * and sent by it, reply kinds delivered. */
+static uint32_t rx_types, tx_types, rx_replies;
 static bool trace; /* FUZZ_TRACE set: every event and message to stderr */
 static struct tr_msg out_msgs[OUT_MSGS_MAX];
 static struct tr_msg rx_msgs[TR_FRAME_MSGS_MAX];
@@ -234,6 +238,32 @@ check_out_msg(const struct tr_msg *m, unsigned column)
 	CHECK(m->type >= TR_MSG_ACCEPT && m->type < TR_MSG_TYPE_COUNT);
 	CHECK(m->from == FUZZ_SELF && m->to < TR_REPLICAS && m->to != FUZZ_SELF);
 	CHECK(m->column == column);
+	/* J0: every message carries this life's incarnation (0 only while an
+	 * amnesiac has not learned it: its JOINs). */
+	CHECK(m->inc == tr_replica_inc(&fz.rep));
+	CHECK(m->inc != 0 || m->type == TR_MSG_JOIN);
+	if (m->type == TR_MSG_JOIN) {
+		CHECK(fz.cfg.join && column == FUZZ_SELF);
+		CHECK(atomic_load(&fz.rep.shared.join_state) == TR_JOIN_WAITING);
+	}
+	/* J1: until both peers answered, an amnesiac sends nothing but JOINs. */
+	if (atomic_load(&fz.rep.shared.join_state) == TR_JOIN_WAITING)
+		CHECK(m->type == TR_MSG_JOIN);
+	if (m->type == TR_MSG_ACCEPT) {
+		/* P2: ballots of this replica, at this life, never wrapped. */
+		CHECK(m->ballot.replica == FUZZ_SELF && m->ballot.inc == m->inc);
+		CHECK(m->ballot.n >= 1 && m->ballot.n <= TR_BALLOT_N_MAX);
+		CHECK(tr_ballot_cmp(m->vbal, m->ballot) < 0);
+	}
+	if (m->type == TR_MSG_READ_INDEX || m->type == TR_MSG_READ_INDEX_REPLY)
+		CHECK(column == (m->type == TR_MSG_READ_INDEX ? FUZZ_SELF : m->to));
+	if (m->type == TR_MSG_JOIN_REPLY) {
+		CHECK(column == m->to);
+		for (unsigned i = 0; i < TR_COLUMNS; i++)
+			CHECK(m->known[i] <= TR_LSN_MAX && m->frontier[i] <= m->known[i]);
+	}
+	if (m->type == TR_MSG_TOO_OLD)
+		CHECK(m->lsn == fz.rep.col[column].base && m->lsn > 0);
 	if (m->type == TR_MSG_ACCEPT_REPLY)
 		CHECK(m->reply == TR_REPLY_OK || m->reply == TR_REPLY_OK_COMMITTED ||
 		      m->reply == TR_REPLY_REJECT || m->reply == TR_REPLY_REFUSED);
@@ -252,6 +282,7 @@ check_out_msg(const struct tr_msg *m, unsigned column)
 			(unsigned long long)m->lsn, tr_wire_strerror(rc));
 	CHECK(rc == TR_WIRE_OK && n == 1);
 	CHECK(d->type == m->type && d->from == m->from && d->to == m->to && d->column == column);
+	CHECK(d->inc == m->inc && dh.inc == m->inc);
 	switch (m->type) {
 	case TR_MSG_ACCEPT:
 		CHECK(d->lsn == m->lsn && ballot_eq(d->ballot, m->ballot) &&
@@ -275,6 +306,21 @@ check_out_msg(const struct tr_msg *m, unsigned column)
 		CHECK(d->committed == m->committed && d->applied == m->applied &&
 		      memcmp(d->known, m->known, sizeof(d->known)) == 0);
 		break;
+	case TR_MSG_READ_INDEX:
+	case TR_MSG_JOIN:
+		CHECK(d->read_id == m->read_id);
+		break;
+	case TR_MSG_READ_INDEX_REPLY:
+		CHECK(d->read_id == m->read_id && memcmp(d->known, m->known, sizeof(d->known)) == 0);
+		break;
+	case TR_MSG_TOO_OLD:
+		CHECK(d->lsn == m->lsn);
+		break;
+	case TR_MSG_JOIN_REPLY:
+		CHECK(d->read_id == m->read_id && d->inc_seen == m->inc_seen &&
+		      memcmp(d->known, m->known, sizeof(d->known)) == 0 &&
+		      memcmp(d->frontier, m->frontier, sizeof(d->frontier)) == 0);
+		break;
 	default:
 		break; /* a type added since: the byte-level round trip below */
 	}
@@ -292,7 +338,9 @@ static const char *
 type_name(uint8_t type)
 {
 	static const char *const names[] = {
-		"?", "ACCEPT", "ACCEPT_REPLY", "COMMIT", "FETCH", "FETCH_REPLY", "STATUS",
+		"?",      "ACCEPT",     "ACCEPT_REPLY",     "COMMIT",  "FETCH",
+		"FETCH_REPLY", "STATUS", "READ_INDEX", "READ_INDEX_REPLY", "TOO_OLD",
+		"JOIN",   "JOIN_REPLY",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "type";
@@ -303,12 +351,12 @@ trace_msg(const char *dir, const struct tr_msg *m)
 {
 	if (!trace)
 		return;
-	fprintf(stderr, "  %s %s(%u) %u->%u col %u lsn %llu", dir, type_name(m->type), m->type,
-		m->from, m->to, m->column, (unsigned long long)m->lsn);
+	fprintf(stderr, "  %s %s(%u) %u->%u inc %u col %u lsn %llu", dir, type_name(m->type),
+		m->type, m->from, m->to, m->inc, m->column, (unsigned long long)m->lsn);
 	switch (m->type) {
 	case TR_MSG_ACCEPT:
-		fprintf(stderr, " b (%u,%u) vbal (%u,%u)", m->ballot.n, m->ballot.replica,
-			m->vbal.n, m->vbal.replica);
+		fprintf(stderr, " b (%u,%u,%u) vbal (%u,%u,%u)", m->ballot.n, m->ballot.inc,
+			m->ballot.replica, m->vbal.n, m->vbal.inc, m->vbal.replica);
 		break;
 	case TR_MSG_ACCEPT_REPLY:
 		fprintf(stderr, " b (%u,%u) reply %u promised (%u,%u)", m->ballot.n,
@@ -322,6 +370,15 @@ trace_msg(const char *dir, const struct tr_msg *m)
 			(unsigned long long)m->committed, (unsigned long long)m->applied,
 			(unsigned long long)m->known[0], (unsigned long long)m->known[1],
 			(unsigned long long)m->known[2]);
+		break;
+	case TR_MSG_READ_INDEX:
+	case TR_MSG_READ_INDEX_REPLY:
+	case TR_MSG_JOIN:
+	case TR_MSG_JOIN_REPLY:
+		fprintf(stderr, " id %llu known %llu,%llu,%llu inc_seen %u",
+			(unsigned long long)m->read_id, (unsigned long long)m->known[0],
+			(unsigned long long)m->known[1], (unsigned long long)m->known[2],
+			m->inc_seen);
 		break;
 	}
 	if (m->type == TR_MSG_ACCEPT || m->type == TR_MSG_COMMIT ||
@@ -423,6 +480,7 @@ check_step(unsigned ci, const struct tr_out *out)
 	CHECK(out->committed_count <= 4);
 	for (unsigned i = 0; i < out->msg_count; i++) {
 		trace_msg("send", &out->msgs[i]);
+		tx_types |= 1u << out->msgs[i].type;
 		check_out_msg(&out->msgs[i], ci);
 		remember(&out->msgs[i]);
 	}
@@ -467,7 +525,10 @@ on_complete(void *ctx, const struct tr_completion *d)
 	CHECK(d->column == FUZZ_SELF);
 	CHECK(d->op == TR_OP_SET || d->op == TR_OP_GET || d->op == TR_OP_DEL);
 	CHECK(d->res.status <= TR_ST_FULL);
-	CHECK(d->lsn == fz.applied[d->column]); /* before on_applied counts it */
+	if (d->lsn == TR_LSN_BARRIER)
+		CHECK(d->op == TR_OP_GET); /* Q3: a barrier read, answered */
+	else
+		CHECK(d->lsn == fz.applied[d->column]); /* before on_applied counts it */
 }
 
 static void
@@ -516,6 +577,9 @@ deliver(unsigned column, const struct tr_msg *msgs, unsigned count)
 		if (drop_known_issue(column, &msgs[i]))
 			continue;
 		trace_msg("recv", &msgs[i]);
+		rx_types |= 1u << msgs[i].type;
+		if (msgs[i].type == TR_MSG_ACCEPT_REPLY)
+			rx_replies |= 1u << msgs[i].reply;
 		tr_out_reset(&out);
 		tr_column_recv(&fz.rep.col[column], &msgs[i], fz.now, &out);
 		check_step(column, &out);
@@ -549,7 +613,7 @@ send_to_self(const struct tr_msg *m)
 {
 	static uint8_t buf[FRAME_BUF];
 	struct tr_frame_hdr hdr = {.cluster_id = fz.cfg.cluster_id, .from = m->from,
-				   .to = FUZZ_SELF, .column = m->column};
+				   .to = FUZZ_SELF, .column = m->column, .inc = m->inc};
 	struct tr_frame_writer w;
 
 	if (m->from >= TR_REPLICAS || m->from == FUZZ_SELF || m->column >= TR_COLUMNS)
@@ -664,11 +728,18 @@ static struct tr_ballot
 build_ballot(struct rd *r, bool none_ok)
 {
 	uint8_t n8 = rd_u8(r), who = rd_u8(r);
-	uint32_t n = n8 < 0xff ? n8 : (uint32_t)rd_u64(r); /* sometimes huge */
-	struct tr_ballot b = {n, (uint8_t)(who % TR_REPLICAS)};
+	uint32_t n = n8 < 0xff ? n8 : (uint32_t)rd_u64(r) % (TR_BALLOT_N_MAX + 1); /* sometimes huge */
+	struct tr_ballot b = {.n = n, .replica = (uint8_t)(who % TR_REPLICAS)};
 
+	/* J0: the ballot's maker's incarnation, or (who & 0x80) another one. */
+	if (who & 0x80)
+		b.inc = (who >> 4) & 7;
+	else if (b.replica == FUZZ_SELF)
+		b.inc = tr_replica_inc(&fz.rep);
+	else
+		b.inc = fz.peer_inc[b.replica];
 	if (n == 0 && none_ok)
-		b.replica = 0;
+		b = (struct tr_ballot){0};
 	else if (n == 0)
 		b.n = 1;
 	return b;
@@ -678,7 +749,7 @@ static void
 ev_msg(struct rd *r, unsigned arg)
 {
 	struct tr_msg m;
-	uint8_t type = rd_u8(r);
+	uint8_t inc = rd_u8(r), type = rd_u8(r);
 
 	memset(&m, 0, sizeof(m));
 	m.column = (uint8_t)(arg % TR_COLUMNS);
@@ -686,6 +757,10 @@ ev_msg(struct rd *r, unsigned arg)
 	if (m.from == FUZZ_SELF)
 		m.from = (FUZZ_SELF + 1) % TR_REPLICAS;
 	m.to = FUZZ_SELF;
+	/* J0: the sender's current life, a new one, or any (perhaps older). */
+	if (inc >= 0xf0 && inc < 0xf8)
+		fz.peer_inc[m.from]++;
+	m.inc = inc < 0xf8 ? fz.peer_inc[m.from] : (uint32_t)(inc & 7);
 	m.type = (uint8_t)(1 + type % (TR_MSG_TYPE_COUNT - 1));
 	switch (m.type) {
 	case TR_MSG_ACCEPT:
@@ -697,10 +772,10 @@ ev_msg(struct rd *r, unsigned arg)
 	case TR_MSG_ACCEPT_REPLY:
 		m.lsn = build_lsn(r, m.column);
 		m.ballot = build_ballot(r, false);
-		m.reply = (uint8_t)(1 + (type >> 4) % 3);
+		m.reply = (uint8_t)(1 + (type >> 4) % 4);
 		if (m.reply == TR_REPLY_REJECT)
 			m.promised = build_ballot(r, false);
-		else
+		else if (m.reply != TR_REPLY_REFUSED)
 			build_value(r, &m.value, 0);
 		break;
 	case TR_MSG_COMMIT:
@@ -719,6 +794,26 @@ ev_msg(struct rd *r, unsigned arg)
 			m.known[i] = build_lsn(r, (unsigned)i);
 		m.sm_keys_max = fz.cfg.sm_keys_max; /* a mismatch stops the replica */
 		m.sm_clients_max = fz.cfg.sm_clients_max;
+		break;
+	case TR_MSG_READ_INDEX:
+	case TR_MSG_JOIN:
+		m.read_id = rd_u8(r);
+		break;
+	case TR_MSG_READ_INDEX_REPLY: /* the id of the barrier in flight, mostly */
+		m.read_id = (type & 0x80) ? rd_u8(r) : fz.rep.col[m.column].barrier.id;
+		for (int i = 0; i < TR_COLUMNS; i++)
+			m.known[i] = build_lsn(r, (unsigned)i);
+		break;
+	case TR_MSG_TOO_OLD:
+		m.lsn = build_lsn(r, m.column);
+		break;
+	case TR_MSG_JOIN_REPLY: /* the JOIN in flight's id, mostly */
+		m.read_id = (type & 0x80) ? rd_u8(r) : fz.rep.join_id;
+		m.inc_seen = rd_u8(r) % 8;
+		for (int i = 0; i < TR_COLUMNS; i++) {
+			m.known[i] = build_lsn(r, (unsigned)i);
+			m.frontier[i] = build_lsn(r, (unsigned)i);
+		}
 		break;
 	default: /* a type added since: the generic fields it may use */
 		m.lsn = build_lsn(r, m.column);
@@ -747,8 +842,20 @@ ev_reply(struct rd *r)
 	m.to = FUZZ_SELF;
 	m.column = s->m.column;
 	m.lsn = s->m.lsn;
+	m.inc = fz.peer_inc[m.from];
 	switch (s->m.type) {
 	case TR_MSG_ACCEPT:
+		if (mode % 16 == 15) { /* J2: it is joining and cannot vote here */
+			m.type = TR_MSG_ACCEPT_REPLY;
+			m.ballot = s->m.ballot;
+			m.reply = TR_REPLY_REFUSED;
+			break;
+		}
+		if (mode % 16 == 14 && s->m.lsn > 0) { /* T1: it recycled the slot */
+			m.type = TR_MSG_TOO_OLD;
+			m.lsn = s->m.lsn;
+			break;
+		}
 		switch (mode % 6) {
 		case 0: /* the peer votes the value (A2/A3: deps may grow) */
 		case 5:
@@ -769,10 +876,11 @@ ev_reply(struct rd *r)
 			m.type = TR_MSG_ACCEPT_REPLY;
 			m.ballot = s->m.ballot;
 			m.reply = TR_REPLY_REJECT;
-			m.promised = (struct tr_ballot){s->m.ballot.n + 1 + (mode >> 3),
-							(uint8_t)(mode >> 6 & 1 ? m.from : 0)};
-			if (m.promised.replica >= TR_REPLICAS)
-				m.promised.replica = 0;
+			m.promised = (struct tr_ballot){.n = s->m.ballot.n + 1 + (mode >> 3),
+							.replica = (uint8_t)(mode >> 6 & 1 ? m.from : 0)};
+			m.promised.inc = m.promised.replica == FUZZ_SELF
+						 ? s->m.ballot.inc
+						 : fz.peer_inc[m.promised.replica];
 			break;
 		case 3: /* it learned the commit elsewhere */
 			m.type = TR_MSG_COMMIT;
@@ -786,13 +894,16 @@ ev_reply(struct rd *r)
 		break;
 	case TR_MSG_ACCEPT_REPLY:
 		/* The proposer (s->m.to) got our vote. */
-		if (s->m.reply == TR_REPLY_REJECT || mode % 3 == 2) {
+		if (s->m.reply == TR_REPLY_REJECT || s->m.reply == TR_REPLY_REFUSED ||
+		    mode % 3 == 2) {
 			/* It retries higher with its value, or a NOOP. */
 			m.type = TR_MSG_ACCEPT;
 			m.ballot = (struct tr_ballot){
-				(s->m.reply == TR_REPLY_REJECT ? s->m.promised.n : s->m.ballot.n) + 1,
-				m.from};
-			m.vbal = s->m.reply == TR_REPLY_REJECT ? (struct tr_ballot){0, 0} : s->m.ballot;
+				.n = (s->m.reply == TR_REPLY_REJECT ? s->m.promised.n : s->m.ballot.n) + 1,
+				.replica = m.from, .inc = m.inc};
+			m.vbal = s->m.reply == TR_REPLY_REJECT || s->m.reply == TR_REPLY_REFUSED
+					 ? (struct tr_ballot){0}
+					 : s->m.ballot;
 			m.value = s->m.value;
 		} else if (mode % 3 == 0) {
 			/* Two votes at b: it commits and tells us. */
@@ -813,12 +924,18 @@ ev_reply(struct rd *r)
 			m.value = s->m.value;
 		} else { /* a late ACCEPT for the committed slot (A0) */
 			m.type = TR_MSG_ACCEPT;
-			m.ballot = (struct tr_ballot){1 + (mode >> 1), m.from};
+			m.ballot = (struct tr_ballot){.n = 1 + (mode >> 1), .replica = m.from,
+						      .inc = m.inc};
 			m.value = s->m.value;
 			m.value.deps[0] += mode >> 7;
 		}
 		break;
 	case TR_MSG_FETCH: /* answers for the range: NOOPs (a liar, if they were not) */
+		if (mode >= 0xf0 && s->m.lsn > 0) { /* T1: recycled below it */
+			m.type = TR_MSG_TOO_OLD;
+			m.lsn = s->m.lsn + (mode & 7);
+			break;
+		}
 		for (uint64_t lsn = s->m.lsn; lsn < s->m.lsn_end && lsn < s->m.lsn + (mode % 4);
 		     lsn++) {
 			m.type = TR_MSG_FETCH_REPLY;
@@ -839,6 +956,21 @@ ev_reply(struct rd *r)
 		m.known[m.column] = m.known[m.column] > m.committed ? m.known[m.column] : m.committed;
 		m.sm_keys_max = fz.cfg.sm_keys_max;
 		m.sm_clients_max = fz.cfg.sm_clients_max;
+		break;
+	case TR_MSG_READ_INDEX: /* Q1: the peer's known, a little ahead */
+		m.type = TR_MSG_READ_INDEX_REPLY;
+		m.read_id = s->m.read_id;
+		for (unsigned i = 0; i < TR_COLUMNS; i++)
+			m.known[i] = tr_known(&fz.rep, i) + ((mode >> (2 * i)) & 3);
+		break;
+	case TR_MSG_JOIN: /* J1: what the peer has seen, and its applied frontier */
+		m.type = TR_MSG_JOIN_REPLY;
+		m.read_id = s->m.read_id;
+		m.inc_seen = mode & 3;
+		for (unsigned i = 0; i < TR_COLUMNS; i++) {
+			m.known[i] = (mode >> 2) & 7;
+			m.frontier[i] = (mode >> 5) & 1;
+		}
 		break;
 	default:
 		return;
@@ -897,10 +1029,19 @@ ev_submit(struct rd *r, unsigned arg)
 		fprintf(stderr, "  submit op %u client %llu seq %llu key_len %u val_len %u\n", c.op,
 			(unsigned long long)c.client_id, (unsigned long long)c.seq, c.key_len,
 			c.val_len);
-	if (tr_column_submit(own, &c) == 0)
+	if (c.op == TR_OP_GET && (arg & 2)) {
+		uint32_t reads = own->reads_count;
+
+		/* Q1: a barrier read (READ_INDEX, its reply, the applier). */
+		if (tr_column_read(own, &c) == 0)
+			CHECK(own->reads_count == reads + 1);
+		else
+			CHECK(own->reads_count == reads);
+	} else if (tr_column_submit(own, &c) == 0) {
 		CHECK(own->pending_count == pending + 1);
-	else
+	} else {
 		CHECK(own->pending_count == pending);
+	}
 	if (arg & 1)
 		return;
 	tr_out_reset(&out);
@@ -936,7 +1077,10 @@ setup(uint8_t cap_sel)
 {
 	memset(&fz, 0, sizeof(fz));
 	fuzz_config(&fz.cfg);
+	fz.cfg.join = (cap_sel & FUZZ_SETUP_JOIN) != 0;
 	CHECK(tr_config_check(&fz.cfg) == NULL);
+	for (unsigned i = 0; i < TR_REPLICAS; i++)
+		fz.peer_inc[i] = 1;
 	fz.out_cap = FUZZ_OUT_CAPS[cap_sel & 7];
 	fz.now = FUZZ_START_NS;
 	if (rep_mem == NULL) {
@@ -960,6 +1104,26 @@ setup(uint8_t cap_sel)
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+const char *fuzz_replay_check(unsigned inputs);
+
+/* A seed corpus must deliver every message type and reply kind. */
+const char *
+fuzz_replay_check(unsigned inputs)
+{
+	static char why[160];
+	uint32_t all = ((1u << TR_MSG_TYPE_COUNT) - 1) & ~1u;
+	uint32_t replies = (1u << TR_REPLY_OK) | (1u << TR_REPLY_OK_COMMITTED) |
+			   (1u << TR_REPLY_REJECT) | (1u << TR_REPLY_REFUSED);
+
+	printf("fuzz_engine: %u inputs; types delivered %#x, sent %#x (all %#x); replies %#x\n",
+	       inputs, rx_types, tx_types, all, rx_replies);
+	if ((rx_types & all) != all || (rx_replies & replies) != replies) {
+		snprintf(why, sizeof(why), "types never delivered %#x, reply kinds %#x",
+			 all & ~rx_types, replies & ~rx_replies);
+		return why;
+	}
+	return NULL;
+}
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int

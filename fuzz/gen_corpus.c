@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT
  * Writes the fuzzers' seed corpus, reproducibly (scripts/fuzz.sh runs it):
- *   OUT/wire/    frames for fuzz_wire: every message type, a frame holding
- *                all of them, and one with a stale checksum;
+ *   OUT/wire/    frames for fuzz_wire (wire v2): every message type and reply
+ *                kind, a frame holding all of them, and one with a stale
+ *                checksum;
  *   OUT/engine/  event streams for fuzz_engine (fuzz.h gives the format):
  *                a client write through ACCEPT -> reply -> COMMIT -> apply,
  *                the acceptor side, catch-up, recovery, a rejected ballot,
- *                batching, a P7 re-proposal, a raw frame, a Byzantine commit.
+ *                batching, a P7 re-proposal, a raw frame, a Byzantine commit,
+ *                §12 (a joiner, REFUSED, TOO_OLD, a peer's new life), barrier
+ *                reads, and issue 17's hostile values.
  * Usage: gen_corpus OUT_DIR   (OUT_DIR/wire and OUT_DIR/engine must exist)
  */
 #include <stdio.h>
@@ -68,7 +71,7 @@ static size_t
 frame(uint8_t *buf, uint8_t from, uint8_t column, const struct tr_msg *msgs, unsigned n)
 {
 	struct tr_frame_hdr hdr = {.cluster_id = FUZZ_CLUSTER, .from = from, .to = FUZZ_SELF,
-				   .column = column};
+				   .column = column, .inc = 1};
 	struct tr_frame_writer w;
 	struct tr_wire_limits lim = {
 		.cluster_id = FUZZ_CLUSTER,
@@ -96,7 +99,10 @@ frame(uint8_t *buf, uint8_t from, uint8_t column, const struct tr_msg *msgs, uns
 	return len;
 }
 
-static struct tr_msg wire_msgs[7];
+#define B(n_, r_) ((struct tr_ballot){.n = (n_), .replica = (r_), .inc = 1})
+#define WIRE_MSGS 13
+
+static struct tr_msg wire_msgs[WIRE_MSGS];
 
 static void
 gen_wire(void)
@@ -106,24 +112,33 @@ gen_wire(void)
 	size_t len;
 
 	memset(wire_msgs, 0, sizeof(wire_msgs));
-	m[0] = (struct tr_msg){.type = TR_MSG_ACCEPT, .lsn = 0, .ballot = {1, 0},
+	m[0] = (struct tr_msg){.type = TR_MSG_ACCEPT, .lsn = 0, .ballot = B(1, 0),
 			       .value = sample_value(0, 3, 0)};
-	m[1] = (struct tr_msg){.type = TR_MSG_ACCEPT_REPLY, .lsn = 3, .ballot = {2, 1},
+	m[1] = (struct tr_msg){.type = TR_MSG_ACCEPT_REPLY, .lsn = 3, .ballot = B(2, 1),
 			       .reply = TR_REPLY_OK, .value = sample_value(1, 1, 1)};
-	m[2] = (struct tr_msg){.type = TR_MSG_ACCEPT_REPLY, .lsn = 4, .ballot = {2, 1},
-			       .reply = TR_REPLY_REJECT, .promised = {7, 2}};
+	m[2] = (struct tr_msg){.type = TR_MSG_ACCEPT_REPLY, .lsn = 4, .ballot = B(2, 1),
+			       .reply = TR_REPLY_REJECT, .promised = B(7, 2)};
 	m[3] = (struct tr_msg){.type = TR_MSG_COMMIT, .lsn = 5, .value = sample_value(2, 2, 0)};
 	m[4] = (struct tr_msg){.type = TR_MSG_FETCH, .lsn = 2, .lsn_end = 10};
 	m[5] = (struct tr_msg){.type = TR_MSG_FETCH_REPLY, .lsn = 6, .value = sample_value(2, 0, 2)};
 	m[6] = (struct tr_msg){.type = TR_MSG_STATUS, .committed = 6, .applied = 4,
 			       .known = {7, 3, 9}};
+	m[7] = (struct tr_msg){.type = TR_MSG_READ_INDEX, .read_id = 5};
+	m[8] = (struct tr_msg){.type = TR_MSG_READ_INDEX_REPLY, .read_id = 5, .known = {4, 6, 2}};
+	m[9] = (struct tr_msg){.type = TR_MSG_TOO_OLD, .lsn = 64};
+	m[10] = (struct tr_msg){.type = TR_MSG_JOIN, .read_id = 77};
+	m[11] = (struct tr_msg){.type = TR_MSG_JOIN_REPLY, .read_id = 77, .inc_seen = 3,
+				.known = {9, 8, 7}, .frontier = {5, 4, 3}};
+	m[12] = (struct tr_msg){.type = TR_MSG_ACCEPT_REPLY, .lsn = 5, .ballot = B(3, 1),
+				.reply = TR_REPLY_REFUSED};
 
 	write_file("wire", "accept", buf, frame(buf, 0, 0, &m[0], 1));
 	{
 		struct tr_msg vote = m[0];
 
-		vote.ballot = (struct tr_ballot){3, 2};
-		vote.vbal = (struct tr_ballot){2, 0};
+		vote.ballot = B(3, 2);
+		vote.vbal = B(2, 0);
+		vote.vbal.inc = 2;
 		write_file("wire", "accept-vote", buf, frame(buf, 2, 0, &vote, 1));
 	}
 	write_file("wire", "accept-reply-ok", buf, frame(buf, 2, 1, &m[1], 1));
@@ -138,7 +153,23 @@ gen_wire(void)
 	write_file("wire", "fetch", buf, frame(buf, 2, 1, &m[4], 1));
 	write_file("wire", "fetch-reply-noop", buf, frame(buf, 0, 2, &m[5], 1));
 	write_file("wire", "status", buf, frame(buf, 2, 2, &m[6], 1));
-	write_file("wire", "all-types", buf, frame(buf, 0, 0, m, 7));
+	write_file("wire", "read-index", buf, frame(buf, 0, 0, &m[7], 1));
+	write_file("wire", "read-index-reply", buf, frame(buf, 0, 1, &m[8], 1));
+	write_file("wire", "too-old", buf, frame(buf, 2, 2, &m[9], 1));
+	write_file("wire", "join", buf, frame(buf, 0, 0, &m[10], 1));
+	write_file("wire", "join-reply", buf, frame(buf, 2, 1, &m[11], 1));
+	write_file("wire", "accept-reply-refused", buf, frame(buf, 2, 1, &m[12], 1));
+	{
+		struct tr_msg big = m[0];
+
+		/* Values at the codec's limits: the engine's plausibility judges. */
+		big.ballot.n = TR_BALLOT_N_MAX;
+		big.ballot.inc = TR_INC_MAX - 1;
+		for (int i = 0; i < TR_COLUMNS; i++)
+			big.value.deps[i] = TR_LSN_MAX;
+		write_file("wire", "accept-extremes", buf, frame(buf, 0, 0, &big, 1));
+	}
+	write_file("wire", "all-types", buf, frame(buf, 0, 0, m, WIRE_MSGS));
 	/* A stale checksum: rejected as is, decoded once fixed up. */
 	len = frame(buf, 2, 2, &m[3], 1);
 	buf[len - 1] ^= 0x5a;
@@ -146,6 +177,8 @@ gen_wire(void)
 }
 
 /* Engine seeds: event streams. */
+
+static void gen_engine_more(void);
 
 struct stream {
 	uint8_t b[BUF_BYTES];
@@ -231,12 +264,20 @@ msg_arg(unsigned column, unsigned from)
 	return column + TR_COLUMNS * from;
 }
 
+/* A MSG event's head: op, the sender's incarnation (0: its current one), type. */
+static void
+msg_head(struct stream *s, unsigned column, unsigned from, unsigned type)
+{
+	put(s, FUZZ_OP(FUZZ_EV_MSG, msg_arg(column, from)));
+	put(s, 0);
+	put(s, type - 1);
+}
+
 static void
 msg_accept(struct stream *s, unsigned column, unsigned from, unsigned lsn, unsigned bn,
 	   unsigned vbn, unsigned kind)
 {
-	put(s, FUZZ_OP(FUZZ_EV_MSG, msg_arg(column, from)));
-	put(s, TR_MSG_ACCEPT - 1);
+	msg_head(s, column, from, TR_MSG_ACCEPT);
 	put(s, lsn);
 	put(s, bn);
 	put(s, from);
@@ -249,8 +290,7 @@ static void
 msg_commit(struct stream *s, unsigned column, unsigned from, unsigned lsn, unsigned kind,
 	   unsigned proposer, unsigned dep)
 {
-	put(s, FUZZ_OP(FUZZ_EV_MSG, msg_arg(column, from)));
-	put(s, TR_MSG_COMMIT - 1);
+	msg_head(s, column, from, TR_MSG_COMMIT);
 	put(s, lsn);
 	put_value(s, kind, proposer, dep, 0, 0);
 }
@@ -258,8 +298,7 @@ msg_commit(struct stream *s, unsigned column, unsigned from, unsigned lsn, unsig
 static void
 msg_status(struct stream *s, unsigned column, unsigned from, unsigned committed)
 {
-	put(s, FUZZ_OP(FUZZ_EV_MSG, msg_arg(column, from)));
-	put(s, TR_MSG_STATUS - 1);
+	msg_head(s, column, from, TR_MSG_STATUS);
 	put(s, committed);
 	put(s, committed);
 	put(s, column == 0 ? committed : 0);
@@ -271,6 +310,190 @@ static void
 save(const char *name, const struct stream *s)
 {
 	write_file("engine", name, s->b, s->n);
+}
+
+/* u64 as the fuzzer's lsn encoding: 0xfe then 8 bytes (masked to 2^49). */
+static void
+put_lsn64(struct stream *s, uint64_t v)
+{
+	put(s, 0xfe);
+	for (int i = 0; i < 8; i++)
+		put(s, (unsigned)(v >> (8 * i)) & 0xff);
+}
+
+/* A ballot as build_ballot reads it: n (0xff: a u64 follows), who. */
+static void
+put_ballot(struct stream *s, uint64_t n, unsigned who)
+{
+	if (n < 0xff) {
+		put(s, (unsigned)n);
+	} else {
+		put(s, 0xff);
+		for (int i = 0; i < 8; i++)
+			put(s, (unsigned)(n >> (8 * i)) & 0xff);
+	}
+	put(s, who);
+}
+
+/* §12, reads and issue 17's hostile values. */
+static void
+gen_engine_more(void)
+{
+	struct stream s;
+
+	/* J1: an amnesiac JOINs both peers, they answer, then a client write. */
+	memset(&s, 0, sizeof(s));
+	put(&s, FUZZ_SETUP_JOIN);
+	tick(&s, 100, 1);
+	reply(&s, 0, 0x0c);  /* JOIN_REPLY: known 3, frontier 0 */
+	reply(&s, 1, 0x0d);
+	tick(&s, 100, 1);
+	submit(&s, true, TR_OP_SET, 0, 1, "joined");
+	reply(&s, 0, 0);
+	apply(&s, 8);
+	tick(&s, 250, 4);
+	save("join", &s);
+
+	/* J2: the peer is joining and refuses; the other one votes. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	submit(&s, true, TR_OP_SET, 1, 2, "refused");
+	reply(&s, 0, 15);    /* REFUSED */
+	tick(&s, 10, 1);
+	reply(&s, 0, 0);
+	apply(&s, 4);
+	save("refused", &s);
+
+	/* T1: a FETCH answered TOO_OLD, an ACCEPT answered TOO_OLD. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	msg_commit(&s, 2, 2, 5, 1, 2, 0);
+	tick(&s, 100, 1);
+	tick(&s, 100, 1);
+	reply(&s, 0, 0xf3);
+	msg_head(&s, 0, 0, TR_MSG_TOO_OLD);
+	put(&s, 40);
+	tick(&s, 200, 2);
+	save("too-old", &s);
+
+	/* J0: a peer's new life, then a message of its older one (dropped). */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	put(&s, FUZZ_OP(FUZZ_EV_MSG, msg_arg(0, 0)));
+	put(&s, 0xf0);       /* new life */
+	put(&s, TR_MSG_STATUS - 1);
+	for (int i = 0; i < 5; i++)
+		put(&s, 1);
+	put(&s, FUZZ_OP(FUZZ_EV_MSG, msg_arg(0, 0)));
+	put(&s, 0xf9);       /* inc 1: the old life */
+	put(&s, TR_MSG_COMMIT - 1);
+	put(&s, 0);
+	put_value(&s, 1, 0, 1, 0, 0);
+	tick(&s, 100, 1);
+	save("new-life", &s);
+
+	/* Q1-Q3: barrier reads, READ_INDEX answered, applied. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	submit(&s, true, TR_OP_SET, 0, 1, "r");
+	reply(&s, 0, 0);
+	put(&s, FUZZ_OP(FUZZ_EV_SUBMIT, 2));
+	put_cmd(&s, TR_OP_GET, 1, 0, 1, NULL);
+	reply(&s, 0, 0);
+	apply(&s, 8);
+	tick(&s, 100, 1);
+	save("read-barrier", &s);
+
+	/* A peer's requests: FETCH, READ_INDEX and JOIN (we answer), and an
+	 * ACCEPT answered OK_COMMITTED. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	msg_commit(&s, 0, 0, 0, 1, 0, 1);
+	msg_head(&s, 0, 2, TR_MSG_FETCH);
+	put(&s, 0);
+	put(&s, 3);
+	msg_head(&s, 0, 0, TR_MSG_READ_INDEX);
+	put(&s, 9);
+	msg_head(&s, 0, 0, TR_MSG_JOIN);
+	put(&s, 4);
+	submit(&s, true, TR_OP_SET, 2, 2, "c");
+	reply(&s, 0, 1);
+	apply(&s, 8);
+	tick(&s, 250, 8);
+	save("peer-requests", &s);
+
+	/* Issue 17, attack 1: one COMMIT with deps 2^48 in every column. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	msg_head(&s, 0, 0, TR_MSG_COMMIT);
+	put(&s, 0);
+	put(&s, 1 | 0 << 2);
+	for (int i = 0; i < TR_COLUMNS; i++) {
+		put(&s, 0xff);
+		put16(&s, 0xffff);
+	}
+	put_cmd(&s, TR_OP_SET, 2, 1, 3, "deps");
+	put(&s, FUZZ_OP(FUZZ_EV_FRAME, 1));
+	{
+		uint8_t buf[BUF_BYTES];
+		struct tr_msg m;
+		size_t len;
+
+		memset(&m, 0, sizeof(m));
+		m = (struct tr_msg){.type = TR_MSG_COMMIT, .lsn = 1, .value = sample_value(0, 1, 2)};
+		for (int i = 0; i < TR_COLUMNS; i++)
+			m.value.deps[i] = TR_LSN_MAX;
+		len = frame(buf, 2, 2, &m, 1);
+		put16(&s, (unsigned)len);
+		for (size_t i = 0; i < len; i++)
+			put(&s, buf[i]);
+	}
+	submit(&s, true, TR_OP_SET, 0, 1, "after");
+	reply(&s, 0, 0);
+	tick(&s, 250, 8);
+	apply(&s, 8);
+	save("attack-deps", &s);
+
+	/* Attack 2: ACCEPTs at n = 2^30 for slots of the other columns. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	for (unsigned col = 0; col < TR_COLUMNS; col += 2) {
+		msg_head(&s, col, col, TR_MSG_ACCEPT);
+		put(&s, 0);
+		put_ballot(&s, TR_BALLOT_N_MAX, col);
+		put_ballot(&s, 0, 0);
+		put_value(&s, 0, col, 1, 0, 0);
+	}
+	tick(&s, 250, 32);
+	tick(&s, 250, 32);
+	reply(&s, 0, 2);     /* our recovery REJECTed at the absurd promise */
+	tick(&s, 250, 32);
+	save("attack-ballot", &s);
+
+	/* Attack 3: COMMITs carrying a client command, from non-owners, in our
+	 * own column and in theirs. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	submit(&s, true, TR_OP_SET, 0, 1, "mine");
+	msg_commit(&s, FUZZ_SELF, 0, 0, 1, FUZZ_SELF, 1);
+	msg_commit(&s, 0, 2, 0, 1, 2, 1);
+	msg_commit(&s, 2, 0, 3, 1, 2, 0);
+	reply(&s, 0, 0);
+	apply(&s, 8);
+	tick(&s, 250, 8);
+	save("attack-commands", &s);
+
+	/* A barrage: extreme lsns in STATUS, READ_INDEX_REPLY and JOIN_REPLY. */
+	memset(&s, 0, sizeof(s));
+	put(&s, 0);
+	msg_head(&s, 2, 2, TR_MSG_STATUS);
+	for (int i = 0; i < 5; i++)
+		put_lsn64(&s, TR_LSN_MAX);
+	msg_head(&s, FUZZ_SELF, 0, TR_MSG_READ_INDEX_REPLY);
+	for (int i = 0; i < TR_COLUMNS; i++)
+		put_lsn64(&s, TR_LSN_MAX);
+	tick(&s, 250, 8);
+	save("attack-known", &s);
 }
 
 static void
@@ -367,7 +590,7 @@ gen_engine(void)
 		size_t len;
 
 		memset(m, 0, sizeof(m));
-		m[0] = (struct tr_msg){.type = TR_MSG_ACCEPT, .lsn = 0, .ballot = {1, 0},
+		m[0] = (struct tr_msg){.type = TR_MSG_ACCEPT, .lsn = 0, .ballot = B(1, 0),
 				       .value = sample_value(0, 2, 0)};
 		m[1] = (struct tr_msg){.type = TR_MSG_COMMIT, .lsn = 1,
 				       .value = sample_value(1, 1, 0)};
@@ -391,6 +614,8 @@ gen_engine(void)
 	msg_commit(&s, 0, 2, 0, 0, 0, 0);
 	tick(&s, 10, 1);
 	save("byzantine-commit", &s);
+
+	gen_engine_more();
 }
 
 int

@@ -3,12 +3,16 @@
  * every file given, or on every file in every directory given. Built with any
  * compiler (gcc, under the ASan build too), it replays the seed corpus and the
  * reproducers of fixed findings as ordinary regression tests:
- *   fuzz_wire_replay fuzz/corpus/wire
- * A finding aborts (the target's checks) or is reported by a sanitizer.
+ *   fuzz_wire_replay [--corpus] fuzz/corpus/wire
+ * A finding aborts (the target's checks) or is reported by a sanitizer. With
+ * --corpus, the target's fuzz_replay_check() also judges the inputs as a
+ * whole (a seed corpus must reach what it was written for: fuzz_wire wants
+ * most frames to decode, fuzz_engine every message type delivered).
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +22,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+/* NULL when the inputs replayed so far did what a seed corpus must, else why
+ * not; optional. */
+const char *fuzz_replay_check(unsigned inputs) __attribute__((weak));
 
 static unsigned runs;
 
@@ -102,17 +109,28 @@ run_path(const char *path)
 int
 main(int argc, char **argv)
 {
-	int rc = 0;
+	int rc = 0, first = 1;
+	bool corpus = argc > 1 && strcmp(argv[1], "--corpus") == 0;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s FILE_OR_DIR...\n", argv[0]);
+	if (corpus)
+		first = 2;
+	if (argc <= first) {
+		fprintf(stderr, "usage: %s [--corpus] FILE_OR_DIR...\n", argv[0]);
 		return 2;
 	}
 	if (LLVMFuzzerInitialize != NULL)
 		LLVMFuzzerInitialize(&argc, &argv);
-	for (int i = 1; i < argc; i++)
+	for (int i = first; i < argc; i++)
 		if (run_path(argv[i]) != 0)
 			rc = 1;
 	printf("%s: %u inputs replayed%s\n", argv[0], runs, rc ? ", some unreadable" : "");
+	if (corpus && fuzz_replay_check != NULL) {
+		const char *why = fuzz_replay_check(runs);
+
+		if (why != NULL) {
+			fprintf(stderr, "%s: corpus: %s\n", argv[0], why);
+			rc = 1;
+		}
+	}
 	return rc;
 }
