@@ -103,6 +103,10 @@ joining(const struct tr_replica *r)
 				    memory_order_acquire) == TR_JOIN_WAITING;
 }
 
+/* plausible.c (issue 17) */
+bool plausible(struct tr_column *c, const struct tr_msg *m);
+uint64_t plausible_horizon(const struct tr_column *c, unsigned column);
+
 /* recv_*.c */
 void recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct tr_out *out);
 void recv_accept_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns,

@@ -141,6 +141,33 @@ struct tr_peer {
 	uint64_t applied;   /* its applied prefix of this column (STATUS) */
 };
 
+/* Issue 17, docs/protocol.md "Plausibility": why a well-formed message was
+ * judged impossible for an honest peer and dropped (plausible.c). */
+#define TR_IMPLAUSIBLE(X)                                                     \
+	X(INC, "incarnation beyond what restarts could reach")                \
+	X(AHEAD, "lsn, deps or known beyond the window of this replica's known") \
+	X(OWN, "own column beyond what this replica allocated")               \
+	X(BALLOT, "ballot n beyond the slot's step")                          \
+	X(SHAPE, "fields that contradict each other")                         \
+	X(CMDS, "client commands not from the column's owner")
+
+enum tr_implausible {
+#define TR_IMPLAUSIBLE_ENUM(name, text) TR_IMPLAUSIBLE_##name,
+	TR_IMPLAUSIBLE(TR_IMPLAUSIBLE_ENUM)
+#undef TR_IMPLAUSIBLE_ENUM
+	TR_IMPLAUSIBLE_COUNT
+};
+
+/* The reason's text, for logs and exported counters. */
+const char *tr_implausible_name(unsigned reason);
+
+/* Plausibility bounds (docs/protocol.md): a ballot's n may exceed the highest
+ * n this replica has seen for the slot by at most TR_BALLOT_STEP, a peer's
+ * incarnation its last known one by at most TR_INC_STEP; a non-own column's
+ * lsns and deps may exceed known by at most log_slots_max + 2 * inflight_max. */
+#define TR_BALLOT_STEP (UINT32_C(1) << 20)
+#define TR_INC_STEP (UINT32_C(1) << 16)
+
 /* Counters of one column; the runtime exports them. */
 struct tr_column_stats {
 	uint64_t rx[TR_MSG_TYPE_COUNT];
@@ -158,6 +185,7 @@ struct tr_column_stats {
 	uint64_t join_refused;  /* J2: ACCEPTs this joiner could not vote on */
 	uint64_t joins;         /* J1: JOIN sent (joiner) or answered (peer) */
 	uint64_t ignored;      /* stale replies, out-of-window slots */
+	uint64_t implausible[TR_IMPLAUSIBLE_COUNT]; /* dropped (STATUS: clamped), by reason */
 	uint64_t backpressure; /* submits and reads refused */
 	uint64_t reads;        /* barrier reads taken (Q1) */
 	uint64_t read_barriers; /* READ_INDEX sent, retries included */

@@ -10,6 +10,8 @@ tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, str
 		return;
 	assert(m->column == c->id && m->to == self_id(c) && m->from < TR_REPLICAS);
 	c->stats.rx[m->type]++;
+	if (!plausible(c, m))
+		return; /* issue 17: no honest peer sends it; counted, changes nothing */
 	if (!inc_admit(c, m))
 		return; /* J0: an older life of the sender: loss */
 	/* J1: until both peers answered its JOIN, an amnesiac hears nothing else. */

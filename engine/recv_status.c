@@ -9,6 +9,10 @@ recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
 {
 	struct tr_peer *p = &c->peers[m->from];
 	const struct tr_config *cfg = &c->rep->cfg;
+	/* H2 (plausible.c): a claim beyond the window is clamped to it, never
+	 * dropped: it still starts the catch-up that moves the window. */
+	uint64_t h = plausible_horizon(c, c->id);
+	uint64_t committed = u64_min(m->committed, h);
 
 	/* Every replica must decide every command alike: limits that can refuse
 	 * one are the cluster's, not a replica's. */
@@ -17,8 +21,10 @@ recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
 		return;
 	}
 
-	p->committed = u64_max(p->committed, m->committed);
-	p->applied = u64_max(p->applied, m->applied);
+	if (committed < m->committed)
+		c->stats.implausible[TR_IMPLAUSIBLE_AHEAD]++;
+	p->committed = u64_max(p->committed, committed);
+	p->applied = u64_max(p->applied, u64_min(m->applied, committed));
 	if (p->committed > c->committed) {
 		c->fetch_at_ns = u64_min(c->fetch_at_ns, now_ns + c->rep->cfg.fetch_ns);
 		arm(c, c->fetch_at_ns);

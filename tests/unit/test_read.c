@@ -444,7 +444,8 @@ status_from(uint8_t from, uint64_t committed, uint64_t applied, uint64_t now)
 	struct tr_msg m = {.type = TR_MSG_STATUS, .from = from, .to = ME, .column = 1,
 			   .committed = committed, .applied = applied,
 			   .sm_keys_max = rep.cfg.sm_keys_max,
-			   .sm_clients_max = rep.cfg.sm_clients_max};
+			   .sm_clients_max = rep.cfg.sm_clients_max,
+			   .known = {0, committed, 0}}; /* S1: committed <= known */
 
 	tr_out_reset(&out);
 	tr_column_recv(&rep.col[1], &m, now, &out);
