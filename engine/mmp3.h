@@ -185,7 +185,8 @@ struct tr_column_stats {
 	uint64_t join_refused;  /* J2: ACCEPTs this joiner could not vote on */
 	uint64_t joins;         /* J1: JOIN sent (joiner) or answered (peer) */
 	uint64_t ignored;      /* stale replies, out-of-window slots */
-	uint64_t implausible[TR_IMPLAUSIBLE_COUNT]; /* dropped (STATUS: clamped), by reason */
+	uint64_t implausible[TR_IMPLAUSIBLE_COUNT]; /* dropped, by reason (issue 17) */
+	uint64_t status_clamped; /* H2: a STATUS beyond the window, used up to it */
 	uint64_t backpressure; /* submits and reads refused */
 	uint64_t reads;        /* barrier reads taken (Q1) */
 	uint64_t read_barriers; /* READ_INDEX sent, retries included */

@@ -172,14 +172,12 @@ plausible(struct tr_column *c, const struct tr_msg *m)
 			return drop(c, TR_IMPLAUSIBLE_OWN);
 		return true;
 	case TR_MSG_JOIN_REPLY:
-		/* J1: a frontier is applied, so known; L = H + inflight_max
-		 * stays an lsn. The joiner knows nothing else to judge by. */
-		for (unsigned d = 0; d < TR_COLUMNS; d++) {
-			if (m->frontier[d] > m->known[d])
-				return drop(c, TR_IMPLAUSIBLE_SHAPE);
+		/* J1: L = H + inflight_max stays an lsn. The joiner knows
+		 * nothing else to judge by (the frontier is read later than H:
+		 * it may lie above it). */
+		for (unsigned d = 0; d < TR_COLUMNS; d++)
 			if (m->known[d] > TR_LSN_MAX - r->cfg.inflight_max - 1)
 				return drop(c, TR_IMPLAUSIBLE_AHEAD);
-		}
 		return true;
 	default:
 		return true;

@@ -22,7 +22,7 @@ recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
 	}
 
 	if (committed < m->committed)
-		c->stats.implausible[TR_IMPLAUSIBLE_AHEAD]++;
+		c->stats.status_clamped++;
 	p->committed = u64_max(p->committed, committed);
 	p->applied = u64_max(p->applied, u64_min(m->applied, committed));
 	if (p->committed > c->committed) {

@@ -164,3 +164,18 @@ sim_apply_order(struct sim *s, unsigned replica)
 					(unsigned long long)n->seq[i].lsn);
 	return n->order_text;
 }
+
+/* A message from no replica's engine (a hostile peer on the network), through
+ * the codec, delivered at once. */
+void
+sim_inject(struct sim *s, const struct tr_msg *m)
+{
+	sim_hold(s, m);
+	sim_deliver(s, s->nheld - 1);
+}
+
+uint64_t
+sim_digest(const struct sim *s, unsigned replica)
+{
+	return s->nodes[replica].sm.digest;
+}

@@ -107,6 +107,11 @@ void sim_drop(struct sim *s, unsigned i);
 /* Finds the first held message matching (type, from, to, column, lsn); -1 if
  * none. Fields given as -1 match anything. */
 int sim_find(const struct sim *s, int type, int from, int to, int column, int64_t lsn);
+/* Delivers m at once to m->to, framed with m->from and m->inc as a peer's
+ * frame would be: a hostile message (issue 17). */
+void sim_inject(struct sim *s, const struct tr_msg *m);
+/* The state machine's digest of a replica (equal everywhere once converged). */
+uint64_t sim_digest(const struct sim *s, unsigned replica);
 /* Runs every replica's timers at the current time. */
 void sim_tick(struct sim *s);
 /* Runs one replica's timers (all its columns) at the current time. */
