@@ -104,6 +104,7 @@ joining(const struct tr_replica *r)
 }
 
 /* plausible.c (issue 17) */
+bool plausible_inc(struct tr_column *c, const struct tr_msg *m);
 bool plausible(struct tr_column *c, const struct tr_msg *m);
 uint64_t plausible_horizon(const struct tr_column *c, unsigned column);
 

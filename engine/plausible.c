@@ -106,20 +106,26 @@ known_plausible(struct tr_column *c, const uint64_t known[TR_COLUMNS])
 	return true;
 }
 
+/* I1, before J0 takes the sender's incarnation as its new life: a peer's
+ * incarnation grows by one per restart. */
+bool
+plausible_inc(struct tr_column *c, const struct tr_msg *m)
+{
+	uint32_t inc = atomic_load_explicit(&c->rep->shared.peer_inc[m->from],
+					    memory_order_relaxed);
+
+	if (c->peers[m->from].inc > inc)
+		inc = c->peers[m->from].inc;
+	if (m->type != TR_MSG_JOIN && m->inc > inc && m->inc - inc > TR_INC_STEP)
+		return drop(c, TR_IMPLAUSIBLE_INC);
+	return true;
+}
+
 bool
 plausible(struct tr_column *c, const struct tr_msg *m)
 {
 	const struct tr_replica *r = c->rep;
 	const struct tr_slot *s;
-	uint32_t inc;
-
-	/* I1: a peer's incarnation grows by one per restart (J0). */
-	inc = atomic_load_explicit(&((struct tr_replica *)r)->shared.peer_inc[m->from],
-				   memory_order_relaxed);
-	if (c->peers[m->from].inc > inc)
-		inc = c->peers[m->from].inc;
-	if (m->type != TR_MSG_JOIN && m->inc > inc && m->inc - inc > TR_INC_STEP)
-		return drop(c, TR_IMPLAUSIBLE_INC);
 
 	switch (m->type) {
 	case TR_MSG_ACCEPT:

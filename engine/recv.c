@@ -10,16 +10,16 @@ tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, str
 		return;
 	assert(m->column == c->id && m->to == self_id(c) && m->from < TR_REPLICAS);
 	c->stats.rx[m->type]++;
-	if (!plausible(c, m))
-		return; /* issue 17: no honest peer sends it; counted, changes nothing */
-	if (!inc_admit(c, m))
-		return; /* J0: an older life of the sender: loss */
+	if (!plausible_inc(c, m) || !inc_admit(c, m))
+		return; /* J0: an older life of the sender: loss; issue 17: too new */
 	/* J1: until both peers answered its JOIN, an amnesiac hears nothing else. */
 	if (joining(c->rep) && m->type != TR_MSG_JOIN_REPLY &&
 	    !(c->rep->cfg.variant & TR_VARIANT_JOIN_VOTES_AT_ONCE)) {
 		c->stats.ignored++;
 		return;
 	}
+	if (!plausible(c, m))
+		return; /* issue 17: no honest peer sends it; counted, changes nothing */
 	c->peers[m->from].heard_ns = now_ns;
 	/* Only the owner allocates slots in its column (P1): a message about
 	 * one it never allocated is foreign, never stored. */
