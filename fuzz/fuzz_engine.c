@@ -509,6 +509,11 @@ check_stopped(void)
 	}
 	CHECK(tr_apply(&fz.applier, 1000) == 0);
 	CHECK(fz.rep.violation_why != NULL);
+	/* Only a contradiction the peers planted may stop it (C1, A3): a stop
+	 * for anything else (ballots exhausted) is a hostile message stopping
+	 * an honest replica (issue 17). */
+	CHECK(strncmp(fz.rep.violation_why, "C1:", 3) == 0 ||
+	      strncmp(fz.rep.violation_why, "A3:", 3) == 0);
 }
 
 static bool
@@ -568,20 +573,86 @@ drop_known_issue(unsigned column, const struct tr_msg *m)
 	return false;
 }
 
+static uint64_t
+implausible_total(const struct tr_column *c)
+{
+	uint64_t n = 0;
+
+	for (unsigned k = 0; k < TR_IMPLAUSIBLE_COUNT; k++)
+		n += c->stats.implausible[k];
+	return n;
+}
+
+/* What an implausible message must leave as it was (issue 17). */
+struct before {
+	uint64_t known[TR_COLUMNS];
+	uint64_t committed, next_lsn;
+	struct tr_peer peer;
+	bool has_slot;
+	struct tr_slot slot;
+};
+
+static void
+take_before(const struct tr_column *c, const struct tr_msg *m, struct before *b)
+{
+	const struct tr_slot *s = tr_column_slot(c, m->lsn);
+
+	for (unsigned i = 0; i < TR_COLUMNS; i++)
+		b->known[i] = tr_known(&fz.rep, i);
+	b->committed = c->committed;
+	b->next_lsn = c->next_lsn;
+	b->peer = c->peers[m->from];
+	b->has_slot = s != NULL;
+	if (s != NULL)
+		memcpy(&b->slot, s, sizeof(b->slot));
+}
+
+static void
+check_unchanged(const struct tr_column *c, const struct tr_msg *m, const struct before *b,
+		const struct tr_out *out)
+{
+	const struct tr_slot *s = tr_column_slot(c, m->lsn);
+
+	CHECK(out->msg_count == 0 && out->committed_count == 0);
+	for (unsigned i = 0; i < TR_COLUMNS; i++)
+		CHECK(tr_known(&fz.rep, i) == b->known[i]);
+	CHECK(c->committed == b->committed && c->next_lsn == b->next_lsn);
+	/* (The header's incarnation was admitted first, J0: a new life of the
+	 * sender resets what the column believed of it.) */
+	CHECK(c->peers[m->from].heard_ns == b->peer.heard_ns);
+	if (c->peers[m->from].inc == b->peer.inc)
+		CHECK(memcmp(&c->peers[m->from], &b->peer, sizeof(b->peer)) == 0);
+	CHECK((s != NULL) == b->has_slot);
+	if (s != NULL)
+		CHECK(memcmp(s, &b->slot, sizeof(*s)) == 0);
+}
+
 static void
 deliver(unsigned column, const struct tr_msg *msgs, unsigned count)
 {
 	struct tr_out out = {.msgs = out_msgs, .msg_cap = fz.out_cap};
+	struct tr_column *c = &fz.rep.col[column];
 
 	for (unsigned i = 0; i < count && !stopped(); i++) {
+		struct before b;
+		uint64_t dropped = implausible_total(c);
+
 		if (drop_known_issue(column, &msgs[i]))
 			continue;
 		trace_msg("recv", &msgs[i]);
 		rx_types |= 1u << msgs[i].type;
 		if (msgs[i].type == TR_MSG_ACCEPT_REPLY)
 			rx_replies |= 1u << msgs[i].reply;
+		take_before(c, &msgs[i], &b);
 		tr_out_reset(&out);
-		tr_column_recv(&fz.rep.col[column], &msgs[i], fz.now, &out);
+		tr_column_recv(c, &msgs[i], fz.now, &out);
+		if (implausible_total(c) != dropped) {
+			/* Dropped as implausible: counted once, nothing changed. */
+			CHECK(implausible_total(c) == dropped + 1);
+			if (trace)
+				fprintf(stderr, "  implausible\n");
+			check_unchanged(c, &msgs[i], &b, &out);
+		}
 		check_step(column, &out);
 	}
 }
@@ -1068,6 +1139,122 @@ ev_apply(unsigned arg)
 	check_state();
 }
 
+/* Liveness (issue 17): after whatever the fuzzed peers sent, two honest
+ * peers let the replica commit a fresh write in its own column. The honest
+ * peers vote every ACCEPT of that column with the value it carries (A2/A3
+ * at a peer that holds no vote) and report STATUS at the replica's own
+ * prefixes (so that recycling goes on). Skipped while the replica waits for
+ * its JOIN answers, and when its ring is too full to allocate (recycling
+ * needs the applier, which may wait for columns the fuzzed peers left
+ * uncommitted: catching those up is not what this checks). */
+#define LIVE_ROUNDS 64
+
+static struct sent live_out[OUT_MSGS_MAX];
+
+static void
+live_answer(const struct tr_out *out)
+{
+	unsigned n = out->msg_count;
+
+	for (unsigned i = 0; i < n; i++) {
+		live_out[i].m = out->msgs[i];
+		if (out->msgs[i].value.cmds_len > 0) {
+			memcpy(live_out[i].cmds, out->msgs[i].value.cmds, out->msgs[i].value.cmds_len);
+			live_out[i].m.value.cmds = live_out[i].cmds;
+		}
+	}
+	for (unsigned i = 0; i < n && !stopped(); i++) {
+		const struct tr_msg *a = &live_out[i].m;
+		struct tr_msg m;
+
+		if (a->type == TR_MSG_FETCH && a->column == FUZZ_SELF) {
+			/* J3: the peers recovered a joiner's old slots as NOOPs. */
+			for (uint64_t lsn = a->lsn;
+			     lsn < a->lsn_end && lsn < fz.rep.shared.floor[FUZZ_SELF] && !stopped();
+			     lsn++) {
+				memset(&m, 0, sizeof(m));
+				m.type = TR_MSG_FETCH_REPLY;
+				m.from = a->to;
+				m.to = FUZZ_SELF;
+				m.column = FUZZ_SELF;
+				m.inc = fz.peer_inc[a->to];
+				m.lsn = lsn;
+				m.value.proposer = a->to;
+				for (unsigned d = 0; d < TR_COLUMNS; d++)
+					m.value.deps[d] = tr_known(&fz.rep, d);
+				send_to_self(&m);
+			}
+			continue;
+		}
+		if (a->type != TR_MSG_ACCEPT || a->column != FUZZ_SELF)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.type = TR_MSG_ACCEPT_REPLY;
+		m.from = a->to;
+		m.to = FUZZ_SELF;
+		m.column = FUZZ_SELF;
+		m.inc = fz.peer_inc[a->to];
+		m.lsn = a->lsn;
+		m.ballot = a->ballot;
+		m.reply = TR_REPLY_OK;
+		m.value = a->value;
+		send_to_self(&m);
+	}
+}
+
+static void
+check_liveness(void)
+{
+	struct tr_column *own = &fz.rep.col[FUZZ_SELF];
+	struct tr_out out = {.msgs = out_msgs, .msg_cap = fz.out_cap};
+	struct tr_cmd c = {.op = TR_OP_SET, .window = FUZZ_W, .client_id = 0,
+			   .key = (const uint8_t *)"k0", .key_len = 2,
+			   .val = (const uint8_t *)"live", .val_len = 4};
+	bool queued = false;
+
+	if (atomic_load(&fz.rep.shared.join_state) == TR_JOIN_WAITING ||
+	    own->next_lsn - own->base + fz.cfg.inflight_max > own->mask)
+		return;
+	c.seq = ++fz.client_seq[0];
+	for (unsigned round = 0; round < LIVE_ROUNDS && !stopped(); round++) {
+		if (!queued)
+			queued = tr_column_submit(own, &c) == 0;
+		tr_out_reset(&out);
+		tr_column_flush(own, fz.now, &out);
+		check_step(FUZZ_SELF, &out);
+		live_answer(&out);
+		fz.now += fz.cfg.retry_max_ns + FUZZ_TICK_UNIT_NS;
+		for (uint8_t q = 0; q < TR_REPLICAS && !stopped(); q++) {
+			struct tr_msg st = {.type = TR_MSG_STATUS, .from = q, .to = FUZZ_SELF,
+					    .column = FUZZ_SELF, .inc = fz.peer_inc[q]};
+
+			if (q == FUZZ_SELF)
+				continue;
+			st.committed = own->committed;
+			st.applied = atomic_load(&fz.rep.shared.applied[FUZZ_SELF]);
+			for (unsigned i = 0; i < TR_COLUMNS; i++)
+				st.known[i] = tr_known(&fz.rep, i);
+			send_to_self(&st);
+		}
+		for (unsigned ci = 0; ci < TR_COLUMNS && !stopped(); ci++) {
+			tr_out_reset(&out);
+			tr_column_tick(&fz.rep.col[ci], fz.now, &out);
+			check_step(ci, &out);
+			if (ci == FUZZ_SELF)
+				live_answer(&out);
+		}
+		tr_apply(&fz.applier, 64);
+		if (queued && own->pending_count == 0 && own->committed == own->next_lsn)
+			return;
+	}
+	if (stopped())
+		return; /* a contradiction the fuzzed peers planted: crash-stop */
+	fprintf(stderr, "fuzz_engine: liveness: own column committed %llu of %llu, %u pending, "
+		"queued %d\n", (unsigned long long)own->committed,
+		(unsigned long long)own->next_lsn, own->pending_count, queued);
+	CHECK(!"liveness: two honest peers cannot get a write committed");
+}
+
 /* The replica's memory, allocated once (page faults dominated otherwise). */
 static void *rep_mem, *table_mem;
 static size_t rep_bytes;
@@ -1177,6 +1364,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
+	if (!stopped())
+		check_liveness();
 	if (stopped()) {
 		if (trace)
 			fprintf(stderr, "replica stopped: %s\n", fz.rep.violation_why);

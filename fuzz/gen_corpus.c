@@ -321,18 +321,15 @@ put_lsn64(struct stream *s, uint64_t v)
 		put(s, (unsigned)(v >> (8 * i)) & 0xff);
 }
 
-/* A ballot as build_ballot reads it: n (0xff: a u64 follows), who. */
+/* A ballot as build_ballot reads it: n (0xff: a u64 follows who), who. */
 static void
 put_ballot(struct stream *s, uint64_t n, unsigned who)
 {
-	if (n < 0xff) {
-		put(s, (unsigned)n);
-	} else {
-		put(s, 0xff);
+	put(s, n < 0xff ? (unsigned)n : 0xff);
+	put(s, who);
+	if (n >= 0xff)
 		for (int i = 0; i < 8; i++)
 			put(s, (unsigned)(n >> (8 * i)) & 0xff);
-	}
-	put(s, who);
 }
 
 /* §12, reads and issue 17's hostile values. */
