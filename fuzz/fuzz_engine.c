@@ -1216,6 +1216,10 @@ check_liveness(void)
 	    own->next_lsn - own->base + fz.cfg.inflight_max > own->mask)
 		return;
 	c.seq = ++fz.client_seq[0];
+	/* Room for everything a step sends: starving by a tiny output cap
+	 * (STATUS first at every tick) is not what this checks. */
+	fz.out_cap = OUT_MSGS_MAX;
+	out.msg_cap = fz.out_cap;
 	for (unsigned round = 0; round < LIVE_ROUNDS && !stopped(); round++) {
 		if (!queued)
 			queued = tr_column_submit(own, &c) == 0;
