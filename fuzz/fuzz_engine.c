@@ -1143,8 +1143,10 @@ ev_apply(unsigned arg)
  * peers let the replica commit a fresh write in its own column. The honest
  * peers vote every ACCEPT of that column with the value it carries (A2/A3
  * at a peer that holds no vote) and report STATUS at the replica's own
- * prefixes (so that recycling goes on). Skipped while the replica waits for
- * its JOIN answers, and when its ring is too full to allocate (recycling
+ * prefixes (so that recycling goes on). Skipped while a joiner does not
+ * serve yet (J4: it first applies up to the frontier its peers reported, in
+ * every column; a JOIN_REPLY is believed, docs/protocol.md §13), and when
+ * its ring is too full to allocate (recycling
  * needs the applier, which may wait for columns the fuzzed peers left
  * uncommitted: catching those up is not what this checks). */
 #define LIVE_ROUNDS 64
@@ -1212,7 +1214,7 @@ check_liveness(void)
 			   .val = (const uint8_t *)"live", .val_len = 4};
 	bool queued = false;
 
-	if (atomic_load(&fz.rep.shared.join_state) == TR_JOIN_WAITING ||
+	if (!tr_replica_serving(&fz.rep) ||
 	    own->next_lsn - own->base + fz.cfg.inflight_max > own->mask)
 		return;
 	c.seq = ++fz.client_seq[0];
