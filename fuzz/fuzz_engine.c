@@ -1218,6 +1218,19 @@ check_liveness(void)
 	    own->next_lsn - own->base + fz.cfg.inflight_max > own->mask)
 		return;
 	c.seq = ++fz.client_seq[0];
+	/* A forged frame with a higher incarnation makes the replica take the
+	 * real peer's frames for an older life's (J0), which only frame
+	 * authentication prevents (docs/protocol.md §13): the honest peers
+	 * speak at the incarnation the replica believes. */
+	for (unsigned q = 0; q < TR_REPLICAS; q++) {
+		uint32_t seen = atomic_load(&fz.rep.shared.peer_inc[q]);
+
+		for (unsigned ci = 0; ci < TR_COLUMNS; ci++)
+			if (fz.rep.col[ci].peers[q].inc > seen)
+				seen = fz.rep.col[ci].peers[q].inc;
+		if (seen > fz.peer_inc[q])
+			fz.peer_inc[q] = seen;
+	}
 	/* Room for everything a step sends: starving by a tiny output cap
 	 * (STATUS first at every tick) is not what this checks. */
 	fz.out_cap = OUT_MSGS_MAX;
