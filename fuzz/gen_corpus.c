@@ -67,6 +67,18 @@ sample_value(unsigned which, unsigned n, uint8_t proposer)
 	return v;
 }
 
+/* STATUS carries the state machine's limits: the engine target's (a
+ * mismatch stops the replica). */
+static void
+sm_limits(struct tr_msg *m)
+{
+	struct tr_config cfg;
+
+	fuzz_config(&cfg);
+	m->sm_keys_max = cfg.sm_keys_max;
+	m->sm_clients_max = cfg.sm_clients_max;
+}
+
 static size_t
 frame(uint8_t *buf, uint8_t from, uint8_t column, const struct tr_msg *msgs, unsigned n)
 {
@@ -123,6 +135,7 @@ gen_wire(void)
 	m[5] = (struct tr_msg){.type = TR_MSG_FETCH_REPLY, .lsn = 6, .value = sample_value(2, 0, 2)};
 	m[6] = (struct tr_msg){.type = TR_MSG_STATUS, .committed = 6, .applied = 4,
 			       .known = {7, 3, 9}};
+	sm_limits(&m[6]);
 	m[7] = (struct tr_msg){.type = TR_MSG_READ_INDEX, .read_id = 5};
 	m[8] = (struct tr_msg){.type = TR_MSG_READ_INDEX_REPLY, .read_id = 5, .known = {4, 6, 2}};
 	m[9] = (struct tr_msg){.type = TR_MSG_TOO_OLD, .lsn = 64};
@@ -593,6 +606,7 @@ gen_engine(void)
 				       .value = sample_value(1, 1, 0)};
 		m[2] = (struct tr_msg){.type = TR_MSG_STATUS, .committed = 2, .applied = 0,
 				       .known = {2, 0, 0}};
+		sm_limits(&m[2]);
 		len = frame(buf, 0, 0, m, 3);
 		put(&s, FUZZ_OP(FUZZ_EV_FRAME, 1));
 		put16(&s, (unsigned)len);

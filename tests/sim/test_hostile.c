@@ -5,19 +5,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "sim.h"
-
-static struct sim *
-manual_sim(void)
-{
-	struct sim_params p;
-
-	sim_params_default(&p);
-	p.manual = true;
-	p.clients = 1;
-	p.ops = 0;
-	return sim_new(&p);
-}
+#include "manual.h"
 
 static uint64_t now;
 
@@ -116,7 +104,7 @@ hostile(uint8_t type, uint8_t from, uint8_t to, uint8_t column, uint64_t lsn)
  * D1 and every replica waits forever for slots that do not exist. */
 Test(hostile, a_commit_with_deps_2_48_is_dropped_and_the_cluster_goes_on, .timeout = 60)
 {
-	struct sim *s = manual_sim();
+	struct sim *s = manual_sim(0);
 
 	now = 0;
 	writes_commit(s, all_live, "before", 20);
@@ -148,7 +136,7 @@ Test(hostile, a_commit_with_deps_2_48_is_dropped_and_the_cluster_goes_on, .timeo
  * column. Without the step, they promise 2^30 and cannot outbid it. */
 Test(hostile, accepts_at_ballot_2_30_are_dropped_and_recovery_still_works, .timeout = 60)
 {
-	struct sim *s = manual_sim();
+	struct sim *s = manual_sim(0);
 	const bool survivors[3] = {false, true, true};
 	uint64_t base;
 	int w;
@@ -199,7 +187,7 @@ Test(hostile, accepts_at_ballot_2_30_are_dropped_and_recovery_still_works, .time
  * values for one slot: different digests, then a stop. */
 Test(hostile, commits_carrying_client_commands_are_dropped, .timeout = 60)
 {
-	struct sim *s = manual_sim();
+	struct sim *s = manual_sim(0);
 	uint64_t lsn;
 	int w;
 
