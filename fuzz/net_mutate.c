@@ -15,29 +15,13 @@
 #include <rte_udp.h>
 
 #include "fuzz_net.h"
+#include "prop_rng.h"
 
 #define ETH 14
 #define IP_OFF ETH
 #define UDP_OFF (ETH + 20)
 #define PAY_OFF (ETH + 28)
 
-static uint64_t rng;
-
-static uint64_t
-next(void)
-{
-	uint64_t z = (rng += UINT64_C(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
-static unsigned
-below(unsigned n)
-{
-	return (unsigned)(next() % n);
-}
 
 /* A valid frame from a random sender to self; returns its length. */
 static size_t

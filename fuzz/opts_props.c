@@ -15,24 +15,8 @@
 #include <string.h>
 
 #include "options.h"
+#include "prop_rng.h"
 
-static uint64_t rng;
-
-static uint64_t
-next(void)
-{
-	uint64_t z = (rng += UINT64_C(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
-static unsigned
-below(unsigned n)
-{
-	return (unsigned)(next() % n);
-}
 
 #define ARGS_MAX 48
 #define ARG_BYTES 96
