@@ -128,7 +128,9 @@ fix_up(uint8_t *buf, size_t len, uint8_t flags)
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, hlen);
 	}
+	/* (rte_ipv4_udptcp_cksum sums as far as the IPv4 total length says.) */
 	if ((flags & 16) && hlen == sizeof(*ip) &&
+	    rte_be_to_cpu_16(ip->total_length) == len - sizeof(struct rte_ether_hdr) &&
 	    rte_be_to_cpu_16(udp->dgram_len) == len - sizeof(struct rte_ether_hdr) - hlen) {
 		udp->dgram_cksum = 0;
 		udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
