@@ -294,6 +294,5 @@ Test(hostile, a_replica_far_behind_drops_only_beyond_its_window_and_catches_up, 
 		p.stall_ns = 150000000;
 		ahead += run_honest(&p, TR_IMPLAUSIBLE_AHEAD);
 	}
-	cr_log_info("values beyond a window dropped over 12 seeds: %llu",
-		    (unsigned long long)ahead);
+	cr_assert_gt(ahead, 0, "no replica fell behind its window: the test tests nothing");
 }
