@@ -203,7 +203,7 @@ Test(known_fence, one_of_two_concurrent_handlers_sees_the_other, .timeout = 60)
 /* The known-bad variant shows the test has teeth: on x86 the relaxed store
  * waits in the store buffer (the cache line of known is shared by both
  * threads' stores) while the capture loads. Batches run until one misses,
- * at most 40 or 20 s. Skipped, not failed, when the machine was too busy
+ * at most 40 or 20 s. Passed with a warning when the machine was too busy
  * for the two threads to overlap in 100 rounds. */
 Test(known_fence, without_the_fence_captures_miss, .timeout = 120)
 {
@@ -211,9 +211,13 @@ Test(known_fence, without_the_fence_captures_miss, .timeout = 120)
 
 	cr_log_info("no fence: %lu of %lu rounds missed, both saw in %lu", r.misses, r.rounds,
 		    r.both);
-	if (r.misses == 0 && r.both < 100)
-		cr_skip_test("the two handlers overlapped in only %lu of %lu rounds", r.both,
-			     r.rounds);
+	if (r.misses == 0 && r.both < 100) {
+		/* Not a skip: Criterion 2.4 exits non-zero on one. scripts/mutants.sh
+		 * retries this test for the no-fence mutation. */
+		cr_log_warn("the two handlers overlapped in only %lu of %lu rounds: nothing shown",
+			    r.both, r.rounds);
+		return;
+	}
 	cr_assert_gt(r.misses, 0, "no miss in %lu rounds without the fence, though both saw in %lu",
 		     r.rounds, r.both);
 }
