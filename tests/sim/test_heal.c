@@ -58,7 +58,7 @@ long_pauses(struct sim_params *p)
 	p->pauses = 3;
 	p->down_min_ns = 200000000;
 	p->down_max_ns = 900000000;
-	p->stall_ns = 150000000;
+	p->stall_ns = 300000000;
 }
 
 /* Restarts without memory in the hot spot of §12's own check: short
