@@ -6,6 +6,8 @@
  * inline no-ops anyway, and the rest are library calls.
  */
 #include <assert.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,21 +172,21 @@ tr_kvstore_new(uint32_t buckets_hint, uint64_t keys_max)
 	return kvs;
 }
 
-/* Nobody else uses the store any more, so no read-side section and no
- * grace period are needed here, and the caller need not be registered. */
-void
-tr_kvstore_free(struct tr_kvstore *kvs)
+/* Unlinks every node on a registered thread of its own: the deletions may
+ * start a shrink in liburcu's resize worker, which frees bucket nodes after
+ * a grace period, so the iteration must be a reader. The nodes are freed
+ * after (nobody else holds them), the table last: cds_lfht_destroy waits
+ * for a resize in progress. */
+static void *
+kvs_unlink_all(void *arg)
 {
+	struct tr_kvstore *kvs = arg;
 	struct cds_lfht_iter iter;
 	struct kv_node *n, *list = NULL;
 	uint64_t keys = 0;
 
-	if (kvs == NULL)
-		return;
-	/* The frees already handed to call_rcu (they use kvs). Takes an
-	 * online QSBR caller offline while it waits. */
-	urcu_qsbr_barrier();
-	KVS_VERIFY(__atomic_load_n(&kvs->nodes_freed, __ATOMIC_RELAXED) == kvs->nodes_retired);
+	urcu_qsbr_register_thread();
+	urcu_qsbr_read_lock();
 	/* The iteration still reads the nodes it unlinks: free them after. */
 	cds_lfht_for_each_entry(kvs->ht, &iter, n, lfht) {
 		KVS_VERIFY(cds_lfht_del(kvs->ht, &n->lfht) == 0);
@@ -192,13 +194,41 @@ tr_kvstore_free(struct tr_kvstore *kvs)
 		list = n;
 		keys++;
 	}
+	urcu_qsbr_read_unlock();
+	urcu_qsbr_unregister_thread();
 	KVS_VERIFY(keys == kvs->keys);
 	while (list != NULL) {
 		n = list;
 		list = n->free_next;
 		node_dealloc(n, node_bytes(n->key_len, n->val_len));
 	}
+	return NULL;
+}
+
+void
+tr_kvstore_free(struct tr_kvstore *kvs)
+{
+	pthread_t th;
+	bool online;
+
+	if (kvs == NULL)
+		return;
+	/* The frees already handed to call_rcu (they use kvs). Takes an
+	 * online QSBR caller offline while it waits. */
+	urcu_qsbr_barrier();
+	KVS_VERIFY(__atomic_load_n(&kvs->nodes_freed, __ATOMIC_RELAXED) == kvs->nodes_retired);
+	/* An online caller would hold back the grace periods the helper and
+	 * the resize worker wait for. */
+	online = urcu_qsbr_read_ongoing();
+	if (online)
+		urcu_qsbr_thread_offline();
+	if (pthread_create(&th, NULL, kvs_unlink_all, kvs) == 0)
+		pthread_join(th, NULL);
+	else
+		kvs_panic("no thread to free the store", __LINE__);
 	KVS_VERIFY(cds_lfht_destroy(kvs->ht, NULL) == 0);
+	if (online)
+		urcu_qsbr_thread_online();
 	free(kvs);
 }
 
@@ -331,17 +361,38 @@ tr_kvstore_count(const struct tr_kvstore *kvs)
 	return __atomic_load_n(&kvs->keys, __ATOMIC_RELAXED);
 }
 
-uint64_t
-tr_kvstore_digest_scan(struct tr_kvstore *kvs)
+
+int
+tr_kvstore_foreach(struct tr_kvstore *kvs, tr_kvstore_pair_fn *fn, void *ctx)
 {
 	struct cds_lfht_iter iter;
 	struct kv_node *n;
-	uint64_t digest = 0;
+	int rc = 0;
 
 	urcu_qsbr_read_lock();
-	cds_lfht_for_each_entry(kvs->ht, &iter, n, lfht)
-		digest += node_pair_hash(n);
+	cds_lfht_for_each_entry(kvs->ht, &iter, n, lfht) {
+		rc = fn(ctx, n->bytes, n->key_len, n->bytes + n->key_len, n->val_len);
+		if (rc != 0)
+			break;
+	}
 	urcu_qsbr_read_unlock();
+	return rc;
+}
+
+static int
+digest_add(void *ctx, const uint8_t *key, uint16_t key_len, const uint8_t *val,
+	   uint32_t val_len)
+{
+	*(uint64_t *)ctx += tr_kv_pair_hash(key, key_len, val, val_len);
+	return 0;
+}
+
+uint64_t
+tr_kvstore_digest_scan(struct tr_kvstore *kvs)
+{
+	uint64_t digest = 0;
+
+	tr_kvstore_foreach(kvs, digest_add, &digest);
 	return digest;
 }
 

@@ -42,9 +42,11 @@ struct tr_kvstore; /* opaque */
 struct tr_kvstore *tr_kvstore_new(uint32_t buckets_hint, uint64_t keys_max);
 
 /* Frees the store and every node, after waiting for the pending frees
- * (urcu_qsbr_barrier()). Call once no other thread uses the store, from any
- * thread, registered or not, but not inside a read-side section nor from a
- * call_rcu callback. NULL is a no-op. */
+ * (urcu_qsbr_barrier()); the nodes are unlinked on a short-lived thread of
+ * its own (a reader, while liburcu's resize worker may shrink the table).
+ * Call once no other thread uses the store, from any thread, registered or
+ * not (an online caller goes offline while it waits), but not inside a
+ * read-side section nor from a call_rcu callback. NULL is a no-op. */
 void tr_kvstore_free(struct tr_kvstore *kvs);
 
 /* The ops for tr_sm_init, store pointer = the struct tr_kvstore *. Only the
@@ -79,6 +81,16 @@ uint64_t tr_kvstore_count(const struct tr_kvstore *kvs);
  * when the writer is not writing at the same time (e.g. the writer itself
  * between applies). */
 uint64_t tr_kvstore_digest_scan(struct tr_kvstore *kvs);
+
+/* Calls fn(ctx, key, key_len, val, val_len) for every pair, inside one
+ * read-side section: a registered, online thread that reports no quiescent
+ * state until it returns (the writer's frees wait for it). Concurrent with
+ * the writer it is a fuzzy copy: a pair written meanwhile may be seen in
+ * either state, twice, or not at all; a pair untouched meanwhile is seen
+ * once. Stops when fn returns non-zero and returns that value, else 0. */
+typedef int tr_kvstore_pair_fn(void *ctx, const uint8_t *key, uint16_t key_len,
+			       const uint8_t *val, uint32_t val_len);
+int tr_kvstore_foreach(struct tr_kvstore *kvs, tr_kvstore_pair_fn *fn, void *ctx);
 
 /* Node accounting: retired (handed to call_rcu by set/del) and freed
  * (callbacks run). retired - freed is the backlog waiting for a grace

@@ -104,7 +104,7 @@ tr_net_build(struct rte_mbuf *m, const struct tr_net_conf *conf,
 	struct rte_udp_hdr *udp;
 
 	if (from >= TR_REPLICAS || to >= TR_REPLICAS || from == to ||
-	    column >= TR_COLUMNS || m->nb_segs != 1 || m->next != NULL)
+	    column >= TR_NET_CHANNELS || m->nb_segs != 1 || m->next != NULL)
 		return -EINVAL;
 	if ((uint32_t)m->buf_len - m->data_off < TR_NET_HDR_LEN ||
 	    payload_len > tr_net_payload_cap(m, conf))
@@ -229,7 +229,7 @@ tr_net_parse(const struct rte_mbuf *m, const struct tr_net_conf *conf,
 	if (unlikely(udp_len != tot - hlen))
 		return TR_NET_DROP_BAD_UDP_LEN;
 	column = (uint16_t)(rte_be_to_cpu_16(udp->dst_port) - conf->port_base);
-	if (unlikely(column >= TR_COLUMNS))
+	if (unlikely(column >= TR_NET_CHANNELS))
 		return TR_NET_DROP_FOREIGN_PORT;
 
 	/* Addresses */

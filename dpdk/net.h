@@ -7,7 +7,8 @@
  *   Ethernet  dst = MAC of `to`, src = MAC of `from`, type 0x0800
  *   IPv4      ihl 5, tos 0, id 0, DF, ttl 64, proto UDP, checksum set,
  *             src = IP of `from`, dst = IP of `to`
- *   UDP       dst port = port_base + column        (the column: NIC steering)
+ *   UDP       dst port = port_base + column        (the column: NIC steering),
+ *             or port_base + 3: the snapshot channel (TR_NET_SNAP, §12 T1)
  *             src port = port_base + 16 + from     (informational, not checked)
  *             checksum 0 (allowed for IPv4; the frame has its own CRC32C), or
  *             computed when conf->tx_udp_cksum is set
@@ -47,6 +48,9 @@
 #define TR_NET_PORT_SPAN (TR_NET_SPORT_OFFSET + TR_REPLICAS)
 #define TR_NET_MTU_DEFAULT 1500
 #define TR_NET_TTL 64
+/* Channels: the columns' UDP ports, then the snapshot transfer's. */
+#define TR_NET_SNAP TR_COLUMNS
+#define TR_NET_CHANNELS (TR_COLUMNS + 1)
 
 /* One replica's address. */
 struct tr_net_addr {
@@ -78,7 +82,7 @@ struct tr_net_conf {
 	X(NOT_UDP, "not_udp", "IP protocol not UDP") \
 	X(BAD_UDP_LEN, "bad_udp_len", "UDP length inconsistent with IP") \
 	X(FOREIGN_PORT, "foreign_port", \
-	  "foreign: dst port not port_base..port_base+2") \
+	  "foreign: dst port not port_base..port_base+3") \
 	X(FOREIGN_SRC, "foreign_src", "foreign: source IP not a peer") \
 	X(MISDIRECTED_IP, "misdirected_ip", "misdirected: dst IP not ours") \
 	X(BAD_UDP_CKSUM, "bad_udp_cksum", "bad UDP checksum (non-zero)")
@@ -118,7 +122,7 @@ struct tr_net_rx {
 	const uint8_t *payload;
 	uint16_t len;
 	uint8_t from;			/* replica, by source IP */
-	uint8_t column;			/* by UDP dst port */
+	uint8_t column;			/* by UDP dst port (TR_NET_SNAP: snapshot) */
 };
 
 /* 0, or -EINVAL: port range overflows, an IP or MAC repeats or is zero,

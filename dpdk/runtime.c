@@ -155,13 +155,13 @@ on_complete(void *ctx, const struct tr_completion *d)
 	struct trireme_client *c;
 	struct rt_cmd *cmd;
 
-	/* Another process's or incarnation's client: not ours. */
-	if (d->client_id < r->client_id_base || id / r->clients_max != r->id)
+	/* Another process's, replica's or life's client: not ours. */
+	if (d->client_id < r->client_id_base || (id / r->clients_max) % TR_REPLICAS != r->id)
 		return;
 	/* QSBR: trireme_client_free waits for our quiescent state. */
 	c = __atomic_load_n(&r->clients[id % r->clients_max], __ATOMIC_ACQUIRE);
-	if (c == NULL)
-		return;
+	if (c == NULL || c->id != d->client_id)
+		return; /* a client of an earlier life of this replica (§12 restart) */
 	cmd = &c->cmds[d->seq % c->window];
 	if (cmd->seq != d->seq ||
 	    atomic_load_explicit(&cmd->state, memory_order_acquire) != RT_CMD_QUEUED)
@@ -228,10 +228,15 @@ rt_applier_step(struct rt_replica *r)
 			violation_report(r);
 		return 0;
 	}
-	if (atomic_load_explicit(&r->paused, memory_order_relaxed))
+	if (rt_held(r, RT_PARK_APPLIER) || atomic_load_explicit(&r->paused, memory_order_relaxed))
 		return 0;
+	rt_snap_applier_before(r);
 	n = tr_apply(&r->applier, 256);
-	atomic_fetch_add_explicit(&r->applied, n, memory_order_relaxed);
+	rt_snap_applier_after(r);
+	if (n > 0) {
+		atomic_fetch_add_explicit(&r->applied, n, memory_order_relaxed);
+		atomic_store_explicit(&r->keys, tr_kvstore_count(r->kv), memory_order_relaxed);
+	}
 	return n + (unsigned)(r->completions - before); /* Q3 answers count as work */
 }
 
@@ -241,14 +246,8 @@ applier_main(void *arg)
 {
 	struct rt_replica *r = arg;
 	unsigned idle = 0;
-	cpu_set_t all;
 
-	/* Created from the main lcore, it would inherit its pinning: run
-	 * anywhere instead, so that it never queues behind a polling lcore. */
-	CPU_ZERO(&all);
-	for (int cpu = 0; cpu < CPU_SETSIZE && cpu < 1024; cpu++)
-		CPU_SET(cpu, &all);
-	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+	tr_thread_anywhere(); /* not pinned to the main lcore */
 	urcu_qsbr_register_thread();
 	while (!atomic_load_explicit(&r->t->stop, memory_order_relaxed)) {
 		unsigned n = rt_applier_step(r);
@@ -290,6 +289,7 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 		recs *= 2;
 	cfg.sm_keys_max = conf->keys_max; /* the cluster's, checked through STATUS */
 	cfg.sm_clients_max = recs;
+	cfg.join = conf->join; /* J: starts as an amnesiac that joins its peers */
 	if ((why = tr_config_check(&cfg)) != NULL)
 		return fail(err, len, -TRIREME_EINVAL, "replica %u: %s", id, why);
 	bytes = tr_replica_mem_bytes(&cfg);
@@ -302,6 +302,8 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	 * take a page fault per slot on the commit path. */
 	memset(r->eng_mem, 0, bytes);
 	tr_replica_init(&r->eng, &cfg, r->eng_mem, bytes, rt_now_ns(t));
+	r->cfg = cfg;
+	r->eng_bytes = bytes;
 	r->limits = (struct tr_wire_limits){
 		.cluster_id = cfg.cluster_id,
 		.self = (uint8_t)id,
@@ -441,6 +443,15 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(drops_malformed);
 	TEL_U64(drops_foreign);
 	TEL_U64(drops_tx_full);
+	TEL_U64(too_old);
+	TEL_U64(snap_sent);
+	TEL_U64(snap_received);
+	TEL_U64(snap_bytes_tx);
+	TEL_U64(snap_bytes_rx);
+	TEL_U64(snap_installs);
+	TEL_U64(snap_failed);
+	TEL_U64(incarnation);
+	TEL_U64(down);
 #undef TEL_U64
 	rte_tel_data_add_dict_u64(d, "violation", violated(&t->reps[id]));
 	if (violated(&t->reps[id]))
@@ -644,7 +655,10 @@ trireme_stop(struct trireme *t)
 			pthread_join(rep->applier_thread, NULL);
 		if (rep->pool != NULL)
 			pool = rep->pool;
+		rt_snap_reset(rep);
 	}
+	while (atomic_load(&t->threads) > 0) /* snapshot threads use the stores */
+		usleep(1000);
 	if (t->ring_mesh)
 		tr_ring_mesh_free(&mesh);
 	else if (t->reps[t->conf.replica_id].local) {
@@ -720,6 +734,154 @@ trireme_replica_resume(struct trireme *t, unsigned replica)
 	if (r == NULL)
 		return -TRIREME_EINVAL;
 	atomic_store(&r->paused, false);
+	return 0;
+}
+
+/* §12: stops a replica's tasks and applier at their next poll and waits
+ * until each is parked; down keeps them there. */
+static void
+hold_all(struct rt_replica *r)
+{
+	atomic_store(&r->down, true);
+	atomic_store(&r->parked, 0);
+	atomic_store(&r->hold, true);
+	while ((atomic_load(&r->parked) & RT_PARK_ALL) != RT_PARK_ALL) {
+		if (!atomic_load(&r->hold)) { /* an install finished meanwhile */
+			atomic_store(&r->parked, 0);
+			atomic_store(&r->hold, true);
+		}
+		sched_yield();
+	}
+}
+
+/* The crashed replica's clients: every command outstanding completes with
+ * ESTOPPED (its outcome is unknown), none hangs. */
+static void
+fail_outstanding(struct rt_replica *r)
+{
+	void *p;
+
+	pthread_mutex_lock(&r->clients_lock);
+	for (uint32_t i = 0; i < r->clients_max; i++) {
+		struct trireme_client *c = r->clients[i];
+
+		for (unsigned w = 0; c != NULL && w < c->window; w++) {
+			struct rt_cmd *cmd = &c->cmds[w];
+
+			if (atomic_load_explicit(&cmd->state, memory_order_acquire) != RT_CMD_QUEUED)
+				continue;
+			cmd->status = -TRIREME_ESTOPPED;
+			cmd->found = false;
+			cmd->out_len = 0;
+			atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_release);
+			if (rte_ring_sp_enqueue(c->done, cmd) != 0)
+				abort(); /* sized to the window */
+		}
+	}
+	pthread_mutex_unlock(&r->clients_lock);
+	while (rte_ring_sc_dequeue(r->submit, &p) == 0)
+		;
+}
+
+/* Frames a task has not sent yet. */
+static void
+task_drop_tx(struct rt_task *k)
+{
+	for (unsigned p = 0; p < TR_REPLICAS; p++) {
+		if (k->open[p] != NULL)
+			rte_pktmbuf_free(k->open[p]);
+		k->open[p] = NULL;
+		rte_pktmbuf_free_bulk(k->tx[p], k->ntx[p]);
+		k->ntx[p] = 0;
+	}
+	while (k->delayed_len > 0) {
+		rte_pktmbuf_free(k->delayed[k->delayed_head].m);
+		k->delayed_head = (k->delayed_head + 1) % RT_DELAY_MAX;
+		k->delayed_len--;
+	}
+	k->nstash = 0;
+}
+
+int
+trireme_replica_crash(struct trireme *t, unsigned replica)
+{
+	struct rt_replica *r = local_replica(t, replica);
+	struct tr_kvstore *old;
+
+	if (r == NULL)
+		return -TRIREME_EINVAL;
+	if (atomic_load(&r->down))
+		return 0;
+	hold_all(r);
+	fail_outstanding(r);
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		task_drop_tx(&r->tasks[c]);
+	rt_snap_reset(r);
+	/* Its memory: the engine's log and state, the store, the client table. */
+	memset(r->eng_mem, 0, r->eng_bytes);
+	old = r->kv;
+	rcu_assign_pointer(r->kv, NULL);
+	tr_snap_store_retire(old, &t->threads);
+	free(r->client_recs);
+	r->client_recs = NULL;
+	r->sm.store = NULL;
+	r->sm.clients = NULL;
+	atomic_store(&r->keys, 0);
+	return 0;
+}
+
+int
+trireme_replica_restart(struct trireme *t, unsigned replica)
+{
+	struct rt_replica *r = local_replica(t, replica);
+	struct tr_config cfg;
+	struct tr_kvstore *kv;
+	struct tr_client_rec *recs;
+	uint64_t now;
+
+	if (r == NULL)
+		return -TRIREME_EINVAL;
+	if (!atomic_load(&r->down))
+		trireme_replica_crash(t, replica);
+	kv = tr_kvstore_new(1024, t->conf.keys_max);
+	recs = calloc(r->sm.clients_max, sizeof(*recs));
+	if (kv == NULL || recs == NULL) {
+		tr_kvstore_free(kv);
+		free(recs);
+		return -TRIREME_ENOMEM;
+	}
+	/* J: an amnesiac that joins (new incarnation from its peers). */
+	now = rt_now_ns(t);
+	cfg = r->cfg;
+	cfg.join = true;
+	cfg.seed = cfg.seed * 31 + now;
+	memset(&r->eng, 0, sizeof(r->eng));
+	memset(r->eng_mem, 0, r->eng_bytes);
+	if (tr_replica_init(&r->eng, &cfg, r->eng_mem, r->eng_bytes, now) != 0) {
+		tr_kvstore_free(kv);
+		free(recs);
+		return -TRIREME_EINTERNAL;
+	}
+	r->client_recs = recs;
+	tr_sm_init(&r->sm, &tr_kvstore_ops, kv, recs, r->sm.clients_max);
+	rcu_assign_pointer(r->kv, kv);
+	r->applier = (struct tr_applier){.rep = &r->eng, .sm = &r->sm, .complete = on_complete,
+					 .ctx = r};
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		r->tasks[c].col = &r->eng.col[c];
+		r->tasks[c].deadline_ns = 0;
+	}
+	/* Its clients go on under new ids: the peers' exactly-once table knows
+	 * the old ones with sequences this life does not. */
+	pthread_mutex_lock(&r->clients_lock);
+	r->life++;
+	for (uint32_t i = 0; i < r->clients_max; i++)
+		if (r->clients[i] != NULL)
+			r->clients[i]->id = rt_client_id(r, i);
+	pthread_mutex_unlock(&r->clients_lock);
+	atomic_store(&r->parked, 0);
+	atomic_store(&r->down, false);
+	atomic_store(&r->hold, false);
 	return 0;
 }
 
@@ -824,7 +986,7 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 	}
 	/* §8: (client id, seq) never repeats, so the slot's sequences go on
 	 * from its previous client's. */
-	c->id = r->client_id_base + (uint64_t)r->id * r->clients_max + slot;
+	c->id = rt_client_id(r, slot);
 	c->next_seq = r->slot_seq[slot] + 1;
 	c->oldest = c->next_seq;
 	__atomic_store_n(&r->clients[slot], c, __ATOMIC_RELEASE);
@@ -926,7 +1088,8 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 	if (op->kind == TRIREME_SET &&
 	    TR_WIRE_CMD_HDR_BYTES + op->key_len + op->val_len > c->rep->eng.cfg.batch_bytes_max)
 		return -TRIREME_EINVAL; /* larger than a packet can carry */
-	if (atomic_load_explicit(&c->rep->paused, memory_order_relaxed) || violated(c->rep))
+	if (atomic_load_explicit(&c->rep->paused, memory_order_relaxed) || violated(c->rep) ||
+	    atomic_load_explicit(&c->rep->down, memory_order_relaxed))
 		return -TRIREME_ESTOPPED;
 	release_polled(c);
 	/* §8: never more than W sequences ahead of the oldest outstanding one. */
@@ -1061,11 +1224,17 @@ trireme_read_local(struct trireme *t, unsigned replica, const void *key, uint16_
 		   void *buf, uint32_t cap, uint32_t *val_len)
 {
 	struct rt_replica *r = local_replica(t, replica);
+	struct tr_kvstore *kv;
 	int rc;
 
 	if (r == NULL || (key_len > 0 && key == NULL))
 		return -TRIREME_EINVAL;
-	rc = tr_kvstore_read(r->kv, key, key_len, buf, cap, val_len);
+	urcu_qsbr_read_lock();
+	kv = rcu_dereference(r->kv); /* an install swaps it (§12 T1) */
+	rc = kv == NULL ? -3 : tr_kvstore_read(kv, key, key_len, buf, cap, val_len);
+	urcu_qsbr_read_unlock();
+	if (rc == -3)
+		return -TRIREME_ESTOPPED;
 	if (rc == -2)
 		return -TRIREME_EINVAL;
 	return rc == -1 ? 1 : 0;
@@ -1100,13 +1269,27 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 	s->applied = atomic_load(&r->applied);
 	s->applied_cmds = __atomic_load_n(&r->sm.applied_cmds, __ATOMIC_RELAXED);
 	s->kv_digest = __atomic_load_n(&r->sm.digest, __ATOMIC_RELAXED);
-	s->keys = tr_kvstore_count(r->kv);
+	s->keys = atomic_load(&r->keys);
 	s->paused = atomic_load(&r->paused);
+	s->down = atomic_load(&r->down);
+	s->serving = !s->down && tr_replica_serving(&r->eng);
+	s->incarnation = tr_replica_inc(&r->eng);
+	s->snap_sent = __atomic_load_n(&r->snap.sent, __ATOMIC_RELAXED);
+	s->snap_received = __atomic_load_n(&r->snap.received, __ATOMIC_RELAXED);
+	s->snap_bytes_tx = __atomic_load_n(&r->snap.bytes_tx, __ATOMIC_RELAXED);
+	s->snap_bytes_rx = __atomic_load_n(&r->snap.bytes_rx, __ATOMIC_RELAXED);
+	s->snap_installs = __atomic_load_n(&r->snap.installs, __ATOMIC_RELAXED);
+	s->snap_failed = __atomic_load_n(&r->snap.failed, __ATOMIC_RELAXED) +
+			 __atomic_load_n(&r->snap.discarded, __ATOMIC_RELAXED);
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
 		const struct rt_task *k = &r->tasks[c];
 		const struct tr_column_stats *cs = &k->col->stats;
 
 		s->known[c] = tr_known(&r->eng, c);
+		for (unsigned q = 0; q < TR_REPLICAS; q++)
+			s->peer_applied[q][c] = q == r->id ? atomic_load(&r->eng.shared.applied[c])
+				: __atomic_load_n(&k->col->peers[q].applied, __ATOMIC_RELAXED);
+		s->too_old += __atomic_load_n(&cs->too_old_rx, __ATOMIC_RELAXED);
 		s->applied_prefix[c] = atomic_load(&r->eng.shared.applied[c]);
 		s->committed += __atomic_load_n(&cs->committed, __ATOMIC_RELAXED);
 		s->proposed += __atomic_load_n(&cs->proposed, __ATOMIC_RELAXED);

@@ -13,6 +13,7 @@
 #include "kvstore.h"
 #include "mmp3.h"
 #include "net.h"
+#include "snapshot.h"
 #include "trireme.h"
 #include "wire.h"
 
@@ -49,7 +50,9 @@ enum { RT_CMD_FREE = 0, RT_CMD_QUEUED = 1, RT_CMD_DONE = 2 };
 struct trireme_client {
 	struct trireme *t;
 	struct rt_replica *rep;
-	uint64_t id;          /* client_id_base + replica * clients_max + slot */
+	uint64_t id;          /* client_id_base + (life * 3 + replica) * clients_max
+			       * + slot (rt_client_id): new in each life of its
+			       * replica (§12 restart), read by its owner task */
 	unsigned window;
 	uint64_t next_seq;
 	uint64_t oldest;      /* oldest outstanding seq */
@@ -103,13 +106,47 @@ struct rt_task {
 	uint64_t drops_fault, drops_malformed, drops_tx_full, drops_nombuf;
 } __rte_cache_aligned;
 
+/* §12 T1, the sending side of a snapshot transfer (the column 0 task). */
+enum { RT_SNAP_IDLE = 0, RT_SNAP_PRODUCING, RT_SNAP_SENDING };
+struct rt_snap_tx {
+	uint8_t state;
+	uint8_t to;
+	uint64_t xfer;
+	struct tr_snap_job *job;  /* the owner's reference */
+	const uint8_t *buf;
+	size_t len, acked, next, chunk;
+	unsigned dups;            /* ACKs that did not move acked */
+	uint64_t progress_ns;     /* last time acked moved (or the request) */
+	uint64_t pace_ns;         /* when the next byte may leave */
+	uint64_t resent_ns;
+};
+
+/* The receiving side (the column 0 task), then the install. */
+enum { RT_SNAP_RECEIVING = 1, RT_SNAP_LOADING, RT_SNAP_INSTALLING };
+struct rt_snap_rx {
+	uint8_t state;
+	uint8_t peer;
+	uint64_t xfer;
+	uint8_t *buf;
+	uint8_t *have;            /* a byte per chunk received */
+	size_t total, chunk, acked, chunks, got_chunks;
+	unsigned unacked;
+	uint64_t progress_ns, req_ns, ack_ns, idle_until_ns;
+	struct tr_snap_load *load;
+};
+
+struct rt_snap_stats {
+	uint64_t sent, received, bytes_tx, bytes_rx, installs, discarded, failed, requests;
+};
+
 struct rt_replica {
 	struct trireme *t;
 	unsigned id;
 	bool local;
 	struct tr_replica eng;
 	void *eng_mem;
-	struct tr_kvstore *kv;
+	struct tr_kvstore *kv;  /* RCU pointer: rcu_dereference in readers */
+	_Atomic uint64_t keys;  /* the store's count, published by the applier */
 	struct tr_sm sm;
 	struct tr_client_rec *client_recs;
 	struct tr_applier applier;
@@ -120,6 +157,21 @@ struct rt_replica {
 	unsigned applier_idle; /* applier only: back-off of its own thread */
 	uint64_t lat_hist[RT_LAT_BUCKETS]; /* submit -> completion, log2 ns (applier) */
 	_Atomic bool paused;
+	/* §12: hold stops this replica's tasks and applier at their next poll;
+	 * each sets its bit in parked (column c: bit c, the applier: bit 3).
+	 * An install holds with the column 0 task installing; a crash holds
+	 * until the restart (down). */
+	_Atomic bool hold;
+	_Atomic unsigned parked;
+	_Atomic bool down;
+	uint64_t life;          /* restarts: a part of every client id */
+	struct tr_config cfg;   /* as started, for a restart */
+	size_t eng_bytes;
+	struct tr_snap_job *_Atomic snap_req; /* column 0 task -> applier */
+	struct tr_snap_job *snap_job;  /* applier: open, logging */
+	struct rt_snap_tx stx;
+	struct rt_snap_rx srx;
+	struct rt_snap_stats snap;
 	uint16_t port;
 	struct rte_mempool *pool;
 	struct tr_net_conf net;
@@ -155,6 +207,7 @@ struct trireme {
 	struct rt_lcore lcores[64];
 	unsigned nlcores;
 	_Atomic bool stop;
+	_Atomic int threads;   /* snapshot, loader and store-freeing threads alive */
 	uint16_t ports[TR_REPLICAS];
 	bool ring_mesh;
 	double ns_per_cycle;
@@ -169,5 +222,24 @@ unsigned rt_applier_step(struct rt_replica *r);
 void rt_idle(unsigned *idle);
 void rt_idle_qsbr(unsigned *idle);
 int rt_worker_main(void *arg);
+
+/* worker.c: a snapshot frame into the column 0 task's tx burst. */
+struct rte_mbuf *rt_task_frame_alloc(struct rt_task *k);
+void rt_task_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint16_t len);
+
+/* heal.c: §12 on the runtime's side. */
+#define RT_PARK_APPLIER (1u << TR_COLUMNS)
+#define RT_PARK_ALL ((1u << (TR_COLUMNS + 1)) - 1)
+uint64_t rt_client_id(const struct rt_replica *r, uint32_t index);
+/* A task or the applier at the top of its pass: true when held (parked). */
+bool rt_held(struct rt_replica *r, unsigned bit);
+/* Column 0 task: the snapshot transfer both ways, and the install. */
+unsigned rt_snap_poll(struct rt_task *k, uint64_t now_ns);
+void rt_snap_rx(struct rt_task *k, const struct tr_net_rx *rx, uint64_t now_ns);
+/* Applier: opens and closes snapshot jobs around tr_apply. */
+void rt_snap_applier_before(struct rt_replica *r);
+void rt_snap_applier_after(struct rt_replica *r);
+/* Frees what the transfers hold (stop, crash). */
+void rt_snap_reset(struct rt_replica *r);
 
 #endif

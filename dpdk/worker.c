@@ -139,6 +139,31 @@ frame_open(struct rt_task *k, unsigned peer)
 	return true;
 }
 
+struct rte_mbuf *
+rt_task_frame_alloc(struct rt_task *k)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(k->rep->pool);
+
+	if (m == NULL)
+		k->drops_nombuf++;
+	return m;
+}
+
+void
+rt_task_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint16_t len)
+{
+	struct rt_replica *r = k->rep;
+
+	if (k->ntx[peer] == RT_BURST)
+		tx_flush(k, rt_now_ns(r->t));
+	if (tr_net_build(m, &r->net, (uint8_t)r->id, (uint8_t)peer, TR_NET_SNAP, len) != 0) {
+		rte_pktmbuf_free(m);
+		k->drops_tx_full++;
+		return;
+	}
+	k->tx[peer][k->ntx[peer]++] = m;
+}
+
 /* Several messages to one peer share a frame (and a packet). */
 static void
 emit(struct rt_task *k)
@@ -180,6 +205,10 @@ rx_packet(struct rt_task *k, struct rte_mbuf *m, uint64_t now_ns)
 	tr_net_stats_count(&k->net, rc);
 	if (rc != TR_NET_OK)
 		return;
+	if (rx.column == TR_NET_SNAP) {
+		rt_snap_rx(k, &rx, now_ns); /* k: the column 0 task (its queue) */
+		return;
+	}
 	k = &r->tasks[rx.column];
 	rc = tr_frame_decode(rx.payload, rx.len, &r->limits, &hdr, k->rx_msgs, TR_FRAME_MSGS_MAX,
 			     &count);
@@ -252,6 +281,15 @@ task_poll(struct rt_task *k)
 	bool paused = atomic_load_explicit(&r->paused, memory_order_relaxed);
 	unsigned work = 0;
 
+	if (atomic_load_explicit(&r->hold, memory_order_relaxed)) {
+		/* §12: an install (the column 0 task does it) or a crash. */
+		if (k->column == 0 && r->srx.state == RT_SNAP_INSTALLING &&
+		    !atomic_load(&r->down))
+			return rt_snap_poll(k, now_ns);
+		if (rt_held(r, 1u << k->column))
+			return 0;
+	}
+
 	/* Ring mesh: a queue per (peer, column). One port queue: the column 0
 	 * task reads it for the replica (its columns share the lcore, place()). */
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
@@ -287,6 +325,8 @@ task_poll(struct rt_task *k)
 		emit(k);
 		work++;
 	}
+	if (k->column == 0)
+		work += rt_snap_poll(k, now_ns); /* T1: snapshots both ways */
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++)
 		frame_close(k, peer);
 	tx_flush(k, now_ns);

@@ -327,6 +327,65 @@ tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res
 	sm->applied_cmds++;
 }
 
+#define CLIENT_REC_BYTES 24
+
+size_t
+tr_sm_clients_bytes(const struct tr_sm *sm)
+{
+	return 4 + (size_t)sm->clients_used * CLIENT_REC_BYTES;
+}
+
+size_t
+tr_sm_clients_encode(const struct tr_sm *sm, uint8_t *buf, size_t cap)
+{
+	size_t off = 4;
+
+	if (cap < tr_sm_clients_bytes(sm))
+		return 0;
+	put_le32(buf, sm->clients_used);
+	for (uint32_t i = 0; i < sm->clients_max; i++) {
+		const struct tr_client_rec *rec = &sm->clients[i];
+
+		if (!rec->used)
+			continue;
+		put_le64(buf + off, rec->client_id);
+		put_le64(buf + off + 8, rec->hi);
+		put_le64(buf + off + 16, rec->below);
+		off += CLIENT_REC_BYTES;
+	}
+	return off;
+}
+
+int
+tr_sm_clients_decode(struct tr_sm *sm, const uint8_t *buf, size_t len)
+{
+	uint32_t n;
+
+	memset(sm->clients, 0, (size_t)sm->clients_max * sizeof(*sm->clients));
+	sm->clients_used = 0;
+	if (len < 4)
+		return -1;
+	n = ld_u32(buf);
+	if (len != 4 + (size_t)n * CLIENT_REC_BYTES || n > clients_limit(sm))
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *p = buf + 4 + (size_t)i * CLIENT_REC_BYTES;
+		uint32_t free_slot;
+
+		if (client_find(sm, ld_u64(p), &free_slot) != NULL ||
+		    free_slot == sm->clients_max) {
+			memset(sm->clients, 0, (size_t)sm->clients_max * sizeof(*sm->clients));
+			sm->clients_used = 0;
+			return -1;
+		}
+		sm->clients[free_slot] = (struct tr_client_rec){
+			.client_id = ld_u64(p), .hi = ld_u64(p + 8), .below = ld_u64(p + 16),
+			.used = 1};
+		sm->clients_used++;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------------
  * tr_table: open addressing, linear probing, fixed-size cells.
  *

@@ -65,6 +65,14 @@ struct tr_sm_result {
 void tr_sm_init(struct tr_sm *sm, const struct tr_store_ops *ops, void *store,
 		struct tr_client_rec *clients, uint32_t clients_max);
 void tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res);
+/* T1: the exactly-once client table in a snapshot: a u32 count, then per
+ * client its id, hi and below (u64 each), little-endian. encode returns the
+ * bytes written (tr_sm_clients_bytes), 0 when cap is too small; decode
+ * replaces the table and returns 0, or -1 (malformed, a repeated client, or
+ * more clients than the table takes: the table is then empty). */
+size_t tr_sm_clients_bytes(const struct tr_sm *sm);
+size_t tr_sm_clients_encode(const struct tr_sm *sm, uint8_t *buf, size_t cap);
+int tr_sm_clients_decode(struct tr_sm *sm, const uint8_t *buf, size_t len);
 /* The digest contribution of one key/value pair (for stores and checkers). */
 uint64_t tr_kv_pair_hash(const uint8_t *key, uint16_t key_len, const uint8_t *val,
 			 uint32_t val_len);

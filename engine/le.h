@@ -26,4 +26,19 @@ ld_u64(const uint8_t *p)
 	return (uint64_t)ld_u32(p) | (uint64_t)ld_u32(p + 4) << 32;
 }
 
+/* Little-endian stores (snapshots, the client table). */
+static inline void
+put_le32(uint8_t *p, uint32_t v)
+{
+	for (unsigned i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void
+put_le64(uint8_t *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
 #endif

@@ -17,8 +17,17 @@ choose_peer(struct tr_column *c, const struct tr_slot *s, uint64_t now_ns)
 	/* J3: the joiner's abandoned slots go to the other peer, never to it. */
 	if (!c->owned && s->lsn < c->abandon_below)
 		return (uint8_t)(TR_REPLICAS * (TR_REPLICAS - 1) / 2 - me - c->id);
-	if (s->attempts <= 1)
-		return c->peers[b].heard_ns > c->peers[a].heard_ns ? b : a;
+	if (s->attempts <= 1) {
+		uint8_t pick = c->peers[b].heard_ns > c->peers[a].heard_ns ? b : a;
+		uint8_t other = pick == a ? b : a;
+
+		/* T1: a peer whose STATUS shows it a ring behind holds no cell for
+		 * the slot (it ignores the ACCEPT): the other one first. */
+		if (c->peers[pick].committed + c->mask < s->lsn &&
+		    c->peers[other].committed + c->mask >= s->lsn)
+			return other;
+		return pick;
+	}
 	next = s->attempt_peer == a ? b : a;
 	if ((s->refused >> next) & 1 && !((s->refused >> s->attempt_peer) & 1))
 		return s->attempt_peer; /* J2: it cannot vote here yet */

@@ -59,6 +59,9 @@ recycle(struct tr_column *c, uint64_t now_ns)
 	if (!(c->rep->cfg.variant & TR_VARIANT_RECYCLE_HOLD))
 		low = u64_min(low, peer);
 	low = u64_min(low, c->committed);
+	/* T1: keep the newer half of the ring: a replica back from a snapshot
+	 * (its point a transfer old) catches up by FETCH, not by another one. */
+	low = u64_min(low, top - (c->mask + 1) / 2);
 	if (low > c->base)
 		c->base = low;
 }

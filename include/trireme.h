@@ -125,9 +125,15 @@ struct trireme_conf {
 	 * command) are client_id_base + replica * clients_max + n, n below
 	 * clients_max. Processes and incarnations that share a cluster need
 	 * bases far apart (e.g. from a random nonce), or a restarted replica's
-	 * clients would reuse the ids and sequences of the ones before. */
+	 * clients would reuse the ids and sequences of the ones before. (An
+	 * in-process restart, trireme_replica_restart, moves its clients to
+	 * new ids by itself.) */
 	uint64_t client_id_base;     /* default 0; taken from reserved */
-	uint8_t reserved[56];        /* zero (trireme_conf_default): room for
+	/* Start as an amnesiac that joins running peers (PROTOCOL §12 J; the
+	 * launcher's --cluster-state existing): a replica restarted without
+	 * its memory. It serves once caught up with its peers. */
+	bool join;                   /* default false; taken from reserved */
+	uint8_t reserved[55];        /* zero (trireme_conf_default): room for
 				      * later options without an ABI break */
 };
 
@@ -151,11 +157,21 @@ int trireme_start(const struct trireme_conf *conf, struct trireme **out, char *e
 		  size_t err_len);
 void trireme_stop(struct trireme *t);
 
-/* Stops a local replica as if it had crashed (it stops processing and
- * sending; its state is kept), and resumes it. With no durability yet,
- * "restart" means resuming a paused replica, not rebuilding one from disk. */
+/* Pauses a local replica (it stops processing and sending; its state is
+ * kept, as in a long stall of its process), and resumes it: it catches up,
+ * by a snapshot from a peer (PROTOCOL §12 T1) when its peers recycled the
+ * log it missed. */
 int trireme_replica_pause(struct trireme *t, unsigned replica);
 int trireme_replica_resume(struct trireme *t, unsigned replica);
+/* Crashes a local replica: it stops, and its memory is wiped (engine state,
+ * store, client table); its clients' outstanding commands complete with
+ * -TRIREME_ESTOPPED (outcome unknown) and new ones are refused until the
+ * restart. Restart starts it again as an amnesiac that joins its peers
+ * (PROTOCOL §12 J), with an empty store and new client ids for its clients;
+ * it serves once caught up (submits wait in its queue meanwhile). Restart
+ * of a running replica crashes it first. From one control thread. */
+int trireme_replica_crash(struct trireme *t, unsigned replica);
+int trireme_replica_restart(struct trireme *t, unsigned replica);
 bool trireme_replica_local(const struct trireme *t, unsigned replica);
 
 /* Fault injection in the transport, per replica and direction, at run time:
@@ -260,7 +276,18 @@ struct trireme_replica_stats {
 	uint64_t rx_pkts, tx_pkts, rx_msgs, tx_msgs;
 	uint64_t drops_fault, drops_malformed, drops_foreign, drops_tx_full;
 	uint64_t known[TRIREME_REPLICAS], applied_prefix[TRIREME_REPLICAS];
+	/* [q][c]: replica q's applied prefix of column c as this one last heard
+	 * it (STATUS); [self] is applied_prefix. */
+	uint64_t peer_applied[TRIREME_REPLICAS][TRIREME_REPLICAS];
+	uint64_t too_old;          /* §12 T1: TOO_OLD answers received */
+	/* §12 T1: snapshots sent, received, their bytes, installed, and those
+	 * that failed or were discarded (stale) */
+	uint64_t snap_sent, snap_received, snap_bytes_tx, snap_bytes_rx, snap_installs;
+	uint64_t snap_failed;
+	uint32_t incarnation;      /* §12 J0 (0 while joining) */
 	bool paused;
+	bool down;                 /* crashed, not restarted */
+	bool serving;              /* §12 J4: takes commands (a joiner: caught up) */
 	uint64_t reserved[16];     /* zero: room for later counters */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);

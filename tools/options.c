@@ -37,6 +37,10 @@ enum {
 	OPT_JSON,
 	OPT_STATS_INTERVAL,
 	OPT_QUIET,
+	OPT_FAULT,
+	OPT_LOG_SLOTS,
+	OPT_CLUSTER_STATE,
+	OPT_LINGER,
 };
 
 static const char short_options[] = ":hi";
@@ -66,6 +70,10 @@ static const struct option long_options[] = {
 	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
 	{"interactive", no_argument, NULL, OPT_INTERACTIVE},
 	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"fault", required_argument, NULL, OPT_FAULT},
+	{"log-slots", required_argument, NULL, OPT_LOG_SLOTS},
+	{"cluster-state", required_argument, NULL, OPT_CLUSTER_STATE},
+	{"linger", required_argument, NULL, OPT_LINGER},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -107,6 +115,11 @@ opts_usage(FILE *f)
 		"  --loss P              drop this fraction of packets on send and on receive\n"
 		"                        of every local replica, 0..0.9 (default 0)\n"
 		"  --seed N              seed of the load and of the engine (default 1)\n"
+		"  --fault \"A R at T [for D]\"   at T s into the run, A = pause, resume,\n"
+		"                        crash (stop and wipe its memory) or restart (an\n"
+		"                        amnesiac that joins) local replica R; \"for D\": the\n"
+		"                        resume (pause) or restart (crash) D s later;\n"
+		"                        repeatable, e.g. --fault \"crash 1 at 2 for 4\"\n"
 		"  --history FILE        write every operation of the load to FILE as a\n"
 		"                        client history (HISTORY.md: JSON lines, one clock,\n"
 		"                        unique values; local reads left out); values\n"
@@ -119,6 +132,15 @@ opts_usage(FILE *f)
 		"                        (default: the runtime's)\n"
 		"  --applier-threads     run each replica's applier on a thread of its own\n"
 		"                        instead of on the worker lcores\n"
+		"  --log-slots N         log ring per column, a power of two 16..2^24 (default:\n"
+		"                        the runtime's); a replica further behind gets a\n"
+		"                        snapshot\n"
+		"  --cluster-state S     new (the default) or existing: start as an amnesiac\n"
+		"                        that joins running peers (a replica restarted\n"
+		"                        without its memory); it serves once caught up\n"
+		"  --linger S            --replica-id: at the end, keep serving until every\n"
+		"                        peer has applied the same frontier, at most S s\n"
+		"                        (default 10), then print the digest\n"
 		"\n"
 		"Output:\n"
 		"  --stats-interval S    seconds between stats lines on stderr, 0.1..3600\n"
@@ -135,7 +157,8 @@ opts_usage(FILE *f)
 		"Interactive commands: set|get|getlocal|del <replica> <key> [value],\n"
 		"  read-mode barrier|log|local, show stats, show replica <id>,\n"
 		"  start load, stop load,\n"
-		"  fault <replica> <drop_tx> <drop_rx>, pause <replica>, resume <replica>, quit\n"
+		"  fault <replica> <drop_tx> <drop_rx>, pause|resume|crash|restart <replica>,\n"
+		"  quit\n"
 		"\n"
 		"EAL args (before --), e.g. on a machine without hugepages or NIC:\n"
 		"  --no-huge --no-pci -l 0-1    (the main lcore runs the load, the others\n"
@@ -171,6 +194,55 @@ opts_default(struct opts *o)
 	o->writers = TRIREME_REPLICAS;
 	o->seed = 1;
 	o->stats_interval_s = 1;
+	o->linger_s = 10;
+}
+
+static const char *const fault_names[] = {"", "pause", "resume", "crash", "restart"};
+
+const char *
+opts_fault_name(unsigned action)
+{
+	return action < sizeof(fault_names) / sizeof(fault_names[0]) ? fault_names[action] : "?";
+}
+
+/* "A R at T [for D]". */
+static int
+parse_fault(const char *spec, struct opts *o)
+{
+	char act[16], tail[16] = "";
+	unsigned r, a, n = o->fault_count;
+	double at, dur = -1;
+	int got = sscanf(spec, " %15s %u at %lf %15s %lf", act, &r, &at, tail, &dur);
+
+	for (a = OPTS_PAUSE; a <= OPTS_RESTART; a++)
+		if (strcmp(act, fault_names[a]) == 0)
+			break;
+	if (got < 3 || a > OPTS_RESTART || (got >= 4 && (strcmp(tail, "for") != 0 || got != 5))) {
+		fprintf(stderr, "trireme: --fault '%.64s' is not \"pause|resume|crash|restart "
+			"<replica> at <seconds> [for <seconds>]\"\n", spec);
+		return -1;
+	}
+	if (r >= TRIREME_REPLICAS || at < 0 || at > 31536000 || (got == 5 && !(dur > 0))) {
+		fprintf(stderr, "trireme: --fault '%.64s': the replica must be 0..2 and the "
+			"times non-negative (for: positive)\n", spec);
+		return -1;
+	}
+	if (got == 5 && a != OPTS_PAUSE && a != OPTS_CRASH) {
+		fprintf(stderr, "trireme: --fault '%.64s': only pause and crash take \"for\"\n",
+			spec);
+		return -1;
+	}
+	if (n + (got == 5) >= OPTS_FAULTS_MAX) {
+		fprintf(stderr, "trireme: at most %u --fault events\n", OPTS_FAULTS_MAX);
+		return -1;
+	}
+	o->faults[n++] = (struct opts_fault){.action = (uint8_t)a, .replica = r, .at_s = at};
+	if (got == 5)
+		o->faults[n++] = (struct opts_fault){
+			.action = a == OPTS_PAUSE ? OPTS_RESUME : OPTS_RESTART, .replica = r,
+			.at_s = at + dur};
+	o->fault_count = n;
+	return 0;
 }
 
 static bool
@@ -560,6 +632,29 @@ opts_parse(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_QUIET:
 			o->quiet = true;
+			break;
+		case OPT_FAULT:
+			rc = parse_fault(optarg, o);
+			break;
+		case OPT_LOG_SLOTS:
+			rc = parse_uint("log-slots", optarg, 16, 1u << 24, &v);
+			if (rc == 0 && (v & (v - 1)) != 0) {
+				fprintf(stderr, "trireme: --log-slots must be a power of two, not "
+					"%.64s\n", optarg);
+				rc = -1;
+			}
+			o->log_slots = (uint32_t)v;
+			break;
+		case OPT_CLUSTER_STATE:
+			if (strcmp(optarg, "new") != 0 && strcmp(optarg, "existing") != 0) {
+				fprintf(stderr, "trireme: --cluster-state must be new or existing, "
+					"not '%.64s'\n", optarg);
+				return -1;
+			}
+			o->join = strcmp(optarg, "existing") == 0;
+			break;
+		case OPT_LINGER:
+			rc = parse_real("linger", optarg, 0, 3600, &o->linger_s);
 			break;
 		case OPT_HELP:
 			opts_usage(stdout);

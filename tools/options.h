@@ -17,6 +17,20 @@
 #define OPTS_HISTORY_VALUE_MIN 32  /* --history: room for "<client>.<seq>:" */
 
 /* "barrier", "log", "local": the mode, or -1. */
+#define OPTS_FAULTS_MAX 16
+
+/* --fault: a replica paused, resumed, crashed or restarted at a time of the
+ * run; "for D" adds the resume (pause) or the restart (crash) D s later. */
+enum opts_fault_action { OPTS_PAUSE = 1, OPTS_RESUME, OPTS_CRASH, OPTS_RESTART };
+
+struct opts_fault {
+	uint8_t action;
+	unsigned replica;
+	double at_s;
+};
+
+const char *opts_fault_name(unsigned action);
+
 int opts_read_mode(const char *name);
 const char *opts_read_mode_name(unsigned mode);
 
@@ -47,12 +61,17 @@ struct opts {
 	const char *history;       /* --history FILE, or NULL */
 	double loss;
 	unsigned writers;          /* replicas 0 .. writers - 1 get load */
+	struct opts_fault faults[OPTS_FAULTS_MAX]; /* --fault, in the given order */
+	unsigned fault_count;
+	bool join;                 /* --cluster-state existing */
+	double linger_s;           /* --linger: wait for the peers' frontier */
 	/* Engine. */
 	unsigned batch;
 	bool batch_set;
 	unsigned inflight;
 	bool inflight_set;
 	bool applier_threads;
+	uint32_t log_slots;        /* 0: the runtime's */
 	uint64_t seed;
 	bool seed_set;
 	/* Output. */

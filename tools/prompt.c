@@ -9,7 +9,7 @@
  *   show stats | show replica <id>
  *   start load | stop load
  *   fault <replica> <drop_tx> <drop_rx>
- *   pause <replica> | resume <replica>
+ *   pause <replica> | resume <replica> | crash <replica> | restart <replica>
  *   help | quit
  */
 #include <errno.h>
@@ -118,7 +118,8 @@ run_op(struct cmdline *cl, unsigned r, const struct trireme_op *op, struct trire
 		return -1;
 	}
 	if (rc == -TRIREME_ESTOPPED) {
-		cmdline_printf(cl, "replica %u is paused; 'resume %u' first\n", r, r);
+		cmdline_printf(cl, "replica %u is paused or crashed; 'resume %u' or 'restart %u' "
+			       "first\n", r, r, r);
 		return -1;
 	}
 	if (rc != 0) {
@@ -501,7 +502,7 @@ static cmdline_parse_inst_t cmd_fault = {
 	},
 };
 
-/* pause|resume <replica> */
+/* pause|resume|crash|restart <replica> */
 struct cmd_pause_result {
 	cmdline_fixed_string_t action;
 	uint8_t replica;
@@ -512,41 +513,46 @@ cmd_pause_parsed(void *parsed, struct cmdline *cl, __rte_unused void *data)
 {
 	struct cmd_pause_result *res = parsed;
 	struct trireme *t = prompt_cur->env.t;
-	bool pause = strcmp(res->action, "pause") == 0;
-	unsigned r, live = 0, local = 0;
+	static const char *const done[] = {"paused", "resumed", "crashed (memory wiped)",
+					   "restarted: joining its peers"};
+	unsigned r, live = 0, local = 0, act;
 	int rc;
 
 	if (!replica_ok(cl, res->replica))
 		return;
-	rc = pause ? trireme_replica_pause(t, res->replica) :
-		     trireme_replica_resume(t, res->replica);
+	act = res->action[0] == 'p' ? 0 : strcmp(res->action, "resume") == 0 ? 1
+	    : res->action[0] == 'c' ? 2 : 3;
+	rc = act == 0 ? trireme_replica_pause(t, res->replica)
+	   : act == 1 ? trireme_replica_resume(t, res->replica)
+	   : act == 2 ? trireme_replica_crash(t, res->replica)
+		      : trireme_replica_restart(t, res->replica);
 	if (rc != 0) {
 		cmdline_printf(cl, "error: %s\n", trireme_strerror(rc));
 		return;
 	}
-	cmdline_printf(cl, "replica %u %s\n", res->replica, pause ? "paused" : "resumed");
+	cmdline_printf(cl, "replica %u %s\n", res->replica, done[act]);
 	for (r = 0; r < TRIREME_REPLICAS; r++) {
 		struct trireme_replica_stats s;
 
 		if (!trireme_replica_local(t, r) || trireme_replica_stats(t, r, &s) != 0)
 			continue;
 		local++;
-		live += !s.paused;
+		live += !s.paused && !s.down;
 	}
 	if (local == TRIREME_REPLICAS && live < 2)
 		cmdline_printf(cl, "note: %u of 3 replicas run: no majority, commands wait until "
-			       "one resumes\n", live);
+			       "one resumes or restarts\n", live);
 }
 
 static cmdline_parse_token_string_t cmd_pause_action =
-	TOKEN_STRING_INITIALIZER(struct cmd_pause_result, action, "pause#resume");
+	TOKEN_STRING_INITIALIZER(struct cmd_pause_result, action, "pause#resume#crash#restart");
 static cmdline_parse_token_num_t cmd_pause_replica =
 	TOKEN_NUM_INITIALIZER(struct cmd_pause_result, replica, RTE_UINT8);
 
 static cmdline_parse_inst_t cmd_pause = {
 	.f = cmd_pause_parsed,
-	.help_str = "pause|resume <replica>: stop a replica as if it crashed (state kept), "
-		    "restart it",
+	.help_str = "pause|resume|crash|restart <replica>: stop a replica (state kept), "
+		    "resume it; crash it (memory wiped), restart it (joins its peers)",
 	.tokens = { (void *)&cmd_pause_action, (void *)&cmd_pause_replica, NULL },
 };
 
@@ -568,8 +574,10 @@ cmd_help_parsed(__rte_unused void *parsed, struct cmdline *cl, __rte_unused void
 		"show replica <id>             every counter of one replica\n"
 		"start load | stop load        the closed-loop load of the options\n"
 		"fault <replica> <tx> <rx>     drop these fractions of packets (0 0 heals)\n"
-		"pause <replica>               stop a replica as if it crashed\n"
-		"resume <replica>              restart it (its state was kept)\n"
+		"pause <replica>               stop a replica (its state is kept)\n"
+		"resume <replica>              let it go on (a snapshot if it is far behind)\n"
+		"crash <replica>               stop it and wipe its memory\n"
+		"restart <replica>             start it again empty: it joins its peers\n"
 		"quit                          stop the load, wait for convergence, exit\n");
 }
 

@@ -195,6 +195,9 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 		conf->batch_cmds_max = (uint16_t)o->batch;
 	if (o->inflight_set)
 		conf->inflight_max = o->inflight;
+	if (o->log_slots != 0)
+		conf->log_slots_max = o->log_slots;
+	conf->join = o->join;
 	conf->seed = o->seed;
 	if (conf->keys_max != 0 && o->keys > conf->keys_max) {
 		if (!o->cluster) {
@@ -305,6 +308,60 @@ violation_seen(struct app *a)
 	return false;
 }
 
+/* --fault: one event of the schedule. */
+static void
+fault_fire(struct app *a, const struct opts_fault *f, double at_s)
+{
+	int rc;
+
+	switch (f->action) {
+	case OPTS_PAUSE:
+		rc = trireme_replica_pause(a->t, f->replica);
+		break;
+	case OPTS_RESUME:
+		rc = trireme_replica_resume(a->t, f->replica);
+		break;
+	case OPTS_CRASH:
+		rc = trireme_replica_crash(a->t, f->replica);
+		break;
+	default:
+		rc = trireme_replica_restart(a->t, f->replica);
+		break;
+	}
+	if (rc != 0)
+		fprintf(stderr, "trireme: --fault %s %u at %g: %s (is replica %u in this "
+			"process?)\n", opts_fault_name(f->action), f->replica, f->at_s,
+			trireme_strerror(rc), f->replica);
+	else if (!a->o.quiet)
+		fprintf(stderr, "trireme: %.1f s: %s replica %u\n", at_s,
+			opts_fault_name(f->action), f->replica);
+}
+
+/* After a resume or restart: once the replica serves and has applied what
+ * the others did, says how long it took (the rejoin time). */
+static bool
+caught_up(struct app *a, unsigned r, uint64_t now, uint64_t since, uint64_t start)
+{
+	struct trireme_replica_stats s, o;
+
+	if (trireme_replica_stats(a->t, r, &s) != 0 || !s.serving)
+		return false;
+	for (unsigned q = 0; q < TRIREME_REPLICAS; q++) {
+		if (q == r || trireme_replica_stats(a->t, q, &o) != 0 || o.paused || o.down)
+			continue;
+		for (unsigned c = 0; c < TRIREME_REPLICAS; c++)
+			if (s.applied_prefix[c] + 64 < o.applied_prefix[c])
+				return false; /* within a few batches: caught up */
+	}
+	if (!a->o.quiet)
+		fprintf(stderr, "trireme: %.1f s: replica %u caught up %.3f s after it came back "
+			"(%" PRIu64 " keys, %" PRIu64 " snapshot(s) installed, %" PRIu64
+			" bytes)\n", (double)(now - start) / (double)a->hz, r,
+			(double)(now - since) / (double)a->hz, s.keys, s.snap_installs,
+			s.snap_bytes_rx);
+	return true;
+}
+
 /* The main loop: load, stats lines, the prompt, until the duration ends,
  * quit, a signal, or a safety violation. */
 static void
@@ -317,6 +374,8 @@ run(struct app *a)
 	uint64_t prompt_every = a->hz / (1000000 / PROMPT_POLL_US);
 	uint64_t end = UINT64_MAX, peer_check = UINT64_MAX, next_health = now;
 	bool stats_on = !o->quiet && !o->interactive;
+	bool fired[OPTS_FAULTS_MAX] = {false};
+	uint64_t back_since[TRIREME_REPLICAS] = {0}, next_back = 0;
 	unsigned idle = 0;
 
 	if (o->duration_s > 0 && (!o->interactive || o->duration_set))
@@ -343,6 +402,23 @@ run(struct app *a)
 			next_health = now + a->hz / 1000 * HEALTH_CHECK_MS;
 			if (violation_seen(a))
 				break;
+		}
+		for (unsigned i = 0; i < o->fault_count; i++) {
+			double at_s = (double)(now - start) / (double)a->hz;
+
+			if (!fired[i] && at_s >= o->faults[i].at_s) {
+				fired[i] = true;
+				fault_fire(a, &o->faults[i], at_s);
+				if (o->faults[i].action == OPTS_RESUME ||
+				    o->faults[i].action == OPTS_RESTART)
+					back_since[o->faults[i].replica] = now;
+			}
+		}
+		if (now >= next_back) {
+			next_back = now + a->hz / 100;
+			for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
+				if (back_since[r] != 0 && caught_up(a, r, now, back_since[r], start))
+					back_since[r] = 0;
 		}
 		if (stats_on && now >= next_stats) {
 			stats_line(a, now, start);
@@ -408,11 +484,16 @@ replicas_agree(struct app *a, struct outcome *out)
 
 		out->local[r] = trireme_replica_local(a->t, r) &&
 				trireme_replica_stats(a->t, r, s) == 0;
-		if (!out->local[r] || s->paused)
+		if (!out->local[r] || s->paused || s->down)
 			continue;
-		for (c = 0; c < TRIREME_REPLICAS; c++)
+		for (c = 0; c < TRIREME_REPLICAS; c++) {
 			if (s->applied_prefix[c] != s->known[c])
 				agree = false;
+			/* One replica per process: its peers applied the same (STATUS). */
+			for (unsigned q = 0; !a->o.cluster && q < TRIREME_REPLICAS; q++)
+				if (s->peer_applied[q][c] != s->applied_prefix[c])
+					agree = false;
+		}
 		if (ref == NULL) {
 			ref = s;
 			continue;
@@ -429,7 +510,8 @@ replicas_agree(struct app *a, struct outcome *out)
 static void
 converge(struct app *a, struct outcome *out)
 {
-	uint64_t now = rte_rdtsc(), deadline = now + CONVERGE_TIMEOUT_S * a->hz;
+	double wait_s = a->o.cluster ? CONVERGE_TIMEOUT_S : a->o.linger_s;
+	uint64_t now = rte_rdtsc(), deadline = now + (uint64_t)(wait_s * (double)a->hz);
 	uint64_t next_check = now, prev_applied = UINT64_MAX;
 
 	out->converged = false;
@@ -496,10 +578,14 @@ print_json(const struct app *a, const struct outcome *out)
 		printf("%s{\"id\":%u,\"applied\":%" PRIu64 ",\"applied_cmds\":%" PRIu64
 		       ",\"kv_digest\":\"0x%016" PRIx64 "\",\"keys\":%" PRIu64 ",\"committed\":%"
 		       PRIu64 ",\"retries\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"drops\":%"
-		       PRIu64 ",\"paused\":%s}",
+		       PRIu64 ",\"paused\":%s,\"down\":%s,\"incarnation\":%u,\"too_old\":%"
+		       PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
+		       ",\"snap_bytes_rx\":%" PRIu64 "}",
 		       first ? "" : ",", r, st->applied, st->applied_cmds, st->kv_digest, st->keys,
 		       st->committed, st->retries, st->recoveries, replica_drops(st),
-		       st->paused ? "true" : "false");
+		       st->paused ? "true" : "false", st->down ? "true" : "false",
+		       st->incarnation, st->too_old, st->snap_sent, st->snap_installs,
+		       st->snap_bytes_rx);
 		first = false;
 	}
 	printf("],\"digests_match\":%s}\n", out->converged ? "true" : "false");
@@ -531,18 +617,19 @@ print_summary(const struct app *a, const struct outcome *out)
 			continue;
 		printf("replica %u: applied %" PRIu64 " (%" PRIu64 " cmds), committed %" PRIu64
 		       ", digest 0x%016" PRIx64 ", keys %" PRIu64 ", retries %" PRIu64
-		       ", recoveries %" PRIu64 ", drops %" PRIu64 "%s\n",
+		       ", recoveries %" PRIu64 ", drops %" PRIu64 ", snapshots %" PRIu64 " sent %"
+		       PRIu64 " installed%s%s\n",
 		       r, st->applied, st->applied_cmds, st->committed, st->kv_digest, st->keys,
-		       st->retries, st->recoveries, replica_drops(st),
-		       st->paused ? ", paused" : "");
+		       st->retries, st->recoveries, replica_drops(st), st->snap_sent,
+		       st->snap_installs, st->paused ? ", paused" : "", st->down ? ", crashed" : "");
 	}
 	if (out->converged && !a->o.cluster)
 		printf("replica converged: compare its digest with the other processes'\n");
 	else if (out->converged)
 		printf("replicas converged: digests match\n");
 	else
-		printf("replica%s did not converge within %d s\n", a->o.cluster ? "s" : "",
-		       CONVERGE_TIMEOUT_S);
+		printf("replica%s did not converge within %g s\n", a->o.cluster ? "s" : "",
+		       a->o.cluster ? (double)CONVERGE_TIMEOUT_S : a->o.linger_s);
 	fflush(stdout);
 }
 

@@ -375,7 +375,7 @@ predict(const uint8_t *p, unsigned int b, uint32_t len, bool udp_cksum,
 	if (b < OFF_UDP(dst_port))	/* source port: only under the cksum */
 		return udp_cksum ? TR_NET_DROP_BAD_UDP_CKSUM : TR_NET_OK;
 	if (b < OFF_UDP(dgram_len)) {
-		if ((uint16_t)(v16 - PORT_BASE) >= TR_COLUMNS)
+		if ((uint16_t)(v16 - PORT_BASE) >= TR_NET_CHANNELS)
 			return TR_NET_DROP_FOREIGN_PORT;
 		/* Another valid column: with no UDP checksum nothing covers
 		 * the port (by design; the engine frame repeats the column). */
@@ -546,8 +546,8 @@ static const struct drop_case drop_cases[] = {
 	 FIELD(OFF_UDP(dgram_len), 2, 8 + DR_LEN - 1)},
 	{"UDP length 0", TR_NET_DROP_BAD_UDP_LEN,
 	 FIELD(OFF_UDP(dgram_len), 2, 0)},
-	{"dst port base + 3", TR_NET_DROP_FOREIGN_PORT,
-	 FIELD(OFF_UDP(dst_port), 2, PORT_BASE + TR_COLUMNS)},
+	{"dst port base + 4", TR_NET_DROP_FOREIGN_PORT,
+	 FIELD(OFF_UDP(dst_port), 2, PORT_BASE + TR_NET_CHANNELS)},
 	{"dst port base - 1", TR_NET_DROP_FOREIGN_PORT,
 	 FIELD(OFF_UDP(dst_port), 2, PORT_BASE - 1)},
 	{"dst port 0", TR_NET_DROP_FOREIGN_PORT,
@@ -571,9 +571,9 @@ static const struct drop_case drop_cases[] = {
 	{"total length 19 and TCP", TR_NET_DROP_BAD_IP_LEN,
 	 FIELD(OFF_IP(total_length), 2, 19),
 	 FIELD2(OFF_IP(next_proto_id), 1, IPPROTO_TCP), .fix_ip = true},
-	{"TCP and dst port base + 3", TR_NET_DROP_NOT_UDP,
+	{"TCP and dst port base + 4", TR_NET_DROP_NOT_UDP,
 	 FIELD(OFF_IP(next_proto_id), 1, IPPROTO_TCP),
-	 FIELD2(OFF_UDP(dst_port), 2, PORT_BASE + TR_COLUMNS), .fix_ip = true},
+	 FIELD2(OFF_UDP(dst_port), 2, PORT_BASE + TR_NET_CHANNELS), .fix_ip = true},
 	{"src IP unknown and dst IP of a peer", TR_NET_DROP_FOREIGN_SRC,
 	 FIELD(OFF_IP(src_addr), 4, RTE_IPV4(192, 0, 2, 1)),
 	 FIELD2(OFF_IP(dst_addr), 4, IP_OF(2)), .fix_ip = true},
@@ -734,7 +734,7 @@ Test(net, build_refuses)
 	static const uint8_t bad[][3] = {	/* from, to, column */
 		{0, 0, 0}, {1, 1, 1}, {2, 2, 2},
 		{3, 0, 0}, {0, 3, 0}, {255, 0, 0}, {0, 255, 0},
-		{0, 1, 3}, {0, 1, 255},
+		{0, 1, TR_NET_CHANNELS}, {0, 1, 255},
 	};
 	struct tr_net_conf c = conf;
 	struct rte_mbuf *m, *m2;

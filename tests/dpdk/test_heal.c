@@ -1,0 +1,439 @@
+/* PROTOCOL §12 in the runtime: three replicas in one process over net_ring
+ * with a log ring small enough that a replica away for seconds comes back
+ * to a recycled log and needs a snapshot (T1):
+ * - crash + restart without memory of one replica under load (J, T1);
+ * - a pause of 15 s under load, then resume (T1, T2, T3).
+ * Each ends with every replica at the same applied frontier and digest, no
+ * command unfinished, and at least one snapshot installed. */
+#include <criterion/criterion.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include <urcu-qsbr.h>
+
+#include "snapshot.h"
+#include "trireme.h"
+
+static void
+eal_up(void)
+{
+	char prefix[64];
+	char *argv[] = {"test", "-l", "0-1", "--no-huge", "--no-pci", "--no-shconf", prefix,
+			"--no-telemetry", "--log-level=*:error", "-m", "512", NULL};
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=trh%d", getpid());
+	cr_assert(rte_eal_init(11, argv) >= 0, "EAL: %s", rte_strerror(rte_errno));
+}
+
+static struct trireme *running; /* stopped by the fini when a test fails */
+
+static void
+eal_down(void)
+{
+	trireme_stop(running);
+	rte_eal_cleanup();
+}
+
+static void
+stop(struct trireme *t)
+{
+	running = NULL;
+	trireme_stop(t);
+}
+
+TestSuite(heal, .init = eal_up, .fini = eal_down, .timeout = 240);
+
+#define SEC 1000000000ull
+#define SECONDS_MAX 64
+
+static uint64_t
+now_ns(void)
+{
+	return (uint64_t)((double)rte_get_tsc_cycles() * 1e9 / (double)rte_get_tsc_hz());
+}
+
+/* One client per replica, window 16: sets, a del every 16th command. */
+struct load {
+	struct trireme *t;
+	struct trireme_client *cl[3];
+	bool on[3];
+	uint64_t issued[3], done[3], stopped[3];
+	uint64_t per_sec[3][SECONDS_MAX];
+	uint64_t t0;
+	char phase;           /* the keys' prefix: new keys in each phase */
+};
+
+static void
+load_start(struct load *l, struct trireme *t)
+{
+	memset(l, 0, sizeof(*l));
+	l->t = t;
+	l->t0 = now_ns();
+	l->phase = 'a';
+	for (unsigned r = 0; r < 3; r++) {
+		l->cl[r] = trireme_client_new(t, r, 16);
+		cr_assert_not_null(l->cl[r]);
+		l->on[r] = true;
+	}
+}
+
+/* One pass: submit what the windows take, take the completions. */
+static void
+load_step(struct load *l)
+{
+	unsigned sec = (unsigned)((now_ns() - l->t0) / SEC);
+
+	for (unsigned r = 0; r < 3; r++) {
+		struct trireme_done d[32];
+		unsigned n;
+
+		while (l->on[r]) {
+			char key[32], val[32];
+			uint64_t i = l->issued[r];
+			struct trireme_op op = {.kind = i % 16 == 15 ? TRIREME_DEL : TRIREME_SET};
+
+			/* 20,000 keys per replica and phase, 64 of them hot: a
+			 * replica that comes back needs the earlier phases'. */
+			snprintf(key, sizeof(key), "%c%u-%lu", l->phase, r,
+				 (unsigned long)(i % 4 == 0 ? i % 64 : i % 20000));
+			snprintf(val, sizeof(val), "v%u-%lu", r, (unsigned long)i);
+			op.key = key;
+			op.key_len = (uint16_t)strlen(key);
+			op.val = val;
+			op.val_len = op.kind == TRIREME_SET ? (uint32_t)strlen(val) : 0;
+			if (trireme_submit(l->cl[r], &op, i) != 0)
+				break;
+			l->issued[r]++;
+		}
+		n = trireme_poll(l->cl[r], d, 32);
+		for (unsigned i = 0; i < n; i++) {
+			if (d[i].status == -TRIREME_ESTOPPED) {
+				l->stopped[r]++;
+				continue;
+			}
+			cr_assert_eq(d[i].status, 0, "replica %u: %s", r,
+				     trireme_strerror(d[i].status));
+			l->done[r]++;
+			if (sec < SECONDS_MAX)
+				l->per_sec[r][sec]++;
+		}
+	}
+	sched_yield(); /* two CPUs: let the replicas run */
+}
+
+static void
+load_for(struct load *l, uint64_t ns)
+{
+	uint64_t end = now_ns() + ns;
+
+	while (now_ns() < end)
+		load_step(l);
+}
+
+/* Stops submitting; every command completes within 30 s. */
+static void
+load_drain(struct load *l)
+{
+	uint64_t deadline = now_ns() + 30 * SEC;
+
+	for (unsigned r = 0; r < 3; r++)
+		l->on[r] = false;
+	for (;;) {
+		unsigned left = 0;
+
+		for (unsigned r = 0; r < 3; r++)
+			left += trireme_outstanding(l->cl[r]);
+		if (left == 0)
+			return;
+		cr_assert(now_ns() < deadline, "%u commands never completed", left);
+		load_step(l);
+	}
+}
+
+/* Every replica at the same applied frontier (= known) and digest. */
+static void
+converge(struct trireme *t, uint64_t ns)
+{
+	uint64_t deadline = now_ns() + ns;
+
+	for (;;) {
+		struct trireme_replica_stats s[3];
+		bool same = true;
+
+		for (unsigned r = 0; r < 3; r++)
+			trireme_replica_stats(t, r, &s[r]);
+		for (unsigned r = 0; r < 3; r++)
+			for (unsigned c = 0; c < 3; c++)
+				same = same && s[r].applied_prefix[c] == s[r].known[c] &&
+				       s[r].applied_prefix[c] == s[0].applied_prefix[c];
+		same = same && s[1].kv_digest == s[0].kv_digest &&
+		       s[2].kv_digest == s[0].kv_digest;
+		if (same)
+			return;
+		if (now_ns() >= deadline)
+			cr_assert_fail("no convergence: applied %lu/%lu/%lu, %lu/%lu/%lu, "
+				       "%lu/%lu/%lu; digests %lx %lx %lx",
+				       s[0].applied_prefix[0], s[0].applied_prefix[1],
+				       s[0].applied_prefix[2], s[1].applied_prefix[0],
+				       s[1].applied_prefix[1], s[1].applied_prefix[2],
+				       s[2].applied_prefix[0], s[2].applied_prefix[1],
+				       s[2].applied_prefix[2], s[0].kv_digest, s[1].kv_digest,
+				       s[2].kv_digest);
+		usleep(2000);
+	}
+}
+
+static struct trireme *
+start_ring(uint32_t slots)
+{
+	struct trireme_conf conf;
+	struct trireme *t;
+	char err[256];
+	int rc;
+
+	trireme_conf_default(&conf);
+	conf.log_slots_max = slots;
+	conf.inflight_max = 64;
+	conf.keys_max = 1u << 23; /* the load writes new keys */
+	rc = trireme_start(&conf, &t, err, sizeof(err));
+	cr_assert_eq(rc, 0, "%s", err);
+	running = t;
+	return t;
+}
+
+Test(heal, crash_and_restart_under_load)
+{
+	struct trireme *t = start_ring(8192); /* recycled within 6 s of load */
+	struct trireme_replica_stats s;
+	static struct load l;
+	uint64_t deadline, before;
+
+	load_start(&l, t);
+	load_for(&l, 2 * SEC);
+	cr_assert_gt(l.done[2], 100, "no load before the crash");
+
+	/* Crash: its outstanding commands complete (unknown outcome). */
+	cr_assert_eq(trireme_replica_crash(t, 2), 0);
+	l.on[2] = false;
+	deadline = now_ns() + 2 * SEC;
+	while (trireme_outstanding(l.cl[2]) > 0) {
+		cr_assert(now_ns() < deadline, "a crashed replica's command hangs");
+		load_step(&l);
+	}
+	{
+		struct trireme_op op = {.kind = TRIREME_SET, .key = "x", .key_len = 1};
+
+		cr_assert_eq(trireme_submit(l.cl[2], &op, 0), -TRIREME_ESTOPPED);
+	}
+	trireme_replica_stats(t, 2, &s);
+	cr_assert(s.down && s.keys == 0);
+
+	/* The survivors go on, past the ring. */
+	l.phase = 'b';
+	before = l.done[0] + l.done[1];
+	load_for(&l, 7 * SEC);
+	cr_assert_gt(l.done[0] + l.done[1] - before, 2000, "the survivors stalled");
+
+	/* Restart without memory: it joins, installs a snapshot, serves. */
+	cr_assert_eq(trireme_replica_restart(t, 2), 0);
+	l.phase = 'c';
+	l.on[2] = true;
+	before = l.done[2];
+	load_for(&l, 4 * SEC);
+	trireme_replica_stats(t, 2, &s);
+	cr_assert_gt(l.done[2], before, "the restarted replica never served: serving %d inc %u "
+		     "too_old %lu snapshots received %lu installed %lu failed %lu, applied "
+		     "%lu/%lu/%lu known %lu/%lu/%lu", s.serving, s.incarnation, s.too_old,
+		     s.snap_received, s.snap_installs, s.snap_failed, s.applied_prefix[0],
+		     s.applied_prefix[1], s.applied_prefix[2], s.known[0], s.known[1], s.known[2]);
+	load_drain(&l);
+	converge(t, 30 * SEC);
+	trireme_replica_stats(t, 2, &s);
+	cr_assert(s.serving && !s.down && s.incarnation > 1);
+	cr_assert_gt(s.snap_installs, 0, "no snapshot was installed");
+	{
+		char buf[32], ref[32];
+		uint32_t len, ref_len;
+
+		/* Keys written before the crash, never after: from the snapshot. */
+		trireme_thread_online();
+		cr_assert_eq(trireme_read_local(t, 0, "a0-1", 4, ref, sizeof(ref), &ref_len), 0);
+		cr_assert_eq(trireme_read_local(t, 2, "a0-1", 4, buf, sizeof(buf), &len), 0);
+		cr_assert(len == ref_len && memcmp(buf, ref, len) == 0);
+		trireme_thread_offline();
+	}
+	fprintf(stderr, "crash+restart: %lu ended by the crash; %lu/%lu/%lu commands, replica 2: %lu keys, "
+		"%lu snapshot(s) installed, %lu bytes received\n", l.stopped[2], l.done[0], l.done[1],
+		l.done[2], s.keys, s.snap_installs, s.snap_bytes_rx);
+	stop(t);
+}
+
+/* Survivors' completions per second (replicas 0 and 1). */
+static uint64_t
+survivors(const struct load *l, unsigned sec)
+{
+	return l->per_sec[0][sec] + l->per_sec[1][sec];
+}
+
+/* 15 s of load pass the ring; after the install the catch-up by FETCH
+ * fits in the half of it that recycling keeps. (A ring whose half passes
+ * in less time than a snapshot takes: see the report, snapshot after
+ * snapshot.) */
+#define RING_PAUSE 8192
+
+Test(heal, pause_15s_under_load)
+{
+	struct trireme *t = start_ring(RING_PAUSE);
+	struct trireme_replica_stats s;
+	static struct load l;
+	unsigned resumed, end, slow = 0;
+	uint64_t base = 0, pause_base = 0;
+
+	load_start(&l, t);
+	load_for(&l, 3 * SEC);
+	cr_assert_eq(trireme_replica_pause(t, 2), 0);
+	l.on[2] = false;
+	load_for(&l, 15 * SEC);
+	cr_assert_eq(trireme_replica_resume(t, 2), 0);
+	resumed = (unsigned)((now_ns() - l.t0) / SEC);
+	/* The same load as during the pause (on the survivors), so that their
+	 * throughput compares: what changes is the transfer and catch-up. */
+	for (unsigned i = 0; i < 6; i++) {
+		load_for(&l, SEC);
+		for (unsigned r = 0; getenv("HEAL_DEBUG") != NULL && r < 3; r++) {
+			trireme_replica_stats(t, r, &s);
+			fprintf(stderr, "r%u: committed %lu retries %lu fetches %lu too_old %lu "
+				"applied %lu/%lu/%lu known %lu/%lu/%lu snapshots %lu\n", r, s.committed,
+				s.retries, s.fetches, s.too_old, s.applied_prefix[0],
+				s.applied_prefix[1], s.applied_prefix[2], s.known[0], s.known[1],
+				s.known[2], s.snap_installs);
+		}
+	}
+	end = (unsigned)((now_ns() - l.t0) / SEC);
+	l.on[2] = true; /* and it serves its own clients again */
+	load_for(&l, SEC);
+	cr_assert_gt(l.per_sec[2][end] + l.per_sec[2][end + 1], 0, "replica 2 does not serve");
+	load_drain(&l);
+	converge(t, 30 * SEC);
+	trireme_replica_stats(t, 2, &s);
+	cr_assert_gt(s.snap_installs, 0, "no snapshot was installed");
+
+	/* The reference: the survivors' throughput once 2 has caught up (the
+	 * last 3 s; all three replicas share this process's one worker lcore,
+	 * so the survivors run faster while 2 is paused, whatever the
+	 * transfer). During the transfer and catch-up: at most one second
+	 * below half of it, never below a tenth. */
+	for (unsigned sec = end - 3; sec < end; sec++)
+		base += survivors(&l, sec);
+	base /= 3;
+	for (unsigned sec = resumed - 6; sec < resumed - 1; sec++)
+		pause_base += survivors(&l, sec);
+	pause_base /= 5;
+	for (unsigned sec = resumed; sec < end; sec++) {
+		slow += survivors(&l, sec) < base / 2;
+		cr_assert_geq(survivors(&l, sec), base / 10,
+			      "the survivors stalled %u s after the resume: %lu commands/s (before: %lu)",
+			      sec - resumed, survivors(&l, sec), base);
+	}
+	fprintf(stderr, "pause 15 s: survivors %lu commands/s while 2 was away, %lu once it "
+		"caught up; after the resume:", pause_base, base);
+	for (unsigned sec = resumed; sec < end; sec++)
+		fprintf(stderr, " %lu", survivors(&l, sec));
+	fprintf(stderr, "; replica 2: %lu snapshot(s), %lu bytes\n", s.snap_installs,
+		s.snap_bytes_rx);
+	cr_assert_leq(slow, 1, "the survivors fell below half their throughput for %u s", slow);
+	stop(t);
+}
+
+/* The snapshot format: a state machine copied while an instance is applied
+ * after F_start, loaded elsewhere, reaches the same digest and client table;
+ * a flipped byte is refused. */
+static void
+apply_set(struct tr_sm *sm, uint64_t client, uint64_t seq, const char *k, const char *v)
+{
+	struct tr_cmd cmd = {.op = TR_OP_SET, .window = 4, .client_id = client, .seq = seq,
+			     .key = (const uint8_t *)k, .key_len = (uint16_t)strlen(k),
+			     .val = (const uint8_t *)v, .val_len = (uint32_t)strlen(v)};
+	struct tr_sm_result res;
+
+	tr_sm_apply(sm, &cmd, &res);
+	cr_assert_eq(res.status, TR_ST_OK);
+}
+
+Test(heal, snapshot_format)
+{
+	static struct tr_client_rec recs[64], recs2[64];
+	static _Atomic int threads;
+	struct tr_kvstore *kv = tr_kvstore_new(16, 1000), *kv2 = tr_kvstore_new(16, 1000);
+	struct tr_sm sm, sm2;
+	struct tr_snap_point start = {.applied = {3, 0, 0}}, end = {.applied = {4, 0, 0}};
+	struct tr_snap_job *j;
+	struct tr_snap_hdr h;
+	struct tr_cmd cmd = {.op = TR_OP_SET, .window = 4, .client_id = 7, .seq = 3,
+			     .key = (const uint8_t *)"a", .key_len = 1,
+			     .val = (const uint8_t *)"A2", .val_len = 2};
+	uint8_t enc[64];
+	struct tr_value v = {.cmd_count = 1, .cmds = enc};
+	const uint8_t *bytes;
+	uint8_t *copy;
+	size_t len = 0;
+	bool failed;
+
+	urcu_qsbr_register_thread();
+	tr_sm_init(&sm, &tr_kvstore_ops, kv, recs, 64);
+	tr_sm_init(&sm2, &tr_kvstore_ops, kv2, recs2, 64);
+	apply_set(&sm, 7, 1, "a", "A1");
+	apply_set(&sm, 7, 2, "b", "B1");
+	apply_set(&sm, 9, 1, "c", "C1");
+	j = tr_snap_job_new(0x7472, 0, &threads);
+	cr_assert_not_null(j);
+	cr_assert_eq(tr_snap_begin(j, &sm, &start), 0);
+	/* After F_start: client 7's seq 3 overwrites a (the copy may or may not
+	 * see it); the replay applies it again over the copy. */
+	v.cmds_len = (uint32_t)tr_cmd_encode(enc, sizeof(enc), &cmd);
+	{
+		struct tr_sm_result res;
+
+		tr_sm_apply(&sm, &cmd, &res);
+	}
+	tr_snap_log(j, 0, 3, &v);
+	urcu_qsbr_thread_offline();
+	while (!tr_snap_copied(j))
+		usleep(100);
+	tr_snap_close(j, &end, sm.applied_cmds);
+	while ((bytes = tr_snap_ready(j, &len, &failed)) == NULL && !failed)
+		usleep(100);
+	urcu_qsbr_thread_online();
+	cr_assert_not_null(bytes);
+	cr_assert_null(tr_snap_check(bytes, len, 0x7472, &h));
+	cr_assert_eq(h.pairs, 3);
+	cr_assert_eq(h.instances, 1);
+	cr_assert_eq(h.point.applied[0], 4);
+	cr_assert_not_null(tr_snap_check(bytes, len, 0x7473, &h), "another cluster's");
+	cr_assert_null(tr_snap_load_into(bytes, &h, &sm2));
+	cr_assert_eq(sm2.digest, sm.digest);
+	cr_assert_eq(sm2.clients_used, 2);
+	{
+		/* exactly-once carried over: client 7's seq 3 is a duplicate there */
+		struct tr_sm_result res;
+
+		tr_sm_apply(&sm2, &cmd, &res);
+		cr_assert_eq(res.status, TR_ST_DUPLICATE);
+	}
+	copy = malloc(len);
+	memcpy(copy, bytes, len);
+	copy[len - 8] ^= 1; /* in the instances */
+	cr_assert_str_eq(tr_snap_check(copy, len, 0x7472, &h), "snapshot CRC mismatch");
+	free(copy);
+	tr_snap_put(j);
+	urcu_qsbr_unregister_thread();
+	tr_kvstore_free(kv);
+	tr_kvstore_free(kv2);
+}
