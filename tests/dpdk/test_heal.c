@@ -19,6 +19,7 @@
 #include <urcu-qsbr.h>
 
 #include "snapshot.h"
+#include "wire.h"
 #include "trireme.h"
 
 static void
