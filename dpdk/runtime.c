@@ -1262,6 +1262,7 @@ int
 trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s)
 {
 	struct rt_replica *r = local_replica(t, replica);
+	uint64_t now = rt_now_ns(t);
 
 	if (r == NULL)
 		return -TRIREME_EINVAL;
@@ -1286,9 +1287,13 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 		const struct tr_column_stats *cs = &k->col->stats;
 
 		s->known[c] = tr_known(&r->eng, c);
-		for (unsigned q = 0; q < TR_REPLICAS; q++)
+		for (unsigned q = 0; q < TR_REPLICAS; q++) {
+			uint64_t heard = __atomic_load_n(&k->col->peers[q].heard_ns, __ATOMIC_RELAXED);
+
 			s->peer_applied[q][c] = q == r->id ? atomic_load(&r->eng.shared.applied[c])
 				: __atomic_load_n(&k->col->peers[q].applied, __ATOMIC_RELAXED);
+			s->peer_live[q] |= q == r->id || (heard != 0 && now - heard < 1000000000ull);
+		}
 		s->too_old += __atomic_load_n(&cs->too_old_rx, __ATOMIC_RELAXED);
 		s->applied_prefix[c] = atomic_load(&r->eng.shared.applied[c]);
 		s->committed += __atomic_load_n(&cs->committed, __ATOMIC_RELAXED);

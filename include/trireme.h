@@ -288,6 +288,7 @@ struct trireme_replica_stats {
 	bool paused;
 	bool down;                 /* crashed, not restarted */
 	bool serving;              /* §12 J4: takes commands (a joiner: caught up) */
+	bool peer_live[TRIREME_REPLICAS]; /* heard from in the last second */
 	uint64_t reserved[16];     /* zero: room for later counters */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);

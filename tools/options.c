@@ -139,7 +139,7 @@ opts_usage(FILE *f)
 		"                        that joins running peers (a replica restarted\n"
 		"                        without its memory); it serves once caught up\n"
 		"  --linger S            --replica-id: at the end, keep serving until every\n"
-		"                        peer has applied the same frontier, at most S s\n"
+		"                        live peer has applied the same frontier, at most S s\n"
 		"                        (default 10), then print the digest\n"
 		"\n"
 		"Output:\n"

@@ -489,9 +489,10 @@ replicas_agree(struct app *a, struct outcome *out)
 		for (c = 0; c < TRIREME_REPLICAS; c++) {
 			if (s->applied_prefix[c] != s->known[c])
 				agree = false;
-			/* One replica per process: its peers applied the same (STATUS). */
+			/* One replica per process: its live peers applied the same
+			 * (STATUS); a dead one does not hold the end back. */
 			for (unsigned q = 0; !a->o.cluster && q < TRIREME_REPLICAS; q++)
-				if (s->peer_applied[q][c] != s->applied_prefix[c])
+				if (s->peer_live[q] && s->peer_applied[q][c] != s->applied_prefix[c])
 					agree = false;
 		}
 		if (ref == NULL) {
