@@ -195,7 +195,8 @@ int trireme_set_faults(struct trireme *t, unsigned replica, const struct trireme
  * offline meanwhile if it is online). */
 struct trireme_client *trireme_client_new(struct trireme *t, unsigned replica, unsigned window);
 void trireme_client_free(struct trireme_client *c);
-/* The client's id (trireme_conf's client_id_base). */
+/* The client's id (trireme_conf's client_id_base); a new one after its
+ * replica's trireme_replica_restart. */
 uint64_t trireme_client_id(const struct trireme_client *c);
 
 enum trireme_op_kind {
