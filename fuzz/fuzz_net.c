@@ -14,7 +14,7 @@
  *   - the answer is TR_NET_OK or a named drop reason;
  *   - an accepted frame's payload lies inside the frame, after the headers,
  *     with the length the UDP header gives; it comes from a peer (by source
- *     IP), not from the receiver, for a column by destination port, to the
+ *     IP), not from the receiver, for a column (or the snapshot channel) by destination port, to the
  *     receiver's IP and MAC (or broadcast);
  *   - no other replica accepts it (the destination IP names one);
  *   - rebuilt by tr_net_build (from the sender, same column and payload), it
@@ -158,7 +158,7 @@ fuzz_net_check(const uint8_t *buf, size_t len, uint8_t self)
 		return rc;
 	accepted++;
 	CHECK(rx.payload >= buf + TR_NET_HDR_LEN && rx.payload + rx.len <= buf + len);
-	CHECK(rx.from < TR_REPLICAS && rx.from != self && rx.column < TR_COLUMNS);
+	CHECK(rx.from < TR_REPLICAS && rx.from != self && rx.column < TR_NET_CHANNELS);
 	ip = (const struct rte_ipv4_hdr *)(eth + 1);
 	CHECK(ip->dst_addr == conf.addr[self].ip && ip->src_addr == conf.addr[rx.from].ip);
 	CHECK(rte_is_same_ether_addr(&eth->dst_addr, &conf.addr[self].mac) ||
