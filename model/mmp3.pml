@@ -10,6 +10,16 @@
  *                   all slots and replicas together: owner retries (P6)
  *                   and recoveries (R1)                             (default 1)
  *   STOP            one replica may stop for good at any point
+ *   JOIN            restart without memory (PROTOCOL §12, J0-J3): replica JR
+ *                   may crash once, lose everything, and rejoin as a new
+ *                   incarnation
+ *   JR              the replica that restarts (default 0)
+ *   JNB             its old incarnation's ballots use n = 1..JNB, the new
+ *                   one's n = JNB+1..NB: J0's (inc, n, replica) order,
+ *                   flattened as the simulator does (default 1)
+ *   INFL            inflight_max, the owner's window: next_lsn - committed
+ *                   prefix < INFL; applied to JR's old incarnation, which is
+ *                   what J3's bound rests on (default 1)
  * Variants.  Each breaks one rule, and spin must find the violation it
  * causes (that is what shows the checks have teeth), except COMMIT_ON_SPOT,
  * which is the open question of PROTOCOL A5:
@@ -18,6 +28,14 @@
  *   REUSE_BALLOT    a retry sends its current ballot to the other peer (P2/P3)
  *   NO_CLOSURE      known without the D1 closure: plain log lengths (§2)
  *   ACK_AT_COMMIT   the owner acknowledges at commit, not at apply (P5, §8)
+ *   JVOTE           J2 broken: the joiner votes at once (no wait for the
+ *                   JOIN answers, no horizon)
+ *   JSELFREC        J3 broken: the joiner recovers its own old slots (below
+ *                   L) itself
+ *   JFROMH          open question (a), J3's gap: L = H[own], not
+ *                   H[own] + INFL (new instances from H[own])
+ *   JNODROP         open question (b): messages of the old incarnation are
+ *                   not dropped (incarnations stay in the ballots)
  *   LAX             drop the two "stop loudly" checks (two different votes
  *                   at one ballot; A3's equal vbal with different values,
  *                   where the sender's value is then taken, as the Go
@@ -64,6 +82,23 @@
 #endif
 #define NOSTOP 3
 #define NIL 255
+#ifdef JOIN
+#ifndef JR
+#define JR 0
+#endif
+#ifndef JNB
+#define JNB 1
+#endif
+#ifndef INFL
+#define INFL 1
+#endif
+#if JNB >= NB
+#error "JOIN needs NB > JNB: the new incarnation's ballots lie above the old one's"
+#endif
+#ifdef STOP
+#error "JOIN and STOP together are not modelled (one failure at a time)"
+#endif
+#endif
 
 /* ---- slots ---------------------------------------------------------- */
 #define LEN(c)   ((c) == 0 -> L0 : ((c) == 1 -> L1 : L2))
@@ -97,8 +132,19 @@
 #define RI(s, b, k)  (2 * MI(s, b) + (k))         /* the reply to it from peer k */
 #define PEER(p, k)   (((p) + 1 + (k)) % 3)        /* k = 0, 1: the two peers of p */
 
-/* TRIED(R, S): R has sent an ACCEPT for slot S at a ballot of its own */
-#define SENT(R, S, N) (acc_to[MI(S, BAL(N, R))] != 0)
+/* J0: ballot n of replica R is one of its current incarnation's (INC_OK);
+ * NLO(R): the current incarnation's ballots lie above n = NLO(R) */
+#ifdef JOIN
+#define INC_OK(R, N) ((R) != JR || (jphase == 0 -> (N) <= JNB : (N) > JNB))
+#define NLO(R)       ((R) == JR && jphase != 0 -> JNB : 0)
+#else
+#define INC_OK(R, N) 1
+#define NLO(R)       0
+#endif
+
+/* TRIED(R, S): R (its current incarnation) has sent an ACCEPT for slot S
+ * at a ballot of its own */
+#define SENT(R, S, N) (INC_OK(R, N) && acc_to[MI(S, BAL(N, R))] != 0)
 #if NB == 1
 #define TRIED(R, S) (SENT(R, S, 1))
 #elif NB == 2
@@ -124,12 +170,31 @@ byte heard[NR * 3];       /* slots heard of, closure included (R1's trigger) */
 byte nextl[3];            /* P1: next lsn of the owner's column */
 byte stopped = NOSTOP;    /* the replica that stopped, if any */
 byte budget = NATT;       /* attempts left beyond each owner's first one */
+#ifdef JOIN
+/* §12 J: replica JR crashes once and rejoins without memory */
+byte jphase;              /* 0: its old incarnation runs; 1: it restarted and
+                           * sent JOIN (J1), answers pending; 2: joined */
+bool ansd[NR];            /* peer q answered JOIN: it has seen the new
+                           * incarnation, and drops the old one's messages (J0) */
+byte ansH[NR * 3];        /*   its answer: H_q[c], one past the highest lsn it
+                           *   has seen (known_q); cleared once used */
+byte jH[3];               /* J2: H = max of the two answers */
+byte jL;                  /* J3: L; the joiner's new instances start there */
+bool jdn[NR];             /* peer q got JOINED(L): it recovers JR's column
+                           * below L with the other peer only (J3) */
+#endif
 
 /* ---- the network: every message ever sent -------------------------- */
 byte acc_to[NS * NBAL];   /* ACCEPT(slot, b): bit k = sent to PEER(owner of b, k) */
 byte acc_v[NS * NBAL];    /*   the proposer's snapshot: its value */
 byte acc_vb[NS * NBAL];   /*   and its vbal */
 byte rep[2 * NS * NBAL];  /* ACCEPT_REPLY OK(slot, b) from peer k: the value */
+#ifdef JOIN
+byte repo[NS * NBAL];     /* the OKs JR's old incarnation sent (for ballots of
+                           * others), still in the network after its crash */
+byte ocm;                 /* bit s: JR's old incarnation held slot s committed:
+                           * its COMMITs (and FETCH_REPLYs) are still in flight */
+#endif
 /* COMMIT, A0's "OK, committed" and C2's FETCH_REPLY all carry a committed
  * value from a replica that holds it; they are modelled together as "a
  * replica may learn a slot committed at any other replica, at any time"
@@ -139,6 +204,10 @@ byte rep[2 * NS * NBAL];  /* ACCEPT_REPLY OK(slot, b) from peer k: the value */
 byte cv[NS];              /* the value chosen or committed first; 0 = none yet */
 byte rt[NS];              /* §8: bit x = slot x was acknowledged when this slot
                            * was allocated */
+#ifdef JOIN
+byte oack;                /* bit x: JR's old incarnation acknowledged slot x */
+byte jold;                /* nextl of JR's old incarnation, for J3's premise */
+#endif
 
 /* ---- scratch of the single process: hidden (not part of the state), and
  * only used inside one d_step, which starts by setting what it reads */
@@ -366,16 +435,39 @@ inline commit(cr, cs, cval) {
  * owner's applier may run at any time, so "applied" is taken as far as it
  * can go: the most acknowledgements, the strongest check. */
 #ifdef ACK_AT_COMMIT
-#define ACKED(y) (committed[IX(COL(y), y)] && CMD(val[IX(COL(y), y)]))
+#define ACKED0(y) (committed[IX(COL(y), y)] && CMD(val[IX(COL(y), y)]))
 #else
-#define ACKED(y) (ap[COL(y)] > LSN(y) && CMD(val[IX(COL(y), y)]))
+#define ACKED0(y) (ap[COL(y)] > LSN(y) && CMD(val[IX(COL(y), y)]))
+#endif
+#ifdef JOIN
+/* J4: the joiner's old clients' commands have an unknown outcome: it does
+ * not acknowledge the slots of its old column (below L); its old
+ * incarnation's acknowledgements are kept in oack */
+#define ACKED(y) (ACKED0(y) && (COL(y) != JR || jphase == 0 || \
+                                (jphase == 2 && LSN(y) >= jL)))
+#define OACK(s) rt[s] = rt[s] | oack
+#else
+#define ACKED(y) ACKED0(y)
+#define OACK(s) skip
 #endif
 
 /* P1: owner P allocates its next slot; deps = known (D2); and the ghost
  * records what was acknowledged before this slot existed. */
-#define G_ALLOC(P) (P != stopped && nextl[P] < LEN(P))
+#ifdef JOIN
+/* the committed prefix of column c at replica R (columns of <= 3 slots) */
+#define CM(R, c, l) ((l) < LEN(c) && committed[IX(R, BASE(c) + (l))])
+#define CPRE(R, c)  (CM(R, c, 0) -> (CM(R, c, 1) -> (CM(R, c, 2) -> 3 : 2) : 1) : 0)
+/* the old incarnation's window (inflight_max, engine/propose.c); the new
+ * one allocates from L once joined (J1, J3) */
+#define JALLOC(P) (P != JR || (jphase == 0 && nextl[P] < CPRE(P, P) + INFL) || jphase == 2)
+#else
+#define JALLOC(P) 1
+#endif
+#define G_ALLOC(P) (P != stopped && nextl[P] < LEN(P) && JALLOC(P))
 inline allocate(P) {
 	s = BASE(P) + nextl[P];
+	CHECK(val[IX(P, s)] == 0 && promised[IX(P, s)] == 0 && !committed[IX(P, s)],
+	      "VIOLATION P1: the owner allocates a slot it already holds (an entry, a promise or a commit)\n");
 	nextl[P]++;
 	known[KX(P, P)] = MAX(known[KX(P, P)], nextl[P]);
 	val[IX(P, s)] = MKV(1, known[KX(P, 0)], known[KX(P, 1)], known[KX(P, 2)]);
@@ -388,7 +480,8 @@ inline allocate(P) {
 			:: else -> skip
 			fi
 		}
-	}
+	};
+	OACK(s)
 }
 
 /* P2/P3/P6 (owner R) and R1 (non-owner R): a new attempt on slot S with
@@ -396,14 +489,39 @@ inline allocate(P) {
  * n = max(promised.n, highest n seen) + 1; here any fresh n above the
  * promise may be picked (a superset: REJECTs need not be modelled). */
 #define FIRST(R, S) (R == COL(S) && !TRIED(R, S))
-#define G_ATT(R, S, N) \
+#define FIRSTN(R, S) (MAX(promised[IX(R, S)] / 3, NLO(R)) + 1)
+#ifdef JOIN
+/* J2: below the joiner's horizon (its own column: below L, J3), unless it
+ * holds the slot committed */
+#define BELOW(S) (!committed[IX(JR, S)] && \
+                  (COL(S) == JR -> LSN(S) < jL : LSN(S) < jH[COL(S)]))
+#ifdef JVOTE
+#define JNOVOTE(S) 0
+#else
+#define JNOVOTE(S) (jphase == 1 || (jphase == 2 && BELOW(S)))
+#endif
+#ifdef JSELFREC
+#define JNOATT(S) (jphase == 1 || (jphase == 2 && BELOW(S) && COL(S) != JR))
+#else
+#define JNOATT(S) (jphase == 1 || (jphase == 2 && BELOW(S)))
+#endif
+/* R may attempt S (J2), and ship it to its peer K: J3's recoveries of the
+ * abandoned column go to the other peer, never to the joiner */
+#define JATT(R, S, K) \
+	((R != JR || !JNOATT(S)) && \
+	 (R == JR || !jdn[R] || COL(S) != JR || LSN(S) >= jL || PEER(R, K) != JR))
+#else
+#define JATT(R, S, K) 1
+#endif
+#define G_ATT(R, S, N, K) \
 	(R != stopped && !committed[IX(R, S)] && BAL(N, R) > promised[IX(R, S)] && \
+	 INC_OK(R, N) && JATT(R, S, K) && \
 	 ((R == COL(S) && LSN(S) < nextl[R]) || \
 	  (R != COL(S) && LSN(S) < HEARD(R, COL(S)))) && \
-	 ((FIRST(R, S) && N == promised[IX(R, S)] / 3 + 1) || budget > 0))
+	 ((FIRST(R, S) && N == FIRSTN(R, S)) || budget > 0))
 inline attempt(R, S, N, K) {
 	if
-	:: FIRST(R, S) && N == promised[IX(R, S)] / 3 + 1 -> skip
+	:: FIRST(R, S) && N == FIRSTN(R, S) -> skip
 	:: else -> budget--
 	fi;
 	b = BAL(N, R);
@@ -435,7 +553,22 @@ inline reuse(R, S) {
 }
 
 /* A0-A6: peer q = PEER(owner of B, K) handles ACCEPT(B, S, snapshot) */
-#define G_ACC(S, B, K) (((acc_to[MI(S, B)] >> K) & 1) && PEER(BOWN(B), K) != stopped)
+#ifdef JOIN
+/* J0: ACCEPTs of JR's old incarnation, once JR restarted */
+#define OLDB(B) (BOWN(B) == JR && jphase != 0 && (B) / 3 <= JNB)
+#ifdef JNODROP
+#define DROP(q) 0
+#else
+#define DROP(q) ansd[q]           /* q has seen the new incarnation */
+#endif
+#define JACC(S, B, K) \
+	((PEER(BOWN(B), K) != JR || !JNOVOTE(S)) && \
+	 !(OLDB(B) && DROP(PEER(BOWN(B), K))))
+#else
+#define JACC(S, B, K) 1
+#endif
+#define G_ACC(S, B, K) (((acc_to[MI(S, B)] >> K) & 1) && PEER(BOWN(B), K) != stopped && \
+                        JACC(S, B, K))
 inline accept(S, B, K) {
 	p = BOWN(B);
 	q = PEER(p, K);
@@ -484,6 +617,14 @@ inline accept(S, B, K) {
 		       q, SLOTA(S), BALA(B), p, VALA(qval), BALA(qbal), VALA(nv));
 		CHECK(rep[RI(S, B, K)] == 0 || rep[RI(S, B, K)] == nv,
 		      "VIOLATION A6: a duplicated ACCEPT votes a different value\n");
+#if defined(JOIN) && !defined(LAX)
+		if                                   /* J2's hazard, caught at the vote */
+		:: q == JR ->
+			CHECK(repo[MI(S, B)] == 0 || repo[MI(S, B)] == nv,
+			      "VIOLATION: two different votes at one ballot (the joiner's and its old incarnation's)\n")
+		:: else -> skip
+		fi;
+#endif
 		rep[RI(S, B, K)] = nv;               /* reply OK with the value */
 		if
 		:: rep[RI(S, B, 1 - K)] != 0 ->      /* the other peer voted at B too */
@@ -512,9 +653,9 @@ inline accept(S, B, K) {
 
 /* P4: the proposer, owner of B, handles ACCEPT_REPLY OK(S, B, value) */
 #define G_REP(S, B, K) (rep[RI(S, B, K)] != 0 && BOWN(B) != stopped)
-inline reply(S, B, K) {
+inline reply(S, B, V) {
 	p = BOWN(B);
-	v = rep[RI(S, B, K)];
+	v = V;
 	learn(p, v, S);
 	if
 	:: !committed[IX(p, S)] && promised[IX(p, S)] == B ->
@@ -530,9 +671,109 @@ inline reply(S, B, K) {
 /* C1/C2: replica R learns slot S committed elsewhere (a COMMIT, an A0
  * reply or a FETCH_REPLY), with the value held there: cv[S], as any
  * committed value that differs from cv has already failed a check */
+#ifdef JOIN
+/* ... or from a COMMIT of JR's old incarnation still in flight (J0) */
+#define JLEARN(S, R) (R != JR && ((ocm >> S) & 1) && !DROP(R))
+#else
+#define JLEARN(S, R) 0
+#endif
 #define G_LEARN(S, R) \
 	(R != stopped && !committed[IX(R, S)] && \
-	 (committed[IX(0, S)] || committed[IX(1, S)] || committed[IX(2, S)]))
+	 (committed[IX(0, S)] || committed[IX(1, S)] || committed[IX(2, S)] || \
+	  JLEARN(S, R)))
+
+#ifdef JOIN
+/* J0: an OK of JR's old incarnation reaches the proposer (unless dropped) */
+#define G_REPO(S, B) (repo[MI(S, B)] != 0 && BOWN(B) != stopped && !DROP(BOWN(B)))
+
+/* JR crashes and restarts without memory: promises, votes, values, commits,
+ * known and its next lsn are gone.  It takes a new incarnation (J0) and
+ * sends JOIN to both peers (J1).  Its old messages stay in the network. */
+inline crash() {
+	path(0, JR);                             /* its applier, as far as it went */
+	for (h : 0 .. NS - 1) {
+		if
+		:: COL(h) == JR && ACKED(h) -> oack = oack | (1 << h)
+		:: else -> skip
+		fi;
+		if
+		:: committed[IX(JR, h)] -> ocm = ocm | (1 << h)
+		:: else -> skip
+		fi;
+		promised[IX(JR, h)] = 0;
+		vbal[IX(JR, h)] = 0;
+		val[IX(JR, h)] = 0;
+		committed[IX(JR, h)] = 0;
+		for (b : 3 .. 3 * NB + 2) {           /* its OKs become old ones */
+			if
+			:: BOWN(b) != JR ->
+				k = (JR + 2 - BOWN(b)) % 3;  /* PEER(BOWN(b), k) == JR */
+				repo[MI(h, b)] = rep[RI(h, b, k)];
+				rep[RI(h, b, k)] = 0
+			:: else -> skip
+			fi
+		}
+	};
+	known[KX(JR, 0)] = 0; known[KX(JR, 1)] = 0; known[KX(JR, 2)] = 0;
+	jold = nextl[JR];
+	nextl[JR] = 0;
+	jphase = 1;
+	printf("R%d crashes and restarts without memory; sends JOIN\n", JR)
+}
+
+/* J1: peer Q answers JOIN with H_Q = known_Q; from now on it drops the old
+ * incarnation's messages (J0) */
+#define G_ANS(Q) (Q != JR && jphase != 0 && !ansd[Q] && Q != stopped)
+inline answer(Q) {
+	ansd[Q] = 1;
+	ansH[KX(Q, 0)] = known[KX(Q, 0)];
+	ansH[KX(Q, 1)] = known[KX(Q, 1)];
+	ansH[KX(Q, 2)] = known[KX(Q, 2)];
+	printf("R%d answers JOIN: H = [%d,%d,%d]\n", Q, known[KX(Q, 0)], known[KX(Q, 1)], known[KX(Q, 2)])
+}
+
+/* J1-J3: both answers are in: H, L; the joiner's new instances start at L;
+ * JOINED(L) goes to both peers */
+#define JP1 ((JR + 1) % 3)
+#define JP2 ((JR + 2) % 3)
+#define G_JOINED (jphase == 1 && ansd[JP1] && ansd[JP2])
+inline joined() {
+	for (c : 0 .. 2) {
+		jH[c] = MAX(ansH[KX(JP1, c)], ansH[KX(JP2, c)]);
+		known[KX(JR, c)] = MAX(known[KX(JR, c)], jH[c]);
+		ansH[KX(JP1, c)] = 0;
+		ansH[KX(JP2, c)] = 0
+	};
+	CHECK(jold <= jH[JR] + INFL,
+	      "VIOLATION J3 premise: the old incarnation allocated beyond H[own] + inflight_max\n");
+	jold = 0;
+#ifdef JFROMH
+	jL = jH[JR];
+#else
+	jL = jH[JR] + INFL;
+#endif
+	if
+	:: jL > LEN(JR) -> jL = LEN(JR)          /* no slots beyond the column */
+	:: else -> skip
+	fi;
+	known[KX(JR, JR)] = MAX(known[KX(JR, JR)], jL);
+	nextl[JR] = jL;
+	jphase = 2;
+	printf("R%d joined: H = [%d,%d,%d], L = %d; sends JOINED(L)\n", JR, jH[0], jH[1], jH[2], jL)
+}
+
+/* J3 at peer Q: JOINED(L) raises known[JR] to L; Q recovers the slots below
+ * L with the other peer (JATT) */
+#define G_JD(Q) (Q != JR && jphase == 2 && !jdn[Q] && Q != stopped)
+inline jdone(Q) {
+	jdn[Q] = 1;
+	known[KX(Q, JR)] = MAX(known[KX(Q, JR)], jL);
+	printf("R%d gets JOINED(%d)\n", Q, jL)
+}
+#define REPO_B(S, B)      STEP(G_REPO(S, B), reply(S, B, repo[MI(S, B)]))
+#else
+#define REPO_B(S, B)
+#endif
 
 /* ==================================================================== */
 /* Enumerating the steps: one d_step alternative per parameter tuple.    */
@@ -603,7 +844,7 @@ inline reply(S, B, K) {
 #define STEP(G, BODY) :: d_step { G -> BODY; reset() }
 
 #define ALLOC(P)          STEP(G_ALLOC(P), allocate(P))
-#define ATT(R, S, N, K)   STEP(G_ATT(R, S, N), attempt(R, S, N, K))
+#define ATT(R, S, N, K)   STEP(G_ATT(R, S, N, K), attempt(R, S, N, K))
 #define ATT_K(S, R, N)    ATT(R, S, N, 0) ATT(R, S, N, 1)
 #define ATT_S(S)          EACH_N(ATT_K, S, 0) EACH_N(ATT_K, S, 1) EACH_N(ATT_K, S, 2)
 #define REUSE_S(S)        STEP(G_REUSE(0, S), reuse(0, S)) \
@@ -612,8 +853,9 @@ inline reply(S, B, K) {
 #define ACC_B(S, B)       STEP(G_ACC(S, B, 0), accept(S, B, 0)) \
                           STEP(G_ACC(S, B, 1), accept(S, B, 1))
 #define ACC_S(S)          EACH_B(ACC_B, S)
-#define REP_B(S, B)       STEP(G_REP(S, B, 0), reply(S, B, 0)) \
-                          STEP(G_REP(S, B, 1), reply(S, B, 1))
+#define REP_B(S, B)       STEP(G_REP(S, B, 0), reply(S, B, rep[RI(S, B, 0)])) \
+                          STEP(G_REP(S, B, 1), reply(S, B, rep[RI(S, B, 1)])) \
+                          REPO_B(S, B)
 #define REP_S(S)          EACH_B(REP_B, S)
 #define LEARN_S(S)        STEP(G_LEARN(S, 0), commit(0, S, cv[S])) \
                           STEP(G_LEARN(S, 1), commit(1, S, cv[S])) \
@@ -634,6 +876,16 @@ active proctype world()
 		EACH_S(ACC_S)
 		EACH_S(REP_S)
 		EACH_S(LEARN_S)
+#ifdef JOIN
+		STEP(jphase == 0, crash())
+		STEP(G_ANS(0), answer(0))
+		STEP(G_ANS(1), answer(1))
+		STEP(G_ANS(2), answer(2))
+		STEP(G_JOINED, joined())
+		STEP(G_JD(0), jdone(0))
+		STEP(G_JD(1), jdone(1))
+		STEP(G_JD(2), jdone(2))
+#endif
 #ifdef STOP
 		:: d_step { stopped == NOSTOP -> stopped = 0; printf("R0 stops\n") }
 		:: d_step { stopped == NOSTOP -> stopped = 1; printf("R1 stops\n") }
