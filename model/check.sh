@@ -3,8 +3,8 @@
 # configurations and checks that each one meets its expectation.
 #
 # Usage: bash model/check.sh [--quick|--full] [--keep DIR] [NAME...]
-#   --quick   the CI set (default): exhaustive runs, about 2 minutes
-#   --full    the quick set, then larger bounds (bitstate search), ~20-30 min
+#   --quick   the CI set (default): exhaustive runs, about 3-4 minutes
+#   --full    the quick set, then larger bounds (bitstate search), ~1 hour
 #   --keep    keep the generated verifiers, logs and counterexample trails
 #             (trail.txt: the trail replayed as a narration) in DIR
 #   NAME...   run only the named configurations
@@ -46,15 +46,29 @@ done
 #   expectation: safe, or teeth:<text the violation message must contain>
 # Bounds: L0/L1/L2 slots per column, NB ballot numbers, NATT attempts
 # beyond each owner's first one (retries and recoveries, all slots together).
+# JOIN: replica JR (default 0) crashes once and rejoins without memory
+# (PROTOCOL §12 J0-J3); its old incarnation's ballots use n <= JNB (default
+# 1), the new one's n > JNB; INFL (default 1) is inflight_max.
+# Compile flags: -O0/-O1 where the search is short (gcc -O2 on pan.c takes
+# longer than the search itself); the last -O given to gcc wins.
 quick_configs=(
 	"base|safe|-DL0=1 -DL1=1 -DL2=1 -DNB=2 -DNATT=1|-DMEMLIM=2048|"
 	"two-slots|safe|-DL0=1 -DL1=2 -DL2=0 -DNB=2 -DNATT=1|-DMEMLIM=2048|"
 	"duel|safe|-DL0=1 -DL1=1 -DL2=0 -DNB=3 -DNATT=2|-DMEMLIM=2048|"
-	"reuse-ballot|teeth:two different votes at one ballot|-DL0=1 -DL1=1 -DL2=1 -DNB=2 -DNATT=0 -DREUSE_BALLOT|-DMEMLIM=2048|"
-	"reuse-ballot-lax|teeth:agreement|-DL0=1 -DL1=1 -DL2=0 -DNB=2 -DNATT=1 -DREUSE_BALLOT -DLAX|-DMEMLIM=2048|"
-	"no-closure|teeth:§7|-DL0=1 -DL1=1 -DL2=1 -DNB=2 -DNATT=1 -DNO_CLOSURE|-DMEMLIM=2048|"
-	"ack-at-commit|teeth:§8|-DL0=1 -DL1=2 -DL2=0 -DNB=2 -DNATT=0 -DACK_AT_COMMIT|-DMEMLIM=2048|"
-	"commit-on-spot|teeth:agreement|-DL0=1 -DL1=1 -DL2=0 -DNB=3 -DNATT=3 -DCOMMIT_ON_SPOT|-DMEMLIM=2048|"
+	"reuse-ballot|teeth:two different votes at one ballot|-DL0=1 -DL1=1 -DL2=1 -DNB=2 -DNATT=0 -DREUSE_BALLOT|-O0 -DMEMLIM=2048|"
+	"reuse-ballot-lax|teeth:agreement|-DL0=1 -DL1=1 -DL2=0 -DNB=2 -DNATT=1 -DREUSE_BALLOT -DLAX|-O0 -DMEMLIM=2048|"
+	"no-closure|teeth:§7|-DL0=1 -DL1=1 -DL2=1 -DNB=2 -DNATT=1 -DNO_CLOSURE|-O0 -DMEMLIM=2048|"
+	"ack-at-commit|teeth:§8|-DL0=1 -DL1=2 -DL2=0 -DNB=2 -DNATT=0 -DACK_AT_COMMIT|-O0 -DMEMLIM=2048|"
+	"commit-on-spot|teeth:agreement|-DL0=1 -DL1=1 -DL2=0 -DNB=3 -DNATT=3 -DCOMMIT_ON_SPOT|-O1 -DMEMLIM=2048|"
+	# §12 J: restart without memory
+	"join|safe|-DL0=1 -DL1=1 -DL2=0 -DNB=2 -DNATT=1 -DJOIN|-O1 -DMEMLIM=2048|"
+	"join-own|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=2 -DNATT=1 -DJOIN|-O1 -DMEMLIM=2048|"
+	"join-gap|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=2 -DNATT=1 -DJOIN -DJFROMH|-O1 -DMEMLIM=2048|"
+	"join-nodrop|safe|-DL0=1 -DL1=1 -DL2=0 -DNB=2 -DNATT=1 -DJOIN -DJNODROP|-O1 -DMEMLIM=2048|"
+	"join-votes-at-once|teeth:two different votes at one ballot|-DL0=1 -DL1=1 -DL2=0 -DNB=2 -DNATT=1 -DJOIN -DJVOTE|-O0 -DMEMLIM=2048|"
+	"join-votes-at-once-lax|teeth:agreement|-DL0=1 -DL1=1 -DL2=0 -DNB=2 -DNATT=1 -DJOIN -DJVOTE -DLAX|-O0 -DMEMLIM=2048|"
+	"join-self-recovery|teeth:agreement|-DL0=1 -DL1=1 -DL2=0 -DNB=2 -DNATT=1 -DJOIN -DJSELFREC|-O0 -DMEMLIM=2048|"
+	"join-gap-nodrop|teeth:P1|-DL0=2 -DL1=0 -DL2=0 -DNB=2 -DNATT=1 -DJOIN -DJFROMH -DJNODROP|-O0 -DMEMLIM=2048|"
 )
 # Larger bounds: bitstate (supertrace) search in a 1 GiB bit array; a clean
 # run is then a very thorough but not exhaustive search.
@@ -66,6 +80,15 @@ full_configs=(
 	"duel-3att|safe|-DL0=1 -DL1=1 -DL2=0 -DNB=3 -DNATT=3|-DBITSTATE|-w33"
 	"commit-on-spot-1col|safe|-DL0=1 -DL1=0 -DL2=0 -DNB=4 -DNATT=6 -DCOMMIT_ON_SPOT|-DMEMLIM=2048|"
 	"commit-on-spot-3col|teeth:agreement|-DL0=1 -DL1=1 -DL2=1 -DNB=3 -DNATT=3 -DCOMMIT_ON_SPOT|-DBITSTATE|-w33"
+	# §12 J, larger bounds
+	"join-acceptor|safe|-DL0=1 -DL1=1 -DL2=0 -DNB=2 -DNATT=1 -DJOIN -DJR=2|-DMEMLIM=2048|"
+	"join-two-cols|safe|-DL0=2 -DL1=1 -DL2=0 -DNB=2 -DNATT=0 -DJOIN|-DMEMLIM=2048|"
+	"join-own-duel|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=3 -DNATT=2 -DJOIN|-DMEMLIM=2048|"
+	"join-gap-2col|safe|-DL0=2 -DL1=1 -DL2=0 -DNB=2 -DNATT=0 -DJOIN -DJFROMH|-DMEMLIM=2048|"
+	"join-gap-duel|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=3 -DNATT=2 -DJOIN -DJFROMH|-DMEMLIM=2048|"
+	"join-nodrop-2col|safe|-DL0=2 -DL1=1 -DL2=0 -DNB=2 -DNATT=0 -DJOIN -DJNODROP|-DMEMLIM=2048|"
+	"join-nodrop-duel|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=3 -DNATT=2 -DJOIN -DJNODROP|-DMEMLIM=2048|"
+	"join-gap-nodrop-2col|teeth:§7 premise|-DL0=2 -DL1=1 -DL2=0 -DNB=2 -DNATT=0 -DJOIN -DJFROMH -DJNODROP|-DMEMLIM=2048|"
 )
 
 configs=("${quick_configs[@]}")
