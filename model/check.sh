@@ -2,9 +2,11 @@
 # Runs the spin model of the mmp3 protocol (model/mmp3.pml) in bounded
 # configurations and checks that each one meets its expectation.
 #
-# Usage: bash model/check.sh [--quick|--full] [--keep DIR] [NAME...]
+# Usage: bash model/check.sh [--quick|--full] [-j N] [--keep DIR] [NAME...]
 #   --quick   the CI set (default): exhaustive runs, about 3-4 minutes
 #   --full    the quick set, then larger bounds (bitstate search), ~1 hour
+#   -j N      run N configurations at once (default: the number of CPUs,
+#             at most 4); results are printed in order at the end
 #   --keep    keep the generated verifiers, logs and counterexample trails
 #             (trail.txt: the trail replayed as a narration) in DIR
 #   NAME...   run only the named configurations
@@ -22,13 +24,16 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 model=$here/mmp3.pml
 mode=quick
 keep=
+jobs_max=$(nproc 2>/dev/null || echo 1)
+[ "$jobs_max" -gt 4 ] && jobs_max=4
 only=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) mode=quick ;;
 	--full) mode=full ;;
 	--keep) keep=${2:?--keep needs a directory}; shift ;;
-	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+	-j) jobs_max=${2:?-j needs a number}; shift ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 	-*) echo "check.sh: unknown option $1" >&2; exit 2 ;;
 	*) only+=("$1") ;;
 	esac
@@ -103,14 +108,10 @@ else
 	trap 'rm -rf "$work"' EXIT
 fi
 
-failed=0
-ran=0
-for cfg in "${configs[@]}"; do
+run_config() {
+	local cfg=$1 name expect defs cflags panflags d verdict states errors secs note
+	local start end incomplete want found
 	IFS='|' read -r name expect defs cflags panflags <<<"$cfg"
-	if [ ${#only[@]} -gt 0 ]; then
-		case " ${only[*]} " in *" $name "*) ;; *) continue ;; esac
-	fi
-	ran=$((ran + 1))
 	d=$work/$name
 	mkdir -p "$d"
 	cp "$model" "$d/mmp3.pml"
@@ -168,19 +169,41 @@ for cfg in "${configs[@]}"; do
 			;;
 		esac
 	fi
-	echo "model $name: $states states, $errors errors, $secs s, $verdict"
-	if [ -n "$note" ]; then
-		echo "  $name: $note"
-	fi
-	if [ "$verdict" != PASS ]; then
-		failed=$((failed + 1))
-	fi
+	{
+		echo "model $name: $states states, $errors errors, $secs s, $verdict"
+		if [ -n "$note" ]; then
+			echo "  $name: $note"
+		fi
+	} >"$work/$name.out"
+	echo "$verdict" >"$work/$name.verdict"
 	if [ -n "$keep" ]; then
 		rm -rf "${keep:?}/$name"
 		cp -r "$d" "$keep/$name"
 		rm -f "$keep/$name/pan" "$keep/$name"/pan.[bchmpt]
 	fi
 	rm -rf "$d"
+}
+
+failed=0
+names=()
+for cfg in "${configs[@]}"; do
+	IFS='|' read -r name _ <<<"$cfg"
+	if [ ${#only[@]} -gt 0 ]; then
+		case " ${only[*]} " in *" $name "*) ;; *) continue ;; esac
+	fi
+	names+=("$name")
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+		wait -n || true
+	done
+	run_config "$cfg" &
+done
+wait
+ran=${#names[@]}
+for name in "${names[@]}"; do
+	cat "$work/$name.out" 2>/dev/null || echo "model $name: no result, FAIL"
+	if [ "$(cat "$work/$name.verdict" 2>/dev/null)" != PASS ]; then
+		failed=$((failed + 1))
+	fi
 done
 
 if [ "$ran" -eq 0 ]; then
