@@ -4,7 +4,7 @@
 #
 # Usage: bash model/check.sh [--quick|--full] [-j N] [--keep DIR] [NAME...]
 #   --quick   the CI set (default): exhaustive runs, about 3-4 minutes
-#   --full    the quick set, then larger bounds (bitstate search), ~1 hour
+#   --full    the quick set, then larger bounds (bitstate search), ~25-35 min
 #   -j N      run N configurations at once (default: the number of CPUs,
 #             at most 4); results are printed in order at the end
 #   --keep    keep the generated verifiers, logs and counterexample trails
