@@ -74,6 +74,13 @@ quick_configs=(
 	"join-votes-at-once-lax|teeth:agreement|-DL0=1 -DL1=1 -DL2=0 -DNB=2 -DNATT=1 -DJOIN -DJVOTE -DLAX|-O0 -DMEMLIM=2048|"
 	"join-self-recovery|teeth:agreement|-DL0=1 -DL1=1 -DL2=0 -DNB=2 -DNATT=1 -DJOIN -DJSELFREC|-O0 -DMEMLIM=2048|"
 	"join-gap-nodrop|teeth:P1|-DL0=2 -DL1=0 -DL2=0 -DNB=2 -DNATT=1 -DJOIN -DJFROMH -DJNODROP|-O0 -DMEMLIM=2048|"
+	# the engine's departures (docs/protocol.md §12): ballots ordered (n, inc,
+	# replica) (JNFIRST; NB=4 is n = 1, 2 for each incarnation) and each peer's
+	# own J3 floor set at JOIN (JPEERL)
+	"join-engine|safe|-DL0=1 -DL1=1 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL|-O1 -DMEMLIM=2048|"
+	"join-engine-own|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL|-O1 -DMEMLIM=2048|"
+	"join-engine-votes-at-once|teeth:two different votes at one ballot|-DL0=1 -DL1=1 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJVOTE|-O0 -DMEMLIM=2048|"
+	"join-engine-self-recovery|teeth:agreement|-DL0=1 -DL1=1 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJSELFREC|-O0 -DMEMLIM=2048|"
 )
 # Larger bounds: bitstate (supertrace) search in a 1 GiB bit array; a clean
 # run is then a very thorough but not exhaustive search.
@@ -94,6 +101,11 @@ full_configs=(
 	"join-nodrop-2col|safe|-DL0=2 -DL1=1 -DL2=0 -DNB=2 -DNATT=0 -DJOIN -DJNODROP|-DMEMLIM=2048|"
 	"join-nodrop-duel|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=3 -DNATT=2 -DJOIN -DJNODROP|-DMEMLIM=2048|"
 	"join-gap-nodrop-2col|teeth:§7 premise|-DL0=2 -DL1=1 -DL2=0 -DNB=2 -DNATT=0 -DJOIN -DJFROMH -DJNODROP|-DMEMLIM=2048|"
+	"join-engine-gap|safe|-DL0=1 -DL1=1 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJFROMH|-DMEMLIM=2048|"
+	"join-engine-gap-own|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJFROMH|-DMEMLIM=2048|"
+	"join-engine-nodrop|safe|-DL0=1 -DL1=1 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJNODROP|-DMEMLIM=2048|"
+	"join-engine-nodrop-own|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJNODROP|-DMEMLIM=2048|"
+	"join-engine-gap-nodrop|teeth:P1|-DL0=2 -DL1=0 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJFROMH -DJNODROP|-O0 -DMEMLIM=2048|"
 )
 
 configs=("${quick_configs[@]}")

@@ -36,6 +36,12 @@
  *                   H[own] + INFL (new instances from H[own])
  *   JNODROP         open question (b): messages of the old incarnation are
  *                   not dropped (incarnations stay in the ballots)
+ *   JNFIRST         the engine's ballot order (n, inc, replica) instead of
+ *                   the page's (inc, n, replica); NB counts both
+ *                   incarnations' ballots (NB = 4: n = 1, 2)
+ *   JPEERL          the engine's J3: each peer raises known[JR] to its own
+ *                   H_q[own] + INFL when it answers JOIN and recovers below
+ *                   that without the joiner (no JOINED(L) message)
  *   LAX             drop the two "stop loudly" checks (two different votes
  *                   at one ballot; A3's equal vbal with different values,
  *                   where the sender's value is then taken, as the Go
@@ -134,7 +140,16 @@
 
 /* J0: ballot n of replica R is one of its current incarnation's (INC_OK);
  * NLO(R): the current incarnation's ballots lie above n = NLO(R) */
-#ifdef JOIN
+#if defined(JOIN) && defined(JNFIRST)
+/* the engine's order (n, inc, replica) (docs/protocol.md §12): model
+ * ballot number m = 2n - 1 + inc, so incarnation 0 (the peers, JR's old
+ * self) uses odd m and JR's new incarnation even m */
+#define OLDN(N)      (((N) & 1) == 1)
+#define INC_OK(R, N) ((R) == JR && jphase != 0 -> !OLDN(N) : OLDN(N))
+#define FIRSTN(R, S) (INC_OK(R, promised[IX(R, S)] / 3 + 1) -> \
+                      promised[IX(R, S)] / 3 + 1 : promised[IX(R, S)] / 3 + 2)
+#elif defined(JOIN)
+#define OLDN(N)      ((N) <= JNB)
 #define INC_OK(R, N) ((R) != JR || (jphase == 0 -> (N) <= JNB : (N) > JNB))
 #define NLO(R)       ((R) == JR && jphase != 0 -> JNB : 0)
 #else
@@ -180,6 +195,10 @@ byte ansH[NR * 3];        /*   its answer: H_q[c], one past the highest lsn it
                            *   has seen (known_q); cleared once used */
 byte jH[3];               /* J2: H = max of the two answers */
 byte jL;                  /* J3: L; the joiner's new instances start there */
+#ifdef JPEERL
+byte jfl[NR];             /* the engine's J3: peer q's own floor H_q[own] +
+                           * INFL, set when it answers JOIN */
+#endif
 bool jdn[NR];             /* peer q got JOINED(L): it recovers JR's column
                            * below L with the other peer only (J3) */
 #endif
@@ -489,7 +508,9 @@ inline allocate(P) {
  * n = max(promised.n, highest n seen) + 1; here any fresh n above the
  * promise may be picked (a superset: REJECTs need not be modelled). */
 #define FIRST(R, S) (R == COL(S) && !TRIED(R, S))
+#ifndef FIRSTN
 #define FIRSTN(R, S) (MAX(promised[IX(R, S)] / 3, NLO(R)) + 1)
+#endif
 #ifdef JOIN
 /* J2: below the joiner's horizon (its own column: below L, J3), unless it
  * holds the slot committed */
@@ -509,7 +530,12 @@ inline allocate(P) {
  * abandoned column go to the other peer, never to the joiner */
 #define JATT(R, S, K) \
 	((R != JR || !JNOATT(S)) && \
-	 (R == JR || !jdn[R] || COL(S) != JR || LSN(S) >= jL || PEER(R, K) != JR))
+	 (R == JR || COL(S) != JR || LSN(S) >= JFLOOR(R) || PEER(R, K) != JR))
+#ifdef JPEERL
+#define JFLOOR(R) jfl[R]
+#else
+#define JFLOOR(R) (jdn[R] -> jL : 0)
+#endif
 #else
 #define JATT(R, S, K) 1
 #endif
@@ -555,7 +581,7 @@ inline reuse(R, S) {
 /* A0-A6: peer q = PEER(owner of B, K) handles ACCEPT(B, S, snapshot) */
 #ifdef JOIN
 /* J0: ACCEPTs of JR's old incarnation, once JR restarted */
-#define OLDB(B) (BOWN(B) == JR && jphase != 0 && (B) / 3 <= JNB)
+#define OLDB(B) (BOWN(B) == JR && jphase != 0 && OLDN((B) / 3))
 #ifdef JNODROP
 #define DROP(q) 0
 #else
@@ -729,6 +755,18 @@ inline answer(Q) {
 	ansH[KX(Q, 0)] = known[KX(Q, 0)];
 	ansH[KX(Q, 1)] = known[KX(Q, 1)];
 	ansH[KX(Q, 2)] = known[KX(Q, 2)];
+#ifdef JPEERL
+#ifdef JFROMH
+	jfl[Q] = known[KX(Q, JR)];               /* no gap on either side */
+#else
+	jfl[Q] = known[KX(Q, JR)] + INFL;
+#endif
+	if
+	:: jfl[Q] > LEN(JR) -> jfl[Q] = LEN(JR)
+	:: else -> skip
+	fi;
+	known[KX(Q, JR)] = jfl[Q];
+#endif
 	printf("R%d answers JOIN: H = [%d,%d,%d]\n", Q, known[KX(Q, 0)], known[KX(Q, 1)], known[KX(Q, 2)])
 }
 
@@ -764,7 +802,11 @@ inline joined() {
 
 /* J3 at peer Q: JOINED(L) raises known[JR] to L; Q recovers the slots below
  * L with the other peer (JATT) */
+#ifdef JPEERL
+#define G_JD(Q) 0                 /* no JOINED: each peer set its floor at JOIN */
+#else
 #define G_JD(Q) (Q != JR && jphase == 2 && !jdn[Q] && Q != stopped)
+#endif
 inline jdone(Q) {
 	jdn[Q] = 1;
 	known[KX(Q, JR)] = MAX(known[KX(Q, JR)], jL);
