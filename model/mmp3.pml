@@ -797,7 +797,11 @@ inline joined() {
 	known[KX(JR, JR)] = MAX(known[KX(JR, JR)], jL);
 	nextl[JR] = jL;
 	jphase = 2;
+#ifdef JPEERL
+	printf("R%d joined: H = [%d,%d,%d], L = %d\n", JR, jH[0], jH[1], jH[2], jL)
+#else
 	printf("R%d joined: H = [%d,%d,%d], L = %d; sends JOINED(L)\n", JR, jH[0], jH[1], jH[2], jL)
+#endif
 }
 
 /* J3 at peer Q: JOINED(L) raises known[JR] to L; Q recovers the slots below
