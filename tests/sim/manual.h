@@ -43,4 +43,22 @@ drop(struct sim *s, int type, int from, int to, int column)
 		sim_drop(s, (unsigned)i);
 }
 
+/* Delivers everything (except what lost() says is lost) and runs every
+ * replica's timers, 1 ms at a time, for rounds milliseconds. */
+static inline void
+manual_run(struct sim *s, uint64_t *now, int rounds, bool (*lost)(const struct tr_msg *))
+{
+	for (int r = 0; r < rounds; r++) {
+		for (int guard = 0; sim_held(s) > 0 && guard < 100000; guard++) {
+			if (lost != NULL && lost(sim_held_msg(s, 0)))
+				sim_drop(s, 0);
+			else
+				sim_deliver(s, 0);
+		}
+		*now += 1000000;
+		sim_set_time(s, *now);
+		sim_tick(s);
+	}
+}
+
 #endif

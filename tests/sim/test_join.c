@@ -12,24 +12,11 @@ drop_all(struct sim *s)
 	drop(s, -1, -1, -1, -1);
 }
 
-/* Rounds of 1 ms: everything delivered except what goes to or comes from
- * replica cut (-1: nobody is cut off). */
-static void
-run(struct sim *s, uint64_t *now, int cut, int rounds)
+/* Replica 0 is cut off: what goes to it or comes from it is lost. */
+static bool
+r0_cut_off(const struct tr_msg *m)
 {
-	for (int i = 0; i < rounds; i++) {
-		for (int guard = 0; sim_held(s) > 0 && guard < 100000; guard++) {
-			const struct tr_msg *m = sim_held_msg(s, 0);
-
-			if (m->from == cut || m->to == cut)
-				sim_drop(s, 0);
-			else
-				sim_deliver(s, 0);
-		}
-		*now += 1000000;
-		sim_set_time(s, *now);
-		sim_tick(s);
-	}
+	return m->from == 0 || m->to == 0;
 }
 
 /* The joiner's JOIN to both peers, and their answers. */
@@ -72,14 +59,14 @@ votes_at_once_schedule(uint32_t variant, bool *a0_chosen_v)
 	sim_restart(s, 2);
 	join(s, 2);
 	sim_read(s, 1, "x", SIM_READ_BARRIER);
-	run(s, &now, 0, 200);
+	manual_run(s, &now, 200, r0_cut_off);
 	bad = sim_check(s, false);
 	if (variant == 0)
 		cr_assert_gt(sim_replica(s, 2)->col[0].stats.join_refused, 0,
 			     "R1's recovery of a0 reached the joiner, which refused it");
 	if (bad == 0) {
 		/* Healed: R1 learns a0 from R0, which holds it committed. */
-		run(s, &now, -1, 200);
+		manual_run(s, &now, 200, NULL);
 		bad = sim_check(s, true);
 		*a0_chosen_v = bad == 0 && sim_op_done(s, w);
 	}
@@ -130,13 +117,13 @@ recovers_own_schedule(uint32_t variant, bool *c0_kept_v)
 	join(s, 2);
 	cr_assert_eq(sim_replica(s, 2)->col[2].next_lsn, 1 + sim_replica(s, 2)->cfg.inflight_max,
 		     "J3: the new life starts at L = H[own] + inflight_max");
-	run(s, &now, 0, 300);
+	manual_run(s, &now, 300, r0_cut_off);
 	bad = sim_check(s, false);
 	if (variant == 0)
 		cr_assert_eq(sim_replica(s, 2)->col[2].stats.recoveries, 0,
 			     "J3: an owner never recovers its own column");
 	if (bad == 0) {
-		run(s, &now, -1, 300);
+		manual_run(s, &now, 300, NULL);
 		bad = sim_check(s, true);
 		*c0_kept_v = bad == 0;
 	}

@@ -43,23 +43,6 @@ tick_until(struct sim *s, uint64_t *now, unsigned replica, int type, int column)
 	return (struct tr_msg){0};
 }
 
-/* Delivers everything (except what lost() says is lost) and runs every
- * replica's timers, 1 ms at a time, for rounds milliseconds. */
-static void
-run(struct sim *s, uint64_t *now, int rounds, bool (*lost)(const struct tr_msg *))
-{
-	for (int r = 0; r < rounds; r++) {
-		for (int guard = 0; sim_held(s) > 0 && guard < 100000; guard++) {
-			if (lost != NULL && lost(sim_held_msg(s, 0)))
-				sim_drop(s, 0);
-			else
-				sim_deliver(s, 0);
-		}
-		*now += 1000000;
-		sim_set_time(s, *now);
-		sim_tick(s);
-	}
-}
 
 /* Ends a schedule: everything delivered for 300 ms, then the final checks.
  * Returns the violations; the first goes to why. */
@@ -68,7 +51,7 @@ finish(struct sim *s, uint64_t *now, char *why, size_t why_len)
 {
 	unsigned bad;
 
-	run(s, now, 300, NULL);
+	manual_run(s, now, 300, NULL);
 	bad = sim_check(s, true);
 	snprintf(why, why_len, "%s", bad ? sim_violation(s) : "");
 	sim_free(s);
@@ -228,9 +211,9 @@ catchup_schedule(uint32_t variant, char *why, size_t why_len)
 		snprintf(key, sizeof(key), "k%d", i);
 		sim_submit(s, 0, TR_OP_SET, key, "r0");
 		sim_submit(s, 1, TR_OP_SET, key, "r1");
-		run(s, &now, 2, catchup_lost);
+		manual_run(s, &now, 2, catchup_lost);
 	}
-	run(s, &now, 300, catchup_lost);
+	manual_run(s, &now, 300, catchup_lost);
 	snprintf(order0, sizeof(order0), "%s", sim_apply_order(s, 0));
 	same = strcmp(order0, sim_apply_order(s, 2)) == 0;
 	snprintf(why, why_len, "R0 applied \"%s\", R2 \"%s\"", order0, sim_apply_order(s, 2));
