@@ -6,9 +6,13 @@
 #    (an amnesiac that joins): it installs a snapshot, the survivors keep
 #    committing, and every process ends (--linger) with the same digest.
 # 2. SIGSTOP of replica 2 for 2 s, later of replica 1 for 30 s, then SIGCONT:
-#    the same. Usage: test_heal_multiprocess.sh path/to/trireme
+#    the same.
+# Every process writes its client history (HISTORY.md version 2); each
+# phase's files, the killed process's included, check as one history.
+# Usage: test_heal_multiprocess.sh path/to/trireme path/to/history-check
 set -uo pipefail
 trireme=$1
+check=$2
 here=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 export TR_NETNS=trh
@@ -34,7 +38,8 @@ start() {
 	ip netns exec trh$i "$trireme" --lcores "0@(0-1),1@(0-1)" --no-huge --no-pci \
 		--no-telemetry --log-level='*:error' -m 256 --file-prefix trhp$i \
 		--vdev=net_af_packet0,iface=trv -- --replica-id $i --peers $peers \
-		--log-slots 1024 --inflight 64 --window 8 --json --linger 40 "$@" \
+		--log-slots 1024 --inflight 64 --window 8 --json --linger 40 \
+		--history "$tmp/$name.jsonl" "$@" \
 		>"$tmp/$name.json" 2>"$tmp/$name.err" &
 	pid[$i]=$!
 	pids+=($!)
@@ -83,6 +88,18 @@ for i in 0 1; do
 	[ "$late" -gt 0 ] || { echo "FAIL: replica $i committed nothing while 2 was dead"; fail=1; }
 done
 
+histories() { # histories <phase> <names...>: the files check as one history
+	local phase=$1 files=() out
+	shift
+	for n in "$@"; do files+=("$tmp/$n.jsonl"); done
+	if out=$("$check" "${files[@]}" 2>&1); then
+		echo "$phase histories: $(tail -1 <<<"$out")"
+	else
+		echo "FAIL: $phase histories: $(tail -3 <<<"$out")"; fail=1
+	fi
+}
+histories kill k0 k1 k2 k2b
+
 # 2. SIGSTOP 2 s (replica 2), then 30 s (replica 1).
 for i in 0 1 2; do start $i s$i --duration 44 --stats-interval 1; waitpid[s$i]=${pid[$i]}; done
 sleep 3
@@ -94,6 +111,7 @@ finish stop s0 s1 s2
 	{ echo "FAIL: replica 1 (stopped 30 s) installed no snapshot"; fail=1; }
 late=$(ops_between "$tmp/s0.err" 12 38)
 [ "$late" -gt 0 ] || { echo "FAIL: replica 0 committed nothing while 1 was stopped"; fail=1; }
+histories stop s0 s1 s2
 
-[ $fail -eq 0 ] && echo "heal-multiprocess: kill + restart, stops of 2 s and 30 s: digests match"
+[ $fail -eq 0 ] && echo "heal-multiprocess: kill + restart, stops of 2 s and 30 s: digests match, histories check"
 exit $fail
