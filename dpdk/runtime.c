@@ -444,6 +444,7 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(drops_foreign);
 	TEL_U64(drops_tx_full);
 	TEL_U64(too_old);
+	TEL_U64(drops_implausible);
 	TEL_U64(snap_sent);
 	TEL_U64(snap_received);
 	TEL_U64(snap_bytes_tx);
@@ -1295,6 +1296,9 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 			s->peer_live[q] |= q == r->id || (heard != 0 && now - heard < 1000000000ull);
 		}
 		s->too_old += __atomic_load_n(&cs->too_old_rx, __ATOMIC_RELAXED);
+		for (unsigned i = 0; i < TR_IMPLAUSIBLE_COUNT; i++)
+			s->drops_implausible +=
+				__atomic_load_n(&cs->implausible[i], __ATOMIC_RELAXED);
 		s->applied_prefix[c] = atomic_load(&r->eng.shared.applied[c]);
 		s->committed += __atomic_load_n(&cs->committed, __ATOMIC_RELAXED);
 		s->proposed += __atomic_load_n(&cs->proposed, __ATOMIC_RELAXED);

@@ -281,6 +281,7 @@ struct trireme_replica_stats {
 	 * it (STATUS); [self] is applied_prefix. */
 	uint64_t peer_applied[TRIREME_REPLICAS][TRIREME_REPLICAS];
 	uint64_t too_old;          /* §12 T1: TOO_OLD answers received */
+	uint64_t drops_implausible; /* messages no honest peer could send (protocol §13) */
 	/* §12 T1: snapshots sent, received, their bytes, installed, and those
 	 * that failed or were discarded (stale) */
 	uint64_t snap_sent, snap_received, snap_bytes_tx, snap_bytes_rx, snap_installs;
