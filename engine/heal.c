@@ -230,8 +230,6 @@ recv_too_old(struct tr_column *c, const struct tr_msg *m)
 	c->stats.too_old_rx++;
 	if (c->committed >= m->lsn)
 		return; /* everything below its base is committed here */
-	/* Decided and applied there: a snapshot covers them, no attempt can. */
-	c->too_old_below = u64_max(c->too_old_below, m->lsn);
 	atomic_compare_exchange_strong(&c->rep->shared.snap_want, &none, 1u + m->from);
 }
 

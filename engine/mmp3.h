@@ -261,9 +261,6 @@ struct tr_column {
 	/* J3 at a peer of a joiner (this column's owner): the slots below
 	 * abandon_below are recovered at once, never shipped to the owner. */
 	uint64_t abandon_below;
-	/* T1: a peer recycled below this (TOO_OLD): those slots are decided;
-	 * no retry or recovery for them, only FETCH or a snapshot. */
-	uint64_t too_old_below;
 	uint64_t join_id;      /* the JOIN being answered */
 	uint64_t join_known[TR_COLUMNS]; /* known when that JOIN first came (J1's H) */
 	struct tr_column_stats stats;

@@ -173,11 +173,9 @@ tr_column_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 		c->fetch_at_ns = UINT64_MAX;
 	}
 
-	/* P6 retries and R1 recoveries, over the uncommitted window; not below
-	 * what a peer said it recycled (T1: decided there; no retry storm of
-	 * TOO_OLDs while the snapshot comes). */
+	/* P6 retries and R1 recoveries, over the uncommitted window. */
 	hi = u64_min(c->owned ? c->next_lsn : known_c, limit);
-	for (uint64_t lsn = u64_max(c->committed, c->too_old_below); lsn < hi; lsn++) {
+	for (uint64_t lsn = c->committed; lsn < hi; lsn++) {
 		struct tr_slot *s = slot_cell(c, lsn);
 		uint64_t at;
 
