@@ -122,8 +122,10 @@ main(int argc, char **argv)
 	for (int i = first; i < argc; i++) {
 		int rc = read_file(argv[i], local, &l);
 
-		if (rc != 0)
+		if (rc != 0) {
+			free(l.ops); /* LeakSanitizer would turn 2 into 1 */
 			return rc == -2 ? 2 : 1;
+		}
 	}
 	lines = l.n;
 	l.n = hist_match_pending(l.ops, l.n);
