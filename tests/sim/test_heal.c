@@ -5,45 +5,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "sim.h"
-
-struct outcome {
-	unsigned failed;       /* seeds with a violation */
-	unsigned first;        /* the first failing seed (0: none) */
-	char why[512];
-	struct sim_stats sum;  /* §12 counters over all seeds */
-};
-
-/* Runs seeds first..first+count-1 with p; stops at the first failure when
- * stop_at_first. */
-static void
-run_seeds(struct sim_params *p, uint64_t first, unsigned count, bool stop_at_first,
-	  struct outcome *o)
-{
-	memset(o, 0, sizeof(*o));
-	for (uint64_t seed = first; seed < first + count; seed++) {
-		struct sim_stats st;
-		struct sim *s;
-
-		p->seed = seed;
-		s = sim_new(p);
-		if (sim_run(s) > 0) {
-			if (o->failed++ == 0) {
-				o->first = (unsigned)seed;
-				snprintf(o->why, sizeof(o->why), "%s", sim_violation(s));
-			}
-		}
-		sim_stats(s, &st);
-		o->sum.pauses += st.pauses;
-		o->sum.restarts += st.restarts;
-		o->sum.snapshots += st.snapshots;
-		o->sum.ops_done += st.ops_done;
-		o->sum.transfers_cut += st.transfers_cut;
-		sim_free(s);
-		if (stop_at_first && o->failed > 0)
-			return;
-	}
-}
+#include "seeds.h"
 
 /* Pauses longer than the ring, under loss: the survivors recycle past the
  * paused replica (T2), which comes back through a snapshot (T1). */
@@ -80,10 +42,10 @@ hot_restarts(struct sim_params *p)
 Test(heal, pauses_longer_than_the_ring_the_survivors_go_on_and_all_converge, .timeout = 300)
 {
 	struct sim_params p;
-	struct outcome o;
+	struct seeds_outcome o;
 
 	long_pauses(&p);
-	run_seeds(&p, 1, 40, false, &o);
+	seeds_run(&p, 1, 40, false, &o);
 	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
 	cr_assert_geq(o.sum.pauses, 40, "the episodes happened");
 	cr_assert_gt(o.sum.snapshots, 40, "paused replicas came back through snapshots (T1)");
@@ -92,10 +54,10 @@ Test(heal, pauses_longer_than_the_ring_the_survivors_go_on_and_all_converge, .ti
 Test(heal, restarts_without_memory_join_and_converge, .timeout = 300)
 {
 	struct sim_params p;
-	struct outcome o;
+	struct seeds_outcome o;
 
 	hot_restarts(&p);
-	run_seeds(&p, 1, 150, false, &o);
+	seeds_run(&p, 1, 150, false, &o);
 	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
 	cr_assert_gt(o.sum.restarts, 3 * 150, "restarts happened");
 	cr_assert_gt(o.sum.snapshots, 150, "joiners took snapshots where the ring had moved on");
@@ -104,14 +66,14 @@ Test(heal, restarts_without_memory_join_and_converge, .timeout = 300)
 Test(heal, restarts_and_pauses_with_the_survivors_checked, .timeout = 300)
 {
 	struct sim_params p;
-	struct outcome o;
+	struct seeds_outcome o;
 
 	long_pauses(&p);
 	p.pauses = 2;
 	p.restarts = 2;
 	p.down_min_ns = 20000000;
 	p.down_max_ns = 400000000;
-	run_seeds(&p, 1001, 60, false, &o);
+	seeds_run(&p, 1001, 60, false, &o);
 	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
 	cr_assert_geq(o.sum.pauses, 60, "pauses happened");
 	cr_assert_geq(o.sum.restarts, 60, "restarts happened");
@@ -123,7 +85,7 @@ Test(heal, restarts_and_pauses_with_the_survivors_checked, .timeout = 300)
 Test(heal, a_restart_during_a_transfer, .timeout = 300)
 {
 	struct sim_params p;
-	struct outcome o;
+	struct seeds_outcome o;
 
 	long_pauses(&p);
 	p.pauses = 2;
@@ -132,7 +94,7 @@ Test(heal, a_restart_during_a_transfer, .timeout = 300)
 	p.down_max_ns = 300000000;
 	p.snap_ns = 5000000;
 	p.cut_transfers = true;
-	run_seeds(&p, 3001, 60, false, &o);
+	seeds_run(&p, 3001, 60, false, &o);
 	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
 	cr_assert_gt(o.sum.transfers_cut, 10, "transfers were cut");
 	cr_assert_gt(o.sum.snapshots, 60);
@@ -145,7 +107,7 @@ Test(heal, a_second_failure_while_joining_stops_progress_without_a_wrong_answer,
      .timeout = 300)
 {
 	struct sim_params p;
-	struct outcome o;
+	struct seeds_outcome o;
 
 	hot_restarts(&p);
 	p.loss_send = p.loss_recv = 0.1;
@@ -153,7 +115,7 @@ Test(heal, a_second_failure_while_joining_stops_progress_without_a_wrong_answer,
 	p.restarts = 3;
 	p.down_min_ns = 5000000;
 	p.down_max_ns = 60000000;
-	run_seeds(&p, 2001, 100, false, &o);
+	seeds_run(&p, 2001, 100, false, &o);
 	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
 }
 
@@ -162,11 +124,11 @@ Test(heal, a_second_failure_while_joining_stops_progress_without_a_wrong_answer,
 Test(heal_teeth, recycling_held_for_a_paused_peer_stalls_the_survivors, .timeout = 300)
 {
 	struct sim_params p;
-	struct outcome o;
+	struct seeds_outcome o;
 
 	long_pauses(&p);
 	p.variant = TR_VARIANT_RECYCLE_HOLD;
-	run_seeds(&p, 1, 40, true, &o);
+	seeds_run(&p, 1, 40, true, &o);
 	cr_assert_gt(o.failed, 0, "the old recycling rule went unnoticed");
 	cr_assert(strstr(o.why, "(g)") != NULL, "seed %u: %s", o.first, o.why);
 }
@@ -177,11 +139,11 @@ static void
 hot_restarts_catch(uint32_t variant, const char *what)
 {
 	struct sim_params p;
-	struct outcome o;
+	struct seeds_outcome o;
 
 	hot_restarts(&p);
 	p.variant = variant;
-	run_seeds(&p, 1, 400, true, &o);
+	seeds_run(&p, 1, 400, true, &o);
 	cr_assert_gt(o.failed, 0, "%s went unnoticed in 400 seeds", what);
 	cr_assert(strstr(o.why, "(a)") != NULL, "seed %u: %s", o.first, o.why);
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim.h"
+#include "seeds.h"
 
 static void
 faulty(struct sim_params *p, uint64_t seed)
@@ -55,23 +55,15 @@ Test(sim, a_seed_replays_event_for_event)
 static unsigned
 seeds_to_violation(uint32_t variant, bool ack_at_commit, unsigned max, char *why, size_t why_len)
 {
-	for (unsigned i = 1; i <= max; i++) {
-		struct sim_params p;
-		struct sim *s;
-		unsigned bad;
+	struct sim_params p;
+	struct seeds_outcome o;
 
-		faulty(&p, 5000 + i);
-		p.variant = variant;
-		p.ack_at_commit = ack_at_commit;
-		s = sim_new(&p);
-		bad = sim_run(s);
-		if (bad > 0)
-			snprintf(why, why_len, "%s", sim_violation(s));
-		sim_free(s);
-		if (bad > 0)
-			return i;
-	}
-	return 0;
+	faulty(&p, 0);
+	p.variant = variant;
+	p.ack_at_commit = ack_at_commit;
+	seeds_run(&p, 5001, max, true, &o);
+	snprintf(why, why_len, "%s", o.why);
+	return o.failed ? o.first - 5000 : 0;
 }
 
 Test(teeth, retry_reusing_its_ballot_is_caught, .timeout = 120)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "manual.h"
+#include "seeds.h"
 
 static int
 find(const struct sim *s, int type, int from, int to, int column)
@@ -241,29 +242,20 @@ Test(teeth, only_fetch_catches_up, .timeout = 30)
 static unsigned
 seeds_to_violation(uint32_t variant, uint64_t first, unsigned max, char *why, size_t why_len)
 {
-	for (unsigned i = 0; i < max; i++) {
-		struct sim_params p;
-		struct sim *s;
-		unsigned bad;
+	struct sim_params p;
+	struct seeds_outcome o;
 
-		sim_params_default(&p);
-		p.seed = first + i;
-		p.ops = 1000;
-		p.loss_send = 0.2;
-		p.loss_recv = 0.2;
-		p.dup = 0.05;
-		p.client_retry = 0.2;
-		p.client_window = 8;
-		p.variant = variant;
-		s = sim_new(&p);
-		bad = sim_run(s);
-		if (bad > 0)
-			snprintf(why, why_len, "%s", sim_violation(s));
-		sim_free(s);
-		if (bad > 0)
-			return i + 1;
-	}
-	return 0;
+	sim_params_default(&p);
+	p.ops = 1000;
+	p.loss_send = 0.2;
+	p.loss_recv = 0.2;
+	p.dup = 0.05;
+	p.client_retry = 0.2;
+	p.client_window = 8;
+	p.variant = variant;
+	seeds_run(&p, first, max, true, &o);
+	snprintf(why, why_len, "%s", o.why);
+	return o.failed ? (unsigned)(o.first - first + 1) : 0;
 }
 
 /* Faulty runs (loss, duplication, client retries), but no crash: every run
