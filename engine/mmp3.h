@@ -29,6 +29,7 @@
 
 #include <stdatomic.h>
 
+#include "durable.h"
 #include "kv.h"
 #include "types.h"
 
@@ -96,6 +97,10 @@ struct tr_config {
 	bool join;                /* J: start as an amnesiac: JOIN both peers, take the
 				   * incarnation they report plus one, vote and serve
 				   * only as J2-J4 allow */
+	/* S1 (durable.h): every change a later message may reveal, reported
+	 * before the step returns the messages; NULL: memory only. */
+	tr_durable_fn *durable;
+	void *durable_arg;
 	uint32_t variant;         /* enum tr_variant, tests only */
 };
 
