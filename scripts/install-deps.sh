@@ -11,9 +11,10 @@ packages=(
 	liburcu-dev libjemalloc-dev
 	iproute2 python3
 	spin clang libclang-rt-14-dev llvm-14
+	libsodium-dev liburing-dev
 )
 if [ "${1:-}" = --bench ]; then
-	packages+=(gnuplot-nox valgrind util-linux procps)
+	packages+=(gnuplot-nox valgrind util-linux procps libraft-dev etcd-server etcd-client)
 fi
 
 missing=()
