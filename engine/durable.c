@@ -9,12 +9,12 @@
  *   KNOWN  known:u64[3]
  *   ballot := n:u32 replica:u8 inc:u32 (as on the wire)
  * Decoding checks every field as the wire decoder does; nothing is trusted.
+ *
+ * Also here: the engine's S1 reports (durable_slot, durable_known) and S2's
+ * restore from those records.
  */
-#include <string.h>
-
-#include "durable.h"
+#include "internal.h"
 #include "le.h"
-#include "wire.h"
 
 #define DUR_BALLOT_BYTES 9u
 #define DUR_VALUE_HDR_BYTES (8u * TR_COLUMNS + 1 + 2 + 4)
@@ -181,4 +181,154 @@ tr_durable_decode(const uint8_t *buf, size_t len, struct tr_durable_rec *rec, si
 		return TR_DURABLE_BAD;
 	*used = TR_DURABLE_HDR_BYTES + body;
 	return TR_DURABLE_OK;
+}
+
+/* S1: the slot's full image (promise, vote with its value, commit). */
+void
+durable_slot(struct tr_column *c, const struct tr_slot *s)
+{
+	const struct tr_config *cfg = &c->rep->cfg;
+	struct tr_durable_rec rec;
+
+	if (cfg->durable == NULL)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = TR_DURABLE_SLOT;
+	rec.column = c->id;
+	rec.lsn = s->lsn;
+	rec.promised = s->promised;
+	rec.vbal = s->vbal;
+	rec.has_value = (s->flags & TR_SLOT_VALUE) != 0;
+	rec.committed = slot_committed(s);
+	if (rec.has_value)
+		rec.value = s->value;
+	cfg->durable(cfg->durable_arg, &rec);
+}
+
+/* S1: known, before a READ_INDEX_REPLY reveals it; only when it grew past
+ * what this column last made durable (a reply that reveals nothing new
+ * needs no record). */
+void
+durable_known(struct tr_column *c, const uint64_t known[TR_COLUMNS])
+{
+	const struct tr_config *cfg = &c->rep->cfg;
+	struct tr_durable_rec rec;
+	bool grew = false;
+
+	if (cfg->durable == NULL)
+		return;
+	for (unsigned i = 0; i < TR_COLUMNS; i++)
+		grew |= known[i] > c->known_durable[i];
+	if (!grew)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = TR_DURABLE_KNOWN;
+	rec.column = c->id;
+	for (unsigned i = 0; i < TR_COLUMNS; i++) {
+		c->known_durable[i] = u64_max(c->known_durable[i], known[i]);
+		rec.known[i] = c->known_durable[i];
+	}
+	cfg->durable(cfg->durable_arg, &rec);
+}
+
+/* A ballot this replica made must come from an earlier life (J0: the
+ * restart took a new incarnation); one from this life or later is damage. */
+static bool
+ballot_possible(const struct tr_replica *r, struct tr_ballot b)
+{
+	if (tr_ballot_none(b) || b.replica != r->cfg.id)
+		return true;
+	return b.inc < tr_replica_inc(r) || (r->cfg.variant & TR_VARIANT_RESTART_SAME_INC);
+}
+
+int
+tr_replica_restore(struct tr_replica *r, const struct tr_durable_rec *rec, uint64_t now_ns)
+{
+	struct tr_column *c;
+	struct tr_slot *s;
+
+	if (rec->column >= TR_COLUMNS || joining(r))
+		return -1;
+	c = &r->col[rec->column];
+	if (rec->kind == TR_DURABLE_KNOWN) {
+		for (unsigned i = 0; i < TR_COLUMNS; i++)
+			if (rec->known[i] > TR_LSN_MAX)
+				return -1;
+		known_merge(r, rec->known); /* S2: known covers what was revealed */
+		return 0;
+	}
+	if (rec->kind != TR_DURABLE_SLOT || rec->lsn >= TR_LSN_MAX ||
+	    !ballot_possible(r, rec->promised) || !ballot_possible(r, rec->vbal) ||
+	    (rec->has_value && rec->value.cmds_len > r->cfg.batch_bytes_max))
+		return -1;
+	if (rec->lsn < c->base)
+		return 0; /* the snapshot covers it */
+	/* The ring held every slot this replica voted in when it wrote the
+	 * record: the log after the snapshot spans more than the ring only if
+	 * the caller recycled past its snapshot. Damage: rejoin (J). */
+	s = slot_cell(c, rec->lsn);
+	if (s == NULL)
+		return -1;
+	if (slot_committed(s))
+		return 0; /* C1: final; a later record cannot undo it */
+	s->promised = rec->promised;
+	s->vbal = rec->vbal;
+	if (rec->has_value) {
+		slot_set_value(c, s, &rec->value);
+		/* P7: the owner's own commands, kept apart again. */
+		if (c->owned && rec->value.proposer == r->cfg.id && rec->value.cmd_count > 0) {
+			memcpy(s->own_cmds, s->cmds, rec->value.cmds_len);
+			s->own_len = rec->value.cmds_len;
+			s->own_count = rec->value.cmd_count;
+		}
+	} else {
+		s->flags &= (uint8_t)~TR_SLOT_VALUE;
+		memset(&s->value, 0, sizeof(s->value));
+		s->value.cmds = s->cmds;
+	}
+	known_note(r, c->id, rec->lsn, rec->has_value ? rec->value.deps : NULL); /* D1 */
+	s->seen_ns = now_ns;
+	if (rec->committed)
+		atomic_store_explicit(&s->committed, s->lsn + 1, memory_order_release);
+	if (c->owned)
+		c->next_lsn = u64_max(c->next_lsn, rec->lsn + 1); /* P1: past every allocation */
+	return 0;
+}
+
+/* S2: every column continues where its records left it. The owner's own
+ * slots that are not committed are retried at once (P6: never abandoned);
+ * the others' are fetched or recovered by the usual timers (C2, R1). Every
+ * allocation that reached a peer is on disk (S1), so the next own lsn is
+ * one past the highest restored: no J3-style gap is needed. */
+void
+tr_replica_restored(struct tr_replica *r, uint64_t now_ns)
+{
+	for (unsigned i = 0; i < TR_COLUMNS; i++) {
+		struct tr_column *c = &r->col[i];
+
+		c->committed = u64_max(c->committed, c->base);
+		for (;;) {
+			const struct tr_slot *h = tr_column_slot(c, c->committed);
+
+			if (h == NULL || !slot_committed(h))
+				break;
+			c->committed++;
+		}
+		if (c->owned) {
+			for (uint64_t lsn = c->committed; lsn < c->next_lsn; lsn++) {
+				struct tr_slot *s = (struct tr_slot *)tr_column_slot(c, lsn);
+
+				if (s == NULL || slot_committed(s))
+					continue; /* no record: never allocated durably */
+				s->flags |= TR_SLOT_ATTEMPT;
+				s->timer_ns = now_ns;
+				if (s->seen_ns == 0)
+					s->seen_ns = now_ns;
+			}
+		}
+		known_load(r, c->known_durable);
+		c->status_at_ns = now_ns;
+		c->fetch_at_ns = UINT64_MAX;
+		c->next_ns = now_ns;
+	}
 }

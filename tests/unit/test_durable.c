@@ -194,3 +194,253 @@ Test(durable, bad_on_impossible_fields)
 	write_log(log, sizeof(log), &rec, 1);
 	cr_assert_eq(tr_durable_decode(log, sizeof(log), &got, &used), TR_DURABLE_BAD);
 }
+
+/* S1 and S2 in the engine: records reported through cfg.durable, written
+ * to a byte log, restored into a new life of the replica. */
+
+#include <stdlib.h>
+
+#include "mmp3.h"
+
+struct disk {
+	uint8_t buf[1 << 16];
+	size_t len;
+	unsigned records;
+};
+
+static struct disk disk;
+static struct tr_msg msgs[64];
+static struct tr_out out = {.msgs = msgs, .msg_cap = 64};
+
+static void
+disk_append(void *arg, const struct tr_durable_rec *rec)
+{
+	struct disk *d = arg;
+	size_t n = tr_durable_encode(d->buf + d->len, sizeof(d->buf) - d->len, rec);
+
+	cr_assert_gt(n, 0, "the test's log is full");
+	d->len += n;
+	d->records++;
+}
+
+/* A replica with the test's disk; inc is its incarnation. */
+static struct tr_replica *
+replica_new(uint8_t id, uint32_t inc)
+{
+	struct tr_replica *r = aligned_alloc(64, (sizeof(*r) + 63) & ~(size_t)63);
+	struct tr_config cfg;
+	size_t bytes;
+	void *mem;
+
+	tr_config_default(&cfg, id, 100000);
+	cfg.log_slots_max = 64;
+	cfg.inflight_max = 8;
+	cfg.batch_bytes_max = 256;
+	cfg.pending_bytes_max = 1024;
+	cfg.incarnation = inc;
+	cfg.durable = disk_append;
+	cfg.durable_arg = &disk;
+	bytes = tr_replica_mem_bytes(&cfg);
+	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	cr_assert(tr_replica_init(r, &cfg, mem, bytes, 0) == 0);
+	return r;
+}
+
+static void
+replica_free(struct tr_replica *r)
+{
+	free(r->col[0].slots); /* the start of mem */
+	free(r);
+}
+
+/* S2: the next life (inc + 1) from every record on the disk. */
+static struct tr_replica *
+replica_restart(struct tr_replica *old, uint64_t now)
+{
+	uint8_t id = old->cfg.id;
+	uint32_t inc = tr_replica_inc(old) + 1;
+	struct tr_replica *r;
+	struct tr_durable_rec rec;
+	size_t off = 0, used;
+
+	replica_free(old);
+	r = replica_new(id, inc);
+	while (tr_durable_decode(disk.buf + off, disk.len - off, &rec, &used) == TR_DURABLE_OK) {
+		cr_assert_eq(tr_replica_restore(r, &rec, now), 0);
+		off += used;
+	}
+	cr_assert_eq(off, disk.len, "every record decodes");
+	tr_replica_restored(r, now);
+	return r;
+}
+
+static const struct tr_msg *
+step_recv(struct tr_replica *r, const struct tr_msg *m, uint64_t now, int want_type)
+{
+	tr_out_reset(&out);
+	tr_column_recv(&r->col[m->column], m, now, &out);
+	for (unsigned i = 0; i < out.msg_count; i++)
+		if (out.msgs[i].type == want_type)
+			return &out.msgs[i];
+	return NULL;
+}
+
+static const struct tr_msg *
+find_out(int type, uint64_t lsn)
+{
+	for (unsigned i = 0; i < out.msg_count; i++)
+		if (out.msgs[i].type == type && out.msgs[i].lsn == lsn)
+			return &out.msgs[i];
+	return NULL;
+}
+
+/* slot_rec's two commands, deps [1, 0, 0]. */
+static struct tr_value
+two_sets(uint8_t proposer)
+{
+	struct tr_value v = slot_rec().value;
+
+	v.proposer = proposer;
+	memset(v.deps, 0, sizeof(v.deps));
+	v.deps[0] = 1;
+	return v;
+}
+
+static void
+disk_reset(void)
+{
+	memset(&disk, 0, sizeof(disk));
+}
+
+/* A vote (with its value) and its promise survive: a lower ballot is
+ * refused, and a higher one without a vote gets the voted value back (A3),
+ * not the proposer's NOOP. */
+Test(durable_engine, vote_and_promise_survive_a_restart, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(1, 1);
+	struct tr_msg m = {.type = TR_MSG_ACCEPT, .from = 0, .to = 1, .column = 0, .lsn = 0,
+			   .ballot = {.n = 2, .replica = 0, .inc = 1}, .value = two_sets(0)};
+	const struct tr_msg *rep;
+
+	rep = step_recv(r, &m, 1000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(rep != NULL && rep->reply == TR_REPLY_OK);
+	cr_assert_eq(disk.records, 1, "S1: one record for the vote");
+	r = replica_restart(r, 2000);
+	cr_assert_eq(tr_replica_inc(r), 2);
+	cr_assert(tr_replica_serving(r) && tr_replica_rejoined(r), "S2: votes at once");
+
+	m.ballot = (struct tr_ballot){.n = 1, .replica = 2, .inc = 1};
+	m.from = 2;
+	m.value = (struct tr_value){.deps = {1, 0, 0}, .proposer = 2}; /* a NOOP */
+	rep = step_recv(r, &m, 3000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(rep != NULL && rep->reply == TR_REPLY_REJECT, "A1: the promise (2,0) is kept");
+	cr_assert_eq(rep->promised.n, 2);
+	m.ballot.n = 3;
+	rep = step_recv(r, &m, 4000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(rep != NULL && rep->reply == TR_REPLY_OK);
+	cr_assert_eq(rep->value.cmd_count, 2, "A3: the vote at (2,0) wins over the NOOP");
+	replica_free(r);
+}
+
+/* The owner's allocation survives: the restarted owner retries lsn 0 with
+ * the same commands at a higher ballot and allocates new commands from 1. */
+Test(durable_engine, allocation_survives_a_restart, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(0, 1);
+	struct tr_cmd cmd = {.op = TR_OP_SET, .window = 1, .client_id = 5, .seq = 1,
+			     .key = (const uint8_t *)"k", .key_len = 1,
+			     .val = (const uint8_t *)"v", .val_len = 1};
+	const struct tr_msg *a;
+
+	cr_assert_eq(tr_column_submit(&r->col[0], &cmd), 0);
+	tr_out_reset(&out);
+	tr_column_flush(&r->col[0], 1000, &out);
+	a = find_out(TR_MSG_ACCEPT, 0);
+	cr_assert(a != NULL && a->value.cmd_count == 1);
+	cr_assert_eq(disk.records, 1, "S1: the allocation and its promise, one record");
+
+	r = replica_restart(r, 2000);
+	cr_assert_eq(r->col[0].next_lsn, 1);
+	tr_out_reset(&out);
+	tr_column_tick(&r->col[0], 2000, &out);
+	a = find_out(TR_MSG_ACCEPT, 0);
+	cr_assert(a != NULL, "P6: the restored own slot is retried");
+	cr_assert_eq(a->value.cmd_count, 1);
+	cr_assert_gt(a->ballot.n, 1);
+	cr_assert_eq(a->ballot.inc, 2);
+	cmd.seq = 2;
+	cr_assert_eq(tr_column_submit(&r->col[0], &cmd), 0);
+	tr_out_reset(&out);
+	tr_column_flush(&r->col[0], 3000, &out);
+	cr_assert(find_out(TR_MSG_ACCEPT, 1) != NULL, "P1: the next lsn is 1");
+	replica_free(r);
+}
+
+/* A commit survives, and A0 answers from it. */
+Test(durable_engine, commit_survives_a_restart, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(1, 1);
+	struct tr_msg m = {.type = TR_MSG_COMMIT, .from = 0, .to = 1, .column = 0, .lsn = 0,
+			   .value = two_sets(0)};
+	const struct tr_msg *rep;
+
+	step_recv(r, &m, 1000, 0);
+	cr_assert_eq(r->col[0].committed, 1);
+	cr_assert_eq(disk.records, 1);
+	r = replica_restart(r, 2000);
+	cr_assert_eq(r->col[0].committed, 1);
+	m.type = TR_MSG_ACCEPT;
+	m.ballot = (struct tr_ballot){.n = 5, .replica = 2, .inc = 1};
+	m.from = 2;
+	m.value = (struct tr_value){.deps = {1, 0, 0}, .proposer = 2};
+	rep = step_recv(r, &m, 3000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(rep != NULL && rep->reply == TR_REPLY_OK_COMMITTED);
+	cr_assert_eq(rep->value.cmd_count, 2);
+	replica_free(r);
+}
+
+/* The known a READ_INDEX_REPLY reveals is durable before it leaves, once:
+ * a second reply that reveals nothing new writes nothing. */
+Test(durable_engine, known_revealed_survives_a_restart, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(1, 1);
+	struct tr_msg join = {.type = TR_MSG_JOIN, .from = 0, .to = 1, .column = 0, .read_id = 7};
+	struct tr_msg ri = {.type = TR_MSG_READ_INDEX, .from = 2, .to = 1, .column = 2,
+			    .read_id = 1};
+	const struct tr_msg *rep;
+
+	step_recv(r, &join, 1000, 0); /* J3: known[0] rises to inflight_max */
+	cr_assert_eq(tr_known(r, 0), 8);
+	cr_assert_eq(disk.records, 0);
+	rep = step_recv(r, &ri, 2000, TR_MSG_READ_INDEX_REPLY);
+	cr_assert(rep != NULL && rep->known[0] == 8);
+	cr_assert_eq(disk.records, 1, "S1: known before the reply");
+	ri.read_id = 2;
+	step_recv(r, &ri, 3000, TR_MSG_READ_INDEX_REPLY);
+	cr_assert_eq(disk.records, 1, "nothing new revealed, nothing written");
+	r = replica_restart(r, 4000);
+	cr_assert_eq(tr_known(r, 0), 8);
+	replica_free(r);
+}
+
+/* S3 at restore: a record that cannot be this replica's is damage. */
+Test(durable_engine, restore_refuses_impossible_records, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(1, 2);
+	struct tr_durable_rec rec = slot_rec();
+
+	rec.column = 0;
+	rec.lsn = 3;
+	rec.committed = false;
+	rec.vbal = (struct tr_ballot){0};
+	rec.promised = (struct tr_ballot){.n = 1, .replica = 1, .inc = 2};
+	cr_assert_eq(tr_replica_restore(r, &rec, 0), -1, "J0: its own ballot of this life");
+	rec.promised.inc = 1;
+	cr_assert_eq(tr_replica_restore(r, &rec, 0), 0, "its own ballot of an earlier life");
+	rec.lsn = 64; /* beyond the ring from base 0 */
+	cr_assert_eq(tr_replica_restore(r, &rec, 0), -1, "beyond the ring");
+	rec.lsn = 3;
+	rec.column = 3;
+	cr_assert_eq(tr_replica_restore(r, &rec, 0), -1, "no such column");
+	replica_free(r);
+}
