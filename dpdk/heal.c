@@ -184,6 +184,8 @@ on_req(struct rt_task *k, uint8_t from, uint64_t xfer, uint64_t now_ns)
 
 	if (!tr_replica_serving(&r->eng))
 		return; /* J4: not caught up itself; the asker turns to the other peer */
+	if (s->state == RT_SNAP_IDLE && atomic_load(&r->snap_req) != NULL)
+		return; /* the applier has not taken a disk snapshot's job yet: asked again */
 	if (s->state != RT_SNAP_IDLE) {
 		if (s->to != from)
 			return; /* busy with the other peer: the asker times out */
@@ -356,6 +358,7 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 		send_ack(k, now_ns);
 		send_ack(k, now_ns); /* the sender frees on it: twice against a loss */
 		r->snap.received++;
+		rt_durable_snap_received(r, x->buf, x->total); /* §12 S2: restarts from it */
 		x->load = tr_snap_load_start(x->buf, x->total, r->limits.cluster_id,
 					     r->t->conf.keys_max, r->sm.clients_max,
 					     &r->t->threads);

@@ -131,7 +131,7 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	r->id = id;
 	r->local = true;
 	tr_config_default(&cfg, (uint8_t)id, conf->rtt_ns);
-	cfg.cluster_id = 0x7472;
+	cfg.cluster_id = conf->cluster_id != 0 ? conf->cluster_id : 0x7472;
 	cfg.log_slots_max = conf->log_slots_max;
 	cfg.inflight_max = conf->inflight_max;
 	cfg.batch_cmds_max = conf->batch_cmds_max;
@@ -177,6 +177,15 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	pthread_mutex_init(&r->clients_lock, NULL);
 	tr_sm_init(&r->sm, &tr_kvstore_ops, r->kv, r->client_recs, recs);
 	rt_applier_init(r);
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		r->tasks[c].rep = r;
+	if (conf->data_dir != NULL) { /* §12 S2: from the directory, or J */
+		int rc = rt_durable_start(r, &cfg, rt_now_ns(t), err, len);
+
+		if (rc != 0)
+			return rc;
+		r->cfg = cfg;
+	}
 
 	snprintf(name, sizeof(name), "tr_sub%u_%p", id, (void *)t);
 	r->submit = rte_ring_create(name, RT_SUBMIT_RING, rte_socket_id(), RING_F_SC_DEQ);
@@ -289,9 +298,15 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		return fail(err, len, -TRIREME_EINVAL, "mtu %u is not in %u..%u", conf->mtu,
 			    TRIREME_MTU_MIN, TRIREME_MTU_MAX);
 	for (size_t i = 0; i < sizeof(conf->reserved); i++)
-		if (conf->reserved[i] != 0)
+		if (conf->reserved[i] != 0 || (i < sizeof(conf->reserved_pad) &&
+					       conf->reserved_pad[i] != 0))
 			return fail(err, len, -TRIREME_EINVAL,
 				    "conf.reserved is not zero: start from trireme_conf_default");
+	if (conf->sync > TRIREME_SYNC_NONE)
+		return fail(err, len, -TRIREME_EINVAL, "conf.sync %u is not a trireme_sync",
+			    conf->sync);
+	if (conf->data_dir != NULL && (conf->data_dir[0] == 0 || strlen(conf->data_dir) > 4000))
+		return fail(err, len, -TRIREME_EINVAL, "conf.data_dir is empty or too long");
 	if (atomic_exchange(&instance_running, true))
 		return fail(err, len, -TRIREME_EALREADY,
 			    "already started: one Trireme instance per process; trireme_stop "
@@ -302,6 +317,11 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		return fail(err, len, -TRIREME_ENOMEM, "out of memory");
 	}
 	t->conf = *conf;
+	if (conf->data_dir != NULL && (t->conf.data_dir = strdup(conf->data_dir)) == NULL) {
+		free(t);
+		atomic_store(&instance_running, false);
+		return fail(err, len, -TRIREME_ENOMEM, "out of memory");
+	}
 	t->ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
 	atomic_init(&t->stop, false);
 
@@ -459,8 +479,10 @@ trireme_stop(struct trireme *t)
 		free(rep->clients);
 		free(rep->slot_seq);
 		free(rep->eng_mem);
+		rt_durable_close(rep);
 	}
 	rte_mempool_free(pool);
+	free((char *)t->conf.data_dir);
 	free(t);
 	atomic_store(&instance_running, false);
 }

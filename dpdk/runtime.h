@@ -12,11 +12,13 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "datadir.h"
 #include "kvstore.h"
 #include "mmp3.h"
 #include "net.h"
 #include "snapshot.h"
 #include "trireme.h"
+#include "wal.h"
 #include "wire.h"
 
 #define RT_BURST 32
@@ -141,6 +143,35 @@ struct rt_snap_stats {
 	uint64_t sent, received, bytes_tx, bytes_rx, installs, discarded, failed, requests;
 };
 
+/* §12 S: a replica's data directory (durable.c). Column c's WAL is touched
+ * by column c's task only (and by a restart, with the tasks parked). */
+struct rt_durable {
+	bool on;
+	struct tr_datadir dd;
+	struct tr_wal wal[TR_COLUMNS];
+	pthread_mutex_t sb_lock;          /* superblock writes (rare) */
+	_Atomic uint32_t inc_durable;     /* J0: the incarnation on disk */
+	_Atomic bool amnesiac;            /* J with a disk: TR_DD_AMNESIAC set */
+	_Atomic bool failed;              /* an I/O error: nothing is sent */
+	_Atomic uint64_t polls[TR_COLUMNS]; /* passes of each task (a sync each) */
+	_Atomic uint64_t open_seq[TR_COLUMNS]; /* each WAL's open segment */
+	/* The column 0 task: disk snapshots. */
+	struct tr_snap_job *job;
+	uint64_t job_below[TR_COLUMNS];   /* segments closed when it began */
+	uint64_t snap_applied[TR_COLUMNS]; /* applied when the last one began */
+	uint64_t snap_seq;
+	uint64_t every;                   /* instances of a column between two */
+	bool clear_armed;
+	uint64_t clear_polls[TR_COLUMNS];
+	_Atomic bool writing;             /* a writer thread runs */
+	/* Published by a snapshot writer: each task trims its own WAL. */
+	_Atomic uint64_t trim_gen;
+	_Atomic uint64_t trim_below[TR_COLUMNS], trim_frontier[TR_COLUMNS];
+	uint64_t trim_seen[TR_COLUMNS];   /* task c only */
+	bool fail_logged[TR_COLUMNS];     /* task c only */
+	_Atomic uint64_t snapshots, torn_bytes, damage;
+};
+
 struct rt_replica {
 	struct trireme *t;
 	unsigned id;
@@ -191,6 +222,7 @@ struct rt_replica {
 	struct trireme_client *retired; /* freed with commands in the ring */
 	pthread_mutex_t clients_lock;
 	bool violation_logged; /* applier only */
+	struct rt_durable dur;
 };
 
 struct rt_lcore {
@@ -284,5 +316,25 @@ void rt_snap_applier_before(struct rt_replica *r);
 void rt_snap_applier_after(struct rt_replica *r);
 /* Frees what the transfers hold (stop, crash). */
 void rt_snap_reset(struct rt_replica *r);
+
+/* durable.c: PROTOCOL §12 S with a data directory. */
+/* S2: the engine initialised from the directory (superblock, J0's new
+ * incarnation made durable, snapshot, log replay) or, without a usable
+ * log, as an amnesiac (J, S3). The replica's state machine is new and
+ * empty; its tasks and applier are idle. cfg: as configured; it gets the
+ * incarnation, join and the durable callback. 0, or a -TRIREME_E* error
+ * with one line in err. */
+int rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, char *err,
+		     size_t len);
+/* S1: task k's records durable before anything of it leaves; false when
+ * nothing may be sent (an I/O error). */
+bool rt_durable_gate(struct rt_task *k);
+/* Every task pass: trims behind a snapshot; column 0 makes snapshots. */
+unsigned rt_durable_poll(struct rt_task *k, uint64_t now_ns);
+/* T1: a snapshot received whole, written as the newest on disk. */
+void rt_durable_snap_received(struct rt_replica *r, const uint8_t *buf, size_t len);
+/* Closes the logs (a crash, with the tasks parked) or everything (stop). */
+void rt_durable_crash(struct rt_replica *r);
+void rt_durable_close(struct rt_replica *r);
 
 #endif

@@ -54,6 +54,14 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(snap_installs);
 	TEL_U64(snap_failed);
 	TEL_U64(incarnation);
+	TEL_U64(wal_records);
+	TEL_U64(wal_syncs);
+	TEL_U64(wal_bytes);
+	TEL_U64(wal_sync_ns);
+	TEL_U64(disk_snapshots);
+	TEL_U64(wal_trimmed);
+	TEL_U64(wal_torn_bytes);
+	TEL_U64(wal_damage);
 	TEL_U64(down);
 #undef TEL_U64
 	rte_tel_data_add_dict_u64(d, "violation", rt_violated(&t->reps[id]));
@@ -175,7 +183,19 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 				    __atomic_load_n(&k->drops_nombuf, __ATOMIC_RELAXED);
 		for (unsigned d = 1; d < TR_NET_DROP_COUNT; d++)
 			s->drops_foreign += __atomic_load_n(&k->net.drops[d], __ATOMIC_RELAXED);
+		if (r->dur.on) {
+			const struct tr_wal_stats *w = &r->dur.wal[c].stats;
+
+			s->wal_records += __atomic_load_n(&w->records, __ATOMIC_RELAXED);
+			s->wal_syncs += __atomic_load_n(&w->syncs, __ATOMIC_RELAXED);
+			s->wal_bytes += __atomic_load_n(&w->bytes, __ATOMIC_RELAXED);
+			s->wal_sync_ns += __atomic_load_n(&w->sync_ns, __ATOMIC_RELAXED);
+			s->wal_trimmed += __atomic_load_n(&w->trimmed, __ATOMIC_RELAXED);
+		}
 	}
+	s->disk_snapshots = atomic_load(&r->dur.snapshots);
+	s->wal_torn_bytes = atomic_load(&r->dur.torn_bytes);
+	s->wal_damage = atomic_load(&r->dur.damage);
 	return 0;
 }
 

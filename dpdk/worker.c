@@ -54,6 +54,16 @@ tx_flush(struct rt_task *k, uint64_t now_ns)
 {
 	struct rt_replica *r = k->rep;
 
+	/* S1: nothing leaves before the records it may reveal are durable;
+	 * this also covers a flush forced mid-burst by a full tx array. */
+	if (!rt_durable_gate(k)) {
+		for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
+			rte_pktmbuf_free_bulk(k->tx[peer], k->ntx[peer]);
+			k->drops_tx_full += k->ntx[peer];
+			k->ntx[peer] = 0;
+		}
+		return;
+	}
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
 		struct rte_mbuf *out[2 * RT_BURST];
 		unsigned n = 0;
@@ -317,6 +327,7 @@ task_poll(struct rt_task *k)
 	}
 	if (k->column == 0)
 		work += rt_snap_poll(k, now_ns); /* T1: snapshots both ways */
+	work += rt_durable_poll(k, now_ns);  /* §12 S: disk snapshots, trimming */
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++)
 		frame_close(k, peer);
 	tx_flush(k, now_ns);

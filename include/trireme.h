@@ -133,8 +133,33 @@ struct trireme_conf {
 	 * launcher's --cluster-state existing): a replica restarted without
 	 * its memory. It serves once caught up with its peers. */
 	bool join;                   /* default false; taken from reserved */
-	uint8_t reserved[55];        /* zero (trireme_conf_default): room for
+	/* Durability (PROTOCOL §12 S, docs/durability.md); taken from reserved.
+	 * data_dir NULL: memory only (a replica restarts as an amnesiac that
+	 * joins, and losing all three loses everything). Else each local
+	 * replica keeps a write-ahead log, snapshots and a superblock there
+	 * (in TRIREME_CLUSTER mode in data_dir/r0, r1, r2), makes every
+	 * promise, vote and commit durable before a message reveals it, and
+	 * restarts from it (trireme_start, trireme_replica_restart) voting at
+	 * once. A directory that already holds this replica's state wins over
+	 * join. The string is copied. */
+	uint8_t sync;                /* enum trireme_sync, with data_dir */
+	uint8_t reserved_pad[2];     /* zero */
+	uint32_t cluster_id;         /* 0: the default; the same on every
+				      * replica: frames and data directories
+				      * of another cluster are refused */
+	const char *data_dir;
+	uint8_t reserved[40];        /* zero (trireme_conf_default): room for
 				      * later options without an ABI break */
+};
+
+/* How the write-ahead log makes a group of records durable. */
+enum trireme_sync {
+	TRIREME_SYNC_FDATASYNC = 0, /* pwrite, then one fdatasync per group
+				     * (the default: measured fastest here) */
+	TRIREME_SYNC_O_DSYNC = 1,   /* segments opened O_DSYNC */
+	TRIREME_SYNC_NONE = 2,      /* UNSAFE against power loss: writes reach
+				     * the page cache only (survives a process
+				     * crash); for tmpfs and benchmarks */
 };
 
 void trireme_conf_default(struct trireme_conf *conf);
@@ -291,7 +316,14 @@ struct trireme_replica_stats {
 	bool down;                 /* crashed, not restarted */
 	bool serving;              /* §12 J4: takes commands (a joiner: caught up) */
 	bool peer_live[TRIREME_REPLICAS]; /* heard from in the last second */
-	uint64_t reserved[16];     /* zero: room for later counters */
+	/* §12 S, with a data directory: records appended to the logs, group
+	 * commits (one sync each: records / syncs is the batch), bytes, time
+	 * in write + sync (ns), snapshots written to disk, log segments
+	 * deleted behind them, torn tail bytes dropped at the start, and
+	 * damage found (the replica rejoined as an amnesiac). */
+	uint64_t wal_records, wal_syncs, wal_bytes, wal_sync_ns;
+	uint64_t disk_snapshots, wal_trimmed, wal_torn_bytes, wal_damage;
+	uint64_t reserved[8];      /* zero: room for later counters */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
 

@@ -41,6 +41,9 @@ enum {
 	OPT_LOG_SLOTS,
 	OPT_CLUSTER_STATE,
 	OPT_LINGER,
+	OPT_DATA_DIR,
+	OPT_SYNC,
+	OPT_CLUSTER_ID,
 };
 
 static const char short_options[] = ":hi";
@@ -74,6 +77,9 @@ static const struct option long_options[] = {
 	{"log-slots", required_argument, NULL, OPT_LOG_SLOTS},
 	{"cluster-state", required_argument, NULL, OPT_CLUSTER_STATE},
 	{"linger", required_argument, NULL, OPT_LINGER},
+	{"data-dir", required_argument, NULL, OPT_DATA_DIR},
+	{"sync", required_argument, NULL, OPT_SYNC},
+	{"cluster-id", required_argument, NULL, OPT_CLUSTER_ID},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -141,6 +147,18 @@ opts_usage(FILE *f)
 		"  --linger S            --replica-id: at the end, keep serving until every\n"
 		"                        live peer has applied the same frontier, at most S s\n"
 		"                        (default 10), then print the digest\n"
+		"\n"
+		"Durability (docs/durability.md):\n"
+		"  --data-dir DIR        keep each replica's log, snapshots and superblock in\n"
+		"                        DIR (--cluster: DIR/r0, r1, r2) and restart from it;\n"
+		"                        default: memory only\n"
+		"  --sync M              how the log is made durable: fdatasync (the\n"
+		"                        default), o_dsync, or none (UNSAFE against power\n"
+		"                        loss: survives a process crash only; for tmpfs\n"
+		"                        and benchmarks)\n"
+		"  --cluster-id N        the cluster's id, 1..4294967295, the same in every\n"
+		"                        process (default: the runtime's); a data directory\n"
+		"                        of another cluster is refused\n"
 		"\n"
 		"Output:\n"
 		"  --stats-interval S    seconds between stats lines on stderr, 0.1..3600\n"
@@ -655,6 +673,30 @@ opts_parse(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_LINGER:
 			rc = parse_real("linger", optarg, 0, 3600, &o->linger_s);
+			break;
+		case OPT_DATA_DIR:
+			if (optarg[0] == 0) {
+				fprintf(stderr, "trireme: --data-dir needs a directory\n");
+				return -1;
+			}
+			o->data_dir = optarg;
+			break;
+		case OPT_SYNC:
+			if (strcmp(optarg, "fdatasync") == 0) {
+				o->sync = TRIREME_SYNC_FDATASYNC;
+			} else if (strcmp(optarg, "o_dsync") == 0) {
+				o->sync = TRIREME_SYNC_O_DSYNC;
+			} else if (strcmp(optarg, "none") == 0) {
+				o->sync = TRIREME_SYNC_NONE;
+			} else {
+				fprintf(stderr, "trireme: --sync must be fdatasync, o_dsync or none "
+					"(unsafe against power loss), not '%.64s'\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_CLUSTER_ID:
+			rc = parse_uint("cluster-id", optarg, 1, UINT32_MAX, &v);
+			o->cluster_id = (uint32_t)v;
 			break;
 		case OPT_HELP:
 			opts_usage(stdout);

@@ -64,6 +64,9 @@ struct opts {
 	struct opts_fault faults[OPTS_FAULTS_MAX]; /* --fault, in the given order */
 	unsigned fault_count;
 	bool join;                 /* --cluster-state existing */
+	const char *data_dir;      /* --data-dir, or NULL: memory only */
+	unsigned sync;             /* --sync: enum trireme_sync */
+	uint32_t cluster_id;       /* --cluster-id, 0: the runtime's */
 	double linger_s;           /* --linger: wait for the peers' frontier */
 	/* Engine. */
 	unsigned batch;

@@ -198,6 +198,9 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 	if (o->log_slots != 0)
 		conf->log_slots_max = o->log_slots;
 	conf->join = o->join;
+	conf->data_dir = o->data_dir; /* §12 S */
+	conf->sync = (uint8_t)o->sync;
+	conf->cluster_id = o->cluster_id;
 	conf->seed = o->seed;
 	if (conf->keys_max != 0 && o->keys > conf->keys_max) {
 		if (!o->cluster) {
@@ -581,12 +584,20 @@ print_json(const struct app *a, const struct outcome *out)
 		       PRIu64 ",\"retries\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"drops\":%"
 		       PRIu64 ",\"paused\":%s,\"down\":%s,\"incarnation\":%u,\"too_old\":%"
 		       PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
-		       ",\"snap_bytes_rx\":%" PRIu64 "}",
+		       ",\"snap_bytes_rx\":%" PRIu64 ",\"wal_records\":%" PRIu64
+		       ",\"wal_syncs\":%" PRIu64 ",\"wal_records_per_sync\":%.2f"
+		       ",\"wal_sync_us\":%.1f,\"disk_snapshots\":%" PRIu64
+		       ",\"wal_trimmed\":%" PRIu64 ",\"wal_torn_bytes\":%" PRIu64
+		       ",\"wal_damage\":%" PRIu64 "}",
 		       first ? "" : ",", r, st->applied, st->applied_cmds, st->kv_digest, st->keys,
 		       st->committed, st->retries, st->recoveries, replica_drops(st),
 		       st->paused ? "true" : "false", st->down ? "true" : "false",
 		       st->incarnation, st->too_old, st->snap_sent, st->snap_installs,
-		       st->snap_bytes_rx);
+		       st->snap_bytes_rx, st->wal_records, st->wal_syncs,
+		       st->wal_syncs > 0 ? (double)st->wal_records / (double)st->wal_syncs : 0.0,
+		       st->wal_syncs > 0 ? (double)st->wal_sync_ns / 1e3 / (double)st->wal_syncs
+					 : 0.0,
+		       st->disk_snapshots, st->wal_trimmed, st->wal_torn_bytes, st->wal_damage);
 		first = false;
 	}
 	printf("],\"digests_match\":%s}\n", out->converged ? "true" : "false");
