@@ -160,6 +160,11 @@ engine_init(struct rt_replica *r, const struct tr_config *cfg, uint64_t now_ns)
 	memset(&r->eng, 0, sizeof(r->eng));
 	memset(r->eng_mem, 0, r->eng_bytes);
 	tr_replica_init(&r->eng, cfg, r->eng_mem, r->eng_bytes, now_ns);
+	/* J0: a joiner with a disk starts above every incarnation it had, even
+	 * when its peers restarted and forgot them (they report the highest
+	 * they heard; the join takes the larger plus one). */
+	if (cfg->join)
+		r->eng.join_inc_max = r->dur.dd.sb.inc;
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
 		r->tasks[c].col = &r->eng.col[c];
 		r->tasks[c].deadline_ns = 0;
@@ -200,7 +205,7 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 	const struct trireme_conf *conf = &r->t->conf;
 	struct tr_wal_replay rep[TR_COLUMNS];
 	struct restore_ctx x = {.r = r, .now_ns = now_ns};
-	bool join = cfg->join;
+	bool join = cfg->join, fresh;
 	uint32_t inc = 0;
 	char path[4096];
 	int rc = 0;
@@ -223,6 +228,7 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 		d->every = cfg->log_slots_max / 4;
 	}
 	/* Which life this is. */
+	fresh = d->dd.fresh;
 	if (d->dd.fresh) {
 		d->dd.fresh = false;
 	} else if (d->dd.sb.flags & TR_DD_AMNESIAC) {
@@ -296,6 +302,10 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 				goto out;
 			}
 			engine_init(r, cfg, now_ns);
+		} else if (fresh) {
+			tr_replica_restored(&r->eng, now_ns);
+			DUR_LOG(INFO, "replica %u: new data directory %s, incarnation %" PRIu32 "\n",
+				r->id, d->dd.path, inc);
 		} else {
 			tr_replica_restored(&r->eng, now_ns);
 			DUR_LOG(INFO, "replica %u: restarted from %s, incarnation %" PRIu32
