@@ -2,7 +2,8 @@
 # PROTOCOL §12 S across processes (issue 14): replicas with data directories.
 # 0. --cluster (3 replicas in one process) with --data-dir: SIGKILL of the
 #    process under load, restart from the same directory: its histories
-#    check as one, the replicas' digests match.
+#    check as one, the replicas' digests match; then a crash and restart of
+#    one replica in the process (--fault): from its directory.
 # Then three trireme processes, one replica each, over af_packet on veth pairs
 # in namespaces of their own (trd*), each with its own data directory:
 # 1. SIGKILL of replica 2 under load, restarted from its directory (no
@@ -77,7 +78,17 @@ echo "cluster restart: exit $rc, digests $d0 $d1 $d2, incarnation $(field incarn
 	{ echo "FAIL: the restarted cluster's replica 0 is not at incarnation 2"; fail=1; }
 grep -q "restarted from $tmp/c/r0" "$tmp/c2.err" ||
 	{ echo "FAIL: replica 0 did not restart from its directory"; fail=1; }
-histories cluster c1 c2
+# In-process crash and restart of replica 2 (trireme_replica_restart): from
+# its directory too (S2), not as an amnesiac.
+cluster c3 --duration 5 --fault "crash 2 at 1.5 for 1"
+wait "$cpid"; rc=$?
+[ "$rc" -eq 0 ] && [ "$(field digests_match "$tmp/c3.json")" = true ] ||
+	{ echo "FAIL: the cluster with a crash of replica 2 exited $rc or diverged"; fail=1; }
+[ "$(field incarnation "$tmp/c3.json" 2)" = 4 ] ||
+	{ echo "FAIL: replica 2 restarted in process is not at incarnation 4"; fail=1; }
+[ "$(grep -c "restarted from $tmp/c/r2" "$tmp/c3.err")" = 2 ] ||
+	{ echo "FAIL: replica 2 did not restart from its directory in process"; fail=1; }
+histories cluster c1 c2 c3
 
 "$here/scripts/netns.sh" down
 "$here/scripts/netns.sh" up || { echo "FAIL: cannot create namespaces"; exit 1; }
