@@ -193,8 +193,10 @@ int trireme_replica_resume(struct trireme *t, unsigned replica);
  * -TRIREME_ESTOPPED (outcome unknown) and new ones are refused until the
  * restart. Restart starts it again as an amnesiac that joins its peers
  * (PROTOCOL §12 J), with an empty store and new client ids for its clients;
- * it serves once caught up (submits wait in its queue meanwhile). Restart
- * of a running replica crashes it first. From one control thread. */
+ * it serves once caught up (submits wait in its queue meanwhile). With a
+ * data_dir, restart recovers it from its directory instead (§12 S2: a new
+ * incarnation, its votes intact, voting at once). Restart of a running
+ * replica crashes it first. From one control thread. */
 int trireme_replica_crash(struct trireme *t, unsigned replica);
 int trireme_replica_restart(struct trireme *t, unsigned replica);
 bool trireme_replica_local(const struct trireme *t, unsigned replica);

@@ -123,7 +123,8 @@ opts_usage(FILE *f)
 		"  --seed N              seed of the load and of the engine (default 1)\n"
 		"  --fault \"A R at T [for D]\"   at T s into the run, A = pause, resume,\n"
 		"                        crash (stop and wipe its memory) or restart (an\n"
-		"                        amnesiac that joins) local replica R; \"for D\": the\n"
+		"                        amnesiac that joins; with --data-dir: from its\n"
+		"                        directory) local replica R; \"for D\": the\n"
 		"                        resume (pause) or restart (crash) D s later;\n"
 		"                        repeatable, e.g. --fault \"crash 1 at 2 for 4\"\n"
 		"  --history FILE        write every operation of the load to FILE as a\n"
@@ -507,6 +508,11 @@ opts_check(struct opts *o)
 			"--replica-id and --peers, or drop --port\n");
 		return -1;
 	}
+	if (o->sync_set && o->data_dir == NULL) {
+		fprintf(stderr, "trireme: --sync applies to a data directory; add --data-dir DIR "
+			"or drop --sync\n");
+		return -1;
+	}
 	if (o->history != NULL && o->value_size < OPTS_HISTORY_VALUE_MIN) {
 		if (o->value_size_set) {
 			fprintf(stderr, "trireme: --history needs --value-size >= %u, so that "
@@ -682,6 +688,7 @@ opts_parse(int argc, char **argv, struct opts *o)
 			o->data_dir = optarg;
 			break;
 		case OPT_SYNC:
+			o->sync_set = true;
 			if (strcmp(optarg, "fdatasync") == 0) {
 				o->sync = TRIREME_SYNC_FDATASYNC;
 			} else if (strcmp(optarg, "o_dsync") == 0) {

@@ -66,6 +66,7 @@ struct opts {
 	bool join;                 /* --cluster-state existing */
 	const char *data_dir;      /* --data-dir, or NULL: memory only */
 	unsigned sync;             /* --sync: enum trireme_sync */
+	bool sync_set;
 	uint32_t cluster_id;       /* --cluster-id, 0: the runtime's */
 	double linger_s;           /* --linger: wait for the peers' frontier */
 	/* Engine. */

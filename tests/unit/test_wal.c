@@ -200,7 +200,7 @@ Test(wal, torn_tail_dropped)
 	flip(seg_file(1), (off_t)end + 12);
 	r = replay(dirfd, &s);
 	cr_assert_not(r.damaged, "%s", r.why);
-	cr_assert_eq(r.records, 20, "%lu %lu", (unsigned long)r.records, (unsigned long)r.torn_bytes);
+	cr_assert_eq(r.records, 20);
 	cr_assert_gt(r.torn_bytes, 0);
 	tr_wal_replay_free(&r);
 	close(dirfd);
@@ -213,9 +213,7 @@ Test(wal, mid_log_damage_detected)
 	struct seen s;
 	struct tr_wal_replay r;
 	int dirfd = open_dir();
-	size_t rec_bytes = tr_durable_bytes(&(struct tr_durable_rec){0});
 
-	(void)rec_bytes;
 	write_log(dirfd, 30, 30, TR_WAL_SEG_BYTES_DEFAULT, &w);
 	tr_wal_close(&w);
 	/* Inside the body of the 4th record. */
@@ -278,7 +276,7 @@ Test(wal, segments_rotation_and_older_damage)
 	/* The last record of segment 2, with nothing after it in that segment. */
 	flip(seg_file(2), (off_t)(TR_WAL_SEG_HDR + (per_seg - 1) * one + 20));
 	r = replay(dirfd, &s);
-	cr_assert(r.damaged, "an older segment's bad end is damage %lu %u %lu", (unsigned long)r.records, per_seg, (unsigned long)r.segs[1].max_lsn);
+	cr_assert(r.damaged, "an older segment's bad end is damage");
 	tr_wal_replay_free(&r);
 	flip(seg_file(2), (off_t)(TR_WAL_SEG_HDR + (per_seg - 1) * one + 20));
 	cr_assert_eq(unlink(seg_file(3)), 0);
