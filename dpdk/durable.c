@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,22 +46,6 @@ on_record(void *arg, const struct tr_durable_rec *rec)
 		return; /* not open: the engine reports only from its steps */
 	if (tr_wal_append(w, rec) != 0)
 		atomic_store(&r->dur.failed, true);
-}
-
-static int
-dur_fail(char *err, size_t len, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-dur_fail(char *err, size_t len, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (err != NULL && len > 0)
-		vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return code;
 }
 
 /* A new, empty state machine in place of the current one. */
@@ -197,6 +180,24 @@ damaged(struct rt_replica *r, const char *why)
 		r->id, d->dd.path, why, d->dd.path, aside);
 }
 
+/* Every column's log to fn (NULL: a scan); why gets the first damage. 0, or
+ * -1 on an I/O error. */
+static int
+replay_all(struct rt_replica *r, tr_wal_rec_fn *fn, void *ctx,
+	   struct tr_wal_replay rep[TR_COLUMNS], char *why, size_t why_len)
+{
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		if (tr_wal_replay(r->dur.dd.dirfd, c, r->limits.cluster_id, r->id, fn, ctx,
+				  &rep[c]) != 0)
+			return -1;
+		if (rep[c].damaged) {
+			snprintf(why, why_len, "%s", rep[c].why);
+			return 0;
+		}
+	}
+	return 0;
+}
+
 int
 rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, char *err,
 		 size_t len)
@@ -214,13 +215,13 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 	if (!d->on) {
 		if (conf->mode == TRIREME_CLUSTER) {
 			if (mkdir(conf->data_dir, 0755) != 0 && errno != EEXIST)
-				return dur_fail(err, len, -TRIREME_EINVAL, "data directory %s: "
-						"cannot create it: %s", conf->data_dir,
-						strerror(errno));
+				return rt_fail(err, len, -TRIREME_EINVAL, "data directory %s: "
+					       "cannot create it: %s", conf->data_dir,
+					       strerror(errno));
 			snprintf(path, sizeof(path), "%s/r%u", conf->data_dir, r->id);
-		}
-		else
+		} else {
 			snprintf(path, sizeof(path), "%s", conf->data_dir);
+		}
 		if (tr_dd_open(&d->dd, path, cfg->cluster_id, r->id, err, len) != 0)
 			return -TRIREME_EINVAL;
 		pthread_mutex_init(&d->sb_lock, NULL);
@@ -243,13 +244,14 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 	}
 	if (!join) {
 		if (d->dd.sb.inc + 1 >= TR_INC_MAX)
-			return dur_fail(err, len, -TRIREME_EINVAL, "replica %u: incarnation %" PRIu32
-					" in %s is at its maximum", r->id, d->dd.sb.inc, d->dd.path);
+			return rt_fail(err, len, -TRIREME_EINVAL, "replica %u: incarnation %"
+				       PRIu32 " in %s is at its maximum", r->id, d->dd.sb.inc,
+				       d->dd.path);
 		inc = d->dd.sb.inc + 1; /* J0: one sync before anything is sent */
 	}
 	if (tr_dd_super_write(&d->dd, join ? d->dd.sb.inc : inc, join ? TR_DD_AMNESIAC : 0) != 0)
-		return dur_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot write the "
-				"superblock in %s: %s", r->id, d->dd.path, strerror(errno));
+		return rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot write the "
+			       "superblock in %s: %s", r->id, d->dd.path, strerror(errno));
 	cfg->join = join;
 	if (!join)
 		cfg->incarnation = inc;
@@ -258,37 +260,20 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 	engine_init(r, cfg, now_ns);
 
 	if (!join) {
-		const char *why = NULL;
-		char msg[300];
+		char why[300] = "";
 
 		/* A scan first (torn tails zeroed, damage found), nothing loaded. */
-		for (unsigned c = 0; c < TR_COLUMNS && why == NULL; c++) {
-			if (tr_wal_replay(d->dd.dirfd, c, cfg->cluster_id, r->id, NULL, NULL,
-					  &rep[c]) != 0) {
-				rc = dur_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot read "
-					      "its log in %s: %s", r->id, d->dd.path, strerror(errno));
-				goto out;
-			}
+		if (replay_all(r, NULL, NULL, rep, why, sizeof(why)) != 0)
+			goto io_fail;
+		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			atomic_fetch_add(&d->torn_bytes, rep[c].torn_bytes);
-			if (rep[c].damaged)
-				why = rep[c].why;
 			tr_wal_replay_free(&rep[c]);
 		}
-		if (why == NULL && snap_restore(r, now_ns) != 0)
-			why = "no snapshot in it loads";
-		for (unsigned c = 0; c < TR_COLUMNS && why == NULL; c++) {
-			if (tr_wal_replay(d->dd.dirfd, c, cfg->cluster_id, r->id, on_replay, &x,
-					  &rep[c]) != 0) {
-				rc = dur_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot read "
-					      "its log in %s: %s", r->id, d->dd.path, strerror(errno));
-				goto out;
-			}
-			if (rep[c].damaged) {
-				snprintf(msg, sizeof(msg), "%s", rep[c].why);
-				why = msg;
-			}
-		}
-		if (why != NULL) {
+		if (why[0] == 0 && snap_restore(r, now_ns) != 0)
+			snprintf(why, sizeof(why), "no snapshot in it loads");
+		if (why[0] == 0 && replay_all(r, on_replay, &x, rep, why, sizeof(why)) != 0)
+			goto io_fail;
+		if (why[0] != 0) {
 			damaged(r, why);
 			for (unsigned c = 0; c < TR_COLUMNS; c++)
 				tr_wal_replay_free(&rep[c]);
@@ -297,15 +282,15 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 			cfg->join = true;
 			if (tr_dd_super_write(&d->dd, d->dd.sb.inc, TR_DD_AMNESIAC) != 0 ||
 			    sm_fresh(r) != 0) {
-				rc = dur_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot "
-					      "start over in %s", r->id, d->dd.path);
+				rc = rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot "
+					     "start over in %s", r->id, d->dd.path);
 				goto out;
 			}
 			engine_init(r, cfg, now_ns);
 		} else if (fresh) {
 			tr_replica_restored(&r->eng, now_ns);
-			DUR_LOG(INFO, "replica %u: new data directory %s, incarnation %" PRIu32 "\n",
-				r->id, d->dd.path, inc);
+			DUR_LOG(INFO, "replica %u: new data directory %s, incarnation %" PRIu32
+				"\n", r->id, d->dd.path, inc);
 		} else {
 			tr_replica_restored(&r->eng, now_ns);
 			DUR_LOG(INFO, "replica %u: restarted from %s, incarnation %" PRIu32
@@ -318,8 +303,8 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
 		if (tr_wal_open(&d->wal[c], d->dd.dirfd, c, cfg->cluster_id, r->id, conf->sync,
 				TR_WAL_SEG_BYTES_DEFAULT, join ? NULL : &rep[c]) != 0) {
-			rc = dur_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot open a log "
-				      "segment in %s: %s", r->id, d->dd.path, strerror(errno));
+			rc = rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot open a "
+				     "log segment in %s: %s", r->id, d->dd.path, strerror(errno));
 			goto out;
 		}
 		atomic_store(&d->open_seq[c], d->wal[c].seq);
@@ -329,6 +314,10 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 	atomic_store(&d->amnesiac, join);
 	atomic_store(&d->failed, false);
 	d->clear_armed = false;
+	goto out;
+io_fail:
+	rc = rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot read its log in %s: %s",
+		     r->id, d->dd.path, strerror(errno));
 out:
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
 		tr_wal_replay_free(&rep[c]);

@@ -69,9 +69,6 @@ mbuf_room_for(uint16_t mtu)
 	return (uint16_t)RTE_MAX(room, (uint32_t)TR_MBUF_BUF_SIZE);
 }
 
-static int fail(char *err, size_t len, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
 /* The port must carry a whole frame of the MTU. */
 static int
 port_check_mtu(uint16_t port, uint16_t mtu, char *err, size_t len)
@@ -81,10 +78,10 @@ port_check_mtu(uint16_t port, uint16_t mtu, char *err, size_t len)
 
 	if (rte_eth_dev_info_get(port, &info) != 0 || info.max_rx_pktlen >= frame)
 		return 0;
-	return fail(err, len, -TRIREME_EINVAL,
-		    "port %u takes frames of at most %u bytes, the MTU %u needs %u; lower the "
-		    "MTU or raise the device's (af_packet: framesz=)", port, info.max_rx_pktlen,
-		    mtu, frame);
+	return rt_fail(err, len, -TRIREME_EINVAL,
+		       "port %u takes frames of at most %u bytes, the MTU %u needs %u; lower the "
+		       "MTU or raise the device's (af_packet: framesz=)", port, info.max_rx_pktlen,
+		       mtu, frame);
 }
 
 void
@@ -104,8 +101,8 @@ trireme_conf_default(struct trireme_conf *conf)
 	conf->seed = 1;
 }
 
-static int
-fail(char *err, size_t len, int code, const char *fmt, ...)
+int
+rt_fail(char *err, size_t len, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -145,13 +142,13 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	cfg.sm_clients_max = recs;
 	cfg.join = conf->join; /* J: starts as an amnesiac that joins its peers */
 	if ((why = tr_config_check(&cfg)) != NULL)
-		return fail(err, len, -TRIREME_EINVAL, "replica %u: %s", id, why);
+		return rt_fail(err, len, -TRIREME_EINVAL, "replica %u: %s", id, why);
 	bytes = tr_replica_mem_bytes(&cfg);
 	r->eng_mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
 	if (r->eng_mem == NULL)
-		return fail(err, len, -TRIREME_ENOMEM,
-			    "cannot allocate %zu MiB for replica %u's log; lower log_slots_max",
-			    bytes >> 20, id);
+		return rt_fail(err, len, -TRIREME_ENOMEM,
+			       "cannot allocate %zu MiB for replica %u's log; lower log_slots_max",
+			       bytes >> 20, id);
 	/* Touch every page now: the first pass over the log would otherwise
 	 * take a page fault per slot on the commit path. */
 	memset(r->eng_mem, 0, bytes);
@@ -173,7 +170,8 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	r->clients = calloc(conf->clients_max, sizeof(*r->clients));
 	r->slot_seq = calloc(conf->clients_max, sizeof(*r->slot_seq));
 	if (r->kv == NULL || r->client_recs == NULL || r->clients == NULL || r->slot_seq == NULL)
-		return fail(err, len, -TRIREME_ENOMEM, "out of memory setting up replica %u", id);
+		return rt_fail(err, len, -TRIREME_ENOMEM, "out of memory setting up replica %u",
+			       id);
 	pthread_mutex_init(&r->clients_lock, NULL);
 	tr_sm_init(&r->sm, &tr_kvstore_ops, r->kv, r->client_recs, recs);
 	rt_applier_init(r);
@@ -190,8 +188,8 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	snprintf(name, sizeof(name), "tr_sub%u_%p", id, (void *)t);
 	r->submit = rte_ring_create(name, RT_SUBMIT_RING, rte_socket_id(), RING_F_SC_DEQ);
 	if (r->submit == NULL)
-		return fail(err, len, -TRIREME_ENOMEM, "cannot create the submit ring: %s",
-			    rte_strerror(rte_errno));
+		return rt_fail(err, len, -TRIREME_ENOMEM, "cannot create the submit ring: %s",
+			       rte_strerror(rte_errno));
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
 		struct rt_task *k = &r->tasks[c];
 
@@ -231,9 +229,9 @@ place(struct trireme *t, char *err, size_t len)
 		for (unsigned i = 0; i < t->conf.lcore_count && i < 64; i++) {
 			if (!rte_lcore_is_enabled(t->conf.lcores[i]) ||
 			    t->conf.lcores[i] == rte_get_main_lcore())
-				return fail(err, len, -TRIREME_ELCORE,
-					    "lcore %u is not an enabled worker lcore; list it in -l",
-					    t->conf.lcores[i]);
+				return rt_fail(err, len, -TRIREME_ELCORE,
+					       "lcore %u is not an enabled worker lcore; list it in -l",
+					       t->conf.lcores[i]);
 			lcores[n++] = t->conf.lcores[i];
 		}
 	} else {
@@ -243,8 +241,8 @@ place(struct trireme *t, char *err, size_t len)
 		}
 	}
 	if (n == 0)
-		return fail(err, len, -TRIREME_ELCORE,
-			    "no worker lcore: give EAL at least two lcores, e.g. -l 0-1");
+		return rt_fail(err, len, -TRIREME_ELCORE,
+			       "no worker lcore: give EAL at least two lcores, e.g. -l 0-1");
 	t->nlcores = n;
 	for (unsigned i = 0; i < n; i++)
 		t->lcores[i] = (struct rt_lcore){.t = t, .lcore = lcores[i]};
@@ -283,44 +281,45 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 
 	*out = NULL;
 	if (rte_lcore_count() == 0) /* EAL's lcore table is empty before rte_eal_init */
-		return fail(err, len, -TRIREME_ENOEAL,
-			    "EAL not initialised: call rte_eal_init first (Trireme runs on its "
-			    "lcores and memory)");
+		return rt_fail(err, len, -TRIREME_ENOEAL,
+			       "EAL not initialised: call rte_eal_init first (Trireme runs on its "
+			       "lcores and memory)");
 	if (conf->mode != TRIREME_CLUSTER && conf->mode != TRIREME_REPLICA)
-		return fail(err, len, -TRIREME_EINVAL, "unknown mode");
+		return rt_fail(err, len, -TRIREME_EINVAL, "unknown mode");
 	if (conf->mode == TRIREME_REPLICA && conf->replica_id >= TR_REPLICAS)
-		return fail(err, len, -TRIREME_EINVAL, "replica id must be 0, 1 or 2");
+		return rt_fail(err, len, -TRIREME_EINVAL, "replica id must be 0, 1 or 2");
 	if (conf->clients_max == 0 || conf->keys_max == 0)
-		return fail(err, len, -TRIREME_EINVAL, "clients_max and keys_max must be > 0");
+		return rt_fail(err, len, -TRIREME_EINVAL, "clients_max and keys_max must be > 0");
 	if (conf->client_id_base > UINT64_MAX - (uint64_t)TR_REPLICAS * conf->clients_max)
-		return fail(err, len, -TRIREME_EINVAL, "client_id_base too large for clients_max");
+		return rt_fail(err, len, -TRIREME_EINVAL,
+			       "client_id_base too large for clients_max");
 	if (conf->mtu < TRIREME_MTU_MIN || conf->mtu > TRIREME_MTU_MAX)
-		return fail(err, len, -TRIREME_EINVAL, "mtu %u is not in %u..%u", conf->mtu,
-			    TRIREME_MTU_MIN, TRIREME_MTU_MAX);
+		return rt_fail(err, len, -TRIREME_EINVAL, "mtu %u is not in %u..%u", conf->mtu,
+			       TRIREME_MTU_MIN, TRIREME_MTU_MAX);
 	for (size_t i = 0; i < sizeof(conf->reserved); i++)
 		if (conf->reserved[i] != 0 || (i < sizeof(conf->reserved_pad) &&
 					       conf->reserved_pad[i] != 0))
-			return fail(err, len, -TRIREME_EINVAL,
-				    "conf.reserved is not zero: start from trireme_conf_default");
+			return rt_fail(err, len, -TRIREME_EINVAL,
+				       "conf.reserved is not zero: start from trireme_conf_default");
 	if (conf->sync > TRIREME_SYNC_NONE)
-		return fail(err, len, -TRIREME_EINVAL, "conf.sync %u is not a trireme_sync",
-			    conf->sync);
+		return rt_fail(err, len, -TRIREME_EINVAL, "conf.sync %u is not a trireme_sync",
+			       conf->sync);
 	if (conf->data_dir != NULL && (conf->data_dir[0] == 0 || strlen(conf->data_dir) > 4000))
-		return fail(err, len, -TRIREME_EINVAL, "conf.data_dir is empty or too long");
+		return rt_fail(err, len, -TRIREME_EINVAL, "conf.data_dir is empty or too long");
 	if (atomic_exchange(&instance_running, true))
-		return fail(err, len, -TRIREME_EALREADY,
-			    "already started: one Trireme instance per process; trireme_stop "
-			    "it before starting another");
+		return rt_fail(err, len, -TRIREME_EALREADY,
+			       "already started: one Trireme instance per process; trireme_stop "
+			       "it before starting another");
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		atomic_store(&instance_running, false);
-		return fail(err, len, -TRIREME_ENOMEM, "out of memory");
+		return rt_fail(err, len, -TRIREME_ENOMEM, "out of memory");
 	}
 	t->conf = *conf;
 	if (conf->data_dir != NULL && (t->conf.data_dir = strdup(conf->data_dir)) == NULL) {
 		free(t);
 		atomic_store(&instance_running, false);
-		return fail(err, len, -TRIREME_ENOMEM, "out of memory");
+		return rt_fail(err, len, -TRIREME_ENOMEM, "out of memory");
 	}
 	t->ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
 	atomic_init(&t->stop, false);
@@ -337,14 +336,15 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		pool = tr_mempool_create("tr_pool", conf->mbufs * TR_REPLICAS,
 					 mbuf_room_for(conf->mtu), rte_socket_id());
 		if (pool == NULL) {
-			rc = fail(err, len, -TRIREME_ENOMEM,
-				  "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
-				  conf->mbufs * TR_REPLICAS, rte_strerror(rte_errno));
+			rc = rt_fail(err, len, -TRIREME_ENOMEM,
+				     "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
+				     conf->mbufs * TR_REPLICAS, rte_strerror(rte_errno));
 			goto out_free;
 		}
 		rc = tr_ring_mesh_create(&mesh, "trm", 1024, pool, rte_socket_id(), msg, sizeof(msg));
 		if (rc != 0) {
-			rc = fail(err, len, -TRIREME_ENODEV, "cannot create the ring ports: %s", msg);
+			rc = rt_fail(err, len, -TRIREME_ENODEV, "cannot create the ring ports: %s",
+				     msg);
 			goto out_free;
 		}
 		t->ring_mesh = true;
@@ -359,30 +359,30 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		unsigned id = conf->replica_id;
 
 		if (!rte_eth_dev_is_valid_port(conf->port_id)) {
-			rc = fail(err, len, -TRIREME_ENODEV,
-				  "no DPDK port %u: add a device to the EAL arguments, e.g. "
-				  "--vdev=net_af_packet0,iface=veth0", conf->port_id);
+			rc = rt_fail(err, len, -TRIREME_ENODEV,
+				     "no DPDK port %u: add a device to the EAL arguments, e.g. "
+				     "--vdev=net_af_packet0,iface=veth0", conf->port_id);
 			goto out_free;
 		}
 		pool = tr_mempool_create("tr_pool", conf->mbufs, mbuf_room_for(conf->mtu),
 					 rte_socket_id());
 		if (pool == NULL) {
-			rc = fail(err, len, -TRIREME_ENOMEM,
-				  "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
-				  conf->mbufs, rte_strerror(rte_errno));
+			rc = rt_fail(err, len, -TRIREME_ENOMEM,
+				     "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
+				     conf->mbufs, rte_strerror(rte_errno));
 			goto out_free;
 		}
 		rc = tr_port_setup(conf->port_id, 1, 1, pool, 0, msg, sizeof(msg));
 		if (rc != 0) {
-			rc = fail(err, len, -TRIREME_ENODEV, "port %u: %s", conf->port_id, msg);
+			rc = rt_fail(err, len, -TRIREME_ENODEV, "port %u: %s", conf->port_id, msg);
 			goto out_free;
 		}
 		if ((rc = port_check_mtu(conf->port_id, conf->mtu, err, len)) != 0)
 			goto out_free;
 		net_conf_init(t, &t->reps[id].net);
 		if (tr_net_conf_check(&t->reps[id].net) != 0) {
-			rc = fail(err, len, -TRIREME_EINVAL,
-				  "peer addresses must be distinct, unicast MACs and IPs");
+			rc = rt_fail(err, len, -TRIREME_EINVAL,
+				     "peer addresses must be distinct, unicast MACs and IPs");
 			goto out_free;
 		}
 		t->reps[id].port = conf->port_id;
@@ -397,14 +397,16 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		if (!t->reps[r].local || !conf->applier_threads)
 			continue;
 		if (pthread_create(&t->reps[r].applier_thread, NULL, rt_applier_main, &t->reps[r]) != 0) {
-			rc = fail(err, len, -TRIREME_EINTERNAL, "cannot start the applier thread");
+			rc = rt_fail(err, len, -TRIREME_EINTERNAL,
+				     "cannot start the applier thread");
 			goto out_free;
 		}
 		t->reps[r].applier_started = true;
 	}
 	for (unsigned i = 0; i < t->nlcores; i++) {
 		if (rte_eal_remote_launch(rt_worker_main, &t->lcores[i], t->lcores[i].lcore) != 0) {
-			rc = fail(err, len, -TRIREME_ELCORE, "lcore %u is busy", t->lcores[i].lcore);
+			rc = rt_fail(err, len, -TRIREME_ELCORE, "lcore %u is busy",
+				     t->lcores[i].lcore);
 			goto out_free;
 		}
 		t->lcores[i].launched = true;

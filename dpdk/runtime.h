@@ -277,6 +277,9 @@ rt_violated(const struct rt_replica *r)
  * _qsbr form goes offline while it sleeps, for threads registered with
  * liburcu QSBR. */
 uint64_t rt_now_ns(const struct trireme *t);
+/* Writes one line into err (if any) and returns code: a failure to report. */
+int rt_fail(char *err, size_t len, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void rt_idle(unsigned *idle);
 void rt_idle_qsbr(unsigned *idle);
 
