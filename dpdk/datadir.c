@@ -271,12 +271,16 @@ tr_dd_snap_list(int dirfd, uint64_t *seqs, unsigned max)
 int
 tr_dd_snap_write(int dirfd, uint64_t seq, const uint8_t *buf, size_t len)
 {
-	char name[40];
+	char name[40], tmp[48];
 	uint64_t seqs[16];
 	unsigned n;
 	size_t off = 0;
-	int fd = openat(dirfd, "snap.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd;
 
+	/* A name of its own: two writers (a disk snapshot, one received) may
+	 * overlap. */
+	snprintf(tmp, sizeof(tmp), "snap-%012" PRIu64 ".tmp", seq);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
 	while (off < len) {
@@ -294,7 +298,7 @@ tr_dd_snap_write(int dirfd, uint64_t seq, const uint8_t *buf, size_t len)
 	}
 	close(fd);
 	snprintf(name, sizeof(name), "snap-%012" PRIu64, seq);
-	if (renameat(dirfd, "snap.tmp", dirfd, name) != 0 || tr_dd_sync_dir(dirfd) != 0)
+	if (renameat(dirfd, tmp, dirfd, name) != 0 || tr_dd_sync_dir(dirfd) != 0)
 		return -1;
 	n = tr_dd_snap_list(dirfd, seqs, 16);
 	for (unsigned i = 0; i < n && i < 16; i++) {

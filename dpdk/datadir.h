@@ -65,8 +65,8 @@ void tr_dd_close(struct tr_datadir *d);
 void tr_dd_super_encode(uint8_t buf[TR_DD_SUPER_BYTES], const struct tr_dd_super *s);
 bool tr_dd_super_decode(const uint8_t buf[TR_DD_SUPER_BYTES], struct tr_dd_super *s);
 
-/* Snapshots. Writes buf as snapshot seq (a temporary file, fdatasync,
- * rename, directory fsync), then removes the older ones. 0 or -1. */
+/* Snapshots. Writes buf as snapshot seq (snap-N.tmp, fdatasync, rename,
+ * directory fsync), then removes the older ones. 0 or -1. */
 int tr_dd_snap_write(int dirfd, uint64_t seq, const uint8_t *buf, size_t len);
 /* The snapshot files, newest first: up to max sequences into seqs; returns
  * how many there are. */

@@ -419,7 +419,12 @@ rt_durable_snap_received(struct rt_replica *r, const uint8_t *buf, size_t len)
 	struct rt_durable *d = &r->dur;
 	uint64_t below[TR_COLUMNS];
 
-	if (!d->on)
+	struct tr_snap_hdr h;
+
+	/* Only one ahead of this replica (the install will take it): the newest
+	 * snapshot on disk always has the highest frontier. */
+	if (!d->on || tr_snap_check(buf, len, r->limits.cluster_id, &h) != NULL ||
+	    !tr_replica_snapshot_ahead(&r->eng, &h.point))
 		return;
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
 		below[c] = atomic_load(&d->open_seq[c]);

@@ -417,6 +417,14 @@ install(struct rt_task *k, uint64_t now_ns)
 
 	if ((atomic_load(&r->parked) & others) != others)
 		return 0;
+	/* A snapshot being made (for a peer, or for the disk) would span the
+	 * install: the copy of the old store plus instances after the new
+	 * point. Abandoned; its owner sees it fail and asks again. */
+	if (r->snap_job != NULL) {
+		tr_snap_put(r->snap_job);
+		r->snap_job = NULL;
+		r->applier.applied = NULL;
+	}
 	if (tr_replica_install(&r->eng, &l->hdr.point, now_ns) == 0) {
 		struct tr_kvstore *old = r->kv;
 		struct tr_client_rec *old_recs = r->client_recs;
