@@ -355,8 +355,12 @@ rt_durable_gate(struct rt_task *k)
 		return true;
 	if (tr_wal_sync(&d->wal[k->column]) != 0 || !inc_gate(r))
 		atomic_store(&d->failed, true);
-	if (!atomic_load_explicit(&d->failed, memory_order_relaxed))
+	if (!atomic_load_explicit(&d->failed, memory_order_relaxed)) {
+		/* Every commit of this column so far is durable: answers may go. */
+		atomic_store_explicit(&d->synced[k->column], k->col->committed,
+				      memory_order_release);
 		return true;
+	}
 	if (!d->fail_logged[k->column]) {
 		d->fail_logged[k->column] = true;
 		DUR_LOG(ERR, "replica %u column %u: cannot write its log in %s (%s): it sends "
@@ -554,6 +558,60 @@ rt_durable_poll(struct rt_task *k, uint64_t now_ns)
 }
 
 void
+rt_durable_defer(struct rt_replica *r, const struct tr_completion *d)
+{
+	struct rt_durable *x = &r->dur;
+	struct rt_deferred *e;
+
+	if (x->defer_len == x->defer_cap) {
+		size_t cap = x->defer_cap ? 2 * x->defer_cap : 1024;
+		struct rt_deferred *p = malloc(cap * sizeof(*p));
+
+		if (p == NULL)
+			abort(); /* the applier cannot answer early, nor drop an answer */
+		for (size_t i = 0; i < x->defer_len; i++)
+			p[i] = x->defer[(x->defer_head + i) % x->defer_cap];
+		free(x->defer);
+		x->defer = p;
+		x->defer_head = 0;
+		x->defer_cap = cap;
+	}
+	e = &x->defer[(x->defer_head + x->defer_len++) % x->defer_cap];
+	e->client_id = d->client_id;
+	e->seq = d->seq;
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		e->frontier[c] = atomic_load_explicit(&r->eng.shared.applied[c],
+						      memory_order_relaxed);
+	if (d->lsn != TR_LSN_BARRIER && e->frontier[d->column] <= d->lsn)
+		e->frontier[d->column] = d->lsn + 1;
+	rt_durable_release(r); /* synced already: it goes at once */
+}
+
+void
+rt_durable_release(struct rt_replica *r)
+{
+	struct rt_durable *x = &r->dur;
+	uint64_t synced[TR_COLUMNS];
+
+	if (x->defer_len == 0)
+		return;
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		synced[c] = atomic_load_explicit(&x->synced[c], memory_order_acquire);
+	while (x->defer_len > 0) {
+		struct rt_deferred *e = &x->defer[x->defer_head];
+		unsigned c = 0;
+
+		while (c < TR_COLUMNS && e->frontier[c] <= synced[c])
+			c++;
+		if (c < TR_COLUMNS)
+			return; /* answers go in order: the later ones wait too */
+		x->defer_head = (x->defer_head + 1) % x->defer_cap;
+		x->defer_len--;
+		rt_applier_release(r, e->client_id, e->seq);
+	}
+}
+
+void
 rt_durable_crash(struct rt_replica *r)
 {
 	struct rt_durable *d = &r->dur;
@@ -566,6 +624,10 @@ rt_durable_crash(struct rt_replica *r)
 	d->job = NULL;
 	while (atomic_load(&d->writing))
 		usleep(1000);
+	/* Held answers: their clients got ESTOPPED (the crash) or are gone. */
+	d->defer_len = 0;
+	d->defer_head = 0;
+	memset((void *)d->synced, 0, sizeof(d->synced));
 }
 
 void
@@ -576,6 +638,9 @@ rt_durable_close(struct rt_replica *r)
 	if (!d->on)
 		return;
 	rt_durable_crash(r);
+	free(d->defer);
+	d->defer = NULL;
+	d->defer_cap = 0;
 	tr_dd_close(&d->dd);
 	pthread_mutex_destroy(&d->sb_lock);
 	d->on = false;

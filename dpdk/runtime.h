@@ -41,6 +41,7 @@ struct rt_cmd {
 	_Atomic uint8_t state; /* RT_CMD_FREE, _QUEUED, _DONE */
 	_Atomic bool in_ring;  /* in the submit ring or a task's stash: the
 				* worker still reads it (cleared once taken) */
+	bool held;             /* answered, held for a sync (applier only) */
 	uint16_t key_len;
 	uint32_t val_len;
 	int status;
@@ -143,6 +144,12 @@ struct rt_snap_stats {
 	uint64_t sent, received, bytes_tx, bytes_rx, installs, discarded, failed, requests;
 };
 
+/* An answer held until the commits it reveals are durable (durable.c). */
+struct rt_deferred {
+	uint64_t client_id, seq;
+	uint64_t frontier[TR_COLUMNS]; /* applied when it was answered */
+};
+
 /* §12 S: a replica's data directory (durable.c). Column c's WAL is touched
  * by column c's task only (and by a restart, with the tasks parked). */
 struct rt_durable {
@@ -170,6 +177,11 @@ struct rt_durable {
 	uint64_t trim_seen[TR_COLUMNS];   /* task c only */
 	bool fail_logged[TR_COLUMNS];     /* task c only */
 	_Atomic uint64_t snapshots, torn_bytes, damage;
+	/* S1 for answers: each column's committed prefix as of its last sync
+	 * (task c), and the applier's answers waiting for it (applier only). */
+	_Atomic uint64_t synced[TR_COLUMNS];
+	struct rt_deferred *defer;
+	size_t defer_head, defer_len, defer_cap;
 };
 
 struct rt_replica {
@@ -339,5 +351,12 @@ void rt_durable_snap_received(struct rt_replica *r, const uint8_t *buf, size_t l
 /* Closes the logs (a crash, with the tasks parked) or everything (stop). */
 void rt_durable_crash(struct rt_replica *r);
 void rt_durable_close(struct rt_replica *r);
+/* Applier: the answer d (its command marked held) waits for the sync of
+ * every commit applied so far, in order with the others. */
+void rt_durable_defer(struct rt_replica *r, const struct tr_completion *d);
+/* Applier: the answers whose commits are durable now go. */
+void rt_durable_release(struct rt_replica *r);
+/* applier.c: the held answer of (client_id, seq), if still waiting. */
+void rt_applier_release(struct rt_replica *r, uint64_t client_id, uint64_t seq);
 
 #endif
