@@ -304,7 +304,11 @@ disk_restart(struct sim *s, unsigned r)
 	uint32_t inc;
 
 	d->restart_at = UINT64_MAX;
-	if (s->p.corrupt > 0 && sim_unit(s) < s->p.corrupt)
+	/* f = 1: no damage while another replica rejoins without memory (two
+	 * amnesiacs at once, after a power loss, could never rejoin: J1). */
+	if (s->p.corrupt > 0 && sim_unit(s) < s->p.corrupt &&
+	    !s->nodes[(r + 1) % TR_REPLICAS].disk.joining &&
+	    !s->nodes[(r + 2) % TR_REPLICAS].disk.joining)
 		corrupt_middle(s, d);
 	valid = disk_scan(d, &damaged, &torn);
 	if (damaged || d->joining) {

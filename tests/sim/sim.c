@@ -871,7 +871,8 @@ handle(struct sim *s, struct event *e)
 		break;
 	case EV_RESUBMIT:
 		resubmit(s, &s->ops[e->data]);
-		flush(s, e->replica);
+		if (!n->crashed && !n->paused)
+			flush(s, e->replica); /* a crashed replica sends nothing */
 		break;
 	case EV_CRASH:
 		if (s->crashed < 0) {
