@@ -180,6 +180,7 @@ disk_fault_start(struct sim *s, unsigned victim, uint64_t d)
 		return true;
 	}
 	s->st.power_losses++;
+	s->power_ns = s->now;
 	s->fault_victim = -1;
 	sim_trace(s, "power loss: all three crash, restart from disk in %" PRIu64 " us", d / 1000);
 	for (unsigned r = 0; r < TR_REPLICAS; r++)

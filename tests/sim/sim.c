@@ -405,6 +405,8 @@ op_complete(struct sim *s, struct op *o, uint8_t status, const uint8_t *val, uin
 	if (!o->lost)
 		c->outstanding--;
 	s->st.ops_done++;
+	if (s->power_ns != 0 && o->call > s->power_ns && o->op != TR_OP_GET)
+		s->st.ops_after_power++; /* the cluster commits again */
 	fault_check_op(s, o);
 	sim_trace(s, "done client %u seq %" PRIu64 " %s", o->client, o->seq, tr_status_str(status));
 	if (!s->p.manual)

@@ -100,6 +100,7 @@ struct sim_stats {
 	uint64_t damaged;        /* S3: damage found: rejoined as an amnesiac (J) */
 	uint64_t restore_refused; /* tr_replica_restore refused a record: rejoined (J) */
 	uint64_t records, syncs; /* records appended, syncs done */
+	uint64_t ops_after_power; /* writes invoked after a power loss and answered */
 };
 void sim_stats(const struct sim *s, struct sim_stats *out);
 

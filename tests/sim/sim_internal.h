@@ -219,6 +219,7 @@ struct sim {
 	struct down { uint8_t replica; uint64_t from, to; } *downs;
 	size_t ndowns, downs_cap;
 	struct sim_snap *snaps[TR_REPLICAS]; /* in flight, by receiver */
+	uint64_t power_ns;       /* the last power loss (0: none) */
 
 	struct sim_stats st;
 };
