@@ -125,7 +125,8 @@ usage(FILE *f)
 		"                     ballot-n-only, no-recheck, no-fetch-answer,\n"
 		"                     recycle-hold, too-old-ignored, join-votes-at-once,\n"
 		"                     join-recovers-own, join-from-h, keep-old-inc,\n"
-		"                     reply-before-persist, restart-same-inc\n"
+		"                     reply-before-persist, restart-same-inc,\n"
+		"                     ack-before-persist\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --trace            print every event of the run (with --seed)\n"
@@ -197,6 +198,7 @@ static const struct {
 	{"keep-old-inc", TR_VARIANT_KEEP_OLD_INC},
 	{"reply-before-persist", TR_VARIANT_REPLY_BEFORE_PERSIST},
 	{"restart-same-inc", TR_VARIANT_RESTART_SAME_INC},
+	{"ack-before-persist", TR_VARIANT_ACK_BEFORE_PERSIST},
 };
 
 static int

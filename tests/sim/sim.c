@@ -420,8 +420,10 @@ on_complete(void *ctx, const struct tr_completion *d)
 	struct node *n = ctx;
 	struct dfr *e;
 
-	if (!n->sim->p.disk) {
-		sim_complete(n, d);
+	if (!n->sim->p.disk || (d->op != TR_OP_GET &&
+				(n->rep.cfg.variant & TR_VARIANT_ACK_BEFORE_PERSIST))) {
+		sim_complete(n, d); /* the known-bad variant: writes only (a read's
+				     * point is where the applies released are) */
 		return;
 	}
 	e = disk_hold(n->sim, n->id, DFR_COMPLETE);
