@@ -538,7 +538,13 @@ op_issue(struct sim *s, struct op *o)
 	if (o->op == TR_OP_GET && o->mode == SIM_READ_LOCAL) {
 		const uint8_t *val = NULL;
 		uint32_t len = 0;
-		bool found = tr_table_ops.get(&n->table, cmd.key, cmd.key_len, &val, &len) == 0;
+		bool found;
+
+		/* With a disk, what it applied is synced first: a local read
+		 * sees only what a crash cannot take back (the checker places
+		 * it at the applies released). */
+		disk_sync_now(s, home);
+		found = tr_table_ops.get(&n->table, cmd.key, cmd.key_len, &val, &len) == 0;
 
 		o->call = s->now;
 		o->point = n->seq_len;
