@@ -65,6 +65,8 @@ enum tr_variant {
 						    * before its records are synced */
 	TR_VARIANT_RESTART_SAME_INC = 1 << 23, /* J0 broken: a restart from disk keeps
 						* the incarnation it had */
+	TR_VARIANT_ACK_BEFORE_PERSIST = 1 << 24, /* S1 broken: a write's answer (P5)
+						  * leaves before the sync of its commit */
 };
 
 /* scripts/mutants.sh builds with -DTR_MUTANT_VARIANT=bits: those variants
