@@ -48,6 +48,7 @@ enum {
 #define DRAIN_TIMEOUT_S 5      /* outstanding commands after the load stops */
 #define CONVERGE_TIMEOUT_S 10  /* local replicas reaching the same state */
 #define CONVERGE_CHECK_MS 10
+#define CONVERGE_HOLD_MS 500   /* --replica-id: agreement that lasts */
 #define PROMPT_POLL_US 1000    /* stdin is polled this often */
 #define IDLE_SPINS 64          /* empty rounds before yielding the CPU */
 #define HEALTH_CHECK_MS 10     /* replicas' status (violations) this often */
@@ -510,13 +511,17 @@ replicas_agree(struct app *a, struct outcome *out)
 }
 
 /* Waits until the local replicas agree twice in a row with nothing applied
- * in between, or CONVERGE_TIMEOUT_S. */
+ * in between, or CONVERGE_TIMEOUT_S. With one replica per process the
+ * agreement must also last CONVERGE_HOLD_MS: a peer may still be finishing
+ * instances this replica has not heard of (its last commits wait for its
+ * disk), and its STATUS shows only what it applied. */
 static void
 converge(struct app *a, struct outcome *out)
 {
 	double wait_s = a->o.cluster ? CONVERGE_TIMEOUT_S : a->o.linger_s;
 	uint64_t now = rte_rdtsc(), deadline = now + (uint64_t)(wait_s * (double)a->hz);
-	uint64_t next_check = now, prev_applied = UINT64_MAX;
+	uint64_t next_check = now, prev_applied = UINT64_MAX, since = 0;
+	uint64_t hold = a->o.cluster ? 0 : a->hz / 1000 * CONVERGE_HOLD_MS;
 
 	out->converged = false;
 	for (;;) {
@@ -528,7 +533,9 @@ converge(struct app *a, struct outcome *out)
 			for (r = 0; r < TRIREME_REPLICAS; r++)
 				if (out->local[r])
 					applied += out->st[r].applied;
-			if (agree && applied == prev_applied) {
+			if (!agree || applied != prev_applied)
+				since = now;
+			if (agree && applied == prev_applied && now - since >= hold) {
 				out->converged = true;
 				return;
 			}
