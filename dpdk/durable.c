@@ -383,13 +383,21 @@ struct snap_writer {
 /* Writes a snapshot and publishes what the tasks may trim. */
 static void
 snap_commit(struct rt_replica *r, uint64_t seq, const uint8_t *buf, size_t len,
-	    const uint64_t below[TR_COLUMNS])
+	    const uint64_t below[TR_COLUMNS], bool own)
 {
 	struct rt_durable *d = &r->dur;
 	struct tr_snap_hdr h;
+	bool ok = tr_snap_check(buf, len, r->limits.cluster_id, &h) == NULL;
 
-	if (tr_snap_check(buf, len, r->limits.cluster_id, &h) != NULL ||
-	    tr_dd_snap_write(d->dd.dirfd, seq, buf, len) != 0) {
+	/* S1: an own snapshot holds what was applied; its commits must be on
+	 * disk first (they are, a task pass after they were made). */
+	for (unsigned c = 0, waited = 0; ok && own && c < TR_COLUMNS; c++) {
+		while (atomic_load(&d->synced[c]) < h.point.applied[c] && waited++ < 5000 &&
+		       !atomic_load(&r->down) && !atomic_load(&r->t->stop))
+			usleep(1000);
+		ok = atomic_load(&d->synced[c]) >= h.point.applied[c];
+	}
+	if (!ok || tr_dd_snap_write(d->dd.dirfd, seq, buf, len) != 0) {
 		DUR_LOG(WARNING, "replica %u: snapshot %" PRIu64 " not written to %s\n", r->id,
 			seq, d->dd.path);
 		return;
@@ -409,7 +417,7 @@ writer_main(void *arg)
 	struct rt_replica *r = w->r;
 
 	tr_thread_anywhere();
-	snap_commit(r, w->seq, w->buf, w->len, w->below);
+	snap_commit(r, w->seq, w->buf, w->len, w->below, true);
 	tr_snap_put(w->job);
 	atomic_store(&r->dur.writing, false);
 	atomic_fetch_sub(&r->t->threads, 1);
@@ -433,7 +441,7 @@ rt_durable_snap_received(struct rt_replica *r, const uint8_t *buf, size_t len)
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
 		below[c] = atomic_load(&d->open_seq[c]);
 	/* Inline: the replica is catching up, and its next restart needs it. */
-	snap_commit(r, ++d->snap_seq, buf, len, below);
+	snap_commit(r, ++d->snap_seq, buf, len, below, false);
 }
 
 /* The column 0 task: a snapshot every d->every instances of a column. */
