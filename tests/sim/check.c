@@ -535,6 +535,7 @@ sim_check(struct sim *s, bool final)
 	uint64_t *pos = malloc((s->nops + 1) * sizeof(*pos));
 	struct model m = {0};
 	size_t npl = 0;
+	uint64_t *hi = calloc(s->nclients, sizeof(*hi)); /* per client: highest seq applied */
 
 	for (unsigned i = 0; i < s->nops; i++)
 		pos[i] = UINT64_MAX;
@@ -578,6 +579,11 @@ sim_check(struct sim *s, bool final)
 			}
 			if (pos[o - s->ops] != UINT64_MAX)
 				continue; /* §8: a duplicate, applied once already */
+			if (hi[o->client] >= cmd.seq + cmd.window)
+				continue; /* §8: older than the window: not applied (a slot
+					   * of a restarted owner decided late, §12 S) */
+			if (cmd.seq > hi[o->client])
+				hi[o->client] = cmd.seq;
 			pos[o - s->ops] = (uint64_t)gi << 16 | ci;
 			if (k->nw == k->wcap) {
 				k->wcap = k->wcap ? 2 * k->wcap : 16;
@@ -655,6 +661,7 @@ sim_check(struct sim *s, bool final)
 		check_digests(s, &m);
 
 	model_free(&m);
+	free(hi);
 	free(pl);
 	free(pos);
 	return s->nviolations;
