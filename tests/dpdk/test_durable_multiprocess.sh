@@ -22,36 +22,9 @@ set -uo pipefail
 trireme=$1
 check=$2
 here=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-export TR_NETNS=trd
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	"$here/scripts/netns.sh" down
-	rm -rf "$tmp" /var/run/dpdk/trdp*
-}
-trap cleanup EXIT
-if [ "$(id -u)" -ne 0 ]; then
-	echo "durable-multiprocess: needs root for network namespaces"; exit 77
-fi
-peers=02:00:00:00:00:00@10.0.0.1,02:00:00:00:00:01@10.0.0.2,02:00:00:00:00:02@10.0.0.3
-fail=0
+. "$here/tests/dpdk/netns_lib.sh"
+netns_test_setup durable-multiprocess trd
 declare -A waitpid
-
-field() { # field <name> <json file> [replica index in the file]
-	grep -o "\"$1\":[^,}]*" "$2" | sed -n "$((${3:-0} + 1))p" | cut -d: -f2 | tr -d '"'
-}
-
-histories() { # histories <phase> <names...>: the files check as one history
-	local phase=$1 files=() out
-	shift
-	for n in "$@"; do files+=("$tmp/$n.jsonl"); done
-	if out=$("$check" "${files[@]}" 2>&1); then
-		echo "$phase histories: $(tail -1 <<<"$out")"
-	else
-		echo "FAIL: $phase histories: $(tail -3 <<<"$out")"; fail=1
-	fi
-}
 
 # 0. The in-process cluster, SIGKILLed whole.
 cluster() { # cluster <name> <options...>
@@ -91,9 +64,6 @@ wait "$cpid"; rc=$?
 	{ echo "FAIL: replica 2 did not restart from its directory in process"; fail=1; }
 histories cluster c1 c2 c3
 
-"$here/scripts/netns.sh" down
-"$here/scripts/netns.sh" up || { echo "FAIL: cannot create namespaces"; exit 1; }
-
 # start <replica> <output name> <options...>: one process in the background.
 start() {
 	local i=$1 name=$2
@@ -107,13 +77,6 @@ start() {
 	pid[$i]=$!
 	pids+=($!)
 	waitpid[$name]=$!
-}
-
-# ops in the stats lines of <err file> between seconds <from> and <to>
-ops_between() {
-	awk -v a="$2" -v b="$3" '/^\[ *[0-9.]+s\]/ { t = substr($1, 2) + 0;
-		if ($1 == "[") t = $2 + 0; if (t > a && t <= b) s += $(($1 == "[") ? 3 : 2) }
-		END { print s + 0 }' "$1"
 }
 
 # finish <phase> <names...>: every process exits 0 with one digest.
