@@ -367,11 +367,18 @@ tr_dd_set_aside(struct tr_datadir *d, char *name, size_t name_len)
 			close(fd);
 		return -1;
 	}
-	rewinddir(dir); /* a dup shares the offset of dirfd's stream */
-	while ((e = readdir(dir)) != NULL)
-		if (strncmp(e->d_name, "wal-", 4) == 0 || strncmp(e->d_name, "snap-", 5) == 0)
+	/* Renaming while reading may skip entries: again until none is left. */
+	for (unsigned moved = 1; moved > 0 && rc == 0;) {
+		moved = 0;
+		rewinddir(dir); /* a dup shares the offset of dirfd's stream */
+		while ((e = readdir(dir)) != NULL) {
+			if (strncmp(e->d_name, "wal-", 4) != 0 && strncmp(e->d_name, "snap-", 5) != 0)
+				continue;
 			if (renameat(d->dirfd, e->d_name, aside, e->d_name) != 0)
 				rc = -1;
+			moved++;
+		}
+	}
 	closedir(dir);
 	if (fsync(aside) != 0 || tr_dd_sync_dir(d->dirfd) != 0)
 		rc = -1;

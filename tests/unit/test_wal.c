@@ -426,3 +426,32 @@ Test(datadir, snapshots_newest_kept)
 	free(buf);
 	tr_dd_close(&d);
 }
+
+/* S3: a damaged log and its snapshots go to damaged-N/, out of every replay. */
+Test(datadir, set_aside_moves_the_log)
+{
+	struct tr_datadir d;
+	struct tr_wal w;
+	struct tr_wal_replay r;
+	char err[256], name[32], path[160];
+	uint64_t seqs[2];
+
+	cr_assert_eq(tr_dd_open(&d, dir, CLUSTER, 2, err, sizeof(err)), 0, "%s", err);
+	write_log(d.dirfd, 5 * 40, 7, SEG_SMALL, &w);
+	tr_wal_close(&w);
+	cr_assert_eq(tr_dd_snap_write(d.dirfd, 1, (const uint8_t *)"snap", 4), 0);
+	cr_assert_eq(tr_dd_set_aside(&d, name, sizeof(name)), 0);
+	cr_assert_str_eq(name, "damaged-1");
+	cr_assert_eq(tr_wal_replay(d.dirfd, 1, CLUSTER, 2, NULL, NULL, &r), 0);
+	cr_assert_eq(r.nsegs, 0, "no segment left behind");
+	cr_assert_eq(r.next_seq, 1);
+	tr_wal_replay_free(&r);
+	cr_assert_eq(tr_dd_snap_list(d.dirfd, seqs, 2), 0);
+	snprintf(path, sizeof(path), "%s/damaged-1/wal-1-000000000001", dir);
+	cr_assert_eq(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/damaged-1/snap-000000000001", dir);
+	cr_assert_eq(access(path, F_OK), 0);
+	cr_assert_eq(tr_dd_set_aside(&d, name, sizeof(name)), 0);
+	cr_assert_str_eq(name, "damaged-2");
+	tr_dd_close(&d);
+}
