@@ -288,8 +288,12 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 	if (conf->mtu < TRIREME_MTU_MIN || conf->mtu > TRIREME_MTU_MAX)
 		return fail(err, len, -TRIREME_EINVAL, "mtu %u is not in %u..%u", conf->mtu,
 			    TRIREME_MTU_MIN, TRIREME_MTU_MAX);
+	if (conf->serve_clients > conf->clients_max)
+		return fail(err, len, -TRIREME_EINVAL,
+			    "serve_clients %u is more than clients_max %u: raise clients_max",
+			    conf->serve_clients, conf->clients_max);
 	for (size_t i = 0; i < sizeof(conf->reserved); i++)
-		if (conf->reserved[i] != 0)
+		if (conf->reserved[i] != 0 || conf->pad0 != 0)
 			return fail(err, len, -TRIREME_EINVAL,
 				    "conf.reserved is not zero: start from trireme_conf_default");
 	if (atomic_exchange(&instance_running, true))
@@ -382,6 +386,8 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		}
 		t->reps[r].applier_started = true;
 	}
+	if ((rc = rt_remote_start(t, err, len)) != 0)
+		goto out_free;
 	for (unsigned i = 0; i < t->nlcores; i++) {
 		if (rte_eal_remote_launch(rt_worker_main, &t->lcores[i], t->lcores[i].lcore) != 0) {
 			rc = fail(err, len, -TRIREME_ELCORE, "lcore %u is busy", t->lcores[i].lcore);
@@ -407,6 +413,7 @@ trireme_stop(struct trireme *t)
 		return;
 	rt_telemetry_stop(t);
 	atomic_store(&t->stop, true);
+	rt_remote_stop(t);
 	for (unsigned i = 0; i < t->nlcores; i++)
 		if (t->lcores[i].launched)
 			rte_eal_wait_lcore(t->lcores[i].lcore);
@@ -415,6 +422,8 @@ trireme_stop(struct trireme *t)
 
 		if (rep->applier_started)
 			pthread_join(rep->applier_thread, NULL);
+		rt_remote_free(rep->remote);
+		rep->remote = NULL;
 		if (rep->pool != NULL)
 			pool = rep->pool;
 		rt_snap_reset(rep);

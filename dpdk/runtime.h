@@ -17,6 +17,7 @@
 #include "net.h"
 #include "snapshot.h"
 #include "trireme.h"
+#include "trireme_proto.h"
 #include "wire.h"
 
 #define RT_BURST 32
@@ -141,6 +142,13 @@ struct rt_snap_stats {
 	uint64_t sent, received, bytes_tx, bytes_rx, installs, discarded, failed, requests;
 };
 
+/* remote.c: what the remote clients' server counts (one writer). */
+struct rt_remote_stats {
+	uint64_t requests, replies, dups, busy, too_old, table_full, evictions, tx_fail;
+	uint64_t drops[TRP_DROP_COUNT]; /* by trp_parse_request reason */
+};
+struct rt_remote;
+
 struct rt_replica {
 	struct trireme *t;
 	unsigned id;
@@ -191,6 +199,7 @@ struct rt_replica {
 	struct trireme_client *retired; /* freed with commands in the ring */
 	pthread_mutex_t clients_lock;
 	bool violation_logged; /* applier only */
+	struct rt_remote *remote; /* conf.serve_clients > 0 (remote.c) */
 };
 
 struct rt_lcore {
@@ -213,6 +222,8 @@ struct trireme {
 	uint16_t ports[TR_REPLICAS];
 	bool ring_mesh;
 	double ns_per_cycle;
+	pthread_t remote_thread; /* cluster mode: remote clients over kernel UDP */
+	bool remote_started;
 };
 
 /* Who calls whom (each file below declares what it offers the others):
@@ -269,6 +280,18 @@ void rt_telemetry_stop(struct trireme *t);
 int rt_worker_main(void *arg);
 struct rte_mbuf *rt_task_frame_alloc(struct rt_task *k);
 void rt_task_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint16_t len);
+
+/* remote.c: remote clients (trireme_proto.h). start: after the workers
+ * (their clients, and in cluster mode the kernel sockets' thread); stop:
+ * joins that thread (t->stop set); free: after the workers stopped. In
+ * replica mode the column 0 task hands over the datagrams of the client port
+ * (rx) and polls the completions, sending the replies (poll). */
+int rt_remote_start(struct trireme *t, char *err, size_t len);
+void rt_remote_stop(struct trireme *t);
+void rt_remote_free(struct rt_remote *rm);
+void rt_remote_rx(struct rt_task *k, const struct tr_net_rx *rx, uint64_t now_ns);
+unsigned rt_remote_poll(struct rt_task *k);
+void rt_remote_stats(const struct rt_remote *rm, struct rt_remote_stats *st);
 
 /* heal.c: §12 on the runtime's side. */
 #define RT_PARK_APPLIER (1u << TR_COLUMNS)

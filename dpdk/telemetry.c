@@ -55,6 +55,9 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(snap_failed);
 	TEL_U64(incarnation);
 	TEL_U64(down);
+	TEL_U64(remote_requests);
+	TEL_U64(remote_replies);
+	TEL_U64(remote_drops);
 #undef TEL_U64
 	rte_tel_data_add_dict_u64(d, "violation", rt_violated(&t->reps[id]));
 	if (rt_violated(&t->reps[id]))
@@ -140,6 +143,15 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 	s->snap_installs = __atomic_load_n(&r->snap.installs, __ATOMIC_RELAXED);
 	s->snap_failed = __atomic_load_n(&r->snap.failed, __ATOMIC_RELAXED) +
 			 __atomic_load_n(&r->snap.discarded, __ATOMIC_RELAXED);
+	{
+		struct rt_remote_stats rs;
+
+		rt_remote_stats(r->remote, &rs);
+		s->remote_requests = rs.requests;
+		s->remote_replies = rs.replies;
+		for (unsigned d = 1; d < TRP_DROP_COUNT; d++)
+			s->remote_drops += rs.drops[d];
+	}
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
 		const struct rt_task *k = &r->tasks[c];
 		const struct tr_column_stats *cs = &k->col->stats;

@@ -199,6 +199,10 @@ rx_packet(struct rt_task *k, struct rte_mbuf *m, uint64_t now_ns)
 		rt_snap_rx(k, &rx, now_ns); /* k: the column 0 task (its queue) */
 		return;
 	}
+	if (rx.column == TR_NET_CLIENT) {
+		rt_remote_rx(k, &rx, now_ns); /* remote.c */
+		return;
+	}
 	k = &r->tasks[rx.column];
 	rc = tr_frame_decode(rx.payload, rx.len, &r->limits, &hdr, k->rx_msgs, TR_FRAME_MSGS_MAX,
 			     &count);
@@ -315,8 +319,10 @@ task_poll(struct rt_task *k)
 		emit(k);
 		work++;
 	}
-	if (k->column == 0)
+	if (k->column == 0) {
 		work += rt_snap_poll(k, now_ns); /* T1: snapshots both ways */
+		work += rt_remote_poll(k);       /* remote clients' replies */
+	}
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++)
 		frame_close(k, peer);
 	tx_flush(k, now_ns);

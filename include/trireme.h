@@ -133,7 +133,15 @@ struct trireme_conf {
 	 * launcher's --cluster-state existing): a replica restarted without
 	 * its memory. It serves once caught up with its peers. */
 	bool join;                   /* default false; taken from reserved */
-	uint8_t reserved[55];        /* zero (trireme_conf_default): room for
+	uint8_t pad0;                /* zero */
+	/* Remote clients (trireme_proto.h): how many a local replica serves at
+	 * once over UDP, each through one of its clients (so at most
+	 * clients_max, with the caller's own). 0: none (the default). Replica
+	 * mode: UDP port udp_port_base + 4 of the replica's address, through
+	 * its DPDK port; cluster mode: kernel UDP sockets on port
+	 * udp_port_base + 4 + replica of every local address. */
+	uint16_t serve_clients;      /* taken from reserved */
+	uint8_t reserved[52];        /* zero (trireme_conf_default): room for
 				      * later options without an ABI break */
 };
 
@@ -291,7 +299,10 @@ struct trireme_replica_stats {
 	bool down;                 /* crashed, not restarted */
 	bool serving;              /* §12 J4: takes commands (a joiner: caught up) */
 	bool peer_live[TRIREME_REPLICAS]; /* heard from in the last second */
-	uint64_t reserved[16];     /* zero: room for later counters */
+	/* Remote clients (conf.serve_clients): requests taken, replies sent,
+	 * datagrams dropped as malformed (trireme_proto.h, TRP_DROPS). */
+	uint64_t remote_requests, remote_replies, remote_drops;
+	uint64_t reserved[13];     /* zero: room for later counters */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
 

@@ -41,6 +41,7 @@ enum {
 	OPT_LOG_SLOTS,
 	OPT_CLUSTER_STATE,
 	OPT_LINGER,
+	OPT_SERVE_CLIENTS,
 };
 
 static const char short_options[] = ":hi";
@@ -74,6 +75,7 @@ static const struct option long_options[] = {
 	{"log-slots", required_argument, NULL, OPT_LOG_SLOTS},
 	{"cluster-state", required_argument, NULL, OPT_CLUSTER_STATE},
 	{"linger", required_argument, NULL, OPT_LINGER},
+	{"serve-clients", required_argument, NULL, OPT_SERVE_CLIENTS},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -111,7 +113,12 @@ opts_usage(FILE *f)
 		"                        the default), log (linearizable, a read-only\n"
 		"                        instance) or local (WEAKER: the replica's applied\n"
 		"                        state, not linearizable)\n"
-		"  --writers N           how many replicas get load, 1..3 (default 3)\n"
+		"  --writers N           how many replicas get load, 0..3 (default 3)\n"
+		"  --serve-clients N     serve N remote clients at once over UDP (trireme-load,\n"
+		"                        include/trireme_proto.h), 1..1024: replica mode on\n"
+		"                        port udp-port-base + 4 of the replica's address,\n"
+		"                        --cluster on udp-port-base + 4 + replica (kernel\n"
+		"                        sockets); default 0: none\n"
 		"  --loss P              drop this fraction of packets on send and on receive\n"
 		"                        of every local replica, 0..0.9 (default 0)\n"
 		"  --seed N              seed of the load and of the engine (default 1)\n"
@@ -604,7 +611,7 @@ opts_parse(int argc, char **argv, struct opts *o)
 			rc = parse_real("loss", optarg, 0, 0.9, &o->loss);
 			break;
 		case OPT_WRITERS:
-			rc = parse_uint("writers", optarg, 1, TRIREME_REPLICAS, &v);
+			rc = parse_uint("writers", optarg, 0, TRIREME_REPLICAS, &v);
 			o->writers = (unsigned)v;
 			break;
 		case OPT_BATCH:
@@ -655,6 +662,10 @@ opts_parse(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_LINGER:
 			rc = parse_real("linger", optarg, 0, 3600, &o->linger_s);
+			break;
+		case OPT_SERVE_CLIENTS:
+			rc = parse_uint("serve-clients", optarg, 1, OPTS_SERVE_CLIENTS_MAX, &v);
+			o->serve_clients = (unsigned)v;
 			break;
 		case OPT_HELP:
 			opts_usage(stdout);

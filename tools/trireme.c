@@ -209,6 +209,11 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 		}
 		conf->keys_max = o->keys;
 	}
+	/* Remote clients take clients of their own. Room for the most on every
+	 * replica, served or not: the client table (§8) must be the same size on
+	 * every replica of the cluster, whatever its --serve-clients. */
+	conf->serve_clients = (uint16_t)o->serve_clients;
+	conf->clients_max += OPTS_SERVE_CLIENTS_MAX;
 	clients = opts_clients_per_replica(o) + (o->interactive ? 1 : 0);
 	if (conf->clients_max != 0 && clients > conf->clients_max) {
 		fprintf(stderr, "trireme: --window %u needs %u clients per replica but the runtime "
@@ -581,12 +586,14 @@ print_json(const struct app *a, const struct outcome *out)
 		       PRIu64 ",\"retries\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"drops\":%"
 		       PRIu64 ",\"paused\":%s,\"down\":%s,\"incarnation\":%u,\"too_old\":%"
 		       PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
-		       ",\"snap_bytes_rx\":%" PRIu64 "}",
+		       ",\"snap_bytes_rx\":%" PRIu64 ",\"remote_requests\":%" PRIu64
+		       ",\"remote_replies\":%" PRIu64 ",\"remote_drops\":%" PRIu64 "}",
 		       first ? "" : ",", r, st->applied, st->applied_cmds, st->kv_digest, st->keys,
 		       st->committed, st->retries, st->recoveries, replica_drops(st),
 		       st->paused ? "true" : "false", st->down ? "true" : "false",
 		       st->incarnation, st->too_old, st->snap_sent, st->snap_installs,
-		       st->snap_bytes_rx);
+		       st->snap_bytes_rx, st->remote_requests, st->remote_replies,
+		       st->remote_drops);
 		first = false;
 	}
 	printf("],\"digests_match\":%s}\n", out->converged ? "true" : "false");
@@ -725,7 +732,7 @@ launch(struct app *a)
 			}
 		}
 	}
-	if (!a->o.cluster && !lc.loaded[a->o.replica_id] && !a->o.quiet)
+	if (!a->o.cluster && !lc.loaded[a->o.replica_id] && !a->o.quiet && a->o.writers > 0)
 		fprintf(stderr, "trireme: replica %u gets no load (--writers %u loads replicas "
 			"0..%u)\n", a->o.replica_id, a->o.writers, a->o.writers - 1);
 	lc.window = a->o.window;

@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: MIT
+ * trireme-load: a closed-loop load generator for remote clients
+ * (include/trireme_proto.h) over kernel UDP sockets, so that it runs on any
+ * host, with no DPDK.
+ *
+ *   trireme-load --target 10.0.0.1:7004,10.0.0.2:7004,10.0.0.3:7004 \
+ *                --clients 24 --window 8 --duration 10 --json
+ *
+ * Clients are spread round robin over the targets; each keeps its window of
+ * operations outstanding (seqs within a span of the window, as the replica's
+ * table requires) and resends an unanswered one with the same seq after
+ * --timeout-ms (the replica answers it once: trireme_proto.h). Latency is
+ * client-visible: from the first send to the answer, retries included.
+ * Reports a line per second on stderr and a summary (or --json) on stdout.
+ * --history FILE writes HISTORY.md version 2 (util/history_out.c: a pending
+ * line flushed before the first send, the complete line at the answer).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hist.h"
+#include "history_out.h"
+#include "trireme_proto.h"
+
+#define TARGETS_MAX 16
+#define CLIENTS_MAX 4096
+#define KEY_LEN 24
+#define HISTORY_VALUE_MIN 32
+#define DRAIN_S 3
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+struct target {
+	struct sockaddr_in addr;
+	char name[64];
+	uint64_t ops, retries, busy;
+};
+
+struct op {
+	uint64_t seq;          /* 0: free */
+	uint64_t call_ns;      /* first send */
+	uint64_t sent_ns;      /* last send */
+	uint64_t key;
+	uint8_t kind;
+	uint8_t read_mode;
+	unsigned sends;
+};
+
+struct client {
+	uint64_t id;
+	unsigned target;
+	uint64_t next_seq;
+	unsigned used;
+	struct op *ops;        /* window of them, by seq % window */
+};
+
+struct conf {
+	struct target targets[TARGETS_MAX];
+	unsigned ntargets;
+	unsigned clients, window;
+	uint32_t value_size;
+	uint64_t keys;
+	double read_ratio, duration_s, interval_s;
+	uint8_t read_mode;
+	uint64_t timeout_ns;
+	uint64_t seed;
+	const char *history;
+	bool json, quiet, no_cksum;
+};
+
+struct counts {
+	uint64_t ops, reads, writes, retries, busy, unknown, errors, bad_replies;
+};
+
+static volatile sig_atomic_t stop_now;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_now = 1;
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rng_state;
+
+static uint64_t
+rng(void)
+{
+	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: trireme-load --target HOST:PORT[,HOST:PORT...] [options]\n"
+		"  --target LIST        replicas serving remote clients (trireme --serve-clients:\n"
+		"                       port udp-port-base + 4); repeatable\n"
+		"  --clients N          remote clients, round robin over the targets (default 3)\n"
+		"  --window W           outstanding operations per client, 1..64 (default 8)\n"
+		"  --value-size B       bytes per value, 1..4096 (default 16; 32+ with --history)\n"
+		"  --keys N             keys k0 .. k<N-1>, uniform (default 1000)\n"
+		"  --read-ratio P       share of gets, 0..1 (default 0.25)\n"
+		"  --read-mode M        barrier (default) or log\n"
+		"  --duration S         seconds of load (default 10)\n"
+		"  --timeout-ms T       resend an unanswered operation after T ms (default 50)\n"
+		"  --interval S         a stats line every S seconds on stderr (default 1, 0: none)\n"
+		"  --history FILE       HISTORY.md version 2 history of every operation\n"
+		"  --seed N             key choice and client ids (default: from the clock)\n"
+		"  --no-udp-checksum    send UDP checksum 0 (veth pairs: the kernel leaves a\n"
+		"                       partial checksum that a replica on af_packet rejects)\n"
+		"  --json               the summary as one JSON object\n"
+		"  --quiet              no stats lines\n");
+}
+
+static int
+parse_target(struct conf *c, const char *arg)
+{
+	char buf[128], *save = NULL, *tok;
+
+	if (strlen(arg) >= sizeof(buf))
+		return -1;
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM}, *res;
+		char *colon = strrchr(tok, ':');
+		struct target *t;
+
+		if (colon == NULL || c->ntargets == TARGETS_MAX) {
+			fprintf(stderr, "trireme-load: --target wants HOST:PORT, at most %u: %.64s\n",
+				TARGETS_MAX, tok);
+			return -1;
+		}
+		*colon = 0;
+		if (getaddrinfo(tok, colon + 1, &hints, &res) != 0) {
+			fprintf(stderr, "trireme-load: cannot resolve %.64s:%.16s\n", tok, colon + 1);
+			return -1;
+		}
+		t = &c->targets[c->ntargets++];
+		memcpy(&t->addr, res->ai_addr, sizeof(t->addr));
+		freeaddrinfo(res);
+		snprintf(t->name, sizeof(t->name), "%s:%s", tok, colon + 1);
+	}
+	return 0;
+}
+
+static int
+parse_num(const char *name, const char *arg, double lo, double hi, double *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end != 0 || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "trireme-load: --%s must be a number in %g..%g, not '%.32s'\n", name,
+			lo, hi, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct conf *c)
+{
+	static const struct option longs[] = {
+		{"target", required_argument, NULL, 't'},
+		{"clients", required_argument, NULL, 'c'},
+		{"window", required_argument, NULL, 'w'},
+		{"value-size", required_argument, NULL, 'v'},
+		{"keys", required_argument, NULL, 'k'},
+		{"read-ratio", required_argument, NULL, 'r'},
+		{"read-mode", required_argument, NULL, 'm'},
+		{"duration", required_argument, NULL, 'd'},
+		{"timeout-ms", required_argument, NULL, 'T'},
+		{"interval", required_argument, NULL, 'i'},
+		{"history", required_argument, NULL, 'H'},
+		{"seed", required_argument, NULL, 's'},
+		{"no-udp-checksum", no_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool seed_set = false, value_set = false;
+	double v;
+	int opt, rc = 0;
+
+	*c = (struct conf){.clients = 3, .window = 8, .value_size = 16, .keys = 1000,
+			   .read_ratio = 0.25, .duration_s = 10, .interval_s = 1,
+			   .timeout_ns = 50000000};
+	while (rc == 0 && (opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		switch (opt) {
+		case 't': rc = parse_target(c, optarg); break;
+		case 'c': rc = parse_num("clients", optarg, 1, CLIENTS_MAX, &v); c->clients = (unsigned)v; break;
+		case 'w': rc = parse_num("window", optarg, 1, TRP_WINDOW_MAX, &v); c->window = (unsigned)v; break;
+		case 'v':
+			rc = parse_num("value-size", optarg, 1, TRP_VAL_MAX, &v);
+			c->value_size = (uint32_t)v;
+			value_set = true;
+			break;
+		case 'k': rc = parse_num("keys", optarg, 1, 1e12, &v); c->keys = (uint64_t)v; break;
+		case 'r': rc = parse_num("read-ratio", optarg, 0, 1, &c->read_ratio); break;
+		case 'm':
+			if (strcmp(optarg, "barrier") == 0)
+				c->read_mode = 0;
+			else if (strcmp(optarg, "log") == 0)
+				c->read_mode = 1;
+			else {
+				fprintf(stderr, "trireme-load: --read-mode is barrier or log (local "
+					"reads are not served remotely)\n");
+				rc = -1;
+			}
+			break;
+		case 'd': rc = parse_num("duration", optarg, 0.1, 86400, &c->duration_s); break;
+		case 'T':
+			rc = parse_num("timeout-ms", optarg, 1, 60000, &v);
+			c->timeout_ns = (uint64_t)(v * 1e6);
+			break;
+		case 'i': rc = parse_num("interval", optarg, 0, 3600, &c->interval_s); break;
+		case 'H': c->history = optarg; break;
+		case 's':
+			rc = parse_num("seed", optarg, 0, 1e18, &v);
+			c->seed = (uint64_t)v;
+			seed_set = true;
+			break;
+		case 'n': c->no_cksum = true; break;
+		case 'j': c->json = true; break;
+		case 'q': c->quiet = true; break;
+		case 'h': usage(stdout); exit(EXIT_OK);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (rc != 0)
+		return -1;
+	if (optind < argc || c->ntargets == 0) {
+		fprintf(stderr, "trireme-load: %s\n", c->ntargets == 0 ? "give --target HOST:PORT"
+			: "unexpected argument");
+		usage(stderr);
+		return -1;
+	}
+	if (c->history != NULL && c->value_size < HISTORY_VALUE_MIN) {
+		if (value_set) {
+			fprintf(stderr, "trireme-load: --history needs --value-size %u or more "
+				"(unique values)\n", HISTORY_VALUE_MIN);
+			return -1;
+		}
+		c->value_size = HISTORY_VALUE_MIN;
+	}
+	if (!seed_set)
+		c->seed = now_ns() ^ ((uint64_t)getpid() << 32);
+	return 0;
+}
+
+struct run {
+	struct conf c;
+	struct client *cl;
+	int fd;
+	FILE *hist;
+	uint64_t id_base;
+	uint8_t *pattern;
+	struct hist total, reads, writes, interval;
+	struct counts n;
+	uint64_t outstanding;
+};
+
+static size_t
+make_key(char *buf, uint64_t k)
+{
+	return (size_t)snprintf(buf, KEY_LEN, "k%" PRIu64, k);
+}
+
+/* A set's value, unique per (client, seq): "<client>.<seq>:" then the pattern. */
+static const uint8_t *
+make_value(struct run *r, const struct client *cl, uint64_t seq, uint8_t *buf)
+{
+	int n = snprintf((char *)buf, r->c.value_size + 1, "%" PRIu64 ".%" PRIu64 ":", cl->id, seq);
+
+	if (n < 0 || (uint32_t)n > r->c.value_size)
+		n = (int)r->c.value_size;
+	memcpy(buf + n, r->pattern + n, r->c.value_size - (uint32_t)n);
+	return buf;
+}
+
+static void
+history_line(struct run *r, const struct client *cl, const struct op *o, const struct trp_reply *rep,
+	     uint64_t now)
+{
+	char key[KEY_LEN];
+	uint8_t val[TRP_VAL_MAX + 1];
+	struct history_op h = {.client = cl->id, .op = o->kind, .key = key, .call = o->call_ns};
+
+	if (r->hist == NULL)
+		return;
+	h.key_len = make_key(key, o->key);
+	if (o->kind == TRP_SET) {
+		h.value = (const char *)make_value(r, cl, o->seq, val);
+		h.value_len = r->c.value_size;
+	}
+	if (o->kind == TRP_GET)
+		h.meta = o->read_mode == 0 ? "barrier" : "log";
+	if (rep == NULL) {
+		history_op_write_call(r->hist, &h);
+		return;
+	}
+	h.done = true;
+	h.ret = now;
+	h.ok = rep->status == TRP_ST_OK;
+	if (h.ok && o->kind == TRP_GET && rep->found) {
+		h.out = (const char *)rep->val;
+		h.out_len = rep->val_len;
+	}
+	history_op_write(r->hist, &h);
+}
+
+static void
+send_op(struct run *r, struct client *cl, struct op *o, uint64_t now)
+{
+	uint8_t buf[TRP_HDR_LEN + TRP_REQ_HDR_LEN + KEY_LEN + TRP_VAL_MAX];
+	uint8_t val[TRP_VAL_MAX + 1];
+	char key[KEY_LEN];
+	struct trp_req q = {.seq = o->seq, .op = o->kind, .read_mode = o->read_mode,
+			    .window = (uint8_t)r->c.window, .key = (const uint8_t *)key};
+	struct target *t = &r->c.targets[cl->target];
+	size_t len;
+
+	q.key_len = (uint16_t)make_key(key, o->key);
+	if (o->kind == TRP_SET) {
+		q.val = make_value(r, cl, o->seq, val);
+		q.val_len = (uint16_t)r->c.value_size;
+	}
+	trp_put_hdr(buf, TRP_MAGIC_REQ, 1, cl->id);
+	len = TRP_HDR_LEN + trp_put_request(buf + TRP_HDR_LEN, &q);
+	if (o->sends > 0) {
+		r->n.retries++;
+		t->retries++;
+	}
+	o->sends++;
+	o->sent_ns = now;
+	/* A failed send is a lost datagram: the timeout resends it. */
+	(void)sendto(r->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&t->addr,
+		     sizeof(t->addr));
+}
+
+/* New operations into every free slot: pending lines, one flush, then the
+ * sends (a pending line reaches the file before its command leaves). */
+static unsigned
+fill(struct run *r, uint64_t now)
+{
+	struct op *fresh[256];
+	struct client *owner[256];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < r->c.clients && n < 256; i++) {
+		struct client *cl = &r->cl[i];
+
+		while (cl->used < r->c.window && n < 256) {
+			struct op *o = &cl->ops[cl->next_seq % r->c.window];
+			bool read = (double)(rng() >> 11) * 0x1p-53 < r->c.read_ratio;
+
+			if (o->seq != 0)
+				break; /* the oldest is still out: seqs stay within the window */
+			*o = (struct op){.seq = cl->next_seq++, .call_ns = now, .key = rng() % r->c.keys,
+					 .kind = read ? TRP_GET : (rng() % 8 == 0 ? TRP_DEL : TRP_SET),
+					 .read_mode = read ? r->c.read_mode : 0};
+			cl->used++;
+			r->outstanding++;
+			history_line(r, cl, o, NULL, 0);
+			fresh[n] = o;
+			owner[n++] = cl;
+		}
+	}
+	if (n > 0 && r->hist != NULL)
+		fflush(r->hist);
+	for (unsigned i = 0; i < n; i++)
+		send_op(r, owner[i], fresh[i], now);
+	return n;
+}
+
+static void
+on_reply(struct run *r, const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct trp_reply rep;
+	struct client *cl;
+	struct op *o;
+	uint64_t ns;
+
+	if (trp_parse_reply(buf, len, &rep) != 0 || rep.client < r->id_base ||
+	    rep.client - r->id_base >= r->c.clients) {
+		r->n.bad_replies++;
+		return;
+	}
+	cl = &r->cl[rep.client - r->id_base];
+	o = &cl->ops[rep.seq % r->c.window];
+	if (o->seq != rep.seq)
+		return; /* a late duplicate answer */
+	if (rep.status == TRP_ST_BUSY) { /* not submitted: again after the timeout */
+		r->n.busy++;
+		r->c.targets[cl->target].busy++;
+		return;
+	}
+	ns = now - o->call_ns;
+	history_line(r, cl, o, &rep, now);
+	if (rep.status == TRP_ST_OK) {
+		r->n.ops++;
+		r->c.targets[cl->target].ops++;
+		hist_add(&r->total, ns);
+		hist_add(&r->interval, ns);
+		if (o->kind == TRP_GET) {
+			r->n.reads++;
+			hist_add(&r->reads, ns);
+		} else {
+			r->n.writes++;
+			hist_add(&r->writes, ns);
+		}
+	} else if (rep.status == TRP_ST_TOO_OLD || rep.status == TRP_ST_STOPPED) {
+		r->n.unknown++;
+	} else {
+		r->n.errors++;
+	}
+	o->seq = 0;
+	cl->used--;
+	r->outstanding--;
+}
+
+static unsigned
+receive(struct run *r)
+{
+	uint8_t buf[TRP_REPLY_LEN + TRP_VAL_MAX + 64];
+	unsigned got = 0;
+
+	for (;;) {
+		ssize_t len = recv(r->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (len < 0)
+			break;
+		on_reply(r, buf, (size_t)len, now_ns());
+		got++;
+	}
+	return got;
+}
+
+static void
+resend_late(struct run *r, uint64_t now)
+{
+	for (unsigned i = 0; i < r->c.clients; i++) {
+		struct client *cl = &r->cl[i];
+
+		for (unsigned j = 0; cl->used > 0 && j < r->c.window; j++) {
+			struct op *o = &cl->ops[j];
+
+			if (o->seq != 0 && now - o->sent_ns >= r->c.timeout_ns)
+				send_op(r, cl, o, now);
+		}
+	}
+}
+
+static void
+print_line(struct run *r, double t, double span, uint64_t ops)
+{
+	fprintf(stderr, "[%5.1fs] %8.0f ops/s  p50 %7.1f us  p99 %7.1f us  p999 %7.1f us  "
+		"out %" PRIu64 "  retries %" PRIu64 "\n", t, span > 0 ? (double)ops / span : 0,
+		(double)hist_quantile(&r->interval, 0.5) / 1e3,
+		(double)hist_quantile(&r->interval, 0.99) / 1e3,
+		(double)hist_quantile(&r->interval, 0.999) / 1e3, r->outstanding, r->n.retries);
+}
+
+static void
+print_summary(struct run *r, double s)
+{
+	const struct hist *hs[3] = {&r->total, &r->reads, &r->writes};
+	const char *pre[3] = {"", "read_", "write_"};
+
+	if (!r->c.json) {
+		printf("%" PRIu64 " ops in %.2f s: %.0f ops/s (reads %" PRIu64 ", writes %" PRIu64
+		       ", retries %" PRIu64 ", busy %" PRIu64 ", unknown %" PRIu64 ", errors %" PRIu64
+		       ", unanswered %" PRIu64 ")\n", r->n.ops, s, s > 0 ? (double)r->n.ops / s : 0,
+		       r->n.reads, r->n.writes, r->n.retries, r->n.busy, r->n.unknown, r->n.errors,
+		       r->outstanding);
+		printf("latency: p50 %.1f us, p99 %.1f us, p999 %.1f us\n",
+		       (double)hist_quantile(&r->total, 0.5) / 1e3,
+		       (double)hist_quantile(&r->total, 0.99) / 1e3,
+		       (double)hist_quantile(&r->total, 0.999) / 1e3);
+		for (unsigned i = 0; i < r->c.ntargets; i++)
+			printf("target %s: %" PRIu64 " ops, %" PRIu64 " retries\n",
+			       r->c.targets[i].name, r->c.targets[i].ops, r->c.targets[i].retries);
+		return;
+	}
+	printf("{\"ops\":%" PRIu64 ",\"ops_per_s\":%.2f,", r->n.ops,
+	       s > 0 ? (double)r->n.ops / s : 0);
+	for (unsigned i = 0; i < 3; i++)
+		printf("\"%sp50_us\":%.2f,\"%sp99_us\":%.2f,\"%sp999_us\":%.2f,", pre[i],
+		       (double)hist_quantile(hs[i], 0.5) / 1e3, pre[i],
+		       (double)hist_quantile(hs[i], 0.99) / 1e3, pre[i],
+		       (double)hist_quantile(hs[i], 0.999) / 1e3);
+	printf("\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 ",\"retries\":%" PRIu64
+	       ",\"busy\":%" PRIu64 ",\"unknown\":%" PRIu64 ",\"errors\":%" PRIu64
+	       ",\"bad_replies\":%" PRIu64 ",\"unanswered\":%" PRIu64 ",\"duration_s\":%.3f,"
+	       "\"clients\":%u,\"window\":%u,\"value_size\":%u,\"read_ratio\":%g,\"targets\":[",
+	       r->n.reads, r->n.writes, r->n.retries, r->n.busy, r->n.unknown, r->n.errors,
+	       r->n.bad_replies, r->outstanding, s, r->c.clients, r->c.window, r->c.value_size,
+	       r->c.read_ratio);
+	for (unsigned i = 0; i < r->c.ntargets; i++)
+		printf("%s{\"target\":\"%s\",\"ops\":%" PRIu64 ",\"retries\":%" PRIu64 "}",
+		       i > 0 ? "," : "", r->c.targets[i].name, r->c.targets[i].ops,
+		       r->c.targets[i].retries);
+	printf("]}\n");
+}
+
+static int
+setup(struct run *r)
+{
+	int one = 1, buf = 4 << 20;
+
+	r->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (r->fd < 0) {
+		perror("trireme-load: socket");
+		return -1;
+	}
+	setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	if (r->c.no_cksum && setsockopt(r->fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)) != 0) {
+		perror("trireme-load: SO_NO_CHECK");
+		return -1;
+	}
+	rng_state = r->c.seed;
+	/* Ids below 2^62 (a JSON int64 in the history), never 0. */
+	r->id_base = (rng() >> 2) % ((UINT64_C(1) << 62) - CLIENTS_MAX) + 1;
+	r->cl = calloc(r->c.clients, sizeof(*r->cl));
+	r->pattern = malloc(r->c.value_size + 1);
+	if (r->cl == NULL || r->pattern == NULL)
+		return -1;
+	for (uint32_t i = 0; i < r->c.value_size; i++)
+		r->pattern[i] = (uint8_t)('a' + i % 26);
+	for (unsigned i = 0; i < r->c.clients; i++) {
+		r->cl[i] = (struct client){.id = r->id_base + i, .target = i % r->c.ntargets,
+					   .next_seq = 1};
+		r->cl[i].ops = calloc(r->c.window, sizeof(struct op));
+		if (r->cl[i].ops == NULL)
+			return -1;
+	}
+	if (r->c.history != NULL && (r->hist = fopen(r->c.history, "w")) == NULL) {
+		fprintf(stderr, "trireme-load: cannot write %s: %s\n", r->c.history, strerror(errno));
+		return -1;
+	}
+	hist_reset(&r->total);
+	hist_reset(&r->reads);
+	hist_reset(&r->writes);
+	hist_reset(&r->interval);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct run r;
+	uint64_t start, end, next_line, line_start, line_ops = 0, now, stop_at;
+	int rc = EXIT_OK;
+
+	memset(&r, 0, sizeof(r));
+	if (parse_args(argc, argv, &r.c) != 0)
+		return EXIT_USAGE;
+	if (setup(&r) != 0)
+		return EXIT_FAIL;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	start = now_ns();
+	stop_at = start + (uint64_t)(r.c.duration_s * 1e9);
+	line_start = start;
+	next_line = start + (uint64_t)(r.c.interval_s * 1e9);
+	for (;;) {
+		struct pollfd pfd = {.fd = r.fd, .events = POLLIN};
+		unsigned work;
+		bool running;
+
+		now = now_ns();
+		running = now < stop_at && !stop_now;
+		if (!running && (r.outstanding == 0 || now >= stop_at + DRAIN_S * 1000000000ull ||
+				 stop_now > 1))
+			break;
+		work = receive(&r);
+		now = now_ns();
+		if (running)
+			work += fill(&r, now);
+		resend_late(&r, now);
+		if (r.c.interval_s > 0 && !r.c.quiet && now >= next_line) {
+			print_line(&r, (double)(now - start) / 1e9, (double)(now - line_start) / 1e9,
+				   r.n.ops - line_ops);
+			hist_reset(&r.interval);
+			line_ops = r.n.ops;
+			line_start = now;
+			next_line += (uint64_t)(r.c.interval_s * 1e9);
+		}
+		if (work == 0)
+			(void)poll(&pfd, 1, 1); /* nothing to do: wait for a reply, 1 ms */
+	}
+	end = now_ns();
+	if (end > stop_at)
+		end = stop_at; /* ops/s over the load's duration, not the drain */
+	print_summary(&r, (double)(end - start) / 1e9);
+	if (r.hist != NULL && (fflush(r.hist) != 0 || ferror(r.hist) || fclose(r.hist) != 0)) {
+		fprintf(stderr, "trireme-load: writing %s failed\n", r.c.history);
+		rc = EXIT_FAIL;
+	}
+	if (r.n.ops == 0)
+		rc = EXIT_FAIL;
+	return rc;
+}
