@@ -67,6 +67,7 @@ struct rt_remote {
 	int32_t *head;
 	uint32_t mask;
 	int fd;                    /* kernel transport; -1: DPDK */
+	uint64_t rng;              /* fault injection (drop_tx) on the replies */
 	struct rte_mbuf *tx[RT_BURST];
 	unsigned ntx;
 	struct rt_remote_stats st;
@@ -162,8 +163,19 @@ rm_reply(struct rt_remote *rm, const struct rm_entry *e, uint64_t seq, uint8_t s
 			rm->st.replies++;
 		return;
 	}
-	struct rte_mbuf *m = rte_pktmbuf_alloc(rm->r->pool);
+	struct rte_mbuf *m;
+	uint32_t p = atomic_load_explicit(&rm->r->faults.drop_tx, memory_order_relaxed);
 
+	if (p != 0) { /* --loss: replies get lost like every packet we send */
+		rm->rng ^= rm->rng << 13;
+		rm->rng ^= rm->rng >> 7;
+		rm->rng ^= rm->rng << 17;
+		if ((uint32_t)(rm->rng >> 16) < p) {
+			rm->st.replies++;
+			return;
+		}
+	}
+	m = rte_pktmbuf_alloc(rm->r->pool);
 	if (m == NULL) {
 		rm->st.tx_fail++;
 		return;
@@ -323,6 +335,7 @@ rt_remote_new(struct rt_replica *r, uint32_t n, int fd)
 	rm->r = r;
 	rm->n = n;
 	rm->fd = fd;
+	rm->rng = r->t->conf.seed * 0x9E3779B97F4A7C15ull + r->id + 1;
 	rm->mask = buckets - 1;
 	rm->e = calloc(n, sizeof(*rm->e));
 	rm->head = malloc(buckets * sizeof(*rm->head));

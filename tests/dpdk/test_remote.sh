@@ -47,32 +47,64 @@ for i in 0 1 2; do
 	ip netns exec trr$i "$trireme" --lcores "0@(0-1),1@(0-1)" --no-huge --no-pci \
 		--no-telemetry --log-level='*:error' -m 256 --file-prefix trrm$i \
 		--vdev=net_af_packet0,iface=trv -- --replica-id $i --peers $peers \
-		--udp-port-base $base --serve-clients 16 --writers 0 --duration 9 --linger 5 \
+		--udp-port-base $base --serve-clients 16 --writers 0 --duration 10 --linger 5 \
+		--loss 0.05 \
 		--json >"$tmp/r$i.json" 2>"$tmp/r$i.err" &
 	pid[$i]=$!
 done
 sleep 2
 # Malformed datagrams to replica 0: dropped and counted (remote_drops), no
-# answer, no crash. SO_NO_CHECK (15): see trireme-load --no-udp-checksum.
+# answer, no crash; 24 sent, at least 12 must get past --loss. SO_NO_CHECK (11):
+# see trireme-load --no-udp-checksum.
 bad=0
 if command -v python3 >/dev/null; then
-	ip netns exec trr3 python3 - "$base" <<'PY' && bad=6
+	ip netns exec trr3 python3 - "$base" <<'PY' && bad=12
 import socket, struct, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, 11, 1)
 hdr = struct.pack('<HBBIQ', 0x5154, 1, 1, 0, 42)
 req = struct.pack('<QBBBBHH', 1, 1, 0, 8, 0, 1, 1) + b'kv'
-for d in [b'', b'xx', b'\0' * 16, hdr[:3] + b'\0' + hdr[4:], hdr + req[:17],
+for d in 4 * [b'', b'xx', b'\0' * 16, hdr[:3] + b'\0' + hdr[4:], hdr + req[:17],
 	  hdr + req[:8] + b'\x07' + req[9:]]:
 	s.sendto(d, ('10.0.0.1', int(sys.argv[1]) + 4))
 PY
 fi
 targets=10.0.0.1:$((base + 4)),10.0.0.2:$((base + 4)),10.0.0.3:$((base + 4))
 ip netns exec trr3 "$load" --target "$targets" --clients 6 --window 4 --duration 4 \
-	--keys 50 --read-ratio 0.3 --seed 7 --timeout-ms 10 --no-udp-checksum \
+	--keys 8 --read-ratio 0.3 --seed 7 --timeout-ms 10 --no-udp-checksum \
 	--history "$tmp/history.jsonl" --json >"$tmp/load.json" 2>"$tmp/load.err"
 lrc=$?
 fail=0
+# Exactly once, by hand: set probe=a (seq 1), set probe=b (seq 2), the retry
+# of seq 1 (answered again, not applied again), then a get (seq 3) reads b.
+if command -v python3 >/dev/null; then
+	probe=$(ip netns exec trr3 python3 - "$base" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 11, 1)
+s.settimeout(0.2)
+dst = ('10.0.0.2', int(sys.argv[1]) + 4)
+def call(seq, op, val):
+    d = struct.pack('<HBBIQ', 0x5154, 1, 1, 0, 4242) + \
+        struct.pack('<QBBBBHH', seq, op, 0, 4, 0, 5, len(val)) + b'probe' + val
+    for _ in range(50):
+        s.sendto(d, dst)
+        try:
+            r = s.recv(2048)
+        except socket.timeout:
+            continue
+        if struct.unpack_from('<Q', r, 16)[0] == seq:
+            return r[24], r[32:]
+    return None, b''
+call(1, 1, b'a')
+call(2, 1, b'b')
+call(1, 1, b'a')
+st, v = call(3, 2, b'')
+print('%s:%s' % (st, v.decode()))
+PY
+)
+	[ "$probe" = "0:b" ] || { echo "FAIL: a retried set applied again (get after it: $probe)"; fail=1; }
+fi
 for i in 0 1 2; do
 	wait "${pid[$i]}"; rc[$i]=$?
 	pid[$i]=
