@@ -271,7 +271,7 @@ tr_net_parse(const struct rte_mbuf *m, const struct tr_net_conf *conf,
 
 	out->payload = (const uint8_t *)(udp + 1);
 	out->len = (uint16_t)(udp_len - sizeof(*udp));
-	out->from = column == TR_NET_CLIENT ? TR_REPLICAS : (uint8_t)from;
+	out->from = (uint8_t)from;
 	out->column = (uint8_t)column;
 	out->src_mac = &eth->src_addr;
 	out->src_ip = ip->src_addr;

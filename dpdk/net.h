@@ -126,7 +126,7 @@ struct tr_net_rx {
 	const uint8_t *payload;
 	uint16_t len;
 	uint8_t from;			/* replica, by source IP (TR_NET_CLIENT:
-					 * TR_REPLICAS, any source) */
+					 * TR_REPLICAS when not a peer's) */
 	uint8_t column;			/* by UDP dst port (TR_NET_SNAP: snapshot) */
 	/* The sender, for a reply (network order). */
 	const struct rte_ether_addr *src_mac;

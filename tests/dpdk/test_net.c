@@ -546,7 +546,7 @@ static const struct drop_case drop_cases[] = {
 	 FIELD(OFF_UDP(dgram_len), 2, 8 + DR_LEN - 1)},
 	{"UDP length 0", TR_NET_DROP_BAD_UDP_LEN,
 	 FIELD(OFF_UDP(dgram_len), 2, 0)},
-	{"dst port base + 4", TR_NET_DROP_FOREIGN_PORT,
+	{"dst port past the channels", TR_NET_DROP_FOREIGN_PORT,
 	 FIELD(OFF_UDP(dst_port), 2, PORT_BASE + TR_NET_CHANNELS)},
 	{"dst port base - 1", TR_NET_DROP_FOREIGN_PORT,
 	 FIELD(OFF_UDP(dst_port), 2, PORT_BASE - 1)},
