@@ -21,6 +21,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,13 +40,13 @@
 #define KEY_LEN 24
 #define HISTORY_VALUE_MIN 32
 #define DRAIN_S 3
+#define THREADS_MAX 64
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 struct target {
 	struct sockaddr_in addr;
 	char name[64];
-	uint64_t ops, retries, busy;
 };
 
 struct op {
@@ -69,7 +70,7 @@ struct client {
 struct conf {
 	struct target targets[TARGETS_MAX];
 	unsigned ntargets;
-	unsigned clients, window;
+	unsigned clients, window, threads;
 	uint32_t value_size;
 	uint64_t keys;
 	double read_ratio, duration_s, interval_s;
@@ -130,6 +131,8 @@ usage(FILE *f)
 		"  --duration S         seconds of load (default 10)\n"
 		"  --timeout-ms T       resend an unanswered operation after T ms (default 50)\n"
 		"  --interval S         a stats line every S seconds on stderr (default 1, 0: none)\n"
+		"  --threads N          sending threads, each with its own socket and a share of\n"
+		"                       the clients, 1..64 (default 1)\n"
 		"  --history FILE       HISTORY.md version 2 history of every operation\n"
 		"  --seed N             key choice and client ids (default: from the clock)\n"
 		"  --no-udp-checksum    send UDP checksum 0 (veth pairs: the kernel leaves a\n"
@@ -198,6 +201,7 @@ parse_args(int argc, char **argv, struct conf *c)
 		{"duration", required_argument, NULL, 'd'},
 		{"timeout-ms", required_argument, NULL, 'T'},
 		{"interval", required_argument, NULL, 'i'},
+		{"threads", required_argument, NULL, 'P'},
 		{"history", required_argument, NULL, 'H'},
 		{"seed", required_argument, NULL, 's'},
 		{"no-udp-checksum", no_argument, NULL, 'n'},
@@ -210,7 +214,7 @@ parse_args(int argc, char **argv, struct conf *c)
 	double v;
 	int opt, rc = 0;
 
-	*c = (struct conf){.clients = 3, .window = 8, .value_size = 16, .keys = 1000,
+	*c = (struct conf){.clients = 3, .window = 8, .threads = 1, .value_size = 16, .keys = 1000,
 			   .read_ratio = 0.25, .duration_s = 10, .interval_s = 1,
 			   .timeout_ns = 50000000};
 	while (rc == 0 && (opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -242,6 +246,7 @@ parse_args(int argc, char **argv, struct conf *c)
 			c->timeout_ns = (uint64_t)(v * 1e6);
 			break;
 		case 'i': rc = parse_num("interval", optarg, 0, 3600, &c->interval_s); break;
+		case 'P': rc = parse_num("threads", optarg, 1, THREADS_MAX, &v); c->threads = (unsigned)v; break;
 		case 'H': c->history = optarg; break;
 		case 's':
 			rc = parse_num("seed", optarg, 0, 1e18, &v);
@@ -273,19 +278,41 @@ parse_args(int argc, char **argv, struct conf *c)
 	}
 	if (!seed_set)
 		c->seed = now_ns() ^ ((uint64_t)getpid() << 32);
+	if (c->threads > c->clients)
+		c->threads = c->clients;
 	return 0;
 }
+
+struct run;
+
+/* A thread: its socket and clients first, first + nthreads, ... Its counts
+ * and histograms are read by the main thread under lock. */
+struct worker {
+	struct run *run;
+	pthread_t tid;
+	unsigned first;
+	int fd;
+	uint64_t rng;
+	pthread_mutex_t lock;
+	struct hist total, reads, writes, interval;
+	struct counts n;
+	uint64_t outstanding;
+	uint64_t target_ops[TARGETS_MAX], target_retries[TARGETS_MAX];
+};
 
 struct run {
 	struct conf c;
 	struct client *cl;
-	int fd;
+	struct worker *w;
 	FILE *hist;
+	pthread_mutex_t hist_lock;
 	uint64_t id_base;
 	uint8_t *pattern;
-	struct hist total, reads, writes, interval;
+	uint64_t start, stop_at;
+	struct hist total, reads, writes, interval; /* merged */
 	struct counts n;
 	uint64_t outstanding;
+	uint64_t target_ops[TARGETS_MAX], target_retries[TARGETS_MAX];
 };
 
 static size_t
@@ -314,8 +341,6 @@ history_line(struct run *r, const struct client *cl, const struct op *o, const s
 	uint8_t val[TRP_VAL_MAX + 1];
 	struct history_op h = {.client = cl->id, .op = o->kind, .key = key, .call = o->call_ns};
 
-	if (r->hist == NULL)
-		return;
 	h.key_len = make_key(key, o->key);
 	if (o->kind == TRP_SET) {
 		h.value = (const char *)make_value(r, cl, o->seq, val);
@@ -324,7 +349,7 @@ history_line(struct run *r, const struct client *cl, const struct op *o, const s
 	if (o->kind == TRP_GET)
 		h.meta = o->read_mode == 0 ? "barrier" : "log";
 	if (rep == NULL) {
-		history_op_write_call(r->hist, &h);
+		history_op_write_call(r->hist, &h); /* errors: ferror at the end */
 		return;
 	}
 	h.done = true;
@@ -334,18 +359,21 @@ history_line(struct run *r, const struct client *cl, const struct op *o, const s
 		h.out = (const char *)rep->val;
 		h.out_len = rep->val_len;
 	}
+	pthread_mutex_lock(&r->hist_lock);
 	history_op_write(r->hist, &h);
+	pthread_mutex_unlock(&r->hist_lock);
 }
 
 static void
-send_op(struct run *r, struct client *cl, struct op *o, uint64_t now)
+send_op(struct worker *w, struct client *cl, struct op *o, uint64_t now)
 {
+	struct run *r = w->run;
 	uint8_t buf[TRP_HDR_LEN + TRP_REQ_HDR_LEN + KEY_LEN + TRP_VAL_MAX];
 	uint8_t val[TRP_VAL_MAX + 1];
 	char key[KEY_LEN];
 	struct trp_req q = {.seq = o->seq, .op = o->kind, .read_mode = o->read_mode,
 			    .window = (uint8_t)r->c.window, .key = (const uint8_t *)key};
-	struct target *t = &r->c.targets[cl->target];
+	const struct target *t = &r->c.targets[cl->target];
 	size_t len;
 
 	q.key_len = (uint16_t)make_key(key, o->key);
@@ -356,137 +384,252 @@ send_op(struct run *r, struct client *cl, struct op *o, uint64_t now)
 	trp_put_hdr(buf, TRP_MAGIC_REQ, 1, cl->id);
 	len = TRP_HDR_LEN + trp_put_request(buf + TRP_HDR_LEN, &q);
 	if (o->sends > 0) {
-		r->n.retries++;
-		t->retries++;
+		pthread_mutex_lock(&w->lock);
+		w->n.retries++;
+		w->target_retries[cl->target]++;
+		pthread_mutex_unlock(&w->lock);
 	}
 	o->sends++;
 	o->sent_ns = now;
 	/* A failed send is a lost datagram: the timeout resends it. */
-	(void)sendto(r->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&t->addr,
+	(void)sendto(w->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&t->addr,
 		     sizeof(t->addr));
+}
+
+static uint64_t
+worker_rng(struct worker *w)
+{
+	uint64_t z = (w->rng += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
 }
 
 /* New operations into every free slot: pending lines, one flush, then the
  * sends (a pending line reaches the file before its command leaves). */
 static unsigned
-fill(struct run *r, uint64_t now)
+fill(struct worker *w, uint64_t now)
 {
+	struct run *r = w->run;
 	struct op *fresh[256];
 	struct client *owner[256];
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < r->c.clients && n < 256; i++) {
+	for (unsigned i = w->first; i < r->c.clients && n < 256; i += r->c.threads) {
 		struct client *cl = &r->cl[i];
 
 		while (cl->used < r->c.window && n < 256) {
 			struct op *o = &cl->ops[cl->next_seq % r->c.window];
-			bool read = (double)(rng() >> 11) * 0x1p-53 < r->c.read_ratio;
+			bool read = (double)(worker_rng(w) >> 11) * 0x1p-53 < r->c.read_ratio;
 
 			if (o->seq != 0)
 				break; /* the oldest is still out: seqs stay within the window */
-			*o = (struct op){.seq = cl->next_seq++, .call_ns = now, .key = rng() % r->c.keys,
-					 .kind = read ? TRP_GET : (rng() % 8 == 0 ? TRP_DEL : TRP_SET),
+			*o = (struct op){.seq = cl->next_seq++, .call_ns = now,
+					 .key = worker_rng(w) % r->c.keys,
+					 .kind = read ? TRP_GET
+						      : (worker_rng(w) % 8 == 0 ? TRP_DEL : TRP_SET),
 					 .read_mode = read ? r->c.read_mode : 0};
 			cl->used++;
-			r->outstanding++;
-			history_line(r, cl, o, NULL, 0);
 			fresh[n] = o;
 			owner[n++] = cl;
 		}
 	}
-	if (n > 0 && r->hist != NULL)
+	if (n == 0)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	w->outstanding += n;
+	pthread_mutex_unlock(&w->lock);
+	if (r->hist != NULL) {
+		pthread_mutex_lock(&r->hist_lock);
+		for (unsigned i = 0; i < n; i++)
+			history_line(r, owner[i], fresh[i], NULL, 0);
 		fflush(r->hist);
+		pthread_mutex_unlock(&r->hist_lock);
+	}
 	for (unsigned i = 0; i < n; i++)
-		send_op(r, owner[i], fresh[i], now);
+		send_op(w, owner[i], fresh[i], now);
 	return n;
 }
 
 static void
-on_reply(struct run *r, const uint8_t *buf, size_t len, uint64_t now)
+on_reply(struct worker *w, const uint8_t *buf, size_t len, uint64_t now)
 {
+	struct run *r = w->run;
 	struct trp_reply rep;
 	struct client *cl;
 	struct op *o;
-	uint64_t ns;
+	uint64_t ns, idx;
 
-	if (trp_parse_reply(buf, len, &rep) != 0 || rep.client < r->id_base ||
-	    rep.client - r->id_base >= r->c.clients) {
-		r->n.bad_replies++;
+	idx = trp_parse_reply(buf, len, &rep) != 0 ? UINT64_MAX : rep.client - r->id_base;
+	if (rep.client < r->id_base || idx >= r->c.clients || idx % r->c.threads != w->first) {
+		pthread_mutex_lock(&w->lock);
+		w->n.bad_replies++;
+		pthread_mutex_unlock(&w->lock);
 		return;
 	}
-	cl = &r->cl[rep.client - r->id_base];
+	cl = &r->cl[idx];
 	o = &cl->ops[rep.seq % r->c.window];
 	if (o->seq != rep.seq)
 		return; /* a late duplicate answer */
 	if (rep.status == TRP_ST_BUSY) { /* not submitted: again after the timeout */
-		r->n.busy++;
-		r->c.targets[cl->target].busy++;
+		pthread_mutex_lock(&w->lock);
+		w->n.busy++;
+		pthread_mutex_unlock(&w->lock);
 		return;
 	}
 	ns = now - o->call_ns;
-	history_line(r, cl, o, &rep, now);
+	if (r->hist != NULL)
+		history_line(r, cl, o, &rep, now);
+	pthread_mutex_lock(&w->lock);
 	if (rep.status == TRP_ST_OK) {
-		r->n.ops++;
-		r->c.targets[cl->target].ops++;
-		hist_add(&r->total, ns);
-		hist_add(&r->interval, ns);
+		w->n.ops++;
+		w->target_ops[cl->target]++;
+		hist_add(&w->total, ns);
+		hist_add(&w->interval, ns);
 		if (o->kind == TRP_GET) {
-			r->n.reads++;
-			hist_add(&r->reads, ns);
+			w->n.reads++;
+			hist_add(&w->reads, ns);
 		} else {
-			r->n.writes++;
-			hist_add(&r->writes, ns);
+			w->n.writes++;
+			hist_add(&w->writes, ns);
 		}
 	} else if (rep.status == TRP_ST_TOO_OLD || rep.status == TRP_ST_STOPPED) {
-		r->n.unknown++;
+		w->n.unknown++;
 	} else {
-		r->n.errors++;
+		w->n.errors++;
 	}
+	w->outstanding--;
+	pthread_mutex_unlock(&w->lock);
 	o->seq = 0;
 	cl->used--;
-	r->outstanding--;
 }
 
 static unsigned
-receive(struct run *r)
+receive(struct worker *w)
 {
 	uint8_t buf[TRP_REPLY_LEN + TRP_VAL_MAX + 64];
 	unsigned got = 0;
 
 	for (;;) {
-		ssize_t len = recv(r->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		ssize_t len = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (len < 0)
 			break;
-		on_reply(r, buf, (size_t)len, now_ns());
+		on_reply(w, buf, (size_t)len, now_ns());
 		got++;
 	}
 	return got;
 }
 
 static void
-resend_late(struct run *r, uint64_t now)
+resend_late(struct worker *w, uint64_t now)
 {
-	for (unsigned i = 0; i < r->c.clients; i++) {
+	struct run *r = w->run;
+
+	for (unsigned i = w->first; i < r->c.clients; i += r->c.threads) {
 		struct client *cl = &r->cl[i];
 
 		for (unsigned j = 0; cl->used > 0 && j < r->c.window; j++) {
 			struct op *o = &cl->ops[j];
 
 			if (o->seq != 0 && now - o->sent_ns >= r->c.timeout_ns)
-				send_op(r, cl, o, now);
+				send_op(w, cl, o, now);
 		}
 	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->run;
+
+	for (;;) {
+		struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
+		uint64_t now = now_ns();
+		bool running = now < r->stop_at && !stop_now;
+		unsigned work;
+
+		if (!running && (w->outstanding == 0 ||
+				 now >= r->stop_at + DRAIN_S * 1000000000ull))
+			break;
+		work = receive(w);
+		now = now_ns();
+		if (running)
+			work += fill(w, now);
+		resend_late(w, now);
+		if (work == 0)
+			(void)poll(&pfd, 1, 1); /* nothing to do: wait for a reply, 1 ms */
+	}
+	return NULL;
+}
+
+/* The workers' counts and histograms into r (interval: since the last call,
+ * then reset). */
+static void
+merge(struct run *r, bool interval_only)
+{
+	hist_reset(&r->interval);
+	if (!interval_only) {
+		hist_reset(&r->total);
+		hist_reset(&r->reads);
+		hist_reset(&r->writes);
+		memset(&r->n, 0, sizeof(r->n));
+		memset(r->target_ops, 0, sizeof(r->target_ops));
+		memset(r->target_retries, 0, sizeof(r->target_retries));
+	}
+	r->outstanding = 0;
+	for (unsigned i = 0; i < r->c.threads; i++) {
+		struct worker *w = &r->w[i];
+
+		pthread_mutex_lock(&w->lock);
+		hist_merge(&r->interval, &w->interval);
+		hist_reset(&w->interval);
+		r->outstanding += w->outstanding;
+		if (!interval_only) {
+			hist_merge(&r->total, &w->total);
+			hist_merge(&r->reads, &w->reads);
+			hist_merge(&r->writes, &w->writes);
+			r->n.ops += w->n.ops;
+			r->n.reads += w->n.reads;
+			r->n.writes += w->n.writes;
+			r->n.retries += w->n.retries;
+			r->n.busy += w->n.busy;
+			r->n.unknown += w->n.unknown;
+			r->n.errors += w->n.errors;
+			r->n.bad_replies += w->n.bad_replies;
+			for (unsigned t = 0; t < TARGETS_MAX; t++) {
+				r->target_ops[t] += w->target_ops[t];
+				r->target_retries[t] += w->target_retries[t];
+			}
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+}
+
+static uint64_t
+ops_so_far(struct run *r)
+{
+	uint64_t ops = 0;
+
+	for (unsigned i = 0; i < r->c.threads; i++) {
+		pthread_mutex_lock(&r->w[i].lock);
+		ops += r->w[i].n.ops;
+		pthread_mutex_unlock(&r->w[i].lock);
+	}
+	return ops;
 }
 
 static void
 print_line(struct run *r, double t, double span, uint64_t ops)
 {
+	merge(r, true);
 	fprintf(stderr, "[%5.1fs] %8.0f ops/s  p50 %7.1f us  p99 %7.1f us  p999 %7.1f us  "
-		"out %" PRIu64 "  retries %" PRIu64 "\n", t, span > 0 ? (double)ops / span : 0,
+		"out %" PRIu64 "\n", t, span > 0 ? (double)ops / span : 0,
 		(double)hist_quantile(&r->interval, 0.5) / 1e3,
 		(double)hist_quantile(&r->interval, 0.99) / 1e3,
-		(double)hist_quantile(&r->interval, 0.999) / 1e3, r->outstanding, r->n.retries);
+		(double)hist_quantile(&r->interval, 0.999) / 1e3, r->outstanding);
 }
 
 static void
@@ -507,7 +650,7 @@ print_summary(struct run *r, double s)
 		       (double)hist_quantile(&r->total, 0.999) / 1e3);
 		for (unsigned i = 0; i < r->c.ntargets; i++)
 			printf("target %s: %" PRIu64 " ops, %" PRIu64 " retries\n",
-			       r->c.targets[i].name, r->c.targets[i].ops, r->c.targets[i].retries);
+			       r->c.targets[i].name, r->target_ops[i], r->target_retries[i]);
 		return;
 	}
 	printf("{\"ops\":%" PRIu64 ",\"ops_per_s\":%.2f,", r->n.ops,
@@ -520,14 +663,15 @@ print_summary(struct run *r, double s)
 	printf("\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 ",\"retries\":%" PRIu64
 	       ",\"busy\":%" PRIu64 ",\"unknown\":%" PRIu64 ",\"errors\":%" PRIu64
 	       ",\"bad_replies\":%" PRIu64 ",\"unanswered\":%" PRIu64 ",\"duration_s\":%.3f,"
-	       "\"clients\":%u,\"window\":%u,\"value_size\":%u,\"read_ratio\":%g,\"targets\":[",
+	       "\"clients\":%u,\"window\":%u,\"threads\":%u,\"value_size\":%u,\"read_ratio\":%g,"
+	       "\"targets\":[",
 	       r->n.reads, r->n.writes, r->n.retries, r->n.busy, r->n.unknown, r->n.errors,
-	       r->n.bad_replies, r->outstanding, s, r->c.clients, r->c.window, r->c.value_size,
-	       r->c.read_ratio);
+	       r->n.bad_replies, r->outstanding, s, r->c.clients, r->c.window, r->c.threads,
+	       r->c.value_size, r->c.read_ratio);
 	for (unsigned i = 0; i < r->c.ntargets; i++)
 		printf("%s{\"target\":\"%s\",\"ops\":%" PRIu64 ",\"retries\":%" PRIu64 "}",
-		       i > 0 ? "," : "", r->c.targets[i].name, r->c.targets[i].ops,
-		       r->c.targets[i].retries);
+		       i > 0 ? "," : "", r->c.targets[i].name, r->target_ops[i],
+		       r->target_retries[i]);
 	printf("]}\n");
 }
 
@@ -536,23 +680,13 @@ setup(struct run *r)
 {
 	int one = 1, buf = 4 << 20;
 
-	r->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (r->fd < 0) {
-		perror("trireme-load: socket");
-		return -1;
-	}
-	setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	if (r->c.no_cksum && setsockopt(r->fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)) != 0) {
-		perror("trireme-load: SO_NO_CHECK");
-		return -1;
-	}
 	rng_state = r->c.seed;
 	/* Ids below 2^62 (a JSON int64 in the history), never 0. */
 	r->id_base = (rng() >> 2) % ((UINT64_C(1) << 62) - CLIENTS_MAX) + 1;
 	r->cl = calloc(r->c.clients, sizeof(*r->cl));
+	r->w = calloc(r->c.threads, sizeof(*r->w));
 	r->pattern = malloc(r->c.value_size + 1);
-	if (r->cl == NULL || r->pattern == NULL)
+	if (r->cl == NULL || r->w == NULL || r->pattern == NULL)
 		return -1;
 	for (uint32_t i = 0; i < r->c.value_size; i++)
 		r->pattern[i] = (uint8_t)('a' + i % 26);
@@ -563,14 +697,35 @@ setup(struct run *r)
 		if (r->cl[i].ops == NULL)
 			return -1;
 	}
+	for (unsigned i = 0; i < r->c.threads; i++) {
+		struct worker *w = &r->w[i];
+
+		w->run = r;
+		w->first = i;
+		w->rng = rng();
+		pthread_mutex_init(&w->lock, NULL);
+		hist_reset(&w->total);
+		hist_reset(&w->reads);
+		hist_reset(&w->writes);
+		hist_reset(&w->interval);
+		w->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (w->fd < 0) {
+			perror("trireme-load: socket");
+			return -1;
+		}
+		setsockopt(w->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		setsockopt(w->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+		if (r->c.no_cksum &&
+		    setsockopt(w->fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)) != 0) {
+			perror("trireme-load: SO_NO_CHECK");
+			return -1;
+		}
+	}
+	pthread_mutex_init(&r->hist_lock, NULL);
 	if (r->c.history != NULL && (r->hist = fopen(r->c.history, "w")) == NULL) {
 		fprintf(stderr, "trireme-load: cannot write %s: %s\n", r->c.history, strerror(errno));
 		return -1;
 	}
-	hist_reset(&r->total);
-	hist_reset(&r->reads);
-	hist_reset(&r->writes);
-	hist_reset(&r->interval);
 	return 0;
 }
 
@@ -578,7 +733,7 @@ int
 main(int argc, char **argv)
 {
 	struct run r;
-	uint64_t start, end, next_line, line_start, line_ops = 0, now, stop_at;
+	uint64_t end, next_line, line_start, line_ops = 0, now;
 	int rc = EXIT_OK;
 
 	memset(&r, 0, sizeof(r));
@@ -588,40 +743,37 @@ main(int argc, char **argv)
 		return EXIT_FAIL;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	start = now_ns();
-	stop_at = start + (uint64_t)(r.c.duration_s * 1e9);
-	line_start = start;
-	next_line = start + (uint64_t)(r.c.interval_s * 1e9);
-	for (;;) {
-		struct pollfd pfd = {.fd = r.fd, .events = POLLIN};
-		unsigned work;
-		bool running;
-
-		now = now_ns();
-		running = now < stop_at && !stop_now;
-		if (!running && (r.outstanding == 0 || now >= stop_at + DRAIN_S * 1000000000ull ||
-				 stop_now > 1))
+	r.start = now_ns();
+	r.stop_at = r.start + (uint64_t)(r.c.duration_s * 1e9);
+	for (unsigned i = 0; i < r.c.threads; i++) {
+		if (pthread_create(&r.w[i].tid, NULL, worker_main, &r.w[i]) != 0) {
+			fprintf(stderr, "trireme-load: cannot start thread %u\n", i);
+			stop_now = 1;
+			r.c.threads = i;
 			break;
-		work = receive(&r);
-		now = now_ns();
-		if (running)
-			work += fill(&r, now);
-		resend_late(&r, now);
+		}
+	}
+	line_start = r.start;
+	next_line = r.start + (uint64_t)(r.c.interval_s * 1e9);
+	while ((now = now_ns()) < r.stop_at && !stop_now) {
 		if (r.c.interval_s > 0 && !r.c.quiet && now >= next_line) {
-			print_line(&r, (double)(now - start) / 1e9, (double)(now - line_start) / 1e9,
-				   r.n.ops - line_ops);
-			hist_reset(&r.interval);
-			line_ops = r.n.ops;
+			uint64_t ops = ops_so_far(&r);
+
+			print_line(&r, (double)(now - r.start) / 1e9,
+				   (double)(now - line_start) / 1e9, ops - line_ops);
+			line_ops = ops;
 			line_start = now;
 			next_line += (uint64_t)(r.c.interval_s * 1e9);
 		}
-		if (work == 0)
-			(void)poll(&pfd, 1, 1); /* nothing to do: wait for a reply, 1 ms */
+		usleep(10000);
 	}
+	for (unsigned i = 0; i < r.c.threads; i++)
+		pthread_join(r.w[i].tid, NULL);
 	end = now_ns();
-	if (end > stop_at)
-		end = stop_at; /* ops/s over the load's duration, not the drain */
-	print_summary(&r, (double)(end - start) / 1e9);
+	if (end > r.stop_at)
+		end = r.stop_at; /* ops/s over the load's duration, not the drain */
+	merge(&r, false);
+	print_summary(&r, (double)(end - r.start) / 1e9);
 	if (r.hist != NULL && (fflush(r.hist) != 0 || ferror(r.hist) || fclose(r.hist) != 0)) {
 		fprintf(stderr, "trireme-load: writing %s failed\n", r.c.history);
 		rc = EXIT_FAIL;

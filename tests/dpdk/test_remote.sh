@@ -70,7 +70,7 @@ for d in 4 * [b'', b'xx', b'\0' * 16, hdr[:3] + b'\0' + hdr[4:], hdr + req[:17],
 PY
 fi
 targets=10.0.0.1:$((base + 4)),10.0.0.2:$((base + 4)),10.0.0.3:$((base + 4))
-ip netns exec trr3 "$load" --target "$targets" --clients 6 --window 4 --duration 4 \
+ip netns exec trr3 "$load" --target "$targets" --clients 6 --window 4 --threads 2 --duration 4 \
 	--keys 8 --read-ratio 0.3 --seed 7 --timeout-ms 10 --no-udp-checksum \
 	--history "$tmp/history.jsonl" --json >"$tmp/load.json" 2>"$tmp/load.err"
 lrc=$?
