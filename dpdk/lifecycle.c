@@ -248,7 +248,7 @@ place(struct trireme *t, char *err, size_t len)
 
 			l->tasks[l->ntasks++] = &t->reps[r].tasks[c];
 			/* One port queue: a replica's columns share the lcore that reads it. */
-			if (t->ring_mesh || c == TR_COLUMNS - 1)
+			if (t->ring_mesh || t->reps[r].rxq > 1 || c == TR_COLUMNS - 1)
 				n++;
 		}
 		if (!t->conf.applier_threads) {
@@ -258,6 +258,47 @@ place(struct trireme *t, char *err, size_t len)
 		}
 	}
 	return 0;
+}
+
+/* Replica mode: a queue per column when the worker lcores allow one per
+ * column, else one. */
+static uint16_t
+replica_queues(const struct trireme_conf *conf)
+{
+	unsigned workers = conf->lcore_count > 0 ? conf->lcore_count : rte_lcore_count() - 1;
+
+	return workers >= TR_COLUMNS ? TR_COLUMNS : 1;
+}
+
+/* Sets the port up with *nq queues, the UDP port of column c steered to
+ * queue c by rte_flow; where the PMD cannot, falls back to one queue (and
+ * says so in the log). */
+static int
+port_setup_steered(const struct trireme_conf *conf, struct rte_mempool *pool, uint16_t *nq,
+		   char *msg, size_t len)
+{
+	int rc;
+
+	if (*nq > 1) {
+		rc = tr_port_setup(conf->port_id, *nq, *nq, pool, 0, msg, len);
+		if (rc == 0)
+			rc = tr_port_steer(conf->port_id,
+					   rte_cpu_to_be_32(conf->peers[conf->replica_id].ip),
+					   conf->udp_port_base, *nq, msg, len);
+		if (rc == 0) {
+			rte_log(RTE_LOG_NOTICE, tr_logtype,
+				"trireme: port %u: %u RX/TX queues, UDP ports %u..%u steered to "
+				"their column's queue by rte_flow\n", conf->port_id, *nq,
+				conf->udp_port_base, conf->udp_port_base + *nq - 1);
+			return 0;
+		}
+		rte_log(RTE_LOG_NOTICE, tr_logtype,
+			"trireme: port %u: no queue per column (%s); one RX/TX queue, its "
+			"columns on one lcore\n", conf->port_id, msg);
+		rte_eth_dev_stop(conf->port_id);
+		*nq = 1;
+	}
+	return tr_port_setup(conf->port_id, 1, 1, pool, 0, msg, len);
 }
 
 static struct tr_ring_mesh mesh;
@@ -348,15 +389,22 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 				  "--vdev=net_af_packet0,iface=veth0", conf->port_id);
 			goto out_free;
 		}
-		pool = tr_mempool_create("tr_pool", conf->mbufs, mbuf_room_for(conf->mtu),
-					 rte_socket_id());
+		uint16_t nq = replica_queues(conf);
+		int socket = rte_eth_dev_socket_id(conf->port_id);
+
+		if (socket < 0)
+			socket = (int)rte_socket_id();
+		/* On the port's NUMA node; room for every queue's descriptors. */
+		pool = tr_mempool_create("tr_pool", conf->mbufs * nq, mbuf_room_for(conf->mtu),
+					 socket);
 		if (pool == NULL) {
 			rc = fail(err, len, -TRIREME_ENOMEM,
 				  "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
-				  conf->mbufs, rte_strerror(rte_errno));
+				  conf->mbufs * nq, rte_strerror(rte_errno));
 			goto out_free;
 		}
-		rc = tr_port_setup(conf->port_id, 1, 1, pool, 0, msg, sizeof(msg));
+		rc = port_setup_steered(conf, pool, &nq, msg, sizeof(msg));
+		t->reps[id].rxq = nq;
 		if (rc != 0) {
 			rc = fail(err, len, -TRIREME_ENODEV, "port %u: %s", conf->port_id, msg);
 			goto out_free;

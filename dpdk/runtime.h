@@ -183,6 +183,8 @@ struct rt_replica {
 	struct rt_snap_rx srx;
 	struct rt_snap_stats snap;
 	uint16_t port;
+	uint16_t rxq;          /* replica mode: RX/TX queues of the port, 1 or
+				* one per column (steered by rte_flow) */
 	struct rte_mempool *pool;
 	struct tr_net_conf net;
 	struct tr_wire_limits limits;

@@ -32,7 +32,9 @@ chance(struct rt_task *k, _Atomic uint32_t *threshold)
 static inline uint16_t
 queue_of(const struct rt_replica *r, unsigned peer, unsigned column)
 {
-	return r->t->ring_mesh ? (uint16_t)(peer * TR_COLUMNS + column) : 0;
+	if (r->t->ring_mesh)
+		return (uint16_t)(peer * TR_COLUMNS + column);
+	return r->rxq > 1 ? (uint16_t)column : 0; /* a queue per column, or one */
 }
 
 static void
@@ -195,6 +197,12 @@ rx_packet(struct rt_task *k, struct rte_mbuf *m, uint64_t now_ns)
 	tr_net_stats_count(&k->net, rc);
 	if (rc != TR_NET_OK)
 		return;
+	/* A queue per column: another column's packet is its lcore's alone
+	 * (the snapshot and client channels go to column 0's queue). */
+	if (r->rxq > 1 && (rx.column < TR_COLUMNS ? rx.column : 0) != k->column) {
+		k->drops_malformed++;
+		return;
+	}
 	if (rx.column == TR_NET_SNAP) {
 		rt_snap_rx(k, &rx, now_ns); /* k: the column 0 task (its queue) */
 		return;
@@ -284,12 +292,13 @@ task_poll(struct rt_task *k)
 			return 0;
 	}
 
-	/* Ring mesh: a queue per (peer, column). One port queue: the column 0
-	 * task reads it for the replica (its columns share the lcore, place()). */
+	/* Ring mesh: a queue per (peer, column). A queue per column (rte_flow):
+	 * each task reads its own. One port queue: the column 0 task reads it
+	 * for the replica (its columns share the lcore, place()). */
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
 		unsigned n;
 
-		if (r->t->ring_mesh ? peer == r->id : (peer > 0 || k->column != 0))
+		if (r->t->ring_mesh ? peer == r->id : (peer > 0 || (k->column != 0 && r->rxq < 2)))
 			continue;
 		n = rte_eth_rx_burst(r->port, queue_of(r, peer, k->column), pkts, RT_BURST);
 		k->rx_pkts += n;
