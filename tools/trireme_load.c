@@ -103,12 +103,11 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t rng_state;
-
+/* splitmix64 over a seeded state. */
 static uint64_t
-rng(void)
+splitmix(uint64_t *state)
 {
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
 
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -396,16 +395,6 @@ send_op(struct worker *w, struct client *cl, struct op *o, uint64_t now)
 		     sizeof(t->addr));
 }
 
-static uint64_t
-worker_rng(struct worker *w)
-{
-	uint64_t z = (w->rng += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
 /* New operations into every free slot: pending lines, one flush, then the
  * sends (a pending line reaches the file before its command leaves). */
 static unsigned
@@ -421,14 +410,14 @@ fill(struct worker *w, uint64_t now)
 
 		while (cl->used < r->c.window && n < 256) {
 			struct op *o = &cl->ops[cl->next_seq % r->c.window];
-			bool read = (double)(worker_rng(w) >> 11) * 0x1p-53 < r->c.read_ratio;
+			bool read = (double)(splitmix(&w->rng) >> 11) * 0x1p-53 < r->c.read_ratio;
 
 			if (o->seq != 0)
 				break; /* the oldest is still out: seqs stay within the window */
 			*o = (struct op){.seq = cl->next_seq++, .call_ns = now,
-					 .key = worker_rng(w) % r->c.keys,
+					 .key = splitmix(&w->rng) % r->c.keys,
 					 .kind = read ? TRP_GET
-						      : (worker_rng(w) % 8 == 0 ? TRP_DEL : TRP_SET),
+						      : (splitmix(&w->rng) % 8 == 0 ? TRP_DEL : TRP_SET),
 					 .read_mode = read ? r->c.read_mode : 0};
 			cl->used++;
 			fresh[n] = o;
@@ -680,9 +669,10 @@ setup(struct run *r)
 {
 	int one = 1, buf = 4 << 20;
 
-	rng_state = r->c.seed;
+	uint64_t seed = r->c.seed;
+
 	/* Ids below 2^62 (a JSON int64 in the history), never 0. */
-	r->id_base = (rng() >> 2) % ((UINT64_C(1) << 62) - CLIENTS_MAX) + 1;
+	r->id_base = (splitmix(&seed) >> 2) % ((UINT64_C(1) << 62) - CLIENTS_MAX) + 1;
 	r->cl = calloc(r->c.clients, sizeof(*r->cl));
 	r->w = calloc(r->c.threads, sizeof(*r->w));
 	r->pattern = malloc(r->c.value_size + 1);
@@ -702,7 +692,7 @@ setup(struct run *r)
 
 		w->run = r;
 		w->first = i;
-		w->rng = rng();
+		w->rng = splitmix(&seed);
 		pthread_mutex_init(&w->lock, NULL);
 		hist_reset(&w->total);
 		hist_reset(&w->reads);

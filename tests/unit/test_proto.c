@@ -8,21 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prop_rng.h"
 #include "trireme_proto.h"
 
 #define BUF_BYTES (TRP_HDR_LEN + TRP_REQS_MAX * (TRP_REQ_HDR_LEN + 64))
-
-static uint64_t rng_state;
-
-static uint64_t
-rng(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
 
 static const uint8_t key_bytes[64] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!";
 
@@ -36,12 +25,12 @@ make_datagram(uint8_t *buf, unsigned n, struct trp_req *reqs)
 	for (unsigned i = 0; i < n; i++) {
 		struct trp_req *q = &reqs[i];
 
-		q->seq = 1 + rng() % 1000;
-		q->op = (uint8_t)(1 + rng() % 3);
-		q->read_mode = q->op == TRP_GET ? (uint8_t)(rng() % 3) : 0;
-		q->window = (uint8_t)(1 + rng() % TRP_WINDOW_MAX);
-		q->key_len = (uint16_t)(rng() % 17);
-		q->val_len = q->op == TRP_SET ? (uint16_t)(rng() % 33) : 0;
+		q->seq = 1 + next() % 1000;
+		q->op = (uint8_t)(1 + next() % 3);
+		q->read_mode = q->op == TRP_GET ? (uint8_t)(next() % 3) : 0;
+		q->window = (uint8_t)(1 + next() % TRP_WINDOW_MAX);
+		q->key_len = (uint16_t)(next() % 17);
+		q->val_len = q->op == TRP_SET ? (uint16_t)(next() % 33) : 0;
 		q->key = key_bytes;
 		q->val = key_bytes + 17;
 		len += trp_put_request(buf + len, q);
@@ -76,7 +65,7 @@ Test(proto, round_trip)
 	uint64_t client;
 	unsigned n;
 
-	rng_state = 1;
+	rng = 1;
 	for (unsigned count = 1; count <= TRP_REQS_MAX; count++) {
 		size_t len = make_datagram(buf, count, in);
 
@@ -191,19 +180,19 @@ Test(proto, corruption_property)
 	struct trp_req in[TRP_REQS_MAX], out[TRP_REQS_MAX];
 	unsigned long ok = 0, dropped[TRP_DROP_COUNT] = {0};
 
-	rng_state = 20261206;
+	rng = 20261206;
 	memset(buf, 0, sizeof(buf));
 	for (unsigned iter = 0; iter < 200000; iter++) {
-		size_t len = make_datagram(buf, 1 + (unsigned)(rng() % 4), in), l2;
-		unsigned flips = (unsigned)(rng() % 4), n;
+		size_t len = make_datagram(buf, 1 + (unsigned)(next() % 4), in), l2;
+		unsigned flips = (unsigned)(next() % 4), n;
 		uint64_t client;
 		int rc;
 
 		for (unsigned f = 0; f < flips; f++)
-			buf[rng() % len] ^= (uint8_t)(1u << (rng() % 8));
-		switch (rng() % 4) {
-		case 0: len = rng() % (len + 1); break;
-		case 1: buf[len] = (uint8_t)rng(); len += 1 + rng() % 2; break;
+			buf[next() % len] ^= (uint8_t)(1u << (next() % 8));
+		switch (next() % 4) {
+		case 0: len = next() % (len + 1); break;
+		case 1: buf[len] = (uint8_t)next(); len += 1 + next() % 2; break;
 		default: break;
 		}
 		rc = parse_exact(buf, len, &client, out, &n);
