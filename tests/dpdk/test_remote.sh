@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Remote clients end to end: three trireme processes, one replica each over
+# Remote clients end to end. First --cluster (kernel sockets), then three
+# trireme processes, one replica each over
 # af_packet in network namespaces trr0..trr2 (scripts/netns.sh), serving
 # remote clients (--serve-clients, UDP port base + 4), and trireme-load in a
 # fourth namespace, trr3, on the same bridge, over kernel UDP. The load must
@@ -19,6 +20,7 @@ cleanup() {
 	done
 	ip netns del trr3 2>/dev/null
 	"$here/scripts/netns.sh" down
+	[ -n "${cpid:-}" ] && kill -9 "$cpid" 2>/dev/null
 	rm -rf "$tmp" /var/run/dpdk/trrm*
 }
 trap cleanup EXIT
@@ -41,8 +43,28 @@ for i in 0 1 2; do
 	ip -n trr3 neigh replace 10.0.0.$((i + 1)) lladdr 02:00:00:00:00:0$i dev trv nud permanent
 done
 
-peers=02:00:00:00:00:00@10.0.0.1,02:00:00:00:00:01@10.0.0.2,02:00:00:00:00:02@10.0.0.3
+fail=0
+# --cluster first: the three replicas in one process serve on kernel sockets
+# (ports base + 4 + replica), here inside trr3 (its own loopback).
 base=7400
+ip netns exec trr3 "$trireme" --lcores "0@(0-1),1@(0-1)" --no-huge --no-pci --no-telemetry \
+	--log-level='*:error' -m 256 --file-prefix trrmc -- --cluster --udp-port-base $base \
+	--serve-clients 8 --writers 0 --duration 4 --json >"$tmp/c.json" 2>"$tmp/c.err" &
+cpid=$!
+sleep 1.5
+ip netns exec trr3 "$load" --target 127.0.0.1:$((base + 4)),127.0.0.1:$((base + 5)),127.0.0.1:$((base + 6)) \
+	--clients 3 --window 4 --duration 1.5 --keys 20 --seed 3 --quiet \
+	--history "$tmp/c-history.jsonl" --json >"$tmp/c-load.json" 2>"$tmp/c-load.err" ||
+	{ echo "FAIL: trireme-load against --cluster"; fail=1; }
+wait $cpid || { echo "FAIL: --cluster exit $?"; fail=1; }
+cpid=
+echo "cluster load: $(cat "$tmp/c-load.json")"
+n=$(grep -o '"target":"[^"]*","ops":[1-9][0-9]*' "$tmp/c-load.json" | wc -l)
+[ "$n" -eq 3 ] || { echo "FAIL: $n of 3 --cluster replicas completed operations"; fail=1; }
+grep -q '"digests_match":true' "$tmp/c.json" || { echo "FAIL: --cluster digests differ"; fail=1; }
+"$check" "$tmp/c-history.jsonl" || { echo "FAIL: --cluster history not linearizable"; fail=1; }
+
+peers=02:00:00:00:00:00@10.0.0.1,02:00:00:00:00:01@10.0.0.2,02:00:00:00:00:02@10.0.0.3
 for i in 0 1 2; do
 	ip netns exec trr$i "$trireme" --lcores "0@(0-1),1@(0-1)" --no-huge --no-pci \
 		--no-telemetry --log-level='*:error' -m 256 --file-prefix trrm$i \
@@ -74,7 +96,6 @@ ip netns exec trr3 "$load" --target "$targets" --clients 6 --window 4 --threads 
 	--keys 8 --read-ratio 0.3 --seed 7 --timeout-ms 10 --no-udp-checksum \
 	--history "$tmp/history.jsonl" --json >"$tmp/load.json" 2>"$tmp/load.err"
 lrc=$?
-fail=0
 # Exactly once, by hand: set probe=a (seq 1), set probe=b (seq 2), the retry
 # of seq 1 (answered again, not applied again), then a get (seq 3) reads b.
 if command -v python3 >/dev/null; then
