@@ -13,9 +13,8 @@
 #
 # Hosts are reached with ssh (BatchMode; keys set up beforehand); trireme and
 # trireme-load must be installed on them (--trireme, --trireme-load: their
-# paths there). The load host needs root for its static neighbour entries
-# (nothing answers ARP for a DPDK port), or --no-neigh when its routes already
-# reach the replicas. Per run: one line of the load's JSON, the replicas'
+# paths there). The replicas answer ARP for their addresses; --neigh adds
+# static neighbour entries on the load host instead (root). Per run: one line of the load's JSON, the replicas'
 # digests; at the end min / median / max of ops/s and p50/p99/p999.
 set -euo pipefail
 
@@ -38,7 +37,7 @@ duration=10
 runs=1
 serve=256
 local_run=false
-neigh=true
+neigh=false
 load_if=""
 extra_load=""
 out=${TMPDIR:-/tmp}/trireme-remote-bench.$$
@@ -59,8 +58,9 @@ options:
   --read-mode barrier|log --duration S     trireme-load's (defaults $clients, $window,
                         $value, $keys, $reads, $read_mode, $duration)
   --load-args "ARGS"    more trireme-load arguments (e.g. --timeout-ms 20)
-  --load-if IF          the load host's interface towards the replicas (neighbours)
-  --no-neigh            do not add static neighbour entries on the load host
+  --neigh               static neighbour entries on the load host (root), for
+                        networks where ARP does not reach the replicas
+  --load-if IF          with --neigh: the load host's interface towards them
   --runs N              repeat the run N times (default 1)
   --local               on this host, in network namespaces (needs root)
 EOF
@@ -88,7 +88,7 @@ while [ $# -gt 0 ]; do
 	--duration) duration=$2; shift ;;
 	--load-args) extra_load=$2; shift ;;
 	--load-if) load_if=$2; shift ;;
-	--no-neigh) neigh=false ;;
+	--neigh) neigh=true ;;
 	--runs) runs=$2; shift ;;
 	--local) local_run=true ;;
 	-h|--help) usage; exit 0 ;;

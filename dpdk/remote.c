@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <rte_arp.h>
 #include <rte_ethdev.h>
 #include <rte_log.h>
 
@@ -394,6 +395,50 @@ rt_remote_rx(struct rt_task *k, const struct tr_net_rx *rx, uint64_t now_ns)
 	addr.ip = rx->src_ip;
 	addr.port = rx->src_port;
 	rm_datagram(rm, rx->payload, rx->len, &addr, now_ns);
+}
+
+/* ARP: a request for our address gets our MAC. A DPDK port has no kernel
+ * to answer, and the remote clients' hosts need it (the peers do not: they
+ * know each other's MACs from the configuration). */
+void
+rt_remote_arp(struct rt_task *k, const struct rte_mbuf *m)
+{
+	struct rt_remote *rm = k->rep->remote;
+	const struct tr_net_addr *me = &k->rep->net.addr[k->rep->id];
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(eth + 1);
+	struct rte_ether_hdr *oeth;
+	struct rte_arp_hdr *oarp;
+	struct rte_mbuf *out;
+
+	if (rm == NULL || rm->fd >= 0 || m->data_len < sizeof(*eth) + sizeof(*arp) ||
+	    arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) || arp->arp_hlen != 6 ||
+	    arp->arp_plen != 4 || arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) ||
+	    arp->arp_data.arp_tip != me->ip)
+		return;
+	out = rte_pktmbuf_alloc(k->rep->pool);
+	if (out == NULL) {
+		rm->st.tx_fail++;
+		return;
+	}
+	oeth = rte_pktmbuf_mtod(out, struct rte_ether_hdr *);
+	oarp = (struct rte_arp_hdr *)(oeth + 1);
+	rte_ether_addr_copy(&arp->arp_data.arp_sha, &oeth->dst_addr);
+	rte_ether_addr_copy(&me->mac, &oeth->src_addr);
+	oeth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	*oarp = *arp;
+	oarp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+	rte_ether_addr_copy(&me->mac, &oarp->arp_data.arp_sha);
+	oarp->arp_data.arp_sip = me->ip;
+	rte_ether_addr_copy(&arp->arp_data.arp_sha, &oarp->arp_data.arp_tha);
+	oarp->arp_data.arp_tip = arp->arp_data.arp_sip;
+	out->data_len = sizeof(*oeth) + sizeof(*oarp);
+	out->pkt_len = out->data_len;
+	rm->st.arp++;
+	rm->tx[rm->ntx++] = out;
+	if (rm->ntx == RT_BURST)
+		rm_flush(rm);
 }
 
 unsigned

@@ -144,7 +144,7 @@ struct rt_snap_stats {
 
 /* remote.c: what the remote clients' server counts (one writer). */
 struct rt_remote_stats {
-	uint64_t requests, replies, dups, busy, too_old, table_full, evictions, tx_fail;
+	uint64_t requests, replies, dups, busy, too_old, table_full, evictions, tx_fail, arp;
 	uint64_t drops[TRP_DROP_COUNT]; /* by trp_parse_request reason */
 };
 struct rt_remote;
@@ -283,15 +283,17 @@ int rt_worker_main(void *arg);
 struct rte_mbuf *rt_task_frame_alloc(struct rt_task *k);
 void rt_task_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint16_t len);
 
-/* remote.c: remote clients (trireme_proto.h). start: after the workers
+/* remote.c: remote clients (trireme_proto.h). start: before the workers
  * (their clients, and in cluster mode the kernel sockets' thread); stop:
  * joins that thread (t->stop set); free: after the workers stopped. In
  * replica mode the column 0 task hands over the datagrams of the client port
- * (rx) and polls the completions, sending the replies (poll). */
+ * (rx) and the ARP packets (arp: answered for our address), and polls the
+ * completions, sending the replies (poll). */
 int rt_remote_start(struct trireme *t, char *err, size_t len);
 void rt_remote_stop(struct trireme *t);
 void rt_remote_free(struct rt_remote *rm);
 void rt_remote_rx(struct rt_task *k, const struct tr_net_rx *rx, uint64_t now_ns);
+void rt_remote_arp(struct rt_task *k, const struct rte_mbuf *m);
 unsigned rt_remote_poll(struct rt_task *k);
 void rt_remote_stats(const struct rt_remote *rm, struct rt_remote_stats *st);
 

@@ -195,6 +195,8 @@ rx_packet(struct rt_task *k, struct rte_mbuf *m, uint64_t now_ns)
 	}
 	rc = tr_net_parse(m, &r->net, (uint8_t)r->id, &rx);
 	tr_net_stats_count(&k->net, rc);
+	if (rc == TR_NET_DROP_FOREIGN_ARP)
+		rt_remote_arp(k, m); /* remote.c: remote clients' hosts ask */
 	if (rc != TR_NET_OK)
 		return;
 	/* A queue per column: another column's packet is its lcore's alone

@@ -30,8 +30,8 @@ fi
 "$here/scripts/netns.sh" down
 ip netns del trr3 2>/dev/null
 "$here/scripts/netns.sh" up || { echo "FAIL: cannot create namespaces"; exit 1; }
-# The load generator's namespace: a veth on the bridge, an address, and the
-# replicas' MACs (nothing answers ARP for a DPDK port: static neighbours).
+# The load generator's namespace: a veth on the bridge and an address. No
+# static neighbours: the replicas answer ARP for their addresses (remote.c).
 ip netns add trr3 && ip -n trr3 link set lo up &&
 	ip netns exec trr3 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 &&
 	ip -n trr3 link add trv type veth peer name trp3 &&
@@ -39,9 +39,6 @@ ip netns add trr3 && ip -n trr3 link set lo up &&
 	ip -n trr3 link set trv address 02:00:00:00:00:0a up &&
 	ip -n trrsw link set trp3 master trbr up &&
 	ip -n trr3 addr add 10.0.0.10/24 dev trv || { echo "FAIL: load namespace"; exit 1; }
-for i in 0 1 2; do
-	ip -n trr3 neigh replace 10.0.0.$((i + 1)) lladdr 02:00:00:00:00:0$i dev trv nud permanent
-done
 
 fail=0
 # --cluster first: the three replicas in one process serve on kernel sockets
@@ -96,6 +93,7 @@ ip netns exec trr3 "$load" --target "$targets" --clients 6 --window 4 --threads 
 	--keys 8 --read-ratio 0.3 --seed 7 --timeout-ms 10 --no-udp-checksum \
 	--history "$tmp/history.jsonl" --json >"$tmp/load.json" 2>"$tmp/load.err"
 lrc=$?
+ip -n trr3 neigh show >"$tmp/neigh"
 # Exactly once, by hand: set probe=a (seq 1), set probe=b (seq 2), the retry
 # of seq 1 (answered again, not applied again), then a get (seq 3) reads b.
 if command -v python3 >/dev/null; then
@@ -155,5 +153,7 @@ retries=$(grep -o '"retries":[0-9]*' "$tmp/load.json" | head -1 | cut -d: -f2)
 echo "remote: $retries resends (the same seq), $drops malformed datagrams dropped"
 served=$(grep -o '"remote_replies":[0-9]*' "$tmp"/r*.json | awk -F: '{s += $NF} END {print s + 0}')
 [ "$served" -gt 0 ] || { echo "FAIL: the replicas sent no replies"; fail=1; }
+grep -q '10.0.0.1 .*02:00:00:00:00:00' "$tmp/neigh" ||
+	{ echo "FAIL: no ARP answer from replica 0: $(cat "$tmp/neigh")"; fail=1; }
 [ $fail -eq 0 ] && echo "remote: 3 replicas served trireme-load ($served replies), history linearizable, digests match ($d0)"
 exit $fail
