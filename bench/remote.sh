@@ -14,7 +14,8 @@
 # Hosts are reached with ssh (BatchMode; keys set up beforehand); trireme and
 # trireme-load must be installed on them (--trireme, --trireme-load: their
 # paths there). The replicas answer ARP for their addresses; --neigh adds
-# static neighbour entries on the load host instead (root). Per run: one line of the load's JSON, the replicas'
+# static neighbour entries on the load host instead (root). Per run: one
+# line of the load's JSON, the replicas'
 # digests; at the end min / median / max of ops/s and p50/p99/p999.
 set -euo pipefail
 
