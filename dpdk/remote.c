@@ -531,7 +531,8 @@ rt_remote_start(struct trireme *t, char *err, size_t len)
 		r->remote = rt_remote_new(r, n, fd);
 		if (r->remote == NULL) { /* fd closed */
 			snprintf(err, len, "cannot create %u clients for remote clients on replica "
-				 "%u: raise clients_max", n, i);
+				 "%u (%s: each takes a client slot and a ring); lower serve_clients "
+				 "or raise clients_max", n, i, strerror(errno));
 			return -TRIREME_ENOMEM;
 		}
 	}
