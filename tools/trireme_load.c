@@ -770,5 +770,12 @@ main(int argc, char **argv)
 	}
 	if (r.n.ops == 0)
 		rc = EXIT_FAIL;
+	for (unsigned i = 0; i < r.c.clients; i++)
+		free(r.cl[i].ops);
+	for (unsigned i = 0; i < r.c.threads; i++)
+		close(r.w[i].fd);
+	free(r.cl);
+	free(r.w);
+	free(r.pattern);
 	return rc;
 }
