@@ -52,7 +52,10 @@
  * again (its reply comes when it completes); one whose seq completed gets the
  * same answer again (a get is read again: still linearizable, inside the
  * retry's interval). A client idle for longer than the replica's idle time
- * (TRP_IDLE_S) may lose its table entry: retries must come sooner.
+ * (TRP_IDLE_S) may lose its table entry: retries must come sooner. The
+ * table lives in the replica's process: a retry that reaches a restarted
+ * process (or another replica) may be applied again; a client that must
+ * not see that waits out its unknown outcomes on the same replica.
  * TRP_ST_BUSY means "not submitted": retry the same seq later.
  */
 #ifndef TRIREME_PROTO_H
