@@ -41,6 +41,9 @@
 #define HISTORY_VALUE_MIN 32
 #define DRAIN_S 3
 #define THREADS_MAX 64
+#define BURST 32                 /* datagrams per sendmmsg / recvmmsg */
+#define REQ_MAX (TRP_HDR_LEN + TRP_REQ_HDR_LEN + KEY_LEN + TRP_VAL_MAX)
+#define REPLY_MAX (TRP_REPLY_LEN + TRP_VAL_MAX + 64)
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -297,6 +300,11 @@ struct worker {
 	struct counts n;
 	uint64_t outstanding;
 	uint64_t target_ops[TARGETS_MAX], target_retries[TARGETS_MAX];
+	/* Requests waiting for one sendmmsg; replies of one recvmmsg. */
+	struct mmsghdr out[BURST], in[BURST];
+	struct iovec out_iov[BURST], in_iov[BURST];
+	uint8_t (*out_buf)[REQ_MAX], (*in_buf)[REPLY_MAX];
+	unsigned nout;
 };
 
 struct run {
@@ -363,17 +371,33 @@ history_line(struct run *r, const struct client *cl, const struct op *o, const s
 	pthread_mutex_unlock(&r->hist_lock);
 }
 
+/* Sends the requests waiting in the outbox. A datagram the kernel does not
+ * take is lost: the timeout resends it. */
+static void
+flush_out(struct worker *w)
+{
+	unsigned done = 0;
+
+	while (done < w->nout) {
+		int n = sendmmsg(w->fd, w->out + done, w->nout - done, MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		done += (unsigned)n;
+	}
+	w->nout = 0;
+}
+
 static void
 send_op(struct worker *w, struct client *cl, struct op *o, uint64_t now)
 {
 	struct run *r = w->run;
-	uint8_t buf[TRP_HDR_LEN + TRP_REQ_HDR_LEN + KEY_LEN + TRP_VAL_MAX];
+	uint8_t *buf = w->out_buf[w->nout];
 	uint8_t val[TRP_VAL_MAX + 1];
 	char key[KEY_LEN];
 	struct trp_req q = {.seq = o->seq, .op = o->kind, .read_mode = o->read_mode,
 			    .window = (uint8_t)r->c.window, .key = (const uint8_t *)key};
-	const struct target *t = &r->c.targets[cl->target];
-	size_t len;
+	struct mmsghdr *mh = &w->out[w->nout];
 
 	q.key_len = (uint16_t)make_key(key, o->key);
 	if (o->kind == TRP_SET) {
@@ -381,7 +405,12 @@ send_op(struct worker *w, struct client *cl, struct op *o, uint64_t now)
 		q.val_len = (uint16_t)r->c.value_size;
 	}
 	trp_put_hdr(buf, TRP_MAGIC_REQ, 1, cl->id);
-	len = TRP_HDR_LEN + trp_put_request(buf + TRP_HDR_LEN, &q);
+	w->out_iov[w->nout] = (struct iovec){
+		.iov_base = buf, .iov_len = TRP_HDR_LEN + trp_put_request(buf + TRP_HDR_LEN, &q)};
+	*mh = (struct mmsghdr){.msg_hdr = {
+		.msg_name = &r->c.targets[cl->target].addr,
+		.msg_namelen = sizeof(struct sockaddr_in),
+		.msg_iov = &w->out_iov[w->nout], .msg_iovlen = 1}};
 	if (o->sends > 0) {
 		pthread_mutex_lock(&w->lock);
 		w->n.retries++;
@@ -390,9 +419,8 @@ send_op(struct worker *w, struct client *cl, struct op *o, uint64_t now)
 	}
 	o->sends++;
 	o->sent_ns = now;
-	/* A failed send is a lost datagram: the timeout resends it. */
-	(void)sendto(w->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&t->addr,
-		     sizeof(t->addr));
+	if (++w->nout == BURST)
+		flush_out(w);
 }
 
 /* New operations into every free slot: pending lines, one flush, then the
@@ -497,16 +525,24 @@ on_reply(struct worker *w, const uint8_t *buf, size_t len, uint64_t now)
 static unsigned
 receive(struct worker *w)
 {
-	uint8_t buf[TRP_REPLY_LEN + TRP_VAL_MAX + 64];
 	unsigned got = 0;
 
 	for (;;) {
-		ssize_t len = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		int n;
 
-		if (len < 0)
+		for (unsigned i = 0; i < BURST; i++) {
+			w->in_iov[i] = (struct iovec){.iov_base = w->in_buf[i], .iov_len = REPLY_MAX};
+			w->in[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &w->in_iov[i],
+								.msg_iovlen = 1}};
+		}
+		n = recvmmsg(w->fd, w->in, BURST, MSG_DONTWAIT, NULL);
+		if (n <= 0)
 			break;
-		on_reply(w, buf, (size_t)len, now_ns());
-		got++;
+		for (int i = 0; i < n; i++)
+			on_reply(w, w->in_buf[i], w->in[i].msg_len, now_ns());
+		got += (unsigned)n;
+		if (n < BURST)
+			break;
 	}
 	return got;
 }
@@ -548,6 +584,7 @@ worker_main(void *arg)
 		if (running)
 			work += fill(w, now);
 		resend_late(w, now);
+		flush_out(w);
 		if (work == 0)
 			(void)poll(&pfd, 1, 1); /* nothing to do: wait for a reply, 1 ms */
 	}
@@ -692,6 +729,10 @@ setup(struct run *r)
 
 		w->run = r;
 		w->first = i;
+		w->out_buf = malloc(BURST * sizeof(*w->out_buf));
+		w->in_buf = malloc(BURST * sizeof(*w->in_buf));
+		if (w->out_buf == NULL || w->in_buf == NULL)
+			return -1;
 		w->rng = splitmix(&seed);
 		pthread_mutex_init(&w->lock, NULL);
 		hist_reset(&w->total);
@@ -772,8 +813,11 @@ main(int argc, char **argv)
 		rc = EXIT_FAIL;
 	for (unsigned i = 0; i < r.c.clients; i++)
 		free(r.cl[i].ops);
-	for (unsigned i = 0; i < r.c.threads; i++)
+	for (unsigned i = 0; i < r.c.threads; i++) {
 		close(r.w[i].fd);
+		free(r.w[i].out_buf);
+		free(r.w[i].in_buf);
+	}
 	free(r.cl);
 	free(r.w);
 	free(r.pattern);
