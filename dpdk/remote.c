@@ -145,57 +145,121 @@ rm_flush(struct rt_remote *rm)
 	rm->ntx = 0;
 }
 
+/* A reply datagram being filled: the replies of one client that complete
+ * in one pass, up to a packet (the MTU) or TRP_REQS_MAX. */
+struct rm_out {
+	const struct rm_entry *e;
+	struct rte_mbuf *m;        /* DPDK; NULL: kernel (buf) or nothing open */
+	uint8_t *p;
+	size_t len, cap, room;    /* cap: where a datagram of several ends */
+	unsigned count;
+	uint8_t buf[TRP_REPLY_LEN + TRP_VAL_MAX]; /* kernel transport */
+};
+
+/* Sends what o holds (count replies). */
 static void
-rm_reply(struct rt_remote *rm, const struct rm_entry *e, uint64_t seq, uint8_t status,
-	 bool found, const uint8_t *val, uint32_t val_len)
+rm_out_close(struct rt_remote *rm, struct rm_out *o)
+{
+	const struct rm_entry *e = o->e;
+
+	if (o->count == 0)
+		goto done;
+	o->p[3] = (uint8_t)o->count;
+	rm->st.replies += o->count;
+	if (rm->fd >= 0) {
+		struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = e->addr.port,
+					 .sin_addr.s_addr = e->addr.ip};
+
+		if (sendto(rm->fd, o->p, o->len, MSG_DONTWAIT, (struct sockaddr *)&to,
+			   sizeof(to)) < 0)
+			rm->st.tx_fail++;
+		goto done;
+	}
+	if (tr_net_build_reply(o->m, &rm->r->net, (uint8_t)rm->r->id, &e->addr.mac, e->addr.ip,
+			       e->addr.port, (uint16_t)o->len) != 0) {
+		rm->st.tx_fail++;
+		goto done;
+	}
+	rm->tx[rm->ntx++] = o->m;
+	o->m = NULL;
+	if (rm->ntx == RT_BURST)
+		rm_flush(rm);
+done:
+	if (o->m != NULL)
+		rte_pktmbuf_free(o->m);
+	o->m = NULL;
+	o->count = 0;
+	o->p = NULL;
+}
+
+/* Opens a datagram to e; false when there is no room (no mbuf) or --loss
+ * takes it (replies get lost like every packet a replica sends). */
+static bool
+rm_out_open(struct rt_remote *rm, struct rm_out *o, const struct rm_entry *e)
+{
+	uint32_t loss = atomic_load_explicit(&rm->r->faults.drop_tx, memory_order_relaxed);
+
+	o->e = e;
+	o->count = 0;
+	o->m = NULL;
+	if (rm->fd >= 0) {
+		o->p = o->buf;
+		o->cap = TR_NET_MTU_DEFAULT - TR_NET_IP_UDP_LEN;
+		o->room = sizeof(o->buf);
+	} else {
+		if (loss != 0) {
+			rm->rng ^= rm->rng << 13;
+			rm->rng ^= rm->rng >> 7;
+			rm->rng ^= rm->rng << 17;
+			if ((uint32_t)(rm->rng >> 16) < loss)
+				return false;
+		}
+		o->m = rte_pktmbuf_alloc(rm->r->pool);
+		if (o->m == NULL) {
+			rm->st.tx_fail++;
+			return false;
+		}
+		o->p = tr_net_payload(o->m);
+		o->cap = tr_net_payload_cap(o->m, &rm->r->net);
+		o->room = o->cap;
+	}
+	trp_put_hdr(o->p, TRP_MAGIC_REPLY, 0, e->rid);
+	o->len = TRP_HDR_LEN;
+	return true;
+}
+
+/* Adds a reply to o (open or not), closing and reopening it when full. */
+static void
+rm_out_add(struct rt_remote *rm, struct rm_out *o, const struct rm_entry *e, uint64_t seq,
+	   uint8_t status, bool found, const uint8_t *val, uint32_t val_len)
 {
 	struct trp_reply rep = {.client = e->rid, .seq = seq, .status = status, .found = found,
 				.val_len = (uint16_t)val_len, .val = val};
 
-	if (rm->fd >= 0) {
-		uint8_t buf[TRP_REPLY_LEN + TRP_VAL_MAX];
-		struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = e->addr.port,
-					 .sin_addr.s_addr = e->addr.ip};
-		size_t len = trp_put_reply(buf, &rep);
-
-		if (sendto(rm->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
-			rm->st.tx_fail++;
-		else
-			rm->st.replies++;
+	if (o->p != NULL && o->count > 0 && (o->count == TRP_REQS_MAX ||
+					     o->len + TRP_REPLY_HDR_LEN + val_len > o->cap))
+		rm_out_close(rm, o);
+	if (o->p == NULL && !rm_out_open(rm, o, e)) {
+		rm->st.replies++; /* lost (--loss), or no mbuf (counted) */
 		return;
 	}
-	struct rte_mbuf *m;
-	uint32_t p = atomic_load_explicit(&rm->r->faults.drop_tx, memory_order_relaxed);
-
-	if (p != 0) { /* --loss: replies get lost like every packet we send */
-		rm->rng ^= rm->rng << 13;
-		rm->rng ^= rm->rng >> 7;
-		rm->rng ^= rm->rng << 17;
-		if ((uint32_t)(rm->rng >> 16) < p) {
-			rm->st.replies++;
-			return;
-		}
-	}
-	m = rte_pktmbuf_alloc(rm->r->pool);
-	if (m == NULL) {
-		rm->st.tx_fail++;
-		return;
-	}
-	if (TRP_REPLY_LEN + val_len > tr_net_payload_cap(m, &rm->r->net)) {
+	if (o->len + TRP_REPLY_HDR_LEN + val_len > o->room) {
 		rep.status = TRP_ST_INVAL; /* cannot happen: the request was larger */
 		rep.val_len = 0;
 	}
-	if (tr_net_build_reply(m, &rm->r->net, (uint8_t)rm->r->id, &e->addr.mac, e->addr.ip,
-			       e->addr.port,
-			       (uint16_t)trp_put_reply(tr_net_payload(m), &rep)) != 0) {
-		rte_pktmbuf_free(m);
-		rm->st.tx_fail++;
-		return;
-	}
-	rm->st.replies++;
-	rm->tx[rm->ntx++] = m;
-	if (rm->ntx == RT_BURST)
-		rm_flush(rm);
+	o->len += trp_put_reply(o->p + o->len, &rep);
+	o->count++;
+}
+
+/* A datagram of one reply. */
+static void
+rm_reply(struct rt_remote *rm, const struct rm_entry *e, uint64_t seq, uint8_t status,
+	 bool found, const uint8_t *val, uint32_t val_len)
+{
+	struct rm_out o = {.p = NULL};
+
+	rm_out_add(rm, &o, e, seq, status, found, val, val_len);
+	rm_out_close(rm, &o);
 }
 
 static uint8_t
@@ -288,11 +352,13 @@ rm_datagram(struct rt_remote *rm, const uint8_t *buf, size_t len, const struct r
 		rm_request(rm, e, &reqs[i]);
 }
 
-/* Completions of every entry with commands outstanding: their replies. */
+/* Completions of every entry with commands outstanding: their replies, a
+ * datagram per client and pass (more when they do not fit one). */
 static unsigned
 rm_complete(struct rt_remote *rm)
 {
 	struct trireme_done done[RT_BURST];
+	struct rm_out o = {.p = NULL};
 	unsigned work = 0;
 
 	for (uint32_t i = 0; i < rm->used; i++) {
@@ -311,9 +377,10 @@ rm_complete(struct rt_remote *rm)
 			s->status = rm_status(done[j].status);
 			s->found = done[j].found;
 			e->pending--;
-			rm_reply(rm, e, s->seq, s->status, s->found, done[j].val,
-				 s->op == TRP_GET ? done[j].val_len : 0);
+			rm_out_add(rm, &o, e, s->seq, s->status, s->found, done[j].val,
+				   s->op == TRP_GET ? done[j].val_len : 0);
 		}
+		rm_out_close(rm, &o);
 		work += got;
 	}
 	return work;

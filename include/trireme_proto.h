@@ -33,19 +33,22 @@
  * any rule is dropped whole and counted by reason (TRP_DROPS), never
  * answered.
  *
- * Reply datagram, one per request, to the request's source IP and port:
+ * Reply datagram, to the request's source IP and port: a header, then
+ * 1..TRP_REQS_MAX replies (the replica puts the answers of one client that
+ * complete together into one datagram, up to a packet):
  *
  *   0    2     magic 0x4154 ("TA")
  *   2    1     version 1
- *   3    1     count, 1
+ *   3    1     count: replies that follow, 1..TRP_REQS_MAX
  *   4    4     reserved, 0
- *   8    8     client id (the request's)
- *   16   8     seq (the request's)
- *   24   1     status (TRP_ST_*)
- *   25   1     found: get and del, the key was present
- *   26   2     value length (get, found)
- *   28   4     reserved, 0
- *   32         value
+ *   8    8     client id (the requests')
+ *   16         count x reply:
+ *     0  8     seq (a request's)
+ *     8  1     status (TRP_ST_*)
+ *     9  1     found: get and del, the key was present
+ *     10 2     value length (get, found)
+ *     12 4     reserved, 0
+ *     16       value
  *
  * Exactly once: the replica remembers, per client id, the outcome of its last
  * TRP_WINDOW_MAX seqs. A request whose seq is outstanding is not submitted
@@ -72,7 +75,8 @@
 #define TRP_VERSION 1
 #define TRP_HDR_LEN 16
 #define TRP_REQ_HDR_LEN 16
-#define TRP_REPLY_LEN 32         /* header and reply, before the value */
+#define TRP_REPLY_HDR_LEN 16     /* a reply, before its value */
+#define TRP_REPLY_LEN (TRP_HDR_LEN + TRP_REPLY_HDR_LEN) /* a datagram of one */
 #define TRP_REQS_MAX 32
 #define TRP_WINDOW_MAX 64        /* = TRIREME_WINDOW_MAX */
 #define TRP_KEY_MAX 1024         /* = TRIREME_KEY_MAX */
@@ -300,37 +304,55 @@ trp_put_request(uint8_t *p, const struct trp_req *r)
 	return TRP_REQ_HDR_LEN + (size_t)r->key_len + r->val_len;
 }
 
-/* Writes a whole reply datagram (room: TRP_REPLY_LEN + val_len); returns its
- * length. */
+/* Appends one reply at p (room: TRP_REPLY_HDR_LEN + val_len); returns the
+ * bytes written. A datagram is trp_put_hdr(TRP_MAGIC_REPLY, count) and count
+ * of them. */
 static inline size_t
 trp_put_reply(uint8_t *p, const struct trp_reply *r)
 {
-	trp_put_hdr(p, TRP_MAGIC_REPLY, 1, r->client);
-	trp_st64(p + 16, r->seq);
-	p[24] = r->status;
-	p[25] = r->found ? 1 : 0;
-	trp_st16(p + 26, r->val_len);
-	trp_st32(p + 28, 0);
+	trp_st64(p, r->seq);
+	p[8] = r->status;
+	p[9] = r->found ? 1 : 0;
+	trp_st16(p + 10, r->val_len);
+	trp_st32(p + 12, 0);
 	if (r->val_len > 0)
-		memcpy(p + TRP_REPLY_LEN, r->val, r->val_len);
-	return TRP_REPLY_LEN + (size_t)r->val_len;
+		memcpy(p + TRP_REPLY_HDR_LEN, r->val, r->val_len);
+	return TRP_REPLY_HDR_LEN + (size_t)r->val_len;
 }
 
-/* A reply datagram: 0 and *r (val into buf), or -1 if malformed. */
+/* A reply datagram: 0 with *n replies in out (client set, val into buf), or
+ * -1 if malformed (out then undefined). */
 static inline int
-trp_parse_reply(const uint8_t *buf, size_t len, struct trp_reply *r)
+trp_parse_replies(const uint8_t *buf, size_t len, struct trp_reply out[TRP_REQS_MAX],
+		  unsigned int *n)
 {
-	if (len < TRP_REPLY_LEN || trp_ld16(buf) != TRP_MAGIC_REPLY || buf[2] != TRP_VERSION ||
-	    buf[3] != 1 || buf[24] >= TRP_ST_COUNT || buf[25] > 1)
+	size_t off = TRP_HDR_LEN;
+	unsigned int count, i;
+
+	if (len < TRP_HDR_LEN || trp_ld16(buf) != TRP_MAGIC_REPLY || buf[2] != TRP_VERSION ||
+	    buf[3] == 0 || buf[3] > TRP_REQS_MAX || trp_ld32(buf + 4) != 0)
 		return -1;
-	r->client = trp_ld64(buf + 8);
-	r->seq = trp_ld64(buf + 16);
-	r->status = buf[24];
-	r->found = buf[25] != 0;
-	r->val_len = trp_ld16(buf + 26);
-	if (len != TRP_REPLY_LEN + (size_t)r->val_len)
+	count = buf[3];
+	for (i = 0; i < count; i++) {
+		const uint8_t *p = buf + off;
+		struct trp_reply *r = &out[i];
+
+		if (len - off < TRP_REPLY_HDR_LEN || p[8] >= TRP_ST_COUNT || p[9] > 1 ||
+		    trp_ld32(p + 12) != 0)
+			return -1;
+		r->client = trp_ld64(buf + 8);
+		r->seq = trp_ld64(p);
+		r->status = p[8];
+		r->found = p[9] != 0;
+		r->val_len = trp_ld16(p + 10);
+		if (len - off - TRP_REPLY_HDR_LEN < r->val_len)
+			return -1;
+		r->val = p + TRP_REPLY_HDR_LEN;
+		off += TRP_REPLY_HDR_LEN + (size_t)r->val_len;
+	}
+	if (off != len)
 		return -1;
-	r->val = buf + TRP_REPLY_LEN;
+	*n = count;
 	return 0;
 }
 

@@ -43,6 +43,7 @@
 #define THREADS_MAX 64
 #define BURST 32                 /* datagrams per sendmmsg / recvmmsg */
 #define REQ_MAX (TRP_HDR_LEN + TRP_REQ_HDR_LEN + KEY_LEN + TRP_VAL_MAX)
+#define BATCH_BYTES 1472         /* a datagram of several: one 1500-byte packet */
 #define REPLY_MAX (TRP_REPLY_LEN + TRP_VAL_MAX + 64)
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -73,7 +74,7 @@ struct client {
 struct conf {
 	struct target targets[TARGETS_MAX];
 	unsigned ntargets;
-	unsigned clients, window, threads;
+	unsigned clients, window, threads, batch;
 	uint32_t value_size;
 	uint64_t keys;
 	double read_ratio, duration_s, interval_s;
@@ -135,6 +136,8 @@ usage(FILE *f)
 		"  --interval S         a stats line every S seconds on stderr (default 1, 0: none)\n"
 		"  --threads N          sending threads, each with its own socket and a share of\n"
 		"                       the clients, 1..64 (default 1)\n"
+		"  --batch N            a client's requests per datagram, 1..32, within 1472\n"
+		"                       bytes (default 1: a datagram each)\n"
 		"  --history FILE       HISTORY.md version 2 history of every operation\n"
 		"  --seed N             key choice and client ids (default: from the clock)\n"
 		"  --no-udp-checksum    send UDP checksum 0 (veth pairs: the kernel leaves a\n"
@@ -204,6 +207,7 @@ parse_args(int argc, char **argv, struct conf *c)
 		{"timeout-ms", required_argument, NULL, 'T'},
 		{"interval", required_argument, NULL, 'i'},
 		{"threads", required_argument, NULL, 'P'},
+		{"batch", required_argument, NULL, 'B'},
 		{"history", required_argument, NULL, 'H'},
 		{"seed", required_argument, NULL, 's'},
 		{"no-udp-checksum", no_argument, NULL, 'n'},
@@ -216,7 +220,7 @@ parse_args(int argc, char **argv, struct conf *c)
 	double v;
 	int opt, rc = 0;
 
-	*c = (struct conf){.clients = 3, .window = 8, .threads = 1, .value_size = 16, .keys = 1000,
+	*c = (struct conf){.clients = 3, .window = 8, .threads = 1, .batch = 1, .value_size = 16, .keys = 1000,
 			   .read_ratio = 0.25, .duration_s = 10, .interval_s = 1,
 			   .timeout_ns = 50000000};
 	while (rc == 0 && (opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -249,6 +253,7 @@ parse_args(int argc, char **argv, struct conf *c)
 			break;
 		case 'i': rc = parse_num("interval", optarg, 0, 3600, &c->interval_s); break;
 		case 'P': rc = parse_num("threads", optarg, 1, THREADS_MAX, &v); c->threads = (unsigned)v; break;
+		case 'B': rc = parse_num("batch", optarg, 1, TRP_REQS_MAX, &v); c->batch = (unsigned)v; break;
 		case 'H': c->history = optarg; break;
 		case 's':
 			rc = parse_num("seed", optarg, 0, 1e18, &v);
@@ -388,39 +393,55 @@ flush_out(struct worker *w)
 	w->nout = 0;
 }
 
+/* Sends ops[0..n) of cl: up to --batch requests a datagram, within a
+ * packet (BATCH_BYTES; a larger request goes alone). */
 static void
-send_op(struct worker *w, struct client *cl, struct op *o, uint64_t now)
+send_ops(struct worker *w, struct client *cl, struct op **ops, unsigned n, uint64_t now)
 {
 	struct run *r = w->run;
-	uint8_t *buf = w->out_buf[w->nout];
-	uint8_t val[TRP_VAL_MAX + 1];
-	char key[KEY_LEN];
-	struct trp_req q = {.seq = o->seq, .op = o->kind, .read_mode = o->read_mode,
-			    .window = (uint8_t)r->c.window, .key = (const uint8_t *)key};
-	struct mmsghdr *mh = &w->out[w->nout];
+	unsigned i = 0, retries = 0;
 
-	q.key_len = (uint16_t)make_key(key, o->key);
-	if (o->kind == TRP_SET) {
-		q.val = make_value(r, cl, o->seq, val);
-		q.val_len = (uint16_t)r->c.value_size;
+	while (i < n) {
+		uint8_t *buf = w->out_buf[w->nout];
+		size_t len = TRP_HDR_LEN;
+		unsigned count = 0;
+
+		for (; i < n && count < r->c.batch; i++, count++) {
+			struct op *o = ops[i];
+			uint8_t val[TRP_VAL_MAX + 1];
+			char key[KEY_LEN];
+			struct trp_req q = {.seq = o->seq, .op = o->kind, .read_mode = o->read_mode,
+					    .window = (uint8_t)r->c.window,
+					    .key = (const uint8_t *)key};
+
+			q.key_len = (uint16_t)make_key(key, o->key);
+			if (o->kind == TRP_SET) {
+				q.val = make_value(r, cl, o->seq, val);
+				q.val_len = (uint16_t)r->c.value_size;
+			}
+			if (count > 0 &&
+			    len + TRP_REQ_HDR_LEN + q.key_len + q.val_len > BATCH_BYTES)
+				break;
+			len += trp_put_request(buf + len, &q);
+			retries += o->sends > 0;
+			o->sends++;
+			o->sent_ns = now;
+		}
+		trp_put_hdr(buf, TRP_MAGIC_REQ, (uint8_t)count, cl->id);
+		w->out_iov[w->nout] = (struct iovec){.iov_base = buf, .iov_len = len};
+		w->out[w->nout] = (struct mmsghdr){.msg_hdr = {
+			.msg_name = &r->c.targets[cl->target].addr,
+			.msg_namelen = sizeof(struct sockaddr_in),
+			.msg_iov = &w->out_iov[w->nout], .msg_iovlen = 1}};
+		if (++w->nout == BURST)
+			flush_out(w);
 	}
-	trp_put_hdr(buf, TRP_MAGIC_REQ, 1, cl->id);
-	w->out_iov[w->nout] = (struct iovec){
-		.iov_base = buf, .iov_len = TRP_HDR_LEN + trp_put_request(buf + TRP_HDR_LEN, &q)};
-	*mh = (struct mmsghdr){.msg_hdr = {
-		.msg_name = &r->c.targets[cl->target].addr,
-		.msg_namelen = sizeof(struct sockaddr_in),
-		.msg_iov = &w->out_iov[w->nout], .msg_iovlen = 1}};
-	if (o->sends > 0) {
+	if (retries > 0) {
 		pthread_mutex_lock(&w->lock);
-		w->n.retries++;
-		w->target_retries[cl->target]++;
+		w->n.retries += retries;
+		w->target_retries[cl->target] += retries;
 		pthread_mutex_unlock(&w->lock);
 	}
-	o->sends++;
-	o->sent_ns = now;
-	if (++w->nout == BURST)
-		flush_out(w);
 }
 
 /* New operations into every free slot: pending lines, one flush, then the
@@ -464,29 +485,23 @@ fill(struct worker *w, uint64_t now)
 		fflush(r->hist);
 		pthread_mutex_unlock(&r->hist_lock);
 	}
-	for (unsigned i = 0; i < n; i++)
-		send_op(w, owner[i], fresh[i], now);
+	for (unsigned i = 0, j; i < n; i = j) { /* a client's ops are contiguous */
+		for (j = i + 1; j < n && owner[j] == owner[i]; j++)
+			;
+		send_ops(w, owner[i], fresh + i, j - i, now);
+	}
 	return n;
 }
 
+/* One answer of client cl. */
 static void
-on_reply(struct worker *w, const uint8_t *buf, size_t len, uint64_t now)
+on_answer(struct worker *w, struct client *cl, const struct trp_reply *rp, uint64_t now)
 {
 	struct run *r = w->run;
-	struct trp_reply rep;
-	struct client *cl;
-	struct op *o;
-	uint64_t ns, idx;
+	const struct trp_reply rep = *rp;
+	struct op *o = &cl->ops[rep.seq % r->c.window];
+	uint64_t ns;
 
-	idx = trp_parse_reply(buf, len, &rep) != 0 ? UINT64_MAX : rep.client - r->id_base;
-	if (rep.client < r->id_base || idx >= r->c.clients || idx % r->c.threads != w->first) {
-		pthread_mutex_lock(&w->lock);
-		w->n.bad_replies++;
-		pthread_mutex_unlock(&w->lock);
-		return;
-	}
-	cl = &r->cl[idx];
-	o = &cl->ops[rep.seq % r->c.window];
 	if (o->seq != rep.seq)
 		return; /* a late duplicate answer */
 	if (rep.status == TRP_ST_BUSY) { /* not submitted: again after the timeout */
@@ -522,6 +537,25 @@ on_reply(struct worker *w, const uint8_t *buf, size_t len, uint64_t now)
 	cl->used--;
 }
 
+static void
+on_reply(struct worker *w, const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct run *r = w->run;
+	struct trp_reply reps[TRP_REQS_MAX];
+	unsigned n;
+	uint64_t idx;
+
+	idx = trp_parse_replies(buf, len, reps, &n) != 0 ? UINT64_MAX : reps[0].client - r->id_base;
+	if (idx >= r->c.clients || idx % r->c.threads != w->first) {
+		pthread_mutex_lock(&w->lock);
+		w->n.bad_replies++;
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		on_answer(w, &r->cl[idx], &reps[i], now);
+}
+
 static unsigned
 receive(struct worker *w)
 {
@@ -555,12 +589,17 @@ resend_late(struct worker *w, uint64_t now)
 	for (unsigned i = w->first; i < r->c.clients; i += r->c.threads) {
 		struct client *cl = &r->cl[i];
 
+		struct op *late[TRP_WINDOW_MAX];
+		unsigned n = 0;
+
 		for (unsigned j = 0; cl->used > 0 && j < r->c.window; j++) {
 			struct op *o = &cl->ops[j];
 
 			if (o->seq != 0 && now - o->sent_ns >= r->c.timeout_ns)
-				send_op(w, cl, o, now);
+				late[n++] = o;
 		}
+		if (n > 0)
+			send_ops(w, cl, late, n, now);
 	}
 }
 
@@ -689,10 +728,11 @@ print_summary(struct run *r, double s)
 	printf("\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 ",\"retries\":%" PRIu64
 	       ",\"busy\":%" PRIu64 ",\"unknown\":%" PRIu64 ",\"errors\":%" PRIu64
 	       ",\"bad_replies\":%" PRIu64 ",\"unanswered\":%" PRIu64 ",\"duration_s\":%.3f,"
-	       "\"clients\":%u,\"window\":%u,\"threads\":%u,\"value_size\":%u,\"read_ratio\":%g,"
+	       "\"clients\":%u,\"window\":%u,\"threads\":%u,\"batch\":%u,\"value_size\":%u,\"read_ratio\":%g,"
 	       "\"targets\":[",
 	       r->n.reads, r->n.writes, r->n.retries, r->n.busy, r->n.unknown, r->n.errors,
 	       r->n.bad_replies, r->outstanding, s, r->c.clients, r->c.window, r->c.threads,
+	       r->c.batch,
 	       r->c.value_size, r->c.read_ratio);
 	for (unsigned i = 0; i < r->c.ntargets; i++)
 		printf("%s{\"target\":\"%s\",\"ops\":%" PRIu64 ",\"retries\":%" PRIu64 "}",

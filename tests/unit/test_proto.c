@@ -215,24 +215,53 @@ Test(proto, corruption_property)
 	cr_assert_gt(dropped[TRP_DROP_TRUNCATED] + dropped[TRP_DROP_TRAILING], 1000);
 }
 
-Test(proto, reply_round_trip_and_malformed)
+Test(proto, replies_round_trip_and_malformed)
 {
-	uint8_t buf[TRP_REPLY_LEN + 16];
-	struct trp_reply in = {.client = 3, .seq = 99, .status = TRP_ST_OK, .found = true,
-			       .val_len = 5, .val = (const uint8_t *)"hello"}, out;
-	size_t len = trp_put_reply(buf, &in);
+	uint8_t buf[TRP_HDR_LEN + 3 * (TRP_REPLY_HDR_LEN + 8)];
+	const struct trp_reply in[3] = {
+		{.seq = 99, .status = TRP_ST_OK, .found = true, .val_len = 5,
+		 .val = (const uint8_t *)"hello"},
+		{.seq = 100, .status = TRP_ST_BUSY},
+		{.seq = 7, .status = TRP_ST_OK, .found = false},
+	};
+	struct trp_reply out[TRP_REQS_MAX];
+	unsigned n = 0;
+	size_t len = TRP_HDR_LEN;
 
-	cr_assert_eq(len, TRP_REPLY_LEN + 5);
-	cr_assert_eq(trp_parse_reply(buf, len, &out), 0);
-	cr_assert_eq(out.client, 3);
-	cr_assert_eq(out.seq, 99);
-	cr_assert(out.found);
-	cr_assert_arr_eq(out.val, "hello", 5);
-	cr_assert_eq(trp_parse_reply(buf, len - 1, &out), -1);
-	cr_assert_eq(trp_parse_reply(buf, len + 1, &out), -1);
-	buf[24] = TRP_ST_COUNT;
-	cr_assert_eq(trp_parse_reply(buf, len, &out), -1);
-	buf[24] = 0;
+	trp_put_hdr(buf, TRP_MAGIC_REPLY, 3, 42);
+	for (unsigned i = 0; i < 3; i++)
+		len += trp_put_reply(buf + len, &in[i]);
+	cr_assert_eq(len, TRP_HDR_LEN + 3 * TRP_REPLY_HDR_LEN + 5);
+	cr_assert_eq(trp_parse_replies(buf, len, out, &n), 0);
+	cr_assert_eq(n, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		cr_assert_eq(out[i].client, 42);
+		cr_assert_eq(out[i].seq, in[i].seq);
+		cr_assert_eq(out[i].status, in[i].status);
+		cr_assert_eq(out[i].found, in[i].found);
+		cr_assert_eq(out[i].val_len, in[i].val_len);
+	}
+	cr_assert_arr_eq(out[0].val, "hello", 5);
+	/* One datagram of one is TRP_REPLY_LEN + value. */
+	trp_put_hdr(buf, TRP_MAGIC_REPLY, 1, 42);
+	cr_assert_eq(TRP_HDR_LEN + trp_put_reply(buf + TRP_HDR_LEN, &in[0]), TRP_REPLY_LEN + 5);
+	trp_put_hdr(buf, TRP_MAGIC_REPLY, 3, 42);
+	for (size_t l = 0; l < len; l++) /* every prefix, and one byte more */
+		cr_assert_eq(trp_parse_replies(buf, l, out, &n), -1, "%zu bytes", l);
+	cr_assert_eq(trp_parse_replies(buf, len + 1, out, &n), -1);
+	buf[3] = 4; /* count past the replies */
+	cr_assert_eq(trp_parse_replies(buf, len, out, &n), -1);
+	buf[3] = 0;
+	cr_assert_eq(trp_parse_replies(buf, len, out, &n), -1);
+	buf[3] = 3;
+	buf[TRP_HDR_LEN + 8] = TRP_ST_COUNT; /* status */
+	cr_assert_eq(trp_parse_replies(buf, len, out, &n), -1);
+	buf[TRP_HDR_LEN + 8] = 0;
+	buf[TRP_HDR_LEN + 12] = 1; /* reserved */
+	cr_assert_eq(trp_parse_replies(buf, len, out, &n), -1);
+	buf[TRP_HDR_LEN + 12] = 0;
 	buf[0] ^= 1;
-	cr_assert_eq(trp_parse_reply(buf, len, &out), -1);
+	cr_assert_eq(trp_parse_replies(buf, len, out, &n), -1);
+	buf[0] ^= 1;
+	cr_assert_eq(trp_parse_replies(buf, len, out, &n), 0);
 }
