@@ -71,7 +71,8 @@ const char *trireme_version(void); /* "MAJOR.MINOR.PATCH" */
 	X(TIMEOUT, "timed out")                                              \
 	X(INTERNAL, "internal error")                                        \
 	X(NOEAL, "EAL not initialised: call rte_eal_init first")             \
-	X(ALREADY, "already started: one instance per process")
+	X(ALREADY, "already started: one instance per process")              \
+	X(APPLIED, "applied once before (proposed again): its result is not known here")
 
 enum trireme_err {
 	TRIREME_OK = 0,
@@ -86,6 +87,8 @@ enum trireme_mode {
 	TRIREME_CLUSTER = 0, /* 3 replicas in this process over net_ring ports */
 	TRIREME_REPLICA = 1, /* one replica over DPDK ports */
 };
+
+struct trireme_sm_ops; /* trireme_sm.h */
 
 struct trireme_peer {
 	uint8_t mac[6];
@@ -133,7 +136,12 @@ struct trireme_conf {
 	 * launcher's --cluster-state existing): a replica restarted without
 	 * its memory. It serves once caught up with its peers. */
 	bool join;                   /* default false; taken from reserved */
-	uint8_t reserved[55];        /* zero (trireme_conf_default): room for
+	/* The replicated state machine (trireme_sm.h): NULL (the default),
+	 * the built-in key/value store; else the embedder's, one instance per
+	 * local replica from sm->create(sm_arg, replica). Taken from reserved. */
+	const struct trireme_sm_ops *sm;
+	void *sm_arg;
+	uint8_t reserved[32];        /* zero (trireme_conf_default): room for
 				      * later options without an ABI break */
 };
 
@@ -203,6 +211,10 @@ enum trireme_op_kind {
 	TRIREME_SET = 1,
 	TRIREME_GET = 2,
 	TRIREME_DEL = 3,
+	/* With conf.sm (trireme_sm.h): the embedder's state machine. */
+	TRIREME_CMD = 4,   /* a write: op.val's bytes to its apply, exactly once */
+	TRIREME_QUERY = 5, /* a read (read_mode barrier or log): op.val's bytes
+			    * to its read */
 };
 
 /* How a get reads (PROTOCOL §8). */
@@ -219,10 +231,11 @@ enum trireme_read_mode {
 
 struct trireme_op {
 	uint8_t kind;
-	uint8_t read_mode; /* get: enum trireme_read_mode, 0 is the barrier */
+	uint8_t read_mode; /* get, query: enum trireme_read_mode, 0 is the
+			    * barrier (a query: barrier or log) */
 	const void *key;
 	uint16_t key_len;
-	const void *val; /* set */
+	const void *val; /* set; cmd and query: their bytes */
 	uint32_t val_len;
 };
 
@@ -234,10 +247,16 @@ int trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64
 
 struct trireme_done {
 	uint64_t tag;
-	int status;       /* 0, or -TRIREME_ETOO_OLD / -TRIREME_EFULL */
-	bool found;       /* get, del: the key was present */
-	uint32_t val_len; /* get */
-	const uint8_t *val; /* get: valid until the next trireme_poll on this client */
+	int status;       /* 0, or -TRIREME_ETOO_OLD / -TRIREME_EFULL; cmd and
+			   * query: the machine's status (>= 0), or those, or
+			   * -TRIREME_EAPPLIED: a cmd the machine applied
+			   * before, whose answer this replica did not see
+			   * (its replica caught up by a snapshot, PROTOCOL
+			   * §12 T1): applied exactly once, result unknown */
+	bool found;       /* get, del: the key was present; cmd, query:
+			   * status == 0 */
+	uint32_t val_len; /* get; cmd, query: the machine's result bytes */
+	const uint8_t *val; /* valid until the next trireme_poll on this client */
 };
 
 /* Returns up to n completions. Never blocks. */

@@ -490,9 +490,11 @@ Test(kv, store_full_records_nothing)
 	/* Overwriting an existing key is always possible. */
 	cr_expect_eq(set(&env_a, 1, 8, 8, "k1", "w"), TR_ST_OK);
 	cr_expect_eq(del(&env_a, 1, 9, 8, "k2"), TR_ST_OK);
-	/* seq 7 was not recorded: now that there is room it is applied. */
-	cr_expect_eq(set(&env_a, 1, 7, 8, "k7", "v"), TR_ST_OK);
+	/* seq 7 was decided (refused for good): again it is a duplicate, and
+	 * a new seq applies it now that there is room. */
 	cr_expect_eq(set(&env_a, 1, 7, 8, "k7", "v"), TR_ST_DUPLICATE);
+	expect_val(&env_a, "k7", NULL);
+	cr_expect_eq(set(&env_a, 1, 12, 8, "k7", "v"), TR_ST_OK);
 	expect_val(&env_a, "k7", "v");
 	expect_val(&env_a, "k1", "w");
 	expect_val(&env_a, "k2", NULL);
@@ -508,7 +510,7 @@ Test(kv, store_full_records_nothing)
 	expect_val(&env_a, "k1", "w");
 	/* A value of exactly val_max fits. */
 	big[VAL_MAX] = '\0';
-	cr_expect_eq(set(&env_a, 1, 10, 8, "k1", big), TR_ST_OK);
+	cr_expect_eq(set(&env_a, 1, 13, 8, "k1", big), TR_ST_OK);
 	expect_val(&env_a, "k1", big);
 }
 
