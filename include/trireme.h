@@ -22,7 +22,9 @@
  * worker on an EAL lcore (several columns and replicas may share one lcore;
  * idle loops back off). Each local replica has one applier thread, registered
  * with liburcu (QSBR), that applies committed instances in PROTOCOL §7 order
- * to a lock-free hash table and completes the clients' commands.
+ * to a lock-free hash table (the built-in key/value store), or to the
+ * embedder's own state machine (trireme_sm.h, conf.sm), and completes the
+ * clients' commands.
  *
  * A command completes when it has been applied on the replica it was
  * submitted to (PROTOCOL P5). Writes are linearizable, and so are gets in
@@ -289,7 +291,8 @@ void trireme_thread_offline(void);
 struct trireme_replica_stats {
 	uint64_t applied;          /* instances applied */
 	uint64_t applied_cmds;
-	uint64_t kv_digest;        /* order-independent digest of the KV state */
+	uint64_t kv_digest;        /* order-independent digest of the KV state
+				    * (conf.sm: the machine's digest, or 0) */
 	uint64_t keys;
 	uint64_t committed, proposed, retries, recoveries, fetches, rejects;
 	uint64_t barrier_reads, read_barriers; /* Q1: reads taken, READ_INDEX sent */
