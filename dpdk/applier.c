@@ -107,10 +107,10 @@ rt_applier_step(struct rt_replica *r)
 int
 rt_sm_open(struct rt_replica *r, struct tr_client_rec *recs, uint32_t nrecs)
 {
-	const struct trireme_conf *conf = &r->t->conf;
+	const struct trireme *t = r->t;
 
-	if (conf->sm != NULL) {
-		struct tr_usm_spec spec = {.ops = conf->sm, .arg = conf->sm_arg, .replica = r->id};
+	if (t->sm != NULL) {
+		struct tr_usm_spec spec = {.ops = t->sm, .arg = t->sm_arg, .replica = r->id};
 		struct tr_usm *u = tr_usm_new(&spec);
 
 		if (u == NULL)
@@ -118,7 +118,7 @@ rt_sm_open(struct rt_replica *r, struct tr_client_rec *recs, uint32_t nrecs)
 		r->usm = u;
 		tr_sm_init_machine(&r->sm, &tr_usm_machine, u, recs, nrecs);
 	} else {
-		struct tr_kvstore *kv = tr_kvstore_new(1024, conf->keys_max);
+		struct tr_kvstore *kv = tr_kvstore_new(1024, t->conf.keys_max);
 
 		if (kv == NULL)
 			return -1;

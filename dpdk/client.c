@@ -204,12 +204,12 @@ read_local_cmd(struct trireme_client *c, struct rt_cmd *cmd)
 	return 0;
 }
 
-/* The KV's set, get, del; with conf.sm, the embedder's cmd and query (no
+/* The KV's set, get, del; with trireme_start_sm, the embedder's cmd and query (no
  * key; a query reads through the barrier or the log, not locally). */
 static bool
 op_valid(const struct trireme_client *c, const struct trireme_op *op)
 {
-	bool user = c->t->conf.sm != NULL;
+	bool user = c->t->sm != NULL;
 
 	if (op == NULL || op->kind < TRIREME_SET || op->kind > TRIREME_QUERY ||
 	    user != (op->kind >= TRIREME_CMD))
@@ -372,7 +372,7 @@ trireme_read_local(struct trireme *t, unsigned replica, const void *key, uint16_
 	struct tr_kvstore *kv;
 	int rc;
 
-	if (r == NULL || (key_len > 0 && key == NULL) || t->conf.sm != NULL)
+	if (r == NULL || (key_len > 0 && key == NULL) || t->sm != NULL)
 		return -TRIREME_EINVAL; /* the embedder's machine: read it through a query */
 	urcu_qsbr_read_lock();
 	kv = rcu_dereference(r->kv); /* an install swaps it (§12 T1) */

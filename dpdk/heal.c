@@ -353,7 +353,7 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 		x->acked = RTE_MIN(x->total, x->acked + chunk);
 	x->unacked++;
 	if (x->acked == x->total) {
-		struct tr_usm_spec usm = {.ops = r->t->conf.sm, .arg = r->t->conf.sm_arg,
+		struct tr_usm_spec usm = {.ops = r->t->sm, .arg = r->t->sm_arg,
 					  .replica = r->id};
 
 		send_ack(k, now_ns);

@@ -176,7 +176,7 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	    rt_sm_open(r, client_recs, recs) != 0) {
 		free(client_recs);
 		return fail(err, len, -TRIREME_ENOMEM, "out of memory setting up replica %u%s", id,
-			    conf->sm != NULL ? " (or conf.sm's create failed)" : "");
+			    t->sm != NULL ? " (or the state machine's create failed)" : "");
 	}
 	pthread_mutex_init(&r->clients_lock, NULL);
 	rt_applier_init(r);
@@ -270,6 +270,13 @@ static _Atomic bool instance_running;
 int
 trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, size_t len)
 {
+	return trireme_start_sm(conf, NULL, NULL, out, err, len);
+}
+
+int
+trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *sm, void *sm_arg,
+		 struct trireme **out, char *err, size_t len)
+{
 	struct trireme *t;
 	struct rte_mempool *pool = NULL;
 	char msg[TR_ERR_LEN];
@@ -286,8 +293,8 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		return fail(err, len, -TRIREME_EINVAL, "replica id must be 0, 1 or 2");
 	if (conf->clients_max == 0 || conf->keys_max == 0)
 		return fail(err, len, -TRIREME_EINVAL, "clients_max and keys_max must be > 0");
-	if (conf->sm != NULL && tr_usm_ops_check(conf->sm) != NULL)
-		return fail(err, len, -TRIREME_EINVAL, "%s", tr_usm_ops_check(conf->sm));
+	if (sm != NULL && tr_usm_ops_check(sm) != NULL)
+		return fail(err, len, -TRIREME_EINVAL, "%s", tr_usm_ops_check(sm));
 	if (conf->client_id_base > UINT64_MAX - (uint64_t)TR_REPLICAS * conf->clients_max)
 		return fail(err, len, -TRIREME_EINVAL, "client_id_base too large for clients_max");
 	if (conf->mtu < TRIREME_MTU_MIN || conf->mtu > TRIREME_MTU_MAX)
@@ -307,6 +314,8 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		return fail(err, len, -TRIREME_ENOMEM, "out of memory");
 	}
 	t->conf = *conf;
+	t->sm = sm;
+	t->sm_arg = sm_arg;
 	t->ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
 	atomic_init(&t->stop, false);
 

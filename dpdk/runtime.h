@@ -148,7 +148,7 @@ struct rt_replica {
 	bool local;
 	struct tr_replica eng;
 	void *eng_mem;
-	/* The state machine behind sm: the built-in KV's store, or (conf.sm)
+	/* The state machine behind sm: the built-in KV's store, or (trireme_start_sm)
 	 * the embedder's instance; the other is NULL. */
 	struct tr_kvstore *kv;  /* RCU pointer: rcu_dereference in readers */
 	struct tr_usm *usm;     /* the applier's alone (and an install's) */
@@ -209,6 +209,8 @@ struct rt_lcore {
 
 struct trireme {
 	struct trireme_conf conf;
+	const struct trireme_sm_ops *sm; /* trireme_start_sm: the embedder's, or NULL */
+	void *sm_arg;
 	struct rt_replica reps[TR_REPLICAS];
 	struct rt_lcore lcores[64];
 	unsigned nlcores;

@@ -72,7 +72,7 @@ tr_usm_ops_check(const struct trireme_sm_ops *ops)
 {
 	if (ops->create == NULL || ops->destroy == NULL || ops->apply == NULL ||
 	    ops->read == NULL || ops->snapshot == NULL || ops->restore == NULL)
-		return "conf.sm needs create, destroy, apply, read, snapshot and restore";
+		return "the state machine needs create, destroy, apply, read, snapshot and restore";
 	return NULL;
 }
 

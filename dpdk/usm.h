@@ -17,7 +17,7 @@ struct tr_usm {
 	struct trireme_sm_result res[TR_SM_BATCH_MAX];
 };
 
-/* What to create: conf.sm, conf.sm_arg and the replica. */
+/* What to create: trireme_start_sm's sm and sm_arg, and the replica. */
 struct tr_usm_spec {
 	const struct trireme_sm_ops *ops;
 	void *arg;

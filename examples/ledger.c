@@ -514,12 +514,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	trireme_conf_default(&conf);
-	conf.sm = &ledger_ops;
 	conf.log_slots_max = SLOTS;
 	conf.inflight_max = 32;
-	rc = trireme_start(&conf, &d.t, err, sizeof(err));
+	rc = trireme_start_sm(&conf, &ledger_ops, NULL, &d.t, err, sizeof(err));
 	if (rc != 0) {
-		fprintf(stderr, "ledger: trireme_start: %s\n", err);
+		fprintf(stderr, "ledger: trireme_start_sm: %s\n", err);
 		return 2;
 	}
 	d.sent = calloc((ROUNDS + 1) * transfers + WINDOW * ROUNDS, sizeof(*d.sent));

@@ -23,7 +23,7 @@
  * idle loops back off). Each local replica has one applier thread, registered
  * with liburcu (QSBR), that applies committed instances in PROTOCOL §7 order
  * to a lock-free hash table (the built-in key/value store), or to the
- * embedder's own state machine (trireme_sm.h, conf.sm), and completes the
+ * embedder's own state machine (trireme_sm.h, trireme_start_sm), and completes the
  * clients' commands.
  *
  * A command completes when it has been applied on the replica it was
@@ -138,12 +138,7 @@ struct trireme_conf {
 	 * launcher's --cluster-state existing): a replica restarted without
 	 * its memory. It serves once caught up with its peers. */
 	bool join;                   /* default false; taken from reserved */
-	/* The replicated state machine (trireme_sm.h): NULL (the default),
-	 * the built-in key/value store; else the embedder's, one instance per
-	 * local replica from sm->create(sm_arg, replica). Taken from reserved. */
-	const struct trireme_sm_ops *sm;
-	void *sm_arg;
-	uint8_t reserved[32];        /* zero (trireme_conf_default): room for
+	uint8_t reserved[55];        /* zero (trireme_conf_default): room for
 				      * later options without an ABI break */
 };
 
@@ -165,6 +160,12 @@ struct trireme_client;
  * line saying what is wrong and what to do into err. */
 int trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err,
 		  size_t err_len);
+/* The same, replicating the embedder's own state machine (trireme_sm.h)
+ * instead of the built-in key/value store: every local replica gets an
+ * instance, sm->create(sm_arg, replica). sm must stay valid until
+ * trireme_stop. trireme_start is trireme_start_sm with sm NULL. */
+int trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *sm,
+		     void *sm_arg, struct trireme **out, char *err, size_t err_len);
 void trireme_stop(struct trireme *t);
 
 /* Pauses a local replica (it stops processing and sending; its state is
@@ -213,7 +214,7 @@ enum trireme_op_kind {
 	TRIREME_SET = 1,
 	TRIREME_GET = 2,
 	TRIREME_DEL = 3,
-	/* With conf.sm (trireme_sm.h): the embedder's state machine. */
+	/* With trireme_start_sm (trireme_sm.h): the embedder's state machine. */
 	TRIREME_CMD = 4,   /* a write: op.val's bytes to its apply, exactly once */
 	TRIREME_QUERY = 5, /* a read (read_mode barrier or log): op.val's bytes
 			    * to its read */
@@ -292,7 +293,8 @@ struct trireme_replica_stats {
 	uint64_t applied;          /* instances applied */
 	uint64_t applied_cmds;
 	uint64_t kv_digest;        /* order-independent digest of the KV state
-				    * (conf.sm: the machine's digest, or 0) */
+				    * (trireme_start_sm: the machine's
+				    * digest, or 0) */
 	uint64_t keys;
 	uint64_t committed, proposed, retries, recoveries, fetches, rejects;
 	uint64_t barrier_reads, read_barriers; /* Q1: reads taken, READ_INDEX sent */

@@ -5,8 +5,8 @@
  * Trireme orders commands (PROTOCOL §7) and decides exactly-once (§8: by
  * client id, sequence and window, from its own client table); the state
  * machine only sees the fresh commands, in the same order on every replica,
- * and answers each. Set conf.sm = &ops (and conf.sm_arg) before
- * trireme_start; every local replica then gets an instance of its own
+ * and answers each. Start with trireme_start_sm(&conf, &ops, arg, ...) in
+ * place of trireme_start; every local replica then gets an instance of its own
  * (create), clients submit TRIREME_CMD (a write: opaque bytes in op.val)
  * and TRIREME_QUERY (a read, barrier or log mode: opaque bytes in op.val),
  * and the KV kinds (set, get, del) and trireme_read_local are refused.
@@ -69,8 +69,8 @@ typedef int trireme_sm_write_fn(void *ctx, const void *buf, size_t len);
 
 struct trireme_sm_ops {
 	/* A new, empty instance for replica (0..2) of this process; arg is
-	 * conf.sm_arg. NULL: out of memory (trireme_start fails, a snapshot
-	 * load is retried). */
+	 * trireme_start_sm's sm_arg. NULL: out of memory (trireme_start_sm
+	 * fails, a snapshot load is retried). */
 	void *(*create)(void *arg, unsigned replica);
 	void (*destroy)(void *sm);
 	/* n commands in order (n >= 1), each answered in res[i]. A command
