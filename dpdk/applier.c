@@ -146,6 +146,35 @@ rt_sm_close(struct rt_replica *r)
 	atomic_store(&r->keys, 0);
 }
 
+struct tr_snap_load *
+rt_sm_load_start(struct rt_replica *r, uint8_t *buf, size_t len)
+{
+	struct tr_usm_spec usm = {.ops = r->t->sm, .arg = r->t->sm_arg, .replica = r->id};
+
+	return tr_snap_load_start(buf, len, r->limits.cluster_id, r->t->conf.keys_max,
+				  usm.ops != NULL ? &usm : NULL, r->sm.clients_max, &r->t->threads);
+}
+
+void
+rt_sm_install(struct rt_replica *r, struct tr_snap_load *l)
+{
+	struct tr_kvstore *old = r->kv;
+	struct tr_usm *old_usm = r->usm;
+	struct tr_client_rec *old_recs = r->client_recs;
+
+	r->sm = l->sm;
+	r->client_recs = l->recs;
+	r->usm = l->usm;
+	rcu_assign_pointer(r->kv, l->kv); /* readers: the old store or the new */
+	atomic_store(&r->keys, l->kv != NULL ? tr_kvstore_count(l->kv) : 0);
+	l->kv = NULL;
+	l->usm = NULL;
+	l->recs = NULL;
+	free(old_recs); /* the applier's alone, and it is parked */
+	tr_usm_free(old_usm); /* the same */
+	tr_snap_store_retire(old, &r->t->threads);
+}
+
 void
 rt_applier_init(struct rt_replica *r)
 {

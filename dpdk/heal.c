@@ -353,15 +353,10 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 		x->acked = RTE_MIN(x->total, x->acked + chunk);
 	x->unacked++;
 	if (x->acked == x->total) {
-		struct tr_usm_spec usm = {.ops = r->t->sm, .arg = r->t->sm_arg,
-					  .replica = r->id};
-
 		send_ack(k, now_ns);
 		send_ack(k, now_ns); /* the sender frees on it: twice against a loss */
 		r->snap.received++;
-		x->load = tr_snap_load_start(x->buf, x->total, r->limits.cluster_id,
-					     r->t->conf.keys_max, usm.ops != NULL ? &usm : NULL,
-					     r->sm.clients_max, &r->t->threads);
+		x->load = rt_sm_load_start(r, x->buf, x->total);
 		x->buf = NULL;
 		free(x->have);
 		x->have = NULL;
@@ -418,21 +413,7 @@ install(struct rt_task *k, uint64_t now_ns)
 	if ((atomic_load(&r->parked) & others) != others)
 		return 0;
 	if (tr_replica_install(&r->eng, &l->hdr.point, now_ns) == 0) {
-		struct tr_kvstore *old = r->kv;
-		struct tr_usm *old_usm = r->usm;
-		struct tr_client_rec *old_recs = r->client_recs;
-
-		r->sm = l->sm;
-		r->client_recs = l->recs;
-		r->usm = l->usm;
-		rcu_assign_pointer(r->kv, l->kv); /* readers: the old store or the new */
-		atomic_store(&r->keys, l->kv != NULL ? tr_kvstore_count(l->kv) : 0);
-		l->kv = NULL;
-		l->usm = NULL;
-		l->recs = NULL;
-		free(old_recs); /* the applier's alone, and it is parked */
-		tr_usm_free(old_usm); /* the same */
-		tr_snap_store_retire(old, &r->t->threads);
+		rt_sm_install(r, l);
 		r->snap.installs++;
 		RTE_LOG(INFO, USER1, "replica %u: snapshot installed at applied %lu/%lu/%lu (%lu keys)\n",
 			r->id, l->hdr.point.applied[0], l->hdr.point.applied[1],

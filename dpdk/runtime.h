@@ -266,6 +266,13 @@ void *rt_applier_main(void *arg);
  * state machine and its client table go (the store after a grace period). */
 int rt_sm_open(struct rt_replica *r, struct tr_client_rec *recs, uint32_t nrecs);
 void rt_sm_close(struct rt_replica *r);
+/* A snapshot's bytes (taken) loaded into a new state machine of r's kind
+ * on a thread of its own (tr_snap_load_start); NULL when out of memory. */
+struct tr_snap_load *rt_sm_load_start(struct rt_replica *r, uint8_t *buf, size_t len);
+/* A loaded snapshot's state machine in place of r's (the engine's install
+ * done; the replica's tasks and applier parked or not started): the old
+ * one goes (the store after a grace period). */
+void rt_sm_install(struct rt_replica *r, struct tr_snap_load *l);
 
 /* client.c: wakes trireme_wait (never blocks); frees a client. */
 void rt_client_wake(struct trireme_client *c);
