@@ -50,17 +50,18 @@ trireme_strerror(int err)
 }
 
 /* An instance's commands fit one packet: its frame header, the ACCEPT's
- * fixed part (64 bytes with room to spare) and the crc aside. */
+ * fixed part (64 bytes with room to spare), the crc and the MAC aside. */
 static uint32_t
-batch_bytes_for(uint16_t mtu)
+batch_bytes_for(const struct trireme_conf *conf)
 {
-	return (uint32_t)mtu - TR_NET_IP_UDP_LEN - TR_WIRE_HDR_BYTES - TR_WIRE_CRC_BYTES - 64;
+	return (uint32_t)conf->mtu - TR_NET_IP_UDP_LEN - TR_WIRE_HDR_BYTES - TR_WIRE_CRC_BYTES -
+	       64 - (conf->auth ? RT_AUTH_TAG : 0);
 }
 
 uint32_t
 trireme_value_max(const struct trireme_conf *conf, uint16_t key_len)
 {
-	uint32_t room = batch_bytes_for(conf->mtu);
+	uint32_t room = batch_bytes_for(conf);
 	uint32_t need = TR_WIRE_CMD_HDR_BYTES + (uint32_t)key_len;
 
 	return room <= need ? 0 : RTE_MIN(room - need, (uint32_t)TRIREME_VAL_MAX);
@@ -281,7 +282,7 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	cfg.log_slots_max = conf->log_slots_max;
 	cfg.inflight_max = conf->inflight_max;
 	cfg.batch_cmds_max = conf->batch_cmds_max;
-	cfg.batch_bytes_max = batch_bytes_for(conf->mtu);
+	cfg.batch_bytes_max = batch_bytes_for(conf);
 	cfg.pending_bytes_max = 1u << 20;
 	cfg.fetch_span_max = 16;
 	cfg.seed = conf->seed * 3 + id;
@@ -445,6 +446,8 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(drops_tx_full);
 	TEL_U64(too_old);
 	TEL_U64(drops_implausible);
+	TEL_U64(drops_auth);
+	TEL_U64(auth_key_errors);
 	TEL_U64(snap_sent);
 	TEL_U64(snap_received);
 	TEL_U64(snap_bytes_tx);
@@ -538,6 +541,10 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 	t->conf = *conf;
 	t->ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
 	atomic_init(&t->stop, false);
+	if ((rc = rt_auth_init(&t->auth, conf)) != 0) {
+		rc = fail(err, len, rc, "cannot set up authentication: %s", trireme_strerror(rc));
+		goto out_free;
+	}
 
 	if (conf->mode == TRIREME_CLUSTER) {
 		struct trireme_conf *c = &t->conf;
@@ -700,6 +707,7 @@ trireme_stop(struct trireme *t)
 		free(rep->eng_mem);
 	}
 	rte_mempool_free(pool);
+	rt_auth_free(&t->auth);
 	free(t);
 	atomic_store(&instance_running, false);
 }
@@ -1281,6 +1289,7 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 	s->snap_bytes_tx = __atomic_load_n(&r->snap.bytes_tx, __ATOMIC_RELAXED);
 	s->snap_bytes_rx = __atomic_load_n(&r->snap.bytes_rx, __ATOMIC_RELAXED);
 	s->snap_installs = __atomic_load_n(&r->snap.installs, __ATOMIC_RELAXED);
+	s->auth_key_errors = atomic_load(&t->auth.key_errors);
 	s->snap_failed = __atomic_load_n(&r->snap.failed, __ATOMIC_RELAXED) +
 			 __atomic_load_n(&r->snap.discarded, __ATOMIC_RELAXED);
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
@@ -1314,6 +1323,7 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 		s->tx_msgs += __atomic_load_n(&k->tx_msgs_n, __ATOMIC_RELAXED);
 		s->drops_fault += __atomic_load_n(&k->drops_fault, __ATOMIC_RELAXED);
 		s->drops_malformed += __atomic_load_n(&k->drops_malformed, __ATOMIC_RELAXED);
+		s->drops_auth += __atomic_load_n(&k->drops_auth, __ATOMIC_RELAXED);
 		s->drops_tx_full += __atomic_load_n(&k->drops_tx_full, __ATOMIC_RELAXED) +
 				    __atomic_load_n(&k->drops_nombuf, __ATOMIC_RELAXED);
 		for (unsigned d = 1; d < TR_NET_DROP_COUNT; d++)

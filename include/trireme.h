@@ -133,7 +133,13 @@ struct trireme_conf {
 	 * launcher's --cluster-state existing): a replica restarted without
 	 * its memory. It serves once caught up with its peers. */
 	bool join;                   /* default false; taken from reserved */
-	uint8_t reserved[55];        /* zero (trireme_conf_default): room for
+	/* Authentication (off by default): every frame between replicas carries
+	 * a 16-byte MAC under this key, and frames without a valid one are
+	 * dropped (drops_auth). Every replica of the cluster needs the same key;
+	 * trireme_auth_load rotates it at run time. Taken from reserved. */
+	bool auth;
+	uint8_t auth_key[32];        /* TRIREME_AUTH_KEY_LEN */
+	uint8_t reserved[22];        /* zero (trireme_conf_default): room for
 				      * later options without an ABI break */
 };
 
@@ -291,9 +297,34 @@ struct trireme_replica_stats {
 	bool down;                 /* crashed, not restarted */
 	bool serving;              /* §12 J4: takes commands (a joiner: caught up) */
 	bool peer_live[TRIREME_REPLICAS]; /* heard from in the last second */
-	uint64_t reserved[16];     /* zero: room for later counters */
+	uint64_t drops_auth;       /* frames without a valid MAC (conf.auth) */
+	uint64_t auth_key_errors;  /* trireme_auth_load failures (the process's) */
+	uint64_t reserved[14];     /* zero: room for later counters */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
+
+/* Authentication keys (conf.auth). A key file holds 32 raw bytes or 64 hex
+ * digits (a trailing newline allowed): `head -c 32 /dev/urandom > FILE`. */
+#define TRIREME_AUTH_KEY_LEN 32
+/* Reads a key file into key. 0, or -TRIREME_EINVAL with one line in err
+ * (missing, unreadable, too short, not hex). */
+int trireme_auth_key_read(const char *path, uint8_t key[TRIREME_AUTH_KEY_LEN], char *err,
+			  size_t err_len);
+/* Key rotation without a restart, for an instance started with conf.auth.
+ * Loads the key of the file at path: by default it signs every frame from
+ * now on and the key that signed so far stays accepted (the roll-over);
+ * with TRIREME_AUTH_ACCEPT it is only accepted (staged), the signing key
+ * unchanged. Two keys at most: the one not kept goes. trireme_auth_retire
+ * ends the roll-over: only the signing key is accepted. Both return once no
+ * worker uses the keys before (an RCU grace period). Over a cluster of
+ * processes: accept the new key everywhere, then sign with it everywhere,
+ * then retire; no frame is dropped. 0, or -TRIREME_EINVAL (auth off, bad
+ * file: one line in err, counted in auth_key_errors and logged) or
+ * -TRIREME_ENOMEM. From one control thread. */
+#define TRIREME_AUTH_ACCEPT 1u
+int trireme_auth_load(struct trireme *t, const char *path, unsigned flags, char *err,
+		      size_t err_len);
+int trireme_auth_retire(struct trireme *t);
 
 /* Health of a local replica. A safety violation (PROTOCOL A3, C1, P2: the
  * engine found two values where there must be one) stops the replica for
