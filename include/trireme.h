@@ -273,6 +273,11 @@ void trireme_thread_quiescent(void);
 void trireme_thread_offline(void);
 
 /* Observation. */
+#define TRIREME_IMPLAUSIBLE_MAX 8
+/* The short name of a reason a message was implausible (docs/protocol.md
+ * §13), e.g. "BALLOT"; NULL for one that does not exist. */
+const char *trireme_implausible_name(unsigned reason);
+
 struct trireme_replica_stats {
 	uint64_t applied;          /* instances applied */
 	uint64_t applied_cmds;
@@ -299,7 +304,9 @@ struct trireme_replica_stats {
 	bool peer_live[TRIREME_REPLICAS]; /* heard from in the last second */
 	uint64_t drops_auth;       /* frames without a valid MAC (conf.auth) */
 	uint64_t auth_key_errors;  /* trireme_auth_load failures (the process's) */
-	uint64_t reserved[14];     /* zero: room for later counters */
+	/* drops_implausible by reason, named by trireme_implausible_name */
+	uint64_t implausible[TRIREME_IMPLAUSIBLE_MAX];
+	uint64_t reserved[6];      /* zero: room for later counters */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
 

@@ -592,12 +592,16 @@ print_json(const struct app *a, const struct outcome *out)
 		       PRIu64 ",\"drops_auth\":%" PRIu64 ",\"drops_implausible\":%" PRIu64
 		       ",\"paused\":%s,\"down\":%s,\"incarnation\":%u,\"too_old\":%"
 		       PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
-		       ",\"snap_bytes_rx\":%" PRIu64 "}",
+		       ",\"snap_bytes_rx\":%" PRIu64 ",\"implausible\":{",
 		       first ? "" : ",", r, st->applied, st->applied_cmds, st->kv_digest, st->keys,
 		       st->committed, st->retries, st->recoveries, replica_drops(st),
 		       st->drops_auth, st->drops_implausible, st->paused ? "true" : "false", st->down ? "true" : "false",
 		       st->incarnation, st->too_old, st->snap_sent, st->snap_installs,
 		       st->snap_bytes_rx);
+		for (unsigned i = 0; trireme_implausible_name(i) != NULL; i++)
+			printf("%s\"%s\":%" PRIu64, i > 0 ? "," : "", trireme_implausible_name(i),
+			       st->implausible[i]);
+		printf("}}");
 		first = false;
 	}
 	printf("],\"digests_match\":%s}\n", out->converged ? "true" : "false");
