@@ -2,6 +2,7 @@
  * Frame authentication: keys, tags, rotation (see auth.h).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,11 +150,18 @@ rt_auth_retire(struct rt_auth *auth)
 	return rc;
 }
 
+static int key_fail(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static int
-key_fail(char *err, size_t len, const char *fmt, const char *path, const char *why)
+key_fail(char *err, size_t len, const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
 	if (err != NULL && len > 0)
-		snprintf(err, len, fmt, path, why);
+		vsnprintf(err, len, fmt, ap);
+	va_end(ap);
 	return -TRIREME_EINVAL;
 }
 
@@ -166,9 +174,9 @@ trireme_auth_key_read(const char *path, uint8_t key[TRIREME_AUTH_KEY_LEN], char 
 	FILE *f;
 
 	if (path == NULL || key == NULL)
-		return key_fail(err, err_len, "%s%s", "no key file given", "");
+		return key_fail(err, err_len, "no key file given");
 	if (sodium_init() < 0)
-		return key_fail(err, err_len, "%s%s", "libsodium did not initialise", "");
+		return key_fail(err, err_len, "libsodium did not initialise");
 	f = fopen(path, "rb");
 	if (f == NULL)
 		return key_fail(err, err_len, "cannot open the key file %.200s: %s", path,
@@ -207,8 +215,8 @@ trireme_auth_load(struct trireme *t, const char *path, unsigned flags, char *err
 	if (t == NULL || (flags & ~TRIREME_AUTH_ACCEPT) != 0)
 		return -TRIREME_EINVAL;
 	if (!t->auth.on) {
-		rc = key_fail(err, err_len, "%s%s", "authentication is off: start with an "
-			      "auth key (--auth-key) to rotate keys", "");
+		rc = key_fail(err, err_len, "authentication is off: start with a key "
+			      "(trireme_conf.auth, --auth-key) to rotate keys");
 	} else {
 		rc = trireme_auth_key_read(path, key, err, err_len);
 		if (rc == 0)
@@ -217,7 +225,7 @@ trireme_auth_load(struct trireme *t, const char *path, unsigned flags, char *err
 	}
 	if (rc != 0) {
 		atomic_fetch_add(&t->auth.key_errors, 1);
-		RTE_LOG(WARNING, USER1, "auth: key not loaded: %s\n",
+		rte_log(RTE_LOG_WARNING, tr_logtype, "trireme: auth: key not loaded: %s\n",
 			err != NULL && err_len > 0 ? err : trireme_strerror(rc));
 	}
 	return rc;
