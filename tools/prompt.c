@@ -578,6 +578,8 @@ cmd_auth_parsed(void *parsed, struct cmdline *cl, void *data)
 	char err[320] = "";
 	int rc;
 
+	if (act == 0 && strcmp(res->arg, "retire") == 0) /* a file named so: ./retire */
+		act = 1;
 	if (act == 1)
 		rc = trireme_auth_retire(t);
 	else
@@ -591,21 +593,12 @@ cmd_auth_parsed(void *parsed, struct cmdline *cl, void *data)
 
 static cmdline_parse_token_string_t cmd_auth_word =
 	TOKEN_STRING_INITIALIZER(struct cmd_auth_result, auth, "auth-key");
-static cmdline_parse_token_string_t cmd_auth_retire_word =
-	TOKEN_STRING_INITIALIZER(struct cmd_auth_result, arg, "retire");
 static cmdline_parse_token_string_t cmd_auth_accept_word =
 	TOKEN_STRING_INITIALIZER(struct cmd_auth_result, arg, "accept");
 static cmdline_parse_token_string_t cmd_auth_arg =
 	TOKEN_STRING_INITIALIZER(struct cmd_auth_result, arg, NULL);
 static cmdline_parse_token_string_t cmd_auth_file =
 	TOKEN_STRING_INITIALIZER(struct cmd_auth_result, file, NULL);
-
-static cmdline_parse_inst_t cmd_auth_retire = {
-	.f = cmd_auth_parsed,
-	.data = (void *)1,
-	.help_str = "auth-key retire: end the roll-over, only the signing key is accepted",
-	.tokens = { (void *)&cmd_auth_word, (void *)&cmd_auth_retire_word, NULL },
-};
 
 static cmdline_parse_inst_t cmd_auth_accept = {
 	.f = cmd_auth_parsed,
@@ -617,7 +610,8 @@ static cmdline_parse_inst_t cmd_auth_accept = {
 
 static cmdline_parse_inst_t cmd_auth_sign = {
 	.f = cmd_auth_parsed,
-	.help_str = "auth-key <file>: sign with this key; the previous one stays accepted",
+	.help_str = "auth-key <file>|retire: sign with this key, the previous one staying "
+		    "accepted; retire: accept only the signing key",
 	.tokens = { (void *)&cmd_auth_word, (void *)&cmd_auth_arg, NULL },
 };
 
@@ -685,7 +679,6 @@ static cmdline_parse_ctx_t prompt_ctx[] = {
 	&cmd_load,
 	&cmd_fault,
 	&cmd_pause,
-	&cmd_auth_retire,
 	&cmd_auth_accept,
 	&cmd_auth_sign,
 	&cmd_help,
