@@ -24,6 +24,7 @@ Prints one line: the frames sent by attack. Needs CAP_NET_RAW.
 """
 import argparse
 import os
+import re
 import socket
 import struct
 import sys
@@ -33,7 +34,10 @@ ETH_P_ALL = 0x0003
 CLUSTER_ID = 0x7472
 LSN_MAX = 1 << 48
 BALLOT_N_MAX = 1 << 30
-MSG_ACCEPT, MSG_ACCEPT_REPLY, MSG_COMMIT, MSG_FETCH_REPLY = 1, 2, 3, 5
+MSG_ACCEPT, MSG_ACCEPT_REPLY, MSG_COMMIT, MSG_FETCH_REPLY, MSG_COMMIT_REF = 1, 2, 3, 5, 0x83
+# The codec's version, from the source it tests.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../engine/wire.h")) as f:
+    WIRE_VERSION = int(re.search(r"#define TR_WIRE_VERSION (\d+)", f.read()).group(1))
 WINDOW = 24  # slots past the highest lsn seen
 
 
@@ -83,8 +87,8 @@ def packet(src_mac, frm, to, column, payload, port_base):
 def frame(frm, to, column, inc, msgs, auth):
     body = b"".join(msgs)
     length = 20 + len(body) + 4
-    hdr = struct.pack("<BBBBIBBBBII", ord("T"), ord("3"), 2, len(msgs), CLUSTER_ID, frm, to,
-                      column, 0, length, inc)
+    hdr = struct.pack("<BBBBIBBBBII", ord("T"), ord("3"), WIRE_VERSION, len(msgs), CLUSTER_ID,
+                      frm, to, column, 0, length, inc)
     f = hdr + body
     f += struct.pack("<I", crc32c(f))
     return f + (os.urandom(16) if auth else b"")
@@ -127,12 +131,12 @@ def learn(sock, seconds, port_base):
         u = 14 + ihl
         col = struct.unpack("!H", p[u + 2:u + 4])[0] - port_base
         f = p[u + 8:]
-        if not 0 <= col < 3 or f[:2] != b"T3" or f[2] != 2 or len(f) < 29:
+        if not 0 <= col < 3 or f[:2] != b"T3" or f[2] != WIRE_VERSION or len(f) < 29:
             continue
         frm = f[8]
         if frm < 3:
             inc[frm] = max(inc[frm], struct.unpack("<I", f[16:20])[0])
-        if f[20] in (MSG_ACCEPT, MSG_ACCEPT_REPLY, MSG_COMMIT, MSG_FETCH_REPLY):
+        if f[20] in (MSG_ACCEPT, MSG_ACCEPT_REPLY, MSG_COMMIT, MSG_FETCH_REPLY, MSG_COMMIT_REF):
             lsn[col] = max(lsn[col], struct.unpack("<Q", f[21:29])[0])
     return lsn, inc
 
