@@ -87,6 +87,8 @@ enum trireme_mode {
 	TRIREME_REPLICA = 1, /* one replica over DPDK ports */
 };
 
+#define TRIREME_AUTH_KEY_LEN 32 /* conf.auth_key, trireme_auth_key_read */
+
 struct trireme_peer {
 	uint8_t mac[6];
 	uint32_t ip; /* host order, e.g. 10.0.0.1 = 0x0a000001 */
@@ -138,7 +140,7 @@ struct trireme_conf {
 	 * dropped (drops_auth). Every replica of the cluster needs the same key;
 	 * trireme_auth_load rotates it at run time. Taken from reserved. */
 	bool auth;
-	uint8_t auth_key[32];        /* TRIREME_AUTH_KEY_LEN */
+	uint8_t auth_key[TRIREME_AUTH_KEY_LEN];
 	uint8_t reserved[22];        /* zero (trireme_conf_default): room for
 				      * later options without an ABI break */
 };
@@ -312,7 +314,6 @@ int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_re
 
 /* Authentication keys (conf.auth). A key file holds 32 raw bytes or 64 hex
  * digits (a trailing newline allowed): `head -c 32 /dev/urandom > FILE`. */
-#define TRIREME_AUTH_KEY_LEN 32
 /* Reads a key file into key. 0, or -TRIREME_EINVAL with one line in err
  * (missing, unreadable, too short, not hex). */
 int trireme_auth_key_read(const char *path, uint8_t key[TRIREME_AUTH_KEY_LEN], char *err,
