@@ -10,8 +10,10 @@
 #         without the key
 #   rotate  (no attack) a key rotation at the three prompts under load:
 #         accept the new key everywhere, sign with it everywhere, retire the
-#         old one everywhere: no frame dropped, and after the retirement
-#         only the new key is accepted
+#         old one everywhere, one process after the other: no frame dropped
+#         (without the staging, the frames of a process that signs with the
+#         new key would be dropped by one that does not accept it yet), and
+#         after the retirement only the new key is accepted
 # Each phase is a fresh cluster under load. After the attack every replica
 # keeps committing (ops in its stats lines after it), every process ends
 # with the same digest, the three histories check as one, and the counters
@@ -141,7 +143,8 @@ for i in 0 1 2; do
 	pid[$i]=$!
 	pids+=($!)
 done
-say() { for i in 0 1 2; do echo "$1" >&"${in[$i]}"; done; sleep "$2"; }
+# One process after the other, half a second apart, as an operator would.
+say() { for i in 0 1 2; do echo "$1" >&"${in[$i]}"; sleep 0.5; done; sleep "$2"; }
 say "start load" 3
 say "auth-key accept $tmp/key2" 1
 say "auth-key $tmp/key2" 1
