@@ -65,6 +65,7 @@ struct opts {
 	unsigned fault_count;
 	bool join;                 /* --cluster-state existing */
 	double linger_s;           /* --linger: wait for the peers' frontier */
+	const char *auth_key;      /* --auth-key FILE, or NULL */
 	/* Engine. */
 	unsigned batch;
 	bool batch_set;
