@@ -98,7 +98,7 @@ snapx_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint32_t len)
 static size_t
 snapx_chunk(struct rt_task *k, struct rte_mbuf *m)
 {
-	return tr_net_payload_cap(m, &k->rep->net) - SNAPX_DATA_HDR - 4;
+	return rt_task_payload_cap(k, m) - SNAPX_DATA_HDR - 4;
 }
 
 static void

@@ -44,17 +44,18 @@ trireme_strerror(int err)
 }
 
 /* An instance's commands fit one packet: its frame header, the ACCEPT's
- * fixed part (64 bytes with room to spare) and the crc aside. */
+ * fixed part (64 bytes with room to spare), the crc and the MAC aside. */
 static uint32_t
-batch_bytes_for(uint16_t mtu)
+batch_bytes_for(const struct trireme_conf *conf)
 {
-	return (uint32_t)mtu - TR_NET_IP_UDP_LEN - TR_WIRE_HDR_BYTES - TR_WIRE_CRC_BYTES - 64;
+	return (uint32_t)conf->mtu - TR_NET_IP_UDP_LEN - TR_WIRE_HDR_BYTES - TR_WIRE_CRC_BYTES -
+	       64 - (conf->auth ? RT_AUTH_TAG : 0);
 }
 
 uint32_t
 trireme_value_max(const struct trireme_conf *conf, uint16_t key_len)
 {
-	uint32_t room = batch_bytes_for(conf->mtu);
+	uint32_t room = batch_bytes_for(conf);
 	uint32_t need = TR_WIRE_CMD_HDR_BYTES + (uint32_t)key_len;
 
 	return room <= need ? 0 : RTE_MIN(room - need, (uint32_t)TRIREME_VAL_MAX);
@@ -136,7 +137,7 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	cfg.log_slots_max = conf->log_slots_max;
 	cfg.inflight_max = conf->inflight_max;
 	cfg.batch_cmds_max = conf->batch_cmds_max;
-	cfg.batch_bytes_max = batch_bytes_for(conf->mtu);
+	cfg.batch_bytes_max = batch_bytes_for(conf);
 	cfg.pending_bytes_max = 1u << 20;
 	cfg.fetch_span_max = 16;
 	cfg.seed = conf->seed * 3 + id;
@@ -346,7 +347,7 @@ trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *s
 			    "serve_clients %u is more than clients_max %u: raise clients_max",
 			    conf->serve_clients, conf->clients_max);
 	for (size_t i = 0; i < sizeof(conf->reserved); i++)
-		if (conf->reserved[i] != 0 || conf->pad0 != 0)
+		if (conf->reserved[i] != 0)
 			return fail(err, len, -TRIREME_EINVAL,
 				    "conf.reserved is not zero: start from trireme_conf_default");
 	if (atomic_exchange(&instance_running, true))
@@ -363,6 +364,10 @@ trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *s
 	t->sm_arg = sm_arg;
 	t->ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
 	atomic_init(&t->stop, false);
+	if ((rc = rt_auth_init(&t->auth, conf)) != 0) {
+		rc = fail(err, len, rc, "cannot set up authentication: %s", trireme_strerror(rc));
+		goto out_free;
+	}
 
 	if (conf->mode == TRIREME_CLUSTER) {
 		struct trireme_conf *c = &t->conf;
@@ -533,6 +538,7 @@ trireme_stop(struct trireme *t)
 		free(rep->eng_mem);
 	}
 	rte_mempool_free(pool);
+	rt_auth_free(&t->auth);
 	free(t);
 	atomic_store(&instance_running, false);
 }

@@ -12,6 +12,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "auth.h"
 #include "kvstore.h"
 #include "mmp3.h"
 #include "net.h"
@@ -108,6 +109,7 @@ struct rt_task {
 	struct tr_net_stats net;
 	uint64_t rx_pkts, tx_pkts, rx_msgs_n, tx_msgs_n;
 	uint64_t drops_fault, drops_malformed, drops_tx_full, drops_nombuf;
+	uint64_t drops_auth;   /* frames without a valid MAC (auth.h) */
 } __rte_cache_aligned;
 
 /* §12 T1, the sending side of a snapshot transfer (the column 0 task). */
@@ -230,6 +232,7 @@ struct trireme {
 	uint16_t ports[TR_REPLICAS];
 	bool ring_mesh;
 	double ns_per_cycle;
+	struct rt_auth auth;   /* frame MACs, off unless conf.auth */
 	pthread_t remote_thread; /* cluster mode: remote clients over kernel UDP */
 	bool remote_started;
 };
@@ -299,6 +302,8 @@ void rt_telemetry_stop(struct trireme *t);
  * burst. */
 int rt_worker_main(void *arg);
 struct rte_mbuf *rt_task_frame_alloc(struct rt_task *k);
+/* Payload bytes a frame may fill in m (the MAC's room aside). */
+uint16_t rt_task_payload_cap(const struct rt_task *k, const struct rte_mbuf *m);
 void rt_task_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint16_t len);
 
 /* remote.c: remote clients (trireme_proto.h). start: before the workers

@@ -47,6 +47,8 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(drops_tx_full);
 	TEL_U64(too_old);
 	TEL_U64(drops_implausible);
+	TEL_U64(drops_auth);
+	TEL_U64(auth_key_errors);
 	TEL_U64(snap_sent);
 	TEL_U64(snap_received);
 	TEL_U64(snap_bytes_tx);
@@ -59,6 +61,12 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(remote_replies);
 	TEL_U64(remote_drops);
 #undef TEL_U64
+	for (unsigned i = 0; i < TR_IMPLAUSIBLE_COUNT; i++) {
+		char name[48];
+
+		snprintf(name, sizeof(name), "implausible_%s", trireme_implausible_name(i));
+		rte_tel_data_add_dict_u64(d, name, s.implausible[i]);
+	}
 	rte_tel_data_add_dict_u64(d, "violation", rt_violated(&t->reps[id]));
 	if (rt_violated(&t->reps[id]))
 		rte_tel_data_add_dict_string(d, "violation_why",
@@ -119,6 +127,20 @@ rt_telemetry_stop(struct trireme *t)
 		telemetry_target = NULL;
 }
 
+_Static_assert(TR_IMPLAUSIBLE_COUNT <= TRIREME_IMPLAUSIBLE_MAX, "room for every reason");
+
+const char *
+trireme_implausible_name(unsigned reason)
+{
+	static const char *const names[] = {
+#define TR_IMPLAUSIBLE_SHORT(name, text) #name,
+		TR_IMPLAUSIBLE(TR_IMPLAUSIBLE_SHORT)
+#undef TR_IMPLAUSIBLE_SHORT
+	};
+
+	return reason < TR_IMPLAUSIBLE_COUNT ? names[reason] : NULL;
+}
+
 int
 trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s)
 {
@@ -141,6 +163,7 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 	s->snap_bytes_tx = __atomic_load_n(&r->snap.bytes_tx, __ATOMIC_RELAXED);
 	s->snap_bytes_rx = __atomic_load_n(&r->snap.bytes_rx, __ATOMIC_RELAXED);
 	s->snap_installs = __atomic_load_n(&r->snap.installs, __ATOMIC_RELAXED);
+	s->auth_key_errors = atomic_load(&t->auth.key_errors);
 	s->snap_failed = __atomic_load_n(&r->snap.failed, __ATOMIC_RELAXED) +
 			 __atomic_load_n(&r->snap.discarded, __ATOMIC_RELAXED);
 	{
@@ -165,9 +188,12 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 			s->peer_live[q] |= q == r->id || (heard != 0 && now - heard < 1000000000ull);
 		}
 		s->too_old += __atomic_load_n(&cs->too_old_rx, __ATOMIC_RELAXED);
-		for (unsigned i = 0; i < TR_IMPLAUSIBLE_COUNT; i++)
-			s->drops_implausible +=
-				__atomic_load_n(&cs->implausible[i], __ATOMIC_RELAXED);
+		for (unsigned i = 0; i < TR_IMPLAUSIBLE_COUNT; i++) {
+			uint64_t n = __atomic_load_n(&cs->implausible[i], __ATOMIC_RELAXED);
+
+			s->drops_implausible += n;
+			s->implausible[i] += n;
+		}
 		s->applied_prefix[c] = atomic_load(&r->eng.shared.applied[c]);
 		s->committed += __atomic_load_n(&cs->committed, __ATOMIC_RELAXED);
 		s->proposed += __atomic_load_n(&cs->proposed, __ATOMIC_RELAXED);
@@ -183,6 +209,7 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 		s->tx_msgs += __atomic_load_n(&k->tx_msgs_n, __ATOMIC_RELAXED);
 		s->drops_fault += __atomic_load_n(&k->drops_fault, __ATOMIC_RELAXED);
 		s->drops_malformed += __atomic_load_n(&k->drops_malformed, __ATOMIC_RELAXED);
+		s->drops_auth += __atomic_load_n(&k->drops_auth, __ATOMIC_RELAXED);
 		s->drops_tx_full += __atomic_load_n(&k->drops_tx_full, __ATOMIC_RELAXED) +
 				    __atomic_load_n(&k->drops_nombuf, __ATOMIC_RELAXED);
 		for (unsigned d = 1; d < TR_NET_DROP_COUNT; d++)

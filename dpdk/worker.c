@@ -96,18 +96,36 @@ tx_flush(struct rt_task *k, uint64_t now_ns)
 	}
 }
 
+uint16_t
+rt_task_payload_cap(const struct rt_task *k, const struct rte_mbuf *m)
+{
+	return rt_auth_room(&k->rep->t->auth, tr_net_payload_cap(m, &k->rep->net));
+}
+
+/* The MAC after a closed frame (auth on; rt_task_payload_cap left room). */
+static uint16_t
+sign(struct rt_task *k, struct rte_mbuf *m, uint16_t len, unsigned peer, unsigned channel)
+{
+	const struct rt_auth *a = &k->rep->t->auth;
+
+	if (!a->on)
+		return len;
+	return rt_auth_sign(rcu_dereference(a->keys), tr_net_payload(m), len, k->rep->id, peer,
+			    channel);
+}
+
 static void
 frame_close(struct rt_task *k, unsigned peer)
 {
 	struct rte_mbuf *m = k->open[peer];
-	size_t len;
+	uint16_t len;
 
 	if (m == NULL)
 		return;
 	k->open[peer] = NULL;
-	len = tr_frame_end(&k->fw[peer]);
+	len = sign(k, m, (uint16_t)tr_frame_end(&k->fw[peer]), peer, k->column);
 	tr_net_build(m, &k->rep->net, (uint8_t)k->rep->id, (uint8_t)peer, (uint8_t)k->column,
-		     (uint16_t)len);
+		     len);
 	k->tx[peer][k->ntx[peer]++] = m;
 }
 
@@ -126,7 +144,7 @@ frame_open(struct rt_task *k, unsigned peer)
 	}
 	if (k->ntx[peer] == RT_BURST)
 		tx_flush(k, rt_now_ns(r->t));
-	tr_frame_begin(&k->fw[peer], tr_net_payload(m), tr_net_payload_cap(m, &r->net), &hdr);
+	tr_frame_begin(&k->fw[peer], tr_net_payload(m), rt_task_payload_cap(k, m), &hdr);
 	k->open[peer] = m;
 	return true;
 }
@@ -148,6 +166,7 @@ rt_task_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint16_t len)
 
 	if (k->ntx[peer] == RT_BURST)
 		tx_flush(k, rt_now_ns(r->t));
+	len = sign(k, m, len, peer, TR_NET_SNAP);
 	if (tr_net_build(m, &r->net, (uint8_t)r->id, (uint8_t)peer, TR_NET_SNAP, len) != 0) {
 		rte_pktmbuf_free(m);
 		k->drops_tx_full++;
@@ -205,12 +224,18 @@ rx_packet(struct rt_task *k, struct rte_mbuf *m, uint64_t now_ns)
 		k->drops_malformed++;
 		return;
 	}
-	if (rx.column == TR_NET_SNAP) {
-		rt_snap_rx(k, &rx, now_ns); /* k: the column 0 task (its queue) */
+	if (rx.column == TR_NET_CLIENT) { /* no frame, no MAC: trireme_proto.h */
+		rt_remote_rx(k, &rx, now_ns); /* remote.c */
 		return;
 	}
-	if (rx.column == TR_NET_CLIENT) {
-		rt_remote_rx(k, &rx, now_ns); /* remote.c */
+	/* Before anything reads the frame: its MAC, when auth is on. */
+	if (r->t->auth.on && !rt_auth_verify(rcu_dereference(r->t->auth.keys), rx.payload,
+					     rx.len, rx.from, r->id, rx.column, &rx.len)) {
+		k->drops_auth++;
+		return;
+	}
+	if (rx.column == TR_NET_SNAP) {
+		rt_snap_rx(k, &rx, now_ns); /* k: the column 0 task (its queue) */
 		return;
 	}
 	k = &r->tasks[rx.column];
@@ -348,8 +373,10 @@ rt_worker_main(void *arg)
 	struct rt_lcore *lc = arg;
 	struct trireme *t = lc->t;
 	unsigned idle = 0;
+	/* Readers: of the stores (appliers), of the auth keys (tasks). */
+	bool qsbr = lc->nappliers > 0 || t->auth.on;
 
-	if (lc->nappliers > 0)
+	if (qsbr)
 		urcu_qsbr_register_thread();
 	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
 		unsigned work = 0;
@@ -358,16 +385,16 @@ rt_worker_main(void *arg)
 			work += task_poll(lc->tasks[i]);
 		for (unsigned i = 0; i < lc->nappliers; i++)
 			work += rt_applier_step(lc->appliers[i]);
-		if (lc->nappliers > 0)
+		if (qsbr)
 			urcu_qsbr_quiescent_state();
 		if (work > 0)
 			idle = 0;
-		else if (lc->nappliers > 0)
+		else if (qsbr)
 			rt_idle_qsbr(&idle);
 		else
 			rt_idle(&idle);
 	}
-	if (lc->nappliers > 0)
+	if (qsbr)
 		urcu_qsbr_unregister_thread();
 	return 0;
 }

@@ -91,6 +91,7 @@ enum trireme_mode {
 };
 
 struct trireme_sm_ops; /* trireme_sm.h */
+#define TRIREME_AUTH_KEY_LEN 32 /* conf.auth_key, trireme_auth_key_read */
 
 struct trireme_peer {
 	uint8_t mac[6];
@@ -138,15 +139,21 @@ struct trireme_conf {
 	 * launcher's --cluster-state existing): a replica restarted without
 	 * its memory. It serves once caught up with its peers. */
 	bool join;                   /* default false; taken from reserved */
-	uint8_t pad0;                /* zero */
+	/* Authentication (off by default): every frame between replicas carries
+	 * a 16-byte MAC under this key, and frames without a valid one are
+	 * dropped (drops_auth). Every replica of the cluster needs the same key;
+	 * trireme_auth_load rotates it at run time. Taken from reserved. */
+	bool auth;
+	uint8_t auth_key[TRIREME_AUTH_KEY_LEN];
 	/* Remote clients (trireme_proto.h): how many a local replica serves at
 	 * once over UDP, each through one of its clients (so at most
 	 * clients_max, with the caller's own). 0: none (the default). Replica
 	 * mode: UDP port udp_port_base + 4 of the replica's address, through
 	 * its DPDK port; cluster mode: kernel UDP sockets on port
-	 * udp_port_base + 4 + replica of every local address. */
+	 * udp_port_base + 4 + replica of every local address. Their datagrams
+	 * carry no MAC (conf.auth covers the replicas' frames). */
 	uint16_t serve_clients;      /* taken from reserved */
-	uint8_t reserved[52];        /* zero (trireme_conf_default): room for
+	uint8_t reserved[20];        /* zero (trireme_conf_default): room for
 				      * later options without an ABI break */
 };
 
@@ -297,6 +304,11 @@ void trireme_thread_quiescent(void);
 void trireme_thread_offline(void);
 
 /* Observation. */
+#define TRIREME_IMPLAUSIBLE_MAX 8
+/* The short name of a reason a message was implausible (docs/protocol.md
+ * §13), e.g. "BALLOT"; NULL for one that does not exist. */
+const char *trireme_implausible_name(unsigned reason);
+
 struct trireme_replica_stats {
 	uint64_t applied;          /* instances applied */
 	uint64_t applied_cmds;
@@ -323,12 +335,38 @@ struct trireme_replica_stats {
 	bool down;                 /* crashed, not restarted */
 	bool serving;              /* §12 J4: takes commands (a joiner: caught up) */
 	bool peer_live[TRIREME_REPLICAS]; /* heard from in the last second */
+	uint64_t drops_auth;       /* frames without a valid MAC (conf.auth) */
+	uint64_t auth_key_errors;  /* trireme_auth_load failures (the process's) */
+	/* drops_implausible by reason, named by trireme_implausible_name */
+	uint64_t implausible[TRIREME_IMPLAUSIBLE_MAX];
 	/* Remote clients (conf.serve_clients): requests taken, replies sent,
 	 * datagrams dropped as malformed (trireme_proto.h, TRP_DROPS). */
 	uint64_t remote_requests, remote_replies, remote_drops;
-	uint64_t reserved[13];     /* zero: room for later counters */
+	uint64_t reserved[3];      /* zero: room for later counters */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
+
+/* Authentication keys (conf.auth). A key file holds 32 raw bytes or 64 hex
+ * digits (a trailing newline allowed): `head -c 32 /dev/urandom > FILE`. */
+/* Reads a key file into key. 0, or -TRIREME_EINVAL with one line in err
+ * (missing, unreadable, too short, not hex). */
+int trireme_auth_key_read(const char *path, uint8_t key[TRIREME_AUTH_KEY_LEN], char *err,
+			  size_t err_len);
+/* Key rotation without a restart, for an instance started with conf.auth.
+ * Loads the key of the file at path: by default it signs every frame from
+ * now on and the key that signed so far stays accepted (the roll-over);
+ * with TRIREME_AUTH_ACCEPT it is only accepted (staged), the signing key
+ * unchanged. Two keys at most: the one not kept goes. trireme_auth_retire
+ * ends the roll-over: only the signing key is accepted. Both return once no
+ * worker uses the keys before (an RCU grace period). Over a cluster of
+ * processes: accept the new key everywhere, then sign with it everywhere,
+ * then retire; no frame is dropped. 0, or -TRIREME_EINVAL (auth off, bad
+ * file: one line in err, counted in auth_key_errors and logged) or
+ * -TRIREME_ENOMEM. From one control thread. */
+#define TRIREME_AUTH_ACCEPT 1u
+int trireme_auth_load(struct trireme *t, const char *path, unsigned flags, char *err,
+		      size_t err_len);
+int trireme_auth_retire(struct trireme *t);
 
 /* Health of a local replica. A safety violation (PROTOCOL A3, C1, P2: the
  * engine found two values where there must be one) stops the replica for

@@ -41,6 +41,7 @@ enum {
 	OPT_LOG_SLOTS,
 	OPT_CLUSTER_STATE,
 	OPT_LINGER,
+	OPT_AUTH_KEY,
 	OPT_SERVE_CLIENTS,
 };
 
@@ -75,6 +76,7 @@ static const struct option long_options[] = {
 	{"log-slots", required_argument, NULL, OPT_LOG_SLOTS},
 	{"cluster-state", required_argument, NULL, OPT_CLUSTER_STATE},
 	{"linger", required_argument, NULL, OPT_LINGER},
+	{"auth-key", required_argument, NULL, OPT_AUTH_KEY},
 	{"serve-clients", required_argument, NULL, OPT_SERVE_CLIENTS},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
@@ -148,6 +150,10 @@ opts_usage(FILE *f)
 		"  --linger S            --replica-id: at the end, keep serving until every\n"
 		"                        live peer has applied the same frontier, at most S s\n"
 		"                        (default 10), then print the digest\n"
+		"  --auth-key FILE       a MAC on every frame between replicas under the\n"
+		"                        32-byte key in FILE (raw, or 64 hex digits; every\n"
+		"                        replica the same); frames without a valid one are\n"
+		"                        dropped (drops_auth). Off by default\n"
 		"\n"
 		"Output:\n"
 		"  --stats-interval S    seconds between stats lines on stderr, 0.1..3600\n"
@@ -165,6 +171,7 @@ opts_usage(FILE *f)
 		"  read-mode barrier|log|local, show stats, show replica <id>,\n"
 		"  start load, stop load,\n"
 		"  fault <replica> <drop_tx> <drop_rx>, pause|resume|crash|restart <replica>,\n"
+		"  auth-key [accept] FILE, auth-key retire (with --auth-key: key rotation),\n"
 		"  quit\n"
 		"\n"
 		"EAL args (before --), e.g. on a machine without hugepages or NIC:\n"
@@ -662,6 +669,9 @@ opts_parse(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_LINGER:
 			rc = parse_real("linger", optarg, 0, 3600, &o->linger_s);
+			break;
+		case OPT_AUTH_KEY:
+			o->auth_key = optarg;
 			break;
 		case OPT_SERVE_CLIENTS:
 			rc = parse_uint("serve-clients", optarg, 1, OPTS_SERVE_CLIENTS_MAX, &v);

@@ -66,6 +66,7 @@ struct opts {
 	unsigned fault_count;
 	bool join;                 /* --cluster-state existing */
 	double linger_s;           /* --linger: wait for the peers' frontier */
+	const char *auth_key;      /* --auth-key FILE, or NULL */
 	unsigned serve_clients;    /* --serve-clients: remote clients served */
 	/* Engine. */
 	unsigned batch;

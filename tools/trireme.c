@@ -106,7 +106,8 @@ install_signals(void)
 static uint64_t
 replica_drops(const struct trireme_replica_stats *s)
 {
-	return s->drops_fault + s->drops_malformed + s->drops_foreign + s->drops_tx_full;
+	return s->drops_fault + s->drops_malformed + s->drops_foreign + s->drops_tx_full +
+	       s->drops_auth;
 }
 
 static void
@@ -199,6 +200,15 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 		conf->log_slots_max = o->log_slots;
 	conf->join = o->join;
 	conf->seed = o->seed;
+	if (o->auth_key != NULL) {
+		char err[320];
+
+		if (trireme_auth_key_read(o->auth_key, conf->auth_key, err, sizeof(err)) != 0) {
+			fprintf(stderr, "trireme: --auth-key: %s\n", err);
+			return -1;
+		}
+		conf->auth = true;
+	}
 	if (conf->keys_max != 0 && o->keys > conf->keys_max) {
 		if (!o->cluster) {
 			/* keys_max must be the same on every replica: not ours to raise. */
@@ -584,16 +594,22 @@ print_json(const struct app *a, const struct outcome *out)
 		printf("%s{\"id\":%u,\"applied\":%" PRIu64 ",\"applied_cmds\":%" PRIu64
 		       ",\"kv_digest\":\"0x%016" PRIx64 "\",\"keys\":%" PRIu64 ",\"committed\":%"
 		       PRIu64 ",\"retries\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"drops\":%"
-		       PRIu64 ",\"paused\":%s,\"down\":%s,\"incarnation\":%u,\"too_old\":%"
+		       PRIu64 ",\"drops_auth\":%" PRIu64 ",\"drops_implausible\":%" PRIu64
+		       ",\"paused\":%s,\"down\":%s,\"incarnation\":%u,\"too_old\":%"
 		       PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
 		       ",\"snap_bytes_rx\":%" PRIu64 ",\"remote_requests\":%" PRIu64
-		       ",\"remote_replies\":%" PRIu64 ",\"remote_drops\":%" PRIu64 "}",
+		       ",\"remote_replies\":%" PRIu64 ",\"remote_drops\":%" PRIu64
+		       ",\"implausible\":{",
 		       first ? "" : ",", r, st->applied, st->applied_cmds, st->kv_digest, st->keys,
 		       st->committed, st->retries, st->recoveries, replica_drops(st),
-		       st->paused ? "true" : "false", st->down ? "true" : "false",
+		       st->drops_auth, st->drops_implausible, st->paused ? "true" : "false", st->down ? "true" : "false",
 		       st->incarnation, st->too_old, st->snap_sent, st->snap_installs,
 		       st->snap_bytes_rx, st->remote_requests, st->remote_replies,
 		       st->remote_drops);
+		for (unsigned i = 0; trireme_implausible_name(i) != NULL; i++)
+			printf("%s\"%s\":%" PRIu64, i > 0 ? "," : "", trireme_implausible_name(i),
+			       st->implausible[i]);
+		printf("}}");
 		first = false;
 	}
 	printf("],\"digests_match\":%s}\n", out->converged ? "true" : "false");
