@@ -62,12 +62,15 @@ grep -q '"digests_match":true' "$tmp/c.json" || { echo "FAIL: --cluster digests 
 "$check" "$tmp/c-history.jsonl" || { echo "FAIL: --cluster history not linearizable"; fail=1; }
 
 peers=02:00:00:00:00:00@10.0.0.1,02:00:00:00:00:01@10.0.0.2,02:00:00:00:00:02@10.0.0.3
+# Replica frames authenticated (--auth-key); the clients' datagrams carry no
+# MAC and are served all the same.
+head -c 32 /dev/urandom >"$tmp/key"
 for i in 0 1 2; do
 	ip netns exec trr$i "$trireme" --lcores "0@(0-1),1@(0-1)" --no-huge --no-pci \
 		--no-telemetry --log-level='*:error' -m 256 --file-prefix trrm$i \
 		--vdev=net_af_packet0,iface=trv -- --replica-id $i --peers $peers \
 		--udp-port-base $base --serve-clients 16 --writers 0 --duration 10 --linger 5 \
-		--loss 0.05 \
+		--loss 0.05 --auth-key "$tmp/key" \
 		--json >"$tmp/r$i.json" 2>"$tmp/r$i.err" &
 	pid[$i]=$!
 done
