@@ -52,23 +52,16 @@ on_record(void *arg, const struct tr_durable_rec *rec)
 static int
 sm_fresh(struct rt_replica *r)
 {
-	struct tr_kvstore *kv = tr_kvstore_new(1024, r->t->conf.keys_max);
 	struct tr_client_rec *recs = calloc(r->sm.clients_max, sizeof(*recs));
-	struct tr_kvstore *old = r->kv;
+	uint32_t n = r->sm.clients_max;
 
-	if (kv == NULL || recs == NULL) {
-		if (kv != NULL)
-			tr_kvstore_free(kv);
+	if (recs == NULL)
+		return -1;
+	rt_sm_close(r);
+	if (rt_sm_open(r, recs, n) != 0) {
 		free(recs);
 		return -1;
 	}
-	free(r->client_recs);
-	r->client_recs = recs;
-	tr_sm_init(&r->sm, &tr_kvstore_ops, kv, recs, r->sm.clients_max);
-	rcu_assign_pointer(r->kv, kv);
-	if (old != NULL)
-		tr_snap_store_retire(old, &r->t->threads);
-	atomic_store(&r->keys, 0);
 	rt_applier_init(r);
 	return 0;
 }
@@ -87,13 +80,11 @@ snap_restore(struct rt_replica *r, uint64_t now_ns)
 		size_t len;
 		uint8_t *buf = tr_dd_snap_read(d->dd.dirfd, seqs[i], &len);
 		struct tr_snap_load *l;
-		struct tr_kvstore *old;
 		int st;
 
 		if (buf == NULL)
 			continue;
-		l = tr_snap_load_start(buf, len, r->limits.cluster_id, r->t->conf.keys_max,
-				       r->sm.clients_max, &r->t->threads);
+		l = rt_sm_load_start(r, buf, len);
 		if (l == NULL)
 			return -1;
 		while ((st = atomic_load(&l->state)) == 0)
@@ -105,15 +96,7 @@ snap_restore(struct rt_replica *r, uint64_t now_ns)
 			continue;
 		}
 		if (tr_replica_install(&r->eng, &l->hdr.point, now_ns) == 0) {
-			old = r->kv;
-			free(r->client_recs);
-			r->sm = l->sm;
-			r->client_recs = l->recs;
-			rcu_assign_pointer(r->kv, l->kv);
-			atomic_store(&r->keys, tr_kvstore_count(l->kv));
-			l->kv = NULL;
-			l->recs = NULL;
-			tr_snap_store_retire(old, &r->t->threads);
+			rt_sm_install(r, l);
 			rt_applier_init(r);
 		}
 		memcpy(d->snap_applied, l->hdr.point.applied, sizeof(d->snap_applied));

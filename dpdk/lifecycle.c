@@ -44,17 +44,18 @@ trireme_strerror(int err)
 }
 
 /* An instance's commands fit one packet: its frame header, the ACCEPT's
- * fixed part (64 bytes with room to spare) and the crc aside. */
+ * fixed part (64 bytes with room to spare), the crc and the MAC aside. */
 static uint32_t
-batch_bytes_for(uint16_t mtu)
+batch_bytes_for(const struct trireme_conf *conf)
 {
-	return (uint32_t)mtu - TR_NET_IP_UDP_LEN - TR_WIRE_HDR_BYTES - TR_WIRE_CRC_BYTES - 64;
+	return (uint32_t)conf->mtu - TR_NET_IP_UDP_LEN - TR_WIRE_HDR_BYTES - TR_WIRE_CRC_BYTES -
+	       64 - (conf->auth ? RT_AUTH_TAG : 0);
 }
 
 uint32_t
 trireme_value_max(const struct trireme_conf *conf, uint16_t key_len)
 {
-	uint32_t room = batch_bytes_for(conf->mtu);
+	uint32_t room = batch_bytes_for(conf);
 	uint32_t need = TR_WIRE_CMD_HDR_BYTES + (uint32_t)key_len;
 
 	return room <= need ? 0 : RTE_MIN(room - need, (uint32_t)TRIREME_VAL_MAX);
@@ -122,6 +123,7 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	size_t bytes;
 	const char *why;
 	uint32_t recs = 1;
+	struct tr_client_rec *client_recs;
 	char name[RTE_RING_NAMESIZE];
 
 	r->t = t;
@@ -132,7 +134,7 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	cfg.log_slots_max = conf->log_slots_max;
 	cfg.inflight_max = conf->inflight_max;
 	cfg.batch_cmds_max = conf->batch_cmds_max;
-	cfg.batch_bytes_max = batch_bytes_for(conf->mtu);
+	cfg.batch_bytes_max = batch_bytes_for(conf);
 	cfg.pending_bytes_max = 1u << 20;
 	cfg.fetch_span_max = 16;
 	cfg.seed = conf->seed * 3 + id;
@@ -163,17 +165,18 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 		.fetch_span_max = cfg.fetch_span_max,
 	};
 
-	r->kv = tr_kvstore_new(1024, conf->keys_max);
-	r->client_recs = calloc(recs, sizeof(*r->client_recs));
+	client_recs = calloc(recs, sizeof(*client_recs));
 	r->clients_max = conf->clients_max;
 	r->client_id_base = conf->client_id_base;
 	r->clients = calloc(conf->clients_max, sizeof(*r->clients));
 	r->slot_seq = calloc(conf->clients_max, sizeof(*r->slot_seq));
-	if (r->kv == NULL || r->client_recs == NULL || r->clients == NULL || r->slot_seq == NULL)
-		return rt_fail(err, len, -TRIREME_ENOMEM, "out of memory setting up replica %u",
-			       id);
+	if (client_recs == NULL || r->clients == NULL || r->slot_seq == NULL ||
+	    rt_sm_open(r, client_recs, recs) != 0) {
+		free(client_recs);
+		return rt_fail(err, len, -TRIREME_ENOMEM, "out of memory setting up replica %u%s",
+			       id, t->sm != NULL ? " (or the state machine's create failed)" : "");
+	}
 	pthread_mutex_init(&r->clients_lock, NULL);
-	tr_sm_init(&r->sm, &tr_kvstore_ops, r->kv, r->client_recs, recs);
 	rt_applier_init(r);
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
 		r->tasks[c].rep = r;
@@ -255,7 +258,7 @@ place(struct trireme *t, char *err, size_t len)
 
 			l->tasks[l->ntasks++] = &t->reps[r].tasks[c];
 			/* One port queue: a replica's columns share the lcore that reads it. */
-			if (t->ring_mesh || c == TR_COLUMNS - 1)
+			if (t->ring_mesh || t->reps[r].rxq > 1 || c == TR_COLUMNS - 1)
 				n++;
 		}
 		if (!t->conf.applier_threads) {
@@ -267,12 +270,60 @@ place(struct trireme *t, char *err, size_t len)
 	return 0;
 }
 
+/* Replica mode: a queue per column when the worker lcores allow one per
+ * column, else one. */
+static uint16_t
+replica_queues(const struct trireme_conf *conf)
+{
+	unsigned workers = conf->lcore_count > 0 ? conf->lcore_count : rte_lcore_count() - 1;
+
+	return workers >= TR_COLUMNS ? TR_COLUMNS : 1;
+}
+
+/* Sets the port up with *nq queues, the UDP port of column c steered to
+ * queue c by rte_flow; where the PMD cannot, falls back to one queue (and
+ * says so in the log). */
+static int
+port_setup_steered(const struct trireme_conf *conf, struct rte_mempool *pool, uint16_t *nq,
+		   char *msg, size_t len)
+{
+	int rc;
+
+	if (*nq > 1) {
+		rc = tr_port_setup(conf->port_id, *nq, *nq, pool, 0, msg, len);
+		if (rc == 0)
+			rc = tr_port_steer(conf->port_id,
+					   rte_cpu_to_be_32(conf->peers[conf->replica_id].ip),
+					   conf->udp_port_base, *nq, msg, len);
+		if (rc == 0) {
+			rte_log(RTE_LOG_NOTICE, tr_logtype,
+				"trireme: port %u: %u RX/TX queues, UDP ports %u..%u steered to "
+				"their column's queue by rte_flow\n", conf->port_id, *nq,
+				conf->udp_port_base, conf->udp_port_base + *nq - 1);
+			return 0;
+		}
+		rte_log(RTE_LOG_NOTICE, tr_logtype,
+			"trireme: port %u: no queue per column (%s); one RX/TX queue, its "
+			"columns on one lcore\n", conf->port_id, msg);
+		rte_eth_dev_stop(conf->port_id);
+		*nq = 1;
+	}
+	return tr_port_setup(conf->port_id, 1, 1, pool, 0, msg, len);
+}
+
 static struct tr_ring_mesh mesh;
 static _Atomic bool instance_running;
 
 
 int
 trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, size_t len)
+{
+	return trireme_start_sm(conf, NULL, NULL, out, err, len);
+}
+
+int
+trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *sm, void *sm_arg,
+		 struct trireme **out, char *err, size_t len)
 {
 	struct trireme *t;
 	struct rte_mempool *pool = NULL;
@@ -290,12 +341,17 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		return rt_fail(err, len, -TRIREME_EINVAL, "replica id must be 0, 1 or 2");
 	if (conf->clients_max == 0 || conf->keys_max == 0)
 		return rt_fail(err, len, -TRIREME_EINVAL, "clients_max and keys_max must be > 0");
+	if (sm != NULL && tr_usm_ops_check(sm) != NULL)
+		return rt_fail(err, len, -TRIREME_EINVAL, "%s", tr_usm_ops_check(sm));
 	if (conf->client_id_base > UINT64_MAX - (uint64_t)TR_REPLICAS * conf->clients_max)
-		return rt_fail(err, len, -TRIREME_EINVAL,
-			       "client_id_base too large for clients_max");
+		return rt_fail(err, len, -TRIREME_EINVAL, "client_id_base too large for clients_max");
 	if (conf->mtu < TRIREME_MTU_MIN || conf->mtu > TRIREME_MTU_MAX)
 		return rt_fail(err, len, -TRIREME_EINVAL, "mtu %u is not in %u..%u", conf->mtu,
 			       TRIREME_MTU_MIN, TRIREME_MTU_MAX);
+	if (conf->serve_clients > conf->clients_max)
+		return rt_fail(err, len, -TRIREME_EINVAL,
+			       "serve_clients %u is more than clients_max %u: raise clients_max",
+			       conf->serve_clients, conf->clients_max);
 	for (size_t i = 0; i < sizeof(conf->reserved); i++)
 		if (conf->reserved[i] != 0 || (i < sizeof(conf->reserved_pad) &&
 					       conf->reserved_pad[i] != 0))
@@ -321,8 +377,14 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		atomic_store(&instance_running, false);
 		return rt_fail(err, len, -TRIREME_ENOMEM, "out of memory");
 	}
+	t->sm = sm;
+	t->sm_arg = sm_arg;
 	t->ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
 	atomic_init(&t->stop, false);
+	if ((rc = rt_auth_init(&t->auth, conf)) != 0) {
+		rc = rt_fail(err, len, rc, "cannot set up authentication: %s", trireme_strerror(rc));
+		goto out_free;
+	}
 
 	if (conf->mode == TRIREME_CLUSTER) {
 		struct trireme_conf *c = &t->conf;
@@ -343,8 +405,7 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		}
 		rc = tr_ring_mesh_create(&mesh, "trm", 1024, pool, rte_socket_id(), msg, sizeof(msg));
 		if (rc != 0) {
-			rc = rt_fail(err, len, -TRIREME_ENODEV, "cannot create the ring ports: %s",
-				     msg);
+			rc = rt_fail(err, len, -TRIREME_ENODEV, "cannot create the ring ports: %s", msg);
 			goto out_free;
 		}
 		t->ring_mesh = true;
@@ -364,15 +425,22 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 				     "--vdev=net_af_packet0,iface=veth0", conf->port_id);
 			goto out_free;
 		}
-		pool = tr_mempool_create("tr_pool", conf->mbufs, mbuf_room_for(conf->mtu),
-					 rte_socket_id());
+		uint16_t nq = replica_queues(conf);
+		int socket = rte_eth_dev_socket_id(conf->port_id);
+
+		if (socket < 0)
+			socket = (int)rte_socket_id();
+		/* On the port's NUMA node; room for every queue's descriptors. */
+		pool = tr_mempool_create("tr_pool", conf->mbufs * nq, mbuf_room_for(conf->mtu),
+					 socket);
 		if (pool == NULL) {
 			rc = rt_fail(err, len, -TRIREME_ENOMEM,
 				     "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
-				     conf->mbufs, rte_strerror(rte_errno));
+				     conf->mbufs * nq, rte_strerror(rte_errno));
 			goto out_free;
 		}
-		rc = tr_port_setup(conf->port_id, 1, 1, pool, 0, msg, sizeof(msg));
+		rc = port_setup_steered(conf, pool, &nq, msg, sizeof(msg));
+		t->reps[id].rxq = nq;
 		if (rc != 0) {
 			rc = rt_fail(err, len, -TRIREME_ENODEV, "port %u: %s", conf->port_id, msg);
 			goto out_free;
@@ -397,16 +465,16 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		if (!t->reps[r].local || !conf->applier_threads)
 			continue;
 		if (pthread_create(&t->reps[r].applier_thread, NULL, rt_applier_main, &t->reps[r]) != 0) {
-			rc = rt_fail(err, len, -TRIREME_EINTERNAL,
-				     "cannot start the applier thread");
+			rc = rt_fail(err, len, -TRIREME_EINTERNAL, "cannot start the applier thread");
 			goto out_free;
 		}
 		t->reps[r].applier_started = true;
 	}
+	if ((rc = rt_remote_start(t, err, len)) != 0)
+		goto out_free;
 	for (unsigned i = 0; i < t->nlcores; i++) {
 		if (rte_eal_remote_launch(rt_worker_main, &t->lcores[i], t->lcores[i].lcore) != 0) {
-			rc = rt_fail(err, len, -TRIREME_ELCORE, "lcore %u is busy",
-				     t->lcores[i].lcore);
+			rc = rt_fail(err, len, -TRIREME_ELCORE, "lcore %u is busy", t->lcores[i].lcore);
 			goto out_free;
 		}
 		t->lcores[i].launched = true;
@@ -429,6 +497,7 @@ trireme_stop(struct trireme *t)
 		return;
 	rt_telemetry_stop(t);
 	atomic_store(&t->stop, true);
+	rt_remote_stop(t);
 	for (unsigned i = 0; i < t->nlcores; i++)
 		if (t->lcores[i].launched)
 			rte_eal_wait_lcore(t->lcores[i].lcore);
@@ -437,6 +506,8 @@ trireme_stop(struct trireme *t)
 
 		if (rep->applier_started)
 			pthread_join(rep->applier_thread, NULL);
+		rt_remote_free(rep->remote);
+		rep->remote = NULL;
 		if (rep->pool != NULL)
 			pool = rep->pool;
 		rt_snap_reset(rep);
@@ -476,6 +547,7 @@ trireme_stop(struct trireme *t)
 		}
 		if (rep->kv != NULL)
 			tr_kvstore_free(rep->kv);
+		tr_usm_free(rep->usm);
 		rte_ring_free(rep->submit);
 		free(rep->client_recs);
 		free(rep->clients);
@@ -484,6 +556,7 @@ trireme_stop(struct trireme *t)
 		rt_durable_close(rep);
 	}
 	rte_mempool_free(pool);
+	rt_auth_free(&t->auth);
 	free((char *)t->conf.data_dir);
 	free(t);
 	atomic_store(&instance_running, false);

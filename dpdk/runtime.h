@@ -12,12 +12,15 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "auth.h"
 #include "datadir.h"
 #include "kvstore.h"
 #include "mmp3.h"
 #include "net.h"
 #include "snapshot.h"
 #include "trireme.h"
+#include "trireme_proto.h"
+#include "usm.h"
 #include "wal.h"
 #include "wire.h"
 
@@ -109,6 +112,7 @@ struct rt_task {
 	struct tr_net_stats net;
 	uint64_t rx_pkts, tx_pkts, rx_msgs_n, tx_msgs_n;
 	uint64_t drops_fault, drops_malformed, drops_tx_full, drops_nombuf;
+	uint64_t drops_auth;   /* frames without a valid MAC (auth.h) */
 } __rte_cache_aligned;
 
 /* §12 T1, the sending side of a snapshot transfer (the column 0 task). */
@@ -184,13 +188,23 @@ struct rt_durable {
 	size_t defer_head, defer_len, defer_cap;
 };
 
+/* remote.c: what the remote clients' server counts (one writer). */
+struct rt_remote_stats {
+	uint64_t requests, replies, dups, busy, too_old, table_full, evictions, tx_fail, arp;
+	uint64_t drops[TRP_DROP_COUNT]; /* by trp_parse_request reason */
+};
+struct rt_remote;
+
 struct rt_replica {
 	struct trireme *t;
 	unsigned id;
 	bool local;
 	struct tr_replica eng;
 	void *eng_mem;
+	/* The state machine behind sm: the built-in KV's store, or (trireme_start_sm)
+	 * the embedder's instance; the other is NULL. */
 	struct tr_kvstore *kv;  /* RCU pointer: rcu_dereference in readers */
+	struct tr_usm *usm;     /* the applier's alone (and an install's) */
 	_Atomic uint64_t keys;  /* the store's count, published by the applier */
 	struct tr_sm sm;
 	struct tr_client_rec *client_recs;
@@ -218,6 +232,8 @@ struct rt_replica {
 	struct rt_snap_rx srx;
 	struct rt_snap_stats snap;
 	uint16_t port;
+	uint16_t rxq;          /* replica mode: RX/TX queues of the port, 1 or
+				* one per column (steered by rte_flow) */
 	struct rte_mempool *pool;
 	struct tr_net_conf net;
 	struct tr_wire_limits limits;
@@ -235,6 +251,7 @@ struct rt_replica {
 	pthread_mutex_t clients_lock;
 	bool violation_logged; /* applier only */
 	struct rt_durable dur;
+	struct rt_remote *remote; /* conf.serve_clients > 0 (remote.c) */
 };
 
 struct rt_lcore {
@@ -249,6 +266,8 @@ struct rt_lcore {
 
 struct trireme {
 	struct trireme_conf conf;
+	const struct trireme_sm_ops *sm; /* trireme_start_sm: the embedder's, or NULL */
+	void *sm_arg;
 	struct rt_replica reps[TR_REPLICAS];
 	struct rt_lcore lcores[64];
 	unsigned nlcores;
@@ -257,6 +276,9 @@ struct trireme {
 	uint16_t ports[TR_REPLICAS];
 	bool ring_mesh;
 	double ns_per_cycle;
+	struct rt_auth auth;   /* frame MACs, off unless conf.auth */
+	pthread_t remote_thread; /* cluster mode: remote clients over kernel UDP */
+	bool remote_started;
 };
 
 /* Who calls whom (each file below declares what it offers the others):
@@ -302,6 +324,18 @@ void rt_idle_qsbr(unsigned *idle);
 void rt_applier_init(struct rt_replica *r);
 unsigned rt_applier_step(struct rt_replica *r);
 void *rt_applier_main(void *arg);
+/* The replica's state machine behind r->sm, new and empty, over the client
+ * table recs (nrecs, taken on success): -1 when out of memory. close: the
+ * state machine and its client table go (the store after a grace period). */
+int rt_sm_open(struct rt_replica *r, struct tr_client_rec *recs, uint32_t nrecs);
+void rt_sm_close(struct rt_replica *r);
+/* A snapshot's bytes (taken) loaded into a new state machine of r's kind
+ * on a thread of its own (tr_snap_load_start); NULL when out of memory. */
+struct tr_snap_load *rt_sm_load_start(struct rt_replica *r, uint8_t *buf, size_t len);
+/* A loaded snapshot's state machine in place of r's (the engine's install
+ * done; the replica's tasks and applier parked or not started): the old
+ * one goes (the store after a grace period). */
+void rt_sm_install(struct rt_replica *r, struct tr_snap_load *l);
 
 /* client.c: wakes trireme_wait (never blocks); frees a client. */
 void rt_client_wake(struct trireme_client *c);
@@ -315,7 +349,23 @@ void rt_telemetry_stop(struct trireme *t);
  * burst. */
 int rt_worker_main(void *arg);
 struct rte_mbuf *rt_task_frame_alloc(struct rt_task *k);
+/* Payload bytes a frame may fill in m (the MAC's room aside). */
+uint16_t rt_task_payload_cap(const struct rt_task *k, const struct rte_mbuf *m);
 void rt_task_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint16_t len);
+
+/* remote.c: remote clients (trireme_proto.h). start: before the workers
+ * (their clients, and in cluster mode the kernel sockets' thread); stop:
+ * joins that thread (t->stop set); free: after the workers stopped. In
+ * replica mode the column 0 task hands over the datagrams of the client port
+ * (rx) and the ARP packets (arp: answered for our address), and polls the
+ * completions, sending the replies (poll). */
+int rt_remote_start(struct trireme *t, char *err, size_t len);
+void rt_remote_stop(struct trireme *t);
+void rt_remote_free(struct rt_remote *rm);
+void rt_remote_rx(struct rt_task *k, const struct tr_net_rx *rx, uint64_t now_ns);
+void rt_remote_arp(struct rt_task *k, const struct rte_mbuf *m);
+unsigned rt_remote_poll(struct rt_task *k);
+void rt_remote_stats(const struct rt_remote *rm, struct rt_remote_stats *st);
 
 /* heal.c: §12 on the runtime's side. */
 #define RT_PARK_APPLIER (1u << TR_COLUMNS)

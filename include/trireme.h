@@ -22,7 +22,9 @@
  * worker on an EAL lcore (several columns and replicas may share one lcore;
  * idle loops back off). Each local replica has one applier thread, registered
  * with liburcu (QSBR), that applies committed instances in PROTOCOL §7 order
- * to a lock-free hash table and completes the clients' commands.
+ * to a lock-free hash table (the built-in key/value store), or to the
+ * embedder's own state machine (trireme_sm.h, trireme_start_sm), and completes the
+ * clients' commands.
  *
  * A command completes when it has been applied on the replica it was
  * submitted to (PROTOCOL P5). Writes are linearizable, and so are gets in
@@ -71,7 +73,8 @@ const char *trireme_version(void); /* "MAJOR.MINOR.PATCH" */
 	X(TIMEOUT, "timed out")                                              \
 	X(INTERNAL, "internal error")                                        \
 	X(NOEAL, "EAL not initialised: call rte_eal_init first")             \
-	X(ALREADY, "already started: one instance per process")
+	X(ALREADY, "already started: one instance per process")              \
+	X(APPLIED, "applied once before (proposed again): its result is not known here")
 
 enum trireme_err {
 	TRIREME_OK = 0,
@@ -86,6 +89,9 @@ enum trireme_mode {
 	TRIREME_CLUSTER = 0, /* 3 replicas in this process over net_ring ports */
 	TRIREME_REPLICA = 1, /* one replica over DPDK ports */
 };
+
+struct trireme_sm_ops; /* trireme_sm.h */
+#define TRIREME_AUTH_KEY_LEN 32 /* conf.auth_key, trireme_auth_key_read */
 
 struct trireme_peer {
 	uint8_t mac[6];
@@ -133,22 +139,36 @@ struct trireme_conf {
 	 * launcher's --cluster-state existing): a replica restarted without
 	 * its memory. It serves once caught up with its peers. */
 	bool join;                   /* default false; taken from reserved */
+	/* Authentication (off by default): every frame between replicas carries
+	 * a 16-byte MAC under this key, and frames without a valid one are
+	 * dropped (drops_auth). Every replica of the cluster needs the same key;
+	 * trireme_auth_load rotates it at run time. Taken from reserved. */
+	bool auth;
+	uint8_t auth_key[TRIREME_AUTH_KEY_LEN];
+	/* Remote clients (trireme_proto.h): how many a local replica serves at
+	 * once over UDP, each through one of its clients (so at most
+	 * clients_max, with the caller's own). 0: none (the default). Replica
+	 * mode: UDP port udp_port_base + 4 of the replica's address, through
+	 * its DPDK port; cluster mode: kernel UDP sockets on port
+	 * udp_port_base + 4 + replica of every local address. Their datagrams
+	 * carry no MAC (conf.auth covers the replicas' frames). */
+	uint16_t serve_clients;      /* taken from reserved */
 	/* Durability (PROTOCOL §12 S, docs/durability.md); taken from reserved.
 	 * data_dir NULL: memory only (a replica restarts as an amnesiac that
 	 * joins, and losing all three loses everything). Else each local
 	 * replica keeps a write-ahead log, snapshots and a superblock there
 	 * (in TRIREME_CLUSTER mode in data_dir/r0, r1, r2), makes every
-	 * promise, vote and commit durable before a message reveals it, and
-	 * restarts from it (trireme_start, trireme_replica_restart) voting at
-	 * once. A directory that already holds this replica's state wins over
-	 * join. The string is copied. */
+	 * promise, vote and commit durable before a message or an answer
+	 * reveals it, and restarts from it (trireme_start,
+	 * trireme_replica_restart) voting at once. A directory that already
+	 * holds this replica's state wins over join. The string is copied. */
 	uint8_t sync;                /* enum trireme_sync, with data_dir */
-	uint8_t reserved_pad[2];     /* zero */
+	uint8_t reserved_pad[3];     /* zero */
+	const char *data_dir;
 	uint32_t cluster_id;         /* 0: the default; the same on every
 				      * replica: frames and data directories
 				      * of another cluster are refused */
-	const char *data_dir;
-	uint8_t reserved[40];        /* zero (trireme_conf_default): room for
+	uint8_t reserved[4];         /* zero (trireme_conf_default): room for
 				      * later options without an ABI break */
 };
 
@@ -180,6 +200,12 @@ struct trireme_client;
  * line saying what is wrong and what to do into err. */
 int trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err,
 		  size_t err_len);
+/* The same, replicating the embedder's own state machine (trireme_sm.h)
+ * instead of the built-in key/value store: every local replica gets an
+ * instance, sm->create(sm_arg, replica). sm must stay valid until
+ * trireme_stop. trireme_start is trireme_start_sm with sm NULL. */
+int trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *sm,
+		     void *sm_arg, struct trireme **out, char *err, size_t err_len);
 void trireme_stop(struct trireme *t);
 
 /* Pauses a local replica (it stops processing and sending; its state is
@@ -230,6 +256,10 @@ enum trireme_op_kind {
 	TRIREME_SET = 1,
 	TRIREME_GET = 2,
 	TRIREME_DEL = 3,
+	/* With trireme_start_sm (trireme_sm.h): the embedder's state machine. */
+	TRIREME_CMD = 4,   /* a write: op.val's bytes to its apply, exactly once */
+	TRIREME_QUERY = 5, /* a read (read_mode barrier or log): op.val's bytes
+			    * to its read */
 };
 
 /* How a get reads (PROTOCOL §8). */
@@ -246,10 +276,11 @@ enum trireme_read_mode {
 
 struct trireme_op {
 	uint8_t kind;
-	uint8_t read_mode; /* get: enum trireme_read_mode, 0 is the barrier */
+	uint8_t read_mode; /* get, query: enum trireme_read_mode, 0 is the
+			    * barrier (a query: barrier or log) */
 	const void *key;
 	uint16_t key_len;
-	const void *val; /* set */
+	const void *val; /* set; cmd and query: their bytes */
 	uint32_t val_len;
 };
 
@@ -261,10 +292,16 @@ int trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64
 
 struct trireme_done {
 	uint64_t tag;
-	int status;       /* 0, or -TRIREME_ETOO_OLD / -TRIREME_EFULL */
-	bool found;       /* get, del: the key was present */
-	uint32_t val_len; /* get */
-	const uint8_t *val; /* get: valid until the next trireme_poll on this client */
+	int status;       /* 0, or -TRIREME_ETOO_OLD / -TRIREME_EFULL; cmd and
+			   * query: the machine's status (>= 0), or those, or
+			   * -TRIREME_EAPPLIED: a cmd the machine applied
+			   * before, whose answer this replica did not see
+			   * (its replica caught up by a snapshot, PROTOCOL
+			   * §12 T1): applied exactly once, result unknown */
+	bool found;       /* get, del: the key was present; cmd, query:
+			   * status == 0 */
+	uint32_t val_len; /* get; cmd, query: the machine's result bytes */
+	const uint8_t *val; /* valid until the next trireme_poll on this client */
 };
 
 /* Returns up to n completions. Never blocks. */
@@ -294,10 +331,17 @@ void trireme_thread_quiescent(void);
 void trireme_thread_offline(void);
 
 /* Observation. */
+#define TRIREME_IMPLAUSIBLE_MAX 8
+/* The short name of a reason a message was implausible (docs/protocol.md
+ * §13), e.g. "BALLOT"; NULL for one that does not exist. */
+const char *trireme_implausible_name(unsigned reason);
+
 struct trireme_replica_stats {
 	uint64_t applied;          /* instances applied */
 	uint64_t applied_cmds;
-	uint64_t kv_digest;        /* order-independent digest of the KV state */
+	uint64_t kv_digest;        /* order-independent digest of the KV state
+				    * (trireme_start_sm: the machine's
+				    * digest, or 0) */
 	uint64_t keys;
 	uint64_t committed, proposed, retries, recoveries, fetches, rejects;
 	uint64_t barrier_reads, read_barriers; /* Q1: reads taken, READ_INDEX sent */
@@ -318,16 +362,50 @@ struct trireme_replica_stats {
 	bool down;                 /* crashed, not restarted */
 	bool serving;              /* §12 J4: takes commands (a joiner: caught up) */
 	bool peer_live[TRIREME_REPLICAS]; /* heard from in the last second */
-	/* §12 S, with a data directory: records appended to the logs, group
-	 * commits (one sync each: records / syncs is the batch), bytes, time
-	 * in write + sync (ns), snapshots written to disk, log segments
-	 * deleted behind them, torn tail bytes dropped at the start, and
-	 * damage found (the replica rejoined as an amnesiac). */
+	uint64_t drops_auth;       /* frames without a valid MAC (conf.auth) */
+	uint64_t auth_key_errors;  /* trireme_auth_load failures (the process's) */
+	/* drops_implausible by reason, named by trireme_implausible_name */
+	uint64_t implausible[TRIREME_IMPLAUSIBLE_MAX];
+	/* Remote clients (conf.serve_clients): requests taken, replies sent,
+	 * datagrams dropped as malformed (trireme_proto.h, TRP_DROPS). */
+	uint64_t remote_requests, remote_replies, remote_drops;
+	uint64_t reserved[3];      /* zero: room for later counters */
+};
+int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
+
+/* §12 S, a local replica with a data directory (all zero without one):
+ * records appended to its logs, group commits (one sync each: records /
+ * syncs is the batch), bytes, time in write + sync (ns), snapshots written
+ * to disk, log segments deleted behind them, torn tail bytes dropped at
+ * the start, and damage found (the replica rejoined as an amnesiac). */
+struct trireme_durable_stats {
 	uint64_t wal_records, wal_syncs, wal_bytes, wal_sync_ns;
 	uint64_t disk_snapshots, wal_trimmed, wal_torn_bytes, wal_damage;
 	uint64_t reserved[8];      /* zero: room for later counters */
 };
-int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
+int trireme_durable_stats(struct trireme *t, unsigned replica, struct trireme_durable_stats *s);
+
+/* Authentication keys (conf.auth). A key file holds 32 raw bytes or 64 hex
+ * digits (a trailing newline allowed): `head -c 32 /dev/urandom > FILE`. */
+/* Reads a key file into key. 0, or -TRIREME_EINVAL with one line in err
+ * (missing, unreadable, too short, not hex). */
+int trireme_auth_key_read(const char *path, uint8_t key[TRIREME_AUTH_KEY_LEN], char *err,
+			  size_t err_len);
+/* Key rotation without a restart, for an instance started with conf.auth.
+ * Loads the key of the file at path: by default it signs every frame from
+ * now on and the key that signed so far stays accepted (the roll-over);
+ * with TRIREME_AUTH_ACCEPT it is only accepted (staged), the signing key
+ * unchanged. Two keys at most: the one not kept goes. trireme_auth_retire
+ * ends the roll-over: only the signing key is accepted. Both return once no
+ * worker uses the keys before (an RCU grace period). Over a cluster of
+ * processes: accept the new key everywhere, then sign with it everywhere,
+ * then retire; no frame is dropped. 0, or -TRIREME_EINVAL (auth off, bad
+ * file: one line in err, counted in auth_key_errors and logged) or
+ * -TRIREME_ENOMEM. From one control thread. */
+#define TRIREME_AUTH_ACCEPT 1u
+int trireme_auth_load(struct trireme *t, const char *path, unsigned flags, char *err,
+		      size_t err_len);
+int trireme_auth_retire(struct trireme *t);
 
 /* Health of a local replica. A safety violation (PROTOCOL A3, C1, P2: the
  * engine found two values where there must be one) stops the replica for

@@ -44,6 +44,8 @@ enum {
 	OPT_DATA_DIR,
 	OPT_SYNC,
 	OPT_CLUSTER_ID,
+	OPT_AUTH_KEY,
+	OPT_SERVE_CLIENTS,
 };
 
 static const char short_options[] = ":hi";
@@ -80,6 +82,8 @@ static const struct option long_options[] = {
 	{"data-dir", required_argument, NULL, OPT_DATA_DIR},
 	{"sync", required_argument, NULL, OPT_SYNC},
 	{"cluster-id", required_argument, NULL, OPT_CLUSTER_ID},
+	{"auth-key", required_argument, NULL, OPT_AUTH_KEY},
+	{"serve-clients", required_argument, NULL, OPT_SERVE_CLIENTS},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -117,7 +121,12 @@ opts_usage(FILE *f)
 		"                        the default), log (linearizable, a read-only\n"
 		"                        instance) or local (WEAKER: the replica's applied\n"
 		"                        state, not linearizable)\n"
-		"  --writers N           how many replicas get load, 1..3 (default 3)\n"
+		"  --writers N           how many replicas get load, 0..3 (default 3)\n"
+		"  --serve-clients N     serve N remote clients at once over UDP (trireme-load,\n"
+		"                        include/trireme_proto.h), 1..1024: replica mode on\n"
+		"                        port udp-port-base + 4 of the replica's address,\n"
+		"                        --cluster on udp-port-base + 4 + replica (kernel\n"
+		"                        sockets); default 0: none\n"
 		"  --loss P              drop this fraction of packets on send and on receive\n"
 		"                        of every local replica, 0..0.9 (default 0)\n"
 		"  --seed N              seed of the load and of the engine (default 1)\n"
@@ -148,6 +157,10 @@ opts_usage(FILE *f)
 		"  --linger S            --replica-id: at the end, keep serving until every\n"
 		"                        live peer has applied the same frontier for 0.5 s,\n"
 		"                        at most S s (default 10), then print the digest\n"
+		"  --auth-key FILE       a MAC on every frame between replicas under the\n"
+		"                        32-byte key in FILE (raw, or 64 hex digits; every\n"
+		"                        replica the same); frames without a valid one are\n"
+		"                        dropped (drops_auth). Off by default\n"
 		"\n"
 		"Durability (docs/durability.md):\n"
 		"  --data-dir DIR        keep each replica's log, snapshots and superblock in\n"
@@ -177,6 +190,7 @@ opts_usage(FILE *f)
 		"  read-mode barrier|log|local, show stats, show replica <id>,\n"
 		"  start load, stop load,\n"
 		"  fault <replica> <drop_tx> <drop_rx>, pause|resume|crash|restart <replica>,\n"
+		"  auth-key [accept] FILE, auth-key retire (with --auth-key: key rotation),\n"
 		"  quit\n"
 		"\n"
 		"EAL args (before --), e.g. on a machine without hugepages or NIC:\n"
@@ -628,7 +642,7 @@ opts_parse(int argc, char **argv, struct opts *o)
 			rc = parse_real("loss", optarg, 0, 0.9, &o->loss);
 			break;
 		case OPT_WRITERS:
-			rc = parse_uint("writers", optarg, 1, TRIREME_REPLICAS, &v);
+			rc = parse_uint("writers", optarg, 0, TRIREME_REPLICAS, &v);
 			o->writers = (unsigned)v;
 			break;
 		case OPT_BATCH:
@@ -680,30 +694,24 @@ opts_parse(int argc, char **argv, struct opts *o)
 		case OPT_LINGER:
 			rc = parse_real("linger", optarg, 0, 3600, &o->linger_s);
 			break;
-		case OPT_DATA_DIR:
-			if (optarg[0] == 0) {
-				fprintf(stderr, "trireme: --data-dir needs a directory\n");
-				return -1;
-			}
-			o->data_dir = optarg;
-			break;
-		case OPT_SYNC:
-			o->sync_set = true;
-			if (strcmp(optarg, "fdatasync") == 0) {
-				o->sync = TRIREME_SYNC_FDATASYNC;
-			} else if (strcmp(optarg, "o_dsync") == 0) {
-				o->sync = TRIREME_SYNC_O_DSYNC;
-			} else if (strcmp(optarg, "none") == 0) {
-				o->sync = TRIREME_SYNC_NONE;
-			} else {
-				fprintf(stderr, "trireme: --sync must be fdatasync, o_dsync or none "
-					"(unsafe against power loss), not '%.64s'\n", optarg);
-				return -1;
-			}
-			break;
-		case OPT_CLUSTER_ID:
-			rc = parse_uint("cluster-id", optarg, 1, UINT32_MAX, &v);
-			o->cluster_id = (uint32_t)v;
+		"                        live peer has applied the same frontier for 0.5 s,\n"
+		"                        at most S s (default 10), then print the digest\n"
+		"  --auth-key FILE       a MAC on every frame between replicas under the\n"
+		"                        32-byte key in FILE (raw, or 64 hex digits; every\n"
+		"                        replica the same); frames without a valid one are\n"
+		"                        dropped (drops_auth). Off by default\n"
+		"\n"
+		"Durability (docs/durability.md):\n"
+		"  --data-dir DIR        keep each replica's log, snapshots and superblock in\n"
+		"                        DIR (--cluster: DIR/r0, r1, r2) and restart from it;\n"
+		"                        default: memory only\n"
+		"  --sync M              how the log is made durable: fdatasync (the\n"
+		"                        default), o_dsync, or none (UNSAFE against power\n"
+		"                        loss: survives a process crash only; for tmpfs\n"
+		"                        and benchmarks)\n"
+		"  --cluster-id N        the cluster's id, 1..4294967295, the same in every\n"
+		"                        process (default: the runtime's); a data directory\n"
+		"                        of another cluster is refused\n"
 			break;
 		case OPT_HELP:
 			opts_usage(stdout);
