@@ -694,24 +694,37 @@ opts_parse(int argc, char **argv, struct opts *o)
 		case OPT_LINGER:
 			rc = parse_real("linger", optarg, 0, 3600, &o->linger_s);
 			break;
-		"                        live peer has applied the same frontier for 0.5 s,\n"
-		"                        at most S s (default 10), then print the digest\n"
-		"  --auth-key FILE       a MAC on every frame between replicas under the\n"
-		"                        32-byte key in FILE (raw, or 64 hex digits; every\n"
-		"                        replica the same); frames without a valid one are\n"
-		"                        dropped (drops_auth). Off by default\n"
-		"\n"
-		"Durability (docs/durability.md):\n"
-		"  --data-dir DIR        keep each replica's log, snapshots and superblock in\n"
-		"                        DIR (--cluster: DIR/r0, r1, r2) and restart from it;\n"
-		"                        default: memory only\n"
-		"  --sync M              how the log is made durable: fdatasync (the\n"
-		"                        default), o_dsync, or none (UNSAFE against power\n"
-		"                        loss: survives a process crash only; for tmpfs\n"
-		"                        and benchmarks)\n"
-		"  --cluster-id N        the cluster's id, 1..4294967295, the same in every\n"
-		"                        process (default: the runtime's); a data directory\n"
-		"                        of another cluster is refused\n"
+		case OPT_AUTH_KEY:
+			o->auth_key = optarg;
+			break;
+		case OPT_SERVE_CLIENTS:
+			rc = parse_uint("serve-clients", optarg, 1, OPTS_SERVE_CLIENTS_MAX, &v);
+			o->serve_clients = (unsigned)v;
+			break;
+		case OPT_DATA_DIR:
+			if (optarg[0] == 0) {
+				fprintf(stderr, "trireme: --data-dir needs a directory\n");
+				return -1;
+			}
+			o->data_dir = optarg;
+			break;
+		case OPT_SYNC:
+			o->sync_set = true;
+			if (strcmp(optarg, "fdatasync") == 0) {
+				o->sync = TRIREME_SYNC_FDATASYNC;
+			} else if (strcmp(optarg, "o_dsync") == 0) {
+				o->sync = TRIREME_SYNC_O_DSYNC;
+			} else if (strcmp(optarg, "none") == 0) {
+				o->sync = TRIREME_SYNC_NONE;
+			} else {
+				fprintf(stderr, "trireme: --sync must be fdatasync, o_dsync or none "
+					"(unsafe against power loss), not '%.64s'\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_CLUSTER_ID:
+			rc = parse_uint("cluster-id", optarg, 1, UINT32_MAX, &v);
+			o->cluster_id = (uint32_t)v;
 			break;
 		case OPT_HELP:
 			opts_usage(stdout);
