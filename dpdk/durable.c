@@ -195,6 +195,7 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 	int rc = 0;
 
 	memset(rep, 0, sizeof(rep));
+	memset(d->snap_applied, 0, sizeof(d->snap_applied)); /* this life's */
 	if (!d->on) {
 		if (conf->mode == TRIREME_CLUSTER) {
 			if (mkdir(conf->data_dir, 0755) != 0 && errno != EEXIST)
@@ -472,9 +473,18 @@ snap_poll(struct rt_replica *r)
 	    atomic_load_explicit(&r->snap_req, memory_order_relaxed) != NULL ||
 	    atomic_load_explicit(&d->amnesiac, memory_order_relaxed))
 		return 0;
-	for (unsigned c = 0; c < TR_COLUMNS; c++)
-		due |= atomic_load_explicit(&r->eng.shared.applied[c], memory_order_relaxed) >=
-		       d->snap_applied[c] + d->every;
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		uint64_t applied = atomic_load_explicit(&r->eng.shared.applied[c],
+							memory_order_relaxed);
+
+		due |= applied >= d->snap_applied[c] + d->every;
+		/* The log after the snapshot must fit the ring at a restart: a
+		 * column voting far ahead of its applied prefix (the applier
+		 * held up by another) needs a newer point, if there is one. */
+		due |= applied > d->snap_applied[c] &&
+		       atomic_load_explicit(&d->max_lsn[c], memory_order_relaxed) >=
+		       d->snap_applied[c] + 3 * d->every;
+	}
 	if (!due)
 		return 0;
 	d->job = tr_snap_job_new(r->limits.cluster_id, (uint8_t)r->id, &r->t->threads);
@@ -541,6 +551,9 @@ rt_durable_poll(struct rt_task *k, uint64_t now_ns)
 	}
 	if (w->seq != atomic_load_explicit(&d->open_seq[k->column], memory_order_relaxed))
 		atomic_store(&d->open_seq[k->column], w->seq);
+	if (w->seg_max_lsn > atomic_load_explicit(&d->max_lsn[k->column], memory_order_relaxed))
+		atomic_store_explicit(&d->max_lsn[k->column], w->seg_max_lsn,
+				      memory_order_relaxed);
 	if (k->column == 0) {
 		work += snap_poll(r);
 		amnesia_poll(r);
@@ -619,6 +632,7 @@ rt_durable_crash(struct rt_replica *r)
 	d->defer_len = 0;
 	d->defer_head = 0;
 	memset((void *)d->synced, 0, sizeof(d->synced));
+	memset((void *)d->max_lsn, 0, sizeof(d->max_lsn));
 }
 
 void

@@ -166,6 +166,7 @@ struct rt_durable {
 	_Atomic bool failed;              /* an I/O error: nothing is sent */
 	_Atomic uint64_t polls[TR_COLUMNS]; /* passes of each task (a sync each) */
 	_Atomic uint64_t open_seq[TR_COLUMNS]; /* each WAL's open segment */
+	_Atomic uint64_t max_lsn[TR_COLUMNS];  /* highest slot logged this life */
 	/* The column 0 task: disk snapshots. */
 	struct tr_snap_job *job;
 	uint64_t job_below[TR_COLUMNS];   /* segments closed when it began */
