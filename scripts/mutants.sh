@@ -56,7 +56,7 @@ mutations=(
 	"FETCH never answered (C2)|variant:TR_VARIANT_NO_FETCH_ANSWER||$TEETH:teeth/only_fetch_catches_up"
 	"FETCH never answered (C2)|sed:engine/recv_fetch.c|s/r = out_msg\(c, out, TR_MSG_FETCH_REPLY, m->from\);/r = NULL;/|$TEETH:teeth/only_fetch_catches_up"
 	# §12 S (issue 14) and the values by reference (W1, W2).
-	"S1: frames before their sync|variant:TR_VARIANT_REPLY_BEFORE_PERSIST||$DURABLE:durable/nothing_acknowledged_is_lost"
+	"S1: frames before their sync|variant:TR_VARIANT_REPLY_BEFORE_PERSIST||$DURABLE:durable/reply_before_persist_is_caught"
 	"S1: answers before the sync|variant:TR_VARIANT_ACK_BEFORE_PERSIST||$DURABLE:durable/nothing_acknowledged_is_lost"
 	"W1: the acceptor's deps ignored|sed:engine/recv_accept_reply.c|s/\t\tmemcpy\(v.deps, m->value.deps, sizeof\(v.deps\)\);//|$ACCEPT:accept_owner/w1_ok_by_reference_chooses_own_commands_with_the_acceptors_deps $TEETH:teeth/three_live_replicas_converge"
 	"W2: commit by reference at any ballot|sed:engine/commit.c|s/tr_ballot_cmp\(s->vbal, m->ballot\) == 0/1/|$ACCEPT:accept/w2_commit_by_reference_needs_the_vote_at_its_ballot"
