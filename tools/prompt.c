@@ -35,11 +35,17 @@
 
 #define PROMPT_OP_TIMEOUT_S 2
 #define PROMPT_PRINT_MAX 256 /* value bytes shown */
+/* The line editor keeps 512 bytes of a line and drops the rest without a
+ * word, then runs what it kept (a set with its value cut): a longer line is
+ * refused whole. */
+#define PROMPT_LINE_MAX 500
 
 struct prompt {
 	struct prompt_env env;
 	struct cmdline *cl;
 	bool quit;
+	bool long_line;    /* the current line passed PROMPT_LINE_MAX: dropped */
+	unsigned line_len; /* bytes of the current line given to cmdline */
 	struct trireme_client *client[TRIREME_REPLICAS]; /* single commands, window 1 */
 	uint64_t tag;
 	uint32_t val_len;
@@ -706,6 +712,42 @@ prompt_new(const struct prompt_env *env)
 	return p;
 }
 
+/* Gives the input to cmdline, but not the lines longer than PROMPT_LINE_MAX:
+ * their first bytes are erased from the line editor (ctrl-a, ctrl-k), the
+ * rest dropped, and the line refused. < 0 once cmdline quit. */
+static int
+prompt_in(struct prompt *p, const char *buf, size_t n)
+{
+	size_t i, from = 0;
+
+	for (i = 0; i < n; i++) {
+		bool eol = buf[i] == '\n' || buf[i] == '\r';
+
+		if (!p->long_line) {
+			if (eol)
+				p->line_len = 0;
+			else if (++p->line_len > PROMPT_LINE_MAX) {
+				if (cmdline_in(p->cl, buf + from, (int)(i - from)) < 0)
+					return -1;
+				p->long_line = true;
+			}
+			if (!p->long_line)
+				continue;
+		}
+		from = i + 1;
+		if (eol) {
+			p->long_line = false;
+			p->line_len = 0;
+			cmdline_in(p->cl, "\x01\x0b", 2);
+			cmdline_printf(p->cl, "\nline too long: at most %d characters; "
+				       "ignored\n", PROMPT_LINE_MAX);
+			if (cmdline_in(p->cl, "\n", 1) < 0)
+				return -1;
+		}
+	}
+	return cmdline_in(p->cl, buf + from, (int)(n - from));
+}
+
 bool
 prompt_poll(struct prompt *p)
 {
@@ -725,7 +767,7 @@ prompt_poll(struct prompt *p)
 		cmdline_printf(p->cl, "\n");
 		return true;
 	}
-	if (cmdline_in(p->cl, buf, (int)n) < 0)
+	if (prompt_in(p, buf, (size_t)n) < 0)
 		p->quit = true; /* ctrl-d on an empty line, or quit */
 	return p->quit;
 }
