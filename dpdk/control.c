@@ -199,8 +199,10 @@ trireme_set_faults(struct trireme *t, unsigned replica, const struct trireme_fau
 {
 	struct rt_replica *r = rt_local_replica(t, replica);
 
-	if (r == NULL || f->drop_tx < 0 || f->drop_tx > 1 || f->drop_rx < 0 || f->drop_rx > 1 ||
-	    f->dup_tx < 0 || f->dup_tx > 1 || f->delay_tx < 0 || f->delay_tx > 1)
+	/* written so that NaN fails too (threshold() would convert it) */
+	if (r == NULL || !(f->drop_tx >= 0 && f->drop_tx <= 1) ||
+	    !(f->drop_rx >= 0 && f->drop_rx <= 1) || !(f->dup_tx >= 0 && f->dup_tx <= 1) ||
+	    !(f->delay_tx >= 0 && f->delay_tx <= 1))
 		return -TRIREME_EINVAL;
 	atomic_store(&r->faults.drop_tx, threshold(f->drop_tx));
 	atomic_store(&r->faults.drop_rx, threshold(f->drop_rx));

@@ -54,7 +54,11 @@ check_heal(struct trireme *t)
 			cr_assert_eq(trireme_replica_stats(t, r, &s), 0);
 			if (s.serving && !s.paused && !s.down)
 				break;
-			cr_assert(check_now_ns() < deadline, "replica %u does not serve again", r);
+			cr_assert(check_now_ns() < deadline, "replica %u does not serve again (paused %d, "
+				  "down %d, incarnation %u, known %" PRIu64 " %" PRIu64 " %" PRIu64
+				  ", snapshots received %" PRIu64 ", installed %" PRIu64 ")", r,
+				  s.paused, s.down, s.incarnation, s.known[0], s.known[1],
+				  s.known[2], s.snap_received, s.snap_installs);
 			usleep(1000);
 		}
 	}
