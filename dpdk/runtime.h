@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT
- * Trireme runtime internals: replicas, their column tasks and appliers.
+ * Trireme runtime internals: replicas, their column tasks and appliers, shared
+ * by the files of dpdk/ (lifecycle, client, applier, control, telemetry,
+ * worker, heal, clock).
  */
 #ifndef TR_RUNTIME_H
 #define TR_RUNTIME_H
@@ -213,17 +215,58 @@ struct trireme {
 	double ns_per_cycle;
 };
 
+/* Who calls whom (each file below declares what it offers the others):
+ * lifecycle.c starts the worker lcores (worker.c), the applier threads
+ * (applier.c) and telemetry (telemetry.c), and frees clients on stop
+ * (client.c); worker.c runs the column tasks and the appliers placed on its
+ * lcore; applier.c completes clients' commands (client.c); control.c holds
+ * and rebuilds replicas. The one mutual pair is worker.c and heal.c: the
+ * column 0 task polls the snapshot transfer (heal.c), which sends its frames
+ * through that task's tx burst (worker.c). */
+
+/* The library's DPDK log type (lifecycle.c): --log-level=trireme:debug */
+extern int tr_logtype;
+
+/* A local replica of t, or NULL. */
+static inline struct rt_replica *
+rt_local_replica(struct trireme *t, unsigned replica)
+{
+	return replica < TR_REPLICAS && t->reps[replica].local ? &t->reps[replica] : NULL;
+}
+
+/* The engine stopped the replica on a safety violation (A3, C1, P2). */
+static inline bool
+rt_violated(const struct rt_replica *r)
+{
+	return atomic_load_explicit(&r->eng.shared.violation, memory_order_seq_cst) != 0;
+}
+
+/* clock.c: the clock, and the idle back-off (pause, yield, sleep); the
+ * _qsbr form goes offline while it sleeps, for threads registered with
+ * liburcu QSBR. */
 uint64_t rt_now_ns(const struct trireme *t);
-/* One applier pass on a replica (any thread registered with QSBR): the
- * instances applied plus the clients' commands answered (0: idle). */
-unsigned rt_applier_step(struct rt_replica *r);
-/* Idle back-off (pause, yield, sleep); the _qsbr form goes offline while it
- * sleeps, for threads registered with liburcu QSBR. */
 void rt_idle(unsigned *idle);
 void rt_idle_qsbr(unsigned *idle);
-int rt_worker_main(void *arg);
 
-/* worker.c: a snapshot frame into the column 0 task's tx burst. */
+/* applier.c: the applier of a replica (r->applier) over its state machine;
+ * one pass (any thread registered with QSBR) returns the instances applied
+ * plus the clients' commands answered (0: idle); _main is the thread of
+ * conf.applier_threads. */
+void rt_applier_init(struct rt_replica *r);
+unsigned rt_applier_step(struct rt_replica *r);
+void *rt_applier_main(void *arg);
+
+/* client.c: wakes trireme_wait (never blocks); frees a client. */
+void rt_client_wake(struct trireme_client *c);
+void rt_client_destroy(struct trireme_client *c);
+
+/* telemetry.c: registers the /trireme commands for t; forgets t. */
+void rt_telemetry_start(struct trireme *t);
+void rt_telemetry_stop(struct trireme *t);
+
+/* worker.c: an lcore's loop; a snapshot frame into the column 0 task's tx
+ * burst. */
+int rt_worker_main(void *arg);
 struct rte_mbuf *rt_task_frame_alloc(struct rt_task *k);
 void rt_task_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint16_t len);
 

@@ -63,7 +63,7 @@ Test(lcores, columns_on_three_lcores_converge)
 
 	cr_assert_eq(rte_lcore_count(), 4);
 	trireme_conf_default(&conf);
-	/* Round robin over three workers (runtime.c, place()): a replica's
+	/* Round robin over three workers (lifecycle.c, place()): a replica's
 	 * three columns land on three different lcores, its applier on the
 	 * next one. */
 	conf.batch_cmds_max = 1; /* one write per instance: many cross-column orders */

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT
+ * The applier: committed instances into the state machine in §7 order,
+ * completions back to the clients, and the violation stop (P5, A3).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <urcu-qsbr.h>
+
+#include <rte_log.h>
+
+#include "port.h"
+#include "runtime.h"
+
+/* The applier: committed instances in §7 order into the store (P5). */
+static void
+on_complete(void *ctx, const struct tr_completion *d)
+{
+	struct rt_replica *r = ctx;
+	uint64_t id = d->client_id - r->client_id_base;
+	struct trireme_client *c;
+	struct rt_cmd *cmd;
+
+	/* Another process's, replica's or life's client: not ours. */
+	if (d->client_id < r->client_id_base || (id / r->clients_max) % TR_REPLICAS != r->id)
+		return;
+	/* QSBR: trireme_client_free waits for our quiescent state. */
+	c = __atomic_load_n(&r->clients[id % r->clients_max], __ATOMIC_ACQUIRE);
+	if (c == NULL || c->id != d->client_id)
+		return; /* a client of an earlier life of this replica (§12 restart) */
+	cmd = &c->cmds[d->seq % c->window];
+	if (cmd->seq != d->seq ||
+	    atomic_load_explicit(&cmd->state, memory_order_acquire) != RT_CMD_QUEUED)
+		return; /* a duplicate completion (§8) */
+	cmd->status = d->res.status == TR_ST_TOO_OLD ? -TRIREME_ETOO_OLD
+		    : d->res.status == TR_ST_FULL ? -TRIREME_EFULL : 0;
+	cmd->found = d->res.status == TR_ST_OK;
+	cmd->out_len = 0;
+	if (d->op == TR_OP_GET && d->res.status == TR_ST_OK) {
+		cmd->out_len = d->res.val_len;
+		memcpy(cmd->data, d->res.val, d->res.val_len);
+	}
+	{
+		uint64_t ns = rt_now_ns(r->t) - cmd->submit_ns;
+		unsigned b = ns == 0 ? 0 : 64 - (unsigned)__builtin_clzll(ns);
+
+		__atomic_fetch_add(&r->lat_hist[b < RT_LAT_BUCKETS ? b : RT_LAT_BUCKETS - 1], 1,
+				   __ATOMIC_RELAXED);
+	}
+	atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_release);
+	if (rte_ring_sp_enqueue(c->done, cmd) != 0)
+		abort(); /* sized to the window: cannot be full */
+	r->completions++;
+	/* The enqueue before the look at waiting; trireme_wait does the
+	 * opposite, so one of the two sees the other. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&c->waiting, memory_order_relaxed))
+		rt_client_wake(c);
+}
+
+/* A3, C1, P2 "stop loudly": the engine has stopped the replica; say so
+ * once, and wake the clients asleep in trireme_wait. */
+static void
+violation_report(struct rt_replica *r)
+{
+	r->violation_logged = true;
+	rte_log(RTE_LOG_ERR, tr_logtype,
+		"trireme: replica %u stopped on a safety violation: %s; it refuses every "
+		"later step and its clients get -TRIREME_ESTOPPED: keep its state for "
+		"inspection, then rebuild the replica\n",
+		r->id, atomic_load(&r->eng.violation_why));
+	for (uint32_t i = 0; i < r->clients_max; i++) {
+		struct trireme_client *c = __atomic_load_n(&r->clients[i], __ATOMIC_ACQUIRE);
+
+		if (c != NULL && atomic_load(&c->waiting))
+			rt_client_wake(c);
+	}
+}
+
+unsigned
+rt_applier_step(struct rt_replica *r)
+{
+	uint64_t before = r->completions;
+	unsigned n;
+
+	if (rt_violated(r)) {
+		if (!r->violation_logged)
+			violation_report(r);
+		return 0;
+	}
+	if (rt_held(r, RT_PARK_APPLIER) || atomic_load_explicit(&r->paused, memory_order_relaxed))
+		return 0;
+	rt_snap_applier_before(r);
+	n = tr_apply(&r->applier, 256);
+	rt_snap_applier_after(r);
+	if (n > 0) {
+		atomic_fetch_add_explicit(&r->applied, n, memory_order_relaxed);
+		atomic_store_explicit(&r->keys, tr_kvstore_count(r->kv), memory_order_relaxed);
+	}
+	return n + (unsigned)(r->completions - before); /* Q3 answers count as work */
+}
+
+void
+rt_applier_init(struct rt_replica *r)
+{
+	r->applier = (struct tr_applier){.rep = &r->eng, .sm = &r->sm, .complete = on_complete,
+					 .ctx = r};
+}
+
+/* With conf.applier_threads: the applier on a thread of its own. */
+void *
+rt_applier_main(void *arg)
+{
+	struct rt_replica *r = arg;
+	unsigned idle = 0;
+
+	tr_thread_anywhere(); /* not pinned to the main lcore */
+	urcu_qsbr_register_thread();
+	while (!atomic_load_explicit(&r->t->stop, memory_order_relaxed)) {
+		unsigned n = rt_applier_step(r);
+
+		urcu_qsbr_quiescent_state();
+		if (n > 0)
+			idle = 0;
+		else
+			rt_idle_qsbr(&idle);
+	}
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT
+ * The client API (trireme.h): clients, submit, poll, wait, local reads,
+ * and the QSBR registration of the threads that call it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <urcu-qsbr.h>
+
+#include <rte_lcore.h>
+
+#include "runtime.h"
+
+/* Wakes trireme_wait. EFD_NONBLOCK: the applier never blocks (a counter
+ * already at its maximum is as good as signalled). */
+void
+rt_client_wake(struct trireme_client *c)
+{
+	uint64_t one = 1;
+	ssize_t n = write(c->efd, &one, sizeof(one));
+
+	(void)n;
+}
+
+void
+rt_client_destroy(struct trireme_client *c)
+{
+	for (unsigned i = 0; c->cmds != NULL && i < c->window; i++)
+		free(c->cmds[i].data);
+	rte_ring_free(c->done);
+	if (c->efd >= 0)
+		close(c->efd);
+	free(c->local_done);
+	free(c->cmds);
+	free(c);
+}
+
+/* Clients. */
+
+/* Destroys the freed clients the workers no longer read (clients_lock). */
+static void
+reap_retired(struct rt_replica *r)
+{
+	struct trireme_client **p = &r->retired;
+
+	while (*p != NULL) {
+		struct trireme_client *c = *p;
+		bool held = false;
+
+		for (unsigned i = 0; i < c->window && !held; i++)
+			held = atomic_load_explicit(&c->cmds[i].in_ring, memory_order_acquire);
+		if (held) {
+			p = &c->retired_next;
+			continue;
+		}
+		*p = c->retired_next;
+		rt_client_destroy(c);
+	}
+}
+
+struct trireme_client *
+trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
+{
+	static _Atomic uint32_t serial; /* ring names, unique in the process */
+	struct rt_replica *r = rt_local_replica(t, replica);
+	struct trireme_client *c;
+	char name[RTE_RING_NAMESIZE];
+	unsigned ring = 1;
+	uint32_t slot = 0;
+	size_t cell = TRIREME_KEY_MAX + TRIREME_VAL_MAX;
+	bool ok;
+
+	if (r == NULL || window == 0 || window > TR_WINDOW_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->t = t;
+	c->rep = r;
+	c->window = window;
+	atomic_init(&c->waiting, false);
+	c->cmds = calloc(window, sizeof(*c->cmds));
+	c->local_done = calloc(window, sizeof(*c->local_done));
+	while (ring <= window)
+		ring *= 2;
+	snprintf(name, sizeof(name), "tr_done%u", atomic_fetch_add(&serial, 1));
+	c->done = rte_ring_create(name, ring, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ok = c->cmds != NULL && c->local_done != NULL && c->done != NULL && c->efd >= 0;
+	for (unsigned i = 0; ok && i < window; i++) {
+		c->cmds[i].client = c;
+		c->cmds[i].data = malloc(cell);
+		ok = c->cmds[i].data != NULL;
+		atomic_init(&c->cmds[i].state, RT_CMD_FREE);
+		atomic_init(&c->cmds[i].in_ring, false);
+	}
+	pthread_mutex_lock(&r->clients_lock);
+	reap_retired(r);
+	while (ok && slot < r->clients_max && r->clients[slot] != NULL)
+		slot++;
+	if (!ok || slot == r->clients_max) {
+		pthread_mutex_unlock(&r->clients_lock);
+		rt_client_destroy(c);
+		errno = ok ? ENOSPC : ENOMEM;
+		return NULL;
+	}
+	/* §8: (client id, seq) never repeats, so the slot's sequences go on
+	 * from its previous client's. */
+	c->id = rt_client_id(r, slot);
+	c->next_seq = r->slot_seq[slot] + 1;
+	c->oldest = c->next_seq;
+	__atomic_store_n(&r->clients[slot], c, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&r->clients_lock);
+	return c;
+}
+
+uint64_t
+trireme_client_id(const struct trireme_client *c)
+{
+	return c->id;
+}
+
+void
+trireme_client_free(struct trireme_client *c)
+{
+	struct rt_replica *r;
+	uint32_t slot;
+
+	if (c == NULL)
+		return;
+	r = c->rep;
+	slot = (uint32_t)((c->id - r->client_id_base) % r->clients_max);
+	pthread_mutex_lock(&r->clients_lock);
+	__atomic_store_n(&r->clients[slot], NULL, __ATOMIC_RELEASE);
+	r->slot_seq[slot] = c->next_seq - 1;
+	pthread_mutex_unlock(&r->clients_lock);
+	/* The appliers may hold c until their next quiescent state; after it,
+	 * a late completion of c's finds the slot's next client (or none) and
+	 * no command of that sequence. Only the workers may still read c's
+	 * commands (in_ring): c waits in the retired list until they are done. */
+	urcu_qsbr_synchronize_rcu();
+	pthread_mutex_lock(&r->clients_lock);
+	c->retired_next = r->retired;
+	r->retired = c;
+	reap_retired(r);
+	pthread_mutex_unlock(&r->clients_lock);
+}
+
+static unsigned
+client_ready(const struct trireme_client *c)
+{
+	return c->nlocal_done + rte_ring_count(c->done);
+}
+
+int
+trireme_client_fd(struct trireme_client *c)
+{
+	c->fd_given = true;
+	atomic_store(&c->waiting, true);
+	return c->efd;
+}
+
+static void
+release_polled(struct trireme_client *c)
+{
+	for (unsigned i = 0; i < c->npolled; i++)
+		atomic_store_explicit(&c->polled[i]->state, RT_CMD_FREE, memory_order_relaxed);
+	c->npolled = 0;
+	while (c->oldest < c->next_seq &&
+	       atomic_load_explicit(&c->cmds[c->oldest % c->window].state, memory_order_relaxed) ==
+		       RT_CMD_FREE)
+		c->oldest++;
+}
+
+/* A local get: answered now from the applied state (the weaker mode). */
+static int
+read_local_cmd(struct trireme_client *c, struct rt_cmd *cmd)
+{
+	int rc = trireme_read_local(c->t, c->rep->id, cmd->data, cmd->key_len, cmd->data,
+				    TRIREME_KEY_MAX + TRIREME_VAL_MAX, &cmd->out_len);
+
+	if (rc < 0)
+		return rc;
+	cmd->status = 0;
+	cmd->found = rc == 0;
+	if (!cmd->found)
+		cmd->out_len = 0;
+	atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_relaxed);
+	c->local_done[c->nlocal_done++] = cmd;
+	if (c->fd_given)
+		rt_client_wake(c);
+	c->next_seq++;
+	c->outstanding++;
+	return 0;
+}
+
+int
+trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag)
+{
+	struct rt_cmd *cmd;
+
+	if (op == NULL || op->kind < TRIREME_SET || op->kind > TRIREME_DEL ||
+	    (op->kind == TRIREME_GET && op->read_mode >= TRIREME_READ_MODES) ||
+	    op->key_len > TRIREME_KEY_MAX || (op->key_len > 0 && op->key == NULL) ||
+	    (op->kind == TRIREME_SET && (op->val_len > TRIREME_VAL_MAX ||
+					 (op->val_len > 0 && op->val == NULL))))
+		return -TRIREME_EINVAL;
+	if (op->kind == TRIREME_SET &&
+	    TR_WIRE_CMD_HDR_BYTES + op->key_len + op->val_len > c->rep->eng.cfg.batch_bytes_max)
+		return -TRIREME_EINVAL; /* larger than a packet can carry */
+	if (atomic_load_explicit(&c->rep->paused, memory_order_relaxed) || rt_violated(c->rep) ||
+	    atomic_load_explicit(&c->rep->down, memory_order_relaxed))
+		return -TRIREME_ESTOPPED;
+	release_polled(c);
+	/* §8: never more than W sequences ahead of the oldest outstanding one. */
+	if (c->next_seq - c->oldest >= c->window)
+		return -TRIREME_EBUSY;
+	cmd = &c->cmds[c->next_seq % c->window];
+	if (atomic_load_explicit(&cmd->state, memory_order_relaxed) != RT_CMD_FREE)
+		return -TRIREME_EBUSY;
+	cmd->tag = tag;
+	cmd->seq = c->next_seq;
+	cmd->kind = op->kind;
+	cmd->read_mode = op->kind == TRIREME_GET ? op->read_mode : 0;
+	cmd->key_len = op->key_len;
+	cmd->val_len = op->kind == TRIREME_SET ? op->val_len : 0;
+	if (op->key_len > 0)
+		memcpy(cmd->data, op->key, op->key_len);
+	if (cmd->val_len > 0)
+		memcpy(cmd->data + op->key_len, op->val, cmd->val_len);
+	cmd->submit_ns = rt_now_ns(c->t);
+	if (cmd->kind == TRIREME_GET && cmd->read_mode == TRIREME_READ_LOCAL)
+		return read_local_cmd(c, cmd);
+	atomic_store_explicit(&cmd->state, RT_CMD_QUEUED, memory_order_relaxed);
+	atomic_store_explicit(&cmd->in_ring, true, memory_order_relaxed);
+	if (rte_ring_mp_enqueue(c->rep->submit, cmd) != 0) {
+		atomic_store_explicit(&cmd->in_ring, false, memory_order_relaxed);
+		atomic_store_explicit(&cmd->state, RT_CMD_FREE, memory_order_relaxed);
+		return -TRIREME_EBUSY;
+	}
+	c->next_seq++;
+	c->outstanding++;
+	return 0;
+}
+
+unsigned
+trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n)
+{
+	struct rt_cmd *cmds[RT_BURST];
+	unsigned got;
+
+	release_polled(c);
+	if (c->fd_given) { /* reset before taking: a later completion sets it again */
+		uint64_t v;
+		ssize_t r = read(c->efd, &v, sizeof(v));
+
+		(void)r;
+	}
+	if (n > RT_BURST)
+		n = RT_BURST;
+	got = n < c->nlocal_done ? n : c->nlocal_done;
+	memcpy(cmds, c->local_done, got * sizeof(cmds[0]));
+	c->nlocal_done -= got;
+	memmove(c->local_done, c->local_done + got, c->nlocal_done * sizeof(cmds[0]));
+	got += rte_ring_sc_dequeue_burst(c->done, (void **)cmds + got, n - got, NULL);
+	for (unsigned i = 0; i < got; i++) {
+		struct rt_cmd *cmd = cmds[i];
+
+		done[i] = (struct trireme_done){
+			.tag = cmd->tag,
+			.status = cmd->status,
+			.found = cmd->found,
+			.val_len = cmd->out_len,
+			.val = cmd->data,
+		};
+		c->polled[c->npolled++] = cmd;
+	}
+	c->outstanding -= got;
+	if (c->fd_given && client_ready(c) > 0)
+		rt_client_wake(c); /* some left: the fd stays readable */
+	return got;
+}
+
+unsigned
+trireme_outstanding(const struct trireme_client *c)
+{
+	return c->outstanding;
+}
+
+/* Sleeps on the client's eventfd, offline for QSBR if the thread is online
+ * (a sleeping reader must not hold up grace periods). */
+static void
+client_sleep(struct trireme_client *c, uint64_t ns)
+{
+	struct pollfd pfd = {.fd = c->efd, .events = POLLIN};
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+			      .tv_nsec = (long)(ns % 1000000000u)};
+	bool online = urcu_qsbr_read_ongoing();
+	uint64_t v;
+	ssize_t n;
+
+	if (online)
+		urcu_qsbr_thread_offline();
+	ppoll(&pfd, 1, &ts, NULL);
+	if (online)
+		urcu_qsbr_thread_online();
+	n = read(c->efd, &v, sizeof(v)); /* reset: EFD_NONBLOCK */
+	(void)n;
+}
+
+int
+trireme_wait(struct trireme_client *c, uint64_t timeout_ns)
+{
+	uint64_t now = rt_now_ns(c->t);
+	uint64_t deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+
+	for (;;) {
+		unsigned n = client_ready(c);
+
+		if (n > 0) {
+			if (c->fd_given) /* client_sleep may have reset it */
+				rt_client_wake(c);
+			return (int)n;
+		}
+		if (c->outstanding == 0)
+			return 0;
+		if (rt_violated(c->rep))
+			return -TRIREME_ESTOPPED;
+		if (now >= deadline)
+			return -TRIREME_ETIMEOUT;
+		/* waiting before the look at the ring; on_complete does the
+		 * opposite (seq_cst both), so no wakeup is lost. */
+		atomic_store(&c->waiting, true);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (client_ready(c) == 0 && !rt_violated(c->rep))
+			client_sleep(c, deadline - now);
+		atomic_store(&c->waiting, c->fd_given);
+		now = rt_now_ns(c->t);
+	}
+}
+
+int
+trireme_read_local(struct trireme *t, unsigned replica, const void *key, uint16_t key_len,
+		   void *buf, uint32_t cap, uint32_t *val_len)
+{
+	struct rt_replica *r = rt_local_replica(t, replica);
+	struct tr_kvstore *kv;
+	int rc;
+
+	if (r == NULL || (key_len > 0 && key == NULL))
+		return -TRIREME_EINVAL;
+	urcu_qsbr_read_lock();
+	kv = rcu_dereference(r->kv); /* an install swaps it (§12 T1) */
+	rc = kv == NULL ? -3 : tr_kvstore_read(kv, key, key_len, buf, cap, val_len);
+	urcu_qsbr_read_unlock();
+	if (rc == -3)
+		return -TRIREME_ESTOPPED;
+	if (rc == -2)
+		return -TRIREME_EINVAL;
+	return rc == -1 ? 1 : 0;
+}
+
+void
+trireme_thread_online(void)
+{
+	urcu_qsbr_register_thread();
+}
+
+void
+trireme_thread_quiescent(void)
+{
+	urcu_qsbr_quiescent_state();
+}
+
+void
+trireme_thread_offline(void)
+{
+	urcu_qsbr_unregister_thread();
+}
