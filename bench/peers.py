@@ -287,8 +287,8 @@ def ratio(a, b):
     return "%.1fx" % (a / b) if a and b else "n/a"
 
 
-def table(s, rounds):
-    out = ["| window | system | commits/s (median) | spread | p50 µs | p99 µs | "
+def table(s, recs, rounds):
+    out = ["| window | system | commits/s (median) | rounds: min – max | p50 µs | p99 µs | "
            "p50 of each round µs |", "|---:|---|---:|---:|---:|---:|---|"]
     for w in WINDOWS:
         for key, label in LABEL.items():
@@ -299,8 +299,9 @@ def table(s, rounds):
             if "na" in v:
                 out.append("| %d | %s | n/a | | | | %s |" % (w, label, v["na"]))
                 continue
-            out.append("| %d | %s | %s | ±%.0f%% | %s | %s | %s |" % (
-                w, label, fmt_rate(v["commits_per_s"]), v["spread_pct"] / 2,
+            out.append("| %d | %s | %s | %s – %s | %s | %s | %s |" % (
+                w, label, fmt_rate(v["commits_per_s"]), fmt_rate(min(v["runs"])),
+                fmt_rate(max(v["runs"])),
                 fmt_us(v["p50_us"]), fmt_us(v["p99_us"]),
                 " / ".join(fmt_us(x) for x in v["p50_runs"])))
     out += ["", "Ratios of the medians (throughput: Trireme / peer; latency: peer / Trireme, "
@@ -323,8 +324,12 @@ def table(s, rounds):
             out.append("| %d | %s | %s | %s | %s | %s |" % (
                 w, LABEL[t], LABEL[p], ratio(a["commits_per_s"], b["commits_per_s"]),
                 ratio(b["p50_us"], a["p50_us"]), ratio(b["p99_us"], a["p99_us"])))
-    out += ["", "Medians of %d rounds; spread: ± half the range of the rounds' throughput, "
-            "as a share of the median." % rounds]
+    ok = [r for r in recs if "na" not in r]
+    la = [float(r[k].split()[0]) for r in ok for k in ("loadavg_before", "loadavg_after")]
+    out += ["", "Medians of %d rounds. During the points: 1-minute load average %.1f – %.1f, "
+            "CPU busy %.0f%% and stolen by the host %.1f%% on average (/proc/stat)." % (
+                rounds, min(la), max(la), statistics.mean(r["cpu_busy_pct"] for r in ok),
+                statistics.mean(r["cpu_steal_pct"] for r in ok))]
     return "\n".join(out) + "\n"
 
 
@@ -337,8 +342,15 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--disk-dir", default=None)
     ap.add_argument("--tmpfs-dir", default=None)
+    ap.add_argument("--table-only", action="store_true",
+                    help="no runs: the table, summary and plot data again from OUT/peers.jsonl")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    if a.table_only:
+        with open(os.path.join(a.out, "peers.jsonl")) as f:
+            recs = [json.loads(line) for line in f]
+        write_summary(a.out, recs, max(r["round"] for r in recs))
+        return
     made = []
     if a.disk_dir is None:
         a.disk_dir = tempfile.mkdtemp(prefix="trireme-peers.", dir="/var/tmp")
@@ -363,18 +375,23 @@ def main():
     with open(os.path.join(a.out, "peers.jsonl"), "w") as f:
         for r in recs:
             f.write(json.dumps(r) + "\n")
+    write_summary(a.out, recs, a.rounds)
+
+
+def write_summary(out, recs, rounds):
+    """peers.csv, peers-summary.json, peers.dat and table.md from the runs."""
     fields = ["round", "system", "storage", "writers", "window", "commits_per_s", "p50_us",
               "p99_us", "errors", "loadavg_before", "loadavg_after", "cpu_busy_pct",
               "cpu_steal_pct", "na"]
-    with open(os.path.join(a.out, "peers.csv"), "w", newline="") as f:
+    with open(os.path.join(out, "peers.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
         for r in recs:
             w.writerow(r)
     s = summarize(recs)
-    with open(os.path.join(a.out, "peers-summary.json"), "w") as f:
+    with open(os.path.join(out, "peers-summary.json"), "w") as f:
         json.dump({"%s/%s/%d/%d" % k: v for k, v in s.items()}, f, indent=1)
-    with open(os.path.join(a.out, "peers.dat"), "w") as f:
+    with open(os.path.join(out, "peers.dat"), "w") as f:
         f.write("# system  commits/s(w1) commits/s(w128) p50_us(w1) p50_us(w128) "
                 "p99_us(w1) p99_us(w128); medians, NaN: not run\n")
         for key, label in LABEL.items():
@@ -383,8 +400,8 @@ def main():
                 continue
             cols = [x.get(f, "NaN") for f in ("commits_per_s", "p50_us", "p99_us") for x in v]
             f.write('"%s" %s\n' % (label.replace("--sync ", ""), " ".join(str(c) for c in cols)))
-    t = table(s, a.rounds)
-    with open(os.path.join(a.out, "table.md"), "w") as f:
+    t = table(s, recs, rounds)
+    with open(os.path.join(out, "table.md"), "w") as f:
         f.write(t)
     print(t)
 
