@@ -16,8 +16,9 @@ The systems:
   multi-master).
 - canonical/raft: build/bench/raft-bench (3 servers, TCP on loopback,
   libraft's uv disk I/O, snapshots off), the load on the leader.
-- etcd: 3 etcd members (Debian's etcd-server) on loopback, started here,
-  build/bench/etcd-load on the leader's JSON gateway.
+- etcd: 3 etcd members (Debian's etcd-server) on loopback, started here
+  (snapshots of the raft log off: --snapshot-count 10^8), build/bench/etcd-load
+  on the leader: gRPC KV/Put, W concurrent streams on one connection.
 
 Every point runs once per round; the rounds rotate the order of the
 systems, so that a slow minute of the shared machine does not land on one
@@ -174,7 +175,8 @@ class Runner:
         shutil.rmtree(data, ignore_errors=True)
 
     def etcd_point(self, leader, window):
-        cmd = [self.etcd_load, "--endpoint", leader, "--window", str(window), "--duration",
+        cmd = [self.etcd_load, "--endpoint", leader, "--api", "grpc", "--window", str(window),
+               "--duration",
                str(self.a.secs), "--warmup", str(self.a.warmup), "--value-size",
                str(VALUE_SIZE), "--keys", str(KEYS)]
         res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
