@@ -66,6 +66,30 @@ def launcher_has_sync(trireme):
     return "--sync" in res.stdout and "--data-dir" in res.stdout
 
 
+def wal_totals(d):
+    """Sums of the WAL counters (syncs, synced_records, sync_ns) found at any
+    depth of the launcher's per-replica JSON; None without them."""
+    tot = {"syncs": 0, "synced_records": 0, "sync_ns": 0}
+    found = False
+
+    def walk(x):
+        nonlocal found
+        if isinstance(x, dict):
+            if "syncs" in x and "synced_records" in x:
+                found = True
+                for k in tot:
+                    tot[k] += x.get(k, 0)
+                return
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(d.get("replicas", []))
+    return tot if found and tot["syncs"] else None
+
+
 def fresh_dir(parent, name):
     d = os.path.join(parent, name)
     shutil.rmtree(d, ignore_errors=True)
@@ -104,8 +128,14 @@ class Runner:
             shutil.rmtree(opts["data-dir"], ignore_errors=True)
         if not d["digests_match"]:
             sys.exit("peers: Trireme's replicas diverged: " + " ".join(cmd))
-        return cmd, {"commits_per_s": d["ops_per_s"], "p50_us": d["p50_us"],
-                     "p99_us": d["p99_us"], "errors": d["errors"], "raw": d}
+        r = {"commits_per_s": d["ops_per_s"], "p50_us": d["p50_us"], "p99_us": d["p99_us"],
+             "errors": d["errors"], "raw": d}
+        wal = wal_totals(d)
+        if wal:
+            # Group commit: records per sync, and the time of one (write + sync).
+            r["records_per_sync"] = wal["synced_records"] / wal["syncs"]
+            r["sync_us"] = wal["sync_ns"] / wal["syncs"] / 1e3
+        return cmd, r
 
     # --- canonical/raft --------------------------------------------------
     def raft_point(self, storage, window):
@@ -274,6 +304,9 @@ def summarize(recs):
                 "p99_us": statistics.median(r["p99_us"] for r in ok),
                 "p50_runs": [r["p50_us"] for r in ok], "p99_runs": [r["p99_us"] for r in ok],
                 "errors": sum(r["errors"] for r in ok)}
+        if all("records_per_sync" in r for r in ok):
+            s[k]["records_per_sync"] = statistics.median(r["records_per_sync"] for r in ok)
+            s[k]["sync_us"] = statistics.median(r["sync_us"] for r in ok)
     return s
 
 
@@ -306,6 +339,13 @@ def table(s, recs, rounds):
                 fmt_rate(max(v["runs"])),
                 fmt_us(v["p50_us"]), fmt_us(v["p99_us"]),
                 " / ".join(fmt_us(x) for x in v["p50_runs"])))
+    gc = [(k, v) for k, v in sorted(s.items()) if "records_per_sync" in v]
+    if gc:
+        out += ["", "Trireme's group commit (all replicas' WALs, medians of the rounds):", "",
+                "| window | storage | records per sync | write + sync µs |", "|---:|---|---:|---:|"]
+        for k, v in gc:
+            out.append("| %d | %s | %.1f | %s |" % (k[3], k[1], v["records_per_sync"],
+                                                 fmt_us(v["sync_us"])))
     out += ["", "Ratios of the medians (throughput: Trireme / peer; latency: peer / Trireme, "
             "so > 1 means Trireme is faster):", "",
             "| window | Trireme | vs | commits/s | p50 | p99 |", "|---:|---|---|---:|---:|---:|"]
@@ -383,7 +423,7 @@ def main():
 def write_summary(out, recs, rounds):
     """peers.csv, peers-summary.json, peers.dat and table.md from the runs."""
     fields = ["round", "system", "storage", "writers", "window", "commits_per_s", "p50_us",
-              "p99_us", "errors", "loadavg_before", "loadavg_after", "cpu_busy_pct",
+              "p99_us", "errors", "records_per_sync", "sync_us", "loadavg_before", "loadavg_after", "cpu_busy_pct",
               "cpu_steal_pct", "na"]
     with open(os.path.join(out, "peers.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
