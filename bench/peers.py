@@ -67,27 +67,15 @@ def launcher_has_sync(trireme):
 
 
 def wal_totals(d):
-    """Sums of the WAL counters (syncs, synced_records, sync_ns) found at any
-    depth of the launcher's per-replica JSON; None without them."""
-    tot = {"syncs": 0, "synced_records": 0, "sync_ns": 0}
-    found = False
-
-    def walk(x):
-        nonlocal found
-        if isinstance(x, dict):
-            if "syncs" in x and "synced_records" in x:
-                found = True
-                for k in tot:
-                    tot[k] += x.get(k, 0)
-                return
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-
-    walk(d.get("replicas", []))
-    return tot if found and tot["syncs"] else None
+    """Trireme's group commit over all replicas, from the launcher's
+    per-replica wal_records, wal_syncs and wal_sync_us (mean µs of one write
+    + sync): (records per sync, µs per sync); None without a WAL."""
+    reps = [r for r in d.get("replicas", []) if r.get("wal_syncs")]
+    syncs = sum(r["wal_syncs"] for r in reps)
+    if not syncs:
+        return None
+    return (sum(r["wal_records"] for r in reps) / syncs,
+            sum(r["wal_sync_us"] * r["wal_syncs"] for r in reps) / syncs)
 
 
 def fresh_dir(parent, name):
@@ -132,9 +120,7 @@ class Runner:
              "errors": d["errors"], "raw": d}
         wal = wal_totals(d)
         if wal:
-            # Group commit: records per sync, and the time of one (write + sync).
-            r["records_per_sync"] = wal["synced_records"] / wal["syncs"]
-            r["sync_us"] = wal["sync_ns"] / wal["syncs"] / 1e3
+            r["records_per_sync"], r["sync_us"] = wal
         return cmd, r
 
     # --- canonical/raft --------------------------------------------------
