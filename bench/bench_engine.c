@@ -103,6 +103,7 @@ struct bench {
 	size_t nouts, outs_cap;
 	struct cost cost[OP_COUNT];
 	uint64_t msgs;
+	uint64_t msg_bytes;   /* encoded messages (tr_wire_msg_bytes), no frame headers */
 };
 
 static uint64_t
@@ -345,6 +346,7 @@ deliver_type(struct bench *b, unsigned type)
 		struct tr_out out = out_area(b);
 
 		m->value.cmds = q->bytes + q->off[i];
+		b->msg_bytes += tr_wire_msg_bytes(m);
 		tr_column_recv(&b->node[m->to].rep.col[m->column], m, b->now, &out);
 		out_done(b, m->to, m->column, &out);
 	}
@@ -475,17 +477,20 @@ run_commits(unsigned batch, unsigned window, uint64_t instances)
 	       "\"instances\":%" PRIu64 ",\"cmds\":%" PRIu64 ",\"msgs\":%" PRIu64
 	       ",\"rounds\":%" PRIu64 ",\"wall_ns\":%" PRIu64 ",\"engine_ns\":%" PRIu64
 	       ",\"ns_per_instance\":%.1f,\"ns_per_cmd\":%.1f,\"engine_ns_per_instance\":%.1f"
-	       ",\"msgs_per_instance\":%.2f,\"digest\":\"%016" PRIx64 "\",\"ok\":%s}\n",
+	       ",\"msgs_per_instance\":%.2f,\"cmd_bytes\":%u,\"wire_bytes_per_cmd\":%.1f"
+	       ",\"digest\":\"%016" PRIx64 "\",\"ok\":%s}\n",
 	       batch, window, instances, instances * batch, b->msgs, rounds, wall_ns, engine_ns,
 	       (double)wall_ns / instances, (double)wall_ns / (instances * batch),
-	       (double)engine_ns / instances, (double)b->msgs / instances,
-	       b->node[0].sm.digest, why ? "false" : "true");
+	       (double)engine_ns / instances, (double)b->msgs / instances, CMD_BYTES,
+	       (double)b->msg_bytes / (instances * batch), b->node[0].sm.digest, why ? "false" : "true");
 	fprintf(stderr, "batch %u, window %u: %" PRIu64 " instances (%" PRIu64 " cmds) in %.3f s"
 		" (setup %.3f s)\n  %.1f ns/instance, %.1f ns/cmd wall; %.1f ns/instance in the"
-		" engine; %.2f msgs/instance\n", batch, window, instances, instances * batch,
-		wall_ns / 1e9, setup_ns / 1e9, (double)wall_ns / instances,
+		" engine; %.2f msgs/instance\n  %.1f message bytes per %u-byte command (%.2fx;"
+		" frame and packet headers not counted)\n", batch, window, instances,
+		instances * batch, wall_ns / 1e9, setup_ns / 1e9, (double)wall_ns / instances,
 		(double)wall_ns / (instances * batch), (double)engine_ns / instances,
-		(double)b->msgs / instances);
+		(double)b->msgs / instances, (double)b->msg_bytes / (instances * batch), CMD_BYTES,
+		(double)b->msg_bytes / (instances * batch) / CMD_BYTES);
 	for (unsigned op = 1; op < OP_COUNT; op++)
 		print_cost(b, op);
 	if (why != NULL)

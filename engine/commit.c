@@ -51,5 +51,14 @@ recv_commit(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 		c->stats.ignored++;
 		return;
 	}
+	if (m->ref) {
+		/* W2: the value this replica voted at the ballot; anything else
+		 * (a later vote, no vote) waits for catch-up (C2). */
+		if ((s->flags & TR_SLOT_VALUE) && tr_ballot_cmp(s->vbal, m->ballot) == 0)
+			slot_commit(c, s, &s->value, out);
+		else if (!slot_committed(s))
+			c->stats.ignored++;
+		return;
+	}
 	slot_commit(c, s, &m->value, out);
 }

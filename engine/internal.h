@@ -77,7 +77,8 @@ uint64_t backoff_ns(struct tr_column *c, uint32_t attempts);
 /* propose.c */
 void attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr_out *out);
 void propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
-void send_commit(struct tr_column *c, const struct tr_slot *s, struct tr_out *out);
+/* C1 to both peers; W2: by reference to voter (TR_REPLICAS: none). */
+void send_commit(struct tr_column *c, const struct tr_slot *s, uint8_t voter, struct tr_out *out);
 
 /* read.c */
 void read_pump(struct tr_column *c, uint64_t now_ns, struct tr_out *out);

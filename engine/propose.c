@@ -88,7 +88,7 @@ attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr
 }
 
 void
-send_commit(struct tr_column *c, const struct tr_slot *s, struct tr_out *out)
+send_commit(struct tr_column *c, const struct tr_slot *s, uint8_t voter, struct tr_out *out)
 {
 	for (uint8_t q = 0; q < TR_REPLICAS; q++) {
 		struct tr_msg *m;
@@ -100,6 +100,9 @@ send_commit(struct tr_column *c, const struct tr_slot *s, struct tr_out *out)
 			return; /* lost COMMITs cost latency, not progress (C2) */
 		m->lsn = s->lsn;
 		m->value = s->value;
+		/* W2: the voter holds the value at vbal: a reference is enough. */
+		m->ref = q == voter;
+		m->ballot = s->vbal;
 	}
 }
 

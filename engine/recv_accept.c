@@ -18,6 +18,12 @@ reply(struct tr_column *c, const struct tr_msg *m, const struct tr_slot *s, uint
 		r->promised = s->promised;
 	else if (kind != TR_REPLY_REFUSED)
 		r->value = s->value;
+	/* W1: the proposer holds the commands it sent: only the deps return. */
+	r->ref = kind == TR_REPLY_OK && s->value.proposer == m->value.proposer &&
+		 s->value.cmd_count == m->value.cmd_count &&
+		 s->value.cmds_len == m->value.cmds_len &&
+		 (s->value.cmds_len == 0 ||
+		  memcmp(s->value.cmds, m->value.cmds, s->value.cmds_len) == 0);
 }
 
 void

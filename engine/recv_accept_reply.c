@@ -43,8 +43,19 @@ recv_accept_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns,
 		return;
 	}
 	/* P4: vote the returned value at b; two votes at b: chosen. */
+	if (m->ref) {
+		/* W1: what this attempt sent (the slot, unchanged while it is
+		 * promised at b, or P2's NOOP), with the acceptor's deps. */
+		struct tr_value v = {.proposer = self_id(c)};
+
+		if (s->flags & TR_SLOT_VALUE)
+			v = s->value;
+		memcpy(v.deps, m->value.deps, sizeof(v.deps));
+		slot_set_value(c, s, &v);
+	} else {
+		slot_set_value(c, s, &m->value);
+	}
 	s->vbal = m->ballot;
-	slot_set_value(c, s, &m->value);
 	slot_commit(c, s, &s->value, out);
-	send_commit(c, s, out);
+	send_commit(c, s, m->from, out);
 }

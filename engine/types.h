@@ -126,6 +126,13 @@ struct tr_msg {
 	struct tr_ballot vbal;     /* ACCEPT: the snapshot's vote (none: a proposal) */
 	struct tr_ballot promised; /* ACCEPT_REPLY REJECT */
 	uint8_t reply;             /* ACCEPT_REPLY: enum tr_reply */
+	/* W1-W2 (issue 16): the value travels by reference. ACCEPT_REPLY OK:
+	 * the value voted is the one the ACCEPT carried, with value.deps (the
+	 * wire carries the deps only). COMMIT: the value the receiver voted at
+	 * ballot (the wire carries lsn and ballot only). value is then what the
+	 * sender holds, for in-process readers; decoded from the wire, only its
+	 * deps are set. */
+	bool ref;
 	struct tr_value value;     /* ACCEPT, ACCEPT_REPLY OK*, COMMIT, FETCH_REPLY */
 	uint64_t lsn_end;          /* FETCH: [lsn, lsn_end) */
 	uint64_t committed;        /* STATUS: sender's committed prefix of column */

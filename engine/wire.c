@@ -20,6 +20,10 @@
 #define WIRE_READ_INDEX_BYTES 8
 #define WIRE_READ_REPLY_BYTES (8 + 8 * TR_COLUMNS)
 #define WIRE_JOIN_REPLY_BYTES (8 + 4 + 2 * 8 * TR_COLUMNS)
+#define WIRE_DEPS_BYTES (8 * TR_COLUMNS)
+/* W1-W2: the by-reference forms, on the wire only (decoded as ref). */
+#define WIRE_REPLY_OK_REF 5
+#define WIRE_COMMIT_REF (0x80 | TR_MSG_COMMIT)
 
 /* Header field offsets. */
 #define WIRE_OFF_MAGIC0 0
@@ -303,10 +307,15 @@ tr_wire_msg_bytes(const struct tr_msg *m)
 		       m->reply == TR_REPLY_REJECT || m->reply == TR_REPLY_REFUSED);
 		if (m->reply == TR_REPLY_REFUSED)
 			return 1 + 8 + WIRE_BALLOT_BYTES + 1;
+		if (m->reply == TR_REPLY_OK && m->ref)
+			return 1 + 8 + WIRE_BALLOT_BYTES + 1 + WIRE_DEPS_BYTES;
 		return 1 + 8 + WIRE_BALLOT_BYTES + 1 +
 		       (m->reply == TR_REPLY_REJECT ? WIRE_BALLOT_BYTES :
 						      value_bytes(&m->value));
 	case TR_MSG_COMMIT:
+		if (m->ref)
+			return 1 + 8 + WIRE_BALLOT_BYTES;
+		return 1 + 8 + value_bytes(&m->value);
 	case TR_MSG_FETCH_REPLY:
 		return 1 + 8 + value_bytes(&m->value);
 	case TR_MSG_FETCH:
@@ -354,6 +363,11 @@ put_msg(uint8_t *p, const struct tr_msg *m)
 {
 	int i;
 
+	if (m->type == TR_MSG_COMMIT && m->ref) {
+		p = st_u8(p, WIRE_COMMIT_REF); /* W2 */
+		p = st_u64(p, m->lsn);
+		return put_ballot(p, m->ballot);
+	}
 	p = st_u8(p, m->type);
 	switch (m->type) {
 	case TR_MSG_ACCEPT:
@@ -365,6 +379,12 @@ put_msg(uint8_t *p, const struct tr_msg *m)
 	case TR_MSG_ACCEPT_REPLY:
 		p = st_u64(p, m->lsn);
 		p = put_ballot(p, m->ballot);
+		if (m->reply == TR_REPLY_OK && m->ref) {
+			p = st_u8(p, WIRE_REPLY_OK_REF); /* W1 */
+			for (i = 0; i < TR_COLUMNS; i++)
+				p = st_u64(p, m->value.deps[i]);
+			break;
+		}
 		p = st_u8(p, m->reply);
 		if (m->reply == TR_REPLY_REJECT)
 			p = put_ballot(p, m->promised);
@@ -683,6 +703,11 @@ rd_msg(struct wire_rd *r, const struct tr_wire_limits *lim, struct tr_msg *m)
 			return rd_ballot(r, &m->promised, false);
 		if (m->reply == TR_REPLY_REFUSED)
 			return TR_WIRE_OK;
+		if (m->reply == WIRE_REPLY_OK_REF) {
+			m->reply = TR_REPLY_OK;
+			m->ref = true;
+			return rd_known(r, m->value.deps); /* deps: lsn counts too */
+		}
 		return TR_WIRE_E_BAD_REPLY;
 	case TR_MSG_COMMIT:
 	case TR_MSG_FETCH_REPLY:
@@ -700,6 +725,11 @@ rd_msg(struct wire_rd *r, const struct tr_wire_limits *lim, struct tr_msg *m)
 		return rd_read_index(r, m, true);
 	case TR_MSG_TOO_OLD:
 		return rd_lsn(r, &m->lsn);
+	case WIRE_COMMIT_REF:
+		m->type = TR_MSG_COMMIT;
+		m->ref = true;
+		err = rd_lsn(r, &m->lsn);
+		return err != TR_WIRE_OK ? err : rd_ballot(r, &m->ballot, false);
 	case TR_MSG_JOIN:
 		return rd_read_index(r, m, false);
 	case TR_MSG_JOIN_REPLY:

@@ -5,15 +5,18 @@
  * naming the cluster, sender, receiver and column, then 1..255 messages, then
  * a CRC32C of everything before it. All integers are little-endian.
  *
- *   frame  := magic:u16 'T','3' | version:u8 (2) | msg_count:u8
+ *   frame  := magic:u16 'T','3' | version:u8 (3) | msg_count:u8
  *             | cluster_id:u32 | from:u8 | to:u8 | column:u8 | reserved:u8 (0)
  *             | length:u32 (whole frame, crc included) | inc:u32 (J0: the
  *             sender's incarnation, < 2^31) | msg* | crc32c:u32
  *   msg    := type:u8 | body (by type)
  *   ACCEPT        lsn:u64 ballot vbal value
- *   ACCEPT_REPLY  lsn:u64 ballot reply:u8 (OK*: value | REJECT: promised:ballot
- *                 | REFUSED: nothing)
+ *   ACCEPT_REPLY  lsn:u64 ballot reply:u8 (OK, OK_COMMITTED: value
+ *                 | REJECT: promised:ballot | REFUSED: nothing
+ *                 | 5, OK by reference (W1): deps:u64[3])
  *   COMMIT        lsn:u64 value
+ *   COMMIT_REF    lsn:u64 ballot            (type 0x83, W2: decoded as a COMMIT
+ *                                            with ref set)
  *   FETCH         lsn:u64 lsn_end:u64
  *   FETCH_REPLY   lsn:u64 value
  *   STATUS        committed:u64 applied:u64 known:u64[3] sm_keys_max:u64
@@ -42,7 +45,7 @@
 
 #define TR_WIRE_MAGIC0 'T'
 #define TR_WIRE_MAGIC1 '3'
-#define TR_WIRE_VERSION 2
+#define TR_WIRE_VERSION 3
 #define TR_WIRE_HDR_BYTES 20
 #define TR_WIRE_CRC_BYTES 4
 #define TR_WIRE_CMD_HDR_BYTES 24

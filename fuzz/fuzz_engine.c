@@ -292,12 +292,22 @@ check_out_msg(const struct tr_msg *m, unsigned column)
 		break;
 	case TR_MSG_ACCEPT_REPLY:
 		CHECK(d->lsn == m->lsn && ballot_eq(d->ballot, m->ballot) && d->reply == m->reply);
+		CHECK(d->ref == m->ref);
 		if (m->reply == TR_REPLY_REJECT)
 			CHECK(ballot_eq(d->promised, m->promised));
+		else if (m->ref) /* W1: the deps only */
+			CHECK(memcmp(d->value.deps, m->value.deps, sizeof(d->value.deps)) == 0 &&
+			      d->value.cmd_count == 0);
 		else if (m->reply != TR_REPLY_REFUSED)
 			CHECK(value_eq(&d->value, &m->value));
 		break;
 	case TR_MSG_COMMIT:
+		CHECK(d->ref == m->ref && d->lsn == m->lsn);
+		if (m->ref) /* W2: the ballot only */
+			CHECK(ballot_eq(d->ballot, m->ballot) && d->value.cmd_count == 0);
+		else
+			CHECK(value_eq(&d->value, &m->value));
+		break;
 	case TR_MSG_FETCH_REPLY:
 		CHECK(d->lsn == m->lsn && value_eq(&d->value, &m->value));
 		break;

@@ -220,7 +220,7 @@ static unsigned decoded;
 
 const char *fuzz_replay_check(unsigned inputs);
 
-/* A seed corpus of wire v2 frames: nearly all decode (as is or fixed up). */
+/* A seed corpus of wire v3 frames: nearly all decode (as is or fixed up). */
 const char *
 fuzz_replay_check(unsigned inputs)
 {

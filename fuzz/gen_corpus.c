@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  * Writes the fuzzers' seed corpus, reproducibly (scripts/fuzz.sh runs it):
- *   OUT/wire/    frames for fuzz_wire (wire v2): every message type and reply
+ *   OUT/wire/    frames for fuzz_wire (wire v3): every message type and reply
  *                kind, a frame holding all of them, and one with a stale
  *                checksum;
  *   OUT/engine/  event streams for fuzz_engine (fuzz.h gives the format):
@@ -163,6 +163,15 @@ gen_wire(void)
 	}
 	write_file("wire", "accept-reply-reject", buf, frame(buf, 0, 1, &m[2], 1));
 	write_file("wire", "commit", buf, frame(buf, 0, 0, &m[3], 1));
+	{
+		struct tr_msg ref = m[1], cref = m[3];
+
+		ref.ref = true; /* W1 */
+		write_file("wire", "accept-reply-ok-ref", buf, frame(buf, 2, 1, &ref, 1));
+		cref.ref = true; /* W2 */
+		cref.ballot = B(3, 0);
+		write_file("wire", "commit-ref", buf, frame(buf, 0, 0, &cref, 1));
+	}
 	write_file("wire", "fetch", buf, frame(buf, 2, 1, &m[4], 1));
 	write_file("wire", "fetch-reply-noop", buf, frame(buf, 0, 2, &m[5], 1));
 	write_file("wire", "status", buf, frame(buf, 2, 2, &m[6], 1));

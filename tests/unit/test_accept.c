@@ -160,6 +160,7 @@ Test(accept, a3_sender_vote_wins_unchanged_over_no_vote)
 	cr_assert_eq(r->reply, TR_REPLY_OK);
 	cr_assert_eq(r->value.deps[2], 1, "a voted value is never re-merged");
 	cr_assert_eq(r->value.proposer, 0);
+	cr_assert(r->ref, "W1: the sender's own value returns by reference");
 }
 
 Test(accept, a3_higher_local_vote_wins_over_lower_sender_vote)
@@ -172,6 +173,7 @@ Test(accept, a3_higher_local_vote_wins_over_lower_sender_vote)
 	r = deliver(&later);
 	cr_assert_eq(r->reply, TR_REPLY_OK);
 	cr_assert_eq(r->value.cmd_count, 1, "the local vote (3,0) beats the sender's (2,2)");
+	cr_assert(!r->ref, "W1: a value the sender does not hold travels whole");
 	cr_assert_eq(tr_ballot_cmp(tr_column_slot(&rep.col[0], 0)->vbal, B(5, 2)), 0);
 }
 
@@ -233,4 +235,68 @@ Test(accept_owner, a3_owner_keeps_its_commands_against_a_recoverer_noop)
 	cr_assert_eq(r->value.cmd_count, 1, "client commands win over a NOOP");
 	cr_assert_eq(r->value.proposer, 0);
 	cr_assert_eq(r->value.deps[2], 4, "deps = max(q.deps, s.deps)");
+	cr_assert(!r->ref, "W1: the recoverer sent a NOOP, it gets the commands whole");
+}
+
+/* W2: a COMMIT by reference commits what this replica voted at that ballot,
+ * and nothing when it voted elsewhere. */
+Test(accept, w2_commit_by_reference_needs_the_vote_at_its_ballot)
+{
+	struct tr_msg a = accept_msg(0, 0, 0, B(3, 0), NONE, value(1, 0, 0, 0, false));
+	struct tr_msg other = {.type = TR_MSG_COMMIT, .from = 0, .to = 1, .column = 0, .lsn = 0,
+			       .ref = true, .ballot = B(2, 0)};
+	struct tr_msg ref = other;
+	const struct tr_slot *s;
+
+	cr_assert_eq(deliver(&a)->reply, TR_REPLY_OK);
+	deliver(&other);
+	s = tr_column_slot(&rep.col[0], 0);
+	cr_assert(atomic_load(&s->committed) == 0, "voted at (3,0), not at (2,0)");
+	ref.ballot = B(3, 0);
+	deliver(&ref);
+	cr_assert(atomic_load(&s->committed) == 1);
+	cr_assert_eq(s->value.cmd_count, 1);
+	cr_assert_eq(s->value.deps[0], 1);
+}
+
+/* W1 at the proposer: an OK by reference chooses the owner's own commands
+ * with the acceptor's deps; W2: the voter gets the COMMIT by reference, the
+ * other peer the whole value. */
+Test(accept_owner, w1_ok_by_reference_chooses_own_commands_with_the_acceptors_deps)
+{
+	struct tr_cmd cmd = {.op = TR_OP_SET, .window = 1, .client_id = 1, .seq = 1,
+			     .key = (const uint8_t *)"x", .key_len = 1,
+			     .val = (const uint8_t *)"y", .val_len = 1};
+	struct tr_msg acc, rep_ok;
+	const struct tr_slot *s;
+	bool saw[TR_REPLICAS] = {false};
+
+	cr_assert(tr_column_submit(&rep.col[0], &cmd) == 0);
+	tr_out_reset(&out);
+	tr_column_flush(&rep.col[0], 10, &out);
+	cr_assert_eq(out.msg_count, 1);
+	acc = out.msgs[0];
+	cr_assert_eq(acc.type, TR_MSG_ACCEPT);
+	rep_ok = (struct tr_msg){.type = TR_MSG_ACCEPT_REPLY, .from = acc.to, .to = 0,
+				 .column = 0, .lsn = acc.lsn, .ballot = acc.ballot,
+				 .reply = TR_REPLY_OK, .ref = true,
+				 .value = {.deps = {1, 0, 6}}};
+	tr_out_reset(&out);
+	tr_column_recv(&rep.col[0], &rep_ok, 20, &out);
+	s = tr_column_slot(&rep.col[0], acc.lsn);
+	cr_assert(atomic_load(&s->committed) == acc.lsn + 1);
+	cr_assert_eq(s->value.cmd_count, 1, "the owner's own commands");
+	cr_assert_eq(s->value.proposer, 0);
+	cr_assert_eq(s->value.deps[2], 6, "the acceptor's deps");
+	for (unsigned i = 0; i < out.msg_count; i++) {
+		const struct tr_msg *m = &out.msgs[i];
+
+		if (m->type != TR_MSG_COMMIT)
+			continue;
+		saw[m->to] = true;
+		cr_assert_eq(m->ref, m->to == acc.to, "by reference to the voter only");
+		if (m->ref)
+			cr_assert_eq(tr_ballot_cmp(m->ballot, acc.ballot), 0);
+	}
+	cr_assert(saw[1] && saw[2], "COMMIT to both peers");
 }

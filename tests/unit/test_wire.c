@@ -631,7 +631,7 @@ Test(frame, layout)
 				  .inc = 0x01020304 };
 	uint8_t buf[64];
 	const uint8_t want[] = {
-		'T', '3', 2, 1, 0xd4, 0xc3, 0xb2, 0xa1, 2, 1, 1, 0, 41, 0, 0, 0,
+		'T', '3', 3, 1, 0xd4, 0xc3, 0xb2, 0xa1, 2, 1, 1, 0, 41, 0, 0, 0,
 		0x04, 0x03, 0x02, 0x01,
 		TR_MSG_FETCH,
 		0x05, 0x04, 0x03, 0x02, 0x01, 0, 0, 0,
@@ -676,6 +676,66 @@ Test(roundtrip, accept_reply_reject)
 Test(roundtrip, commit)
 {
 	roundtrip_one(S_COMMIT, 3);
+}
+
+/* W1: an OK by reference carries the deps only; the rest of the value stays
+ * home. Decoded: reply OK, ref set, the deps, no commands. */
+Test(roundtrip, accept_reply_ok_by_reference)
+{
+	struct tr_msg s[S_COUNT], got[2];
+	uint8_t buf[BUF_BYTES];
+	struct tr_frame_hdr h;
+	unsigned count = 0;
+	size_t len;
+
+	make_samples(s);
+	s[S_REPLY_OK].ref = true;
+	len = frame_of(buf, sizeof(buf), &test_hdr, &s[S_REPLY_OK], 1);
+	cr_assert_eq(tr_wire_msg_bytes(&s[S_REPLY_OK]), 1 + 8 + 9 + 1 + 24);
+	cr_assert_eq(len, TR_WIRE_HDR_BYTES + 43 + TR_WIRE_CRC_BYTES);
+	cr_assert_eq(tr_frame_decode(buf, len, &test_lim, &h, got, 2, &count), TR_WIRE_OK);
+	cr_assert_eq(count, 1);
+	cr_assert_eq(got[0].type, TR_MSG_ACCEPT_REPLY);
+	cr_assert_eq(got[0].reply, TR_REPLY_OK);
+	cr_assert(got[0].ref);
+	cr_assert_eq(got[0].lsn, s[S_REPLY_OK].lsn);
+	check_ballot(got[0].ballot, s[S_REPLY_OK].ballot);
+	cr_assert_eq(memcmp(got[0].value.deps, s[S_REPLY_OK].value.deps, sizeof(got[0].value.deps)),
+		     0);
+	cr_assert_eq(got[0].value.cmd_count, 0);
+	cr_assert_eq(got[0].value.cmds_len, 0);
+	cr_assert_null(got[0].value.cmds);
+}
+
+/* W2: a COMMIT by reference carries lsn and ballot only. */
+Test(roundtrip, commit_by_reference)
+{
+	struct tr_msg s[S_COUNT], got[2];
+	uint8_t buf[BUF_BYTES];
+	struct tr_frame_hdr h;
+	unsigned count = 0;
+	size_t len;
+
+	make_samples(s);
+	s[S_COMMIT].ref = true;
+	s[S_COMMIT].ballot = (struct tr_ballot){.n = 7, .replica = 2, .inc = 3};
+	len = frame_of(buf, sizeof(buf), &test_hdr, &s[S_COMMIT], 1);
+	cr_assert_eq(tr_wire_msg_bytes(&s[S_COMMIT]), 1 + 8 + 9);
+	cr_assert_eq(len, TR_WIRE_HDR_BYTES + 18 + TR_WIRE_CRC_BYTES);
+	cr_assert_eq(buf[TR_WIRE_HDR_BYTES], 0x80 | TR_MSG_COMMIT);
+	cr_assert_eq(tr_frame_decode(buf, len, &test_lim, &h, got, 2, &count), TR_WIRE_OK);
+	cr_assert_eq(count, 1);
+	cr_assert_eq(got[0].type, TR_MSG_COMMIT);
+	cr_assert(got[0].ref);
+	cr_assert_eq(got[0].lsn, s[S_COMMIT].lsn);
+	check_ballot(got[0].ballot, s[S_COMMIT].ballot);
+	cr_assert_eq(got[0].value.cmds_len, 0);
+	/* A COMMIT by value still decodes without ref. */
+	s[S_COMMIT].ref = false;
+	len = frame_of(buf, sizeof(buf), &test_hdr, &s[S_COMMIT], 1);
+	cr_assert_eq(tr_frame_decode(buf, len, &test_lim, &h, got, 2, &count), TR_WIRE_OK);
+	cr_assert(!got[0].ref);
+	cr_assert_eq(got[0].value.cmd_count, s[S_COMMIT].value.cmd_count);
 }
 
 Test(roundtrip, fetch)
@@ -950,7 +1010,8 @@ Test(reject, header_reasons)
 	header_case(1, '2', TR_WIRE_E_BAD_MAGIC);
 	header_case(2, 0, TR_WIRE_E_BAD_VERSION);
 	header_case(2, 1, TR_WIRE_E_BAD_VERSION);
-	header_case(2, 3, TR_WIRE_E_BAD_VERSION);
+	header_case(2, 2, TR_WIRE_E_BAD_VERSION);
+	header_case(2, 4, TR_WIRE_E_BAD_VERSION);
 	header_case(19, 0x80, TR_WIRE_E_BAD_VALUE);     /* inc >= 2^31 (J0) */
 	header_case(19, 0x7f, TR_WIRE_OK);
 	header_case(4, (uint8_t)(CLUSTER + 1), TR_WIRE_E_WRONG_CLUSTER);
@@ -1038,7 +1099,7 @@ Test(reject, bad_type)
 
 Test(reject, bad_reply)
 {
-	const uint8_t replies[] = { 0, 5, 0xff };
+	const uint8_t replies[] = { 0, 6, 0xff };
 	uint8_t buf[BUF_BYTES];
 	size_t reply_off = MSG_OFF + 1 + 8 + 9;
 
