@@ -222,18 +222,35 @@ class Runner:
                     out.append(self.record(rnd, system, storage, writers, w, None,
                                            {"na": "etcd not installed"}))
                 return
-            etcd = self.etcd_start(storage)
+            try:
+                etcd = self.etcd_start(storage)
+            except SystemExit as e:
+                print(e, file=sys.stderr)
+                for w in windows:
+                    out.append(self.record(rnd, system, storage, writers, w, None,
+                                           {"na": "failed: %s" % str(e)[:300]}))
+                return
         try:
             for w in windows:
                 la0 = loadavg()
                 c0 = cpu_times()
-                if system == "trireme":
-                    cmd, r = self.trireme_point(storage, w, writers)
-                elif system == "raft":
-                    cmd, r = self.raft_point(storage, w)
-                else:
-                    cmd, r = self.etcd_point(etcd[1], w)
-                    r["server_command"] = " ".join(etcd[2])
+                try:
+                    if system == "trireme":
+                        cmd, r = self.trireme_point(storage, w, writers)
+                    elif system == "raft":
+                        cmd, r = self.raft_point(storage, w)
+                    else:
+                        cmd, r = self.etcd_point(etcd[1], w)
+                        r["server_command"] = " ".join(etcd[2])
+                except (SystemExit, subprocess.TimeoutExpired, ValueError, KeyError) as e:
+                    # One failed point does not end the run: it is reported.
+                    print(e, file=sys.stderr)
+                    out.append(self.record(rnd, system, storage, writers, w, None,
+                                           {"na": "failed: %s" % str(e)[:300]}))
+                    continue
+                if "na" in r:
+                    out.append(self.record(rnd, system, storage, writers, w, cmd, r))
+                    continue
                 c1 = cpu_times()
                 r["loadavg_before"], r["loadavg_after"] = la0, loadavg()
                 tot = max(1, c1[2] - c0[2])
