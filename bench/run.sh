@@ -99,6 +99,7 @@ python3 bench/summary.py "$out"
 floor_us=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['floor_rtt_one_lcore_p50_us'])" \
 	"$out/summary.json")
 (cd "$out" && gnuplot -e "floor_us=$floor_us" "$repo/bench/plots.gp")
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 if $peers; then
 	log "side by side with canonical/raft and etcd (bench/peers.sh)"
 	bench/peers.sh "${quick[@]}" --out "$out/peers"
