@@ -33,10 +33,12 @@ on_complete(void *ctx, const struct tr_completion *d)
 	    atomic_load_explicit(&cmd->state, memory_order_acquire) != RT_CMD_QUEUED)
 		return; /* a duplicate completion (§8) */
 	cmd->status = d->res.status == TR_ST_TOO_OLD ? -TRIREME_ETOO_OLD
-		    : d->res.status == TR_ST_FULL ? -TRIREME_EFULL : 0;
-	cmd->found = d->res.status == TR_ST_OK;
+		    : d->res.status == TR_ST_FULL ? -TRIREME_EFULL
+		    : d->res.status == TR_ST_DUPLICATE && d->op == TR_OP_CMD ? -TRIREME_EAPPLIED
+		    : (int)d->res.code; /* the embedder's machine: its status, >= 0 */
+	cmd->found = d->res.status == TR_ST_OK && d->res.code == 0;
 	cmd->out_len = 0;
-	if (d->op == TR_OP_GET && d->res.status == TR_ST_OK) {
+	if (d->res.val_len > 0 && d->res.status == TR_ST_OK) { /* a get's value, a machine's bytes */
 		cmd->out_len = d->res.val_len;
 		memcpy(cmd->data, d->res.val, d->res.val_len);
 	}
@@ -95,9 +97,82 @@ rt_applier_step(struct rt_replica *r)
 	rt_snap_applier_after(r);
 	if (n > 0) {
 		atomic_fetch_add_explicit(&r->applied, n, memory_order_relaxed);
-		atomic_store_explicit(&r->keys, tr_kvstore_count(r->kv), memory_order_relaxed);
+		if (r->kv != NULL)
+			atomic_store_explicit(&r->keys, tr_kvstore_count(r->kv),
+					      memory_order_relaxed);
 	}
 	return n + (unsigned)(r->completions - before); /* Q3 answers count as work */
+}
+
+int
+rt_sm_open(struct rt_replica *r, struct tr_client_rec *recs, uint32_t nrecs)
+{
+	const struct trireme *t = r->t;
+
+	if (t->sm != NULL) {
+		struct tr_usm_spec spec = {.ops = t->sm, .arg = t->sm_arg, .replica = r->id};
+		struct tr_usm *u = tr_usm_new(&spec);
+
+		if (u == NULL)
+			return -1;
+		r->usm = u;
+		tr_sm_init_machine(&r->sm, &tr_usm_machine, u, recs, nrecs);
+	} else {
+		struct tr_kvstore *kv = tr_kvstore_new(1024, t->conf.keys_max);
+
+		if (kv == NULL)
+			return -1;
+		tr_sm_init(&r->sm, &tr_kvstore_ops, kv, recs, nrecs);
+		rcu_assign_pointer(r->kv, kv);
+	}
+	r->client_recs = recs;
+	return 0;
+}
+
+void
+rt_sm_close(struct rt_replica *r)
+{
+	struct tr_kvstore *old = r->kv;
+
+	rcu_assign_pointer(r->kv, NULL);
+	tr_snap_store_retire(old, &r->t->threads);
+	tr_usm_free(r->usm);
+	r->usm = NULL;
+	free(r->client_recs);
+	r->client_recs = NULL;
+	r->sm.store = NULL;
+	r->sm.machine_ctx = NULL;
+	r->sm.clients = NULL;
+	atomic_store(&r->keys, 0);
+}
+
+struct tr_snap_load *
+rt_sm_load_start(struct rt_replica *r, uint8_t *buf, size_t len)
+{
+	struct tr_usm_spec usm = {.ops = r->t->sm, .arg = r->t->sm_arg, .replica = r->id};
+
+	return tr_snap_load_start(buf, len, r->limits.cluster_id, r->t->conf.keys_max,
+				  usm.ops != NULL ? &usm : NULL, r->sm.clients_max, &r->t->threads);
+}
+
+void
+rt_sm_install(struct rt_replica *r, struct tr_snap_load *l)
+{
+	struct tr_kvstore *old = r->kv;
+	struct tr_usm *old_usm = r->usm;
+	struct tr_client_rec *old_recs = r->client_recs;
+
+	r->sm = l->sm;
+	r->client_recs = l->recs;
+	r->usm = l->usm;
+	rcu_assign_pointer(r->kv, l->kv); /* readers: the old store or the new */
+	atomic_store(&r->keys, l->kv != NULL ? tr_kvstore_count(l->kv) : 0);
+	l->kv = NULL;
+	l->usm = NULL;
+	l->recs = NULL;
+	free(old_recs); /* the applier's alone, and it is parked */
+	tr_usm_free(old_usm); /* the same */
+	tr_snap_store_retire(old, &r->t->threads);
 }
 
 void

@@ -204,18 +204,33 @@ read_local_cmd(struct trireme_client *c, struct rt_cmd *cmd)
 	return 0;
 }
 
+/* The KV's set, get, del; with trireme_start_sm, the embedder's cmd and query (no
+ * key; a query reads through the barrier or the log, not locally). */
+static bool
+op_valid(const struct trireme_client *c, const struct trireme_op *op)
+{
+	bool user = c->t->sm != NULL;
+
+	if (op == NULL || op->kind < TRIREME_SET || op->kind > TRIREME_QUERY ||
+	    user != (op->kind >= TRIREME_CMD))
+		return false;
+	if (tr_op_is_read(op->kind) &&
+	    op->read_mode >= (user ? TRIREME_READ_LOCAL : TRIREME_READ_MODES))
+		return false;
+	if (op->key_len > (user ? 0 : TRIREME_KEY_MAX) || (op->key_len > 0 && op->key == NULL))
+		return false;
+	return !tr_op_has_val(op->kind) ||
+	       (op->val_len <= TRIREME_VAL_MAX && (op->val_len == 0 || op->val != NULL));
+}
+
 int
 trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag)
 {
 	struct rt_cmd *cmd;
 
-	if (op == NULL || op->kind < TRIREME_SET || op->kind > TRIREME_DEL ||
-	    (op->kind == TRIREME_GET && op->read_mode >= TRIREME_READ_MODES) ||
-	    op->key_len > TRIREME_KEY_MAX || (op->key_len > 0 && op->key == NULL) ||
-	    (op->kind == TRIREME_SET && (op->val_len > TRIREME_VAL_MAX ||
-					 (op->val_len > 0 && op->val == NULL))))
+	if (!op_valid(c, op))
 		return -TRIREME_EINVAL;
-	if (op->kind == TRIREME_SET &&
+	if (tr_op_has_val(op->kind) &&
 	    TR_WIRE_CMD_HDR_BYTES + op->key_len + op->val_len > c->rep->eng.cfg.batch_bytes_max)
 		return -TRIREME_EINVAL; /* larger than a packet can carry */
 	if (atomic_load_explicit(&c->rep->paused, memory_order_relaxed) || rt_violated(c->rep) ||
@@ -231,9 +246,9 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 	cmd->tag = tag;
 	cmd->seq = c->next_seq;
 	cmd->kind = op->kind;
-	cmd->read_mode = op->kind == TRIREME_GET ? op->read_mode : 0;
+	cmd->read_mode = tr_op_is_read(op->kind) ? op->read_mode : 0;
 	cmd->key_len = op->key_len;
-	cmd->val_len = op->kind == TRIREME_SET ? op->val_len : 0;
+	cmd->val_len = tr_op_has_val(op->kind) ? op->val_len : 0;
 	if (op->key_len > 0)
 		memcpy(cmd->data, op->key, op->key_len);
 	if (cmd->val_len > 0)
@@ -357,8 +372,8 @@ trireme_read_local(struct trireme *t, unsigned replica, const void *key, uint16_
 	struct tr_kvstore *kv;
 	int rc;
 
-	if (r == NULL || (key_len > 0 && key == NULL))
-		return -TRIREME_EINVAL;
+	if (r == NULL || (key_len > 0 && key == NULL) || t->sm != NULL)
+		return -TRIREME_EINVAL; /* the embedder's machine: read it through a query */
 	urcu_qsbr_read_lock();
 	kv = rcu_dereference(r->kv); /* an install swaps it (§12 T1) */
 	rc = kv == NULL ? -3 : tr_kvstore_read(kv, key, key_len, buf, cap, val_len);

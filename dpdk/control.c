@@ -107,7 +107,6 @@ int
 trireme_replica_crash(struct trireme *t, unsigned replica)
 {
 	struct rt_replica *r = rt_local_replica(t, replica);
-	struct tr_kvstore *old;
 
 	if (r == NULL)
 		return -TRIREME_EINVAL;
@@ -118,16 +117,10 @@ trireme_replica_crash(struct trireme *t, unsigned replica)
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
 		task_drop_tx(&r->tasks[c]);
 	rt_snap_reset(r);
-	/* Its memory: the engine's log and state, the store, the client table. */
+	/* Its memory: the engine's log and state, the state machine, the
+	 * client table. */
 	memset(r->eng_mem, 0, r->eng_bytes);
-	old = r->kv;
-	rcu_assign_pointer(r->kv, NULL);
-	tr_snap_store_retire(old, &t->threads);
-	free(r->client_recs);
-	r->client_recs = NULL;
-	r->sm.store = NULL;
-	r->sm.clients = NULL;
-	atomic_store(&r->keys, 0);
+	rt_sm_close(r);
 	return 0;
 }
 
@@ -136,7 +129,6 @@ trireme_replica_restart(struct trireme *t, unsigned replica)
 {
 	struct rt_replica *r = rt_local_replica(t, replica);
 	struct tr_config cfg;
-	struct tr_kvstore *kv;
 	struct tr_client_rec *recs;
 	uint64_t now;
 
@@ -144,13 +136,9 @@ trireme_replica_restart(struct trireme *t, unsigned replica)
 		return -TRIREME_EINVAL;
 	if (!atomic_load(&r->down))
 		trireme_replica_crash(t, replica);
-	kv = tr_kvstore_new(1024, t->conf.keys_max);
 	recs = calloc(r->sm.clients_max, sizeof(*recs));
-	if (kv == NULL || recs == NULL) {
-		tr_kvstore_free(kv);
-		free(recs);
+	if (recs == NULL)
 		return -TRIREME_ENOMEM;
-	}
 	/* J: an amnesiac that joins (new incarnation from its peers). */
 	now = rt_now_ns(t);
 	cfg = r->cfg;
@@ -159,13 +147,13 @@ trireme_replica_restart(struct trireme *t, unsigned replica)
 	memset(&r->eng, 0, sizeof(r->eng));
 	memset(r->eng_mem, 0, r->eng_bytes);
 	if (tr_replica_init(&r->eng, &cfg, r->eng_mem, r->eng_bytes, now) != 0) {
-		tr_kvstore_free(kv);
 		free(recs);
 		return -TRIREME_EINTERNAL;
 	}
-	r->client_recs = recs;
-	tr_sm_init(&r->sm, &tr_kvstore_ops, kv, recs, r->sm.clients_max);
-	rcu_assign_pointer(r->kv, kv);
+	if (rt_sm_open(r, recs, r->sm.clients_max) != 0) {
+		free(recs);
+		return -TRIREME_ENOMEM;
+	}
 	rt_applier_init(r);
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
 		r->tasks[c].col = &r->eng.col[c];

@@ -356,9 +356,7 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 		send_ack(k, now_ns);
 		send_ack(k, now_ns); /* the sender frees on it: twice against a loss */
 		r->snap.received++;
-		x->load = tr_snap_load_start(x->buf, x->total, r->limits.cluster_id,
-					     r->t->conf.keys_max, r->sm.clients_max,
-					     &r->t->threads);
+		x->load = rt_sm_load_start(r, x->buf, x->total);
 		x->buf = NULL;
 		free(x->have);
 		x->have = NULL;
@@ -415,17 +413,7 @@ install(struct rt_task *k, uint64_t now_ns)
 	if ((atomic_load(&r->parked) & others) != others)
 		return 0;
 	if (tr_replica_install(&r->eng, &l->hdr.point, now_ns) == 0) {
-		struct tr_kvstore *old = r->kv;
-		struct tr_client_rec *old_recs = r->client_recs;
-
-		r->sm = l->sm;
-		r->client_recs = l->recs;
-		rcu_assign_pointer(r->kv, l->kv); /* readers: the old store or the new */
-		atomic_store(&r->keys, tr_kvstore_count(l->kv));
-		l->kv = NULL;
-		l->recs = NULL;
-		free(old_recs); /* the applier's alone, and it is parked */
-		tr_snap_store_retire(old, &r->t->threads);
+		rt_sm_install(r, l);
 		r->snap.installs++;
 		RTE_LOG(INFO, USER1, "replica %u: snapshot installed at applied %lu/%lu/%lu (%lu keys)\n",
 			r->id, l->hdr.point.applied[0], l->hdr.point.applied[1],

@@ -125,6 +125,7 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	size_t bytes;
 	const char *why;
 	uint32_t recs = 1;
+	struct tr_client_rec *client_recs;
 	char name[RTE_RING_NAMESIZE];
 
 	r->t = t;
@@ -166,16 +167,18 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 		.fetch_span_max = cfg.fetch_span_max,
 	};
 
-	r->kv = tr_kvstore_new(1024, conf->keys_max);
-	r->client_recs = calloc(recs, sizeof(*r->client_recs));
+	client_recs = calloc(recs, sizeof(*client_recs));
 	r->clients_max = conf->clients_max;
 	r->client_id_base = conf->client_id_base;
 	r->clients = calloc(conf->clients_max, sizeof(*r->clients));
 	r->slot_seq = calloc(conf->clients_max, sizeof(*r->slot_seq));
-	if (r->kv == NULL || r->client_recs == NULL || r->clients == NULL || r->slot_seq == NULL)
-		return fail(err, len, -TRIREME_ENOMEM, "out of memory setting up replica %u", id);
+	if (client_recs == NULL || r->clients == NULL || r->slot_seq == NULL ||
+	    rt_sm_open(r, client_recs, recs) != 0) {
+		free(client_recs);
+		return fail(err, len, -TRIREME_ENOMEM, "out of memory setting up replica %u%s", id,
+			    t->sm != NULL ? " (or the state machine's create failed)" : "");
+	}
 	pthread_mutex_init(&r->clients_lock, NULL);
-	tr_sm_init(&r->sm, &tr_kvstore_ops, r->kv, r->client_recs, recs);
 	rt_applier_init(r);
 
 	snprintf(name, sizeof(name), "tr_sub%u_%p", id, (void *)t);
@@ -267,6 +270,13 @@ static _Atomic bool instance_running;
 int
 trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, size_t len)
 {
+	return trireme_start_sm(conf, NULL, NULL, out, err, len);
+}
+
+int
+trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *sm, void *sm_arg,
+		 struct trireme **out, char *err, size_t len)
+{
 	struct trireme *t;
 	struct rte_mempool *pool = NULL;
 	char msg[TR_ERR_LEN];
@@ -283,6 +293,8 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		return fail(err, len, -TRIREME_EINVAL, "replica id must be 0, 1 or 2");
 	if (conf->clients_max == 0 || conf->keys_max == 0)
 		return fail(err, len, -TRIREME_EINVAL, "clients_max and keys_max must be > 0");
+	if (sm != NULL && tr_usm_ops_check(sm) != NULL)
+		return fail(err, len, -TRIREME_EINVAL, "%s", tr_usm_ops_check(sm));
 	if (conf->client_id_base > UINT64_MAX - (uint64_t)TR_REPLICAS * conf->clients_max)
 		return fail(err, len, -TRIREME_EINVAL, "client_id_base too large for clients_max");
 	if (conf->mtu < TRIREME_MTU_MIN || conf->mtu > TRIREME_MTU_MAX)
@@ -302,6 +314,8 @@ trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, 
 		return fail(err, len, -TRIREME_ENOMEM, "out of memory");
 	}
 	t->conf = *conf;
+	t->sm = sm;
+	t->sm_arg = sm_arg;
 	t->ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
 	atomic_init(&t->stop, false);
 
@@ -454,6 +468,7 @@ trireme_stop(struct trireme *t)
 		}
 		if (rep->kv != NULL)
 			tr_kvstore_free(rep->kv);
+		tr_usm_free(rep->usm);
 		rte_ring_free(rep->submit);
 		free(rep->client_recs);
 		free(rep->clients);

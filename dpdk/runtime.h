@@ -17,6 +17,7 @@
 #include "net.h"
 #include "snapshot.h"
 #include "trireme.h"
+#include "usm.h"
 #include "wire.h"
 
 #define RT_BURST 32
@@ -147,7 +148,10 @@ struct rt_replica {
 	bool local;
 	struct tr_replica eng;
 	void *eng_mem;
+	/* The state machine behind sm: the built-in KV's store, or (trireme_start_sm)
+	 * the embedder's instance; the other is NULL. */
 	struct tr_kvstore *kv;  /* RCU pointer: rcu_dereference in readers */
+	struct tr_usm *usm;     /* the applier's alone (and an install's) */
 	_Atomic uint64_t keys;  /* the store's count, published by the applier */
 	struct tr_sm sm;
 	struct tr_client_rec *client_recs;
@@ -205,6 +209,8 @@ struct rt_lcore {
 
 struct trireme {
 	struct trireme_conf conf;
+	const struct trireme_sm_ops *sm; /* trireme_start_sm: the embedder's, or NULL */
+	void *sm_arg;
 	struct rt_replica reps[TR_REPLICAS];
 	struct rt_lcore lcores[64];
 	unsigned nlcores;
@@ -255,6 +261,18 @@ void rt_idle_qsbr(unsigned *idle);
 void rt_applier_init(struct rt_replica *r);
 unsigned rt_applier_step(struct rt_replica *r);
 void *rt_applier_main(void *arg);
+/* The replica's state machine behind r->sm, new and empty, over the client
+ * table recs (nrecs, taken on success): -1 when out of memory. close: the
+ * state machine and its client table go (the store after a grace period). */
+int rt_sm_open(struct rt_replica *r, struct tr_client_rec *recs, uint32_t nrecs);
+void rt_sm_close(struct rt_replica *r);
+/* A snapshot's bytes (taken) loaded into a new state machine of r's kind
+ * on a thread of its own (tr_snap_load_start); NULL when out of memory. */
+struct tr_snap_load *rt_sm_load_start(struct rt_replica *r, uint8_t *buf, size_t len);
+/* A loaded snapshot's state machine in place of r's (the engine's install
+ * done; the replica's tasks and applier parked or not started): the old
+ * one goes (the store after a grace period). */
+void rt_sm_install(struct rt_replica *r, struct tr_snap_load *l);
 
 /* client.c: wakes trireme_wait (never blocks); frees a client. */
 void rt_client_wake(struct trireme_client *c);

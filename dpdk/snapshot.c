@@ -87,6 +87,7 @@ tr_snap_hdr_encode(uint8_t *buf, const struct tr_snap_hdr *h)
 	put_le64(buf + 120, h->instances);
 	put_le64(buf + 128, h->instances_bytes);
 	put_le64(buf + 136, h->total_bytes);
+	put_le32(buf + 144, h->machine);
 }
 
 const char *
@@ -112,6 +113,9 @@ tr_snap_check(const uint8_t *buf, size_t len, uint32_t cluster_id, struct tr_sna
 	h->instances = ld_u64(buf + 120);
 	h->instances_bytes = ld_u64(buf + 128);
 	h->total_bytes = ld_u64(buf + 136);
+	h->machine = ld_u32(buf + 144);
+	if (h->machine > TR_SNAP_MACHINE_USER)
+		return "snapshot of an unknown state machine";
 	if (h->cluster_id != cluster_id)
 		return "snapshot of another cluster";
 	if (h->total_bytes != len)
@@ -131,10 +135,21 @@ tr_snap_load_into(const uint8_t *buf, const struct tr_snap_hdr *h, struct tr_sm 
 	const uint8_t *p = buf + TR_SNAP_HDR_BYTES;
 	const uint8_t *end;
 
+	if ((h->machine == TR_SNAP_MACHINE_USER) != (sm->machine == &tr_usm_machine))
+		return h->machine == TR_SNAP_MACHINE_USER ? "snapshot of an embedder's state machine"
+							    : "snapshot of the built-in KV";
 	if (tr_sm_clients_decode(sm, p, h->clients_bytes) != 0)
 		return "bad client table";
 	p += h->clients_bytes;
 	end = p + h->pairs_bytes;
+	if (h->machine == TR_SNAP_MACHINE_USER) {
+		struct tr_usm *u = sm->machine_ctx;
+
+		if (h->pairs != 0 || u->ops->restore(u->m, p, h->pairs_bytes) != 0)
+			return "the state machine refused its snapshot";
+		sm->digest = sm->machine->digest(sm);
+		p = end;
+	}
 	for (uint64_t i = 0; i < h->pairs; i++) {
 		uint16_t kl;
 		uint32_t vl;
@@ -266,8 +281,10 @@ job_main(void *arg)
 	thread_background();
 	urcu_qsbr_register_thread();
 	atomic_store(&j->started, true);
-	/* T3: the fuzzy copy, while the applier goes on. */
-	j->copy_failed = tr_kvstore_foreach(j->kvs, copy_pair, j) != 0;
+	/* T3: the fuzzy copy, while the applier goes on (the embedder's
+	 * machine: its bytes are in out already). */
+	if (j->kvs != NULL)
+		j->copy_failed = tr_kvstore_foreach(j->kvs, copy_pair, j) != 0;
 	urcu_qsbr_unregister_thread();
 	atomic_store(&j->copied, true);
 	while (!atomic_load(&j->closed) && !atomic_load(&j->abandon))
@@ -289,6 +306,12 @@ job_main(void *arg)
 	return NULL;
 }
 
+static int
+usm_write(void *ctx, const void *buf, size_t len)
+{
+	return tr_snap_buf_put(ctx, buf, len);
+}
+
 int
 tr_snap_begin(struct tr_snap_job *j, const struct tr_sm *sm, const struct tr_snap_point *start)
 {
@@ -296,7 +319,7 @@ tr_snap_begin(struct tr_snap_job *j, const struct tr_sm *sm, const struct tr_sna
 	size_t cb = tr_sm_clients_bytes(sm);
 
 	memcpy(j->hdr.start, start->applied, sizeof(j->hdr.start));
-	j->kvs = sm->store;
+	j->kvs = sm->machine == &tr_usm_machine ? NULL : sm->store;
 	if (tr_snap_buf_put(&j->out, hdr, sizeof(hdr)) != 0 ||
 	    tr_snap_buf_put(&j->out, NULL, cb) != 0) {
 		atomic_store(&j->result, JOB_FAILED);
@@ -304,6 +327,17 @@ tr_snap_begin(struct tr_snap_job *j, const struct tr_sm *sm, const struct tr_sna
 	}
 	/* The client table of F_start: small, copied now. */
 	j->hdr.clients_bytes = (uint32_t)tr_sm_clients_encode(sm, j->out.p + TR_SNAP_HDR_BYTES, cb);
+	if (j->kvs == NULL) { /* the embedder's machine: its bytes of F_start, now */
+		const struct tr_usm *u = sm->machine_ctx;
+		size_t before = j->out.len;
+
+		j->hdr.machine = TR_SNAP_MACHINE_USER;
+		if (u->ops->snapshot(u->m, usm_write, &j->out) != 0) {
+			atomic_store(&j->result, JOB_FAILED);
+			return -1;
+		}
+		j->hdr.pairs_bytes = j->out.len - before;
+	}
 	atomic_fetch_add(&j->refs, 1);
 	atomic_fetch_add(j->threads, 1);
 	if (pthread_create(&j->th, NULL, job_main, j) != 0) {
@@ -375,6 +409,7 @@ load_put(struct tr_snap_load *l)
 		return;
 	free(l->buf);
 	tr_snap_store_retire(l->kv, l->threads); /* never published, but off this thread */
+	tr_usm_free(l->usm);
 	free(l->recs);
 	free(l);
 }
@@ -388,14 +423,20 @@ load_main(void *arg)
 	thread_background();
 	why = tr_snap_check(l->buf, l->len, l->cluster_id, &l->hdr);
 	if (why == NULL) {
-		l->kv = tr_kvstore_new(1024, l->keys_max);
 		l->recs = calloc(l->recs_max, sizeof(*l->recs));
-		if (l->kv == NULL || l->recs == NULL)
+		if (l->usm_spec.ops != NULL)
+			l->usm = tr_usm_new(&l->usm_spec);
+		else
+			l->kv = tr_kvstore_new(1024, l->keys_max);
+		if ((l->kv == NULL && l->usm == NULL) || l->recs == NULL)
 			why = "out of memory";
 	}
 	if (why == NULL) {
 		urcu_qsbr_register_thread();
-		tr_sm_init(&l->sm, &tr_kvstore_ops, l->kv, l->recs, l->recs_max);
+		if (l->usm != NULL)
+			tr_sm_init_machine(&l->sm, &tr_usm_machine, l->usm, l->recs, l->recs_max);
+		else
+			tr_sm_init(&l->sm, &tr_kvstore_ops, l->kv, l->recs, l->recs_max);
 		why = tr_snap_load_into(l->buf, &l->hdr, &l->sm);
 		urcu_qsbr_unregister_thread();
 	}
@@ -410,7 +451,7 @@ load_main(void *arg)
 
 struct tr_snap_load *
 tr_snap_load_start(uint8_t *buf, size_t len, uint32_t cluster_id, uint64_t keys_max,
-		   uint32_t recs_max, _Atomic int *threads)
+		   const struct tr_usm_spec *usm, uint32_t recs_max, _Atomic int *threads)
 {
 	struct tr_snap_load *l = calloc(1, sizeof(*l));
 	pthread_t th;
@@ -423,6 +464,8 @@ tr_snap_load_start(uint8_t *buf, size_t len, uint32_t cluster_id, uint64_t keys_
 	l->len = len;
 	l->cluster_id = cluster_id;
 	l->keys_max = keys_max;
+	if (usm != NULL)
+		l->usm_spec = *usm;
 	l->recs_max = recs_max;
 	l->threads = threads;
 	atomic_init(&l->refs, 2);

@@ -13,14 +13,19 @@
  *    72 start: applied[3] u64 (F_start, where the fuzzy copy began)
  *    96 applied_cmds u64 at F_end     104 pairs u64    112 pair bytes u64
  *   120 instances u64                 128 instance bytes u64
- *   136 total bytes u64 (the whole snapshot, CRC included)  144..159 zero
+ *   136 total bytes u64 (the whole snapshot, CRC included)
+ *   144 machine u32: 0 the built-in KV, 1 the embedder's (trireme_sm.h)
+ *   148..159 zero
  *   client table: tr_sm_clients_encode() at F_start
  *   pairs: u16 key_len, u32 val_len, key, value          (the fuzzy copy)
+ *      or, machine 1: its snapshot's bytes at F_start (pairs 0, pair bytes
+ *      their length), taken on the applier, not fuzzy
  *   instances: u8 column, u64 lsn, u16 cmd_count, u32 cmds_len, cmds
  *              (every instance applied from F_start to F_end, in order)
  *   u32 CRC32C (tr_crc32c) of every byte before it
  *
- * Loading: the pairs into a new store, the client table of F_start, then
+ * Loading: the pairs into a new store (machine 1: a new instance's
+ * restore), the client table of F_start, then
  * the instances through tr_sm_apply: a write absolute over a fuzzy copy
  * converges, and the exactly-once decisions are the ones the source made
  * from the same table. The result is the state at F_end. (One exception,
@@ -44,12 +49,14 @@
 
 #include "kvstore.h"
 #include "mmp3.h"
+#include "usm.h"
 
 #define TR_SNAP_MAGIC 0x4e535254u
 #define TR_SNAP_VERSION 1u
 #define TR_SNAP_HDR_BYTES 160u
 #define TR_SNAP_PAIR_HDR 6u
 #define TR_SNAP_INST_HDR 15u
+enum { TR_SNAP_MACHINE_KV = 0, TR_SNAP_MACHINE_USER = 1 };
 
 struct tr_snap_hdr {
 	uint32_t cluster_id;
@@ -61,6 +68,7 @@ struct tr_snap_hdr {
 	uint64_t pairs, pairs_bytes;
 	uint64_t instances, instances_bytes;
 	uint64_t total_bytes;
+	uint32_t machine;           /* TR_SNAP_MACHINE_* */
 };
 
 /* A thread started from a pinned lcore would queue behind its polling:
@@ -99,7 +107,9 @@ struct tr_snap_job;
 struct tr_snap_job *tr_snap_job_new(uint32_t cluster_id, uint8_t source,
 				    _Atomic int *threads);
 /* Applier: F_start now; copies sm's client table and starts the copy of
- * sm's store. -1 when out of memory or no thread (the job is then failed). */
+ * sm's store (the embedder's machine: its snapshot, now, on the applier).
+ * -1 when out of memory, no thread or the machine's snapshot failed (the
+ * job is then failed). */
 int tr_snap_begin(struct tr_snap_job *j, const struct tr_sm *sm,
 		  const struct tr_snap_point *start);
 /* Applier, while the job is open: one instance just applied. */
@@ -117,8 +127,9 @@ const uint8_t *tr_snap_ready(struct tr_snap_job *j, size_t *len, bool *failed);
 void tr_snap_put(struct tr_snap_job *j);
 
 /* Loading on a thread of its own: takes buf (malloc'd) and builds a new
- * store (keys_max), a client table (recs records) and the state machine at
- * the snapshot's point. */
+ * store (keys_max) or, with usm, a new instance of the embedder's machine,
+ * a client table (recs records) and the state machine at the snapshot's
+ * point. */
 struct tr_snap_load {
 	_Atomic int state;      /* 0 running, 1 done, -1 failed */
 	_Atomic int refs;
@@ -130,14 +141,16 @@ struct tr_snap_load {
 	uint32_t recs_max;
 	const char *why;        /* failed: what was wrong */
 	struct tr_snap_hdr hdr;
+	struct tr_usm_spec usm_spec; /* ops NULL: the built-in KV */
 	struct tr_kvstore *kv;  /* done: taken by the installer (NULL it) */
+	struct tr_usm *usm;     /* the same */
 	struct tr_client_rec *recs;
 	struct tr_sm sm;
 };
 
 struct tr_snap_load *tr_snap_load_start(uint8_t *buf, size_t len, uint32_t cluster_id,
-					uint64_t keys_max, uint32_t recs_max,
-					_Atomic int *threads);
+					uint64_t keys_max, const struct tr_usm_spec *usm,
+					uint32_t recs_max, _Atomic int *threads);
 /* Drops the owner's reference; what was not taken is freed. */
 void tr_snap_load_put(struct tr_snap_load *l);
 

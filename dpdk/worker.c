@@ -227,12 +227,12 @@ submit_cmd(struct rt_task *k, struct rt_cmd *c)
 		.key = c->data,
 		.key_len = c->key_len,
 		.val = c->data + c->key_len,
-		.val_len = c->kind == TRIREME_SET ? c->val_len : 0,
+		.val_len = tr_op_has_val(c->kind) ? c->val_len : 0,
 	};
 
 	bool taken;
 
-	if (c->kind == TRIREME_GET && c->read_mode == TRIREME_READ_BARRIER)
+	if (tr_op_is_read(c->kind) && c->read_mode == TRIREME_READ_BARRIER)
 		taken = tr_column_read(k->col, &cmd) == 0; /* Q1 */
 	else
 		taken = tr_column_submit(k->col, &cmd) == 0;

@@ -4,30 +4,43 @@
  */
 #include "internal.h"
 
+/* An instance's commands go to the state machine in batches; a read ends
+ * its batch, so that its value is still valid when it is completed. */
 static void
 apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct tr_value *v)
 {
 	uint8_t me = a->rep->cfg.id;
 	bool ours = column == me && v->proposer == me;
+	struct tr_cmd cmds[TR_SM_BATCH_MAX];
+	struct tr_sm_result res[TR_SM_BATCH_MAX];
 	size_t off = 0;
+	uint16_t i = 0;
 
-	for (uint16_t i = 0; i < v->cmd_count; i++) {
-		struct tr_completion done;
-		struct tr_cmd cmd;
-		int rc = tr_cmd_decode(v->cmds, v->cmds_len, &off, &cmd);
+	while (i < v->cmd_count) {
+		uint16_t first = i;
+		unsigned n = 0;
 
-		assert(rc == 0); /* validated when it entered the replica */
-		(void)rc;
-		tr_sm_apply(a->sm, &cmd, &done.res);
-		if (!ours || a->complete == NULL)
-			continue;
-		done.client_id = cmd.client_id;
-		done.seq = cmd.seq;
-		done.op = cmd.op;
-		done.column = (uint8_t)column;
-		done.lsn = lsn;
-		done.index = i;
-		a->complete(a->ctx, &done); /* P5: acknowledged when applied */
+		do {
+			int rc = tr_cmd_decode(v->cmds, v->cmds_len, &off, &cmds[n]);
+
+			assert(rc == 0); /* validated when it entered the replica */
+			(void)rc;
+			i++;
+		} while (!tr_op_is_read(cmds[n++].op) && n < TR_SM_BATCH_MAX && i < v->cmd_count);
+		tr_sm_apply_batch(a->sm, cmds, n, res);
+		for (unsigned k = 0; ours && a->complete != NULL && k < n; k++) {
+			struct tr_completion done = {
+				.client_id = cmds[k].client_id,
+				.seq = cmds[k].seq,
+				.op = cmds[k].op,
+				.res = res[k],
+				.column = (uint8_t)column,
+				.lsn = lsn,
+				.index = (uint16_t)(first + k),
+			};
+
+			a->complete(a->ctx, &done); /* P5: acknowledged when applied */
+		}
 	}
 	if (a->applied != NULL)
 		a->applied(a->ctx, column, lsn, v);
@@ -54,7 +67,7 @@ answer_reads(struct tr_applier *a)
 			struct tr_cmd cmd;
 			int rc = tr_cmd_decode(b->cmds, b->len, &off, &cmd);
 
-			assert(rc == 0 && cmd.op == TR_OP_GET); /* validated by tr_column_read */
+			assert(rc == 0 && tr_op_is_read(cmd.op)); /* validated by tr_column_read */
 			(void)rc;
 			tr_sm_apply(a->sm, &cmd, &done.res);
 			if (a->complete == NULL)

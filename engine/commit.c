@@ -22,6 +22,7 @@ slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *v, st
 	s->timer_ns = UINT64_MAX;
 	known_note(r, c->id, s->lsn, s->value.deps); /* D1 */
 	atomic_store_explicit(&s->committed, s->lsn + 1, memory_order_release);
+	durable_slot(c, s); /* S1: before a COMMIT, FETCH_REPLY or A0 reveals it */
 	c->stats.committed++;
 	if (out->committed_count < sizeof(out->committed_lsn) / sizeof(out->committed_lsn[0]))
 		out->committed_lsn[out->committed_count++] = s->lsn;

@@ -182,6 +182,7 @@ join_complete(struct tr_column *c)
 	if (l > 0)
 		known_note(r, me, l - 1, NULL);
 	c->next_lsn = u64_max(c->next_lsn, l);
+	c->read_id_next = (uint64_t)inc << 32 | 1; /* J0: this life's barrier ids */
 	atomic_store_explicit(&r->shared.inc, inc, memory_order_release);
 	atomic_store_explicit(&r->shared.join_state, TR_JOIN_JOINED, memory_order_release);
 	for (unsigned i = 0; i < TR_COLUMNS; i++)

@@ -88,6 +88,10 @@ void read_answered(struct tr_column *c, const uint64_t k[TR_COLUMNS], uint64_t n
 void slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *v,
 		 struct tr_out *out);
 
+/* durable.c (§12 S1): full images, before the step returns its messages. */
+void durable_slot(struct tr_column *c, const struct tr_slot *s);
+void durable_known(struct tr_column *c, const uint64_t known[TR_COLUMNS]);
+
 /* heal.c (§12) */
 bool may_vote(const struct tr_column *c, uint64_t lsn);
 bool inc_admit(struct tr_column *c, const struct tr_msg *m);

@@ -109,16 +109,13 @@ is_pow2(uint32_t x)
 	return x != 0 && (x & (x - 1)) == 0;
 }
 
-void
-tr_sm_init(struct tr_sm *sm, const struct tr_store_ops *ops, void *store,
-	   struct tr_client_rec *clients, uint32_t clients_max)
+static void
+sm_init(struct tr_sm *sm, struct tr_client_rec *clients, uint32_t clients_max)
 {
-	assert(sm != NULL && ops != NULL && clients != NULL);
+	assert(sm != NULL && clients != NULL);
 	assert(is_pow2(clients_max));
 
 	memset(clients, 0, (size_t)clients_max * sizeof(*clients));
-	sm->ops = ops;
-	sm->store = store;
 	sm->clients = clients;
 	sm->clients_max = clients_max;
 	sm->clients_used = 0;
@@ -126,6 +123,30 @@ tr_sm_init(struct tr_sm *sm, const struct tr_store_ops *ops, void *store,
 	sm->applied_cmds = 0;
 	sm->variant = TR_MUTANT_VARIANT;
 	sm->window = 0;
+}
+
+void
+tr_sm_init(struct tr_sm *sm, const struct tr_store_ops *ops, void *store,
+	   struct tr_client_rec *clients, uint32_t clients_max)
+{
+	assert(ops != NULL);
+	sm_init(sm, clients, clients_max);
+	sm->machine = &tr_kv_machine;
+	sm->machine_ctx = NULL;
+	sm->ops = ops;
+	sm->store = store;
+}
+
+void
+tr_sm_init_machine(struct tr_sm *sm, const struct tr_machine *machine, void *ctx,
+		   struct tr_client_rec *clients, uint32_t clients_max)
+{
+	assert(machine != NULL && machine->apply != NULL && machine->read != NULL);
+	sm_init(sm, clients, clients_max);
+	sm->machine = machine;
+	sm->machine_ctx = ctx;
+	sm->ops = NULL;
+	sm->store = NULL;
 }
 
 /* A new client is refused past 3/4 of the table, so probe chains stay short. */
@@ -212,12 +233,17 @@ dedup_record(struct tr_client_rec *rec, uint64_t seq)
 	}
 }
 
+/* The KV machine. */
 static void
-sm_get(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
+kv_read(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 {
 	const uint8_t *val;
 	uint32_t val_len;
 
+	if (cmd->op != TR_OP_GET) {
+		res->status = TR_ST_NOT_FOUND; /* a query: not the KV's */
+		return;
+	}
 	if (sm->ops->get(sm->store, cmd->key, cmd->key_len, &val, &val_len) == 0) {
 		res->status = TR_ST_OK;
 		res->val = val;
@@ -225,13 +251,12 @@ sm_get(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 	} else {
 		res->status = TR_ST_NOT_FOUND;
 	}
-	sm->applied_cmds++;
 }
 
 /* Performs a write on the store and keeps the digest. Returns the status;
  * TR_ST_FULL means nothing changed. */
 static uint8_t
-sm_write(struct tr_sm *sm, const struct tr_cmd *cmd)
+kv_write(struct tr_sm *sm, const struct tr_cmd *cmd)
 {
 	uint64_t old = 0;
 
@@ -243,6 +268,8 @@ sm_write(struct tr_sm *sm, const struct tr_cmd *cmd)
 		sm->digest += tr_kv_pair_hash(cmd->key, cmd->key_len, cmd->val, cmd->val_len);
 		return TR_ST_OK;
 	}
+	if (cmd->op != TR_OP_DEL)
+		return TR_ST_FULL; /* a command for another machine: refused */
 
 	/* Del of an absent key is still success: applied, answered NOT_FOUND. */
 	if (sm->ops->del(sm->store, cmd->key, cmd->key_len, &old) != 0)
@@ -251,8 +278,24 @@ sm_write(struct tr_sm *sm, const struct tr_cmd *cmd)
 	return TR_ST_OK;
 }
 
-void
-tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
+static void
+kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_result *res)
+{
+	for (unsigned i = 0; i < n; i++)
+		res[i].status = kv_write(sm, &cmds[i]);
+}
+
+const struct tr_machine tr_kv_machine = {
+	.apply = kv_apply,
+	.read = kv_read,
+	.digest = NULL,
+};
+
+/* §8 for one write: true when the machine must apply it (recorded now, so a
+ * later write of the batch is decided after it; a write the machine then
+ * refuses stays recorded), else res->status says why not. */
+static bool
+sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 {
 	struct tr_client_rec *rec;
 	uint32_t free_slot;
@@ -260,36 +303,24 @@ tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res
 	uint8_t w = cmd->window;
 	enum dedup dec;
 	bool again;
-	uint8_t st;
-
-	assert(sm != NULL && cmd != NULL && res != NULL);
-	res->status = TR_ST_OK;
-	res->val = NULL;
-	res->val_len = 0;
-
-	/* §8: "reads change nothing and carry no sequence": no dedup. */
-	if (cmd->op == TR_OP_GET) {
-		sm_get(sm, cmd, res);
-		return;
-	}
 
 	/* Sequences start at 1, so a write with seq 0 (or an unknown op, which
 	 * the decoder should have refused) is malformed: it is not applied
 	 * and answered TOO_OLD ("not applied"), and nothing is recorded.
 	 * Harmless, and the same on every replica. */
-	if ((cmd->op != TR_OP_SET && cmd->op != TR_OP_DEL) || cmd->seq == 0) {
+	if (cmd->op < TR_OP_SET || cmd->op > TR_OP_QUERY || cmd->seq == 0) {
 		res->status = TR_ST_TOO_OLD;
-		return;
+		return false;
 	}
 
-	/* Exactly-once is decided before the store is touched. */
+	/* Exactly-once is decided before the machine is touched. */
 	rec = client_find(sm, cmd->client_id, &free_slot);
 	if (rec != NULL) {
 		hi = rec->hi;
 		below = rec->below;
 	} else if (sm->clients_used >= clients_limit(sm) || free_slot == sm->clients_max) {
 		res->status = TR_ST_FULL;
-		return;
+		return false;
 	}
 
 	if (sm->variant & TR_VARIANT_W_PER_REPLICA)
@@ -299,20 +330,14 @@ tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res
 	switch (again ? DEDUP_APPLY_OLD : dec) { /* known-bad (§8): applied again */
 	case DEDUP_DUPLICATE:
 		res->status = TR_ST_DUPLICATE;
-		return;
+		return false;
 	case DEDUP_TOO_OLD:
 		res->status = TR_ST_TOO_OLD;
-		return;
+		return false;
 	case DEDUP_APPLY_NEW:
 	case DEDUP_APPLY_OLD:
 		break;
 	}
-
-	st = sm_write(sm, cmd);
-	res->status = st;
-	/* A refused write is not recorded: the same seq may be applied later. */
-	if (st == TR_ST_FULL)
-		return;
 
 	if (rec == NULL) {
 		rec = &sm->clients[free_slot];
@@ -324,7 +349,67 @@ tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res
 	}
 	if (!again)
 		dedup_record(rec, cmd->seq);
-	sm->applied_cmds++;
+	return true;
+}
+
+/* The machine applies the fresh writes gathered (their indexes in idx): in
+ * place when they are contiguous (the usual case: no duplicate among
+ * them), else through a copy. */
+static void
+sm_flush(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
+	 const unsigned *idx, unsigned n)
+{
+	if (n == 0)
+		return;
+	if (idx[n - 1] - idx[0] == n - 1) {
+		sm->machine->apply(sm, cmds + idx[0], n, res + idx[0]);
+	} else {
+		struct tr_cmd fresh[TR_SM_BATCH_MAX] = {0};
+		struct tr_sm_result out[TR_SM_BATCH_MAX] = {0};
+
+		for (unsigned i = 0; i < n; i++)
+			fresh[i] = cmds[idx[i]];
+		sm->machine->apply(sm, fresh, n, out);
+		for (unsigned i = 0; i < n; i++)
+			res[idx[i]] = out[i];
+	}
+	for (unsigned i = 0; i < n; i++)
+		sm->applied_cmds += res[idx[i]].status != TR_ST_FULL;
+	if (sm->machine->digest != NULL)
+		sm->digest = sm->machine->digest(sm);
+}
+
+void
+tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
+		  struct tr_sm_result *res)
+{
+	unsigned idx[TR_SM_BATCH_MAX];
+	unsigned nfresh = 0;
+
+	assert(sm != NULL && cmds != NULL && res != NULL && n <= TR_SM_BATCH_MAX);
+	for (unsigned i = 0; i < n; i++) {
+		const struct tr_cmd *cmd = &cmds[i];
+
+		res[i] = (struct tr_sm_result){.status = TR_ST_OK};
+		/* §8: "reads change nothing and carry no sequence": no dedup;
+		 * a read sees the writes before it. */
+		if (tr_op_is_read(cmd->op)) {
+			sm_flush(sm, cmds, res, idx, nfresh);
+			nfresh = 0;
+			sm->machine->read(sm, cmd, &res[i]);
+			sm->applied_cmds++;
+			continue;
+		}
+		if (sm_decide(sm, cmd, &res[i]))
+			idx[nfresh++] = i;
+	}
+	sm_flush(sm, cmds, res, idx, nfresh);
+}
+
+void
+tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
+{
+	tr_sm_apply_batch(sm, cmd, 1, res);
 }
 
 #define CLIENT_REC_BYTES 24

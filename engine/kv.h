@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT
- * Trireme state machine: the KV semantics and exactly-once writes (§8).
+ * Trireme state machine: exactly-once writes (§8) in front of a machine.
  *
- * tr_sm decides what a command does; the key/value storage behind it is a
- * tr_store (ops table), so the simulator uses the fixed-size table below and
- * the runtime a concurrent one, with the same decisions. Every replica that
- * applies the same sequence reaches the same state and the same digest.
+ * tr_sm is the one seam between replication and storage. It makes the
+ * exactly-once decision for every write (client id, seq, W) from its client
+ * table, then hands the fresh writes, in order and in batches, to a machine
+ * (struct tr_machine), and the reads to its read. The built-in machine is
+ * the KV (tr_kv_machine): set/get/del over a tr_store (ops table), so the
+ * simulator uses the fixed-size table below and the runtime a concurrent
+ * one, with the same decisions. The runtime puts the embedder's own machine
+ * (trireme_sm.h) behind the same seam. Every replica that applies the same
+ * sequence reaches the same state and the same digest.
  */
 #ifndef TR_KV_H
 #define TR_KV_H
@@ -16,7 +21,9 @@ enum tr_status {
 	TR_ST_NOT_FOUND = 1, /* get or del of an absent key (del is still success) */
 	TR_ST_DUPLICATE = 2, /* write already applied: acknowledged again, not applied */
 	TR_ST_TOO_OLD = 3,   /* write older than its window: not applied, outcome unknown */
-	TR_ST_FULL = 4,      /* the store or the client table is full: not applied */
+	TR_ST_FULL = 4,      /* the store or the client table is full: not applied
+			      * (a write the machine refused stays decided: the
+			      * same seq again is a duplicate) */
 };
 
 const char *tr_status_str(int st);
@@ -43,13 +50,40 @@ struct tr_client_rec {
 	uint8_t used;
 };
 
+struct tr_sm;
+struct tr_sm_result;
+
+/* What the commands do, on the machine of sm (its machine_ctx; the KV: its
+ * ops, store and digest). apply: n fresh writes (exactly-once decided), in
+ * order; res[i] is cmds[i]'s, zeroed before: status TR_ST_OK, NOT_FOUND, or
+ * FULL (refused, nothing changed), code and val for the client (val valid
+ * until the next call). read: a get or query, changes nothing. digest
+ * (NULL: the machine keeps tr_sm.digest itself): the state's digest, asked
+ * after each apply. A tr_sm may be copied: nothing points back at it. */
+struct tr_machine {
+	void (*apply)(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
+		      struct tr_sm_result *res);
+	void (*read)(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res);
+	uint64_t (*digest)(const struct tr_sm *sm);
+};
+
+/* The KV: set/get/del on tr_sm's store through its ops. */
+extern const struct tr_machine tr_kv_machine;
+
+/* Writes in one tr_sm_apply_batch at most. */
+#define TR_SM_BATCH_MAX 64
+
 struct tr_sm {
+	const struct tr_machine *machine;
+	void *machine_ctx;
+	/* The KV's store (tr_kv_machine only; NULL for another machine). */
 	const struct tr_store_ops *ops;
 	void *store;
 	struct tr_client_rec *clients; /* open addressing, clients_max, a power of two */
 	uint32_t clients_max;
 	uint32_t clients_used;
-	uint64_t digest;   /* order-independent digest of the key/value contents */
+	uint64_t digest;   /* the machine's digest (the KV: order-independent, of
+			    * the key/value contents) */
 	uint64_t applied_cmds;
 	uint32_t variant;  /* enum tr_variant (mmp3.h), tests only */
 	uint8_t window;    /* TR_VARIANT_W_PER_REPLICA only: a replica's W */
@@ -57,13 +91,22 @@ struct tr_sm {
 
 struct tr_sm_result {
 	uint8_t status;        /* enum tr_status */
+	uint32_t code;         /* the machine's own result (the KV: 0) */
 	const uint8_t *val;    /* get with TR_ST_OK: the value, valid until the next apply */
 	uint32_t val_len;
 };
 
-/* clients: clients_max records (a power of two), zeroed by init. */
+/* clients: clients_max records (a power of two), zeroed by init. tr_sm_init:
+ * the KV over store; tr_sm_init_machine: another machine. */
 void tr_sm_init(struct tr_sm *sm, const struct tr_store_ops *ops, void *store,
 		struct tr_client_rec *clients, uint32_t clients_max);
+void tr_sm_init_machine(struct tr_sm *sm, const struct tr_machine *machine, void *ctx,
+			struct tr_client_rec *clients, uint32_t clients_max);
+/* Commands in order (n <= TR_SM_BATCH_MAX): each write decided (§8), the
+ * fresh ones to the machine in batches, a read after the writes before it.
+ * A read's val stays valid only if it is the last command of the call. */
+void tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
+		       struct tr_sm_result *res);
 void tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res);
 /* T1: the exactly-once client table in a snapshot: a u32 count, then per
  * client its id, hi and below (u64 each), little-endian. encode returns the

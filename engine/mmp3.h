@@ -60,6 +60,13 @@ enum tr_variant {
 	TR_VARIANT_JOIN_RECOVERS_OWN = 1 << 19,  /* J3 broken: it recovers its old slots itself */
 	TR_VARIANT_JOIN_FROM_H = 1 << 20,     /* J3's gap dropped: new instances from H[own] */
 	TR_VARIANT_KEEP_OLD_INC = 1 << 21,    /* J0's drop dropped: old-incarnation messages kept */
+	/* §12 S (the caller's half: the simulator's disk and restart). */
+	TR_VARIANT_REPLY_BEFORE_PERSIST = 1 << 22, /* S1 broken: a burst's messages leave
+						    * before its records are synced */
+	TR_VARIANT_RESTART_SAME_INC = 1 << 23, /* J0 broken: a restart from disk keeps
+						* the incarnation it had */
+	TR_VARIANT_ACK_BEFORE_PERSIST = 1 << 24, /* S1 broken: a write's answer (P5)
+						  * leaves before the sync of its commit */
 };
 
 /* scripts/mutants.sh builds with -DTR_MUTANT_VARIANT=bits: those variants
@@ -268,6 +275,8 @@ struct tr_column {
 	uint64_t abandon_below;
 	uint64_t join_id;      /* the JOIN being answered */
 	uint64_t join_known[TR_COLUMNS]; /* known when that JOIN first came (J1's H) */
+	/* S1: the known last made durable by this column (READ_INDEX_REPLY). */
+	uint64_t known_durable[TR_COLUMNS];
 	struct tr_column_stats stats;
 };
 

@@ -74,6 +74,9 @@ attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr
 	arm(c, s->timer_ns);
 	if (s->attempts > 1)
 		c->stats.retries++;
+	/* S1: the promise, and for the owner its allocation (the slot's value),
+	 * durable before the ACCEPT that reveals them. */
+	durable_slot(c, s);
 
 	m = out_msg(c, out, TR_MSG_ACCEPT, s->attempt_peer);
 	m->lsn = s->lsn;

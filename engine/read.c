@@ -13,7 +13,7 @@ tr_column_read(struct tr_column *c, const struct tr_cmd *get)
 	size_t need = tr_cmd_bytes(get);
 	uint32_t room = cfg->read_bytes_max - c->reads_len;
 
-	if (!c->owned || get->op != TR_OP_GET || need > room) {
+	if (!c->owned || !tr_op_is_read(get->op) || need > room) {
 		c->stats.backpressure++;
 		return -1;
 	}

@@ -100,6 +100,7 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 	/* A4: vote at b, never lowering the vote. */
 	s->vbal = m->ballot;
 	known_note(c->rep, c->id, m->lsn, s->value.deps);
+	durable_slot(c, s); /* S1: promise and vote with its value, before the OK */
 
 	if ((cfg->variant & TR_VARIANT_COMMIT_ON_SPOT) && !tr_ballot_none(sv) &&
 	    tr_ballot_cmp(sv, qv) >= 0) {

@@ -19,6 +19,7 @@ recv_read_index(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 		return; /* the reader times out and asks again */
 	r->read_id = m->read_id;
 	known_load(c->rep, r->known);
+	durable_known(c, r->known); /* S1: the known it reveals */
 }
 
 /* Q2 at the reader r: merge known_q into known_r (D1; this is what starts R1's

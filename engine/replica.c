@@ -169,7 +169,9 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 			p += repropose_bytes(cfg);
 			c->reads = p;
 			p += ALIGN_UP(cfg->read_bytes_max, 64);
-			c->read_id_next = 1;
+			/* J0: a life's barrier ids are its own, so a reply delayed
+			 * past a restart never answers a later life's barrier. */
+			c->read_id_next = (uint64_t)(cfg->join ? 0 : cfg->incarnation) << 32 | 1;
 			r->shared.read_batches = (struct tr_read_batch *)p;
 			p += ALIGN_UP((size_t)cfg->read_batches_max * sizeof(struct tr_read_batch),
 				      64);

@@ -57,7 +57,24 @@ enum tr_op {
 	TR_OP_SET = 1,
 	TR_OP_GET = 2,
 	TR_OP_DEL = 3,
+	/* The embedder's state machine (trireme_sm.h): opaque bytes in val. */
+	TR_OP_CMD = 4,   /* a write, exactly-once like set and del */
+	TR_OP_QUERY = 5, /* a read (barrier or log), like get */
 };
+
+/* Reads change nothing and carry no sequence (§8): get and query. */
+static inline bool
+tr_op_is_read(uint8_t op)
+{
+	return op == TR_OP_GET || op == TR_OP_QUERY;
+}
+
+/* Ops whose command carries val bytes. */
+static inline bool
+tr_op_has_val(uint8_t op)
+{
+	return op == TR_OP_SET || op == TR_OP_CMD || op == TR_OP_QUERY;
+}
 
 /* One client command, decoded. key/val point into the buffer it was decoded
  * from. Writes (set, del) are exactly-once by (client_id, seq) within the

@@ -251,13 +251,13 @@ tr_cmd_decode(const uint8_t *buf, size_t len, size_t *off, struct tr_cmd *c)
 	window = p[1];
 	key_len = ld_u16(p + 18);
 	val_len = ld_u32(p + 20);
-	if (op != TR_OP_SET && op != TR_OP_GET && op != TR_OP_DEL)
+	if (op < TR_OP_SET || op > TR_OP_QUERY)
 		return TR_WIRE_E_BAD_CMD;
 	if (window < 1 || window > TR_WINDOW_MAX)
 		return TR_WIRE_E_BAD_CMD;
 	if (key_len > TR_KEY_BYTES_MAX || val_len > TR_VAL_BYTES_MAX)
 		return TR_WIRE_E_BAD_CMD;
-	if (val_len != 0 && op != TR_OP_SET)
+	if (val_len != 0 && !tr_op_has_val(op))
 		return TR_WIRE_E_BAD_CMD;
 	if (left - TR_WIRE_CMD_HDR_BYTES < (size_t)key_len + val_len)
 		return TR_WIRE_E_TRUNCATED;
@@ -267,7 +267,7 @@ tr_cmd_decode(const uint8_t *buf, size_t len, size_t *off, struct tr_cmd *c)
 	c->seq = ld_u64(p + 10);
 	c->key = p + TR_WIRE_CMD_HDR_BYTES;
 	c->key_len = key_len;
-	c->val = op == TR_OP_SET ? c->key + key_len : NULL;
+	c->val = tr_op_has_val(op) ? c->key + key_len : NULL;
 	c->val_len = val_len;
 	*off += TR_WIRE_CMD_HDR_BYTES + (size_t)key_len + val_len;
 	return TR_WIRE_OK;

@@ -22,7 +22,9 @@
  * worker on an EAL lcore (several columns and replicas may share one lcore;
  * idle loops back off). Each local replica has one applier thread, registered
  * with liburcu (QSBR), that applies committed instances in PROTOCOL §7 order
- * to a lock-free hash table and completes the clients' commands.
+ * to a lock-free hash table (the built-in key/value store), or to the
+ * embedder's own state machine (trireme_sm.h, trireme_start_sm), and completes the
+ * clients' commands.
  *
  * A command completes when it has been applied on the replica it was
  * submitted to (PROTOCOL P5). Writes are linearizable, and so are gets in
@@ -71,7 +73,8 @@ const char *trireme_version(void); /* "MAJOR.MINOR.PATCH" */
 	X(TIMEOUT, "timed out")                                              \
 	X(INTERNAL, "internal error")                                        \
 	X(NOEAL, "EAL not initialised: call rte_eal_init first")             \
-	X(ALREADY, "already started: one instance per process")
+	X(ALREADY, "already started: one instance per process")              \
+	X(APPLIED, "applied once before (proposed again): its result is not known here")
 
 enum trireme_err {
 	TRIREME_OK = 0,
@@ -86,6 +89,8 @@ enum trireme_mode {
 	TRIREME_CLUSTER = 0, /* 3 replicas in this process over net_ring ports */
 	TRIREME_REPLICA = 1, /* one replica over DPDK ports */
 };
+
+struct trireme_sm_ops; /* trireme_sm.h */
 
 struct trireme_peer {
 	uint8_t mac[6];
@@ -155,6 +160,12 @@ struct trireme_client;
  * line saying what is wrong and what to do into err. */
 int trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err,
 		  size_t err_len);
+/* The same, replicating the embedder's own state machine (trireme_sm.h)
+ * instead of the built-in key/value store: every local replica gets an
+ * instance, sm->create(sm_arg, replica). sm must stay valid until
+ * trireme_stop. trireme_start is trireme_start_sm with sm NULL. */
+int trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *sm,
+		     void *sm_arg, struct trireme **out, char *err, size_t err_len);
 void trireme_stop(struct trireme *t);
 
 /* Pauses a local replica (it stops processing and sending; its state is
@@ -203,6 +214,10 @@ enum trireme_op_kind {
 	TRIREME_SET = 1,
 	TRIREME_GET = 2,
 	TRIREME_DEL = 3,
+	/* With trireme_start_sm (trireme_sm.h): the embedder's state machine. */
+	TRIREME_CMD = 4,   /* a write: op.val's bytes to its apply, exactly once */
+	TRIREME_QUERY = 5, /* a read (read_mode barrier or log): op.val's bytes
+			    * to its read */
 };
 
 /* How a get reads (PROTOCOL §8). */
@@ -219,10 +234,11 @@ enum trireme_read_mode {
 
 struct trireme_op {
 	uint8_t kind;
-	uint8_t read_mode; /* get: enum trireme_read_mode, 0 is the barrier */
+	uint8_t read_mode; /* get, query: enum trireme_read_mode, 0 is the
+			    * barrier (a query: barrier or log) */
 	const void *key;
 	uint16_t key_len;
-	const void *val; /* set */
+	const void *val; /* set; cmd and query: their bytes */
 	uint32_t val_len;
 };
 
@@ -234,10 +250,16 @@ int trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64
 
 struct trireme_done {
 	uint64_t tag;
-	int status;       /* 0, or -TRIREME_ETOO_OLD / -TRIREME_EFULL */
-	bool found;       /* get, del: the key was present */
-	uint32_t val_len; /* get */
-	const uint8_t *val; /* get: valid until the next trireme_poll on this client */
+	int status;       /* 0, or -TRIREME_ETOO_OLD / -TRIREME_EFULL; cmd and
+			   * query: the machine's status (>= 0), or those, or
+			   * -TRIREME_EAPPLIED: a cmd the machine applied
+			   * before, whose answer this replica did not see
+			   * (its replica caught up by a snapshot, PROTOCOL
+			   * §12 T1): applied exactly once, result unknown */
+	bool found;       /* get, del: the key was present; cmd, query:
+			   * status == 0 */
+	uint32_t val_len; /* get; cmd, query: the machine's result bytes */
+	const uint8_t *val; /* valid until the next trireme_poll on this client */
 };
 
 /* Returns up to n completions. Never blocks. */
@@ -270,7 +292,9 @@ void trireme_thread_offline(void);
 struct trireme_replica_stats {
 	uint64_t applied;          /* instances applied */
 	uint64_t applied_cmds;
-	uint64_t kv_digest;        /* order-independent digest of the KV state */
+	uint64_t kv_digest;        /* order-independent digest of the KV state
+				    * (trireme_start_sm: the machine's
+				    * digest, or 0) */
 	uint64_t keys;
 	uint64_t committed, proposed, retries, recoveries, fetches, rejects;
 	uint64_t barrier_reads, read_barriers; /* Q1: reads taken, READ_INDEX sent */

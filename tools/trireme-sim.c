@@ -20,6 +20,7 @@ enum {
 	OPT_VARIANT, OPT_LOG_SLOTS, OPT_TRACE, OPT_VERBOSE, OPT_HELP, OPT_READ_MODE, OPT_RETRY,
 	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART,
 	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_SNAP, OPT_CUT_TRANSFERS,
+	OPT_DISK, OPT_SYNC, OPT_CRASH_DISK, OPT_POWER_LOSS, OPT_CORRUPT, OPT_STALE_DELIVER,
 };
 
 static const struct option long_options[] = {
@@ -42,6 +43,12 @@ static const struct option long_options[] = {
 	{"cut-transfers", no_argument, NULL, OPT_CUT_TRANSFERS},
 	{"stall-ms", required_argument, NULL, OPT_STALL},
 	{"snap-us", required_argument, NULL, OPT_SNAP},
+	{"disk", no_argument, NULL, OPT_DISK},
+	{"sync-us", required_argument, NULL, OPT_SYNC},
+	{"crash-disk", required_argument, NULL, OPT_CRASH_DISK},
+	{"power-loss", required_argument, NULL, OPT_POWER_LOSS},
+	{"corrupt", required_argument, NULL, OPT_CORRUPT},
+	{"stale-deliver", no_argument, NULL, OPT_STALE_DELIVER},
 	{"partition", required_argument, NULL, OPT_PARTITION},
 	{"read-ratio", required_argument, NULL, OPT_READS},
 	{"read-mode", required_argument, NULL, OPT_READ_MODE},
@@ -88,6 +95,18 @@ usage(FILE *f)
 		"  --stall-ms N       (g): a survivor's op taking over N ms while one other\n"
 		"                     replica is down is a violation (default: not checked)\n"
 		"  --snap-us N        a snapshot transfer takes N us + 2 us per key (1000)\n"
+		"  --disk             a simulated disk per replica (§12 S): records synced in\n"
+		"                     groups before the messages that reveal them leave\n"
+		"  --sync-us N        a sync takes N/4..N us (default 400)\n"
+		"  --crash-disk N     N episodes of one replica crashed and restarted from its\n"
+		"                     disk (unsynced records lost, maybe a torn tail; implies\n"
+		"                     --disk)\n"
+		"  --power-loss N     N episodes of all three crashed at once, restarted from\n"
+		"                     their disks (implies --disk)\n"
+		"  --corrupt P        chance per restart from disk of a damaged record before\n"
+		"                     the last: the replica rejoins without memory (S3)\n"
+		"  --stale-deliver    frames to a replica down for a restart from disk arrive\n"
+		"                     after it restarted\n"
 		"  --partition P      chance per 10 ms of isolating a replica (default 0)\n"
 		"  --read-ratio P     share of gets among operations (default 0.25)\n"
 		"  --read-mode M      how gets are served (PROTOCOL §8): barrier (default),\n"
@@ -105,7 +124,9 @@ usage(FILE *f)
 		"                     no-fence, plain-deps, no-dedup, w-per-replica,\n"
 		"                     ballot-n-only, no-recheck, no-fetch-answer,\n"
 		"                     recycle-hold, too-old-ignored, join-votes-at-once,\n"
-		"                     join-recovers-own, join-from-h, keep-old-inc\n"
+		"                     join-recovers-own, join-from-h, keep-old-inc,\n"
+		"                     reply-before-persist, restart-same-inc,\n"
+		"                     ack-before-persist\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --trace            print every event of the run (with --seed)\n"
@@ -175,6 +196,9 @@ static const struct {
 	{"join-recovers-own", TR_VARIANT_JOIN_RECOVERS_OWN},
 	{"join-from-h", TR_VARIANT_JOIN_FROM_H},
 	{"keep-old-inc", TR_VARIANT_KEEP_OLD_INC},
+	{"reply-before-persist", TR_VARIANT_REPLY_BEFORE_PERSIST},
+	{"restart-same-inc", TR_VARIANT_RESTART_SAME_INC},
+	{"ack-before-persist", TR_VARIANT_ACK_BEFORE_PERSIST},
 };
 
 static int
@@ -311,6 +335,30 @@ main(int argc, char **argv)
 			rc = parse_u64("snap-us", optarg, 0, 10000000, &v);
 			p.snap_ns = v * 1000;
 			break;
+		case OPT_DISK:
+			p.disk = true;
+			break;
+		case OPT_SYNC:
+			rc = parse_u64("sync-us", optarg, 1, 1000000, &v);
+			p.sync_max_ns = v * 1000;
+			p.sync_min_ns = v * 1000 / 4;
+			break;
+		case OPT_CRASH_DISK:
+			rc = parse_u64("crash-disk", optarg, 0, 1000, &v);
+			p.crash_disks = (unsigned)v;
+			p.disk = true;
+			break;
+		case OPT_POWER_LOSS:
+			rc = parse_u64("power-loss", optarg, 0, 1000, &v);
+			p.power_losses = (unsigned)v;
+			p.disk = true;
+			break;
+		case OPT_CORRUPT:
+			rc = parse_double("corrupt", optarg, 0, 1, &p.corrupt);
+			break;
+		case OPT_STALE_DELIVER:
+			p.stale_deliver = true;
+			break;
 		case OPT_PARTITION:
 			rc = parse_double("partition", optarg, 0, 1, &p.partition);
 			break;
@@ -424,12 +472,17 @@ main(int argc, char **argv)
 			       " fetches, reads %" PRIu64 " barrier (%" PRIu64 " READ_INDEX) %"
 			       PRIu64 " log %" PRIu64 " local, %" PRIu64 " resubmits, crashed %d,"
 			       " %" PRIu64 " pauses, %" PRIu64 " restarts, %" PRIu64 " snapshots,"
+			       " disk: %" PRIu64 " crashes, %" PRIu64 " power losses, %" PRIu64
+			       " restored, %" PRIu64 " torn, %" PRIu64 " damaged, %" PRIu64
+			       " refused, %" PRIu64 " syncs,"
 			       " %.1f ms simulated\n",
 			       seed, st.events, st.msgs, st.dropped, st.applied, st.ops_done,
 			       st.ops_unknown, st.retries, st.recoveries, st.fetches,
 			       st.reads[SIM_READ_BARRIER], st.read_barriers, st.reads[SIM_READ_LOG],
 			       st.reads[SIM_READ_LOCAL], st.resubmits, st.crashed, st.pauses,
-			       st.restarts, st.snapshots, (double)st.sim_ns / 1e6);
+			       st.restarts, st.snapshots, st.crash_disks, st.power_losses,
+			       st.disk_restarts, st.torn_tails, st.damaged, st.restore_refused,
+			       st.syncs, (double)st.sim_ns / 1e6);
 		}
 		fflush(stdout);
 		sim_free(s);

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT
  * An embedder's first program, in the subset of C and C++ both compile: it
- * includes the installed <trireme.h>, links -ltrireme from pkg-config, and
+ * includes the installed <trireme.h> and <trireme_sm.h>, links -ltrireme from pkg-config, and
  * checks the versions and the error before rte_eal_init. tests/abi/
  * test_consumer.sh builds it as C11 and as C++11. */
 #include <stdio.h>
 #include <string.h>
 
 #include <trireme.h>
+#include <trireme_sm.h>
 
 int
 main(int argc, char **argv)

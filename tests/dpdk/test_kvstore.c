@@ -287,8 +287,9 @@ Test(kvstore, keys_max_refuses_new_keys_only)
 					&old), -1);
 	tr_kvstore_free(kvs);
 
-	/* Through tr_sm: the refused write answers FULL, changes nothing and
-	 * is not recorded, so the same sequence applies once there is room. */
+	/* Through tr_sm: the refused write answers FULL and changes nothing;
+	 * it stays decided (the same sequence again is a duplicate), and a
+	 * new sequence applies it once there is room. */
 	envs_init(2);
 	kvs = kenv.kvs;
 	c = mk(TR_OP_SET, 1, 1, "x", "1");
@@ -310,6 +311,9 @@ Test(kvstore, keys_max_refuses_new_keys_only)
 	tr_sm_apply(&kenv.sm, &c, &r);
 	cr_assert_eq(r.status, TR_ST_OK);
 	c = mk(TR_OP_SET, 1, 3, "z", "3");
+	tr_sm_apply(&kenv.sm, &c, &r);
+	cr_assert_eq(r.status, TR_ST_DUPLICATE);
+	c = mk(TR_OP_SET, 1, 6, "z", "3");
 	tr_sm_apply(&kenv.sm, &c, &r);
 	cr_assert_eq(r.status, TR_ST_OK);
 	cr_assert_eq(tr_kvstore_count(kvs), 2);

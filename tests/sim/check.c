@@ -81,15 +81,22 @@ void
 check_commit(struct sim *s, unsigned r, unsigned column, uint64_t lsn)
 {
 	const struct tr_slot *slot = tr_column_slot(&s->nodes[r].rep.col[column], lsn);
-	uint64_t h;
 
-	s->st.commits++;
 	if (slot == NULL) {
+		s->st.commits++;
 		sim_violation_add(s, "(a) replica %u reported %c%" PRIu64 " committed but holds no slot",
 				  r, 'a' + column, lsn);
 		return;
 	}
-	h = value_hash(&slot->value);
+	check_commit_hash(s, r, column, lsn, value_hash(&slot->value));
+	sim_ack_at_commit(s, r, column, &slot->value);
+}
+
+/* (a), given the committed value's hash (a commit observed once durable). */
+void
+check_commit_hash(struct sim *s, unsigned r, unsigned column, uint64_t lsn, uint64_t h)
+{
+	s->st.commits++;
 	if (lsn >= s->chosen_cap[column]) {
 		size_t cap = s->chosen_cap[column] ? s->chosen_cap[column] : 1024;
 
@@ -105,7 +112,6 @@ check_commit(struct sim *s, unsigned r, unsigned column, uint64_t lsn)
 	else if (s->chosen[column][lsn] != h)
 		sim_violation_add(s, "(a) slot %c%" PRIu64 " committed with two different values "
 				  "(replica %u differs)", 'a' + column, lsn, r);
-	sim_ack_at_commit(s, r, column, &slot->value);
 }
 
 static size_t
@@ -135,7 +141,13 @@ vote_find(struct sim *s, unsigned column, uint64_t lsn, struct tr_ballot b)
 void
 check_vote(struct sim *s, const struct tr_msg *m)
 {
-	uint64_t h = value_hash(&m->value);
+	check_vote_hash(s, m, value_hash(&m->value));
+}
+
+/* (a), given the voted value's hash (m->value is not read). */
+void
+check_vote_hash(struct sim *s, const struct tr_msg *m, uint64_t h)
+{
 	struct vote_key *k;
 
 	if (2 * (s->votes_used + 1) > s->votes_cap) {
@@ -523,6 +535,7 @@ sim_check(struct sim *s, bool final)
 	uint64_t *pos = malloc((s->nops + 1) * sizeof(*pos));
 	struct model m = {0};
 	size_t npl = 0;
+	uint64_t *hi = calloc(s->nclients, sizeof(*hi)); /* per client: highest seq applied */
 
 	for (unsigned i = 0; i < s->nops; i++)
 		pos[i] = UINT64_MAX;
@@ -566,6 +579,11 @@ sim_check(struct sim *s, bool final)
 			}
 			if (pos[o - s->ops] != UINT64_MAX)
 				continue; /* §8: a duplicate, applied once already */
+			if (hi[o->client] >= cmd.seq + cmd.window)
+				continue; /* §8: older than the window: not applied (a slot
+					   * of a restarted owner decided late, §12 S) */
+			if (cmd.seq > hi[o->client])
+				hi[o->client] = cmd.seq;
 			pos[o - s->ops] = (uint64_t)gi << 16 | ci;
 			if (k->nw == k->wcap) {
 				k->wcap = k->wcap ? 2 * k->wcap : 16;
@@ -643,6 +661,7 @@ sim_check(struct sim *s, bool final)
 		check_digests(s, &m);
 
 	model_free(&m);
+	free(hi);
 	free(pl);
 	free(pos);
 	return s->nviolations;

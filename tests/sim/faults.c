@@ -14,18 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* T1: a snapshot in flight: the sender's state machine at its applied point. */
-struct sim_snap {
-	unsigned from, from_life, to_life;
-	struct tr_snap_point pt;
-	uint8_t *table_mem;
-	size_t table_bytes;
-	uint32_t table_used;
-	struct tr_client_rec *clients;
-	uint32_t clients_max, clients_used;
-	uint64_t digest, applied_cmds;
-};
-
 static uint64_t
 applied_sum(const struct node *n)
 {
@@ -100,7 +88,7 @@ node_mark_lost(struct sim *s, unsigned r)
 			s->clients[i].outstanding = 0;
 }
 
-static void
+void
 snap_free(struct sim_snap *sn)
 {
 	if (sn == NULL)
@@ -129,8 +117,9 @@ wake_clients(struct sim *s, unsigned r)
 			client_wake(s, &s->clients[i], s->now);
 }
 
-static void
-restart(struct sim *s, unsigned r)
+/* A restart without memory (J); with a disk, on an empty one. */
+void
+node_restart(struct sim *s, unsigned r)
 {
 	struct node *n = &s->nodes[r];
 	uint64_t down_since = n->down_since;
@@ -139,6 +128,8 @@ restart(struct sim *s, unsigned r)
 	s->snaps[r] = NULL;
 	node_free(n);
 	n->life++;
+	if (s->p.disk)
+		disk_wipe(n);
 	node_init(s, r, true);
 	n->down_since = down_since; /* down until it has caught up */
 	n->crashed = false;
@@ -150,7 +141,51 @@ restart(struct sim *s, unsigned r)
 void
 sim_restart(struct sim *s, unsigned replica)
 {
-	restart(s, replica);
+	node_restart(s, replica);
+}
+
+/* §12 S: a crash that keeps the disk; the restart is due after d. */
+static void
+crash_disk(struct sim *s, unsigned r, uint64_t d)
+{
+	struct node *n = &s->nodes[r];
+
+	down_begin(s, r);
+	n->crashed = true;
+	node_mark_lost(s, r);
+	disk_crash(s, r);
+	n->disk.restart_at = s->now + d;
+	schedule(s, s->now + d, EV_DISK_RESTART, (uint8_t)r, 0, 0, NULL, 0);
+}
+
+/* The episode, when it is one of §12 S's (chosen uniformly among the kinds
+ * with episodes left): one replica crashes and restarts from its disk, or
+ * all three lose power at once and restart from their disks. */
+static bool
+disk_fault_start(struct sim *s, unsigned victim, uint64_t d)
+{
+	uint64_t left[4] = {s->p.pauses - s->st.pauses, s->p.restarts - s->st.restarts,
+			    s->p.crash_disks - s->st.crash_disks,
+			    s->p.power_losses - s->st.power_losses};
+	uint64_t x = sim_between(s, 0, left[0] + left[1] + left[2] + left[3] - 1);
+
+	if (x < left[0] + left[1])
+		return false; /* a pause or a restart without memory, as before */
+	if (x < left[0] + left[1] + left[2]) {
+		s->st.crash_disks++;
+		s->fault_victim = (int)victim;
+		sim_trace(s, "crash replica %u, restart from its disk in %" PRIu64 " us", victim,
+			  d / 1000);
+		crash_disk(s, victim, d);
+		return true;
+	}
+	s->st.power_losses++;
+	s->power_ns = s->now;
+	s->fault_victim = -1;
+	sim_trace(s, "power loss: all three crash, restart from disk in %" PRIu64 " us", d / 1000);
+	for (unsigned r = 0; r < TR_REPLICAS; r++)
+		crash_disk(s, r, d + sim_between(s, 0, d / 4));
+	return true;
 }
 
 /* Starts the next episode: one replica paused, or crashed and restarted. */
@@ -173,10 +208,13 @@ fault_start(struct sim *s)
 		return;
 	d = sim_between(s, s->p.down_min_ns, s->p.down_max_ns);
 	s->nodes[victim].cut_done = false;
+	s->fault_episodes--;
+	s->fault_next_op = s->issued + s->p.ops / (s->p.pauses + s->p.restarts + s->p.crash_disks +
+						   s->p.power_losses + 2);
+	if (s->p.crash_disks + s->p.power_losses > 0 && disk_fault_start(s, victim, d))
+		return;
 	crash = s->st.restarts < s->p.restarts &&
 		(s->st.pauses >= s->p.pauses || sim_unit(s) < 0.5);
-	s->fault_episodes--;
-	s->fault_next_op = s->issued + s->p.ops / (s->p.pauses + s->p.restarts + 2);
 	s->fault_victim = (int)victim;
 	down_begin(s, victim);
 	if (crash) {
@@ -216,7 +254,6 @@ snapshot_deliver(struct sim *s, unsigned r)
 	struct node *n = &s->nodes[r];
 	struct sim_snap *sn = s->snaps[r];
 	const struct node *from;
-	uint64_t total = 0;
 
 	s->snaps[r] = NULL;
 	n->snap_pending = false;
@@ -229,7 +266,25 @@ snapshot_deliver(struct sim *s, unsigned r)
 		snap_free(sn);
 		return;
 	}
-	/* Install it whole: the state machine, then the engine (T1). */
+	disk_sync_now(s, r); /* what it applied before is on disk first */
+	if (snap_install(s, r, sn)) {
+		n->snap_installs++;
+		s->st.snapshots++;
+		sim_trace(s, "snapshot from %u installed on %u at [%" PRIu64 " %" PRIu64 " %" PRIu64
+			  "]", sn->from, r, sn->pt.applied[0], sn->pt.applied[1], sn->pt.applied[2]);
+	}
+	snap_free(sn);
+	tick_all(s, r);
+}
+
+/* Installs a snapshot whole: the state machine, then the engine (T1).
+ * False (a violation) when it cannot be. */
+bool
+snap_install(struct sim *s, unsigned r, const struct sim_snap *sn)
+{
+	struct node *n = &s->nodes[r];
+	uint64_t total = 0;
+
 	memcpy(n->table_mem, sn->table_mem, sn->table_bytes);
 	n->table.used = sn->table_used;
 	memcpy(n->client_recs, sn->clients, sn->clients_max * sizeof(*sn->clients));
@@ -240,8 +295,7 @@ snapshot_deliver(struct sim *s, unsigned r)
 		total += sn->pt.applied[c];
 	if (total > s->gseq_len) {
 		sim_violation_add(s, "snapshot of replica %u ahead of every apply sequence", sn->from);
-		snap_free(sn);
-		return;
+		return false;
 	}
 	if (total > n->seq_cap) {
 		n->seq_cap = total + 1024;
@@ -252,14 +306,11 @@ snapshot_deliver(struct sim *s, unsigned r)
 		n->seq[i].cmds = NULL;
 	}
 	n->seq_len = total;
-	if (tr_replica_install(&n->rep, &sn->pt, s->now) != 0)
+	if (total > 0 && tr_replica_install(&n->rep, &sn->pt, s->now) != 0) {
 		sim_violation_add(s, "replica %u refused a snapshot that was ahead", r);
-	n->snap_installs++;
-	s->st.snapshots++;
-	sim_trace(s, "snapshot from %u installed on %u at [%" PRIu64 " %" PRIu64 " %" PRIu64 "]",
-		  sn->from, r, sn->pt.applied[0], sn->pt.applied[1], sn->pt.applied[2]);
-	snap_free(sn);
-	tick_all(s, r);
+		return false;
+	}
+	return true;
 }
 
 /* T1: the sender copies its state machine at its applied point now; the
@@ -287,10 +338,29 @@ snapshot_request(struct sim *s, unsigned r, uint8_t peer)
 	if (f == NULL)
 		return; /* nobody to ask now: the next step tries again */
 	n->snap_asked_ns = s->now;
-	sn = calloc(1, sizeof(*sn));
+	disk_sync_now(s, from); /* the sender's applied state is durable before it leaves */
+	sn = snap_take(s, from);
+	sn->to_life = n->life;
+	s->snaps[r] = sn;
+	n->snap_pending = true;
+	sim_trace(s, "snapshot of replica %u for %u requested", from, r);
+	d = s->p.snap_ns + 2000 * (uint64_t)f->table.used;
+	schedule(s, s->now + d, EV_SNAPSHOT, (uint8_t)r, 0, 0, NULL, 0);
+	if (s->p.cut_transfers && !n->cut_done && s->fault_victim == (int)r) {
+		n->cut_done = true; /* a restart halfway through the transfer */
+		schedule(s, s->now + d / 2, EV_REBOOT, (uint8_t)r, 0, 0, NULL, 0);
+	}
+}
+
+/* A copy of replica from's state machine at its applied point now. */
+struct sim_snap *
+snap_take(struct sim *s, unsigned from)
+{
+	const struct node *f = &s->nodes[from];
+	struct sim_snap *sn = calloc(1, sizeof(*sn));
+
 	sn->from = from;
 	sn->from_life = f->life;
-	sn->to_life = n->life;
 	tr_replica_snapshot_point(&f->rep, &sn->pt);
 	sn->table_bytes = tr_table_mem_bytes(f->table.cells_max, f->table.key_max,
 					     f->table.val_max);
@@ -303,15 +373,7 @@ snapshot_request(struct sim *s, unsigned r, uint8_t peer)
 	sn->clients_used = f->sm.clients_used;
 	sn->digest = f->sm.digest;
 	sn->applied_cmds = f->sm.applied_cmds;
-	s->snaps[r] = sn;
-	n->snap_pending = true;
-	sim_trace(s, "snapshot of replica %u for %u requested", from, r);
-	d = s->p.snap_ns + 2000 * (uint64_t)f->table.used;
-	schedule(s, s->now + d, EV_SNAPSHOT, (uint8_t)r, 0, 0, NULL, 0);
-	if (s->p.cut_transfers && !n->cut_done && s->fault_victim == (int)r) {
-		n->cut_done = true; /* a restart halfway through the transfer */
-		schedule(s, s->now + d / 2, EV_REBOOT, (uint8_t)r, 0, 0, NULL, 0);
-	}
+	return sn;
 }
 
 void
@@ -348,7 +410,7 @@ fault_event(struct sim *s, struct event *e)
 		wake_clients(s, e->replica);
 		break;
 	case EV_RESTART:
-		restart(s, e->replica);
+		node_restart(s, e->replica);
 		n->catchup = catchup_target(s, e->replica);
 		tick_all(s, e->replica);
 		wake_clients(s, e->replica);
@@ -358,6 +420,16 @@ fault_event(struct sim *s, struct event *e)
 	case EV_SNAPSHOT:
 		snapshot_deliver(s, e->replica);
 		break;
+	case EV_SYNC:
+		if (!n->crashed)
+			disk_sync_done(s, e->replica, e->data);
+		break;
+	case EV_DISK_RESTART:
+		disk_restart(s, e->replica);
+		n->catchup = catchup_target(s, e->replica);
+		tick_all(s, e->replica);
+		wake_clients(s, e->replica);
+		break;
 	case EV_REBOOT:
 		if (n->crashed || n->paused)
 			break;
@@ -365,7 +437,7 @@ fault_event(struct sim *s, struct event *e)
 			s->st.transfers_cut++;
 		down_begin(s, e->replica);
 		node_mark_lost(s, e->replica);
-		restart(s, e->replica);
+		node_restart(s, e->replica);
 		n->cut_done = true;
 		n->catchup = catchup_target(s, e->replica);
 		tick_all(s, e->replica);

@@ -38,6 +38,13 @@ seeds_run(struct sim_params *p, uint64_t first, unsigned count, bool stop_at_fir
 		o->sum.snapshots += st.snapshots;
 		o->sum.ops_done += st.ops_done;
 		o->sum.transfers_cut += st.transfers_cut;
+		o->sum.crash_disks += st.crash_disks;
+		o->sum.power_losses += st.power_losses;
+		o->sum.disk_restarts += st.disk_restarts;
+		o->sum.torn_tails += st.torn_tails;
+		o->sum.damaged += st.damaged;
+		o->sum.restore_refused += st.restore_refused;
+		o->sum.ops_after_power += st.ops_after_power;
 		sim_free(s);
 		if (stop_at_first && o->failed > 0)
 			return;

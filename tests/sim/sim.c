@@ -30,6 +30,8 @@ sim_params_default(struct sim_params *p)
 	p->down_min_ns = 5000000;
 	p->down_max_ns = 100000000;
 	p->snap_ns = 1000000;
+	p->sync_min_ns = 100000;
+	p->sync_max_ns = 400000;
 }
 
 static uint64_t
@@ -185,9 +187,9 @@ partitioned(const struct sim *s, unsigned a, unsigned b)
 	return s->isolated_until[a] > s->now || s->isolated_until[b] > s->now;
 }
 
-static void
-net_send_frame(struct sim *s, unsigned from, unsigned to, unsigned column, const uint8_t *buf,
-	       size_t len)
+void
+sim_net_frame(struct sim *s, unsigned from, unsigned to, unsigned column, const uint8_t *buf,
+	      size_t len)
 {
 	unsigned copies = 1;
 
@@ -210,6 +212,32 @@ net_send_frame(struct sim *s, unsigned from, unsigned to, unsigned column, const
 		schedule(s, s->now + delay, EV_DELIVER, (uint8_t)to, (uint8_t)column, from, copy,
 			 (uint32_t)len);
 	}
+}
+
+/* S1: with a disk, a frame leaves once the records before it are synced
+ * (the known-bad REPLY_BEFORE_PERSIST: at once). */
+static bool
+early(const struct sim *s)
+{
+	return (s->p.variant & TR_VARIANT_REPLY_BEFORE_PERSIST) != 0;
+}
+
+static void
+net_send_frame(struct sim *s, unsigned from, unsigned to, unsigned column, const uint8_t *buf,
+	       size_t len)
+{
+	struct dfr *e;
+
+	if (!s->p.disk || early(s)) {
+		sim_net_frame(s, from, to, column, buf, len);
+		return;
+	}
+	e = disk_hold(s, from, DFR_FRAME);
+	e->to = (uint8_t)to;
+	e->column = (uint8_t)column;
+	e->buf = malloc(len);
+	memcpy(e->buf, buf, len);
+	e->len = (uint32_t)len;
 }
 
 /* Hands a step's messages to the network: grouped per receiver into frames,
@@ -259,11 +287,35 @@ sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_out *
 {
 	struct node *n = &s->nodes[r];
 
-	for (unsigned i = 0; i < out->committed_count; i++)
-		check_commit(s, r, column, out->committed_lsn[i]);
-	for (unsigned i = 0; i < out->msg_count; i++)
-		if (out->msgs[i].type == TR_MSG_ACCEPT_REPLY && out->msgs[i].reply == TR_REPLY_OK)
-			check_vote(s, &out->msgs[i]);
+	for (unsigned i = 0; i < out->committed_count; i++) {
+		const struct tr_slot *slot = tr_column_slot(&n->rep.col[column],
+							    out->committed_lsn[i]);
+		struct dfr *e;
+
+		if (!s->p.disk || slot == NULL) {
+			check_commit(s, r, column, out->committed_lsn[i]);
+			continue;
+		}
+		e = disk_hold(s, r, DFR_COMMIT); /* (a) sees it once durable */
+		e->column = (uint8_t)column;
+		e->lsn = out->committed_lsn[i];
+		e->hash = value_hash(&slot->value);
+	}
+	for (unsigned i = 0; i < out->msg_count; i++) {
+		const struct tr_msg *m = &out->msgs[i];
+		struct dfr *e;
+
+		if (m->type != TR_MSG_ACCEPT_REPLY || m->reply != TR_REPLY_OK)
+			continue;
+		if (!s->p.disk || early(s)) {
+			check_vote(s, m);
+			continue;
+		}
+		e = disk_hold(s, r, DFR_VOTE); /* (a) sees it as it leaves */
+		e->m = *m;
+		e->m.value.cmds = NULL;
+		e->hash = value_hash(&m->value);
+	}
 	net_send(s, r, column, out);
 	if (atomic_load(&n->rep.shared.violation) && !n->violation_seen) {
 		n->violation_seen = true;
@@ -274,6 +326,8 @@ sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_out *
 		schedule(s, n->tick_at[column], EV_TICK, (uint8_t)r, (uint8_t)column, 0, NULL, 0);
 	}
 	s->st.applied += tr_apply(&n->applier, UINT32_MAX);
+	if (s->p.disk && !n->crashed)
+		disk_step_end(s, r);
 	fault_after_step(s, r);
 }
 
@@ -351,16 +405,38 @@ op_complete(struct sim *s, struct op *o, uint8_t status, const uint8_t *val, uin
 	if (!o->lost)
 		c->outstanding--;
 	s->st.ops_done++;
+	if (s->power_ns != 0 && o->call > s->power_ns && o->op != TR_OP_GET)
+		s->st.ops_after_power++; /* the cluster commits again */
 	fault_check_op(s, o);
 	sim_trace(s, "done client %u seq %" PRIu64 " %s", o->client, o->seq, tr_status_str(status));
 	if (!s->p.manual)
 		client_wake(s, c, s->now + sim_between(s, 0, s->p.think_ns));
 }
 
+/* P5 with a disk: the answer reveals the commit; it waits for the sync. */
 static void
 on_complete(void *ctx, const struct tr_completion *d)
 {
 	struct node *n = ctx;
+	struct dfr *e;
+
+	if (!n->sim->p.disk || (d->op != TR_OP_GET &&
+				(n->rep.cfg.variant & TR_VARIANT_ACK_BEFORE_PERSIST))) {
+		sim_complete(n, d); /* the known-bad variant: writes only (a read's
+				     * point is where the applies released are) */
+		return;
+	}
+	e = disk_hold(n->sim, n->id, DFR_COMPLETE);
+	e->done = *d;
+	if (d->res.val != NULL && d->res.val_len > 0) {
+		e->buf = malloc(d->res.val_len);
+		memcpy(e->buf, d->res.val, d->res.val_len);
+	}
+}
+
+void
+sim_complete(struct node *n, const struct tr_completion *d)
+{
 	struct sim *s = n->sim;
 	struct op *o = sim_op_lookup(s, d->client_id, d->seq);
 
@@ -399,8 +475,18 @@ static void
 on_applied(void *ctx, unsigned column, uint64_t lsn, const struct tr_value *v)
 {
 	struct node *n = ctx;
+	struct dfr *e;
 
-	check_apply(n->sim, n->id, column, lsn, v);
+	if (!n->sim->p.disk) {
+		check_apply(n->sim, n->id, column, lsn, v);
+		return;
+	}
+	e = disk_hold(n->sim, n->id, DFR_APPLY); /* (b) sees it once durable */
+	e->column = (uint8_t)column;
+	e->lsn = lsn;
+	e->v = *v;
+	e->buf = malloc(v->cmds_len + 1);
+	memcpy(e->buf, v->cmds, v->cmds_len);
 }
 
 /* Known-bad P5 variant: writes acknowledged when the owner sees the commit. */
@@ -452,7 +538,13 @@ op_issue(struct sim *s, struct op *o)
 	if (o->op == TR_OP_GET && o->mode == SIM_READ_LOCAL) {
 		const uint8_t *val = NULL;
 		uint32_t len = 0;
-		bool found = tr_table_ops.get(&n->table, cmd.key, cmd.key_len, &val, &len) == 0;
+		bool found;
+
+		/* With a disk, what it applied is synced first: a local read
+		 * sees only what a crash cannot take back (the checker places
+		 * it at the applies released). */
+		disk_sync_now(s, home);
+		found = tr_table_ops.get(&n->table, cmd.key, cmd.key_len, &val, &len) == 0;
 
 		o->call = s->now;
 		o->point = n->seq_len;
@@ -614,7 +706,9 @@ node_init(struct sim *s, unsigned id, bool join)
 		slots = s->p.log_slots;
 	n->sim = s;
 	n->id = id;
-	tr_config_default(&cfg, (uint8_t)id, 2 * s->p.delay_max_ns);
+	/* A round trip; with a disk, two syncs more (S1: each side persists first). */
+	tr_config_default(&cfg, (uint8_t)id,
+			  2 * s->p.delay_max_ns + (s->p.disk ? 2 * s->p.sync_max_ns : 0));
 	cfg.cluster_id = s->cfg_cluster;
 	cfg.log_slots_max = slots;
 	cfg.inflight_max = 32;
@@ -627,6 +721,13 @@ node_init(struct sim *s, unsigned id, bool join)
 	cfg.sm_clients_max = 256;
 	cfg.variant = s->p.variant;
 	cfg.join = join;
+	cfg.incarnation = n->start_inc != 0 ? n->start_inc : 1;
+	if (s->p.disk) {
+		cfg.durable = disk_append; /* S1 */
+		cfg.durable_arg = n;
+		if (!join && n->disk.inc < cfg.incarnation)
+			n->disk.inc = cfg.incarnation;
+	}
 	bytes = tr_replica_mem_bytes(&cfg);
 	n->mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
 	if (tr_replica_init(&n->rep, &cfg, n->mem, bytes, s->now) != 0)
@@ -679,7 +780,7 @@ sim_new(const struct sim_params *p)
 		node_init(s, r, false);
 	s->crashed = -1;
 	s->fault_victim = -1;
-	s->fault_episodes = p->pauses + p->restarts;
+	s->fault_episodes = p->pauses + p->restarts + p->crash_disks + p->power_losses;
 	s->fault_next_op = s->fault_episodes ? p->ops / (s->fault_episodes + 2) : UINT32_MAX;
 	s->crash_at_op = (unsigned)sim_between(s, p->ops / 5, 4 * p->ops / 5);
 	if (s->crash_at_op == 0)
@@ -696,6 +797,7 @@ sim_free(struct sim *s)
 	free(s->ev);
 	for (unsigned r = 0; r < TR_REPLICAS; r++) {
 		node_free(&s->nodes[r]);
+		disk_free(&s->nodes[r]);
 		free(s->nodes[r].seq);
 	}
 	fault_free(s);
@@ -724,6 +826,8 @@ converged(struct sim *s)
 
 		if (n->down_since != UINT64_MAX)
 			return false; /* paused, restarting or joining: it comes back */
+		if (s->p.disk && !disk_idle(n))
+			return false; /* what it applied is not on disk yet */
 		if (n->crashed)
 			continue;
 		for (unsigned c = 0; c < TR_COLUMNS; c++)
@@ -750,6 +854,16 @@ handle(struct sim *s, struct event *e)
 
 	switch (e->kind) {
 	case EV_DELIVER:
+		if (n->crashed && s->p.stale_deliver && n->disk.restart_at != UINT64_MAX &&
+		    n->disk.restart_at >= s->now) {
+			/* Delayed past the restart (the bad variant's hazard, J0). */
+			uint8_t *copy = malloc(e->len);
+
+			memcpy(copy, e->buf, e->len);
+			schedule(s, n->disk.restart_at + sim_between(s, 1, 2 * s->p.delay_max_ns),
+				 EV_DELIVER, e->replica, e->column, e->data, copy, e->len);
+			break;
+		}
 		if (n->crashed || n->paused || partitioned(s, e->data, e->replica) || sim_unit(s) < s->loss_recv) {
 			s->st.dropped++;
 			break;
@@ -767,7 +881,8 @@ handle(struct sim *s, struct event *e)
 		break;
 	case EV_RESUBMIT:
 		resubmit(s, &s->ops[e->data]);
-		flush(s, e->replica);
+		if (!n->crashed && !n->paused)
+			flush(s, e->replica); /* a crashed replica sends nothing */
 		break;
 	case EV_CRASH:
 		if (s->crashed < 0) {
@@ -782,6 +897,8 @@ handle(struct sim *s, struct event *e)
 	case EV_RESTART:
 	case EV_SNAPSHOT:
 	case EV_REBOOT:
+	case EV_SYNC:
+	case EV_DISK_RESTART:
 		fault_event(s, e);
 		break;
 	case EV_PARTITION:

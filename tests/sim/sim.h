@@ -38,6 +38,20 @@ struct sim_params {
 	bool cut_transfers;      /* a replica receiving a snapshot crashes and restarts
 				  * (without memory) halfway through, once per episode */
 	uint64_t snap_ns;        /* a snapshot transfer takes this, plus 2 us per key */
+	/* §12 S: a simulated disk per replica (cfg.durable). A step's records
+	 * are appended; whatever the step reveals (messages, client answers,
+	 * and the checkers' view of its commits and applies) waits for the sync
+	 * that covers them (group commit: one sync for all records appended
+	 * when it starts). A crash keeps the synced bytes and a random part of
+	 * the rest (a torn tail). */
+	bool disk;
+	uint64_t sync_min_ns;    /* one sync takes sync_min_ns..sync_max_ns */
+	uint64_t sync_max_ns;
+	unsigned crash_disks;    /* episodes: one replica crashes, restarts from its disk */
+	unsigned power_losses;   /* episodes: all three crash at once, restart from disk */
+	double corrupt;          /* per restart from disk: a record before the last is damaged */
+	bool stale_deliver;      /* frames to a replica down for a restart from disk arrive
+				  * after it restarted (messages delayed past the restart) */
 	uint64_t stall_ns;       /* (g): a survivor's op may take this long while one
 				  * replica is down (0: not checked) */
 	unsigned clients;        /* per replica */
@@ -80,6 +94,13 @@ struct sim_stats {
 	int crashed;             /* replica id or -1 */
 	uint64_t pauses, restarts, snapshots, joins; /* §12 episodes, installs, joins done */
 	uint64_t transfers_cut;  /* snapshots whose receiver restarted on the way */
+	uint64_t crash_disks, power_losses; /* §12 S episodes */
+	uint64_t disk_restarts;  /* restarts from disk that restored (S2) */
+	uint64_t torn_tails;     /* S3: a torn last record dropped */
+	uint64_t damaged;        /* S3: damage found: rejoined as an amnesiac (J) */
+	uint64_t restore_refused; /* tr_replica_restore refused a record: rejoined (J) */
+	uint64_t records, syncs; /* records appended, syncs done */
+	uint64_t ops_after_power; /* writes invoked after a power loss and answered */
 };
 void sim_stats(const struct sim *s, struct sim_stats *out);
 

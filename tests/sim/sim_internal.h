@@ -16,6 +16,65 @@ enum ev_kind {
 	EV_RESTART,    /* a crashed replica starts again without memory */
 	EV_SNAPSHOT,   /* a snapshot transfer arrives (T1) */
 	EV_REBOOT,     /* a replica crashes and restarts without memory at once */
+	EV_SYNC,       /* §12 S: a replica's sync completes (data: the disk's generation) */
+	EV_DISK_RESTART, /* §12 S: a crashed replica restarts from its disk */
+};
+
+/* T1: a snapshot in flight, or on a disk: a replica's state machine at its
+ * applied point. */
+struct sim_snap {
+	unsigned from, from_life, to_life;
+	struct tr_snap_point pt;
+	uint8_t *table_mem;
+	size_t table_bytes;
+	uint32_t table_used;
+	struct tr_client_rec *clients;
+	uint32_t clients_max, clients_used;
+	uint64_t digest, applied_cmds;
+};
+
+/* §12 S: something a step revealed, held until the disk has synced need
+ * bytes (disk.c). */
+enum dfr_kind {
+	DFR_FRAME,     /* a frame to send (buf) */
+	DFR_VOTE,      /* check_vote_hash(m, hash) */
+	DFR_COMMIT,    /* check_commit_hash(column, lsn, hash) */
+	DFR_APPLY,     /* check_apply(column, lsn, v; cmds in buf) */
+	DFR_COMPLETE,  /* a client completion (res.val in buf) */
+	DFR_SNAP,      /* snap becomes the disk's snapshot */
+	DFR_REJOINED,  /* an amnesiac life has rejoined: a restart may use the disk */
+};
+
+struct dfr {
+	uint8_t kind;
+	uint8_t column;
+	uint8_t to;
+	size_t need;
+	uint64_t lsn;
+	uint64_t hash;
+	struct tr_msg m;
+	struct tr_value v;
+	struct tr_completion done;
+	uint8_t *buf;
+	uint32_t len;
+	struct sim_snap *snap;
+};
+
+struct sim_disk {
+	uint8_t *log;            /* records, as written (tr_durable_encode) */
+	size_t len, cap;
+	size_t synced;           /* bytes a crash keeps */
+	uint32_t inc;            /* the superblock's incarnation (J0) */
+	bool joining;            /* an amnesiac life not rejoined yet: its disk lacks
+				  * the old life's votes, so a restart forgets too */
+	struct sim_snap *snap;   /* the latest durable snapshot (T1) */
+	uint64_t snap_at[TR_COLUMNS]; /* the point of the latest one taken */
+	struct dfr *q;           /* held, oldest first, from qhead */
+	size_t qhead, qlen, qcap;
+	bool syncing;
+	size_t sync_target;
+	uint32_t gen;            /* bumped at a crash: older EV_SYNCs are void */
+	uint64_t restart_at;     /* when a restart from disk is due (stale_deliver) */
 };
 
 struct event {
@@ -59,6 +118,8 @@ struct node {
 	uint64_t catchup;  /* down until it has applied this many instances */
 	bool cut_done;     /* cut_transfers: this episode's transfer was cut already */
 	uint64_t tick_at[TR_COLUMNS];
+	struct sim_disk disk;  /* §12 S (p.disk) */
+	uint32_t start_inc;    /* the incarnation of a life that remembers (J0) */
 	struct applied_entry *seq; /* this replica's apply sequence */
 	size_t seq_len, seq_cap;
 	char order_text[4096];
@@ -158,6 +219,7 @@ struct sim {
 	struct down { uint8_t replica; uint64_t from, to; } *downs;
 	size_t ndowns, downs_cap;
 	struct sim_snap *snaps[TR_REPLICAS]; /* in flight, by receiver */
+	uint64_t power_ns;       /* the last power loss (0: none) */
 
 	struct sim_stats st;
 };
@@ -168,6 +230,9 @@ void sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_
 void sim_recv_frame(struct sim *s, unsigned r, const uint8_t *buf, size_t len);
 void sim_tick_column(struct sim *s, unsigned r, unsigned column);
 void sim_ack_at_commit(struct sim *s, unsigned r, unsigned column, const struct tr_value *v);
+void sim_net_frame(struct sim *s, unsigned from, unsigned to, unsigned column, const uint8_t *buf,
+		   size_t len);
+void sim_complete(struct node *n, const struct tr_completion *d);
 
 /* sim.c */
 void schedule(struct sim *s, uint64_t t, uint8_t kind, uint8_t replica, uint8_t column,
@@ -187,6 +252,23 @@ void fault_free(struct sim *s);
 bool node_up(const struct sim *s, unsigned r);
 void node_mark_lost(struct sim *s, unsigned r);
 
+struct sim_snap *snap_take(struct sim *s, unsigned from);
+void snap_free(struct sim_snap *sn);
+bool snap_install(struct sim *s, unsigned r, const struct sim_snap *sn);
+void node_restart(struct sim *s, unsigned r);
+void disk_restart(struct sim *s, unsigned r);
+
+/* disk.c (§12 S) */
+tr_durable_fn disk_append;
+struct dfr *disk_hold(struct sim *s, unsigned r, uint8_t kind);
+void disk_step_end(struct sim *s, unsigned r);
+void disk_sync_done(struct sim *s, unsigned r, uint32_t gen);
+void disk_sync_now(struct sim *s, unsigned r);
+void disk_crash(struct sim *s, unsigned r);
+void disk_wipe(struct node *n);
+bool disk_idle(const struct node *n);
+void disk_free(struct node *n);
+
 /* ops.c */
 struct op *sim_op_new(struct sim *s, struct client *c, uint8_t op, const char *key,
 		      const char *val);
@@ -201,6 +283,8 @@ void check_init(struct sim *s);
 void check_free(struct sim *s);
 void check_commit(struct sim *s, unsigned r, unsigned column, uint64_t lsn);
 void check_vote(struct sim *s, const struct tr_msg *m);
+void check_vote_hash(struct sim *s, const struct tr_msg *m, uint64_t hash);
+void check_commit_hash(struct sim *s, unsigned r, unsigned column, uint64_t lsn, uint64_t hash);
 void check_apply(struct sim *s, unsigned r, unsigned column, uint64_t lsn,
 		 const struct tr_value *v);
 void sim_violation_add(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

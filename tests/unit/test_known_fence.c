@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mmp3.h"
 #include "wire.h"
@@ -200,6 +201,16 @@ Test(known_fence, one_of_two_concurrent_handlers_sees_the_other, .timeout = 60)
 		cr_log_warn("the two handlers never overlapped: this run proved nothing");
 }
 
+/* More runnable threads than CPUs (the load average of the last minute). */
+static bool
+busy(void)
+{
+	double load;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return getloadavg(&load, 1) == 1 && cpus > 0 && load > (double)cpus;
+}
+
 /* The known-bad variant shows the test has teeth: on x86 the relaxed store
  * waits in the store buffer (the cache line of known is shared by both
  * threads' stores) while the capture loads. Batches run until one misses,
@@ -211,11 +222,13 @@ Test(known_fence, without_the_fence_captures_miss, .timeout = 120)
 
 	cr_log_info("no fence: %lu of %lu rounds missed, both saw in %lu", r.misses, r.rounds,
 		    r.both);
-	if (r.misses == 0 && r.both < 100) {
+	if (r.misses == 0 && (r.both < 100 || busy())) {
 		/* Not a skip: Criterion 2.4 exits non-zero on one. scripts/mutants.sh
-		 * retries this test for the no-fence mutation. */
-		cr_log_warn("the two handlers overlapped in only %lu of %lu rounds: nothing shown",
-			    r.both, r.rounds);
+		 * retries this test for the no-fence mutation. On a machine with
+		 * more runnable threads than CPUs the two handlers rarely run in
+		 * the same few nanoseconds, however often both see each other. */
+		cr_log_warn("no miss: the handlers overlapped in %lu of %lu rounds, on a machine"
+			    " %s: nothing shown", r.both, r.rounds, busy() ? "too busy" : "idle");
 		return;
 	}
 	cr_assert_gt(r.misses, 0, "no miss in %lu rounds without the fence, though both saw in %lu",

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  * Unit tests for engine/kv.c: KV semantics, exactly-once writes (§8), the
- * digest and the fixed-size table.
+ * digest, the fixed-size table, and the seam to another state machine.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -490,9 +490,11 @@ Test(kv, store_full_records_nothing)
 	/* Overwriting an existing key is always possible. */
 	cr_expect_eq(set(&env_a, 1, 8, 8, "k1", "w"), TR_ST_OK);
 	cr_expect_eq(del(&env_a, 1, 9, 8, "k2"), TR_ST_OK);
-	/* seq 7 was not recorded: now that there is room it is applied. */
-	cr_expect_eq(set(&env_a, 1, 7, 8, "k7", "v"), TR_ST_OK);
+	/* seq 7 was decided (refused for good): again it is a duplicate, and
+	 * a new seq applies it now that there is room. */
 	cr_expect_eq(set(&env_a, 1, 7, 8, "k7", "v"), TR_ST_DUPLICATE);
+	expect_val(&env_a, "k7", NULL);
+	cr_expect_eq(set(&env_a, 1, 12, 8, "k7", "v"), TR_ST_OK);
 	expect_val(&env_a, "k7", "v");
 	expect_val(&env_a, "k1", "w");
 	expect_val(&env_a, "k2", NULL);
@@ -508,7 +510,7 @@ Test(kv, store_full_records_nothing)
 	expect_val(&env_a, "k1", "w");
 	/* A value of exactly val_max fits. */
 	big[VAL_MAX] = '\0';
-	cr_expect_eq(set(&env_a, 1, 10, 8, "k1", big), TR_ST_OK);
+	cr_expect_eq(set(&env_a, 1, 13, 8, "k1", big), TR_ST_OK);
 	expect_val(&env_a, "k1", big);
 }
 
@@ -868,4 +870,104 @@ Test(kv, hash_sees_every_byte)
 		cr_expect_neq(h, tr_kv_pair_hash(NULL, 0, buf, n), "last byte of %u", n);
 		buf[n - 1] = 0;
 	}
+}
+
+/* The seam (struct tr_machine): a machine that records what it is given. */
+struct rec_machine {
+	unsigned calls, reads;
+	uint64_t seqs[64];   /* the fresh writes, in the order applied */
+	unsigned nseqs;
+	unsigned batch[8];   /* sizes of the apply calls */
+	uint64_t sum;        /* sum of the applied seqs: the digest */
+	uint64_t refuse;     /* this seq is answered FULL */
+};
+
+static void
+rec_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_result *res)
+{
+	struct rec_machine *m = sm->machine_ctx;
+
+	cr_assert_lt(m->calls, 8);
+	m->batch[m->calls++] = n;
+	for (unsigned i = 0; i < n; i++) {
+		cr_assert_eq(cmds[i].op, TR_OP_CMD);
+		cr_assert_eq(res[i].status, TR_ST_OK, "results are zeroed before apply");
+		if (cmds[i].seq == m->refuse) {
+			res[i].status = TR_ST_FULL;
+			continue;
+		}
+		m->seqs[m->nseqs++] = cmds[i].seq;
+		m->sum += cmds[i].seq;
+		res[i].code = (uint32_t)cmds[i].seq * 10;
+	}
+}
+
+static void
+rec_read(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
+{
+	struct rec_machine *m = sm->machine_ctx;
+
+	cr_assert_eq(cmd->op, TR_OP_QUERY);
+	m->reads++;
+	res->code = m->nseqs; /* what the read saw: the writes before it */
+}
+
+static uint64_t
+rec_digest(const struct tr_sm *sm)
+{
+	const struct rec_machine *m = sm->machine_ctx;
+
+	return m->sum;
+}
+
+static const struct tr_machine rec_ops = {.apply = rec_apply, .read = rec_read,
+					  .digest = rec_digest};
+
+Test(kv, machine_sees_fresh_writes_in_batches)
+{
+	static struct rec_machine m;
+	static struct tr_client_rec recs[16];
+	struct tr_sm sm;
+	struct tr_cmd c[7];
+	struct tr_sm_result r[7];
+
+	memset(&m, 0, sizeof(m));
+	m.refuse = 4;
+	tr_sm_init_machine(&sm, &rec_ops, &m, recs, 16);
+	/* seq 1, 2; 1 again (a duplicate); a query; 3; 4 (refused); 2 again. */
+	c[0] = mk(TR_OP_CMD, 7, 1, 8, "", "a");
+	c[1] = mk(TR_OP_CMD, 7, 2, 8, "", "b");
+	c[2] = mk(TR_OP_CMD, 7, 1, 8, "", "a");
+	c[3] = mk(TR_OP_QUERY, 7, 0, 8, "", "q");
+	c[4] = mk(TR_OP_CMD, 7, 3, 8, "", "c");
+	c[5] = mk(TR_OP_CMD, 7, 4, 8, "", "d");
+	c[6] = mk(TR_OP_CMD, 7, 2, 8, "", "b");
+	tr_sm_apply_batch(&sm, c, 7, r);
+
+	/* The duplicates never reach the machine; the query splits the batch
+	 * and sees the two writes before it. */
+	cr_expect_eq(m.calls, 2);
+	cr_expect_eq(m.batch[0], 2);
+	cr_expect_eq(m.batch[1], 2);
+	cr_expect_eq(m.nseqs, 3);
+	cr_expect_eq(m.seqs[0], 1);
+	cr_expect_eq(m.seqs[1], 2);
+	cr_expect_eq(m.seqs[2], 3);
+	cr_expect_eq(r[0].status, TR_ST_OK);
+	cr_expect_eq(r[0].code, 10);
+	cr_expect_eq(r[1].code, 20);
+	cr_expect_eq(r[2].status, TR_ST_DUPLICATE);
+	cr_expect_eq(m.reads, 1);
+	cr_expect_eq(r[3].code, 2);
+	cr_expect_eq(r[4].code, 30);
+	cr_expect_eq(r[5].status, TR_ST_FULL);
+	cr_expect_eq(r[6].status, TR_ST_DUPLICATE);
+	cr_expect_eq(sm.digest, 6);
+	cr_expect_eq(sm.applied_cmds, 4, "3 writes and the query; the refused one is not");
+
+	/* The refused write stays decided: again, it is a duplicate. */
+	c[0] = mk(TR_OP_CMD, 7, 4, 8, "", "d");
+	tr_sm_apply_batch(&sm, c, 1, r);
+	cr_expect_eq(r[0].status, TR_ST_DUPLICATE);
+	cr_expect_eq(m.calls, 2);
 }

@@ -588,7 +588,7 @@ Test(cmd, decode_rejects)
 	off = 0;
 	cr_assert_eq(tr_cmd_decode(buf, n, &off, &c), TR_WIRE_E_BAD_CMD);
 	cr_assert_eq(off, 0);
-	buf[0] = TR_OP_DEL + 1;
+	buf[0] = TR_OP_QUERY + 1;
 	cr_assert_eq(tr_cmd_decode(buf, n, &off, &c), TR_WIRE_E_BAD_CMD);
 	buf[0] = TR_OP_GET;
 	buf[1] = 0;
@@ -1330,8 +1330,12 @@ Test(reject, malformed_commands)
 	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_OK);
 	c.op = 0;
 	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "op 0");
-	c.op = 4;
-	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "op 4");
+	c.op = TR_OP_QUERY + 1;
+	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "op 6");
+	c.op = TR_OP_CMD; /* the embedder's: opaque bytes in val */
+	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_OK, "op 4");
+	c.op = TR_OP_DEL; /* a del carries no value */
+	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "del with a value");
 	c = sample_cmds[0];
 	c.window = 0;
 	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "window 0");

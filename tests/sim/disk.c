@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT
+ * The simulator's disk (PROTOCOL §12 S1-S3): one log per replica, written
+ * through cfg.durable, synced in virtual time.
+ *
+ * Group commit: every record a step appends waits for a sync; whatever the
+ * step reveals (its frames, its client answers) and what the checkers learn
+ * from it (votes, commits, applies) is held in order and released once a
+ * sync covers the records appended before it. A sync covers everything
+ * appended when it starts and takes sync_min_ns..sync_max_ns. A crash keeps
+ * the synced bytes plus a random part of the rest, which may end inside a
+ * record (a torn tail, S3). The known-bad TR_VARIANT_REPLY_BEFORE_PERSIST
+ * sends frames at once and still syncs later.
+ */
+#include "sim_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+disk_append(void *arg, const struct tr_durable_rec *rec)
+{
+	struct node *n = arg;
+	struct sim_disk *d = &n->disk;
+	size_t need = tr_durable_bytes(rec);
+
+	if (d->len + need > d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 1 << 16;
+		while (d->len + need > d->cap)
+			d->cap *= 2;
+		d->log = realloc(d->log, d->cap);
+	}
+	d->len += tr_durable_encode(d->log + d->len, d->cap - d->len, rec);
+	n->sim->st.records++;
+}
+
+struct dfr *
+disk_hold(struct sim *s, unsigned r, uint8_t kind)
+{
+	struct sim_disk *d = &s->nodes[r].disk;
+	struct dfr *e;
+
+	if (d->qlen == d->qcap) {
+		d->qcap = d->qcap ? 2 * d->qcap : 256;
+		d->q = realloc(d->q, d->qcap * sizeof(*d->q));
+	}
+	e = &d->q[d->qlen++];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->need = d->len;
+	return e;
+}
+
+static void
+dfr_free(struct dfr *e)
+{
+	free(e->buf);
+	if (e->kind == DFR_SNAP)
+		snap_free(e->snap);
+	e->buf = NULL;
+	e->snap = NULL;
+}
+
+static void
+dfr_release(struct sim *s, unsigned r, struct dfr *e)
+{
+	struct node *n = &s->nodes[r];
+
+	switch (e->kind) {
+	case DFR_FRAME:
+		sim_net_frame(s, r, e->to, e->column, e->buf, e->len);
+		break;
+	case DFR_VOTE:
+		check_vote_hash(s, &e->m, e->hash);
+		break;
+	case DFR_COMMIT:
+		check_commit_hash(s, r, e->column, e->lsn, e->hash);
+		break;
+	case DFR_APPLY:
+		e->v.cmds = e->buf;
+		check_apply(s, r, e->column, e->lsn, &e->v);
+		break;
+	case DFR_COMPLETE:
+		e->done.res.val = e->buf;
+		sim_complete(n, &e->done);
+		break;
+	case DFR_SNAP:
+		snap_free(n->disk.snap);
+		n->disk.snap = e->snap;
+		e->snap = NULL;
+		break;
+	case DFR_REJOINED:
+		n->disk.joining = false;
+		break;
+	}
+	dfr_free(e);
+}
+
+/* Releases, in order, everything the synced bytes cover. */
+static void
+disk_release(struct sim *s, unsigned r)
+{
+	struct sim_disk *d = &s->nodes[r].disk;
+
+	while (d->qhead < d->qlen && d->q[d->qhead].need <= d->synced) {
+		struct dfr e = d->q[d->qhead++];
+
+		dfr_release(s, r, &e);
+	}
+	if (d->qhead == d->qlen)
+		d->qhead = d->qlen = 0;
+}
+
+static void
+sync_start(struct sim *s, unsigned r)
+{
+	struct sim_disk *d = &s->nodes[r].disk;
+
+	if (d->syncing || d->qhead == d->qlen)
+		return;
+	d->syncing = true;
+	d->sync_target = d->len;
+	schedule(s, s->now + sim_between(s, s->p.sync_min_ns, s->p.sync_max_ns), EV_SYNC,
+		 (uint8_t)r, 0, d->gen, NULL, 0);
+}
+
+void
+disk_sync_done(struct sim *s, unsigned r, uint32_t gen)
+{
+	struct sim_disk *d = &s->nodes[r].disk;
+
+	if (gen != d->gen || !d->syncing)
+		return; /* a sync of a life that crashed */
+	d->syncing = false;
+	if (d->sync_target > d->synced)
+		d->synced = d->sync_target;
+	s->st.syncs++;
+	disk_release(s, r);
+	sync_start(s, r);
+}
+
+/* A sync that takes no time: before a snapshot is cut or installed. */
+void
+disk_sync_now(struct sim *s, unsigned r)
+{
+	struct sim_disk *d = &s->nodes[r].disk;
+
+	if (!s->p.disk)
+		return;
+	d->synced = d->len;
+	disk_release(s, r);
+}
+
+/* After every step: the superblock's incarnation (J0: a join's new one,
+ * written before anything is sent at it), a snapshot once the engine has
+ * recycled past the disk's (the log after a snapshot must fit the ring,
+ * tr_replica_restore), the end of a rejoin, then what is synced goes. */
+void
+disk_step_end(struct sim *s, unsigned r)
+{
+	struct node *n = &s->nodes[r];
+	struct sim_disk *d = &n->disk;
+	bool snap = false;
+
+	if (tr_replica_inc(&n->rep) > d->inc)
+		d->inc = tr_replica_inc(&n->rep);
+	if (d->joining && tr_replica_rejoined(&n->rep)) {
+		bool held = false;
+
+		for (size_t i = d->qhead; i < d->qlen; i++)
+			held |= d->q[i].kind == DFR_REJOINED;
+		if (!held)
+			disk_hold(s, r, DFR_REJOINED);
+	}
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		snap |= n->rep.col[c].base > d->snap_at[c];
+	if (snap) {
+		struct dfr *e = disk_hold(s, r, DFR_SNAP);
+
+		e->snap = snap_take(s, r);
+		memcpy(d->snap_at, e->snap->pt.applied, sizeof(d->snap_at));
+		for (unsigned c = 0; c < TR_COLUMNS; c++)
+			if (d->snap_at[c] < n->rep.col[c].base)
+				d->snap_at[c] = n->rep.col[c].base; /* installed, not applied yet */
+	}
+	disk_release(s, r);
+	sync_start(s, r);
+}
+
+bool
+disk_idle(const struct node *n)
+{
+	return n->disk.qhead == n->disk.qlen;
+}
+
+static void
+disk_drop_held(struct sim_disk *d)
+{
+	for (size_t i = d->qhead; i < d->qlen; i++)
+		dfr_free(&d->q[i]);
+	d->qhead = d->qlen = 0;
+	d->syncing = false;
+	d->gen++;
+}
+
+/* A crash: what was held is lost; the synced bytes stay, and of the rest a
+ * random part made it (the last record kept may be cut short). */
+void
+disk_crash(struct sim *s, unsigned r)
+{
+	struct sim_disk *d = &s->nodes[r].disk;
+
+	disk_drop_held(d);
+	if (d->snap != NULL)
+		memcpy(d->snap_at, d->snap->pt.applied, sizeof(d->snap_at));
+	else
+		memset(d->snap_at, 0, sizeof(d->snap_at));
+	d->len = d->synced + sim_between(s, 0, d->len - d->synced);
+	memset(d->log + d->len, 0, d->cap - d->len); /* a preallocated file reads zero */
+	d->synced = d->len;
+}
+
+/* A new machine: nothing on it (the amnesiac's, J). */
+void
+disk_wipe(struct node *n)
+{
+	struct sim_disk *d = &n->disk;
+
+	disk_drop_held(d);
+	d->len = d->synced = 0;
+	if (d->log != NULL)
+		memset(d->log, 0, d->cap);
+	snap_free(d->snap);
+	d->snap = NULL;
+	memset(d->snap_at, 0, sizeof(d->snap_at));
+	d->joining = true;
+}
+
+void
+disk_free(struct node *n)
+{
+	disk_drop_held(&n->disk);
+	free(n->disk.q);
+	free(n->disk.log);
+	snap_free(n->disk.snap);
+	memset(&n->disk, 0, sizeof(n->disk));
+}
+
+/* S3 fault: one byte of a record before the last one flipped. */
+static void
+corrupt_middle(struct sim *s, struct sim_disk *d)
+{
+	size_t starts[64], n = 0, off = 0, used;
+	struct tr_durable_rec rec;
+	size_t pick, span;
+
+	/* The first 64 records' starts are enough to pick from. */
+	while (n < 64 && tr_durable_decode(d->log + off, d->len - off, &rec, &used) ==
+				 TR_DURABLE_OK) {
+		starts[n++] = off;
+		off += used;
+	}
+	if (n < 2)
+		return;
+	pick = (size_t)sim_between(s, 0, n - 2);
+	span = starts[pick + 1] - starts[pick];
+	d->log[starts[pick] + sim_between(s, 0, span - 1)] ^= (uint8_t)(1u << sim_between(s, 0, 7));
+}
+
+/* S3: the length of the valid prefix; *damaged when a record fails and a
+ * valid one follows it (not a torn tail). */
+static size_t
+disk_scan(struct sim_disk *d, bool *damaged, bool *torn)
+{
+	struct tr_durable_rec rec;
+	size_t off = 0, used, at;
+
+	*damaged = *torn = false;
+	while (tr_durable_decode(d->log + off, d->len - off, &rec, &used) == TR_DURABLE_OK)
+		off += used;
+	for (at = off; at < d->len && d->log[at] == 0; at++)
+		;
+	if (at == d->len)
+		return off; /* the end of the log */
+	*torn = true;
+	for (at = off + 1; at + TR_DURABLE_HDR_BYTES <= d->len; at++)
+		if (tr_durable_decode(d->log + at, d->len - at, &rec, &used) == TR_DURABLE_OK) {
+			*damaged = true;
+			break;
+		}
+	return off;
+}
+
+/* S2: a crashed replica back from its disk, or (S3's damage, a rejoin not
+ * finished, a record the engine refuses) as an amnesiac (J). */
+void
+disk_restart(struct sim *s, unsigned r)
+{
+	struct node *n = &s->nodes[r];
+	struct sim_disk *d = &n->disk;
+	uint64_t down_since = n->down_since;
+	struct tr_durable_rec rec;
+	bool damaged, torn;
+	size_t valid, off = 0, used;
+	uint32_t inc;
+
+	d->restart_at = UINT64_MAX;
+	/* f = 1: no damage while another replica rejoins without memory (two
+	 * amnesiacs at once, after a power loss, could never rejoin: J1). */
+	if (s->p.corrupt > 0 && sim_unit(s) < s->p.corrupt &&
+	    !s->nodes[(r + 1) % TR_REPLICAS].disk.joining &&
+	    !s->nodes[(r + 2) % TR_REPLICAS].disk.joining)
+		corrupt_middle(s, d);
+	valid = disk_scan(d, &damaged, &torn);
+	if (damaged || d->joining) {
+		s->st.damaged += damaged;
+		sim_trace(s, "replica %u: %s: rejoins without memory", r,
+			  damaged ? "damaged log (S3)" : "its disk is from a rejoin not finished");
+		node_restart(s, r);
+		return;
+	}
+	if (torn) {
+		s->st.torn_tails++;
+		memset(d->log + valid, 0, d->len - valid);
+	}
+	d->len = d->synced = valid;
+	/* J0: a new incarnation, durable before anything is sent. */
+	inc = d->inc + ((s->p.variant & TR_VARIANT_RESTART_SAME_INC) ? 0 : 1);
+	d->inc = inc;
+	snap_free(s->snaps[r]);
+	s->snaps[r] = NULL;
+	node_free(n);
+	n->life++;
+	n->start_inc = inc;
+	node_init(s, r, false);
+	n->down_since = down_since;
+	n->crashed = false;
+	n->paused = false;
+	n->snap_pending = false;
+	if (d->snap != NULL && !snap_install(s, r, d->snap))
+		return;
+	while (tr_durable_decode(d->log + off, d->len - off, &rec, &used) == TR_DURABLE_OK) {
+		if (tr_replica_restore(&n->rep, &rec, s->now) != 0) {
+			s->st.restore_refused++;
+			sim_trace(s, "replica %u: record at %zu refused: rejoins without memory", r,
+				  off);
+			node_restart(s, r);
+			return;
+		}
+		off += used;
+	}
+	tr_replica_restored(&n->rep, s->now);
+	s->st.disk_restarts++;
+	sim_trace(s, "replica %u restarts from its disk: inc %u, %zu bytes of log%s", r, inc, valid,
+		  torn ? ", torn tail dropped" : "");
+}

@@ -1,0 +1,446 @@
+/* §12 S1-S3: the durable record codec (durable.h). */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "durable.h"
+#include "wire.h"
+
+static uint8_t cmds[256];
+
+/* A slot record voted at (3, inc 2, r1), promised (4, 1, r2), holding two
+ * SET commands. */
+static struct tr_durable_rec
+slot_rec(void)
+{
+	struct tr_durable_rec rec;
+	struct tr_cmd c = {.op = TR_OP_SET, .window = 4, .client_id = 77, .seq = 9,
+			   .key = (const uint8_t *)"key", .key_len = 3,
+			   .val = (const uint8_t *)"value", .val_len = 5};
+	size_t n;
+
+	memset(&rec, 0, sizeof(rec));
+	n = tr_cmd_encode(cmds, sizeof(cmds), &c);
+	c.seq = 10;
+	n += tr_cmd_encode(cmds + n, sizeof(cmds) - n, &c);
+	rec.kind = TR_DURABLE_SLOT;
+	rec.column = 2;
+	rec.lsn = 123456789;
+	rec.promised = (struct tr_ballot){.n = 4, .replica = 2, .inc = 1};
+	rec.vbal = (struct tr_ballot){.n = 3, .replica = 1, .inc = 2};
+	rec.has_value = true;
+	rec.committed = true;
+	rec.value = (struct tr_value){.deps = {5, 6, 123456790}, .proposer = 2, .cmd_count = 2,
+				      .cmds_len = (uint32_t)n, .cmds = cmds};
+	return rec;
+}
+
+static void
+assert_same(const struct tr_durable_rec *a, const struct tr_durable_rec *b)
+{
+	cr_assert_eq(a->kind, b->kind);
+	cr_assert_eq(a->column, b->column);
+	if (a->kind == TR_DURABLE_KNOWN) {
+		cr_assert_arr_eq(a->known, b->known, sizeof(a->known));
+		return;
+	}
+	cr_assert_eq(a->lsn, b->lsn);
+	cr_assert_eq(tr_ballot_cmp(a->promised, b->promised), 0);
+	cr_assert_eq(tr_ballot_cmp(a->vbal, b->vbal), 0);
+	cr_assert_eq(a->has_value, b->has_value);
+	cr_assert_eq(a->committed, b->committed);
+	if (!a->has_value)
+		return;
+	cr_assert_arr_eq(a->value.deps, b->value.deps, sizeof(a->value.deps));
+	cr_assert_eq(a->value.proposer, b->value.proposer);
+	cr_assert_eq(a->value.cmd_count, b->value.cmd_count);
+	cr_assert_eq(a->value.cmds_len, b->value.cmds_len);
+	if (a->value.cmds_len != 0)
+		cr_assert_arr_eq(a->value.cmds, b->value.cmds, a->value.cmds_len);
+}
+
+/* Encodes recs back to back into log (zeroed after), returns the bytes. */
+static size_t
+write_log(uint8_t *log, size_t cap, const struct tr_durable_rec *recs, unsigned n)
+{
+	size_t off = 0;
+
+	memset(log, 0, cap);
+	for (unsigned i = 0; i < n; i++) {
+		size_t w = tr_durable_encode(log + off, cap - off, &recs[i]);
+
+		cr_assert_eq(w, tr_durable_bytes(&recs[i]));
+		off += w;
+	}
+	return off;
+}
+
+Test(durable, round_trip)
+{
+	struct tr_durable_rec recs[4], got;
+	uint8_t log[1024];
+	size_t len, off = 0, used;
+	unsigned i = 0;
+
+	recs[0] = slot_rec();
+	recs[1] = slot_rec();
+	recs[1].committed = false;
+	recs[1].vbal = (struct tr_ballot){0};
+	recs[1].value = (struct tr_value){.deps = {1, 2, 3}, .proposer = 0}; /* a NOOP */
+	memset(&recs[2], 0, sizeof(recs[2]));
+	recs[2].kind = TR_DURABLE_SLOT; /* a bare promise */
+	recs[2].column = 0;
+	recs[2].lsn = 0;
+	recs[2].promised = (struct tr_ballot){.n = 1, .replica = 0, .inc = 1};
+	memset(&recs[3], 0, sizeof(recs[3]));
+	recs[3].kind = TR_DURABLE_KNOWN;
+	recs[3].column = 1;
+	recs[3].known[0] = 10;
+	recs[3].known[1] = TR_LSN_MAX;
+	recs[3].known[2] = 1;
+	len = write_log(log, sizeof(log), recs, 4);
+	for (;;) {
+		int rc = tr_durable_decode(log + off, sizeof(log) - off, &got, &used);
+
+		if (rc == TR_DURABLE_END)
+			break;
+		cr_assert_eq(rc, TR_DURABLE_OK, "record %u: rc %d", i, rc);
+		cr_assert_lt(i, 4u);
+		assert_same(&recs[i], &got);
+		if (got.has_value && got.value.cmds_len != 0)
+			cr_assert(got.value.cmds == log + off + used - got.value.cmds_len,
+				  "cmds point into the log");
+		off += used;
+		i++;
+	}
+	cr_assert_eq(i, 4u);
+	cr_assert_eq(off, len);
+	/* A short buffer: nothing written. */
+	cr_assert_eq(tr_durable_encode(log, tr_durable_bytes(&recs[0]) - 1, &recs[0]), 0);
+}
+
+Test(durable, end_on_zero_word_or_short_tail)
+{
+	uint8_t log[64] = {0};
+	struct tr_durable_rec got;
+	size_t used = 99;
+
+	cr_assert_eq(tr_durable_decode(log, sizeof(log), &got, &used), TR_DURABLE_END);
+	cr_assert_eq(used, 0);
+	log[0] = 20; /* a length, but fewer than 8 bytes in all */
+	cr_assert_eq(tr_durable_decode(log, 7, &got, &used), TR_DURABLE_END);
+}
+
+Test(durable, torn_when_length_runs_past)
+{
+	struct tr_durable_rec rec = slot_rec(), got;
+	uint8_t log[512];
+	size_t len = write_log(log, sizeof(log), &rec, 1), used;
+
+	for (size_t cut = TR_DURABLE_HDR_BYTES; cut < len; cut++)
+		cr_assert_eq(tr_durable_decode(log, cut, &got, &used), TR_DURABLE_TORN,
+			     "cut at %zu", cut);
+	cr_assert_eq(tr_durable_decode(log, len, &got, &used), TR_DURABLE_OK);
+	cr_assert_eq(used, len);
+}
+
+Test(durable, bad_on_any_flipped_byte)
+{
+	struct tr_durable_rec recs[2], got;
+	uint8_t log[512];
+	size_t len, used;
+
+	recs[0] = slot_rec();
+	memset(&recs[1], 0, sizeof(recs[1]));
+	recs[1].kind = TR_DURABLE_KNOWN;
+	recs[1].known[2] = 7;
+	len = write_log(log, sizeof(log), recs, 2);
+	/* Every byte after the length word: CRC or body. (A flipped length
+	 * word gives TORN, BAD or a record boundary elsewhere; the CRC of the
+	 * shifted body catches the last.) */
+	for (size_t at = 4; at < len; at++) {
+		size_t rec0 = tr_durable_bytes(&recs[0]);
+		size_t start = at < rec0 ? 0 : rec0;
+
+		if (at >= rec0 && at < rec0 + 4)
+			continue;
+		log[at] ^= 0x10;
+		cr_assert_eq(tr_durable_decode(log + start, sizeof(log) - start, &got, &used),
+			     TR_DURABLE_BAD, "byte %zu", at);
+		log[at] ^= 0x10;
+	}
+	cr_assert_eq(tr_durable_decode(log, sizeof(log), &got, &used), TR_DURABLE_OK);
+}
+
+/* A body whose CRC is right but whose fields are impossible is BAD too. */
+Test(durable, bad_on_impossible_fields)
+{
+	struct tr_durable_rec rec = slot_rec(), got;
+	uint8_t log[512];
+	size_t used;
+
+	rec.column = 3;
+	write_log(log, sizeof(log), &rec, 1);
+	cr_assert_eq(tr_durable_decode(log, sizeof(log), &got, &used), TR_DURABLE_BAD);
+	rec = slot_rec();
+	rec.vbal.replica = 3;
+	write_log(log, sizeof(log), &rec, 1);
+	cr_assert_eq(tr_durable_decode(log, sizeof(log), &got, &used), TR_DURABLE_BAD);
+	rec = slot_rec();
+	rec.value.cmd_count = 3; /* two commands in the bytes */
+	write_log(log, sizeof(log), &rec, 1);
+	cr_assert_eq(tr_durable_decode(log, sizeof(log), &got, &used), TR_DURABLE_BAD);
+	rec = slot_rec();
+	rec.kind = 7;
+	write_log(log, sizeof(log), &rec, 1);
+	cr_assert_eq(tr_durable_decode(log, sizeof(log), &got, &used), TR_DURABLE_BAD);
+}
+
+/* S1 and S2 in the engine: records reported through cfg.durable, written
+ * to a byte log, restored into a new life of the replica. */
+
+#include <stdlib.h>
+
+#include "mmp3.h"
+
+struct disk {
+	uint8_t buf[1 << 16];
+	size_t len;
+	unsigned records;
+};
+
+static struct disk disk;
+static struct tr_msg msgs[64];
+static struct tr_out out = {.msgs = msgs, .msg_cap = 64};
+
+static void
+disk_append(void *arg, const struct tr_durable_rec *rec)
+{
+	struct disk *d = arg;
+	size_t n = tr_durable_encode(d->buf + d->len, sizeof(d->buf) - d->len, rec);
+
+	cr_assert_gt(n, 0, "the test's log is full");
+	d->len += n;
+	d->records++;
+}
+
+/* A replica with the test's disk; inc is its incarnation. */
+static struct tr_replica *
+replica_new(uint8_t id, uint32_t inc)
+{
+	struct tr_replica *r = aligned_alloc(64, (sizeof(*r) + 63) & ~(size_t)63);
+	struct tr_config cfg;
+	size_t bytes;
+	void *mem;
+
+	tr_config_default(&cfg, id, 100000);
+	cfg.log_slots_max = 64;
+	cfg.inflight_max = 8;
+	cfg.batch_bytes_max = 256;
+	cfg.pending_bytes_max = 1024;
+	cfg.incarnation = inc;
+	cfg.durable = disk_append;
+	cfg.durable_arg = &disk;
+	bytes = tr_replica_mem_bytes(&cfg);
+	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	cr_assert(tr_replica_init(r, &cfg, mem, bytes, 0) == 0);
+	return r;
+}
+
+static void
+replica_free(struct tr_replica *r)
+{
+	free(r->col[0].slots); /* the start of mem */
+	free(r);
+}
+
+/* S2: the next life (inc + 1) from every record on the disk. */
+static struct tr_replica *
+replica_restart(struct tr_replica *old, uint64_t now)
+{
+	uint8_t id = old->cfg.id;
+	uint32_t inc = tr_replica_inc(old) + 1;
+	struct tr_replica *r;
+	struct tr_durable_rec rec;
+	size_t off = 0, used;
+
+	replica_free(old);
+	r = replica_new(id, inc);
+	while (tr_durable_decode(disk.buf + off, disk.len - off, &rec, &used) == TR_DURABLE_OK) {
+		cr_assert_eq(tr_replica_restore(r, &rec, now), 0);
+		off += used;
+	}
+	cr_assert_eq(off, disk.len, "every record decodes");
+	tr_replica_restored(r, now);
+	return r;
+}
+
+static const struct tr_msg *
+step_recv(struct tr_replica *r, const struct tr_msg *m, uint64_t now, int want_type)
+{
+	tr_out_reset(&out);
+	tr_column_recv(&r->col[m->column], m, now, &out);
+	for (unsigned i = 0; i < out.msg_count; i++)
+		if (out.msgs[i].type == want_type)
+			return &out.msgs[i];
+	return NULL;
+}
+
+static const struct tr_msg *
+find_out(int type, uint64_t lsn)
+{
+	for (unsigned i = 0; i < out.msg_count; i++)
+		if (out.msgs[i].type == type && out.msgs[i].lsn == lsn)
+			return &out.msgs[i];
+	return NULL;
+}
+
+/* slot_rec's two commands, deps [1, 0, 0]. */
+static struct tr_value
+two_sets(uint8_t proposer)
+{
+	struct tr_value v = slot_rec().value;
+
+	v.proposer = proposer;
+	memset(v.deps, 0, sizeof(v.deps));
+	v.deps[0] = 1;
+	return v;
+}
+
+static void
+disk_reset(void)
+{
+	memset(&disk, 0, sizeof(disk));
+}
+
+/* A vote (with its value) and its promise survive: a lower ballot is
+ * refused, and a higher one without a vote gets the voted value back (A3),
+ * not the proposer's NOOP. */
+Test(durable_engine, vote_and_promise_survive_a_restart, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(1, 1);
+	struct tr_msg m = {.type = TR_MSG_ACCEPT, .from = 0, .to = 1, .column = 0, .lsn = 0,
+			   .ballot = {.n = 2, .replica = 0, .inc = 1}, .value = two_sets(0)};
+	const struct tr_msg *rep;
+
+	rep = step_recv(r, &m, 1000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(rep != NULL && rep->reply == TR_REPLY_OK);
+	cr_assert_eq(disk.records, 1, "S1: one record for the vote");
+	r = replica_restart(r, 2000);
+	cr_assert_eq(tr_replica_inc(r), 2);
+	cr_assert(tr_replica_serving(r) && tr_replica_rejoined(r), "S2: votes at once");
+
+	m.ballot = (struct tr_ballot){.n = 1, .replica = 2, .inc = 1};
+	m.from = 2;
+	m.value = (struct tr_value){.deps = {1, 0, 0}, .proposer = 2}; /* a NOOP */
+	rep = step_recv(r, &m, 3000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(rep != NULL && rep->reply == TR_REPLY_REJECT, "A1: the promise (2,0) is kept");
+	cr_assert_eq(rep->promised.n, 2);
+	m.ballot.n = 3;
+	rep = step_recv(r, &m, 4000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(rep != NULL && rep->reply == TR_REPLY_OK);
+	cr_assert_eq(rep->value.cmd_count, 2, "A3: the vote at (2,0) wins over the NOOP");
+	replica_free(r);
+}
+
+/* The owner's allocation survives: the restarted owner retries lsn 0 with
+ * the same commands at a higher ballot and allocates new commands from 1. */
+Test(durable_engine, allocation_survives_a_restart, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(0, 1);
+	struct tr_cmd cmd = {.op = TR_OP_SET, .window = 1, .client_id = 5, .seq = 1,
+			     .key = (const uint8_t *)"k", .key_len = 1,
+			     .val = (const uint8_t *)"v", .val_len = 1};
+	const struct tr_msg *a;
+
+	cr_assert_eq(tr_column_submit(&r->col[0], &cmd), 0);
+	tr_out_reset(&out);
+	tr_column_flush(&r->col[0], 1000, &out);
+	a = find_out(TR_MSG_ACCEPT, 0);
+	cr_assert(a != NULL && a->value.cmd_count == 1);
+	cr_assert_eq(disk.records, 1, "S1: the allocation and its promise, one record");
+
+	r = replica_restart(r, 2000);
+	cr_assert_eq(r->col[0].next_lsn, 1);
+	tr_out_reset(&out);
+	tr_column_tick(&r->col[0], 2000, &out);
+	a = find_out(TR_MSG_ACCEPT, 0);
+	cr_assert(a != NULL, "P6: the restored own slot is retried");
+	cr_assert_eq(a->value.cmd_count, 1);
+	cr_assert_gt(a->ballot.n, 1);
+	cr_assert_eq(a->ballot.inc, 2);
+	cmd.seq = 2;
+	cr_assert_eq(tr_column_submit(&r->col[0], &cmd), 0);
+	tr_out_reset(&out);
+	tr_column_flush(&r->col[0], 3000, &out);
+	cr_assert(find_out(TR_MSG_ACCEPT, 1) != NULL, "P1: the next lsn is 1");
+	replica_free(r);
+}
+
+/* A commit survives, and A0 answers from it. */
+Test(durable_engine, commit_survives_a_restart, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(1, 1);
+	struct tr_msg m = {.type = TR_MSG_COMMIT, .from = 0, .to = 1, .column = 0, .lsn = 0,
+			   .value = two_sets(0)};
+	const struct tr_msg *rep;
+
+	step_recv(r, &m, 1000, 0);
+	cr_assert_eq(r->col[0].committed, 1);
+	cr_assert_eq(disk.records, 1);
+	r = replica_restart(r, 2000);
+	cr_assert_eq(r->col[0].committed, 1);
+	m.type = TR_MSG_ACCEPT;
+	m.ballot = (struct tr_ballot){.n = 5, .replica = 2, .inc = 1};
+	m.from = 2;
+	m.value = (struct tr_value){.deps = {1, 0, 0}, .proposer = 2};
+	rep = step_recv(r, &m, 3000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(rep != NULL && rep->reply == TR_REPLY_OK_COMMITTED);
+	cr_assert_eq(rep->value.cmd_count, 2);
+	replica_free(r);
+}
+
+/* The known a READ_INDEX_REPLY reveals is durable before it leaves, once:
+ * a second reply that reveals nothing new writes nothing. */
+Test(durable_engine, known_revealed_survives_a_restart, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(1, 1);
+	struct tr_msg join = {.type = TR_MSG_JOIN, .from = 0, .to = 1, .column = 0, .read_id = 7};
+	struct tr_msg ri = {.type = TR_MSG_READ_INDEX, .from = 2, .to = 1, .column = 2,
+			    .read_id = 1};
+	const struct tr_msg *rep;
+
+	step_recv(r, &join, 1000, 0); /* J3: known[0] rises to inflight_max */
+	cr_assert_eq(tr_known(r, 0), 8);
+	cr_assert_eq(disk.records, 0);
+	rep = step_recv(r, &ri, 2000, TR_MSG_READ_INDEX_REPLY);
+	cr_assert(rep != NULL && rep->known[0] == 8);
+	cr_assert_eq(disk.records, 1, "S1: known before the reply");
+	ri.read_id = 2;
+	step_recv(r, &ri, 3000, TR_MSG_READ_INDEX_REPLY);
+	cr_assert_eq(disk.records, 1, "nothing new revealed, nothing written");
+	r = replica_restart(r, 4000);
+	cr_assert_eq(tr_known(r, 0), 8);
+	replica_free(r);
+}
+
+/* S3 at restore: a record that cannot be this replica's is damage. */
+Test(durable_engine, restore_refuses_impossible_records, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(1, 2);
+	struct tr_durable_rec rec = slot_rec();
+
+	rec.column = 0;
+	rec.lsn = 3;
+	rec.committed = false;
+	rec.vbal = (struct tr_ballot){0};
+	rec.promised = (struct tr_ballot){.n = 1, .replica = 1, .inc = 2};
+	cr_assert_eq(tr_replica_restore(r, &rec, 0), -1, "J0: its own ballot of this life");
+	rec.promised.inc = 1;
+	cr_assert_eq(tr_replica_restore(r, &rec, 0), 0, "its own ballot of an earlier life");
+	rec.lsn = 64; /* beyond the ring from base 0 */
+	cr_assert_eq(tr_replica_restore(r, &rec, 0), -1, "beyond the ring");
+	rec.lsn = 3;
+	rec.column = 3;
+	cr_assert_eq(tr_replica_restore(r, &rec, 0), -1, "no such column");
+	replica_free(r);
+}
