@@ -12,26 +12,55 @@
 #include "port.h"
 #include "runtime.h"
 
+static void complete_cmd(struct rt_replica *r, struct trireme_client *c, struct rt_cmd *cmd);
+
+/* The command (client_id, seq) of a local client, still waiting; NULL when
+ * it is not ours or not waiting any more. */
+static struct rt_cmd *
+find_cmd(struct rt_replica *r, uint64_t client_id, uint64_t seq, struct trireme_client **cp)
+{
+	uint64_t id = client_id - r->client_id_base;
+	struct trireme_client *c;
+	struct rt_cmd *cmd;
+
+	/* Another process's, replica's or life's client: not ours. */
+	if (client_id < r->client_id_base || (id / r->clients_max) % TR_REPLICAS != r->id)
+		return NULL;
+	/* QSBR: trireme_client_free waits for our quiescent state. */
+	c = __atomic_load_n(&r->clients[id % r->clients_max], __ATOMIC_ACQUIRE);
+	if (c == NULL || c->id != client_id)
+		return NULL; /* a client of an earlier life of this replica (§12 restart) */
+	cmd = &c->cmds[seq % c->window];
+	if (cmd->seq != seq ||
+	    atomic_load_explicit(&cmd->state, memory_order_acquire) != RT_CMD_QUEUED)
+		return NULL; /* a duplicate completion (§8), or failed by a crash */
+	*cp = c;
+	return cmd;
+}
+
+/* §12 S1: an answer held for the sync (durable.c) goes now. */
+void
+rt_applier_release(struct rt_replica *r, uint64_t client_id, uint64_t seq)
+{
+	struct trireme_client *c;
+	struct rt_cmd *cmd = find_cmd(r, client_id, seq, &c);
+
+	if (cmd != NULL && cmd->held) {
+		cmd->held = false;
+		complete_cmd(r, c, cmd);
+	}
+}
+
 /* The applier: committed instances in §7 order into the store (P5). */
 static void
 on_complete(void *ctx, const struct tr_completion *d)
 {
 	struct rt_replica *r = ctx;
-	uint64_t id = d->client_id - r->client_id_base;
 	struct trireme_client *c;
-	struct rt_cmd *cmd;
+	struct rt_cmd *cmd = find_cmd(r, d->client_id, d->seq, &c);
 
-	/* Another process's, replica's or life's client: not ours. */
-	if (d->client_id < r->client_id_base || (id / r->clients_max) % TR_REPLICAS != r->id)
-		return;
-	/* QSBR: trireme_client_free waits for our quiescent state. */
-	c = __atomic_load_n(&r->clients[id % r->clients_max], __ATOMIC_ACQUIRE);
-	if (c == NULL || c->id != d->client_id)
-		return; /* a client of an earlier life of this replica (§12 restart) */
-	cmd = &c->cmds[d->seq % c->window];
-	if (cmd->seq != d->seq ||
-	    atomic_load_explicit(&cmd->state, memory_order_acquire) != RT_CMD_QUEUED)
-		return; /* a duplicate completion (§8) */
+	if (cmd == NULL || cmd->held)
+		return; /* held: answered already, waiting for a sync */
 	cmd->status = d->res.status == TR_ST_TOO_OLD ? -TRIREME_ETOO_OLD
 		    : d->res.status == TR_ST_FULL ? -TRIREME_EFULL
 		    : d->res.status == TR_ST_DUPLICATE && d->op == TR_OP_CMD ? -TRIREME_EAPPLIED
@@ -42,6 +71,20 @@ on_complete(void *ctx, const struct tr_completion *d)
 		cmd->out_len = d->res.val_len;
 		memcpy(cmd->data, d->res.val, d->res.val_len);
 	}
+	/* §12 S1 with a disk: the answer reveals the commit (and what a read
+	 * saw): it waits until the commits applied so far are durable here. */
+	if (r->dur.on) {
+		cmd->held = true;
+		rt_durable_defer(r, d);
+		return;
+	}
+	complete_cmd(r, c, cmd);
+}
+
+/* The answer to the client. */
+static void
+complete_cmd(struct rt_replica *r, struct trireme_client *c, struct rt_cmd *cmd)
+{
 	{
 		uint64_t ns = rt_now_ns(r->t) - cmd->submit_ns;
 		unsigned b = ns == 0 ? 0 : 64 - (unsigned)__builtin_clzll(ns);
@@ -95,6 +138,8 @@ rt_applier_step(struct rt_replica *r)
 	rt_snap_applier_before(r);
 	n = tr_apply(&r->applier, 256);
 	rt_snap_applier_after(r);
+	if (r->dur.on)
+		rt_durable_release(r);
 	if (n > 0) {
 		atomic_fetch_add_explicit(&r->applied, n, memory_order_relaxed);
 		if (r->kv != NULL)

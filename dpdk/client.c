@@ -244,6 +244,7 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 	if (atomic_load_explicit(&cmd->state, memory_order_relaxed) != RT_CMD_FREE)
 		return -TRIREME_EBUSY;
 	cmd->tag = tag;
+	cmd->held = false;
 	cmd->seq = c->next_seq;
 	cmd->kind = op->kind;
 	cmd->read_mode = tr_op_is_read(op->kind) ? op->read_mode : 0;

@@ -117,6 +117,7 @@ trireme_replica_crash(struct trireme *t, unsigned replica)
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
 		task_drop_tx(&r->tasks[c]);
 	rt_snap_reset(r);
+	rt_durable_crash(r); /* its logs closed; the directory stays locked */
 	/* Its memory: the engine's log and state, the state machine, the
 	 * client table. */
 	memset(r->eng_mem, 0, r->eng_bytes);
@@ -139,7 +140,8 @@ trireme_replica_restart(struct trireme *t, unsigned replica)
 	recs = calloc(r->sm.clients_max, sizeof(*recs));
 	if (recs == NULL)
 		return -TRIREME_ENOMEM;
-	/* J: an amnesiac that joins (new incarnation from its peers). */
+	/* J: an amnesiac that joins (new incarnation from its peers); with a
+	 * data directory, §12 S2: from the directory. */
 	now = rt_now_ns(t);
 	cfg = r->cfg;
 	cfg.join = true;
@@ -155,6 +157,15 @@ trireme_replica_restart(struct trireme *t, unsigned replica)
 		return -TRIREME_ENOMEM;
 	}
 	rt_applier_init(r);
+	if (r->dur.on) {
+		char err[256];
+		int rc = rt_durable_start(r, &cfg, now, err, sizeof(err));
+
+		if (rc != 0) {
+			rte_log(RTE_LOG_ERR, tr_logtype, "trireme: %s\n", err);
+			return rc;
+		}
+	}
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
 		r->tasks[c].col = &r->eng.col[c];
 		r->tasks[c].deadline_ns = 0;

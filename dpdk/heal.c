@@ -98,7 +98,7 @@ snapx_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint32_t len)
 static size_t
 snapx_chunk(struct rt_task *k, struct rte_mbuf *m)
 {
-	return tr_net_payload_cap(m, &k->rep->net) - SNAPX_DATA_HDR - 4;
+	return rt_task_payload_cap(k, m) - SNAPX_DATA_HDR - 4;
 }
 
 static void
@@ -184,6 +184,8 @@ on_req(struct rt_task *k, uint8_t from, uint64_t xfer, uint64_t now_ns)
 
 	if (!tr_replica_serving(&r->eng))
 		return; /* J4: not caught up itself; the asker turns to the other peer */
+	if (s->state == RT_SNAP_IDLE && atomic_load(&r->snap_req) != NULL)
+		return; /* the applier has not taken a disk snapshot's job yet: asked again */
 	if (s->state != RT_SNAP_IDLE) {
 		if (s->to != from)
 			return; /* busy with the other peer: the asker times out */
@@ -356,6 +358,7 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 		send_ack(k, now_ns);
 		send_ack(k, now_ns); /* the sender frees on it: twice against a loss */
 		r->snap.received++;
+		rt_durable_snap_received(r, x->buf, x->total); /* §12 S2: restarts from it */
 		x->load = rt_sm_load_start(r, x->buf, x->total);
 		x->buf = NULL;
 		free(x->have);
@@ -412,6 +415,14 @@ install(struct rt_task *k, uint64_t now_ns)
 
 	if ((atomic_load(&r->parked) & others) != others)
 		return 0;
+	/* A snapshot being made (for a peer, or for the disk) would span the
+	 * install: the copy of the old store plus instances after the new
+	 * point. Abandoned; its owner sees it fail and asks again. */
+	if (r->snap_job != NULL) {
+		tr_snap_put(r->snap_job);
+		r->snap_job = NULL;
+		r->applier.applied = NULL;
+	}
 	if (tr_replica_install(&r->eng, &l->hdr.point, now_ns) == 0) {
 		rt_sm_install(r, l);
 		r->snap.installs++;

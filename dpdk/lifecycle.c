@@ -44,17 +44,18 @@ trireme_strerror(int err)
 }
 
 /* An instance's commands fit one packet: its frame header, the ACCEPT's
- * fixed part (64 bytes with room to spare) and the crc aside. */
+ * fixed part (64 bytes with room to spare), the crc and the MAC aside. */
 static uint32_t
-batch_bytes_for(uint16_t mtu)
+batch_bytes_for(const struct trireme_conf *conf)
 {
-	return (uint32_t)mtu - TR_NET_IP_UDP_LEN - TR_WIRE_HDR_BYTES - TR_WIRE_CRC_BYTES - 64;
+	return (uint32_t)conf->mtu - TR_NET_IP_UDP_LEN - TR_WIRE_HDR_BYTES - TR_WIRE_CRC_BYTES -
+	       64 - (conf->auth ? RT_AUTH_TAG : 0);
 }
 
 uint32_t
 trireme_value_max(const struct trireme_conf *conf, uint16_t key_len)
 {
-	uint32_t room = batch_bytes_for(conf->mtu);
+	uint32_t room = batch_bytes_for(conf);
 	uint32_t need = TR_WIRE_CMD_HDR_BYTES + (uint32_t)key_len;
 
 	return room <= need ? 0 : RTE_MIN(room - need, (uint32_t)TRIREME_VAL_MAX);
@@ -69,9 +70,6 @@ mbuf_room_for(uint16_t mtu)
 	return (uint16_t)RTE_MAX(room, (uint32_t)TR_MBUF_BUF_SIZE);
 }
 
-static int fail(char *err, size_t len, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
 /* The port must carry a whole frame of the MTU. */
 static int
 port_check_mtu(uint16_t port, uint16_t mtu, char *err, size_t len)
@@ -81,10 +79,10 @@ port_check_mtu(uint16_t port, uint16_t mtu, char *err, size_t len)
 
 	if (rte_eth_dev_info_get(port, &info) != 0 || info.max_rx_pktlen >= frame)
 		return 0;
-	return fail(err, len, -TRIREME_EINVAL,
-		    "port %u takes frames of at most %u bytes, the MTU %u needs %u; lower the "
-		    "MTU or raise the device's (af_packet: framesz=)", port, info.max_rx_pktlen,
-		    mtu, frame);
+	return rt_fail(err, len, -TRIREME_EINVAL,
+		       "port %u takes frames of at most %u bytes, the MTU %u needs %u; lower the "
+		       "MTU or raise the device's (af_packet: framesz=)", port, info.max_rx_pktlen,
+		       mtu, frame);
 }
 
 void
@@ -104,8 +102,8 @@ trireme_conf_default(struct trireme_conf *conf)
 	conf->seed = 1;
 }
 
-static int
-fail(char *err, size_t len, int code, const char *fmt, ...)
+int
+rt_fail(char *err, size_t len, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -132,11 +130,11 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	r->id = id;
 	r->local = true;
 	tr_config_default(&cfg, (uint8_t)id, conf->rtt_ns);
-	cfg.cluster_id = 0x7472;
+	cfg.cluster_id = conf->cluster_id != 0 ? conf->cluster_id : 0x7472;
 	cfg.log_slots_max = conf->log_slots_max;
 	cfg.inflight_max = conf->inflight_max;
 	cfg.batch_cmds_max = conf->batch_cmds_max;
-	cfg.batch_bytes_max = batch_bytes_for(conf->mtu);
+	cfg.batch_bytes_max = batch_bytes_for(conf);
 	cfg.pending_bytes_max = 1u << 20;
 	cfg.fetch_span_max = 16;
 	cfg.seed = conf->seed * 3 + id;
@@ -146,13 +144,13 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	cfg.sm_clients_max = recs;
 	cfg.join = conf->join; /* J: starts as an amnesiac that joins its peers */
 	if ((why = tr_config_check(&cfg)) != NULL)
-		return fail(err, len, -TRIREME_EINVAL, "replica %u: %s", id, why);
+		return rt_fail(err, len, -TRIREME_EINVAL, "replica %u: %s", id, why);
 	bytes = tr_replica_mem_bytes(&cfg);
 	r->eng_mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
 	if (r->eng_mem == NULL)
-		return fail(err, len, -TRIREME_ENOMEM,
-			    "cannot allocate %zu MiB for replica %u's log; lower log_slots_max",
-			    bytes >> 20, id);
+		return rt_fail(err, len, -TRIREME_ENOMEM,
+			       "cannot allocate %zu MiB for replica %u's log; lower log_slots_max",
+			       bytes >> 20, id);
 	/* Touch every page now: the first pass over the log would otherwise
 	 * take a page fault per slot on the commit path. */
 	memset(r->eng_mem, 0, bytes);
@@ -175,17 +173,26 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	if (client_recs == NULL || r->clients == NULL || r->slot_seq == NULL ||
 	    rt_sm_open(r, client_recs, recs) != 0) {
 		free(client_recs);
-		return fail(err, len, -TRIREME_ENOMEM, "out of memory setting up replica %u%s", id,
-			    t->sm != NULL ? " (or the state machine's create failed)" : "");
+		return rt_fail(err, len, -TRIREME_ENOMEM, "out of memory setting up replica %u%s",
+			       id, t->sm != NULL ? " (or the state machine's create failed)" : "");
 	}
 	pthread_mutex_init(&r->clients_lock, NULL);
 	rt_applier_init(r);
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		r->tasks[c].rep = r;
+	if (conf->data_dir != NULL) { /* §12 S2: from the directory, or J */
+		int rc = rt_durable_start(r, &cfg, rt_now_ns(t), err, len);
+
+		if (rc != 0)
+			return rc;
+		r->cfg = cfg;
+	}
 
 	snprintf(name, sizeof(name), "tr_sub%u_%p", id, (void *)t);
 	r->submit = rte_ring_create(name, RT_SUBMIT_RING, rte_socket_id(), RING_F_SC_DEQ);
 	if (r->submit == NULL)
-		return fail(err, len, -TRIREME_ENOMEM, "cannot create the submit ring: %s",
-			    rte_strerror(rte_errno));
+		return rt_fail(err, len, -TRIREME_ENOMEM, "cannot create the submit ring: %s",
+			       rte_strerror(rte_errno));
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
 		struct rt_task *k = &r->tasks[c];
 
@@ -225,9 +232,9 @@ place(struct trireme *t, char *err, size_t len)
 		for (unsigned i = 0; i < t->conf.lcore_count && i < 64; i++) {
 			if (!rte_lcore_is_enabled(t->conf.lcores[i]) ||
 			    t->conf.lcores[i] == rte_get_main_lcore())
-				return fail(err, len, -TRIREME_ELCORE,
-					    "lcore %u is not an enabled worker lcore; list it in -l",
-					    t->conf.lcores[i]);
+				return rt_fail(err, len, -TRIREME_ELCORE,
+					       "lcore %u is not an enabled worker lcore; list it in -l",
+					       t->conf.lcores[i]);
 			lcores[n++] = t->conf.lcores[i];
 		}
 	} else {
@@ -237,8 +244,8 @@ place(struct trireme *t, char *err, size_t len)
 		}
 	}
 	if (n == 0)
-		return fail(err, len, -TRIREME_ELCORE,
-			    "no worker lcore: give EAL at least two lcores, e.g. -l 0-1");
+		return rt_fail(err, len, -TRIREME_ELCORE,
+			       "no worker lcore: give EAL at least two lcores, e.g. -l 0-1");
 	t->nlcores = n;
 	for (unsigned i = 0; i < n; i++)
 		t->lcores[i] = (struct rt_lcore){.t = t, .lcore = lcores[i]};
@@ -251,7 +258,7 @@ place(struct trireme *t, char *err, size_t len)
 
 			l->tasks[l->ntasks++] = &t->reps[r].tasks[c];
 			/* One port queue: a replica's columns share the lcore that reads it. */
-			if (t->ring_mesh || c == TR_COLUMNS - 1)
+			if (t->ring_mesh || t->reps[r].rxq > 1 || c == TR_COLUMNS - 1)
 				n++;
 		}
 		if (!t->conf.applier_threads) {
@@ -261,6 +268,47 @@ place(struct trireme *t, char *err, size_t len)
 		}
 	}
 	return 0;
+}
+
+/* Replica mode: a queue per column when the worker lcores allow one per
+ * column, else one. */
+static uint16_t
+replica_queues(const struct trireme_conf *conf)
+{
+	unsigned workers = conf->lcore_count > 0 ? conf->lcore_count : rte_lcore_count() - 1;
+
+	return workers >= TR_COLUMNS ? TR_COLUMNS : 1;
+}
+
+/* Sets the port up with *nq queues, the UDP port of column c steered to
+ * queue c by rte_flow; where the PMD cannot, falls back to one queue (and
+ * says so in the log). */
+static int
+port_setup_steered(const struct trireme_conf *conf, struct rte_mempool *pool, uint16_t *nq,
+		   char *msg, size_t len)
+{
+	int rc;
+
+	if (*nq > 1) {
+		rc = tr_port_setup(conf->port_id, *nq, *nq, pool, 0, msg, len);
+		if (rc == 0)
+			rc = tr_port_steer(conf->port_id,
+					   rte_cpu_to_be_32(conf->peers[conf->replica_id].ip),
+					   conf->udp_port_base, *nq, msg, len);
+		if (rc == 0) {
+			rte_log(RTE_LOG_NOTICE, tr_logtype,
+				"trireme: port %u: %u RX/TX queues, UDP ports %u..%u steered to "
+				"their column's queue by rte_flow\n", conf->port_id, *nq,
+				conf->udp_port_base, conf->udp_port_base + *nq - 1);
+			return 0;
+		}
+		rte_log(RTE_LOG_NOTICE, tr_logtype,
+			"trireme: port %u: no queue per column (%s); one RX/TX queue, its "
+			"columns on one lcore\n", conf->port_id, msg);
+		rte_eth_dev_stop(conf->port_id);
+		*nq = 1;
+	}
+	return tr_port_setup(conf->port_id, 1, 1, pool, 0, msg, len);
 }
 
 static struct tr_ring_mesh mesh;
@@ -284,40 +332,59 @@ trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *s
 
 	*out = NULL;
 	if (rte_lcore_count() == 0) /* EAL's lcore table is empty before rte_eal_init */
-		return fail(err, len, -TRIREME_ENOEAL,
-			    "EAL not initialised: call rte_eal_init first (Trireme runs on its "
-			    "lcores and memory)");
+		return rt_fail(err, len, -TRIREME_ENOEAL,
+			       "EAL not initialised: call rte_eal_init first (Trireme runs on its "
+			       "lcores and memory)");
 	if (conf->mode != TRIREME_CLUSTER && conf->mode != TRIREME_REPLICA)
-		return fail(err, len, -TRIREME_EINVAL, "unknown mode");
+		return rt_fail(err, len, -TRIREME_EINVAL, "unknown mode");
 	if (conf->mode == TRIREME_REPLICA && conf->replica_id >= TR_REPLICAS)
-		return fail(err, len, -TRIREME_EINVAL, "replica id must be 0, 1 or 2");
+		return rt_fail(err, len, -TRIREME_EINVAL, "replica id must be 0, 1 or 2");
 	if (conf->clients_max == 0 || conf->keys_max == 0)
-		return fail(err, len, -TRIREME_EINVAL, "clients_max and keys_max must be > 0");
+		return rt_fail(err, len, -TRIREME_EINVAL, "clients_max and keys_max must be > 0");
 	if (sm != NULL && tr_usm_ops_check(sm) != NULL)
-		return fail(err, len, -TRIREME_EINVAL, "%s", tr_usm_ops_check(sm));
+		return rt_fail(err, len, -TRIREME_EINVAL, "%s", tr_usm_ops_check(sm));
 	if (conf->client_id_base > UINT64_MAX - (uint64_t)TR_REPLICAS * conf->clients_max)
-		return fail(err, len, -TRIREME_EINVAL, "client_id_base too large for clients_max");
+		return rt_fail(err, len, -TRIREME_EINVAL, "client_id_base too large for clients_max");
 	if (conf->mtu < TRIREME_MTU_MIN || conf->mtu > TRIREME_MTU_MAX)
-		return fail(err, len, -TRIREME_EINVAL, "mtu %u is not in %u..%u", conf->mtu,
-			    TRIREME_MTU_MIN, TRIREME_MTU_MAX);
+		return rt_fail(err, len, -TRIREME_EINVAL, "mtu %u is not in %u..%u", conf->mtu,
+			       TRIREME_MTU_MIN, TRIREME_MTU_MAX);
+	if (conf->serve_clients > conf->clients_max)
+		return rt_fail(err, len, -TRIREME_EINVAL,
+			       "serve_clients %u is more than clients_max %u: raise clients_max",
+			       conf->serve_clients, conf->clients_max);
 	for (size_t i = 0; i < sizeof(conf->reserved); i++)
-		if (conf->reserved[i] != 0)
-			return fail(err, len, -TRIREME_EINVAL,
-				    "conf.reserved is not zero: start from trireme_conf_default");
+		if (conf->reserved[i] != 0 || (i < sizeof(conf->reserved_pad) &&
+					       conf->reserved_pad[i] != 0))
+			return rt_fail(err, len, -TRIREME_EINVAL,
+				       "conf.reserved is not zero: start from trireme_conf_default");
+	if (conf->sync > TRIREME_SYNC_NONE)
+		return rt_fail(err, len, -TRIREME_EINVAL, "conf.sync %u is not a trireme_sync",
+			       conf->sync);
+	if (conf->data_dir != NULL && (conf->data_dir[0] == 0 || strlen(conf->data_dir) > 4000))
+		return rt_fail(err, len, -TRIREME_EINVAL, "conf.data_dir is empty or too long");
 	if (atomic_exchange(&instance_running, true))
-		return fail(err, len, -TRIREME_EALREADY,
-			    "already started: one Trireme instance per process; trireme_stop "
-			    "it before starting another");
+		return rt_fail(err, len, -TRIREME_EALREADY,
+			       "already started: one Trireme instance per process; trireme_stop "
+			       "it before starting another");
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		atomic_store(&instance_running, false);
-		return fail(err, len, -TRIREME_ENOMEM, "out of memory");
+		return rt_fail(err, len, -TRIREME_ENOMEM, "out of memory");
 	}
 	t->conf = *conf;
+	if (conf->data_dir != NULL && (t->conf.data_dir = strdup(conf->data_dir)) == NULL) {
+		free(t);
+		atomic_store(&instance_running, false);
+		return rt_fail(err, len, -TRIREME_ENOMEM, "out of memory");
+	}
 	t->sm = sm;
 	t->sm_arg = sm_arg;
 	t->ns_per_cycle = 1e9 / (double)rte_get_tsc_hz();
 	atomic_init(&t->stop, false);
+	if ((rc = rt_auth_init(&t->auth, conf)) != 0) {
+		rc = rt_fail(err, len, rc, "cannot set up authentication: %s", trireme_strerror(rc));
+		goto out_free;
+	}
 
 	if (conf->mode == TRIREME_CLUSTER) {
 		struct trireme_conf *c = &t->conf;
@@ -331,14 +398,14 @@ trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *s
 		pool = tr_mempool_create("tr_pool", conf->mbufs * TR_REPLICAS,
 					 mbuf_room_for(conf->mtu), rte_socket_id());
 		if (pool == NULL) {
-			rc = fail(err, len, -TRIREME_ENOMEM,
-				  "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
-				  conf->mbufs * TR_REPLICAS, rte_strerror(rte_errno));
+			rc = rt_fail(err, len, -TRIREME_ENOMEM,
+				     "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
+				     conf->mbufs * TR_REPLICAS, rte_strerror(rte_errno));
 			goto out_free;
 		}
 		rc = tr_ring_mesh_create(&mesh, "trm", 1024, pool, rte_socket_id(), msg, sizeof(msg));
 		if (rc != 0) {
-			rc = fail(err, len, -TRIREME_ENODEV, "cannot create the ring ports: %s", msg);
+			rc = rt_fail(err, len, -TRIREME_ENODEV, "cannot create the ring ports: %s", msg);
 			goto out_free;
 		}
 		t->ring_mesh = true;
@@ -353,30 +420,37 @@ trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *s
 		unsigned id = conf->replica_id;
 
 		if (!rte_eth_dev_is_valid_port(conf->port_id)) {
-			rc = fail(err, len, -TRIREME_ENODEV,
-				  "no DPDK port %u: add a device to the EAL arguments, e.g. "
-				  "--vdev=net_af_packet0,iface=veth0", conf->port_id);
+			rc = rt_fail(err, len, -TRIREME_ENODEV,
+				     "no DPDK port %u: add a device to the EAL arguments, e.g. "
+				     "--vdev=net_af_packet0,iface=veth0", conf->port_id);
 			goto out_free;
 		}
-		pool = tr_mempool_create("tr_pool", conf->mbufs, mbuf_room_for(conf->mtu),
-					 rte_socket_id());
+		uint16_t nq = replica_queues(conf);
+		int socket = rte_eth_dev_socket_id(conf->port_id);
+
+		if (socket < 0)
+			socket = (int)rte_socket_id();
+		/* On the port's NUMA node; room for every queue's descriptors. */
+		pool = tr_mempool_create("tr_pool", conf->mbufs * nq, mbuf_room_for(conf->mtu),
+					 socket);
 		if (pool == NULL) {
-			rc = fail(err, len, -TRIREME_ENOMEM,
-				  "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
-				  conf->mbufs, rte_strerror(rte_errno));
+			rc = rt_fail(err, len, -TRIREME_ENOMEM,
+				     "cannot create a pool of %u mbufs (%s); give EAL more memory, e.g. -m 256",
+				     conf->mbufs * nq, rte_strerror(rte_errno));
 			goto out_free;
 		}
-		rc = tr_port_setup(conf->port_id, 1, 1, pool, 0, msg, sizeof(msg));
+		rc = port_setup_steered(conf, pool, &nq, msg, sizeof(msg));
+		t->reps[id].rxq = nq;
 		if (rc != 0) {
-			rc = fail(err, len, -TRIREME_ENODEV, "port %u: %s", conf->port_id, msg);
+			rc = rt_fail(err, len, -TRIREME_ENODEV, "port %u: %s", conf->port_id, msg);
 			goto out_free;
 		}
 		if ((rc = port_check_mtu(conf->port_id, conf->mtu, err, len)) != 0)
 			goto out_free;
 		net_conf_init(t, &t->reps[id].net);
 		if (tr_net_conf_check(&t->reps[id].net) != 0) {
-			rc = fail(err, len, -TRIREME_EINVAL,
-				  "peer addresses must be distinct, unicast MACs and IPs");
+			rc = rt_fail(err, len, -TRIREME_EINVAL,
+				     "peer addresses must be distinct, unicast MACs and IPs");
 			goto out_free;
 		}
 		t->reps[id].port = conf->port_id;
@@ -391,14 +465,16 @@ trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *s
 		if (!t->reps[r].local || !conf->applier_threads)
 			continue;
 		if (pthread_create(&t->reps[r].applier_thread, NULL, rt_applier_main, &t->reps[r]) != 0) {
-			rc = fail(err, len, -TRIREME_EINTERNAL, "cannot start the applier thread");
+			rc = rt_fail(err, len, -TRIREME_EINTERNAL, "cannot start the applier thread");
 			goto out_free;
 		}
 		t->reps[r].applier_started = true;
 	}
+	if ((rc = rt_remote_start(t, err, len)) != 0)
+		goto out_free;
 	for (unsigned i = 0; i < t->nlcores; i++) {
 		if (rte_eal_remote_launch(rt_worker_main, &t->lcores[i], t->lcores[i].lcore) != 0) {
-			rc = fail(err, len, -TRIREME_ELCORE, "lcore %u is busy", t->lcores[i].lcore);
+			rc = rt_fail(err, len, -TRIREME_ELCORE, "lcore %u is busy", t->lcores[i].lcore);
 			goto out_free;
 		}
 		t->lcores[i].launched = true;
@@ -421,6 +497,7 @@ trireme_stop(struct trireme *t)
 		return;
 	rt_telemetry_stop(t);
 	atomic_store(&t->stop, true);
+	rt_remote_stop(t);
 	for (unsigned i = 0; i < t->nlcores; i++)
 		if (t->lcores[i].launched)
 			rte_eal_wait_lcore(t->lcores[i].lcore);
@@ -429,6 +506,8 @@ trireme_stop(struct trireme *t)
 
 		if (rep->applier_started)
 			pthread_join(rep->applier_thread, NULL);
+		rt_remote_free(rep->remote);
+		rep->remote = NULL;
 		if (rep->pool != NULL)
 			pool = rep->pool;
 		rt_snap_reset(rep);
@@ -474,8 +553,11 @@ trireme_stop(struct trireme *t)
 		free(rep->clients);
 		free(rep->slot_seq);
 		free(rep->eng_mem);
+		rt_durable_close(rep);
 	}
 	rte_mempool_free(pool);
+	rt_auth_free(&t->auth);
+	free((char *)t->conf.data_dir);
 	free(t);
 	atomic_store(&instance_running, false);
 }

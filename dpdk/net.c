@@ -95,24 +95,25 @@ tr_net_payload_cap(const struct rte_mbuf *m, const struct tr_net_conf *conf)
 	return (uint16_t)RTE_MIN(room - TR_NET_HDR_LEN, by_mtu);
 }
 
-int
-tr_net_build(struct rte_mbuf *m, const struct tr_net_conf *conf,
-	     uint8_t from, uint8_t to, uint8_t column, uint16_t payload_len)
+/* The headers of every packet we send: Ethernet, IPv4, UDP. */
+static int
+build_hdrs(struct rte_mbuf *m, const struct tr_net_conf *conf, const struct rte_ether_addr *src_mac,
+	   const struct rte_ether_addr *dst_mac, uint32_t src_ip, uint32_t dst_ip,
+	   uint16_t src_port, uint16_t dst_port, uint16_t payload_len)
 {
 	struct rte_ether_hdr *eth;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *udp;
 
-	if (from >= TR_REPLICAS || to >= TR_REPLICAS || from == to ||
-	    column >= TR_NET_CHANNELS || m->nb_segs != 1 || m->next != NULL)
+	if (m->nb_segs != 1 || m->next != NULL)
 		return -EINVAL;
 	if ((uint32_t)m->buf_len - m->data_off < TR_NET_HDR_LEN ||
 	    payload_len > tr_net_payload_cap(m, conf))
 		return -EMSGSIZE;
 
 	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	rte_ether_addr_copy(&conf->addr[to].mac, &eth->dst_addr);
-	rte_ether_addr_copy(&conf->addr[from].mac, &eth->src_addr);
+	rte_ether_addr_copy(dst_mac, &eth->dst_addr);
+	rte_ether_addr_copy(src_mac, &eth->src_addr);
 	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
 
 	ip = (struct rte_ipv4_hdr *)(eth + 1);
@@ -124,14 +125,13 @@ tr_net_build(struct rte_mbuf *m, const struct tr_net_conf *conf,
 	ip->time_to_live = TR_NET_TTL;
 	ip->next_proto_id = IPPROTO_UDP;
 	ip->hdr_checksum = 0;
-	ip->src_addr = conf->addr[from].ip;
-	ip->dst_addr = conf->addr[to].ip;
+	ip->src_addr = src_ip;
+	ip->dst_addr = dst_ip;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 
 	udp = (struct rte_udp_hdr *)(ip + 1);
-	udp->src_port = rte_cpu_to_be_16(conf->port_base + TR_NET_SPORT_OFFSET +
-					 from);
-	udp->dst_port = rte_cpu_to_be_16(conf->port_base + column);
+	udp->src_port = src_port;
+	udp->dst_port = dst_port;
 	udp->dgram_len = rte_cpu_to_be_16(sizeof(*udp) + payload_len);
 	udp->dgram_cksum = 0;
 	if (conf->tx_udp_cksum)
@@ -146,6 +146,31 @@ tr_net_build(struct rte_mbuf *m, const struct tr_net_conf *conf,
 			 RTE_PTYPE_L4_UDP;
 	m->ol_flags = 0;
 	return 0;
+}
+
+int
+tr_net_build(struct rte_mbuf *m, const struct tr_net_conf *conf,
+	     uint8_t from, uint8_t to, uint8_t column, uint16_t payload_len)
+{
+	if (from >= TR_REPLICAS || to >= TR_REPLICAS || from == to ||
+	    column >= TR_NET_CHANNELS)
+		return -EINVAL;
+	return build_hdrs(m, conf, &conf->addr[from].mac, &conf->addr[to].mac,
+			  conf->addr[from].ip, conf->addr[to].ip,
+			  rte_cpu_to_be_16(conf->port_base + TR_NET_SPORT_OFFSET + from),
+			  rte_cpu_to_be_16(conf->port_base + column), payload_len);
+}
+
+int
+tr_net_build_reply(struct rte_mbuf *m, const struct tr_net_conf *conf, uint8_t from,
+		   const struct rte_ether_addr *dst_mac, uint32_t dst_ip, uint16_t dst_port,
+		   uint16_t payload_len)
+{
+	if (from >= TR_REPLICAS)
+		return -EINVAL;
+	return build_hdrs(m, conf, &conf->addr[from].mac, dst_mac, conf->addr[from].ip, dst_ip,
+			  rte_cpu_to_be_16(conf->port_base + TR_NET_CLIENT), dst_port,
+			  payload_len);
 }
 
 /* Pseudo-header + UDP header + payload must sum to 0xffff. */
@@ -232,11 +257,11 @@ tr_net_parse(const struct rte_mbuf *m, const struct tr_net_conf *conf,
 	if (unlikely(column >= TR_NET_CHANNELS))
 		return TR_NET_DROP_FOREIGN_PORT;
 
-	/* Addresses */
+	/* Addresses: a remote client may send from anywhere. */
 	for (from = 0; from < TR_REPLICAS; from++)
 		if (from != self && ip->src_addr == conf->addr[from].ip)
 			break;
-	if (unlikely(from == TR_REPLICAS))
+	if (unlikely(from == TR_REPLICAS && column != TR_NET_CLIENT))
 		return TR_NET_DROP_FOREIGN_SRC;
 	if (unlikely(ip->dst_addr != me->ip))
 		return TR_NET_DROP_MISDIRECTED_IP;
@@ -248,5 +273,8 @@ tr_net_parse(const struct rte_mbuf *m, const struct tr_net_conf *conf,
 	out->len = (uint16_t)(udp_len - sizeof(*udp));
 	out->from = (uint8_t)from;
 	out->column = (uint8_t)column;
+	out->src_mac = &eth->src_addr;
+	out->src_ip = ip->src_addr;
+	out->src_port = udp->src_port;
 	return TR_NET_OK;
 }

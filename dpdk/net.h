@@ -8,7 +8,9 @@
  *   IPv4      ihl 5, tos 0, id 0, DF, ttl 64, proto UDP, checksum set,
  *             src = IP of `from`, dst = IP of `to`
  *   UDP       dst port = port_base + column        (the column: NIC steering),
- *             or port_base + 3: the snapshot channel (TR_NET_SNAP, §12 T1)
+ *             or port_base + 3: the snapshot channel (TR_NET_SNAP, §12 T1),
+ *             or port_base + 4: remote clients (TR_NET_CLIENT, trireme_proto.h;
+ *             from any source address, answered by tr_net_build_reply)
  *             src port = port_base + 16 + from     (informational, not checked)
  *             checksum 0 (allowed for IPv4; the frame has its own CRC32C), or
  *             computed when conf->tx_udp_cksum is set
@@ -48,9 +50,11 @@
 #define TR_NET_PORT_SPAN (TR_NET_SPORT_OFFSET + TR_REPLICAS)
 #define TR_NET_MTU_DEFAULT 1500
 #define TR_NET_TTL 64
-/* Channels: the columns' UDP ports, then the snapshot transfer's. */
+/* Channels: the columns' UDP ports, the snapshot transfer's, the remote
+ * clients'. */
 #define TR_NET_SNAP TR_COLUMNS
-#define TR_NET_CHANNELS (TR_COLUMNS + 1)
+#define TR_NET_CLIENT (TR_COLUMNS + 1)
+#define TR_NET_CHANNELS (TR_COLUMNS + 2)
 
 /* One replica's address. */
 struct tr_net_addr {
@@ -82,7 +86,7 @@ struct tr_net_conf {
 	X(NOT_UDP, "not_udp", "IP protocol not UDP") \
 	X(BAD_UDP_LEN, "bad_udp_len", "UDP length inconsistent with IP") \
 	X(FOREIGN_PORT, "foreign_port", \
-	  "foreign: dst port not port_base..port_base+3") \
+	  "foreign: dst port not port_base..port_base+4") \
 	X(FOREIGN_SRC, "foreign_src", "foreign: source IP not a peer") \
 	X(MISDIRECTED_IP, "misdirected_ip", "misdirected: dst IP not ours") \
 	X(BAD_UDP_CKSUM, "bad_udp_cksum", "bad UDP checksum (non-zero)")
@@ -121,8 +125,13 @@ void tr_net_stats_add(struct tr_net_stats *sum, const struct tr_net_stats *st);
 struct tr_net_rx {
 	const uint8_t *payload;
 	uint16_t len;
-	uint8_t from;			/* replica, by source IP */
+	uint8_t from;			/* replica, by source IP (TR_NET_CLIENT:
+					 * TR_REPLICAS when not a peer's) */
 	uint8_t column;			/* by UDP dst port (TR_NET_SNAP: snapshot) */
+	/* The sender, for a reply (network order). */
+	const struct rte_ether_addr *src_mac;
+	uint32_t src_ip;
+	uint16_t src_port;
 };
 
 /* 0, or -EINVAL: port range overflows, an IP or MAC repeats or is zero,
@@ -148,6 +157,13 @@ uint16_t tr_net_payload_cap(const struct rte_mbuf *m,
  * from == to, chained mbuf) or -EMSGSIZE (over tr_net_payload_cap). */
 int tr_net_build(struct rte_mbuf *m, const struct tr_net_conf *conf,
 		 uint8_t from, uint8_t to, uint8_t column, uint16_t payload_len);
+
+/* A reply from replica `from` to a remote client (TR_NET_CLIENT): the
+ * headers as tr_net_build, to dst_mac/dst_ip/dst_port (network order, from a
+ * request's tr_net_rx), from UDP port port_base + 4. 0, -EINVAL, -EMSGSIZE. */
+int tr_net_build_reply(struct rte_mbuf *m, const struct tr_net_conf *conf, uint8_t from,
+		       const struct rte_ether_addr *dst_mac, uint32_t dst_ip, uint16_t dst_port,
+		       uint16_t payload_len);
 
 /* Checks a received packet addressed to replica self (< TR_REPLICAS).
  * Returns TR_NET_OK and fills *out, or a TR_NET_DROP_* reason (*out is then

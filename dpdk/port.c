@@ -12,6 +12,7 @@
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
+#include <rte_flow.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_pool_ops.h>
 #include <rte_mempool.h>
@@ -197,6 +198,45 @@ tr_port_setup(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq,
 			" (memif client: start the server first, then retry)" :
 			"");
 		return ret;
+	}
+	return 0;
+}
+
+int
+tr_port_steer(uint16_t port_id, uint32_t ip, uint16_t port_base, uint16_t nb_queues,
+	      char *err, size_t err_len)
+{
+	const struct rte_flow_attr attr = {.ingress = 1};
+	struct rte_flow_error ferr;
+	uint16_t q;
+
+	for (q = 0; q < nb_queues; q++) {
+		struct rte_flow_item_ipv4 ip_spec = {.hdr.dst_addr = ip};
+		struct rte_flow_item_ipv4 ip_mask = {.hdr.dst_addr = RTE_BE32(0xffffffff)};
+		struct rte_flow_item_udp udp_spec = {
+			.hdr.dst_port = rte_cpu_to_be_16((uint16_t)(port_base + q))};
+		struct rte_flow_item_udp udp_mask = {.hdr.dst_port = RTE_BE16(0xffff)};
+		const struct rte_flow_item pattern[] = {
+			{.type = RTE_FLOW_ITEM_TYPE_ETH},
+			{.type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip_spec, .mask = &ip_mask},
+			{.type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp_spec, .mask = &udp_mask},
+			{.type = RTE_FLOW_ITEM_TYPE_END},
+		};
+		struct rte_flow_action_queue queue = {.index = q};
+		const struct rte_flow_action actions[] = {
+			{.type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &queue},
+			{.type = RTE_FLOW_ACTION_TYPE_END},
+		};
+
+		memset(&ferr, 0, sizeof(ferr));
+		if (rte_flow_validate(port_id, &attr, pattern, actions, &ferr) != 0 ||
+		    rte_flow_create(port_id, &attr, pattern, actions, &ferr) == NULL) {
+			set_err(err, err_len, "rte_flow cannot steer UDP port %u to queue %u: %s",
+				port_base + q, q,
+				ferr.message != NULL ? ferr.message : rte_strerror(rte_errno));
+			rte_flow_flush(port_id, &ferr);
+			return -ENOTSUP;
+		}
 	}
 	return 0;
 }

@@ -57,6 +57,14 @@ int tr_port_setup(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq,
 		  struct rte_mempool *mp, uint16_t nb_desc,
 		  char *err, size_t err_len);
 
+/* Steers the UDP ports port_base + q (network order ip: the replica's own
+ * address) to RX queue q of a started port, for q < nb_queues, with rte_flow
+ * rules (ETH / IPV4 dst / UDP dst -> QUEUE); everything else reaches queue 0.
+ * 0, or a negative errno with the PMD's reason in err (rules made so far are
+ * flushed): the caller falls back to one queue. */
+int tr_port_steer(uint16_t port_id, uint32_t ip, uint16_t port_base, uint16_t nb_queues,
+		  char *err, size_t err_len);
+
 /*
  * In-process 3-replica cluster over rte_eth_from_rings ("pair" topology,
  * DPDK-COOKBOOK §1): ring[i][j][c] carries replica i -> j, column c (SP/SC).

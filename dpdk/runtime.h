@@ -12,12 +12,16 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "auth.h"
+#include "datadir.h"
 #include "kvstore.h"
 #include "mmp3.h"
 #include "net.h"
 #include "snapshot.h"
 #include "trireme.h"
+#include "trireme_proto.h"
 #include "usm.h"
+#include "wal.h"
 #include "wire.h"
 
 #define RT_BURST 32
@@ -40,6 +44,7 @@ struct rt_cmd {
 	_Atomic uint8_t state; /* RT_CMD_FREE, _QUEUED, _DONE */
 	_Atomic bool in_ring;  /* in the submit ring or a task's stash: the
 				* worker still reads it (cleared once taken) */
+	bool held;             /* answered, held for a sync (applier only) */
 	uint16_t key_len;
 	uint32_t val_len;
 	int status;
@@ -107,6 +112,7 @@ struct rt_task {
 	struct tr_net_stats net;
 	uint64_t rx_pkts, tx_pkts, rx_msgs_n, tx_msgs_n;
 	uint64_t drops_fault, drops_malformed, drops_tx_full, drops_nombuf;
+	uint64_t drops_auth;   /* frames without a valid MAC (auth.h) */
 } __rte_cache_aligned;
 
 /* §12 T1, the sending side of a snapshot transfer (the column 0 task). */
@@ -141,6 +147,54 @@ struct rt_snap_rx {
 struct rt_snap_stats {
 	uint64_t sent, received, bytes_tx, bytes_rx, installs, discarded, failed, requests;
 };
+
+/* An answer held until the commits it reveals are durable (durable.c). */
+struct rt_deferred {
+	uint64_t client_id, seq;
+	uint64_t frontier[TR_COLUMNS]; /* applied when it was answered */
+};
+
+/* §12 S: a replica's data directory (durable.c). Column c's WAL is touched
+ * by column c's task only (and by a restart, with the tasks parked). */
+struct rt_durable {
+	bool on;
+	struct tr_datadir dd;
+	struct tr_wal wal[TR_COLUMNS];
+	pthread_mutex_t sb_lock;          /* superblock writes (rare) */
+	_Atomic uint32_t inc_durable;     /* J0: the incarnation on disk */
+	_Atomic bool amnesiac;            /* J with a disk: TR_DD_AMNESIAC set */
+	_Atomic bool failed;              /* an I/O error: nothing is sent */
+	_Atomic uint64_t polls[TR_COLUMNS]; /* passes of each task (a sync each) */
+	_Atomic uint64_t open_seq[TR_COLUMNS]; /* each WAL's open segment */
+	_Atomic uint64_t max_lsn[TR_COLUMNS];  /* highest slot logged this life */
+	/* The column 0 task: disk snapshots. */
+	struct tr_snap_job *job;
+	uint64_t job_below[TR_COLUMNS];   /* segments closed when it began */
+	uint64_t snap_applied[TR_COLUMNS]; /* applied when the last one began */
+	uint64_t snap_seq;
+	uint64_t every;                   /* instances of a column between two */
+	bool clear_armed;
+	uint64_t clear_polls[TR_COLUMNS];
+	_Atomic bool writing;             /* a writer thread runs */
+	/* Published by a snapshot writer: each task trims its own WAL. */
+	_Atomic uint64_t trim_gen;
+	_Atomic uint64_t trim_below[TR_COLUMNS], trim_frontier[TR_COLUMNS];
+	uint64_t trim_seen[TR_COLUMNS];   /* task c only */
+	bool fail_logged[TR_COLUMNS];     /* task c only */
+	_Atomic uint64_t snapshots, torn_bytes, damage;
+	/* S1 for answers: each column's committed prefix as of its last sync
+	 * (task c), and the applier's answers waiting for it (applier only). */
+	_Atomic uint64_t synced[TR_COLUMNS];
+	struct rt_deferred *defer;
+	size_t defer_head, defer_len, defer_cap;
+};
+
+/* remote.c: what the remote clients' server counts (one writer). */
+struct rt_remote_stats {
+	uint64_t requests, replies, dups, busy, too_old, table_full, evictions, tx_fail, arp;
+	uint64_t drops[TRP_DROP_COUNT]; /* by trp_parse_request reason */
+};
+struct rt_remote;
 
 struct rt_replica {
 	struct trireme *t;
@@ -179,6 +233,8 @@ struct rt_replica {
 	struct rt_snap_rx srx;
 	struct rt_snap_stats snap;
 	uint16_t port;
+	uint16_t rxq;          /* replica mode: RX/TX queues of the port, 1 or
+				* one per column (steered by rte_flow) */
 	struct rte_mempool *pool;
 	struct tr_net_conf net;
 	struct tr_wire_limits limits;
@@ -195,6 +251,8 @@ struct rt_replica {
 	struct trireme_client *retired; /* freed with commands in the ring */
 	pthread_mutex_t clients_lock;
 	bool violation_logged; /* applier only */
+	struct rt_durable dur;
+	struct rt_remote *remote; /* conf.serve_clients > 0 (remote.c) */
 };
 
 struct rt_lcore {
@@ -219,6 +277,9 @@ struct trireme {
 	uint16_t ports[TR_REPLICAS];
 	bool ring_mesh;
 	double ns_per_cycle;
+	struct rt_auth auth;   /* frame MACs, off unless conf.auth */
+	pthread_t remote_thread; /* cluster mode: remote clients over kernel UDP */
+	bool remote_started;
 };
 
 /* Who calls whom (each file below declares what it offers the others):
@@ -251,6 +312,9 @@ rt_violated(const struct rt_replica *r)
  * _qsbr form goes offline while it sleeps, for threads registered with
  * liburcu QSBR. */
 uint64_t rt_now_ns(const struct trireme *t);
+/* Writes one line into err (if any) and returns code: a failure to report. */
+int rt_fail(char *err, size_t len, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void rt_idle(unsigned *idle);
 void rt_idle_qsbr(unsigned *idle);
 
@@ -286,7 +350,23 @@ void rt_telemetry_stop(struct trireme *t);
  * burst. */
 int rt_worker_main(void *arg);
 struct rte_mbuf *rt_task_frame_alloc(struct rt_task *k);
+/* Payload bytes a frame may fill in m (the MAC's room aside). */
+uint16_t rt_task_payload_cap(const struct rt_task *k, const struct rte_mbuf *m);
 void rt_task_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint16_t len);
+
+/* remote.c: remote clients (trireme_proto.h). start: before the workers
+ * (their clients, and in cluster mode the kernel sockets' thread); stop:
+ * joins that thread (t->stop set); free: after the workers stopped. In
+ * replica mode the column 0 task hands over the datagrams of the client port
+ * (rx) and the ARP packets (arp: answered for our address), and polls the
+ * completions, sending the replies (poll). */
+int rt_remote_start(struct trireme *t, char *err, size_t len);
+void rt_remote_stop(struct trireme *t);
+void rt_remote_free(struct rt_remote *rm);
+void rt_remote_rx(struct rt_task *k, const struct tr_net_rx *rx, uint64_t now_ns);
+void rt_remote_arp(struct rt_task *k, const struct rte_mbuf *m);
+unsigned rt_remote_poll(struct rt_task *k);
+void rt_remote_stats(const struct rt_remote *rm, struct rt_remote_stats *st);
 
 /* heal.c: §12 on the runtime's side. */
 #define RT_PARK_APPLIER (1u << TR_COLUMNS)
@@ -302,5 +382,32 @@ void rt_snap_applier_before(struct rt_replica *r);
 void rt_snap_applier_after(struct rt_replica *r);
 /* Frees what the transfers hold (stop, crash). */
 void rt_snap_reset(struct rt_replica *r);
+
+/* durable.c: PROTOCOL §12 S with a data directory. */
+/* S2: the engine initialised from the directory (superblock, J0's new
+ * incarnation made durable, snapshot, log replay) or, without a usable
+ * log, as an amnesiac (J, S3). The replica's state machine is new and
+ * empty; its tasks and applier are idle. cfg: as configured; it gets the
+ * incarnation, join and the durable callback. 0, or a -TRIREME_E* error
+ * with one line in err. */
+int rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, char *err,
+		     size_t len);
+/* S1: task k's records durable before anything of it leaves; false when
+ * nothing may be sent (an I/O error). */
+bool rt_durable_gate(struct rt_task *k);
+/* Every task pass: trims behind a snapshot; column 0 makes snapshots. */
+unsigned rt_durable_poll(struct rt_task *k, uint64_t now_ns);
+/* T1: a snapshot received whole, written as the newest on disk. */
+void rt_durable_snap_received(struct rt_replica *r, const uint8_t *buf, size_t len);
+/* Closes the logs (a crash, with the tasks parked) or everything (stop). */
+void rt_durable_crash(struct rt_replica *r);
+void rt_durable_close(struct rt_replica *r);
+/* Applier: the answer d (its command marked held) waits for the sync of
+ * every commit applied so far, in order with the others. */
+void rt_durable_defer(struct rt_replica *r, const struct tr_completion *d);
+/* Applier: the answers whose commits are durable now go. */
+void rt_durable_release(struct rt_replica *r);
+/* applier.c: the held answer of (client_id, seq), if still waiting. */
+void rt_applier_release(struct rt_replica *r, uint64_t client_id, uint64_t seq);
 
 #endif

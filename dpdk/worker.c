@@ -32,7 +32,9 @@ chance(struct rt_task *k, _Atomic uint32_t *threshold)
 static inline uint16_t
 queue_of(const struct rt_replica *r, unsigned peer, unsigned column)
 {
-	return r->t->ring_mesh ? (uint16_t)(peer * TR_COLUMNS + column) : 0;
+	if (r->t->ring_mesh)
+		return (uint16_t)(peer * TR_COLUMNS + column);
+	return r->rxq > 1 ? (uint16_t)column : 0; /* a queue per column, or one */
 }
 
 static void
@@ -54,6 +56,16 @@ tx_flush(struct rt_task *k, uint64_t now_ns)
 {
 	struct rt_replica *r = k->rep;
 
+	/* S1: nothing leaves before the records it may reveal are durable;
+	 * this also covers a flush forced mid-burst by a full tx array. */
+	if (!rt_durable_gate(k)) {
+		for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
+			rte_pktmbuf_free_bulk(k->tx[peer], k->ntx[peer]);
+			k->drops_tx_full += k->ntx[peer];
+			k->ntx[peer] = 0;
+		}
+		return;
+	}
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
 		struct rte_mbuf *out[2 * RT_BURST];
 		unsigned n = 0;
@@ -94,18 +106,36 @@ tx_flush(struct rt_task *k, uint64_t now_ns)
 	}
 }
 
+uint16_t
+rt_task_payload_cap(const struct rt_task *k, const struct rte_mbuf *m)
+{
+	return rt_auth_room(&k->rep->t->auth, tr_net_payload_cap(m, &k->rep->net));
+}
+
+/* The MAC after a closed frame (auth on; rt_task_payload_cap left room). */
+static uint16_t
+sign(struct rt_task *k, struct rte_mbuf *m, uint16_t len, unsigned peer, unsigned channel)
+{
+	const struct rt_auth *a = &k->rep->t->auth;
+
+	if (!a->on)
+		return len;
+	return rt_auth_sign(rcu_dereference(a->keys), tr_net_payload(m), len, k->rep->id, peer,
+			    channel);
+}
+
 static void
 frame_close(struct rt_task *k, unsigned peer)
 {
 	struct rte_mbuf *m = k->open[peer];
-	size_t len;
+	uint16_t len;
 
 	if (m == NULL)
 		return;
 	k->open[peer] = NULL;
-	len = tr_frame_end(&k->fw[peer]);
+	len = sign(k, m, (uint16_t)tr_frame_end(&k->fw[peer]), peer, k->column);
 	tr_net_build(m, &k->rep->net, (uint8_t)k->rep->id, (uint8_t)peer, (uint8_t)k->column,
-		     (uint16_t)len);
+		     len);
 	k->tx[peer][k->ntx[peer]++] = m;
 }
 
@@ -124,7 +154,7 @@ frame_open(struct rt_task *k, unsigned peer)
 	}
 	if (k->ntx[peer] == RT_BURST)
 		tx_flush(k, rt_now_ns(r->t));
-	tr_frame_begin(&k->fw[peer], tr_net_payload(m), tr_net_payload_cap(m, &r->net), &hdr);
+	tr_frame_begin(&k->fw[peer], tr_net_payload(m), rt_task_payload_cap(k, m), &hdr);
 	k->open[peer] = m;
 	return true;
 }
@@ -146,6 +176,7 @@ rt_task_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint16_t len)
 
 	if (k->ntx[peer] == RT_BURST)
 		tx_flush(k, rt_now_ns(r->t));
+	len = sign(k, m, len, peer, TR_NET_SNAP);
 	if (tr_net_build(m, &r->net, (uint8_t)r->id, (uint8_t)peer, TR_NET_SNAP, len) != 0) {
 		rte_pktmbuf_free(m);
 		k->drops_tx_full++;
@@ -193,8 +224,26 @@ rx_packet(struct rt_task *k, struct rte_mbuf *m, uint64_t now_ns)
 	}
 	rc = tr_net_parse(m, &r->net, (uint8_t)r->id, &rx);
 	tr_net_stats_count(&k->net, rc);
+	if (rc == TR_NET_DROP_FOREIGN_ARP)
+		rt_remote_arp(k, m); /* remote.c: remote clients' hosts ask */
 	if (rc != TR_NET_OK)
 		return;
+	/* A queue per column: another column's packet is its lcore's alone
+	 * (the snapshot and client channels go to column 0's queue). */
+	if (r->rxq > 1 && (rx.column < TR_COLUMNS ? rx.column : 0) != k->column) {
+		k->drops_malformed++;
+		return;
+	}
+	if (rx.column == TR_NET_CLIENT) { /* no frame, no MAC: trireme_proto.h */
+		rt_remote_rx(k, &rx, now_ns); /* remote.c */
+		return;
+	}
+	/* Before anything reads the frame: its MAC, when auth is on. */
+	if (r->t->auth.on && !rt_auth_verify(rcu_dereference(r->t->auth.keys), rx.payload,
+					     rx.len, rx.from, r->id, rx.column, &rx.len)) {
+		k->drops_auth++;
+		return;
+	}
 	if (rx.column == TR_NET_SNAP) {
 		rt_snap_rx(k, &rx, now_ns); /* k: the column 0 task (its queue) */
 		return;
@@ -280,12 +329,13 @@ task_poll(struct rt_task *k)
 			return 0;
 	}
 
-	/* Ring mesh: a queue per (peer, column). One port queue: the column 0
-	 * task reads it for the replica (its columns share the lcore, place()). */
+	/* Ring mesh: a queue per (peer, column). A queue per column (rte_flow):
+	 * each task reads its own. One port queue: the column 0 task reads it
+	 * for the replica (its columns share the lcore, place()). */
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
 		unsigned n;
 
-		if (r->t->ring_mesh ? peer == r->id : (peer > 0 || k->column != 0))
+		if (r->t->ring_mesh ? peer == r->id : (peer > 0 || (k->column != 0 && r->rxq < 2)))
 			continue;
 		n = rte_eth_rx_burst(r->port, queue_of(r, peer, k->column), pkts, RT_BURST);
 		k->rx_pkts += n;
@@ -315,8 +365,11 @@ task_poll(struct rt_task *k)
 		emit(k);
 		work++;
 	}
-	if (k->column == 0)
+	if (k->column == 0) {
 		work += rt_snap_poll(k, now_ns); /* T1: snapshots both ways */
+		work += rt_remote_poll(k);       /* remote clients' replies */
+	}
+	work += rt_durable_poll(k, now_ns);  /* §12 S: disk snapshots, trimming */
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++)
 		frame_close(k, peer);
 	tx_flush(k, now_ns);
@@ -331,8 +384,10 @@ rt_worker_main(void *arg)
 	struct rt_lcore *lc = arg;
 	struct trireme *t = lc->t;
 	unsigned idle = 0;
+	/* Readers: of the stores (appliers), of the auth keys (tasks). */
+	bool qsbr = lc->nappliers > 0 || t->auth.on;
 
-	if (lc->nappliers > 0)
+	if (qsbr)
 		urcu_qsbr_register_thread();
 	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
 		unsigned work = 0;
@@ -341,16 +396,16 @@ rt_worker_main(void *arg)
 			work += task_poll(lc->tasks[i]);
 		for (unsigned i = 0; i < lc->nappliers; i++)
 			work += rt_applier_step(lc->appliers[i]);
-		if (lc->nappliers > 0)
+		if (qsbr)
 			urcu_qsbr_quiescent_state();
 		if (work > 0)
 			idle = 0;
-		else if (lc->nappliers > 0)
+		else if (qsbr)
 			rt_idle_qsbr(&idle);
 		else
 			rt_idle(&idle);
 	}
-	if (lc->nappliers > 0)
+	if (qsbr)
 		urcu_qsbr_unregister_thread();
 	return 0;
 }

@@ -15,6 +15,15 @@
  * order, with tr_replica_restore, and ends with tr_replica_restored. The
  * replica then votes at once: its promises and votes are intact.
  *
+ * What the caller must also do (found by the simulator, docs/protocol.md
+ * §12, departures): answer clients (P5 completions, Q3 barrier reads) only
+ * after the sync that covers the commits they reveal, like any message;
+ * make the incarnation a join takes (tr_replica_inc changes) durable before
+ * sending what that step produced; restart a replica whose join had not
+ * finished (tr_replica_rejoined() false) without memory again; and cut a
+ * disk snapshot before the engine recycles past the last one (a column's
+ * base beyond its point), or tr_replica_restore refuses the log.
+ *
  * Byte format of one record (little-endian), written and read only through
  * tr_durable_encode / tr_durable_decode:
  *   u32 length of the body, u32 CRC32C (tr_crc32c) of the body, body.

@@ -15,7 +15,8 @@
  *   - an accepted frame's payload lies inside the frame, after the headers,
  *     with the length the UDP header gives; it comes from a peer (by source
  *     IP), not from the receiver, for a column (or the snapshot channel) by destination port, to the
- *     receiver's IP and MAC (or broadcast);
+ *     receiver's IP and MAC (or broadcast); on the remote clients' port, from
+ *     any source, which rx names (no rebuild: nobody sends those to a replica);
  *   - no other replica accepts it (the destination IP names one);
  *   - rebuilt by tr_net_build (from the sender, same column and payload), it
  *     parses to the same payload, sender and column.
@@ -158,9 +159,19 @@ fuzz_net_check(const uint8_t *buf, size_t len, uint8_t self)
 		return rc;
 	accepted++;
 	CHECK(rx.payload >= buf + TR_NET_HDR_LEN && rx.payload + rx.len <= buf + len);
-	CHECK(rx.from < TR_REPLICAS && rx.from != self && rx.column < TR_NET_CHANNELS);
 	ip = (const struct rte_ipv4_hdr *)(eth + 1);
-	CHECK(ip->dst_addr == conf.addr[self].ip && ip->src_addr == conf.addr[rx.from].ip);
+	CHECK(ip->dst_addr == conf.addr[self].ip);
+	CHECK(rx.src_ip == ip->src_addr && rx.src_mac == &eth->src_addr &&
+	      rx.src_port == ((const struct rte_udp_hdr *)rx.payload - 1)->src_port);
+	if (rx.column == TR_NET_CLIENT) {
+		CHECK(rx.from == TR_REPLICAS || ip->src_addr == conf.addr[rx.from].ip);
+		for (uint8_t other = 0; other < TR_REPLICAS; other++)
+			if (other != self)
+				CHECK(parse(buf, len, &conf, other, &rx2) != TR_NET_OK);
+		return rc;
+	}
+	CHECK(rx.from < TR_REPLICAS && rx.from != self && rx.column < TR_NET_CHANNELS);
+	CHECK(ip->src_addr == conf.addr[rx.from].ip);
 	CHECK(rte_is_same_ether_addr(&eth->dst_addr, &conf.addr[self].mac) ||
 	      rte_is_broadcast_ether_addr(&eth->dst_addr));
 	CHECK(rx.len + sizeof(struct rte_udp_hdr) ==

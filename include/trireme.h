@@ -91,6 +91,7 @@ enum trireme_mode {
 };
 
 struct trireme_sm_ops; /* trireme_sm.h */
+#define TRIREME_AUTH_KEY_LEN 32 /* conf.auth_key, trireme_auth_key_read */
 
 struct trireme_peer {
 	uint8_t mac[6];
@@ -138,8 +139,47 @@ struct trireme_conf {
 	 * launcher's --cluster-state existing): a replica restarted without
 	 * its memory. It serves once caught up with its peers. */
 	bool join;                   /* default false; taken from reserved */
-	uint8_t reserved[55];        /* zero (trireme_conf_default): room for
+	/* Authentication (off by default): every frame between replicas carries
+	 * a 16-byte MAC under this key, and frames without a valid one are
+	 * dropped (drops_auth). Every replica of the cluster needs the same key;
+	 * trireme_auth_load rotates it at run time. Taken from reserved. */
+	bool auth;
+	uint8_t auth_key[TRIREME_AUTH_KEY_LEN];
+	/* Remote clients (trireme_proto.h): how many a local replica serves at
+	 * once over UDP, each through one of its clients (so at most
+	 * clients_max, with the caller's own). 0: none (the default). Replica
+	 * mode: UDP port udp_port_base + 4 of the replica's address, through
+	 * its DPDK port; cluster mode: kernel UDP sockets on port
+	 * udp_port_base + 4 + replica of every local address. Their datagrams
+	 * carry no MAC (conf.auth covers the replicas' frames). */
+	uint16_t serve_clients;      /* taken from reserved */
+	/* Durability (PROTOCOL §12 S, docs/durability.md); taken from reserved.
+	 * data_dir NULL: memory only (a replica restarts as an amnesiac that
+	 * joins, and losing all three loses everything). Else each local
+	 * replica keeps a write-ahead log, snapshots and a superblock there
+	 * (in TRIREME_CLUSTER mode in data_dir/r0, r1, r2), makes every
+	 * promise, vote and commit durable before a message or an answer
+	 * reveals it, and restarts from it (trireme_start,
+	 * trireme_replica_restart) voting at once. A directory that already
+	 * holds this replica's state wins over join. The string is copied. */
+	uint8_t sync;                /* enum trireme_sync, with data_dir */
+	uint8_t reserved_pad[3];     /* zero */
+	const char *data_dir;
+	uint32_t cluster_id;         /* 0: the default; the same on every
+				      * replica: frames and data directories
+				      * of another cluster are refused */
+	uint8_t reserved[4];         /* zero (trireme_conf_default): room for
 				      * later options without an ABI break */
+};
+
+/* How the write-ahead log makes a group of records durable. */
+enum trireme_sync {
+	TRIREME_SYNC_FDATASYNC = 0, /* pwrite, then one fdatasync per group
+				     * (the default: measured fastest here) */
+	TRIREME_SYNC_O_DSYNC = 1,   /* segments opened O_DSYNC */
+	TRIREME_SYNC_NONE = 2,      /* UNSAFE against power loss: writes reach
+				     * the page cache only (survives a process
+				     * crash); for tmpfs and benchmarks */
 };
 
 void trireme_conf_default(struct trireme_conf *conf);
@@ -179,8 +219,10 @@ int trireme_replica_resume(struct trireme *t, unsigned replica);
  * -TRIREME_ESTOPPED (outcome unknown) and new ones are refused until the
  * restart. Restart starts it again as an amnesiac that joins its peers
  * (PROTOCOL §12 J), with an empty store and new client ids for its clients;
- * it serves once caught up (submits wait in its queue meanwhile). Restart
- * of a running replica crashes it first. From one control thread. */
+ * it serves once caught up (submits wait in its queue meanwhile). With a
+ * data_dir, restart recovers it from its directory instead (§12 S2: a new
+ * incarnation, its votes intact, voting at once). Restart of a running
+ * replica crashes it first. From one control thread. */
 int trireme_replica_crash(struct trireme *t, unsigned replica);
 int trireme_replica_restart(struct trireme *t, unsigned replica);
 bool trireme_replica_local(const struct trireme *t, unsigned replica);
@@ -289,6 +331,11 @@ void trireme_thread_quiescent(void);
 void trireme_thread_offline(void);
 
 /* Observation. */
+#define TRIREME_IMPLAUSIBLE_MAX 8
+/* The short name of a reason a message was implausible (docs/protocol.md
+ * §13), e.g. "BALLOT"; NULL for one that does not exist. */
+const char *trireme_implausible_name(unsigned reason);
+
 struct trireme_replica_stats {
 	uint64_t applied;          /* instances applied */
 	uint64_t applied_cmds;
@@ -315,9 +362,50 @@ struct trireme_replica_stats {
 	bool down;                 /* crashed, not restarted */
 	bool serving;              /* §12 J4: takes commands (a joiner: caught up) */
 	bool peer_live[TRIREME_REPLICAS]; /* heard from in the last second */
-	uint64_t reserved[16];     /* zero: room for later counters */
+	uint64_t drops_auth;       /* frames without a valid MAC (conf.auth) */
+	uint64_t auth_key_errors;  /* trireme_auth_load failures (the process's) */
+	/* drops_implausible by reason, named by trireme_implausible_name */
+	uint64_t implausible[TRIREME_IMPLAUSIBLE_MAX];
+	/* Remote clients (conf.serve_clients): requests taken, replies sent,
+	 * datagrams dropped as malformed (trireme_proto.h, TRP_DROPS). */
+	uint64_t remote_requests, remote_replies, remote_drops;
+	uint64_t reserved[3];      /* zero: room for later counters */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
+
+/* §12 S, a local replica with a data directory (all zero without one):
+ * records appended to its logs, group commits (one sync each: records /
+ * syncs is the batch), bytes, time in write + sync (ns), snapshots written
+ * to disk, log segments deleted behind them, torn tail bytes dropped at
+ * the start, and damage found (the replica rejoined as an amnesiac). */
+struct trireme_durable_stats {
+	uint64_t wal_records, wal_syncs, wal_bytes, wal_sync_ns;
+	uint64_t disk_snapshots, wal_trimmed, wal_torn_bytes, wal_damage;
+	uint64_t reserved[8];      /* zero: room for later counters */
+};
+int trireme_durable_stats(struct trireme *t, unsigned replica, struct trireme_durable_stats *s);
+
+/* Authentication keys (conf.auth). A key file holds 32 raw bytes or 64 hex
+ * digits (a trailing newline allowed): `head -c 32 /dev/urandom > FILE`. */
+/* Reads a key file into key. 0, or -TRIREME_EINVAL with one line in err
+ * (missing, unreadable, too short, not hex). */
+int trireme_auth_key_read(const char *path, uint8_t key[TRIREME_AUTH_KEY_LEN], char *err,
+			  size_t err_len);
+/* Key rotation without a restart, for an instance started with conf.auth.
+ * Loads the key of the file at path: by default it signs every frame from
+ * now on and the key that signed so far stays accepted (the roll-over);
+ * with TRIREME_AUTH_ACCEPT it is only accepted (staged), the signing key
+ * unchanged. Two keys at most: the one not kept goes. trireme_auth_retire
+ * ends the roll-over: only the signing key is accepted. Both return once no
+ * worker uses the keys before (an RCU grace period). Over a cluster of
+ * processes: accept the new key everywhere, then sign with it everywhere,
+ * then retire; no frame is dropped. 0, or -TRIREME_EINVAL (auth off, bad
+ * file: one line in err, counted in auth_key_errors and logged) or
+ * -TRIREME_ENOMEM. From one control thread. */
+#define TRIREME_AUTH_ACCEPT 1u
+int trireme_auth_load(struct trireme *t, const char *path, unsigned flags, char *err,
+		      size_t err_len);
+int trireme_auth_retire(struct trireme *t);
 
 /* Health of a local replica. A safety violation (PROTOCOL A3, C1, P2: the
  * engine found two values where there must be one) stops the replica for

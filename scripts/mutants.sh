@@ -33,8 +33,10 @@ SCHED=tests/sim/test_schedules
 KV=tests/test_kv
 SIM=tests/sim/test_sim
 READS=tests/sim/test_reads
+DURABLE=tests/sim/test_durable
+ACCEPT=tests/test_accept
 targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules
-	tests/sim/test_sim tests/sim/test_reads)
+	tests/sim/test_sim tests/sim/test_reads tests/sim/test_durable tests/test_accept)
 
 # name | kind (variant: enum bit name; sed: file) | perl substitution (sed) | tests
 mutations=(
@@ -53,6 +55,11 @@ mutations=(
 	"no promise re-check on reply (P4)|sed:engine/recv_accept_reply.c|s/tr_ballot_cmp\(s->promised, m->ballot\) != 0/0/|$TEETH:teeth/proposer_rechecks_its_promise_on_reply"
 	"FETCH never answered (C2)|variant:TR_VARIANT_NO_FETCH_ANSWER||$TEETH:teeth/only_fetch_catches_up"
 	"FETCH never answered (C2)|sed:engine/recv_fetch.c|s/r = out_msg\(c, out, TR_MSG_FETCH_REPLY, m->from\);/r = NULL;/|$TEETH:teeth/only_fetch_catches_up"
+	# §12 S (issue 14) and the values by reference (W1, W2).
+	"S1: frames before their sync|variant:TR_VARIANT_REPLY_BEFORE_PERSIST||$DURABLE:durable/reply_before_persist_is_caught"
+	"S1: answers before the sync|variant:TR_VARIANT_ACK_BEFORE_PERSIST||$DURABLE:durable/nothing_acknowledged_is_lost"
+	"W1: the acceptor's deps ignored|sed:engine/recv_accept_reply.c|s/\t\tmemcpy\(v.deps, m->value.deps, sizeof\(v.deps\)\);//|$ACCEPT:accept_owner/w1_ok_by_reference_chooses_own_commands_with_the_acceptors_deps $TEETH:teeth/three_live_replicas_converge"
+	"W2: commit by reference at any ballot|sed:engine/commit.c|s/tr_ballot_cmp\(s->vbal, m->ballot\) == 0/1/|$ACCEPT:accept/w2_commit_by_reference_needs_the_vote_at_its_ballot"
 	# The earlier known-bad variants of PROTOCOL §11, caught by the correct-mode tests.
 	"§11: a retry reuses its ballot (P2/P3)|variant:TR_VARIANT_REUSE_BALLOT||$TEETH:teeth/three_live_replicas_converge $SIM:sim/a_seed_replays_event_for_event"
 	"§11: commit on the spot (A5)|variant:TR_VARIANT_COMMIT_ON_SPOT||$TEETH:teeth/three_live_replicas_converge $SIM:sim/a_seed_replays_event_for_event"

@@ -41,6 +41,11 @@ enum {
 	OPT_LOG_SLOTS,
 	OPT_CLUSTER_STATE,
 	OPT_LINGER,
+	OPT_DATA_DIR,
+	OPT_SYNC,
+	OPT_CLUSTER_ID,
+	OPT_AUTH_KEY,
+	OPT_SERVE_CLIENTS,
 };
 
 static const char short_options[] = ":hi";
@@ -74,6 +79,11 @@ static const struct option long_options[] = {
 	{"log-slots", required_argument, NULL, OPT_LOG_SLOTS},
 	{"cluster-state", required_argument, NULL, OPT_CLUSTER_STATE},
 	{"linger", required_argument, NULL, OPT_LINGER},
+	{"data-dir", required_argument, NULL, OPT_DATA_DIR},
+	{"sync", required_argument, NULL, OPT_SYNC},
+	{"cluster-id", required_argument, NULL, OPT_CLUSTER_ID},
+	{"auth-key", required_argument, NULL, OPT_AUTH_KEY},
+	{"serve-clients", required_argument, NULL, OPT_SERVE_CLIENTS},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -111,13 +121,19 @@ opts_usage(FILE *f)
 		"                        the default), log (linearizable, a read-only\n"
 		"                        instance) or local (WEAKER: the replica's applied\n"
 		"                        state, not linearizable)\n"
-		"  --writers N           how many replicas get load, 1..3 (default 3)\n"
+		"  --writers N           how many replicas get load, 0..3 (default 3)\n"
+		"  --serve-clients N     serve N remote clients at once over UDP (trireme-load,\n"
+		"                        include/trireme_proto.h), 1..1024: replica mode on\n"
+		"                        port udp-port-base + 4 of the replica's address,\n"
+		"                        --cluster on udp-port-base + 4 + replica (kernel\n"
+		"                        sockets); default 0: none\n"
 		"  --loss P              drop this fraction of packets on send and on receive\n"
 		"                        of every local replica, 0..0.9 (default 0)\n"
 		"  --seed N              seed of the load and of the engine (default 1)\n"
 		"  --fault \"A R at T [for D]\"   at T s into the run, A = pause, resume,\n"
 		"                        crash (stop and wipe its memory) or restart (an\n"
-		"                        amnesiac that joins) local replica R; \"for D\": the\n"
+		"                        amnesiac that joins; with --data-dir: from its\n"
+		"                        directory) local replica R; \"for D\": the\n"
 		"                        resume (pause) or restart (crash) D s later;\n"
 		"                        repeatable, e.g. --fault \"crash 1 at 2 for 4\"\n"
 		"  --history FILE        write every operation of the load to FILE as a\n"
@@ -139,8 +155,24 @@ opts_usage(FILE *f)
 		"                        that joins running peers (a replica restarted\n"
 		"                        without its memory); it serves once caught up\n"
 		"  --linger S            --replica-id: at the end, keep serving until every\n"
-		"                        live peer has applied the same frontier, at most S s\n"
-		"                        (default 10), then print the digest\n"
+		"                        live peer has applied the same frontier for 0.5 s,\n"
+		"                        at most S s (default 10), then print the digest\n"
+		"  --auth-key FILE       a MAC on every frame between replicas under the\n"
+		"                        32-byte key in FILE (raw, or 64 hex digits; every\n"
+		"                        replica the same); frames without a valid one are\n"
+		"                        dropped (drops_auth). Off by default\n"
+		"\n"
+		"Durability (docs/durability.md):\n"
+		"  --data-dir DIR        keep each replica's log, snapshots and superblock in\n"
+		"                        DIR (--cluster: DIR/r0, r1, r2) and restart from it;\n"
+		"                        default: memory only\n"
+		"  --sync M              how the log is made durable: fdatasync (the\n"
+		"                        default), o_dsync, or none (UNSAFE against power\n"
+		"                        loss: survives a process crash only; for tmpfs\n"
+		"                        and benchmarks)\n"
+		"  --cluster-id N        the cluster's id, 1..4294967295, the same in every\n"
+		"                        process (default: the runtime's); a data directory\n"
+		"                        of another cluster is refused\n"
 		"\n"
 		"Output:\n"
 		"  --stats-interval S    seconds between stats lines on stderr, 0.1..3600\n"
@@ -158,6 +190,7 @@ opts_usage(FILE *f)
 		"  read-mode barrier|log|local, show stats, show replica <id>,\n"
 		"  start load, stop load,\n"
 		"  fault <replica> <drop_tx> <drop_rx>, pause|resume|crash|restart <replica>,\n"
+		"  auth-key [accept] FILE, auth-key retire (with --auth-key: key rotation),\n"
 		"  quit\n"
 		"\n"
 		"EAL args (before --), e.g. on a machine without hugepages or NIC:\n"
@@ -489,6 +522,11 @@ opts_check(struct opts *o)
 			"--replica-id and --peers, or drop --port\n");
 		return -1;
 	}
+	if (o->sync_set && o->data_dir == NULL) {
+		fprintf(stderr, "trireme: --sync applies to a data directory; add --data-dir DIR "
+			"or drop --sync\n");
+		return -1;
+	}
 	if (o->history != NULL && o->value_size < OPTS_HISTORY_VALUE_MIN) {
 		if (o->value_size_set) {
 			fprintf(stderr, "trireme: --history needs --value-size >= %u, so that "
@@ -604,7 +642,7 @@ opts_parse(int argc, char **argv, struct opts *o)
 			rc = parse_real("loss", optarg, 0, 0.9, &o->loss);
 			break;
 		case OPT_WRITERS:
-			rc = parse_uint("writers", optarg, 1, TRIREME_REPLICAS, &v);
+			rc = parse_uint("writers", optarg, 0, TRIREME_REPLICAS, &v);
 			o->writers = (unsigned)v;
 			break;
 		case OPT_BATCH:
@@ -655,6 +693,38 @@ opts_parse(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_LINGER:
 			rc = parse_real("linger", optarg, 0, 3600, &o->linger_s);
+			break;
+		case OPT_AUTH_KEY:
+			o->auth_key = optarg;
+			break;
+		case OPT_SERVE_CLIENTS:
+			rc = parse_uint("serve-clients", optarg, 1, OPTS_SERVE_CLIENTS_MAX, &v);
+			o->serve_clients = (unsigned)v;
+			break;
+		case OPT_DATA_DIR:
+			if (optarg[0] == 0) {
+				fprintf(stderr, "trireme: --data-dir needs a directory\n");
+				return -1;
+			}
+			o->data_dir = optarg;
+			break;
+		case OPT_SYNC:
+			o->sync_set = true;
+			if (strcmp(optarg, "fdatasync") == 0) {
+				o->sync = TRIREME_SYNC_FDATASYNC;
+			} else if (strcmp(optarg, "o_dsync") == 0) {
+				o->sync = TRIREME_SYNC_O_DSYNC;
+			} else if (strcmp(optarg, "none") == 0) {
+				o->sync = TRIREME_SYNC_NONE;
+			} else {
+				fprintf(stderr, "trireme: --sync must be fdatasync, o_dsync or none "
+					"(unsafe against power loss), not '%.64s'\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_CLUSTER_ID:
+			rc = parse_uint("cluster-id", optarg, 1, UINT32_MAX, &v);
+			o->cluster_id = (uint32_t)v;
 			break;
 		case OPT_HELP:
 			opts_usage(stdout);

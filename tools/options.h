@@ -14,6 +14,7 @@
 #define OPTS_WINDOW_MAX 256        /* outstanding commands per replica */
 #define OPTS_CLIENT_WINDOW_MAX 64  /* trireme_client_new: window 1..64 */
 #define OPTS_BATCH_MAX 4096        /* the engine's TR_BATCH_CMDS_MAX */
+#define OPTS_SERVE_CLIENTS_MAX 1024 /* --serve-clients */
 #define OPTS_HISTORY_VALUE_MIN 32  /* --history: room for "<client>.<seq>:" */
 
 /* "barrier", "log", "local": the mode, or -1. */
@@ -64,7 +65,13 @@ struct opts {
 	struct opts_fault faults[OPTS_FAULTS_MAX]; /* --fault, in the given order */
 	unsigned fault_count;
 	bool join;                 /* --cluster-state existing */
+	const char *data_dir;      /* --data-dir, or NULL: memory only */
+	unsigned sync;             /* --sync: enum trireme_sync */
+	bool sync_set;
+	uint32_t cluster_id;       /* --cluster-id, 0: the runtime's */
 	double linger_s;           /* --linger: wait for the peers' frontier */
+	const char *auth_key;      /* --auth-key FILE, or NULL */
+	unsigned serve_clients;    /* --serve-clients: remote clients served */
 	/* Engine. */
 	unsigned batch;
 	bool batch_set;

@@ -292,7 +292,8 @@ struct cmd_show_stats_result {
 static uint64_t
 replica_drops(const struct trireme_replica_stats *s)
 {
-	return s->drops_fault + s->drops_malformed + s->drops_foreign + s->drops_tx_full;
+	return s->drops_fault + s->drops_malformed + s->drops_foreign + s->drops_tx_full +
+	       s->drops_auth;
 }
 
 static void
@@ -370,13 +371,14 @@ cmd_show_replica_parsed(void *parsed, struct cmdline *cl, __rte_unused void *dat
 		       "  rx %" PRIu64 " pkts %" PRIu64 " msgs, tx %" PRIu64 " pkts %" PRIu64
 		       " msgs\n"
 		       "  drops: fault %" PRIu64 ", malformed %" PRIu64 ", foreign %" PRIu64
-		       ", tx full %" PRIu64 "\n"
+		       ", tx full %" PRIu64 ", auth %" PRIu64 ", implausible %" PRIu64 "\n"
 		       "  known [%" PRIu64 " %" PRIu64 " %" PRIu64 "], applied prefix [%" PRIu64
 		       " %" PRIu64 " %" PRIu64 "]\n",
 		       r, s.paused ? " (paused)" : "", s.applied, s.applied_cmds, s.kv_digest,
 		       s.keys, s.committed, s.proposed, s.retries, s.recoveries, s.fetches,
 		       s.rejects, s.rx_pkts, s.rx_msgs, s.tx_pkts, s.tx_msgs, s.drops_fault,
-		       s.drops_malformed, s.drops_foreign, s.drops_tx_full, s.known[0], s.known[1],
+		       s.drops_malformed, s.drops_foreign, s.drops_tx_full, s.drops_auth,
+		       s.drops_implausible, s.known[0], s.known[1],
 		       s.known[2], s.applied_prefix[0], s.applied_prefix[1], s.applied_prefix[2]);
 }
 
@@ -556,6 +558,63 @@ static cmdline_parse_inst_t cmd_pause = {
 	.tokens = { (void *)&cmd_pause_action, (void *)&cmd_pause_replica, NULL },
 };
 
+/* auth-key FILE | auth-key accept FILE | auth-key retire (--auth-key) */
+struct cmd_auth_result {
+	cmdline_fixed_string_t auth;
+	cmdline_fixed_string_t arg;
+	cmdline_fixed_string_t file;
+};
+
+static void
+cmd_auth_parsed(void *parsed, struct cmdline *cl, void *data)
+{
+	static const char *const done[] = {
+		"auth: key signs; the previous one is still accepted until 'auth-key retire'",
+		"auth: only the signing key is accepted",
+		"auth: key accepted (signing unchanged)"};
+	struct cmd_auth_result *res = parsed;
+	struct trireme *t = prompt_cur->env.t;
+	uintptr_t act = (uintptr_t)data; /* 0 sign, 1 retire, 2 accept */
+	char err[320] = "";
+	int rc;
+
+	if (act == 0 && strcmp(res->arg, "retire") == 0) /* a file named so: ./retire */
+		act = 1;
+	if (act == 1)
+		rc = trireme_auth_retire(t);
+	else
+		rc = trireme_auth_load(t, act == 2 ? res->file : res->arg,
+				       act == 2 ? TRIREME_AUTH_ACCEPT : 0, err, sizeof(err));
+	if (rc != 0)
+		cmdline_printf(cl, "error: %s\n", err[0] != 0 ? err : trireme_strerror(rc));
+	else
+		cmdline_printf(cl, "%s\n", done[act]);
+}
+
+static cmdline_parse_token_string_t cmd_auth_word =
+	TOKEN_STRING_INITIALIZER(struct cmd_auth_result, auth, "auth-key");
+static cmdline_parse_token_string_t cmd_auth_accept_word =
+	TOKEN_STRING_INITIALIZER(struct cmd_auth_result, arg, "accept");
+static cmdline_parse_token_string_t cmd_auth_arg =
+	TOKEN_STRING_INITIALIZER(struct cmd_auth_result, arg, NULL);
+static cmdline_parse_token_string_t cmd_auth_file =
+	TOKEN_STRING_INITIALIZER(struct cmd_auth_result, file, NULL);
+
+static cmdline_parse_inst_t cmd_auth_accept = {
+	.f = cmd_auth_parsed,
+	.data = (void *)2,
+	.help_str = "auth-key accept <file>: accept this key too (signing unchanged)",
+	.tokens = { (void *)&cmd_auth_word, (void *)&cmd_auth_accept_word,
+		    (void *)&cmd_auth_file, NULL },
+};
+
+static cmdline_parse_inst_t cmd_auth_sign = {
+	.f = cmd_auth_parsed,
+	.help_str = "auth-key <file>|retire: sign with this key, the previous one staying "
+		    "accepted; retire: accept only the signing key",
+	.tokens = { (void *)&cmd_auth_word, (void *)&cmd_auth_arg, NULL },
+};
+
 /* help */
 struct cmd_word_result {
 	cmdline_fixed_string_t word;
@@ -578,6 +637,10 @@ cmd_help_parsed(__rte_unused void *parsed, struct cmdline *cl, __rte_unused void
 		"resume <replica>              let it go on (a snapshot if it is far behind)\n"
 		"crash <replica>               stop it and wipe its memory\n"
 		"restart <replica>             start it again empty: it joins its peers\n"
+		"auth-key <file>               (--auth-key) sign with this key; the old one\n"
+		"                              stays accepted until 'auth-key retire'\n"
+		"auth-key accept <file>        accept this key too, signing unchanged\n"
+		"auth-key retire               accept only the signing key\n"
 		"quit                          stop the load, wait for convergence, exit\n");
 }
 
@@ -616,6 +679,8 @@ static cmdline_parse_ctx_t prompt_ctx[] = {
 	&cmd_load,
 	&cmd_fault,
 	&cmd_pause,
+	&cmd_auth_accept,
+	&cmd_auth_sign,
 	&cmd_help,
 	&cmd_quit,
 	NULL,

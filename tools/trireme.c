@@ -48,6 +48,7 @@ enum {
 #define DRAIN_TIMEOUT_S 5      /* outstanding commands after the load stops */
 #define CONVERGE_TIMEOUT_S 10  /* local replicas reaching the same state */
 #define CONVERGE_CHECK_MS 10
+#define CONVERGE_HOLD_MS 500   /* --replica-id: agreement that lasts */
 #define PROMPT_POLL_US 1000    /* stdin is polled this often */
 #define IDLE_SPINS 64          /* empty rounds before yielding the CPU */
 #define HEALTH_CHECK_MS 10     /* replicas' status (violations) this often */
@@ -75,6 +76,7 @@ struct app {
 struct outcome {
 	bool local[TRIREME_REPLICAS];
 	struct trireme_replica_stats st[TRIREME_REPLICAS];
+	struct trireme_durable_stats ds[TRIREME_REPLICAS]; /* §12 S, --data-dir */
 	bool converged;
 	uint64_t unfinished;
 };
@@ -106,7 +108,8 @@ install_signals(void)
 static uint64_t
 replica_drops(const struct trireme_replica_stats *s)
 {
-	return s->drops_fault + s->drops_malformed + s->drops_foreign + s->drops_tx_full;
+	return s->drops_fault + s->drops_malformed + s->drops_foreign + s->drops_tx_full +
+	       s->drops_auth;
 }
 
 static void
@@ -198,7 +201,19 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 	if (o->log_slots != 0)
 		conf->log_slots_max = o->log_slots;
 	conf->join = o->join;
+	conf->data_dir = o->data_dir; /* §12 S */
+	conf->sync = (uint8_t)o->sync;
+	conf->cluster_id = o->cluster_id;
 	conf->seed = o->seed;
+	if (o->auth_key != NULL) {
+		char err[320];
+
+		if (trireme_auth_key_read(o->auth_key, conf->auth_key, err, sizeof(err)) != 0) {
+			fprintf(stderr, "trireme: --auth-key: %s\n", err);
+			return -1;
+		}
+		conf->auth = true;
+	}
 	if (conf->keys_max != 0 && o->keys > conf->keys_max) {
 		if (!o->cluster) {
 			/* keys_max must be the same on every replica: not ours to raise. */
@@ -209,6 +224,11 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 		}
 		conf->keys_max = o->keys;
 	}
+	/* Remote clients take clients of their own. Room for the most on every
+	 * replica, served or not: the client table (§8) must be the same size on
+	 * every replica of the cluster, whatever its --serve-clients. */
+	conf->serve_clients = (uint16_t)o->serve_clients;
+	conf->clients_max += OPTS_SERVE_CLIENTS_MAX;
 	clients = opts_clients_per_replica(o) + (o->interactive ? 1 : 0);
 	if (conf->clients_max != 0 && clients > conf->clients_max) {
 		fprintf(stderr, "trireme: --window %u needs %u clients per replica but the runtime "
@@ -483,7 +503,8 @@ replicas_agree(struct app *a, struct outcome *out)
 		struct trireme_replica_stats *s = &out->st[r];
 
 		out->local[r] = trireme_replica_local(a->t, r) &&
-				trireme_replica_stats(a->t, r, s) == 0;
+				trireme_replica_stats(a->t, r, s) == 0 &&
+				trireme_durable_stats(a->t, r, &out->ds[r]) == 0;
 		if (!out->local[r] || s->paused || s->down)
 			continue;
 		for (c = 0; c < TRIREME_REPLICAS; c++) {
@@ -507,13 +528,17 @@ replicas_agree(struct app *a, struct outcome *out)
 }
 
 /* Waits until the local replicas agree twice in a row with nothing applied
- * in between, or CONVERGE_TIMEOUT_S. */
+ * in between, or CONVERGE_TIMEOUT_S. With one replica per process the
+ * agreement must also last CONVERGE_HOLD_MS: a peer may still be finishing
+ * instances this replica has not heard of (its last commits wait for its
+ * disk), and its STATUS shows only what it applied. */
 static void
 converge(struct app *a, struct outcome *out)
 {
 	double wait_s = a->o.cluster ? CONVERGE_TIMEOUT_S : a->o.linger_s;
 	uint64_t now = rte_rdtsc(), deadline = now + (uint64_t)(wait_s * (double)a->hz);
-	uint64_t next_check = now, prev_applied = UINT64_MAX;
+	uint64_t next_check = now, prev_applied = UINT64_MAX, since = 0;
+	uint64_t hold = a->o.cluster ? 0 : a->hz / 1000 * CONVERGE_HOLD_MS;
 
 	out->converged = false;
 	for (;;) {
@@ -525,7 +550,9 @@ converge(struct app *a, struct outcome *out)
 			for (r = 0; r < TRIREME_REPLICAS; r++)
 				if (out->local[r])
 					applied += out->st[r].applied;
-			if (agree && applied == prev_applied) {
+			if (!agree || applied != prev_applied)
+				since = now;
+			if (agree && applied == prev_applied && now - since >= hold) {
 				out->converged = true;
 				return;
 			}
@@ -573,20 +600,37 @@ print_json(const struct app *a, const struct outcome *out)
 	       a->conf_batch, a->conf_mtu, a->o.writers, c.history_ops);
 	for (r = 0; r < TRIREME_REPLICAS; r++) {
 		const struct trireme_replica_stats *st = &out->st[r];
+		const struct trireme_durable_stats *ds = &out->ds[r];
 
 		if (!out->local[r])
 			continue;
 		printf("%s{\"id\":%u,\"applied\":%" PRIu64 ",\"applied_cmds\":%" PRIu64
 		       ",\"kv_digest\":\"0x%016" PRIx64 "\",\"keys\":%" PRIu64 ",\"committed\":%"
 		       PRIu64 ",\"retries\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"drops\":%"
-		       PRIu64 ",\"paused\":%s,\"down\":%s,\"incarnation\":%u,\"too_old\":%"
+		       PRIu64 ",\"drops_auth\":%" PRIu64 ",\"drops_implausible\":%" PRIu64
+		       ",\"paused\":%s,\"down\":%s,\"incarnation\":%u,\"too_old\":%"
 		       PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
-		       ",\"snap_bytes_rx\":%" PRIu64 "}",
+		       ",\"snap_bytes_rx\":%" PRIu64 ",\"remote_requests\":%" PRIu64
+		       ",\"remote_replies\":%" PRIu64 ",\"remote_drops\":%" PRIu64
+		       ",\"wal_records\":%" PRIu64 ",\"wal_syncs\":%" PRIu64
+		       ",\"wal_records_per_sync\":%.2f,\"wal_sync_us\":%.1f"
+		       ",\"disk_snapshots\":%" PRIu64 ",\"wal_trimmed\":%" PRIu64
+		       ",\"wal_torn_bytes\":%" PRIu64 ",\"wal_damage\":%" PRIu64
+		       ",\"implausible\":{",
 		       first ? "" : ",", r, st->applied, st->applied_cmds, st->kv_digest, st->keys,
 		       st->committed, st->retries, st->recoveries, replica_drops(st),
-		       st->paused ? "true" : "false", st->down ? "true" : "false",
+		       st->drops_auth, st->drops_implausible, st->paused ? "true" : "false", st->down ? "true" : "false",
 		       st->incarnation, st->too_old, st->snap_sent, st->snap_installs,
-		       st->snap_bytes_rx);
+		       st->snap_bytes_rx, st->remote_requests, st->remote_replies,
+		       st->remote_drops, ds->wal_records, ds->wal_syncs,
+		       ds->wal_syncs > 0 ? (double)ds->wal_records / (double)ds->wal_syncs : 0.0,
+		       ds->wal_syncs > 0 ? (double)ds->wal_sync_ns / 1e3 / (double)ds->wal_syncs
+					 : 0.0,
+		       ds->disk_snapshots, ds->wal_trimmed, ds->wal_torn_bytes, ds->wal_damage);
+		for (unsigned i = 0; trireme_implausible_name(i) != NULL; i++)
+			printf("%s\"%s\":%" PRIu64, i > 0 ? "," : "", trireme_implausible_name(i),
+			       st->implausible[i]);
+		printf("}}");
 		first = false;
 	}
 	printf("],\"digests_match\":%s}\n", out->converged ? "true" : "false");
@@ -725,7 +769,7 @@ launch(struct app *a)
 			}
 		}
 	}
-	if (!a->o.cluster && !lc.loaded[a->o.replica_id] && !a->o.quiet)
+	if (!a->o.cluster && !lc.loaded[a->o.replica_id] && !a->o.quiet && a->o.writers > 0)
 		fprintf(stderr, "trireme: replica %u gets no load (--writers %u loads replicas "
 			"0..%u)\n", a->o.replica_id, a->o.writers, a->o.writers - 1);
 	lc.window = a->o.window;

@@ -14,22 +14,8 @@ set -uo pipefail
 trireme=$1
 check=$2
 here=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-export TR_NETNS=trh
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	"$here/scripts/netns.sh" down
-	rm -rf "$tmp" /var/run/dpdk/trhp*
-}
-trap cleanup EXIT
-if [ "$(id -u)" -ne 0 ]; then
-	echo "heal-multiprocess: needs root for network namespaces"; exit 77
-fi
-"$here/scripts/netns.sh" down
-"$here/scripts/netns.sh" up || { echo "FAIL: cannot create namespaces"; exit 1; }
-peers=02:00:00:00:00:00@10.0.0.1,02:00:00:00:00:01@10.0.0.2,02:00:00:00:00:02@10.0.0.3
-fail=0
+. "$here/tests/dpdk/netns_lib.sh"
+netns_test_setup heal-multiprocess trh
 
 # start <replica> <output name> <options...>: one process in the background.
 start() {
@@ -43,17 +29,6 @@ start() {
 		>"$tmp/$name.json" 2>"$tmp/$name.err" &
 	pid[$i]=$!
 	pids+=($!)
-}
-
-field() { # field <name> <json file>
-	grep -o "\"$1\":[^,}]*" "$2" | tail -1 | cut -d: -f2 | tr -d '"'
-}
-
-# ops in the stats lines of <err file> between seconds <from> and <to>
-ops_between() {
-	awk -v a="$2" -v b="$3" '/^\[ *[0-9.]+s\]/ { t = substr($1, 2) + 0;
-		if ($1 == "[") t = $2 + 0; if (t > a && t <= b) s += $(($1 == "[") ? 3 : 2) }
-		END { print s + 0 }' "$1"
 }
 
 # finish <phase> <names...>: every process exits 0 with one digest.
@@ -88,16 +63,6 @@ for i in 0 1; do
 	[ "$late" -gt 0 ] || { echo "FAIL: replica $i committed nothing while 2 was dead"; fail=1; }
 done
 
-histories() { # histories <phase> <names...>: the files check as one history
-	local phase=$1 files=() out
-	shift
-	for n in "$@"; do files+=("$tmp/$n.jsonl"); done
-	if out=$("$check" "${files[@]}" 2>&1); then
-		echo "$phase histories: $(tail -1 <<<"$out")"
-	else
-		echo "FAIL: $phase histories: $(tail -3 <<<"$out")"; fail=1
-	fi
-}
 histories kill k0 k1 k2 k2b
 
 # 2. SIGSTOP 2 s (replica 2), then 30 s (replica 1).

@@ -165,7 +165,9 @@ bad_value --read-mode fast
 bad_value --read-mode ''
 bad_value --loss 0.95
 bad_value --loss inf
-bad_value --writers 0
+bad_value --writers -1
+bad_value --serve-clients 0
+bad_value --serve-clients 1025
 bad_value --writers 4
 bad_value --batch 0
 bad_value --batch 4097

@@ -546,7 +546,7 @@ static const struct drop_case drop_cases[] = {
 	 FIELD(OFF_UDP(dgram_len), 2, 8 + DR_LEN - 1)},
 	{"UDP length 0", TR_NET_DROP_BAD_UDP_LEN,
 	 FIELD(OFF_UDP(dgram_len), 2, 0)},
-	{"dst port base + 4", TR_NET_DROP_FOREIGN_PORT,
+	{"dst port past the channels", TR_NET_DROP_FOREIGN_PORT,
 	 FIELD(OFF_UDP(dst_port), 2, PORT_BASE + TR_NET_CHANNELS)},
 	{"dst port base - 1", TR_NET_DROP_FOREIGN_PORT,
 	 FIELD(OFF_UDP(dst_port), 2, PORT_BASE - 1)},
@@ -1063,4 +1063,64 @@ Test(net, port_setup_invalid_port)
 	cr_assert_eq(tr_port_setup(7, 1, 1, pool, 0, small, 1), -ENODEV);
 	cr_assert_eq(small[0], '\0');
 	cr_assert_eq(small[1], 'y');
+}
+
+/* The remote clients' port (TR_NET_CLIENT): any source, which rx names;
+ * tr_net_build_reply answers it from port_base + 4. */
+Test(net, client_port_any_source)
+{
+	const struct rte_ether_addr client_mac = {.addr_bytes = {0x02, 0, 0, 0, 0, 0x0a}};
+	struct rte_mbuf *m = mk_pkt(&conf, DR_FROM, DR_TO, DR_COL, DR_LEN, 9), *r;
+	struct tr_net_rx out;
+	uint32_t client_ip = rte_cpu_to_be_32(RTE_IPV4(192, 0, 2, 1));
+	struct tr_net_conf c = conf;
+
+	put_be(frame(m) + OFF_UDP(dst_port), 2, PORT_BASE + TR_NET_CLIENT);
+	put_be(frame(m) + OFF_UDP(src_port), 2, 40000);
+	put_be(frame(m) + OFF_IP(src_addr), 4, RTE_IPV4(192, 0, 2, 1));
+	ip_fix(ip_of(m));
+	cr_assert_eq(parse_checked(m, &conf, DR_TO, &out), TR_NET_OK);
+	cr_assert_eq(out.from, TR_REPLICAS);
+	cr_assert_eq(out.column, TR_NET_CLIENT);
+	cr_assert_eq(out.src_ip, client_ip);
+	cr_assert_eq(out.src_port, rte_cpu_to_be_16(40000));
+	cr_assert(rte_is_same_ether_addr(out.src_mac, &conf.addr[DR_FROM].mac));
+	cr_assert(payload_is(out.payload, DR_LEN, 9));
+	/* The same packet to a column: a foreign source. */
+	put_be(frame(m) + OFF_UDP(dst_port), 2, PORT_BASE + DR_COL);
+	cr_assert_eq(parse_checked(m, &conf, DR_TO, &out), TR_NET_DROP_FOREIGN_SRC);
+	rte_pktmbuf_free(m);
+
+	/* A reply to the client, with and without the UDP checksum. */
+	for (int ck = 0; ck < 2; ck++) {
+		struct rte_ipv4_hdr *ip;
+		struct rte_udp_hdr *udp;
+
+		c.tx_udp_cksum = ck != 0;
+		r = rte_pktmbuf_alloc(pool);
+		cr_assert_not_null(r);
+		memset(tr_net_payload(r), 0x5a, 16);
+		cr_assert_eq(tr_net_build_reply(r, &c, DR_TO, &client_mac, client_ip,
+						rte_cpu_to_be_16(40000), 16), 0);
+		ip = ip_of(r);
+		udp = (struct rte_udp_hdr *)(ip + 1);
+		cr_assert(rte_is_same_ether_addr(&((struct rte_ether_hdr *)frame(r))->dst_addr,
+						 &client_mac));
+		cr_assert_eq(ip->src_addr, conf.addr[DR_TO].ip);
+		cr_assert_eq(ip->dst_addr, client_ip);
+		cr_assert_eq(rte_raw_cksum(ip, sizeof(*ip)), 0xffff);
+		cr_assert_eq(udp->src_port, rte_cpu_to_be_16(PORT_BASE + TR_NET_CLIENT));
+		cr_assert_eq(udp->dst_port, rte_cpu_to_be_16(40000));
+		cr_assert_eq(r->data_len, TR_NET_HDR_LEN + 16);
+		if (ck) { /* pseudo-header + UDP header + payload sum to 0xffff */
+			uint32_t sum = rte_ipv4_phdr_cksum(ip, 0) + rte_raw_cksum(udp, 8 + 16);
+
+			sum = (sum & 0xffff) + (sum >> 16);
+			sum = (sum & 0xffff) + (sum >> 16);
+			cr_assert_eq(sum, 0xffff);
+		}
+		cr_assert_eq(tr_net_build_reply(r, &c, TR_REPLICAS, &client_mac, client_ip, 1, 16),
+			     -EINVAL);
+		rte_pktmbuf_free(r);
+	}
 }

@@ -215,7 +215,8 @@ disk_crash(struct sim *s, unsigned r)
 	else
 		memset(d->snap_at, 0, sizeof(d->snap_at));
 	d->len = d->synced + sim_between(s, 0, d->len - d->synced);
-	memset(d->log + d->len, 0, d->cap - d->len); /* a preallocated file reads zero */
+	if (d->log != NULL)
+		memset(d->log + d->len, 0, d->cap - d->len); /* a preallocated file reads zero */
 	d->synced = d->len;
 }
 

@@ -607,8 +607,9 @@ by_value_addr(const void *a, const void *b)
 	return c != 0 ? c : x < y ? -1 : x > y;
 }
 
-/* The first set (in the history's order) that wrote value, or NULL. */
-static const struct hist_op *
+/* The index of the first set (in the history's order) that wrote value,
+ * or n. */
+static size_t
 set_of(const struct hist_op *const *sets, size_t n, const char *value)
 {
 	size_t lo = 0, hi = n;
@@ -621,13 +622,14 @@ set_of(const struct hist_op *const *sets, size_t n, const char *value)
 		else
 			hi = mid;
 	}
-	return lo < n && strcmp(sets[lo]->value, value) == 0 ? sets[lo] : NULL;
+	return lo < n && strcmp(sets[lo]->value, value) == 0 ? lo : n;
 }
 
 /* The checks of hcheck.h over one key's operations, in O(n log n). mem
- * holds 7 n pointers. */
+ * holds 7 n pointers, by n times. */
 static int
-check_key(struct rd *r, const struct hist_op *const *ops, size_t n, const struct hist_op **mem)
+check_key(struct rd *r, const struct hist_op *const *ops, size_t n, const struct hist_op **mem,
+	  int64_t *by)
 {
 	/* Every set by value; completed sets and completed writes by ret; dels
 	 * by call. */
@@ -654,8 +656,25 @@ check_key(struct rd *r, const struct hist_op *const *ops, size_t n, const struct
 	prefix_build(&done_writes, true);
 	prefix_build(&dels, false);
 
+	/* by[i]: sets[i] took effect by then at the latest: its ret if it
+	 * completed, and no later than the end of any get that read its value
+	 * (values are unique per key). */
+	for (size_t i = 0; i < nsets; i++)
+		by[i] = effect_by(sets[i]);
+	for (size_t gi = 0; gi < n; gi++) {
+		const struct hist_op *g = ops[gi];
+		size_t si;
+
+		if (g->kind != HIST_GET || !completed(g) || g->out_null)
+			continue;
+		si = set_of(sets, nsets, g->out);
+		if (si < nsets && g->ret < by[si])
+			by[si] = g->ret;
+	}
+
 	for (size_t gi = 0; gi < n; gi++) {
 		const struct hist_op *g = ops[gi], *s, *w, *d;
+		size_t si;
 
 		if (g->kind != HIST_GET || !completed(g))
 			continue;
@@ -673,18 +692,17 @@ check_key(struct rd *r, const struct hist_op *const *ops, size_t n, const struct
 					    g->call, w->client, w->value, w->ret);
 			continue;
 		}
-		s = set_of(sets, nsets, g->out);
-		if (s == NULL)
+		si = set_of(sets, nsets, g->out);
+		if (si == nsets)
 			return fail(r, "get of %s by client %" PRId64 " returned %s, which no set of "
 				    "the key wrote", g->key, g->client, g->out);
+		s = sets[si];
 		if (s->call > g->ret)
 			return fail(r, "get of %s returned %s before it was written", g->key, g->out);
-		if (!completed(s))
-			continue;
-		/* Stale: a write invoked after s returned completed before the
-		 * get was invoked. */
+		/* Stale: a write invoked after s took effect (by[si]: s returned,
+		 * or a get had read it) completed before the get was invoked. */
 		w = prefix_best(&done_writes, true, g->call, false);
-		if (w != NULL && w->call > s->ret)
+		if (w != NULL && w->call > by[si])
 			return fail(r, "stale read: get of %s by client %" PRId64 " at %" PRId64
 				    " returned %s, overwritten by client %" PRId64 "'s %s "
 				    "(%" PRId64 "..%" PRId64 ")", g->key, g->client, g->call,
@@ -710,6 +728,7 @@ hist_check(const struct hist_op *ops, size_t n, char *why, size_t why_len)
 	struct rd r = {.why = why, .why_len = why_len};
 	const struct hist_op **by = malloc((n + 1) * sizeof(*by));
 	const struct hist_op **mem = malloc((7 * n + 1) * sizeof(*mem));
+	int64_t *times = malloc((n + 1) * sizeof(*times));
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -718,8 +737,9 @@ hist_check(const struct hist_op *ops, size_t n, char *why, size_t why_len)
 	for (size_t i = 0, j; i < n && rc == 0; i = j) {
 		for (j = i + 1; j < n && strcmp(by[j]->key, by[i]->key) == 0; j++)
 			;
-		rc = check_key(&r, by + i, j - i, mem);
+		rc = check_key(&r, by + i, j - i, mem, times);
 	}
+	free(times);
 	free(mem);
 	free(by);
 	return rc;

@@ -51,7 +51,8 @@ size_t hist_match_pending(struct hist_op *ops, size_t n);
  *   - a completed get returns a value no set of that key wrote, or that
  *     was invoked after the get returned;
  *   - stale read: a completed get returns v although a write of the key
- *     completed after v's set completed and before the get was invoked;
+ *     invoked after v's set took effect (its return, or the end of an
+ *     earlier get that read v) completed before the get was invoked;
  *   - a completed get returns absent although a set of the key completed
  *     before it was invoked and no del could fall in between.
  * Failed operations count as unknown outcomes. O(n log n): per key, writes

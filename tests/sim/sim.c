@@ -219,7 +219,7 @@ sim_net_frame(struct sim *s, unsigned from, unsigned to, unsigned column, const 
 static bool
 early(const struct sim *s)
 {
-	return (s->p.variant & TR_VARIANT_REPLY_BEFORE_PERSIST) != 0;
+	return ((s->p.variant | TR_MUTANT_VARIANT) & TR_VARIANT_REPLY_BEFORE_PERSIST) != 0;
 }
 
 static void

@@ -291,6 +291,15 @@ Test(history, the_checker_judges_histories)
 	const char *unwritten[] = {
 		SET(1, "k", "a", 0, 10), GET(3, "k", "\"z\"", 21, 30),
 	};
+	/* A long set read early, overwritten, then read again: the first read
+	 * pins it (a replica applying a retried set twice looks like this). */
+	const char *pinned[] = {
+		SET(1, "k", "a", 0, 100), GET(2, "k", "\"a\"", 10, 11), SET(3, "k", "b", 20, 21),
+		GET(2, "k", "\"a\"", 50, 51),
+	};
+	const char *unpinned[] = {
+		SET(1, "k", "a", 0, 100), SET(3, "k", "b", 20, 21), GET(2, "k", "\"a\"", 50, 51),
+	};
 
 	cr_assert_eq(judge(fine, 6, why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(judge(stale, 3, why, sizeof(why)), -1);
@@ -300,6 +309,9 @@ Test(history, the_checker_judges_histories)
 	cr_assert_not_null(strstr(why, "absent"), "%s", why);
 	cr_assert_eq(judge(future, 2, why, sizeof(why)), -1);
 	cr_assert_eq(judge(unwritten, 2, why, sizeof(why)), -1);
+	cr_assert_eq(judge(pinned, 4, why, sizeof(why)), -1);
+	cr_assert_not_null(strstr(why, "stale read"), "%s", why);
+	cr_assert_eq(judge(unpinned, 3, why, sizeof(why)), 0, "%s", why);
 }
 
 /* A history from the known-bad "no barrier" variant shows its stale reads to
@@ -548,6 +560,7 @@ reference_accepts(const struct hist_op *ops, size_t n)
 #define DONE(o) (!(o)->ret_null && (o)->ok)
 	for (size_t gi = 0; gi < n; gi++) {
 		const struct hist_op *g = &ops[gi], *s = NULL;
+		int64_t by;
 
 		if (g->kind != HIST_GET || !DONE(g))
 			continue;
@@ -575,11 +588,20 @@ reference_accepts(const struct hist_op *ops, size_t n)
 				s = &ops[i];
 		if (s == NULL || s->call > g->ret)
 			return false;
-		for (size_t i = 0; i < n && DONE(s); i++) {
+		/* s took effect by its ret, and by the end of any get that read it. */
+		by = DONE(s) ? s->ret : INT64_MAX;
+		for (size_t i = 0; i < n; i++) {
+			const struct hist_op *r = &ops[i];
+
+			if (r->kind == HIST_GET && DONE(r) && !r->out_null &&
+			    strcmp(r->key, g->key) == 0 && strcmp(r->out, g->out) == 0 && r->ret < by)
+				by = r->ret;
+		}
+		for (size_t i = 0; i < n; i++) {
 			const struct hist_op *w = &ops[i];
 
 			if (w->kind != HIST_GET && w != s && DONE(w) && strcmp(w->key, g->key) == 0 &&
-			    s->ret < w->call && w->ret < g->call)
+			    by < w->call && w->ret < g->call)
 				return false;
 		}
 	}

@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: MIT
+ * Trireme runtime: PROTOCOL §12 S with a data directory (issue 14).
+ *
+ * S1 (group commit): the engine reports each change through cfg.durable
+ * from the column's own task; the record goes to that column's WAL buffer.
+ * Before a task transmits anything (tx_flush, worker.c), rt_durable_gate
+ * writes and syncs what its column appended: one sync per burst, none for
+ * a burst without records. The column 0 task makes a snapshot on disk every
+ * quarter ring of instances, and each task then deletes its own segments
+ * that the snapshot holds whole.
+ *
+ * S2: rt_durable_start: superblock, J0's new incarnation durable before
+ * anything is sent, the newest valid snapshot, every column's log, then
+ * tr_replica_restored: the replica votes at once.
+ *
+ * S3: a torn tail is dropped (wal.c); any other damage is logged loudly,
+ * counted, the log and snapshots set aside (damaged-N/), and the replica
+ * joins as an amnesiac (J). The superblock says so (TR_DD_AMNESIAC) until
+ * the join is complete and durable: a restart in between joins again.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <urcu-qsbr.h>
+
+#include <rte_log.h>
+
+#include "runtime.h"
+
+#define DUR_LOG(level, ...) rte_log(RTE_LOG_##level, tr_logtype, "trireme: " __VA_ARGS__)
+
+/* S1: the engine's record into the column's log (the column's thread). */
+static void
+on_record(void *arg, const struct tr_durable_rec *rec)
+{
+	struct rt_replica *r = arg;
+	struct tr_wal *w = &r->dur.wal[rec->column];
+
+	if (w->buf == NULL)
+		return; /* not open: the engine reports only from its steps */
+	if (tr_wal_append(w, rec) != 0)
+		atomic_store(&r->dur.failed, true);
+}
+
+/* A new, empty state machine in place of the current one. */
+static int
+sm_fresh(struct rt_replica *r)
+{
+	struct tr_client_rec *recs = calloc(r->sm.clients_max, sizeof(*recs));
+	uint32_t n = r->sm.clients_max;
+
+	if (recs == NULL)
+		return -1;
+	rt_sm_close(r);
+	if (rt_sm_open(r, recs, n) != 0) {
+		free(recs);
+		return -1;
+	}
+	rt_applier_init(r);
+	return 0;
+}
+
+/* S2: the newest valid snapshot on disk into the state machine and the
+ * engine. 0 (none, or installed), -1: snapshot files exist and none loads
+ * (damage). */
+static int
+snap_restore(struct rt_replica *r, uint64_t now_ns)
+{
+	struct rt_durable *d = &r->dur;
+	uint64_t seqs[8];
+	unsigned n = tr_dd_snap_list(d->dd.dirfd, seqs, 8);
+
+	for (unsigned i = 0; i < n && i < 8; i++) {
+		size_t len;
+		uint8_t *buf = tr_dd_snap_read(d->dd.dirfd, seqs[i], &len);
+		struct tr_snap_load *l;
+		int st;
+
+		if (buf == NULL)
+			continue;
+		l = rt_sm_load_start(r, buf, len);
+		if (l == NULL)
+			return -1;
+		while ((st = atomic_load(&l->state)) == 0)
+			usleep(1000);
+		if (st < 0) {
+			DUR_LOG(ERR, "replica %u: snapshot %" PRIu64 " in %s does not load: %s\n",
+				r->id, seqs[i], d->dd.path, l->why);
+			tr_snap_load_put(l);
+			continue;
+		}
+		if (tr_replica_install(&r->eng, &l->hdr.point, now_ns) == 0) {
+			rt_sm_install(r, l);
+			rt_applier_init(r);
+		}
+		memcpy(d->snap_applied, l->hdr.point.applied, sizeof(d->snap_applied));
+		d->snap_seq = seqs[i];
+		tr_snap_load_put(l);
+		return 0;
+	}
+	return n > 0 ? -1 : 0;
+}
+
+struct restore_ctx {
+	struct rt_replica *r;
+	uint64_t now_ns;
+};
+
+static int
+on_replay(void *arg, const struct tr_durable_rec *rec)
+{
+	struct restore_ctx *x = arg;
+
+	return tr_replica_restore(&x->r->eng, rec, x->now_ns);
+}
+
+static void
+engine_init(struct rt_replica *r, const struct tr_config *cfg, uint64_t now_ns)
+{
+	memset(&r->eng, 0, sizeof(r->eng));
+	memset(r->eng_mem, 0, r->eng_bytes);
+	tr_replica_init(&r->eng, cfg, r->eng_mem, r->eng_bytes, now_ns);
+	/* J0: a joiner with a disk starts above every incarnation it had, even
+	 * when its peers restarted and forgot them (they report the highest
+	 * they heard; the join takes the larger plus one). */
+	if (cfg->join)
+		r->eng.join_inc_max = r->dur.dd.sb.inc;
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		r->tasks[c].col = &r->eng.col[c];
+		r->tasks[c].deadline_ns = 0;
+	}
+	rt_applier_init(r);
+}
+
+/* The log and snapshots into damaged-N/, never read again. */
+static void
+set_aside(struct rt_replica *r, char *aside, size_t len)
+{
+	struct rt_durable *d = &r->dur;
+
+	if (tr_dd_set_aside(&d->dd, aside, len) != 0)
+		DUR_LOG(ERR, "replica %u: cannot set the log of %s aside: %s\n", r->id,
+			d->dd.path, strerror(errno));
+}
+
+/* S3: loud, counted, set aside; the caller joins as an amnesiac. */
+static void
+damaged(struct rt_replica *r, const char *why)
+{
+	struct rt_durable *d = &r->dur;
+	char aside[32] = "";
+
+	atomic_fetch_add(&d->damage, 1);
+	set_aside(r, aside, sizeof(aside));
+	DUR_LOG(ERR, "replica %u: DAMAGED LOG in %s: %s. Votes may be missing: the replica "
+		"rejoins as an amnesiac (PROTOCOL §12 S3, J); the damaged files are in %s/%s\n",
+		r->id, d->dd.path, why, d->dd.path, aside);
+}
+
+/* Every column's log to fn (NULL: a scan); why gets the first damage. 0, or
+ * -1 on an I/O error. */
+static int
+replay_all(struct rt_replica *r, tr_wal_rec_fn *fn, void *ctx,
+	   struct tr_wal_replay rep[TR_COLUMNS], char *why, size_t why_len)
+{
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		if (tr_wal_replay(r->dur.dd.dirfd, c, r->limits.cluster_id, r->id, fn, ctx,
+				  &rep[c]) != 0)
+			return -1;
+		if (rep[c].damaged) {
+			snprintf(why, why_len, "%s", rep[c].why);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+int
+rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, char *err,
+		 size_t len)
+{
+	struct rt_durable *d = &r->dur;
+	const struct trireme_conf *conf = &r->t->conf;
+	struct tr_wal_replay rep[TR_COLUMNS];
+	struct restore_ctx x = {.r = r, .now_ns = now_ns};
+	bool join = cfg->join, fresh;
+	uint32_t inc = 0;
+	char path[4096];
+	int rc = 0;
+
+	memset(rep, 0, sizeof(rep));
+	memset(d->snap_applied, 0, sizeof(d->snap_applied)); /* this life's */
+	if (!d->on) {
+		if (conf->mode == TRIREME_CLUSTER) {
+			if (mkdir(conf->data_dir, 0755) != 0 && errno != EEXIST)
+				return rt_fail(err, len, -TRIREME_EINVAL, "data directory %s: "
+					       "cannot create it: %s", conf->data_dir,
+					       strerror(errno));
+			snprintf(path, sizeof(path), "%s/r%u", conf->data_dir, r->id);
+		} else {
+			snprintf(path, sizeof(path), "%s", conf->data_dir);
+		}
+		if (tr_dd_open(&d->dd, path, cfg->cluster_id, r->id, err, len) != 0)
+			return -TRIREME_EINVAL;
+		pthread_mutex_init(&d->sb_lock, NULL);
+		d->on = true;
+		d->every = cfg->log_slots_max / 4;
+	}
+	/* Which life this is. */
+	fresh = d->dd.fresh;
+	if (d->dd.fresh) {
+		d->dd.fresh = false;
+	} else if (d->dd.sb.flags & TR_DD_AMNESIAC) {
+		char aside[32] = "";
+
+		set_aside(r, aside, sizeof(aside));
+		DUR_LOG(WARNING, "replica %u: %s was left in the middle of a join: joining again "
+			"(PROTOCOL §12 J); its log is in %s\n", r->id, d->dd.path, aside);
+		join = true;
+	} else {
+		join = false; /* S2: it remembers, whatever the conf says */
+	}
+	if (!join) {
+		if (d->dd.sb.inc + 1 >= TR_INC_MAX)
+			return rt_fail(err, len, -TRIREME_EINVAL, "replica %u: incarnation %"
+				       PRIu32 " in %s is at its maximum", r->id, d->dd.sb.inc,
+				       d->dd.path);
+		inc = d->dd.sb.inc + 1; /* J0: one sync before anything is sent */
+	}
+	if (tr_dd_super_write(&d->dd, join ? d->dd.sb.inc : inc, join ? TR_DD_AMNESIAC : 0) != 0)
+		return rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot write the "
+			       "superblock in %s: %s", r->id, d->dd.path, strerror(errno));
+	cfg->join = join;
+	if (!join)
+		cfg->incarnation = inc;
+	cfg->durable = on_record;
+	cfg->durable_arg = r;
+	engine_init(r, cfg, now_ns);
+
+	if (!join) {
+		char why[300] = "";
+
+		/* A scan first (torn tails zeroed, damage found), nothing loaded. */
+		if (replay_all(r, NULL, NULL, rep, why, sizeof(why)) != 0)
+			goto io_fail;
+		for (unsigned c = 0; c < TR_COLUMNS; c++) {
+			atomic_fetch_add(&d->torn_bytes, rep[c].torn_bytes);
+			tr_wal_replay_free(&rep[c]);
+		}
+		if (why[0] == 0 && snap_restore(r, now_ns) != 0)
+			snprintf(why, sizeof(why), "no snapshot in it loads");
+		if (why[0] == 0 && replay_all(r, on_replay, &x, rep, why, sizeof(why)) != 0)
+			goto io_fail;
+		if (why[0] != 0) {
+			damaged(r, why);
+			for (unsigned c = 0; c < TR_COLUMNS; c++)
+				tr_wal_replay_free(&rep[c]);
+			memset(d->snap_applied, 0, sizeof(d->snap_applied));
+			join = true;
+			cfg->join = true;
+			if (tr_dd_super_write(&d->dd, d->dd.sb.inc, TR_DD_AMNESIAC) != 0 ||
+			    sm_fresh(r) != 0) {
+				rc = rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot "
+					     "start over in %s", r->id, d->dd.path);
+				goto out;
+			}
+			engine_init(r, cfg, now_ns);
+		} else if (fresh) {
+			tr_replica_restored(&r->eng, now_ns);
+			DUR_LOG(INFO, "replica %u: new data directory %s, incarnation %" PRIu32
+				"\n", r->id, d->dd.path, inc);
+		} else {
+			tr_replica_restored(&r->eng, now_ns);
+			DUR_LOG(INFO, "replica %u: restarted from %s, incarnation %" PRIu32
+				", %" PRIu64 "+%" PRIu64 "+%" PRIu64 " records, applied from %"
+				PRIu64 "/%" PRIu64 "/%" PRIu64 "\n", r->id, d->dd.path, inc,
+				rep[0].records, rep[1].records, rep[2].records, d->snap_applied[0],
+				d->snap_applied[1], d->snap_applied[2]);
+		}
+	}
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		if (tr_wal_open(&d->wal[c], d->dd.dirfd, c, cfg->cluster_id, r->id, conf->sync,
+				TR_WAL_SEG_BYTES_DEFAULT, join ? NULL : &rep[c]) != 0) {
+			rc = rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot open a "
+				     "log segment in %s: %s", r->id, d->dd.path, strerror(errno));
+			goto out;
+		}
+		atomic_store(&d->open_seq[c], d->wal[c].seq);
+		d->trim_seen[c] = atomic_load(&d->trim_gen);
+	}
+	atomic_store(&d->inc_durable, join ? 0 : inc);
+	atomic_store(&d->amnesiac, join);
+	atomic_store(&d->failed, false);
+	d->clear_armed = false;
+	goto out;
+io_fail:
+	rc = rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot read its log in %s: %s",
+		     r->id, d->dd.path, strerror(errno));
+out:
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		tr_wal_replay_free(&rep[c]);
+	return rc;
+}
+
+/* J0 for a joiner: the incarnation its peers gave it, durable before any
+ * frame carries it. */
+static bool
+inc_gate(struct rt_replica *r)
+{
+	struct rt_durable *d = &r->dur;
+	uint32_t inc = tr_replica_inc(&r->eng);
+	bool ok = true;
+
+	if (inc == 0 || inc == atomic_load_explicit(&d->inc_durable, memory_order_acquire))
+		return true;
+	pthread_mutex_lock(&d->sb_lock);
+	if (inc != atomic_load(&d->inc_durable)) {
+		ok = tr_dd_super_write(&d->dd, inc, d->dd.sb.flags) == 0;
+		if (ok)
+			atomic_store_explicit(&d->inc_durable, inc, memory_order_release);
+	}
+	pthread_mutex_unlock(&d->sb_lock);
+	return ok;
+}
+
+bool
+rt_durable_gate(struct rt_task *k)
+{
+	struct rt_replica *r = k->rep;
+	struct rt_durable *d = &r->dur;
+
+	if (!d->on)
+		return true;
+	if (tr_wal_sync(&d->wal[k->column]) != 0 || !inc_gate(r))
+		atomic_store(&d->failed, true);
+	if (!atomic_load_explicit(&d->failed, memory_order_relaxed)) {
+		/* Every commit of this column so far is durable: answers may go. */
+		atomic_store_explicit(&d->synced[k->column], k->col->committed,
+				      memory_order_release);
+		return true;
+	}
+	if (!d->fail_logged[k->column]) {
+		d->fail_logged[k->column] = true;
+		DUR_LOG(ERR, "replica %u column %u: cannot write its log in %s (%s): it sends "
+			"nothing from now on (PROTOCOL §12 S1)\n", r->id, k->column, d->dd.path,
+			strerror(errno));
+	}
+	return false;
+}
+
+/* A snapshot on disk, off the column's thread. */
+struct snap_writer {
+	struct rt_replica *r;
+	struct tr_snap_job *job;
+	const uint8_t *buf;
+	size_t len;
+	uint64_t seq;
+	uint64_t below[TR_COLUMNS];
+};
+
+/* Writes a snapshot and publishes what the tasks may trim. */
+static void
+snap_commit(struct rt_replica *r, uint64_t seq, const uint8_t *buf, size_t len,
+	    const uint64_t below[TR_COLUMNS], bool own)
+{
+	struct rt_durable *d = &r->dur;
+	struct tr_snap_hdr h;
+	bool ok = tr_snap_check(buf, len, r->limits.cluster_id, &h) == NULL;
+
+	/* S1: an own snapshot holds what was applied; its commits must be on
+	 * disk first (they are, a task pass after they were made). */
+	for (unsigned c = 0, waited = 0; ok && own && c < TR_COLUMNS; c++) {
+		while (atomic_load(&d->synced[c]) < h.point.applied[c] && waited++ < 5000 &&
+		       !atomic_load(&r->down) && !atomic_load(&r->t->stop))
+			usleep(1000);
+		ok = atomic_load(&d->synced[c]) >= h.point.applied[c];
+	}
+	if (!ok || tr_dd_snap_write(d->dd.dirfd, seq, buf, len) != 0) {
+		DUR_LOG(WARNING, "replica %u: snapshot %" PRIu64 " not written to %s\n", r->id,
+			seq, d->dd.path);
+		return;
+	}
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		atomic_store(&d->trim_below[c], below[c]);
+		atomic_store(&d->trim_frontier[c], h.point.applied[c]);
+	}
+	atomic_fetch_add(&d->trim_gen, 1);
+	atomic_fetch_add(&d->snapshots, 1);
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct snap_writer *w = arg;
+	struct rt_replica *r = w->r;
+
+	tr_thread_anywhere();
+	snap_commit(r, w->seq, w->buf, w->len, w->below, true);
+	tr_snap_put(w->job);
+	atomic_store(&r->dur.writing, false);
+	atomic_fetch_sub(&r->t->threads, 1);
+	free(w);
+	return NULL;
+}
+
+void
+rt_durable_snap_received(struct rt_replica *r, const uint8_t *buf, size_t len)
+{
+	struct rt_durable *d = &r->dur;
+	uint64_t below[TR_COLUMNS];
+
+	struct tr_snap_hdr h;
+
+	/* Only one ahead of this replica (the install will take it): the newest
+	 * snapshot on disk always has the highest frontier. */
+	if (!d->on || tr_snap_check(buf, len, r->limits.cluster_id, &h) != NULL ||
+	    !tr_replica_snapshot_ahead(&r->eng, &h.point))
+		return;
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		below[c] = atomic_load(&d->open_seq[c]);
+	/* Inline: the replica is catching up, and its next restart needs it. */
+	snap_commit(r, ++d->snap_seq, buf, len, below, false);
+}
+
+/* The column 0 task: a snapshot every d->every instances of a column. */
+static unsigned
+snap_poll(struct rt_replica *r)
+{
+	struct rt_durable *d = &r->dur;
+	struct snap_writer *w;
+	pthread_t th;
+	bool due = false, failed;
+
+	if (d->job != NULL) {
+		size_t len;
+		const uint8_t *buf = tr_snap_ready(d->job, &len, &failed);
+
+		if (failed) {
+			tr_snap_put(d->job);
+			d->job = NULL;
+			return 1;
+		}
+		if (buf == NULL)
+			return 0;
+		w = malloc(sizeof(*w));
+		if (w == NULL) {
+			tr_snap_put(d->job);
+			d->job = NULL;
+			return 1;
+		}
+		*w = (struct snap_writer){.r = r, .job = d->job, .buf = buf, .len = len,
+					  .seq = ++d->snap_seq};
+		memcpy(w->below, d->job_below, sizeof(w->below));
+		d->job = NULL;
+		atomic_store(&d->writing, true);
+		atomic_fetch_add(&r->t->threads, 1);
+		if (pthread_create(&th, NULL, writer_main, w) != 0) {
+			atomic_fetch_add(&r->t->threads, 1); /* writer_main takes one off */
+			writer_main(w);
+			atomic_fetch_sub(&r->t->threads, 1);
+		} else {
+			pthread_detach(th);
+		}
+		return 1;
+	}
+	if (atomic_load_explicit(&d->writing, memory_order_relaxed) ||
+	    atomic_load_explicit(&r->snap_req, memory_order_relaxed) != NULL ||
+	    atomic_load_explicit(&d->amnesiac, memory_order_relaxed))
+		return 0;
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		uint64_t applied = atomic_load_explicit(&r->eng.shared.applied[c],
+							memory_order_relaxed);
+
+		due |= applied >= d->snap_applied[c] + d->every;
+		/* The log after the snapshot must fit the ring at a restart: a
+		 * column voting far ahead of its applied prefix (the applier
+		 * held up by another) needs a newer point, if there is one. */
+		due |= applied > d->snap_applied[c] &&
+		       atomic_load_explicit(&d->max_lsn[c], memory_order_relaxed) >=
+		       d->snap_applied[c] + 3 * d->every;
+	}
+	if (!due)
+		return 0;
+	d->job = tr_snap_job_new(r->limits.cluster_id, (uint8_t)r->id, &r->t->threads);
+	if (d->job == NULL)
+		return 0;
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		/* Every record of a segment closed now was written before F_end. */
+		d->job_below[c] = atomic_load(&d->open_seq[c]);
+		d->snap_applied[c] = atomic_load(&r->eng.shared.applied[c]);
+	}
+	atomic_store(&r->snap_req, d->job); /* the applier's reference goes with it */
+	return 1;
+}
+
+/* J with a disk: once the join is complete (every slot below the floors
+ * committed here) and every task has synced since, a restart may trust the
+ * log again. */
+static void
+amnesia_poll(struct rt_replica *r)
+{
+	struct rt_durable *d = &r->dur;
+
+	if (!atomic_load_explicit(&d->amnesiac, memory_order_relaxed) ||
+	    tr_replica_inc(&r->eng) == 0 || !tr_replica_rejoined(&r->eng))
+		return;
+	if (!d->clear_armed) {
+		d->clear_armed = true;
+		for (unsigned c = 0; c < TR_COLUMNS; c++)
+			d->clear_polls[c] = atomic_load(&d->polls[c]);
+		return;
+	}
+	for (unsigned c = 1; c < TR_COLUMNS; c++)
+		if (atomic_load(&d->polls[c]) <= d->clear_polls[c])
+			return;
+	if (!inc_gate(r))
+		return;
+	pthread_mutex_lock(&d->sb_lock);
+	if (tr_dd_super_write(&d->dd, atomic_load(&d->inc_durable), 0) == 0) {
+		atomic_store(&d->amnesiac, false);
+		DUR_LOG(INFO, "replica %u: join complete and durable in %s: a restart now "
+			"recovers from its log\n", r->id, d->dd.path);
+	}
+	pthread_mutex_unlock(&d->sb_lock);
+}
+
+unsigned
+rt_durable_poll(struct rt_task *k, uint64_t now_ns)
+{
+	struct rt_replica *r = k->rep;
+	struct rt_durable *d = &r->dur;
+	struct tr_wal *w = &d->wal[k->column];
+	uint64_t gen;
+	unsigned work = 0;
+
+	(void)now_ns;
+	if (!d->on)
+		return 0;
+	atomic_fetch_add_explicit(&d->polls[k->column], 1, memory_order_relaxed);
+	gen = atomic_load_explicit(&d->trim_gen, memory_order_acquire);
+	if (gen != d->trim_seen[k->column]) {
+		d->trim_seen[k->column] = gen;
+		work += tr_wal_trim(w, atomic_load(&d->trim_below[k->column]),
+				    atomic_load(&d->trim_frontier[k->column]));
+	}
+	if (w->seq != atomic_load_explicit(&d->open_seq[k->column], memory_order_relaxed))
+		atomic_store(&d->open_seq[k->column], w->seq);
+	if (w->seg_max_lsn > atomic_load_explicit(&d->max_lsn[k->column], memory_order_relaxed))
+		atomic_store_explicit(&d->max_lsn[k->column], w->seg_max_lsn,
+				      memory_order_relaxed);
+	if (k->column == 0) {
+		work += snap_poll(r);
+		amnesia_poll(r);
+	}
+	return work;
+}
+
+void
+rt_durable_defer(struct rt_replica *r, const struct tr_completion *d)
+{
+	struct rt_durable *x = &r->dur;
+	struct rt_deferred *e;
+
+	if (x->defer_len == x->defer_cap) {
+		size_t cap = x->defer_cap ? 2 * x->defer_cap : 1024;
+		struct rt_deferred *p = malloc(cap * sizeof(*p));
+
+		if (p == NULL)
+			abort(); /* the applier cannot answer early, nor drop an answer */
+		for (size_t i = 0; i < x->defer_len; i++)
+			p[i] = x->defer[(x->defer_head + i) % x->defer_cap];
+		free(x->defer);
+		x->defer = p;
+		x->defer_head = 0;
+		x->defer_cap = cap;
+	}
+	e = &x->defer[(x->defer_head + x->defer_len++) % x->defer_cap];
+	e->client_id = d->client_id;
+	e->seq = d->seq;
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		e->frontier[c] = atomic_load_explicit(&r->eng.shared.applied[c],
+						      memory_order_relaxed);
+	if (d->lsn != TR_LSN_BARRIER && e->frontier[d->column] <= d->lsn)
+		e->frontier[d->column] = d->lsn + 1;
+	rt_durable_release(r); /* synced already: it goes at once */
+}
+
+void
+rt_durable_release(struct rt_replica *r)
+{
+	struct rt_durable *x = &r->dur;
+	uint64_t synced[TR_COLUMNS];
+
+	if (x->defer_len == 0)
+		return;
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		synced[c] = atomic_load_explicit(&x->synced[c], memory_order_acquire);
+	while (x->defer_len > 0) {
+		struct rt_deferred *e = &x->defer[x->defer_head];
+		unsigned c = 0;
+
+		while (c < TR_COLUMNS && e->frontier[c] <= synced[c])
+			c++;
+		if (c < TR_COLUMNS)
+			return; /* answers go in order: the later ones wait too */
+		x->defer_head = (x->defer_head + 1) % x->defer_cap;
+		x->defer_len--;
+		rt_applier_release(r, e->client_id, e->seq);
+	}
+}
+
+void
+rt_durable_crash(struct rt_replica *r)
+{
+	struct rt_durable *d = &r->dur;
+
+	if (!d->on)
+		return;
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		tr_wal_close(&d->wal[c]);
+	tr_snap_put(d->job);
+	d->job = NULL;
+	while (atomic_load(&d->writing))
+		usleep(1000);
+	/* Held answers: their clients got ESTOPPED (the crash) or are gone. */
+	d->defer_len = 0;
+	d->defer_head = 0;
+	memset((void *)d->synced, 0, sizeof(d->synced));
+	memset((void *)d->max_lsn, 0, sizeof(d->max_lsn));
+}
+
+void
+rt_durable_close(struct rt_replica *r)
+{
+	struct rt_durable *d = &r->dur;
+
+	if (!d->on)
+		return;
+	rt_durable_crash(r);
+	free(d->defer);
+	d->defer = NULL;
+	d->defer_cap = 0;
+	tr_dd_close(&d->dd);
+	pthread_mutex_destroy(&d->sb_lock);
+	d->on = false;
+}
