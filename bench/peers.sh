@@ -67,10 +67,11 @@ trap 'rm -rf "$disk" "$tmpfs"' EXIT
 {
 	bench/machine.sh "$command_line" "$started_in"
 	echo
+	etcd_version=$( (etcd --version 2>/dev/null || true) | sed -n 1p)
 	echo "peers: canonical/raft $(pkg-config --modversion raft 2>/dev/null || echo n/a)" \
-		"(libuv $(pkg-config --modversion libuv 2>/dev/null || echo n/a)), $(etcd --version 2>/dev/null | head -n 1 || echo 'etcd n/a')"
-	echo "disk data: $disk on $(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$disk")"
-	echo "tmpfs data: $tmpfs on $(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$tmpfs")"
+		"(libuv $(pkg-config --modversion libuv 2>/dev/null || echo n/a)), ${etcd_version:-etcd n/a}"
+	echo "disk data: $disk on $(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$disk" | sed -n 1p)"
+	echo "tmpfs data: $tmpfs on $(findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$tmpfs" | sed -n 1p)"
 	echo "rounds: $rounds, $secs s per point (raft and etcd: after $warmup s of warm-up)"
 } >"$out/machine.txt"
 
