@@ -569,7 +569,7 @@ main(int argc, char **argv)
 		{"seed", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
-	unsigned port;
+	unsigned port = 0;
 	char host[32];
 	uint64_t t;
 	int c, ep;
