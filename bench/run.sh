@@ -5,7 +5,10 @@
 # commit, the end-to-end sweeps, plots and a summary of the performance
 # targets.
 #
-#   bench/run.sh [--quick] [--secs S] [--out DIR]
+#   bench/run.sh [--quick] [--secs S] [--peers] [--out DIR]
+#
+# --peers: at the end, also Trireme, canonical/raft and etcd side by side
+# (bench/peers.sh, with --quick when given) into DIR/peers.
 #
 # DIR is taken relative to the directory the script is started from; the
 # results of an earlier run in DIR are replaced. machine.txt records the
@@ -14,7 +17,7 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: bench/run.sh [--quick] [--secs S] [--out DIR]" >&2
+	echo "usage: bench/run.sh [--quick] [--secs S] [--peers] [--out DIR]" >&2
 	exit 2
 }
 
@@ -26,11 +29,13 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 quick=()
 secs=3
+peers=false
 out=$repo/bench/results
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=(--quick); secs=1 ;;
 	--secs) [ $# -ge 2 ] || usage; secs=$2; shift ;;
+	--peers) peers=true ;;
 	--out)
 		[ $# -ge 2 ] && [ -n "$2" ] || usage
 		case $2 in
@@ -55,22 +60,7 @@ eal=(--no-huge --no-pci --no-telemetry --log-level='*:error' -m 1024 --no-shconf
 log() { echo "== $*" >&2; }
 
 log "machine"
-{
-	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- engine dpdk tools bench || echo ' (modified)')"
-	echo "command: $command_line"
-	echo "started in: $started_in"
-	echo "kernel: $(uname -srm)"
-	echo "dpdk: $(pkg-config --modversion libdpdk)"
-	echo "compiler: $(gcc --version | head -n 1)"
-	echo "build: $(meson introspect --buildoptions build | python3 -c \
-		'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; print(o["buildtype"], o["b_ndebug"])')"
-	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo
-	lscpu
-	echo
-	free -h
-} >"$out/machine.txt"
+bench/machine.sh "$command_line" "$started_in" >"$out/machine.txt"
 
 log "floor: raw packets, no protocol (build/bench/bench-floor)"
 build/bench/bench-floor "${eal[@]}" -- "${quick[@]}" >"$out/floor.jsonl"
@@ -109,4 +99,9 @@ python3 bench/summary.py "$out"
 floor_us=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['floor_rtt_one_lcore_p50_us'])" \
 	"$out/summary.json")
 (cd "$out" && gnuplot -e "floor_us=$floor_us" "$repo/bench/plots.gp")
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
+if $peers; then
+	log "side by side with canonical/raft and etcd (bench/peers.sh)"
+	bench/peers.sh "${quick[@]}" --out "$out/peers"
+fi
 log "results in $out: $(cd "$out" && ls | tr '\n' ' ')"

@@ -14,7 +14,7 @@ packages=(
 	libsodium-dev liburing-dev
 )
 if [ "${1:-}" = --bench ]; then
-	packages+=(gnuplot-nox valgrind util-linux procps libraft-dev etcd-server etcd-client)
+	packages+=(gnuplot-nox valgrind util-linux procps libraft-dev libuv1-dev etcd-server etcd-client)
 fi
 
 missing=()
