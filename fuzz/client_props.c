@@ -8,7 +8,7 @@
  * replicas paused, crashed and restarted in between). Every call returns
  * what the header says; every accepted submit completes exactly once (by
  * tag) unless its client was freed first; the cluster commits and
- * converges afterwards.
+ * converges afterwards. Seed: PROPS_SEED (default 23).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -96,7 +96,7 @@ Test(client_props, random_calls_keep_the_contract, .init = eal_up, .timeout = 15
 	unsigned steps, done = 0, accepted = 0, refused = 0, busy = 0, i;
 	uint64_t deadline;
 
-	rng = 23;
+	rng = getenv("PROPS_SEED") ? strtoull(getenv("PROPS_SEED"), NULL, 0) : 23;
 	trireme_conf_default(&conf);
 	conf.clients_max = CLIENTS_MAX;
 	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);

@@ -7,6 +7,7 @@
  * characters, lines far beyond the line editor's buffer. Every bad command
  * gets an error line; a valid one on a serving replica answers as it
  * should; nothing crashes; afterwards the cluster commits and converges.
+ * Seed: PROPS_SEED (default 17).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -27,7 +28,7 @@
 #include "prop_rng.h"
 #include "trireme.h"
 
-#define LINES 1200
+#define LINES 2000
 #define LINE_MAX_BYTES (70 * 1024)
 
 enum expect {
@@ -376,7 +377,7 @@ Test(prompt_props, random_lines_at_a_live_cluster, .init = eal_up, .timeout = 12
 	unsigned counts[4] = {0}, i;
 	int fds[2];
 
-	rng = 17;
+	rng = getenv("PROPS_SEED") ? strtoull(getenv("PROPS_SEED"), NULL, 0) : 17;
 	snprintf(key_file[0], sizeof(key_file[0]), "/tmp/prompt-props-%d.k0", getpid());
 	snprintf(key_file[1], sizeof(key_file[1]), "/tmp/prompt-props-%d.k1", getpid());
 	snprintf(bad_key_file, sizeof(bad_key_file), "/tmp/prompt-props-%d.kbad", getpid());
