@@ -202,8 +202,8 @@ trireme_set_faults(struct trireme *t, unsigned replica, const struct trireme_fau
 	/* written so that NaN fails too (threshold() would convert it) */
 	if (r == NULL || !(f->drop_tx >= 0 && f->drop_tx <= 1) ||
 	    !(f->drop_rx >= 0 && f->drop_rx <= 1) || !(f->dup_tx >= 0 && f->dup_tx <= 1) ||
-	    !(f->delay_tx >= 0 && f->delay_tx <= 1))
-		return -TRIREME_EINVAL;
+	    !(f->delay_tx >= 0 && f->delay_tx <= 1) || f->delay_us > UINT32_MAX / 1000u)
+		return -TRIREME_EINVAL; /* delay_ns is 32 bits */
 	atomic_store(&r->faults.drop_tx, threshold(f->drop_tx));
 	atomic_store(&r->faults.drop_rx, threshold(f->drop_rx));
 	atomic_store(&r->faults.dup_tx, threshold(f->dup_tx));

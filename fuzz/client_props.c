@@ -157,8 +157,12 @@ Test(client_props, random_calls_keep_the_contract, .init = eal_up, .timeout = 15
 			f.drop_tx = below(2) ? NAN : below(2) ? -0.5 : 1.5;
 			if (below(2))
 				f = (struct trireme_faults){.drop_rx = f.drop_tx};
+			if (below(3) == 0) /* a delay that wrapped in 32 bits of ns */
+				f = (struct trireme_faults){.delay_tx = 0.5,
+							    .delay_us = UINT32_MAX / 1000 + 1 +
+									below(1u << 20)};
 			cr_assert_eq(trireme_set_faults(t, r, &f), -TRIREME_EINVAL,
-				     "drop %g %g accepted", f.drop_tx, f.drop_rx);
+				     "drop %g %g delay %u us accepted", f.drop_tx, f.drop_rx, f.delay_us);
 			for (i = 0; i < TRIREME_REPLICAS; i++)
 				stopped += replica_stopped(t, i, true);
 			if (replica_stopped(t, r, true)) {

@@ -228,7 +228,8 @@ int trireme_replica_restart(struct trireme *t, unsigned replica);
 bool trireme_replica_local(const struct trireme *t, unsigned replica);
 
 /* Fault injection in the transport, per replica and direction, at run time:
- * probabilities in [0, 1]; delay_us adds a fixed delay to that fraction. */
+ * probabilities in [0, 1]; delay_us adds a fixed delay to that fraction (at
+ * most 4,294,967 us). -TRIREME_EINVAL outside these ranges. */
 struct trireme_faults {
 	double drop_tx, drop_rx, dup_tx, delay_tx;
 	uint32_t delay_us;
