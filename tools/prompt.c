@@ -11,6 +11,8 @@
  *   fault <replica> <drop_tx> <drop_rx>
  *   pause <replica> | resume <replica> | crash <replica> | restart <replica>
  *   help | quit
+ *
+ * A line longer than PROMPT_LINE_MAX characters is refused whole.
  */
 #include <errno.h>
 #include <inttypes.h>
