@@ -555,7 +555,7 @@ static const struct drop_case drop_cases[] = {
 	{"src IP is the receiver's", TR_NET_DROP_FOREIGN_SRC,
 	 FIELD(OFF_IP(src_addr), 4, IP_OF(DR_TO)), .fix_ip = true},
 	{"src IP unknown", TR_NET_DROP_FOREIGN_SRC,
-	 FIELD(OFF_IP(src_addr), 4, RTE_IPV4(192, 0, 2, 1)), .fix_ip = true},
+	 FIELD(OFF_IP(src_addr), 4, UINT32_C(0xc0000201) /* 192.0.2.1 */), .fix_ip = true},
 	{"dst IP of a peer", TR_NET_DROP_MISDIRECTED_IP,
 	 FIELD(OFF_IP(dst_addr), 4, IP_OF(2)), .fix_ip = true},
 	{"dst IP of the sender", TR_NET_DROP_MISDIRECTED_IP,
@@ -575,7 +575,7 @@ static const struct drop_case drop_cases[] = {
 	 FIELD(OFF_IP(next_proto_id), 1, IPPROTO_TCP),
 	 FIELD2(OFF_UDP(dst_port), 2, PORT_BASE + TR_NET_CHANNELS), .fix_ip = true},
 	{"src IP unknown and dst IP of a peer", TR_NET_DROP_FOREIGN_SRC,
-	 FIELD(OFF_IP(src_addr), 4, RTE_IPV4(192, 0, 2, 1)),
+	 FIELD(OFF_IP(src_addr), 4, UINT32_C(0xc0000201) /* 192.0.2.1 */),
 	 FIELD2(OFF_IP(dst_addr), 4, IP_OF(2)), .fix_ip = true},
 	{"dst IP of a peer and bad UDP checksum", TR_NET_DROP_MISDIRECTED_IP,
 	 .udp_cksum = true, .hook = H_PAYLOAD,
@@ -1072,12 +1072,12 @@ Test(net, client_port_any_source)
 	const struct rte_ether_addr client_mac = {.addr_bytes = {0x02, 0, 0, 0, 0, 0x0a}};
 	struct rte_mbuf *m = mk_pkt(&conf, DR_FROM, DR_TO, DR_COL, DR_LEN, 9), *r;
 	struct tr_net_rx out;
-	uint32_t client_ip = rte_cpu_to_be_32(RTE_IPV4(192, 0, 2, 1));
+	uint32_t client_ip = rte_cpu_to_be_32(UINT32_C(0xc0000201) /* 192.0.2.1 */);
 	struct tr_net_conf c = conf;
 
 	put_be(frame(m) + OFF_UDP(dst_port), 2, PORT_BASE + TR_NET_CLIENT);
 	put_be(frame(m) + OFF_UDP(src_port), 2, 40000);
-	put_be(frame(m) + OFF_IP(src_addr), 4, RTE_IPV4(192, 0, 2, 1));
+	put_be(frame(m) + OFF_IP(src_addr), 4, UINT32_C(0xc0000201) /* 192.0.2.1 */);
 	ip_fix(ip_of(m));
 	cr_assert_eq(parse_checked(m, &conf, DR_TO, &out), TR_NET_OK);
 	cr_assert_eq(out.from, TR_REPLICAS);
