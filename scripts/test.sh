@@ -40,7 +40,7 @@ if [ $# -eq 0 ]; then
 	# The launcher's and the multi-process tests time real processes: not
 	# under ASan's slowdown.
 	stage sanitize-engine ./scripts/sanitize.sh --no-suite dpdk
-	stage sanitize-runtime ./scripts/sanitize.sh cluster net kvstore
+	stage sanitize-runtime ./scripts/sanitize.sh cluster net kvstore auth
 	stage fuzz-smoke ./scripts/fuzz.sh --smoke
 	stage model bash model/check.sh --quick
 fi
