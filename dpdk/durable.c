@@ -123,14 +123,16 @@ on_replay(void *arg, const struct tr_durable_rec *rec)
 static void
 engine_init(struct rt_replica *r, const struct tr_config *cfg, uint64_t now_ns)
 {
-	memset(&r->eng, 0, sizeof(r->eng));
-	memset(r->eng_mem, 0, r->eng_bytes);
-	tr_replica_init(&r->eng, cfg, r->eng_mem, r->eng_bytes, now_ns);
+	struct tr_config ec = *cfg;
+
 	/* J0: a joiner with a disk starts above every incarnation it had, even
 	 * when its peers restarted and forgot them (they report the highest
 	 * they heard; the join takes the larger plus one). */
-	if (cfg->join)
-		r->eng.join_inc_max = r->dur.dd.sb.inc;
+	if (ec.join)
+		ec.join_inc_floor = r->dur.dd.sb.inc;
+	memset(&r->eng, 0, sizeof(r->eng));
+	memset(r->eng_mem, 0, r->eng_bytes);
+	tr_replica_init(&r->eng, &ec, r->eng_mem, r->eng_bytes, now_ns);
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
 		r->tasks[c].col = &r->eng.col[c];
 		r->tasks[c].deadline_ns = 0;

@@ -104,6 +104,8 @@ struct tr_config {
 	bool join;                /* J: start as an amnesiac: JOIN both peers, take the
 				   * incarnation they report plus one, vote and serve
 				   * only as J2-J4 allow */
+	uint32_t join_inc_floor;  /* J0: a joiner also takes an incarnation above this
+				   * one (a disk's last, when its peers forgot it) */
 	/* S1 (durable.h): every change a later message may reveal, reported
 	 * before the step returns the messages; NULL: memory only. */
 	tr_durable_fn *durable;

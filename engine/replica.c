@@ -59,6 +59,8 @@ tr_config_check(const struct tr_config *cfg)
 		return "join_ns must be > 0";
 	if (!cfg->join && (cfg->incarnation == 0 || cfg->incarnation >= TR_INC_MAX))
 		return "incarnation must be in 1..2^31-1";
+	if (cfg->join_inc_floor >= TR_INC_MAX - 1)
+		return "join_inc_floor must be below 2^31-1";
 	if (cfg->read_bytes_max < TR_WIRE_CMD_HDR_BYTES || cfg->read_bytes_max > TR_BATCH_BYTES_MAX)
 		return "read_bytes_max out of range";
 	if (cfg->read_batches_max == 0 || cfg->read_batches_max > 4096)
@@ -139,6 +141,7 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 	atomic_init(&r->shared.serving, !cfg->join);
 	atomic_init(&r->shared.snap_want, 0);
 	r->join_id = cfg->seed * UINT64_C(0x9E3779B97F4A7C15) ^ now_ns;
+	r->join_inc_max = cfg->join ? cfg->join_inc_floor : 0; /* J0 */
 	r->join_at_ns = now_ns;
 
 	for (unsigned ci = 0; ci < TR_COLUMNS; ci++) {

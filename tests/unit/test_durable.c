@@ -444,3 +444,41 @@ Test(durable_engine, restore_refuses_impossible_records, .init = disk_reset)
 	cr_assert_eq(tr_replica_restore(r, &rec, 0), -1, "no such column");
 	replica_free(r);
 }
+
+/* J0 with a disk: a joiner takes an incarnation above its floor (the disk's
+ * last one) even when both peers report an older one (they restarted and
+ * forgot it). */
+Test(durable_engine, a_joiner_starts_above_its_floor, .init = disk_reset)
+{
+	struct tr_replica *r = aligned_alloc(64, (sizeof(*r) + 63) & ~(size_t)63);
+	struct tr_config cfg;
+	const struct tr_msg *join = NULL;
+	size_t bytes;
+	void *mem;
+
+	tr_config_default(&cfg, 0, 100000);
+	cfg.log_slots_max = 64;
+	cfg.inflight_max = 8;
+	cfg.batch_bytes_max = 256;
+	cfg.pending_bytes_max = 1024;
+	cfg.join = true;
+	cfg.join_inc_floor = 7;
+	bytes = tr_replica_mem_bytes(&cfg);
+	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	cr_assert(tr_replica_init(r, &cfg, mem, bytes, 0) == 0);
+	tr_out_reset(&out);
+	tr_column_tick(&r->col[0], 1, &out);
+	for (unsigned i = 0; i < out.msg_count; i++)
+		if (out.msgs[i].type == TR_MSG_JOIN)
+			join = &out.msgs[i];
+	cr_assert_not_null(join, "J1: JOIN sent");
+	for (uint8_t q = 1; q < TR_REPLICAS; q++) {
+		struct tr_msg a = {.type = TR_MSG_JOIN_REPLY, .from = q, .to = 0, .column = 0,
+				   .inc = 1, .read_id = join->read_id, .inc_seen = 2};
+
+		step_recv(r, &a, 10, 0);
+	}
+	cr_assert_eq(tr_replica_inc(r), 8, "J0: above the floor 7, not the peers' 2");
+	free(mem);
+	free(r);
+}
