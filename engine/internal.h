@@ -82,7 +82,9 @@ void send_commit(struct tr_column *c, const struct tr_slot *s, uint8_t voter, st
 
 /* read.c */
 void read_pump(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
-void read_answered(struct tr_column *c, const uint64_t k[TR_COLUMNS], uint64_t now_ns);
+struct tr_barrier *read_barrier(struct tr_column *c, uint64_t id, uint8_t from);
+void read_answered(struct tr_column *c, struct tr_barrier *b, const uint64_t k[TR_COLUMNS],
+		   uint64_t now_ns);
 
 /* commit.c */
 void slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *v,

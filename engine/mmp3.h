@@ -94,6 +94,9 @@ struct tr_config {
 	uint64_t seed;            /* jitter */
 	uint32_t read_bytes_max;  /* Q1: encoded GETs waiting for a barrier (and per batch) */
 	uint32_t read_batches_max; /* Q2: answered barriers queued for the applier */
+	uint32_t read_barriers_max; /* Q1: barriers in flight per column, at most
+				     * (1..TR_READ_BARRIERS_MAX; 1: one round trip
+				     * at a time) */
 	/* The state machine's limits that can refuse a command (TR_ST_FULL):
 	 * part of the cluster's configuration, equal on every replica, so that
 	 * every replica decides every command alike. STATUS carries them; a
@@ -208,10 +211,12 @@ struct tr_column_stats {
 	uint64_t read_queue_full; /* Q2: answered batch waiting for the applier */
 };
 
-/* Q1: the owner column's barrier in flight: the first len bytes (count
- * reads) of the column's read FIFO were taken before READ_INDEX(id) went to
- * peer. Once answered, k is the K of Q2 and the batch waits for room in the
- * applier's queue. */
+/* Q1: a barrier of the owner column: the reads of the column's read FIFO
+ * below len bytes (count reads) were taken before READ_INDEX(id) went to
+ * peer; it covers them from the previous barrier's end. Once answered, k is
+ * the K of Q2 and the batch waits for room in the applier's queue. */
+#define TR_READ_BARRIERS_MAX 16
+
 enum tr_barrier_state {
 	TR_BARRIER_IDLE = 0,
 	TR_BARRIER_SENT = 1,
@@ -225,8 +230,8 @@ struct tr_barrier {
 	uint64_t id;           /* of the last READ_INDEX sent */
 	uint64_t sent_ns;
 	uint64_t timer_ns;     /* Q1: timeout, then the other peer */
-	uint32_t count;
-	uint32_t len;
+	uint32_t count;        /* end of its reads in the FIFO (all before it too) */
+	uint32_t len;          /* ... in bytes */
 	uint64_t k[TR_COLUMNS];
 	uint64_t own_known[TR_COLUMNS]; /* known at send (READ_OWN_KNOWN_ONLY) */
 };
@@ -265,13 +270,18 @@ struct tr_column {
 	uint32_t pending_count;
 	uint64_t *repropose;   /* lsns, inflight_max of them */
 	uint32_t repropose_count;
-	/* Owner only: barrier reads (Q1), FIFO of encoded GETs; the barrier in
-	 * flight owns its first barrier.len bytes. */
+	/* Owner only: barrier reads (Q1), FIFO of encoded GETs, and the
+	 * barriers in flight over it, oldest first (a ring of
+	 * read_barriers_max): each covers the reads from the previous one's end
+	 * to its own; the reads after the newest one's end have none yet. */
 	uint8_t *reads;
 	uint32_t reads_len;
 	uint32_t reads_count;
 	uint64_t read_id_next;
-	struct tr_barrier barrier;
+	struct tr_barrier barriers[TR_READ_BARRIERS_MAX];
+	uint32_t barrier_head;  /* the oldest */
+	uint32_t barrier_count;
+	uint64_t read_rtt_ns;   /* smoothed round trip of first attempts (pacing) */
 	/* J3 at a peer of a joiner (this column's owner): the slots below
 	 * abandon_below are recovered at once, never shipped to the owner. */
 	uint64_t abandon_below;
@@ -354,9 +364,10 @@ void tr_column_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
  * instance as the batch limits allow. */
 int tr_column_submit(struct tr_column *c, const struct tr_cmd *cmd);
 /* Owner column only: queues one GET for the read barrier (§8, Q1-Q3). 0, or
- * -1 when the read FIFO is full, the command too big or not a GET. The next
- * flush, recv or tick sends READ_INDEX if none is in flight; every read
- * queued before it goes out shares its answer. The applier answers it
+ * -1 when the read FIFO is full, the command too big or not a GET. A later
+ * flush, recv or tick sends READ_INDEX when fewer than read_barriers_max are
+ * in flight (paced over the round trip); every read queued before it goes out
+ * shares its answer. The applier answers it
  * through the completion callback, lsn TR_LSN_BARRIER. */
 int tr_column_read(struct tr_column *c, const struct tr_cmd *get);
 void tr_column_flush(struct tr_column *c, uint64_t now_ns, struct tr_out *out);

@@ -24,16 +24,16 @@ recv_read_index(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 
 /* Q2 at the reader r: merge known_q into known_r (D1; this is what starts R1's
  * timers for slots only q knew of), then K = known_r. Replies to an earlier
- * READ_INDEX are ignored: reads taken after it was sent may not use it. */
+ * READ_INDEX of a barrier (retried since) are ignored: reads taken after it
+ * was sent may not use it. */
 void
 recv_read_index_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
 {
 	const struct tr_config *cfg = &c->rep->cfg;
-	const struct tr_barrier *b = &c->barrier;
+	struct tr_barrier *b = c->owned ? read_barrier(c, m->read_id, m->from) : NULL;
 	uint64_t k[TR_COLUMNS];
 
-	if (!c->owned || b->state != TR_BARRIER_SENT || m->read_id != b->id ||
-	    m->from != b->peer) {
+	if (b == NULL) {
 		c->stats.ignored++;
 		return;
 	}
@@ -55,5 +55,5 @@ recv_read_index_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_
 		known_merge(c->rep, m->known);
 		known_load(c->rep, k);
 	}
-	read_answered(c, k, now_ns);
+	read_answered(c, b, k, now_ns);
 }

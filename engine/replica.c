@@ -30,6 +30,7 @@ tr_config_default(struct tr_config *cfg, uint8_t id, uint64_t rtt_ns)
 	cfg->seed = id + 1;
 	cfg->read_bytes_max = 1u << 16;
 	cfg->read_batches_max = 16;
+	cfg->read_barriers_max = 4;
 }
 
 const char *
@@ -65,6 +66,8 @@ tr_config_check(const struct tr_config *cfg)
 		return "read_bytes_max out of range";
 	if (cfg->read_batches_max == 0 || cfg->read_batches_max > 4096)
 		return "read_batches_max must be in 1..4096";
+	if (cfg->read_barriers_max == 0 || cfg->read_barriers_max > TR_READ_BARRIERS_MAX)
+		return "read_barriers_max must be in 1..16";
 	return NULL;
 }
 

@@ -795,6 +795,15 @@ build_value(struct rd *r, struct tr_value *v, unsigned k)
 	v->cmds = v->cmd_count > 0 ? cmd_scratch[k] : NULL;
 }
 
+/* Q1: the id of the newest barrier in flight (0 when none). */
+static uint64_t
+newest_barrier_id(const struct tr_column *c)
+{
+	if (c->barrier_count == 0)
+		return 0;
+	return c->barriers[(c->barrier_head + c->barrier_count - 1) % fz.cfg.read_barriers_max].id;
+}
+
 static uint64_t
 build_lsn(struct rd *r, unsigned column)
 {
@@ -884,8 +893,8 @@ ev_msg(struct rd *r, unsigned arg)
 	case TR_MSG_JOIN:
 		m.read_id = rd_u8(r);
 		break;
-	case TR_MSG_READ_INDEX_REPLY: /* the id of the barrier in flight, mostly */
-		m.read_id = (type & 0x80) ? rd_u8(r) : fz.rep.col[m.column].barrier.id;
+	case TR_MSG_READ_INDEX_REPLY: /* the id of the newest barrier in flight, mostly */
+		m.read_id = (type & 0x80) ? rd_u8(r) : newest_barrier_id(&fz.rep.col[m.column]);
 		for (int i = 0; i < TR_COLUMNS; i++)
 			m.known[i] = build_lsn(r, (unsigned)i);
 		break;

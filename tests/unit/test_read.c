@@ -47,8 +47,9 @@ on_complete(void *ctx, const struct tr_completion *d)
 	ndone++;
 }
 
+/* barriers: read_barriers_max (1: one barrier in flight at a time). */
 static void
-setup_variant(uint32_t variant, uint32_t batches)
+setup_n(uint32_t variant, uint32_t batches, uint32_t barriers)
 {
 	struct tr_config cfg;
 	size_t bytes;
@@ -60,6 +61,7 @@ setup_variant(uint32_t variant, uint32_t batches)
 	cfg.pending_bytes_max = 1024;
 	cfg.read_bytes_max = 256;
 	cfg.read_batches_max = batches;
+	cfg.read_barriers_max = barriers;
 	cfg.variant = variant;
 	bytes = tr_replica_mem_bytes(&cfg);
 	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
@@ -69,6 +71,12 @@ setup_variant(uint32_t variant, uint32_t batches)
 	tr_sm_init(&sm, &tr_table_ops, &table, clients, 16);
 	applier = (struct tr_applier){.rep = &rep, .sm = &sm, .complete = on_complete};
 	ndone = 0;
+}
+
+static void
+setup_variant(uint32_t variant, uint32_t batches)
+{
+	setup_n(variant, batches, 1);
 }
 
 static void
@@ -319,14 +327,15 @@ Test(read, a_full_applier_queue_holds_the_batch_back)
 	cr_assert_not_null(m);
 	reply(m->to, m->read_id, 0, 0, 0, 3000);
 	cr_assert_eq(own()->stats.read_queue_full, 1, "one batch queued, one held");
-	cr_assert_eq(own()->barrier.state, TR_BARRIER_ANSWERED);
+	cr_assert_eq(own()->barrier_count, 1);
+	cr_assert_eq(own()->barriers[own()->barrier_head].state, TR_BARRIER_ANSWERED);
 	apply();
 	cr_assert_eq(ndone, 0, "FIFO: the held batch is behind the first");
 	commit(1, 0, (const uint64_t[]){0, 1, 0}, "a", "b0", 4000);
 	apply();
 	cr_assert_eq(ndone, 1);
 	tick(ME, 4000 + rep.cfg.retry_ns);
-	cr_assert_eq(own()->barrier.state, TR_BARRIER_IDLE, "handed over on a later step");
+	cr_assert_eq(own()->barrier_count, 0, "handed over on a later step");
 	apply();
 	cr_assert_eq(ndone, 2);
 	cr_assert_eq(done[1].seq, 2);
@@ -421,6 +430,227 @@ Test(read_variants, share_early_takes_reads_sent_after)
 	m = read_index_sent();
 	cr_assert_eq(read_key("y", 2), 0);
 	reply(m->to, m->read_id, 0, 0, 0, 2000);
+	apply();
+	cr_assert_eq(ndone, 2, "known-bad: the later read shares the earlier answer");
+	teardown();
+}
+
+/* Q1 with several barriers in flight (read_barriers_max 4): each covers the
+ * reads taken since the previous send. */
+static void
+setup_pipeline(void)
+{
+	setup_n(0, 4, 4);
+}
+
+TestSuite(pipeline, .init = setup_pipeline, .fini = teardown);
+
+/* A read, then a flush: the READ_INDEX it sent (one, or a failure). */
+static const struct tr_msg *
+read_and_send(const char *key, uint64_t seq, uint64_t now)
+{
+	const struct tr_msg *m;
+
+	cr_assert_eq(read_key(key, seq), 0);
+	flush(now);
+	m = read_index_sent();
+	cr_assert_not_null(m, "a barrier for read %llu", (unsigned long long)seq);
+	return m;
+}
+
+Test(pipeline, q1_a_read_after_a_send_is_not_covered_by_its_answer)
+{
+	const struct tr_msg *m;
+	uint64_t id1, id2;
+	uint8_t to2;
+
+	m = read_and_send("x", 1, 1000);
+	id1 = m->read_id;
+	m = read_and_send("y", 2, 2000); /* taken after READ_INDEX(id1) left */
+	id2 = m->read_id;
+	to2 = m->to;
+	cr_assert_gt(id2, id1, "ids only grow");
+	cr_assert_eq(own()->stats.read_barriers, 2, "no wait for the first answer");
+
+	reply(m->to, id1, 0, 0, 0, 3000);
+	cr_assert_eq(rep.shared.read_tail, 1);
+	cr_assert_eq(rep.shared.read_batches[0].count, 1, "only the read taken before it");
+	apply();
+	cr_assert_eq(ndone, 1);
+	cr_assert_eq(done[0].seq, 1);
+
+	/* y's own barrier: K covers b0, and y waits for it. */
+	reply(to2, id2, 0, 1, 0, 4000);
+	apply();
+	cr_assert_eq(ndone, 1, "K = [0,1,0]: y waits for b0");
+	commit(1, 0, (const uint64_t[]){0, 1, 0}, "y", "b0", 5000);
+	apply();
+	cr_assert_eq(ndone, 2);
+	cr_assert_eq(done[1].seq, 2);
+	cr_assert_str_eq(done[1].val, "b0");
+}
+
+Test(pipeline, answers_out_of_order_are_handed_over_in_order)
+{
+	const struct tr_msg *m[3];
+	uint8_t to[3];
+	uint64_t id[3];
+
+	for (unsigned i = 0; i < 3; i++) {
+		m[i] = read_and_send((const char *[]){"a", "b", "c"}[i], i + 1, 1000 * (i + 1));
+		id[i] = m[i]->read_id;
+		to[i] = m[i]->to;
+	}
+	cr_assert_eq(own()->barrier_count, 3);
+
+	/* The second answers first: its K serves the first barrier's reads too
+	 * (taken before the second send), as one batch, in FIFO order. */
+	reply(to[1], id[1], 0, 1, 0, 5000);
+	cr_assert_eq(rep.shared.read_tail, 1, "one batch for both");
+	cr_assert_eq(rep.shared.read_batches[0].count, 2);
+	cr_assert_eq(rep.shared.read_batches[0].k[1], 1);
+	cr_assert_eq(own()->barrier_count, 1, "the third still in flight");
+	/* The first's answer, late: its barrier is answered already. */
+	reply(to[0], id[0], 0, 0, 0, 5500);
+	cr_assert_eq(own()->stats.ignored, 1);
+	cr_assert_eq(rep.shared.read_tail, 1);
+
+	/* The third, with its own K. */
+	reply(to[2], id[2], 0, 0, 0, 6000);
+	cr_assert_eq(rep.shared.read_tail, 2);
+	cr_assert_eq(rep.shared.read_batches[1].count, 1);
+	cr_assert_eq(rep.shared.read_batches[1].k[1], 1, "Q2: known_r, which merged [0,1,0]");
+	cr_assert_eq(own()->barrier_count, 0);
+
+	apply();
+	cr_assert_eq(ndone, 0, "FIFO: c waits behind a and b (K = [0,1,0])");
+	commit(1, 0, (const uint64_t[]){0, 1, 0}, "a", "b0", 7000);
+	apply();
+	cr_assert_eq(ndone, 3);
+	for (unsigned i = 0; i < 3; i++)
+		cr_assert_eq(done[i].seq, i + 1, "answered in the order taken");
+	cr_assert_str_eq(done[0].val, "b0");
+}
+
+Test(pipeline, answers_in_order_keep_their_own_k)
+{
+	const struct tr_msg *m1, *m2;
+	uint64_t id1;
+	uint8_t to1;
+
+	m1 = read_and_send("a", 1, 1000);
+	id1 = m1->read_id;
+	to1 = m1->to;
+	m2 = read_and_send("a", 2, 2000);
+	reply(to1, id1, 0, 0, 0, 3000);
+	reply(m2->to, m2->read_id, 0, 1, 0, 4000);
+	cr_assert_eq(rep.shared.read_tail, 2, "two Ks, two batches");
+	cr_assert_eq(rep.shared.read_batches[0].k[1], 0);
+	cr_assert_eq(rep.shared.read_batches[1].k[1], 1);
+	apply();
+	cr_assert_eq(ndone, 1, "the first needs nothing applied");
+	cr_assert_eq(done[0].status, TR_ST_NOT_FOUND);
+}
+
+Test(pipeline, q1_a_timeout_retries_only_that_barrier)
+{
+	const struct tr_msg *m;
+	uint64_t retry = rep.cfg.retry_ns, id1, id2, id3;
+	uint8_t to1, to2;
+
+	m = read_and_send("a", 1, 1000);
+	id1 = m->read_id;
+	to1 = m->to;
+	m = read_and_send("b", 2, 1000 + retry / 2);
+	id2 = m->read_id;
+	to2 = m->to;
+
+	tick(ME, 1000 + retry);
+	m = read_index_sent();
+	cr_assert_not_null(m, "the first timed out");
+	id3 = m->read_id;
+	cr_assert_gt(id3, id2, "a new id, above every earlier one");
+	cr_assert_neq(m->to, to1, "the other peer");
+	cr_assert_eq(own()->stats.read_retries, 1, "the second not retried");
+	cr_assert_eq(own()->stats.read_barriers, 3);
+
+	/* The first's earlier id is stale; its new one answers only its read. */
+	reply(to1, id1, 0, 0, 0, 1100 + retry);
+	cr_assert_eq(rep.shared.read_tail, 0);
+	reply(m->to, id3, 0, 0, 0, 1200 + retry);
+	cr_assert_eq(rep.shared.read_tail, 1);
+	cr_assert_eq(rep.shared.read_batches[0].count, 1);
+	cr_assert_eq(own()->barrier_count, 1, "the second still in flight");
+
+	/* The second times out in its turn, on its own clock. */
+	tick(ME, 1000 + retry / 2 + retry);
+	m = read_index_sent();
+	cr_assert_not_null(m);
+	cr_assert_neq(m->to, to2);
+	cr_assert_eq(own()->stats.read_retries, 2);
+	reply(m->to, m->read_id, 0, 0, 0, 2000 + 2 * retry);
+	apply();
+	cr_assert_eq(ndone, 2);
+	cr_assert_eq(done[1].seq, 2);
+}
+
+Test(pipeline, at_most_n_in_flight)
+{
+	const struct tr_msg *m;
+	uint64_t id1;
+	uint8_t to1;
+
+	m = read_and_send("a", 1, 1000);
+	id1 = m->read_id;
+	to1 = m->to;
+	for (unsigned i = 2; i <= 4; i++)
+		read_and_send("a", i, 1000 * i);
+	cr_assert_eq(read_key("a", 5), 0);
+	flush(5000);
+	cr_assert_null(read_index_sent(), "read_barriers_max in flight");
+	reply(to1, id1, 0, 0, 0, 6000);
+	m = read_index_sent();
+	cr_assert_not_null(m, "an answer makes room: the waiting read goes at once");
+	cr_assert_eq(own()->barrier_count, 4);
+}
+
+Test(pipeline, sends_are_paced_over_the_round_trip)
+{
+	const struct tr_msg *m;
+
+	/* A round trip of 8 us measured: with 4 in flight, one send per 2 us. */
+	m = read_and_send("a", 1, 1000);
+	reply(m->to, m->read_id, 0, 0, 0, 9000);
+	cr_assert_eq(own()->read_rtt_ns, 8000);
+	read_and_send("a", 2, 10000);
+	cr_assert_eq(read_key("a", 3), 0);
+	flush(11000);
+	cr_assert_null(read_index_sent(), "too soon after the last send");
+	cr_assert_eq(read_key("a", 4), 0);
+	tick(ME, 11999);
+	cr_assert_null(read_index_sent(), "still too soon");
+	cr_assert_eq(out.deadline_ns, 12000, "a tick when it is due");
+	tick(ME, 12000);
+	m = read_index_sent();
+	cr_assert_not_null(m, "one barrier for both reads");
+	cr_assert_eq(own()->stats.read_barriers, 3);
+	cr_assert_eq(own()->barrier_count, 2);
+	cr_assert_eq(own()->barriers[(own()->barrier_head + 1) % 4].count, 3, "reads 3 and 4");
+}
+
+/* Known-bad at N = 4: an answer serves the reads of the newer barriers. */
+Test(read_variants, share_early_with_barriers_in_flight)
+{
+	const struct tr_msg *m;
+	uint64_t id1;
+	uint8_t to1;
+
+	setup_n(TR_VARIANT_READ_SHARE_EARLY, 4, 4);
+	m = read_and_send("x", 1, 1000);
+	id1 = m->read_id;
+	to1 = m->to;
+	read_and_send("y", 2, 2000);
+	reply(to1, id1, 0, 0, 0, 3000);
 	apply();
 	cr_assert_eq(ndone, 2, "known-bad: the later read shares the earlier answer");
 	teardown();
