@@ -21,6 +21,7 @@ enum {
 	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART,
 	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_SNAP, OPT_CUT_TRANSFERS,
 	OPT_DISK, OPT_SYNC, OPT_CRASH_DISK, OPT_POWER_LOSS, OPT_CORRUPT, OPT_STALE_DELIVER,
+	OPT_READ_BARRIERS,
 };
 
 static const struct option long_options[] = {
@@ -61,6 +62,7 @@ static const struct option long_options[] = {
 	{"think-us", required_argument, NULL, OPT_THINK},
 	{"variant", required_argument, NULL, OPT_VARIANT},
 	{"log-slots", required_argument, NULL, OPT_LOG_SLOTS},
+	{"read-barriers", required_argument, NULL, OPT_READ_BARRIERS},
 	{"trace", no_argument, NULL, OPT_TRACE},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -129,6 +131,8 @@ usage(FILE *f)
 		"                     ack-before-persist\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
+		"  --read-barriers N  read barriers in flight per replica, 1..16 (Q1;\n"
+		"                     default: the engine's, 4)\n"
 		"  --trace            print every event of the run (with --seed)\n"
 		"  --history FILE     write the run's client history (HISTORY.md) to FILE\n"
 		"                     (with --seed); local reads are left out of it\n"
@@ -403,6 +407,10 @@ main(int argc, char **argv)
 				rc = -1;
 			}
 			p.log_slots = (uint32_t)v;
+			break;
+		case OPT_READ_BARRIERS:
+			rc = parse_u64("read-barriers", optarg, 1, TR_READ_BARRIERS_MAX, &v);
+			p.read_barriers = (uint32_t)v;
 			break;
 		case OPT_TRACE:
 			trace = true;

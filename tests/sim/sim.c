@@ -720,6 +720,8 @@ node_init(struct sim *s, unsigned id, bool join)
 	cfg.sm_keys_max = 1024; /* the table's cells */
 	cfg.sm_clients_max = 256;
 	cfg.variant = s->p.variant;
+	if (s->p.read_barriers != 0)
+		cfg.read_barriers_max = s->p.read_barriers;
 	cfg.join = join;
 	cfg.incarnation = n->start_inc != 0 ? n->start_inc : 1;
 	if (s->p.disk) {

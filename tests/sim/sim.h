@@ -68,6 +68,7 @@ struct sim_params {
 	uint64_t slow_ns;
 	uint64_t converge_ns;    /* (e): bound after healing */
 	uint32_t log_slots;      /* per column ring; 0: large enough never to recycle */
+	uint32_t read_barriers;  /* Q1: barriers in flight per replica; 0: the default */
 	uint32_t variant;        /* engine known-bad variants (mmp3.h) */
 	bool ack_at_commit;      /* known-bad P5: clients acknowledged at commit */
 	bool manual;             /* tests deliver messages by hand */
