@@ -119,6 +119,17 @@ kvs_panic(const char *what, int line)
 	abort();
 }
 
+/* Overwrites memory about to be freed; the barrier keeps the compiler from
+ * dropping the stores as dead before free(). */
+static void
+kvs_poison(void *p, size_t bytes)
+{
+	if (TR_KVSTORE_POISON) {
+		memset(p, KVS_POISON_BYTE, bytes);
+		__asm__ volatile("" : : "r"(p) : "memory");
+	}
+}
+
 static size_t
 node_bytes(uint16_t key_len, uint32_t val_len)
 {
@@ -159,8 +170,7 @@ node_free_cb(struct rcu_head *head)
 	struct tr_kvstore *kvs = n->kvs;
 	size_t bytes = node_bytes(n->key_len, n->val_len);
 
-	if (TR_KVSTORE_POISON)
-		memset(n, KVS_POISON_BYTE, bytes);
+	kvs_poison(n, bytes);
 	node_dealloc(n, bytes);
 	__atomic_fetch_add(&kvs->nodes_freed, 1, __ATOMIC_RELAXED);
 }
@@ -207,8 +217,7 @@ table_free_cb(struct rcu_head *head)
 {
 	struct kv_table *t = caa_container_of(head, struct kv_table, rcu);
 
-	if (TR_KVSTORE_POISON)
-		memset(t->b, KVS_POISON_BYTE, (size_t)(t->mask + 1) * sizeof(t->b[0]));
+	kvs_poison(t->b, (size_t)(t->mask + 1) * sizeof(t->b[0]));
 	free(t);
 }
 
