@@ -846,17 +846,18 @@ struct md_model {
 	uint64_t faults;
 };
 
+/* The key "<prefix>-<i>" in buf; its length. */
 static uint16_t
-md_key(char *buf, size_t cap, unsigned int i)
+key_fmt(char *buf, size_t cap, const char *prefix, unsigned int i)
 {
-	return (uint16_t)snprintf(buf, cap, "model-%u", i);
+	return (uint16_t)snprintf(buf, cap, "%s-%u", prefix, i);
 }
 
 static uint64_t
 md_pair_hash(const struct md_model *m, unsigned int i)
 {
 	char key[24];
-	uint16_t len = md_key(key, sizeof(key), i);
+	uint16_t len = key_fmt(key, sizeof(key), "model", i);
 
 	return tr_kv_pair_hash((const uint8_t *)key, len, m->val[i], m->val_len[i]);
 }
@@ -908,7 +909,7 @@ Test(kvstore, digest_and_scan_match_a_model_through_rebuilds)
 		unsigned int set_pct = (step / 10000) % 2 == 0 ? 75 : 20, del_pct = 95 - set_pct;
 		unsigned int kind = (unsigned int)((r >> 16) % 100);
 		char key[24];
-		uint16_t key_len = md_key(key, sizeof(key), k);
+		uint16_t key_len = key_fmt(key, sizeof(key), "model", k);
 		uint64_t old = 1;
 		const uint8_t *v;
 		uint32_t vl;
@@ -1099,12 +1100,6 @@ struct gr_walk {
 	uint64_t rng;
 };
 
-static uint16_t
-gr_fixed_key(char *buf, size_t cap, unsigned int i)
-{
-	return (uint16_t)snprintf(buf, cap, "fixed-%u", i);
-}
-
 static int
 gr_visit(void *ctx, const uint8_t *key, uint16_t key_len, const uint8_t *val, uint32_t val_len)
 {
@@ -1151,7 +1146,7 @@ gr_reader_main(void *arg)
 			const uint8_t *v;
 
 			k = (unsigned int)(rnd_next(&rng) % GR_FIXED);
-			kl = gr_fixed_key(key, sizeof(key), k);
+			kl = key_fmt(key, sizeof(key), "fixed", k);
 			if (tr_kvstore_read(sh->kvs, (const uint8_t *)key, kl, buf, sizeof(buf),
 					    &len) != 0 || len != 4 || memcmp(buf, &k, 4) != 0)
 				rd->faults++;
@@ -1225,7 +1220,7 @@ Test(kvstore, readers_find_fixed_keys_through_rebuilds, .timeout = 120)
 	sh.kvs = tr_kvstore_new(8, UINT64_MAX);
 	cr_assert_not_null(sh.kvs);
 	for (i = 0; i < GR_FIXED; i++) {
-		kl = gr_fixed_key(key, sizeof(key), i);
+		kl = key_fmt(key, sizeof(key), "fixed", i);
 		cr_assert_eq(tr_kvstore_ops.set(sh.kvs, (const uint8_t *)key, kl,
 						(const uint8_t *)&i, 4, &old), 0);
 	}
