@@ -19,7 +19,8 @@
  * shrink, tombstone clean-up) fills a new table, publishes it with release
  * (rcu_assign_pointer) and hands the old one to call_rcu; a reader loads the
  * table pointer once per lookup with acquire (rcu_dereference) and walks that
- * table, frozen from then on and valid until its quiescent state.
+ * table, frozen from then on and valid until its quiescent state. Nodes
+ * that leave the table go to call_rcu in batches.
  *
  * No _LGPL_SOURCE: the builtins stand for rcu_dereference and
  * rcu_assign_pointer; call_rcu is a library call.
@@ -75,11 +76,20 @@
 
 /* One immutable key/value pair, one allocation. */
 struct kv_node {
-	struct rcu_head rcu;
-	struct tr_kvstore *kvs; /* for the free callback's accounting */
 	uint32_t val_len;
 	uint16_t key_len;
 	uint8_t bytes[];        /* key_len key bytes, then val_len value bytes */
+};
+
+/* Nodes that left the table go to call_rcu KVS_RETIRE_BATCH at a time: one
+ * call_rcu (and its wake-up fence) per batch, not per write. */
+#define KVS_RETIRE_BATCH 32
+
+struct kv_retired {
+	struct rcu_head rcu;
+	struct tr_kvstore *kvs; /* for the free callback's accounting */
+	uint32_t n;
+	struct kv_node *node[KVS_RETIRE_BATCH];
 };
 
 /* A deleted pair's bucket: not empty, so probes go on past it. */
@@ -108,6 +118,7 @@ struct tr_kvstore {
 	uint64_t buckets;
 	uint64_t rebuilds;
 	uint64_t nodes_retired;
+	struct kv_retired *retiring; /* the batch being filled, or NULL */
 	/* Atomic adds from the call_rcu threads. */
 	alignas(KVS_CACHE_LINE) uint64_t nodes_freed;
 };
@@ -143,7 +154,7 @@ node_is(const struct kv_node *n, const uint8_t *key, uint16_t key_len)
 }
 
 static struct kv_node *
-node_new(struct tr_kvstore *kvs, const uint8_t *key, uint16_t key_len, const uint8_t *val,
+node_new(const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	 uint32_t val_len)
 {
 	struct kv_node *n = node_alloc(node_bytes(key_len, val_len));
@@ -151,7 +162,6 @@ node_new(struct tr_kvstore *kvs, const uint8_t *key, uint16_t key_len, const uin
 	/* Not "store full": other replicas applied this write, so going on
 	 * would diverge. Fail-stop. */
 	KVS_VERIFY(n != NULL);
-	n->kvs = kvs;
 	n->key_len = key_len;
 	n->val_len = val_len;
 	if (key_len > 0)
@@ -161,26 +171,49 @@ node_new(struct tr_kvstore *kvs, const uint8_t *key, uint16_t key_len, const uin
 	return n;
 }
 
-/* call_rcu callback: a grace period has passed since the node left the
- * table, so no reader can still hold it. */
 static void
-node_free_cb(struct rcu_head *head)
+node_free(struct kv_node *n)
 {
-	struct kv_node *n = caa_container_of(head, struct kv_node, rcu);
-	struct tr_kvstore *kvs = n->kvs;
 	size_t bytes = node_bytes(n->key_len, n->val_len);
 
 	kvs_poison(n, bytes);
 	node_dealloc(n, bytes);
-	__atomic_fetch_add(&kvs->nodes_freed, 1, __ATOMIC_RELAXED);
 }
 
-/* The node left the table: free it once every reader has moved on. */
+/* call_rcu callback: a grace period has passed since the batch was handed
+ * over, so no reader can still hold its nodes. */
+static void
+retired_free_cb(struct rcu_head *head)
+{
+	struct kv_retired *r = caa_container_of(head, struct kv_retired, rcu);
+	uint32_t i;
+
+	for (i = 0; i < r->n; i++)
+		node_free(r->node[i]);
+	__atomic_fetch_add(&r->kvs->nodes_freed, r->n, __ATOMIC_RELAXED);
+	free(r);
+}
+
+/* The node left the table: free it once every reader has moved on. Until
+ * its batch is full it waits with the writer, which only delays the free. */
 static void
 node_retire(struct tr_kvstore *kvs, struct kv_node *n)
 {
-	__atomic_store_n(&kvs->nodes_retired, kvs->nodes_retired + 1, __ATOMIC_RELAXED);
-	urcu_qsbr_call_rcu(&n->rcu, node_free_cb);
+	struct kv_retired *r = kvs->retiring;
+
+	if (r == NULL) {
+		r = malloc(sizeof(*r));
+		KVS_VERIFY(r != NULL); /* fail-stop, as for a node */
+		r->kvs = kvs;
+		r->n = 0;
+		kvs->retiring = r;
+	}
+	r->node[r->n++] = n;
+	if (r->n < KVS_RETIRE_BATCH)
+		return;
+	kvs->retiring = NULL;
+	__atomic_store_n(&kvs->nodes_retired, kvs->nodes_retired + r->n, __ATOMIC_RELAXED);
+	urcu_qsbr_call_rcu(&r->rcu, retired_free_cb);
 }
 
 /* The digest contribution of a node's pair. */
@@ -314,18 +347,23 @@ tr_kvstore_free(struct tr_kvstore *kvs)
 
 	if (kvs == NULL)
 		return;
-	/* The frees already handed to call_rcu (nodes use kvs). Takes an
+	/* The frees already handed to call_rcu (they use kvs). Takes an
 	 * online QSBR caller offline while it waits. */
 	urcu_qsbr_barrier();
 	KVS_VERIFY(__atomic_load_n(&kvs->nodes_freed, __ATOMIC_RELAXED) == kvs->nodes_retired);
 	/* Nobody else uses the store now: no grace period to wait for. */
+	if (kvs->retiring != NULL) {
+		for (i = 0; i < kvs->retiring->n; i++)
+			node_free(kvs->retiring->node[i]);
+		free(kvs->retiring);
+	}
 	t = kvs->tbl;
 	for (i = 0; i <= t->mask; i++) {
 		struct kv_node *n = t->b[i].node;
 
 		if (n == NULL || n == KVS_TOMB)
 			continue;
-		node_dealloc(n, node_bytes(n->key_len, n->val_len));
+		node_free(n);
 		keys++;
 	}
 	KVS_VERIFY(keys == kvs->keys);
@@ -396,7 +434,7 @@ kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	if (b != NULL) {
 		old = b->node;
 		*old_hash = node_pair_hash(old);
-		n = node_new(kvs, key, key_len, val, val_len);
+		n = node_new(key, key_len, val, val_len);
 		/* Readers find the old node or the new one, never neither. */
 		__atomic_store_n(&b->node, n, __ATOMIC_RELEASE);
 		node_retire(kvs, old);
@@ -404,7 +442,7 @@ kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	}
 	if (kvs->keys >= kvs->keys_max)
 		return -1;
-	n = node_new(kvs, key, key_len, val, val_len);
+	n = node_new(key, key_len, val, val_len);
 	if (free_b->node == KVS_TOMB) {
 		__atomic_store_n(&kvs->tombstones, kvs->tombstones - 1, __ATOMIC_RELAXED);
 	} else {

@@ -8,10 +8,11 @@
  * clean-up) into a new table that it publishes, the old one freed after a
  * grace period.
  *
- * Each key/value pair is one immutable node (one malloc: rcu_head, lengths,
- * key bytes, value bytes). A set publishes a new node in place of the old
- * one, a del replaces it with a tombstone; the old node is freed by call_rcu
- * after a grace period, so a reader never sees freed memory. malloc is
+ * Each key/value pair is one immutable node (one malloc: lengths, key bytes,
+ * value bytes). A set publishes a new node in place of the old one, a del
+ * replaces it with a tombstone; the old node is handed to call_rcu (32 at a
+ * time) and freed after a grace period, so a reader never sees freed
+ * memory. malloc is
  * jemalloc's when the program links jemalloc, libc's otherwise (sanitizer
  * builds).
  *
@@ -98,7 +99,8 @@ typedef int tr_kvstore_pair_fn(void *ctx, const uint8_t *key, uint16_t key_len,
 			       const uint8_t *val, uint32_t val_len);
 int tr_kvstore_foreach(struct tr_kvstore *kvs, tr_kvstore_pair_fn *fn, void *ctx);
 
-/* Node accounting: retired (handed to call_rcu by set/del) and freed
+/* Node accounting: retired (replaced or deleted by set/del and handed to
+ * call_rcu; up to 31 more wait with the writer for a full batch) and freed
  * (callbacks run). retired - freed is the backlog waiting for a grace
  * period. The table: its buckets, the tombstones in it (keys + tombstones
  * stay at most 3/4 of the buckets) and the rebuilds so far. Any thread. */
