@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * Tests for dpdk/kvstore.c: the same answers and digest as the engine's
- * tr_table under tr_sm, keys_max, the read API, and the RCU contract under
- * stress (readers never see reclaimed memory).
+ * tr_table under tr_sm, keys_max, the read API, the RCU contract under
+ * stress (readers never see reclaimed memory), and the table's rebuilds
+ * (grow, shrink, tombstone clean-up) under readers.
  *
  * SEED=n replays the random sequences (thread interleavings still vary).
  */
