@@ -448,6 +448,7 @@ kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	} else {
 		if (kvs->used + 1 > KVS_USED_MAX(kvs->tbl->mask + 1)) {
 			kvs_rebuild(kvs);
+			/* Short only at KVS_BUCKETS_MAX (805 M keys): fail-stop. */
 			KVS_VERIFY(kvs->used + 1 <= KVS_USED_MAX(kvs->tbl->mask + 1));
 			KVS_VERIFY(kvs_probe(kvs, hash, key, key_len, &free_b) == NULL);
 		}
