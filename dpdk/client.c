@@ -182,9 +182,13 @@ trireme_client_fd(struct trireme_client *c)
 	return c->efd;
 }
 
+/* Only a poll frees commands, so the oldest moves only here: a submit with
+ * nothing polled never touches a line the applier may be writing. */
 static void
 release_polled(struct trireme_client *c)
 {
+	if (c->npolled == 0)
+		return;
 	for (unsigned i = 0; i < c->npolled; i++)
 		atomic_store_explicit(&c->polled[i]->state, RT_CMD_FREE, memory_order_relaxed);
 	c->npolled = 0;
