@@ -275,7 +275,8 @@ struct tr_column {
 	 * read_barriers_max): each covers the reads from the previous one's end
 	 * to its own; the reads after the newest one's end have none yet. */
 	uint8_t *reads;
-	uint32_t reads_len;
+	uint32_t reads_off;    /* first queued byte (compacted when the end is reached) */
+	uint32_t reads_len;    /* bytes queued from there */
 	uint32_t reads_count;
 	uint64_t read_id_next;
 	struct tr_barrier barriers[TR_READ_BARRIERS_MAX];

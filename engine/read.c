@@ -13,15 +13,21 @@ tr_column_read(struct tr_column *c, const struct tr_cmd *get)
 {
 	const struct tr_config *cfg = &c->rep->cfg;
 	size_t need = tr_cmd_bytes(get);
-	uint32_t room = cfg->read_bytes_max - c->reads_len;
+	uint8_t *end;
+	uint32_t room;
 
-	if (!c->owned || !tr_op_is_read(get->op) || need > room) {
+	if (!c->owned || !tr_op_is_read(get->op) || need > cfg->read_bytes_max - c->reads_len) {
 		c->stats.backpressure++;
 		return -1;
 	}
+	if (need > cfg->read_bytes_max - c->reads_off - c->reads_len) {
+		memmove(c->reads, c->reads + c->reads_off, c->reads_len); /* compact */
+		c->reads_off = 0;
+	}
+	end = c->reads + c->reads_off + c->reads_len;
+	room = cfg->read_bytes_max - c->reads_off - c->reads_len;
 	/* The applier decodes it later: refuse what it could not decode. */
-	if (tr_cmd_encode(c->reads + c->reads_len, room, get) != need ||
-	    tr_cmds_validate(c->reads + c->reads_len, need, 1) != TR_WIRE_OK) {
+	if (tr_cmd_encode(end, room, get) != need || tr_cmds_validate(end, need, 1) != TR_WIRE_OK) {
 		c->stats.backpressure++;
 		return -1;
 	}
@@ -109,12 +115,12 @@ batch_hand(struct tr_column *c, const uint64_t k[TR_COLUMNS], uint32_t len, uint
 	memcpy(e->k, k, sizeof(e->k));
 	e->count = count;
 	e->len = len;
-	memcpy(e->cmds, c->reads, len);
+	memcpy(e->cmds, c->reads + c->reads_off, len);
 	atomic_store_explicit(&r->shared.read_tail, tail + 1, memory_order_release);
 
-	memmove(c->reads, c->reads + len, c->reads_len - len);
 	c->reads_len -= len;
 	c->reads_count -= count;
+	c->reads_off = c->reads_len == 0 ? 0 : c->reads_off + len;
 	return true;
 }
 

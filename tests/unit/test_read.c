@@ -638,6 +638,38 @@ Test(pipeline, sends_are_paced_over_the_round_trip)
 	cr_assert_eq(own()->barriers[(own()->barrier_head + 1) % 4].count, 3, "reads 3 and 4");
 }
 
+/* The FIFO hands over from its front and compacts when its end is reached:
+ * a full FIFO takes as many reads again as were handed over. */
+Test(pipeline, the_fifo_reuses_what_was_handed_over)
+{
+	const struct tr_msg *m1, *m2;
+	uint64_t seq = 1, id1;
+	uint8_t to1;
+
+	m1 = read_and_send("a", seq++, 1000);
+	id1 = m1->read_id;
+	to1 = m1->to;
+	cr_assert_eq(read_key("a", seq++), 0);
+	while (read_key("a", seq) == 0)
+		seq++;
+	flush(2000);
+	m2 = read_index_sent();
+	cr_assert_not_null(m2);
+	reply(to1, id1, 0, 0, 0, 3000); /* the first read goes; the FIFO is full behind it */
+	cr_assert_eq(read_key("a", seq++), 0, "the first read's bytes are free again");
+	cr_assert_neq(read_key("a", seq), 0, "and no more");
+	reply(m2->to, m2->read_id, 0, 0, 0, 4000);
+	m2 = read_index_sent();
+	cr_assert_not_null(m2, "the last read's barrier");
+	reply(m2->to, m2->read_id, 0, 0, 0, 6000);
+	apply();
+	cr_assert_eq(ndone, seq - 1);
+	for (unsigned i = 0; i < ndone; i++) {
+		cr_assert_eq(done[i].seq, i + 1, "in the order taken, decoded whole");
+		cr_assert_eq(done[i].status, TR_ST_NOT_FOUND);
+	}
+}
+
 /* Known-bad at N = 4: an answer serves the reads of the newer barriers. */
 Test(read_variants, share_early_with_barriers_in_flight)
 {
