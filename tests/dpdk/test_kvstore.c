@@ -30,6 +30,18 @@ seed_get(void)
 	return s != NULL ? strtoull(s, NULL, 0) : SEED_DEFAULT;
 }
 
+
+/* Every store of these tests poisons the nodes it frees. */
+static struct tr_kvstore *
+store_new(uint32_t buckets_hint, uint64_t keys_max)
+{
+	struct tr_kvstore *kvs = tr_kvstore_new(buckets_hint, keys_max);
+
+	if (kvs != NULL)
+		tr_kvstore_poison_nodes(kvs, true);
+	return kvs;
+}
+
 /* splitmix64: small, seedable, good enough for workloads. */
 static uint64_t
 rnd_next(uint64_t *state)
@@ -72,7 +84,7 @@ envs_init(uint64_t keys_max)
 	cr_assert_leq(tr_table_mem_bytes(CELLS, KEY_MAX, VAL_MAX), sizeof(tenv.mem));
 	tr_table_init(&tenv.table, tenv.mem, CELLS, KEY_MAX, VAL_MAX);
 	tr_sm_init(&tenv.sm, &tr_table_ops, &tenv.table, tenv.clients, CLIENTS);
-	kenv.kvs = tr_kvstore_new(4, keys_max);
+	kenv.kvs = store_new(4, keys_max);
 	cr_assert_not_null(kenv.kvs);
 	tr_sm_init(&kenv.sm, &tr_kvstore_ops, kenv.kvs, kenv.clients, CLIENTS);
 }
@@ -333,7 +345,7 @@ Test(kvstore, read_api)
 	uint32_t len = 0;
 
 	urcu_qsbr_register_thread();
-	kvs = tr_kvstore_new(0, 10);
+	kvs = store_new(0, 10);
 	cr_assert_not_null(kvs);
 	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), -1);
 	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k", 1,
@@ -367,7 +379,7 @@ Test(kvstore, read_api)
  * registered. */
 Test(kvstore, free_from_unregistered_thread)
 {
-	struct tr_kvstore *kvs = tr_kvstore_new(2, 100);
+	struct tr_kvstore *kvs = store_new(2, 100);
 	uint64_t old;
 	uint8_t key[4];
 	unsigned int i;
@@ -749,7 +761,7 @@ Test(kvstore, rcu_stress_readers_never_see_reclaimed_memory, .timeout = 120)
 	memset(rd, 0, sizeof(rd));
 	sh.seed = seed_get();
 	/* A small table that has to grow (and shrink) under the readers. */
-	sh.kvs = tr_kvstore_new(1, ST_KEYS);
+	sh.kvs = store_new(1, ST_KEYS);
 	cr_assert_not_null(sh.kvs);
 	for (k = 0; k < ST_KEYS; k++)
 		snprintf((char *)sh.keys[k], ST_KEY_BYTES, "stress-key-%02u", k);
@@ -901,7 +913,7 @@ Test(kvstore, digest_and_scan_match_a_model_through_rebuilds)
 
 	memset(&m, 0, sizeof(m));
 	urcu_qsbr_register_thread();
-	kvs = tr_kvstore_new(8, MD_KEYS);
+	kvs = store_new(8, MD_KEYS);
 	cr_assert_not_null(kvs);
 	for (step = 0; step < MD_STEPS; step++) {
 		uint64_t r = rnd_next(&rng);
@@ -1004,7 +1016,7 @@ Test(kvstore, churn_keeps_tombstones_and_size_bounded, .timeout = 60)
 	uint32_t len;
 
 	urcu_qsbr_register_thread();
-	kvs = tr_kvstore_new(8, UINT64_MAX);
+	kvs = store_new(8, UINT64_MAX);
 	cr_assert_not_null(kvs);
 	for (step = 0; step < CH_STEPS; step++) {
 		uint16_t kl = (uint16_t)snprintf(key, sizeof(key), "churn-%llu",
@@ -1218,7 +1230,7 @@ Test(kvstore, readers_find_fixed_keys_through_rebuilds, .timeout = 120)
 	memset(rd, 0, sizeof(rd));
 	sh.seed = seed_get();
 	urcu_qsbr_register_thread();
-	sh.kvs = tr_kvstore_new(8, UINT64_MAX);
+	sh.kvs = store_new(8, UINT64_MAX);
 	cr_assert_not_null(sh.kvs);
 	for (i = 0; i < GR_FIXED; i++) {
 		kl = key_fmt(key, sizeof(key), "fixed", i);
