@@ -497,10 +497,30 @@ kvs_del(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old_hash)
 	return 0;
 }
 
+/* The writer's hint (tr_store_ops.prefetch): stage 0 brings the key's home
+ * bucket in; stage 1, a few commands later, the node that bucket holds
+ * (the probe's second miss: its key compare and the old pair's hash). */
+static void
+kvs_prefetch(void *store, const uint8_t *key, uint16_t key_len, unsigned stage)
+{
+	const struct tr_kvstore *kvs = store;
+	const struct kv_table *t = kvs->tbl;
+	uint64_t hash = tr_kv_key_hash(key, key_len);
+	const struct kv_bucket *b = &t->b[hash & t->mask];
+
+	if (stage == 0) {
+		__builtin_prefetch(b, 1);
+		return;
+	}
+	if (b->hash == hash && b->node != NULL && b->node != KVS_TOMB)
+		__builtin_prefetch(b->node, 0);
+}
+
 const struct tr_store_ops tr_kvstore_ops = {
 	.get = kvs_get,
 	.set = kvs_set,
 	.del = kvs_del,
+	.prefetch = kvs_prefetch,
 };
 
 int

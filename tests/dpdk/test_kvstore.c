@@ -256,6 +256,76 @@ Test(kvstore, random_same_as_table)
 	urcu_qsbr_unregister_thread();
 }
 
+/* The applier's batches (tr_sm_apply_batch, where the store's prefetch
+ * runs ahead of the writes) against the same commands one at a time, on a
+ * key space that makes the table grow, shrink and reuse tombstones: every
+ * answer, the digest, the count and the scan agree. */
+#define BATCH_KEYS 3000
+#define BATCH_STEPS 60000
+
+Test(kvstore, batches_same_as_one_by_one)
+{
+	static char keys[BATCH_KEYS][16];
+	static char vals[TR_SM_BATCH_MAX][VAL_MAX + 1];
+	struct tr_client_rec recs_a[CLIENTS], recs_b[CLIENTS];
+	struct tr_cmd cmds[TR_SM_BATCH_MAX];
+	struct tr_sm_result ra[TR_SM_BATCH_MAX], rb;
+	struct tr_sm a, b;
+	uint64_t seed = seed_get(), rng = seed, seqs[CLIENTS] = {0};
+	struct tr_kvstore *ka, *kb;
+	uint64_t step = 0;
+
+	urcu_qsbr_register_thread();
+	ka = store_new(8, UINT64_MAX);
+	kb = store_new(8, UINT64_MAX);
+	cr_assert(ka != NULL && kb != NULL);
+	memset(recs_a, 0, sizeof(recs_a));
+	memset(recs_b, 0, sizeof(recs_b));
+	tr_sm_init(&a, &tr_kvstore_ops, ka, recs_a, CLIENTS);
+	tr_sm_init(&b, &tr_kvstore_ops, kb, recs_b, CLIENTS);
+	for (unsigned i = 0; i < BATCH_KEYS; i++)
+		snprintf(keys[i], sizeof(keys[i]), "b-%u", i * 104729u);
+	while (step < BATCH_STEPS) {
+		unsigned n = 1 + (unsigned)(rnd_next(&rng) % TR_SM_BATCH_MAX);
+		/* Phases: the live key range swells and shrinks. */
+		unsigned range = 1 + (unsigned)((step / 5000) % 2 == 0 ? BATCH_KEYS : 40);
+
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t r = rnd_next(&rng);
+			unsigned client = (unsigned)(r % CLIENTS);
+			const char *key = keys[(r >> 8) % range % BATCH_KEYS];
+
+			if ((r >> 32) % 100 < 60) {
+				unsigned len = (unsigned)((r >> 40) % (VAL_MAX + 1));
+
+				memset(vals[i], 'a' + (int)((r >> 48) % 26), len);
+				vals[i][len] = '\0';
+				cmds[i] = mk(TR_OP_SET, client + 1, ++seqs[client], key, vals[i]);
+			} else {
+				cmds[i] = mk(TR_OP_DEL, client + 1, ++seqs[client], key, NULL);
+			}
+		}
+		tr_sm_apply_batch(&a, cmds, n, ra);
+		for (unsigned i = 0; i < n; i++) {
+			tr_sm_apply(&b, &cmds[i], &rb);
+			cr_assert_eq(ra[i].status, rb.status,
+				     "seed %llu step %llu: status %s, one by one %s",
+				     (unsigned long long)seed, (unsigned long long)(step + i),
+				     tr_status_str(ra[i].status), tr_status_str(rb.status));
+		}
+		step += n;
+		cr_assert_eq(a.digest, b.digest, "seed %llu step %llu: digest",
+			     (unsigned long long)seed, (unsigned long long)step);
+		urcu_qsbr_quiescent_state();
+	}
+	cr_assert_eq(tr_kvstore_count(ka), tr_kvstore_count(kb));
+	cr_assert_eq(tr_kvstore_digest_scan(ka), a.digest);
+	cr_assert_eq(tr_kvstore_digest_scan(kb), b.digest);
+	tr_kvstore_free(ka);
+	tr_kvstore_free(kb);
+	urcu_qsbr_unregister_thread();
+}
+
 Test(kvstore, keys_max_refuses_new_keys_only)
 {
 	static const uint8_t big[TR_VAL_BYTES_MAX + 1];
