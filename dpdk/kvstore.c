@@ -43,15 +43,17 @@
 #ifdef TR_HAVE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #define node_alloc(bytes) mallocx((bytes), 0)
-#define node_dealloc(n, bytes) sdallocx((n), (bytes), 0)
+#define node_dealloc(n) dallocx((n), 0)
 #else
 #define node_alloc(bytes) malloc(bytes)
-#define node_dealloc(n, bytes) ((void)(bytes), free(n))
+#define node_dealloc(n) free(n)
 #endif
 
-/* Freed nodes and tables are overwritten with this byte, so a reader that
- * looks at reclaimed memory sees garbage rather than a plausible old value.
- * The memset runs on the call_rcu thread, off the applier's path. */
+/* Freed tables, and freed nodes of a store whose tests ask for it
+ * (tr_kvstore_poison_nodes), are overwritten with this byte, so a reader
+ * that looks at reclaimed memory sees garbage rather than a plausible old
+ * value. Nodes are not by default: the free would then read and write
+ * every node once more, a cache miss each, on the call_rcu thread. */
 #ifndef TR_KVSTORE_POISON
 #define TR_KVSTORE_POISON 1
 #endif
@@ -119,6 +121,7 @@ struct tr_kvstore {
 	uint64_t rebuilds;
 	uint64_t nodes_retired;
 	struct kv_retired *retiring; /* the batch being filled, or NULL */
+	bool poison_nodes;      /* tr_kvstore_poison_nodes */
 	/* Atomic adds from the call_rcu threads. */
 	alignas(KVS_CACHE_LINE) uint64_t nodes_freed;
 };
@@ -171,13 +174,20 @@ node_new(const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	return n;
 }
 
+/* Without poison, the node's memory is not touched again: the allocator
+ * knows its size. */
 static void
-node_free(struct kv_node *n)
+node_free(struct kv_node *n, bool poison)
 {
-	size_t bytes = node_bytes(n->key_len, n->val_len);
+	if (poison)
+		kvs_poison(n, node_bytes(n->key_len, n->val_len));
+	node_dealloc(n);
+}
 
-	kvs_poison(n, bytes);
-	node_dealloc(n, bytes);
+void
+tr_kvstore_poison_nodes(struct tr_kvstore *kvs, bool on)
+{
+	kvs->poison_nodes = on;
 }
 
 /* call_rcu callback: a grace period has passed since the batch was handed
@@ -189,7 +199,7 @@ retired_free_cb(struct rcu_head *head)
 	uint32_t i;
 
 	for (i = 0; i < r->n; i++)
-		node_free(r->node[i]);
+		node_free(r->node[i], r->kvs->poison_nodes);
 	__atomic_fetch_add(&r->kvs->nodes_freed, r->n, __ATOMIC_RELAXED);
 	free(r);
 }
@@ -354,7 +364,7 @@ tr_kvstore_free(struct tr_kvstore *kvs)
 	/* Nobody else uses the store now: no grace period to wait for. */
 	if (kvs->retiring != NULL) {
 		for (i = 0; i < kvs->retiring->n; i++)
-			node_free(kvs->retiring->node[i]);
+			node_free(kvs->retiring->node[i], kvs->poison_nodes);
 		free(kvs->retiring);
 	}
 	t = kvs->tbl;
@@ -363,7 +373,7 @@ tr_kvstore_free(struct tr_kvstore *kvs)
 
 		if (n == NULL || n == KVS_TOMB)
 			continue;
-		node_free(n);
+		node_free(n, kvs->poison_nodes);
 		keys++;
 	}
 	KVS_VERIFY(keys == kvs->keys);
@@ -487,10 +497,30 @@ kvs_del(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old_hash)
 	return 0;
 }
 
+/* The writer's hint (tr_store_ops.prefetch): stage 0 brings the key's home
+ * bucket in; stage 1, a few commands later, the node that bucket holds
+ * (the probe's second miss: its key compare and the old pair's hash). */
+static void
+kvs_prefetch(void *store, const uint8_t *key, uint16_t key_len, unsigned stage)
+{
+	const struct tr_kvstore *kvs = store;
+	const struct kv_table *t = kvs->tbl;
+	uint64_t hash = tr_kv_key_hash(key, key_len);
+	const struct kv_bucket *b = &t->b[hash & t->mask];
+
+	if (stage == 0) {
+		__builtin_prefetch(b, 1);
+		return;
+	}
+	if (b->hash == hash && b->node != NULL && b->node != KVS_TOMB)
+		__builtin_prefetch(b->node, 0);
+}
+
 const struct tr_store_ops tr_kvstore_ops = {
 	.get = kvs_get,
 	.set = kvs_set,
 	.del = kvs_del,
+	.prefetch = kvs_prefetch,
 };
 
 int

@@ -31,6 +31,7 @@
 #ifndef TR_KVSTORE_H
 #define TR_KVSTORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kv.h"
@@ -51,6 +52,11 @@ struct tr_kvstore *tr_kvstore_new(uint32_t buckets_hint, uint64_t keys_max);
  * but not inside a read-side section nor from a call_rcu callback. NULL is a
  * no-op. */
 void tr_kvstore_free(struct tr_kvstore *kvs);
+
+/* Tests: overwrite every node freed from now on with a poison byte, so a
+ * reader that looks at reclaimed memory sees garbage. Off by default (it
+ * costs the free a cache miss per node). Before any write; any thread. */
+void tr_kvstore_poison_nodes(struct tr_kvstore *kvs, bool on);
 
 /* The ops for tr_sm_init, store pointer = the struct tr_kvstore *. Only the
  * single writer thread calls them (registered, online). set returns -1 for a

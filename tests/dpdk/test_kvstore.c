@@ -30,6 +30,18 @@ seed_get(void)
 	return s != NULL ? strtoull(s, NULL, 0) : SEED_DEFAULT;
 }
 
+
+/* Every store of these tests poisons the nodes it frees. */
+static struct tr_kvstore *
+store_new(uint32_t buckets_hint, uint64_t keys_max)
+{
+	struct tr_kvstore *kvs = tr_kvstore_new(buckets_hint, keys_max);
+
+	if (kvs != NULL)
+		tr_kvstore_poison_nodes(kvs, true);
+	return kvs;
+}
+
 /* splitmix64: small, seedable, good enough for workloads. */
 static uint64_t
 rnd_next(uint64_t *state)
@@ -72,7 +84,7 @@ envs_init(uint64_t keys_max)
 	cr_assert_leq(tr_table_mem_bytes(CELLS, KEY_MAX, VAL_MAX), sizeof(tenv.mem));
 	tr_table_init(&tenv.table, tenv.mem, CELLS, KEY_MAX, VAL_MAX);
 	tr_sm_init(&tenv.sm, &tr_table_ops, &tenv.table, tenv.clients, CLIENTS);
-	kenv.kvs = tr_kvstore_new(4, keys_max);
+	kenv.kvs = store_new(4, keys_max);
 	cr_assert_not_null(kenv.kvs);
 	tr_sm_init(&kenv.sm, &tr_kvstore_ops, kenv.kvs, kenv.clients, CLIENTS);
 }
@@ -244,6 +256,76 @@ Test(kvstore, random_same_as_table)
 	urcu_qsbr_unregister_thread();
 }
 
+/* The applier's batches (tr_sm_apply_batch, where the store's prefetch
+ * runs ahead of the writes) against the same commands one at a time, on a
+ * key space that makes the table grow, shrink and reuse tombstones: every
+ * answer, the digest, the count and the scan agree. */
+#define BATCH_KEYS 3000
+#define BATCH_STEPS 60000
+
+Test(kvstore, batches_same_as_one_by_one)
+{
+	static char keys[BATCH_KEYS][16];
+	static char vals[TR_SM_BATCH_MAX][VAL_MAX + 1];
+	struct tr_client_rec recs_a[CLIENTS], recs_b[CLIENTS];
+	struct tr_cmd cmds[TR_SM_BATCH_MAX];
+	struct tr_sm_result ra[TR_SM_BATCH_MAX], rb;
+	struct tr_sm a, b;
+	uint64_t seed = seed_get(), rng = seed, seqs[CLIENTS] = {0};
+	struct tr_kvstore *ka, *kb;
+	uint64_t step = 0;
+
+	urcu_qsbr_register_thread();
+	ka = store_new(8, UINT64_MAX);
+	kb = store_new(8, UINT64_MAX);
+	cr_assert(ka != NULL && kb != NULL);
+	memset(recs_a, 0, sizeof(recs_a));
+	memset(recs_b, 0, sizeof(recs_b));
+	tr_sm_init(&a, &tr_kvstore_ops, ka, recs_a, CLIENTS);
+	tr_sm_init(&b, &tr_kvstore_ops, kb, recs_b, CLIENTS);
+	for (unsigned i = 0; i < BATCH_KEYS; i++)
+		snprintf(keys[i], sizeof(keys[i]), "b-%u", i * 104729u);
+	while (step < BATCH_STEPS) {
+		unsigned n = 1 + (unsigned)(rnd_next(&rng) % TR_SM_BATCH_MAX);
+		/* Phases: the live key range swells and shrinks. */
+		unsigned range = 1 + (unsigned)((step / 5000) % 2 == 0 ? BATCH_KEYS : 40);
+
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t r = rnd_next(&rng);
+			unsigned client = (unsigned)(r % CLIENTS);
+			const char *key = keys[(r >> 8) % range % BATCH_KEYS];
+
+			if ((r >> 32) % 100 < 60) {
+				unsigned len = (unsigned)((r >> 40) % (VAL_MAX + 1));
+
+				memset(vals[i], 'a' + (int)((r >> 48) % 26), len);
+				vals[i][len] = '\0';
+				cmds[i] = mk(TR_OP_SET, client + 1, ++seqs[client], key, vals[i]);
+			} else {
+				cmds[i] = mk(TR_OP_DEL, client + 1, ++seqs[client], key, NULL);
+			}
+		}
+		tr_sm_apply_batch(&a, cmds, n, ra);
+		for (unsigned i = 0; i < n; i++) {
+			tr_sm_apply(&b, &cmds[i], &rb);
+			cr_assert_eq(ra[i].status, rb.status,
+				     "seed %llu step %llu: status %s, one by one %s",
+				     (unsigned long long)seed, (unsigned long long)(step + i),
+				     tr_status_str(ra[i].status), tr_status_str(rb.status));
+		}
+		step += n;
+		cr_assert_eq(a.digest, b.digest, "seed %llu step %llu: digest",
+			     (unsigned long long)seed, (unsigned long long)step);
+		urcu_qsbr_quiescent_state();
+	}
+	cr_assert_eq(tr_kvstore_count(ka), tr_kvstore_count(kb));
+	cr_assert_eq(tr_kvstore_digest_scan(ka), a.digest);
+	cr_assert_eq(tr_kvstore_digest_scan(kb), b.digest);
+	tr_kvstore_free(ka);
+	tr_kvstore_free(kb);
+	urcu_qsbr_unregister_thread();
+}
+
 Test(kvstore, keys_max_refuses_new_keys_only)
 {
 	static const uint8_t big[TR_VAL_BYTES_MAX + 1];
@@ -333,7 +415,7 @@ Test(kvstore, read_api)
 	uint32_t len = 0;
 
 	urcu_qsbr_register_thread();
-	kvs = tr_kvstore_new(0, 10);
+	kvs = store_new(0, 10);
 	cr_assert_not_null(kvs);
 	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), -1);
 	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k", 1,
@@ -367,7 +449,7 @@ Test(kvstore, read_api)
  * registered. */
 Test(kvstore, free_from_unregistered_thread)
 {
-	struct tr_kvstore *kvs = tr_kvstore_new(2, 100);
+	struct tr_kvstore *kvs = store_new(2, 100);
 	uint64_t old;
 	uint8_t key[4];
 	unsigned int i;
@@ -749,7 +831,7 @@ Test(kvstore, rcu_stress_readers_never_see_reclaimed_memory, .timeout = 120)
 	memset(rd, 0, sizeof(rd));
 	sh.seed = seed_get();
 	/* A small table that has to grow (and shrink) under the readers. */
-	sh.kvs = tr_kvstore_new(1, ST_KEYS);
+	sh.kvs = store_new(1, ST_KEYS);
 	cr_assert_not_null(sh.kvs);
 	for (k = 0; k < ST_KEYS; k++)
 		snprintf((char *)sh.keys[k], ST_KEY_BYTES, "stress-key-%02u", k);
@@ -901,7 +983,7 @@ Test(kvstore, digest_and_scan_match_a_model_through_rebuilds)
 
 	memset(&m, 0, sizeof(m));
 	urcu_qsbr_register_thread();
-	kvs = tr_kvstore_new(8, MD_KEYS);
+	kvs = store_new(8, MD_KEYS);
 	cr_assert_not_null(kvs);
 	for (step = 0; step < MD_STEPS; step++) {
 		uint64_t r = rnd_next(&rng);
@@ -1004,7 +1086,7 @@ Test(kvstore, churn_keeps_tombstones_and_size_bounded, .timeout = 60)
 	uint32_t len;
 
 	urcu_qsbr_register_thread();
-	kvs = tr_kvstore_new(8, UINT64_MAX);
+	kvs = store_new(8, UINT64_MAX);
 	cr_assert_not_null(kvs);
 	for (step = 0; step < CH_STEPS; step++) {
 		uint16_t kl = (uint16_t)snprintf(key, sizeof(key), "churn-%llu",
@@ -1218,7 +1300,7 @@ Test(kvstore, readers_find_fixed_keys_through_rebuilds, .timeout = 120)
 	memset(rd, 0, sizeof(rd));
 	sh.seed = seed_get();
 	urcu_qsbr_register_thread();
-	sh.kvs = tr_kvstore_new(8, UINT64_MAX);
+	sh.kvs = store_new(8, UINT64_MAX);
 	cr_assert_not_null(sh.kvs);
 	for (i = 0; i < GR_FIXED; i++) {
 		kl = key_fmt(key, sizeof(key), "fixed", i);
