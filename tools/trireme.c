@@ -194,6 +194,7 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 	}
 	conf->lcore_count = 0; /* every EAL worker lcore */
 	conf->applier_threads = o->applier_threads;
+	conf->idle = o->idle;
 	if (o->batch_set)
 		conf->batch_cmds_max = (uint16_t)o->batch;
 	if (o->inflight_set)
@@ -594,10 +595,11 @@ print_json(const struct app *a, const struct outcome *out)
 	       ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64 ",\"duration_s\":%.3f,"
 	       "\"loss\":%g,\"window\":%u,\"read_ratio\":%g,\"read_mode\":\"%s\","
 	       "\"value_size\":%u,\"batch\":%u,\"mtu\":%u,\"writers\":%u,\"history_ops\":%" PRIu64
-	       ",\"replicas\":[",
+	       ",\"idle\":\"%s\",\"replicas\":[",
 	       c.reads, c.writes, c.errors, out->unfinished, s, a->o.loss, a->o.window,
 	       a->o.read_ratio, opts_read_mode_name(load_read_mode(a->load)), a->o.value_size,
-	       a->conf_batch, a->conf_mtu, a->o.writers, c.history_ops);
+	       a->conf_batch, a->conf_mtu, a->o.writers, c.history_ops,
+	       opts_idle_name(a->o.idle));
 	for (r = 0; r < TRIREME_REPLICAS; r++) {
 		const struct trireme_replica_stats *st = &out->st[r];
 		const struct trireme_durable_stats *ds = &out->ds[r];
