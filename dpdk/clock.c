@@ -3,6 +3,7 @@
  * lcores, applier threads).
  */
 #include <sched.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <urcu-qsbr.h>
@@ -24,6 +25,7 @@ rt_now_ns(const struct trireme *t)
  * busy loop never gets here. */
 #define RT_IDLE_PAUSES 64
 #define RT_IDLE_YIELDS 256
+#define RT_IDLE_SLACK_NS 1000UL
 
 static bool
 rt_idle_sleeps(const struct trireme *t, unsigned idle)
@@ -41,8 +43,16 @@ rt_idle(const struct trireme *t, unsigned *idle)
 	} else if (!rt_idle_sleeps(t, n)) {
 		sched_yield();
 	} else {
+		static __thread bool slack_set;
 		struct timespec ts = {0, n < 4096 ? 20000 : 200000};
 
+		/* Linux sleeps up to 50 us past the time asked (the default timer
+		 * slack): here nanosleep(20 us) took 109 us at the median, 55 us
+		 * with 1 us of slack. */
+		if (!slack_set) {
+			prctl(PR_SET_TIMERSLACK, RT_IDLE_SLACK_NS, 0, 0, 0);
+			slack_set = true;
+		}
 		nanosleep(&ts, NULL);
 	}
 }
