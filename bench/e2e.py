@@ -65,8 +65,10 @@ def points(quick):
         yield "writers", {"window": 64, "read-ratio": 0, "writers": n}
 
 
-def run(trireme, secs, opts):
-    cmd = [trireme] + EAL + ["--", "--cluster", "--duration", str(secs), "--quiet", "--json"]
+def run(trireme, secs, opts, eal=None):
+    """One launcher run of the in-process cluster: (command, its JSON)."""
+    cmd = [trireme] + (eal or EAL) + ["--", "--cluster", "--duration", str(secs), "--quiet",
+                                      "--json"]
     for k, v in opts.items():
         cmd += ["--" + k, str(v)]
     res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
