@@ -81,26 +81,42 @@ on_complete(void *ctx, const struct tr_completion *d)
 	complete_cmd(r, c, cmd);
 }
 
-/* The answer to the client. */
+/* The clients answered since the last flush: one fence for all, then a
+ * wake for each one asleep. The enqueues before the look at waiting;
+ * trireme_wait does the opposite, so one of the two sees the other. */
+static void
+wake_flush(struct rt_replica *r)
+{
+	if (r->nwake == 0)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	for (unsigned i = 0; i < r->nwake; i++)
+		if (atomic_load_explicit(&r->wake[i]->waiting, memory_order_relaxed))
+			rt_client_wake(r->wake[i]);
+	r->nwake = 0;
+}
+
+/* The answer to the client; wake_flush wakes it before the pass ends. */
 static void
 complete_cmd(struct rt_replica *r, struct trireme_client *c, struct rt_cmd *cmd)
 {
 	{
 		uint64_t ns = rt_now_ns(r->t) - cmd->submit_ns;
 		unsigned b = ns == 0 ? 0 : 64 - (unsigned)__builtin_clzll(ns);
+		uint64_t *h = &r->lat_hist[b < RT_LAT_BUCKETS ? b : RT_LAT_BUCKETS - 1];
 
-		__atomic_fetch_add(&r->lat_hist[b < RT_LAT_BUCKETS ? b : RT_LAT_BUCKETS - 1], 1,
-				   __ATOMIC_RELAXED);
+		/* The applier is the one writer: no locked add. */
+		__atomic_store_n(h, *h + 1, __ATOMIC_RELAXED);
 	}
 	atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_release);
 	if (rte_ring_sp_enqueue(c->done, cmd) != 0)
 		abort(); /* sized to the window: cannot be full */
 	r->completions++;
-	/* The enqueue before the look at waiting; trireme_wait does the
-	 * opposite, so one of the two sees the other. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&c->waiting, memory_order_relaxed))
-		rt_client_wake(c);
+	if (r->nwake > 0 && r->wake[r->nwake - 1] == c)
+		return;
+	if (r->nwake == RT_WAKE_MAX)
+		wake_flush(r);
+	r->wake[r->nwake++] = c;
 }
 
 /* A3, C1, P2 "stop loudly": the engine has stopped the replica; say so
@@ -140,6 +156,7 @@ rt_applier_step(struct rt_replica *r)
 	rt_snap_applier_after(r);
 	if (r->dur.on)
 		rt_durable_release(r);
+	wake_flush(r);
 	if (n > 0) {
 		atomic_fetch_add_explicit(&r->applied, n, memory_order_relaxed);
 		if (r->kv != NULL)

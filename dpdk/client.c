@@ -64,6 +64,18 @@ reap_retired(struct rt_replica *r)
 	}
 }
 
+/* Zeroed, cache-line aligned (the layouts of runtime.h); free() frees it. */
+static void *
+zalloc_lines(size_t bytes)
+{
+	size_t size = RTE_ALIGN_CEIL(bytes, RTE_CACHE_LINE_SIZE);
+	void *p = aligned_alloc(RTE_CACHE_LINE_SIZE, size);
+
+	if (p != NULL)
+		memset(p, 0, size);
+	return p;
+}
+
 struct trireme_client *
 trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 {
@@ -80,7 +92,7 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 		errno = EINVAL;
 		return NULL;
 	}
-	c = calloc(1, sizeof(*c));
+	c = zalloc_lines(sizeof(*c));
 	if (c == NULL) {
 		errno = ENOMEM;
 		return NULL;
@@ -89,7 +101,7 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 	c->rep = r;
 	c->window = window;
 	atomic_init(&c->waiting, false);
-	c->cmds = calloc(window, sizeof(*c->cmds));
+	c->cmds = zalloc_lines(window * sizeof(*c->cmds));
 	c->local_done = calloc(window, sizeof(*c->local_done));
 	while (ring <= window)
 		ring *= 2;
@@ -170,9 +182,13 @@ trireme_client_fd(struct trireme_client *c)
 	return c->efd;
 }
 
+/* Only a poll frees commands, so the oldest moves only here: a submit with
+ * nothing polled never touches a line the applier may be writing. */
 static void
 release_polled(struct trireme_client *c)
 {
+	if (c->npolled == 0)
+		return;
 	for (unsigned i = 0; i < c->npolled; i++)
 		atomic_store_explicit(&c->polled[i]->state, RT_CMD_FREE, memory_order_relaxed);
 	c->npolled = 0;

@@ -34,6 +34,8 @@ struct rt_replica;
 struct trireme;
 
 /* A submitted command: lives in its client's slot array (index seq % W). */
+/* A client's command. Cache-line aligned: the client fills one command
+ * while the applier answers its neighbour. */
 struct rt_cmd {
 	struct trireme_client *client;
 	uint64_t tag;
@@ -51,32 +53,39 @@ struct rt_cmd {
 	bool found;
 	uint32_t out_len;
 	uint8_t *data; /* key then value; a get's result replaces them */
-};
+} __rte_cache_aligned;
+
+#define RT_WAKE_MAX 64
 
 enum { RT_CMD_FREE = 0, RT_CMD_QUEUED = 1, RT_CMD_DONE = 2 };
 
+/* Three groups of fields, a cache line apart, so that the client thread's
+ * writes never evict what the applier reads (and the other way round). */
 struct trireme_client {
+	/* Set at creation; read by the client, the owner task, the applier. */
 	struct trireme *t;
 	struct rt_replica *rep;
 	uint64_t id;          /* client_id_base + (life * 3 + replica) * clients_max
 			       * + slot (rt_client_id): new in each life of its
 			       * replica (§12 restart), read by its owner task */
 	unsigned window;
-	uint64_t next_seq;
-	uint64_t oldest;      /* oldest outstanding seq */
-	unsigned outstanding;
 	struct rt_cmd *cmds;  /* window of them */
 	struct rte_ring *done; /* SPSC: applier -> client */
+	int efd;               /* eventfd: the applier wakes trireme_wait */
+	/* Written by trireme_wait, read by the applier. */
+	_Atomic bool waiting __rte_cache_aligned; /* trireme_wait is asleep on
+				* efd, or the embedder polls it (fd_given) */
+	/* The client thread's own. */
+	uint64_t next_seq __rte_cache_aligned;
+	uint64_t oldest;      /* oldest outstanding seq */
+	unsigned outstanding;
+	bool fd_given;         /* trireme_client_fd: every completion wakes */
 	struct rt_cmd **local_done; /* local gets, answered in submit (window) */
 	unsigned nlocal_done;
-	struct rt_cmd *polled[RT_BURST]; /* freed by the next poll */
 	unsigned npolled;
-	int efd;               /* eventfd: the applier wakes trireme_wait */
-	_Atomic bool waiting;  /* trireme_wait is asleep on efd, or the
-				* embedder polls it (fd_given) */
-	bool fd_given;         /* trireme_client_fd: every completion wakes */
+	struct rt_cmd *polled[RT_BURST]; /* freed by the next poll */
 	struct trireme_client *retired_next; /* freed, the worker still holds it */
-};
+} __rte_cache_aligned;
 
 struct rt_delayed {
 	struct rte_mbuf *m;
@@ -216,6 +225,10 @@ struct rt_replica {
 	uint64_t completions;  /* applier only: clients' commands answered */
 	unsigned applier_idle; /* applier only: back-off of its own thread */
 	uint64_t lat_hist[RT_LAT_BUCKETS]; /* submit -> completion, log2 ns (applier) */
+	/* Clients answered in this applier pass, woken (if asleep) at its end
+	 * behind one fence (applier only). */
+	struct trireme_client *wake[RT_WAKE_MAX];
+	unsigned nwake;
 	_Atomic bool paused;
 	/* §12: hold stops this replica's tasks and applier at their next poll;
 	 * each sets its bit in parked (column c: bit c, the applier: bit 3).
