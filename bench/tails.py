@@ -27,6 +27,7 @@ import csv
 import fcntl
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -160,6 +161,8 @@ def main():
     ap.add_argument("--no-hugepages", action="store_true",
                     help="skip the hugepage points (none could be reserved)")
     a = ap.parse_args()
+    # SIGTERM as SIGINT: the other load is killed on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("tails: terminated"))
     secs = a.secs or (0.5 if a.quick else 0.7)
     reps = a.reps or (2 if a.quick else 3)
     os.makedirs(a.out, exist_ok=True)

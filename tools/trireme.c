@@ -383,6 +383,19 @@ caught_up(struct app *a, unsigned r, uint64_t now, uint64_t since, uint64_t star
 	return true;
 }
 
+/* The load thread after an empty round, by --idle like the replicas'
+ * threads, but never asleep (a sleep would add its wake-up to every latency
+ * it measures): poll spins; yield and backoff let the replicas' threads run
+ * after IDLE_SPINS empty rounds, should they share our CPU. */
+static void
+load_idle(const struct app *a, unsigned *idle)
+{
+	if (a->o.idle == TRIREME_IDLE_POLL || ++*idle <= IDLE_SPINS)
+		rte_pause();
+	else
+		sched_yield();
+}
+
 /* The main loop: load, stats lines, the prompt, until the duration ends,
  * quit, a signal, or a safety violation. */
 static void
@@ -408,14 +421,10 @@ run(struct app *a)
 		load_start(a->load);
 
 	while (!signalled) {
-		if (load_step(a->load) > 0) {
+		if (load_step(a->load) > 0)
 			idle = 0;
-		} else if (++idle > IDLE_SPINS) {
-			/* The replicas' threads may share our CPU: let them run. */
-			sched_yield();
-		} else {
-			rte_pause();
-		}
+		else
+			load_idle(a, &idle);
 		now = rte_rdtsc();
 		if (now >= end)
 			break;
@@ -483,10 +492,8 @@ drain(struct app *a)
 		}
 		if (load_step(a->load) > 0)
 			idle = 0;
-		else if (++idle > IDLE_SPINS)
-			sched_yield();
 		else
-			rte_pause();
+			load_idle(a, &idle);
 		now = rte_rdtsc();
 	}
 }
