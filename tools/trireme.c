@@ -50,7 +50,7 @@ enum {
 #define CONVERGE_CHECK_MS 10
 #define CONVERGE_HOLD_MS 500   /* --replica-id: agreement that lasts */
 #define PROMPT_POLL_US 1000    /* stdin is polled this often */
-#define IDLE_SPINS 64          /* empty rounds before yielding the CPU */
+#define LOAD_SPIN_US 50        /* the load thread's empty rounds before a yield */
 #define HEALTH_CHECK_MS 10     /* replicas' status (violations) this often */
 
 struct app {
@@ -383,14 +383,22 @@ caught_up(struct app *a, unsigned r, uint64_t now, uint64_t since, uint64_t star
 	return true;
 }
 
-/* The load thread after an empty round, by --idle like the replicas'
- * threads, but never asleep (a sleep would add its wake-up to every latency
- * it measures): poll spins; yield and backoff let the replicas' threads run
- * after IDLE_SPINS empty rounds, should they share our CPU. */
+/* The load thread after an empty round (idle_since: the first of them, 0
+ * after work), by --idle like the replicas' threads, but never asleep (a
+ * sleep would add its wake-up to every latency it measures): poll spins;
+ * yield and backoff let other threads run (appliers on threads of their own
+ * may share our CPU) once the rounds have been empty for LOAD_SPIN_US, not
+ * sooner: a completion is microseconds away, and a yield on a CPU that
+ * another process wants waits out that process's time slice (milliseconds;
+ * docs/architecture.md, "Idle back-off"). */
 static void
-load_idle(const struct app *a, unsigned *idle)
+load_idle(const struct app *a, uint64_t *idle_since)
 {
-	if (a->o.idle == TRIREME_IDLE_POLL || ++*idle <= IDLE_SPINS)
+	uint64_t now = rte_rdtsc();
+
+	if (*idle_since == 0)
+		*idle_since = now;
+	if (a->o.idle == TRIREME_IDLE_POLL || now - *idle_since < a->hz / 1000000 * LOAD_SPIN_US)
 		rte_pause();
 	else
 		sched_yield();
@@ -410,7 +418,7 @@ run(struct app *a)
 	bool stats_on = !o->quiet && !o->interactive;
 	bool fired[OPTS_FAULTS_MAX] = {false};
 	uint64_t back_since[TRIREME_REPLICAS] = {0}, next_back = 0;
-	unsigned idle = 0;
+	uint64_t idle = 0;
 
 	if (o->duration_s > 0 && (!o->interactive || o->duration_set))
 		end = now + (uint64_t)(o->duration_s * (double)a->hz);
@@ -482,7 +490,7 @@ drain(struct app *a)
 {
 	uint64_t now = rte_rdtsc(), next_check = now;
 	uint64_t deadline = now + DRAIN_TIMEOUT_S * a->hz;
-	unsigned idle = 0;
+	uint64_t idle = 0;
 
 	while (signalled < 2 && now < deadline) {
 		if (now >= next_check) {
