@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  * bench-store: what the applier pays per command in the runtime's store
- * (dpdk/kvstore.c: cds_lfht, values freed with call_rcu), through the state
+ * (dpdk/kvstore.c: open addressing, values freed with call_rcu), through the state
  * machine exactly as the applier calls it (tr_sm_apply), in one thread.
  *
  *   bench-store [--keys N] [--ops N] [--value-size B]

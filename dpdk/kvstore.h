@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT
  * Trireme runtime: the concurrent key/value store behind tr_sm (engine/kv.h).
  *
- * liburcu's lock-free resizable hash table (cds_lfht), QSBR flavour. One
- * writer, the applier, changes the store through tr_kvstore_ops, driven by
- * tr_sm_apply; any number of reader threads read it at the same time.
+ * Built for one writer, the applier, which changes the store through
+ * tr_kvstore_ops, driven by tr_sm_apply; any number of reader threads read
+ * it at the same time (QSBR RCU). An open-addressing table of buckets {key
+ * hash, node pointer}; the writer rebuilds it (grow, shrink, tombstone
+ * clean-up) into a new table that it publishes, the old one freed after a
+ * grace period.
  *
- * Each key/value pair is one immutable node (one malloc: link, rcu_head,
- * lengths, key bytes, value bytes). A set publishes a new node in place of
- * the old one, a del unlinks it; the old node is freed by call_rcu after a
- * grace period, so a reader never sees freed memory. malloc is jemalloc's
- * when the program links jemalloc, libc's otherwise (sanitizer builds).
+ * Each key/value pair is one immutable node (one malloc: lengths, key bytes,
+ * value bytes). A set publishes a new node in place of the old one, a del
+ * replaces it with a tombstone; the old node is handed to call_rcu (32 at a
+ * time) and freed after a grace period, so a reader never sees freed
+ * memory. malloc is
+ * jemalloc's when the program links jemalloc, libc's otherwise (sanitizer
+ * builds).
  *
  * Threads (QSBR). The store never registers threads itself:
  * - every thread that calls the ops, tr_kvstore_read, tr_kvstore_lookup or
@@ -21,12 +26,12 @@
  *   around anything that blocks. A thread that stays online without
  *   reporting holds back every free: memory grows, nothing deadlocks.
  *
- * Link: pkg-config liburcu-qsbr liburcu-cds (and jemalloc, except under
- * sanitizers).
+ * Link: pkg-config liburcu-qsbr (and jemalloc, except under sanitizers).
  */
 #ifndef TR_KVSTORE_H
 #define TR_KVSTORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kv.h"
@@ -34,30 +39,37 @@
 struct tr_kvstore; /* opaque */
 
 /* Creates an empty store, or returns NULL (out of memory). buckets_hint:
- * initial buckets (rounded up to a power of two; the table grows and
- * shrinks by itself, never below that). keys_max: set refuses a new key
- * when keys_max keys are stored (deterministic: the same sequence is
- * refused on every replica); overwrites and dels are always allowed. Any
- * thread, registered or not. */
+ * initial buckets (rounded up to a power of two, at least 8; the table
+ * grows and shrinks by itself, never below that). keys_max: set refuses a
+ * new key when keys_max keys are stored (deterministic: the same sequence
+ * is refused on every replica); overwrites and dels are always allowed.
+ * Any thread, registered or not. */
 struct tr_kvstore *tr_kvstore_new(uint32_t buckets_hint, uint64_t keys_max);
 
 /* Frees the store and every node, after waiting for the pending frees
- * (urcu_qsbr_barrier()); the nodes are unlinked on a short-lived thread of
- * its own (a reader, while liburcu's resize worker may shrink the table).
- * Call once no other thread uses the store, from any thread, registered or
- * not (an online caller goes offline while it waits), but not inside a
- * read-side section nor from a call_rcu callback. NULL is a no-op. */
+ * (urcu_qsbr_barrier()). Call once no other thread uses the store, from any
+ * thread, registered or not (an online caller goes offline while it waits),
+ * but not inside a read-side section nor from a call_rcu callback. NULL is a
+ * no-op. */
 void tr_kvstore_free(struct tr_kvstore *kvs);
+
+/* Tests: overwrite every node freed from now on with a poison byte, so a
+ * reader that looks at reclaimed memory sees garbage. Off by default (it
+ * costs the free a cache miss per node). Before any write; any thread. */
+void tr_kvstore_poison_nodes(struct tr_kvstore *kvs, bool on);
 
 /* The ops for tr_sm_init, store pointer = the struct tr_kvstore *. Only the
  * single writer thread calls them (registered, online). set returns -1 for a
  * new key beyond keys_max, a key longer than TR_KEY_BYTES_MAX or a value
  * longer than TR_VAL_BYTES_MAX, and aborts the process when malloc fails:
- * a replica that cannot apply a write must stop, not diverge.
- * get: the pointer stays valid at least until the writer's next quiescent
- * state or offline period (nodes are immutable; a set/del of the key only
- * schedules the old node's free). So a tr_sm_result.val from a GET is valid
- * until the applier reports its next quiescent state. */
+ * a replica that cannot apply a write must stop, not diverge. Now and then
+ * a set or del rebuilds the table: O(buckets), after a number of writes of
+ * the same order since the last rebuild.
+ * get needs no read-side section; the pointer stays valid at least until
+ * the writer's next quiescent state or offline period (nodes are
+ * immutable; a set/del of the key only schedules the old node's free). So
+ * a tr_sm_result.val from a GET is valid until the applier reports its
+ * next quiescent state. */
 extern const struct tr_store_ops tr_kvstore_ops;
 
 /* Local read from any registered, online thread: copies the value into buf
@@ -87,18 +99,24 @@ uint64_t tr_kvstore_digest_scan(struct tr_kvstore *kvs);
  * state until it returns (the writer's frees wait for it). Concurrent with
  * the writer it is a fuzzy copy: a pair written meanwhile may be seen in
  * either state, twice, or not at all; a pair untouched meanwhile is seen
- * once. Stops when fn returns non-zero and returns that value, else 0. */
+ * once (the walk keeps the table it started on when the writer rebuilds).
+ * Stops when fn returns non-zero and returns that value, else 0. */
 typedef int tr_kvstore_pair_fn(void *ctx, const uint8_t *key, uint16_t key_len,
 			       const uint8_t *val, uint32_t val_len);
 int tr_kvstore_foreach(struct tr_kvstore *kvs, tr_kvstore_pair_fn *fn, void *ctx);
 
-/* Node accounting: retired (handed to call_rcu by set/del) and freed
+/* Node accounting: retired (replaced or deleted by set/del and handed to
+ * call_rcu; up to 31 more wait with the writer for a full batch) and freed
  * (callbacks run). retired - freed is the backlog waiting for a grace
- * period. Any thread. */
+ * period. The table: its buckets, the tombstones in it (keys + tombstones
+ * stay at most 3/4 of the buckets) and the rebuilds so far. Any thread. */
 struct tr_kvstore_stats {
 	uint64_t keys;
 	uint64_t nodes_retired;
 	uint64_t nodes_freed;
+	uint64_t buckets;
+	uint64_t tombstones;
+	uint64_t rebuilds;
 };
 
 void tr_kvstore_stats_get(const struct tr_kvstore *kvs, struct tr_kvstore_stats *st);

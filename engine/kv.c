@@ -278,11 +278,36 @@ kv_write(struct tr_sm *sm, const struct tr_cmd *cmd)
 	return TR_ST_OK;
 }
 
+/* How many commands ahead a batch asks the store for the two stages of
+ * its prefetch: the bucket, then the pair it holds. */
+#define KV_PREFETCH_BUCKET 8
+#define KV_PREFETCH_PAIR 4
+
+static void
+kv_prefetch(const struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, unsigned i,
+	    unsigned stage)
+{
+	if (i < n)
+		sm->ops->prefetch(sm->store, cmds[i].key, cmds[i].key_len, stage);
+}
+
 static void
 kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_result *res)
 {
-	for (unsigned i = 0; i < n; i++)
+	if (sm->ops->prefetch == NULL || n == 1) {
+		for (unsigned i = 0; i < n; i++)
+			res[i].status = kv_write(sm, &cmds[i]);
+		return;
+	}
+	for (unsigned i = 0; i < KV_PREFETCH_BUCKET; i++)
+		kv_prefetch(sm, cmds, n, i, 0);
+	for (unsigned i = 0; i < KV_PREFETCH_PAIR; i++)
+		kv_prefetch(sm, cmds, n, i, 1);
+	for (unsigned i = 0; i < n; i++) {
+		kv_prefetch(sm, cmds, n, i + KV_PREFETCH_BUCKET, 0);
+		kv_prefetch(sm, cmds, n, i + KV_PREFETCH_PAIR, 1);
 		res[i].status = kv_write(sm, &cmds[i]);
+	}
 }
 
 const struct tr_machine tr_kv_machine = {

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT
  * Tests for dpdk/kvstore.c: the same answers and digest as the engine's
- * tr_table under tr_sm, keys_max, the read API, and the RCU contract under
- * stress (readers never see reclaimed memory).
+ * tr_table under tr_sm, keys_max, the read API, the RCU contract under
+ * stress (readers never see reclaimed memory), and the table's rebuilds
+ * (grow, shrink, tombstone clean-up) under readers.
  *
  * SEED=n replays the random sequences (thread interleavings still vary).
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,18 @@ seed_get(void)
 	const char *s = getenv("SEED");
 
 	return s != NULL ? strtoull(s, NULL, 0) : SEED_DEFAULT;
+}
+
+
+/* Every store of these tests poisons the nodes it frees. */
+static struct tr_kvstore *
+store_new(uint32_t buckets_hint, uint64_t keys_max)
+{
+	struct tr_kvstore *kvs = tr_kvstore_new(buckets_hint, keys_max);
+
+	if (kvs != NULL)
+		tr_kvstore_poison_nodes(kvs, true);
+	return kvs;
 }
 
 /* splitmix64: small, seedable, good enough for workloads. */
@@ -70,7 +84,7 @@ envs_init(uint64_t keys_max)
 	cr_assert_leq(tr_table_mem_bytes(CELLS, KEY_MAX, VAL_MAX), sizeof(tenv.mem));
 	tr_table_init(&tenv.table, tenv.mem, CELLS, KEY_MAX, VAL_MAX);
 	tr_sm_init(&tenv.sm, &tr_table_ops, &tenv.table, tenv.clients, CLIENTS);
-	kenv.kvs = tr_kvstore_new(4, keys_max);
+	kenv.kvs = store_new(4, keys_max);
 	cr_assert_not_null(kenv.kvs);
 	tr_sm_init(&kenv.sm, &tr_kvstore_ops, kenv.kvs, kenv.clients, CLIENTS);
 }
@@ -242,6 +256,76 @@ Test(kvstore, random_same_as_table)
 	urcu_qsbr_unregister_thread();
 }
 
+/* The applier's batches (tr_sm_apply_batch, where the store's prefetch
+ * runs ahead of the writes) against the same commands one at a time, on a
+ * key space that makes the table grow, shrink and reuse tombstones: every
+ * answer, the digest, the count and the scan agree. */
+#define BATCH_KEYS 3000
+#define BATCH_STEPS 60000
+
+Test(kvstore, batches_same_as_one_by_one)
+{
+	static char keys[BATCH_KEYS][16];
+	static char vals[TR_SM_BATCH_MAX][VAL_MAX + 1];
+	struct tr_client_rec recs_a[CLIENTS], recs_b[CLIENTS];
+	struct tr_cmd cmds[TR_SM_BATCH_MAX];
+	struct tr_sm_result ra[TR_SM_BATCH_MAX], rb;
+	struct tr_sm a, b;
+	uint64_t seed = seed_get(), rng = seed, seqs[CLIENTS] = {0};
+	struct tr_kvstore *ka, *kb;
+	uint64_t step = 0;
+
+	urcu_qsbr_register_thread();
+	ka = store_new(8, UINT64_MAX);
+	kb = store_new(8, UINT64_MAX);
+	cr_assert(ka != NULL && kb != NULL);
+	memset(recs_a, 0, sizeof(recs_a));
+	memset(recs_b, 0, sizeof(recs_b));
+	tr_sm_init(&a, &tr_kvstore_ops, ka, recs_a, CLIENTS);
+	tr_sm_init(&b, &tr_kvstore_ops, kb, recs_b, CLIENTS);
+	for (unsigned i = 0; i < BATCH_KEYS; i++)
+		snprintf(keys[i], sizeof(keys[i]), "b-%u", i * 104729u);
+	while (step < BATCH_STEPS) {
+		unsigned n = 1 + (unsigned)(rnd_next(&rng) % TR_SM_BATCH_MAX);
+		/* Phases: the live key range swells and shrinks. */
+		unsigned range = 1 + (unsigned)((step / 5000) % 2 == 0 ? BATCH_KEYS : 40);
+
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t r = rnd_next(&rng);
+			unsigned client = (unsigned)(r % CLIENTS);
+			const char *key = keys[(r >> 8) % range % BATCH_KEYS];
+
+			if ((r >> 32) % 100 < 60) {
+				unsigned len = (unsigned)((r >> 40) % (VAL_MAX + 1));
+
+				memset(vals[i], 'a' + (int)((r >> 48) % 26), len);
+				vals[i][len] = '\0';
+				cmds[i] = mk(TR_OP_SET, client + 1, ++seqs[client], key, vals[i]);
+			} else {
+				cmds[i] = mk(TR_OP_DEL, client + 1, ++seqs[client], key, NULL);
+			}
+		}
+		tr_sm_apply_batch(&a, cmds, n, ra);
+		for (unsigned i = 0; i < n; i++) {
+			tr_sm_apply(&b, &cmds[i], &rb);
+			cr_assert_eq(ra[i].status, rb.status,
+				     "seed %llu step %llu: status %s, one by one %s",
+				     (unsigned long long)seed, (unsigned long long)(step + i),
+				     tr_status_str(ra[i].status), tr_status_str(rb.status));
+		}
+		step += n;
+		cr_assert_eq(a.digest, b.digest, "seed %llu step %llu: digest",
+			     (unsigned long long)seed, (unsigned long long)step);
+		urcu_qsbr_quiescent_state();
+	}
+	cr_assert_eq(tr_kvstore_count(ka), tr_kvstore_count(kb));
+	cr_assert_eq(tr_kvstore_digest_scan(ka), a.digest);
+	cr_assert_eq(tr_kvstore_digest_scan(kb), b.digest);
+	tr_kvstore_free(ka);
+	tr_kvstore_free(kb);
+	urcu_qsbr_unregister_thread();
+}
+
 Test(kvstore, keys_max_refuses_new_keys_only)
 {
 	static const uint8_t big[TR_VAL_BYTES_MAX + 1];
@@ -331,7 +415,7 @@ Test(kvstore, read_api)
 	uint32_t len = 0;
 
 	urcu_qsbr_register_thread();
-	kvs = tr_kvstore_new(0, 10);
+	kvs = store_new(0, 10);
 	cr_assert_not_null(kvs);
 	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), -1);
 	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k", 1,
@@ -365,7 +449,7 @@ Test(kvstore, read_api)
  * registered. */
 Test(kvstore, free_from_unregistered_thread)
 {
-	struct tr_kvstore *kvs = tr_kvstore_new(2, 100);
+	struct tr_kvstore *kvs = store_new(2, 100);
 	uint64_t old;
 	uint8_t key[4];
 	unsigned int i;
@@ -582,7 +666,7 @@ st_reader_main(void *arg)
 		uint32_t k = (uint32_t)(rnd_next(&rng) % ST_KEYS);
 		const uint8_t *v;
 		uint32_t len;
-		uint64_t gen, gen2;
+		uint64_t gen = 0, gen2 = 0;
 		int f, ret;
 
 		/* Zero-copy: the node must stay intact for the whole section,
@@ -747,7 +831,7 @@ Test(kvstore, rcu_stress_readers_never_see_reclaimed_memory, .timeout = 120)
 	memset(rd, 0, sizeof(rd));
 	sh.seed = seed_get();
 	/* A small table that has to grow (and shrink) under the readers. */
-	sh.kvs = tr_kvstore_new(1, ST_KEYS);
+	sh.kvs = store_new(1, ST_KEYS);
 	cr_assert_not_null(sh.kvs);
 	for (k = 0; k < ST_KEYS; k++)
 		snprintf((char *)sh.keys[k], ST_KEY_BYTES, "stress-key-%02u", k);
@@ -821,6 +905,466 @@ Test(kvstore, rcu_stress_readers_never_see_reclaimed_memory, .timeout = 120)
 	cr_expect_eq(st.keys, live);
 	cr_expect_eq(st.nodes_freed, st.nodes_retired, "all retired nodes freed after barrier");
 	cr_expect_geq(st.nodes_retired, ST_WRITES / 2);
+	tr_kvstore_free(sh.kvs);
+	urcu_qsbr_unregister_thread();
+}
+
+/* ---------------------------------------------------------------------
+ * The table under rebuilds: grow, shrink, tombstone clean-up.
+ */
+
+/* A reference model: key i is "model-<i>", its value bytes and presence. */
+#define MD_KEYS 2000
+#define MD_VAL_MAX 48
+#define MD_STEPS 100000
+#define MD_CHECK_EVERY 5000
+
+struct md_model {
+	uint8_t val[MD_KEYS][MD_VAL_MAX];
+	uint32_t val_len[MD_KEYS];
+	bool present[MD_KEYS];
+	uint32_t seen[MD_KEYS];
+	uint64_t keys;
+	uint64_t digest;
+	uint64_t faults;
+};
+
+/* The key "<prefix>-<i>" in buf; its length. */
+static uint16_t
+key_fmt(char *buf, size_t cap, const char *prefix, unsigned int i)
+{
+	return (uint16_t)snprintf(buf, cap, "%s-%u", prefix, i);
+}
+
+static uint64_t
+md_pair_hash(const struct md_model *m, unsigned int i)
+{
+	char key[24];
+	uint16_t len = key_fmt(key, sizeof(key), "model", i);
+
+	return tr_kv_pair_hash((const uint8_t *)key, len, m->val[i], m->val_len[i]);
+}
+
+/* foreach callback: every pair is a model key, present, with its value. */
+static int
+md_visit(void *ctx, const uint8_t *key, uint16_t key_len, const uint8_t *val, uint32_t val_len)
+{
+	struct md_model *m = ctx;
+	char buf[24];
+	unsigned int i;
+
+	if (key_len >= sizeof(buf) || key_len < 7 || memcmp(key, "model-", 6) != 0) {
+		m->faults++;
+		return 0;
+	}
+	memcpy(buf, key, key_len);
+	buf[key_len] = '\0';
+	i = (unsigned int)strtoul(buf + 6, NULL, 10);
+	if (i >= MD_KEYS || !m->present[i] || val_len != m->val_len[i] ||
+	    (val_len > 0 && memcmp(val, m->val[i], val_len) != 0))
+		m->faults++;
+	else
+		m->seen[i]++;
+	return 0;
+}
+
+/* Seeded random sets, dels and gets straight on the ops, in phases that
+ * grow the table and phases that empty it: every answer, the count, the
+ * digest scan and a foreach (each pair once, with its value) against the
+ * model. */
+Test(kvstore, digest_and_scan_match_a_model_through_rebuilds)
+{
+	static struct md_model m;
+	uint64_t seed = seed_get(), rng = seed ^ UINT64_C(0x6d6f64656c);
+	struct tr_kvstore_stats st;
+	struct tr_kvstore *kvs;
+	uint64_t step, shrank = 0, buckets_max = 0;
+	unsigned int i;
+
+	memset(&m, 0, sizeof(m));
+	urcu_qsbr_register_thread();
+	kvs = store_new(8, MD_KEYS);
+	cr_assert_not_null(kvs);
+	for (step = 0; step < MD_STEPS; step++) {
+		uint64_t r = rnd_next(&rng);
+		unsigned int k = (unsigned int)(r % MD_KEYS);
+		/* Phases of 10000 steps: mostly sets, then mostly dels. */
+		unsigned int set_pct = (step / 10000) % 2 == 0 ? 75 : 20, del_pct = 95 - set_pct;
+		unsigned int kind = (unsigned int)((r >> 16) % 100);
+		char key[24];
+		uint16_t key_len = key_fmt(key, sizeof(key), "model", k);
+		uint64_t old = 1;
+		const uint8_t *v;
+		uint32_t vl;
+
+		if (kind < set_pct) {
+			uint8_t val[MD_VAL_MAX];
+			uint32_t len = (uint32_t)((r >> 32) % (MD_VAL_MAX + 1)), j;
+
+			for (j = 0; j < len; j++)
+				val[j] = (uint8_t)rnd_next(&rng);
+			cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)key, key_len, val, len,
+							&old), 0, "seed %llu step %llu",
+				     (unsigned long long)seed, (unsigned long long)step);
+			cr_assert_eq(old, m.present[k] ? md_pair_hash(&m, k) : 0,
+				     "seed %llu step %llu: old pair", (unsigned long long)seed,
+				     (unsigned long long)step);
+			if (m.present[k])
+				m.digest -= md_pair_hash(&m, k);
+			else
+				m.keys++;
+			memcpy(m.val[k], val, len);
+			m.val_len[k] = len;
+			m.present[k] = true;
+			m.digest += md_pair_hash(&m, k);
+		} else if (kind < set_pct + del_pct) {
+			cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)key, key_len, &old),
+				     m.present[k] ? 0 : 1, "seed %llu step %llu: del",
+				     (unsigned long long)seed, (unsigned long long)step);
+			cr_assert_eq(old, m.present[k] ? md_pair_hash(&m, k) : 0);
+			if (m.present[k]) {
+				m.digest -= md_pair_hash(&m, k);
+				m.keys--;
+				m.present[k] = false;
+			}
+		} else {
+			int ret = tr_kvstore_ops.get(kvs, (const uint8_t *)key, key_len, &v, &vl);
+
+			cr_assert_eq(ret, m.present[k] ? 0 : -1, "seed %llu step %llu: get",
+				     (unsigned long long)seed, (unsigned long long)step);
+			cr_assert(ret != 0 || (vl == m.val_len[k] &&
+					       (vl == 0 || memcmp(v, m.val[k], vl) == 0)),
+				  "seed %llu step %llu: get value", (unsigned long long)seed,
+				  (unsigned long long)step);
+		}
+		urcu_qsbr_quiescent_state();
+		tr_kvstore_stats_get(kvs, &st);
+		if (st.buckets > buckets_max)
+			buckets_max = st.buckets;
+		else if (st.buckets < buckets_max)
+			shrank = 1;
+		if (step % MD_CHECK_EVERY != MD_CHECK_EVERY - 1)
+			continue;
+		cr_assert_eq(tr_kvstore_count(kvs), m.keys);
+		cr_assert_eq(tr_kvstore_digest_scan(kvs), m.digest, "seed %llu step %llu: digest",
+			     (unsigned long long)seed, (unsigned long long)step);
+		memset(m.seen, 0, sizeof(m.seen));
+		cr_assert_eq(tr_kvstore_foreach(kvs, md_visit, &m), 0);
+		cr_assert_eq(m.faults, 0, "seed %llu step %llu: foreach saw a stray pair",
+			     (unsigned long long)seed, (unsigned long long)step);
+		for (i = 0; i < MD_KEYS; i++)
+			cr_assert_eq(m.seen[i], m.present[i] ? 1 : 0,
+				     "seed %llu step %llu: key %u seen %u times",
+				     (unsigned long long)seed, (unsigned long long)step, i, m.seen[i]);
+	}
+	/* Not vacuous: the table grew and shrank. */
+	tr_kvstore_stats_get(kvs, &st);
+	cr_log_info("model seed %llu: %llu rebuilds, up to %llu buckets", (unsigned long long)seed,
+		    (unsigned long long)st.rebuilds, (unsigned long long)buckets_max);
+	cr_assert_gt(st.rebuilds, 10);
+	cr_assert_geq(buckets_max, 2048);
+	cr_assert(shrank);
+	tr_kvstore_free(kvs);
+	urcu_qsbr_unregister_thread();
+}
+
+#define CH_LIVE 100
+#define CH_STEPS 200000
+#define CH_BUCKETS_MAX 256 /* 100 keys at load 1/2, rounded up */
+
+/* Delete-heavy churn: a sliding window of CH_LIVE keys, each step a new key
+ * in and the oldest out. Tombstones must not pile up: keys + tombstones stay
+ * within 3/4 of the buckets, the table within its size for CH_LIVE keys,
+ * and a look-up of an absent key ends. Then a mass delete shrinks it. */
+Test(kvstore, churn_keeps_tombstones_and_size_bounded, .timeout = 60)
+{
+	struct tr_kvstore_stats st;
+	struct tr_kvstore *kvs;
+	uint64_t step, old;
+	char key[32];
+	uint8_t buf[8];
+	uint32_t len;
+
+	urcu_qsbr_register_thread();
+	kvs = store_new(8, UINT64_MAX);
+	cr_assert_not_null(kvs);
+	for (step = 0; step < CH_STEPS; step++) {
+		uint16_t kl = (uint16_t)snprintf(key, sizeof(key), "churn-%llu",
+						 (unsigned long long)step);
+
+		cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)key, kl,
+						(const uint8_t *)"v", 1, &old), 0);
+		if (step >= CH_LIVE) {
+			kl = (uint16_t)snprintf(key, sizeof(key), "churn-%llu",
+						(unsigned long long)(step - CH_LIVE));
+			cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)key, kl, &old), 0);
+		}
+		urcu_qsbr_quiescent_state();
+		tr_kvstore_stats_get(kvs, &st);
+		cr_assert_leq(st.keys + st.tombstones, st.buckets / 4 * 3,
+			      "step %llu: %llu keys + %llu tombstones in %llu buckets",
+			      (unsigned long long)step, (unsigned long long)st.keys,
+			      (unsigned long long)st.tombstones, (unsigned long long)st.buckets);
+		cr_assert_leq(st.buckets, CH_BUCKETS_MAX, "step %llu: %llu buckets",
+			      (unsigned long long)step, (unsigned long long)st.buckets);
+		if (step % 1000 == 0) {
+			kl = (uint16_t)snprintf(key, sizeof(key), "absent-%llu",
+						(unsigned long long)step);
+			cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)key, kl, buf,
+						     sizeof(buf), &len), -1);
+		}
+	}
+	cr_assert_eq(st.keys, CH_LIVE);
+	cr_log_info("churn: %llu rebuilds in %llu steps", (unsigned long long)st.rebuilds,
+		    (unsigned long long)CH_STEPS);
+	cr_assert_gt(st.rebuilds, 100); /* the clean-ups that kept the bound */
+
+	/* Grow to 5000 keys, delete all but 10: the table shrinks back. */
+	for (step = 0; step < 5000; step++) {
+		uint16_t kl = (uint16_t)snprintf(key, sizeof(key), "mass-%llu",
+						 (unsigned long long)step);
+
+		cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)key, kl,
+						(const uint8_t *)"v", 1, &old), 0);
+	}
+	tr_kvstore_stats_get(kvs, &st);
+	cr_assert_geq(st.buckets, 8192);
+	for (step = 0; step < 5000; step++) {
+		uint16_t kl = (uint16_t)snprintf(key, sizeof(key), "mass-%llu",
+						 (unsigned long long)step);
+
+		cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)key, kl, &old), 0);
+		urcu_qsbr_quiescent_state();
+	}
+	tr_kvstore_stats_get(kvs, &st);
+	cr_assert_eq(st.keys, CH_LIVE);
+	cr_assert_leq(st.buckets, CH_BUCKETS_MAX * 2, "%llu buckets for %llu keys",
+		      (unsigned long long)st.buckets, (unsigned long long)st.keys);
+	tr_kvstore_free(kvs);
+	urcu_qsbr_unregister_thread();
+}
+
+/* Readers that look up keys present all along, and walk the table with
+ * foreach, while the writer grows and shrinks it around them: every look-up
+ * finds its key, every walk sees each such key exactly once. Reader 0 stops
+ * at the start of each walk, inside its read-side section, until the writer
+ * has rebuilt the table: the rest of the walk reads a retired table. A
+ * rebuild that readers can see half done, or an old table freed before they
+ * leave it (tables are poisoned on free), fails here. */
+#define GR_FIXED 8
+#define GR_OTHERS 1500
+#define GR_ROUNDS 100
+#define GR_GATE_OPS 256
+#define GR_READERS 2
+
+struct gr_shared {
+	struct tr_kvstore *kvs;
+	uint64_t seed;
+	int stop;
+	int paused; /* reader 0 waits in a walk until the writer clears it */
+};
+
+struct gr_reader {
+	struct gr_shared *sh;
+	pthread_t tid;
+	unsigned int idx;
+	uint64_t iters;  /* read by the writer's gate */
+	uint64_t reads;
+	uint64_t walks;
+	uint64_t faults; /* a fixed key missing, seen twice or with a wrong value */
+};
+
+struct gr_walk {
+	struct gr_shared *sh;
+	bool pause;
+	uint32_t seen[GR_FIXED];
+	uint64_t pairs;
+	uint64_t bad;
+	uint64_t rng;
+};
+
+static int
+gr_visit(void *ctx, const uint8_t *key, uint16_t key_len, const uint8_t *val, uint32_t val_len)
+{
+	struct gr_walk *w = ctx;
+	unsigned int i;
+
+	if (++w->pairs == 1 && w->pause) {
+		__atomic_store_n(&w->sh->paused, 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&w->sh->paused, __ATOMIC_ACQUIRE) &&
+		       !__atomic_load_n(&w->sh->stop, __ATOMIC_ACQUIRE))
+			sched_yield();
+	} else if (w->pairs % 64 == 0) {
+		st_jitter(&w->rng, 4, 2);
+	}
+	if (key_len != 7 || memcmp(key, "fixed-", 6) != 0)
+		return 0;
+	i = (unsigned int)(key[6] - '0');
+	if (i >= GR_FIXED || val_len != 4 || memcmp(val, &i, 4) != 0)
+		w->bad++;
+	else
+		w->seen[i]++;
+	return 0;
+}
+
+static void *
+gr_reader_main(void *arg)
+{
+	struct gr_reader *rd = arg;
+	struct gr_shared *sh = rd->sh;
+	struct gr_walk w = { .sh = sh, .pause = rd->idx == 0,
+			     .rng = sh->seed ^ (UINT64_C(0x2000) * (rd->idx + 1)) };
+	uint64_t rng = w.rng + 1;
+
+	urcu_qsbr_register_thread();
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
+		unsigned int i, k;
+		char key[16];
+		uint16_t kl;
+		uint8_t buf[8];
+		uint32_t len;
+
+		/* Look-ups, copying and zero-copy. */
+		for (i = 0; i < 64; i++) {
+			const uint8_t *v;
+
+			k = (unsigned int)(rnd_next(&rng) % GR_FIXED);
+			kl = key_fmt(key, sizeof(key), "fixed", k);
+			if (tr_kvstore_read(sh->kvs, (const uint8_t *)key, kl, buf, sizeof(buf),
+					    &len) != 0 || len != 4 || memcmp(buf, &k, 4) != 0)
+				rd->faults++;
+			urcu_qsbr_read_lock();
+			if (tr_kvstore_lookup(sh->kvs, (const uint8_t *)key, kl, &v, &len) != 0 ||
+			    len != 4 || memcmp(v, &k, 4) != 0)
+				rd->faults++;
+			urcu_qsbr_read_unlock();
+			rd->reads += 2;
+		}
+		/* A walk: each fixed key once. */
+		memset(w.seen, 0, sizeof(w.seen));
+		w.bad = 0;
+		w.pairs = 0;
+		tr_kvstore_foreach(sh->kvs, gr_visit, &w);
+		if (__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE))
+			break; /* cut short by the end of the test */
+		for (k = 0; k < GR_FIXED; k++)
+			rd->faults += w.seen[k] != 1;
+		rd->faults += w.bad;
+		rd->walks++;
+
+		__atomic_store_n(&rd->iters, rd->iters + 1, __ATOMIC_RELEASE);
+		urcu_qsbr_quiescent_state();
+	}
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+static uint64_t
+gr_rebuilds(struct tr_kvstore *kvs)
+{
+	struct tr_kvstore_stats st;
+
+	tr_kvstore_stats_get(kvs, &st);
+	return st.rebuilds;
+}
+
+/* Waits (online, quiescent between polls) until every reader has finished
+ * another iteration since *mark, and updates *mark; lets reader 0 go on
+ * whenever it stops. */
+static void
+gr_gate(struct gr_shared *sh, struct gr_reader *rd, uint64_t *mark)
+{
+	unsigned int i;
+
+	for (i = 0; i < GR_READERS; i++) {
+		while (__atomic_load_n(&rd[i].iters, __ATOMIC_ACQUIRE) <= mark[i] + 1) {
+			__atomic_store_n(&sh->paused, 0, __ATOMIC_RELEASE);
+			urcu_qsbr_quiescent_state();
+			sched_yield();
+		}
+		mark[i] = __atomic_load_n(&rd[i].iters, __ATOMIC_ACQUIRE);
+	}
+}
+
+Test(kvstore, readers_find_fixed_keys_through_rebuilds, .timeout = 120)
+{
+	static struct gr_shared sh;
+	static struct gr_reader rd[GR_READERS];
+	uint64_t mark[GR_READERS] = { 0 }, ops = 0, old, rebuilds_before;
+	uint64_t pause_rebuilds = UINT64_MAX, spanned = 0;
+	unsigned int i, round;
+	char key[24];
+	uint16_t kl;
+
+	memset(&sh, 0, sizeof(sh));
+	memset(rd, 0, sizeof(rd));
+	sh.seed = seed_get();
+	urcu_qsbr_register_thread();
+	sh.kvs = store_new(8, UINT64_MAX);
+	cr_assert_not_null(sh.kvs);
+	for (i = 0; i < GR_FIXED; i++) {
+		kl = key_fmt(key, sizeof(key), "fixed", i);
+		cr_assert_eq(tr_kvstore_ops.set(sh.kvs, (const uint8_t *)key, kl,
+						(const uint8_t *)&i, 4, &old), 0);
+	}
+	rebuilds_before = gr_rebuilds(sh.kvs);
+	for (i = 0; i < GR_READERS; i++) {
+		rd[i].sh = &sh;
+		rd[i].idx = i;
+		cr_assert_eq(pthread_create(&rd[i].tid, NULL, gr_reader_main, &rd[i]), 0);
+	}
+	/* Each round grows the table from 32 buckets to 2048 (6 rebuilds) and
+	 * shrinks it back (3). */
+	for (round = 0; round < GR_ROUNDS; round++) {
+		for (i = 0; i < 2 * GR_OTHERS; i++) {
+			unsigned int o = i < GR_OTHERS ? i : 2 * GR_OTHERS - 1 - i;
+
+			kl = (uint16_t)snprintf(key, sizeof(key), "other-%u-%u", round, o);
+			if (i < GR_OTHERS)
+				cr_assert_eq(tr_kvstore_ops.set(sh.kvs, (const uint8_t *)key, kl,
+								(const uint8_t *)key, kl, &old), 0);
+			else
+				cr_assert_eq(tr_kvstore_ops.del(sh.kvs, (const uint8_t *)key, kl,
+								&old), 0);
+			urcu_qsbr_quiescent_state();
+			/* Reader 0 stopped in a walk: let it go on once the
+			 * table it walks is retired. */
+			if (!__atomic_load_n(&sh.paused, __ATOMIC_ACQUIRE)) {
+				pause_rebuilds = UINT64_MAX;
+			} else if (pause_rebuilds == UINT64_MAX) {
+				pause_rebuilds = gr_rebuilds(sh.kvs);
+			} else if (gr_rebuilds(sh.kvs) > pause_rebuilds) {
+				spanned++;
+				pause_rebuilds = UINT64_MAX;
+				__atomic_store_n(&sh.paused, 0, __ATOMIC_RELEASE);
+			}
+			if (++ops % GR_GATE_OPS == 0)
+				gr_gate(&sh, rd, mark);
+		}
+	}
+	__atomic_store_n(&sh.stop, 1, __ATOMIC_RELEASE);
+	urcu_qsbr_thread_offline();
+	for (i = 0; i < GR_READERS; i++)
+		pthread_join(rd[i].tid, NULL);
+	urcu_qsbr_thread_online();
+
+	cr_log_info("rebuilds seed %llu: %llu rebuilds, %llu walks across one; "
+		    "reader 1: %llu reads, %llu walks", (unsigned long long)sh.seed,
+		    (unsigned long long)(gr_rebuilds(sh.kvs) - rebuilds_before),
+		    (unsigned long long)spanned, (unsigned long long)rd[1].reads,
+		    (unsigned long long)rd[1].walks);
+	for (i = 0; i < GR_READERS; i++) {
+		cr_expect_eq(rd[i].faults, 0, "seed %llu: reader %u: %llu faults in %llu reads, "
+			     "%llu walks", (unsigned long long)sh.seed, i,
+			     (unsigned long long)rd[i].faults, (unsigned long long)rd[i].reads,
+			     (unsigned long long)rd[i].walks);
+		/* Not vacuous: the gate makes each reader finish a walk every
+		 * GR_GATE_OPS writes. */
+		cr_expect_geq(rd[i].walks, ops / GR_GATE_OPS);
+	}
+	cr_expect_geq(gr_rebuilds(sh.kvs) - rebuilds_before, GR_ROUNDS * 9);
+	cr_expect_geq(spanned, GR_ROUNDS);
+	cr_expect_eq(tr_kvstore_count(sh.kvs), GR_FIXED);
 	tr_kvstore_free(sh.kvs);
 	urcu_qsbr_unregister_thread();
 }
