@@ -12,7 +12,7 @@
 #   bench/tails.sh [--quick] [--out DIR] [--lock FILE]
 #
 # --quick: windows 1, 4, 16, 64, other load 0 and 1, 2 rounds of 0.5 s
-# points (about 3 minutes; the full run about 12). --lock FILE: every run
+# points (about 4 minutes; the full run about 11). --lock FILE: every run
 # holds flock(FILE), so that benchmarks of other users of the machine take
 # turns with ours. DIR is taken relative to the directory the script is
 # started from (default: bench/results/tails). The hugepages come from
