@@ -3,11 +3,14 @@
 """End-to-end sweeps with the launcher: 3 replicas in one process over
 net_ring, a closed-loop load, one launcher run per point (its --json).
 
-    bench/e2e.py TRIREME OUT_DIR [--secs S] [--reps N] [--quick]
+    bench/e2e.py TRIREME OUT_DIR [--secs S] [--reps N] [--quick] [--huge]
 
 Each point runs N times (default 3), in N round-robin passes over all the
 points; the run with the median throughput is kept, so one noisy minute on a
 shared machine does not make a curve.
+
+--huge: EAL on 2 MiB hugepages (scripts/hugepages.sh reserves them) with
+--in-memory, instead of --no-huge.
 
 Writes OUT_DIR/e2e.csv (one row per run, every sweep) and
 OUT_DIR/e2e.jsonl (the launcher's JSON, with the sweep and the command).
@@ -21,6 +24,19 @@ import sys
 
 EAL = ["--no-huge", "--no-pci", "--no-telemetry", "--log-level=*:error", "-m", "1024",
        "--no-shconf", "-l", "0-1"]
+HUGEPAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts",
+                         "hugepages.sh")
+
+
+def use_hugepages():
+    """Reserves the hugepages (scripts/hugepages.sh: enough for -m 1024) and
+    runs EAL on them (--in-memory: no hugetlbfs mount, no files left)."""
+    res = subprocess.run([HUGEPAGES], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, check=False)
+    if res.returncode != 0:
+        sys.exit("e2e: --huge: " + res.stdout.strip())
+    print(res.stdout.strip(), file=sys.stderr)
+    EAL[EAL.index("--no-huge")] = "--in-memory"
 
 FIELDS = ["sweep", "window", "batch", "mtu", "value_size", "read_ratio", "read_mode", "loss",
           "writers", "ops_per_s", "reads_per_s", "writes_per_s", "p50_us", "p99_us",
@@ -49,8 +65,10 @@ def points(quick):
         yield "writers", {"window": 64, "read-ratio": 0, "writers": n}
 
 
-def run(trireme, secs, opts):
-    cmd = [trireme] + EAL + ["--", "--cluster", "--duration", str(secs), "--quiet", "--json"]
+def run(trireme, secs, opts, eal=None):
+    """One launcher run of the in-process cluster: (command, its JSON)."""
+    cmd = [trireme] + (eal or EAL) + ["--", "--cluster", "--duration", str(secs), "--quiet",
+                                      "--json"]
     for k, v in opts.items():
         cmd += ["--" + k, str(v)]
     res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -86,7 +104,10 @@ def main():
     ap.add_argument("--secs", type=float, default=3)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--huge", action="store_true")
     a = ap.parse_args()
+    if a.huge:
+        use_hugepages()
     os.makedirs(a.out, exist_ok=True)
     pts = list(points(a.quick))
     runs = [[] for _ in pts]

@@ -20,6 +20,9 @@ echo "compiler: $(gcc --version | head -n 1)"
 echo "build: $(meson introspect --buildoptions "$build" | python3 -c \
 	'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; print(o["buildtype"], o["b_ndebug"])')"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "hugepages (2 MiB): $(cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages \
+	2>/dev/null || echo 0) reserved, $(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages \
+	2>/dev/null || echo 0) free"
 echo
 lscpu
 echo

@@ -5,8 +5,10 @@
 # commit, the end-to-end sweeps, plots and a summary of the performance
 # targets.
 #
-#   bench/run.sh [--quick] [--secs S] [--peers] [--out DIR]
+#   bench/run.sh [--quick] [--secs S] [--peers] [--huge] [--out DIR]
 #
+# --huge: DPDK on 2 MiB hugepages (scripts/hugepages.sh reserves them; EAL
+# --in-memory instead of --no-huge); machine.txt says which.
 # --peers: at the end, also Trireme, canonical/raft and etcd side by side
 # (bench/peers.sh, with --quick when given) into DIR/peers.
 #
@@ -17,7 +19,7 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: bench/run.sh [--quick] [--secs S] [--peers] [--out DIR]" >&2
+	echo "usage: bench/run.sh [--quick] [--secs S] [--peers] [--huge] [--out DIR]" >&2
 	exit 2
 }
 
@@ -30,12 +32,14 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 quick=()
 secs=3
 peers=false
+huge=()
 out=$repo/bench/results
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=(--quick); secs=1 ;;
 	--secs) [ $# -ge 2 ] || usage; secs=$2; shift ;;
 	--peers) peers=true ;;
+	--huge) huge=(--huge) ;;
 	--out)
 		[ $# -ge 2 ] && [ -n "$2" ] || usage
 		case $2 in
@@ -56,11 +60,18 @@ ninja -C build
 mkdir -p "$out"
 rm -f "$out"/*.csv "$out"/*.jsonl "$out"/*.png "$out"/*.dat "$out"/summary.*
 
-eal=(--no-huge --no-pci --no-telemetry --log-level='*:error' -m 1024 --no-shconf -l 0-1)
+memory=--no-huge
+if [ ${#huge[@]} -gt 0 ]; then
+	scripts/hugepages.sh # enough for -m 1024; fails clearly when the kernel has fewer
+	memory=--in-memory
+fi
+eal=("$memory" --no-pci --no-telemetry --log-level='*:error' -m 1024 --no-shconf -l 0-1)
 log() { echo "== $*" >&2; }
 
 log "machine"
 bench/machine.sh "$command_line" "$started_in" >"$out/machine.txt"
+echo "eal memory: $memory ($([ "$memory" = --no-huge ] && echo "4 KiB pages" ||
+	echo "2 MiB hugepages"))" >>"$out/machine.txt"
 
 log "floor: raw packets, no protocol (build/bench/bench-floor)"
 build/bench/bench-floor "${eal[@]}" -- "${quick[@]}" >"$out/floor.jsonl"
@@ -92,7 +103,7 @@ print(json.dumps({'bench': 'callgrind', 'batch': b, 'commits': [n1, n2], 'instru
 done
 
 log "end to end with the launcher (build/tools/trireme), $secs s per point"
-python3 bench/e2e.py build/tools/trireme "$out" --secs "$secs" "${quick[@]}"
+python3 bench/e2e.py build/tools/trireme "$out" --secs "$secs" "${quick[@]}" "${huge[@]}"
 
 log "summary and plots"
 python3 bench/summary.py "$out"

@@ -260,7 +260,7 @@ rt_applier_main(void *arg)
 		if (n > 0)
 			idle = 0;
 		else
-			rt_idle_qsbr(&idle);
+			rt_idle_qsbr(r->t, &idle);
 	}
 	urcu_qsbr_unregister_thread();
 	return NULL;

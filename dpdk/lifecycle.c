@@ -360,6 +360,10 @@ trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *s
 	if (conf->sync > TRIREME_SYNC_NONE)
 		return rt_fail(err, len, -TRIREME_EINVAL, "conf.sync %u is not a trireme_sync",
 			       conf->sync);
+	if (conf->idle > TRIREME_IDLE_POLL)
+		return rt_fail(err, len, -TRIREME_EINVAL,
+			       "conf.idle %u is not a trireme_idle: TRIREME_IDLE_BACKOFF (0), "
+			       "TRIREME_IDLE_YIELD (1) or TRIREME_IDLE_POLL (2)", conf->idle);
 	if (conf->data_dir != NULL && (conf->data_dir[0] == 0 || strlen(conf->data_dir) > 4000))
 		return rt_fail(err, len, -TRIREME_EINVAL, "conf.data_dir is empty or too long");
 	if (atomic_exchange(&instance_running, true))

@@ -561,7 +561,7 @@ rm_kernel_main(void *arg)
 		if (rm_kernel_pass(t) > 0)
 			idle = 0;
 		else
-			rt_idle(&idle);
+			rt_idle(t, &idle);
 	}
 	return NULL;
 }

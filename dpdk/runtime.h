@@ -321,15 +321,16 @@ rt_violated(const struct rt_replica *r)
 	return atomic_load_explicit(&r->eng.shared.violation, memory_order_seq_cst) != 0;
 }
 
-/* clock.c: the clock, and the idle back-off (pause, yield, sleep); the
- * _qsbr form goes offline while it sleeps, for threads registered with
- * liburcu QSBR. */
+/* clock.c: the clock, and what a polling thread does after a pass with no
+ * work, by t->conf.idle (pause, yield, sleep; *idle counts the passes since
+ * the last work); the _qsbr form goes offline while it sleeps, for threads
+ * registered with liburcu QSBR. */
 uint64_t rt_now_ns(const struct trireme *t);
 /* Writes one line into err (if any) and returns code: a failure to report. */
 int rt_fail(char *err, size_t len, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-void rt_idle(unsigned *idle);
-void rt_idle_qsbr(unsigned *idle);
+void rt_idle(const struct trireme *t, unsigned *idle);
+void rt_idle_qsbr(const struct trireme *t, unsigned *idle);
 
 /* applier.c: the applier of a replica (r->applier) over its state machine;
  * one pass (any thread registered with QSBR) returns the instances applied

@@ -401,9 +401,9 @@ rt_worker_main(void *arg)
 		if (work > 0)
 			idle = 0;
 		else if (qsbr)
-			rt_idle_qsbr(&idle);
+			rt_idle_qsbr(t, &idle);
 		else
-			rt_idle(&idle);
+			rt_idle(t, &idle);
 	}
 	if (qsbr)
 		urcu_qsbr_unregister_thread();

@@ -20,9 +20,9 @@
  *
  * Threads: every column of every local replica is served by a poll-mode
  * worker on an EAL lcore (several columns and replicas may share one lcore;
- * idle loops back off). Each local replica has one applier thread, registered
- * with liburcu (QSBR), that applies committed instances in PROTOCOL §7 order
- * to a lock-free hash table (the built-in key/value store), or to the
+ * idle loops back off, conf.idle). Each local replica has one applier thread,
+ * registered with liburcu (QSBR), that applies committed instances in
+ * PROTOCOL §7 order to a lock-free hash table (the built-in key/value store), or to the
  * embedder's own state machine (trireme_sm.h, trireme_start_sm), and completes the
  * clients' commands.
  *
@@ -163,7 +163,11 @@ struct trireme_conf {
 	 * trireme_replica_restart) voting at once. A directory that already
 	 * holds this replica's state wins over join. The string is copied. */
 	uint8_t sync;                /* enum trireme_sync, with data_dir */
-	uint8_t reserved_pad[3];     /* zero */
+	/* What a polling thread (worker lcore, applier thread, remote-client
+	 * loop) does when a pass finds no work: enum trireme_idle (default
+	 * TRIREME_IDLE_BACKOFF). Taken from reserved_pad. */
+	uint8_t idle;
+	uint8_t reserved_pad[2];     /* zero */
 	const char *data_dir;
 	uint32_t cluster_id;         /* 0: the default; the same on every
 				      * replica: frames and data directories
@@ -180,6 +184,17 @@ enum trireme_sync {
 	TRIREME_SYNC_NONE = 2,      /* UNSAFE against power loss: writes reach
 				     * the page cache only (survives a process
 				     * crash); for tmpfs and benchmarks */
+};
+
+/* conf.idle: the idle policy of the polling threads (docs/architecture.md,
+ * "Idle back-off"). */
+enum trireme_idle {
+	TRIREME_IDLE_BACKOFF = 0, /* pause, then sched_yield, then sleep 20 us,
+				   * later 200 us: shares CPUs with other
+				   * threads and processes (the default) */
+	TRIREME_IDLE_YIELD = 1,   /* pause, then sched_yield; never sleeps */
+	TRIREME_IDLE_POLL = 2,    /* pause only, never gives up the CPU: for
+				   * lcores on dedicated cores */
 };
 
 void trireme_conf_default(struct trireme_conf *conf);

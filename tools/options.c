@@ -46,6 +46,7 @@ enum {
 	OPT_CLUSTER_ID,
 	OPT_AUTH_KEY,
 	OPT_SERVE_CLIENTS,
+	OPT_IDLE,
 };
 
 static const char short_options[] = ":hi";
@@ -66,6 +67,7 @@ static const struct option long_options[] = {
 	{"read-mode", required_argument, NULL, OPT_READ_MODE},
 	{"history", required_argument, NULL, OPT_HISTORY},
 	{"applier-threads", no_argument, NULL, OPT_APPLIER_THREADS},
+	{"idle", required_argument, NULL, OPT_IDLE},
 	{"loss", required_argument, NULL, OPT_LOSS},
 	{"writers", required_argument, NULL, OPT_WRITERS},
 	{"batch", required_argument, NULL, OPT_BATCH},
@@ -148,6 +150,10 @@ opts_usage(FILE *f)
 		"                        (default: the runtime's)\n"
 		"  --applier-threads     run each replica's applier on a thread of its own\n"
 		"                        instead of on the worker lcores\n"
+		"  --idle P              what a polling thread does with no work: backoff\n"
+		"                        (pause, yield, then sleep: shares the CPUs; the\n"
+		"                        default), yield (pause, then yield; never sleeps)\n"
+		"                        or poll (never gives up its CPU: dedicated cores)\n"
 		"  --log-slots N         log ring per column, a power of two 16..2^24 (default:\n"
 		"                        the runtime's); a replica further behind gets a\n"
 		"                        snapshot\n"
@@ -538,6 +544,18 @@ opts_check(struct opts *o)
 	return 0;
 }
 
+static const char *const idle_names[] = {
+	[TRIREME_IDLE_BACKOFF] = "backoff",
+	[TRIREME_IDLE_YIELD] = "yield",
+	[TRIREME_IDLE_POLL] = "poll",
+};
+
+const char *
+opts_idle_name(unsigned idle)
+{
+	return idle < sizeof(idle_names) / sizeof(idle_names[0]) ? idle_names[idle] : "?";
+}
+
 static const char *const read_mode_names[TRIREME_READ_MODES] = {
 	[TRIREME_READ_BARRIER] = "barrier",
 	[TRIREME_READ_LOG] = "log",
@@ -637,6 +655,18 @@ opts_parse(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_APPLIER_THREADS:
 			o->applier_threads = true;
+			break;
+		case OPT_IDLE:
+			for (v = 0; v < sizeof(idle_names) / sizeof(idle_names[0]); v++)
+				if (strcmp(optarg, idle_names[v]) == 0)
+					break;
+			if (v == sizeof(idle_names) / sizeof(idle_names[0])) {
+				fprintf(stderr, "trireme: --idle must be backoff, yield or poll "
+					"(poll: only with a dedicated core per lcore), not '%.64s'\n",
+					optarg);
+				return -1;
+			}
+			o->idle = (uint8_t)v;
 			break;
 		case OPT_LOSS:
 			rc = parse_real("loss", optarg, 0, 0.9, &o->loss);

@@ -33,6 +33,7 @@ struct opts_fault {
 const char *opts_fault_name(unsigned action);
 
 int opts_read_mode(const char *name);
+const char *opts_idle_name(unsigned idle); /* enum trireme_idle: "backoff", ... */
 const char *opts_read_mode_name(unsigned mode);
 
 struct opts {
@@ -78,6 +79,7 @@ struct opts {
 	unsigned inflight;
 	bool inflight_set;
 	bool applier_threads;
+	uint8_t idle;              /* --idle: enum trireme_idle */
 	uint32_t log_slots;        /* 0: the runtime's */
 	uint64_t seed;
 	bool seed_set;

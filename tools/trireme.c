@@ -50,7 +50,7 @@ enum {
 #define CONVERGE_CHECK_MS 10
 #define CONVERGE_HOLD_MS 500   /* --replica-id: agreement that lasts */
 #define PROMPT_POLL_US 1000    /* stdin is polled this often */
-#define IDLE_SPINS 64          /* empty rounds before yielding the CPU */
+#define LOAD_SPIN_US 50        /* the load thread's empty rounds before a yield */
 #define HEALTH_CHECK_MS 10     /* replicas' status (violations) this often */
 
 struct app {
@@ -194,6 +194,7 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 	}
 	conf->lcore_count = 0; /* every EAL worker lcore */
 	conf->applier_threads = o->applier_threads;
+	conf->idle = o->idle;
 	if (o->batch_set)
 		conf->batch_cmds_max = (uint16_t)o->batch;
 	if (o->inflight_set)
@@ -382,6 +383,27 @@ caught_up(struct app *a, unsigned r, uint64_t now, uint64_t since, uint64_t star
 	return true;
 }
 
+/* The load thread after an empty round (idle_since: the first of them, 0
+ * after work), by --idle like the replicas' threads, but never asleep (a
+ * sleep would add its wake-up to every latency it measures): poll spins;
+ * yield and backoff let other threads run (appliers on threads of their own
+ * may share our CPU) once the rounds have been empty for LOAD_SPIN_US, not
+ * sooner: a completion is microseconds away, and a yield on a CPU that
+ * another process wants waits out that process's time slice (milliseconds;
+ * docs/architecture.md, "Idle back-off"). */
+static void
+load_idle(const struct app *a, uint64_t *idle_since)
+{
+	uint64_t now = rte_rdtsc();
+
+	if (*idle_since == 0)
+		*idle_since = now;
+	if (a->o.idle == TRIREME_IDLE_POLL || now - *idle_since < a->hz / 1000000 * LOAD_SPIN_US)
+		rte_pause();
+	else
+		sched_yield();
+}
+
 /* The main loop: load, stats lines, the prompt, until the duration ends,
  * quit, a signal, or a safety violation. */
 static void
@@ -396,7 +418,7 @@ run(struct app *a)
 	bool stats_on = !o->quiet && !o->interactive;
 	bool fired[OPTS_FAULTS_MAX] = {false};
 	uint64_t back_since[TRIREME_REPLICAS] = {0}, next_back = 0;
-	unsigned idle = 0;
+	uint64_t idle = 0;
 
 	if (o->duration_s > 0 && (!o->interactive || o->duration_set))
 		end = now + (uint64_t)(o->duration_s * (double)a->hz);
@@ -407,14 +429,10 @@ run(struct app *a)
 		load_start(a->load);
 
 	while (!signalled) {
-		if (load_step(a->load) > 0) {
+		if (load_step(a->load) > 0)
 			idle = 0;
-		} else if (++idle > IDLE_SPINS) {
-			/* The replicas' threads may share our CPU: let them run. */
-			sched_yield();
-		} else {
-			rte_pause();
-		}
+		else
+			load_idle(a, &idle);
 		now = rte_rdtsc();
 		if (now >= end)
 			break;
@@ -472,7 +490,7 @@ drain(struct app *a)
 {
 	uint64_t now = rte_rdtsc(), next_check = now;
 	uint64_t deadline = now + DRAIN_TIMEOUT_S * a->hz;
-	unsigned idle = 0;
+	uint64_t idle = 0;
 
 	while (signalled < 2 && now < deadline) {
 		if (now >= next_check) {
@@ -482,10 +500,8 @@ drain(struct app *a)
 		}
 		if (load_step(a->load) > 0)
 			idle = 0;
-		else if (++idle > IDLE_SPINS)
-			sched_yield();
 		else
-			rte_pause();
+			load_idle(a, &idle);
 		now = rte_rdtsc();
 	}
 }
@@ -594,10 +610,11 @@ print_json(const struct app *a, const struct outcome *out)
 	       ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64 ",\"duration_s\":%.3f,"
 	       "\"loss\":%g,\"window\":%u,\"read_ratio\":%g,\"read_mode\":\"%s\","
 	       "\"value_size\":%u,\"batch\":%u,\"mtu\":%u,\"writers\":%u,\"history_ops\":%" PRIu64
-	       ",\"replicas\":[",
+	       ",\"idle\":\"%s\",\"replicas\":[",
 	       c.reads, c.writes, c.errors, out->unfinished, s, a->o.loss, a->o.window,
 	       a->o.read_ratio, opts_read_mode_name(load_read_mode(a->load)), a->o.value_size,
-	       a->conf_batch, a->conf_mtu, a->o.writers, c.history_ops);
+	       a->conf_batch, a->conf_mtu, a->o.writers, c.history_ops,
+	       opts_idle_name(a->o.idle));
 	for (r = 0; r < TRIREME_REPLICAS; r++) {
 		const struct trireme_replica_stats *st = &out->st[r];
 		const struct trireme_durable_stats *ds = &out->ds[r];

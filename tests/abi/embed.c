@@ -3,11 +3,27 @@
  * includes the installed <trireme.h> and <trireme_sm.h>, links -ltrireme from pkg-config, and
  * checks the versions and the error before rte_eal_init. tests/abi/
  * test_consumer.sh builds it as C11 and as C++11. */
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <trireme.h>
 #include <trireme_sm.h>
+
+/* struct trireme_conf is part of libtrireme.so.0's ABI: an option taken from
+ * reserved bytes (conf.idle from reserved_pad) moves no field (LP64). */
+#if UINTPTR_MAX == UINT64_MAX
+static_assert(sizeof(struct trireme_conf) == 424, "trireme_conf: size changed");
+static_assert(offsetof(struct trireme_conf, seed) == 352, "trireme_conf: seed moved");
+static_assert(offsetof(struct trireme_conf, serve_clients) == 402, "trireme_conf: moved");
+static_assert(offsetof(struct trireme_conf, sync) == 404, "trireme_conf: sync moved");
+static_assert(offsetof(struct trireme_conf, idle) == 405, "trireme_conf: idle moved");
+static_assert(offsetof(struct trireme_conf, data_dir) == 408, "trireme_conf: data_dir moved");
+static_assert(offsetof(struct trireme_conf, cluster_id) == 416, "trireme_conf: moved");
+static_assert(offsetof(struct trireme_conf, reserved) == 420, "trireme_conf: reserved moved");
+#endif
 
 int
 main(int argc, char **argv)

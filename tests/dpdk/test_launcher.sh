@@ -163,6 +163,8 @@ bad_value --mtu 575
 bad_value --mtu 9001
 bad_value --read-mode fast
 bad_value --read-mode ''
+bad_value --idle sleepy
+bad_value --idle ''
 bad_value --loss 0.95
 bad_value --loss inf
 bad_value --writers -1

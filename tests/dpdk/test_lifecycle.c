@@ -3,7 +3,9 @@
  * outcomes, and a safety violation that stops a replica loudly (status, log
  * line, telemetry, ESTOPPED). */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -101,6 +103,109 @@ Test(lifecycle, second_start_says_already_started)
 	trireme_stop(t);
 	t = start(64); /* the one instance is free again */
 	trireme_stop(t);
+}
+
+/* The voluntary context switches of the worker lcore's thread (EAL names it
+ * rte-worker-1): a sleep is one, a sched_yield or a preemption is not. */
+static unsigned long
+worker_sleeps(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	unsigned long n = ULONG_MAX;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) != NULL && n == ULONG_MAX) {
+		char path[300], comm[32] = "", line[128];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) == NULL)
+			comm[0] = 0;
+		fclose(f);
+		if (strcmp(comm, "rte-worker-1\n") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		cr_assert_not_null(f = fopen(path, "r"));
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "voluntary_ctxt_switches: %lu", &n) == 1)
+				break;
+		fclose(f);
+	}
+	closedir(d);
+	cr_assert_neq(n, ULONG_MAX, "no rte-worker-1 thread with a switch count");
+	return n;
+}
+
+/* conf.idle: a value outside enum trireme_idle is refused with its name;
+ * under each policy, with the appliers on the worker lcore and on threads of
+ * their own, the cluster commits and every client free (a QSBR grace
+ * period) returns; only BACKOFF sleeps when idle (YIELD and POLL differ in
+ * their yields, which no counter tells apart from a preemption). */
+Test(lifecycle, idle_policies)
+{
+	static const uint8_t policies[] = {TRIREME_IDLE_BACKOFF, TRIREME_IDLE_YIELD,
+					   TRIREME_IDLE_POLL};
+	struct trireme_conf conf;
+	struct trireme *t;
+	char err[256] = "";
+	int rc;
+
+	trireme_conf_default(&conf);
+	cr_assert_eq(conf.idle, TRIREME_IDLE_BACKOFF, "the default");
+	conf.idle = TRIREME_IDLE_POLL + 1;
+	if ((rc = trireme_start(&conf, &t, err, sizeof(err))) == 0)
+		trireme_stop(t);
+	cr_assert_eq(rc, -TRIREME_EINVAL);
+	cr_assert_not_null(strstr(err, "conf.idle 3 is not a trireme_idle"), "%s", err);
+	for (unsigned i = 0; i < 2 * sizeof(policies); i++) {
+		struct trireme_client *c;
+		unsigned long sleeps;
+		char key[16], got[16];
+		uint32_t len;
+
+		trireme_conf_default(&conf);
+		conf.idle = policies[i / 2];
+		conf.applier_threads = i % 2 == 1;
+		cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+		trireme_thread_online();
+		for (unsigned n = 0; n < 40; n++) {
+			unsigned r = n % TRIREME_REPLICAS;
+			struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = "v",
+						.val_len = 1};
+
+			cr_assert_not_null(c = trireme_client_new(t, r, 4));
+			op.key_len = (uint16_t)snprintf(key, sizeof(key), "k%u", n);
+			cr_assert_eq(trireme_submit(c, &op, n), 0);
+			cr_assert_eq(wait_one(c).status, 0, "idle %u, set %u", conf.idle, n);
+			cr_assert_eq(trireme_read_local(t, r, key, op.key_len, got, sizeof(got),
+							&len), 0, "idle %u: set %u not applied",
+				     conf.idle, n);
+			trireme_thread_quiescent();
+			trireme_client_free(c);
+		}
+		/* Without load: BACKOFF gets past its pauses and yields to its sleeps
+		 * (later on a busy CPU, where each yield lets others run; at most
+		 * 5 s); the others never sleep. Checked after the stop. */
+		usleep(50000);
+		sleeps = worker_sleeps();
+		for (unsigned ms = 0; ms < (conf.idle == TRIREME_IDLE_BACKOFF ? 5000 : 200);
+		     ms += 50) {
+			usleep(50000);
+			if (conf.idle == TRIREME_IDLE_BACKOFF && worker_sleeps() - sleeps >= 20)
+				break;
+		}
+		sleeps = worker_sleeps() - sleeps;
+		trireme_thread_offline();
+		trireme_stop(t);
+		if (conf.idle == TRIREME_IDLE_BACKOFF)
+			cr_assert_geq(sleeps, 20, "backoff: %lu sleeps in 5 s idle", sleeps);
+		else
+			cr_assert_lt(sleeps, 5, "idle %u: %lu sleeps in 200 ms idle", conf.idle,
+				     sleeps);
+	}
 }
 
 /* clients_max 4, 600 clients one after another over the three replicas:
