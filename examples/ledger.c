@@ -4,8 +4,9 @@
  *
  * The ledger holds ACCOUNTS balances. A command moves an amount from one
  * account to another, or is refused (insufficient funds); a query reads a
- * balance, or the total and the number of transfers applied. Trireme
- * decides exactly-once; the ledger just applies what it is given.
+ * balance, the total and the number of transfers applied, or whether a
+ * transfer moved (the ledger keeps one bit per transfer id). Trireme decides
+ * exactly-once; the ledger just applies what it is given.
  *
  * The program starts three replicas in this process (TRIREME_CLUSTER, over
  * net_ring), puts a client on every replica and submits transfers from all
@@ -17,7 +18,10 @@
  * unchanged, the balances are what the acknowledged transfers say, the
  * number applied is the number submitted (a transfer applied twice, or
  * lost, shows: with exactly-once disabled in the engine this fails), and
- * the digests agree.
+ * the digests agree. A transfer whose answer the client never saw (applied
+ * before a snapshot reached its replica: -TRIREME_EAPPLIED) is settled by
+ * asking the ledger whether it moved; a transfer that moved twice, or moved
+ * when the ledger says it did not, still breaks the balances.
  *
  *   ledger [transfers]   (EAL arguments are built in; exit 0: all checks hold)
  */
@@ -40,7 +44,8 @@
 #define RESERVE_OPENING 1000000000
 #define WINDOW 8
 #define ROUNDS 10
-#define UNKNOWN_MAX 12 /* outcomes unknown to the clients, checked by trying all */
+#define TAGS_MAX (1u << 20) /* transfer ids the ledger can record */
+#define TRANSFER_BYTES 14     /* from, to, amount (u32), id (u64) */
 #define SLOTS 64 /* conf.log_slots_max: recycled quickly */
 
 /* Statuses of a transfer (trireme_done.status). */
@@ -53,8 +58,19 @@ enum { LEDGER_OK = 0, LEDGER_NO_FUNDS = 1, LEDGER_BAD = 2 };
 struct ledger {
 	int64_t balance[ACCOUNTS];
 	uint64_t applied; /* transfers applied (moved or refused) */
+	uint64_t moved_sum; /* of mix(id) over the transfers that moved */
 	uint8_t out[16];  /* the last result's bytes */
+	uint8_t moved[TAGS_MAX / 8]; /* bit id: transfer id moved */
 };
+
+/* A transfer id's share of the digest (splitmix64's finaliser). */
+static uint64_t
+mix(uint64_t x)
+{
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
 
 static void
 put_u64(uint8_t *p, uint64_t v)
@@ -91,7 +107,8 @@ ledger_free(void *sm)
 	free(sm);
 }
 
-/* A transfer: from (1 byte), to (1 byte), amount (u32, little-endian). */
+/* A transfer: from (1 byte), to (1 byte), amount (u32), id (u64, below
+ * TAGS_MAX), little-endian. */
 static void
 ledger_apply(void *sm, const struct trireme_sm_cmd *cmds, unsigned n,
 	     struct trireme_sm_result *res)
@@ -102,9 +119,11 @@ ledger_apply(void *sm, const struct trireme_sm_cmd *cmds, unsigned n,
 		const uint8_t *p = cmds[i].data;
 		unsigned from, to;
 		int64_t amount;
+		uint64_t id;
 
 		l->applied++;
-		if (cmds[i].len != 6 || p[0] >= ACCOUNTS || p[1] >= ACCOUNTS || p[0] == p[1]) {
+		if (cmds[i].len != TRANSFER_BYTES || p[0] >= ACCOUNTS || p[1] >= ACCOUNTS ||
+		    p[0] == p[1] || get_u64(p + 6) >= TAGS_MAX) {
 			res[i].status = LEDGER_BAD;
 			continue;
 		}
@@ -118,11 +137,15 @@ ledger_apply(void *sm, const struct trireme_sm_cmd *cmds, unsigned n,
 		}
 		l->balance[from] -= amount;
 		l->balance[to] += amount;
+		id = get_u64(p + 6);
+		l->moved[id / 8] |= (uint8_t)(1u << (id % 8));
+		l->moved_sum += mix(id);
 	}
 }
 
-/* A query: one byte, an account (its balance), or none (the total and the
- * transfers applied). */
+/* A query: one byte, an account (its balance); 'm' and a transfer id (1:
+ * it moved, 0: not, or not applied); or none (the total and the transfers
+ * applied). */
 static void
 ledger_read(void *sm, const void *query, uint32_t len, struct trireme_sm_result *res)
 {
@@ -134,6 +157,14 @@ ledger_read(void *sm, const void *query, uint32_t len, struct trireme_sm_result 
 		put_u64(l->out, (uint64_t)l->balance[q[0]]);
 		res->val = l->out;
 		res->val_len = 8;
+		return;
+	}
+	if (len == 9 && q[0] == 'm' && get_u64(q + 1) < TAGS_MAX) {
+		uint64_t id = get_u64(q + 1);
+
+		l->out[0] = (uint8_t)((l->moved[id / 8] >> (id % 8)) & 1);
+		res->val = l->out;
+		res->val_len = 1;
 		return;
 	}
 	if (len != 0) {
@@ -148,18 +179,20 @@ ledger_read(void *sm, const void *query, uint32_t len, struct trireme_sm_result 
 	res->val_len = 16;
 }
 
-#define LEDGER_BYTES (8 * (ACCOUNTS + 1))
+#define LEDGER_BYTES (8 * (ACCOUNTS + 1) + TAGS_MAX / 8)
 
 static int
 ledger_snapshot(void *sm, trireme_sm_write_fn *write, void *ctx)
 {
 	struct ledger *l = sm;
-	uint8_t buf[LEDGER_BYTES];
+	uint8_t buf[8 * (ACCOUNTS + 1)];
 
 	for (unsigned a = 0; a < ACCOUNTS; a++)
 		put_u64(buf + 8 * a, (uint64_t)l->balance[a]);
 	put_u64(buf + 8 * ACCOUNTS, l->applied);
-	return write(ctx, buf, sizeof(buf));
+	if (write(ctx, buf, sizeof(buf)) != 0)
+		return -1;
+	return write(ctx, l->moved, sizeof(l->moved));
 }
 
 static int
@@ -173,6 +206,11 @@ ledger_restore(void *sm, const void *buf, size_t len)
 	for (unsigned a = 0; a < ACCOUNTS; a++)
 		l->balance[a] = (int64_t)get_u64(p + 8 * a);
 	l->applied = get_u64(p + 8 * ACCOUNTS);
+	memcpy(l->moved, p + 8 * (ACCOUNTS + 1), sizeof(l->moved));
+	l->moved_sum = 0;
+	for (uint64_t id = 0; id < TAGS_MAX; id++)
+		if (l->moved[id / 8] >> (id % 8) & 1)
+			l->moved_sum += mix(id);
 	return 0;
 }
 
@@ -184,7 +222,8 @@ ledger_digest(void *sm)
 
 	for (unsigned a = 0; a < ACCOUNTS; a++)
 		h = (h ^ (uint64_t)l->balance[a]) * 0x100000001b3ull;
-	return (h ^ l->applied) * 0x100000001b3ull;
+	h = (h ^ l->applied) * 0x100000001b3ull;
+	return (h ^ l->moved_sum) * 0x100000001b3ull;
 }
 
 static const struct trireme_sm_ops ledger_ops = {
@@ -232,7 +271,7 @@ now_ns(void)
 }
 
 struct transfer {
-	uint8_t bytes[6];
+	uint8_t bytes[TRANSFER_BYTES];
 };
 
 /* What the clients know: every transfer sent (by tag) and what became of
@@ -242,8 +281,9 @@ struct driver {
 	struct trireme_client *cl[TRIREME_REPLICAS];
 	struct transfer *sent;
 	uint64_t nsent, ndone, moved, refused;
-	uint64_t unknown[UNKNOWN_MAX]; /* -TRIREME_EAPPLIED: moved or refused, once */
-	unsigned nunknown, napplied;
+	uint64_t *unknown; /* -TRIREME_EAPPLIED: moved or refused, once */
+	uint64_t nunknown;
+	unsigned napplied;
 	int64_t expect[ACCOUNTS];
 	uint64_t rng;
 };
@@ -270,9 +310,7 @@ completed(struct driver *d, const struct trireme_done *done)
 		 * always holds enough, moved; another one, we cannot tell. */
 		d->napplied++;
 		if (p[0] != RESERVE) {
-			CHECK(d->nunknown < UNKNOWN_MAX, "too many unknown outcomes to check");
-			if (d->nunknown < UNKNOWN_MAX)
-				d->unknown[d->nunknown++] = done->tag;
+			d->unknown[d->nunknown++] = done->tag; /* one answer per tag */
 			return;
 		}
 	}
@@ -308,7 +346,8 @@ send_transfers(struct driver *d, uint64_t count, unsigned mask, bool reserve)
 	while (d->nsent < end) {
 		for (unsigned r = 0; r < TRIREME_REPLICAS && d->nsent < end; r++) {
 			struct transfer *x = &d->sent[d->nsent];
-			struct trireme_op op = {.kind = TRIREME_CMD, .val = x->bytes, .val_len = 6};
+			struct trireme_op op = {.kind = TRIREME_CMD, .val = x->bytes,
+						.val_len = TRANSFER_BYTES};
 			uint32_t amount = 1 + rnd(d) % 400, from, to;
 			int rc;
 
@@ -322,6 +361,7 @@ send_transfers(struct driver *d, uint64_t count, unsigned mask, bool reserve)
 			x->bytes[1] = (uint8_t)to;
 			for (unsigned b = 0; b < 4; b++)
 				x->bytes[2 + b] = (uint8_t)(amount >> (8 * b));
+			put_u64(x->bytes + 6, d->nsent); /* the id: the tag */
 			rc = trireme_submit(d->cl[r], &op, d->nsent);
 			if (rc == 0)
 				d->nsent++;
@@ -429,32 +469,31 @@ converged(struct trireme *t, uint64_t *digest)
 	return true;
 }
 
-/* The balances are the acknowledged transfers' plus some subset of the
- * ones whose answer was not seen (each applied once: moved or refused). */
+/* The balances the acknowledged transfers add up to, plus each transfer
+ * whose answer was not seen that the ledger on replica says moved. */
 static bool
-balances_explained(const struct driver *d, const int64_t *have)
+balances_expected(struct driver *d, unsigned replica, int64_t *want)
 {
-	for (unsigned subset = 0; subset < 1u << d->nunknown; subset++) {
-		int64_t want[ACCOUNTS];
-		bool same = true;
+	memcpy(want, d->expect, sizeof(d->expect));
+	for (uint64_t u = 0; u < d->nunknown; u++) {
+		const uint8_t *p = d->sent[d->unknown[u]].bytes;
+		int64_t amount = (int64_t)((uint32_t)p[2] | (uint32_t)p[3] << 8 |
+					   (uint32_t)p[4] << 16 | (uint32_t)p[5] << 24);
+		uint8_t q[9] = {'m'}, out[1];
+		int n;
 
-		memcpy(want, d->expect, sizeof(want));
-		for (unsigned u = 0; u < d->nunknown; u++) {
-			const uint8_t *p = d->sent[d->unknown[u]].bytes;
-			int64_t amount = (int64_t)((uint32_t)p[2] | (uint32_t)p[3] << 8 |
-						   (uint32_t)p[4] << 16 | (uint32_t)p[5] << 24);
-
-			if (subset & (1u << u)) {
-				want[p[0]] -= amount;
-				want[p[1]] += amount;
-			}
+		put_u64(q + 1, d->unknown[u]);
+		n = query(d, replica, q, sizeof(q), out, sizeof(out));
+		CHECK(n == 1, "replica %u: transfer %" PRIu64 ": query %d", replica,
+		      d->unknown[u], n);
+		if (n != 1)
+			return false;
+		if (out[0] == 1) {
+			want[p[0]] -= amount;
+			want[p[1]] += amount;
 		}
-		for (unsigned a = 0; a < ACCOUNTS && same; a++)
-			same = want[a] == have[a];
-		if (same)
-			return true;
 	}
-	return false;
+	return true;
 }
 
 static void
@@ -462,7 +501,7 @@ verify(struct driver *d)
 {
 	uint64_t digest = 0, deadline = now_ns() + 30 * SEC;
 	int64_t want_total = (int64_t)(ACCOUNTS - 1) * OPENING + RESERVE_OPENING;
-	int64_t have[ACCOUNTS];
+	int64_t have[ACCOUNTS], want[ACCOUNTS];
 
 	while (!converged(d->t, &digest) && now_ns() < deadline)
 		trireme_wait(d->cl[0], SEC / 100);
@@ -486,14 +525,17 @@ verify(struct driver *d)
 			CHECK(n == 8, "replica %u: account %u: query %d", r, a, n);
 			have[a] = (int64_t)get_u64(out);
 		}
-		CHECK(balances_explained(d, have),
+		if (!balances_expected(d, r, want))
+			continue;
+		CHECK(memcmp(have, want, sizeof(want)) == 0,
 		      "replica %u: the balances are not what the transfers add up to (a "
 		      "transfer moved twice, or one that was refused moved)", r);
 	}
 	printf("ledger: %" PRIu64 " transfers (%" PRIu64 " moved, %" PRIu64 " refused, %u "
-	       "applied before a snapshot reached their replica), total %" PRId64 " on every "
-	       "replica, digest %016" PRIx64 "\n", d->nsent, d->moved, d->refused, d->napplied,
-	       want_total, digest);
+	       "applied before a snapshot reached their replica, %" PRIu64 " of them settled "
+	       "by asking the ledger), total %" PRId64 " on every replica, digest %016" PRIx64
+	       "\n", d->nsent, d->moved, d->refused, d->napplied, d->nunknown, want_total,
+	       digest);
 }
 
 int
@@ -521,12 +563,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "ledger: trireme_start_sm: %s\n", err);
 		return 2;
 	}
+	if ((ROUNDS + 1) * transfers + WINDOW * ROUNDS > TAGS_MAX) {
+		fprintf(stderr, "ledger: at most %u transfers in all\n", TAGS_MAX);
+		return 2;
+	}
 	d.sent = calloc((ROUNDS + 1) * transfers + WINDOW * ROUNDS, sizeof(*d.sent));
+	d.unknown = calloc((ROUNDS + 1) * transfers + WINDOW * ROUNDS, sizeof(*d.unknown));
 	for (unsigned a = 0; a < ACCOUNTS; a++)
 		d.expect[a] = a == RESERVE ? RESERVE_OPENING : OPENING;
 	for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
 		d.cl[r] = trireme_client_new(d.t, r, WINDOW);
-	if (d.sent == NULL || d.cl[0] == NULL || d.cl[1] == NULL || d.cl[2] == NULL) {
+	if (d.sent == NULL || d.unknown == NULL || d.cl[0] == NULL || d.cl[1] == NULL || d.cl[2] == NULL) {
 		fprintf(stderr, "ledger: out of memory\n");
 		return 2;
 	}
@@ -555,6 +602,7 @@ main(int argc, char **argv)
 		trireme_client_free(d.cl[r]);
 	trireme_stop(d.t);
 	free(d.sent);
+	free(d.unknown);
 	rte_eal_cleanup();
 	if (failures > 0)
 		fprintf(stderr, "ledger: %d check(s) failed\n", failures);
