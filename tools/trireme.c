@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -51,6 +52,7 @@ enum {
 #define CONVERGE_HOLD_MS 500   /* --replica-id: agreement that lasts */
 #define PROMPT_POLL_US 1000    /* stdin is polled this often */
 #define LOAD_SPIN_US 50        /* the load thread's empty rounds before a yield */
+#define LOAD_IDLE_SLEEP_NS 1000000 /* the main loop's nap with --writers 0 (1 ms) */
 #define HEALTH_CHECK_MS 10     /* replicas' status (violations) this often */
 
 struct app {
@@ -395,6 +397,13 @@ static void
 load_idle(const struct app *a, uint64_t *idle_since)
 {
 	uint64_t now = rte_rdtsc();
+
+	if (a->o.writers == 0) { /* no load to measure: give the CPU back */
+		struct timespec ts = {0, LOAD_IDLE_SLEEP_NS};
+
+		nanosleep(&ts, NULL);
+		return;
+	}
 
 	if (*idle_since == 0)
 		*idle_since = now;

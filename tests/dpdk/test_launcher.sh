@@ -257,5 +257,25 @@ bad_last "unreachable peers" "heard nothing from its peers" "${eal[@]}" -l 0-1 \
 # [runtime] no worker lcore for the replicas.
 bad_last "no worker lcore" "lcore" "${eal[@]}" -l 0 -- --cluster --duration 1 --quiet
 
+echo "# an idle launcher"
+# [runtime] --writers 0: the main loop has no load to measure and must not
+# hold a CPU (it naps). Its thread's CPU time over 2.5 s of a 3 s run, in
+# clock ticks: EAL start-up takes about 0.3 s; a loop that yields instead
+# takes the whole CPU whenever nothing else wants it.
+total=$((total + 1))
+"$bin" "${eal[@]}" -l 0-1 -- --cluster --writers 0 --duration 3 --quiet </dev/null \
+	>"$tmp/out" 2>"$tmp/err" &
+pid=$!
+sleep 2.5
+ticks=$(awk '{print $14 + $15}' "/proc/$pid/task/$pid/stat" 2>/dev/null || echo gone)
+wait "$pid"
+rc=$?
+hz=$(getconf CLK_TCK)
+if [ "$rc" -ne 0 ] || [ "$ticks" = gone ]; then
+	fail "--writers 0 idle" "status $rc, main thread ${ticks} ticks"
+elif [ "$ticks" -gt $((hz * 12 / 10)) ]; then
+	fail "--writers 0 idle" "main thread used $ticks ticks of CPU in 2.5 s (limit $((hz * 12 / 10)))"
+fi
+
 echo "$((total - failed)) of $total passed"
 [ "$failed" -eq 0 ]
