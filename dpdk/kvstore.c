@@ -501,11 +501,10 @@ kvs_del(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old_hash)
  * bucket in; stage 1, a few commands later, the node that bucket holds
  * (the probe's second miss: its key compare and the old pair's hash). */
 static void
-kvs_prefetch(void *store, const uint8_t *key, uint16_t key_len, unsigned stage)
+kvs_prefetch(void *store, uint64_t hash, unsigned stage)
 {
 	const struct tr_kvstore *kvs = store;
 	const struct kv_table *t = kvs->tbl;
-	uint64_t hash = tr_kv_key_hash(key, key_len);
 	const struct kv_bucket *b = &t->b[hash & t->mask];
 
 	if (stage == 0) {

@@ -284,11 +284,10 @@ kv_write(struct tr_sm *sm, const struct tr_cmd *cmd)
 #define KV_PREFETCH_PAIR 4
 
 static void
-kv_prefetch(const struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, unsigned i,
-	    unsigned stage)
+kv_prefetch(const struct tr_sm *sm, const uint64_t *hash, unsigned n, unsigned i, unsigned stage)
 {
 	if (i < n)
-		sm->ops->prefetch(sm->store, cmds[i].key, cmds[i].key_len, stage);
+		sm->ops->prefetch(sm->store, hash[i], stage);
 }
 
 static void
@@ -299,13 +298,17 @@ kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_r
 			res[i].status = kv_write(sm, &cmds[i]);
 		return;
 	}
+	uint64_t hash[TR_SM_BATCH_MAX]; /* each key hashed once for both stages */
+
+	for (unsigned i = 0; i < n; i++)
+		hash[i] = tr_kv_key_hash(cmds[i].key, cmds[i].key_len);
 	for (unsigned i = 0; i < KV_PREFETCH_BUCKET; i++)
-		kv_prefetch(sm, cmds, n, i, 0);
+		kv_prefetch(sm, hash, n, i, 0);
 	for (unsigned i = 0; i < KV_PREFETCH_PAIR; i++)
-		kv_prefetch(sm, cmds, n, i, 1);
+		kv_prefetch(sm, hash, n, i, 1);
 	for (unsigned i = 0; i < n; i++) {
-		kv_prefetch(sm, cmds, n, i + KV_PREFETCH_BUCKET, 0);
-		kv_prefetch(sm, cmds, n, i + KV_PREFETCH_PAIR, 1);
+		kv_prefetch(sm, hash, n, i + KV_PREFETCH_BUCKET, 0);
+		kv_prefetch(sm, hash, n, i + KV_PREFETCH_PAIR, 1);
 		res[i].status = kv_write(sm, &cmds[i]);
 	}
 }

@@ -39,10 +39,10 @@ struct tr_store_ops {
 	int (*set)(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 		   uint32_t val_len, uint64_t *old);
 	int (*del)(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old);
-	/* Optional (NULL: none): a hint that key is written soon, in two
-	 * stages a few commands apart (0: its bucket, 1: what the bucket points
-	 * at). Changes nothing. */
-	void (*prefetch)(void *store, const uint8_t *key, uint16_t key_len, unsigned stage);
+	/* Optional (NULL: none): a hint that the key whose tr_kv_key_hash is
+	 * key_hash is written soon, in two stages a few commands apart (0: its
+	 * bucket, 1: what the bucket points at). Changes nothing. */
+	void (*prefetch)(void *store, uint64_t key_hash, unsigned stage);
 };
 
 /* Per client: the highest write sequence applied and which of the
