@@ -61,15 +61,28 @@ on_complete(void *ctx, const struct tr_completion *d)
 
 	if (cmd == NULL || cmd->held)
 		return; /* held: answered already, waiting for a sync */
+	/* A part's STAGED or DUPLICATE is its large op's business (client.c). */
+	cmd->st = d->res.status;
 	cmd->status = d->res.status == TR_ST_TOO_OLD ? -TRIREME_ETOO_OLD
 		    : d->res.status == TR_ST_FULL ? -TRIREME_EFULL
+		    : d->res.status == TR_ST_INVALID ? -TRIREME_EINVAL
 		    : d->res.status == TR_ST_DUPLICATE && d->op == TR_OP_CMD ? -TRIREME_EAPPLIED
+		    : d->res.status == TR_ST_STAGED ? 0
 		    : (int)d->res.code; /* the embedder's machine: its status, >= 0 */
 	cmd->found = d->res.status == TR_ST_OK && d->res.code == 0;
 	cmd->out_len = 0;
 	if (d->res.val_len > 0 && d->res.status == TR_ST_OK) { /* a get's value, a machine's bytes */
-		cmd->out_len = d->res.val_len;
-		memcpy(cmd->data, d->res.val, d->res.val_len);
+		uint8_t *out = cmd->data;
+
+		if (d->res.val_len > c->cell) /* up to TRIREME_LARGE_MAX: for this answer */
+			out = cmd->big = malloc(d->res.val_len);
+		if (out != NULL) {
+			cmd->out_len = d->res.val_len;
+			memcpy(out, d->res.val, d->res.val_len);
+		} else {
+			cmd->status = -TRIREME_ENOMEM;
+			cmd->found = false;
+		}
 	}
 	/* §12 S1 with a disk: the answer reveals the commit (and what a read
 	 * saw): it waits until the commits applied so far are durable here. */
@@ -187,6 +200,11 @@ rt_sm_open(struct rt_replica *r, struct tr_client_rec *recs, uint32_t nrecs)
 		tr_sm_init(&r->sm, &tr_kvstore_ops, kv, recs, nrecs);
 		rcu_assign_pointer(r->kv, kv);
 	}
+	r->stages = tr_stages_new(&r->sm, RT_LARGE_STAGES);
+	if (r->stages == NULL) {
+		rt_sm_close(r); /* recs stay the caller's */
+		return -1;
+	}
 	r->client_recs = recs;
 	return 0;
 }
@@ -202,6 +220,10 @@ rt_sm_close(struct rt_replica *r)
 	r->usm = NULL;
 	free(r->client_recs);
 	r->client_recs = NULL;
+	tr_stages_free(r->stages, RT_LARGE_STAGES);
+	r->stages = NULL;
+	r->sm.stages = NULL;
+	r->sm.stages_max = 0;
 	r->sm.store = NULL;
 	r->sm.machine_ctx = NULL;
 	r->sm.clients = NULL;
@@ -214,7 +236,8 @@ rt_sm_load_start(struct rt_replica *r, uint8_t *buf, size_t len)
 	struct tr_usm_spec usm = {.ops = r->t->sm, .arg = r->t->sm_arg, .replica = r->id};
 
 	return tr_snap_load_start(buf, len, r->limits.cluster_id, r->t->conf.keys_max,
-				  usm.ops != NULL ? &usm : NULL, r->sm.clients_max, &r->t->threads);
+				  usm.ops != NULL ? &usm : NULL, r->sm.clients_max, RT_LARGE_STAGES,
+				  &r->t->threads);
 }
 
 void
@@ -223,16 +246,20 @@ rt_sm_install(struct rt_replica *r, struct tr_snap_load *l)
 	struct tr_kvstore *old = r->kv;
 	struct tr_usm *old_usm = r->usm;
 	struct tr_client_rec *old_recs = r->client_recs;
+	void *old_stages = r->stages;
 
 	r->sm = l->sm;
 	r->client_recs = l->recs;
+	r->stages = l->stages;
 	r->usm = l->usm;
 	rcu_assign_pointer(r->kv, l->kv); /* readers: the old store or the new */
 	atomic_store(&r->keys, l->kv != NULL ? tr_kvstore_count(l->kv) : 0);
 	l->kv = NULL;
 	l->usm = NULL;
 	l->recs = NULL;
+	l->stages = NULL;
 	free(old_recs); /* the applier's alone, and it is parked */
+	tr_stages_free(old_stages, RT_LARGE_STAGES);
 	tr_usm_free(old_usm); /* the same */
 	tr_snap_store_retire(old, &r->t->threads);
 }

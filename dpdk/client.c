@@ -17,6 +17,10 @@
 
 #include "runtime.h"
 
+_Static_assert(TRIREME_LARGE_MAX == TR_KVS_VAL_MAX, "the store takes the largest value");
+_Static_assert(TR_LARGE_HDR_BYTES + TRIREME_KEY_MAX + TRIREME_LARGE_MAX <= TR_LARGE_BYTES_MAX,
+	       "a stage holds the largest set");
+
 /* Wakes trireme_wait. EFD_NONBLOCK: the applier never blocks (a counter
  * already at its maximum is as good as signalled). */
 void
@@ -31,8 +35,11 @@ rt_client_wake(struct trireme_client *c)
 void
 rt_client_destroy(struct trireme_client *c)
 {
-	for (unsigned i = 0; c->cmds != NULL && i < c->window; i++)
+	for (unsigned i = 0; c->cmds != NULL && i < c->window; i++) {
 		free(c->cmds[i].data);
+		free(c->cmds[i].big);
+	}
+	free(c->large.buf);
 	rte_ring_free(c->done);
 	if (c->efd >= 0)
 		close(c->efd);
@@ -85,7 +92,6 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 	char name[RTE_RING_NAMESIZE];
 	unsigned ring = 1;
 	uint32_t slot = 0;
-	size_t cell = TRIREME_KEY_MAX + TRIREME_VAL_MAX;
 	bool ok;
 
 	if (r == NULL || window == 0 || window > TR_WINDOW_MAX) {
@@ -100,6 +106,8 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 	c->t = t;
 	c->rep = r;
 	c->window = window;
+	/* A command of a packet: a key and value, or a large command's part. */
+	c->cell = RTE_MAX((uint32_t)(TRIREME_KEY_MAX + TRIREME_VAL_MAX), r->eng.cfg.batch_bytes_max);
 	atomic_init(&c->waiting, false);
 	c->cmds = zalloc_lines(window * sizeof(*c->cmds));
 	c->local_done = calloc(window, sizeof(*c->local_done));
@@ -111,7 +119,7 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 	ok = c->cmds != NULL && c->local_done != NULL && c->done != NULL && c->efd >= 0;
 	for (unsigned i = 0; ok && i < window; i++) {
 		c->cmds[i].client = c;
-		c->cmds[i].data = malloc(cell);
+		c->cmds[i].data = malloc(c->cell);
 		ok = c->cmds[i].data != NULL;
 		atomic_init(&c->cmds[i].state, RT_CMD_FREE);
 		atomic_init(&c->cmds[i].in_ring, false);
@@ -168,10 +176,11 @@ trireme_client_free(struct trireme_client *c)
 	pthread_mutex_unlock(&r->clients_lock);
 }
 
+/* Completions ready for the caller: a large op's parts' answers are not. */
 static unsigned
 client_ready(const struct trireme_client *c)
 {
-	return c->nlocal_done + rte_ring_count(c->done);
+	return c->nlocal_done + (c->large.on ? 0 : rte_ring_count(c->done));
 }
 
 int
@@ -182,40 +191,216 @@ trireme_client_fd(struct trireme_client *c)
 	return c->efd;
 }
 
-/* Only a poll frees commands, so the oldest moves only here: a submit with
- * nothing polled never touches a line the applier may be writing. */
+/* A command the client thread took back: free for the next submit. */
 static void
-release_polled(struct trireme_client *c)
+cmd_release(struct rt_cmd *cmd)
 {
-	if (c->npolled == 0)
-		return;
-	for (unsigned i = 0; i < c->npolled; i++)
-		atomic_store_explicit(&c->polled[i]->state, RT_CMD_FREE, memory_order_relaxed);
-	c->npolled = 0;
+	free(cmd->big);
+	cmd->big = NULL;
+	atomic_store_explicit(&cmd->state, RT_CMD_FREE, memory_order_relaxed);
+}
+
+static void
+advance_oldest(struct trireme_client *c)
+{
 	while (c->oldest < c->next_seq &&
 	       atomic_load_explicit(&c->cmds[c->oldest % c->window].state, memory_order_relaxed) ==
 		       RT_CMD_FREE)
 		c->oldest++;
 }
 
-/* A local get: answered now from the applied state (the weaker mode). */
+/* Only a poll frees commands (and a large op's advance, its parts), so the
+ * oldest moves only there: a submit with nothing polled never touches a
+ * line the applier may be writing. */
+static void
+release_polled(struct trireme_client *c)
+{
+	if (c->npolled == 0)
+		return;
+	for (unsigned i = 0; i < c->npolled; i++)
+		cmd_release(c->polled[i]);
+	c->npolled = 0;
+	advance_oldest(c);
+}
+
+/* A local get: answered now from the applied state (the weaker mode); a
+ * value longer than the cell gets a buffer of its own. */
 static int
 read_local_cmd(struct trireme_client *c, struct rt_cmd *cmd)
 {
-	int rc = trireme_read_local(c->t, c->rep->id, cmd->data, cmd->key_len, cmd->data,
-				    TRIREME_KEY_MAX + TRIREME_VAL_MAX, &cmd->out_len);
+	struct tr_kvstore *kv;
+	const uint8_t *val;
+	uint32_t len = 0;
+	int rc = 0;
 
+	urcu_qsbr_read_lock();
+	kv = rcu_dereference(c->rep->kv); /* an install swaps it (§12 T1) */
+	if (kv == NULL)
+		rc = -TRIREME_ESTOPPED;
+	else if (tr_kvstore_lookup(kv, cmd->data, cmd->key_len, &val, &len) != 0)
+		len = 0, rc = 1;
+	else if (len > c->cell && (cmd->big = malloc(len)) == NULL)
+		rc = -TRIREME_ENOMEM;
+	else if (len > 0)
+		memcpy(cmd->big != NULL ? cmd->big : cmd->data, val, len);
+	urcu_qsbr_read_unlock();
 	if (rc < 0)
 		return rc;
 	cmd->status = 0;
 	cmd->found = rc == 0;
-	if (!cmd->found)
-		cmd->out_len = 0;
+	cmd->out_len = len;
 	atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_relaxed);
 	c->local_done[c->nlocal_done++] = cmd;
 	if (c->fd_given)
 		rt_client_wake(c);
 	c->next_seq++;
+	c->outstanding++;
+	return 0;
+}
+
+/* Issue 16: a set or cmd larger than a packet travels as TR_OP_PART
+ * commands in the client's window, each a slice of its staged whole (kv.h);
+ * the replicas' state machines apply the whole where its last part applies.
+ * The op takes the whole window until its completion is polled. */
+
+/* Sends the next parts, as many as the window takes. */
+static void
+large_send(struct trireme_client *c)
+{
+	struct rt_large *L = &c->large;
+
+	while (L->sent < L->total && L->err == 0 && c->next_seq - c->oldest < c->window) {
+		struct rt_cmd *cmd = &c->cmds[c->next_seq % c->window];
+		uint32_t len = RTE_MIN(L->chunk, L->total - L->sent);
+
+		if (atomic_load_explicit(&cmd->state, memory_order_relaxed) != RT_CMD_FREE)
+			return;
+		cmd->tag = L->tag;
+		cmd->held = false;
+		cmd->seq = c->next_seq;
+		cmd->kind = TR_OP_PART;
+		cmd->read_mode = 0;
+		cmd->key_len = 0;
+		cmd->st = UINT8_MAX; /* no engine answer yet */
+		cmd->val_len = (uint32_t)tr_part_fill(cmd->data, L->stage, L->op, L->buf, L->key_len,
+						      L->buf + L->key_len, L->val_len, L->sent,
+						      len);
+		cmd->submit_ns = rt_now_ns(c->t);
+		atomic_store_explicit(&cmd->state, RT_CMD_QUEUED, memory_order_relaxed);
+		atomic_store_explicit(&cmd->in_ring, true, memory_order_relaxed);
+		if (rte_ring_mp_enqueue(c->rep->submit, cmd) != 0) {
+			atomic_store_explicit(&cmd->in_ring, false, memory_order_relaxed);
+			atomic_store_explicit(&cmd->state, RT_CMD_FREE, memory_order_relaxed);
+			return; /* the replica's queue is full: the next advance */
+		}
+		c->next_seq++;
+		L->sent += len;
+		L->inflight++;
+	}
+}
+
+/* A part's answer. The completing part's (OK, NOT_FOUND) is the command's
+ * and stays for the caller; STAGED and DUPLICATE parts are done; any other
+ * (FULL, TOO_OLD, INVALID, STOPPED) ends the op: no more parts are sent. */
+static void
+large_answer(struct trireme_client *c, struct rt_cmd *cmd)
+{
+	struct rt_large *L = &c->large;
+
+	L->inflight--;
+	if (cmd->st == TR_ST_OK || cmd->st == TR_ST_NOT_FOUND) {
+		L->final = cmd;
+		return;
+	}
+	if (cmd->status < 0 && L->err == 0)
+		L->err = cmd->status;
+	else if (cmd->st == TR_ST_DUPLICATE)
+		L->dup = true;
+	cmd_release(cmd);
+}
+
+/* Every part sent has answered: the op's one completion, in the completing
+ * part's command or, without one, in a free command (no seq of its own). */
+static void
+large_finish(struct trireme_client *c)
+{
+	struct rt_large *L = &c->large;
+	struct rt_cmd *cmd = L->final;
+
+	if (cmd == NULL) {
+		cmd = &c->cmds[c->next_seq % c->window]; /* every part freed: free */
+		cmd->tag = L->tag;
+		cmd->kind = L->op;
+		cmd->submit_ns = L->submit_ns;
+		/* No part's answer carried the command's: an error ended it, or
+		 * the part that completed it was answered before, to a replica
+		 * that caught up since (a snapshot: -TRIREME_EAPPLIED), or its
+		 * stage was reclaimed (kv.h: not applied). */
+		cmd->status = L->err != 0 ? L->err : L->dup ? -TRIREME_EAPPLIED : -TRIREME_EFULL;
+		cmd->found = false;
+		cmd->out_len = 0;
+		atomic_store_explicit(&cmd->state, RT_CMD_DONE, memory_order_relaxed);
+	}
+	L->final = cmd; /* now the completion the caller polls */
+	c->local_done[c->nlocal_done++] = cmd;
+	if (c->fd_given)
+		rt_client_wake(c);
+}
+
+/* Takes the parts' answers and sends the next parts (trireme_poll and
+ * trireme_wait, the client's thread). */
+static void
+large_advance(struct trireme_client *c)
+{
+	struct rt_large *L = &c->large;
+	struct rt_cmd *cmds[RT_BURST];
+	unsigned n;
+
+	if (!L->on || L->done)
+		return;
+	while ((n = rte_ring_sc_dequeue_burst(c->done, (void **)cmds, RT_BURST, NULL)) > 0)
+		for (unsigned i = 0; i < n; i++)
+			large_answer(c, cmds[i]);
+	advance_oldest(c);
+	large_send(c);
+	if (L->inflight == 0 && (L->err != 0 || L->final != NULL || L->sent == L->total)) {
+		L->done = true;
+		large_finish(c);
+	}
+}
+
+static int
+large_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag)
+{
+	struct rt_large *L = &c->large;
+	size_t need = (size_t)op->key_len + op->val_len;
+
+	if (c->outstanding > 0 || c->oldest != c->next_seq)
+		return -TRIREME_EBUSY; /* it needs the whole window */
+	if (need > L->cap) {
+		uint8_t *p = realloc(L->buf, need);
+
+		if (p == NULL)
+			return -TRIREME_ENOMEM;
+		L->buf = p;
+		L->cap = need;
+	}
+	if (op->key_len > 0)
+		memcpy(L->buf, op->key, op->key_len);
+	memcpy(L->buf + op->key_len, op->val, op->val_len);
+	*L = (struct rt_large){.buf = L->buf, .cap = L->cap, .on = true,
+			       .op = op->kind == TRIREME_SET ? TR_OP_SET : TR_OP_CMD,
+			       .key_len = op->key_len, .val_len = op->val_len, .tag = tag,
+			       .submit_ns = rt_now_ns(c->t), .stage = c->next_seq,
+			       .total = (uint32_t)tr_large_bytes(op->key_len, op->val_len),
+			       .chunk = RTE_MIN(c->rep->eng.cfg.batch_bytes_max -
+							TR_WIRE_CMD_HDR_BYTES,
+						c->cell) - TR_PART_HDR_BYTES};
+	large_send(c);
+	if (L->sent == 0) {
+		L->on = false;
+		return -TRIREME_EBUSY; /* the replica's queue is full */
+	}
 	c->outstanding++;
 	return 0;
 }
@@ -236,7 +421,8 @@ op_valid(const struct trireme_client *c, const struct trireme_op *op)
 	if (op->key_len > (user ? 0 : TRIREME_KEY_MAX) || (op->key_len > 0 && op->key == NULL))
 		return false;
 	return !tr_op_has_val(op->kind) ||
-	       (op->val_len <= TRIREME_VAL_MAX && (op->val_len == 0 || op->val != NULL));
+	       (op->val_len <= (tr_op_is_read(op->kind) ? TRIREME_VAL_MAX : TRIREME_LARGE_MAX) &&
+		(op->val_len == 0 || op->val != NULL));
 }
 
 int
@@ -244,15 +430,23 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 {
 	struct rt_cmd *cmd;
 
+	bool large;
+
 	if (!op_valid(c, op))
 		return -TRIREME_EINVAL;
-	if (tr_op_has_val(op->kind) &&
+	large = tr_op_has_val(op->kind) && !tr_op_is_read(op->kind) &&
+		op->val_len > trireme_value_max(&c->t->conf, op->key_len);
+	if (tr_op_has_val(op->kind) && !large &&
 	    TR_WIRE_CMD_HDR_BYTES + op->key_len + op->val_len > c->rep->eng.cfg.batch_bytes_max)
-		return -TRIREME_EINVAL; /* larger than a packet can carry */
+		return -TRIREME_EINVAL; /* a query larger than a packet can carry */
 	if (atomic_load_explicit(&c->rep->paused, memory_order_relaxed) || rt_violated(c->rep) ||
 	    atomic_load_explicit(&c->rep->down, memory_order_relaxed))
 		return -TRIREME_ESTOPPED;
 	release_polled(c);
+	if (c->large.on)
+		return -TRIREME_EBUSY; /* a large op holds the window */
+	if (large)
+		return large_submit(c, op, tag);
 	/* §8: never more than W sequences ahead of the oldest outstanding one. */
 	if (c->next_seq - c->oldest >= c->window)
 		return -TRIREME_EBUSY;
@@ -298,13 +492,15 @@ trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n)
 
 		(void)r;
 	}
+	large_advance(c);
 	if (n > RT_BURST)
 		n = RT_BURST;
 	got = n < c->nlocal_done ? n : c->nlocal_done;
 	memcpy(cmds, c->local_done, got * sizeof(cmds[0]));
 	c->nlocal_done -= got;
 	memmove(c->local_done, c->local_done + got, c->nlocal_done * sizeof(cmds[0]));
-	got += rte_ring_sc_dequeue_burst(c->done, (void **)cmds + got, n - got, NULL);
+	if (!c->large.on) /* else the ring holds parts' answers only */
+		got += rte_ring_sc_dequeue_burst(c->done, (void **)cmds + got, n - got, NULL);
 	for (unsigned i = 0; i < got; i++) {
 		struct rt_cmd *cmd = cmds[i];
 
@@ -313,9 +509,11 @@ trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n)
 			.status = cmd->status,
 			.found = cmd->found,
 			.val_len = cmd->out_len,
-			.val = cmd->data,
+			.val = cmd->big != NULL ? cmd->big : cmd->data,
 		};
 		c->polled[c->npolled++] = cmd;
+		if (c->large.on && cmd == c->large.final)
+			c->large.on = false; /* its completion: the window is free */
 	}
 	c->outstanding -= got;
 	if (c->fd_given && client_ready(c) > 0)
@@ -357,8 +555,10 @@ trireme_wait(struct trireme_client *c, uint64_t timeout_ns)
 	uint64_t deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
 
 	for (;;) {
-		unsigned n = client_ready(c);
+		unsigned n;
 
+		large_advance(c);
+		n = client_ready(c);
 		if (n > 0) {
 			if (c->fd_given) /* client_sleep may have reset it */
 				rt_client_wake(c);
@@ -374,8 +574,15 @@ trireme_wait(struct trireme_client *c, uint64_t timeout_ns)
 		 * opposite (seq_cst both), so no wakeup is lost. */
 		atomic_store(&c->waiting, true);
 		atomic_thread_fence(memory_order_seq_cst);
-		if (client_ready(c) == 0 && !rt_violated(c->rep))
-			client_sleep(c, deadline - now);
+		if (c->nlocal_done + rte_ring_count(c->done) == 0 && !rt_violated(c->rep)) {
+			uint64_t ns = deadline - now;
+
+			/* A large op whose next part the full queue refused: no
+			 * answer will wake us, so look again soon. */
+			if (c->large.on && c->large.inflight == 0 && !c->large.done)
+				ns = RTE_MIN(ns, (uint64_t)50000);
+			client_sleep(c, ns);
+		}
 		atomic_store(&c->waiting, c->fd_given);
 		now = rt_now_ns(c->t);
 	}

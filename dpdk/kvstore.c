@@ -437,7 +437,7 @@ kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 
 	assert(kvs != NULL && (key != NULL || key_len == 0) && (val != NULL || val_len == 0));
 	*old_hash = 0;
-	if (key_len > TR_KEY_BYTES_MAX || val_len > TR_VAL_BYTES_MAX)
+	if (key_len > TR_KEY_BYTES_MAX || val_len > TR_KVS_VAL_MAX)
 		return -1;
 	hash = tr_kv_key_hash(key, key_len);
 	b = kvs_probe(kvs, hash, key, key_len, &free_b);

@@ -58,10 +58,13 @@ void tr_kvstore_free(struct tr_kvstore *kvs);
  * costs the free a cache miss per node). Before any write; any thread. */
 void tr_kvstore_poison_nodes(struct tr_kvstore *kvs, bool on);
 
+/* The longest value: a large command's (issue 16, TRIREME_LARGE_MAX). */
+#define TR_KVS_VAL_MAX (1u << 20)
+
 /* The ops for tr_sm_init, store pointer = the struct tr_kvstore *. Only the
  * single writer thread calls them (registered, online). set returns -1 for a
  * new key beyond keys_max, a key longer than TR_KEY_BYTES_MAX or a value
- * longer than TR_VAL_BYTES_MAX, and aborts the process when malloc fails:
+ * longer than TR_KVS_VAL_MAX, and aborts the process when malloc fails:
  * a replica that cannot apply a write must stop, not diverge. Now and then
  * a set or del rebuilds the table: O(buckets), after a number of writes of
  * the same order since the last rebuild.

@@ -29,6 +29,14 @@
 #define RT_SUBMIT_RING 4096
 #define RT_DELAY_MAX 1024
 #define RT_LAT_BUCKETS 40
+/* Large commands staged at once by every replica's state machine (issue
+ * 16). Every replica must stage alike (a part refused FULL on one and
+ * staged on another would split their states), so it is a constant, not a
+ * setting. A client stages one large command at a time, and 8 writers of
+ * 1 MiB values already fill a link; a ninth gets -TRIREME_EFULL and
+ * retries. The memory is mapped, not touched: 8 MiB of address space per
+ * state machine, resident only while stages hold bytes. */
+#define RT_LARGE_STAGES 8
 
 struct rt_replica;
 struct trireme;
@@ -51,13 +59,38 @@ struct rt_cmd {
 	uint32_t val_len;
 	int status;
 	bool found;
+	uint8_t st;            /* the engine's answer (enum tr_status; a part's
+				* STAGED or DUPLICATE matter to its large op) */
 	uint32_t out_len;
 	uint8_t *data; /* key then value; a get's result replaces them */
+	uint8_t *big;  /* a result longer than the cell (a value up to
+			* TRIREME_LARGE_MAX): malloc'd by whoever answers,
+			* freed when the client releases the command */
 } __rte_cache_aligned;
 
 #define RT_WAKE_MAX 64
 
 enum { RT_CMD_FREE = 0, RT_CMD_QUEUED = 1, RT_CMD_DONE = 2 };
+
+/* A large set or cmd (issue 16) of a client, carried as TR_OP_PART commands
+ * in the client's window (the client thread's own). */
+struct rt_large {
+	bool on;              /* in flight: no other command may be submitted */
+	uint8_t op;           /* TR_OP_SET or TR_OP_CMD */
+	uint16_t key_len;
+	uint32_t val_len;
+	uint64_t tag, submit_ns;
+	uint64_t stage;       /* the seq of its first part */
+	uint8_t *buf;         /* its key then value, copied (cap bytes) */
+	size_t cap;
+	uint32_t total, sent; /* bytes of the staged whole, sent in parts */
+	uint32_t chunk;       /* whole bytes per part */
+	unsigned inflight;    /* parts not answered yet */
+	int err;              /* the first part's error, or 0 */
+	bool dup;             /* a part was applied before (DUPLICATE) */
+	bool done;            /* every part answered: final is the completion */
+	struct rt_cmd *final; /* the part whose answer is the command's */
+};
 
 /* Three groups of fields, a cache line apart, so that the client thread's
  * writes never evict what the applier reads (and the other way round). */
@@ -69,6 +102,7 @@ struct trireme_client {
 			       * + slot (rt_client_id): new in each life of its
 			       * replica (§12 restart), read by its owner task */
 	unsigned window;
+	uint32_t cell;        /* bytes of each command's data */
 	struct rt_cmd *cmds;  /* window of them */
 	struct rte_ring *done; /* SPSC: applier -> client */
 	int efd;               /* eventfd: the applier wakes trireme_wait */
@@ -85,6 +119,7 @@ struct trireme_client {
 	unsigned npolled;
 	struct rt_cmd *polled[RT_BURST]; /* freed by the next poll */
 	struct trireme_client *retired_next; /* freed, the worker still holds it */
+	struct rt_large large;
 } __rte_cache_aligned;
 
 struct rt_delayed {
@@ -218,6 +253,7 @@ struct rt_replica {
 	_Atomic uint64_t keys;  /* the store's count, published by the applier */
 	struct tr_sm sm;
 	struct tr_client_rec *client_recs;
+	void *stages;           /* sm's staging memory (tr_stages_new) */
 	struct tr_applier applier;
 	pthread_t applier_thread;
 	bool applier_started;

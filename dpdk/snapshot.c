@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -411,6 +412,7 @@ load_put(struct tr_snap_load *l)
 	tr_snap_store_retire(l->kv, l->threads); /* never published, but off this thread */
 	tr_usm_free(l->usm);
 	free(l->recs);
+	tr_stages_free(l->stages, l->stages_max);
 	free(l);
 }
 
@@ -432,11 +434,16 @@ load_main(void *arg)
 			why = "out of memory";
 	}
 	if (why == NULL) {
-		urcu_qsbr_register_thread();
 		if (l->usm != NULL)
 			tr_sm_init_machine(&l->sm, &tr_usm_machine, l->usm, l->recs, l->recs_max);
 		else
 			tr_sm_init(&l->sm, &tr_kvstore_ops, l->kv, l->recs, l->recs_max);
+		l->stages = tr_stages_new(&l->sm, l->stages_max);
+		if (l->stages == NULL && l->stages_max > 0)
+			why = "out of memory";
+	}
+	if (why == NULL) {
+		urcu_qsbr_register_thread();
 		why = tr_snap_load_into(l->buf, &l->hdr, &l->sm);
 		urcu_qsbr_unregister_thread();
 	}
@@ -451,7 +458,8 @@ load_main(void *arg)
 
 struct tr_snap_load *
 tr_snap_load_start(uint8_t *buf, size_t len, uint32_t cluster_id, uint64_t keys_max,
-		   const struct tr_usm_spec *usm, uint32_t recs_max, _Atomic int *threads)
+		   const struct tr_usm_spec *usm, uint32_t recs_max, uint32_t stages_max,
+		   _Atomic int *threads)
 {
 	struct tr_snap_load *l = calloc(1, sizeof(*l));
 	pthread_t th;
@@ -467,6 +475,7 @@ tr_snap_load_start(uint8_t *buf, size_t len, uint32_t cluster_id, uint64_t keys_
 	if (usm != NULL)
 		l->usm_spec = *usm;
 	l->recs_max = recs_max;
+	l->stages_max = stages_max;
 	l->threads = threads;
 	atomic_init(&l->refs, 2);
 	atomic_fetch_add(threads, 1);
@@ -486,6 +495,31 @@ tr_snap_load_put(struct tr_snap_load *l)
 {
 	if (l != NULL)
 		load_put(l);
+}
+
+void *
+tr_stages_new(struct tr_sm *sm, uint32_t stages_max)
+{
+	size_t bytes = tr_sm_stages_mem_bytes(stages_max, TR_LARGE_BYTES_MAX);
+	void *mem;
+
+	if (stages_max == 0)
+		return NULL;
+	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	if (mem == MAP_FAILED)
+		return NULL;
+	tr_sm_stages_init(sm, mem, stages_max, TR_LARGE_BYTES_MAX);
+	/* init cleared every byte: give the pages back, they read as zero */
+	madvise(mem, bytes, MADV_DONTNEED);
+	return mem;
+}
+
+void
+tr_stages_free(void *mem, uint32_t stages_max)
+{
+	if (mem != NULL)
+		munmap(mem, tr_sm_stages_mem_bytes(stages_max, TR_LARGE_BYTES_MAX));
 }
 
 struct retire {

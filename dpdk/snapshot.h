@@ -145,14 +145,27 @@ struct tr_snap_load {
 	struct tr_kvstore *kv;  /* done: taken by the installer (NULL it) */
 	struct tr_usm *usm;     /* the same */
 	struct tr_client_rec *recs;
+	uint32_t stages_max;
+	void *stages;           /* the same (tr_stages_new) */
 	struct tr_sm sm;
 };
 
+/* stages_max: the large commands' stages of the new state machine (its
+ * snapshot's open stages are loaded into them). */
 struct tr_snap_load *tr_snap_load_start(uint8_t *buf, size_t len, uint32_t cluster_id,
 					uint64_t keys_max, const struct tr_usm_spec *usm,
-					uint32_t recs_max, _Atomic int *threads);
+					uint32_t recs_max, uint32_t stages_max,
+					_Atomic int *threads);
 /* Drops the owner's reference; what was not taken is freed. */
 void tr_snap_load_put(struct tr_snap_load *l);
+
+/* Staging memory for stages_max large commands (issue 16) of
+ * TR_LARGE_BYTES_MAX each, given to sm (tr_sm_stages_init): an anonymous
+ * mapping whose pages cost memory only once a stage writes them (a
+ * machine that never sees a large value pays address space only). NULL
+ * when out of memory (or stages_max 0); tr_stages_free takes NULL. */
+void *tr_stages_new(struct tr_sm *sm, uint32_t stages_max);
+void tr_stages_free(void *mem, uint32_t stages_max);
 
 /* Frees a store once no reader can hold it (a grace period), on a thread of
  * its own, counted in *threads. */

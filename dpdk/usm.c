@@ -14,7 +14,7 @@ result_in(struct tr_sm_result *res, const struct trireme_sm_result *r)
 	res->status = TR_ST_OK;
 	res->code = r->status < 0 ? (uint32_t)INT_MAX : (uint32_t)r->status;
 	res->val = r->val;
-	res->val_len = r->val == NULL ? 0 : r->val_len > TRIREME_VAL_MAX ? TRIREME_VAL_MAX
+	res->val_len = r->val == NULL ? 0 : r->val_len > TRIREME_LARGE_MAX ? TRIREME_LARGE_MAX
 									 : r->val_len;
 }
 

@@ -56,7 +56,9 @@ const char *trireme_version(void); /* "MAJOR.MINOR.PATCH" */
 
 #define TRIREME_REPLICAS 3
 #define TRIREME_KEY_MAX 1024
-#define TRIREME_VAL_MAX 4096
+#define TRIREME_VAL_MAX 4096    /* a query's bytes; a set or cmd in one packet */
+#define TRIREME_LARGE_MAX (1u << 20) /* a set's value, a cmd's bytes, a get's or
+				       * query's result */
 #define TRIREME_WINDOW_MAX 64   /* a client's outstanding commands W */
 #define TRIREME_BATCH_MAX 4096  /* commands per instance */
 
@@ -302,8 +304,29 @@ struct trireme_op {
 
 /* Queues a command; tag comes back with its completion. 0, or -TRIREME_EBUSY
  * when the client has window commands outstanding or the replica's queue is
- * full, -TRIREME_ESTOPPED, -TRIREME_EINVAL. The key and value are copied.
- * A local get is done at once; its completion comes from the next poll. */
+ * full, -TRIREME_ESTOPPED, -TRIREME_EINVAL (a value above TRIREME_LARGE_MAX,
+ * a query above what one packet carries). The key and value are copied.
+ * A local get is done at once; its completion comes from the next poll.
+ *
+ * Large values: a set or cmd whose value is longer than
+ * trireme_value_max(conf, key_len) (up to TRIREME_LARGE_MAX) travels as
+ * parts, ordinary exactly-once writes that fill a packet each; the replicas
+ * stage them and apply the whole command where its last part applies, and
+ * the caller sees ONE completion (its tag, the command's result). Such an
+ * op takes the client's whole window: submitted with anything outstanding
+ * it gets -TRIREME_EBUSY, and every submit gets -TRIREME_EBUSY until its
+ * completion is polled. Its parts go out as earlier ones are answered, at
+ * most the window at a time, from trireme_poll and trireme_wait: a client
+ * with a large op in flight must keep calling one of them (trireme_wait
+ * sleeps only while parts are in flight). Its status: that of a set or cmd;
+ * -TRIREME_EFULL: not applied (no stage free, at most 8 large commands of
+ * the cluster at once, or the store full); -TRIREME_ETOO_OLD,
+ * -TRIREME_ESTOPPED: outcome unknown; -TRIREME_EAPPLIED (a set as well as a
+ * cmd): applied exactly once, its result not seen here. After an error the
+ * remaining parts are not sent; the replicas drop the half-staged command
+ * later (a stage no part reached during 2^20 writes, when another needs its
+ * room). A large op costs one round per window of parts: about
+ * value / (window * packet) round trips. */
 int trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag);
 
 struct trireme_done {
@@ -316,16 +339,21 @@ struct trireme_done {
 			   * §12 T1): applied exactly once, result unknown */
 	bool found;       /* get, del: the key was present; cmd, query:
 			   * status == 0 */
-	uint32_t val_len; /* get; cmd, query: the machine's result bytes */
-	const uint8_t *val; /* valid until the next trireme_poll on this client */
+	uint32_t val_len; /* get; cmd, query: the machine's result bytes, up to
+			   * TRIREME_LARGE_MAX */
+	const uint8_t *val; /* valid until the next trireme_poll or
+			     * trireme_submit on this client */
 };
 
-/* Returns up to n completions. Never blocks. */
+/* Returns up to n completions. Never blocks. With a large op in flight it
+ * also takes its parts' answers and sends its next parts (so it may return
+ * 0 after a wake-up of trireme_client_fd). */
 unsigned trireme_poll(struct trireme_client *c, struct trireme_done *done, unsigned n);
 unsigned trireme_outstanding(const struct trireme_client *c);
 
 /* Sleeps (no spinning) until a completion is ready for c or timeout_ns has
- * passed. Returns the completions ready (> 0; take them with trireme_poll),
+ * passed; a large op's parts' answers wake it, and it sends the next parts
+ * itself before sleeping again (they are not completions). Returns the completions ready (> 0; take them with trireme_poll),
  * 0 at once when nothing is outstanding, -TRIREME_ETIMEOUT, or
  * -TRIREME_ESTOPPED when the client's replica stopped on a safety violation.
  * From the client's thread, like trireme_poll. */
@@ -333,7 +361,9 @@ int trireme_wait(struct trireme_client *c, uint64_t timeout_ns);
 
 /* For an event loop (poll, epoll): a file descriptor that is readable while
  * a completion is ready for c; then trireme_poll (which rearms it). From
- * then on the applier signals every completion of c (one write(2) each).
+ * then on the applier signals every completion of c (one write(2) each),
+ * and every answer to a large op's part: trireme_poll then sends the next
+ * parts and may return 0.
  * The descriptor belongs to c: do not close it; it goes with the client. */
 int trireme_client_fd(struct trireme_client *c);
 

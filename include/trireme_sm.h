@@ -45,7 +45,9 @@ extern "C" {
 #endif
 
 /* One fresh command: its client, its sequence (1, 2, ... per client; the
- * pair never repeats), and the bytes given to trireme_submit. */
+ * pair never repeats), and the bytes given to trireme_submit (up to
+ * TRIREME_LARGE_MAX; a large cmd's seq is that of the part that
+ * completed it: sequences go up by more than 1 across a large cmd). */
 struct trireme_sm_cmd {
 	uint64_t client_id;
 	uint64_t seq;
@@ -55,7 +57,7 @@ struct trireme_sm_cmd {
 
 /* A command's or a read's answer: status (>= 0, the machine's own) comes
  * back as trireme_done.status, found is status == 0, and val_len bytes at
- * val (at most TRIREME_VAL_MAX; valid until the next call into the
+ * val (at most TRIREME_LARGE_MAX; valid until the next call into the
  * instance) as trireme_done.val. Zeroed before each call. */
 struct trireme_sm_result {
 	int status;

@@ -63,8 +63,8 @@ struct load {
 	struct hist interval;
 	struct hist reads;  /* gets, in whichever read mode */
 	struct hist writes; /* sets and dels */
-	uint8_t value[TRIREME_VAL_MAX];
-	uint8_t pattern[TRIREME_VAL_MAX];
+	uint8_t value[TRIREME_LARGE_MAX];
+	uint8_t pattern[TRIREME_LARGE_MAX];
 };
 
 static void history_record(struct load *l, const struct load_client *lcl, unsigned slot,

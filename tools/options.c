@@ -108,7 +108,8 @@ opts_usage(FILE *f)
 		"  --udp-port-base N     UDP port of column 0; column c uses N + c\n"
 		"                        (default: the runtime's)\n"
 		"  --mtu N               IP MTU of the replicas' packets, 576..9000 (default\n"
-		"                        1500); it bounds a batch and the largest value\n"
+		"                        1500); it bounds a batch and the largest value of\n"
+		"                        one packet (larger ones go as parts)\n"
 		"  --peer-timeout S      with --replica-id: give up when nothing was heard from\n"
 		"                        any peer after S seconds (default 10, 0: never)\n"
 		"\n"
@@ -117,7 +118,9 @@ opts_usage(FILE *f)
 		"  --window N            outstanding commands per loaded replica, 1..%u\n"
 		"                        (default 32; ceil(N/64) clients of <= 64 each)\n"
 		"  --keys N              key space: keys k0 .. k<N-1>, uniform (default 10000)\n"
-		"  --value-size B        bytes per value, 1..%u (default 16)\n"
+		"  --value-size B        bytes per value, 1..%u (default 16); a value above\n"
+		"                        one packet's (--mtu) goes as parts, taking its\n"
+		"                        client's whole window (large values)\n"
 		"  --read-ratio P        share of gets, 0..1 (default 0.25)\n"
 		"  --read-mode M         how gets read: barrier (linearizable, no log slot;\n"
 		"                        the default), log (linearizable, a read-only\n"
@@ -216,7 +219,7 @@ opts_usage(FILE *f)
 		"Exit status: 0 done, 1 the replicas did not converge, 2 bad arguments,\n"
 		"3 the replicas could not start or run, 4 a replica stopped on a safety\n"
 		"violation (stderr names the replica and the rule).\n",
-		OPTS_WINDOW_MAX, TRIREME_VAL_MAX, OPTS_HISTORY_VALUE_MIN, OPTS_BATCH_MAX);
+		OPTS_WINDOW_MAX, TRIREME_LARGE_MAX, OPTS_HISTORY_VALUE_MIN, OPTS_BATCH_MAX);
 }
 
 static void
@@ -634,7 +637,7 @@ opts_parse(int argc, char **argv, struct opts *o)
 			rc = parse_uint("keys", optarg, 1, 1000000000, &o->keys);
 			break;
 		case OPT_VALUE_SIZE:
-			rc = parse_uint("value-size", optarg, 1, TRIREME_VAL_MAX, &v);
+			rc = parse_uint("value-size", optarg, 1, TRIREME_LARGE_MAX, &v);
 			o->value_size = (uint32_t)v;
 			o->value_size_set = true;
 			break;

@@ -174,7 +174,6 @@ static int
 make_conf(const struct opts *o, struct trireme_conf *conf)
 {
 	unsigned clients;
-	uint32_t value_max;
 
 	trireme_conf_default(conf);
 	conf->mode = o->cluster ? TRIREME_CLUSTER : TRIREME_REPLICA;
@@ -187,13 +186,6 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 		conf->udp_port_base = o->udp_port_base;
 	if (o->mtu_set)
 		conf->mtu = o->mtu;
-	value_max = trireme_value_max(conf, load_key_len_max(o->keys));
-	if (o->value_size > value_max) {
-		fprintf(stderr, "trireme: --value-size %u does not fit one packet at MTU %u (at "
-			"most %u bytes); raise --mtu (up to %u) or lower --value-size\n",
-			o->value_size, conf->mtu, value_max, TRIREME_MTU_MAX);
-		return -1;
-	}
 	conf->lcore_count = 0; /* every EAL worker lcore */
 	conf->applier_threads = o->applier_threads;
 	conf->idle = o->idle;

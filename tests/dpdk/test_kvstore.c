@@ -328,7 +328,7 @@ Test(kvstore, batches_same_as_one_by_one)
 
 Test(kvstore, keys_max_refuses_new_keys_only)
 {
-	static const uint8_t big[TR_VAL_BYTES_MAX + 1];
+	static const uint8_t big[TR_KVS_VAL_MAX + 1];
 	struct tr_kvstore *kvs;
 	struct tr_sm_result r;
 	struct tr_cmd c;
@@ -363,9 +363,9 @@ Test(kvstore, keys_max_refuses_new_keys_only)
 		     0);
 	cr_assert_eq(tr_kvstore_count(kvs), 3);
 	/* Oversize keys and values are refused, whatever the count. */
-	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, big, TR_VAL_BYTES_MAX + 1,
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, big, TR_KVS_VAL_MAX + 1,
 					&old), -1);
-	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, big, TR_VAL_BYTES_MAX, &old),
+	cr_assert_eq(tr_kvstore_ops.set(kvs, (const uint8_t *)"k2", 2, big, TR_KVS_VAL_MAX, &old),
 		     0);
 	cr_assert_eq(tr_kvstore_ops.set(kvs, big, TR_KEY_BYTES_MAX + 1, (const uint8_t *)"v", 1,
 					&old), -1);

@@ -156,7 +156,7 @@ bad_value --duration soon
 bad_value --keys 0
 bad_value --keys 1e3
 bad_value --value-size 0
-bad_value --value-size 4097
+bad_value --value-size 1048577
 bad_value --read-ratio 1.5
 bad_value --read-ratio nan
 bad_value --mtu 575
@@ -183,11 +183,16 @@ bad_value --peer-timeout -1
 bad_value --replica-id 3 --peers "$peers"
 bad_value --port 65535 --replica-id 0 --peers "$peers"
 
-echo "# sizes"
-bad "value larger than a packet" "--value-size 4096 does not fit one packet at MTU 1500" \
-	"${eal[@]}" -l 0-1 -- --value-size 4096 --duration 1
-bad "value larger than a jumbo packet" "--value-size 4096 does not fit .*MTU 4000" \
-	"${eal[@]}" -l 0-1 -- --value-size 4096 --mtu 4000 --duration 1
+echo "# sizes: values above a packet go as parts (issue 16)"
+run "1 MiB values at MTU 1500" "${eal[@]}" -l 0-1 -- --value-size 1048576 --window 8 \
+	--keys 16 --duration 2 --json --quiet
+ops=$(grep -o '"writes":[0-9]*' "$tmp/out" | cut -d: -f2)
+errors=$(grep -o '"errors":[0-9]*' "$tmp/out" | cut -d: -f2)
+if [ "$rc" -ne 0 ] || [ "${ops:-0}" -lt 1 ] || [ "${errors:-1}" -ne 0 ]; then
+	fail "1 MiB values at MTU 1500" "status $rc, writes '${ops}', errors '${errors}'"
+else
+	echo "ok   1 MiB values at MTU 1500: $ops writes in 2 s, no errors"
+fi
 
 echo "# --history"
 bad "--history in a missing directory" "cannot write --history $tmp/no/h.jsonl" "${eal[@]}" \
