@@ -24,10 +24,20 @@ eal_up(void)
 	eal_test_init(false);
 }
 
+static struct trireme *running; /* stopped by the fini when a test fails */
+
 static void
 eal_down(void)
 {
+	trireme_stop(running);
 	rte_eal_cleanup();
+}
+
+static void
+stop(struct trireme *t)
+{
+	running = NULL;
+	stop(t);
 }
 
 TestSuite(large, .init = eal_up, .fini = eal_down, .timeout = 120);
@@ -68,6 +78,7 @@ start(uint32_t log_slots)
 		conf.inflight_max = 64;
 	}
 	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+	running = t;
 	return t;
 }
 
@@ -194,7 +205,7 @@ Test(large, set_1mib_reads_back_everywhere)
 	converge(t);
 	trireme_client_free(c);
 	trireme_thread_offline();
-	trireme_stop(t);
+	stop(t);
 }
 
 Test(large, busy_and_invalid)
@@ -259,7 +270,7 @@ Test(large, busy_and_invalid)
 	}
 	trireme_client_free(c);
 	trireme_thread_offline();
-	trireme_stop(t);
+	stop(t);
 }
 
 /* Small writers on every replica keep committing while 1 MiB sets go. */
@@ -323,7 +334,7 @@ Test(large, small_writers_stay_live)
 	read_back(t, 2, "big", val, MIB);
 	converge(t);
 	trireme_thread_offline();
-	trireme_stop(t);
+	stop(t);
 }
 
 /* A replica paused while a large set is half staged (its client does not
@@ -402,7 +413,7 @@ Test(large, snapshot_catch_up_with_a_stage_open)
 	trireme_client_free(cl[0]);
 	trireme_client_free(cl[1]);
 	trireme_thread_offline();
-	trireme_stop(t);
+	stop(t);
 }
 
 /* The embedder's machine: it keeps the last command's bytes and a digest;
@@ -517,6 +528,7 @@ Test(large, embedder_cmd_and_query_of_1mib)
 
 	trireme_conf_default(&conf);
 	cr_assert_eq(trireme_start_sm(&conf, &echo_ops, NULL, &t, err, sizeof(err)), 0, "%s", err);
+	running = t;
 	c = trireme_client_new(t, 1, 16);
 	cr_assert_not_null(c);
 	fill(val, sizeof(val), 6);
@@ -540,5 +552,5 @@ Test(large, embedder_cmd_and_query_of_1mib)
 	cr_assert_eq(trireme_submit(c, &query, 1), -TRIREME_EINVAL);
 	converge(t);
 	trireme_client_free(c);
-	trireme_stop(t);
+	stop(t);
 }
