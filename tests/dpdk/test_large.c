@@ -37,7 +37,7 @@ static void
 stop(struct trireme *t)
 {
 	running = NULL;
-	stop(t);
+	trireme_stop(t);
 }
 
 TestSuite(large, .init = eal_up, .fini = eal_down, .timeout = 120);
