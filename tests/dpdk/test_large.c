@@ -66,13 +66,15 @@ fill(uint8_t *buf, size_t len, uint64_t seed)
 }
 
 static struct trireme *
-start(uint32_t log_slots)
+start_dir(uint32_t log_slots, const char *dir)
 {
 	struct trireme_conf conf;
 	struct trireme *t;
 	char err[256];
 
 	trireme_conf_default(&conf);
+	conf.data_dir = dir;
+	conf.sync = TRIREME_SYNC_NONE; /* a process crash is all the test makes */
 	if (log_slots != 0) {
 		conf.log_slots_max = log_slots;
 		conf.inflight_max = 64;
@@ -80,6 +82,12 @@ start(uint32_t log_slots)
 	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
 	running = t;
 	return t;
+}
+
+static struct trireme *
+start(uint32_t log_slots)
+{
+	return start_dir(log_slots, NULL);
 }
 
 /* The one completion of c's only command, through trireme_wait: every
@@ -424,6 +432,64 @@ Test(large, snapshot_catch_up_with_a_stage_open)
 	trireme_client_free(cl[1]);
 	trireme_thread_offline();
 	stop(t);
+}
+
+/* With data directories: a replica crashed while a large set is half
+ * staged restarts from its disk (the parts replayed like any command), the
+ * set completes; the whole cluster restarted from disk has the value. */
+Test(large, durable_restart_replays_parts)
+{
+	static uint8_t val[MIB];
+	char dir[] = "/tmp/trireme-large-XXXXXX", cmd[64];
+	struct trireme *t;
+	struct trireme_client *big;
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "big", .key_len = 3, .val = val,
+				.val_len = MIB};
+	struct trireme_replica_stats s;
+	struct trireme_done d;
+
+	cr_assert_not_null(mkdtemp(dir));
+	t = start_dir(0, dir);
+	trireme_thread_online();
+	big = trireme_client_new(t, 0, 16);
+	cr_assert_not_null(big);
+	fill(val, sizeof(val), 7);
+	cr_assert_eq(trireme_submit(big, &op, 3), 0); /* its first window of parts */
+	usleep(200 * 1000);
+	cr_assert_eq(trireme_replica_crash(t, 1), 0);
+	cr_assert_eq(trireme_replica_restart(t, 1), 0);
+	d = finish(big, NULL, 0);
+	cr_assert_eq(d.status, 0, "%s", trireme_strerror(d.status));
+	converge(t);
+	read_back(t, 1, "big", val, MIB);
+	trireme_replica_stats(t, 1, &s);
+	cr_assert_gt(s.incarnation, 1, "replica 1 did not restart from its directory");
+	trireme_client_free(big);
+	trireme_thread_offline();
+	stop(t);
+	t = start_dir(0, dir);
+	trireme_thread_online();
+	/* Reads right after a restart from disk may miss what the log
+	 * replays (seen with small keys too: reported); wait for the key. */
+	for (uint64_t deadline = now_ns() + 30 * SEC;;) {
+		bool all = true;
+
+		for (unsigned r = 0; r < 3; r++) {
+			trireme_replica_stats(t, r, &s);
+			all = all && s.keys == 1;
+		}
+		if (all)
+			break;
+		cr_assert(now_ns() < deadline, "the restarted replicas never replayed the set");
+		usleep(1000);
+	}
+	for (unsigned r = 0; r < 3; r++)
+		read_back(t, r, "big", val, MIB);
+	converge(t);
+	trireme_thread_offline();
+	stop(t);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
 }
 
 /* The embedder's machine: it keeps the last command's bytes and a digest;
