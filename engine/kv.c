@@ -526,11 +526,12 @@ static struct stage *
 stage_open(struct tr_sm *sm, uint64_t client_id, uint64_t stage, uint32_t total)
 {
 	struct stage *pick = NULL;
+	bool free_slot = false;
 
-	for (uint32_t i = 0; i < sm->stages_max && pick == NULL; i++)
+	for (uint32_t i = 0; i < sm->stages_max && !free_slot; i++)
 		if (!stage_at(sm, i)->used)
-			pick = stage_at(sm, i);
-	for (uint32_t i = 0; i < sm->stages_max && pick == NULL; i++) {
+			pick = stage_at(sm, i), free_slot = true;
+	for (uint32_t i = 0; i < sm->stages_max && !free_slot; i++) {
 		struct stage *st = stage_at(sm, i);
 
 		if (sm->stage_clock - st->last < sm->stage_ttl_cmds)
