@@ -155,6 +155,7 @@ struct rt_task {
 	uint64_t rng;
 	struct tr_net_stats net;
 	uint64_t rx_pkts, tx_pkts, rx_msgs_n, tx_msgs_n;
+	uint64_t tx_bytes;     /* frames' bytes, as sent */
 	uint64_t drops_fault, drops_malformed, drops_tx_full, drops_nombuf;
 	uint64_t drops_auth;   /* frames without a valid MAC (auth.h) */
 } __rte_cache_aligned;

@@ -40,6 +40,7 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(rejects);
 	TEL_U64(rx_pkts);
 	TEL_U64(tx_pkts);
+	TEL_U64(tx_bytes);
 	TEL_U64(rx_msgs);
 	TEL_U64(tx_msgs);
 	TEL_U64(drops_fault);
@@ -218,6 +219,7 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 		s->read_barriers += __atomic_load_n(&cs->read_barriers, __ATOMIC_RELAXED);
 		s->rx_pkts += __atomic_load_n(&k->rx_pkts, __ATOMIC_RELAXED);
 		s->tx_pkts += __atomic_load_n(&k->tx_pkts, __ATOMIC_RELAXED);
+		s->tx_bytes += __atomic_load_n(&k->tx_bytes, __ATOMIC_RELAXED);
 		s->rx_msgs += __atomic_load_n(&k->rx_msgs_n, __ATOMIC_RELAXED);
 		s->tx_msgs += __atomic_load_n(&k->tx_msgs_n, __ATOMIC_RELAXED);
 		s->drops_fault += __atomic_load_n(&k->drops_fault, __ATOMIC_RELAXED);

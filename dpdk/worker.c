@@ -41,13 +41,20 @@ static void
 tx_burst(struct rt_task *k, uint16_t queue, struct rte_mbuf **pkts, unsigned n)
 {
 	struct rt_replica *r = k->rep;
-	unsigned sent = rte_eth_tx_burst(r->port, queue, pkts, (uint16_t)n);
+	uint64_t bytes = 0;
+	unsigned sent;
 
+	for (unsigned i = 0; i < n; i++) /* before: a sent mbuf is the peer's */
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	sent = rte_eth_tx_burst(r->port, queue, pkts, (uint16_t)n);
 	k->tx_pkts += sent;
 	if (sent < n) {
 		k->drops_tx_full += n - sent;
+		for (unsigned i = sent; i < n; i++)
+			bytes -= rte_pktmbuf_pkt_len(pkts[i]);
 		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
 	}
+	k->tx_bytes += bytes;
 }
 
 /* Fault injection on the way out: drop, duplicate, delay. */

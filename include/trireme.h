@@ -415,7 +415,10 @@ struct trireme_replica_stats {
 	/* Remote clients (conf.serve_clients): requests taken, replies sent,
 	 * datagrams dropped as malformed (trireme_proto.h, TRP_DROPS). */
 	uint64_t remote_requests, remote_replies, remote_drops;
-	uint64_t reserved[3];      /* zero: room for later counters */
+	/* Bytes of the frames sent to peers (Ethernet headers on): the wire's
+	 * cost, on devices whose stats count no bytes (net_ring). */
+	uint64_t tx_bytes;         /* taken from reserved */
+	uint64_t reserved[2];      /* zero: room for later counters */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
 
