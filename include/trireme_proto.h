@@ -80,6 +80,10 @@
 #define TRP_REQS_MAX 32
 #define TRP_WINDOW_MAX 64        /* = TRIREME_WINDOW_MAX */
 #define TRP_KEY_MAX 1024         /* = TRIREME_KEY_MAX */
+/* One datagram per request and per reply, whatever the value: a remote set
+ * carries at most TRP_VAL_MAX bytes (above one packet's value the serving
+ * replica sends it as parts, trireme.h's large values), and a get of a
+ * longer value (TRIREME_LARGE_MAX, set by an embedder) is TRP_ST_INVAL. */
 #define TRP_VAL_MAX 4096         /* = TRIREME_VAL_MAX */
 #define TRP_IDLE_S 10
 
