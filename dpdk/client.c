@@ -362,6 +362,10 @@ large_advance(struct trireme_client *c)
 		for (unsigned i = 0; i < n; i++)
 			large_answer(c, cmds[i]);
 	advance_oldest(c);
+	/* A crashed replica takes no more parts (those in flight come back
+	 * ESTOPPED); its restart gives the client a new id. */
+	if (atomic_load_explicit(&c->rep->down, memory_order_relaxed) && L->err == 0)
+		L->err = -TRIREME_ESTOPPED;
 	large_send(c);
 	if (L->inflight == 0 && (L->err != 0 || L->final != NULL || L->sent == L->total)) {
 		L->done = true;

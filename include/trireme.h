@@ -333,8 +333,9 @@ struct trireme_done {
 	uint64_t tag;
 	int status;       /* 0, or -TRIREME_ETOO_OLD / -TRIREME_EFULL; cmd and
 			   * query: the machine's status (>= 0), or those, or
-			   * -TRIREME_EAPPLIED: a cmd the machine applied
-			   * before, whose answer this replica did not see
+			   * -TRIREME_EAPPLIED: a cmd (or a large set) the
+			   * machine applied before, whose answer this
+			   * replica did not see
 			   * (its replica caught up by a snapshot, PROTOCOL
 			   * §12 T1): applied exactly once, result unknown */
 	bool found;       /* get, del: the key was present; cmd, query:

@@ -434,6 +434,36 @@ Test(large, snapshot_catch_up_with_a_stage_open)
 	stop(t);
 }
 
+/* A crash of the client's replica mid-op ends the op with ESTOPPED (no
+ * hang); after the restart the client sends large values again. */
+Test(large, crash_mid_op_ends_it)
+{
+	static uint8_t val[MIB];
+	struct trireme *t = start(0);
+	struct trireme_client *c;
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "big", .key_len = 3, .val = val,
+				.val_len = MIB};
+	struct trireme_done d;
+
+	trireme_thread_online();
+	c = trireme_client_new(t, 2, 16);
+	cr_assert_not_null(c);
+	fill(val, sizeof(val), 8);
+	cr_assert_eq(trireme_submit(c, &op, 1), 0);
+	cr_assert_eq(trireme_replica_crash(t, 2), 0);
+	d = finish(c, NULL, 0);
+	cr_assert_eq(d.tag, 1);
+	cr_assert_eq(d.status, -TRIREME_ESTOPPED, "%s", trireme_strerror(d.status));
+	cr_assert_eq(trireme_replica_restart(t, 2), 0);
+	cr_assert_eq(submit_wait(c, &op, NULL, 0, &d), 0);
+	cr_assert_eq(d.status, 0, "%s", trireme_strerror(d.status));
+	read_back(t, 0, "big", val, MIB);
+	converge(t);
+	trireme_client_free(c);
+	trireme_thread_offline();
+	stop(t);
+}
+
 /* With data directories: a replica crashed while a large set is half
  * staged restarts from its disk (the parts replayed like any command), the
  * set completes; the whole cluster restarted from disk has the value. */
