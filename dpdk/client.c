@@ -433,7 +433,6 @@ int
 trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag)
 {
 	struct rt_cmd *cmd;
-
 	bool large;
 
 	if (!op_valid(c, op))
