@@ -51,12 +51,28 @@ wire(struct trireme *t, uint64_t *bytes, uint64_t *pkts)
 	}
 }
 
+/* The process's resident memory, KiB (0 when unknown). */
+static uint64_t
+rss_kb(void)
+{
+	char line[256];
+	uint64_t kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %" SCNu64, &kb) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return kb;
+}
+
 int
 main(int argc, char **argv)
 {
 	uint32_t value_size = TRIREME_LARGE_MAX, window = 64, mtu = 1500;
 	double secs = 5, t0, t1, lat_sum = 0, lat_max = 0;
-	uint64_t sets = 0, b0, p0, b1, p1;
+	uint64_t sets = 0, b0, p0, b1, p1, rss0, rss1;
 	struct trireme_conf conf;
 	struct trireme *t;
 	struct trireme_client *c;
@@ -96,9 +112,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench-large: out of memory\n");
 		return 1;
 	}
+	wire(t, &b0, &p0);
+	rss0 = rss_kb(); /* the value's buffer is not touched yet */
 	for (uint32_t i = 0; i < value_size; i++)
 		val[i] = (uint8_t)(i * 131 + 7);
-	wire(t, &b0, &p0);
 	t0 = now_s();
 	for (;;) {
 		char key[16];
@@ -132,15 +149,17 @@ main(int argc, char **argv)
 	}
 	t1 = now_s();
 	wire(t, &b1, &p1);
+	rss1 = rss_kb();
 	printf("{\"bench\":\"large\",\"value_size\":%" PRIu32 ",\"window\":%" PRIu32
 	       ",\"mtu\":%" PRIu32 ",\"sets\":%" PRIu64 ",\"secs\":%.3f,\"mb_per_s\":%.1f,"
 	       "\"sets_per_s\":%.1f,\"lat_mean_ms\":%.3f,\"lat_max_ms\":%.3f,"
 	       "\"wire_bytes\":%" PRIu64 ",\"wire_pkts\":%" PRIu64
-	       ",\"wire_bytes_per_value_byte\":%.3f}\n",
+	       ",\"wire_bytes_per_value_byte\":%.3f,\"rss_start_kb\":%" PRIu64
+	       ",\"rss_end_kb\":%" PRIu64 "}\n",
 	       value_size, window, mtu, sets, t1 - t0,
 	       (double)sets * value_size / (t1 - t0) / 1e6, (double)sets / (t1 - t0),
 	       sets > 0 ? lat_sum / (double)sets * 1e3 : 0, lat_max * 1e3, b1 - b0, p1 - p0,
-	       sets > 0 ? (double)(b1 - b0) / ((double)sets * value_size) : 0);
+	       sets > 0 ? (double)(b1 - b0) / ((double)sets * value_size) : 0, rss0, rss1);
 	trireme_client_free(c);
 	free(val);
 	trireme_stop(t);

@@ -34,8 +34,9 @@
  * staged on another would split their states), so it is a constant, not a
  * setting. A client stages one large command at a time, and 8 writers of
  * 1 MiB values already fill a link; a ninth gets -TRIREME_EFULL and
- * retries. The memory is mapped, not touched: 8 MiB of address space per
- * state machine, resident only while stages hold bytes. */
+ * retries. The memory is mapped (tr_stages_new): 9 MiB of address space
+ * per state machine, resident once a stage has held bytes there (or a
+ * snapshot was loaded: tr_sm_clients_decode clears every stage). */
 #define RT_LARGE_STAGES 8
 
 struct rt_replica;
