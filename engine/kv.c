@@ -721,6 +721,8 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 			continue;
 		}
 		sm->stage_clock++;
+		/* §8: a part's seq is decided like any write's, before its
+		 * bytes are staged: a duplicate part stages nothing. */
 		if (!sm_decide(sm, cmd, &res[i]))
 			continue;
 		if (cmd->op != TR_OP_PART) {

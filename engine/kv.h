@@ -137,7 +137,8 @@ void tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result
  * malformed: TR_ST_INVALID. A stage is keyed by (client_id, stage), stage
  * being the seq of the command's first part; a new one takes a free slot,
  * else the least recently used one idle for stage_ttl_cmds writes, else the
- * part is FULL. mem: tr_sm_stages_mem_bytes, 8-byte aligned. */
+ * part is FULL. mem: tr_sm_stages_mem_bytes, 8-byte aligned. stages_max and
+ * stage_bytes must be equal on every replica (FULL must be decided alike). */
 #define TR_SM_STAGE_TTL_CMDS (UINT64_C(1) << 20)
 size_t tr_sm_stages_mem_bytes(uint32_t stages_max, uint32_t stage_bytes);
 void tr_sm_stages_init(struct tr_sm *sm, void *mem, uint32_t stages_max, uint32_t stage_bytes);

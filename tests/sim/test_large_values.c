@@ -64,7 +64,7 @@ Test(large_values, restarts_joins_and_snapshots, .timeout = 120)
 	p.restarts = 3;
 	p.down_min_ns = 2000000;
 	p.down_max_ns = 30000000;
-	assert_runs(&p, "restarts", 160001, 100);
+	assert_runs(&p, "restarts", 160001, 60);
 }
 
 Test(large_values, pauses_past_the_ring, .timeout = 120)
@@ -87,7 +87,7 @@ Test(large_values, crashes_from_disk, .timeout = 120)
 	p.crash_disks = 3;
 	p.power_losses = 1;
 	p.corrupt = 0.3;
-	assert_runs(&p, "disk", 180001, 60);
+	assert_runs(&p, "disk", 180001, 40);
 }
 
 /* The checkers' teeth: each bug fails some of the seeds above. */
