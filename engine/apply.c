@@ -5,7 +5,8 @@
 #include "internal.h"
 
 /* An instance's commands go to the state machine in batches; a read ends
- * its batch, so that its value is still valid when it is completed. */
+ * its batch, so that its value is still valid when it is completed, and so
+ * does a part (a large command's whole may apply with it). */
 static void
 apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct tr_value *v)
 {
@@ -19,6 +20,7 @@ apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct
 	while (i < v->cmd_count) {
 		uint16_t first = i;
 		unsigned n = 0;
+		bool ends;
 
 		do {
 			int rc = tr_cmd_decode(v->cmds, v->cmds_len, &off, &cmds[n]);
@@ -26,7 +28,9 @@ apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct
 			assert(rc == 0); /* validated when it entered the replica */
 			(void)rc;
 			i++;
-		} while (!tr_op_is_read(cmds[n++].op) && n < TR_SM_BATCH_MAX && i < v->cmd_count);
+			ends = tr_op_is_read(cmds[n].op) || cmds[n].op == TR_OP_PART;
+			n++;
+		} while (!ends && n < TR_SM_BATCH_MAX && i < v->cmd_count);
 		tr_sm_apply_batch(a->sm, cmds, n, res);
 		for (unsigned k = 0; ours && a->complete != NULL && k < n; k++) {
 			struct tr_completion done = {
