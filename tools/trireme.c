@@ -630,6 +630,7 @@ print_json(const struct app *a, const struct outcome *out)
 		       PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
 		       ",\"snap_bytes_rx\":%" PRIu64 ",\"remote_requests\":%" PRIu64
 		       ",\"remote_replies\":%" PRIu64 ",\"remote_drops\":%" PRIu64
+		       ",\"tx_pkts\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
 		       ",\"wal_records\":%" PRIu64 ",\"wal_syncs\":%" PRIu64
 		       ",\"wal_records_per_sync\":%.2f,\"wal_sync_us\":%.1f"
 		       ",\"disk_snapshots\":%" PRIu64 ",\"wal_trimmed\":%" PRIu64
@@ -640,7 +641,7 @@ print_json(const struct app *a, const struct outcome *out)
 		       st->drops_auth, st->drops_implausible, st->paused ? "true" : "false", st->down ? "true" : "false",
 		       st->incarnation, st->too_old, st->snap_sent, st->snap_installs,
 		       st->snap_bytes_rx, st->remote_requests, st->remote_replies,
-		       st->remote_drops, ds->wal_records, ds->wal_syncs,
+		       st->remote_drops, st->tx_pkts, st->tx_bytes, ds->wal_records, ds->wal_syncs,
 		       ds->wal_syncs > 0 ? (double)ds->wal_records / (double)ds->wal_syncs : 0.0,
 		       ds->wal_syncs > 0 ? (double)ds->wal_sync_ns / 1e3 / (double)ds->wal_syncs
 					 : 0.0,
