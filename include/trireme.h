@@ -320,7 +320,8 @@ struct trireme_op {
  * with a large op in flight must keep calling one of them (trireme_wait
  * sleeps only while parts are in flight). Its status: that of a set or cmd;
  * -TRIREME_EFULL: not applied (no stage free, at most 8 large commands of
- * the cluster at once, or the store full); -TRIREME_ETOO_OLD,
+ * the cluster at once, or the store full); -TRIREME_EINVAL: not applied (a
+ * part the replicas refused as malformed); -TRIREME_ETOO_OLD,
  * -TRIREME_ESTOPPED: outcome unknown; -TRIREME_EAPPLIED (a set as well as a
  * cmd): applied exactly once, its result not seen here. After an error the
  * remaining parts are not sent; the replicas drop the half-staged command
