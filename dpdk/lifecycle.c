@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -315,6 +316,28 @@ static struct tr_ring_mesh mesh;
 static _Atomic bool instance_running;
 
 
+/* conf.client_id_base 0: a random base for this process, below 2^63 and a
+ * multiple of a power of two above one life's ids (3 * clients_max), so that
+ * no two processes, nor two starts from one data directory, share a client
+ * id: a shared id takes over the other's sequences (§8), and its writes are
+ * answered as duplicates without being applied. */
+static uint64_t
+client_id_nonce(uint32_t clients_max)
+{
+	uint64_t nonce = 0, span = (uint64_t)TR_REPLICAS * clients_max, base;
+	unsigned shift = 0;
+
+	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
+		uint64_t seed[2] = {rte_rdtsc(), (uint64_t)getpid()};
+
+		nonce = tr_kv_key_hash((const uint8_t *)seed, sizeof(seed));
+	}
+	while (shift < 62 && (UINT64_C(1) << shift) < span)
+		shift++;
+	base = (nonce >> (shift + 1)) << shift;
+	return base != 0 ? base : UINT64_C(1) << shift;
+}
+
 int
 trireme_start(const struct trireme_conf *conf, struct trireme **out, char *err, size_t len)
 {
@@ -376,6 +399,8 @@ trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *s
 		return rt_fail(err, len, -TRIREME_ENOMEM, "out of memory");
 	}
 	t->conf = *conf;
+	if (t->conf.client_id_base == 0)
+		t->conf.client_id_base = client_id_nonce(conf->clients_max);
 	if (conf->data_dir != NULL && (t->conf.data_dir = strdup(conf->data_dir)) == NULL) {
 		free(t);
 		atomic_store(&instance_running, false);

@@ -232,9 +232,9 @@ Test(client_props, random_calls_keep_the_contract, .init = eal_up, .timeout = 15
 				op.key_len = (uint16_t)(1 + below(64));
 				op.key = NULL;
 				break;
-			case 5:
+			case 5: /* above a packet is a large op; above 1 MiB, nothing */
 				op.kind = TRIREME_SET;
-				op.val_len = trireme_value_max(&conf, op.key_len) + 1 + below(2);
+				op.val_len = TRIREME_LARGE_MAX + 1 + below(2);
 				break;
 			case 6:
 				op.kind = TRIREME_SET;
@@ -243,7 +243,7 @@ Test(client_props, random_calls_keep_the_contract, .init = eal_up, .timeout = 15
 				break;
 			case 7:
 				op.kind = TRIREME_SET;
-				op.val_len = TRIREME_VAL_MAX + 1 + below(1u << 20);
+				op.val_len = TRIREME_LARGE_MAX + 1 + below(1u << 20);
 				break;
 			case 8:
 				cr_assert_eq(trireme_submit(h->c, NULL, next_tag), -TRIREME_EINVAL);

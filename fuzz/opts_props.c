@@ -89,7 +89,7 @@ accepted_is_consistent(const struct opts *o)
 	cr_assert(!o->port_set || o->replica_id_set);
 	cr_assert(o->replica_id < TRIREME_REPLICAS);
 	cr_assert(o->window >= 1 && o->window <= OPTS_WINDOW_MAX);
-	cr_assert(o->keys >= 1 && o->value_size >= 1 && o->value_size <= TRIREME_VAL_MAX);
+	cr_assert(o->keys >= 1 && o->value_size >= 1 && o->value_size <= TRIREME_LARGE_MAX);
 	cr_assert(o->read_ratio >= 0 && o->read_ratio <= 1);
 	cr_assert(o->loss >= 0 && o->loss <= 0.9);
 	cr_assert(o->writers <= TRIREME_REPLICAS);
@@ -124,7 +124,7 @@ Test(opts_props, random_valid_command_lines_land_in_their_fields, .init = cr_red
 		struct opts o;
 		unsigned window = 1 + below(OPTS_WINDOW_MAX), writers = 1 + below(3);
 		unsigned mtu = TRIREME_MTU_MIN + below(TRIREME_MTU_MAX - TRIREME_MTU_MIN + 1);
-		unsigned vs = 1 + below(TRIREME_VAL_MAX), id = below(3), batch = 1 + below(4096);
+		unsigned vs = 1 + below(TRIREME_LARGE_MAX), id = below(3), batch = 1 + below(4096);
 		unsigned ratio_pct = below(101), mode = below(3);
 		bool single = below(2), hist = below(4) == 0;
 		uint64_t seed = next();
@@ -181,7 +181,7 @@ Test(opts_props, values_outside_their_range_or_malformed_are_refused, .init = cr
 		{"mtu", TRIREME_MTU_MIN, TRIREME_MTU_MAX},
 		{"window", 1, OPTS_WINDOW_MAX},
 		{"keys", 1, 1000000000},
-		{"value-size", 1, TRIREME_VAL_MAX},
+		{"value-size", 1, TRIREME_LARGE_MAX},
 		{"writers", 0, 3},
 		{"batch", 1, OPTS_BATCH_MAX},
 		{"inflight", 1, 1u << 20},

@@ -131,12 +131,14 @@ struct trireme_conf {
 	uint64_t seed;
 	/* Client ids (the exactly-once key of PROTOCOL §8, sent in every
 	 * command) are client_id_base + replica * clients_max + n, n below
-	 * clients_max. Processes and incarnations that share a cluster need
-	 * bases far apart (e.g. from a random nonce), or a restarted replica's
-	 * clients would reuse the ids and sequences of the ones before. (An
-	 * in-process restart, trireme_replica_restart, moves its clients to
-	 * new ids by itself.) */
-	uint64_t client_id_base;     /* default 0; taken from reserved */
+	 * clients_max. 0 (the default): trireme_start picks a random base
+	 * below 2^63 (getrandom), so that another process, or this one started
+	 * again on its data directory, never reuses an id whose sequences the
+	 * replicas remember (its writes would be answered as duplicates and
+	 * not applied). A base of your own must be as far from every other
+	 * process's and start's. (An in-process restart,
+	 * trireme_replica_restart, moves its clients to new ids by itself.) */
+	uint64_t client_id_base;     /* default 0: random; taken from reserved */
 	/* Start as an amnesiac that joins running peers (PROTOCOL §12 J; the
 	 * launcher's --cluster-state existing): a replica restarted without
 	 * its memory. It serves once caught up with its peers. */

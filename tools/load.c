@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -486,25 +485,6 @@ load_outstanding_live(const struct load *l)
 		if (!paused[l->clients[i].replica])
 			n += l->clients[i].used + l->clients[i].prep_count;
 	return n;
-}
-
-uint64_t
-load_client_id_base(uint32_t clients_max)
-{
-	uint64_t nonce = 0, span = (uint64_t)TRIREME_REPLICAS * clients_max;
-	unsigned shift = 0;
-
-	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		nonce = mix64((uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec) ^
-			mix64((uint64_t)getpid());
-	}
-	while (shift < 63 && (UINT64_C(1) << shift) < span)
-		shift++;
-	/* The nonce above the ids of this process's clients, below 2^63. */
-	return (nonce >> (shift + 1)) << shift;
 }
 
 void

@@ -10,7 +10,7 @@
  * file of a process killed by SIGKILL still checks. call and ret are
  * CLOCK_MONOTONIC nanoseconds, the one clock of every process on the host;
  * the client is the runtime's client id (unique across processes and
- * incarnations with load_client_id_base), and every set writes a value
+ * incarnations: the library's random client_id_base), and every set writes a value
  * "<client>.<seq>:..." of its own. Local reads are not linearizable by
  * design and are left out of it (counted in local_reads).
  */
@@ -55,11 +55,6 @@ struct load;
 struct load *load_new(struct trireme *t, const struct load_conf *lc, char *err, size_t err_len);
 /* Flushes the history (what is outstanding stays pending: unknown), frees. */
 void load_free(struct load *l);
-
-/* A trireme_conf client_id_base for this process: a random nonce above the
- * ids of its TRIREME_REPLICAS * clients_max clients, below 2^63 (a JSON
- * int64), so that no two processes or incarnations share a client id. */
-uint64_t load_client_id_base(uint32_t clients_max);
 
 void load_start(struct load *l);
 void load_stop(struct load *l);

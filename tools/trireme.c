@@ -751,8 +751,6 @@ launch(struct app *a)
 		return EXIT_USAGE;
 	if (make_conf(&a->o, &conf) != 0)
 		return EXIT_USAGE;
-	/* Client ids of our own: exactly-once (§8) and the history's clients. */
-	conf.client_id_base = load_client_id_base(conf.clients_max);
 	a->conf_batch = conf.batch_cmds_max;
 	a->conf_mtu = conf.mtu;
 	if (a->o.history != NULL && (a->history = fopen(a->o.history, "w")) == NULL) {
