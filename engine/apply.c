@@ -21,10 +21,9 @@ apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct
 		unsigned n = 0;
 
 		do {
-			int rc = tr_cmd_decode(v->cmds, v->cmds_len, &off, &cmds[n]);
-
-			assert(rc == 0); /* validated when it entered the replica */
-			(void)rc;
+			/* validated when it entered the replica (wire, disk, submit) */
+			off += tr_cmd_read(v->cmds + off, &cmds[n]);
+			assert(off <= v->cmds_len);
 			i++;
 		} while (!tr_op_is_read(cmds[n++].op) && n < TR_SM_BATCH_MAX && i < v->cmd_count);
 		tr_sm_apply_batch(a->sm, cmds, n, res);
@@ -50,10 +49,9 @@ apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct
  * for every column (acquire on read_tail: the batch the owner column wrote;
  * release on read_head: its memory back to the owner column). */
 static void
-answer_reads(struct tr_applier *a)
+answer_batches(struct tr_applier *a, uint64_t head)
 {
 	struct tr_replica *r = a->rep;
-	uint64_t head = atomic_load_explicit(&r->shared.read_head, memory_order_relaxed);
 
 	while (head != atomic_load_explicit(&r->shared.read_tail, memory_order_acquire)) {
 		const struct tr_read_batch *b = &r->shared.read_batches[head % r->cfg.read_batches_max];
@@ -85,6 +83,17 @@ answer_reads(struct tr_applier *a)
 	}
 }
 
+/* Q3, with the common case (no batch handed over) inline. */
+static inline void
+answer_reads(struct tr_applier *a)
+{
+	struct tr_replica *r = a->rep;
+	uint64_t head = atomic_load_explicit(&r->shared.read_head, memory_order_relaxed);
+
+	if (head != atomic_load_explicit(&r->shared.read_tail, memory_order_acquire))
+		answer_batches(a, head);
+}
+
 unsigned
 tr_apply(struct tr_applier *a, unsigned max)
 {
@@ -94,25 +103,26 @@ tr_apply(struct tr_applier *a, unsigned max)
 	if (atomic_load_explicit(&r->shared.violation, memory_order_relaxed))
 		return 0;
 	while (done < max) {
-		struct tr_head heads[TR_COLUMNS];
 		const struct tr_slot *slot[TR_COLUMNS];
 		uint64_t applied[TR_COLUMNS];
+		unsigned dep[TR_COLUMNS] = {0}, committed = 0;
 		int col;
 
 		answer_reads(a); /* Q3 */
-		for (unsigned c = 0; c < TR_COLUMNS; c++) {
-			const struct tr_slot *s;
-
+		for (unsigned c = 0; c < TR_COLUMNS; c++)
 			applied[c] = atomic_load_explicit(&r->shared.applied[c], memory_order_relaxed);
-			s = tr_column_slot(&r->col[c], applied[c]);
-			heads[c].committed = s != NULL &&
-				atomic_load_explicit(&s->committed, memory_order_acquire) ==
-					applied[c] + 1;
-			slot[c] = heads[c].committed ? s : NULL;
-			if (heads[c].committed)
-				memcpy(heads[c].deps, s->value.deps, sizeof(heads[c].deps));
+		/* §7: the heads, and what each committed one depends on. */
+		for (unsigned c = 0; c < TR_COLUMNS; c++) {
+			const struct tr_slot *s = slot_find(&r->col[c], applied[c]);
+
+			slot[c] = s;
+			if (s != NULL && atomic_load_explicit(&s->committed, memory_order_acquire) ==
+						 applied[c] + 1) {
+				committed |= 1u << c;
+				dep[c] = order_deps(s->value.deps, c, applied);
+			}
 		}
-		col = tr_order_next(heads, applied, &a->blocked);
+		col = order_pick(dep, committed, &a->blocked);
 		if (col < 0)
 			break;
 		apply_instance(a, (unsigned)col, applied[col], &slot[col]->value);

@@ -61,6 +61,35 @@ self_id(const struct tr_column *c)
 	return c->rep->cfg.id;
 }
 
+/* The slot of lsn if this replica holds it (tr_column_slot), else NULL. */
+static inline struct tr_slot *
+slot_find(const struct tr_column *c, uint64_t lsn)
+{
+	struct tr_slot *s;
+
+	if (lsn < c->base || lsn - c->base > c->mask)
+		return NULL;
+	s = &c->slots[lsn & c->mask];
+	return s->lsn == lsn ? s : NULL;
+}
+
+/* §7: X depends on column d (d != X's column) iff X.deps[d] > applied[d];
+ * the mask of those d, for order_pick. */
+static inline unsigned
+order_deps(const uint64_t deps[TR_COLUMNS], unsigned column, const uint64_t applied[TR_COLUMNS])
+{
+	unsigned m = 0;
+
+	for (unsigned d = 0; d < TR_COLUMNS; d++)
+		m |= (unsigned)(deps[d] > applied[d]) << d;
+	return m & ~(1u << column);
+}
+
+/* order.c: tr_order_next on the heads' deps masks (order_deps; committed
+ * heads only), committed the mask of committed heads. need gets the
+ * blocking columns (0 unless it returns -1). */
+int order_pick(const unsigned dep[TR_COLUMNS], unsigned committed, unsigned *need);
+
 /* replica.c */
 struct tr_slot *slot_cell(struct tr_column *c, uint64_t lsn);
 void known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *deps);

@@ -238,12 +238,7 @@ slot_cell(struct tr_column *c, uint64_t lsn)
 const struct tr_slot *
 tr_column_slot(const struct tr_column *c, uint64_t lsn)
 {
-	const struct tr_slot *s;
-
-	if (lsn < c->base || lsn - c->base > c->mask)
-		return NULL;
-	s = &c->slots[lsn & c->mask];
-	return s->lsn == lsn ? s : NULL;
+	return slot_find(c, lsn);
 }
 
 static void

@@ -261,15 +261,7 @@ tr_cmd_decode(const uint8_t *buf, size_t len, size_t *off, struct tr_cmd *c)
 		return TR_WIRE_E_BAD_CMD;
 	if (left - TR_WIRE_CMD_HDR_BYTES < (size_t)key_len + val_len)
 		return TR_WIRE_E_TRUNCATED;
-	c->op = op;
-	c->window = window;
-	c->client_id = ld_u64(p + 2);
-	c->seq = ld_u64(p + 10);
-	c->key = p + TR_WIRE_CMD_HDR_BYTES;
-	c->key_len = key_len;
-	c->val = tr_op_has_val(op) ? c->key + key_len : NULL;
-	c->val_len = val_len;
-	*off += TR_WIRE_CMD_HDR_BYTES + (size_t)key_len + val_len;
+	*off += tr_cmd_read(p, c);
 	return TR_WIRE_OK;
 }
 

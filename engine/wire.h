@@ -41,6 +41,7 @@
 #ifndef TR_WIRE_H
 #define TR_WIRE_H
 
+#include "le.h"
 #include "types.h"
 
 #define TR_WIRE_MAGIC0 'T'
@@ -132,6 +133,21 @@ size_t tr_cmd_bytes(const struct tr_cmd *c);
 size_t tr_cmd_encode(uint8_t *buf, size_t cap, const struct tr_cmd *c);
 /* Decodes the command at buf[*off]; advances *off. 0 or TR_WIRE_E_*. */
 int tr_cmd_decode(const uint8_t *buf, size_t len, size_t *off, struct tr_cmd *c);
+/* The command at p, bytes tr_cmd_decode or tr_cmds_validate accepted
+ * already (no checks): fills c as tr_cmd_decode does; returns its length. */
+static inline size_t
+tr_cmd_read(const uint8_t *p, struct tr_cmd *c)
+{
+	c->op = p[0];
+	c->window = p[1];
+	c->client_id = ld_u64(p + 2);
+	c->seq = ld_u64(p + 10);
+	c->key_len = ld_u16(p + 18);
+	c->val_len = ld_u32(p + 20);
+	c->key = p + TR_WIRE_CMD_HDR_BYTES;
+	c->val = tr_op_has_val(c->op) ? c->key + c->key_len : NULL;
+	return TR_WIRE_CMD_HDR_BYTES + (size_t)c->key_len + c->val_len;
+}
 /* Checks that cmds holds exactly count well-formed commands. */
 int tr_cmds_validate(const uint8_t *cmds, size_t len, unsigned count);
 
