@@ -308,7 +308,7 @@ tr_replica_restored(struct tr_replica *r, uint64_t now_ns)
 
 		c->committed = u64_max(c->committed, c->base);
 		for (;;) {
-			const struct tr_slot *h = tr_column_slot(c, c->committed);
+			const struct tr_slot *h = slot_find(c, c->committed);
 
 			if (h == NULL || !slot_committed(h))
 				break;
@@ -316,7 +316,7 @@ tr_replica_restored(struct tr_replica *r, uint64_t now_ns)
 		}
 		if (c->owned) {
 			for (uint64_t lsn = c->committed; lsn < c->next_lsn; lsn++) {
-				struct tr_slot *s = (struct tr_slot *)tr_column_slot(c, lsn);
+				struct tr_slot *s = slot_find(c, lsn);
 
 				if (s == NULL || slot_committed(s))
 					continue; /* no record: never allocated durably */

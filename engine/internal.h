@@ -73,6 +73,57 @@ slot_find(const struct tr_column *c, uint64_t lsn)
 	return s->lsn == lsn ? s : NULL;
 }
 
+/* known[column], seq_cst (DESIGN.md, "known across threads"). */
+static inline uint64_t
+known_get(const struct tr_replica *r, unsigned column)
+{
+	return atomic_load(&((struct tr_replica *)r)->shared.known[column]);
+}
+
+static inline void
+known_load(const struct tr_replica *r, uint64_t known[TR_COLUMNS])
+{
+	for (unsigned i = 0; i < TR_COLUMNS; i++)
+		known[i] = known_get(r, i);
+}
+
+/* D1: known[column] = max(known[column], want): an atomic max with seq_cst,
+ * so that a handler's later capture (known_load) on another column's thread
+ * cannot miss it. want 0 changes nothing (nothing to load). */
+static inline void
+known_max(struct tr_replica *r, unsigned column, uint64_t want)
+{
+	uint64_t cur;
+
+	if (want == 0)
+		return;
+	cur = atomic_load(&r->shared.known[column]);
+	if (r->cfg.variant & TR_VARIANT_NO_FENCE) {
+		/* Known-bad: a relaxed store; a later load may pass it (and
+		 * two columns' concurrent maxes may lose one). */
+		if (cur < want)
+			atomic_store_explicit(&r->shared.known[column], want, memory_order_relaxed);
+		return;
+	}
+	while (cur < want && !atomic_compare_exchange_weak(&r->shared.known[column], &cur, want))
+		;
+}
+
+/* D1: record the slot itself, then what its deps reveal (NULL: none). */
+static inline void
+known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *deps)
+{
+	if (r->cfg.variant & TR_VARIANT_PLAIN_DEPS)
+		deps = NULL; /* known-bad: known ignores the deps it sees */
+	for (unsigned i = 0; i < TR_COLUMNS; i++) {
+		uint64_t want = i == column ? lsn + 1 : 0;
+
+		if (deps != NULL && deps[i] > want)
+			want = deps[i];
+		known_max(r, i, want);
+	}
+}
+
 /* §7: X depends on column d (d != X's column) iff X.deps[d] > applied[d];
  * the mask of those d, for order_pick. */
 static inline unsigned
@@ -92,9 +143,7 @@ int order_pick(const unsigned dep[TR_COLUMNS], unsigned committed, unsigned *nee
 
 /* replica.c */
 struct tr_slot *slot_cell(struct tr_column *c, uint64_t lsn);
-void known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *deps);
 void known_merge(struct tr_replica *r, const uint64_t known[TR_COLUMNS]);
-void known_load(const struct tr_replica *r, uint64_t known[TR_COLUMNS]);
 struct tr_msg *out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to);
 void slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v);
 bool value_equal(const struct tr_value *a, const struct tr_value *b);
@@ -105,12 +154,12 @@ uint64_t backoff_ns(struct tr_column *c, uint32_t attempts);
 
 /* propose.c */
 void attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr_out *out);
-void propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
+void propose_waiting(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
 /* C1 to both peers; W2: by reference to voter (TR_REPLICAS: none). */
 void send_commit(struct tr_column *c, const struct tr_slot *s, uint8_t voter, struct tr_out *out);
 
 /* read.c */
-void read_pump(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
+void read_pump_busy(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
 struct tr_barrier *read_barrier(struct tr_column *c, uint64_t id, uint8_t from);
 void read_answered(struct tr_column *c, struct tr_barrier *b, const uint64_t k[TR_COLUMNS],
 		   uint64_t now_ns);
@@ -142,7 +191,28 @@ joining(const struct tr_replica *r)
 /* plausible.c (issue 17) */
 bool plausible_inc(struct tr_column *c, const struct tr_msg *m);
 bool plausible(struct tr_column *c, const struct tr_msg *m);
-uint64_t plausible_horizon(const struct tr_column *c, unsigned column);
+
+/* Issue 17: the highest lsn (exclusive) a peer may name in column d. H1: the
+ * own column is exactly what this replica allocated (known[own] covers
+ * next_lsn, P1/D1); H2: another column, known[d] plus the window. */
+static inline uint64_t
+plausible_window(const struct tr_config *cfg)
+{
+	return (uint64_t)cfg->log_slots_max + 2 * (uint64_t)cfg->inflight_max;
+}
+
+static inline uint64_t
+plausible_horizon(const struct tr_column *c, unsigned d)
+{
+	const struct tr_config *cfg = &c->rep->cfg;
+	uint64_t k = known_get(c->rep, d);
+
+	/* (Known-bad J2, J3 variants: a joiner that votes at once knows
+	 * nothing of its column yet; one that reuses H lies below its peers' L.) */
+	if (d == cfg->id && !joining(c->rep))
+		return cfg->variant & TR_VARIANT_JOIN_FROM_H ? k + cfg->inflight_max : k;
+	return u64_min(k + plausible_window(cfg), TR_LSN_MAX);
+}
 
 /* recv_*.c */
 void recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct tr_out *out);
@@ -153,5 +223,22 @@ void recv_fetch(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 void recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns);
 void recv_read_index(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
 void recv_read_index_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns);
+
+/* The end of every flush, recv and tick: proposes what waits (P7, then the
+ * queued client commands), then pumps the read barrier (Q1); each only
+ * when it has something to do. */
+static inline void
+propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
+{
+	if (c->repropose_count > 0 || c->pending_count > 0)
+		propose_waiting(c, now_ns, out);
+}
+
+static inline void
+read_pump(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
+{
+	if (c->barrier_count > 0 || c->reads_count > 0)
+		read_pump_busy(c, now_ns, out);
+}
 
 #endif

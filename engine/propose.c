@@ -145,9 +145,10 @@ allocate(struct tr_column *c, const uint8_t *cmds, uint32_t len, uint16_t count,
 }
 
 /* Proposes what waits: first P7 re-proposals, then queued client commands,
- * as many commands per instance as the batch limits allow. */
+ * as many commands per instance as the batch limits allow (propose_pending
+ * calls it when something does). */
 void
-propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
+propose_waiting(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 {
 	const struct tr_config *cfg = &c->rep->cfg;
 

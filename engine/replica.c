@@ -241,37 +241,6 @@ tr_column_slot(const struct tr_column *c, uint64_t lsn)
 	return slot_find(c, lsn);
 }
 
-static void
-known_max(struct tr_replica *r, unsigned column, uint64_t want)
-{
-	uint64_t cur = atomic_load(&r->shared.known[column]);
-
-	if (r->cfg.variant & TR_VARIANT_NO_FENCE) {
-		/* Known-bad: a relaxed store; a later load may pass it (and
-		 * two columns' concurrent maxes may lose one). */
-		if (cur < want)
-			atomic_store_explicit(&r->shared.known[column], want, memory_order_relaxed);
-		return;
-	}
-	while (cur < want && !atomic_compare_exchange_weak(&r->shared.known[column], &cur, want))
-		;
-}
-
-/* D1: record the slot itself, then what its deps reveal. Atomic max with
- * seq_cst, so that a handler's later capture (known_load) on another column's
- * thread cannot miss it (DESIGN.md, "known across threads"). */
-void
-known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *deps)
-{
-	for (unsigned i = 0; i < TR_COLUMNS; i++) {
-		uint64_t want = i == column ? lsn + 1 : 0;
-
-		if (deps != NULL && deps[i] > want && !(r->cfg.variant & TR_VARIANT_PLAIN_DEPS))
-			want = deps[i];
-		known_max(r, i, want);
-	}
-}
-
 /* Q2: merge another replica's known (element-wise max, as D1 does). */
 void
 known_merge(struct tr_replica *r, const uint64_t known[TR_COLUMNS])
@@ -280,17 +249,10 @@ known_merge(struct tr_replica *r, const uint64_t known[TR_COLUMNS])
 		known_max(r, i, known[i]);
 }
 
-void
-known_load(const struct tr_replica *r, uint64_t known[TR_COLUMNS])
-{
-	for (unsigned i = 0; i < TR_COLUMNS; i++)
-		known[i] = atomic_load(&((struct tr_replica *)r)->shared.known[i]);
-}
-
 uint64_t
 tr_known(const struct tr_replica *r, unsigned column)
 {
-	return atomic_load(&((struct tr_replica *)r)->shared.known[column]);
+	return known_get(r, column);
 }
 
 /* A message to fill, or NULL when the output is full (the caller retries on
