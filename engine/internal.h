@@ -115,6 +115,7 @@ known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *
 {
 	if (r->cfg.variant & TR_VARIANT_PLAIN_DEPS)
 		deps = NULL; /* known-bad: known ignores the deps it sees */
+#pragma GCC unroll 3
 	for (unsigned i = 0; i < TR_COLUMNS; i++) {
 		uint64_t want = i == column ? lsn + 1 : 0;
 
@@ -131,6 +132,7 @@ order_deps(const uint64_t deps[TR_COLUMNS], unsigned column, const uint64_t appl
 {
 	unsigned m = 0;
 
+#pragma GCC unroll 3
 	for (unsigned d = 0; d < TR_COLUMNS; d++)
 		m |= (unsigned)(deps[d] > applied[d]) << d;
 	return m & ~(1u << column);
