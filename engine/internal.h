@@ -73,6 +73,36 @@ slot_find(const struct tr_column *c, uint64_t lsn)
 	return s->lsn == lsn ? s : NULL;
 }
 
+struct tr_slot *slot_fresh(struct tr_column *c, uint64_t lsn);
+
+/* The ring cell for lsn, reset for it (slot_fresh, replica.c) if it held an
+ * older lsn; NULL when lsn is below the recycled base or beyond the ring. */
+static inline struct tr_slot *
+slot_cell(struct tr_column *c, uint64_t lsn)
+{
+	struct tr_slot *s = &c->slots[lsn & c->mask];
+
+	if (s->lsn == lsn && lsn >= c->base && lsn - c->base <= c->mask)
+		return s;
+	return slot_fresh(c, lsn);
+}
+
+/* Copies a value into the slot's own memory (its cmds cell). The slot's
+ * own value (v == &s->value) is there already. */
+static inline void
+slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v)
+{
+	assert(v->cmds_len <= c->rep->cfg.batch_bytes_max);
+	(void)c;
+	if (v != &s->value) {
+		if (v->cmds != s->cmds && v->cmds_len > 0)
+			memmove(s->cmds, v->cmds, v->cmds_len);
+		s->value = *v;
+		s->value.cmds = s->cmds;
+	}
+	s->flags |= TR_SLOT_VALUE;
+}
+
 /* known[column], seq_cst (DESIGN.md, "known across threads"). */
 static inline uint64_t
 known_get(const struct tr_replica *r, unsigned column)
@@ -144,10 +174,8 @@ order_deps(const uint64_t deps[TR_COLUMNS], unsigned column, const uint64_t appl
 int order_pick(const unsigned dep[TR_COLUMNS], unsigned committed, unsigned *need);
 
 /* replica.c */
-struct tr_slot *slot_cell(struct tr_column *c, uint64_t lsn);
 void known_merge(struct tr_replica *r, const uint64_t known[TR_COLUMNS]);
 struct tr_msg *out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to);
-void slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v);
 bool value_equal(const struct tr_value *a, const struct tr_value *b);
 void violation(struct tr_replica *r, const char *why);
 void config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t clients_max);

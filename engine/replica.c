@@ -204,34 +204,34 @@ tr_out_reset(struct tr_out *out)
 	out->deadline_ns = UINT64_MAX;
 }
 
-/* The ring cell for lsn, reset for it if it held an older lsn; NULL when lsn
- * is below the recycled base or beyond the ring. */
+/* slot_cell for a cell that does not hold lsn yet: NULL when lsn is below
+ * the recycled base or beyond the ring, else the cell reset for it (it held
+ * an older lsn). */
 struct tr_slot *
-slot_cell(struct tr_column *c, uint64_t lsn)
+slot_fresh(struct tr_column *c, uint64_t lsn)
 {
 	struct tr_slot *s;
 
 	if (lsn < c->base || lsn - c->base > c->mask)
 		return NULL;
 	s = &c->slots[lsn & c->mask];
-	if (s->lsn != lsn) {
-		assert(s->lsn == UINT64_MAX || s->lsn < c->base);
-		atomic_store_explicit(&s->committed, 0, memory_order_relaxed);
-		s->lsn = lsn;
-		s->flags = 0;
-		s->refused = 0;
-		s->promised = (struct tr_ballot){0, 0};
-		s->vbal = (struct tr_ballot){0, 0};
-		s->attempt = (struct tr_ballot){0, 0};
-		s->n_seen = 0;
-		s->attempts = 0;
-		s->seen_ns = 0;
-		s->timer_ns = UINT64_MAX;
-		memset(&s->value, 0, sizeof(s->value));
-		s->value.cmds = s->cmds;
-		s->own_len = 0;
-		s->own_count = 0;
-	}
+	assert(s->lsn != lsn); /* slot_cell returned it */
+	assert(s->lsn == UINT64_MAX || s->lsn < c->base);
+	atomic_store_explicit(&s->committed, 0, memory_order_relaxed);
+	s->lsn = lsn;
+	s->flags = 0;
+	s->refused = 0;
+	s->promised = (struct tr_ballot){0, 0};
+	s->vbal = (struct tr_ballot){0, 0};
+	s->attempt = (struct tr_ballot){0, 0};
+	s->n_seen = 0;
+	s->attempts = 0;
+	s->seen_ns = 0;
+	s->timer_ns = UINT64_MAX;
+	memset(&s->value, 0, sizeof(s->value));
+	s->value.cmds = s->cmds;
+	s->own_len = 0;
+	s->own_count = 0;
 	return s;
 }
 
@@ -275,18 +275,6 @@ out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to)
 	m->inc = tr_replica_inc(c->rep);
 	c->stats.tx[type]++;
 	return m;
-}
-
-/* Copies a value into the slot's own memory (its cmds cell). */
-void
-slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v)
-{
-	assert(v->cmds_len <= c->rep->cfg.batch_bytes_max);
-	if (v->cmds != s->cmds && v->cmds_len > 0)
-		memmove(s->cmds, v->cmds, v->cmds_len);
-	s->value = *v;
-	s->value.cmds = s->cmds;
-	s->flags |= TR_SLOT_VALUE;
 }
 
 bool
