@@ -109,9 +109,11 @@ tr_apply(struct tr_applier *a, unsigned max)
 		int col;
 
 		answer_reads(a); /* Q3 */
+#pragma GCC unroll 3
 		for (unsigned c = 0; c < TR_COLUMNS; c++)
 			applied[c] = atomic_load_explicit(&r->shared.applied[c], memory_order_relaxed);
 		/* §7: the heads, and what each committed one depends on. */
+#pragma GCC unroll 3
 		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			const struct tr_slot *s = slot_find(&r->col[c], applied[c]);
 

@@ -113,6 +113,7 @@ known_get(const struct tr_replica *r, unsigned column)
 static inline void
 known_load(const struct tr_replica *r, uint64_t known[TR_COLUMNS])
 {
+#pragma GCC unroll 3
 	for (unsigned i = 0; i < TR_COLUMNS; i++)
 		known[i] = known_get(r, i);
 }

@@ -63,6 +63,7 @@ value_plausible(struct tr_column *c, const struct tr_msg *m, const struct tr_val
 	/* V3: deps within the horizons (H1, H2); the slot's own column entry
 	 * covers the slot itself (D2). Every horizon is at least known[d] (up
 	 * to TR_LSN_MAX): deps below it pass without computing it. */
+#pragma GCC unroll 3
 	for (unsigned d = 0; d < TR_COLUMNS; d++) {
 		uint64_t h;
 
