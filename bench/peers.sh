@@ -21,10 +21,8 @@ usage() {
 	exit 2
 }
 
-command_line=$(printf '%q ' "$0" "$@")
-command_line=${command_line% }
-started_in=$PWD
-repo=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
+bench_init "$@"
 
 rounds=3
 secs=5
@@ -35,14 +33,7 @@ while [ $# -gt 0 ]; do
 	--quick) rounds=1; secs=2; warmup=0.5 ;;
 	--rounds) [ $# -ge 2 ] || usage; rounds=$2; shift ;;
 	--secs) [ $# -ge 2 ] || usage; secs=$2; shift ;;
-	--out)
-		[ $# -ge 2 ] && [ -n "$2" ] || usage
-		case $2 in
-		/*) out=$2 ;;
-		*) out=$started_in/$2 ;;
-		esac
-		shift
-		;;
+	--out) [ $# -ge 2 ] && out=$(bench_out_dir "$2") && [ -n "$out" ] || usage; shift ;;
 	*) usage ;;
 	esac
 	shift

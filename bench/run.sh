@@ -23,11 +23,8 @@ usage() {
 	exit 2
 }
 
-# The command as typed, for machine.txt.
-command_line=$(printf '%q ' "$0" "$@")
-command_line=${command_line% }
-started_in=$PWD
-repo=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
+bench_init "$@"
 
 quick=()
 secs=3
@@ -40,14 +37,7 @@ while [ $# -gt 0 ]; do
 	--secs) [ $# -ge 2 ] || usage; secs=$2; shift ;;
 	--peers) peers=true ;;
 	--huge) huge=(--huge) ;;
-	--out)
-		[ $# -ge 2 ] && [ -n "$2" ] || usage
-		case $2 in
-		/*) out=$2 ;;
-		*) out=$started_in/$2 ;;
-		esac
-		shift
-		;;
+	--out) [ $# -ge 2 ] && out=$(bench_out_dir "$2") && [ -n "$out" ] || usage; shift ;;
 	*) usage ;;
 	esac
 	shift

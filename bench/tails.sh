@@ -25,10 +25,8 @@ usage() {
 	exit 2
 }
 
-command_line=$(printf '%q ' "$0" "$@")
-command_line=${command_line% }
-started_in=$PWD
-repo=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
+bench_init "$@"
 
 args=()
 out=$repo/bench/results/tails
@@ -36,14 +34,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) args+=(--quick) ;;
 	--lock) [ $# -ge 2 ] || usage; args+=(--lock "$2"); shift ;;
-	--out)
-		[ $# -ge 2 ] && [ -n "$2" ] || usage
-		case $2 in
-		/*) out=$2 ;;
-		*) out=$started_in/$2 ;;
-		esac
-		shift
-		;;
+	--out) [ $# -ge 2 ] && out=$(bench_out_dir "$2") && [ -n "$out" ] || usage; shift ;;
 	*) usage ;;
 	esac
 	shift

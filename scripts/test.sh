@@ -10,16 +10,17 @@ cd "$(dirname "$0")/.."
 ninja -C build || exit 1
 
 meson test -C build --print-errorlogs --num-processes 2 "$@"
-read -r passed failed < <(python3 - build/meson-logs/testlog.json <<'PY'
+read -r passed failed failed_names < <(python3 - build/meson-logs/testlog.json <<'PY'
 import json, sys
-p = f = 0
+p = 0
+bad = []
 for line in open(sys.argv[1]):
-    r = json.loads(line)["result"]
-    if r in ("OK", "EXPECTEDFAIL", "SKIP"):
+    t = json.loads(line)
+    if t["result"] in ("OK", "EXPECTEDFAIL", "SKIP"):
         p += 1
     else:
-        f += 1
-print(p, f)
+        bad.append(f'{t["name"]}:{t["result"]}')
+print(p, len(bad), " ".join(bad))
 PY
 )
 
@@ -33,6 +34,7 @@ stage() {
 	else
 		failed=$((failed + 1))
 		echo "== $name: FAILED"
+		failed_names="$failed_names $name"
 	fi
 }
 
@@ -43,6 +45,18 @@ if [ $# -eq 0 ]; then
 	stage sanitize-runtime ./scripts/sanitize.sh cluster net kvstore auth
 	stage fuzz-smoke ./scripts/fuzz.sh --smoke
 	stage model bash model/check.sh --quick
+fi
+# The failures again at the end, where a truncated log still shows them.
+if [ "$failed" -ne 0 ]; then
+	python3 - build/meson-logs/testlog.json <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t["result"] not in ("OK", "EXPECTEDFAIL", "SKIP"):
+        print(f'== {t["name"]}: {t["result"]}, its last lines:')
+        print("\n".join(((t.get("stdout") or "") + (t.get("stderr") or "")).splitlines()[-25:]))
+PY
+	echo "failed: ${failed_names# }"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
