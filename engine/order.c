@@ -72,6 +72,10 @@ order_pick(const unsigned dep[TR_COLUMNS], unsigned committed, unsigned *need)
 
 		if (!(committed & (1u << start)))
 			continue;
+		if (dep[start] == 0) {
+			*need = 0; /* depends on nothing: the walk visits it alone */
+			return (int)start;
+		}
 		/* The walk's visited set: what start reaches, in at most two
 		 * steps over three heads; blocked iff it holds a head that is
 		 * not committed (the walk then names which, in its order). */
