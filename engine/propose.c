@@ -172,16 +172,14 @@ propose_waiting(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 		size_t off = c->pending_off;
 
 		while (count < c->pending_count && count < cfg->batch_cmds_max) {
-			struct tr_cmd cmd;
-			size_t next = off;
-			int rc = tr_cmd_decode(c->pending, c->pending_len, &next, &cmd);
+			/* well-formed: tr_column_submit took it */
+			size_t n = tr_cmd_len(c->pending + off);
 
-			assert(rc == 0);
-			(void)rc;
-			if (len + (next - off) > cfg->batch_bytes_max)
+			assert(off + n <= c->pending_len);
+			if (len + n > cfg->batch_bytes_max)
 				break;
-			len += (uint32_t)(next - off);
-			off = next;
+			len += (uint32_t)n;
+			off += n;
 			count++;
 		}
 		assert(count > 0);
@@ -212,6 +210,8 @@ tr_column_submit(struct tr_column *c, const struct tr_cmd *cmd)
 		c->stats.backpressure++;
 		return -1;
 	}
+	/* A command queued is well-formed (propose and apply read it unchecked). */
+	assert(tr_cmd_fields_ok(cmd->op, cmd->window, cmd->key_len, cmd->val_len));
 	c->pending_len += (uint32_t)tr_cmd_encode(c->pending + c->pending_len,
 						  cfg->pending_bytes_max - c->pending_len, cmd);
 	c->pending_count++;

@@ -251,13 +251,7 @@ tr_cmd_decode(const uint8_t *buf, size_t len, size_t *off, struct tr_cmd *c)
 	window = p[1];
 	key_len = ld_u16(p + 18);
 	val_len = ld_u32(p + 20);
-	if (op < TR_OP_SET || op > TR_OP_QUERY)
-		return TR_WIRE_E_BAD_CMD;
-	if (window < 1 || window > TR_WINDOW_MAX)
-		return TR_WIRE_E_BAD_CMD;
-	if (key_len > TR_KEY_BYTES_MAX || val_len > TR_VAL_BYTES_MAX)
-		return TR_WIRE_E_BAD_CMD;
-	if (val_len != 0 && !tr_op_has_val(op))
+	if (!tr_cmd_fields_ok(op, window, key_len, val_len))
 		return TR_WIRE_E_BAD_CMD;
 	if (left - TR_WIRE_CMD_HDR_BYTES < (size_t)key_len + val_len)
 		return TR_WIRE_E_TRUNCATED;

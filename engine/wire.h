@@ -133,6 +133,23 @@ size_t tr_cmd_bytes(const struct tr_cmd *c);
 size_t tr_cmd_encode(uint8_t *buf, size_t cap, const struct tr_cmd *c);
 /* Decodes the command at buf[*off]; advances *off. 0 or TR_WIRE_E_*. */
 int tr_cmd_decode(const uint8_t *buf, size_t len, size_t *off, struct tr_cmd *c);
+/* The fields tr_cmd_decode accepts: an op, a window W (1..TR_WINDOW_MAX),
+ * lengths within the limits, val bytes only for ops that carry them. */
+static inline bool
+tr_cmd_fields_ok(uint8_t op, uint8_t window, uint16_t key_len, uint32_t val_len)
+{
+	return op >= TR_OP_SET && op <= TR_OP_QUERY && window >= 1 && window <= TR_WINDOW_MAX &&
+	       key_len <= TR_KEY_BYTES_MAX && val_len <= TR_VAL_BYTES_MAX &&
+	       (val_len == 0 || tr_op_has_val(op));
+}
+
+/* The length of the command at p, bytes accepted already (as tr_cmd_read). */
+static inline size_t
+tr_cmd_len(const uint8_t *p)
+{
+	return TR_WIRE_CMD_HDR_BYTES + (size_t)ld_u16(p + 18) + ld_u32(p + 20);
+}
+
 /* The command at p, bytes tr_cmd_decode or tr_cmds_validate accepted
  * already (no checks): fills c as tr_cmd_decode does; returns its length. */
 static inline size_t
