@@ -7,7 +7,7 @@
 uint32_t
 tr_replica_inc(const struct tr_replica *r)
 {
-	return atomic_load_explicit(&((struct tr_replica *)r)->shared.inc, memory_order_acquire);
+	return replica_inc(r);
 }
 
 static uint32_t

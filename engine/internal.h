@@ -103,6 +103,13 @@ slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v)
 	s->flags |= TR_SLOT_VALUE;
 }
 
+/* J0: this life's incarnation (tr_replica_inc). */
+static inline uint32_t
+replica_inc(const struct tr_replica *r)
+{
+	return atomic_load_explicit(&((struct tr_replica *)r)->shared.inc, memory_order_acquire);
+}
+
 /* known[column], seq_cst (DESIGN.md, "known across threads"). */
 static inline uint64_t
 known_get(const struct tr_replica *r, unsigned column)
@@ -200,7 +207,7 @@ void slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *
 		 struct tr_out *out);
 
 /* durable.c (§12 S1): full images, before the step returns its messages. */
-void durable_slot(struct tr_column *c, const struct tr_slot *s);
+void durable_slot_rec(struct tr_column *c, const struct tr_slot *s);
 void durable_known(struct tr_column *c, const uint64_t known[TR_COLUMNS]);
 
 /* heal.c (§12) */
@@ -254,6 +261,14 @@ void recv_fetch(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 void recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns);
 void recv_read_index(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
 void recv_read_index_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns);
+
+/* S1: the slot's full image, when the caller keeps records (cfg.durable). */
+static inline void
+durable_slot(struct tr_column *c, const struct tr_slot *s)
+{
+	if (c->rep->cfg.durable != NULL)
+		durable_slot_rec(c, s);
+}
 
 /* The end of every flush, recv and tick: proposes what waits (P7, then the
  * queued client commands), then pumps the read barrier (Q1); each only

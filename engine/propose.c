@@ -62,7 +62,7 @@ attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr
 			violation(c->rep, "P2: ballots exhausted for a slot");
 			return;
 		}
-		b = (struct tr_ballot){n + 1, me, tr_replica_inc(c->rep)}; /* P2, J0 */
+		b = (struct tr_ballot){n + 1, me, replica_inc(c->rep)}; /* P2, J0 */
 	}
 	if ((s->flags & TR_SLOT_VALUE) || !(cfg->variant & TR_VARIANT_NO_RECOVERER_PROMISE))
 		s->promised = b; /* P2: recorded even without an entry (R1) */

@@ -272,7 +272,7 @@ out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to)
 	m->from = self_id(c);
 	m->to = to;
 	m->column = c->id;
-	m->inc = tr_replica_inc(c->rep);
+	m->inc = replica_inc(c->rep);
 	c->stats.tx[type]++;
 	return m;
 }
