@@ -11,10 +11,14 @@
  * Output: one JSON object per line on stdout, a summary on stderr. Exits 1
  * if the replicas disagree (applied count, commands, completions, digest).
  *
- *   bench-engine [--quick] [--batch B] [--window W] [--commits N]
+ *   bench-engine [--quick] [--batch B] [--window W] [--commits N] [--large V]
  *
  * --commits N runs exactly N instances per batch size, and no codec test:
  *   valgrind --tool=callgrind build/bench/bench-engine --commits 20000 --batch 1
+ * --large V: each owner's client sets values of V bytes (issue 16), one at a
+ * time, as TR_OP_PART commands of LARGE_PART_BYTES of the staged whole, one
+ * per instance (a batch of LARGE_BATCH_BYTES: an MTU-sized frame's worth);
+ * reports the message bytes per value byte. No codec test.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -38,6 +42,13 @@
 #define CMD_BYTES (TR_WIRE_CMD_HDR_BYTES + KEY_BYTES + VAL_BYTES)
 #define CALL_OUT_MAX 1024 /* messages one engine call may emit */
 #define CLIENT_RECS 64
+/* --large: an ACCEPT carrying one part fills a 1500-byte IPv4 packet: its
+ * frame header and CRC, IPv4 and UDP headers (no options) outside. */
+#define LARGE_MTU 1500
+#define LARGE_PKT_HDR_BYTES (20 + 8)
+#define LARGE_FRAME_HDR_BYTES (TR_WIRE_HDR_BYTES + TR_WIRE_CRC_BYTES)
+/* --large: keys (at most 64), so that the table stays near 8 MiB a replica */
+#define LARGE_KEYS(v) ((v) >= (8u << 20) / 4 ? 4u : (v) <= (8u << 20) / 64 ? 64u : (8u << 20) / (v))
 
 /* Timed operations: recv by message type, then the other entry points. */
 enum {
@@ -74,6 +85,7 @@ struct node {
 	struct tr_table table;
 	void *table_mem;
 	struct tr_client_rec recs[CLIENT_RECS];
+	void *stage_mem;
 	struct tr_sm sm;
 	struct tr_applier applier;
 	uint64_t deadline[TR_COLUMNS];
@@ -81,6 +93,10 @@ struct node {
 	uint64_t submitted;   /* commands */
 	uint64_t completions; /* own commands applied with TR_ST_OK */
 	uint64_t bad;         /* completions with another status */
+	uint64_t staged;      /* --large: parts answered TR_ST_STAGED */
+	uint8_t *large_val;   /* --large: the value being set */
+	uint64_t large_stage; /* its first part's seq */
+	uint32_t large_next;  /* its next part */
 };
 
 /* Messages in flight of one type; cmds copied into bytes (value.cmds is
@@ -95,6 +111,10 @@ struct queue {
 
 struct bench {
 	unsigned batch, window;
+	uint32_t large;       /* --large V: value bytes (0: 16-byte sets) */
+	uint32_t parts;       /* parts per large set */
+	uint32_t large_batch; /* a batch's bytes: one part command */
+	uint32_t part_bytes;  /* a part's bytes of the whole */
 	uint32_t log_slots;
 	uint64_t now;
 	struct node node[TR_REPLICAS];
@@ -195,6 +215,8 @@ on_complete(void *ctx, const struct tr_completion *d)
 
 	if (d->res.status == TR_ST_OK)
 		n->completions++;
+	else if (d->res.status == TR_ST_STAGED)
+		n->staged++;
 	else
 		n->bad++;
 }
@@ -213,12 +235,15 @@ node_init(struct bench *b, unsigned id)
 	size_t bytes, tbytes;
 	const char *why;
 
+	uint32_t keys = b->large ? LARGE_KEYS(b->large) : KEYS, val_bytes = b->large ? b->large : VAL_BYTES;
+	uint32_t cmd_bytes = b->large ? b->large_batch : CMD_BYTES;
+
 	tr_config_default(&cfg, (uint8_t)id, RTT_NS);
 	cfg.log_slots_max = b->log_slots;
 	cfg.inflight_max = b->window;
 	cfg.batch_cmds_max = (uint16_t)b->batch;
-	cfg.batch_bytes_max = b->batch * CMD_BYTES;
-	cfg.pending_bytes_max = b->window * b->batch * CMD_BYTES;
+	cfg.batch_bytes_max = b->batch * cmd_bytes;
+	cfg.pending_bytes_max = b->window * b->batch * cmd_bytes;
 	cfg.read_bytes_max = 1024;
 	cfg.read_batches_max = 4;
 	if ((why = tr_config_check(&cfg)) != NULL) {
@@ -226,7 +251,7 @@ node_init(struct bench *b, unsigned id)
 		exit(2);
 	}
 	bytes = tr_replica_mem_bytes(&cfg);
-	tbytes = tr_table_mem_bytes(2 * KEYS, KEY_BYTES, VAL_BYTES);
+	tbytes = tr_table_mem_bytes(2 * keys, KEY_BYTES, val_bytes);
 	n->mem = aligned_alloc(64, align64(bytes));
 	n->table_mem = aligned_alloc(64, align64(tbytes));
 	if (n->mem == NULL || n->table_mem == NULL) {
@@ -236,8 +261,17 @@ node_init(struct bench *b, unsigned id)
 	memset(n->mem, 0, bytes); /* fault the pages in now, not while timing */
 	if (tr_replica_init(&n->rep, &cfg, n->mem, bytes, 0) != 0)
 		abort();
-	tr_table_init(&n->table, n->table_mem, 2 * KEYS, KEY_BYTES, VAL_BYTES);
+	tr_table_init(&n->table, n->table_mem, 2 * keys, KEY_BYTES, val_bytes);
 	tr_sm_init(&n->sm, &tr_table_ops, &n->table, n->recs, CLIENT_RECS);
+	if (b->large) {
+		uint32_t sb = (uint32_t)tr_large_bytes(KEY_BYTES, b->large);
+
+		n->stage_mem = aligned_alloc(64, align64(tr_sm_stages_mem_bytes(TR_REPLICAS, sb)));
+		n->large_val = malloc(b->large);
+		if (n->stage_mem == NULL || n->large_val == NULL)
+			abort();
+		tr_sm_stages_init(&n->sm, n->stage_mem, TR_REPLICAS, sb);
+	}
 	n->applier = (struct tr_applier){.rep = &n->rep, .sm = &n->sm, .complete = on_complete,
 					 .ctx = n};
 }
@@ -248,6 +282,8 @@ bench_free(struct bench *b)
 	for (unsigned r = 0; r < TR_REPLICAS; r++) {
 		free(b->node[r].mem);
 		free(b->node[r].table_mem);
+		free(b->node[r].stage_mem);
+		free(b->node[r].large_val);
 	}
 	for (unsigned t = 0; t < TR_MSG_TYPE_COUNT; t++) {
 		free(b->q[t].msgs);
@@ -271,11 +307,41 @@ make_set(uint64_t client, uint64_t seq, uint8_t k[KEY_BYTES], uint8_t v[VAL_BYTE
 			       .val_len = VAL_BYTES};
 }
 
-static int
-submit_one(struct node *n, unsigned id)
+/* --large: the next part of client id's large set (a new one after the
+ * last part): value bytes from its first part's seq. */
+static struct tr_cmd
+make_part(const struct bench *b, struct node *n, uint64_t id, uint64_t seq,
+	  uint8_t k[KEY_BYTES], uint8_t *buf)
 {
-	uint8_t k[KEY_BYTES], v[VAL_BYTES];
-	struct tr_cmd cmd = make_set(id, n->submitted + 1, k, v);
+	uint32_t total = (uint32_t)tr_large_bytes(KEY_BYTES, b->large);
+	uint32_t off, len;
+	uint64_t key;
+
+	if (n->large_next == 0) {
+		n->large_stage = seq;
+		for (uint32_t i = 0; i < b->large; i++)
+			n->large_val[i] = (uint8_t)(seq * 131 + i * 7 + id);
+	}
+	key = n->large_stage % LARGE_KEYS(b->large);
+	memcpy(k, &key, sizeof(key));
+	off = n->large_next * b->part_bytes;
+	len = total - off < b->part_bytes ? total - off : b->part_bytes;
+	if (++n->large_next == b->parts)
+		n->large_next = 0;
+	return (struct tr_cmd){
+		.op = TR_OP_PART, .window = TR_WINDOW_MAX, .client_id = id, .seq = seq,
+		.val = buf,
+		.val_len = (uint32_t)tr_part_fill(buf, n->large_stage, TR_OP_SET, k, KEY_BYTES,
+						  n->large_val, b->large, off, len),
+	};
+}
+
+static int
+submit_one(const struct bench *b, struct node *n, unsigned id)
+{
+	uint8_t k[KEY_BYTES], v[VAL_BYTES], part[LARGE_MTU];
+	struct tr_cmd cmd = b->large ? make_part(b, n, id, n->submitted + 1, k, part)
+				     : make_set(id, n->submitted + 1, k, v);
 
 	if (tr_column_submit(&n->rep.col[id], &cmd) != 0)
 		return -1;
@@ -299,7 +365,7 @@ submit_and_flush(struct bench *b)
 		if (want > left)
 			want = left;
 		t0 = now_ns();
-		for (i = 0; i < want && submit_one(n, r) == 0; i++)
+		for (i = 0; i < want && submit_one(b, n, r) == 0; i++)
 			;
 		cost_add(b, OP_SUBMIT, t0, i);
 		out = out_area(b);
@@ -405,10 +471,13 @@ check(const struct bench *b, uint64_t instances)
 			return "a replica applied a different number of instances";
 		if (n->sm.applied_cmds != instances * b->batch)
 			return "a replica applied a different number of commands";
-		if (n->completions != n->quota * b->batch || n->bad != 0)
+		if (n->completions != n->quota * b->batch / (b->large ? b->parts : 1) ||
+		    n->bad != 0 || n->staged != (b->large ? n->completions * (b->parts - 1) : 0))
 			return "an owner's commands did not all complete with OK";
-		if (n->sm.digest != n0->sm.digest)
+		if (n->sm.digest != n0->sm.digest || tr_sm_digest(&n->sm) != tr_sm_digest(&n0->sm))
 			return "KV digests differ";
+		if (n->sm.stages_used != 0)
+			return "a stage left open";
 	}
 	return NULL;
 }
@@ -432,7 +501,7 @@ print_cost(const struct bench *b, unsigned op)
 
 /* (a) and (b): exactly `instances` instances over the three columns. */
 static int
-run_commits(unsigned batch, unsigned window, uint64_t instances)
+run_commits(unsigned batch, unsigned window, uint64_t instances, uint32_t large)
 {
 	struct bench *b = calloc(1, sizeof(*b));
 	uint64_t t0, setup_ns, wall_ns, engine_ns = 0, rounds = 0, max_rounds;
@@ -442,6 +511,17 @@ run_commits(unsigned batch, unsigned window, uint64_t instances)
 		return 2;
 	b->batch = batch;
 	b->window = window;
+	b->large = large;
+	if (large) {
+		struct tr_msg accept = {.type = TR_MSG_ACCEPT}; /* its bytes without commands */
+
+		b->large_batch = LARGE_MTU - LARGE_PKT_HDR_BYTES - LARGE_FRAME_HDR_BYTES -
+				 (uint32_t)tr_wire_msg_bytes(&accept);
+		b->part_bytes = b->large_batch - TR_WIRE_CMD_HDR_BYTES - TR_PART_HDR_BYTES;
+	}
+	b->parts = large ? (uint32_t)((tr_large_bytes(KEY_BYTES, large) + b->part_bytes - 1) /
+				      b->part_bytes) : 1;
+	instances -= instances % (TR_REPLICAS * b->parts); /* whole large sets per owner */
 	/* 32 rounds of instances: slots recycle ~10 rounds (STATUS) after use */
 	b->log_slots = LOG_SLOTS_MIN;
 	while (b->log_slots < 32 * window)
@@ -493,6 +573,27 @@ run_commits(unsigned batch, unsigned window, uint64_t instances)
 		(double)b->msg_bytes / (instances * batch) / CMD_BYTES);
 	for (unsigned op = 1; op < OP_COUNT; op++)
 		print_cost(b, op);
+	if (large) {
+		uint64_t sets = instances / b->parts;
+		double per_set = (double)b->msg_bytes / sets;
+		/* Each message in a frame and packet of its own: the most headers. */
+		double per_set_pkt = per_set + (double)b->msgs / sets *
+						       (LARGE_FRAME_HDR_BYTES + LARGE_PKT_HDR_BYTES);
+		unsigned cmd = TR_WIRE_CMD_HDR_BYTES + KEY_BYTES + large;
+
+		printf("{\"bench\":\"engine\",\"test\":\"large\",\"window\":%u,\"value_bytes\":%u,"
+		       "\"part_bytes\":%u,\"parts\":%u,\"sets\":%" PRIu64 ",\"msg_bytes_per_set\":%.1f,"
+		       "\"msg_bytes_per_value_byte\":%.3f,\"cmd_bytes\":%u,\"per_cmd_byte\":%.3f,"
+		       "\"packet_bytes_per_set\":%.1f,\"packet_per_cmd_byte\":%.3f,\"ok\":%s}\n",
+		       window, large, b->part_bytes, b->parts, sets, per_set, per_set / large, cmd,
+		       per_set / cmd, per_set_pkt, per_set_pkt / cmd, why ? "false" : "true");
+		fprintf(stderr, "  large sets of %u bytes: %u parts of %u bytes (an ACCEPT fills a %u-byte"
+			" packet); %" PRIu64 " sets\n  %.1f message bytes each: %.3f per value byte,"
+			" %.3fx the %u-byte command\n  %.1f with every message in a frame and UDP/IPv4"
+			" packet of its own (+%u bytes each): %.3fx\n", large, b->parts,
+			b->part_bytes, LARGE_MTU, sets, per_set, per_set / large, per_set / cmd, cmd,
+			per_set_pkt, LARGE_FRAME_HDR_BYTES + LARGE_PKT_HDR_BYTES, per_set_pkt / cmd);
+	}
 	if (why != NULL)
 		fprintf(stderr, "CHECK FAILED: %s\n", why);
 	else
@@ -593,9 +694,11 @@ run_codec(unsigned batch, uint64_t budget_bytes)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench-engine [--quick] [--batch B] [--window W] [--commits N]\n"
+	fprintf(stderr, "usage: bench-engine [--quick] [--batch B] [--window W] [--commits N]"
+		" [--large V]\n"
 		"  default: batch 1 and 64, window 64, then the codec\n"
-		"  --commits N: exactly N instances per batch size, no codec\n");
+		"  --commits N: exactly N instances per batch size, no codec\n"
+		"  --large V: sets of V-byte values (16..1048576) by parts, batch 1, no codec\n");
 }
 
 int
@@ -604,6 +707,7 @@ main(int argc, char **argv)
 	bool quick = false;
 	unsigned batch = 0, window = 64, batches[2] = {1, 64}, nbatches;
 	uint64_t commits = 0;
+	uint32_t large = 0;
 	int rc = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -615,17 +719,21 @@ main(int argc, char **argv)
 			window = (unsigned)bench_arg(argv[++i], 1, 1024, usage);
 		else if (strcmp(argv[i], "--commits") == 0 && i + 1 < argc)
 			commits = bench_arg(argv[++i], 1, UINT64_C(1) << 40, usage);
+		else if (strcmp(argv[i], "--large") == 0 && i + 1 < argc)
+			large = (uint32_t)bench_arg(argv[++i], 16, 1u << 20, usage);
 		else {
 			usage();
 			return 2;
 		}
 	}
+	if (large != 0) /* a part per instance */
+		return run_commits(1, window, commits ? commits : (quick ? 20000 : 200000), large);
 	if (batch != 0)
 		batches[0] = batch;
 	nbatches = batch != 0 ? 1 : 2;
 	for (unsigned i = 0; i < nbatches; i++)
 		rc |= run_commits(batches[i], window,
-				  commits ? commits : (quick ? 400000 : 4000000) / (batches[i] + 6));
+				  commits ? commits : (quick ? 400000 : 4000000) / (batches[i] + 6), 0);
 	for (unsigned i = 0; i < nbatches && commits == 0; i++)
 		run_codec(batches[i], quick ? 4u << 20 : 32u << 20);
 	return rc;

@@ -94,6 +94,10 @@ tr_status_str(int st)
 		return "too old";
 	case TR_ST_FULL:
 		return "full";
+	case TR_ST_STAGED:
+		return "staged";
+	case TR_ST_INVALID:
+		return "invalid";
 	default:
 		return "unknown status";
 	}
@@ -123,6 +127,12 @@ sm_init(struct tr_sm *sm, struct tr_client_rec *clients, uint32_t clients_max)
 	sm->applied_cmds = 0;
 	sm->variant = TR_MUTANT_VARIANT;
 	sm->window = 0;
+	sm->stages = NULL;
+	sm->stages_max = 0;
+	sm->stage_bytes = 0;
+	sm->stages_used = 0;
+	sm->stage_ttl_cmds = TR_SM_STAGE_TTL_CMDS;
+	sm->stage_clock = 0;
 }
 
 void
@@ -336,7 +346,7 @@ sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 	 * the decoder should have refused) is malformed: it is not applied
 	 * and answered TOO_OLD ("not applied"), and nothing is recorded.
 	 * Harmless, and the same on every replica. */
-	if (cmd->op < TR_OP_SET || cmd->op > TR_OP_QUERY || cmd->seq == 0) {
+	if (cmd->op < TR_OP_SET || cmd->op > TR_OP_PART || cmd->seq == 0) {
 		res->status = TR_ST_TOO_OLD;
 		return false;
 	}
@@ -378,6 +388,288 @@ sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 	if (!again)
 		dedup_record(rec, cmd->seq);
 	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * Large commands: the stages (issue 16). A slot is its header, the bitmap
+ * of the bytes received (a bit per byte) and the bytes, in caller memory.
+ */
+
+struct stage {
+	uint64_t client_id;
+	uint64_t stage;  /* the seq of the command's first part */
+	uint64_t last;   /* stage_clock at its latest part */
+	uint32_t total;  /* the whole's bytes */
+	uint32_t have;   /* bytes received */
+	uint8_t used;
+};
+
+#define STAGE_REC_BYTES 32 /* client_id stage last total have, encoded */
+
+static size_t
+round8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+static size_t
+stage_words(uint32_t bytes)
+{
+	return ((size_t)bytes + 63) / 64;
+}
+
+static size_t
+stage_slot_bytes(uint32_t stage_bytes)
+{
+	return round8(sizeof(struct stage)) + stage_words(stage_bytes) * 8 + round8(stage_bytes);
+}
+
+size_t
+tr_sm_stages_mem_bytes(uint32_t stages_max, uint32_t stage_bytes)
+{
+	return (size_t)stages_max * stage_slot_bytes(stage_bytes);
+}
+
+static void
+stages_clear(struct tr_sm *sm)
+{
+	if (sm->stages != NULL)
+		memset(sm->stages, 0, tr_sm_stages_mem_bytes(sm->stages_max, sm->stage_bytes));
+	sm->stages_used = 0;
+}
+
+void
+tr_sm_stages_init(struct tr_sm *sm, void *mem, uint32_t stages_max, uint32_t stage_bytes)
+{
+	assert(sm != NULL && (mem != NULL || stages_max == 0));
+	assert(((uintptr_t)mem & 7) == 0);
+	sm->stages = mem;
+	sm->stages_max = stages_max;
+	sm->stage_bytes = stages_max == 0 ? 0 : stage_bytes;
+	stages_clear(sm);
+}
+
+static struct stage *
+stage_at(const struct tr_sm *sm, uint32_t i)
+{
+	return (struct stage *)(void *)(sm->stages + (size_t)i * stage_slot_bytes(sm->stage_bytes));
+}
+
+static uint64_t *
+stage_bits(struct stage *st)
+{
+	return (uint64_t *)(void *)((uint8_t *)st + round8(sizeof(*st)));
+}
+
+static uint8_t *
+stage_data(const struct tr_sm *sm, struct stage *st)
+{
+	return (uint8_t *)(stage_bits(st) + stage_words(sm->stage_bytes));
+}
+
+/* Bits [b, b + k) of a word, 0 < k <= 64 - b. */
+static uint64_t
+word_mask(unsigned b, unsigned k)
+{
+	return (k == 64 ? ~UINT64_C(0) : (UINT64_C(1) << k) - 1) << b;
+}
+
+/* Any of bits [off, off + n) set; set them too when set. */
+static bool
+bits_range(uint64_t *bm, uint32_t off, uint32_t n, bool set)
+{
+	bool any = false;
+
+	while (n > 0) {
+		unsigned b = off % 64, k = n < 64 - b ? n : 64 - b;
+		uint64_t m = word_mask(b, k);
+
+		any |= (bm[off / 64] & m) != 0;
+		if (set)
+			bm[off / 64] |= m;
+		off += k;
+		n -= k;
+	}
+	return any;
+}
+
+static struct stage *
+stage_find(const struct tr_sm *sm, uint64_t client_id, uint64_t stage)
+{
+	for (uint32_t i = 0; i < sm->stages_max; i++) {
+		struct stage *st = stage_at(sm, i);
+
+		if (st->used && st->client_id == client_id && st->stage == stage)
+			return st;
+	}
+	return NULL;
+}
+
+static void
+stage_free(struct tr_sm *sm, struct stage *st)
+{
+	st->used = 0;
+	sm->stages_used--;
+}
+
+/* (a, b) before (c, d), lexicographically. */
+static bool
+pair_before(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+	return a != c ? a < c : b < d;
+}
+
+/* A slot for a new stage: a free one, else the least recently used stage
+ * idle for stage_ttl_cmds writes (ties by client and stage: chosen by the
+ * state alone, never by where it sits), else NULL. */
+static struct stage *
+stage_open(struct tr_sm *sm, uint64_t client_id, uint64_t stage, uint32_t total)
+{
+	struct stage *pick = NULL;
+	bool free_slot = false;
+
+	for (uint32_t i = 0; i < sm->stages_max && !free_slot; i++)
+		if (!stage_at(sm, i)->used)
+			pick = stage_at(sm, i), free_slot = true;
+	for (uint32_t i = 0; i < sm->stages_max && !free_slot; i++) {
+		struct stage *st = stage_at(sm, i);
+
+		if (sm->stage_clock - st->last < sm->stage_ttl_cmds)
+			continue;
+		if (pick == NULL || st->last < pick->last ||
+		    (st->last == pick->last &&
+		     pair_before(st->client_id, st->stage, pick->client_id, pick->stage)))
+			pick = st;
+	}
+	if (pick == NULL)
+		return NULL;
+	if (pick->used)
+		stage_free(sm, pick); /* reclaimed */
+	*pick = (struct stage){.client_id = client_id, .stage = stage, .total = total, .used = 1};
+	memset(stage_bits(pick), 0, stage_words(total) * 8);
+	memset(stage_data(sm, pick), 0, total); /* the digest and snapshots read it whole */
+	sm->stages_used++;
+	return pick;
+}
+
+/* A part whose seq was decided fresh: its bytes staged. TR_ST_OK when it
+ * completed a well-formed whole: *whole is the command, its bytes in *done,
+ * which the caller frees once the machine has applied it. */
+static uint8_t
+part_stage(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_cmd *whole, struct stage **done)
+{
+	const uint8_t *v = cmd->val;
+	struct stage *st;
+	uint64_t stage;
+	uint32_t total, off, n;
+	uint16_t key_len;
+	uint8_t *data;
+
+	if (cmd->key_len != 0 || cmd->val_len < TR_PART_HDR_BYTES || v == NULL)
+		return TR_ST_INVALID;
+	stage = ld_u64(v);
+	total = ld_u32(v + 8);
+	off = ld_u32(v + 12);
+	n = cmd->val_len - TR_PART_HDR_BYTES;
+	if (stage == 0 || stage > cmd->seq || total < TR_LARGE_HDR_BYTES ||
+	    total > TR_LARGE_BYTES_MAX || n == 0 || off > total || n > total - off)
+		return TR_ST_INVALID;
+	st = stage_find(sm, cmd->client_id, stage);
+	if (st == NULL) {
+		if (total > sm->stage_bytes)
+			return TR_ST_FULL;
+		st = stage_open(sm, cmd->client_id, stage, total);
+		if (st == NULL)
+			return TR_ST_FULL;
+	} else if (st->total != total || bits_range(stage_bits(st), off, n, false)) {
+		return TR_ST_INVALID; /* disagrees with its stage, or overlaps */
+	}
+	data = stage_data(sm, st);
+	memcpy(data + off, v + TR_PART_HDR_BYTES, n);
+	bits_range(stage_bits(st), off, n, true);
+	st->have += n;
+	st->last = sm->stage_clock;
+	if (st->have < st->total)
+		return TR_ST_STAGED;
+	key_len = ld_u16(data + 1);
+	if ((data[0] != TR_OP_SET && data[0] != TR_OP_CMD) || key_len > TR_KEY_BYTES_MAX ||
+	    (size_t)TR_LARGE_HDR_BYTES + key_len > total) {
+		stage_free(sm, st); /* complete and malformed: refused, dropped */
+		return TR_ST_INVALID;
+	}
+	*whole = (struct tr_cmd){
+		.op = data[0],
+		.window = cmd->window,
+		.client_id = cmd->client_id,
+		.seq = cmd->seq,
+		.key = data + TR_LARGE_HDR_BYTES,
+		.key_len = key_len,
+		.val = data + TR_LARGE_HDR_BYTES + key_len,
+		.val_len = total - TR_LARGE_HDR_BYTES - key_len,
+	};
+	*done = st;
+	return TR_ST_OK;
+}
+
+size_t
+tr_large_bytes(uint16_t key_len, uint32_t val_len)
+{
+	return TR_LARGE_HDR_BYTES + (size_t)key_len + val_len;
+}
+
+/* dst holds the whole's bytes [offset, offset + len); src is its bytes
+ * [at, at + n): the overlap copied. */
+static void
+seg_copy(uint8_t *dst, size_t offset, size_t len, const uint8_t *src, size_t at, size_t n)
+{
+	size_t lo = at > offset ? at : offset;
+	size_t hi = at + n < offset + len ? at + n : offset + len;
+
+	if (lo < hi)
+		memcpy(dst + (lo - offset), src + (lo - at), hi - lo);
+}
+
+size_t
+tr_part_fill(uint8_t *out, uint64_t stage, uint8_t op, const uint8_t *key, uint16_t key_len,
+	     const uint8_t *val, uint32_t val_len, uint32_t offset, uint32_t len)
+{
+	size_t total = tr_large_bytes(key_len, val_len);
+	uint8_t hdr[TR_LARGE_HDR_BYTES] = {op, (uint8_t)key_len, (uint8_t)(key_len >> 8)};
+	uint8_t *p = out + TR_PART_HDR_BYTES;
+
+	assert(total <= UINT32_MAX && offset <= total && len <= total - offset);
+	put_le64(out, stage);
+	put_le32(out + 8, (uint32_t)total);
+	put_le32(out + 12, offset);
+	seg_copy(p, offset, len, hdr, 0, TR_LARGE_HDR_BYTES);
+	seg_copy(p, offset, len, key, TR_LARGE_HDR_BYTES, key_len);
+	seg_copy(p, offset, len, val, TR_LARGE_HDR_BYTES + (size_t)key_len, val_len);
+	return TR_PART_HDR_BYTES + (size_t)len;
+}
+
+static uint64_t
+stage_hash(const struct tr_sm *sm, struct stage *st)
+{
+	const uint64_t *bits = stage_bits(st);
+	uint64_t h = hash_word(HASH_SEED, st->client_id);
+
+	h = hash_word(h, st->stage);
+	h = hash_word(h, st->last);
+	h = hash_word(h, (uint64_t)st->total | (uint64_t)st->have << 32);
+	for (size_t w = 0; w < stage_words(st->total); w++)
+		h = hash_word(h, bits[w]);
+	return fmix64(hash_bytes(h, stage_data(sm, st), st->total));
+}
+
+uint64_t
+tr_sm_digest(const struct tr_sm *sm)
+{
+	uint64_t d = sm->digest;
+
+	for (uint32_t i = 0; i < sm->stages_max; i++)
+		if (stage_at(sm, i)->used)
+			d += stage_hash(sm, stage_at(sm, i));
+	return d;
 }
 
 /* The machine applies the fresh writes gathered (their indexes in idx): in
@@ -428,8 +720,29 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 			sm->applied_cmds++;
 			continue;
 		}
-		if (sm_decide(sm, cmd, &res[i]))
+		sm->stage_clock++;
+		/* §8: a part's seq is decided like any write's, before its
+		 * bytes are staged: a duplicate part stages nothing. */
+		if (!sm_decide(sm, cmd, &res[i]))
+			continue;
+		if (cmd->op != TR_OP_PART) {
 			idx[nfresh++] = i;
+			continue;
+		}
+		struct tr_cmd whole;
+		struct stage *done = NULL;
+		uint8_t st = part_stage(sm, cmd, &whole, &done);
+
+		if (st != TR_ST_OK) {
+			res[i].status = st;
+			sm->applied_cmds += st != TR_ST_FULL;
+			continue;
+		}
+		/* The whole applies here, after the writes before it (§7). */
+		sm_flush(sm, cmds, res, idx, nfresh);
+		nfresh = 0;
+		sm_flush(sm, &whole, &res[i], (const unsigned[]){0}, 1);
+		stage_free(sm, done);
 	}
 	sm_flush(sm, cmds, res, idx, nfresh);
 }
@@ -442,10 +755,21 @@ tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res
 
 #define CLIENT_REC_BYTES 24
 
+static size_t
+stage_enc_bytes(uint32_t total)
+{
+	return STAGE_REC_BYTES + ((size_t)total + 7) / 8 + total;
+}
+
 size_t
 tr_sm_clients_bytes(const struct tr_sm *sm)
 {
-	return 4 + (size_t)sm->clients_used * CLIENT_REC_BYTES;
+	size_t n = 4 + (size_t)sm->clients_used * CLIENT_REC_BYTES + 12;
+
+	for (uint32_t i = 0; i < sm->stages_max; i++)
+		if (stage_at(sm, i)->used)
+			n += stage_enc_bytes(stage_at(sm, i)->total);
+	return n;
 }
 
 size_t
@@ -466,37 +790,121 @@ tr_sm_clients_encode(const struct tr_sm *sm, uint8_t *buf, size_t cap)
 		put_le64(buf + off + 16, rec->below);
 		off += CLIENT_REC_BYTES;
 	}
+	put_le64(buf + off, sm->stage_clock);
+	put_le32(buf + off + 8, sm->stages_used);
+	off += 12;
+	for (uint32_t i = 0; i < sm->stages_max; i++) {
+		struct stage *st = stage_at(sm, i);
+		const uint64_t *bits = stage_bits(st);
+
+		if (!st->used)
+			continue;
+		put_le64(buf + off, st->client_id);
+		put_le64(buf + off + 8, st->stage);
+		put_le64(buf + off + 16, st->last);
+		put_le32(buf + off + 24, st->total);
+		put_le32(buf + off + 28, st->have);
+		off += STAGE_REC_BYTES;
+		for (uint32_t j = 0; j < (st->total + 7) / 8; j++)
+			buf[off++] = (uint8_t)(bits[j / 8] >> (8 * (j % 8)));
+		memcpy(buf + off, stage_data(sm, st), st->total);
+		off += st->total;
+	}
 	return off;
+}
+
+/* One stage from a snapshot at p (left bytes); its encoded bytes, or 0. */
+static size_t
+stage_decode(struct tr_sm *sm, const uint8_t *p, size_t left)
+{
+	uint64_t client_id, stage, last;
+	uint32_t total, have, count = 0;
+	struct stage *st;
+	uint32_t free_slot;
+	const uint8_t *bm, *data;
+
+	if (left < STAGE_REC_BYTES)
+		return 0;
+	client_id = ld_u64(p);
+	stage = ld_u64(p + 8);
+	last = ld_u64(p + 16);
+	total = ld_u32(p + 24);
+	have = ld_u32(p + 28);
+	if (total < TR_LARGE_HDR_BYTES || total > sm->stage_bytes || total > TR_LARGE_BYTES_MAX ||
+	    have == 0 || have >= total || stage == 0 || last > sm->stage_clock ||
+	    left < stage_enc_bytes(total) || client_find(sm, client_id, &free_slot) == NULL ||
+	    stage_find(sm, client_id, stage) != NULL || sm->stages_used == sm->stages_max)
+		return 0;
+	bm = p + STAGE_REC_BYTES;
+	data = bm + (total + 7) / 8;
+	/* Bits only below total, as many as have; zero bytes where none came. */
+	for (uint32_t j = 0; j < total; j++) {
+		bool got = (bm[j / 8] >> (j % 8)) & 1;
+
+		count += got;
+		if (!got && data[j] != 0)
+			return 0;
+	}
+	if (count != have || (total % 8 != 0 && bm[total / 8] >> (total % 8) != 0))
+		return 0;
+	st = stage_open(sm, client_id, stage, total);
+	assert(st != NULL); /* a free slot: stages_used < stages_max */
+	st->last = last;
+	st->have = have;
+	for (uint32_t j = 0; j < (total + 7) / 8; j++)
+		stage_bits(st)[j / 8] |= (uint64_t)bm[j] << (8 * (j % 8));
+	memcpy(stage_data(sm, st), data, total);
+	return stage_enc_bytes(total);
 }
 
 int
 tr_sm_clients_decode(struct tr_sm *sm, const uint8_t *buf, size_t len)
 {
-	uint32_t n;
+	size_t off;
+	uint32_t n, stages;
 
 	memset(sm->clients, 0, (size_t)sm->clients_max * sizeof(*sm->clients));
 	sm->clients_used = 0;
+	stages_clear(sm);
+	sm->stage_clock = 0;
 	if (len < 4)
 		return -1;
 	n = ld_u32(buf);
-	if (len != 4 + (size_t)n * CLIENT_REC_BYTES || n > clients_limit(sm))
+	off = 4 + (size_t)n * CLIENT_REC_BYTES;
+	if (n > clients_limit(sm) || len < off + 12)
 		return -1;
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *p = buf + 4 + (size_t)i * CLIENT_REC_BYTES;
 		uint32_t free_slot;
 
 		if (client_find(sm, ld_u64(p), &free_slot) != NULL ||
-		    free_slot == sm->clients_max) {
-			memset(sm->clients, 0, (size_t)sm->clients_max * sizeof(*sm->clients));
-			sm->clients_used = 0;
-			return -1;
-		}
+		    free_slot == sm->clients_max)
+			goto bad;
 		sm->clients[free_slot] = (struct tr_client_rec){
 			.client_id = ld_u64(p), .hi = ld_u64(p + 8), .below = ld_u64(p + 16),
 			.used = 1};
 		sm->clients_used++;
 	}
-	return 0;
+	sm->stage_clock = ld_u64(buf + off);
+	stages = ld_u32(buf + off + 8);
+	off += 12;
+	if (stages > sm->stages_max)
+		goto bad;
+	for (uint32_t i = 0; i < stages; i++) {
+		size_t k = stage_decode(sm, buf + off, len - off);
+
+		if (k == 0)
+			goto bad;
+		off += k;
+	}
+	if (off == len)
+		return 0;
+bad:
+	memset(sm->clients, 0, (size_t)sm->clients_max * sizeof(*sm->clients));
+	sm->clients_used = 0;
+	stages_clear(sm);
+	sm->stage_clock = 0;
+	return -1;
 }
 
 /* ---------------------------------------------------------------------

@@ -24,6 +24,9 @@ enum tr_status {
 	TR_ST_FULL = 4,      /* the store or the client table is full: not applied
 			      * (a write the machine refused stays decided: the
 			      * same seq again is a duplicate) */
+	TR_ST_STAGED = 5,    /* a part applied; its large command is not complete */
+	TR_ST_INVALID = 6,   /* a malformed part or staged whole: refused, nothing
+			      * changed, decided like FULL */
 };
 
 const char *tr_status_str(int st);
@@ -91,6 +94,17 @@ struct tr_sm {
 	uint64_t applied_cmds;
 	uint32_t variant;  /* enum tr_variant (mmp3.h), tests only */
 	uint8_t window;    /* TR_VARIANT_W_PER_REPLICA only: a replica's W */
+	/* Large commands (issue 16): stages_max slots of stage_bytes in the
+	 * caller's memory (tr_sm_stages_init; none: every part is FULL). A
+	 * tr_sm copied shares them. */
+	uint8_t *stages;
+	uint32_t stages_max;
+	uint32_t stage_bytes;
+	uint32_t stages_used;
+	uint64_t stage_ttl_cmds; /* a stage idle this many writes may be reclaimed */
+	uint64_t stage_clock;    /* writes given to tr_sm_apply_batch (in the
+				  * order: every replica counts alike; in
+				  * snapshots), the stages' TTL clock */
 };
 
 struct tr_sm_result {
@@ -112,11 +126,45 @@ void tr_sm_init_machine(struct tr_sm *sm, const struct tr_machine *machine, void
 void tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 		       struct tr_sm_result *res);
 void tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res);
-/* T1: the exactly-once client table in a snapshot: a u32 count, then per
- * client its id, hi and below (u64 each), little-endian. encode returns the
- * bytes written (tr_sm_clients_bytes), 0 when cap is too small; decode
- * replaces the table and returns 0, or -1 (malformed, a repeated client, or
- * more clients than the table takes: the table is then empty). */
+
+/* Large commands (issue 16). A command too large for a frame travels as
+ * TR_OP_PART writes (types.h) of one client, staged here until every byte
+ * of its whole (op key_len key val, TR_LARGE_BYTES_MAX at most) has
+ * arrived, in any order; the part that completes it hands the whole to the
+ * machine as one command (op, key, val, the part's client, window and seq)
+ * at that part's place in the order, and its result is the command's.
+ * Other parts: TR_ST_STAGED; overlapping, out of range, disagreeing or
+ * malformed: TR_ST_INVALID. A stage is keyed by (client_id, stage), stage
+ * being the seq of the command's first part; a new one takes a free slot,
+ * else the least recently used one idle for stage_ttl_cmds writes, else the
+ * part is FULL. mem: tr_sm_stages_mem_bytes, 8-byte aligned. stages_max and
+ * stage_bytes must be equal on every replica (FULL must be decided alike). */
+#define TR_SM_STAGE_TTL_CMDS (UINT64_C(1) << 20)
+size_t tr_sm_stages_mem_bytes(uint32_t stages_max, uint32_t stage_bytes);
+void tr_sm_stages_init(struct tr_sm *sm, void *mem, uint32_t stages_max, uint32_t stage_bytes);
+/* The staged whole's bytes for op, key_len and val_len. */
+size_t tr_large_bytes(uint16_t key_len, uint32_t val_len);
+/* Writes into out the val of the part of stage holding the whole's bytes
+ * [offset, offset + len) (the whole: op key val, never built in one piece);
+ * returns TR_PART_HDR_BYTES + len. */
+size_t tr_part_fill(uint8_t *out, uint64_t stage, uint8_t op, const uint8_t *key,
+		    uint16_t key_len, const uint8_t *val, uint32_t val_len, uint32_t offset,
+		    uint32_t len);
+/* The digest replicas compare: the machine's (sm->digest) plus every open
+ * stage's client, stage, total, clock and bytes (order-independent; reads
+ * each stage whole, so for checkers, not for every apply). */
+uint64_t tr_sm_digest(const struct tr_sm *sm);
+
+/* T1: the exactly-once client table and the stages in a snapshot: a u32
+ * count, then per client its id, hi and below (u64 each); then stage_clock
+ * (u64) and a u32 count of stages, then per stage client_id, stage, last
+ * (u64 each), total, have (u32 each), the bitmap of bytes received
+ * ((total + 7) / 8 bytes) and the total bytes (zero where not received);
+ * little-endian. encode returns the bytes written (tr_sm_clients_bytes), 0
+ * when cap is too small; decode replaces the table and the stages and
+ * returns 0, or -1 (malformed, a repeated client or stage, a stage of no
+ * client, more clients or stages than sm takes: the table and the stages
+ * are then empty). */
 size_t tr_sm_clients_bytes(const struct tr_sm *sm);
 size_t tr_sm_clients_encode(const struct tr_sm *sm, uint8_t *buf, size_t cap);
 int tr_sm_clients_decode(struct tr_sm *sm, const uint8_t *buf, size_t len);

@@ -60,7 +60,19 @@ enum tr_op {
 	/* The embedder's state machine (trireme_sm.h): opaque bytes in val. */
 	TR_OP_CMD = 4,   /* a write, exactly-once like set and del */
 	TR_OP_QUERY = 5, /* a read (barrier or log), like get */
+	/* One part of a large command (issue 16): a write, exactly-once like
+	 * set. Its key is empty; its val is stage:u64 total:u32 offset:u32
+	 * bytes[] (little-endian), bytes being [offset, offset + n) of the
+	 * staged whole (kv.h: tr_part_fill). */
+	TR_OP_PART = 6,
 };
+
+/* A part's val header: stage, total, offset. */
+#define TR_PART_HDR_BYTES 16
+/* The staged whole of a large command, op:u8 key_len:u16 key[] val[] with op
+ * TR_OP_SET or TR_OP_CMD: its header, and its largest size (a 1 MiB val). */
+#define TR_LARGE_HDR_BYTES 3
+#define TR_LARGE_BYTES_MAX ((1u << 20) + TR_KEY_BYTES_MAX + 3)
 
 /* Reads change nothing and carry no sequence (§8): get and query. */
 static inline bool
@@ -69,11 +81,18 @@ tr_op_is_read(uint8_t op)
 	return op == TR_OP_GET || op == TR_OP_QUERY;
 }
 
+/* Writes: exactly-once by (client_id, seq) (§8). */
+static inline bool
+tr_op_is_write(uint8_t op)
+{
+	return op == TR_OP_SET || op == TR_OP_DEL || op == TR_OP_CMD || op == TR_OP_PART;
+}
+
 /* Ops whose command carries val bytes. */
 static inline bool
 tr_op_has_val(uint8_t op)
 {
-	return op == TR_OP_SET || op == TR_OP_CMD || op == TR_OP_QUERY;
+	return op == TR_OP_SET || op == TR_OP_CMD || op == TR_OP_QUERY || op == TR_OP_PART;
 }
 
 /* One client command, decoded. key/val point into the buffer it was decoded

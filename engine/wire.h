@@ -134,13 +134,15 @@ size_t tr_cmd_encode(uint8_t *buf, size_t cap, const struct tr_cmd *c);
 /* Decodes the command at buf[*off]; advances *off. 0 or TR_WIRE_E_*. */
 int tr_cmd_decode(const uint8_t *buf, size_t len, size_t *off, struct tr_cmd *c);
 /* The fields tr_cmd_decode accepts: an op, a window W (1..TR_WINDOW_MAX),
- * lengths within the limits, val bytes only for ops that carry them. */
+ * lengths within the limits, val bytes only for ops that carry them; a part
+ * has no key and at least its header (kv.h judges the rest). */
 static inline bool
 tr_cmd_fields_ok(uint8_t op, uint8_t window, uint16_t key_len, uint32_t val_len)
 {
-	return op >= TR_OP_SET && op <= TR_OP_QUERY && window >= 1 && window <= TR_WINDOW_MAX &&
+	return op >= TR_OP_SET && op <= TR_OP_PART && window >= 1 && window <= TR_WINDOW_MAX &&
 	       key_len <= TR_KEY_BYTES_MAX && val_len <= TR_VAL_BYTES_MAX &&
-	       (val_len == 0 || tr_op_has_val(op));
+	       (val_len == 0 || tr_op_has_val(op)) &&
+	       (op != TR_OP_PART || (key_len == 0 && val_len >= TR_PART_HDR_BYTES));
 }
 
 /* The length of the command at p, bytes accepted already (as tr_cmd_read). */

@@ -73,7 +73,7 @@ check_value(const struct tr_value *v)
 
 		CHECK(tr_cmd_decode(v->cmds, v->cmds_len, &off, &c) == TR_WIRE_OK);
 		CHECK(off > start && off <= v->cmds_len);
-		CHECK(c.op >= TR_OP_SET && c.op <= TR_OP_QUERY);
+		CHECK(c.op >= TR_OP_SET && c.op <= TR_OP_PART);
 		CHECK(c.window >= 1 && c.window <= TR_WINDOW_MAX);
 		CHECK(c.key_len <= TR_KEY_BYTES_MAX && c.val_len <= TR_VAL_BYTES_MAX);
 		CHECK(c.key == v->cmds + start + TR_WIRE_CMD_HDR_BYTES);

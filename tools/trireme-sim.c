@@ -18,6 +18,7 @@ enum {
 	OPT_SEEDS = 256, OPT_FIRST_SEED, OPT_SEED, OPT_OPS, OPT_LOSS, OPT_LOSS_SEND, OPT_LOSS_RECV,
 	OPT_DUP, OPT_CRASH, OPT_PARTITION, OPT_READS, OPT_KEYS, OPT_CLIENTS, OPT_WINDOW,
 	OPT_VARIANT, OPT_LOG_SLOTS, OPT_TRACE, OPT_VERBOSE, OPT_HELP, OPT_READ_MODE, OPT_RETRY,
+	OPT_LARGE,
 	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART,
 	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_SNAP, OPT_CUT_TRANSFERS,
 	OPT_DISK, OPT_SYNC, OPT_CRASH_DISK, OPT_POWER_LOSS, OPT_CORRUPT, OPT_STALE_DELIVER,
@@ -54,6 +55,7 @@ static const struct option long_options[] = {
 	{"read-ratio", required_argument, NULL, OPT_READS},
 	{"read-mode", required_argument, NULL, OPT_READ_MODE},
 	{"retry", required_argument, NULL, OPT_RETRY},
+	{"large", required_argument, NULL, OPT_LARGE},
 	{"history", required_argument, NULL, OPT_HISTORY},
 	{"history-local", required_argument, NULL, OPT_HISTORY_LOCAL},
 	{"keys", required_argument, NULL, OPT_KEYS},
@@ -114,7 +116,9 @@ usage(FILE *f)
 		"  --read-mode M      how gets are served (PROTOCOL §8): barrier (default),\n"
 		"                     log, local, or mix (50%% barrier, 30%% log, 20%% local)\n"
 		"  --retry P          share of writes a client submits again, same client id\n"
-		"                     and sequence (default 0.05)"
+		"                     and sequence (default 0.05)\n"
+		"  --large P          share of sets whose value is large (600..4096 bytes), set\n"
+		"                     by parts (issue 16, TR_OP_PART) (default 0)\n"
 		"  --keys N           key space (default 16)\n"
 		"  --clients N        clients per replica (default 2)\n"
 		"  --window N         outstanding operations per client, 1..8 (default 3)\n"
@@ -374,6 +378,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_RETRY:
 			rc = parse_double("retry", optarg, 0, 1, &p.client_retry);
+			break;
+		case OPT_LARGE:
+			rc = parse_double("large", optarg, 0, 1, &p.large_ratio);
 			break;
 		case OPT_HISTORY:
 			history = optarg;

@@ -511,14 +511,19 @@ check_barrier_reads(struct sim *s, struct model *m, const uint64_t *pos)
 static void
 check_digests(struct sim *s, const struct model *m)
 {
+	static uint8_t large[SIM_LARGE_MAX];
 	uint64_t digest = 0;
 
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; i < m->n; i++) {
+		/* A large set's value from its tag. */
+		uint32_t len = sim_large_bytes(m->k[i].val, large);
+
 		if (m->k[i].present)
 			digest += tr_kv_pair_hash((const uint8_t *)m->k[i].name,
 						  (uint16_t)strlen(m->k[i].name),
-						  (const uint8_t *)m->k[i].val,
-						  (uint32_t)strlen(m->k[i].val));
+						  len > 0 ? large : (const uint8_t *)m->k[i].val,
+						  len > 0 ? len : (uint32_t)strlen(m->k[i].val));
+	}
 	for (unsigned r = 0; r < TR_REPLICAS; r++) {
 		const struct node *n = &s->nodes[r];
 
@@ -536,6 +541,7 @@ sim_check(struct sim *s, bool final)
 	struct model m = {0};
 	size_t npl = 0;
 	uint64_t *hi = calloc(s->nclients, sizeof(*hi)); /* per client: highest seq applied */
+	uint64_t *parts = calloc(s->nops + 1, sizeof(*parts)); /* large sets: parts applied */
 
 	for (unsigned i = 0; i < s->nops; i++)
 		pos[i] = UINT64_MAX;
@@ -559,6 +565,29 @@ sim_check(struct sim *s, bool final)
 				sim_violation_add(s, "(d) applied a command no client issued");
 				break;
 			}
+			if (cmd.op == TR_OP_PART) {
+				/* A large set's part (issue 16): each applies once
+				 * (§8); the set applies with the last of them. */
+				uint64_t bit = UINT64_C(1) << (cmd.seq - o->seq);
+
+				if (o->parts == 0 || cmd.seq - o->seq >= o->parts) {
+					sim_violation_add(s, "(d) applied a part of no large set");
+					break;
+				}
+				if ((parts[o - s->ops] & bit) || hi[o->client] >= cmd.seq + cmd.window)
+					continue; /* a duplicate, or too old: not applied */
+				if (cmd.seq > hi[o->client])
+					hi[o->client] = cmd.seq;
+				parts[o - s->ops] |= bit;
+				if (parts[o - s->ops] != (o->parts == 64 ? ~UINT64_C(0)
+						: (UINT64_C(1) << o->parts) - 1))
+					continue;
+				cmd.op = TR_OP_SET; /* the whole, here */
+				cmd.key = (const uint8_t *)o->key;
+				cmd.key_len = (uint16_t)strlen(o->key);
+				cmd.val = (const uint8_t *)o->val; /* its tag */
+				cmd.val_len = (uint32_t)strlen(o->val);
+			}
 			snprintf(kbuf, sizeof(kbuf), "%.*s", cmd.key_len, (const char *)cmd.key);
 			ki = model_key(&m, kbuf); /* may move m.k */
 			k = &m.k[ki];
@@ -579,7 +608,7 @@ sim_check(struct sim *s, bool final)
 			}
 			if (pos[o - s->ops] != UINT64_MAX)
 				continue; /* §8: a duplicate, applied once already */
-			if (hi[o->client] >= cmd.seq + cmd.window)
+			if (o->parts == 0 && hi[o->client] >= cmd.seq + cmd.window)
 				continue; /* §8: older than the window: not applied (a slot
 					   * of a restarted owner decided late, §12 S) */
 			if (cmd.seq > hi[o->client])
@@ -661,6 +690,7 @@ sim_check(struct sim *s, bool final)
 		check_digests(s, &m);
 
 	model_free(&m);
+	free(parts);
 	free(hi);
 	free(pl);
 	free(pos);

@@ -94,7 +94,7 @@ snap_free(struct sim_snap *sn)
 	if (sn == NULL)
 		return;
 	free(sn->table_mem);
-	free(sn->clients);
+	free(sn->sm_bytes);
 	free(sn);
 }
 
@@ -287,8 +287,11 @@ snap_install(struct sim *s, unsigned r, const struct sim_snap *sn)
 
 	memcpy(n->table_mem, sn->table_mem, sn->table_bytes);
 	n->table.used = sn->table_used;
-	memcpy(n->client_recs, sn->clients, sn->clients_max * sizeof(*sn->clients));
-	n->sm.clients_used = sn->clients_used;
+	if (tr_sm_clients_decode(&n->sm, sn->sm_bytes, sn->sm_len) != 0) {
+		sim_violation_add(s, "replica %u refused the client table and stages of a snapshot",
+				  r);
+		return false;
+	}
 	n->sm.digest = sn->digest;
 	n->sm.applied_cmds = sn->applied_cmds;
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
@@ -367,10 +370,16 @@ snap_take(struct sim *s, unsigned from)
 	sn->table_mem = malloc(sn->table_bytes);
 	memcpy(sn->table_mem, f->table_mem, sn->table_bytes);
 	sn->table_used = f->table.used;
-	sn->clients_max = f->sm.clients_max;
-	sn->clients = malloc(sn->clients_max * sizeof(*sn->clients));
-	memcpy(sn->clients, f->client_recs, sn->clients_max * sizeof(*sn->clients));
-	sn->clients_used = f->sm.clients_used;
+	/* T1: the client table and the stages as a snapshot carries them. */
+	sn->sm_len = tr_sm_clients_bytes(&f->sm);
+	sn->sm_bytes = malloc(sn->sm_len);
+	if (tr_sm_clients_encode(&f->sm, sn->sm_bytes, sn->sm_len) != sn->sm_len)
+		abort();
+	if (s->p.large_snap_no_stages) {
+		/* Known-bad: the clients, the clock, and no stage. */
+		sn->sm_len = 4 + (size_t)f->sm.clients_used * 24 + 12;
+		memset(sn->sm_bytes + sn->sm_len - 4, 0, 4);
+	}
 	sn->digest = f->sm.digest;
 	sn->applied_cmds = f->sm.applied_cmds;
 	return sn;

@@ -3,6 +3,7 @@
  */
 #include "sim_internal.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,11 +32,83 @@ sim_op_new(struct sim *s, struct client *c, uint8_t op, const char *key, const c
 	return o;
 }
 
-/* Takes back the op sim_op_new() just made (the submit was refused). */
+struct op *
+sim_op_new_large(struct sim *s, struct client *c, const char *key, uint32_t len)
+{
+	char tag[32];
+	size_t total = tr_large_bytes((uint16_t)strlen(key), len);
+	struct op *o;
+
+	snprintf(tag, sizeof(tag), "L%u:c%u-%" PRIu64, len, c->id, c->next_seq);
+	o = sim_op_new(s, c, TR_OP_SET, key, tag);
+	o->parts = (uint8_t)((total + SIM_PART_BYTES - 1) / SIM_PART_BYTES);
+	for (unsigned k = 1; k < o->parts; k++) {
+		uint64_t seq = c->next_seq++;
+
+		if (seq > c->op_cap) {
+			c->op_cap *= 2;
+			c->op_idx = realloc(c->op_idx, c->op_cap * sizeof(*c->op_idx));
+		}
+		c->op_idx[seq - 1] = (uint32_t)(o - s->ops);
+	}
+	return o;
+}
+
+static uint64_t
+tag_hash(const char *tag)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (; *tag != 0; tag++)
+		h = (h ^ (uint8_t)*tag) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+uint32_t
+sim_large_bytes(const char *tag, uint8_t *buf)
+{
+	size_t tl = strlen(tag);
+	uint64_t h = tag_hash(tag);
+	uint32_t len;
+
+	if (tag[0] != 'L' || sscanf(tag + 1, "%u", &len) != 1 || len < SIM_LARGE_MIN ||
+	    len > SIM_LARGE_MAX)
+		return 0;
+	memcpy(buf, tag, tl);
+	buf[tl] = '#';
+	for (uint32_t i = (uint32_t)tl + 1; i < len; i++) {
+		h = h * UINT64_C(6364136223846793005) + 1442695040888963407u;
+		buf[i] = (uint8_t)(h >> 56);
+	}
+	return len;
+}
+
+const char *
+sim_large_tag(const uint8_t *val, uint32_t len, char *tag, size_t cap)
+{
+	static uint8_t want[SIM_LARGE_MAX];
+	const uint8_t *end;
+
+	if (len < SIM_VAL_MAX && (len == 0 || val[0] != 'L'))
+		return NULL;
+	end = memchr(val, '#', len < cap ? len : cap - 1);
+	if (end == NULL)
+		return "CORRUPT";
+	memcpy(tag, val, (size_t)(end - val));
+	tag[end - val] = 0;
+	if (sim_large_bytes(tag, want) != len || memcmp(want, val, len) != 0)
+		return "CORRUPT";
+	return tag;
+}
+
+/* Takes back the op sim_op_new() or sim_op_new_large() just made (the
+ * submit was refused). */
 void
 sim_op_unissue(struct sim *s, struct client *c)
 {
-	c->next_seq--;
+	struct op *o = &s->ops[s->nops - 1];
+
+	c->next_seq -= o->parts > 0 ? o->parts : 1;
 	s->nops--;
 }
 
@@ -57,9 +130,14 @@ sim_op_lookup(struct sim *s, uint64_t client, uint64_t seq)
 uint64_t
 sim_client_oldest(const struct sim *s, const struct client *c)
 {
-	for (uint64_t seq = c->next_seq > SIM_W ? c->next_seq - SIM_W : 1; seq < c->next_seq; seq++)
-		if (!s->ops[c->op_idx[seq - 1]].done && !s->ops[c->op_idx[seq - 1]].lost)
+	for (uint64_t seq = c->next_seq > SIM_W ? c->next_seq - SIM_W : 1; seq < c->next_seq; seq++) {
+		const struct op *o = &s->ops[c->op_idx[seq - 1]];
+
+		/* A large set's part: outstanding until answered. */
+		if (!o->done && !o->lost &&
+		    (o->parts == 0 || !((o->answered >> (seq - o->seq)) & 1)))
 			return seq;
+	}
 	return c->next_seq;
 }
 
@@ -177,5 +255,5 @@ sim_inject(struct sim *s, const struct tr_msg *m)
 uint64_t
 sim_digest(const struct sim *s, unsigned replica)
 {
-	return s->nodes[replica].sm.digest;
+	return tr_sm_digest(&s->nodes[replica].sm);
 }

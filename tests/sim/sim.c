@@ -398,10 +398,17 @@ op_complete(struct sim *s, struct op *o, uint8_t status, const uint8_t *val, uin
 	o->out_null = val == NULL;
 	if (val != NULL) {
 		uint32_t l = val_len < sizeof(o->out) - 1 ? val_len : (uint32_t)sizeof(o->out) - 1;
+		char tag[sizeof(o->out)];
+		const char *large = sim_large_tag(val, val_len, tag, sizeof(tag));
 
 		memcpy(o->out, val, l);
 		o->out[l] = 0;
+		if (large != NULL) { /* a large set's value: its tag, if whole */
+			snprintf(o->out, sizeof(o->out), "%s", large);
+			s->st.large_reads += large == tag;
+		}
 	}
+	s->st.large_sets += o->parts > 0 && status == TR_ST_OK;
 	if (!o->lost)
 		c->outstanding--;
 	s->st.ops_done++;
@@ -447,6 +454,44 @@ sim_complete(struct node *n, const struct tr_completion *d)
 	}
 	if (o->done && o->column == d->column && o->lsn == d->lsn && o->index == d->index)
 		return; /* the same instance, applied again by a later life of the home (J) */
+	if (o->parts > 0 && d->lsn != TR_LSN_BARRIER) {
+		/* A large set's part: staged (or a copy of one applied before)
+		 * lets the client send the next; the part that completes it
+		 * answers the op, as does a refusal. */
+		uint64_t bit = UINT64_C(1) << (d->seq - o->seq);
+		bool seen = o->answered & bit;
+
+		uint64_t all = o->parts == 64 ? ~UINT64_C(0) : (UINT64_C(1) << o->parts) - 1;
+
+		if (s->p.large_drop_result &&
+		    (d->res.status == TR_ST_OK || d->res.status == TR_ST_NOT_FOUND))
+			return; /* known-bad: the whole's result lost */
+		o->answered |= bit;
+		if (d->res.status == TR_ST_STAGED)
+			o->staged |= bit;
+		sim_trace(s, "part client %u seq %" PRIu64 " %s", o->client, d->seq,
+			  tr_status_str(d->res.status));
+		if (o->staged == all) {
+			sim_violation_add(s, "(f) client %u seq %" PRIu64 ": every part of a large set "
+					  "staged, none completed it", o->client, o->seq);
+			return;
+		}
+		if (d->res.status == TR_ST_STAGED || d->res.status == TR_ST_DUPLICATE ||
+		    (seen && d->res.status == TR_ST_TOO_OLD)) {
+			if (o->answered == all && !o->done) {
+				/* Every part applied, and the answer of the one
+				 * that completed it (one not staged) was never seen
+				 * (it applied here through a snapshot): acknowledged
+				 * again, as a duplicate is. */
+				op_complete(s, o, TR_ST_DUPLICATE, NULL, 0, d->column, d->lsn,
+					    d->index);
+				return;
+			}
+			if (!o->done && !o->lost)
+				client_wake(s, &s->clients[o->client], s->now);
+			return;
+		}
+	}
 	if (d->lsn == TR_LSN_BARRIER) {
 		/* Q3: answered from the state after this replica's applied prefix. */
 		if (o->op != TR_OP_GET || o->mode != SIM_READ_BARRIER || d->op != TR_OP_GET) {
@@ -522,6 +567,29 @@ op_cmd(const struct op *o)
 		.key_len = (uint16_t)strlen(o->key),
 		.val = o->op == TR_OP_SET ? (const uint8_t *)o->val : NULL,
 		.val_len = o->op == TR_OP_SET ? (uint32_t)strlen(o->val) : 0,
+	};
+}
+
+/* Part k of a large set (issue 16): the whole's bytes [k, k + 1) *
+ * SIM_PART_BYTES, its val written into buf. */
+static struct tr_cmd
+part_cmd(const struct op *o, unsigned k, uint8_t *buf)
+{
+	static uint8_t val[SIM_LARGE_MAX];
+	uint32_t len = sim_large_bytes(o->val, val);
+	uint16_t kl = (uint16_t)strlen(o->key);
+	uint32_t total = (uint32_t)tr_large_bytes(kl, len);
+	uint32_t off = k * SIM_PART_BYTES;
+	uint32_t n = total - off < SIM_PART_BYTES ? total - off : SIM_PART_BYTES;
+
+	return (struct tr_cmd){
+		.op = TR_OP_PART,
+		.window = SIM_W,
+		.client_id = o->client,
+		.seq = o->seq + k,
+		.val = buf,
+		.val_len = (uint32_t)tr_part_fill(buf, o->seq, TR_OP_SET, (const uint8_t *)o->key, kl,
+						  val, len, off, n),
 	};
 }
 
@@ -602,23 +670,76 @@ sim_read(struct sim *s, unsigned replica, const char *key, enum sim_read_mode mo
 	return (int)(o - s->ops);
 }
 
-/* A client retry: the same command (client, seq, W) once more. */
+/* A client retry: the same command (client, seq, W) once more; part is a
+ * large set's part. */
 static void
-resubmit(struct sim *s, struct op *o)
+resubmit(struct sim *s, struct op *o, unsigned part)
 {
 	unsigned home = s->clients[o->client].home;
-	struct tr_cmd cmd = op_cmd(o);
+	uint8_t buf[TR_PART_HDR_BYTES + SIM_PART_BYTES];
+	struct tr_cmd cmd = o->parts > 0 ? part_cmd(o, part, buf) : op_cmd(o);
 
 	if (o->done || s->nodes[home].crashed)
 		return;
 	if (tr_column_submit(&s->nodes[home].rep.col[home], &cmd) != 0) {
-		schedule(s, s->now + 1000000, EV_RESUBMIT, (uint8_t)home, 0, (uint32_t)(o - s->ops),
-			 NULL, 0);
+		schedule(s, s->now + 1000000, EV_RESUBMIT, (uint8_t)home, (uint8_t)part,
+			 (uint32_t)(o - s->ops), NULL, 0);
 		return;
 	}
 	o->submits++;
 	s->st.resubmits++;
-	sim_trace(s, "resubmit client %u seq %" PRIu64, o->client, o->seq);
+	sim_trace(s, "resubmit client %u seq %" PRIu64, o->client, cmd.seq);
+}
+
+/* §8: a client retry of a write, at once (a duplicate) or after a timeout. */
+static void
+maybe_retry(struct sim *s, struct op *o, unsigned part)
+{
+	if (sim_unit(s) >= s->p.client_retry)
+		return;
+	if (sim_unit(s) < 0.5)
+		resubmit(s, o, part);
+	else
+		schedule(s, s->now + sim_between(s, 1000000, 5000000), EV_RESUBMIT,
+			 (uint8_t)s->clients[o->client].home, (uint8_t)part, (uint32_t)(o - s->ops),
+			 NULL, 0);
+}
+
+/* A large set's parts, alone in the client's window: the next ones while
+ * fewer than client_window are unanswered and all within W of the oldest
+ * unanswered (§8: none is ever too old). */
+static void
+large_drip(struct sim *s, struct client *c)
+{
+	struct op *o = &s->ops[c->large];
+	struct tr_column *col = &s->nodes[c->home].rep.col[c->home];
+
+	if (o->done || o->lost) {
+		c->large = -1;
+		return;
+	}
+	while (o->sent < o->parts) {
+		uint8_t buf[TR_PART_HDR_BYTES + SIM_PART_BYTES];
+		unsigned oldest = 0, unanswered = 0;
+		struct tr_cmd cmd;
+
+		while (oldest < o->sent && ((o->answered >> oldest) & 1))
+			oldest++;
+		for (unsigned k = 0; k < o->sent; k++)
+			unanswered += !((o->answered >> k) & 1);
+		if (o->sent - oldest >= SIM_W || unanswered >= s->p.client_window)
+			return;
+		cmd = part_cmd(o, o->sent, buf);
+		if (tr_column_submit(col, &cmd) != 0) {
+			client_wake(s, c, s->now + 100000);
+			return;
+		}
+		if (o->sent++ == 0) {
+			o->call = s->now;
+			o->submits = 1;
+		}
+		maybe_retry(s, o, o->sent - 1u);
+	}
 }
 
 static uint8_t
@@ -639,6 +760,21 @@ pick_read_mode(struct sim *s)
 	return SIM_READ_MODES - 1;
 }
 
+/* What the issued count brings: the crash, the next fault episode, the heal. */
+static void
+issued_events(struct sim *s)
+{
+	if (s->p.crash && s->issued == s->crash_at_op) {
+		unsigned victim = (unsigned)sim_between(s, 0, TR_REPLICAS - 1);
+
+		schedule(s, s->now, EV_CRASH, (uint8_t)victim, 0, 0, NULL, 0);
+	}
+	if (s->issued == s->fault_next_op)
+		schedule(s, s->now, EV_FAULT, 0, 0, 0, NULL, 0);
+	if (s->issued == s->p.ops)
+		schedule(s, s->now, EV_HEAL, 0, 0, 0, NULL, 0);
+}
+
 static void
 client_step(struct sim *s, struct client *c)
 {
@@ -647,15 +783,41 @@ client_step(struct sim *s, struct client *c)
 	c->wake_pending = false;
 	if (n->crashed || n->paused)
 		return;
-	while (s->issued < s->p.ops && c->outstanding < s->p.client_window &&
+	if (c->large >= 0)
+		large_drip(s, c);
+	while (c->large < 0 && s->issued < s->p.ops && c->outstanding < s->p.client_window &&
 	       c->next_seq - sim_client_oldest(s, c) < SIM_W) {
-		double x = sim_unit(s);
-		uint8_t op = x < s->p.read_ratio ? TR_OP_GET
-			   : x < s->p.read_ratio + s->p.del_ratio * (1 - s->p.read_ratio) ? TR_OP_DEL
-			   : TR_OP_SET;
+		double x;
+		uint8_t op;
 		char key[16], val[32];
 		struct op *o;
 
+		if (c->want_large) {
+			/* A large set waits for the window to empty. */
+			if (c->outstanding > 0)
+				break;
+			c->want_large = false;
+			snprintf(key, sizeof(key), "k%u", (unsigned)sim_between(s, 0, s->p.keys - 1));
+			o = sim_op_new_large(s, c, key, (uint32_t)sim_between(s, SIM_LARGE_MIN,
+									     SIM_LARGE_MAX));
+			o->mode = SIM_READ_LOG;
+			sim_trace(s, "call client %u seq %" PRIu64 " set %s large %s (%u parts)", c->id,
+				  o->seq, key, o->val, o->parts);
+			c->large = (int)(o - s->ops);
+			c->outstanding++;
+			large_drip(s, c);
+			s->issued++;
+			issued_events(s);
+			break;
+		}
+		x = sim_unit(s);
+		op = x < s->p.read_ratio ? TR_OP_GET
+		   : x < s->p.read_ratio + s->p.del_ratio * (1 - s->p.read_ratio) ? TR_OP_DEL
+		   : TR_OP_SET;
+		if (op == TR_OP_SET && s->p.large_ratio > 0 && sim_unit(s) < s->p.large_ratio) {
+			c->want_large = true;
+			continue;
+		}
 		snprintf(key, sizeof(key), "k%u", (unsigned)sim_between(s, 0, s->p.keys - 1));
 		snprintf(val, sizeof(val), "c%u-%" PRIu64, c->id, c->next_seq);
 		o = sim_op_new(s, c, op, key, val);
@@ -670,23 +832,9 @@ client_step(struct sim *s, struct client *c)
 			break;
 		}
 		s->issued++;
-		if (op != TR_OP_GET && sim_unit(s) < s->p.client_retry) {
-			/* §8: a client retry, at once (a duplicate) or after a timeout. */
-			if (sim_unit(s) < 0.5)
-				resubmit(s, o);
-			else
-				schedule(s, s->now + sim_between(s, 1000000, 5000000), EV_RESUBMIT,
-					 (uint8_t)c->home, 0, (uint32_t)(o - s->ops), NULL, 0);
-		}
-		if (s->p.crash && s->issued == s->crash_at_op) {
-			unsigned victim = (unsigned)sim_between(s, 0, TR_REPLICAS - 1);
-
-			schedule(s, s->now, EV_CRASH, (uint8_t)victim, 0, 0, NULL, 0);
-		}
-		if (s->issued == s->fault_next_op)
-			schedule(s, s->now, EV_FAULT, 0, 0, 0, NULL, 0);
-		if (s->issued == s->p.ops)
-			schedule(s, s->now, EV_HEAL, 0, 0, 0, NULL, 0);
+		if (op != TR_OP_GET)
+			maybe_retry(s, o, 0);
+		issued_events(s);
 	}
 	flush(s, c->home);
 }
@@ -697,7 +845,7 @@ node_init(struct sim *s, unsigned id, bool join)
 {
 	struct node *n = &s->nodes[id];
 	struct tr_config cfg;
-	uint32_t slots = 1024;
+	uint32_t slots = 1024, val_max;
 	size_t bytes;
 
 	while (slots < 2 * s->p.ops + 64)
@@ -734,10 +882,17 @@ node_init(struct sim *s, unsigned id, bool join)
 	n->mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
 	if (tr_replica_init(&n->rep, &cfg, n->mem, bytes, s->now) != 0)
 		abort();
-	n->table_mem = calloc(1, tr_table_mem_bytes(1024, 16, 32));
-	tr_table_init(&n->table, n->table_mem, 1024, 16, 32);
+	val_max = s->p.large_ratio > 0 ? SIM_LARGE_MAX : SIM_VAL_MAX;
+	n->table_mem = calloc(1, tr_table_mem_bytes(1024, 16, val_max));
+	tr_table_init(&n->table, n->table_mem, 1024, 16, val_max);
 	n->client_recs = calloc(256, sizeof(*n->client_recs));
 	tr_sm_init(&n->sm, &tr_table_ops, &n->table, n->client_recs, 256);
+	if (s->p.large_ratio > 0) {
+		uint32_t sb = (uint32_t)tr_large_bytes(16, SIM_LARGE_MAX);
+
+		n->stage_mem = calloc(1, tr_sm_stages_mem_bytes(SIM_STAGES, sb));
+		tr_sm_stages_init(&n->sm, n->stage_mem, SIM_STAGES, sb);
+	}
 	n->sm.variant |= s->p.variant;
 	n->sm.window = (uint8_t)(2 + 3 * id); /* W_PER_REPLICA only: 2, 5, 8 */
 	n->applier = (struct tr_applier){.rep = &n->rep, .sm = &n->sm, .complete = on_complete,
@@ -754,7 +909,8 @@ node_free(struct node *n)
 	free(n->mem);
 	free(n->table_mem);
 	free(n->client_recs);
-	n->mem = n->table_mem = NULL;
+	free(n->stage_mem);
+	n->mem = n->table_mem = n->stage_mem = NULL;
 	n->client_recs = NULL;
 }
 
@@ -777,6 +933,7 @@ sim_new(const struct sim_params *p)
 		s->clients[i].id = i;
 		s->clients[i].home = i / (p->clients ? p->clients : 1);
 		s->clients[i].next_seq = 1;
+		s->clients[i].large = -1;
 	}
 	for (unsigned r = 0; r < TR_REPLICAS; r++)
 		node_init(s, r, false);
@@ -843,7 +1000,7 @@ converged(struct sim *s)
 			if (atomic_load(&n->rep.shared.applied[c]) !=
 			    atomic_load(&s->nodes[first].rep.shared.applied[c]))
 				return false;
-		if (n->sm.digest != s->nodes[first].sm.digest)
+		if (tr_sm_digest(&n->sm) != tr_sm_digest(&s->nodes[first].sm))
 			return false;
 	}
 	return true;
@@ -882,7 +1039,7 @@ handle(struct sim *s, struct event *e)
 		client_step(s, &s->clients[e->data]);
 		break;
 	case EV_RESUBMIT:
-		resubmit(s, &s->ops[e->data]);
+		resubmit(s, &s->ops[e->data], e->column);
 		if (!n->crashed && !n->paused)
 			flush(s, e->replica); /* a crashed replica sends nothing */
 		break;

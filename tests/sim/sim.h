@@ -61,6 +61,9 @@ struct sim_params {
 	double read_mix[SIM_READ_MODES]; /* weights of the read modes (default: barrier only) */
 	double client_retry;     /* share of writes submitted again (same client, seq, W) */
 	double del_ratio;        /* share of the writes that are dels */
+	double large_ratio;      /* share of the sets that are large (issue 16): a value
+				  * of a few KiB, set by parts (TR_OP_PART) that the
+				  * client drips alone in its window; one op */
 	unsigned keys;
 	uint64_t delay_min_ns;
 	uint64_t delay_max_ns;
@@ -70,6 +73,10 @@ struct sim_params {
 	uint32_t log_slots;      /* per column ring; 0: large enough never to recycle */
 	uint32_t read_barriers;  /* Q1: barriers in flight per replica; 0: the default */
 	uint32_t variant;        /* engine known-bad variants (mmp3.h) */
+	/* Known-bad, for the large sets' checks: the answer of the part that
+	 * completes a large set is lost; snapshots leave the stages out. */
+	bool large_drop_result;
+	bool large_snap_no_stages;
 	bool ack_at_commit;      /* known-bad P5: clients acknowledged at commit */
 	bool manual;             /* tests deliver messages by hand */
 	FILE *trace;             /* one line per event, or NULL */
@@ -102,6 +109,8 @@ struct sim_stats {
 	uint64_t restore_refused; /* tr_replica_restore refused a record: rejoined (J) */
 	uint64_t records, syncs; /* records appended, syncs done */
 	uint64_t ops_after_power; /* writes invoked after a power loss and answered */
+	uint64_t large_sets;     /* large sets acknowledged (issue 16) */
+	uint64_t large_reads;    /* gets that read a large set's value whole */
 };
 void sim_stats(const struct sim *s, struct sim_stats *out);
 

@@ -8,6 +8,14 @@
 
 #define SIM_OUT_MSGS 256
 #define SIM_W 8 /* every simulated client's W (§8) */
+/* Large sets (issue 16, p.large_ratio): values of SIM_LARGE_MIN..MAX bytes,
+ * cut into parts of SIM_PART_BYTES of the staged whole (a part command
+ * then fits the sim's 512-byte batches). */
+#define SIM_LARGE_MIN 600
+#define SIM_LARGE_MAX 4096
+#define SIM_PART_BYTES 448
+#define SIM_STAGES 64      /* per replica */
+#define SIM_VAL_MAX 32     /* the table's values without large sets */
 
 enum ev_kind {
 	EV_DELIVER, EV_TICK, EV_CLIENT, EV_CRASH, EV_PARTITION, EV_HEAL, EV_CHECK, EV_RESUBMIT,
@@ -28,8 +36,8 @@ struct sim_snap {
 	uint8_t *table_mem;
 	size_t table_bytes;
 	uint32_t table_used;
-	struct tr_client_rec *clients;
-	uint32_t clients_max, clients_used;
+	uint8_t *sm_bytes;       /* tr_sm_clients_encode: the client table, the stages */
+	size_t sm_len;
 	uint64_t digest, applied_cmds;
 };
 
@@ -105,6 +113,7 @@ struct node {
 	struct tr_table table;
 	void *table_mem;
 	struct tr_client_rec *client_recs;
+	void *stage_mem;   /* the large sets' stages (issue 16) */
 	struct tr_sm sm;
 	struct tr_applier applier;
 	bool crashed;
@@ -132,6 +141,11 @@ struct op {
 	uint8_t mode;       /* gets: enum sim_read_mode */
 	uint8_t submits;    /* writes: times submitted (client retries) */
 	uint8_t applied;    /* writes: completions that applied it (exactly once: <= 1) */
+	/* A large set (issue 16): val is its tag (sim_large_bytes), its parts
+	 * take seqs seq..seq + parts - 1; sent of them submitted, answered the
+	 * ones answered (bit k: part k), staged those answered STAGED. */
+	uint8_t parts, sent;
+	uint64_t answered, staged;
 	uint64_t point;     /* barrier and local reads: instances applied at the answer */
 	bool lost;          /* its home crashed: outcome unknown, no longer waited for */
 	char key[16];
@@ -151,6 +165,8 @@ struct client {
 	unsigned home;
 	uint64_t next_seq;
 	unsigned outstanding;
+	int large;         /* its large set in flight (an op index), or -1 */
+	bool want_large;   /* the next op is a large set, once nothing is outstanding */
 	bool wake_pending;
 	uint32_t *op_idx; /* by seq - 1 */
 	size_t op_cap;
@@ -272,6 +288,14 @@ void disk_free(struct node *n);
 /* ops.c */
 struct op *sim_op_new(struct sim *s, struct client *c, uint8_t op, const char *key,
 		      const char *val);
+/* A large set's op: its parts' seqs reserved. */
+struct op *sim_op_new_large(struct sim *s, struct client *c, const char *key, uint32_t len);
+/* The value of a large set from its tag, into buf (SIM_LARGE_MAX bytes):
+ * its length, or 0 when tag is not a large set's. */
+uint32_t sim_large_bytes(const char *tag, uint8_t *buf);
+/* A value read: its tag when it is a large set's value whole, "CORRUPT"
+ * when it only looks like one, else NULL (an ordinary value). */
+const char *sim_large_tag(const uint8_t *val, uint32_t len, char *tag, size_t cap);
 void sim_op_unissue(struct sim *s, struct client *c);
 struct op *sim_op_lookup(struct sim *s, uint64_t client, uint64_t seq);
 uint64_t sim_client_oldest(const struct sim *s, const struct client *c);

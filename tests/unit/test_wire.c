@@ -588,7 +588,7 @@ Test(cmd, decode_rejects)
 	off = 0;
 	cr_assert_eq(tr_cmd_decode(buf, n, &off, &c), TR_WIRE_E_BAD_CMD);
 	cr_assert_eq(off, 0);
-	buf[0] = TR_OP_QUERY + 1;
+	buf[0] = TR_OP_PART + 1;
 	cr_assert_eq(tr_cmd_decode(buf, n, &off, &c), TR_WIRE_E_BAD_CMD);
 	buf[0] = TR_OP_GET;
 	buf[1] = 0;
@@ -1330,8 +1330,8 @@ Test(reject, malformed_commands)
 	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_OK);
 	c.op = 0;
 	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "op 0");
-	c.op = TR_OP_QUERY + 1;
-	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "op 6");
+	c.op = TR_OP_PART + 1;
+	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "op 7");
 	c.op = TR_OP_CMD; /* the embedder's: opaque bytes in val */
 	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_OK, "op 4");
 	c.op = TR_OP_DEL; /* a del carries no value */
@@ -1348,6 +1348,23 @@ Test(reject, malformed_commands)
 	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "val on a get");
 	c.op = TR_OP_DEL;
 	cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "val on a del");
+	{
+		/* A part (issue 16): no key, a val of at least its header. */
+		uint8_t pv[TR_PART_HDR_BYTES + 4] = {0};
+
+		c.op = TR_OP_PART;
+		c.key_len = 0;
+		c.val = pv;
+		c.val_len = sizeof(pv);
+		cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_OK, "a part");
+		c.val_len = TR_PART_HDR_BYTES;
+		cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_OK, "a part of no bytes");
+		c.val_len = TR_PART_HDR_BYTES - 1;
+		cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "a part short of its header");
+		c.val_len = sizeof(pv);
+		c.key_len = 1;
+		cr_assert_eq(one_cmd_verdict(&c), TR_WIRE_E_BAD_CMD, "a part with a key");
+	}
 
 	/* key_len running past the end of the value's commands, inside the
 	 * message area (a following message supplies the bytes). */
