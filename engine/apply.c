@@ -10,24 +10,25 @@ static void
 apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct tr_value *v)
 {
 	uint8_t me = a->rep->cfg.id;
-	bool ours = column == me && v->proposer == me;
+	/* P5: this replica's own commands are acknowledged when applied. */
+	bool report = column == me && v->proposer == me && a->complete != NULL;
 	struct tr_cmd cmds[TR_SM_BATCH_MAX];
 	struct tr_sm_result res[TR_SM_BATCH_MAX];
-	size_t off = 0;
-	uint16_t i = 0;
+	const uint8_t *p = v->cmds;
+	uint16_t i = 0, count = v->cmd_count;
 
-	while (i < v->cmd_count) {
+	while (i < count) {
 		uint16_t first = i;
 		unsigned n = 0;
 
 		do {
 			/* validated when it entered the replica (wire, disk, submit) */
-			off += tr_cmd_read(v->cmds + off, &cmds[n]);
-			assert(off <= v->cmds_len);
+			p += tr_cmd_read(p, &cmds[n]);
 			i++;
-		} while (!tr_op_is_read(cmds[n++].op) && n < TR_SM_BATCH_MAX && i < v->cmd_count);
+		} while (!tr_op_is_read(cmds[n++].op) && n < TR_SM_BATCH_MAX && i < count);
+		assert(p <= v->cmds + v->cmds_len);
 		tr_sm_apply_batch(a->sm, cmds, n, res);
-		for (unsigned k = 0; ours && a->complete != NULL && k < n; k++) {
+		for (unsigned k = 0; report && k < n; k++) {
 			struct tr_completion done = {
 				.client_id = cmds[k].client_id,
 				.seq = cmds[k].seq,
@@ -38,7 +39,7 @@ apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct
 				.index = (uint16_t)(first + k),
 			};
 
-			a->complete(a->ctx, &done); /* P5: acknowledged when applied */
+			a->complete(a->ctx, &done);
 		}
 	}
 	if (a->applied != NULL)
