@@ -11,28 +11,28 @@ static void
 apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct tr_value *v)
 {
 	uint8_t me = a->rep->cfg.id;
-	bool ours = column == me && v->proposer == me;
+	/* P5: this replica's own commands are acknowledged when applied. */
+	bool report = column == me && v->proposer == me && a->complete != NULL;
 	struct tr_cmd cmds[TR_SM_BATCH_MAX];
 	struct tr_sm_result res[TR_SM_BATCH_MAX];
-	size_t off = 0;
-	uint16_t i = 0;
+	const uint8_t *p = v->cmds;
+	uint16_t i = 0, count = v->cmd_count;
 
-	while (i < v->cmd_count) {
+	while (i < count) {
 		uint16_t first = i;
 		unsigned n = 0;
 		bool ends;
 
 		do {
-			int rc = tr_cmd_decode(v->cmds, v->cmds_len, &off, &cmds[n]);
-
-			assert(rc == 0); /* validated when it entered the replica */
-			(void)rc;
+			/* validated when it entered the replica (wire, disk, submit) */
+			p += tr_cmd_read(p, &cmds[n]);
 			i++;
 			ends = tr_op_is_read(cmds[n].op) || cmds[n].op == TR_OP_PART;
 			n++;
-		} while (!ends && n < TR_SM_BATCH_MAX && i < v->cmd_count);
+		} while (!ends && n < TR_SM_BATCH_MAX && i < count);
+		assert(p <= v->cmds + v->cmds_len);
 		tr_sm_apply_batch(a->sm, cmds, n, res);
-		for (unsigned k = 0; ours && a->complete != NULL && k < n; k++) {
+		for (unsigned k = 0; report && k < n; k++) {
 			struct tr_completion done = {
 				.client_id = cmds[k].client_id,
 				.seq = cmds[k].seq,
@@ -43,7 +43,7 @@ apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct
 				.index = (uint16_t)(first + k),
 			};
 
-			a->complete(a->ctx, &done); /* P5: acknowledged when applied */
+			a->complete(a->ctx, &done);
 		}
 	}
 	if (a->applied != NULL)
@@ -54,10 +54,9 @@ apply_instance(struct tr_applier *a, unsigned column, uint64_t lsn, const struct
  * for every column (acquire on read_tail: the batch the owner column wrote;
  * release on read_head: its memory back to the owner column). */
 static void
-answer_reads(struct tr_applier *a)
+answer_batches(struct tr_applier *a, uint64_t head)
 {
 	struct tr_replica *r = a->rep;
-	uint64_t head = atomic_load_explicit(&r->shared.read_head, memory_order_relaxed);
 
 	while (head != atomic_load_explicit(&r->shared.read_tail, memory_order_acquire)) {
 		const struct tr_read_batch *b = &r->shared.read_batches[head % r->cfg.read_batches_max];
@@ -89,6 +88,17 @@ answer_reads(struct tr_applier *a)
 	}
 }
 
+/* Q3, with the common case (no batch handed over) inline. */
+static inline void
+answer_reads(struct tr_applier *a)
+{
+	struct tr_replica *r = a->rep;
+	uint64_t head = atomic_load_explicit(&r->shared.read_head, memory_order_relaxed);
+
+	if (head != atomic_load_explicit(&r->shared.read_tail, memory_order_acquire))
+		answer_batches(a, head);
+}
+
 unsigned
 tr_apply(struct tr_applier *a, unsigned max)
 {
@@ -98,25 +108,28 @@ tr_apply(struct tr_applier *a, unsigned max)
 	if (atomic_load_explicit(&r->shared.violation, memory_order_relaxed))
 		return 0;
 	while (done < max) {
-		struct tr_head heads[TR_COLUMNS];
 		const struct tr_slot *slot[TR_COLUMNS];
 		uint64_t applied[TR_COLUMNS];
+		unsigned dep[TR_COLUMNS] = {0}, committed = 0;
 		int col;
 
 		answer_reads(a); /* Q3 */
-		for (unsigned c = 0; c < TR_COLUMNS; c++) {
-			const struct tr_slot *s;
-
+#pragma GCC unroll 3
+		for (unsigned c = 0; c < TR_COLUMNS; c++)
 			applied[c] = atomic_load_explicit(&r->shared.applied[c], memory_order_relaxed);
-			s = tr_column_slot(&r->col[c], applied[c]);
-			heads[c].committed = s != NULL &&
-				atomic_load_explicit(&s->committed, memory_order_acquire) ==
-					applied[c] + 1;
-			slot[c] = heads[c].committed ? s : NULL;
-			if (heads[c].committed)
-				memcpy(heads[c].deps, s->value.deps, sizeof(heads[c].deps));
+		/* §7: the heads, and what each committed one depends on. */
+#pragma GCC unroll 3
+		for (unsigned c = 0; c < TR_COLUMNS; c++) {
+			const struct tr_slot *s = slot_find(&r->col[c], applied[c]);
+
+			slot[c] = s;
+			if (s != NULL && atomic_load_explicit(&s->committed, memory_order_acquire) ==
+						 applied[c] + 1) {
+				committed |= 1u << c;
+				dep[c] = order_deps(s->value.deps, c, applied);
+			}
 		}
-		col = tr_order_next(heads, applied, &a->blocked);
+		col = order_pick(dep, committed, &a->blocked);
 		if (col < 0)
 			break;
 		apply_instance(a, (unsigned)col, applied[col], &slot[col]->value);

@@ -28,7 +28,7 @@ slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *v, st
 		out->committed_lsn[out->committed_count++] = s->lsn;
 
 	for (;;) {
-		const struct tr_slot *h = tr_column_slot(c, c->committed);
+		const struct tr_slot *h = slot_find(c, c->committed);
 
 		if (h == NULL || !slot_committed(h))
 			break;

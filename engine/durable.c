@@ -10,7 +10,7 @@
  *   ballot := n:u32 replica:u8 inc:u32 (as on the wire)
  * Decoding checks every field as the wire decoder does; nothing is trusted.
  *
- * Also here: the engine's S1 reports (durable_slot, durable_known) and S2's
+ * Also here: the engine's S1 reports (durable_slot_rec, durable_known) and S2's
  * restore from those records.
  */
 #include "internal.h"
@@ -183,15 +183,14 @@ tr_durable_decode(const uint8_t *buf, size_t len, struct tr_durable_rec *rec, si
 	return TR_DURABLE_OK;
 }
 
-/* S1: the slot's full image (promise, vote with its value, commit). */
+/* S1: the slot's full image (promise, vote with its value, commit), for
+ * durable_slot when the caller keeps records. */
 void
-durable_slot(struct tr_column *c, const struct tr_slot *s)
+durable_slot_rec(struct tr_column *c, const struct tr_slot *s)
 {
 	const struct tr_config *cfg = &c->rep->cfg;
 	struct tr_durable_rec rec;
 
-	if (cfg->durable == NULL)
-		return;
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = TR_DURABLE_SLOT;
 	rec.column = c->id;
@@ -238,7 +237,7 @@ ballot_possible(const struct tr_replica *r, struct tr_ballot b)
 {
 	if (tr_ballot_none(b) || b.replica != r->cfg.id)
 		return true;
-	return b.inc < tr_replica_inc(r) || (r->cfg.variant & TR_VARIANT_RESTART_SAME_INC);
+	return b.inc < replica_inc(r) || (r->cfg.variant & TR_VARIANT_RESTART_SAME_INC);
 }
 
 int
@@ -308,7 +307,7 @@ tr_replica_restored(struct tr_replica *r, uint64_t now_ns)
 
 		c->committed = u64_max(c->committed, c->base);
 		for (;;) {
-			const struct tr_slot *h = tr_column_slot(c, c->committed);
+			const struct tr_slot *h = slot_find(c, c->committed);
 
 			if (h == NULL || !slot_committed(h))
 				break;
@@ -316,7 +315,7 @@ tr_replica_restored(struct tr_replica *r, uint64_t now_ns)
 		}
 		if (c->owned) {
 			for (uint64_t lsn = c->committed; lsn < c->next_lsn; lsn++) {
-				struct tr_slot *s = (struct tr_slot *)tr_column_slot(c, lsn);
+				struct tr_slot *s = slot_find(c, lsn);
 
 				if (s == NULL || slot_committed(s))
 					continue; /* no record: never allocated durably */

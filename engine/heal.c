@@ -7,7 +7,7 @@
 uint32_t
 tr_replica_inc(const struct tr_replica *r)
 {
-	return atomic_load_explicit(&((struct tr_replica *)r)->shared.inc, memory_order_acquire);
+	return replica_inc(r);
 }
 
 static uint32_t
@@ -303,7 +303,7 @@ tr_replica_install(struct tr_replica *r, const struct tr_snap_point *pt, uint64_
 		c->base = u64_max(c->base, f);
 		c->committed = u64_max(c->committed, f);
 		for (;;) {
-			const struct tr_slot *h = tr_column_slot(c, c->committed);
+			const struct tr_slot *h = slot_find(c, c->committed);
 
 			if (h == NULL || !slot_committed(h))
 				break;

@@ -61,13 +61,129 @@ self_id(const struct tr_column *c)
 	return c->rep->cfg.id;
 }
 
+/* The slot of lsn if this replica holds it (tr_column_slot), else NULL. */
+static inline struct tr_slot *
+slot_find(const struct tr_column *c, uint64_t lsn)
+{
+	struct tr_slot *s;
+
+	if (lsn < c->base || lsn - c->base > c->mask)
+		return NULL;
+	s = &c->slots[lsn & c->mask];
+	return s->lsn == lsn ? s : NULL;
+}
+
+struct tr_slot *slot_fresh(struct tr_column *c, uint64_t lsn);
+
+/* The ring cell for lsn, reset for it (slot_fresh, replica.c) if it held an
+ * older lsn; NULL when lsn is below the recycled base or beyond the ring. */
+static inline struct tr_slot *
+slot_cell(struct tr_column *c, uint64_t lsn)
+{
+	struct tr_slot *s = &c->slots[lsn & c->mask];
+
+	if (s->lsn == lsn && lsn >= c->base && lsn - c->base <= c->mask)
+		return s;
+	return slot_fresh(c, lsn);
+}
+
+/* Copies a value into the slot's own memory (its cmds cell). The slot's
+ * own value (v == &s->value) is there already. */
+static inline void
+slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v)
+{
+	assert(v->cmds_len <= c->rep->cfg.batch_bytes_max);
+	(void)c;
+	if (v != &s->value) {
+		if (v->cmds != s->cmds && v->cmds_len > 0)
+			memmove(s->cmds, v->cmds, v->cmds_len);
+		s->value = *v;
+		s->value.cmds = s->cmds;
+	}
+	s->flags |= TR_SLOT_VALUE;
+}
+
+/* J0: this life's incarnation (tr_replica_inc). */
+static inline uint32_t
+replica_inc(const struct tr_replica *r)
+{
+	return atomic_load_explicit(&((struct tr_replica *)r)->shared.inc, memory_order_acquire);
+}
+
+/* known[column], seq_cst (DESIGN.md, "known across threads"). */
+static inline uint64_t
+known_get(const struct tr_replica *r, unsigned column)
+{
+	return atomic_load(&((struct tr_replica *)r)->shared.known[column]);
+}
+
+static inline void
+known_load(const struct tr_replica *r, uint64_t known[TR_COLUMNS])
+{
+#pragma GCC unroll 3
+	for (unsigned i = 0; i < TR_COLUMNS; i++)
+		known[i] = known_get(r, i);
+}
+
+/* D1: known[column] = max(known[column], want): an atomic max with seq_cst,
+ * so that a handler's later capture (known_load) on another column's thread
+ * cannot miss it. want 0 changes nothing (nothing to load). */
+static inline void
+known_max(struct tr_replica *r, unsigned column, uint64_t want)
+{
+	uint64_t cur;
+
+	if (want == 0)
+		return;
+	cur = atomic_load(&r->shared.known[column]);
+	if (r->cfg.variant & TR_VARIANT_NO_FENCE) {
+		/* Known-bad: a relaxed store; a later load may pass it (and
+		 * two columns' concurrent maxes may lose one). */
+		if (cur < want)
+			atomic_store_explicit(&r->shared.known[column], want, memory_order_relaxed);
+		return;
+	}
+	while (cur < want && !atomic_compare_exchange_weak(&r->shared.known[column], &cur, want))
+		;
+}
+
+/* D1: record the slot itself, then what its deps reveal (NULL: none). */
+static inline void
+known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *deps)
+{
+	if (r->cfg.variant & TR_VARIANT_PLAIN_DEPS)
+		deps = NULL; /* known-bad: known ignores the deps it sees */
+#pragma GCC unroll 3
+	for (unsigned i = 0; i < TR_COLUMNS; i++) {
+		uint64_t want = i == column ? lsn + 1 : 0;
+
+		if (deps != NULL && deps[i] > want)
+			want = deps[i];
+		known_max(r, i, want);
+	}
+}
+
+/* §7: X depends on column d (d != X's column) iff X.deps[d] > applied[d];
+ * the mask of those d, for order_pick. */
+static inline unsigned
+order_deps(const uint64_t deps[TR_COLUMNS], unsigned column, const uint64_t applied[TR_COLUMNS])
+{
+	unsigned m = 0;
+
+#pragma GCC unroll 3
+	for (unsigned d = 0; d < TR_COLUMNS; d++)
+		m |= (unsigned)(deps[d] > applied[d]) << d;
+	return m & ~(1u << column);
+}
+
+/* order.c: tr_order_next on the heads' deps masks (order_deps; committed
+ * heads only), committed the mask of committed heads. need gets the
+ * blocking columns (0 unless it returns -1). */
+int order_pick(const unsigned dep[TR_COLUMNS], unsigned committed, unsigned *need);
+
 /* replica.c */
-struct tr_slot *slot_cell(struct tr_column *c, uint64_t lsn);
-void known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *deps);
 void known_merge(struct tr_replica *r, const uint64_t known[TR_COLUMNS]);
-void known_load(const struct tr_replica *r, uint64_t known[TR_COLUMNS]);
 struct tr_msg *out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to);
-void slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v);
 bool value_equal(const struct tr_value *a, const struct tr_value *b);
 void violation(struct tr_replica *r, const char *why);
 void config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t clients_max);
@@ -76,12 +192,12 @@ uint64_t backoff_ns(struct tr_column *c, uint32_t attempts);
 
 /* propose.c */
 void attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr_out *out);
-void propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
+void propose_waiting(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
 /* C1 to both peers; W2: by reference to voter (TR_REPLICAS: none). */
 void send_commit(struct tr_column *c, const struct tr_slot *s, uint8_t voter, struct tr_out *out);
 
 /* read.c */
-void read_pump(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
+void read_pump_busy(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
 struct tr_barrier *read_barrier(struct tr_column *c, uint64_t id, uint8_t from);
 void read_answered(struct tr_column *c, struct tr_barrier *b, const uint64_t k[TR_COLUMNS],
 		   uint64_t now_ns);
@@ -91,7 +207,7 @@ void slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *
 		 struct tr_out *out);
 
 /* durable.c (§12 S1): full images, before the step returns its messages. */
-void durable_slot(struct tr_column *c, const struct tr_slot *s);
+void durable_slot_rec(struct tr_column *c, const struct tr_slot *s);
 void durable_known(struct tr_column *c, const uint64_t known[TR_COLUMNS]);
 
 /* heal.c (§12) */
@@ -113,7 +229,28 @@ joining(const struct tr_replica *r)
 /* plausible.c (issue 17) */
 bool plausible_inc(struct tr_column *c, const struct tr_msg *m);
 bool plausible(struct tr_column *c, const struct tr_msg *m);
-uint64_t plausible_horizon(const struct tr_column *c, unsigned column);
+
+/* Issue 17: the highest lsn (exclusive) a peer may name in column d. H1: the
+ * own column is exactly what this replica allocated (known[own] covers
+ * next_lsn, P1/D1); H2: another column, known[d] plus the window. */
+static inline uint64_t
+plausible_window(const struct tr_config *cfg)
+{
+	return (uint64_t)cfg->log_slots_max + 2 * (uint64_t)cfg->inflight_max;
+}
+
+static inline uint64_t
+plausible_horizon(const struct tr_column *c, unsigned d)
+{
+	const struct tr_config *cfg = &c->rep->cfg;
+	uint64_t k = known_get(c->rep, d);
+
+	/* (Known-bad J2, J3 variants: a joiner that votes at once knows
+	 * nothing of its column yet; one that reuses H lies below its peers' L.) */
+	if (d == cfg->id && !joining(c->rep))
+		return cfg->variant & TR_VARIANT_JOIN_FROM_H ? k + cfg->inflight_max : k;
+	return u64_min(k + plausible_window(cfg), TR_LSN_MAX);
+}
 
 /* recv_*.c */
 void recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct tr_out *out);
@@ -124,5 +261,30 @@ void recv_fetch(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 void recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns);
 void recv_read_index(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
 void recv_read_index_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns);
+
+/* S1: the slot's full image, when the caller keeps records (cfg.durable). */
+static inline void
+durable_slot(struct tr_column *c, const struct tr_slot *s)
+{
+	if (c->rep->cfg.durable != NULL)
+		durable_slot_rec(c, s);
+}
+
+/* The end of every flush, recv and tick: proposes what waits (P7, then the
+ * queued client commands), then pumps the read barrier (Q1); each only
+ * when it has something to do. */
+static inline void
+propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
+{
+	if (c->repropose_count > 0 || c->pending_count > 0)
+		propose_waiting(c, now_ns, out);
+}
+
+static inline void
+read_pump(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
+{
+	if (c->barrier_count > 0 || c->reads_count > 0)
+		read_pump_busy(c, now_ns, out);
+}
 
 #endif

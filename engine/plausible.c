@@ -19,28 +19,6 @@ tr_implausible_name(unsigned reason)
 	return reason < TR_IMPLAUSIBLE_COUNT ? names[reason] : "unknown reason";
 }
 
-/* The highest lsn (exclusive) a peer may name in column d. H1: the own column
- * is exactly what this replica allocated (known[own] covers next_lsn, P1/D1);
- * H2: another column, known[d] plus the window. */
-static uint64_t
-window(const struct tr_config *cfg)
-{
-	return (uint64_t)cfg->log_slots_max + 2 * (uint64_t)cfg->inflight_max;
-}
-
-uint64_t
-plausible_horizon(const struct tr_column *c, unsigned d)
-{
-	const struct tr_config *cfg = &c->rep->cfg;
-	uint64_t k = tr_known(c->rep, d);
-
-	/* (Known-bad J2, J3 variants: a joiner that votes at once knows
-	 * nothing of its column yet; one that reuses H lies below its peers' L.) */
-	if (d == cfg->id && !joining(c->rep))
-		return cfg->variant & TR_VARIANT_JOIN_FROM_H ? k + cfg->inflight_max : k;
-	return u64_min(k + window(cfg), TR_LSN_MAX);
-}
-
 static bool
 drop(struct tr_column *c, unsigned reason)
 {
@@ -75,7 +53,7 @@ value_plausible(struct tr_column *c, const struct tr_msg *m, const struct tr_val
 	/* V2: in the own column, a value in this replica's name is the very
 	 * batch it allocated for that lsn (kept apart, P1). */
 	if (c->owned && v->proposer == cfg->id && v->cmd_count > 0) {
-		const struct tr_slot *s = tr_column_slot(c, m->lsn);
+		const struct tr_slot *s = slot_find(c, m->lsn);
 
 		if (s != NULL && s->own_count > 0 &&
 		    (s->own_count != v->cmd_count || s->own_len != v->cmds_len ||
@@ -83,12 +61,18 @@ value_plausible(struct tr_column *c, const struct tr_msg *m, const struct tr_val
 			return drop(c, TR_IMPLAUSIBLE_CMDS);
 	}
 	/* V3: deps within the horizons (H1, H2); the slot's own column entry
-	 * covers the slot itself (D2). */
+	 * covers the slot itself (D2). Every horizon is at least known[d] (up
+	 * to TR_LSN_MAX): deps below it pass without computing it. */
+#pragma GCC unroll 3
 	for (unsigned d = 0; d < TR_COLUMNS; d++) {
-		uint64_t h = plausible_horizon(c, d);
+		uint64_t h;
+
+		if (v->deps[d] <= u64_min(known_get(c->rep, d), TR_LSN_MAX))
+			continue;
+		h = plausible_horizon(c, d);
 
 		if (d == c->id && !c->owned)
-			h = u64_max(h, u64_min(m->lsn + 1 + window(cfg), TR_LSN_MAX));
+			h = u64_max(h, u64_min(m->lsn + 1 + plausible_window(cfg), TR_LSN_MAX));
 		if (v->deps[d] > h)
 			return drop(c, d == cfg->id ? TR_IMPLAUSIBLE_OWN : TR_IMPLAUSIBLE_AHEAD);
 	}
@@ -129,7 +113,7 @@ plausible(struct tr_column *c, const struct tr_msg *m)
 
 	switch (m->type) {
 	case TR_MSG_ACCEPT:
-		s = tr_column_slot(c, m->lsn);
+		s = slot_find(c, m->lsn);
 		/* B1: a ballot is made by its replica only, which ships it; its
 		 * snapshot's vote is older than the ballot it promised (P2). */
 		if (m->ballot.replica != m->from || tr_ballot_cmp(m->vbal, m->ballot) >= 0)
@@ -139,7 +123,7 @@ plausible(struct tr_column *c, const struct tr_msg *m)
 			return drop(c, TR_IMPLAUSIBLE_BALLOT);
 		return value_plausible(c, m, &m->value);
 	case TR_MSG_ACCEPT_REPLY:
-		s = tr_column_slot(c, m->lsn);
+		s = slot_find(c, m->lsn);
 		/* B3: a reply answers a ballot this replica made. */
 		if (m->ballot.replica != r->cfg.id ||
 		    (s != NULL && m->ballot.n > slot_n(s)))

@@ -62,7 +62,7 @@ attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr
 			violation(c->rep, "P2: ballots exhausted for a slot");
 			return;
 		}
-		b = (struct tr_ballot){n + 1, me, tr_replica_inc(c->rep)}; /* P2, J0 */
+		b = (struct tr_ballot){n + 1, me, replica_inc(c->rep)}; /* P2, J0 */
 	}
 	if ((s->flags & TR_SLOT_VALUE) || !(cfg->variant & TR_VARIANT_NO_RECOVERER_PROMISE))
 		s->promised = b; /* P2: recorded even without an entry (R1) */
@@ -145,9 +145,10 @@ allocate(struct tr_column *c, const uint8_t *cmds, uint32_t len, uint16_t count,
 }
 
 /* Proposes what waits: first P7 re-proposals, then queued client commands,
- * as many commands per instance as the batch limits allow. */
+ * as many commands per instance as the batch limits allow (propose_pending
+ * calls it when something does). */
 void
-propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
+propose_waiting(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 {
 	const struct tr_config *cfg = &c->rep->cfg;
 
@@ -171,16 +172,14 @@ propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 		size_t off = c->pending_off;
 
 		while (count < c->pending_count && count < cfg->batch_cmds_max) {
-			struct tr_cmd cmd;
-			size_t next = off;
-			int rc = tr_cmd_decode(c->pending, c->pending_len, &next, &cmd);
+			/* well-formed: tr_column_submit took it */
+			size_t n = tr_cmd_len(c->pending + off);
 
-			assert(rc == 0);
-			(void)rc;
-			if (len + (next - off) > cfg->batch_bytes_max)
+			assert(off + n <= c->pending_len);
+			if (len + n > cfg->batch_bytes_max)
 				break;
-			len += (uint32_t)(next - off);
-			off = next;
+			len += (uint32_t)n;
+			off += n;
 			count++;
 		}
 		assert(count > 0);
@@ -211,6 +210,8 @@ tr_column_submit(struct tr_column *c, const struct tr_cmd *cmd)
 		c->stats.backpressure++;
 		return -1;
 	}
+	/* A command queued is well-formed (propose and apply read it unchecked). */
+	assert(tr_cmd_fields_ok(cmd->op, cmd->window, cmd->key_len, cmd->val_len));
 	c->pending_len += (uint32_t)tr_cmd_encode(c->pending + c->pending_len,
 						  cfg->pending_bytes_max - c->pending_len, cmd);
 	c->pending_count++;

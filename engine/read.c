@@ -204,13 +204,14 @@ read_answered(struct tr_column *c, struct tr_barrier *b, const uint64_t k[TR_COL
 	}
 }
 
-/* Called at the end of every flush, recv and tick of a column: retries a
+/* Called at the end of every flush, recv and tick of a column (read_pump,
+ * when a read waits or a barrier is in flight): retries a
  * full hand-over, times out the barriers in flight, or starts the next one:
  * when reads came after the newest send, fewer than read_barriers_max are in
  * flight, and the newest is older than a share of the round trip (1/N: N in
  * flight at a steady rate; the reads of the meantime share one). */
 void
-read_pump(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
+read_pump_busy(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 {
 	const struct tr_config *cfg = &c->rep->cfg;
 	const struct tr_barrier *newest;

@@ -10,7 +10,10 @@ tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, str
 		return;
 	assert(m->column == c->id && m->to == self_id(c) && m->from < TR_REPLICAS);
 	c->stats.rx[m->type]++;
-	if (!plausible_inc(c, m) || !inc_admit(c, m))
+	/* I1 and J0 pass a message of the sender's life as this column knows
+	 * it (and a JOIN) without a look at the shared incarnations. */
+	if (m->inc != c->peers[m->from].inc && m->type != TR_MSG_JOIN &&
+	    (!plausible_inc(c, m) || !inc_admit(c, m)))
 		return; /* J0: an older life of the sender: loss; issue 17: too new */
 	/* J1: until both peers answered its JOIN, an amnesiac hears nothing else. */
 	if (joining(c->rep) && m->type != TR_MSG_JOIN_REPLY &&

@@ -72,6 +72,7 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 
 		known_load(c->rep, known);
 		slot_set_value(c, s, &m->value);
+#pragma GCC unroll 3
 		for (unsigned i = 0; i < TR_COLUMNS; i++)
 			s->value.deps[i] = u64_max(m->value.deps[i], known[i]);
 		s->vbal = (struct tr_ballot){0, 0};
@@ -80,6 +81,7 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 	/* A3: highest vote wins; a voted value is never re-merged. */
 	qv = s->vbal;
 	if (tr_ballot_none(qv) && tr_ballot_none(sv)) {
+#pragma GCC unroll 3
 		for (unsigned i = 0; i < TR_COLUMNS; i++)
 			s->value.deps[i] = u64_max(s->value.deps[i], m->value.deps[i]);
 		if (tr_value_is_noop(&s->value)) {

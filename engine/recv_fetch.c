@@ -15,7 +15,7 @@ recv_fetch(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 		send_too_old(c, m->from, out); /* T1: recycled: the asker needs a snapshot */
 
 	for (uint64_t lsn = m->lsn; lsn < end; lsn++) {
-		const struct tr_slot *s = tr_column_slot(c, lsn);
+		const struct tr_slot *s = slot_find(c, lsn);
 		struct tr_msg *r;
 
 		if (s == NULL || !slot_committed(s))

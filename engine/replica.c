@@ -204,77 +204,41 @@ tr_out_reset(struct tr_out *out)
 	out->deadline_ns = UINT64_MAX;
 }
 
-/* The ring cell for lsn, reset for it if it held an older lsn; NULL when lsn
- * is below the recycled base or beyond the ring. */
+/* slot_cell for a cell that does not hold lsn yet: NULL when lsn is below
+ * the recycled base or beyond the ring, else the cell reset for it (it held
+ * an older lsn). */
 struct tr_slot *
-slot_cell(struct tr_column *c, uint64_t lsn)
+slot_fresh(struct tr_column *c, uint64_t lsn)
 {
 	struct tr_slot *s;
 
 	if (lsn < c->base || lsn - c->base > c->mask)
 		return NULL;
 	s = &c->slots[lsn & c->mask];
-	if (s->lsn != lsn) {
-		assert(s->lsn == UINT64_MAX || s->lsn < c->base);
-		atomic_store_explicit(&s->committed, 0, memory_order_relaxed);
-		s->lsn = lsn;
-		s->flags = 0;
-		s->refused = 0;
-		s->promised = (struct tr_ballot){0, 0};
-		s->vbal = (struct tr_ballot){0, 0};
-		s->attempt = (struct tr_ballot){0, 0};
-		s->n_seen = 0;
-		s->attempts = 0;
-		s->seen_ns = 0;
-		s->timer_ns = UINT64_MAX;
-		memset(&s->value, 0, sizeof(s->value));
-		s->value.cmds = s->cmds;
-		s->own_len = 0;
-		s->own_count = 0;
-	}
+	assert(s->lsn != lsn); /* slot_cell returned it */
+	assert(s->lsn == UINT64_MAX || s->lsn < c->base);
+	atomic_store_explicit(&s->committed, 0, memory_order_relaxed);
+	s->lsn = lsn;
+	s->flags = 0;
+	s->refused = 0;
+	s->promised = (struct tr_ballot){0, 0};
+	s->vbal = (struct tr_ballot){0, 0};
+	s->attempt = (struct tr_ballot){0, 0};
+	s->n_seen = 0;
+	s->attempts = 0;
+	s->seen_ns = 0;
+	s->timer_ns = UINT64_MAX;
+	memset(&s->value, 0, sizeof(s->value));
+	s->value.cmds = s->cmds;
+	s->own_len = 0;
+	s->own_count = 0;
 	return s;
 }
 
 const struct tr_slot *
 tr_column_slot(const struct tr_column *c, uint64_t lsn)
 {
-	const struct tr_slot *s;
-
-	if (lsn < c->base || lsn - c->base > c->mask)
-		return NULL;
-	s = &c->slots[lsn & c->mask];
-	return s->lsn == lsn ? s : NULL;
-}
-
-static void
-known_max(struct tr_replica *r, unsigned column, uint64_t want)
-{
-	uint64_t cur = atomic_load(&r->shared.known[column]);
-
-	if (r->cfg.variant & TR_VARIANT_NO_FENCE) {
-		/* Known-bad: a relaxed store; a later load may pass it (and
-		 * two columns' concurrent maxes may lose one). */
-		if (cur < want)
-			atomic_store_explicit(&r->shared.known[column], want, memory_order_relaxed);
-		return;
-	}
-	while (cur < want && !atomic_compare_exchange_weak(&r->shared.known[column], &cur, want))
-		;
-}
-
-/* D1: record the slot itself, then what its deps reveal. Atomic max with
- * seq_cst, so that a handler's later capture (known_load) on another column's
- * thread cannot miss it (DESIGN.md, "known across threads"). */
-void
-known_note(struct tr_replica *r, unsigned column, uint64_t lsn, const uint64_t *deps)
-{
-	for (unsigned i = 0; i < TR_COLUMNS; i++) {
-		uint64_t want = i == column ? lsn + 1 : 0;
-
-		if (deps != NULL && deps[i] > want && !(r->cfg.variant & TR_VARIANT_PLAIN_DEPS))
-			want = deps[i];
-		known_max(r, i, want);
-	}
+	return slot_find(c, lsn);
 }
 
 /* Q2: merge another replica's known (element-wise max, as D1 does). */
@@ -285,17 +249,10 @@ known_merge(struct tr_replica *r, const uint64_t known[TR_COLUMNS])
 		known_max(r, i, known[i]);
 }
 
-void
-known_load(const struct tr_replica *r, uint64_t known[TR_COLUMNS])
-{
-	for (unsigned i = 0; i < TR_COLUMNS; i++)
-		known[i] = atomic_load(&((struct tr_replica *)r)->shared.known[i]);
-}
-
 uint64_t
 tr_known(const struct tr_replica *r, unsigned column)
 {
-	return atomic_load(&((struct tr_replica *)r)->shared.known[column]);
+	return known_get(r, column);
 }
 
 /* A message to fill, or NULL when the output is full (the caller retries on
@@ -315,21 +272,9 @@ out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to)
 	m->from = self_id(c);
 	m->to = to;
 	m->column = c->id;
-	m->inc = tr_replica_inc(c->rep);
+	m->inc = replica_inc(c->rep);
 	c->stats.tx[type]++;
 	return m;
-}
-
-/* Copies a value into the slot's own memory (its cmds cell). */
-void
-slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v)
-{
-	assert(v->cmds_len <= c->rep->cfg.batch_bytes_max);
-	if (v->cmds != s->cmds && v->cmds_len > 0)
-		memmove(s->cmds, v->cmds, v->cmds_len);
-	s->value = *v;
-	s->value.cmds = s->cmds;
-	s->flags |= TR_SLOT_VALUE;
 }
 
 bool

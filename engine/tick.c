@@ -71,7 +71,7 @@ static void
 fetch(struct tr_column *c, uint64_t target, uint64_t now_ns, struct tr_out *out)
 {
 	const struct tr_config *cfg = &c->rep->cfg;
-	const struct tr_slot *head = tr_column_slot(c, c->committed);
+	const struct tr_slot *head = slot_find(c, c->committed);
 	uint64_t end = u64_min(target, c->committed + cfg->fetch_span_max);
 	uint8_t q;
 	struct tr_msg *m;

@@ -251,28 +251,11 @@ tr_cmd_decode(const uint8_t *buf, size_t len, size_t *off, struct tr_cmd *c)
 	window = p[1];
 	key_len = ld_u16(p + 18);
 	val_len = ld_u32(p + 20);
-	if (op < TR_OP_SET || op > TR_OP_PART)
-		return TR_WIRE_E_BAD_CMD;
-	if (window < 1 || window > TR_WINDOW_MAX)
-		return TR_WIRE_E_BAD_CMD;
-	if (key_len > TR_KEY_BYTES_MAX || val_len > TR_VAL_BYTES_MAX)
-		return TR_WIRE_E_BAD_CMD;
-	if (val_len != 0 && !tr_op_has_val(op))
-		return TR_WIRE_E_BAD_CMD;
-	/* A part: no key, and at least its header (kv.h judges the rest). */
-	if (op == TR_OP_PART && (key_len != 0 || val_len < TR_PART_HDR_BYTES))
+	if (!tr_cmd_fields_ok(op, window, key_len, val_len))
 		return TR_WIRE_E_BAD_CMD;
 	if (left - TR_WIRE_CMD_HDR_BYTES < (size_t)key_len + val_len)
 		return TR_WIRE_E_TRUNCATED;
-	c->op = op;
-	c->window = window;
-	c->client_id = ld_u64(p + 2);
-	c->seq = ld_u64(p + 10);
-	c->key = p + TR_WIRE_CMD_HDR_BYTES;
-	c->key_len = key_len;
-	c->val = tr_op_has_val(op) ? c->key + key_len : NULL;
-	c->val_len = val_len;
-	*off += TR_WIRE_CMD_HDR_BYTES + (size_t)key_len + val_len;
+	*off += tr_cmd_read(p, c);
 	return TR_WIRE_OK;
 }
 

@@ -41,6 +41,7 @@
 #ifndef TR_WIRE_H
 #define TR_WIRE_H
 
+#include "le.h"
 #include "types.h"
 
 #define TR_WIRE_MAGIC0 'T'
@@ -132,6 +133,40 @@ size_t tr_cmd_bytes(const struct tr_cmd *c);
 size_t tr_cmd_encode(uint8_t *buf, size_t cap, const struct tr_cmd *c);
 /* Decodes the command at buf[*off]; advances *off. 0 or TR_WIRE_E_*. */
 int tr_cmd_decode(const uint8_t *buf, size_t len, size_t *off, struct tr_cmd *c);
+/* The fields tr_cmd_decode accepts: an op, a window W (1..TR_WINDOW_MAX),
+ * lengths within the limits, val bytes only for ops that carry them; a part
+ * has no key and at least its header (kv.h judges the rest). */
+static inline bool
+tr_cmd_fields_ok(uint8_t op, uint8_t window, uint16_t key_len, uint32_t val_len)
+{
+	return op >= TR_OP_SET && op <= TR_OP_PART && window >= 1 && window <= TR_WINDOW_MAX &&
+	       key_len <= TR_KEY_BYTES_MAX && val_len <= TR_VAL_BYTES_MAX &&
+	       (val_len == 0 || tr_op_has_val(op)) &&
+	       (op != TR_OP_PART || (key_len == 0 && val_len >= TR_PART_HDR_BYTES));
+}
+
+/* The length of the command at p, bytes accepted already (as tr_cmd_read). */
+static inline size_t
+tr_cmd_len(const uint8_t *p)
+{
+	return TR_WIRE_CMD_HDR_BYTES + (size_t)ld_u16(p + 18) + ld_u32(p + 20);
+}
+
+/* The command at p, bytes tr_cmd_decode or tr_cmds_validate accepted
+ * already (no checks): fills c as tr_cmd_decode does; returns its length. */
+static inline size_t
+tr_cmd_read(const uint8_t *p, struct tr_cmd *c)
+{
+	c->op = p[0];
+	c->window = p[1];
+	c->client_id = ld_u64(p + 2);
+	c->seq = ld_u64(p + 10);
+	c->key_len = ld_u16(p + 18);
+	c->val_len = ld_u32(p + 20);
+	c->key = p + TR_WIRE_CMD_HDR_BYTES;
+	c->val = tr_op_has_val(c->op) ? c->key + c->key_len : NULL;
+	return TR_WIRE_CMD_HDR_BYTES + (size_t)c->key_len + c->val_len;
+}
 /* Checks that cmds holds exactly count well-formed commands. */
 int tr_cmds_validate(const uint8_t *cmds, size_t len, unsigned count);
 
