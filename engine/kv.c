@@ -107,7 +107,7 @@ tr_status_str(int st)
  * The state machine
  */
 
-static bool
+static inline bool
 is_pow2(uint32_t x)
 {
 	return x != 0 && (x & (x - 1)) == 0;
