@@ -78,6 +78,7 @@
 
 /* One immutable key/value pair, one allocation. */
 struct kv_node {
+	uint64_t pair_hash;     /* tr_kv_pair_hash of the pair, given by set */
 	uint32_t val_len;
 	uint16_t key_len;
 	uint8_t bytes[];        /* key_len key bytes, then val_len value bytes */
@@ -158,13 +159,14 @@ node_is(const struct kv_node *n, const uint8_t *key, uint16_t key_len)
 
 static struct kv_node *
 node_new(const uint8_t *key, uint16_t key_len, const uint8_t *val,
-	 uint32_t val_len)
+	 uint32_t val_len, uint64_t pair_hash)
 {
 	struct kv_node *n = node_alloc(node_bytes(key_len, val_len));
 
 	/* Not "store full": other replicas applied this write, so going on
 	 * would diverge. Fail-stop. */
 	KVS_VERIFY(n != NULL);
+	n->pair_hash = pair_hash;
 	n->key_len = key_len;
 	n->val_len = val_len;
 	if (key_len > 0)
@@ -230,7 +232,7 @@ node_retire(struct tr_kvstore *kvs, struct kv_node *n)
 static uint64_t
 node_pair_hash(const struct kv_node *n)
 {
-	return tr_kv_pair_hash(n->bytes, n->key_len, n->bytes + n->key_len, n->val_len);
+	return n->pair_hash;
 }
 
 static size_t
@@ -428,7 +430,7 @@ kvs_probe(struct tr_kvstore *kvs, uint64_t hash, const uint8_t *key, uint16_t ke
 
 static int
 kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
-	uint32_t val_len, uint64_t *old_hash)
+	uint32_t val_len, uint64_t pair_hash, uint64_t *old_hash)
 {
 	struct tr_kvstore *kvs = store;
 	struct kv_bucket *b, *free_b;
@@ -444,7 +446,7 @@ kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	if (b != NULL) {
 		old = b->node;
 		*old_hash = node_pair_hash(old);
-		n = node_new(key, key_len, val, val_len);
+		n = node_new(key, key_len, val, val_len, pair_hash);
 		/* Readers find the old node or the new one, never neither. */
 		__atomic_store_n(&b->node, n, __ATOMIC_RELEASE);
 		node_retire(kvs, old);
@@ -452,7 +454,7 @@ kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	}
 	if (kvs->keys >= kvs->keys_max)
 		return -1;
-	n = node_new(key, key_len, val, val_len);
+	n = node_new(key, key_len, val, val_len, pair_hash);
 	if (free_b->node == KVS_TOMB) {
 		__atomic_store_n(&kvs->tombstones, kvs->tombstones - 1, __ATOMIC_RELAXED);
 	} else {

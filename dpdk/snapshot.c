@@ -154,7 +154,7 @@ tr_snap_load_into(const uint8_t *buf, const struct tr_snap_hdr *h, struct tr_sm 
 	for (uint64_t i = 0; i < h->pairs; i++) {
 		uint16_t kl;
 		uint32_t vl;
-		uint64_t old;
+		uint64_t old, pair;
 
 		if ((size_t)(end - p) < TR_SNAP_PAIR_HDR)
 			return "pairs truncated";
@@ -163,9 +163,10 @@ tr_snap_load_into(const uint8_t *buf, const struct tr_snap_hdr *h, struct tr_sm 
 		p += TR_SNAP_PAIR_HDR;
 		if ((size_t)(end - p) < (size_t)kl + vl)
 			return "pair truncated";
-		if (sm->ops->set(sm->store, p, kl, p + kl, vl, &old) != 0)
+		pair = tr_kv_pair_hash(p, kl, p + kl, vl);
+		if (sm->ops->set(sm->store, p, kl, p + kl, vl, pair, &old) != 0)
 			return "the store is full";
-		sm->digest += tr_kv_pair_hash(p, kl, p + kl, vl) - old;
+		sm->digest += pair - old;
 		p += kl + vl;
 	}
 	if (p != end)

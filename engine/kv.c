@@ -271,11 +271,13 @@ kv_write(struct tr_sm *sm, const struct tr_cmd *cmd)
 	uint64_t old = 0;
 
 	if (cmd->op == TR_OP_SET) {
-		if (sm->ops->set(sm->store, cmd->key, cmd->key_len, cmd->val, cmd->val_len,
+		uint64_t pair = tr_kv_pair_hash(cmd->key, cmd->key_len, cmd->val, cmd->val_len);
+
+		if (sm->ops->set(sm->store, cmd->key, cmd->key_len, cmd->val, cmd->val_len, pair,
 				 &old) != 0)
 			return TR_ST_FULL;
 		sm->digest -= old;
-		sm->digest += tr_kv_pair_hash(cmd->key, cmd->key_len, cmd->val, cmd->val_len);
+		sm->digest += pair;
 		return TR_ST_OK;
 	}
 	if (cmd->op != TR_OP_DEL)
@@ -930,10 +932,11 @@ enum cell_state {
 	CELL_MOVING = 3, /* during a purge only: live, not yet placed */
 };
 
-#define CELL_HDR_BYTES 8
+#define CELL_HDR_BYTES 16
 #define CELL_OFF_VAL_LEN 0
 #define CELL_OFF_KEY_LEN 4
 #define CELL_OFF_STATE 6
+#define CELL_OFF_PAIR 8 /* the pair's tr_kv_pair_hash, given by set */
 
 static uint32_t
 cell_bytes_for(uint16_t key_max, uint32_t val_max)
@@ -1144,10 +1147,11 @@ table_has_tomb(const struct tr_table *t)
 
 static void
 cell_write(struct tr_table *t, uint32_t i, const uint8_t *key, uint16_t key_len,
-	   const uint8_t *val, uint32_t val_len)
+	   const uint8_t *val, uint32_t val_len, uint64_t pair)
 {
 	uint8_t *c = cell_at(t, i);
 
+	memcpy(c + CELL_OFF_PAIR, &pair, sizeof(pair));
 	memcpy(c + CELL_OFF_VAL_LEN, &val_len, sizeof(val_len));
 	memcpy(c + CELL_OFF_KEY_LEN, &key_len, sizeof(key_len));
 	c[CELL_OFF_STATE] = CELL_USED;
@@ -1174,18 +1178,19 @@ table_get(void *store, const uint8_t *key, uint16_t key_len, const uint8_t **val
 	return 0;
 }
 
-/* The digest contribution of the pair in a used cell. */
+/* The digest contribution of the pair in a used cell, kept by set. */
 static uint64_t
 cell_pair_hash(const struct tr_table *t, uint32_t i)
 {
-	uint8_t *c = cell_at(t, i);
+	uint64_t v;
 
-	return tr_kv_pair_hash(cell_key(c), cell_key_len(c), cell_val(t, c), cell_val_len(c));
+	memcpy(&v, cell_at(t, i) + CELL_OFF_PAIR, sizeof(v));
+	return v;
 }
 
 static int
 table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
-	  uint32_t val_len, uint64_t *old)
+	  uint32_t val_len, uint64_t pair, uint64_t *old)
 {
 	struct tr_table *t = store;
 	struct probe p;
@@ -1197,12 +1202,12 @@ table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	if (p.found != t->cells_max) {
 		/* Overwriting an existing key is always allowed. */
 		*old = cell_pair_hash(t, p.found);
-		cell_write(t, p.found, key, key_len, val, val_len);
+		cell_write(t, p.found, key, key_len, val, val_len, pair);
 		return 0;
 	}
 	if (p.tomb != t->cells_max) {
 		/* Reuse the first tombstone on the path: used is unchanged. */
-		cell_write(t, p.tomb, key, key_len, val, val_len);
+		cell_write(t, p.tomb, key, key_len, val, val_len, pair);
 		return 0;
 	}
 	if (t->used >= table_limit(t) || p.empty == t->cells_max) {
@@ -1217,7 +1222,7 @@ table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 		if (p.empty == t->cells_max)
 			return -1;
 	}
-	cell_write(t, p.empty, key, key_len, val, val_len);
+	cell_write(t, p.empty, key, key_len, val, val_len, pair);
 	t->used++;
 	return 0;
 }
