@@ -12,6 +12,8 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "trireme.h"
+
 static inline void
 eal_test_init(bool telemetry)
 {
@@ -22,6 +24,25 @@ eal_test_init(bool telemetry)
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=trt%d", getpid());
 	cr_assert(rte_eal_init(argc, argv) >= 0, "EAL: %s", rte_strerror(rte_errno));
+}
+
+/* The instance a test runs (set it at start): an assertion that fails
+ * leaves it running, and the suite's fini (eal_test_fini) stops it before
+ * EAL goes. A test that ends well stops it with eal_test_stop. */
+static struct trireme *eal_test_running __attribute__((unused));
+
+static inline void
+eal_test_fini(void)
+{
+	trireme_stop(eal_test_running);
+	rte_eal_cleanup();
+}
+
+static inline void
+eal_test_stop(struct trireme *t)
+{
+	eal_test_running = NULL;
+	trireme_stop(t);
 }
 
 #endif

@@ -18,6 +18,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "eal_test.h"
 #include "snapshot.h"
 #include "wire.h"
 #include "trireme.h"
@@ -33,23 +34,7 @@ eal_up(void)
 	cr_assert(rte_eal_init(11, argv) >= 0, "EAL: %s", rte_strerror(rte_errno));
 }
 
-static struct trireme *running; /* stopped by the fini when a test fails */
-
-static void
-eal_down(void)
-{
-	trireme_stop(running);
-	rte_eal_cleanup();
-}
-
-static void
-stop(struct trireme *t)
-{
-	running = NULL;
-	trireme_stop(t);
-}
-
-TestSuite(heal, .init = eal_up, .fini = eal_down, .timeout = 240);
+TestSuite(heal, .init = eal_up, .fini = eal_test_fini, .timeout = 240);
 
 #define SEC 1000000000ull
 #define SECONDS_MAX 64
@@ -205,7 +190,7 @@ start_ring(uint32_t slots)
 	conf.keys_max = 1u << 23; /* the load writes new keys */
 	rc = trireme_start(&conf, &t, err, sizeof(err));
 	cr_assert_eq(rc, 0, "%s", err);
-	running = t;
+	eal_test_running = t;
 	return t;
 }
 
@@ -273,7 +258,7 @@ Test(heal, crash_and_restart_under_load)
 	fprintf(stderr, "crash+restart: %lu ended by the crash; %lu/%lu/%lu commands, replica 2: %lu keys, "
 		"%lu snapshot(s) installed, %lu bytes received\n", l.stopped[2], l.done[0], l.done[1],
 		l.done[2], s.keys, s.snap_installs, s.snap_bytes_rx);
-	stop(t);
+	eal_test_stop(t);
 }
 
 /* Survivors' completions per second (replicas 0 and 1). */
@@ -372,7 +357,7 @@ Test(heal, pause_15s_under_load)
 	fprintf(stderr, "; replica 2: %lu snapshot(s), %lu bytes\n", s.snap_installs,
 		s.snap_bytes_rx);
 	cr_assert_leq(slow, 1, "the survivors fell below half of %lu commands/s for %u s", ref, slow);
-	stop(t);
+	eal_test_stop(t);
 }
 
 /* The snapshot format: a state machine copied while an instance is applied

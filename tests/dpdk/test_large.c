@@ -24,23 +24,7 @@ eal_up(void)
 	eal_test_init(false);
 }
 
-static struct trireme *running; /* stopped by the fini when a test fails */
-
-static void
-eal_down(void)
-{
-	trireme_stop(running);
-	rte_eal_cleanup();
-}
-
-static void
-stop(struct trireme *t)
-{
-	running = NULL;
-	trireme_stop(t);
-}
-
-TestSuite(large, .init = eal_up, .fini = eal_down, .timeout = 120);
+TestSuite(large, .init = eal_up, .fini = eal_test_fini, .timeout = 120);
 
 #define SEC 1000000000ull
 #define MIB TRIREME_LARGE_MAX
@@ -80,7 +64,7 @@ start_dir(uint32_t log_slots, const char *dir)
 		conf.inflight_max = 64;
 	}
 	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
-	running = t;
+	eal_test_running = t;
 	return t;
 }
 
@@ -213,7 +197,7 @@ Test(large, set_1mib_reads_back_everywhere)
 	converge(t);
 	trireme_client_free(c);
 	trireme_thread_offline();
-	stop(t);
+	eal_test_stop(t);
 }
 
 Test(large, busy_and_invalid)
@@ -288,7 +272,7 @@ Test(large, busy_and_invalid)
 	}
 	trireme_client_free(c);
 	trireme_thread_offline();
-	stop(t);
+	eal_test_stop(t);
 }
 
 /* Small writers on every replica keep committing while 1 MiB sets go. */
@@ -352,7 +336,7 @@ Test(large, small_writers_stay_live)
 	read_back(t, 2, "big", val, MIB);
 	converge(t);
 	trireme_thread_offline();
-	stop(t);
+	eal_test_stop(t);
 }
 
 /* A replica paused while a large set is half staged (its client does not
@@ -431,7 +415,7 @@ Test(large, snapshot_catch_up_with_a_stage_open)
 	trireme_client_free(cl[0]);
 	trireme_client_free(cl[1]);
 	trireme_thread_offline();
-	stop(t);
+	eal_test_stop(t);
 }
 
 /* A crash of the client's replica mid-op ends the op with ESTOPPED (no
@@ -461,7 +445,7 @@ Test(large, crash_mid_op_ends_it)
 	converge(t);
 	trireme_client_free(c);
 	trireme_thread_offline();
-	stop(t);
+	eal_test_stop(t);
 }
 
 /* With data directories: a replica crashed while a large set is half
@@ -496,7 +480,7 @@ Test(large, durable_restart_replays_parts)
 	cr_assert_gt(s.incarnation, 1, "replica 1 did not restart from its directory");
 	trireme_client_free(big);
 	trireme_thread_offline();
-	stop(t);
+	eal_test_stop(t);
 	t = start_dir(0, dir);
 	trireme_thread_online();
 	/* Read at once: the set is in every replica's log (barrier reads wait
@@ -505,7 +489,7 @@ Test(large, durable_restart_replays_parts)
 		read_back(t, r, "big", val, MIB);
 	converge(t);
 	trireme_thread_offline();
-	stop(t);
+	eal_test_stop(t);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
@@ -624,7 +608,7 @@ Test(large, embedder_cmd_and_query_of_1mib)
 
 	trireme_conf_default(&conf);
 	cr_assert_eq(trireme_start_sm(&conf, &echo_ops, NULL, &t, err, sizeof(err)), 0, "%s", err);
-	running = t;
+	eal_test_running = t;
 	c = trireme_client_new(t, 1, 16);
 	cr_assert_not_null(c);
 	fill(val, sizeof(val), 6);
@@ -648,7 +632,7 @@ Test(large, embedder_cmd_and_query_of_1mib)
 	cr_assert_eq(trireme_submit(c, &query, 1), -TRIREME_EINVAL);
 	converge(t);
 	trireme_client_free(c);
-	stop(t);
+	eal_test_stop(t);
 }
 
 /* A large cmd's answer is the machine's bytes for it even when its last
@@ -667,7 +651,7 @@ Test(large, embedder_answer_survives_a_shared_batch)
 
 	trireme_conf_default(&conf);
 	cr_assert_eq(trireme_start_sm(&conf, &echo_ops, NULL, &t, err, sizeof(err)), 0, "%s", err);
-	running = t;
+	eal_test_running = t;
 	c = trireme_client_new(t, 0, 16);
 	busy = trireme_client_new(t, 0, 16);
 	cr_assert(c != NULL && busy != NULL);
@@ -693,5 +677,5 @@ Test(large, embedder_answer_survives_a_shared_batch)
 	}
 	trireme_client_free(busy);
 	trireme_client_free(c);
-	stop(t);
+	eal_test_stop(t);
 }
