@@ -510,9 +510,9 @@ tr_stages_new(struct tr_sm *sm, uint32_t stages_max)
 		   -1, 0);
 	if (mem == MAP_FAILED)
 		return NULL;
+	/* init writes the slots' headers only: the rest stays unmapped until a
+	 * large command is staged (and after a snapshot's decode alike) */
 	tr_sm_stages_init(sm, mem, stages_max, TR_LARGE_BYTES_MAX);
-	/* init cleared every byte: give the pages back, they read as zero */
-	madvise(mem, bytes, MADV_DONTNEED);
 	return mem;
 }
 

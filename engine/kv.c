@@ -432,11 +432,16 @@ tr_sm_stages_mem_bytes(uint32_t stages_max, uint32_t stage_bytes)
 	return (size_t)stages_max * stage_slot_bytes(stage_bytes);
 }
 
+static struct stage *stage_at(const struct tr_sm *sm, uint32_t i);
+
+/* Headers only: stage_open clears a slot's bitmap and bytes, and nothing
+ * reads those of a slot not in use (so 9 MiB of slots stay untouched until
+ * a large command comes). */
 static void
 stages_clear(struct tr_sm *sm)
 {
-	if (sm->stages != NULL)
-		memset(sm->stages, 0, tr_sm_stages_mem_bytes(sm->stages_max, sm->stage_bytes));
+	for (uint32_t i = 0; sm->stages != NULL && i < sm->stages_max; i++)
+		memset(stage_at(sm, i), 0, sizeof(struct stage));
 	sm->stages_used = 0;
 }
 
