@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 
@@ -43,6 +44,47 @@ eal_test_stop(struct trireme *t)
 {
 	eal_test_running = NULL;
 	trireme_stop(t);
+}
+
+/* Nanoseconds from the TSC. */
+static inline uint64_t
+eal_test_now_ns(void)
+{
+	return (uint64_t)((double)rte_get_tsc_cycles() * 1e9 / (double)rte_get_tsc_hz());
+}
+
+/* Waits (at most ns) until every replica is at the same applied frontier,
+ * equal to its known, with the same digest; fails naming both. */
+static inline void
+eal_test_converge(struct trireme *t, uint64_t ns)
+{
+	uint64_t deadline = eal_test_now_ns() + ns;
+
+	for (;;) {
+		struct trireme_replica_stats s[3];
+		bool same = true;
+
+		for (unsigned r = 0; r < 3; r++)
+			trireme_replica_stats(t, r, &s[r]);
+		for (unsigned r = 0; r < 3; r++)
+			for (unsigned c = 0; c < 3; c++)
+				same = same && s[r].applied_prefix[c] == s[r].known[c] &&
+				       s[r].applied_prefix[c] == s[0].applied_prefix[c];
+		same = same && s[1].kv_digest == s[0].kv_digest &&
+		       s[2].kv_digest == s[0].kv_digest;
+		if (same)
+			return;
+		if (eal_test_now_ns() >= deadline)
+			cr_assert_fail("no convergence: applied %lu/%lu/%lu, %lu/%lu/%lu, "
+				       "%lu/%lu/%lu; digests %lx %lx %lx",
+				       s[0].applied_prefix[0], s[0].applied_prefix[1],
+				       s[0].applied_prefix[2], s[1].applied_prefix[0],
+				       s[1].applied_prefix[1], s[1].applied_prefix[2],
+				       s[2].applied_prefix[0], s[2].applied_prefix[1],
+				       s[2].applied_prefix[2], s[0].kv_digest, s[1].kv_digest,
+				       s[2].kv_digest);
+		usleep(2000);
+	}
 }
 
 #endif

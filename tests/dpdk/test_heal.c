@@ -39,12 +39,6 @@ TestSuite(heal, .init = eal_up, .fini = eal_test_fini, .timeout = 240);
 #define SEC 1000000000ull
 #define SECONDS_MAX 64
 
-static uint64_t
-now_ns(void)
-{
-	return (uint64_t)((double)rte_get_tsc_cycles() * 1e9 / (double)rte_get_tsc_hz());
-}
-
 /* One client per replica, window 16: sets, a del every 16th command. */
 struct load {
 	struct trireme *t;
@@ -61,7 +55,7 @@ load_start(struct load *l, struct trireme *t)
 {
 	memset(l, 0, sizeof(*l));
 	l->t = t;
-	l->t0 = now_ns();
+	l->t0 = eal_test_now_ns();
 	l->phase = 'a';
 	for (unsigned r = 0; r < 3; r++) {
 		l->cl[r] = trireme_client_new(t, r, 16);
@@ -74,7 +68,7 @@ load_start(struct load *l, struct trireme *t)
 static void
 load_step(struct load *l)
 {
-	unsigned sec = (unsigned)((now_ns() - l->t0) / SEC);
+	unsigned sec = (unsigned)((eal_test_now_ns() - l->t0) / SEC);
 
 	for (unsigned r = 0; r < 3; r++) {
 		struct trireme_done d[32];
@@ -117,9 +111,9 @@ load_step(struct load *l)
 static void
 load_for(struct load *l, uint64_t ns)
 {
-	uint64_t end = now_ns() + ns;
+	uint64_t end = eal_test_now_ns() + ns;
 
-	while (now_ns() < end)
+	while (eal_test_now_ns() < end)
 		load_step(l);
 }
 
@@ -127,7 +121,7 @@ load_for(struct load *l, uint64_t ns)
 static void
 load_drain(struct load *l)
 {
-	uint64_t deadline = now_ns() + 30 * SEC;
+	uint64_t deadline = eal_test_now_ns() + 30 * SEC;
 
 	for (unsigned r = 0; r < 3; r++)
 		l->on[r] = false;
@@ -138,41 +132,8 @@ load_drain(struct load *l)
 			left += trireme_outstanding(l->cl[r]);
 		if (left == 0)
 			return;
-		cr_assert(now_ns() < deadline, "%u commands never completed", left);
+		cr_assert(eal_test_now_ns() < deadline, "%u commands never completed", left);
 		load_step(l);
-	}
-}
-
-/* Every replica at the same applied frontier (= known) and digest. */
-static void
-converge(struct trireme *t, uint64_t ns)
-{
-	uint64_t deadline = now_ns() + ns;
-
-	for (;;) {
-		struct trireme_replica_stats s[3];
-		bool same = true;
-
-		for (unsigned r = 0; r < 3; r++)
-			trireme_replica_stats(t, r, &s[r]);
-		for (unsigned r = 0; r < 3; r++)
-			for (unsigned c = 0; c < 3; c++)
-				same = same && s[r].applied_prefix[c] == s[r].known[c] &&
-				       s[r].applied_prefix[c] == s[0].applied_prefix[c];
-		same = same && s[1].kv_digest == s[0].kv_digest &&
-		       s[2].kv_digest == s[0].kv_digest;
-		if (same)
-			return;
-		if (now_ns() >= deadline)
-			cr_assert_fail("no convergence: applied %lu/%lu/%lu, %lu/%lu/%lu, "
-				       "%lu/%lu/%lu; digests %lx %lx %lx",
-				       s[0].applied_prefix[0], s[0].applied_prefix[1],
-				       s[0].applied_prefix[2], s[1].applied_prefix[0],
-				       s[1].applied_prefix[1], s[1].applied_prefix[2],
-				       s[2].applied_prefix[0], s[2].applied_prefix[1],
-				       s[2].applied_prefix[2], s[0].kv_digest, s[1].kv_digest,
-				       s[2].kv_digest);
-		usleep(2000);
 	}
 }
 
@@ -241,9 +202,9 @@ Test(heal, crash_and_restart_under_load)
 	/* Crash: its outstanding commands complete (unknown outcome). */
 	cr_assert_eq(trireme_replica_crash(t, 2), 0);
 	l.on[2] = false;
-	deadline = now_ns() + 2 * SEC;
+	deadline = eal_test_now_ns() + 2 * SEC;
 	while (trireme_outstanding(l.cl[2]) > 0) {
-		cr_assert(now_ns() < deadline, "a crashed replica's command hangs");
+		cr_assert(eal_test_now_ns() < deadline, "a crashed replica's command hangs");
 		load_step(&l);
 	}
 	{
@@ -274,7 +235,7 @@ Test(heal, crash_and_restart_under_load)
 		     s.snap_received, s.snap_installs, s.snap_failed, s.applied_prefix[0],
 		     s.applied_prefix[1], s.applied_prefix[2], s.known[0], s.known[1], s.known[2]);
 	load_drain(&l);
-	converge(t, 30 * SEC);
+	eal_test_converge(t, 30 * SEC);
 	trireme_replica_stats(t, 2, &s);
 	cr_assert(s.serving && !s.down && s.incarnation > 1);
 	if (at_restart[0] >= RING_HEAL || at_restart[1] >= RING_HEAL) /* slot 0 recycled */
@@ -340,7 +301,7 @@ Test(heal, pause_15s_under_load)
 	load_for(&l, 15 * SEC);
 	applied_now(t, 0, at_resume);
 	cr_assert_eq(trireme_replica_resume(t, 2), 0);
-	resumed = (unsigned)((now_ns() - l.t0) / SEC);
+	resumed = (unsigned)((eal_test_now_ns() - l.t0) / SEC);
 	/* The same load as during the pause (on the survivors), so that their
 	 * throughput compares: what changes is the transfer and catch-up. */
 	for (unsigned i = 0; i < 6; i++) {
@@ -354,12 +315,12 @@ Test(heal, pause_15s_under_load)
 				s.known[2], s.snap_installs);
 		}
 	}
-	end = (unsigned)((now_ns() - l.t0) / SEC);
+	end = (unsigned)((eal_test_now_ns() - l.t0) / SEC);
 	l.on[2] = true; /* and it serves its own clients again */
 	load_for(&l, SEC);
 	cr_assert_gt(l.per_sec[2][end] + l.per_sec[2][end + 1], 0, "replica 2 does not serve");
 	load_drain(&l);
-	converge(t, 30 * SEC);
+	eal_test_converge(t, 30 * SEC);
 	trireme_replica_stats(t, 2, &s);
 	if (went(at_pause, at_resume) >= RING_HEAL)
 		cr_assert_gt(s.snap_installs, 0, "no snapshot was installed (a column went %lu "

@@ -29,12 +29,6 @@ TestSuite(large, .init = eal_up, .fini = eal_test_fini, .timeout = 120);
 #define SEC 1000000000ull
 #define MIB TRIREME_LARGE_MAX
 
-static uint64_t
-now_ns(void)
-{
-	return (uint64_t)((double)rte_get_tsc_cycles() * 1e9 / (double)rte_get_tsc_hz());
-}
-
 /* Seeded bytes (xorshift64*). */
 static void
 fill(uint8_t *buf, size_t len, uint64_t seed)
@@ -80,7 +74,7 @@ start(uint32_t log_slots)
 static struct trireme_done
 finish(struct trireme_client *c, uint8_t *out, size_t cap)
 {
-	uint64_t deadline = now_ns() + 60 * SEC;
+	uint64_t deadline = eal_test_now_ns() + 60 * SEC;
 	struct trireme_done d;
 
 	for (;;) {
@@ -88,7 +82,7 @@ finish(struct trireme_client *c, uint8_t *out, size_t cap)
 		unsigned n;
 
 		cr_assert(rc > 0 || rc == -TRIREME_ETIMEOUT, "wait: %d", rc);
-		cr_assert(now_ns() < deadline, "no completion in 60 s");
+		cr_assert(eal_test_now_ns() < deadline, "no completion in 60 s");
 		if (rc < 0)
 			continue;
 		n = trireme_poll(c, &d, 1);
@@ -113,32 +107,6 @@ submit_wait(struct trireme_client *c, const struct trireme_op *op, uint8_t *out,
 	*d = finish(c, out, cap);
 	cr_assert_eq(d->tag, 7);
 	return 0;
-}
-
-/* Every replica at the same applied frontier (= known) and digest. */
-static void
-converge(struct trireme *t)
-{
-	uint64_t deadline = now_ns() + 30 * SEC;
-
-	for (;;) {
-		struct trireme_replica_stats s[3];
-		bool same = true;
-
-		for (unsigned r = 0; r < 3; r++)
-			trireme_replica_stats(t, r, &s[r]);
-		for (unsigned r = 0; r < 3; r++)
-			for (unsigned c = 0; c < 3; c++)
-				same = same && s[r].applied_prefix[c] == s[r].known[c] &&
-				       s[r].applied_prefix[c] == s[0].applied_prefix[c];
-		same = same && s[1].kv_digest == s[0].kv_digest &&
-		       s[2].kv_digest == s[0].kv_digest;
-		if (same)
-			return;
-		cr_assert(now_ns() < deadline, "no convergence: digests %lx %lx %lx",
-			  s[0].kv_digest, s[1].kv_digest, s[2].kv_digest);
-		usleep(2000);
-	}
 }
 
 /* key on replica r reads back as want (len) in every read mode. */
@@ -194,7 +162,7 @@ Test(large, set_1mib_reads_back_everywhere)
 				 .val_len = 1};
 	cr_assert_eq(submit_wait(c, &op, NULL, 0, &d), 0);
 	read_back(t, 1, "big", (const uint8_t *)"s", 1);
-	converge(t);
+	eal_test_converge(t, 30 * SEC);
 	trireme_client_free(c);
 	trireme_thread_offline();
 	eal_test_stop(t);
@@ -234,10 +202,10 @@ Test(large, busy_and_invalid)
 	cr_assert_eq(trireme_submit(c, &local, 5), -TRIREME_EBUSY);
 	cr_assert_eq(trireme_submit(c, &big, 6), -TRIREME_EBUSY);
 	{
-		uint64_t deadline = now_ns() + 60 * SEC;
+		uint64_t deadline = eal_test_now_ns() + 60 * SEC;
 
 		while ((rc = trireme_wait(c, 100 * 1000000ull)) == -TRIREME_ETIMEOUT)
-			cr_assert(now_ns() < deadline, "the large op never completed");
+			cr_assert(eal_test_now_ns() < deadline, "the large op never completed");
 		cr_assert_eq(rc, 1);
 	}
 	/* Completed, not polled yet: still busy. */
@@ -253,14 +221,14 @@ Test(large, busy_and_invalid)
 	 * (which sends the next parts); one completion in the end. */
 	{
 		int fd = trireme_client_fd(c);
-		uint64_t deadline = now_ns() + 60 * SEC;
+		uint64_t deadline = eal_test_now_ns() + 60 * SEC;
 		unsigned got = 0, wakes = 0;
 
 		cr_assert_eq(trireme_submit(c, &big, 8), 0);
 		while (got == 0) {
 			struct pollfd p = {.fd = fd, .events = POLLIN};
 
-			cr_assert(now_ns() < deadline, "the large op stalled on its fd");
+			cr_assert(eal_test_now_ns() < deadline, "the large op stalled on its fd");
 			rc = poll(&p, 1, 100);
 			cr_assert_geq(rc, 0);
 			wakes += rc > 0;
@@ -283,7 +251,7 @@ Test(large, small_writers_stay_live)
 	struct trireme_client *big, *cl[3];
 	struct trireme_op op = {.kind = TRIREME_SET, .key = "big", .key_len = 3, .val = val,
 				.val_len = MIB};
-	uint64_t small = 0, deadline = now_ns() + 60 * SEC;
+	uint64_t small = 0, deadline = eal_test_now_ns() + 60 * SEC;
 	unsigned larges = 0, issued = 0;
 
 	trireme_thread_online();
@@ -300,7 +268,7 @@ Test(large, small_writers_stay_live)
 		struct trireme_done d[8];
 		unsigned n;
 
-		cr_assert(now_ns() < deadline, "4 large sets took over 60 s (%u done)", larges);
+		cr_assert(eal_test_now_ns() < deadline, "4 large sets took over 60 s (%u done)", larges);
 		for (unsigned r = 0; r < 3; r++) {
 			char key[16];
 			struct trireme_op s = {.kind = TRIREME_SET, .key = key, .val = "v",
@@ -334,7 +302,7 @@ Test(large, small_writers_stay_live)
 		trireme_client_free(cl[r]);
 	trireme_client_free(big);
 	read_back(t, 2, "big", val, MIB);
-	converge(t);
+	eal_test_converge(t, 30 * SEC);
 	trireme_thread_offline();
 	eal_test_stop(t);
 }
@@ -365,7 +333,7 @@ Test(large, snapshot_catch_up_with_a_stage_open)
 	trireme_replica_stats(t, 0, &s0);
 	start_applied = s0.applied;
 	/* Small writes until the survivors' logs went round several times. */
-	deadline = now_ns() + 60 * SEC;
+	deadline = eal_test_now_ns() + 60 * SEC;
 	for (;;) {
 		for (unsigned i = 0; i < 2; i++) {
 			struct trireme_done dd[8];
@@ -382,13 +350,13 @@ Test(large, snapshot_catch_up_with_a_stage_open)
 		trireme_replica_stats(t, 0, &s0);
 		if (s0.applied - start_applied > 8 * 512)
 			break;
-		cr_assert(now_ns() < deadline, "the survivors stalled");
+		cr_assert(eal_test_now_ns() < deadline, "the survivors stalled");
 		sched_yield();
 	}
 	cr_assert_eq(trireme_replica_resume(t, 2), 0);
-	deadline = now_ns() + 60 * SEC;
+	deadline = eal_test_now_ns() + 60 * SEC;
 	do {
-		cr_assert(now_ns() < deadline, "replica 2 installed no snapshot");
+		cr_assert(eal_test_now_ns() < deadline, "replica 2 installed no snapshot");
 		usleep(1000);
 		trireme_replica_stats(t, 2, &s);
 	} while (s.snap_installs == 0);
@@ -397,16 +365,16 @@ Test(large, snapshot_catch_up_with_a_stage_open)
 	d = finish(big, NULL, 0);
 	cr_assert_eq(d.tag, 9);
 	cr_assert_eq(d.status, 0, "%s", trireme_strerror(d.status));
-	deadline = now_ns() + 30 * SEC;
+	deadline = eal_test_now_ns() + 30 * SEC;
 	for (unsigned i = 0; i < 2; i++) {
 		while (trireme_outstanding(cl[i]) > 0) {
 			struct trireme_done dd[8];
 
-			cr_assert(now_ns() < deadline, "small sets never completed");
+			cr_assert(eal_test_now_ns() < deadline, "small sets never completed");
 			trireme_poll(cl[i], dd, 8);
 		}
 	}
-	converge(t);
+	eal_test_converge(t, 30 * SEC);
 	read_back(t, 2, "big", val, MIB);
 	fprintf(stderr, "catch-up: %lu small sets, replica 2: %lu snapshot(s), %lu bytes\n",
 		(unsigned long)small, (unsigned long)s.snap_installs,
@@ -442,7 +410,7 @@ Test(large, crash_mid_op_ends_it)
 	cr_assert_eq(submit_wait(c, &op, NULL, 0, &d), 0);
 	cr_assert_eq(d.status, 0, "%s", trireme_strerror(d.status));
 	read_back(t, 0, "big", val, MIB);
-	converge(t);
+	eal_test_converge(t, 30 * SEC);
 	trireme_client_free(c);
 	trireme_thread_offline();
 	eal_test_stop(t);
@@ -474,7 +442,7 @@ Test(large, durable_restart_replays_parts)
 	cr_assert_eq(trireme_replica_restart(t, 1), 0);
 	d = finish(big, NULL, 0);
 	cr_assert_eq(d.status, 0, "%s", trireme_strerror(d.status));
-	converge(t);
+	eal_test_converge(t, 30 * SEC);
 	read_back(t, 1, "big", val, MIB);
 	trireme_replica_stats(t, 1, &s);
 	cr_assert_gt(s.incarnation, 1, "replica 1 did not restart from its directory");
@@ -487,7 +455,7 @@ Test(large, durable_restart_replays_parts)
 	 * for its replay). */
 	for (unsigned r = 0; r < 3; r++)
 		read_back(t, r, "big", val, MIB);
-	converge(t);
+	eal_test_converge(t, 30 * SEC);
 	trireme_thread_offline();
 	eal_test_stop(t);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -630,7 +598,7 @@ Test(large, embedder_cmd_and_query_of_1mib)
 	query.val = val;
 	query.val_len = 4096;
 	cr_assert_eq(trireme_submit(c, &query, 1), -TRIREME_EINVAL);
-	converge(t);
+	eal_test_converge(t, 30 * SEC);
 	trireme_client_free(c);
 	eal_test_stop(t);
 }
@@ -647,7 +615,7 @@ Test(large, embedder_answer_survives_a_shared_batch)
 	char err[256];
 	struct trireme_op cmd = {.kind = TRIREME_CMD, .val = val, .val_len = sizeof(val)};
 	struct trireme_op small = {.kind = TRIREME_CMD, .val = "x", .val_len = 1};
-	uint64_t deadline = now_ns() + 60 * SEC;
+	uint64_t deadline = eal_test_now_ns() + 60 * SEC;
 
 	trireme_conf_default(&conf);
 	cr_assert_eq(trireme_start_sm(&conf, &echo_ops, NULL, &t, err, sizeof(err)), 0, "%s", err);
@@ -664,7 +632,7 @@ Test(large, embedder_answer_survives_a_shared_batch)
 		while (n == 0) {
 			struct trireme_done bd[16];
 
-			cr_assert(now_ns() < deadline, "the cmds took over 60 s");
+			cr_assert(eal_test_now_ns() < deadline, "the cmds took over 60 s");
 			while (trireme_submit(busy, &small, 0) == 0)
 				;
 			trireme_poll(busy, bd, 16);
