@@ -211,6 +211,80 @@ recv_join_reply(struct tr_column *c, const struct tr_msg *m)
 		join_complete(c);
 }
 
+/* T4 (this project's, docs/protocol.md §12): a peer that fell below the
+ * base needs a snapshot, then the slots after its point, which recycling
+ * keeps for half a ring (T1). Under load half a ring can go by faster than a
+ * snapshot travels, and the peer would chase snapshots for ever. So while a
+ * live peer catches up, the owner starts one instance per pace_ns, which
+ * makes half a ring last catchup_ns (batches grow: commands/s drop far less
+ * than instances/s); every catchup_ns the episode goes on, the pace halves,
+ * down to a sixteenth. The episode ends when the peer applies within a
+ * quarter ring of the top. */
+static uint64_t
+pace_floor(const struct tr_column *c)
+{
+	return u64_max(c->rep->cfg.catchup_ns / ((c->mask + 1) / 2), 1);
+}
+
+static bool
+catchup_active(const struct tr_column *c, uint64_t now_ns)
+{
+	for (uint8_t q = 0; q < TR_REPLICAS; q++)
+		if ((c->catchup >> q) & 1 && peer_fresh(c, q, now_ns))
+			return true;
+	return false;
+}
+
+/* recv_status: peer q's applied prefix of this column moved. */
+void
+catchup_note(struct tr_column *c, uint8_t q, uint64_t now_ns)
+{
+	const struct tr_peer *p = &c->peers[q];
+	uint64_t top;
+
+	if (!c->owned || c->rep->cfg.catchup_ns == 0 ||
+	    (c->rep->cfg.variant & TR_VARIANT_NO_CATCHUP_PACE))
+		return;
+	if (!((c->catchup >> q) & 1)) {
+		if (p->applied >= c->base)
+			return;
+		if (!catchup_active(c, now_ns)) {
+			c->pace_ns = pace_floor(c);
+			c->pace_slow_at_ns = now_ns + c->rep->cfg.catchup_ns;
+		}
+		c->catchup |= (uint8_t)(1u << q);
+		return;
+	}
+	top = u64_max(c->next_lsn, tr_known(c->rep, c->id));
+	if (p->applied + (c->mask + 1) / 4 >= top)
+		c->catchup &= (uint8_t)~(1u << q);
+}
+
+/* True while the next instance must wait for the pace (its timer armed). */
+bool
+catchup_wait(struct tr_column *c, uint64_t now_ns)
+{
+	if (now_ns >= c->pace_at_ns || !catchup_active(c, now_ns))
+		return false;
+	arm(c, c->pace_at_ns);
+	return true;
+}
+
+/* allocate: an instance starts now. */
+void
+catchup_started(struct tr_column *c, uint64_t now_ns)
+{
+	if (!catchup_active(c, now_ns))
+		return;
+	if (now_ns >= c->pace_slow_at_ns && c->pace_ns < 16 * pace_floor(c)) {
+		c->pace_ns *= 2;
+		c->pace_slow_at_ns = now_ns + c->rep->cfg.catchup_ns;
+		c->stats.pace_slowed++;
+	}
+	c->pace_at_ns = now_ns + c->pace_ns;
+	c->stats.paced++;
+}
+
 /* T1: this column sent something about a slot below its base. */
 void
 send_too_old(struct tr_column *c, uint8_t to, struct tr_out *out)

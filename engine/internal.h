@@ -217,6 +217,10 @@ void join_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out);
 void recv_join(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
 void recv_join_reply(struct tr_column *c, const struct tr_msg *m);
 void send_too_old(struct tr_column *c, uint8_t to, struct tr_out *out);
+/* T4: catch-up pacing of the owner's instances (pace_wait, pace_start). */
+void catchup_note(struct tr_column *c, uint8_t q, uint64_t now_ns);
+bool catchup_wait(struct tr_column *c, uint64_t now_ns);
+void catchup_started(struct tr_column *c, uint64_t now_ns);
 void recv_too_old(struct tr_column *c, const struct tr_msg *m);
 
 static inline bool
@@ -278,6 +282,21 @@ propose_pending(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 {
 	if (c->repropose_count > 0 || c->pending_count > 0)
 		propose_waiting(c, now_ns, out);
+}
+
+/* T4: true while a peer catches up and the owner's next instance must
+ * wait; pace_start when one starts. Both cost one load otherwise. */
+static inline bool
+pace_wait(struct tr_column *c, uint64_t now_ns)
+{
+	return c->catchup != 0 && catchup_wait(c, now_ns);
+}
+
+static inline void
+pace_start(struct tr_column *c, uint64_t now_ns)
+{
+	if (c->catchup != 0)
+		catchup_started(c, now_ns);
 }
 
 static inline void

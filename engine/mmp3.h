@@ -67,6 +67,8 @@ enum tr_variant {
 						* the incarnation it had */
 	TR_VARIANT_ACK_BEFORE_PERSIST = 1 << 24, /* S1 broken: a write's answer (P5)
 						  * leaves before the sync of its commit */
+	TR_VARIANT_NO_CATCHUP_PACE = 1 << 25, /* T4 off: a peer behind under load
+					       * chases stale snapshots */
 };
 
 /* scripts/mutants.sh builds with -DTR_MUTANT_VARIANT=bits: those variants
@@ -91,6 +93,9 @@ struct tr_config {
 	uint64_t status_ns;       /* STATUS period */
 	uint64_t suspect_ns;      /* a peer silent this long is suspected (R2, P6) */
 	uint64_t join_ns;         /* J1: JOIN re-sent this often until both peers answer */
+	uint64_t catchup_ns;      /* T4: while a peer that fell below the base catches
+				   * up, the owner paces its instances so that the
+				   * newer half of the ring lasts this long (0: off) */
 	uint64_t seed;            /* jitter */
 	uint32_t read_bytes_max;  /* Q1: encoded GETs waiting for a barrier (and per batch) */
 	uint32_t read_batches_max; /* Q2: answered barriers queued for the applier */
@@ -209,6 +214,8 @@ struct tr_column_stats {
 	uint64_t read_barriers; /* READ_INDEX sent, retries included */
 	uint64_t read_retries; /* Q1: timeouts */
 	uint64_t read_queue_full; /* Q2: answered batch waiting for the applier */
+	uint64_t paced;        /* T4: instances started at the catch-up pace */
+	uint64_t pace_slowed;  /* T4: a peer installed a snapshot too old: pace halved */
 };
 
 /* Q1: a barrier of the owner column: the reads of the column's read FIFO
@@ -283,6 +290,11 @@ struct tr_column {
 	uint32_t barrier_head;  /* the oldest */
 	uint32_t barrier_count;
 	uint64_t read_rtt_ns;   /* smoothed round trip of first attempts (pacing) */
+	/* T4, owner only: while a peer catches up, one instance per pace_ns. */
+	uint8_t catchup;        /* peers that fell below the base, not back yet (a bit each) */
+	uint64_t pace_ns;
+	uint64_t pace_at_ns;    /* the next instance starts then at the earliest */
+	uint64_t pace_slow_at_ns; /* the pace halves then if the episode goes on */
 	/* J3 at a peer of a joiner (this column's owner): the slots below
 	 * abandon_below are recovered at once, never shipped to the owner. */
 	uint64_t abandon_below;

@@ -128,6 +128,7 @@ allocate(struct tr_column *c, const uint8_t *cmds, uint32_t len, uint16_t count,
 	struct tr_value v;
 
 	assert(s != NULL && !(s->flags & TR_SLOT_VALUE));
+	pace_start(c, now_ns); /* T4 */
 	/* D1/D2: the own slot enters known first, then known is captured. */
 	known_note(c->rep, c->id, lsn, NULL);
 	known_load(c->rep, v.deps);
@@ -154,7 +155,7 @@ propose_waiting(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 
 	if (!c->owned || !tr_replica_serving(c->rep))
 		return; /* J4 */
-	while (c->repropose_count > 0 && window_open(c, out)) {
+	while (c->repropose_count > 0 && window_open(c, out) && !pace_wait(c, now_ns)) {
 		/* The raw cell: after an install (T1) it lies below the base. */
 		uint64_t lsn = c->repropose[0];
 		const struct tr_slot *old = &c->slots[lsn & c->mask];
@@ -166,7 +167,7 @@ propose_waiting(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 		c->stats.reproposed++;
 		allocate(c, old->own_cmds, old->own_len, old->own_count, now_ns, out);
 	}
-	while (c->pending_count > 0 && window_open(c, out)) {
+	while (c->pending_count > 0 && window_open(c, out) && !pace_wait(c, now_ns)) {
 		uint32_t len = 0;
 		uint16_t count = 0;
 		size_t off = c->pending_off;

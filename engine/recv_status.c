@@ -25,6 +25,7 @@ recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
 		c->stats.status_clamped++;
 	p->committed = u64_max(p->committed, committed);
 	p->applied = u64_max(p->applied, u64_min(m->applied, committed));
+	catchup_note(c, m->from, now_ns); /* T4 */
 	if (p->committed > c->committed) {
 		c->fetch_at_ns = u64_min(c->fetch_at_ns, now_ns + c->rep->cfg.fetch_ns);
 		arm(c, c->fetch_at_ns);

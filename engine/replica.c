@@ -24,6 +24,7 @@ tr_config_default(struct tr_config *cfg, uint8_t id, uint64_t rtt_ns)
 	cfg->status_ns = 10 * rtt_ns;
 	cfg->suspect_ns = 50 * rtt_ns;
 	cfg->join_ns = 20 * rtt_ns;
+	cfg->catchup_ns = 5000 * rtt_ns;
 	cfg->sm_keys_max = UINT64_C(1) << 20;
 	cfg->sm_clients_max = 256;
 	cfg->incarnation = 1;

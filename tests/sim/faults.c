@@ -57,6 +57,7 @@ down_end(struct sim *s, unsigned r)
 			s->downs[i].to = s->now;
 			break;
 		}
+	s->nodes[r].back_ns = 0;
 	if (s->fault_victim == (int)r)
 		s->fault_victim = -1;
 	sim_trace(s, "replica %u caught up", r);
@@ -72,6 +73,52 @@ catchup_target(struct sim *s, unsigned r)
 		if (q != r && !s->nodes[q].crashed && applied_sum(&s->nodes[q]) > best)
 			best = applied_sum(&s->nodes[q]);
 	return best;
+}
+
+/* Back in the race: it has applied what the others had when it came back
+ * and, with a ring, is within a quarter of it from what they apply now (a
+ * replica that installs a snapshot already a ring old has not caught up). */
+static bool
+caught_up(struct sim *s, unsigned r)
+{
+	struct node *n = &s->nodes[r];
+
+	if (applied_sum(n) < n->catchup)
+		return false;
+	for (unsigned c = 0; c < TR_COLUMNS && s->p.log_slots != 0; c++) {
+		uint64_t mine = atomic_load(&n->rep.shared.applied[c]);
+
+		for (unsigned q = 0; q < TR_REPLICAS; q++) {
+			struct node *o = &s->nodes[q];
+
+			if (q != r && !o->crashed && !o->paused &&
+			    mine + s->p.log_slots / 4 < atomic_load(&o->rep.shared.applied[c]))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* (h): a replica back from a fault catches up within rejoin_ns while both
+ * others are up; the clock restarts whenever one of them is not. */
+static void
+check_rejoin(struct sim *s, unsigned r)
+{
+	struct node *n = &s->nodes[r];
+
+	if (s->p.rejoin_ns == 0 || n->back_ns == 0 || s->healed)
+		return;
+	for (unsigned q = 0; q < TR_REPLICAS; q++)
+		if (q != r && (s->nodes[q].crashed || s->nodes[q].paused))
+			n->back_ns = s->now;
+	if (s->now - n->back_ns <= s->p.rejoin_ns)
+		return;
+	sim_violation_add(s, "(h) replica %u not caught up %" PRIu64 " ms after it came back "
+			  "(%u snapshots installed): applied [%" PRIu64 " %" PRIu64 " %" PRIu64 "]",
+			  r, (s->now - n->back_ns) / 1000000, n->snap_installs,
+			  atomic_load(&n->rep.shared.applied[0]), atomic_load(&n->rep.shared.applied[1]),
+			  atomic_load(&n->rep.shared.applied[2]));
+	n->back_ns = 0;
 }
 
 void
@@ -396,8 +443,10 @@ fault_after_step(struct sim *s, unsigned r)
 	if (!s->p.manual && tr_replica_snapshot_wanted(&n->rep, &peer))
 		snapshot_request(s, r, peer);
 	if (n->down_since != UINT64_MAX && tr_replica_serving(&n->rep) &&
-	    tr_replica_rejoined(&n->rep) && applied_sum(n) >= n->catchup)
+	    tr_replica_rejoined(&n->rep) && caught_up(s, r))
 		down_end(s, r);
+	else if (n->down_since != UINT64_MAX)
+		check_rejoin(s, r);
 }
 
 void
@@ -414,6 +463,7 @@ fault_event(struct sim *s, struct event *e)
 			break;
 		n->paused = false;
 		n->catchup = catchup_target(s, e->replica);
+		n->back_ns = s->now;
 		sim_trace(s, "resume replica %u", e->replica);
 		tick_all(s, e->replica);
 		wake_clients(s, e->replica);
@@ -421,6 +471,7 @@ fault_event(struct sim *s, struct event *e)
 	case EV_RESTART:
 		node_restart(s, e->replica);
 		n->catchup = catchup_target(s, e->replica);
+		n->back_ns = s->now;
 		tick_all(s, e->replica);
 		wake_clients(s, e->replica);
 		if (s->p.second_fault)
@@ -436,6 +487,7 @@ fault_event(struct sim *s, struct event *e)
 	case EV_DISK_RESTART:
 		disk_restart(s, e->replica);
 		n->catchup = catchup_target(s, e->replica);
+		n->back_ns = s->now;
 		tick_all(s, e->replica);
 		wake_clients(s, e->replica);
 		break;
@@ -449,6 +501,7 @@ fault_event(struct sim *s, struct event *e)
 		node_restart(s, e->replica);
 		n->cut_done = true;
 		n->catchup = catchup_target(s, e->replica);
+		n->back_ns = s->now;
 		tick_all(s, e->replica);
 		wake_clients(s, e->replica);
 		break;

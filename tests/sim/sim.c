@@ -858,6 +858,8 @@ node_init(struct sim *s, unsigned id, bool join)
 	tr_config_default(&cfg, (uint8_t)id,
 			  2 * s->p.delay_max_ns + (s->p.disk ? 2 * s->p.sync_max_ns : 0));
 	cfg.cluster_id = s->cfg_cluster;
+	/* T4: half a ring lasts two snapshot transfers and a few round trips. */
+	cfg.catchup_ns = 2 * s->p.snap_ns + 10 * cfg.retry_ns;
 	cfg.log_slots_max = slots;
 	cfg.inflight_max = 32;
 	cfg.batch_cmds_max = 8;
@@ -1141,7 +1143,7 @@ sim_stats(const struct sim *s, struct sim_stats *out)
 	out->ops_unknown = 0;
 	for (unsigned i = 0; i < s->nops; i++)
 		out->ops_unknown += !s->ops[i].done;
-	out->retries = out->recoveries = out->fetches = out->read_barriers = 0;
+	out->retries = out->recoveries = out->fetches = out->read_barriers = out->paced = 0;
 	for (unsigned r = 0; r < TR_REPLICAS; r++)
 		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			const struct tr_column_stats *cs = &s->nodes[r].rep.col[c].stats;
@@ -1150,6 +1152,7 @@ sim_stats(const struct sim *s, struct sim_stats *out)
 			out->recoveries += cs->recoveries;
 			out->fetches += cs->fetches;
 			out->read_barriers += cs->read_barriers;
+			out->paced += cs->paced;
 		}
 }
 

@@ -54,6 +54,9 @@ struct sim_params {
 				  * after it restarted (messages delayed past the restart) */
 	uint64_t stall_ns;       /* (g): a survivor's op may take this long while one
 				  * replica is down (0: not checked) */
+	uint64_t rejoin_ns;      /* (h): a replica back from a fault catches up with the
+				  * live frontier within this, while the load goes on
+				  * (0: not checked) */
 	unsigned clients;        /* per replica */
 	unsigned client_window;  /* outstanding operations per client */
 	uint64_t think_ns;       /* a client's next operation after a completion: 0..think_ns */
@@ -102,6 +105,7 @@ struct sim_stats {
 	int crashed;             /* replica id or -1 */
 	uint64_t pauses, restarts, snapshots, joins; /* §12 episodes, installs, joins done */
 	uint64_t transfers_cut;  /* snapshots whose receiver restarted on the way */
+	uint64_t paced;          /* T4: instances started at the catch-up pace */
 	uint64_t crash_disks, power_losses; /* §12 S episodes */
 	uint64_t disk_restarts;  /* restarts from disk that restored (S2) */
 	uint64_t torn_tails;     /* S3: a torn last record dropped */

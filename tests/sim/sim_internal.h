@@ -125,6 +125,7 @@ struct node {
 	uint64_t down_since; /* paused, crashed or joining since (UINT64_MAX: up) */
 	unsigned snap_installs;
 	uint64_t catchup;  /* down until it has applied this many instances */
+	uint64_t back_ns;  /* (h): when it came back from this episode (0: not back) */
 	bool cut_done;     /* cut_transfers: this episode's transfer was cut already */
 	uint64_t tick_at[TR_COLUMNS];
 	struct sim_disk disk;  /* §12 S (p.disk) */

@@ -3,6 +3,7 @@
  * them joins; the survivors keep committing (checker (g)), everyone converges
  * (e), nothing is decided twice (a). And the bent rules of §12, caught. */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "seeds.h"
@@ -37,6 +38,41 @@ hot_restarts(struct sim_params *p)
 	p->restarts = 5;
 	p->down_min_ns = 2000000;
 	p->down_max_ns = 12000000;
+}
+
+/* Returns under a steady load, where half the ring goes by faster than a
+ * snapshot travels (50 ms): the replica back from a pause or a restart
+ * catches up (h) only because the owners pace their instances while it does
+ * (T4); the survivors keep committing meanwhile (g). */
+static void
+busy_returns(struct sim_params *p)
+{
+	sim_params_default(p);
+	p->ops = 30000;
+	p->loss_send = p->loss_recv = 0.02;
+	p->log_slots = 64;
+	p->pauses = 2;
+	p->restarts = 1;
+	p->down_min_ns = 50000000;
+	p->down_max_ns = 200000000;
+	p->snap_ns = 50000000;
+	p->rejoin_ns = 400000000;
+	p->stall_ns = 300000000;
+}
+
+Test(heal, returns_under_load_catch_up_at_the_paced_owners, .timeout = 300)
+{
+	struct sim_params p;
+	struct seeds_outcome o;
+
+	busy_returns(&p);
+	seeds_run(&p, 5001, 40, false, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+	cr_assert_eq(o.sum.pauses + o.sum.restarts, 120, "every episode happened (and ended)");
+	cr_assert_gt(o.sum.paced, 40 * 20, "the owners paced while a replica caught up");
+	/* One snapshot per return, give or take a late one: no chase. */
+	cr_assert_leq(o.sum.snapshots, 2 * 120, "%" PRIu64 " snapshots for 120 returns",
+		      o.sum.snapshots);
 }
 
 Test(heal, pauses_longer_than_the_ring_the_survivors_go_on_and_all_converge, .timeout = 300)
@@ -131,6 +167,21 @@ Test(heal_teeth, recycling_held_for_a_paused_peer_stalls_the_survivors, .timeout
 	seeds_run(&p, 1, 40, true, &o);
 	cr_assert_gt(o.failed, 0, "the old recycling rule went unnoticed");
 	cr_assert(strstr(o.why, "(g)") != NULL, "seed %u: %s", o.first, o.why);
+}
+
+/* T4 off: each snapshot arrives a ring old, the FETCH after it is answered
+ * TOO_OLD, and the replica that came back chases snapshots until the load
+ * ends. */
+Test(heal_teeth, without_catchup_pacing_a_returning_replica_never_catches_up, .timeout = 300)
+{
+	struct sim_params p;
+	struct seeds_outcome o;
+
+	busy_returns(&p);
+	p.variant = TR_VARIANT_NO_CATCHUP_PACE;
+	seeds_run(&p, 5001, 10, true, &o);
+	cr_assert_gt(o.failed, 0, "snapshot chasing went unnoticed");
+	cr_assert(strstr(o.why, "(h)") != NULL, "seed %u: %s", o.first, o.why);
 }
 
 /* Runs hot restart seeds with a bent J rule until one fails; the failure
