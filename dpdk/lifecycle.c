@@ -138,6 +138,10 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	cfg.batch_bytes_max = batch_bytes_for(conf);
 	cfg.pending_bytes_max = 1u << 20;
 	cfg.fetch_span_max = 16;
+	/* T4: half the ring lasts a snapshot cycle (request, copy, transfer,
+	 * load, install: about half a second here) twice over; the engine
+	 * slows the pace further while a catch-up takes longer. */
+	cfg.catchup_ns = 1000000000ull;
 	cfg.seed = conf->seed * 3 + id;
 	while (recs < 4 * TR_REPLICAS * conf->clients_max)
 		recs *= 2;

@@ -48,6 +48,7 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(drops_foreign);
 	TEL_U64(drops_tx_full);
 	TEL_U64(too_old);
+	TEL_U64(paced);
 	TEL_U64(drops_implausible);
 	TEL_U64(drops_auth);
 	TEL_U64(auth_key_errors);
@@ -202,6 +203,7 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 			s->peer_live[q] |= q == r->id || (heard != 0 && now - heard < 1000000000ull);
 		}
 		s->too_old += __atomic_load_n(&cs->too_old_rx, __ATOMIC_RELAXED);
+		s->paced += __atomic_load_n(&cs->paced, __ATOMIC_RELAXED);
 		for (unsigned i = 0; i < TR_IMPLAUSIBLE_COUNT; i++) {
 			uint64_t n = __atomic_load_n(&cs->implausible[i], __ATOMIC_RELAXED);
 

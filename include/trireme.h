@@ -422,7 +422,10 @@ struct trireme_replica_stats {
 	/* Bytes of the frames sent to peers (Ethernet headers on): the wire's
 	 * cost, on devices whose stats count no bytes (net_ring). */
 	uint64_t tx_bytes;         /* taken from reserved */
-	uint64_t reserved[2];      /* zero: room for later counters */
+	/* §12 T4 (docs/protocol.md): instances this replica's owner started at
+	 * the catch-up pace, while a peer caught up (taken from reserved) */
+	uint64_t paced;
+	uint64_t reserved[1];      /* zero: room for later counters */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
 

@@ -627,7 +627,7 @@ print_json(const struct app *a, const struct outcome *out)
 		       PRIu64 ",\"retries\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"drops\":%"
 		       PRIu64 ",\"drops_auth\":%" PRIu64 ",\"drops_implausible\":%" PRIu64
 		       ",\"paused\":%s,\"down\":%s,\"incarnation\":%u,\"too_old\":%"
-		       PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
+		       PRIu64 ",\"paced\":%" PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
 		       ",\"snap_bytes_rx\":%" PRIu64 ",\"remote_requests\":%" PRIu64
 		       ",\"remote_replies\":%" PRIu64 ",\"remote_drops\":%" PRIu64
 		       ",\"tx_pkts\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
@@ -639,7 +639,7 @@ print_json(const struct app *a, const struct outcome *out)
 		       first ? "" : ",", r, st->applied, st->applied_cmds, st->kv_digest, st->keys,
 		       st->committed, st->retries, st->recoveries, replica_drops(st),
 		       st->drops_auth, st->drops_implausible, st->paused ? "true" : "false", st->down ? "true" : "false",
-		       st->incarnation, st->too_old, st->snap_sent, st->snap_installs,
+		       st->incarnation, st->too_old, st->paced, st->snap_sent, st->snap_installs,
 		       st->snap_bytes_rx, st->remote_requests, st->remote_replies,
 		       st->remote_drops, st->tx_pkts, st->tx_bytes, ds->wal_records, ds->wal_syncs,
 		       ds->wal_syncs > 0 ? (double)ds->wal_records / (double)ds->wal_syncs : 0.0,
