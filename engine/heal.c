@@ -226,6 +226,13 @@ pace_floor(const struct tr_column *c)
 	return u64_max(c->rep->cfg.catchup_ns / ((c->mask + 1) / 2), 1);
 }
 
+static void
+pace_reset(struct tr_column *c, uint64_t now_ns)
+{
+	c->pace_ns = pace_floor(c);
+	c->pace_slow_at_ns = now_ns + c->rep->cfg.catchup_ns;
+}
+
 static bool
 catchup_active(const struct tr_column *c, uint64_t now_ns)
 {
@@ -248,13 +255,17 @@ catchup_note(struct tr_column *c, uint8_t q, uint64_t now_ns)
 	if (!((c->catchup >> q) & 1)) {
 		if (p->applied >= c->base)
 			return;
-		if (!catchup_active(c, now_ns)) {
-			c->pace_ns = pace_floor(c);
-			c->pace_slow_at_ns = now_ns + c->rep->cfg.catchup_ns;
-		}
+		if (!catchup_active(c, now_ns))
+			pace_reset(c, now_ns);
 		c->catchup |= (uint8_t)(1u << q);
+		c->pace_heard_ns = now_ns;
 		return;
 	}
+	/* No peer of the episode reported for a catchup_ns (it was paused or
+	 * restarted while it caught up): a new episode, at the first pace. */
+	if (now_ns - c->pace_heard_ns > c->rep->cfg.catchup_ns)
+		pace_reset(c, now_ns);
+	c->pace_heard_ns = now_ns;
 	top = u64_max(c->next_lsn, tr_known(c->rep, c->id));
 	if (p->applied + (c->mask + 1) / 4 >= top)
 		c->catchup &= (uint8_t)~(1u << q);

@@ -1,0 +1,250 @@
+/* T4 (docs/protocol.md §12) on one owner driven by hand: while a peer that
+ * fell below the base catches up, the owner starts one instance per pace. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmp3.h"
+#include "wire.h"
+
+#define ME 0
+#define MS 1000000ull
+#define CATCHUP_NS (32 * MS) /* a 64-slot ring: one instance per ms */
+
+static struct tr_replica rep;
+static void *mem;
+static struct tr_msg msgs[64];
+static struct tr_out out = {.msgs = msgs, .msg_cap = 64};
+static struct tr_table table;
+static void *table_mem;
+static struct tr_client_rec clients[16];
+static struct tr_sm sm;
+static struct tr_applier applier;
+static uint64_t seq;
+
+static void
+setup(void)
+{
+	struct tr_config cfg;
+	size_t bytes;
+
+	tr_config_default(&cfg, ME, 100000);
+	cfg.log_slots_max = 64;
+	cfg.inflight_max = 8;
+	cfg.batch_cmds_max = 1; /* one command, one instance */
+	cfg.batch_bytes_max = 256;
+	cfg.pending_bytes_max = 4096;
+	cfg.catchup_ns = CATCHUP_NS;
+	bytes = tr_replica_mem_bytes(&cfg);
+	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	cr_assert(tr_replica_init(&rep, &cfg, mem, bytes, 0) == 0);
+	table_mem = calloc(1, tr_table_mem_bytes(64, 16, 32));
+	tr_table_init(&table, table_mem, 64, 16, 32);
+	tr_sm_init(&sm, &tr_table_ops, &table, clients, 16);
+	applier = (struct tr_applier){.rep = &rep, .sm = &sm};
+	seq = 0;
+}
+
+static void
+teardown(void)
+{
+	free(mem);
+	free(table_mem);
+}
+
+static struct tr_column *
+own(void)
+{
+	return &rep.col[ME];
+}
+
+static void
+submit(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct tr_cmd c = {.op = TR_OP_SET, .window = 8, .client_id = 7, .seq = ++seq,
+				   .key = (const uint8_t *)"k", .key_len = 1,
+				   .val = (const uint8_t *)"v", .val_len = 1};
+
+		cr_assert_eq(tr_column_submit(own(), &c), 0);
+	}
+}
+
+/* The peer of every ACCEPT of the last step answers it: committed (A0). */
+static void
+commit_sent(uint64_t now)
+{
+	struct tr_msg acc[64];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < out.msg_count; i++)
+		if (out.msgs[i].type == TR_MSG_ACCEPT)
+			acc[n++] = out.msgs[i];
+	for (unsigned i = 0; i < n; i++) {
+		struct tr_msg r = {.type = TR_MSG_ACCEPT_REPLY, .from = acc[i].to, .to = ME,
+				   .column = ME, .inc = own()->peers[acc[i].to].inc,
+				   .lsn = acc[i].lsn, .ballot = acc[i].ballot,
+				   .reply = TR_REPLY_OK_COMMITTED, .value = acc[i].value};
+
+		tr_out_reset(&out);
+		tr_column_recv(own(), &r, now, &out);
+	}
+	tr_apply(&applier, 1000);
+}
+
+/* The owner's instances started in this step (an ACCEPT each, W2). */
+static unsigned
+started(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < out.msg_count; i++)
+		n += out.msgs[i].type == TR_MSG_ACCEPT;
+	return n;
+}
+
+/* A flush or a tick of the own column; returns the instances it started. */
+static unsigned
+step(void (*fn)(struct tr_column *, uint64_t, struct tr_out *), uint64_t now)
+{
+	unsigned n;
+
+	tr_out_reset(&out);
+	fn(own(), now, &out);
+	n = started();
+	commit_sent(now);
+	return n;
+}
+
+static unsigned
+flush(uint64_t now)
+{
+	return step(tr_column_flush, now);
+}
+
+static unsigned
+tick(uint64_t now)
+{
+	return step(tr_column_tick, now);
+}
+
+/* STATUS from a life of replica from (J0: 0 until it restarts). */
+static void
+status_inc(uint8_t from, uint32_t inc, uint64_t applied, uint64_t now)
+{
+	uint64_t top = own()->next_lsn;
+	struct tr_msg m = {.type = TR_MSG_STATUS, .from = from, .to = ME, .column = ME,
+			   .inc = inc, .committed = applied, .applied = applied,
+			   .sm_keys_max = rep.cfg.sm_keys_max,
+			   .sm_clients_max = rep.cfg.sm_clients_max,
+			   .known = {top, 0, 0}};
+
+	tr_out_reset(&out);
+	tr_column_recv(own(), &m, now, &out);
+}
+
+static void
+status_from(uint8_t from, uint64_t applied, uint64_t now)
+{
+	status_inc(from, own()->peers[from].inc, applied, now);
+}
+
+/* 56 instances committed and applied here and at replica 1; the base goes
+ * to 24 (the newer half kept, T1); replica 2 reports 5: it fell below. */
+static uint64_t
+fill_and_fall_behind(void)
+{
+	uint64_t now = MS;
+
+	for (unsigned i = 0; i < 56; i++, now += 10000) {
+		submit(1);
+		cr_assert_eq(flush(now), 1);
+	}
+	cr_assert_eq(own()->committed, 56);
+	status_from(1, 56, now);
+	tick(now);
+	cr_assert_eq(own()->base, 24);
+	status_from(2, 5, now);
+	cr_assert_eq(own()->catchup, 1u << 2, "replica 2 catches up");
+	return now;
+}
+
+TestSuite(catchup, .init = setup, .fini = teardown);
+
+Test(catchup, t4_one_instance_per_pace_while_a_peer_catches_up)
+{
+	uint64_t now = fill_and_fall_behind();
+
+	submit(3);
+	cr_assert_eq(flush(now), 1, "the first at once");
+	cr_assert_leq(own()->next_ns, now + MS, "a timer for the next one");
+	cr_assert_eq(tick(now + MS / 2), 0);
+	cr_assert_eq(tick(now + MS), 1, "the tick starts it (no other timer)");
+	cr_assert_eq(own()->stats.paced, 2);
+}
+
+/* Instances submitted one at a time, each at the earliest the pace allows,
+ * until until_ns; returns the time of the last one. */
+static uint64_t
+paced_run(uint64_t now, uint64_t until_ns)
+{
+	uint64_t last = now;
+
+	while (now < until_ns) {
+		submit(1);
+		if (flush(now) == 1) {
+			last = now;
+		} else {
+			now = own()->pace_at_ns;
+			cr_assert_eq(tick(now), 1);
+			last = now;
+		}
+		status_from(1, own()->committed, now);
+		status_from(2, 5, now);
+		tick(now);
+		now += 100000;
+	}
+	return last;
+}
+
+/* The pace after an episode that went on (slowed to a sixteenth), then
+ * replica 2 was silent (paused) and came back still below the base: a new
+ * episode, at the first pace again. */
+Test(catchup, t4_an_episode_after_the_peer_was_away_starts_at_the_first_pace)
+{
+	uint64_t now = fill_and_fall_behind();
+	uint64_t back, a, b;
+
+	now = paced_run(now, now + 5 * CATCHUP_NS);
+	cr_assert_eq(own()->pace_ns, 16 * MS, "slowed to a sixteenth after 4 catchup_ns");
+	/* Replica 2 falls silent: no pace while it cannot catch up anyway. */
+	back = now + rep.cfg.suspect_ns + 10 * CATCHUP_NS;
+	for (now += rep.cfg.suspect_ns; now < back; now += MS) {
+		submit(1);
+		cr_assert_eq(flush(now), 1, "no pace while replica 2 is silent");
+		status_from(1, own()->committed, now);
+		tick(now);
+	}
+	tick(now);
+	status_from(2, 5, now); /* back, still below the base */
+	submit(2);
+	cr_assert_eq(flush(now), 1);
+	a = now;
+	b = own()->pace_at_ns;
+	cr_assert_eq(b - a, MS, "a new episode starts at the first pace, not at %llu ns",
+		     (unsigned long long)(b - a));
+}
+
+/* Replica 2 had applied everything, then restarted without memory: its
+ * old report must not hide that it starts from nothing (J0 wipes it). */
+Test(catchup, t4_a_peer_back_without_memory_catches_up_at_the_pace)
+{
+	uint64_t now = fill_and_fall_behind();
+
+	status_from(2, own()->committed, now);
+	cr_assert_eq(own()->catchup, 0, "replica 2 caught up");
+	status_inc(2, 1, 0, now + MS);
+	cr_assert_eq(own()->catchup, 1u << 2, "its new life starts below the base");
+	submit(2);
+	cr_assert_eq(flush(now + MS), 1, "one instance, the next a pace later");
+}
