@@ -511,3 +511,68 @@ Test(lifecycle, restart_on_a_data_dir_keeps_new_writes)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
+
+/* The exactly-once table remembers every client id that wrote, and every
+ * start takes new ids: with clients_max 4 it holds 48 (three quarters of
+ * 64), so four starts whose 12 clients each write fill it. The fifth start's
+ * new clients are refused cleanly (-TRIREME_EFULL, nothing applied), and
+ * reads and the data written before still work (README, "Limits"). */
+Test(lifecycle, a_full_client_table_refuses_new_clients_cleanly)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+
+	cr_assert_not_null(mkdtemp(dir));
+	for (unsigned life = 0; life < 5; life++) {
+		struct trireme_conf conf;
+		struct trireme *t;
+		char err[256];
+
+		trireme_conf_default(&conf);
+		conf.data_dir = dir;
+		conf.sync = TRIREME_SYNC_NONE;
+		conf.clients_max = 4;
+		cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+		eal_test_running = t;
+		trireme_thread_online();
+		for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
+			struct trireme_client *cl[4];
+
+			for (unsigned i = 0; i < 4; i++) /* all at once: 4 ids */
+				cr_assert_not_null(cl[i] = trireme_client_new(t, r, 1));
+			for (unsigned i = 0; i < 4; i++) {
+				struct trireme_client *c = cl[i];
+				char key[16];
+				struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = "v",
+							.val_len = 1};
+				struct trireme_done d;
+
+				op.key_len = (uint16_t)snprintf(key, sizeof(key), "s%u-%u-%u", life, r,
+								i);
+				cr_assert_eq(trireme_submit(c, &op, 0), 0);
+				d = wait_one(c);
+				cr_assert_eq(d.status, life < 4 ? 0 : -TRIREME_EFULL,
+					     "start %u, replica %u, client %u: %s", life, r, i,
+					     trireme_strerror(d.status));
+				if (life == 4) {
+					struct trireme_op get = {.kind = TRIREME_GET, .key = "s0-0-0",
+								 .key_len = 6};
+
+					cr_assert_eq(trireme_submit(c, &get, 1), 0);
+					d = wait_one(c);
+					cr_assert(d.status == 0 && d.found, "an old key is gone");
+					get.key = key;
+					get.key_len = op.key_len;
+					cr_assert_eq(trireme_submit(c, &get, 2), 0);
+					d = wait_one(c);
+					cr_assert(d.status == 0 && !d.found, "a refused set was applied");
+				}
+			}
+			for (unsigned i = 0; i < 4; i++)
+				trireme_client_free(cl[i]);
+		}
+		trireme_thread_offline();
+		eal_test_stop(t);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
