@@ -32,6 +32,19 @@ node_up(const struct sim *s, unsigned r)
 	return !n->crashed && !n->paused && n->down_since == UINT64_MAX;
 }
 
+/* (g): replica r is down from now on, until down_end (a crash-stop: for
+ * good). */
+void
+down_record(struct sim *s, unsigned r)
+{
+	if (s->ndowns == s->downs_cap) {
+		s->downs_cap = s->downs_cap ? 2 * s->downs_cap : 16;
+		s->downs = realloc(s->downs, s->downs_cap * sizeof(*s->downs));
+	}
+	s->downs[s->ndowns++] = (struct down){.replica = (uint8_t)r, .from = s->now,
+					      .to = UINT64_MAX};
+}
+
 static void
 down_begin(struct sim *s, unsigned r)
 {
@@ -40,12 +53,7 @@ down_begin(struct sim *s, unsigned r)
 	if (n->down_since != UINT64_MAX)
 		return;
 	n->down_since = s->now;
-	if (s->ndowns == s->downs_cap) {
-		s->downs_cap = s->downs_cap ? 2 * s->downs_cap : 16;
-		s->downs = realloc(s->downs, s->downs_cap * sizeof(*s->downs));
-	}
-	s->downs[s->ndowns++] = (struct down){.replica = (uint8_t)r, .from = s->now,
-					      .to = UINT64_MAX};
+	down_record(s, r);
 }
 
 static void
@@ -250,6 +258,10 @@ fault_start(struct sim *s)
 			schedule(s, s->now + 1000000, EV_FAULT, 0, 0, 0, NULL, 0);
 			return; /* one episode at a time */
 		}
+	/* After the crash-stop, pauses only: a restart needs both peers (J1),
+	 * a power loss would bring the stopped replica back. */
+	if (s->crashed >= 0 && s->st.pauses >= s->p.pauses)
+		return;
 	victim = (unsigned)sim_between(s, 0, TR_REPLICAS - 1);
 	if (s->nodes[victim].crashed)
 		return;
@@ -258,9 +270,10 @@ fault_start(struct sim *s)
 	s->fault_episodes--;
 	s->fault_next_op = s->issued + s->p.ops / (s->p.pauses + s->p.restarts + s->p.crash_disks +
 						   s->p.power_losses + 2);
-	if (s->p.crash_disks + s->p.power_losses > 0 && disk_fault_start(s, victim, d))
+	if (s->crashed < 0 && s->p.crash_disks + s->p.power_losses > 0 &&
+	    disk_fault_start(s, victim, d))
 		return;
-	crash = s->st.restarts < s->p.restarts &&
+	crash = s->crashed < 0 && s->st.restarts < s->p.restarts &&
 		(s->st.pauses >= s->p.pauses || sim_unit(s) < 0.5);
 	s->fault_victim = (int)victim;
 	down_begin(s, victim);

@@ -987,10 +987,10 @@ converged(struct sim *s)
 
 		if (n->down_since != UINT64_MAX)
 			return false; /* paused, restarting or joining: it comes back */
+		if (n->crashed)
+			continue; /* the crash-stop: for good */
 		if (s->p.disk && !disk_idle(n))
 			return false; /* what it applied is not on disk yet */
-		if (n->crashed)
-			continue;
 		for (unsigned c = 0; c < TR_COLUMNS; c++)
 			if (atomic_load(&n->rep.shared.applied[c]) != tr_known(&n->rep, c))
 				return false;
@@ -1012,6 +1012,7 @@ static void
 handle(struct sim *s, struct event *e)
 {
 	struct node *n = &s->nodes[e->replica];
+	bool all_up = true;
 
 	switch (e->kind) {
 	case EV_DELIVER:
@@ -1046,9 +1047,17 @@ handle(struct sim *s, struct event *e)
 			flush(s, e->replica); /* a crashed replica sends nothing */
 		break;
 	case EV_CRASH:
-		if (s->crashed < 0) {
+		/* The one crash-stop hits while every replica is up: one down in
+		 * an episode (paused, restarting, catching up) would stay down for
+		 * good, and (e) would wait for it. */
+		for (unsigned r = 0; r < TR_REPLICAS; r++)
+			all_up &= node_up(s, r);
+		if (s->crashed < 0 && !all_up) {
+			schedule(s, s->now + 1000000, EV_CRASH, e->replica, 0, 0, NULL, 0);
+		} else if (s->crashed < 0) {
 			s->crashed = e->replica;
 			n->crashed = true;
+			down_record(s, e->replica); /* (g): two down, progress may stop */
 			node_mark_lost(s, e->replica);
 			sim_trace(s, "crash replica %u", e->replica);
 		}

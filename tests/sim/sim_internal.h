@@ -267,6 +267,7 @@ void fault_after_step(struct sim *s, unsigned r);
 void fault_check_op(struct sim *s, const struct op *o);
 void fault_free(struct sim *s);
 bool node_up(const struct sim *s, unsigned r);
+void down_record(struct sim *s, unsigned r);
 void node_mark_lost(struct sim *s, unsigned r);
 
 struct sim_snap *snap_take(struct sim *s, unsigned from);

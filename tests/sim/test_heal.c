@@ -75,6 +75,28 @@ Test(heal, returns_under_load_catch_up_at_the_paced_owners, .timeout = 300)
 		      o.sum.snapshots);
 }
 
+/* The one crash-stop (sim_params.crash) among every kind of episode: it
+ * comes while all three are up, counts as down for (g), and after it only
+ * pauses follow (a restart needs both peers, J1; a power loss would bring
+ * the stopped replica back); the two left converge (e). */
+Test(heal, a_crash_stop_among_the_episodes, .timeout = 300)
+{
+	struct sim_params p;
+	struct seeds_outcome o;
+
+	long_pauses(&p);
+	p.crash = true;
+	p.disk = true;
+	p.pauses = 2;
+	p.restarts = 1;
+	p.crash_disks = 1;
+	p.power_losses = 1;
+	seeds_run(&p, 1, 40, false, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+	cr_assert_gt(o.sum.pauses + o.sum.restarts + o.sum.crash_disks + o.sum.power_losses, 80,
+		     "episodes happened");
+}
+
 Test(heal, pauses_longer_than_the_ring_the_survivors_go_on_and_all_converge, .timeout = 300)
 {
 	struct sim_params p;
