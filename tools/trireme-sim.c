@@ -20,7 +20,7 @@ enum {
 	OPT_VARIANT, OPT_LOG_SLOTS, OPT_TRACE, OPT_VERBOSE, OPT_HELP, OPT_READ_MODE, OPT_RETRY,
 	OPT_LARGE,
 	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART,
-	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_REJOIN, OPT_CATCHUP, OPT_SNAP, OPT_CUT_TRANSFERS,
+	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_REJOIN, OPT_SNAP, OPT_CUT_TRANSFERS,
 	OPT_DISK, OPT_SYNC, OPT_CRASH_DISK, OPT_POWER_LOSS, OPT_CORRUPT, OPT_STALE_DELIVER,
 	OPT_READ_BARRIERS,
 };
@@ -45,7 +45,6 @@ static const struct option long_options[] = {
 	{"cut-transfers", no_argument, NULL, OPT_CUT_TRANSFERS},
 	{"stall-ms", required_argument, NULL, OPT_STALL},
 	{"rejoin-ms", required_argument, NULL, OPT_REJOIN},
-	{"catchup-us", required_argument, NULL, OPT_CATCHUP},
 	{"snap-us", required_argument, NULL, OPT_SNAP},
 	{"disk", no_argument, NULL, OPT_DISK},
 	{"sync-us", required_argument, NULL, OPT_SYNC},
@@ -103,9 +102,6 @@ usage(FILE *f)
 		"  --rejoin-ms N      (h): a replica back from a pause or restart that has not\n"
 		"                     caught up with the others' frontier (within a quarter\n"
 		"                     ring) N ms later, both others up, is a violation\n"
-		"  --catchup-us N     T4: while a peer catches up, half the ring lasts N us at\n"
-		"                     the owners' first pace (default: two snapshot transfers\n"
-		"                     and ten retries)\n"
 		"  --snap-us N        a snapshot transfer takes N us + 2 us per key (1000)\n"
 		"  --disk             a simulated disk per replica (§12 S): records synced in\n"
 		"                     groups before the messages that reveal them leave\n"
@@ -351,10 +347,6 @@ main(int argc, char **argv)
 		case OPT_REJOIN:
 			rc = parse_u64("rejoin-ms", optarg, 1, 100000, &v);
 			p.rejoin_ns = v * 1000000;
-			break;
-		case OPT_CATCHUP:
-			rc = parse_u64("catchup-us", optarg, 1, 100000000, &v);
-			p.catchup_ns = v * 1000;
 			break;
 		case OPT_SNAP:
 			rc = parse_u64("snap-us", optarg, 0, 10000000, &v);

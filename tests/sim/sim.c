@@ -859,8 +859,7 @@ node_init(struct sim *s, unsigned id, bool join)
 			  2 * s->p.delay_max_ns + (s->p.disk ? 2 * s->p.sync_max_ns : 0));
 	cfg.cluster_id = s->cfg_cluster;
 	/* T4: half a ring lasts two snapshot transfers and a few round trips. */
-	cfg.catchup_ns = s->p.catchup_ns != 0 ? s->p.catchup_ns
-					      : 2 * s->p.snap_ns + 10 * cfg.retry_ns;
+	cfg.catchup_ns = 2 * s->p.snap_ns + 10 * cfg.retry_ns;
 	cfg.log_slots_max = slots;
 	cfg.inflight_max = 32;
 	cfg.batch_cmds_max = 8;

@@ -57,8 +57,6 @@ struct sim_params {
 	uint64_t rejoin_ns;      /* (h): a replica back from a fault catches up with the
 				  * live frontier within this, while the load goes on
 				  * (0: not checked) */
-	uint64_t catchup_ns;     /* T4's tr_config.catchup_ns (0: two snapshot transfers
-				  * and ten retries) */
 	unsigned clients;        /* per replica */
 	unsigned client_window;  /* outstanding operations per client */
 	uint64_t think_ns;       /* a client's next operation after a completion: 0..think_ns */

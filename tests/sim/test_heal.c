@@ -191,22 +191,6 @@ Test(heal_teeth, recycling_held_for_a_paused_peer_stalls_the_survivors, .timeout
 	cr_assert(strstr(o.why, "(g)") != NULL, "seed %u: %s", o.first, o.why);
 }
 
-/* T4 when a snapshot takes five times what the first pace gives it (half
- * the ring in 10 ms): the pace halves every catchup_ns the episode goes on,
- * until half the ring outlasts a transfer, and the replica back catches up. */
-Test(heal, the_pace_slows_until_a_snapshot_fits, .timeout = 300)
-{
-	struct sim_params p;
-	struct seeds_outcome o;
-
-	busy_returns(&p);
-	p.catchup_ns = 10000000;
-	p.rejoin_ns = 600000000;
-	seeds_run(&p, 40001, 20, false, &o);
-	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
-	cr_assert_eq(o.sum.pauses + o.sum.restarts, 60, "every episode happened (and ended)");
-}
-
 /* T4 off: each snapshot arrives a ring old, the FETCH after it is answered
  * TOO_OLD, and the replica that came back chases snapshots until the load
  * ends. */
