@@ -218,7 +218,7 @@ void recv_join(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
 void recv_join_reply(struct tr_column *c, const struct tr_msg *m);
 void send_too_old(struct tr_column *c, uint8_t to, struct tr_out *out);
 /* T4: catch-up pacing of the owner's instances (pace_wait, pace_start). */
-void catchup_note(struct tr_column *c, uint8_t q, uint64_t now_ns);
+void catchup_note(struct tr_column *c, uint8_t q, uint64_t was, uint64_t now_ns);
 bool catchup_wait(struct tr_column *c, uint64_t now_ns);
 void catchup_started(struct tr_column *c, uint64_t now_ns);
 void recv_too_old(struct tr_column *c, const struct tr_msg *m);

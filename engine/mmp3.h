@@ -294,7 +294,7 @@ struct tr_column {
 	uint8_t catchup;        /* peers that fell below the base, not back yet (a bit each) */
 	uint64_t pace_ns;
 	uint64_t pace_at_ns;    /* the next instance starts then at the earliest */
-	uint64_t pace_slow_at_ns; /* the pace halves then if the episode goes on */
+	uint64_t pace_slow_at_ns; /* no halving of the pace before then */
 	/* J3 at a peer of a joiner (this column's owner): the slots below
 	 * abandon_below are recovered at once, never shipped to the owner. */
 	uint64_t abandon_below;

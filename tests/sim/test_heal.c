@@ -75,6 +75,22 @@ Test(heal, returns_under_load_catch_up_at_the_paced_owners, .timeout = 300)
 		      o.sum.snapshots);
 }
 
+/* The same, with a first pace four times too fast for the snapshot cycle:
+ * each snapshot that comes too late halves the pace, until one fits. */
+Test(heal, a_pace_too_fast_at_first_slows_until_the_return_fits, .timeout = 300)
+{
+	struct sim_params p;
+	struct seeds_outcome o;
+
+	busy_returns(&p);
+	p.catchup_ns = p.snap_ns / 4;
+	p.rejoin_ns = 600000000;
+	seeds_run(&p, 5101, 20, false, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+	cr_assert_eq(o.sum.pauses + o.sum.restarts, 60, "every episode happened (and ended)");
+	cr_assert_gt(o.sum.pace_slowed, 20, "the pace was halved after late snapshots");
+}
+
 Test(heal, pauses_longer_than_the_ring_the_survivors_go_on_and_all_converge, .timeout = 300)
 {
 	struct sim_params p;
