@@ -99,14 +99,10 @@ struct node {
 	uint32_t large_next;  /* its next part */
 };
 
-/* Messages in flight of one type; cmds copied into bytes (value.cmds is
- * set again at delivery, as bytes may move). */
+/* The messages of one type in flight: indices into bench.net, in send order. */
 struct queue {
-	struct tr_msg *msgs;
-	uint32_t *off;
+	uint32_t *idx;
 	size_t head, len, cap;
-	uint8_t *bytes;
-	size_t used, bytes_cap;
 };
 
 struct bench {
@@ -119,8 +115,11 @@ struct bench {
 	uint64_t now;
 	struct node node[TR_REPLICAS];
 	struct queue q[TR_MSG_TYPE_COUNT];
-	struct tr_msg *outs; /* outputs of a timed group, sent after it */
-	size_t nouts, outs_cap;
+	/* The network: every message sent since all were last delivered, each
+	 * written there by the engine call that sent it (no copies). Its cmds
+	 * point into the sender's slots, which do not change before recycling. */
+	struct tr_msg *net;
+	size_t nnet, net_cap;
 	struct cost cost[OP_COUNT];
 	uint64_t msgs;
 	uint64_t msg_bytes;   /* encoded messages (tr_wire_msg_bytes), no frame headers */
@@ -147,58 +146,40 @@ xrealloc(void *p, size_t n)
 }
 
 static void
-queue_push(struct queue *q, const struct tr_msg *m)
+queue_push(struct queue *q, uint32_t i)
 {
 	if (q->head == q->len)
-		q->head = q->len = q->used = 0;
+		q->head = q->len = 0;
 	if (q->len == q->cap) {
 		q->cap = q->cap ? 2 * q->cap : 256;
-		q->msgs = xrealloc(q->msgs, q->cap * sizeof(*q->msgs));
-		q->off = xrealloc(q->off, q->cap * sizeof(*q->off));
+		q->idx = xrealloc(q->idx, q->cap * sizeof(*q->idx));
 	}
-	while (q->used + m->value.cmds_len > q->bytes_cap) {
-		q->bytes_cap = q->bytes_cap ? 2 * q->bytes_cap : 1 << 16;
-		q->bytes = xrealloc(q->bytes, q->bytes_cap);
-	}
-	q->msgs[q->len] = *m;
-	q->off[q->len] = (uint32_t)q->used;
-	if (m->value.cmds_len > 0)
-		memcpy(q->bytes + q->used, m->value.cmds, m->value.cmds_len);
-	q->used += m->value.cmds_len;
-	q->len++;
+	q->idx[q->len++] = i;
 }
 
-/* An output area for one engine call, in the group's buffer. */
+/* An output area for one engine call: the network's free end. */
 static struct tr_out
 out_area(struct bench *b)
 {
 	struct tr_out out;
 
-	if (b->outs_cap - b->nouts < CALL_OUT_MAX) {
-		b->outs_cap = b->outs_cap ? 2 * b->outs_cap : 8 * CALL_OUT_MAX;
-		b->outs = xrealloc(b->outs, b->outs_cap * sizeof(*b->outs));
+	if (b->net_cap - b->nnet < CALL_OUT_MAX) {
+		b->net_cap = b->net_cap ? 2 * b->net_cap : 8 * CALL_OUT_MAX;
+		b->net = xrealloc(b->net, b->net_cap * sizeof(*b->net));
 	}
-	out.msgs = b->outs + b->nouts;
+	out.msgs = b->net + b->nnet;
 	out.msg_cap = CALL_OUT_MAX;
 	tr_out_reset(&out);
 	return out;
 }
 
+/* Sends the call's outputs: queues them by type. */
 static void
 out_done(struct bench *b, unsigned replica, unsigned column, const struct tr_out *out)
 {
 	b->node[replica].deadline[column] = out->deadline_ns;
-	b->nouts += out->msg_count;
-}
-
-/* Hands the group's outputs to the network. Their cmds point into the
- * senders' slots, which do not change before recycling. */
-static void
-send_outs(struct bench *b)
-{
-	for (size_t i = 0; i < b->nouts; i++)
-		queue_push(&b->q[b->outs[i].type], &b->outs[i]);
-	b->nouts = 0;
+	for (unsigned i = 0; i < out->msg_count; i++, b->nnet++)
+		queue_push(&b->q[b->net[b->nnet].type], (uint32_t)b->nnet);
 }
 
 static void
@@ -285,12 +266,9 @@ bench_free(struct bench *b)
 		free(b->node[r].stage_mem);
 		free(b->node[r].large_val);
 	}
-	for (unsigned t = 0; t < TR_MSG_TYPE_COUNT; t++) {
-		free(b->q[t].msgs);
-		free(b->q[t].off);
-		free(b->q[t].bytes);
-	}
-	free(b->outs);
+	for (unsigned t = 0; t < TR_MSG_TYPE_COUNT; t++)
+		free(b->q[t].idx);
+	free(b->net);
 }
 
 /* Client `client`'s SET number seq: key seq % KEYS, value (seq, client). */
@@ -373,7 +351,6 @@ submit_and_flush(struct bench *b)
 		tr_column_flush(c, b->now, &out);
 		cost_add(b, OP_FLUSH, t0, 1);
 		out_done(b, r, r, &out);
-		send_outs(b);
 	}
 }
 
@@ -393,7 +370,6 @@ tick_due(struct bench *b)
 			cost_add(b, OP_TICK, t0, 1);
 			out_done(b, r, c, &out);
 		}
-	send_outs(b);
 }
 
 /* Delivers the messages of one type queued so far; returns how many. */
@@ -401,28 +377,27 @@ static size_t
 deliver_type(struct bench *b, unsigned type)
 {
 	struct queue *q = &b->q[type];
-	size_t n = q->len - q->head;
+	size_t end = q->len, n = end - q->head;
 	uint64_t t0;
 
 	if (n == 0)
 		return 0;
 	t0 = now_ns();
-	for (size_t i = q->head; i < q->len; i++) {
-		struct tr_msg *m = &q->msgs[i];
-		struct tr_out out = out_area(b);
+	for (size_t i = q->head; i < end; i++) {
+		struct tr_out out = out_area(b); /* may move net: m after it */
+		const struct tr_msg *m = &b->net[q->idx[i]];
 
-		m->value.cmds = q->bytes + q->off[i];
 		b->msg_bytes += tr_wire_msg_bytes(m);
 		tr_column_recv(&b->node[m->to].rep.col[m->column], m, b->now, &out);
 		out_done(b, m->to, m->column, &out);
 	}
 	cost_add(b, type, t0, n);
-	q->head = q->len;
+	q->head = end;
 	b->msgs += n;
-	send_outs(b);
 	return n;
 }
 
+/* Until no message is left; the network is then empty. */
 static void
 deliver_all(struct bench *b)
 {
@@ -433,6 +408,7 @@ deliver_all(struct bench *b)
 		for (unsigned t = 1; t < TR_MSG_TYPE_COUNT; t++)
 			n += deliver_type(b, t);
 	} while (n > 0);
+	b->nnet = 0;
 }
 
 static uint64_t
