@@ -38,7 +38,7 @@ hash_word(uint64_t h, uint64_t w)
 	return rotl64(h, 27) * 5 + 0x52dce729;
 }
 
-static uint64_t
+static inline uint64_t
 hash_bytes(uint64_t h, const uint8_t *p, size_t len)
 {
 	uint64_t tail = 0;
