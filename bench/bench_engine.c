@@ -145,11 +145,9 @@ xrealloc(void *p, size_t n)
 	return p;
 }
 
-static void
+static inline void
 queue_push(struct queue *q, uint32_t i)
 {
-	if (q->head == q->len)
-		q->head = q->len = 0;
 	if (q->len == q->cap) {
 		q->cap = q->cap ? 2 * q->cap : 256;
 		q->idx = xrealloc(q->idx, q->cap * sizeof(*q->idx));
@@ -158,23 +156,20 @@ queue_push(struct queue *q, uint32_t i)
 }
 
 /* An output area for one engine call: the network's free end. */
-static struct tr_out
-out_area(struct bench *b)
+static inline void
+out_area(struct bench *b, struct tr_out *out)
 {
-	struct tr_out out;
-
 	if (b->net_cap - b->nnet < CALL_OUT_MAX) {
 		b->net_cap = b->net_cap ? 2 * b->net_cap : 8 * CALL_OUT_MAX;
 		b->net = xrealloc(b->net, b->net_cap * sizeof(*b->net));
 	}
-	out.msgs = b->net + b->nnet;
-	out.msg_cap = CALL_OUT_MAX;
-	tr_out_reset(&out);
-	return out;
+	out->msgs = b->net + b->nnet;
+	out->msg_cap = CALL_OUT_MAX;
+	tr_out_reset(out);
 }
 
 /* Sends the call's outputs: queues them by type. */
-static void
+static inline void
 out_done(struct bench *b, unsigned replica, unsigned column, const struct tr_out *out)
 {
 	b->node[replica].deadline[column] = out->deadline_ns;
@@ -346,7 +341,7 @@ submit_and_flush(struct bench *b)
 		for (i = 0; i < want && submit_one(b, n, r) == 0; i++)
 			;
 		cost_add(b, OP_SUBMIT, t0, i);
-		out = out_area(b);
+		out_area(b, &out);
 		t0 = now_ns();
 		tr_column_flush(c, b->now, &out);
 		cost_add(b, OP_FLUSH, t0, 1);
@@ -364,7 +359,7 @@ tick_due(struct bench *b)
 
 			if (b->now < b->node[r].deadline[c])
 				continue;
-			out = out_area(b);
+			out_area(b, &out);
 			t0 = now_ns();
 			tr_column_tick(&b->node[r].rep.col[c], b->now, &out);
 			cost_add(b, OP_TICK, t0, 1);
@@ -384,8 +379,11 @@ deliver_type(struct bench *b, unsigned type)
 		return 0;
 	t0 = now_ns();
 	for (size_t i = q->head; i < end; i++) {
-		struct tr_out out = out_area(b); /* may move net: m after it */
-		const struct tr_msg *m = &b->net[q->idx[i]];
+		struct tr_out out;
+		const struct tr_msg *m;
+
+		out_area(b, &out); /* may move net: m after it */
+		m = &b->net[q->idx[i]];
 
 		b->msg_bytes += tr_wire_msg_bytes(m);
 		tr_column_recv(&b->node[m->to].rep.col[m->column], m, b->now, &out);
@@ -409,6 +407,8 @@ deliver_all(struct bench *b)
 			n += deliver_type(b, t);
 	} while (n > 0);
 	b->nnet = 0;
+	for (unsigned t = 1; t < TR_MSG_TYPE_COUNT; t++)
+		b->q[t].head = b->q[t].len = 0;
 }
 
 static uint64_t
