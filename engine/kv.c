@@ -64,7 +64,8 @@ fmix64(uint64_t h)
 	return h;
 }
 
-uint64_t
+/* inline: kv_write and the table's look-ups use these in every write. */
+inline uint64_t
 tr_kv_pair_hash(const uint8_t *key, uint16_t key_len, const uint8_t *val, uint32_t val_len)
 {
 	/* Length-prefixed, so ("ab", "c") and ("a", "bc") differ. */
@@ -74,7 +75,7 @@ tr_kv_pair_hash(const uint8_t *key, uint16_t key_len, const uint8_t *val, uint32
 	return fmix64(hash_bytes(h, val, val_len));
 }
 
-uint64_t
+inline uint64_t
 tr_kv_key_hash(const uint8_t *key, uint16_t key_len)
 {
 	return fmix64(hash_bytes(hash_word(HASH_SEED, key_len), key, key_len));
