@@ -169,7 +169,7 @@ clients_limit(const struct tr_sm *sm)
 
 /* Returns the client's record, or NULL with *free_slot set to the first
  * unused record on its probe path (clients_max when there is none). */
-static struct tr_client_rec *
+static inline struct tr_client_rec *
 client_find(struct tr_sm *sm, uint64_t client_id, uint32_t *free_slot)
 {
 	uint32_t mask = sm->clients_max - 1;
@@ -266,7 +266,7 @@ kv_read(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 
 /* Performs a write on the store and keeps the digest. Returns the status;
  * TR_ST_FULL means nothing changed. */
-static uint8_t
+static inline uint8_t
 kv_write(struct tr_sm *sm, const struct tr_cmd *cmd)
 {
 	uint64_t old = 0;
@@ -1151,7 +1151,7 @@ table_has_tomb(const struct tr_table *t)
 	return false;
 }
 
-static void
+static inline void
 cell_write(struct tr_table *t, uint32_t i, const uint8_t *key, uint16_t key_len,
 	   const uint8_t *val, uint32_t val_len, uint64_t pair)
 {
