@@ -35,8 +35,10 @@ SIM=tests/sim/test_sim
 READS=tests/sim/test_reads
 DURABLE=tests/sim/test_durable
 ACCEPT=tests/test_accept
+HEAL=tests/sim/test_heal
 targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules
-	tests/sim/test_sim tests/sim/test_reads tests/sim/test_durable tests/test_accept)
+	tests/sim/test_sim tests/sim/test_reads tests/sim/test_durable tests/test_accept
+	tests/sim/test_heal)
 
 # name | kind (variant: enum bit name; sed: file) | perl substitution (sed) | tests
 mutations=(
@@ -60,6 +62,9 @@ mutations=(
 	"S1: answers before the sync|variant:TR_VARIANT_ACK_BEFORE_PERSIST||$DURABLE:durable/nothing_acknowledged_is_lost"
 	"W1: the acceptor's deps ignored|sed:engine/recv_accept_reply.c|s/\t\tmemcpy\(v.deps, m->value.deps, sizeof\(v.deps\)\);//|$ACCEPT:accept_owner/w1_ok_by_reference_chooses_own_commands_with_the_acceptors_deps $TEETH:teeth/three_live_replicas_converge"
 	"W2: commit by reference at any ballot|sed:engine/commit.c|s/tr_ballot_cmp\(s->vbal, m->ballot\) == 0/1/|$ACCEPT:accept/w2_commit_by_reference_needs_the_vote_at_its_ballot"
+	# §12 T4: the owners' catch-up pace.
+	"T4: no catch-up pace|variant:TR_VARIANT_NO_CATCHUP_PACE||$HEAL:heal/returns_under_load_catch_up_at_the_paced_owners"
+	"T4: the pace never waits|sed:engine/internal.h|s/return c->catchup != 0 && catchup_wait\(c, now_ns\);/return false;/|$HEAL:heal/returns_under_load_catch_up_at_the_paced_owners"
 	# The earlier known-bad variants of PROTOCOL §11, caught by the correct-mode tests.
 	"§11: a retry reuses its ballot (P2/P3)|variant:TR_VARIANT_REUSE_BALLOT||$TEETH:teeth/three_live_replicas_converge $SIM:sim/a_seed_replays_event_for_event"
 	"§11: commit on the spot (A5)|variant:TR_VARIANT_COMMIT_ON_SPOT||$TEETH:teeth/three_live_replicas_converge $SIM:sim/a_seed_replays_event_for_event"

@@ -34,13 +34,8 @@ eal_up(void)
 	eal_test_init(true);
 }
 
-static void
-eal_down(void)
-{
-	rte_eal_cleanup();
-}
-
-TestSuite(lifecycle, .init = eal_up, .fini = eal_down, .timeout = 120);
+/* A failed assertion leaves its instance running: eal_test_fini stops it. */
+TestSuite(lifecycle, .init = eal_up, .fini = eal_test_fini, .timeout = 120);
 
 static uint64_t
 mono_ns(clockid_t clock)
@@ -63,6 +58,7 @@ start(uint32_t clients_max)
 	conf.clients_max = clients_max;
 	rc = trireme_start(&conf, &t, err, sizeof(err));
 	cr_assert_eq(rc, 0, "%s", err);
+	eal_test_running = t;
 	return t;
 }
 
@@ -100,9 +96,9 @@ Test(lifecycle, second_start_says_already_started)
 	trireme_conf_default(&conf);
 	cr_assert_eq(trireme_start(&conf, &t2, err, sizeof(err)), -TRIREME_EALREADY);
 	cr_assert_not_null(strstr(err, "already started"), "%s", err);
-	trireme_stop(t);
+	eal_test_stop(t);
 	t = start(64); /* the one instance is free again */
-	trireme_stop(t);
+	eal_test_stop(t);
 }
 
 /* The voluntary context switches of the worker lcore's thread (EAL names it
@@ -170,6 +166,7 @@ Test(lifecycle, idle_policies)
 		conf.idle = policies[i / 2];
 		conf.applier_threads = i % 2 == 1;
 		cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+		eal_test_running = t;
 		trireme_thread_online();
 		for (unsigned n = 0; n < 40; n++) {
 			unsigned r = n % TRIREME_REPLICAS;
@@ -199,7 +196,7 @@ Test(lifecycle, idle_policies)
 		}
 		sleeps = worker_sleeps() - sleeps;
 		trireme_thread_offline();
-		trireme_stop(t);
+		eal_test_stop(t);
 		if (conf.idle == TRIREME_IDLE_BACKOFF)
 			cr_assert_geq(sleeps, 20, "backoff: %lu sleeps in 5 s idle", sleeps);
 		else
@@ -258,7 +255,7 @@ Test(lifecycle, clients_forever)
 		cr_assert_null(t->reps[r].retired, "replica %u keeps freed clients", r);
 	}
 	trireme_thread_offline();
-	trireme_stop(t);
+	eal_test_stop(t);
 }
 
 Test(lifecycle, wait_times_out_then_completes)
@@ -292,7 +289,7 @@ Test(lifecycle, wait_times_out_then_completes)
 	cr_assert_eq(rc, 1, "%s", trireme_strerror(rc));
 	cr_assert_lt(wall, 10 * SEC, "woken by the completion, not the timeout");
 	cr_assert_eq(wait_one(c).tag, 7);
-	trireme_stop(t);
+	eal_test_stop(t);
 }
 
 static bool
@@ -341,7 +338,7 @@ Test(lifecycle, fd_in_a_poll_loop)
 	cr_assert(readable(fd, 5000), "a commit after trireme_wait not signalled");
 	cr_assert_eq(trireme_poll(c, &d, 1), 1);
 	cr_assert_eq(d.tag, 10);
-	trireme_stop(t);
+	eal_test_stop(t);
 }
 
 /* One command to DPDK telemetry's socket; the reply in buf. */
@@ -439,7 +436,7 @@ Test(lifecycle, violation_stops_the_replica_loudly)
 	cr_assert_eq(wait_one(c0).status, 0);
 	rte_openlog_stream(NULL);
 	fclose(log);
-	trireme_stop(t);
+	eal_test_stop(t);
 }
 
 /* A process started again on its data directory with the default conf: its
@@ -459,6 +456,7 @@ start_on(const char *dir)
 	conf.data_dir = dir;
 	conf.sync = TRIREME_SYNC_NONE; /* trireme_stop writes it all; no power loss here */
 	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+	eal_test_running = t;
 	return t;
 }
 
@@ -506,10 +504,75 @@ Test(lifecycle, restart_on_a_data_dir_keeps_new_writes)
 			trireme_client_free(c);
 		}
 		trireme_thread_offline();
-		trireme_stop(t);
+		eal_test_stop(t);
 	}
 	for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
 		cr_assert_neq(ids[0][r], ids[1][r], "replica %u's first client kept its id", r);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* The exactly-once table remembers every client id that wrote, and every
+ * start takes new ids: with clients_max 4 it holds 48 (three quarters of
+ * 64), so four starts whose 12 clients each write fill it. The fifth start's
+ * new clients are refused cleanly (-TRIREME_EFULL, nothing applied), and
+ * reads and the data written before still work (README, "Limits"). */
+Test(lifecycle, a_full_client_table_refuses_new_clients_cleanly)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+
+	cr_assert_not_null(mkdtemp(dir));
+	for (unsigned life = 0; life < 5; life++) {
+		struct trireme_conf conf;
+		struct trireme *t;
+		char err[256];
+
+		trireme_conf_default(&conf);
+		conf.data_dir = dir;
+		conf.sync = TRIREME_SYNC_NONE;
+		conf.clients_max = 4;
+		cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+		eal_test_running = t;
+		trireme_thread_online();
+		for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
+			struct trireme_client *cl[4];
+
+			for (unsigned i = 0; i < 4; i++) /* all at once: 4 ids */
+				cr_assert_not_null(cl[i] = trireme_client_new(t, r, 1));
+			for (unsigned i = 0; i < 4; i++) {
+				struct trireme_client *c = cl[i];
+				char key[16];
+				struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = "v",
+							.val_len = 1};
+				struct trireme_done d;
+
+				op.key_len = (uint16_t)snprintf(key, sizeof(key), "s%u-%u-%u", life, r,
+								i);
+				cr_assert_eq(trireme_submit(c, &op, 0), 0);
+				d = wait_one(c);
+				cr_assert_eq(d.status, life < 4 ? 0 : -TRIREME_EFULL,
+					     "start %u, replica %u, client %u: %s", life, r, i,
+					     trireme_strerror(d.status));
+				if (life == 4) {
+					struct trireme_op get = {.kind = TRIREME_GET, .key = "s0-0-0",
+								 .key_len = 6};
+
+					cr_assert_eq(trireme_submit(c, &get, 1), 0);
+					d = wait_one(c);
+					cr_assert(d.status == 0 && d.found, "an old key is gone");
+					get.key = key;
+					get.key_len = op.key_len;
+					cr_assert_eq(trireme_submit(c, &get, 2), 0);
+					d = wait_one(c);
+					cr_assert(d.status == 0 && !d.found, "a refused set was applied");
+				}
+			}
+			for (unsigned i = 0; i < 4; i++)
+				trireme_client_free(cl[i]);
+		}
+		trireme_thread_offline();
+		eal_test_stop(t);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
