@@ -256,48 +256,6 @@ tr_known(const struct tr_replica *r, unsigned column)
 	return known_get(r, column);
 }
 
-/* Whether messages of this type use the tail of struct tr_msg. */
-static bool
-msg_has_tail(uint8_t type)
-{
-	switch (type) {
-	case TR_MSG_ACCEPT:
-	case TR_MSG_ACCEPT_REPLY:
-	case TR_MSG_COMMIT:
-	case TR_MSG_FETCH_REPLY:
-	case TR_MSG_TOO_OLD:
-		return false;
-	default:
-		return true;
-	}
-}
-
-/* A message to fill, or NULL when the output is full (the caller retries on
- * the next tick: every send here is either repeated by a timer or optional).
- * Zeroed but for the tail its type does not use. */
-struct tr_msg *
-out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to)
-{
-	const size_t tail = offsetof(struct tr_msg, lsn_end);
-	struct tr_msg *m;
-
-	if (out->msg_count == out->msg_cap) {
-		arm(c, 0);
-		return NULL;
-	}
-	m = &out->msgs[out->msg_count++];
-	memset(m, 0, tail);
-	if (msg_has_tail(type))
-		memset((uint8_t *)m + tail, 0, sizeof(*m) - tail);
-	m->type = type;
-	m->from = self_id(c);
-	m->to = to;
-	m->column = c->id;
-	m->inc = replica_inc(c->rep);
-	c->stats.tx[type]++;
-	return m;
-}
-
 bool
 value_equal(const struct tr_value *a, const struct tr_value *b)
 {
