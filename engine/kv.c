@@ -680,27 +680,34 @@ tr_sm_digest(const struct tr_sm *sm)
 	return d;
 }
 
+/* sm_flush for writes that are not contiguous: through a copy. */
+static void
+sm_apply_copy(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
+	      const unsigned *idx, unsigned n)
+{
+	struct tr_cmd fresh[TR_SM_BATCH_MAX] = {0};
+	struct tr_sm_result out[TR_SM_BATCH_MAX] = {0};
+
+	for (unsigned i = 0; i < n; i++)
+		fresh[i] = cmds[idx[i]];
+	sm->machine->apply(sm, fresh, n, out);
+	for (unsigned i = 0; i < n; i++)
+		res[idx[i]] = out[i];
+}
+
 /* The machine applies the fresh writes gathered (their indexes in idx): in
  * place when they are contiguous (the usual case: no duplicate among
- * them), else through a copy. */
-static void
+ * them), else through a copy. Inline: once per applied instance. */
+static inline void
 sm_flush(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
 	 const unsigned *idx, unsigned n)
 {
 	if (n == 0)
 		return;
-	if (idx[n - 1] - idx[0] == n - 1) {
+	if (idx[n - 1] - idx[0] == n - 1)
 		sm->machine->apply(sm, cmds + idx[0], n, res + idx[0]);
-	} else {
-		struct tr_cmd fresh[TR_SM_BATCH_MAX] = {0};
-		struct tr_sm_result out[TR_SM_BATCH_MAX] = {0};
-
-		for (unsigned i = 0; i < n; i++)
-			fresh[i] = cmds[idx[i]];
-		sm->machine->apply(sm, fresh, n, out);
-		for (unsigned i = 0; i < n; i++)
-			res[idx[i]] = out[i];
-	}
+	else
+		sm_apply_copy(sm, cmds, res, idx, n);
 	for (unsigned i = 0; i < n; i++)
 		sm->applied_cmds += res[idx[i]].status != TR_ST_FULL;
 	if (sm->machine->digest != NULL)
