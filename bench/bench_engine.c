@@ -168,13 +168,20 @@ out_area(struct bench *b, struct tr_out *out)
 	tr_out_reset(out);
 }
 
-/* Sends the call's outputs: queues them by type. */
 static inline void
 out_done(struct bench *b, unsigned replica, unsigned column, const struct tr_out *out)
 {
 	b->node[replica].deadline[column] = out->deadline_ns;
-	for (unsigned i = 0; i < out->msg_count; i++, b->nnet++)
-		queue_push(&b->q[b->net[b->nnet].type], (uint32_t)b->nnet);
+	b->nnet += out->msg_count;
+}
+
+/* Sends the outputs of a timed group (net from first on), after it: queues
+ * them by type. */
+static void
+send_from(struct bench *b, size_t first)
+{
+	for (size_t i = first; i < b->nnet; i++)
+		queue_push(&b->q[b->net[i].type], (uint32_t)i);
 }
 
 static void
@@ -331,6 +338,7 @@ submit_and_flush(struct bench *b)
 		struct tr_column *c = &n->rep.col[r];
 		uint64_t left = n->quota * b->batch - n->submitted;
 		uint64_t want = (uint64_t)b->window * b->batch, t0, i;
+		size_t first = b->nnet;
 		struct tr_out out;
 
 		if (c->pending_count > 0 || left == 0)
@@ -346,12 +354,15 @@ submit_and_flush(struct bench *b)
 		tr_column_flush(c, b->now, &out);
 		cost_add(b, OP_FLUSH, t0, 1);
 		out_done(b, r, r, &out);
+		send_from(b, first);
 	}
 }
 
 static void
 tick_due(struct bench *b)
 {
+	size_t first = b->nnet;
+
 	for (unsigned r = 0; r < TR_REPLICAS; r++)
 		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			struct tr_out out;
@@ -365,6 +376,7 @@ tick_due(struct bench *b)
 			cost_add(b, OP_TICK, t0, 1);
 			out_done(b, r, c, &out);
 		}
+	send_from(b, first);
 }
 
 /* Delivers the messages of one type queued so far; returns how many. */
@@ -372,13 +384,13 @@ static size_t
 deliver_type(struct bench *b, unsigned type)
 {
 	struct queue *q = &b->q[type];
-	size_t end = q->len, n = end - q->head;
+	size_t n = q->len - q->head, first = b->nnet;
 	uint64_t t0;
 
 	if (n == 0)
 		return 0;
 	t0 = now_ns();
-	for (size_t i = q->head; i < end; i++) {
+	for (size_t i = q->head; i < q->len; i++) {
 		struct tr_out out;
 		const struct tr_msg *m;
 
@@ -390,8 +402,9 @@ deliver_type(struct bench *b, unsigned type)
 		out_done(b, m->to, m->column, &out);
 	}
 	cost_add(b, type, t0, n);
-	q->head = end;
+	q->head = q->len;
 	b->msgs += n;
+	send_from(b, first);
 	return n;
 }
 
