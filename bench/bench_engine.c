@@ -99,14 +99,10 @@ struct node {
 	uint32_t large_next;  /* its next part */
 };
 
-/* Messages in flight of one type; cmds copied into bytes (value.cmds is
- * set again at delivery, as bytes may move). */
+/* The messages of one type in flight: indices into bench.net, in send order. */
 struct queue {
-	struct tr_msg *msgs;
-	uint32_t *off;
+	uint32_t *idx;
 	size_t head, len, cap;
-	uint8_t *bytes;
-	size_t used, bytes_cap;
 };
 
 struct bench {
@@ -119,8 +115,11 @@ struct bench {
 	uint64_t now;
 	struct node node[TR_REPLICAS];
 	struct queue q[TR_MSG_TYPE_COUNT];
-	struct tr_msg *outs; /* outputs of a timed group, sent after it */
-	size_t nouts, outs_cap;
+	/* The network: every message sent since all were last delivered, each
+	 * written there by the engine call that sent it (no copies). Its cmds
+	 * point into the sender's slots, which do not change before recycling. */
+	struct tr_msg *net;
+	size_t nnet, net_cap;
 	struct cost cost[OP_COUNT];
 	uint64_t msgs;
 	uint64_t msg_bytes;   /* encoded messages (tr_wire_msg_bytes), no frame headers */
@@ -146,59 +145,43 @@ xrealloc(void *p, size_t n)
 	return p;
 }
 
-static void
-queue_push(struct queue *q, const struct tr_msg *m)
+static inline void
+queue_push(struct queue *q, uint32_t i)
 {
-	if (q->head == q->len)
-		q->head = q->len = q->used = 0;
 	if (q->len == q->cap) {
 		q->cap = q->cap ? 2 * q->cap : 256;
-		q->msgs = xrealloc(q->msgs, q->cap * sizeof(*q->msgs));
-		q->off = xrealloc(q->off, q->cap * sizeof(*q->off));
+		q->idx = xrealloc(q->idx, q->cap * sizeof(*q->idx));
 	}
-	while (q->used + m->value.cmds_len > q->bytes_cap) {
-		q->bytes_cap = q->bytes_cap ? 2 * q->bytes_cap : 1 << 16;
-		q->bytes = xrealloc(q->bytes, q->bytes_cap);
-	}
-	q->msgs[q->len] = *m;
-	q->off[q->len] = (uint32_t)q->used;
-	if (m->value.cmds_len > 0)
-		memcpy(q->bytes + q->used, m->value.cmds, m->value.cmds_len);
-	q->used += m->value.cmds_len;
-	q->len++;
+	q->idx[q->len++] = i;
 }
 
-/* An output area for one engine call, in the group's buffer. */
-static struct tr_out
-out_area(struct bench *b)
+/* An output area for one engine call: the network's free end. */
+static inline void
+out_area(struct bench *b, struct tr_out *out)
 {
-	struct tr_out out;
-
-	if (b->outs_cap - b->nouts < CALL_OUT_MAX) {
-		b->outs_cap = b->outs_cap ? 2 * b->outs_cap : 8 * CALL_OUT_MAX;
-		b->outs = xrealloc(b->outs, b->outs_cap * sizeof(*b->outs));
+	if (b->net_cap - b->nnet < CALL_OUT_MAX) {
+		b->net_cap = b->net_cap ? 2 * b->net_cap : 8 * CALL_OUT_MAX;
+		b->net = xrealloc(b->net, b->net_cap * sizeof(*b->net));
 	}
-	out.msgs = b->outs + b->nouts;
-	out.msg_cap = CALL_OUT_MAX;
-	tr_out_reset(&out);
-	return out;
+	out->msgs = b->net + b->nnet;
+	out->msg_cap = CALL_OUT_MAX;
+	tr_out_reset(out);
 }
 
-static void
+static inline void
 out_done(struct bench *b, unsigned replica, unsigned column, const struct tr_out *out)
 {
 	b->node[replica].deadline[column] = out->deadline_ns;
-	b->nouts += out->msg_count;
+	b->nnet += out->msg_count;
 }
 
-/* Hands the group's outputs to the network. Their cmds point into the
- * senders' slots, which do not change before recycling. */
+/* Sends the outputs of a timed group (net from first on), after it: queues
+ * them by type. */
 static void
-send_outs(struct bench *b)
+send_from(struct bench *b, size_t first)
 {
-	for (size_t i = 0; i < b->nouts; i++)
-		queue_push(&b->q[b->outs[i].type], &b->outs[i]);
-	b->nouts = 0;
+	for (size_t i = first; i < b->nnet; i++)
+		queue_push(&b->q[b->net[i].type], (uint32_t)i);
 }
 
 static void
@@ -285,12 +268,9 @@ bench_free(struct bench *b)
 		free(b->node[r].stage_mem);
 		free(b->node[r].large_val);
 	}
-	for (unsigned t = 0; t < TR_MSG_TYPE_COUNT; t++) {
-		free(b->q[t].msgs);
-		free(b->q[t].off);
-		free(b->q[t].bytes);
-	}
-	free(b->outs);
+	for (unsigned t = 0; t < TR_MSG_TYPE_COUNT; t++)
+		free(b->q[t].idx);
+	free(b->net);
 }
 
 /* Client `client`'s SET number seq: key seq % KEYS, value (seq, client). */
@@ -358,6 +338,7 @@ submit_and_flush(struct bench *b)
 		struct tr_column *c = &n->rep.col[r];
 		uint64_t left = n->quota * b->batch - n->submitted;
 		uint64_t want = (uint64_t)b->window * b->batch, t0, i;
+		size_t first = b->nnet;
 		struct tr_out out;
 
 		if (c->pending_count > 0 || left == 0)
@@ -368,18 +349,20 @@ submit_and_flush(struct bench *b)
 		for (i = 0; i < want && submit_one(b, n, r) == 0; i++)
 			;
 		cost_add(b, OP_SUBMIT, t0, i);
-		out = out_area(b);
+		out_area(b, &out);
 		t0 = now_ns();
 		tr_column_flush(c, b->now, &out);
 		cost_add(b, OP_FLUSH, t0, 1);
 		out_done(b, r, r, &out);
-		send_outs(b);
+		send_from(b, first);
 	}
 }
 
 static void
 tick_due(struct bench *b)
 {
+	size_t first = b->nnet;
+
 	for (unsigned r = 0; r < TR_REPLICAS; r++)
 		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			struct tr_out out;
@@ -387,13 +370,13 @@ tick_due(struct bench *b)
 
 			if (b->now < b->node[r].deadline[c])
 				continue;
-			out = out_area(b);
+			out_area(b, &out);
 			t0 = now_ns();
 			tr_column_tick(&b->node[r].rep.col[c], b->now, &out);
 			cost_add(b, OP_TICK, t0, 1);
 			out_done(b, r, c, &out);
 		}
-	send_outs(b);
+	send_from(b, first);
 }
 
 /* Delivers the messages of one type queued so far; returns how many. */
@@ -401,17 +384,19 @@ static size_t
 deliver_type(struct bench *b, unsigned type)
 {
 	struct queue *q = &b->q[type];
-	size_t n = q->len - q->head;
+	size_t n = q->len - q->head, first = b->nnet;
 	uint64_t t0;
 
 	if (n == 0)
 		return 0;
 	t0 = now_ns();
 	for (size_t i = q->head; i < q->len; i++) {
-		struct tr_msg *m = &q->msgs[i];
-		struct tr_out out = out_area(b);
+		struct tr_out out;
+		const struct tr_msg *m;
 
-		m->value.cmds = q->bytes + q->off[i];
+		out_area(b, &out); /* may move net: m after it */
+		m = &b->net[q->idx[i]];
+
 		b->msg_bytes += tr_wire_msg_bytes(m);
 		tr_column_recv(&b->node[m->to].rep.col[m->column], m, b->now, &out);
 		out_done(b, m->to, m->column, &out);
@@ -419,10 +404,11 @@ deliver_type(struct bench *b, unsigned type)
 	cost_add(b, type, t0, n);
 	q->head = q->len;
 	b->msgs += n;
-	send_outs(b);
+	send_from(b, first);
 	return n;
 }
 
+/* Until no message is left; the network is then empty. */
 static void
 deliver_all(struct bench *b)
 {
@@ -433,6 +419,9 @@ deliver_all(struct bench *b)
 		for (unsigned t = 1; t < TR_MSG_TYPE_COUNT; t++)
 			n += deliver_type(b, t);
 	} while (n > 0);
+	b->nnet = 0;
+	for (unsigned t = 1; t < TR_MSG_TYPE_COUNT; t++)
+		b->q[t].head = b->q[t].len = 0;
 }
 
 static uint64_t

@@ -214,23 +214,17 @@ recv_join_reply(struct tr_column *c, const struct tr_msg *m)
 /* T4 (this project's, docs/protocol.md §12): a peer that fell below the
  * base needs a snapshot, then the slots after its point, which recycling
  * keeps for half a ring (T1). Under load half a ring can go by faster than a
- * snapshot travels, and the peer would chase snapshots for ever. So while a
+ * snapshot cycle, and the peer would chase snapshots for ever. So while a
  * live peer catches up, the owner starts one instance per pace_ns, which
  * makes half a ring last catchup_ns (batches grow: commands/s drop far less
- * than instances/s); every catchup_ns the episode goes on, the pace halves,
- * down to a sixteenth. The episode ends when the peer applies within a
- * quarter ring of the top. */
+ * than instances/s). A peer whose applied prefix moves but stays below the
+ * base installed a snapshot that came too late: the pace halves, down to a
+ * sixteenth. The episode ends when the peer applies within a quarter ring
+ * of the top. */
 static uint64_t
 pace_floor(const struct tr_column *c)
 {
 	return u64_max(c->rep->cfg.catchup_ns / ((c->mask + 1) / 2), 1);
-}
-
-static void
-pace_reset(struct tr_column *c, uint64_t now_ns)
-{
-	c->pace_ns = pace_floor(c);
-	c->pace_slow_at_ns = now_ns + c->rep->cfg.catchup_ns;
 }
 
 static bool
@@ -242,9 +236,9 @@ catchup_active(const struct tr_column *c, uint64_t now_ns)
 	return false;
 }
 
-/* recv_status: peer q's applied prefix of this column moved. */
+/* recv_status: peer q's applied prefix of this column was was, and moved. */
 void
-catchup_note(struct tr_column *c, uint8_t q, uint64_t now_ns)
+catchup_note(struct tr_column *c, uint8_t q, uint64_t was, uint64_t now_ns)
 {
 	const struct tr_peer *p = &c->peers[q];
 	uint64_t top;
@@ -256,7 +250,7 @@ catchup_note(struct tr_column *c, uint8_t q, uint64_t now_ns)
 		if (p->applied >= c->base)
 			return;
 		if (!catchup_active(c, now_ns))
-			pace_reset(c, now_ns);
+			c->pace_ns = pace_floor(c);
 		c->catchup |= (uint8_t)(1u << q);
 		c->pace_heard_ns = now_ns;
 		return;
@@ -264,8 +258,18 @@ catchup_note(struct tr_column *c, uint8_t q, uint64_t now_ns)
 	/* No peer of the episode reported for a catchup_ns (it was paused or
 	 * restarted while it caught up): a new episode, at the first pace. */
 	if (now_ns - c->pace_heard_ns > c->rep->cfg.catchup_ns)
-		pace_reset(c, now_ns);
+		c->pace_ns = pace_floor(c);
 	c->pace_heard_ns = now_ns;
+	if (p->applied > was && p->applied < c->base) {
+		/* Too late (or fetched from the other peer, whose base is
+		 * lower): at most one halving per quarter of catchup_ns. */
+		if (now_ns >= c->pace_slow_at_ns && c->pace_ns < 16 * pace_floor(c)) {
+			c->pace_ns *= 2;
+			c->pace_slow_at_ns = now_ns + c->rep->cfg.catchup_ns / 4;
+			c->stats.pace_slowed++;
+		}
+		return;
+	}
 	top = u64_max(c->next_lsn, tr_known(c->rep, c->id));
 	if (p->applied + (c->mask + 1) / 4 >= top)
 		c->catchup &= (uint8_t)~(1u << q);
@@ -287,11 +291,6 @@ catchup_started(struct tr_column *c, uint64_t now_ns)
 {
 	if (!catchup_active(c, now_ns))
 		return;
-	if (now_ns >= c->pace_slow_at_ns && c->pace_ns < 16 * pace_floor(c)) {
-		c->pace_ns *= 2;
-		c->pace_slow_at_ns = now_ns + c->rep->cfg.catchup_ns;
-		c->stats.pace_slowed++;
-	}
 	c->pace_at_ns = now_ns + c->pace_ns;
 	c->stats.paced++;
 }

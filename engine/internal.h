@@ -110,6 +110,48 @@ replica_inc(const struct tr_replica *r)
 	return atomic_load_explicit(&((struct tr_replica *)r)->shared.inc, memory_order_acquire);
 }
 
+/* Whether messages of this type use the tail of struct tr_msg. */
+static inline bool
+msg_has_tail(uint8_t type)
+{
+	switch (type) {
+	case TR_MSG_ACCEPT:
+	case TR_MSG_ACCEPT_REPLY:
+	case TR_MSG_COMMIT:
+	case TR_MSG_FETCH_REPLY:
+	case TR_MSG_TOO_OLD:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* A message to fill, or NULL when the output is full (the caller retries on
+ * the next tick: every send here is either repeated by a timer or optional).
+ * Zeroed but for the tail its type does not use. Inline: every step sends. */
+static inline struct tr_msg *
+out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to)
+{
+	const size_t tail = offsetof(struct tr_msg, lsn_end);
+	struct tr_msg *m;
+
+	if (out->msg_count == out->msg_cap) {
+		arm(c, 0);
+		return NULL;
+	}
+	m = &out->msgs[out->msg_count++];
+	memset(m, 0, tail);
+	if (msg_has_tail(type))
+		memset((uint8_t *)m + tail, 0, sizeof(*m) - tail);
+	m->type = type;
+	m->from = self_id(c);
+	m->to = to;
+	m->column = c->id;
+	m->inc = replica_inc(c->rep);
+	c->stats.tx[type]++;
+	return m;
+}
+
 /* known[column], seq_cst (DESIGN.md, "known across threads"). */
 static inline uint64_t
 known_get(const struct tr_replica *r, unsigned column)
@@ -183,7 +225,6 @@ int order_pick(const unsigned dep[TR_COLUMNS], unsigned committed, unsigned *nee
 
 /* replica.c */
 void known_merge(struct tr_replica *r, const uint64_t known[TR_COLUMNS]);
-struct tr_msg *out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to);
 bool value_equal(const struct tr_value *a, const struct tr_value *b);
 void violation(struct tr_replica *r, const char *why);
 void config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t clients_max);
@@ -218,7 +259,7 @@ void recv_join(struct tr_column *c, const struct tr_msg *m, struct tr_out *out);
 void recv_join_reply(struct tr_column *c, const struct tr_msg *m);
 void send_too_old(struct tr_column *c, uint8_t to, struct tr_out *out);
 /* T4: catch-up pacing of the owner's instances (pace_wait, pace_start). */
-void catchup_note(struct tr_column *c, uint8_t q, uint64_t now_ns);
+void catchup_note(struct tr_column *c, uint8_t q, uint64_t was, uint64_t now_ns);
 bool catchup_wait(struct tr_column *c, uint64_t now_ns);
 void catchup_started(struct tr_column *c, uint64_t now_ns);
 void recv_too_old(struct tr_column *c, const struct tr_msg *m);

@@ -38,7 +38,7 @@ hash_word(uint64_t h, uint64_t w)
 	return rotl64(h, 27) * 5 + 0x52dce729;
 }
 
-static uint64_t
+static inline uint64_t
 hash_bytes(uint64_t h, const uint8_t *p, size_t len)
 {
 	uint64_t tail = 0;
@@ -64,7 +64,8 @@ fmix64(uint64_t h)
 	return h;
 }
 
-uint64_t
+/* inline: kv_write and the table's look-ups use these in every write. */
+inline uint64_t
 tr_kv_pair_hash(const uint8_t *key, uint16_t key_len, const uint8_t *val, uint32_t val_len)
 {
 	/* Length-prefixed, so ("ab", "c") and ("a", "bc") differ. */
@@ -74,7 +75,7 @@ tr_kv_pair_hash(const uint8_t *key, uint16_t key_len, const uint8_t *val, uint32
 	return fmix64(hash_bytes(h, val, val_len));
 }
 
-uint64_t
+inline uint64_t
 tr_kv_key_hash(const uint8_t *key, uint16_t key_len)
 {
 	return fmix64(hash_bytes(hash_word(HASH_SEED, key_len), key, key_len));
@@ -168,7 +169,7 @@ clients_limit(const struct tr_sm *sm)
 
 /* Returns the client's record, or NULL with *free_slot set to the first
  * unused record on its probe path (clients_max when there is none). */
-static struct tr_client_rec *
+static inline struct tr_client_rec *
 client_find(struct tr_sm *sm, uint64_t client_id, uint32_t *free_slot)
 {
 	uint32_t mask = sm->clients_max - 1;
@@ -265,7 +266,7 @@ kv_read(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 
 /* Performs a write on the store and keeps the digest. Returns the status;
  * TR_ST_FULL means nothing changed. */
-static uint8_t
+static inline uint8_t
 kv_write(struct tr_sm *sm, const struct tr_cmd *cmd)
 {
 	uint64_t old = 0;
@@ -679,27 +680,34 @@ tr_sm_digest(const struct tr_sm *sm)
 	return d;
 }
 
+/* sm_flush for writes that are not contiguous: through a copy. */
+static void
+sm_apply_copy(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
+	      const unsigned *idx, unsigned n)
+{
+	struct tr_cmd fresh[TR_SM_BATCH_MAX] = {0};
+	struct tr_sm_result out[TR_SM_BATCH_MAX] = {0};
+
+	for (unsigned i = 0; i < n; i++)
+		fresh[i] = cmds[idx[i]];
+	sm->machine->apply(sm, fresh, n, out);
+	for (unsigned i = 0; i < n; i++)
+		res[idx[i]] = out[i];
+}
+
 /* The machine applies the fresh writes gathered (their indexes in idx): in
  * place when they are contiguous (the usual case: no duplicate among
- * them), else through a copy. */
-static void
+ * them), else through a copy. Inline: once per applied instance. */
+static inline void
 sm_flush(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
 	 const unsigned *idx, unsigned n)
 {
 	if (n == 0)
 		return;
-	if (idx[n - 1] - idx[0] == n - 1) {
+	if (idx[n - 1] - idx[0] == n - 1)
 		sm->machine->apply(sm, cmds + idx[0], n, res + idx[0]);
-	} else {
-		struct tr_cmd fresh[TR_SM_BATCH_MAX] = {0};
-		struct tr_sm_result out[TR_SM_BATCH_MAX] = {0};
-
-		for (unsigned i = 0; i < n; i++)
-			fresh[i] = cmds[idx[i]];
-		sm->machine->apply(sm, fresh, n, out);
-		for (unsigned i = 0; i < n; i++)
-			res[idx[i]] = out[i];
-	}
+	else
+		sm_apply_copy(sm, cmds, res, idx, n);
 	for (unsigned i = 0; i < n; i++)
 		sm->applied_cmds += res[idx[i]].status != TR_ST_FULL;
 	if (sm->machine->digest != NULL)
@@ -1150,7 +1158,7 @@ table_has_tomb(const struct tr_table *t)
 	return false;
 }
 
-static void
+static inline void
 cell_write(struct tr_table *t, uint32_t i, const uint8_t *key, uint16_t key_len,
 	   const uint8_t *val, uint32_t val_len, uint64_t pair)
 {

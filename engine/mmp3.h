@@ -215,7 +215,7 @@ struct tr_column_stats {
 	uint64_t read_retries; /* Q1: timeouts */
 	uint64_t read_queue_full; /* Q2: answered batch waiting for the applier */
 	uint64_t paced;        /* T4: instances started at the catch-up pace */
-	uint64_t pace_slowed;  /* T4: the episode went on a catchup_ns: pace halved */
+	uint64_t pace_slowed;  /* T4: a peer installed a snapshot too old: pace halved */
 };
 
 /* Q1: a barrier of the owner column: the reads of the column's read FIFO
@@ -294,7 +294,7 @@ struct tr_column {
 	uint8_t catchup;        /* peers that fell below the base, not back yet (a bit each) */
 	uint64_t pace_ns;
 	uint64_t pace_at_ns;    /* the next instance starts then at the earliest */
-	uint64_t pace_slow_at_ns; /* the pace halves then if the episode goes on */
+	uint64_t pace_slow_at_ns; /* no halving of the pace before then */
 	uint64_t pace_heard_ns; /* a peer of the episode reported then */
 	/* J3 at a peer of a joiner (this column's owner): the slots below
 	 * abandon_below are recovered at once, never shipped to the owner. */

@@ -13,6 +13,7 @@ recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
 	 * dropped: it still starts the catch-up that moves the window. */
 	uint64_t h = plausible_horizon(c, c->id);
 	uint64_t committed = u64_min(m->committed, h);
+	uint64_t was;
 
 	/* Every replica must decide every command alike: limits that can refuse
 	 * one are the cluster's, not a replica's. */
@@ -24,8 +25,9 @@ recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
 	if (committed < m->committed)
 		c->stats.status_clamped++;
 	p->committed = u64_max(p->committed, committed);
+	was = p->applied;
 	p->applied = u64_max(p->applied, u64_min(m->applied, committed));
-	catchup_note(c, m->from, now_ns); /* T4 */
+	catchup_note(c, m->from, was, now_ns); /* T4 */
 	if (p->committed > c->committed) {
 		c->fetch_at_ns = u64_min(c->fetch_at_ns, now_ns + c->rep->cfg.fetch_ns);
 		arm(c, c->fetch_at_ns);

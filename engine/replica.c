@@ -256,28 +256,6 @@ tr_known(const struct tr_replica *r, unsigned column)
 	return known_get(r, column);
 }
 
-/* A message to fill, or NULL when the output is full (the caller retries on
- * the next tick: every send here is either repeated by a timer or optional). */
-struct tr_msg *
-out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to)
-{
-	struct tr_msg *m;
-
-	if (out->msg_count == out->msg_cap) {
-		arm(c, 0);
-		return NULL;
-	}
-	m = &out->msgs[out->msg_count++];
-	memset(m, 0, sizeof(*m));
-	m->type = type;
-	m->from = self_id(c);
-	m->to = to;
-	m->column = c->id;
-	m->inc = replica_inc(c->rep);
-	c->stats.tx[type]++;
-	return m;
-}
-
 bool
 value_equal(const struct tr_value *a, const struct tr_value *b)
 {

@@ -170,6 +170,8 @@ struct tr_msg {
 	 * deps are set. */
 	bool ref;
 	struct tr_value value;     /* ACCEPT, ACCEPT_REPLY OK*, COMMIT, FETCH_REPLY */
+	/* The tail, from lsn_end on: unset in the slot messages (ACCEPT,
+	 * ACCEPT_REPLY, COMMIT, FETCH_REPLY, TOO_OLD), which use none of it. */
 	uint64_t lsn_end;          /* FETCH: [lsn, lsn_end) */
 	uint64_t committed;        /* STATUS: sender's committed prefix of column */
 	uint64_t applied;          /* STATUS: sender's applied prefix of column */

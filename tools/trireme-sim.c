@@ -20,7 +20,7 @@ enum {
 	OPT_VARIANT, OPT_LOG_SLOTS, OPT_TRACE, OPT_VERBOSE, OPT_HELP, OPT_READ_MODE, OPT_RETRY,
 	OPT_LARGE,
 	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART,
-	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_REJOIN, OPT_SNAP, OPT_CUT_TRANSFERS,
+	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_REJOIN, OPT_CATCHUP, OPT_SNAP, OPT_CUT_TRANSFERS,
 	OPT_DISK, OPT_SYNC, OPT_CRASH_DISK, OPT_POWER_LOSS, OPT_CORRUPT, OPT_STALE_DELIVER,
 	OPT_READ_BARRIERS,
 };
@@ -45,6 +45,7 @@ static const struct option long_options[] = {
 	{"cut-transfers", no_argument, NULL, OPT_CUT_TRANSFERS},
 	{"stall-ms", required_argument, NULL, OPT_STALL},
 	{"rejoin-ms", required_argument, NULL, OPT_REJOIN},
+	{"catchup-us", required_argument, NULL, OPT_CATCHUP},
 	{"snap-us", required_argument, NULL, OPT_SNAP},
 	{"disk", no_argument, NULL, OPT_DISK},
 	{"sync-us", required_argument, NULL, OPT_SYNC},
@@ -102,6 +103,8 @@ usage(FILE *f)
 		"  --rejoin-ms N      (h): a replica back from a pause or restart that has not\n"
 		"                     caught up with the others' frontier (within a quarter\n"
 		"                     ring) N ms later, both others up, is a violation\n"
+		"  --catchup-us N     T4: half a ring lasts N us while a peer catches up\n"
+		"                     (default: two snapshot transfers + 10 retry periods)\n"
 		"  --snap-us N        a snapshot transfer takes N us + 2 us per key (1000)\n"
 		"  --disk             a simulated disk per replica (§12 S): records synced in\n"
 		"                     groups before the messages that reveal them leave\n"
@@ -344,6 +347,10 @@ main(int argc, char **argv)
 			rc = parse_u64("stall-ms", optarg, 1, 100000, &v);
 			p.stall_ns = v * 1000000;
 			break;
+		case OPT_CATCHUP:
+			rc = parse_u64("catchup-us", optarg, 1, 100000000, &v);
+			p.catchup_ns = v * 1000;
+			break;
 		case OPT_REJOIN:
 			rc = parse_u64("rejoin-ms", optarg, 1, 100000, &v);
 			p.rejoin_ns = v * 1000000;
@@ -496,7 +503,7 @@ main(int argc, char **argv)
 			       " fetches, reads %" PRIu64 " barrier (%" PRIu64 " READ_INDEX) %"
 			       PRIu64 " log %" PRIu64 " local, %" PRIu64 " resubmits, crashed %d,"
 			       " %" PRIu64 " pauses, %" PRIu64 " restarts, %" PRIu64 " snapshots,"
-			       " %" PRIu64 " paced, disk: %" PRIu64 " crashes, %" PRIu64 " power losses, %" PRIu64
+			       " %" PRIu64 " paced, %" PRIu64 " slowed, disk: %" PRIu64 " crashes, %" PRIu64 " power losses, %" PRIu64
 			       " restored, %" PRIu64 " torn, %" PRIu64 " damaged, %" PRIu64
 			       " refused, %" PRIu64 " syncs,"
 			       " %.1f ms simulated\n",
@@ -504,7 +511,7 @@ main(int argc, char **argv)
 			       st.ops_unknown, st.retries, st.recoveries, st.fetches,
 			       st.reads[SIM_READ_BARRIER], st.read_barriers, st.reads[SIM_READ_LOG],
 			       st.reads[SIM_READ_LOCAL], st.resubmits, st.crashed, st.pauses,
-			       st.restarts, st.snapshots, st.paced, st.crash_disks, st.power_losses,
+			       st.restarts, st.snapshots, st.paced, st.pace_slowed, st.crash_disks, st.power_losses,
 			       st.disk_restarts, st.torn_tails, st.damaged, st.restore_refused,
 			       st.syncs, (double)st.sim_ns / 1e6);
 		}

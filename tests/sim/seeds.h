@@ -39,6 +39,7 @@ seeds_run(struct sim_params *p, uint64_t first, unsigned count, bool stop_at_fir
 		o->sum.ops_done += st.ops_done;
 		o->sum.transfers_cut += st.transfers_cut;
 		o->sum.paced += st.paced;
+		o->sum.pace_slowed += st.pace_slowed;
 		o->sum.crash_disks += st.crash_disks;
 		o->sum.power_losses += st.power_losses;
 		o->sum.disk_restarts += st.disk_restarts;

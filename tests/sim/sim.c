@@ -859,7 +859,8 @@ node_init(struct sim *s, unsigned id, bool join)
 			  2 * s->p.delay_max_ns + (s->p.disk ? 2 * s->p.sync_max_ns : 0));
 	cfg.cluster_id = s->cfg_cluster;
 	/* T4: half a ring lasts two snapshot transfers and a few round trips. */
-	cfg.catchup_ns = 2 * s->p.snap_ns + 10 * cfg.retry_ns;
+	cfg.catchup_ns = s->p.catchup_ns != 0 ? s->p.catchup_ns
+					      : 2 * s->p.snap_ns + 10 * cfg.retry_ns;
 	cfg.log_slots_max = slots;
 	cfg.inflight_max = 32;
 	cfg.batch_cmds_max = 8;
@@ -1153,6 +1154,7 @@ sim_stats(const struct sim *s, struct sim_stats *out)
 	for (unsigned i = 0; i < s->nops; i++)
 		out->ops_unknown += !s->ops[i].done;
 	out->retries = out->recoveries = out->fetches = out->read_barriers = out->paced = 0;
+	out->pace_slowed = 0;
 	for (unsigned r = 0; r < TR_REPLICAS; r++)
 		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			const struct tr_column_stats *cs = &s->nodes[r].rep.col[c].stats;
@@ -1162,6 +1164,7 @@ sim_stats(const struct sim *s, struct sim_stats *out)
 			out->fetches += cs->fetches;
 			out->read_barriers += cs->read_barriers;
 			out->paced += cs->paced;
+			out->pace_slowed += cs->pace_slowed;
 		}
 }
 

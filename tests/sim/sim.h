@@ -38,6 +38,8 @@ struct sim_params {
 	bool cut_transfers;      /* a replica receiving a snapshot crashes and restarts
 				  * (without memory) halfway through, once per episode */
 	uint64_t snap_ns;        /* a snapshot transfer takes this, plus 2 us per key */
+	uint64_t catchup_ns;     /* T4: tr_config.catchup_ns (0: two snapshot transfers
+				  * and ten first retries) */
 	/* §12 S: a simulated disk per replica (cfg.durable). A step's records
 	 * are appended; whatever the step reveals (messages, client answers,
 	 * and the checkers' view of its commits and applies) waits for the sync
@@ -106,6 +108,7 @@ struct sim_stats {
 	uint64_t pauses, restarts, snapshots, joins; /* §12 episodes, installs, joins done */
 	uint64_t transfers_cut;  /* snapshots whose receiver restarted on the way */
 	uint64_t paced;          /* T4: instances started at the catch-up pace */
+	uint64_t pace_slowed;    /* T4: the pace halved after a snapshot came too late */
 	uint64_t crash_disks, power_losses; /* §12 S episodes */
 	uint64_t disk_restarts;  /* restarts from disk that restored (S2) */
 	uint64_t torn_tails;     /* S3: a torn last record dropped */

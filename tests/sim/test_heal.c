@@ -75,6 +75,22 @@ Test(heal, returns_under_load_catch_up_at_the_paced_owners, .timeout = 300)
 		      o.sum.snapshots);
 }
 
+/* The same, with a first pace four times too fast for the snapshot cycle:
+ * each snapshot that comes too late halves the pace, until one fits. */
+Test(heal, a_pace_too_fast_at_first_slows_until_the_return_fits, .timeout = 300)
+{
+	struct sim_params p;
+	struct seeds_outcome o;
+
+	busy_returns(&p);
+	p.catchup_ns = p.snap_ns / 4;
+	p.rejoin_ns = 600000000;
+	seeds_run(&p, 5101, 20, false, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+	cr_assert_eq(o.sum.pauses + o.sum.restarts, 60, "every episode happened (and ended)");
+	cr_assert_gt(o.sum.pace_slowed, 20, "the pace was halved after late snapshots");
+}
+
 /* The one crash-stop (sim_params.crash) among every kind of episode: it
  * comes while all three are up, counts as down for (g), and after it only
  * pauses follow (a restart needs both peers, J1; a power loss would bring
