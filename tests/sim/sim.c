@@ -1058,7 +1058,7 @@ handle(struct sim *s, struct event *e)
 		} else if (s->crashed < 0) {
 			s->crashed = e->replica;
 			n->crashed = true;
-			down_record(s, e->replica); /* (g): two down, progress may stop */
+			down_record(s, e->replica); /* (g): down for good; with another, no progress */
 			node_mark_lost(s, e->replica);
 			sim_trace(s, "crash replica %u", e->replica);
 		}
