@@ -179,7 +179,7 @@ Test(catchup, t4_one_instance_per_pace_while_a_peer_catches_up)
 	cr_assert_eq(flush(now), 1, "the first at once");
 	cr_assert_leq(own()->next_ns, now + MS, "a timer for the next one");
 	cr_assert_eq(tick(now + MS / 2), 0);
-	cr_assert_eq(tick(now + MS), 1, "the tick starts it (no other timer)");
+	cr_assert_eq(tick(now + MS), 1, "the tick at the pace starts it");
 	cr_assert_eq(own()->stats.paced, 2);
 }
 
