@@ -19,6 +19,9 @@ enum sim_read_mode {
 	SIM_READ_MODES
 };
 
+/* Keys the simulated store holds: three quarters of its 1024 cells. */
+#define SIM_KEYS_MAX 768
+
 struct sim_params {
 	uint64_t seed;
 	unsigned ops;            /* client operations to issue */
