@@ -445,6 +445,12 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 	if (atomic_load_explicit(&c->rep->paused, memory_order_relaxed) || rt_violated(c->rep) ||
 	    atomic_load_explicit(&c->rep->down, memory_order_relaxed))
 		return -TRIREME_ESTOPPED;
+	/* §8 across process starts: beyond the directory's ceiling, a new lease
+	 * first (once in 2^32 sequences). */
+	if (c->next_seq + RT_SEQ_AHEAD >=
+		    atomic_load_explicit(&c->rep->seq_ceiling, memory_order_relaxed) &&
+	    rt_durable_seq_lease(c->rep, c->next_seq + RT_SEQ_AHEAD) != 0)
+		return -TRIREME_EINTERNAL;
 	release_polled(c);
 	if (c->large.on)
 		return -TRIREME_EBUSY; /* a large op holds the window */

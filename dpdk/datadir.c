@@ -42,6 +42,9 @@ tr_dd_super_encode(uint8_t buf[TR_DD_SUPER_BYTES], const struct tr_dd_super *s)
 	put_le32(buf + 16, s->inc);
 	put_le32(buf + 20, s->flags);
 	put_le64(buf + 24, s->seq);
+	put_le64(buf + 32, s->client_base);
+	put_le32(buf + 40, s->clients_max);
+	put_le64(buf + 48, s->seq_ceiling);
 	put_le32(buf + 60, tr_crc32c(0, buf, 60));
 }
 
@@ -56,6 +59,9 @@ tr_dd_super_decode(const uint8_t buf[TR_DD_SUPER_BYTES], struct tr_dd_super *s)
 	s->inc = ld_u32(buf + 16);
 	s->flags = ld_u32(buf + 20);
 	s->seq = ld_u64(buf + 24);
+	s->client_base = ld_u64(buf + 32);
+	s->clients_max = ld_u32(buf + 40);
+	s->seq_ceiling = ld_u64(buf + 48);
 	return true;
 }
 

@@ -11,8 +11,12 @@
  *
  * Superblock copy, 64 bytes, little-endian:
  *    0 magic "TRSB"   4 format version   8 cluster id   12 replica id
- *   16 incarnation   20 flags           24 sequence u64 32..59 zero
+ *   16 incarnation   20 flags           24 sequence u64
+ *   32 client id base u64 (0: none recorded)  40 clients_max
+ *   44 zero          48 client sequence ceiling u64   56 zero
  *   60 CRC32C of bytes 0..59
+ * A directory written before bytes 32..55 existed reads as "no base, no
+ * ceiling": its replica takes new client ids, as every start used to.
  * A write goes to the copy that does not hold the newest sequence, with the
  * sequence plus one, then fdatasync: a torn write spoils one copy, and the
  * other (older) one is still valid. The newer valid copy wins.
@@ -40,6 +44,11 @@ struct tr_dd_super {
 	uint32_t inc;
 	uint32_t flags;
 	uint64_t seq;
+	/* §8 across process starts (dpdk/durable.c): the replica's client ids
+	 * and the sequence no client of this directory has reached yet. */
+	uint64_t client_base;
+	uint32_t clients_max;
+	uint64_t seq_ceiling;
 };
 
 struct tr_datadir {

@@ -183,11 +183,62 @@ replay_all(struct rt_replica *r, tr_wal_rec_fn *fn, void *ctx,
 	return 0;
 }
 
+/* §8 across process starts: a replica keeps the client ids its directory
+ * recorded (so the replicated table of clients does not grow with every
+ * start), and its clients' sequences start at the ceiling that none of its
+ * earlier clients reached: (client id, seq) never repeats. The next lease
+ * goes into the superblock write that follows, before any client exists. */
+static int
+client_ids(struct rt_replica *r, char *err, size_t len)
+{
+	struct tr_dd_super *sb = &r->dur.dd.sb;
+	uint64_t from = sb->seq_ceiling;
+
+	if (from > UINT64_MAX - 2 * RT_SEQ_LEASE)
+		return rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: the client sequences "
+			       "of %s are used up: start it on a new directory (J)", r->id,
+			       r->dur.dd.path);
+	if (r->t->client_id_random && sb->client_base != 0 && sb->clients_max == r->clients_max)
+		r->client_id_base = sb->client_base;
+	for (uint32_t i = 0; i < r->clients_max; i++)
+		r->slot_seq[i] = from;
+	sb->client_base = r->client_id_base;
+	sb->clients_max = r->clients_max;
+	sb->seq_ceiling = from + RT_SEQ_LEASE;
+	return 0;
+}
+
+int
+rt_durable_seq_lease(struct rt_replica *r, uint64_t need)
+{
+	struct rt_durable *d = &r->dur;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->sb_lock);
+	if (need >= atomic_load(&r->seq_ceiling)) {
+		uint64_t was = d->dd.sb.seq_ceiling;
+
+		d->dd.sb.seq_ceiling = need + RT_SEQ_LEASE;
+		if (tr_dd_super_write(&d->dd, d->dd.sb.inc, d->dd.sb.flags) == 0) {
+			atomic_store(&r->seq_ceiling, d->dd.sb.seq_ceiling);
+		} else {
+			d->dd.sb.seq_ceiling = was;
+			rc = -1;
+			DUR_LOG(ERR, "replica %u: cannot write the superblock in %s: %s: its "
+				"clients cannot take new sequences\n", r->id, d->dd.path,
+				strerror(errno));
+		}
+	}
+	pthread_mutex_unlock(&d->sb_lock);
+	return rc;
+}
+
 int
 rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, char *err,
 		 size_t len)
 {
 	struct rt_durable *d = &r->dur;
+	bool first = !d->on;
 	const struct trireme_conf *conf = &r->t->conf;
 	struct tr_wal_replay rep[TR_COLUMNS];
 	struct restore_ctx x = {.r = r, .now_ns = now_ns};
@@ -235,9 +286,13 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 				       d->dd.path);
 		inc = d->dd.sb.inc + 1; /* J0: one sync before anything is sent */
 	}
+	if (first && (rc = client_ids(r, err, len)) != 0)
+		return rc;
 	if (tr_dd_super_write(&d->dd, join ? d->dd.sb.inc : inc, join ? TR_DD_AMNESIAC : 0) != 0)
 		return rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot write the "
 			       "superblock in %s: %s", r->id, d->dd.path, strerror(errno));
+	if (first)
+		atomic_store(&r->seq_ceiling, d->dd.sb.seq_ceiling);
 	cfg->join = join;
 	if (!join)
 		cfg->incarnation = inc;

@@ -175,6 +175,7 @@ replica_init(struct trireme *t, unsigned id, char *err, size_t len)
 	r->client_id_base = conf->client_id_base;
 	r->clients = calloc(conf->clients_max, sizeof(*r->clients));
 	r->slot_seq = calloc(conf->clients_max, sizeof(*r->slot_seq));
+	atomic_init(&r->seq_ceiling, UINT64_MAX);
 	if (client_recs == NULL || r->clients == NULL || r->slot_seq == NULL ||
 	    rt_sm_open(r, client_recs, recs) != 0) {
 		free(client_recs);
@@ -322,9 +323,10 @@ static _Atomic bool instance_running;
 
 /* conf.client_id_base 0: a random base for this process, below 2^63 and a
  * multiple of a power of two above one life's ids (3 * clients_max), so that
- * no two processes, nor two starts from one data directory, share a client
- * id: a shared id takes over the other's sequences (§8), and its writes are
- * answered as duplicates without being applied. */
+ * no two processes share a client id: a shared id takes over the other's
+ * sequences (§8), and its writes are answered as duplicates without being
+ * applied. A replica with a data directory keeps the base it recorded there
+ * instead (durable.c, client_ids). */
 static uint64_t
 client_id_nonce(uint32_t clients_max)
 {
@@ -403,7 +405,8 @@ trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *s
 		return rt_fail(err, len, -TRIREME_ENOMEM, "out of memory");
 	}
 	t->conf = *conf;
-	if (t->conf.client_id_base == 0)
+	t->client_id_random = conf->client_id_base == 0;
+	if (t->client_id_random)
 		t->conf.client_id_base = client_id_nonce(conf->clients_max);
 	if (conf->data_dir != NULL && (t->conf.data_dir = strdup(conf->data_dir)) == NULL) {
 		free(t);

@@ -39,6 +39,12 @@
  * snapshot was loaded: tr_sm_clients_decode clears every stage). */
 #define RT_LARGE_STAGES 8
 
+/* §8 across process starts (durable.c): the client sequences a superblock
+ * write grants at once, and how far ahead of a client's next one a submit
+ * asks for them (a large op's parts, 2,700 at most, come after its submit). */
+#define RT_SEQ_LEASE (UINT64_C(1) << 32)
+#define RT_SEQ_AHEAD (UINT64_C(1) << 16)
+
 struct rt_replica;
 struct trireme;
 
@@ -297,8 +303,12 @@ struct rt_replica {
 	 * (slot_seq) so that (client id, seq) stays unique for §8. */
 	struct trireme_client **clients;
 	uint64_t *slot_seq;
+	/* With a data directory: no client sequence at or above it is used
+	 * until the superblock says so (rt_durable_seq_lease); UINT64_MAX
+	 * without one. */
+	_Atomic uint64_t seq_ceiling;
 	uint32_t clients_max;
-	uint64_t client_id_base; /* trireme_conf's */
+	uint64_t client_id_base; /* trireme_conf's, or its data directory's */
 	struct trireme_client *retired; /* freed with commands in the ring */
 	pthread_mutex_t clients_lock;
 	bool violation_logged; /* applier only */
@@ -323,6 +333,7 @@ struct trireme {
 	struct rt_replica reps[TR_REPLICAS];
 	struct rt_lcore lcores[64];
 	unsigned nlcores;
+	bool client_id_random; /* conf.client_id_base 0: ours to choose */
 	_Atomic bool stop;
 	_Atomic int threads;   /* snapshot, loader and store-freeing threads alive */
 	uint16_t ports[TR_REPLICAS];
@@ -444,6 +455,10 @@ void rt_snap_reset(struct rt_replica *r);
  * with one line in err. */
 int rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, char *err,
 		     size_t len);
+/* §8 across process starts: the client sequences up to need may be used
+ * once this returns 0 (the superblock's ceiling raised and synced, or it
+ * already was above); -1 on an I/O error. Any client thread. */
+int rt_durable_seq_lease(struct rt_replica *r, uint64_t need);
 /* S1: task k's records durable before anything of it leaves; false when
  * nothing may be sent (an I/O error). */
 bool rt_durable_gate(struct rt_task *k);

@@ -132,12 +132,16 @@ struct trireme_conf {
 	/* Client ids (the exactly-once key of PROTOCOL §8, sent in every
 	 * command) are client_id_base + replica * clients_max + n, n below
 	 * clients_max. 0 (the default): trireme_start picks a random base
-	 * below 2^63 (getrandom), so that another process, or this one started
-	 * again on its data directory, never reuses an id whose sequences the
-	 * replicas remember (its writes would be answered as duplicates and
-	 * not applied). A base of your own must be as far from every other
-	 * process's and start's. (An in-process restart,
-	 * trireme_replica_restart, moves its clients to new ids by itself.) */
+	 * below 2^63 (getrandom), so that another process never shares an id;
+	 * with a data directory, a replica keeps the base its directory
+	 * recorded, and its clients' sequences go on above the ceiling the
+	 * directory recorded (docs/durability.md), so that restarts neither
+	 * reuse a (client id, seq) the replicas remember (its writes would be
+	 * answered as duplicates and not applied) nor fill their table of
+	 * clients. A base of your own must be as far from every other
+	 * process's; without a data directory, from every earlier start's too.
+	 * (An in-process restart, trireme_replica_restart, moves its clients
+	 * to new ids by itself.) */
 	uint64_t client_id_base;     /* default 0: random; taken from reserved */
 	/* Start as an amnesiac that joins running peers (PROTOCOL §12 J; the
 	 * launcher's --cluster-state existing): a replica restarted without
@@ -307,7 +311,9 @@ struct trireme_op {
 /* Queues a command; tag comes back with its completion. 0, or -TRIREME_EBUSY
  * when the client has window commands outstanding or the replica's queue is
  * full, -TRIREME_ESTOPPED, -TRIREME_EINVAL (a value above TRIREME_LARGE_MAX,
- * a query above what one packet carries). The key and value are copied.
+ * a query above what one packet carries), -TRIREME_EINTERNAL (the data
+ * directory's superblock cannot take a new sequence ceiling, once in 2^32
+ * commands). The key and value are copied.
  * A local get is done at once; its completion comes from the next poll.
  *
  * Large values: a set or cmd whose value is longer than

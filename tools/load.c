@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +30,7 @@
 
 struct load_client {
 	struct trireme_client *c;
-	uint64_t id;               /* trireme_client_id: the history's client */
+	uint64_t id;               /* the history's client: run_id(), then n */
 	unsigned replica;
 	unsigned window;
 	unsigned used;             /* submitted, not completed */
@@ -80,6 +81,21 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
 }
 
+/* HISTORY.md: client ids unique across every run whose histories are
+ * checked together. The runtime's ids are not (a process restarted on its
+ * data directory keeps them), so the history numbers its clients from a
+ * random run id: (36 random bits) << 16, below 2^53 for any JSON reader. */
+static uint64_t
+run_id(void)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = mono_ns() ^ ((uint64_t)getpid() << 20);
+	r &= (UINT64_C(1) << 36) - 1;
+	return (r != 0 ? r : 1) << 16;
+}
+
 /* splitmix64: seeds */
 static uint64_t
 mix64(uint64_t x)
@@ -105,6 +121,7 @@ load_new(struct trireme *t, const struct load_conf *lc, char *err, size_t err_le
 {
 	struct load *l;
 	unsigned r, i, per_replica, n = 0;
+	uint64_t run = run_id();
 
 	l = calloc(1, sizeof(*l));
 	if (l == NULL) {
@@ -148,7 +165,7 @@ load_new(struct trireme *t, const struct load_conf *lc, char *err, size_t err_le
 				load_free(l);
 				return NULL;
 			}
-			lcl->id = trireme_client_id(lcl->c);
+			lcl->id = run + n;
 			lcl->free_count = lcl->window;
 			for (s = 0; s < lcl->window; s++)
 				lcl->free_slot[s] = (uint8_t)(lcl->window - 1 - s);

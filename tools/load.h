@@ -9,9 +9,9 @@
  * before the command is sent, the complete line when it returns, so that the
  * file of a process killed by SIGKILL still checks. call and ret are
  * CLOCK_MONOTONIC nanoseconds, the one clock of every process on the host;
- * the client is the runtime's client id (unique across processes and
- * incarnations: the library's random client_id_base), and every set writes a value
- * "<client>.<seq>:..." of its own. Local reads are not linearizable by
+ * the client is a number unique to this run (a random run id plus the
+ * client's index: the runtime's client ids repeat across restarts on a data
+ * directory), and every set writes a value "<client>.<seq>:..." of its own. Local reads are not linearizable by
  * design and are left out of it (counted in local_reads).
  */
 #ifndef TRIREME_TOOLS_LOAD_H

@@ -439,12 +439,14 @@ Test(lifecycle, violation_stops_the_replica_loudly)
 	eal_test_stop(t);
 }
 
-/* A process started again on its data directory with the default conf: its
- * clients must not reuse the ids of the last start, whose sequences the
- * replicas restored (§8). With a reused id, the new life's first writes are
- * answered as duplicates and never applied, and the replayed log's answers
- * complete its reads. Each start writes the same keys with its own values;
- * every one must be read back (barrier) from every replica. */
+/* A process started again on its data directory with the default conf keeps
+ * its replicas' client ids (the table of clients must not grow with every
+ * start), and their sequences go on above the ceiling the directory
+ * recorded (§8). Sequences that started again at 1 would make the new
+ * start's first writes duplicates of the last start's, answered and never
+ * applied, and the replayed log's answers would complete its reads. Each
+ * start writes the same keys with its own values; every one must be read
+ * back (barrier) from every replica. */
 static struct trireme *
 start_on(const char *dir)
 {
@@ -463,10 +465,10 @@ start_on(const char *dir)
 Test(lifecycle, restart_on_a_data_dir_keeps_new_writes)
 {
 	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
-	uint64_t ids[2][TRIREME_REPLICAS];
+	uint64_t ids[3][TRIREME_REPLICAS];
 
 	cr_assert_not_null(mkdtemp(dir));
-	for (unsigned life = 0; life < 2; life++) {
+	for (unsigned life = 0; life < 3; life++) {
 		struct trireme *t = start_on(dir);
 
 		trireme_thread_online();
@@ -506,23 +508,104 @@ Test(lifecycle, restart_on_a_data_dir_keeps_new_writes)
 		trireme_thread_offline();
 		eal_test_stop(t);
 	}
-	for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
-		cr_assert_neq(ids[0][r], ids[1][r], "replica %u's first client kept its id", r);
+	for (unsigned life = 1; life < 3; life++)
+		for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
+			cr_assert_eq(ids[life][r], ids[0][r], "start %u: replica %u's first client "
+				     "took a new id", life, r);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
 
-/* The exactly-once table remembers every client id that wrote, and every
- * start takes new ids: with clients_max 4 it holds 48 (three quarters of
- * 64), so four starts whose 12 clients each write fill it. The fifth start's
- * new clients are refused cleanly (-TRIREME_EFULL, nothing applied), and
- * reads and the data written before still work (README, "Limits"). */
+/* The superblock's ceiling, as a restart would read it: the newer copy. */
+static uint64_t
+ceiling_on_disk(const char *dir, unsigned replica)
+{
+	struct tr_dd_super best = {0}, sb;
+	uint8_t buf[TR_DD_SUPER_BYTES];
+	char path[128];
+
+	for (unsigned i = 0; i < 2; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/r%u/super.%u", dir, replica, i);
+		f = fopen(path, "rb");
+		cr_assert_not_null(f, "%s", path);
+		if (fread(buf, 1, sizeof(buf), f) == sizeof(buf) && tr_dd_super_decode(buf, &sb) &&
+		    sb.seq >= best.seq)
+			best = sb;
+		fclose(f);
+	}
+	return best.seq_ceiling;
+}
+
+/* No client sequence passes the ceiling on disk: a submit near it raises it
+ * first (one superblock sync), and the next start begins above the highest
+ * sequence used. A client whose sequences ran past a ceiling that stayed on
+ * disk would, after a restart, reuse them: its new writes answered as the
+ * old ones' duplicates. The client is moved near the end of its lease (2^32
+ * sequences) by hand. */
+Test(lifecycle, client_sequences_stay_below_the_ceiling_on_disk)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+	uint64_t first, last = 0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	for (unsigned life = 0; life < 2; life++) {
+		struct trireme *t = start_on(dir);
+		struct rt_replica *r = &t->reps[1];
+		struct trireme_client *c;
+		struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val_len = 2};
+		char val[4];
+
+		trireme_thread_online();
+		c = trireme_client_new(t, 1, 1);
+		cr_assert_not_null(c);
+		first = atomic_load(&r->seq_ceiling);
+		cr_assert_eq(ceiling_on_disk(dir, 1), first);
+		cr_assert(c->next_seq > last, "start %u: the first sequence %" PRIu64 " is not "
+			  "above the last start's %" PRIu64, life, c->next_seq, last);
+		if (life == 0) {
+			cr_assert_eq(first, RT_SEQ_LEASE, "a new directory's first lease");
+			c->next_seq = c->oldest = first - 10; /* the 20 writes pass it */
+		}
+		for (unsigned i = 0; i < 20; i++) {
+			struct trireme_done d;
+
+			op.val = val;
+			snprintf(val, sizeof(val), "%c%c", 'a' + life, 'a' + i);
+			last = c->next_seq;
+			cr_assert_eq(trireme_submit(c, &op, i), 0);
+			d = wait_one(c);
+			cr_assert_eq(d.status, 0, "start %u, write %u: %s", life, i,
+				     trireme_strerror(d.status));
+			cr_assert_lt(last, ceiling_on_disk(dir, 1), "sequence %" PRIu64 " used, "
+				     "the ceiling on disk is %" PRIu64, last, ceiling_on_disk(dir, 1));
+		}
+		if (life == 0)
+			cr_assert_gt(ceiling_on_disk(dir, 1), first, "the ceiling was never raised");
+		trireme_client_free(c);
+		trireme_thread_offline();
+		eal_test_stop(t);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* The exactly-once table remembers every client id that wrote; with
+ * clients_max 4 it holds 48 (three quarters of 64). Starts on one data
+ * directory keep their ids: five of them (one more than the table would
+ * take if each start took new ids) use 12. Starts with a base of their own
+ * (conf.client_id_base) take new ids: three more fill the table, and the
+ * next start's new clients are refused cleanly (-TRIREME_EFULL, nothing
+ * applied) while reads and the data written before still work (README,
+ * "Exactly once"). */
 Test(lifecycle, a_full_client_table_refuses_new_clients_cleanly)
 {
 	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
 
 	cr_assert_not_null(mkdtemp(dir));
-	for (unsigned life = 0; life < 5; life++) {
+	for (unsigned life = 0; life < 9; life++) {
+		bool full = life == 8;
 		struct trireme_conf conf;
 		struct trireme *t;
 		char err[256];
@@ -531,6 +614,7 @@ Test(lifecycle, a_full_client_table_refuses_new_clients_cleanly)
 		conf.data_dir = dir;
 		conf.sync = TRIREME_SYNC_NONE;
 		conf.clients_max = 4;
+		conf.client_id_base = life < 5 ? 0 : (uint64_t)life << 40;
 		cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
 		eal_test_running = t;
 		trireme_thread_online();
@@ -550,10 +634,10 @@ Test(lifecycle, a_full_client_table_refuses_new_clients_cleanly)
 								i);
 				cr_assert_eq(trireme_submit(c, &op, 0), 0);
 				d = wait_one(c);
-				cr_assert_eq(d.status, life < 4 ? 0 : -TRIREME_EFULL,
+				cr_assert_eq(d.status, full ? -TRIREME_EFULL : 0,
 					     "start %u, replica %u, client %u: %s", life, r, i,
 					     trireme_strerror(d.status));
-				if (life == 4) {
+				if (full) {
 					struct trireme_op get = {.kind = TRIREME_GET, .key = "s0-0-0",
 								 .key_len = 6};
 

@@ -358,6 +358,39 @@ Test(datadir, superblock_newest_valid_copy_wins)
 	tr_dd_close(&d);
 }
 
+/* The client ids and the sequence ceiling (§8 across process starts) come
+ * back after a reopen and ride along every later write; a copy from before
+ * they existed (bytes 32..59 zero) reads as "none recorded". */
+Test(datadir, superblock_keeps_client_ids_and_ceiling)
+{
+	struct tr_dd_super old = {.cluster_id = CLUSTER, .replica = 1, .inc = 3, .seq = 9}, got;
+	uint8_t buf[TR_DD_SUPER_BYTES];
+	struct tr_datadir d;
+	char err[256];
+
+	cr_assert_eq(tr_dd_open(&d, dir, CLUSTER, 1, err, sizeof(err)), 0, "%s", err);
+	d.sb.client_base = UINT64_C(0x123456789a00);
+	d.sb.clients_max = 64;
+	d.sb.seq_ceiling = UINT64_C(3) << 32;
+	cr_assert_eq(tr_dd_super_write(&d, 2, 0), 0);
+	cr_assert_eq(tr_dd_super_write(&d, 4, TR_DD_AMNESIAC), 0); /* another writer's */
+	tr_dd_close(&d);
+	cr_assert_eq(tr_dd_open(&d, dir, CLUSTER, 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(d.sb.inc, 4);
+	cr_assert_eq(d.sb.client_base, UINT64_C(0x123456789a00));
+	cr_assert_eq(d.sb.clients_max, 64);
+	cr_assert_eq(d.sb.seq_ceiling, UINT64_C(3) << 32);
+	tr_dd_close(&d);
+
+	tr_dd_super_encode(buf, &old);
+	for (unsigned i = 32; i < 60; i++)
+		cr_assert_eq(buf[i], 0, "byte %u of a copy without client fields", i);
+	cr_assert(tr_dd_super_decode(buf, &got));
+	cr_assert_eq(got.inc, 3);
+	cr_assert_eq(got.client_base, 0);
+	cr_assert_eq(got.seq_ceiling, 0);
+}
+
 Test(datadir, other_cluster_or_replica_refused)
 {
 	struct tr_datadir d;
