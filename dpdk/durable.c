@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <urcu-qsbr.h>
@@ -194,6 +195,19 @@ client_ids(struct rt_replica *r, char *err, size_t len)
 	struct tr_dd_super *sb = &r->dur.dd.sb;
 	uint64_t from = sb->seq_ceiling;
 
+	/* A base of the embedder's on a directory that records no ceiling (a
+	 * new one, e.g. a replaced disk, or one written before the field
+	 * existed): the same ids may have written before, from sequence 1 or
+	 * from an earlier start of this kind, and the replicas remember them.
+	 * Not 1, then, but the wall clock in microseconds times 4,096 (until
+	 * 2112): above every sequence of a client that took fewer than 4,096 a
+	 * microsecond, with a lease of 2^32 (about a second) per start. */
+	if (from == 0 && !r->t->client_id_random) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		from = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) << 12;
+	}
 	if (from > UINT64_MAX - 2 * RT_SEQ_LEASE)
 		return rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: the client sequences "
 			       "of %s are used up: start it on a new directory (J)", r->id,

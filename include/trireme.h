@@ -139,9 +139,11 @@ struct trireme_conf {
 	 * reuse a (client id, seq) the replicas remember (its writes would be
 	 * answered as duplicates and not applied) nor fill their table of
 	 * clients. A base of your own must be as far from every other
-	 * process's; without a data directory, from every earlier start's too.
-	 * (An in-process restart, trireme_replica_restart, keeps its clients'
-	 * ids and sequences.) */
+	 * process's; without a data directory, from every earlier start's too
+	 * (on a directory that recorded no ceiling yet, a new one or one of an
+	 * older version, its sequences start at the wall clock: microseconds
+	 * times 4,096). (An in-process restart, trireme_replica_restart, keeps
+	 * its clients' ids and sequences.) */
 	uint64_t client_id_base;     /* default 0: random; taken from reserved */
 	/* Start as an amnesiac that joins running peers (PROTOCOL §12 J; the
 	 * launcher's --cluster-state existing): a replica restarted without
@@ -241,10 +243,11 @@ int trireme_replica_resume(struct trireme *t, unsigned replica);
  * store, client table); its clients' outstanding commands complete with
  * -TRIREME_ESTOPPED (outcome unknown) and new ones are refused until the
  * restart. Restart starts it again as an amnesiac that joins its peers
- * (PROTOCOL §12 J), with an empty store and new client ids for its clients;
- * it serves once caught up (submits wait in its queue meanwhile). With a
- * data_dir, restart recovers it from its directory instead (§12 S2: a new
- * incarnation, its votes intact, voting at once). Restart of a running
+ * (PROTOCOL §12 J), with an empty store; its clients keep their ids and go
+ * on from their next sequences. It serves once caught up (submits wait in
+ * its queue meanwhile). With a data_dir, restart recovers it from its
+ * directory instead (§12 S2: a new incarnation, its votes intact, voting at
+ * once). Restart of a running
  * replica crashes it first. From one control thread. */
 int trireme_replica_crash(struct trireme *t, unsigned replica);
 int trireme_replica_restart(struct trireme *t, unsigned replica);

@@ -462,6 +462,26 @@ start_on(const char *dir)
 	return t;
 }
 
+/* Replica q reads key back (barrier), with the value val, in start life. */
+static void
+read_back(struct trireme *t, unsigned q, const char *key, const char *val, unsigned life)
+{
+	struct trireme_client *rd = trireme_client_new(t, q, 1);
+	struct trireme_op get = {.kind = TRIREME_GET, .key = key,
+				 .key_len = (uint16_t)strlen(key)};
+	struct trireme_done d;
+
+	cr_assert_not_null(rd);
+	cr_assert_eq(trireme_submit(rd, &get, 0), 0);
+	d = wait_one(rd);
+	cr_assert(d.status == 0 && d.found, "start %u: replica %u does not find %s (status %d)",
+		  life, q, key, d.status);
+	cr_assert(d.val_len == strlen(val) && memcmp(d.val, val, d.val_len) == 0,
+		  "start %u: replica %u reads %.*s for %s, want %s", life, q, (int)d.val_len,
+		  (const char *)d.val, key, val);
+	trireme_client_free(rd);
+}
+
 Test(lifecycle, restart_on_a_data_dir_keeps_new_writes)
 {
 	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
@@ -474,7 +494,7 @@ Test(lifecycle, restart_on_a_data_dir_keeps_new_writes)
 		trireme_thread_online();
 		for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
 			struct trireme_client *c = trireme_client_new(t, r, 4);
-			char key[16], val[16], got[16];
+			char key[16], val[16];
 			struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = val};
 			struct trireme_done d;
 
@@ -487,22 +507,8 @@ Test(lifecycle, restart_on_a_data_dir_keeps_new_writes)
 				d = wait_one(c);
 				cr_assert_eq(d.status, 0, "%s", trireme_strerror(d.status));
 			}
-			for (unsigned q = 0; q < TRIREME_REPLICAS; q++) {
-				struct trireme_client *rd = trireme_client_new(t, q, 1);
-				struct trireme_op get = {.kind = TRIREME_GET, .key = key,
-							 .key_len = op.key_len};
-
-				cr_assert_not_null(rd);
-				cr_assert_eq(trireme_submit(rd, &get, 0), 0);
-				d = wait_one(rd);
-				cr_assert(d.status == 0 && d.found, "start %u: replica %u does not "
-					  "find %s (status %d)", life, q, key, d.status);
-				memcpy(got, d.val, d.val_len < sizeof(got) ? d.val_len : 0);
-				cr_assert(d.val_len == op.val_len && memcmp(got, val, d.val_len) == 0,
-					  "start %u: replica %u reads %.*s for %s, want %s", life, q,
-					  (int)d.val_len, (const char *)d.val, key, val);
-				trireme_client_free(rd);
-			}
+			for (unsigned q = 0; q < TRIREME_REPLICAS; q++)
+				read_back(t, q, key, val, life);
 			trireme_client_free(c);
 		}
 		trireme_thread_offline();
@@ -653,6 +659,80 @@ Test(lifecycle, client_sequences_stay_below_the_ceiling_on_disk)
 		trireme_client_free(c);
 		trireme_thread_offline();
 		eal_test_stop(t);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* Every superblock copy of dir as a version without client ids wrote it:
+ * no base, no sequence ceiling (bytes 32..59 zero). */
+static void
+forget_client_ids(const char *dir)
+{
+	for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
+		for (unsigned i = 0; i < 2; i++) {
+			uint8_t buf[TR_DD_SUPER_BYTES];
+			struct tr_dd_super sb;
+			char path[128];
+			FILE *f;
+
+			snprintf(path, sizeof(path), "%s/r%u/super.%u", dir, r, i);
+			f = fopen(path, "r+b");
+			cr_assert_not_null(f, "%s", path);
+			cr_assert_eq(fread(buf, 1, sizeof(buf), f), sizeof(buf));
+			cr_assert(tr_dd_super_decode(buf, &sb), "%s", path);
+			sb.client_base = 0;
+			sb.clients_max = 0;
+			sb.seq_ceiling = 0;
+			tr_dd_super_encode(buf, &sb);
+			rewind(f);
+			cr_assert_eq(fwrite(buf, 1, sizeof(buf), f), sizeof(buf));
+			fclose(f);
+		}
+}
+
+/* conf.client_id_base of the embedder's, the same at every start, on a
+ * directory that records no sequence ceiling (new, or written before the
+ * field existed; a replaced disk is new): the ids may be those of an earlier
+ * start whose sequences nothing recorded. Sequences that began at 1 again
+ * would make the new start's writes the old ones' duplicates, answered and
+ * never applied (§8). Each start writes its own value; every replica must
+ * read it back (barrier). */
+Test(lifecycle, an_own_base_on_a_directory_without_a_ceiling_keeps_new_writes)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+
+	cr_assert_not_null(mkdtemp(dir));
+	for (unsigned life = 0; life < 2; life++) {
+		struct trireme_conf conf;
+		struct trireme *t;
+		struct trireme_client *c;
+		char err[256], val[16];
+		struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = val};
+		struct trireme_done d;
+
+		trireme_conf_default(&conf);
+		conf.data_dir = dir;
+		conf.sync = TRIREME_SYNC_NONE;
+		conf.client_id_base = UINT64_C(1) << 40;
+		cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+		eal_test_running = t;
+		trireme_thread_online();
+		c = trireme_client_new(t, 1, 4); /* W 4: the old writes are in its window */
+		cr_assert_not_null(c);
+		op.val_len = (uint32_t)snprintf(val, sizeof(val), "life%u", life);
+		for (unsigned i = 0; i < 4; i++) {
+			cr_assert_eq(trireme_submit(c, &op, i), 0);
+			d = wait_one(c);
+			cr_assert_eq(d.status, 0, "%s", trireme_strerror(d.status));
+		}
+		trireme_client_free(c);
+		for (unsigned q = 0; q < TRIREME_REPLICAS; q++)
+			read_back(t, q, "k", val, life);
+		trireme_thread_offline();
+		eal_test_stop(t);
+		if (life == 0)
+			forget_client_ids(dir);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
