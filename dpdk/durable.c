@@ -195,18 +195,20 @@ client_ids(struct rt_replica *r, char *err, size_t len)
 	struct tr_dd_super *sb = &r->dur.dd.sb;
 	uint64_t from = sb->seq_ceiling;
 
-	/* A base of the embedder's on a directory that records no ceiling (a
-	 * new one, e.g. a replaced disk, or one written before the field
-	 * existed): the same ids may have written before, from sequence 1 or
-	 * from an earlier start of this kind, and the replicas remember them.
-	 * Not 1, then, but the wall clock in microseconds times 4,096 (until
-	 * 2112): above every sequence of a client that took fewer than 4,096 a
-	 * microsecond, with a lease of 2^32 (about a second) per start. */
-	if (from == 0 && !r->t->client_id_random) {
+	/* A base of the embedder's: its ids may have written beyond what this
+	 * directory recorded (before it had a ceiling: new, a replaced disk, an
+	 * older version; or as another replica's ids under another
+	 * clients_max), from sequence 1 or from a start like this one. So not
+	 * below the wall clock in microseconds times 4,096 (until 2112): above
+	 * every sequence of a client that took fewer than 4,096 a microsecond,
+	 * and of starts of this kind that were a second (a lease) apart. */
+	if (!r->t->client_id_random) {
 		struct timespec ts;
+		uint64_t now;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		from = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) << 12;
+		now = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) << 12;
+		from = RTE_MAX(from, now);
 	}
 	if (from > UINT64_MAX - 2 * RT_SEQ_LEASE)
 		return rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: the client sequences "

@@ -140,10 +140,11 @@ struct trireme_conf {
 	 * answered as duplicates and not applied) nor fill their table of
 	 * clients. A base of your own must be as far from every other
 	 * process's; without a data directory, from every earlier start's too
-	 * (on a directory that recorded no ceiling yet, a new one or one of an
-	 * older version, its sequences start at the wall clock: microseconds
-	 * times 4,096). (An in-process restart, trireme_replica_restart, keeps
-	 * its clients' ids and sequences.) */
+	 * (with one, its clients' sequences start at the directory's ceiling
+	 * or the wall clock in microseconds times 4,096, whichever is higher:
+	 * above those of starts a second apart on a new directory or with
+	 * another clients_max). (An in-process restart,
+	 * trireme_replica_restart, keeps its clients' ids and sequences.) */
 	uint64_t client_id_base;     /* default 0: random; taken from reserved */
 	/* Start as an amnesiac that joins running peers (PROTOCOL §12 J; the
 	 * launcher's --cluster-state existing): a replica restarted without

@@ -738,6 +738,64 @@ Test(lifecycle, an_own_base_on_a_directory_without_a_ceiling_keeps_new_writes)
 	cr_assert_eq(system(cmd), 0);
 }
 
+/* A base of the embedder's, the same at both starts, with clients_max 4
+ * then 8: replica 1's new ids (base + 8..15) are replica 2's old ones
+ * (base + 8..11), whose sequences went as far as replica 2's directory
+ * said, not replica 1's. Replica 2's client is moved to the end of its
+ * lease by hand, so that it passes replica 1's ceiling (as 2^32 writes
+ * would, which take far longer than the 1.05 s a lease is worth on the
+ * wall clock: the test waits that long). Every one of replica 1's new
+ * writes must apply: from its own ceiling, the first ones were taken for
+ * replica 2's duplicates (acknowledged, never applied). */
+Test(lifecycle, an_own_base_with_another_clients_max_keeps_new_writes)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+
+	cr_assert_not_null(mkdtemp(dir));
+	for (unsigned life = 0; life < 2; life++) {
+		unsigned r = life == 0 ? 2 : 1;
+		struct trireme_conf conf;
+		struct trireme *t;
+		struct trireme_client *c;
+		char err[256], key[16], val[16];
+		struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = val};
+		struct trireme_done d;
+
+		trireme_conf_default(&conf);
+		conf.data_dir = dir;
+		conf.sync = TRIREME_SYNC_NONE;
+		conf.client_id_base = UINT64_C(1) << 40;
+		conf.clients_max = life == 0 ? 4 : 8;
+		cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+		eal_test_running = t;
+		trireme_thread_online();
+		c = trireme_client_new(t, r, 16);
+		cr_assert_not_null(c);
+		cr_assert_eq(trireme_client_id(c), conf.client_id_base + 8);
+		if (life == 0)
+			c->next_seq = c->oldest = atomic_load(&t->reps[r].seq_ceiling) - 8;
+		op.val_len = (uint32_t)snprintf(val, sizeof(val), "life%u", life);
+		for (unsigned i = 0; i < 16; i++) { /* a key each: a duplicate shows */
+			op.key_len = (uint16_t)snprintf(key, sizeof(key), "k%u", i);
+			cr_assert_eq(trireme_submit(c, &op, i), 0);
+			d = wait_one(c);
+			cr_assert_eq(d.status, 0, "start %u, write %u: %s", life, i,
+				     trireme_strerror(d.status));
+		}
+		trireme_client_free(c);
+		for (unsigned i = 0; i < 16; i++) {
+			snprintf(key, sizeof(key), "k%u", i);
+			for (unsigned q = 0; q < TRIREME_REPLICAS; q++)
+				read_back(t, q, key, val, life);
+		}
+		trireme_thread_offline();
+		eal_test_stop(t);
+		usleep(1200000);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
 /* The exactly-once table remembers every client id that wrote; with
  * clients_max 4 it holds 48 (three quarters of 64). Starts on one data
  * directory keep their ids: five of them (one more than the table would
