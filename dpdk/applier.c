@@ -23,13 +23,13 @@ find_cmd(struct rt_replica *r, uint64_t client_id, uint64_t seq, struct trireme_
 	struct trireme_client *c;
 	struct rt_cmd *cmd;
 
-	/* Another process's, replica's or life's client: not ours. */
+	/* Another process's or replica's client: not ours. */
 	if (client_id < r->client_id_base || (id / r->clients_max) % TR_REPLICAS != r->id)
 		return NULL;
 	/* QSBR: trireme_client_free waits for our quiescent state. */
 	c = __atomic_load_n(&r->clients[id % r->clients_max], __ATOMIC_ACQUIRE);
 	if (c == NULL || c->id != client_id)
-		return NULL; /* a client of an earlier life of this replica (§12 restart) */
+		return NULL; /* the slot's earlier client, freed */
 	cmd = &c->cmds[seq % c->window];
 	if (cmd->seq != seq ||
 	    atomic_load_explicit(&cmd->state, memory_order_acquire) != RT_CMD_QUEUED)

@@ -363,7 +363,7 @@ large_advance(struct trireme_client *c)
 			large_answer(c, cmds[i]);
 	advance_oldest(c);
 	/* A crashed replica takes no more parts (those in flight come back
-	 * ESTOPPED); its restart gives the client a new id. */
+	 * ESTOPPED); after its restart, a new op takes a new stage. */
 	if (atomic_load_explicit(&c->rep->down, memory_order_relaxed) && L->err == 0)
 		L->err = -TRIREME_ESTOPPED;
 	large_send(c);

@@ -170,14 +170,11 @@ trireme_replica_restart(struct trireme *t, unsigned replica)
 		r->tasks[c].col = &r->eng.col[c];
 		r->tasks[c].deadline_ns = 0;
 	}
-	/* Its clients go on under new ids: the peers' exactly-once table knows
-	 * the old ones with sequences this life does not. */
-	pthread_mutex_lock(&r->clients_lock);
+	/* Its clients keep their ids and go on from their next sequences
+	 * (§8): every one they used is below, so the table of clients does
+	 * not grow with restarts. A late answer of a command the crash failed
+	 * finds no command of its sequence waiting (find_cmd). */
 	r->life++;
-	for (uint32_t i = 0; i < r->clients_max; i++)
-		if (r->clients[i] != NULL)
-			r->clients[i]->id = rt_client_id(r, i);
-	pthread_mutex_unlock(&r->clients_lock);
 	atomic_store(&r->parked, 0);
 	atomic_store(&r->down, false);
 	atomic_store(&r->hold, false);

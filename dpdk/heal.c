@@ -53,7 +53,7 @@ enum { SNAPX_REQ = 1, SNAPX_DATA = 2, SNAPX_ACK = 3 };
 uint64_t
 rt_client_id(const struct rt_replica *r, uint32_t index)
 {
-	return r->client_id_base + (r->life * TR_REPLICAS + r->id) * r->clients_max + index;
+	return r->client_id_base + (uint64_t)r->id * r->clients_max + index;
 }
 
 bool

@@ -322,7 +322,7 @@ static _Atomic bool instance_running;
 
 
 /* conf.client_id_base 0: a random base for this process, below 2^63 and a
- * multiple of a power of two above one life's ids (3 * clients_max), so that
+ * multiple of a power of two above one process's ids (3 * clients_max), so that
  * no two processes share a client id: a shared id takes over the other's
  * sequences (§8), and its writes are answered as duplicates without being
  * applied. A replica with a data directory keeps the base it recorded there

@@ -105,9 +105,8 @@ struct trireme_client {
 	/* Set at creation; read by the client, the owner task, the applier. */
 	struct trireme *t;
 	struct rt_replica *rep;
-	uint64_t id;          /* client_id_base + (life * 3 + replica) * clients_max
-			       * + slot (rt_client_id): new in each life of its
-			       * replica (§12 restart), read by its owner task */
+	uint64_t id;          /* client_id_base + replica * clients_max + slot
+			       * (rt_client_id), read by its owner task */
 	unsigned window;
 	uint32_t cell;        /* bytes of each command's data */
 	struct rt_cmd *cmds;  /* window of them */
@@ -281,7 +280,7 @@ struct rt_replica {
 	_Atomic bool hold;
 	_Atomic unsigned parked;
 	_Atomic bool down;
-	uint64_t life;          /* restarts: a part of every client id */
+	uint64_t life;          /* in-process restarts (transfer ids) */
 	struct tr_config cfg;   /* as started, for a restart */
 	size_t eng_bytes;
 	struct tr_snap_job *_Atomic snap_req; /* column 0 task -> applier */

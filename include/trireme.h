@@ -140,8 +140,8 @@ struct trireme_conf {
 	 * answered as duplicates and not applied) nor fill their table of
 	 * clients. A base of your own must be as far from every other
 	 * process's; without a data directory, from every earlier start's too.
-	 * (An in-process restart, trireme_replica_restart, moves its clients
-	 * to new ids by itself.) */
+	 * (An in-process restart, trireme_replica_restart, keeps its clients'
+	 * ids and sequences.) */
 	uint64_t client_id_base;     /* default 0: random; taken from reserved */
 	/* Start as an amnesiac that joins running peers (PROTOCOL §12 J; the
 	 * launcher's --cluster-state existing): a replica restarted without
@@ -272,8 +272,8 @@ int trireme_set_faults(struct trireme *t, unsigned replica, const struct trireme
  * offline meanwhile if it is online). */
 struct trireme_client *trireme_client_new(struct trireme *t, unsigned replica, unsigned window);
 void trireme_client_free(struct trireme_client *c);
-/* The client's id (trireme_conf's client_id_base); a new one after its
- * replica's trireme_replica_restart. */
+/* The client's id (trireme_conf's client_id_base, or its data directory's);
+ * the same after its replica's trireme_replica_restart. */
 uint64_t trireme_client_id(const struct trireme_client *c);
 
 enum trireme_op_kind {

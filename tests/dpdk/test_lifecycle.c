@@ -516,6 +516,73 @@ Test(lifecycle, restart_on_a_data_dir_keeps_new_writes)
 	cr_assert_eq(system(cmd), 0);
 }
 
+/* trireme_replica_restart keeps the restarted replica's clients: their ids
+ * and their next sequences. With clients_max 4 the table holds 48 ids; the
+ * 12 clients write, then replica 2 restarts (an amnesiac, no data
+ * directory) ten times and its clients write again after each: were each
+ * restart to take new ids, the tenth would find the table full; were the
+ * sequences to start over, the writes would be answered as duplicates and
+ * never applied. Every value is read back from replica 0 (barrier). */
+Test(lifecycle, in_process_restarts_keep_client_ids)
+{
+	struct trireme_client *cl[TRIREME_REPLICAS][4], *rd;
+	uint64_t ids[4];
+	struct trireme_conf conf;
+	struct trireme *t;
+	char err[256];
+
+	trireme_conf_default(&conf);
+	conf.clients_max = 4;
+	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+	eal_test_running = t;
+	trireme_thread_online();
+	rd = trireme_client_new(t, 0, 1); /* the reader: replica 0's fourth */
+	for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
+		for (unsigned i = 0; i < (r == 0 ? 3 : 4); i++)
+			cr_assert_not_null(cl[r][i] = trireme_client_new(t, r, 1));
+	cl[0][3] = rd;
+	for (unsigned i = 0; i < 4; i++)
+		ids[i] = trireme_client_id(cl[2][i]);
+	for (unsigned round = 0; round <= 10; round++) {
+		if (round > 0)
+			cr_assert_eq(trireme_replica_restart(t, 2), 0);
+		for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
+			if (round > 0 && r != 2)
+				continue;
+			for (unsigned i = 0; i < 4; i++) {
+				char key[16], val[16], got[16];
+				struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = val};
+				struct trireme_op get = {.kind = TRIREME_GET, .key = key};
+				struct trireme_done d;
+
+				op.key_len = get.key_len = (uint16_t)snprintf(key, sizeof(key), "k%u-%u",
+									       r, i);
+				op.val_len = (uint32_t)snprintf(val, sizeof(val), "v%u", round);
+				cr_assert_eq(trireme_submit(cl[r][i], &op, round), 0);
+				d = wait_one(cl[r][i]);
+				cr_assert_eq(d.status, 0, "restart %u, replica %u, client %u: %s", round,
+					     r, i, trireme_strerror(d.status));
+				cr_assert_eq(trireme_submit(rd, &get, 0), 0);
+				d = wait_one(rd);
+				cr_assert(d.status == 0 && d.found && d.val_len == op.val_len,
+					  "restart %u: %s not read back (status %d)", round, key,
+					  d.status);
+				memcpy(got, d.val, d.val_len);
+				cr_assert(memcmp(got, val, d.val_len) == 0, "restart %u: %s reads "
+					  "%.*s, want %s", round, key, (int)d.val_len, got, val);
+			}
+		}
+		for (unsigned i = 0; i < 4; i++)
+			cr_assert_eq(trireme_client_id(cl[2][i]), ids[i], "restart %u: client %u of "
+				     "replica 2 took a new id", round, i);
+	}
+	for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
+		for (unsigned i = 0; i < 4; i++)
+			trireme_client_free(cl[r][i]);
+	trireme_thread_offline();
+	eal_test_stop(t);
+}
+
 /* The superblock's ceiling, as a restart would read it: the newer copy. */
 static uint64_t
 ceiling_on_disk(const char *dir, unsigned replica)
