@@ -115,6 +115,7 @@ join_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 			m = out_msg(c, out, TR_MSG_JOIN, q);
 			if (m == NULL)
 				return;
+			peer_asked(c, q, now_ns);
 			m->read_id = r->join_id;
 			c->stats.joins++;
 		}

@@ -229,6 +229,19 @@ bool value_equal(const struct tr_value *a, const struct tr_value *b);
 void violation(struct tr_replica *r, const char *why);
 void config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t clients_max);
 bool peer_fresh(const struct tr_column *c, uint8_t peer, uint64_t now_ns);
+bool peer_hears(const struct tr_column *c, uint8_t peer, uint64_t now_ns);
+bool peer_shunned(const struct tr_column *c, uint8_t peer, uint8_t other, uint32_t attempts,
+		  uint64_t now_ns);
+uint8_t peer_first(const struct tr_column *c);
+
+/* A request (ACCEPT, READ_INDEX, FETCH, JOIN) goes to peer: peer_hears
+ * counts from the first one it leaves unanswered. */
+static inline void
+peer_asked(struct tr_column *c, uint8_t peer, uint64_t now_ns)
+{
+	if (c->peers[peer].asked_ns == 0)
+		c->peers[peer].asked_ns = now_ns != 0 ? now_ns : 1;
+}
 uint64_t backoff_ns(struct tr_column *c, uint32_t attempts);
 
 /* propose.c */

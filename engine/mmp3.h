@@ -69,6 +69,9 @@ enum tr_variant {
 						  * leaves before the sync of its commit */
 	TR_VARIANT_NO_CATCHUP_PACE = 1 << 25, /* T4 off: a peer behind under load
 					       * chases stale snapshots */
+	TR_VARIANT_FIRST_BY_HEARD = 1 << 26,  /* P6/Q1 by hearing only: a deaf peer (it
+					       * sends, never answers) gets half the
+					       * first attempts and every other retry */
 };
 
 /* scripts/mutants.sh builds with -DTR_MUTANT_VARIANT=bits: those variants
@@ -159,6 +162,8 @@ struct tr_slot {
 struct tr_peer {
 	uint32_t inc;       /* J0: its incarnation as this column last saw it */
 	uint64_t heard_ns;  /* last message from it on this column (0: never) */
+	uint64_t answered_ns; /* last reply from it to this column's requests */
+	uint64_t asked_ns;  /* the first request to it since its last reply (0: none) */
 	uint64_t committed; /* its committed prefix of this column (STATUS) */
 	uint64_t applied;   /* its applied prefix of this column (STATUS) */
 };

@@ -4,8 +4,9 @@
  */
 #include "internal.h"
 
-/* P6: the peer for this attempt. The first goes to the peer heard from most
- * recently; retries alternate, unless only the other peer looks alive. */
+/* P6: the peer for this attempt. The first goes to the peer that answered
+ * most recently (peer_first); retries alternate, unless only the other peer
+ * looks alive. */
 static uint8_t
 choose_peer(struct tr_column *c, const struct tr_slot *s, uint64_t now_ns)
 {
@@ -18,7 +19,7 @@ choose_peer(struct tr_column *c, const struct tr_slot *s, uint64_t now_ns)
 	if (!c->owned && s->lsn < c->abandon_below)
 		return (uint8_t)(TR_REPLICAS * (TR_REPLICAS - 1) / 2 - me - c->id);
 	if (s->attempts <= 1) {
-		uint8_t pick = c->peers[b].heard_ns > c->peers[a].heard_ns ? b : a;
+		uint8_t pick = peer_first(c);
 		uint8_t other = pick == a ? b : a;
 
 		/* T1: a peer whose STATUS shows it a ring behind holds no cell for
@@ -32,6 +33,8 @@ choose_peer(struct tr_column *c, const struct tr_slot *s, uint64_t now_ns)
 	if ((s->refused >> next) & 1 && !((s->refused >> s->attempt_peer) & 1))
 		return s->attempt_peer; /* J2: it cannot vote here yet */
 	if (!peer_fresh(c, next, now_ns) && peer_fresh(c, s->attempt_peer, now_ns))
+		return s->attempt_peer;
+	if (peer_shunned(c, next, s->attempt_peer, s->attempts, now_ns))
 		return s->attempt_peer;
 	return next;
 }
@@ -79,6 +82,7 @@ attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr
 	durable_slot(c, s);
 
 	m = out_msg(c, out, TR_MSG_ACCEPT, s->attempt_peer);
+	peer_asked(c, s->attempt_peer, now_ns);
 	m->lsn = s->lsn;
 	m->ballot = b;
 	if (s->flags & TR_SLOT_VALUE) {

@@ -44,8 +44,8 @@ barrier_at(struct tr_column *c, uint32_t i)
 	return &c->barriers[(c->barrier_head + i) % c->rep->cfg.read_barriers_max];
 }
 
-/* Q1: the peer heard from most recently for a new barrier; on a timeout of
- * b, the other one, unless only b's looks alive (as P6 does). */
+/* Q1: for a new barrier, the peer that answered most recently (peer_first);
+ * on a timeout of b, the other one, unless only b's looks alive (as P6). */
 static uint8_t
 barrier_peer(const struct tr_column *c, const struct tr_barrier *b, uint64_t now_ns)
 {
@@ -55,9 +55,11 @@ barrier_peer(const struct tr_column *c, const struct tr_barrier *b, uint64_t now
 	uint8_t next;
 
 	if (b == NULL)
-		return c->peers[p2].heard_ns > c->peers[p1].heard_ns ? p2 : p1;
+		return peer_first(c);
 	next = b->peer == p1 ? p2 : p1;
 	if (!peer_fresh(c, next, now_ns) && peer_fresh(c, b->peer, now_ns))
+		return b->peer;
+	if (peer_shunned(c, next, b->peer, b->attempts, now_ns))
 		return b->peer;
 	return next;
 }
@@ -75,6 +77,7 @@ barrier_send(struct tr_column *c, struct tr_barrier *b, uint64_t now_ns, struct 
 
 	if (m == NULL)
 		return; /* out_msg armed a tick */
+	peer_asked(c, peer, now_ns);
 	if (b != NULL) {
 		c->stats.read_retries++;
 	} else {

@@ -24,6 +24,12 @@ tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, str
 	if (!plausible(c, m))
 		return; /* issue 17: no honest peer sends it; counted, changes nothing */
 	c->peers[m->from].heard_ns = now_ns;
+	if (m->type == TR_MSG_ACCEPT_REPLY || m->type == TR_MSG_FETCH_REPLY ||
+	    m->type == TR_MSG_READ_INDEX_REPLY || m->type == TR_MSG_TOO_OLD ||
+	    m->type == TR_MSG_JOIN_REPLY) {
+		c->peers[m->from].answered_ns = now_ns;
+		c->peers[m->from].asked_ns = 0;
+	}
 	/* Only the owner allocates slots in its column (P1): a message about
 	 * one it never allocated is foreign, never stored. */
 	if (c->owned && m->lsn >= c->next_lsn &&

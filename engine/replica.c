@@ -322,6 +322,47 @@ peer_fresh(const struct tr_column *c, uint8_t peer, uint64_t now_ns)
 	return heard != 0 && now_ns - heard < c->rep->cfg.suspect_ns;
 }
 
+/* P6, Q1: fresh, and not deaf: no request to it has waited suspect_ns for a
+ * reply since its last one (a peer that sends but does not hear looks
+ * fresh, and would take every other retry). */
+bool
+peer_hears(const struct tr_column *c, uint8_t peer, uint64_t now_ns)
+{
+	uint64_t asked = c->peers[peer].asked_ns;
+
+	if (!peer_fresh(c, peer, now_ns))
+		return false;
+	return (c->rep->cfg.variant & TR_VARIANT_FIRST_BY_HEARD) || asked == 0 ||
+	       now_ns - asked < c->rep->cfg.suspect_ns;
+}
+
+/* P6, Q1: a retry skips a peer that leaves requests unanswered while the
+ * other answers, but tries it every fourth time: one answer clears it (a
+ * request lost by chance must not shun a peer for good). */
+bool
+peer_shunned(const struct tr_column *c, uint8_t peer, uint8_t other, uint32_t attempts,
+	     uint64_t now_ns)
+{
+	return attempts % 4 != 0 && !peer_hears(c, peer, now_ns) && peer_hears(c, other, now_ns);
+}
+
+/* P6, Q1: the peer for a first attempt: the one that answered this column
+ * most recently, so that a peer that sends but does not hear (it never
+ * answers) costs one retry, not one on every other attempt; before any
+ * answer, the one heard from most recently. */
+uint8_t
+peer_first(const struct tr_column *c)
+{
+	uint8_t a = (uint8_t)((self_id(c) + 1) % TR_REPLICAS);
+	uint8_t b = (uint8_t)((self_id(c) + 2) % TR_REPLICAS);
+	const struct tr_peer *pa = &c->peers[a], *pb = &c->peers[b];
+
+	if ((c->rep->cfg.variant & TR_VARIANT_FIRST_BY_HEARD) ||
+	    pa->answered_ns == pb->answered_ns)
+		return pb->heard_ns > pa->heard_ns ? b : a;
+	return pb->answered_ns > pa->answered_ns ? b : a;
+}
+
 /* P6: exponential, capped, with full jitter in [d/2, d]. */
 uint64_t
 backoff_ns(struct tr_column *c, uint32_t attempts)

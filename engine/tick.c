@@ -82,13 +82,16 @@ fetch(struct tr_column *c, uint64_t target, uint64_t now_ns, struct tr_out *out)
 		return;
 	}
 	q = c->fetch_peer;
-	if (q == self_id(c) || !peer_fresh(c, q, now_ns))
+	if (q == self_id(c) || !peer_fresh(c, q, now_ns) ||
+	    peer_shunned(c, q, (uint8_t)(TR_REPLICAS * (TR_REPLICAS - 1) / 2 - self_id(c) - q),
+			 (uint32_t)c->stats.fetches, now_ns))
 		q = (uint8_t)((q + 1) % TR_REPLICAS);
 	if (q == self_id(c))
 		q = (uint8_t)((q + 1) % TR_REPLICAS);
 	m = out_msg(c, out, TR_MSG_FETCH, q);
 	if (m == NULL)
 		return;
+	peer_asked(c, q, now_ns);
 	m->lsn = c->committed;
 	m->lsn_end = end;
 	c->fetch_peer = (uint8_t)((q + 1) % TR_REPLICAS);

@@ -35,7 +35,7 @@
 #include "options.h"
 #include "prompt.h"
 
-#define PROMPT_OP_TIMEOUT_S 2
+#define PROMPT_OP_TIMEOUT_S 5 /* 2 s timed out once on a busy 2-vCPU machine */
 #define PROMPT_PRINT_MAX 256 /* value bytes shown */
 /* The line editor keeps 512 bytes of a line and drops the rest without a
  * word, then runs what it kept (a set with its value cut): a longer line is

@@ -19,7 +19,7 @@ enum {
 	OPT_DUP, OPT_CRASH, OPT_PARTITION, OPT_READS, OPT_KEYS, OPT_CLIENTS, OPT_WINDOW,
 	OPT_VARIANT, OPT_LOG_SLOTS, OPT_TRACE, OPT_VERBOSE, OPT_HELP, OPT_READ_MODE, OPT_RETRY,
 	OPT_LARGE,
-	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART,
+	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART, OPT_DEAF,
 	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_REJOIN, OPT_CATCHUP, OPT_SNAP, OPT_CUT_TRANSFERS,
 	OPT_DISK, OPT_SYNC, OPT_CRASH_DISK, OPT_POWER_LOSS, OPT_CORRUPT, OPT_STALE_DELIVER,
 	OPT_READ_BARRIERS,
@@ -38,6 +38,7 @@ static const struct option long_options[] = {
 	{"slow-us", required_argument, NULL, OPT_SLOW_NS},
 	{"crash", required_argument, NULL, OPT_CRASH},
 	{"pause", required_argument, NULL, OPT_PAUSE},
+	{"deaf", required_argument, NULL, OPT_DEAF},
 	{"restart", required_argument, NULL, OPT_RESTART},
 	{"down-ms", required_argument, NULL, OPT_DOWN_MIN},
 	{"down-max-ms", required_argument, NULL, OPT_DOWN_MAX},
@@ -91,6 +92,8 @@ usage(FILE *f)
 		"  --slow-us N        the extra delay of a slow frame, at most (default 1000)\n"
 		"  --crash 0|1        crash-stop one replica per seed (default 0)\n"
 		"  --pause N          N episodes of one replica paused, memory kept (§12 T)\n"
+		"  --deaf N           N episodes of one replica that hears nothing while it\n"
+		"                     goes on sending (down-ms .. down-max-ms each)\n"
 		"  --restart N        N episodes of one replica crashed and restarted without\n"
 		"                     memory: it JOINs (§12 J); episodes one at a time\n"
 		"  --down-ms MIN      how long a replica stays down, at least (default 5)\n"
@@ -139,7 +142,7 @@ usage(FILE *f)
 		"                     recycle-hold, too-old-ignored, join-votes-at-once,\n"
 		"                     join-recovers-own, join-from-h, keep-old-inc,\n"
 		"                     reply-before-persist, restart-same-inc,\n"
-		"                     ack-before-persist, no-catchup-pace\n"
+		"                     ack-before-persist, no-catchup-pace, first-by-heard\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --read-barriers N  read barriers in flight per replica, 1..16 (Q1;\n"
@@ -215,6 +218,7 @@ static const struct {
 	{"restart-same-inc", TR_VARIANT_RESTART_SAME_INC},
 	{"ack-before-persist", TR_VARIANT_ACK_BEFORE_PERSIST},
 	{"no-catchup-pace", TR_VARIANT_NO_CATCHUP_PACE},
+	{"first-by-heard", TR_VARIANT_FIRST_BY_HEARD},
 };
 
 static int
@@ -324,6 +328,10 @@ main(int argc, char **argv)
 		case OPT_PAUSE:
 			rc = parse_u64("pause", optarg, 0, 1000, &v);
 			p.pauses = (unsigned)v;
+			break;
+		case OPT_DEAF:
+			rc = parse_u64("deaf", optarg, 0, 1000, &v);
+			p.deafs = (unsigned)v;
 			break;
 		case OPT_RESTART:
 			rc = parse_u64("restart", optarg, 0, 1000, &v);
@@ -504,7 +512,7 @@ main(int argc, char **argv)
 			       " unknown, %" PRIu64 " retries, %" PRIu64 " recoveries, %" PRIu64
 			       " fetches, reads %" PRIu64 " barrier (%" PRIu64 " READ_INDEX) %"
 			       PRIu64 " log %" PRIu64 " local, %" PRIu64 " resubmits, crashed %d,"
-			       " %" PRIu64 " pauses, %" PRIu64 " restarts, %" PRIu64 " snapshots,"
+			       " %" PRIu64 " pauses, %" PRIu64 " deaf (%" PRIu64 " asked), %" PRIu64 " restarts, %" PRIu64 " snapshots,"
 			       " %" PRIu64 " paced, %" PRIu64 " slowed, disk: %" PRIu64 " crashes, %" PRIu64 " power losses, %" PRIu64
 			       " restored, %" PRIu64 " torn, %" PRIu64 " damaged, %" PRIu64
 			       " refused, %" PRIu64 " syncs,"
@@ -513,7 +521,7 @@ main(int argc, char **argv)
 			       st.ops_unknown, st.retries, st.recoveries, st.fetches,
 			       st.reads[SIM_READ_BARRIER], st.read_barriers, st.reads[SIM_READ_LOG],
 			       st.reads[SIM_READ_LOCAL], st.resubmits, st.crashed, st.pauses,
-			       st.restarts, st.snapshots, st.paced, st.pace_slowed, st.crash_disks, st.power_losses,
+			       st.deafs, st.deaf_asks, st.restarts, st.snapshots, st.paced, st.pace_slowed, st.crash_disks, st.power_losses,
 			       st.disk_restarts, st.torn_tails, st.damaged, st.restore_refused,
 			       st.syncs, (double)st.sim_ns / 1e6);
 		}

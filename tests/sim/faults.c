@@ -268,11 +268,22 @@ fault_start(struct sim *s)
 	d = sim_between(s, s->p.down_min_ns, s->p.down_max_ns);
 	s->nodes[victim].cut_done = false;
 	s->fault_episodes--;
-	s->fault_next_op = s->issued + s->p.ops / (s->p.pauses + s->p.restarts + s->p.crash_disks +
-						   s->p.power_losses + 2);
+	s->fault_next_op = s->issued + s->p.ops / (s->p.pauses + s->p.restarts + s->p.deafs +
+						   s->p.crash_disks + s->p.power_losses + 2);
 	if (s->crashed < 0 && s->p.crash_disks + s->p.power_losses > 0 &&
 	    disk_fault_start(s, victim, d))
 		return;
+	if (s->st.deafs < s->p.deafs &&
+	    (s->st.pauses + s->st.restarts >= s->p.pauses + s->p.restarts || sim_unit(s) < 0.5)) {
+		s->fault_victim = (int)victim;
+		down_begin(s, victim);
+		s->deaf_until[victim] = s->now + d;
+		s->deaf_from[victim] = s->now;
+		s->st.deafs++;
+		sim_trace(s, "replica %u hears nothing for %" PRIu64 " us", victim, d / 1000);
+		schedule(s, s->now + d, EV_HEAR, (uint8_t)victim, 0, 0, NULL, 0);
+		return;
+	}
 	crash = s->crashed < 0 && s->st.restarts < s->p.restarts &&
 		(s->st.pauses >= s->p.pauses || sim_unit(s) < 0.5);
 	s->fault_victim = (int)victim;
@@ -455,6 +466,8 @@ fault_after_step(struct sim *s, unsigned r)
 		return;
 	if (!s->p.manual && tr_replica_snapshot_wanted(&n->rep, &peer))
 		snapshot_request(s, r, peer);
+	if (n->down_since != UINT64_MAX && s->deaf_until[r] > s->now)
+		return; /* deaf: down until it hears again and catches up */
 	if (n->down_since != UINT64_MAX && tr_replica_serving(&n->rep) &&
 	    tr_replica_rejoined(&n->rep) && caught_up(s, r))
 		down_end(s, r);
@@ -480,6 +493,11 @@ fault_event(struct sim *s, struct event *e)
 		sim_trace(s, "resume replica %u", e->replica);
 		tick_all(s, e->replica);
 		wake_clients(s, e->replica);
+		break;
+	case EV_HEAR:
+		n->catchup = catchup_target(s, e->replica);
+		n->back_ns = s->now;
+		sim_trace(s, "replica %u hears again", e->replica);
 		break;
 	case EV_RESTART:
 		node_restart(s, e->replica);

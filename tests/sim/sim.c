@@ -194,7 +194,7 @@ sim_net_frame(struct sim *s, unsigned from, unsigned to, unsigned column, const 
 	unsigned copies = 1;
 
 	s->st.frames++;
-	if (partitioned(s, from, to) || sim_unit(s) < s->loss_send) {
+	if (partitioned(s, from, to) || s->deaf_until[to] > s->now || sim_unit(s) < s->loss_send) {
 		s->st.dropped++;
 		return;
 	}
@@ -261,6 +261,11 @@ net_send(struct sim *s, unsigned from, unsigned column, const struct tr_out *out
 			if (m->to != to)
 				continue;
 			s->st.msgs++;
+			if (s->deaf_until[to] > s->now &&
+			    s->now - s->deaf_from[to] > 2 * s->nodes[from].rep.cfg.suspect_ns &&
+			    (m->type == TR_MSG_ACCEPT || m->type == TR_MSG_READ_INDEX ||
+			     m->type == TR_MSG_FETCH))
+				s->st.deaf_asks++;
 			sim_trace_msg(s, "send", m);
 			if (s->p.manual) {
 				sim_hold(s, m);
@@ -942,7 +947,7 @@ sim_new(const struct sim_params *p)
 		node_init(s, r, false);
 	s->crashed = -1;
 	s->fault_victim = -1;
-	s->fault_episodes = p->pauses + p->restarts + p->crash_disks + p->power_losses;
+	s->fault_episodes = p->pauses + p->restarts + p->deafs + p->crash_disks + p->power_losses;
 	s->fault_next_op = s->fault_episodes ? p->ops / (s->fault_episodes + 2) : UINT32_MAX;
 	s->crash_at_op = (unsigned)sim_between(s, p->ops / 5, 4 * p->ops / 5);
 	if (s->crash_at_op == 0)
@@ -1027,7 +1032,8 @@ handle(struct sim *s, struct event *e)
 				 EV_DELIVER, e->replica, e->column, e->data, copy, e->len);
 			break;
 		}
-		if (n->crashed || n->paused || partitioned(s, e->data, e->replica) || sim_unit(s) < s->loss_recv) {
+		if (n->crashed || n->paused || partitioned(s, e->data, e->replica) ||
+		    s->deaf_until[e->replica] > s->now || sim_unit(s) < s->loss_recv) {
 			s->st.dropped++;
 			break;
 		}
@@ -1065,6 +1071,7 @@ handle(struct sim *s, struct event *e)
 		break;
 	case EV_FAULT:
 	case EV_RESUME:
+	case EV_HEAR:
 	case EV_RESTART:
 	case EV_SNAPSHOT:
 	case EV_REBOOT:

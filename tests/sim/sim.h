@@ -35,6 +35,8 @@ struct sim_params {
 	 * memory (it JOINs, and takes a snapshot where its peers recycled). */
 	unsigned pauses;         /* pause episodes */
 	unsigned restarts;       /* crash + amnesiac restart episodes */
+	unsigned deafs;          /* episodes of one replica that hears nothing (every
+				  * frame to it lost) while it goes on sending */
 	uint64_t down_min_ns;    /* how long a replica stays down */
 	uint64_t down_max_ns;
 	bool second_fault;       /* pause a second replica while one is joining */
@@ -109,6 +111,10 @@ struct sim_stats {
 	uint64_t sim_ns;
 	int crashed;             /* replica id or -1 */
 	uint64_t pauses, restarts, snapshots, joins; /* §12 episodes, installs, joins done */
+	uint64_t deafs;          /* deaf episodes */
+	uint64_t deaf_asks;      /* requests (ACCEPT, READ_INDEX, FETCH) sent to a replica
+				  * deaf for more than twice suspect_ns (P6, Q1: a
+				  * peer that never answers is not asked) */
 	uint64_t transfers_cut;  /* snapshots whose receiver restarted on the way */
 	uint64_t paced;          /* T4: instances started at the catch-up pace */
 	uint64_t pace_slowed;    /* T4: the pace halved after a snapshot came too late */

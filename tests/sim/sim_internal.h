@@ -21,6 +21,7 @@ enum ev_kind {
 	EV_DELIVER, EV_TICK, EV_CLIENT, EV_CRASH, EV_PARTITION, EV_HEAL, EV_CHECK, EV_RESUBMIT,
 	EV_FAULT,      /* §12: start the next pause or restart episode */
 	EV_RESUME,     /* end of a pause */
+	EV_HEAR,       /* end of a deaf episode */
 	EV_RESTART,    /* a crashed replica starts again without memory */
 	EV_SNAPSHOT,   /* a snapshot transfer arrives (T1) */
 	EV_REBOOT,     /* a replica crashes and restarts without memory at once */
@@ -195,6 +196,8 @@ struct sim {
 	uint32_t cfg_cluster;
 	double loss_send, loss_recv, dup;
 	uint64_t isolated_until[TR_REPLICAS];
+	uint64_t deaf_until[TR_REPLICAS]; /* frames to it are lost until then */
+	uint64_t deaf_from[TR_REPLICAS];
 	bool healed, converged;
 	uint64_t heal_ns;
 	int crashed;

@@ -91,6 +91,37 @@ Test(heal, a_pace_too_fast_at_first_slows_until_the_return_fits, .timeout = 300)
 	cr_assert_gt(o.sum.pace_slowed, 20, "the pace was halved after late snapshots");
 }
 
+/* A replica that hears nothing for 50..300 ms while it goes on sending
+ * (STATUS, its own ACCEPTs, FETCHes): it looks alive to the others, who must
+ * still stop asking it (P6, Q1: the first attempt goes to the peer that
+ * answered last, a retry skips a peer that leaves requests unanswered for
+ * suspect_ns), keep committing (g), and see it catch up once it hears again
+ * (h). */
+static void
+deaf_returns(struct sim_params *p)
+{
+	busy_returns(p);
+	p->ops = 20000;
+	p->pauses = 0;
+	p->restarts = 0;
+	p->deafs = 3;
+}
+
+Test(heal, a_deaf_replica_is_not_asked_and_the_survivors_go_on, .timeout = 300)
+{
+	struct sim_params p;
+	struct seeds_outcome o;
+
+	deaf_returns(&p);
+	seeds_run(&p, 5201, 30, false, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+	cr_assert_eq(o.sum.deafs, 90, "every episode happened");
+	/* Once found out (suspect_ns per column and survivor), hardly asked:
+	 * a request stray now and then, not every other one. */
+	cr_assert_leq(o.sum.deaf_asks, 90 * 15, "%" PRIu64 " requests to deaf replicas in 90 "
+		      "episodes", o.sum.deaf_asks);
+}
+
 /* The one crash-stop (sim_params.crash) among every kind of episode: it
  * comes while all three are up, counts as down for (g), and after it only
  * pauses follow (a restart needs both peers, J1; a power loss would bring
@@ -220,6 +251,20 @@ Test(heal_teeth, without_catchup_pacing_a_returning_replica_never_catches_up, .t
 	seeds_run(&p, 5001, 10, true, &o);
 	cr_assert_gt(o.failed, 0, "snapshot chasing went unnoticed");
 	cr_assert(strstr(o.why, "(h)") != NULL, "seed %u: %s", o.first, o.why);
+}
+
+/* P6/Q1 by hearing only (the rule the code had): a deaf replica, heard
+ * from all the time, gets half the first attempts and every other retry. */
+Test(heal_teeth, a_deaf_replica_asked_as_if_it_heard, .timeout = 300)
+{
+	struct sim_params p;
+	struct seeds_outcome o;
+
+	deaf_returns(&p);
+	p.variant = TR_VARIANT_FIRST_BY_HEARD;
+	seeds_run(&p, 5201, 30, false, &o);
+	cr_assert_gt(o.sum.deaf_asks, 90 * 25, "only %" PRIu64 " requests to deaf replicas: "
+		     "the old rule went unnoticed", o.sum.deaf_asks);
 }
 
 /* Runs hot restart seeds with a bent J rule until one fails; the failure

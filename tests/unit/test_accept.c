@@ -1,32 +1,14 @@
 /* The acceptor rule, A0–A6, as a decision table: one replica, messages in,
  * replies out. */
-#include <criterion/criterion.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "mmp3.h"
-#include "wire.h"
-
-static struct tr_replica rep;
-static void *mem;
-static struct tr_msg msgs[64];
-static struct tr_out out = {.msgs = msgs, .msg_cap = 64};
-static uint8_t cmdbuf[256];
+#include "replica_fixture.h"
 
 static void
 setup_replica(uint8_t id)
 {
 	struct tr_config cfg;
-	size_t bytes;
 
-	tr_config_default(&cfg, id, 100000);
-	cfg.log_slots_max = 64;
-	cfg.inflight_max = 8;
-	cfg.batch_bytes_max = 256;
-	cfg.pending_bytes_max = 1024;
-	bytes = tr_replica_mem_bytes(&cfg);
-	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-	cr_assert(tr_replica_init(&rep, &cfg, mem, bytes, 0) == 0);
+	fx_config(&cfg, id);
+	fx_setup(&cfg);
 }
 
 static void
@@ -35,27 +17,13 @@ setup(void)
 	setup_replica(1);
 }
 
-static void
-teardown(void)
-{
-	free(mem);
-}
-
-/* A one-command value ("set k v" by client 9). */
+/* A one-command value ("set k v" by client 9), or the NOOP. */
 static struct tr_value
 value(uint64_t d0, uint64_t d1, uint64_t d2, uint8_t proposer, bool noop)
 {
-	struct tr_cmd c = {.op = TR_OP_SET, .window = 1, .client_id = 9, .seq = 1,
-			   .key = (const uint8_t *)"k", .key_len = 1,
-			   .val = (const uint8_t *)"v", .val_len = 1};
-	struct tr_value v = {.deps = {d0, d1, d2}, .proposer = proposer};
+	struct tr_cmd c = fx_set(9, 1, 1, "k", "v");
 
-	if (!noop) {
-		v.cmds_len = (uint32_t)tr_cmd_encode(cmdbuf, sizeof(cmdbuf), &c);
-		v.cmd_count = 1;
-		v.cmds = cmdbuf;
-	}
-	return v;
+	return fx_value(noop ? NULL : &c, (const uint64_t[]){d0, d1, d2}, proposer);
 }
 
 static struct tr_msg
@@ -71,18 +39,14 @@ accept_msg(uint8_t from, uint8_t column, uint64_t lsn, struct tr_ballot b, struc
 static const struct tr_msg *
 deliver(const struct tr_msg *m)
 {
-	tr_out_reset(&out);
-	tr_column_recv(&rep.col[m->column], m, 1000, &out);
-	for (unsigned i = 0; i < out.msg_count; i++)
-		if (out.msgs[i].type == TR_MSG_ACCEPT_REPLY)
-			return &out.msgs[i];
-	return NULL;
+	fx_deliver(m, 1000);
+	return fx_sent(TR_MSG_ACCEPT_REPLY);
 }
 
 #define B(n, r) ((struct tr_ballot){(n), (r)})
 #define NONE B(0, 0)
 
-TestSuite(accept, .init = setup, .fini = teardown);
+TestSuite(accept, .init = setup, .fini = fx_teardown);
 
 Test(accept, a0_committed_slot_answers_with_the_committed_value)
 {
@@ -214,19 +178,16 @@ setup_owner(void)
 	setup_replica(0);
 }
 
-TestSuite(accept_owner, .init = setup_owner, .fini = teardown);
+TestSuite(accept_owner, .init = setup_owner, .fini = fx_teardown);
 
 Test(accept_owner, a3_owner_keeps_its_commands_against_a_recoverer_noop)
 {
-	struct tr_cmd cmd = {.op = TR_OP_SET, .window = 1, .client_id = 1, .seq = 1,
-			     .key = (const uint8_t *)"x", .key_len = 1,
-			     .val = (const uint8_t *)"y", .val_len = 1};
+	struct tr_cmd cmd = fx_set(1, 1, 1, "x", "y");
 	struct tr_msg a;
 	const struct tr_msg *r;
 
-	cr_assert(tr_column_submit(&rep.col[0], &cmd) == 0);
-	tr_out_reset(&out);
-	tr_column_flush(&rep.col[0], 10, &out); /* P1: a0 allocated, unvoted */
+	fx_submit(&cmd);
+	fx_flush(0, 10); /* P1: a0 allocated, unvoted */
 	cr_assert_eq(out.msg_count, 1);
 	a = accept_msg(2, 0, 0, B(5, 2), NONE, value(1, 0, 4, 2, true));
 	a.to = 0;
@@ -264,25 +225,20 @@ Test(accept, w2_commit_by_reference_needs_the_vote_at_its_ballot)
  * other peer the whole value. */
 Test(accept_owner, w1_ok_by_reference_chooses_own_commands_with_the_acceptors_deps)
 {
-	struct tr_cmd cmd = {.op = TR_OP_SET, .window = 1, .client_id = 1, .seq = 1,
-			     .key = (const uint8_t *)"x", .key_len = 1,
-			     .val = (const uint8_t *)"y", .val_len = 1};
+	struct tr_cmd cmd = fx_set(1, 1, 1, "x", "y");
 	struct tr_msg acc, rep_ok;
 	const struct tr_slot *s;
 	bool saw[TR_REPLICAS] = {false};
 
-	cr_assert(tr_column_submit(&rep.col[0], &cmd) == 0);
-	tr_out_reset(&out);
-	tr_column_flush(&rep.col[0], 10, &out);
+	fx_submit(&cmd);
+	fx_flush(0, 10);
 	cr_assert_eq(out.msg_count, 1);
 	acc = out.msgs[0];
 	cr_assert_eq(acc.type, TR_MSG_ACCEPT);
-	rep_ok = (struct tr_msg){.type = TR_MSG_ACCEPT_REPLY, .from = acc.to, .to = 0,
-				 .column = 0, .lsn = acc.lsn, .ballot = acc.ballot,
-				 .reply = TR_REPLY_OK, .ref = true,
-				 .value = {.deps = {1, 0, 6}}};
-	tr_out_reset(&out);
-	tr_column_recv(&rep.col[0], &rep_ok, 20, &out);
+	rep_ok = fx_accept_reply(&acc, TR_REPLY_OK);
+	rep_ok.ref = true;
+	rep_ok.value = (struct tr_value){.deps = {1, 0, 6}};
+	fx_deliver(&rep_ok, 20);
 	s = tr_column_slot(&rep.col[0], acc.lsn);
 	cr_assert(atomic_load(&s->committed) == acc.lsn + 1);
 	cr_assert_eq(s->value.cmd_count, 1, "the owner's own commands");

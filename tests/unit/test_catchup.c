@@ -1,72 +1,33 @@
 /* T4 (docs/protocol.md §12) on one owner driven by hand: while a peer that
  * fell below the base catches up, the owner starts one instance per pace. */
-#include <criterion/criterion.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "mmp3.h"
-#include "wire.h"
+#include "replica_fixture.h"
 
 #define ME 0
 #define MS 1000000ull
 #define CATCHUP_NS (32 * MS) /* a 64-slot ring: one instance per ms */
 
-static struct tr_replica rep;
-static void *mem;
-static struct tr_msg msgs[64];
-static struct tr_out out = {.msgs = msgs, .msg_cap = 64};
-static struct tr_table table;
-static void *table_mem;
-static struct tr_client_rec clients[16];
-static struct tr_sm sm;
-static struct tr_applier applier;
 static uint64_t seq;
 
 static void
 setup(void)
 {
 	struct tr_config cfg;
-	size_t bytes;
 
-	tr_config_default(&cfg, ME, 100000);
-	cfg.log_slots_max = 64;
-	cfg.inflight_max = 8;
+	fx_config(&cfg, ME);
 	cfg.batch_cmds_max = 1; /* one command, one instance */
-	cfg.batch_bytes_max = 256;
 	cfg.pending_bytes_max = 4096;
 	cfg.catchup_ns = CATCHUP_NS;
-	bytes = tr_replica_mem_bytes(&cfg);
-	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-	cr_assert(tr_replica_init(&rep, &cfg, mem, bytes, 0) == 0);
-	table_mem = calloc(1, tr_table_mem_bytes(64, 16, 32));
-	tr_table_init(&table, table_mem, 64, 16, 32);
-	tr_sm_init(&sm, &tr_table_ops, &table, clients, 16);
-	applier = (struct tr_applier){.rep = &rep, .sm = &sm};
+	fx_setup(&cfg);
 	seq = 0;
-}
-
-static void
-teardown(void)
-{
-	free(mem);
-	free(table_mem);
-}
-
-static struct tr_column *
-own(void)
-{
-	return &rep.col[ME];
 }
 
 static void
 submit(unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct tr_cmd c = {.op = TR_OP_SET, .window = 8, .client_id = 7, .seq = ++seq,
-				   .key = (const uint8_t *)"k", .key_len = 1,
-				   .val = (const uint8_t *)"v", .val_len = 1};
+		struct tr_cmd c = fx_set(7, ++seq, 8, "k", "v");
 
-		cr_assert_eq(tr_column_submit(own(), &c), 0);
+		fx_submit(&c);
 	}
 }
 
@@ -81,37 +42,24 @@ commit_sent(uint64_t now)
 		if (out.msgs[i].type == TR_MSG_ACCEPT)
 			acc[n++] = out.msgs[i];
 	for (unsigned i = 0; i < n; i++) {
-		struct tr_msg r = {.type = TR_MSG_ACCEPT_REPLY, .from = acc[i].to, .to = ME,
-				   .column = ME, .inc = own()->peers[acc[i].to].inc,
-				   .lsn = acc[i].lsn, .ballot = acc[i].ballot,
-				   .reply = TR_REPLY_OK_COMMITTED, .value = acc[i].value};
+		struct tr_msg r = fx_accept_reply(&acc[i], TR_REPLY_OK_COMMITTED);
 
-		tr_out_reset(&out);
-		tr_column_recv(own(), &r, now, &out);
+		r.inc = own()->peers[acc[i].to].inc;
+		r.value = acc[i].value;
+		fx_deliver(&r, now);
 	}
 	tr_apply(&applier, 1000);
 }
 
-/* The owner's instances started in this step (an ACCEPT each, W2). */
+/* A flush or a tick of the own column; returns the instances it started
+ * (an ACCEPT each, W2). */
 static unsigned
-started(void)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < out.msg_count; i++)
-		n += out.msgs[i].type == TR_MSG_ACCEPT;
-	return n;
-}
-
-/* A flush or a tick of the own column; returns the instances it started. */
-static unsigned
-step(void (*fn)(struct tr_column *, uint64_t, struct tr_out *), uint64_t now)
+step(void (*fn)(uint8_t, uint64_t), uint64_t now)
 {
 	unsigned n;
 
-	tr_out_reset(&out);
-	fn(own(), now, &out);
-	n = started();
+	fn(ME, now);
+	n = fx_count(TR_MSG_ACCEPT);
 	commit_sent(now);
 	return n;
 }
@@ -119,28 +67,23 @@ step(void (*fn)(struct tr_column *, uint64_t, struct tr_out *), uint64_t now)
 static unsigned
 flush(uint64_t now)
 {
-	return step(tr_column_flush, now);
+	return step(fx_flush, now);
 }
 
 static unsigned
 tick(uint64_t now)
 {
-	return step(tr_column_tick, now);
+	return step(fx_tick, now);
 }
 
 /* STATUS from a life of replica from (J0: 0 until it restarts). */
 static void
 status_inc(uint8_t from, uint32_t inc, uint64_t applied, uint64_t now)
 {
-	uint64_t top = own()->next_lsn;
-	struct tr_msg m = {.type = TR_MSG_STATUS, .from = from, .to = ME, .column = ME,
-			   .inc = inc, .committed = applied, .applied = applied,
-			   .sm_keys_max = rep.cfg.sm_keys_max,
-			   .sm_clients_max = rep.cfg.sm_clients_max,
-			   .known = {top, 0, 0}};
+	struct tr_msg m = fx_status(from, ME, inc, applied, applied,
+				    (const uint64_t[]){own()->next_lsn, 0, 0});
 
-	tr_out_reset(&out);
-	tr_column_recv(own(), &m, now, &out);
+	fx_deliver(&m, now);
 }
 
 static void
@@ -169,7 +112,7 @@ fill_and_fall_behind(void)
 	return now;
 }
 
-TestSuite(catchup, .init = setup, .fini = teardown);
+TestSuite(catchup, .init = setup, .fini = fx_teardown);
 
 Test(catchup, t4_one_instance_per_pace_while_a_peer_catches_up)
 {

@@ -1,9 +1,6 @@
 /* §12 S1-S3: the durable record codec (durable.h). */
-#include <criterion/criterion.h>
-#include <string.h>
-
 #include "durable.h"
-#include "wire.h"
+#include "replica_fixture.h"
 
 static uint8_t cmds[256];
 
@@ -198,10 +195,6 @@ Test(durable, bad_on_impossible_fields)
 /* S1 and S2 in the engine: records reported through cfg.durable, written
  * to a byte log, restored into a new life of the replica. */
 
-#include <stdlib.h>
-
-#include "mmp3.h"
-
 struct disk {
 	uint8_t buf[1 << 16];
 	size_t len;
@@ -209,8 +202,6 @@ struct disk {
 };
 
 static struct disk disk;
-static struct tr_msg msgs[64];
-static struct tr_out out = {.msgs = msgs, .msg_cap = 64};
 
 static void
 disk_append(void *arg, const struct tr_durable_rec *rec)
@@ -223,34 +214,18 @@ disk_append(void *arg, const struct tr_durable_rec *rec)
 	d->records++;
 }
 
-/* A replica with the test's disk; inc is its incarnation. */
+/* The fixture's replica with the test's disk; inc is its incarnation. */
 static struct tr_replica *
 replica_new(uint8_t id, uint32_t inc)
 {
-	struct tr_replica *r = aligned_alloc(64, (sizeof(*r) + 63) & ~(size_t)63);
 	struct tr_config cfg;
-	size_t bytes;
-	void *mem;
 
-	tr_config_default(&cfg, id, 100000);
-	cfg.log_slots_max = 64;
-	cfg.inflight_max = 8;
-	cfg.batch_bytes_max = 256;
-	cfg.pending_bytes_max = 1024;
+	fx_config(&cfg, id);
 	cfg.incarnation = inc;
 	cfg.durable = disk_append;
 	cfg.durable_arg = &disk;
-	bytes = tr_replica_mem_bytes(&cfg);
-	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-	cr_assert(tr_replica_init(r, &cfg, mem, bytes, 0) == 0);
-	return r;
-}
-
-static void
-replica_free(struct tr_replica *r)
-{
-	free(r->col[0].slots); /* the start of mem */
-	free(r);
+	fx_setup(&cfg);
+	return &rep;
 }
 
 /* S2: the next life (inc + 1) from every record on the disk. */
@@ -263,7 +238,7 @@ replica_restart(struct tr_replica *old, uint64_t now)
 	struct tr_durable_rec rec;
 	size_t off = 0, used;
 
-	replica_free(old);
+	fx_teardown();
 	r = replica_new(id, inc);
 	while (tr_durable_decode(disk.buf + off, disk.len - off, &rec, &used) == TR_DURABLE_OK) {
 		cr_assert_eq(tr_replica_restore(r, &rec, now), 0);
@@ -275,23 +250,10 @@ replica_restart(struct tr_replica *old, uint64_t now)
 }
 
 static const struct tr_msg *
-step_recv(struct tr_replica *r, const struct tr_msg *m, uint64_t now, int want_type)
+step_recv(const struct tr_msg *m, uint64_t now, int want_type)
 {
-	tr_out_reset(&out);
-	tr_column_recv(&r->col[m->column], m, now, &out);
-	for (unsigned i = 0; i < out.msg_count; i++)
-		if (out.msgs[i].type == want_type)
-			return &out.msgs[i];
-	return NULL;
-}
-
-static const struct tr_msg *
-find_out(int type, uint64_t lsn)
-{
-	for (unsigned i = 0; i < out.msg_count; i++)
-		if (out.msgs[i].type == type && out.msgs[i].lsn == lsn)
-			return &out.msgs[i];
-	return NULL;
+	fx_deliver(m, now);
+	return fx_sent(want_type);
 }
 
 /* slot_rec's two commands, deps [1, 0, 0]. */
@@ -320,10 +282,10 @@ Test(durable_engine, vote_and_promise_survive_a_restart, .init = disk_reset)
 	struct tr_replica *r = replica_new(1, 1);
 	struct tr_msg m = {.type = TR_MSG_ACCEPT, .from = 0, .to = 1, .column = 0, .lsn = 0,
 			   .ballot = {.n = 2, .replica = 0, .inc = 1}, .value = two_sets(0)};
-	const struct tr_msg *rep;
+	const struct tr_msg *ans;
 
-	rep = step_recv(r, &m, 1000, TR_MSG_ACCEPT_REPLY);
-	cr_assert(rep != NULL && rep->reply == TR_REPLY_OK);
+	ans = step_recv(&m, 1000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(ans != NULL && ans->reply == TR_REPLY_OK);
 	cr_assert_eq(disk.records, 1, "S1: one record for the vote");
 	r = replica_restart(r, 2000);
 	cr_assert_eq(tr_replica_inc(r), 2);
@@ -332,14 +294,14 @@ Test(durable_engine, vote_and_promise_survive_a_restart, .init = disk_reset)
 	m.ballot = (struct tr_ballot){.n = 1, .replica = 2, .inc = 1};
 	m.from = 2;
 	m.value = (struct tr_value){.deps = {1, 0, 0}, .proposer = 2}; /* a NOOP */
-	rep = step_recv(r, &m, 3000, TR_MSG_ACCEPT_REPLY);
-	cr_assert(rep != NULL && rep->reply == TR_REPLY_REJECT, "A1: the promise (2,0) is kept");
-	cr_assert_eq(rep->promised.n, 2);
+	ans = step_recv(&m, 3000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(ans != NULL && ans->reply == TR_REPLY_REJECT, "A1: the promise (2,0) is kept");
+	cr_assert_eq(ans->promised.n, 2);
 	m.ballot.n = 3;
-	rep = step_recv(r, &m, 4000, TR_MSG_ACCEPT_REPLY);
-	cr_assert(rep != NULL && rep->reply == TR_REPLY_OK);
-	cr_assert_eq(rep->value.cmd_count, 2, "A3: the vote at (2,0) wins over the NOOP");
-	replica_free(r);
+	ans = step_recv(&m, 4000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(ans != NULL && ans->reply == TR_REPLY_OK);
+	cr_assert_eq(ans->value.cmd_count, 2, "A3: the vote at (2,0) wins over the NOOP");
+	fx_teardown();
 }
 
 /* The owner's allocation survives: the restarted owner retries lsn 0 with
@@ -347,33 +309,28 @@ Test(durable_engine, vote_and_promise_survive_a_restart, .init = disk_reset)
 Test(durable_engine, allocation_survives_a_restart, .init = disk_reset)
 {
 	struct tr_replica *r = replica_new(0, 1);
-	struct tr_cmd cmd = {.op = TR_OP_SET, .window = 1, .client_id = 5, .seq = 1,
-			     .key = (const uint8_t *)"k", .key_len = 1,
-			     .val = (const uint8_t *)"v", .val_len = 1};
+	struct tr_cmd cmd = fx_set(5, 1, 1, "k", "v");
 	const struct tr_msg *a;
 
-	cr_assert_eq(tr_column_submit(&r->col[0], &cmd), 0);
-	tr_out_reset(&out);
-	tr_column_flush(&r->col[0], 1000, &out);
-	a = find_out(TR_MSG_ACCEPT, 0);
+	fx_submit(&cmd);
+	fx_flush(0, 1000);
+	a = fx_find(TR_MSG_ACCEPT, FX_ANY, 0);
 	cr_assert(a != NULL && a->value.cmd_count == 1);
 	cr_assert_eq(disk.records, 1, "S1: the allocation and its promise, one record");
 
 	r = replica_restart(r, 2000);
 	cr_assert_eq(r->col[0].next_lsn, 1);
-	tr_out_reset(&out);
-	tr_column_tick(&r->col[0], 2000, &out);
-	a = find_out(TR_MSG_ACCEPT, 0);
+	fx_tick(0, 2000);
+	a = fx_find(TR_MSG_ACCEPT, FX_ANY, 0);
 	cr_assert(a != NULL, "P6: the restored own slot is retried");
 	cr_assert_eq(a->value.cmd_count, 1);
 	cr_assert_gt(a->ballot.n, 1);
 	cr_assert_eq(a->ballot.inc, 2);
 	cmd.seq = 2;
-	cr_assert_eq(tr_column_submit(&r->col[0], &cmd), 0);
-	tr_out_reset(&out);
-	tr_column_flush(&r->col[0], 3000, &out);
-	cr_assert(find_out(TR_MSG_ACCEPT, 1) != NULL, "P1: the next lsn is 1");
-	replica_free(r);
+	fx_submit(&cmd);
+	fx_flush(0, 3000);
+	cr_assert(fx_find(TR_MSG_ACCEPT, FX_ANY, 1) != NULL, "P1: the next lsn is 1");
+	fx_teardown();
 }
 
 /* A commit survives, and A0 answers from it. */
@@ -382,9 +339,9 @@ Test(durable_engine, commit_survives_a_restart, .init = disk_reset)
 	struct tr_replica *r = replica_new(1, 1);
 	struct tr_msg m = {.type = TR_MSG_COMMIT, .from = 0, .to = 1, .column = 0, .lsn = 0,
 			   .value = two_sets(0)};
-	const struct tr_msg *rep;
+	const struct tr_msg *ans;
 
-	step_recv(r, &m, 1000, 0);
+	step_recv(&m, 1000, 0);
 	cr_assert_eq(r->col[0].committed, 1);
 	cr_assert_eq(disk.records, 1);
 	r = replica_restart(r, 2000);
@@ -393,10 +350,10 @@ Test(durable_engine, commit_survives_a_restart, .init = disk_reset)
 	m.ballot = (struct tr_ballot){.n = 5, .replica = 2, .inc = 1};
 	m.from = 2;
 	m.value = (struct tr_value){.deps = {1, 0, 0}, .proposer = 2};
-	rep = step_recv(r, &m, 3000, TR_MSG_ACCEPT_REPLY);
-	cr_assert(rep != NULL && rep->reply == TR_REPLY_OK_COMMITTED);
-	cr_assert_eq(rep->value.cmd_count, 2);
-	replica_free(r);
+	ans = step_recv(&m, 3000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(ans != NULL && ans->reply == TR_REPLY_OK_COMMITTED);
+	cr_assert_eq(ans->value.cmd_count, 2);
+	fx_teardown();
 }
 
 /* The known a READ_INDEX_REPLY reveals is durable before it leaves, once:
@@ -407,20 +364,20 @@ Test(durable_engine, known_revealed_survives_a_restart, .init = disk_reset)
 	struct tr_msg join = {.type = TR_MSG_JOIN, .from = 0, .to = 1, .column = 0, .read_id = 7};
 	struct tr_msg ri = {.type = TR_MSG_READ_INDEX, .from = 2, .to = 1, .column = 2,
 			    .read_id = 1};
-	const struct tr_msg *rep;
+	const struct tr_msg *ans;
 
-	step_recv(r, &join, 1000, 0); /* J3: known[0] rises to inflight_max */
+	step_recv(&join, 1000, 0); /* J3: known[0] rises to inflight_max */
 	cr_assert_eq(tr_known(r, 0), 8);
 	cr_assert_eq(disk.records, 0);
-	rep = step_recv(r, &ri, 2000, TR_MSG_READ_INDEX_REPLY);
-	cr_assert(rep != NULL && rep->known[0] == 8);
+	ans = step_recv(&ri, 2000, TR_MSG_READ_INDEX_REPLY);
+	cr_assert(ans != NULL && ans->known[0] == 8);
 	cr_assert_eq(disk.records, 1, "S1: known before the reply");
 	ri.read_id = 2;
-	step_recv(r, &ri, 3000, TR_MSG_READ_INDEX_REPLY);
+	step_recv(&ri, 3000, TR_MSG_READ_INDEX_REPLY);
 	cr_assert_eq(disk.records, 1, "nothing new revealed, nothing written");
 	r = replica_restart(r, 4000);
 	cr_assert_eq(tr_known(r, 0), 8);
-	replica_free(r);
+	fx_teardown();
 }
 
 /* S3 at restore: a record that cannot be this replica's is damage. */
@@ -442,7 +399,7 @@ Test(durable_engine, restore_refuses_impossible_records, .init = disk_reset)
 	rec.lsn = 3;
 	rec.column = 3;
 	cr_assert_eq(tr_replica_restore(r, &rec, 0), -1, "no such column");
-	replica_free(r);
+	fx_teardown();
 }
 
 /* J0 with a disk: a joiner takes an incarnation above its floor (the disk's
@@ -450,35 +407,24 @@ Test(durable_engine, restore_refuses_impossible_records, .init = disk_reset)
  * forgot it). */
 Test(durable_engine, a_joiner_starts_above_its_floor, .init = disk_reset)
 {
-	struct tr_replica *r = aligned_alloc(64, (sizeof(*r) + 63) & ~(size_t)63);
 	struct tr_config cfg;
-	const struct tr_msg *join = NULL;
-	size_t bytes;
-	void *mem;
+	const struct tr_msg *join;
+	uint64_t join_id;
 
-	tr_config_default(&cfg, 0, 100000);
-	cfg.log_slots_max = 64;
-	cfg.inflight_max = 8;
-	cfg.batch_bytes_max = 256;
-	cfg.pending_bytes_max = 1024;
+	fx_config(&cfg, 0);
 	cfg.join = true;
 	cfg.join_inc_floor = 7;
-	bytes = tr_replica_mem_bytes(&cfg);
-	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-	cr_assert(tr_replica_init(r, &cfg, mem, bytes, 0) == 0);
-	tr_out_reset(&out);
-	tr_column_tick(&r->col[0], 1, &out);
-	for (unsigned i = 0; i < out.msg_count; i++)
-		if (out.msgs[i].type == TR_MSG_JOIN)
-			join = &out.msgs[i];
+	fx_setup(&cfg);
+	fx_tick(0, 1);
+	join = fx_sent(TR_MSG_JOIN);
 	cr_assert_not_null(join, "J1: JOIN sent");
+	join_id = join->read_id; /* out is the next step's */
 	for (uint8_t q = 1; q < TR_REPLICAS; q++) {
 		struct tr_msg a = {.type = TR_MSG_JOIN_REPLY, .from = q, .to = 0, .column = 0,
-				   .inc = 1, .read_id = join->read_id, .inc_seen = 2};
+				   .inc = 1, .read_id = join_id, .inc_seen = 2};
 
-		step_recv(r, &a, 10, 0);
+		step_recv(&a, 10, 0);
 	}
-	cr_assert_eq(tr_replica_inc(r), 8, "J0: above the floor 7, not the peers' 2");
-	free(mem);
-	free(r);
+	cr_assert_eq(tr_replica_inc(&rep), 8, "J0: above the floor 7, not the peers' 2");
+	fx_teardown();
 }

@@ -1,27 +1,11 @@
 /* The read barrier, Q1-Q3 of PROTOCOL §8, on one replica driven by hand:
  * reads in, READ_INDEX out, replies and commits in, answers from the applier.
  * Also slot recycling (the "recycle" suite), which the same harness drives. */
-#include <criterion/criterion.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "mmp3.h"
-#include "wire.h"
+#include "replica_fixture.h"
 
-#define RTT_NS 100000
 #define ME 0
-
-static struct tr_replica rep;
-static void *mem;
-static struct tr_msg msgs[64];
-static struct tr_out out = {.msgs = msgs, .msg_cap = 64};
-
-static struct tr_table table;
-static void *table_mem;
-static struct tr_client_rec clients[16];
-static struct tr_sm sm;
-static struct tr_applier applier;
 
 /* What the applier reported. */
 static struct {
@@ -52,24 +36,14 @@ static void
 setup_n(uint32_t variant, uint32_t batches, uint32_t barriers)
 {
 	struct tr_config cfg;
-	size_t bytes;
 
-	tr_config_default(&cfg, ME, RTT_NS);
-	cfg.log_slots_max = 64;
-	cfg.inflight_max = 8;
-	cfg.batch_bytes_max = 256;
-	cfg.pending_bytes_max = 1024;
+	fx_config(&cfg, ME);
 	cfg.read_bytes_max = 256;
 	cfg.read_batches_max = batches;
 	cfg.read_barriers_max = barriers;
 	cfg.variant = variant;
-	bytes = tr_replica_mem_bytes(&cfg);
-	mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-	cr_assert(tr_replica_init(&rep, &cfg, mem, bytes, 0) == 0);
-	table_mem = calloc(1, tr_table_mem_bytes(64, 16, 32));
-	tr_table_init(&table, table_mem, 64, 16, 32);
-	tr_sm_init(&sm, &tr_table_ops, &table, clients, 16);
-	applier = (struct tr_applier){.rep = &rep, .sm = &sm, .complete = on_complete};
+	fx_setup(&cfg);
+	applier.complete = on_complete;
 	ndone = 0;
 }
 
@@ -85,40 +59,12 @@ setup(void)
 	setup_variant(0, 4);
 }
 
-static void
-teardown(void)
-{
-	free(mem);
-	free(table_mem);
-}
-
-static struct tr_column *
-own(void)
-{
-	return &rep.col[ME];
-}
-
 static int
 read_key(const char *key, uint64_t seq)
 {
-	struct tr_cmd c = {.op = TR_OP_GET, .window = 1, .client_id = 7, .seq = seq,
-			   .key = (const uint8_t *)key, .key_len = (uint16_t)strlen(key)};
+	struct tr_cmd c = fx_get(7, seq, 1, key);
 
 	return tr_column_read(own(), &c);
-}
-
-static void
-flush(uint64_t now)
-{
-	tr_out_reset(&out);
-	tr_column_flush(own(), now, &out);
-}
-
-static void
-tick(unsigned column, uint64_t now)
-{
-	tr_out_reset(&out);
-	tr_column_tick(&rep.col[column], now, &out);
 }
 
 /* The only READ_INDEX of the last step (NULL if none; two is a failure). */
@@ -145,8 +91,7 @@ reply(uint8_t from, uint64_t id, uint64_t k0, uint64_t k1, uint64_t k2, uint64_t
 	struct tr_msg m = {.type = TR_MSG_READ_INDEX_REPLY, .from = from, .to = ME, .column = ME,
 			   .read_id = id, .known = {k0, k1, k2}};
 
-	tr_out_reset(&out);
-	tr_column_recv(own(), &m, now, &out);
+	fx_deliver(&m, now);
 }
 
 /* A COMMIT from the column's owner of "set key val" with the given deps. */
@@ -154,20 +99,11 @@ static void
 commit(uint8_t column, uint64_t lsn, const uint64_t deps[TR_COLUMNS], const char *key,
        const char *val, uint64_t now)
 {
-	static uint8_t cmds[128];
-	struct tr_cmd c = {.op = TR_OP_SET, .window = 8, .client_id = 100 + column, .seq = lsn + 1,
-			   .key = (const uint8_t *)key, .key_len = (uint16_t)strlen(key),
-			   .val = (const uint8_t *)val, .val_len = (uint32_t)strlen(val)};
+	struct tr_cmd c = fx_set(100 + column, lsn + 1, 8, key, val);
 	struct tr_msg m = {.type = TR_MSG_COMMIT, .from = column, .to = ME, .column = column,
-			   .lsn = lsn};
+			   .lsn = lsn, .value = fx_value(&c, deps, column)};
 
-	m.value.cmds_len = (uint32_t)tr_cmd_encode(cmds, sizeof(cmds), &c);
-	m.value.cmd_count = 1;
-	m.value.cmds = cmds;
-	m.value.proposer = column;
-	memcpy(m.value.deps, deps, sizeof(m.value.deps));
-	tr_out_reset(&out);
-	tr_column_recv(&rep.col[column], &m, now, &out);
+	fx_deliver(&m, now);
 }
 
 static unsigned
@@ -176,7 +112,7 @@ apply(void)
 	return tr_apply(&applier, 100);
 }
 
-TestSuite(read, .init = setup, .fini = teardown);
+TestSuite(read, .init = setup, .fini = fx_teardown);
 
 Test(read, q1_reads_taken_before_the_send_share_one_barrier)
 {
@@ -185,7 +121,7 @@ Test(read, q1_reads_taken_before_the_send_share_one_barrier)
 
 	cr_assert_eq(read_key("a", 1), 0);
 	cr_assert_eq(read_key("b", 2), 0);
-	flush(1000);
+	fx_flush(ME, 1000);
 	m = read_index_sent();
 	cr_assert_not_null(m);
 	id1 = m->read_id;
@@ -193,7 +129,7 @@ Test(read, q1_reads_taken_before_the_send_share_one_barrier)
 
 	/* Taken after the send: waits for the next barrier. */
 	cr_assert_eq(read_key("c", 3), 0);
-	flush(2000);
+	fx_flush(ME, 2000);
 	cr_assert_null(read_index_sent(), "one barrier in flight at a time");
 
 	reply(m->to, id1, 0, 0, 0, 3000);
@@ -222,16 +158,16 @@ Test(read, q1_timeout_goes_to_the_other_peer_with_a_new_id)
 	uint8_t peer1;
 
 	cr_assert_eq(read_key("a", 1), 0);
-	flush(1000);
+	fx_flush(ME, 1000);
 	m = read_index_sent();
 	cr_assert_not_null(m);
 	id1 = m->read_id;
 	peer1 = m->to;
 	cr_assert_eq(read_key("b", 2), 0); /* arrives while the first is in flight */
 
-	tick(ME, 1000 + rep.cfg.retry_ns / 4);
+	fx_tick(ME, 1000 + rep.cfg.retry_ns / 4);
 	cr_assert_null(read_index_sent(), "no retry before the timeout");
-	tick(ME, 1000 + rep.cfg.retry_ns);
+	fx_tick(ME, 1000 + rep.cfg.retry_ns);
 	m = read_index_sent();
 	cr_assert_not_null(m, "retried after retry_ns");
 	id2 = m->read_id;
@@ -263,7 +199,7 @@ Test(read, q2_merges_known_q_and_q3_waits_until_applied_covers_k)
 	const uint64_t b0[] = {0, 1, 0}, b1[] = {0, 2, 1}, c0[] = {0, 1, 1};
 
 	cr_assert_eq(read_key("x", 1), 0);
-	flush(1000);
+	fx_flush(ME, 1000);
 	m = read_index_sent();
 	cr_assert_not_null(m);
 	cr_assert_eq(tr_known(&rep, 1), 0);
@@ -293,13 +229,13 @@ Test(read, q2_merge_starts_recovery_of_a_slot_only_the_peer_knew)
 	bool recovered = false;
 
 	cr_assert_eq(read_key("x", 1), 0);
-	flush(1000);
+	fx_flush(ME, 1000);
 	m = read_index_sent();
 	reply(m->to, m->read_id, 0, 0, 1, 2000); /* c0: known only to the peer */
 	/* R1: column 2's timer starts from known; FETCH, then recovery (its
 	 * owner is silent). */
-	for (uint64_t now = 3000; now < 100 * RTT_NS && !recovered; now += RTT_NS) {
-		tick(2, now);
+	for (uint64_t now = 3000; now < 100 * FX_RTT_NS && !recovered; now += FX_RTT_NS) {
+		fx_tick(2, now);
 		for (unsigned i = 0; i < out.msg_count; i++)
 			if (out.msgs[i].type == TR_MSG_ACCEPT && out.msgs[i].column == 2 &&
 			    out.msgs[i].lsn == 0)
@@ -315,14 +251,14 @@ Test(read, a_full_applier_queue_holds_the_batch_back)
 {
 	const struct tr_msg *m;
 
-	teardown();
+	fx_teardown();
 	setup_variant(0, 1);
 	cr_assert_eq(read_key("a", 1), 0);
-	flush(1000);
+	fx_flush(ME, 1000);
 	m = read_index_sent();
 	reply(m->to, m->read_id, 0, 1, 0, 2000); /* waits for b0 */
 	cr_assert_eq(read_key("b", 2), 0);
-	flush(2500);
+	fx_flush(ME, 2500);
 	m = read_index_sent();
 	cr_assert_not_null(m);
 	reply(m->to, m->read_id, 0, 0, 0, 3000);
@@ -334,7 +270,7 @@ Test(read, a_full_applier_queue_holds_the_batch_back)
 	commit(1, 0, (const uint64_t[]){0, 1, 0}, "a", "b0", 4000);
 	apply();
 	cr_assert_eq(ndone, 1);
-	tick(ME, 4000 + rep.cfg.retry_ns);
+	fx_tick(ME, 4000 + rep.cfg.retry_ns);
 	cr_assert_eq(own()->barrier_count, 0, "handed over on a later step");
 	apply();
 	cr_assert_eq(ndone, 2);
@@ -343,11 +279,8 @@ Test(read, a_full_applier_queue_holds_the_batch_back)
 
 Test(read, refusals)
 {
-	struct tr_cmd set = {.op = TR_OP_SET, .window = 1, .client_id = 7, .seq = 1,
-			     .key = (const uint8_t *)"k", .key_len = 1,
-			     .val = (const uint8_t *)"v", .val_len = 1};
-	struct tr_cmd bad = {.op = TR_OP_GET, .window = 0, .client_id = 7, .seq = 1,
-			     .key = (const uint8_t *)"k", .key_len = 1};
+	struct tr_cmd set = fx_set(7, 1, 1, "k", "v");
+	struct tr_cmd bad = fx_get(7, 1, 0, "k"); /* window 0 */
 	struct tr_cmd get = bad;
 	unsigned n = 0;
 
@@ -369,8 +302,7 @@ Test(read, q1_the_peer_answers_with_its_known)
 	const uint64_t b0[] = {0, 1, 0};
 
 	commit(1, 0, b0, "x", "b0", 500);
-	tr_out_reset(&out);
-	tr_column_recv(&rep.col[1], &m, 1000, &out);
+	fx_deliver(&m, 1000);
 	cr_assert_eq(out.msg_count, 1);
 	cr_assert_eq(out.msgs[0].type, TR_MSG_READ_INDEX_REPLY);
 	cr_assert_eq(out.msgs[0].to, 1);
@@ -382,15 +314,13 @@ Test(read, q1_the_peer_answers_with_its_known)
 
 	/* Not in the reader's column: dropped. */
 	m.column = 2;
-	tr_out_reset(&out);
-	tr_column_recv(&rep.col[2], &m, 1000, &out);
+	fx_deliver(&m, 1000);
 	cr_assert_eq(out.msg_count, 0);
 	cr_assert_eq(rep.col[2].stats.ignored, 1);
 	/* A reply for a replica that is not the reader. */
 	m.type = TR_MSG_READ_INDEX_REPLY;
 	m.column = 1;
-	tr_out_reset(&out);
-	tr_column_recv(&rep.col[1], &m, 1000, &out);
+	fx_deliver(&m, 1000);
 	cr_assert_eq(rep.col[1].stats.ignored, 1);
 }
 
@@ -401,23 +331,23 @@ Test(read_variants, no_merge_leaves_known_alone)
 
 	setup_variant(TR_VARIANT_READ_NO_MERGE, 4);
 	cr_assert_eq(read_key("x", 1), 0);
-	flush(1000);
+	fx_flush(ME, 1000);
 	m = read_index_sent();
 	reply(m->to, m->read_id, 0, 0, 1, 2000);
 	cr_assert_eq(tr_known(&rep, 2), 0, "not merged: no R1 timer for c0");
 	cr_assert_eq(rep.shared.read_batches[0].k[2], 1);
-	teardown();
+	fx_teardown();
 }
 
 Test(read_variants, no_barrier_answers_at_once)
 {
 	setup_variant(TR_VARIANT_READ_NO_BARRIER, 4);
 	cr_assert_eq(read_key("x", 1), 0);
-	flush(1000);
+	fx_flush(ME, 1000);
 	cr_assert_null(read_index_sent());
 	apply();
 	cr_assert_eq(ndone, 1);
-	teardown();
+	fx_teardown();
 }
 
 Test(read_variants, share_early_takes_reads_sent_after)
@@ -426,13 +356,13 @@ Test(read_variants, share_early_takes_reads_sent_after)
 
 	setup_variant(TR_VARIANT_READ_SHARE_EARLY, 4);
 	cr_assert_eq(read_key("x", 1), 0);
-	flush(1000);
+	fx_flush(ME, 1000);
 	m = read_index_sent();
 	cr_assert_eq(read_key("y", 2), 0);
 	reply(m->to, m->read_id, 0, 0, 0, 2000);
 	apply();
 	cr_assert_eq(ndone, 2, "known-bad: the later read shares the earlier answer");
-	teardown();
+	fx_teardown();
 }
 
 /* Q1 with several barriers in flight (read_barriers_max 4): each covers the
@@ -443,7 +373,7 @@ setup_pipeline(void)
 	setup_n(0, 4, 4);
 }
 
-TestSuite(pipeline, .init = setup_pipeline, .fini = teardown);
+TestSuite(pipeline, .init = setup_pipeline, .fini = fx_teardown);
 
 /* A read, then a flush: the READ_INDEX it sent (one, or a failure). */
 static const struct tr_msg *
@@ -452,7 +382,7 @@ read_and_send(const char *key, uint64_t seq, uint64_t now)
 	const struct tr_msg *m;
 
 	cr_assert_eq(read_key(key, seq), 0);
-	flush(now);
+	fx_flush(ME, now);
 	m = read_index_sent();
 	cr_assert_not_null(m, "a barrier for read %llu", (unsigned long long)seq);
 	return m;
@@ -565,7 +495,7 @@ Test(pipeline, q1_a_timeout_retries_only_that_barrier)
 	id2 = m->read_id;
 	to2 = m->to;
 
-	tick(ME, 1000 + retry);
+	fx_tick(ME, 1000 + retry);
 	m = read_index_sent();
 	cr_assert_not_null(m, "the first timed out");
 	id3 = m->read_id;
@@ -583,7 +513,7 @@ Test(pipeline, q1_a_timeout_retries_only_that_barrier)
 	cr_assert_eq(own()->barrier_count, 1, "the second still in flight");
 
 	/* The second times out in its turn, on its own clock. */
-	tick(ME, 1000 + retry / 2 + retry);
+	fx_tick(ME, 1000 + retry / 2 + retry);
 	m = read_index_sent();
 	cr_assert_not_null(m);
 	cr_assert_neq(m->to, to2);
@@ -606,7 +536,7 @@ Test(pipeline, at_most_n_in_flight)
 	for (unsigned i = 2; i <= 4; i++)
 		read_and_send("a", i, 1000 * i);
 	cr_assert_eq(read_key("a", 5), 0);
-	flush(5000);
+	fx_flush(ME, 5000);
 	cr_assert_null(read_index_sent(), "read_barriers_max in flight");
 	reply(to1, id1, 0, 0, 0, 6000);
 	m = read_index_sent();
@@ -624,13 +554,13 @@ Test(pipeline, sends_are_paced_over_the_round_trip)
 	cr_assert_eq(own()->read_rtt_ns, 8000);
 	read_and_send("a", 2, 10000);
 	cr_assert_eq(read_key("a", 3), 0);
-	flush(11000);
+	fx_flush(ME, 11000);
 	cr_assert_null(read_index_sent(), "too soon after the last send");
 	cr_assert_eq(read_key("a", 4), 0);
-	tick(ME, 11999);
+	fx_tick(ME, 11999);
 	cr_assert_null(read_index_sent(), "still too soon");
 	cr_assert_eq(out.deadline_ns, 12000, "a tick when it is due");
-	tick(ME, 12000);
+	fx_tick(ME, 12000);
 	m = read_index_sent();
 	cr_assert_not_null(m, "one barrier for both reads");
 	cr_assert_eq(own()->stats.read_barriers, 3);
@@ -652,7 +582,7 @@ Test(pipeline, the_fifo_reuses_what_was_handed_over)
 	cr_assert_eq(read_key("a", seq++), 0);
 	while (read_key("a", seq) == 0)
 		seq++;
-	flush(2000);
+	fx_flush(ME, 2000);
 	m2 = read_index_sent();
 	cr_assert_not_null(m2);
 	reply(to1, id1, 0, 0, 0, 3000); /* the first read goes; the FIFO is full behind it */
@@ -685,7 +615,7 @@ Test(read_variants, share_early_with_barriers_in_flight)
 	reply(to1, id1, 0, 0, 0, 3000);
 	apply();
 	cr_assert_eq(ndone, 2, "known-bad: the later read shares the earlier answer");
-	teardown();
+	fx_teardown();
 }
 
 /* Recycling (T2): column 1 (replica 1's) fills the 64-slot ring; this
@@ -705,34 +635,20 @@ fill_column1(unsigned n, uint64_t now)
 static void
 status_from(uint8_t from, uint64_t committed, uint64_t applied, uint64_t now)
 {
-	struct tr_msg m = {.type = TR_MSG_STATUS, .from = from, .to = ME, .column = 1,
-			   .committed = committed, .applied = applied,
-			   .sm_keys_max = rep.cfg.sm_keys_max,
-			   .sm_clients_max = rep.cfg.sm_clients_max,
-			   .known = {0, committed, 0}}; /* S1: committed <= known */
+	struct tr_msg m = fx_status(from, 1, 0, committed, applied,
+				    (const uint64_t[]){0, committed, 0}); /* S1: committed <= known */
 
-	tr_out_reset(&out);
-	tr_column_recv(&rep.col[1], &m, now, &out);
+	fx_deliver(&m, now);
 }
 
-/* The TOO_OLD message in the last step's output to replica to, or NULL. */
-static const struct tr_msg *
-too_old_sent(uint8_t to)
-{
-	for (unsigned i = 0; i < out.msg_count; i++)
-		if (out.msgs[i].type == TR_MSG_TOO_OLD && out.msgs[i].to == to)
-			return &out.msgs[i];
-	return NULL;
-}
-
-TestSuite(recycle, .init = setup, .fini = teardown);
+TestSuite(recycle, .init = setup, .fini = fx_teardown);
 
 Test(recycle, t2_a_peer_behind_does_not_hold_cells)
 {
 	fill_column1(56, 1000);
 	status_from(1, 56, 56, 2000);
 	status_from(2, 56, 5, 3000); /* replica 2 came back far behind */
-	tick(1, 4000);
+	fx_tick(1, 4000);
 	cr_assert_eq(rep.col[1].base, 56 - 32, "T2: applied here and by replica 1; half kept");
 }
 
@@ -743,7 +659,7 @@ Test(recycle, t2_a_silent_peers_last_report_does_not_vouch)
 	fill_column1(56, 1000);
 	status_from(1, 56, 56, 2000); /* then replica 1 dies */
 	status_from(2, 56, 5, 2000 + suspect);
-	tick(1, 2000 + suspect + 1000);
+	fx_tick(1, 2000 + suspect + 1000);
 	cr_assert_eq(rep.col[1].base, 5, "only the live peer vouches: it is not pushed below");
 }
 
@@ -751,7 +667,7 @@ Test(recycle, t2_a_never_heard_peer_does_not_hold_cells)
 {
 	fill_column1(56, 1000);
 	status_from(1, 56, 56, 2000);
-	tick(1, 3000);
+	fx_tick(1, 3000);
 	cr_assert_eq(rep.col[1].base, 56 - 32);
 }
 
@@ -760,7 +676,7 @@ Test(recycle, t2_nothing_goes_that_no_peer_applied)
 	fill_column1(60, 1000);
 	status_from(1, 60, 20, 2000);
 	status_from(2, 60, 26, 2000);
-	tick(1, 3000);
+	fx_tick(1, 3000);
 	cr_assert_eq(rep.col[1].base, 26, "the best peer's applied prefix (below 60 - 32)");
 }
 
@@ -770,9 +686,9 @@ Test(recycle_variant, the_old_rule_holds_cells_at_a_returning_peer)
 	fill_column1(56, 1000);
 	status_from(1, 56, 56, 2000);
 	status_from(2, 56, 5, 3000);
-	tick(1, 4000);
+	fx_tick(1, 4000);
 	cr_assert_eq(rep.col[1].base, 5, "known-bad: held at the returning peer's prefix");
-	teardown();
+	fx_teardown();
 }
 
 Test(recycle, t1_fetch_and_accept_below_the_base_are_answered_too_old)
@@ -785,16 +701,14 @@ Test(recycle, t1_fetch_and_accept_below_the_base_are_answered_too_old)
 
 	fill_column1(56, 1000);
 	status_from(1, 56, 56, 2000);
-	tick(1, 3000);
+	fx_tick(1, 3000);
 	cr_assert_eq(rep.col[1].base, 24);
-	tr_out_reset(&out);
-	tr_column_recv(&rep.col[1], &f, 4000, &out);
-	m = too_old_sent(2);
+	fx_deliver(&f, 4000);
+	m = fx_find(TR_MSG_TOO_OLD, 2, FX_ANY);
 	cr_assert_not_null(m, "a FETCH below the base is answered");
 	cr_assert_eq(m->lsn, 24, "with the base");
-	tr_out_reset(&out);
-	tr_column_recv(&rep.col[1], &a, 5000, &out);
-	m = too_old_sent(1);
+	fx_deliver(&a, 5000);
+	m = fx_find(TR_MSG_TOO_OLD, 1, FX_ANY);
 	cr_assert_not_null(m, "T1: a retried ACCEPT below the base is answered, never ignored");
 	cr_assert_eq(rep.col[1].stats.fetch_too_old, 2);
 }
@@ -807,11 +721,10 @@ Test(recycle_variant, too_old_ignored_leaves_the_accept_unanswered)
 	setup_variant(TR_VARIANT_TOO_OLD_IGNORED, 4);
 	fill_column1(56, 1000);
 	status_from(1, 56, 56, 2000);
-	tick(1, 3000);
-	tr_out_reset(&out);
-	tr_column_recv(&rep.col[1], &a, 5000, &out);
-	cr_assert_null(too_old_sent(1));
-	teardown();
+	fx_tick(1, 3000);
+	fx_deliver(&a, 5000);
+	cr_assert_null(fx_find(TR_MSG_TOO_OLD, 1, FX_ANY));
+	fx_teardown();
 }
 
 Test(recycle, no_recycling_below_three_quarters_of_the_ring)
@@ -819,7 +732,7 @@ Test(recycle, no_recycling_below_three_quarters_of_the_ring)
 	fill_column1(40, 1000);
 	status_from(1, 40, 40, 2000);
 	status_from(2, 40, 40, 2000);
-	tick(1, 3000);
+	fx_tick(1, 3000);
 	cr_assert_eq(rep.col[1].base, 0, "40 of 64 cells: recycling is lazy");
 }
 
@@ -827,21 +740,18 @@ Test(recycle, no_recycling_below_three_quarters_of_the_ring)
  * with other ones stops this replica, and the reason names both values. */
 Test(recycle, a_peer_with_other_state_machine_limits_stops_the_replica)
 {
-	struct tr_msg m = {.type = TR_MSG_STATUS, .from = 2, .to = ME, .column = 1,
-			   .sm_keys_max = rep.cfg.sm_keys_max + 1,
-			   .sm_clients_max = rep.cfg.sm_clients_max};
+	struct tr_msg m = fx_status(2, 1, 0, 0, 0, (const uint64_t[]){0, 0, 0});
 	char want[64];
 
+	m.sm_keys_max++;
 	status_from(1, 0, 0, 1000);
 	cr_assert_eq(atomic_load(&rep.shared.violation), 0, "equal limits: no stop");
-	tr_out_reset(&out);
-	tr_column_recv(&rep.col[1], &m, 2000, &out);
+	fx_deliver(&m, 2000);
 	cr_assert_eq(atomic_load(&rep.shared.violation), 1);
 	snprintf(want, sizeof(want), "keys_max %llu here, %llu at replica 2",
 		 (unsigned long long)rep.cfg.sm_keys_max,
 		 (unsigned long long)rep.cfg.sm_keys_max + 1);
 	cr_assert(strstr(rep.violation_why, want) != NULL, "%s", rep.violation_why);
-	tr_out_reset(&out);
-	tick(1, 1000000000);
+	fx_tick(1, 1000000000);
 	cr_assert_eq(out.msg_count, 0, "a stopped replica stays silent");
 }
