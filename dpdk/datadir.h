@@ -16,7 +16,8 @@
  *   44 zero          48 client sequence ceiling u64   56 zero
  *   60 CRC32C of bytes 0..59
  * A directory written before bytes 32..55 existed reads as "no base, no
- * ceiling": its replica takes new client ids, as every start used to.
+ * ceiling": its replica takes new client ids, as every start used to (a
+ * base of conf's own: sequences from the wall clock, durable.c).
  * A write goes to the copy that does not hold the newest sequence, with the
  * sequence plus one, then fdatasync: a torn write spoils one copy, and the
  * other (older) one is still valid. The newer valid copy wins.
