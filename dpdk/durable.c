@@ -304,7 +304,12 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 	}
 	if (first && (rc = client_ids(r, err, len)) != 0)
 		return rc;
-	if (tr_dd_super_write(&d->dd, join ? d->dd.sb.inc : inc, join ? TR_DD_AMNESIAC : 0) != 0)
+	/* sb_lock: after an in-process crash, a client thread may be raising
+	 * the sequence ceiling (rt_durable_seq_lease) meanwhile. */
+	pthread_mutex_lock(&d->sb_lock);
+	rc = tr_dd_super_write(&d->dd, join ? d->dd.sb.inc : inc, join ? TR_DD_AMNESIAC : 0);
+	pthread_mutex_unlock(&d->sb_lock);
+	if (rc != 0)
 		return rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot write the "
 			       "superblock in %s: %s", r->id, d->dd.path, strerror(errno));
 	if (first)
@@ -337,8 +342,10 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 			memset(d->snap_applied, 0, sizeof(d->snap_applied));
 			join = true;
 			cfg->join = true;
-			if (tr_dd_super_write(&d->dd, d->dd.sb.inc, TR_DD_AMNESIAC) != 0 ||
-			    sm_fresh(r) != 0) {
+			pthread_mutex_lock(&d->sb_lock);
+			rc = tr_dd_super_write(&d->dd, d->dd.sb.inc, TR_DD_AMNESIAC);
+			pthread_mutex_unlock(&d->sb_lock);
+			if (rc != 0 || sm_fresh(r) != 0) {
 				rc = rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot "
 					     "start over in %s", r->id, d->dd.path);
 				goto out;
