@@ -91,6 +91,8 @@ inc_admit(struct tr_column *c, const struct tr_msg *m)
 	p->inc = m->inc;
 	p->committed = 0;
 	p->applied = 0;
+	p->said = 0;
+	p->heard_us = 0;
 	seen = atomic_load(&r->shared.peer_inc[m->from]);
 	while (seen < m->inc &&
 	       !atomic_compare_exchange_weak(&r->shared.peer_inc[m->from], &seen, m->inc))
@@ -148,6 +150,8 @@ recv_join(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 		known_note(r, c->id, l - 1, NULL);
 		c->peers[m->from].committed = 0;
 		c->peers[m->from].applied = 0;
+		c->peers[m->from].said = 0;
+		c->peers[m->from].heard_us = 0;
 		c->stats.joins++;
 	}
 	a = out_msg(c, out, TR_MSG_JOIN_REPLY, m->from);
@@ -228,11 +232,17 @@ pace_floor(const struct tr_column *c)
 	return u64_max(c->rep->cfg.catchup_ns / ((c->mask + 1) / 2), 1);
 }
 
+/* T4: a peer of the episode slows us only while it can catch up: it is
+ * heard from (a silent one cannot), and its STATUS echoes our committed
+ * prefix within a quarter ring of where it is (a deaf one, which sends but
+ * hears nothing, cannot either: its echo stays where it went deaf). */
 static bool
 catchup_active(const struct tr_column *c, uint64_t now_ns)
 {
 	for (uint8_t q = 0; q < TR_REPLICAS; q++)
-		if ((c->catchup >> q) & 1 && peer_fresh(c, q, now_ns))
+		if ((c->catchup >> q) & 1 && peer_fresh(c, q, now_ns) &&
+		    ((c->rep->cfg.variant & TR_VARIANT_PACE_FOR_DEAF) ||
+		     c->peers[q].heard_us + (c->mask + 1) / 4 >= c->committed))
 			return true;
 	return false;
 }

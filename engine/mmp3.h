@@ -69,6 +69,8 @@ enum tr_variant {
 						  * leaves before the sync of its commit */
 	TR_VARIANT_NO_CATCHUP_PACE = 1 << 25, /* T4 off: a peer behind under load
 					       * chases stale snapshots */
+	TR_VARIANT_PACE_FOR_DEAF = 1 << 27,   /* T4 for a peer that does not hear us:
+					       * the survivors paced for nothing */
 	TR_VARIANT_FIRST_BY_HEARD = 1 << 26,  /* P6/Q1 by hearing only: a deaf peer (it
 					       * sends, never answers) gets half the
 					       * first attempts and every other retry */
@@ -165,6 +167,8 @@ struct tr_peer {
 	uint64_t answered_ns; /* last reply from it to this column's requests */
 	uint64_t asked_ns;  /* the first request to it since its last reply (0: none) */
 	uint64_t committed; /* its committed prefix of this column (STATUS) */
+	uint64_t said;      /* the same as it said it, unclamped: echoed back (heard) */
+	uint64_t heard_us;  /* T4: our committed prefix as it last echoed hearing it */
 	uint64_t applied;   /* its applied prefix of this column (STATUS) */
 };
 

@@ -25,6 +25,9 @@ recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
 	if (committed < m->committed)
 		c->stats.status_clamped++;
 	p->committed = u64_max(p->committed, committed);
+	p->said = u64_max(p->said, m->committed);
+	/* T4: it hears us as far as it echoes; never beyond what we said. */
+	p->heard_us = u64_max(p->heard_us, u64_min(m->heard, c->committed));
 	was = p->applied;
 	p->applied = u64_max(p->applied, u64_min(m->applied, committed));
 	catchup_note(c, m->from, was, now_ns); /* T4 */

@@ -23,6 +23,7 @@ send_status(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 		known_load(r, m->known);
 		m->sm_keys_max = r->cfg.sm_keys_max;
 		m->sm_clients_max = r->cfg.sm_clients_max;
+		m->heard = c->peers[q].said; /* T4: what we heard of q, echoed */
 	}
 	c->status_at_ns = now_ns + r->cfg.status_ns;
 }
@@ -82,9 +83,10 @@ fetch(struct tr_column *c, uint64_t target, uint64_t now_ns, struct tr_out *out)
 		return;
 	}
 	q = c->fetch_peer;
+	/* P6's shunning, without its probes: the other peer answers. */
 	if (q == self_id(c) || !peer_fresh(c, q, now_ns) ||
-	    peer_shunned(c, q, (uint8_t)(TR_REPLICAS * (TR_REPLICAS - 1) / 2 - self_id(c) - q),
-			 (uint32_t)c->stats.fetches, now_ns))
+	    peer_shunned(c, q, (uint8_t)(TR_REPLICAS * (TR_REPLICAS - 1) / 2 - self_id(c) - q), 1,
+			 now_ns))
 		q = (uint8_t)((q + 1) % TR_REPLICAS);
 	if (q == self_id(c))
 		q = (uint8_t)((q + 1) % TR_REPLICAS);

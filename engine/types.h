@@ -177,6 +177,8 @@ struct tr_msg {
 	uint64_t applied;          /* STATUS: sender's applied prefix of column */
 	uint64_t sm_keys_max;      /* STATUS: the sender's state-machine limits */
 	uint32_t sm_clients_max;
+	uint64_t heard;            /* STATUS: the receiver's committed prefix of column,
+				    * as the sender last heard it in a STATUS (T4) */
 	uint64_t known[TR_COLUMNS]; /* STATUS: sender's known (feeds catch-up only);
 				     * READ_INDEX_REPLY: the peer's known (Q1);
 				     * JOIN_REPLY: the peer's known at the join (J1's H) */

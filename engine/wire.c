@@ -16,7 +16,7 @@
 /* Encoded sizes of the fixed parts. */
 #define WIRE_BALLOT_BYTES 9
 #define WIRE_VALUE_HDR_BYTES (8 * TR_COLUMNS + 1 + 2 + 4)
-#define WIRE_STATUS_BYTES (8 + 8 + 8 * TR_COLUMNS + 8 + 4)
+#define WIRE_STATUS_BYTES (8 + 8 + 8 * TR_COLUMNS + 8 + 4 + 8)
 #define WIRE_READ_INDEX_BYTES 8
 #define WIRE_READ_REPLY_BYTES (8 + 8 * TR_COLUMNS)
 #define WIRE_JOIN_REPLY_BYTES (8 + 4 + 2 * 8 * TR_COLUMNS)
@@ -393,6 +393,7 @@ put_msg(uint8_t *p, const struct tr_msg *m)
 			p = st_u64(p, m->known[i]);
 		p = st_u64(p, m->sm_keys_max);
 		p = st_u32(p, m->sm_clients_max);
+		p = st_u64(p, m->heard);
 		break;
 	case TR_MSG_READ_INDEX:
 		p = st_u64(p, m->read_id);
@@ -623,9 +624,10 @@ rd_status(struct wire_rd *r, struct tr_msg *m)
 	for (i = 0; i < TR_COLUMNS; i++)
 		if (!rd_u64(r, &m->known[i]))
 			return TR_WIRE_E_TRUNCATED;
-	if (!rd_u64(r, &m->sm_keys_max) || !rd_u32(r, &m->sm_clients_max))
+	if (!rd_u64(r, &m->sm_keys_max) || !rd_u32(r, &m->sm_clients_max) ||
+	    !rd_u64(r, &m->heard))
 		return TR_WIRE_E_TRUNCATED;
-	if (m->committed > TR_LSN_MAX || m->applied > TR_LSN_MAX)
+	if (m->committed > TR_LSN_MAX || m->applied > TR_LSN_MAX || m->heard > TR_LSN_MAX)
 		return TR_WIRE_E_BAD_LSN;
 	for (i = 0; i < TR_COLUMNS; i++)
 		if (m->known[i] > TR_LSN_MAX)

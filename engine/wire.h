@@ -5,7 +5,7 @@
  * naming the cluster, sender, receiver and column, then 1..255 messages, then
  * a CRC32C of everything before it. All integers are little-endian.
  *
- *   frame  := magic:u16 'T','3' | version:u8 (3) | msg_count:u8
+ *   frame  := magic:u16 'T','3' | version:u8 (4) | msg_count:u8
  *             | cluster_id:u32 | from:u8 | to:u8 | column:u8 | reserved:u8 (0)
  *             | length:u32 (whole frame, crc included) | inc:u32 (J0: the
  *             sender's incarnation, < 2^31) | msg* | crc32c:u32
@@ -20,7 +20,8 @@
  *   FETCH         lsn:u64 lsn_end:u64
  *   FETCH_REPLY   lsn:u64 value
  *   STATUS        committed:u64 applied:u64 known:u64[3] sm_keys_max:u64
- *                 sm_clients_max:u32
+ *                 sm_clients_max:u32 heard:u64   (T4: the receiver's committed
+ *                 prefix of the column, as the sender last heard it; v4)
  *   READ_INDEX    id:u64
  *   READ_INDEX_REPLY  id:u64 known:u64[3]
  *   TOO_OLD       base:u64                  (T1: the sender recycled below it)
@@ -46,7 +47,7 @@
 
 #define TR_WIRE_MAGIC0 'T'
 #define TR_WIRE_MAGIC1 '3'
-#define TR_WIRE_VERSION 3
+#define TR_WIRE_VERSION 4
 #define TR_WIRE_HDR_BYTES 20
 #define TR_WIRE_CRC_BYTES 4
 #define TR_WIRE_CMD_HDR_BYTES 24

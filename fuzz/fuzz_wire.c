@@ -221,7 +221,7 @@ static unsigned decoded;
 
 const char *fuzz_replay_check(unsigned inputs);
 
-/* A seed corpus of wire v3 frames: nearly all decode (as is or fixed up). */
+/* A seed corpus of wire v4 frames: nearly all decode (as is or fixed up). */
 const char *
 fuzz_replay_check(unsigned inputs)
 {

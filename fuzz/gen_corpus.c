@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  * Writes the fuzzers' seed corpus, reproducibly (scripts/fuzz.sh runs it):
- *   OUT/wire/    frames for fuzz_wire (wire v3): every message type and reply
+ *   OUT/wire/    frames for fuzz_wire (wire v4): every message type and reply
  *                kind, a frame holding all of them, and one with a stale
  *                checksum;
  *   OUT/engine/  event streams for fuzz_engine (fuzz.h gives the format):

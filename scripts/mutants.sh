@@ -68,6 +68,7 @@ mutations=(
 	# P6/Q1: first attempts and retries by answers, not by hearing alone.
 	"P6: peers chosen by hearing alone|variant:TR_VARIANT_FIRST_BY_HEARD||$HEAL:heal/a_deaf_replica_is_not_asked_and_the_survivors_go_on"
 	"P6: first attempt to the peer heard last|sed:engine/replica.c|s/return pb->answered_ns > pa->answered_ns \? b : a;/return pb->heard_ns > pa->heard_ns ? b : a;/|$HEAL:heal/a_deaf_replica_is_not_asked_and_the_survivors_go_on"
+	"T4: paced for a deaf peer|variant:TR_VARIANT_PACE_FOR_DEAF||$HEAL:heal/a_deaf_replica_is_not_asked_and_the_survivors_go_on"
 	# The earlier known-bad variants of PROTOCOL §11, caught by the correct-mode tests.
 	"§11: a retry reuses its ballot (P2/P3)|variant:TR_VARIANT_REUSE_BALLOT||$TEETH:teeth/three_live_replicas_converge $SIM:sim/a_seed_replays_event_for_event"
 	"§11: commit on the spot (A5)|variant:TR_VARIANT_COMMIT_ON_SPOT||$TEETH:teeth/three_live_replicas_converge $SIM:sim/a_seed_replays_event_for_event"

@@ -136,10 +136,12 @@ opts_usage(FILE *f)
 		"                        of every local replica, 0..0.9 (default 0)\n"
 		"  --seed N              seed of the load and of the engine (default 1)\n"
 		"  --fault \"A R at T [for D]\"   at T s into the run, A = pause, resume,\n"
-		"                        crash (stop and wipe its memory) or restart (an\n"
+		"                        crash (stop and wipe its memory), restart (an\n"
 		"                        amnesiac that joins; with --data-dir: from its\n"
-		"                        directory) local replica R; \"for D\": the\n"
-		"                        resume (pause) or restart (crash) D s later;\n"
+		"                        directory), deaf (drop every frame it receives,\n"
+		"                        while it goes on sending) or hear local replica\n"
+		"                        R; \"for D\": the resume (pause), restart (crash)\n"
+		"                        or hear (deaf) D s later;\n"
 		"                        repeatable, e.g. --fault \"crash 1 at 2 for 4\"\n"
 		"  --history FILE        write every operation of the load to FILE as a\n"
 		"                        client history (HISTORY.md: JSON lines, one clock,\n"
@@ -239,7 +241,8 @@ opts_default(struct opts *o)
 	o->linger_s = 10;
 }
 
-static const char *const fault_names[] = {"", "pause", "resume", "crash", "restart"};
+static const char *const fault_names[] = {"",      "pause", "resume", "crash",
+					  "restart", "deaf",  "hear"};
 
 const char *
 opts_fault_name(unsigned action)
@@ -256,12 +259,12 @@ parse_fault(const char *spec, struct opts *o)
 	double at, dur = -1;
 	int got = sscanf(spec, " %15s %u at %lf %15s %lf", act, &r, &at, tail, &dur);
 
-	for (a = OPTS_PAUSE; a <= OPTS_RESTART; a++)
+	for (a = OPTS_PAUSE; a <= OPTS_HEAR; a++)
 		if (strcmp(act, fault_names[a]) == 0)
 			break;
-	if (got < 3 || a > OPTS_RESTART || (got >= 4 && (strcmp(tail, "for") != 0 || got != 5))) {
-		fprintf(stderr, "trireme: --fault '%.64s' is not \"pause|resume|crash|restart "
-			"<replica> at <seconds> [for <seconds>]\"\n", spec);
+	if (got < 3 || a > OPTS_HEAR || (got >= 4 && (strcmp(tail, "for") != 0 || got != 5))) {
+		fprintf(stderr, "trireme: --fault '%.64s' is not \"pause|resume|crash|restart|"
+			"deaf|hear <replica> at <seconds> [for <seconds>]\"\n", spec);
 		return -1;
 	}
 	if (r >= TRIREME_REPLICAS || at < 0 || at > 31536000 || (got == 5 && !(dur > 0))) {
@@ -269,9 +272,9 @@ parse_fault(const char *spec, struct opts *o)
 			"times non-negative (for: positive)\n", spec);
 		return -1;
 	}
-	if (got == 5 && a != OPTS_PAUSE && a != OPTS_CRASH) {
-		fprintf(stderr, "trireme: --fault '%.64s': only pause and crash take \"for\"\n",
-			spec);
+	if (got == 5 && a != OPTS_PAUSE && a != OPTS_CRASH && a != OPTS_DEAF) {
+		fprintf(stderr, "trireme: --fault '%.64s': only pause, crash and deaf take "
+			"\"for\"\n", spec);
 		return -1;
 	}
 	if (n + (got == 5) >= OPTS_FAULTS_MAX) {
@@ -281,7 +284,9 @@ parse_fault(const char *spec, struct opts *o)
 	o->faults[n++] = (struct opts_fault){.action = (uint8_t)a, .replica = r, .at_s = at};
 	if (got == 5)
 		o->faults[n++] = (struct opts_fault){
-			.action = a == OPTS_PAUSE ? OPTS_RESUME : OPTS_RESTART, .replica = r,
+			.action = a == OPTS_PAUSE ? OPTS_RESUME : a == OPTS_DEAF ? OPTS_HEAR
+								 : OPTS_RESTART,
+			.replica = r,
 			.at_s = at + dur};
 	o->fault_count = n;
 	return 0;

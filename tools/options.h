@@ -20,9 +20,12 @@
 /* "barrier", "log", "local": the mode, or -1. */
 #define OPTS_FAULTS_MAX 16
 
-/* --fault: a replica paused, resumed, crashed or restarted at a time of the
- * run; "for D" adds the resume (pause) or the restart (crash) D s later. */
-enum opts_fault_action { OPTS_PAUSE = 1, OPTS_RESUME, OPTS_CRASH, OPTS_RESTART };
+/* --fault: a replica paused, resumed, crashed, restarted, made deaf (every
+ * frame it receives dropped, while it goes on sending) or hearing again at a
+ * time of the run; "for D" adds the resume (pause), the restart (crash) or
+ * the hear (deaf) D s later. */
+enum opts_fault_action { OPTS_PAUSE = 1, OPTS_RESUME, OPTS_CRASH, OPTS_RESTART, OPTS_DEAF,
+			 OPTS_HEAR };
 
 struct opts_fault {
 	uint8_t action;

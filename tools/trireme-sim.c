@@ -142,7 +142,8 @@ usage(FILE *f)
 		"                     recycle-hold, too-old-ignored, join-votes-at-once,\n"
 		"                     join-recovers-own, join-from-h, keep-old-inc,\n"
 		"                     reply-before-persist, restart-same-inc,\n"
-		"                     ack-before-persist, no-catchup-pace, first-by-heard\n"
+		"                     ack-before-persist, no-catchup-pace, first-by-heard,\n"
+		"                     pace-for-deaf\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --read-barriers N  read barriers in flight per replica, 1..16 (Q1;\n"
@@ -219,6 +220,7 @@ static const struct {
 	{"ack-before-persist", TR_VARIANT_ACK_BEFORE_PERSIST},
 	{"no-catchup-pace", TR_VARIANT_NO_CATCHUP_PACE},
 	{"first-by-heard", TR_VARIANT_FIRST_BY_HEARD},
+	{"pace-for-deaf", TR_VARIANT_PACE_FOR_DEAF},
 };
 
 static int
@@ -512,7 +514,7 @@ main(int argc, char **argv)
 			       " unknown, %" PRIu64 " retries, %" PRIu64 " recoveries, %" PRIu64
 			       " fetches, reads %" PRIu64 " barrier (%" PRIu64 " READ_INDEX) %"
 			       PRIu64 " log %" PRIu64 " local, %" PRIu64 " resubmits, crashed %d,"
-			       " %" PRIu64 " pauses, %" PRIu64 " deaf (%" PRIu64 " asked), %" PRIu64 " restarts, %" PRIu64 " snapshots,"
+			       " %" PRIu64 " pauses, %" PRIu64 " deaf (%" PRIu64 " asked, %" PRIu64 " paced), %" PRIu64 " restarts, %" PRIu64 " snapshots,"
 			       " %" PRIu64 " paced, %" PRIu64 " slowed, disk: %" PRIu64 " crashes, %" PRIu64 " power losses, %" PRIu64
 			       " restored, %" PRIu64 " torn, %" PRIu64 " damaged, %" PRIu64
 			       " refused, %" PRIu64 " syncs,"
@@ -521,7 +523,7 @@ main(int argc, char **argv)
 			       st.ops_unknown, st.retries, st.recoveries, st.fetches,
 			       st.reads[SIM_READ_BARRIER], st.read_barriers, st.reads[SIM_READ_LOG],
 			       st.reads[SIM_READ_LOCAL], st.resubmits, st.crashed, st.pauses,
-			       st.deafs, st.deaf_asks, st.restarts, st.snapshots, st.paced, st.pace_slowed, st.crash_disks, st.power_losses,
+			       st.deafs, st.deaf_asks, st.deaf_paced, st.restarts, st.snapshots, st.paced, st.pace_slowed, st.crash_disks, st.power_losses,
 			       st.disk_restarts, st.torn_tails, st.damaged, st.restore_refused,
 			       st.syncs, (double)st.sim_ns / 1e6);
 		}

@@ -339,6 +339,15 @@ fault_fire(struct app *a, const struct opts_fault *f, double at_s)
 	case OPTS_CRASH:
 		rc = trireme_replica_crash(a->t, f->replica);
 		break;
+	case OPTS_DEAF:
+	case OPTS_HEAR: {
+		struct trireme_faults lossy = {.drop_tx = a->o.loss, .drop_rx = a->o.loss};
+
+		if (f->action == OPTS_DEAF)
+			lossy.drop_rx = 1;
+		rc = trireme_set_faults(a->t, f->replica, &lossy);
+		break;
+	}
 	default:
 		rc = trireme_replica_restart(a->t, f->replica);
 		break;
@@ -449,7 +458,8 @@ run(struct app *a)
 				fired[i] = true;
 				fault_fire(a, &o->faults[i], at_s);
 				if (o->faults[i].action == OPTS_RESUME ||
-				    o->faults[i].action == OPTS_RESTART)
+				    o->faults[i].action == OPTS_RESTART ||
+				    o->faults[i].action == OPTS_HEAR)
 					back_since[o->faults[i].replica] = now;
 			}
 		}

@@ -37,6 +37,7 @@ seeds_run(struct sim_params *p, uint64_t first, unsigned count, bool stop_at_fir
 		o->sum.restarts += st.restarts;
 		o->sum.deafs += st.deafs;
 		o->sum.deaf_asks += st.deaf_asks;
+		o->sum.deaf_paced += st.deaf_paced;
 		o->sum.snapshots += st.snapshots;
 		o->sum.ops_done += st.ops_done;
 		o->sum.transfers_cut += st.transfers_cut;

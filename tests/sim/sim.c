@@ -322,6 +322,16 @@ sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_out *
 		e->hash = value_hash(&m->value);
 	}
 	net_send(s, r, column, out);
+	{
+		uint64_t paced = n->rep.col[column].stats.paced;
+
+		if (paced > n->paced_seen[column]) {
+			for (unsigned q = 0; q < TR_REPLICAS; q++)
+				if (q != r && s->deaf_until[q] > s->now)
+					s->st.deaf_paced += paced - n->paced_seen[column];
+		}
+		n->paced_seen[column] = paced;
+	}
 	if (atomic_load(&n->rep.shared.violation) && !n->violation_seen) {
 		n->violation_seen = true;
 		sim_violation_add(s, "engine stopped on replica %u: %s", r, n->rep.violation_why);
@@ -858,6 +868,7 @@ node_init(struct sim *s, unsigned id, bool join)
 	if (s->p.log_slots != 0)
 		slots = s->p.log_slots;
 	n->sim = s;
+	memset(n->paced_seen, 0, sizeof(n->paced_seen)); /* a new engine's stats */
 	n->id = id;
 	/* A round trip; with a disk, two syncs more (S1: each side persists first). */
 	tr_config_default(&cfg, (uint8_t)id,

@@ -112,6 +112,7 @@ struct sim_stats {
 	int crashed;             /* replica id or -1 */
 	uint64_t pauses, restarts, snapshots, joins; /* §12 episodes, installs, joins done */
 	uint64_t deafs;          /* deaf episodes */
+	uint64_t deaf_paced;     /* T4: instances another replica paced while one was deaf */
 	uint64_t deaf_asks;      /* requests (ACCEPT, READ_INDEX, FETCH) sent to a replica
 				  * deaf for more than twice suspect_ns (P6, Q1: a
 				  * peer that never answers is not asked) */

@@ -119,6 +119,7 @@ struct node {
 	struct tr_applier applier;
 	bool crashed;
 	bool paused;       /* §12: memory kept, nothing heard or done */
+	uint64_t paced_seen[TR_COLUMNS]; /* T4: each column's stats.paced, last step */
 	bool violation_seen;
 	unsigned life;     /* restarts so far: a transfer to an earlier life is dropped */
 	bool snap_pending; /* T1: a snapshot is on its way */

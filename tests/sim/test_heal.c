@@ -91,11 +91,12 @@ Test(heal, a_pace_too_fast_at_first_slows_until_the_return_fits, .timeout = 300)
 	cr_assert_gt(o.sum.pace_slowed, 20, "the pace was halved after late snapshots");
 }
 
-/* A replica that hears nothing for 50..300 ms while it goes on sending
+/* A replica that hears nothing for 50..200 ms while it goes on sending
  * (STATUS, its own ACCEPTs, FETCHes): it looks alive to the others, who must
  * still stop asking it (P6, Q1: the first attempt goes to the peer that
  * answered last, a retry skips a peer that leaves requests unanswered for
- * suspect_ns), keep committing (g), and see it catch up once it hears again
+ * suspect_ns), not pace for it (T4: its STATUS echoes none of their
+ * progress), keep committing (g), and see it catch up once it hears again
  * (h). */
 static void
 deaf_returns(struct sim_params *p)
@@ -118,8 +119,11 @@ Test(heal, a_deaf_replica_is_not_asked_and_the_survivors_go_on, .timeout = 300)
 	cr_assert_eq(o.sum.deafs, 90, "every episode happened");
 	/* Once found out (suspect_ns per column and survivor), hardly asked:
 	 * a request stray now and then, not every other one. */
-	cr_assert_leq(o.sum.deaf_asks, 90 * 15, "%" PRIu64 " requests to deaf replicas in 90 "
+	cr_assert_leq(o.sum.deaf_asks, 90 * 25, "%" PRIu64 " requests to deaf replicas in 90 "
 		      "episodes", o.sum.deaf_asks);
+	cr_assert_leq(o.sum.deaf_paced, 90, "%" PRIu64 " instances paced for deaf replicas",
+		      o.sum.deaf_paced);
+	cr_assert_gt(o.sum.paced, 90, "once it hears again, it is paced for");
 }
 
 /* The one crash-stop (sim_params.crash) among every kind of episode: it
@@ -263,8 +267,24 @@ Test(heal_teeth, a_deaf_replica_asked_as_if_it_heard, .timeout = 300)
 	deaf_returns(&p);
 	p.variant = TR_VARIANT_FIRST_BY_HEARD;
 	seeds_run(&p, 5201, 30, false, &o);
-	cr_assert_gt(o.sum.deaf_asks, 90 * 25, "only %" PRIu64 " requests to deaf replicas: "
+	cr_assert_gt(o.sum.deaf_asks, 90 * 50, "only %" PRIu64 " requests to deaf replicas: "
 		     "the old rule went unnoticed", o.sum.deaf_asks);
+}
+
+/* T4 without the echo (the rule the code had): a deaf replica falls below
+ * the base and reports it, and the others pace for it while it cannot
+ * catch up (in the runtime: 1.45 M ops/s down to 0.26 M, p50 30 us to
+ * 243 us, for the three seconds replica 2 was deaf). */
+Test(heal_teeth, a_deaf_replica_paced_for, .timeout = 300)
+{
+	struct sim_params p;
+	struct seeds_outcome o;
+
+	deaf_returns(&p);
+	p.variant = TR_VARIANT_PACE_FOR_DEAF;
+	seeds_run(&p, 5201, 30, false, &o);
+	cr_assert_gt(o.sum.deaf_paced, 1000, "only %" PRIu64 " instances paced for deaf "
+		     "replicas: the old rule went unnoticed", o.sum.deaf_paced);
 }
 
 /* Runs hot restart seeds with a bent J rule until one fails; the failure
@@ -277,8 +297,9 @@ hot_restarts_catch(uint32_t variant, const char *what)
 
 	hot_restarts(&p);
 	p.variant = variant;
-	seeds_run(&p, 1, 400, true, &o);
-	cr_assert_gt(o.failed, 0, "%s went unnoticed in 400 seeds", what);
+	/* Rare (2 to 4 seeds in 2,000 hit it): it stops at the first. */
+	seeds_run(&p, 1, 1500, true, &o);
+	cr_assert_gt(o.failed, 0, "%s went unnoticed in 1,500 seeds", what);
 	cr_assert(strstr(o.why, "(a)") != NULL, "seed %u: %s", o.first, o.why);
 }
 

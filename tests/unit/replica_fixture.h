@@ -165,7 +165,8 @@ fx_value(const struct tr_cmd *c, const uint64_t deps[TR_COLUMNS], uint8_t propos
 }
 
 /* STATUS from replica from in column, in its life inc, with its prefixes and
- * known, and this replica's state machine limits (issue 13: equal). */
+ * known, and this replica's state machine limits (issue 13: equal); it
+ * echoes this replica's committed prefix of column (it hears it, T4). */
 static inline struct tr_msg
 fx_status(uint8_t from, uint8_t column, uint32_t inc, uint64_t committed, uint64_t applied,
 	  const uint64_t known[TR_COLUMNS])
@@ -173,7 +174,8 @@ fx_status(uint8_t from, uint8_t column, uint32_t inc, uint64_t committed, uint64
 	struct tr_msg m = {.type = TR_MSG_STATUS, .from = from, .to = rep.cfg.id,
 			   .column = column, .inc = inc, .committed = committed,
 			   .applied = applied, .sm_keys_max = rep.cfg.sm_keys_max,
-			   .sm_clients_max = rep.cfg.sm_clients_max};
+			   .sm_clients_max = rep.cfg.sm_clients_max,
+			   .heard = rep.col[column].committed};
 
 	memcpy(m.known, known, sizeof(m.known));
 	return m;

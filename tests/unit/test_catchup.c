@@ -93,9 +93,10 @@ status_from(uint8_t from, uint64_t applied, uint64_t now)
 }
 
 /* 56 instances committed and applied here and at replica 1; the base goes
- * to 24 (the newer half kept, T1); replica 2 reports 5: it fell below. */
+ * to 24 (the newer half kept, T1); replica 2 reports 5: it fell below. It
+ * echoes our committed prefix as heard (UINT64_MAX: the current one). */
 static uint64_t
-fill_and_fall_behind(void)
+fall_behind_hearing(uint64_t heard)
 {
 	uint64_t now = MS;
 
@@ -107,9 +108,22 @@ fill_and_fall_behind(void)
 	status_from(1, 56, now);
 	tick(now);
 	cr_assert_eq(own()->base, 24);
-	status_from(2, 5, now);
+	{
+		struct tr_msg m = fx_status(2, ME, own()->peers[2].inc, 5, 5,
+					    (const uint64_t[]){own()->next_lsn, 0, 0});
+
+		if (heard != UINT64_MAX)
+			m.heard = heard;
+		fx_deliver(&m, now);
+	}
 	cr_assert_eq(own()->catchup, 1u << 2, "replica 2 catches up");
 	return now;
+}
+
+static uint64_t
+fill_and_fall_behind(void)
+{
+	return fall_behind_hearing(UINT64_MAX);
 }
 
 TestSuite(catchup, .init = setup, .fini = fx_teardown);
@@ -191,4 +205,23 @@ Test(catchup, t4_a_peer_back_without_memory_catches_up_at_the_pace)
 	cr_assert_eq(own()->catchup, 1u << 2, "its new life starts below the base");
 	submit(2);
 	cr_assert_eq(flush(now + MS), 1, "one instance, the next a pace later");
+}
+
+/* A deaf replica 2 (it hears nothing, it goes on sending): its STATUS says
+ * it is below the base, but echoes our committed prefix as it was when it
+ * went deaf (5), far more than a quarter ring behind. It cannot catch up,
+ * so it slows nobody; once its echo shows it hears us again, the pace holds
+ * while it catches up. */
+Test(catchup, t4_a_deaf_peer_slows_nobody)
+{
+	uint64_t now = fall_behind_hearing(5); /* what it heard before it went deaf */
+
+	for (unsigned i = 0; i < 10; i++, now += MS / 10) {
+		submit(1);
+		cr_assert_eq(flush(now), 1, "instance %u waited for a peer that cannot hear", i);
+	}
+	status_from(2, 5, now); /* it hears again: the echo is our committed prefix */
+	submit(2);
+	cr_assert_eq(flush(now), 1, "the first at once");
+	cr_assert_eq(tick(now + MS / 2), 0, "the next one waits for the pace");
 }

@@ -187,6 +187,7 @@ make_samples(struct tr_msg s[S_COUNT])
 	s[S_STATUS].type = TR_MSG_STATUS;
 	s[S_STATUS].committed = 300;
 	s[S_STATUS].applied = 250;
+	s[S_STATUS].heard = 299;
 	s[S_STATUS].known[0] = 301;
 	s[S_STATUS].known[1] = 0;
 	s[S_STATUS].known[2] = TR_LSN_MAX;
@@ -241,6 +242,7 @@ expected_of(const struct tr_msg *m, const struct tr_frame_hdr *hdr)
 	case TR_MSG_STATUS:
 		e.committed = m->committed;
 		e.applied = m->applied;
+		e.heard = m->heard;
 		memcpy(e.known, m->known, sizeof(e.known));
 		break;
 	case TR_MSG_READ_INDEX:
@@ -631,7 +633,7 @@ Test(frame, layout)
 				  .inc = 0x01020304 };
 	uint8_t buf[64];
 	const uint8_t want[] = {
-		'T', '3', 3, 1, 0xd4, 0xc3, 0xb2, 0xa1, 2, 1, 1, 0, 41, 0, 0, 0,
+		'T', '3', 4, 1, 0xd4, 0xc3, 0xb2, 0xa1, 2, 1, 1, 0, 41, 0, 0, 0,
 		0x04, 0x03, 0x02, 0x01,
 		TR_MSG_FETCH,
 		0x05, 0x04, 0x03, 0x02, 0x01, 0, 0, 0,
@@ -801,7 +803,7 @@ Test(roundtrip, msg_bytes)
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_REPLY_REJECT]), 1 + 8 + 9 + 1 + 9);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_COMMIT]), 1 + 8 + batch);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_FETCH]), 1 + 16);
-	cr_assert_eq(tr_wire_msg_bytes(&s[S_STATUS]), 1 + 40 + 12);
+	cr_assert_eq(tr_wire_msg_bytes(&s[S_STATUS]), 1 + 40 + 12 + 8);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_READ_INDEX]), 1 + 8);
 	cr_assert_eq(tr_wire_msg_bytes(&s[S_READ_INDEX_REPLY]), 1 + 32);
 }
@@ -1011,7 +1013,8 @@ Test(reject, header_reasons)
 	header_case(2, 0, TR_WIRE_E_BAD_VERSION);
 	header_case(2, 1, TR_WIRE_E_BAD_VERSION);
 	header_case(2, 2, TR_WIRE_E_BAD_VERSION);
-	header_case(2, 4, TR_WIRE_E_BAD_VERSION);
+	header_case(2, 3, TR_WIRE_E_BAD_VERSION); /* the version before the STATUS echo */
+	header_case(2, 5, TR_WIRE_E_BAD_VERSION);
 	header_case(19, 0x80, TR_WIRE_E_BAD_VALUE);     /* inc >= 2^31 (J0) */
 	header_case(19, 0x7f, TR_WIRE_OK);
 	header_case(4, (uint8_t)(CLUSTER + 1), TR_WIRE_E_WRONG_CLUSTER);
@@ -1501,6 +1504,7 @@ rand_msg(uint64_t *s, struct tr_msg *m, uint8_t *arena, size_t cap, size_t *used
 	case TR_MSG_STATUS:
 		m->committed = rand_lsn(s);
 		m->applied = rand_lsn(s);
+		m->heard = rand_lsn(s);
 		for (int i = 0; i < TR_COLUMNS; i++)
 			m->known[i] = rnd(s, 4) == 0 ? TR_LSN_MAX : rand_lsn(s);
 		break;
