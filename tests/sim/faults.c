@@ -219,13 +219,14 @@ crash_disk(struct sim *s, unsigned r, uint64_t d)
 static bool
 disk_fault_start(struct sim *s, unsigned victim, uint64_t d)
 {
-	uint64_t left[4] = {s->p.pauses - s->st.pauses, s->p.restarts - s->st.restarts,
+	uint64_t left[4] = {s->p.pauses - s->st.pauses + s->p.deafs - s->st.deafs,
+			    s->p.restarts - s->st.restarts,
 			    s->p.crash_disks - s->st.crash_disks,
 			    s->p.power_losses - s->st.power_losses};
 	uint64_t x = sim_between(s, 0, left[0] + left[1] + left[2] + left[3] - 1);
 
 	if (x < left[0] + left[1])
-		return false; /* a pause or a restart without memory, as before */
+		return false; /* a pause, a deaf episode or a restart without memory */
 	if (x < left[0] + left[1] + left[2]) {
 		s->st.crash_disks++;
 		s->fault_victim = (int)victim;
