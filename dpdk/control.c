@@ -80,8 +80,9 @@ fail_outstanding(struct rt_replica *r)
 		}
 	}
 	pthread_mutex_unlock(&r->clients_lock);
+	/* Dropped: nothing holds them any more, so a freed client may go. */
 	while (rte_ring_sc_dequeue(r->submit, &p) == 0)
-		;
+		atomic_store_explicit(&((struct rt_cmd *)p)->in_ring, false, memory_order_release);
 }
 
 /* Frames a task has not sent yet. */
@@ -100,6 +101,8 @@ task_drop_tx(struct rt_task *k)
 		k->delayed_head = (k->delayed_head + 1) % RT_DELAY_MAX;
 		k->delayed_len--;
 	}
+	for (unsigned i = 0; i < k->nstash; i++)
+		atomic_store_explicit(&k->stash[i]->in_ring, false, memory_order_release);
 	k->nstash = 0;
 }
 

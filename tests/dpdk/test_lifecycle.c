@@ -589,6 +589,46 @@ Test(lifecycle, in_process_restarts_keep_client_ids)
 	eal_test_stop(t);
 }
 
+/* A crash drops the commands still in the replica's submit ring (their
+ * clients get ESTOPPED): nothing holds them after it, so a client freed
+ * then goes at once, not at trireme_stop (it waited in the retired list).
+ * The 64 commands are queued just before the crash, while the replica's
+ * idle worker backs off: most of them are still in the ring. */
+Test(lifecycle, a_crash_lets_go_of_the_commands_in_its_ring)
+{
+	struct trireme_conf conf;
+	struct trireme *t;
+	struct trireme_client *c;
+	struct trireme_done d[64];
+	unsigned stopped = 0;
+	char err[256];
+
+	trireme_conf_default(&conf);
+	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+	eal_test_running = t;
+	trireme_thread_online();
+	c = trireme_client_new(t, 2, 64);
+	cr_assert_not_null(c);
+	usleep(20000); /* its worker idle, backing off */
+	for (unsigned i = 0; i < 64; i++) {
+		char key[16];
+		struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = "v", .val_len = 1};
+
+		op.key_len = (uint16_t)snprintf(key, sizeof(key), "r%u", i);
+		cr_assert_eq(trireme_submit(c, &op, i), 0);
+	}
+	cr_assert_eq(trireme_replica_crash(t, 2), 0);
+	for (int n; (n = trireme_poll(c, d, 64)) > 0;)
+		for (int i = 0; i < n; i++)
+			stopped += d[i].status == -TRIREME_ESTOPPED;
+	trireme_client_free(c);
+	cr_assert_null(t->reps[2].retired, "the freed client waits in the retired list for "
+		       "dropped commands (%u of 64 ended ESTOPPED)", stopped);
+	cr_assert_eq(trireme_replica_restart(t, 2), 0);
+	trireme_thread_offline();
+	eal_test_stop(t);
+}
+
 /* The superblock's ceiling, as a restart would read it: the newer copy. */
 static uint64_t
 ceiling_on_disk(const char *dir, unsigned replica)
