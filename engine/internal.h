@@ -229,12 +229,10 @@ bool value_equal(const struct tr_value *a, const struct tr_value *b);
 void violation(struct tr_replica *r, const char *why);
 void config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t clients_max);
 bool peer_fresh(const struct tr_column *c, uint8_t peer, uint64_t now_ns);
-bool peer_hears(const struct tr_column *c, uint8_t peer, uint64_t now_ns);
-bool peer_shunned(const struct tr_column *c, uint8_t peer, uint8_t other, uint32_t attempts,
-		  uint64_t now_ns);
+bool peer_shunned(const struct tr_column *c, uint8_t peer, uint32_t attempts, uint64_t now_ns);
 uint8_t peer_first(const struct tr_column *c);
 
-/* A request (ACCEPT, READ_INDEX, FETCH, JOIN) goes to peer: peer_hears
+/* A request (ACCEPT, READ_INDEX, FETCH, JOIN) goes to peer: peer_shunned
  * counts from the first one it leaves unanswered. */
 static inline void
 peer_asked(struct tr_column *c, uint8_t peer, uint64_t now_ns)

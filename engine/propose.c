@@ -34,7 +34,7 @@ choose_peer(struct tr_column *c, const struct tr_slot *s, uint64_t now_ns)
 		return s->attempt_peer; /* J2: it cannot vote here yet */
 	if (!peer_fresh(c, next, now_ns) && peer_fresh(c, s->attempt_peer, now_ns))
 		return s->attempt_peer;
-	if (peer_shunned(c, next, s->attempt_peer, s->attempts, now_ns))
+	if (peer_shunned(c, next, s->attempts, now_ns))
 		return s->attempt_peer;
 	return next;
 }

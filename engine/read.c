@@ -59,7 +59,7 @@ barrier_peer(const struct tr_column *c, const struct tr_barrier *b, uint64_t now
 	next = b->peer == p1 ? p2 : p1;
 	if (!peer_fresh(c, next, now_ns) && peer_fresh(c, b->peer, now_ns))
 		return b->peer;
-	if (peer_shunned(c, next, b->peer, b->attempts, now_ns))
+	if (peer_shunned(c, next, b->attempts, now_ns))
 		return b->peer;
 	return next;
 }

@@ -325,7 +325,7 @@ peer_fresh(const struct tr_column *c, uint8_t peer, uint64_t now_ns)
 /* P6, Q1: fresh, and not deaf: no request to it has waited suspect_ns for a
  * reply since its last one (a peer that sends but does not hear looks
  * fresh, and would take every other retry). */
-bool
+static bool
 peer_hears(const struct tr_column *c, uint8_t peer, uint64_t now_ns)
 {
 	uint64_t asked = c->peers[peer].asked_ns;
@@ -337,12 +337,13 @@ peer_hears(const struct tr_column *c, uint8_t peer, uint64_t now_ns)
 }
 
 /* P6, Q1: a retry skips a peer that leaves requests unanswered while the
- * other answers, but tries it every fourth time: one answer clears it (a
- * request lost by chance must not shun a peer for good). */
+ * other (the third replica) answers, but tries it every fourth time: one
+ * answer clears it (a request lost by chance must not shun a peer for good). */
 bool
-peer_shunned(const struct tr_column *c, uint8_t peer, uint8_t other, uint32_t attempts,
-	     uint64_t now_ns)
+peer_shunned(const struct tr_column *c, uint8_t peer, uint32_t attempts, uint64_t now_ns)
 {
+	uint8_t other = (uint8_t)(TR_REPLICAS * (TR_REPLICAS - 1) / 2 - self_id(c) - peer);
+
 	return attempts % 4 != 0 && !peer_hears(c, peer, now_ns) && peer_hears(c, other, now_ns);
 }
 

@@ -84,9 +84,7 @@ fetch(struct tr_column *c, uint64_t target, uint64_t now_ns, struct tr_out *out)
 	}
 	q = c->fetch_peer;
 	/* P6's shunning, without its probes: the other peer answers. */
-	if (q == self_id(c) || !peer_fresh(c, q, now_ns) ||
-	    peer_shunned(c, q, (uint8_t)(TR_REPLICAS * (TR_REPLICAS - 1) / 2 - self_id(c) - q), 1,
-			 now_ns))
+	if (q == self_id(c) || !peer_fresh(c, q, now_ns) || peer_shunned(c, q, 1, now_ns))
 		q = (uint8_t)((q + 1) % TR_REPLICAS);
 	if (q == self_id(c))
 		q = (uint8_t)((q + 1) % TR_REPLICAS);

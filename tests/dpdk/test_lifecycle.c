@@ -448,7 +448,7 @@ Test(lifecycle, violation_stops_the_replica_loudly)
  * start writes the same keys with its own values; every one must be read
  * back (barrier) from every replica. */
 static struct trireme *
-start_on(const char *dir)
+start_dir(const char *dir, uint32_t clients_max, uint64_t client_id_base)
 {
 	struct trireme_conf conf;
 	struct trireme *t;
@@ -457,9 +457,19 @@ start_on(const char *dir)
 	trireme_conf_default(&conf);
 	conf.data_dir = dir;
 	conf.sync = TRIREME_SYNC_NONE; /* trireme_stop writes it all; no power loss here */
+	if (clients_max != 0)
+		conf.clients_max = clients_max;
+	conf.client_id_base = client_id_base;
 	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
 	eal_test_running = t;
 	return t;
+}
+
+/* With the default conf on dir. */
+static struct trireme *
+start_on(const char *dir)
+{
+	return start_dir(dir, 0, 0);
 }
 
 /* Replica q reads key back (barrier), with the value val, in start life. */
@@ -744,19 +754,12 @@ Test(lifecycle, an_own_base_on_a_directory_without_a_ceiling_keeps_new_writes)
 
 	cr_assert_not_null(mkdtemp(dir));
 	for (unsigned life = 0; life < 2; life++) {
-		struct trireme_conf conf;
-		struct trireme *t;
+		struct trireme *t = start_dir(dir, 0, UINT64_C(1) << 40);
 		struct trireme_client *c;
-		char err[256], val[16];
+		char val[16];
 		struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = val};
 		struct trireme_done d;
 
-		trireme_conf_default(&conf);
-		conf.data_dir = dir;
-		conf.sync = TRIREME_SYNC_NONE;
-		conf.client_id_base = UINT64_C(1) << 40;
-		cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
-		eal_test_running = t;
 		trireme_thread_online();
 		c = trireme_client_new(t, 1, 4); /* W 4: the old writes are in its window */
 		cr_assert_not_null(c);
@@ -793,25 +796,18 @@ Test(lifecycle, an_own_base_with_another_clients_max_keeps_new_writes)
 
 	cr_assert_not_null(mkdtemp(dir));
 	for (unsigned life = 0; life < 2; life++) {
+		const uint64_t base = UINT64_C(1) << 40;
 		unsigned r = life == 0 ? 2 : 1;
-		struct trireme_conf conf;
-		struct trireme *t;
+		struct trireme *t = start_dir(dir, life == 0 ? 4 : 8, base);
 		struct trireme_client *c;
-		char err[256], key[16], val[16];
+		char key[16], val[16];
 		struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = val};
 		struct trireme_done d;
 
-		trireme_conf_default(&conf);
-		conf.data_dir = dir;
-		conf.sync = TRIREME_SYNC_NONE;
-		conf.client_id_base = UINT64_C(1) << 40;
-		conf.clients_max = life == 0 ? 4 : 8;
-		cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
-		eal_test_running = t;
 		trireme_thread_online();
 		c = trireme_client_new(t, r, 16);
 		cr_assert_not_null(c);
-		cr_assert_eq(trireme_client_id(c), conf.client_id_base + 8);
+		cr_assert_eq(trireme_client_id(c), base + 8);
 		if (life == 0)
 			c->next_seq = c->oldest = atomic_load(&t->reps[r].seq_ceiling) - 8;
 		op.val_len = (uint32_t)snprintf(val, sizeof(val), "life%u", life);
@@ -851,17 +847,8 @@ Test(lifecycle, a_full_client_table_refuses_new_clients_cleanly)
 	cr_assert_not_null(mkdtemp(dir));
 	for (unsigned life = 0; life < 9; life++) {
 		bool full = life == 8;
-		struct trireme_conf conf;
-		struct trireme *t;
-		char err[256];
+		struct trireme *t = start_dir(dir, 4, life < 5 ? 0 : (uint64_t)life << 40);
 
-		trireme_conf_default(&conf);
-		conf.data_dir = dir;
-		conf.sync = TRIREME_SYNC_NONE;
-		conf.clients_max = 4;
-		conf.client_id_base = life < 5 ? 0 : (uint64_t)life << 40;
-		cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
-		eal_test_running = t;
 		trireme_thread_online();
 		for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
 			struct trireme_client *cl[4];

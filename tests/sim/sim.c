@@ -324,12 +324,12 @@ sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_out *
 	net_send(s, r, column, out);
 	{
 		uint64_t paced = n->rep.col[column].stats.paced;
+		bool deaf = false;
 
-		if (paced > n->paced_seen[column]) {
-			for (unsigned q = 0; q < TR_REPLICAS; q++)
-				if (q != r && s->deaf_until[q] > s->now)
-					s->st.deaf_paced += paced - n->paced_seen[column];
-		}
+		for (unsigned q = 0; q < TR_REPLICAS; q++)
+			deaf |= q != r && s->deaf_until[q] > s->now;
+		if (deaf)
+			s->st.deaf_paced += paced - n->paced_seen[column];
 		n->paced_seen[column] = paced;
 	}
 	if (atomic_load(&n->rep.shared.violation) && !n->violation_seen) {
