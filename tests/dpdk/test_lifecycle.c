@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -25,6 +26,7 @@
 #include "internal.h" /* violation(): the engine's own stop */
 #include "runtime.h"  /* struct trireme: to reach a replica's engine */
 #include "trireme.h"
+#include "trireme_proto.h"
 
 #define SEC 1000000000ull
 
@@ -891,4 +893,103 @@ Test(lifecycle, a_full_client_table_refuses_new_clients_cleanly)
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
+}
+
+/* One request datagram of remote client rid to port (127.0.0.1). */
+static void
+remote_send(int fd, uint16_t port, uint64_t rid, uint64_t seq, uint8_t op, const char *val)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct trp_req q = {.seq = seq, .op = op, .window = 4, .key = (const uint8_t *)"rk",
+			    .key_len = 2, .val = (const uint8_t *)val,
+			    .val_len = (uint16_t)(val != NULL ? strlen(val) : 0)};
+	uint8_t buf[128];
+	size_t len;
+
+	trp_put_hdr(buf, TRP_MAGIC_REQ, 1, rid);
+	len = TRP_HDR_LEN + trp_put_request(buf + TRP_HDR_LEN, &q);
+	cr_assert_eq(sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
+}
+
+/* The next reply datagram's one reply, within timeout_ms; false if none. */
+static bool
+remote_recv(int fd, int timeout_ms, struct trp_reply *out)
+{
+	static uint8_t buf[2048];
+	struct trp_reply reps[TRP_REQS_MAX];
+	unsigned n;
+	ssize_t len;
+
+	if (!readable(fd, timeout_ms))
+		return false;
+	len = recv(fd, buf, sizeof(buf), 0);
+	cr_assert_gt(len, 0);
+	cr_assert_eq(trp_parse_replies(buf, (size_t)len, reps, &n), 0, "a malformed reply");
+	cr_assert_eq(n, 1);
+	*out = reps[0];
+	return true;
+}
+
+/* Remote clients' exactly once (remote.c, trireme_proto.h), one table entry:
+ * a retry of a seq still outstanding is neither answered nor submitted again
+ * (one answer, when it commits); while it is outstanding, its entry is not
+ * given to another client, however long it waits (TRP_ST_BUSY); the retry of
+ * a completed seq gets the same answer again (a del that found its key says
+ * so again, and deletes nothing twice). */
+Test(lifecycle, remote_retries_are_answered_once, .timeout = 60)
+{
+	struct trireme_conf conf;
+	struct trireme *t;
+	struct trp_reply rep;
+	struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	char err[256];
+	uint16_t port;
+	int fd;
+
+	trireme_conf_default(&conf);
+	conf.serve_clients = 1;
+	conf.udp_port_base = (uint16_t)(20000 + (getpid() % 4000) * 8); /* ours alone */
+	port = (uint16_t)(conf.udp_port_base + TRP_PORT_OFFSET); /* replica 0 */
+	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+	eal_test_running = t;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0);
+
+	/* No quorum: the set stays outstanding; its retry is not answered. */
+	cr_assert_eq(trireme_replica_pause(t, 1), 0);
+	cr_assert_eq(trireme_replica_pause(t, 2), 0);
+	remote_send(fd, port, 11, 1, TRP_SET, "v");
+	cr_assert_not(remote_recv(fd, 300, &rep), "answered without a quorum: status %u",
+		      rep.status);
+	remote_send(fd, port, 11, 1, TRP_SET, "v");
+	cr_assert_not(remote_recv(fd, 300, &rep), "a retry of an outstanding set answered "
+		      "before it committed: status %u", rep.status);
+	/* Past TRP_IDLE_S, another client: the one entry still has the set. */
+	usleep((TRP_IDLE_S * 1000 + 300) * 1000);
+	remote_send(fd, port, 22, 1, TRP_SET, "w");
+	cr_assert(remote_recv(fd, 2000, &rep), "no answer to a client the full table refuses");
+	cr_assert(rep.client == 22 && rep.seq == 1 && rep.status == TRP_ST_BUSY,
+		  "client %lu seq %lu status %u: an entry with a command outstanding was "
+		  "given to another client", (unsigned long)rep.client, (unsigned long)rep.seq,
+		  rep.status);
+	/* A peer back: one answer, the set's. */
+	cr_assert_eq(trireme_replica_resume(t, 1), 0);
+	cr_assert(remote_recv(fd, 10000, &rep), "the set never answered");
+	cr_assert(rep.client == 11 && rep.seq == 1 && rep.status == TRP_ST_OK, "status %u",
+		  rep.status);
+	cr_assert_not(remote_recv(fd, 300, &rep), "a second answer to seq %lu: the retry was "
+		      "submitted again", (unsigned long)rep.seq);
+	/* A del found the key; its retry says so again. */
+	remote_send(fd, port, 11, 2, TRP_DEL, NULL);
+	cr_assert(remote_recv(fd, 10000, &rep));
+	cr_assert(rep.seq == 2 && rep.status == TRP_ST_OK && rep.found, "status %u found %d",
+		  rep.status, rep.found);
+	remote_send(fd, port, 11, 2, TRP_DEL, NULL);
+	cr_assert(remote_recv(fd, 10000, &rep));
+	cr_assert(rep.seq == 2 && rep.status == TRP_ST_OK && rep.found,
+		  "the retry of a completed del: status %u found %d (executed again)",
+		  rep.status, rep.found);
+	close(fd);
+	eal_test_stop(t);
 }

@@ -287,7 +287,8 @@ Test(wal, segments_rotation_and_older_damage)
 	close(dirfd);
 }
 
-/* Behind a snapshot: the oldest segments whose slots it holds go, in order. */
+/* Behind a snapshot: the oldest segments whose slots it holds go, in order;
+ * the slot at the frontier is not in it. */
 Test(wal, trim_behind_snapshot)
 {
 	struct tr_wal w;
@@ -300,8 +301,13 @@ Test(wal, trim_behind_snapshot)
 
 	write_log(dirfd, 4 * per_seg + 1, 3, SEG_SMALL, &w);
 	cr_assert_eq(w.nclosed, 4);
-	/* Frontier inside segment 3: segments 1 and 2 go. */
-	cr_assert_eq(tr_wal_trim(&w, w.seq, 2 * per_seg + 1), 2);
+	/* Frontier at segment 2's last slot: that slot is not applied (the
+	 * snapshot holds slots below the frontier), so only segment 1 goes. */
+	cr_assert_eq(tr_wal_trim(&w, w.seq, 2 * per_seg - 1), 1,
+		     "a segment holding the slot at the frontier was trimmed");
+	cr_assert_eq(access(seg_file(2), F_OK), 0);
+	/* Frontier inside segment 3: segment 2 goes too. */
+	cr_assert_eq(tr_wal_trim(&w, w.seq, 2 * per_seg + 1), 1);
 	cr_assert_eq(access(seg_file(1), F_OK), -1);
 	cr_assert_eq(access(seg_file(3), F_OK), 0);
 	/* Numbered at or above below_seq: kept whatever the frontier. */
