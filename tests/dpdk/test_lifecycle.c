@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -992,4 +993,107 @@ Test(lifecycle, remote_retries_are_answered_once, .timeout = 60)
 		  rep.status, rep.found);
 	close(fd);
 	eal_test_stop(t);
+}
+
+/* Parks replica r's column tasks and applier at the top of their passes (as
+ * an install does): the test thread may then play the applier's part. */
+static void
+hold_replica(struct rt_replica *r)
+{
+	atomic_store(&r->parked, 0);
+	atomic_store(&r->hold, true);
+	while ((atomic_load(&r->parked) & RT_PARK_ALL) != RT_PARK_ALL)
+		sched_yield();
+}
+
+/* §12 S1 with a disk (applier.c, durable.c): an answer reveals its commit,
+ * so it is held until the commits applied up to it are synced. Replica 0
+ * parked, the test plays its applier: the completion of a set at lsn L of
+ * column 0, with the commits below L synced and not L's, is not answered;
+ * a completion of another seq on the same command slot (a late duplicate,
+ * §8) does not answer it either; once L is synced, it is answered. */
+Test(lifecycle, an_answer_waits_for_the_sync_of_its_commit)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
+				.val_len = 1};
+	struct trireme *t;
+	struct rt_replica *r;
+	struct trireme_client *c;
+	struct tr_completion d = {.op = TR_OP_SET, .res = {.status = TR_ST_OK}, .column = 0};
+	struct trireme_done done;
+	uint64_t lsn;
+
+	cr_assert_not_null(mkdtemp(dir));
+	t = start_on(dir);
+	r = &t->reps[0];
+	cr_assert_not_null(c = trireme_client_new(t, 0, 4));
+	cr_assert_eq(trireme_submit(c, &op, 1), 0);
+	cr_assert_eq(wait_one(c).status, 0);
+	hold_replica(r);
+	cr_assert_eq(trireme_submit(c, &op, 2), 0); /* queued: its task is parked */
+	lsn = atomic_load(&r->eng.shared.applied[0]);
+	for (unsigned col = 0; col < TRIREME_REPLICAS; col++)
+		atomic_store(&r->dur.synced[col], atomic_load(&r->eng.shared.applied[col]));
+	d.client_id = trireme_client_id(c);
+	d.seq = c->next_seq - 1;
+	d.lsn = lsn;
+	r->applier.complete(r->applier.ctx, &d);
+	rt_durable_release(r);
+	cr_assert_eq(trireme_poll(c, &done, 1), 0, "answered before its commit (column 0, "
+		     "lsn %lu) was synced", (unsigned long)lsn);
+	rt_applier_release(r, d.client_id, d.seq + c->window);
+	cr_assert_eq(trireme_poll(c, &done, 1), 0, "answered by the release of seq %lu",
+		     (unsigned long)(d.seq + c->window));
+	atomic_store(&r->dur.synced[0], lsn + 1);
+	rt_durable_release(r);
+	cr_assert_eq(trireme_poll(c, &done, 1), 1, "not answered once its commit was synced");
+	cr_assert(done.tag == 2 && done.status == 0, "tag %lu status %d",
+		  (unsigned long)done.tag, done.status);
+	atomic_store(&r->hold, false);
+	trireme_client_free(c);
+	eal_test_stop(t);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* §12 S1: a column whose log write fails does not publish what it would have
+ * synced (durable.c rt_durable_gate): its held answers never go, and the
+ * task sends nothing. Replica 0 parked, its column 0 log broken under it (a
+ * read-only descriptor in place of the segment's), a record appended: the
+ * gate refuses and synced stays where it was. */
+Test(lifecycle, a_failed_sync_publishes_nothing)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
+				.val_len = 1};
+	struct tr_durable_rec rec = {.kind = TR_DURABLE_KNOWN, .column = 0};
+	struct trireme *t;
+	struct rt_replica *r;
+	struct trireme_client *c;
+	uint64_t committed;
+	int bad;
+
+	cr_assert_not_null(mkdtemp(dir));
+	t = start_on(dir);
+	r = &t->reps[0];
+	cr_assert_not_null(c = trireme_client_new(t, 0, 4));
+	cr_assert_eq(trireme_submit(c, &op, 1), 0);
+	cr_assert_eq(wait_one(c).status, 0);
+	hold_replica(r);
+	committed = r->tasks[0].col->committed;
+	cr_assert_gt(committed, 0);
+	atomic_store(&r->dur.synced[0], 0);
+	cr_assert_eq(tr_wal_append(&r->dur.wal[0], &rec), 0);
+	bad = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	cr_assert(bad >= 0 && dup2(bad, r->dur.wal[0].fd) == r->dur.wal[0].fd);
+	close(bad);
+	cr_assert_not(rt_durable_gate(&r->tasks[0]), "a failed sync let the task send");
+	cr_assert_eq(atomic_load(&r->dur.synced[0]), 0, "synced published (%lu) although its "
+		     "sync failed", (unsigned long)atomic_load(&r->dur.synced[0]));
+	atomic_store(&r->hold, false);
+	trireme_client_free(c);
+	eal_test_stop(t);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
 }
