@@ -21,6 +21,7 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_log.h>
 
 #include "eal_test.h"
@@ -1096,4 +1097,53 @@ Test(lifecycle, a_failed_sync_publishes_nothing)
 	eal_test_stop(t);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
+}
+
+/* Replica 0's malformed frames so far. */
+static uint64_t
+malformed(struct trireme *t)
+{
+	struct trireme_replica_stats s;
+
+	cr_assert_eq(trireme_replica_stats(t, 0, &s), 0);
+	return s.drops_malformed;
+}
+
+/* A frame whose header does not match the port and queue it came by (worker.c:
+ * another column's, or another sender's) is malformed: counted, never given
+ * to a column's engine. Replica 1 held, the test sends on its port to
+ * replica 0's column 0 two frames of one READ_INDEX, one naming column 1
+ * and one naming replica 2 as its sender. */
+Test(lifecycle, a_frame_naming_another_column_or_sender_is_dropped)
+{
+	static const uint8_t lie[2][2] = {{1, 1}, {0, 2}}; /* header column, from */
+	struct trireme *t = start(64);
+	struct rt_replica *r1 = &t->reps[1];
+
+	hold_replica(r1); /* its tasks leave its port's queues to the test */
+	for (unsigned i = 0; i < 2; i++) {
+		struct tr_frame_hdr hdr = {.cluster_id = r1->limits.cluster_id, .from = lie[i][1],
+					   .to = 0, .column = lie[i][0],
+					   .inc = tr_replica_inc(&r1->eng)};
+		struct rte_mbuf *m = rte_pktmbuf_alloc(r1->pool);
+		struct tr_msg q = {.type = TR_MSG_READ_INDEX};
+		struct tr_frame_writer fw;
+		uint64_t was = malformed(t), deadline = mono_ns(CLOCK_MONOTONIC) + 5 * SEC;
+		size_t len;
+
+		cr_assert_not_null(m);
+		cr_assert_eq(tr_frame_begin(&fw, tr_net_payload(m), tr_net_payload_cap(m, &r1->net),
+					    &hdr), 0);
+		cr_assert_eq(tr_frame_add(&fw, &q), 0);
+		len = tr_frame_end(&fw);
+		cr_assert_eq(tr_net_build(m, &r1->net, 1, 0, 0, (uint16_t)len), 0);
+		/* The ring mesh: replica 1's queue to (replica 0, column 0). */
+		cr_assert_eq(rte_eth_tx_burst(r1->port, 0, &m, 1), 1);
+		while (malformed(t) == was && mono_ns(CLOCK_MONOTONIC) < deadline)
+			usleep(1000);
+		cr_assert_eq(malformed(t), was + 1, "a frame naming column %u from replica %u "
+			     "on column 0's port from replica 1 was taken", lie[i][0], lie[i][1]);
+	}
+	atomic_store(&r1->hold, false);
+	eal_test_stop(t);
 }
