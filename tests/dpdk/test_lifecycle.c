@@ -1147,3 +1147,41 @@ Test(lifecycle, a_frame_naming_another_column_or_sender_is_dropped)
 	atomic_store(&r1->hold, false);
 	eal_test_stop(t);
 }
+
+/* A local read answers from its own replica's applied state (the weaker
+ * mode), however far behind: replica 2 held, a set committed by replicas 0
+ * and 1 is found at replica 0 and not at replica 2, through
+ * trireme_read_local and through a client's TRIREME_READ_LOCAL get; once
+ * replica 2 goes on, it finds it too. */
+Test(lifecycle, a_local_read_reads_its_own_replica)
+{
+	struct trireme *t = start(64);
+	struct trireme_client *c0 = trireme_client_new(t, 0, 4), *c2 = trireme_client_new(t, 2, 4);
+	struct trireme_op set = {.kind = TRIREME_SET, .key = "lk", .key_len = 2, .val = "v",
+				 .val_len = 1};
+	struct trireme_op get = {.kind = TRIREME_GET, .read_mode = TRIREME_READ_LOCAL,
+				 .key = "lk", .key_len = 2};
+	struct trireme_done d;
+	char got[8];
+	uint32_t len;
+
+	cr_assert(c0 != NULL && c2 != NULL);
+	trireme_thread_online();
+	hold_replica(&t->reps[2]);
+	cr_assert_eq(trireme_submit(c0, &set, 1), 0);
+	cr_assert_eq(wait_one(c0).status, 0);
+	cr_assert_eq(trireme_read_local(t, 0, "lk", 2, got, sizeof(got), &len), 0);
+	cr_assert_eq(trireme_read_local(t, 2, "lk", 2, got, sizeof(got), &len), 1,
+		     "replica 2, held, finds a set it never applied");
+	cr_assert_eq(trireme_submit(c2, &get, 2), 0);
+	cr_assert_eq(trireme_poll(c2, &d, 1), 1);
+	cr_assert(d.status == 0 && !d.found, "a local get at replica 2, held, finds a set it "
+		  "never applied (status %d)", d.status);
+	atomic_store(&t->reps[2].hold, false);
+	eal_test_converge(t, 10 * SEC);
+	cr_assert_eq(trireme_submit(c2, &get, 3), 0);
+	cr_assert_eq(trireme_poll(c2, &d, 1), 1);
+	cr_assert(d.status == 0 && d.found && d.val_len == 1);
+	trireme_thread_offline();
+	eal_test_stop(t);
+}
