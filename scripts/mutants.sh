@@ -37,9 +37,11 @@ DURABLE=tests/sim/test_durable
 ACCEPT=tests/test_accept
 HEAL=tests/sim/test_heal
 CATCHUP=tests/test_catchup
+WAL=tests/test_wal
+LIFE=tests/dpdk/test_lifecycle # DPDK (EAL in-process): one test at a time
 targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules
 	tests/sim/test_sim tests/sim/test_reads tests/sim/test_durable tests/test_accept
-	tests/sim/test_heal tests/test_catchup)
+	tests/sim/test_heal tests/test_catchup tests/test_wal tests/dpdk/test_lifecycle)
 
 # name | kind (variant: enum bit name; sed: file) | perl substitution (sed) | tests
 mutations=(
@@ -85,6 +87,26 @@ mutations=(
 	"§11: K from the own known only (Q2)|variant:TR_VARIANT_READ_OWN_KNOWN_ONLY||$SIM:sim/barrier_reads_under_faults $READS:reads/a_read_taken_after_the_send_waits_for_the_next_barrier"
 	"§11: a read shares an earlier barrier (Q1)|variant:TR_VARIANT_READ_SHARE_EARLY||$READS:reads/a_read_taken_after_the_send_waits_for_the_next_barrier"
 	"§11: known_q not merged (Q2)|variant:TR_VARIANT_READ_NO_MERGE||$READS:reads/q2_merge_recovers_a_slot_only_the_crashed_peer_knew"
+	# The runtime (dpdk/): names start "rt: " (scripts/mutants.sh "rt: " runs
+	# them alone). A '|' in a pattern is written \x7c (the field separator).
+	"rt: S1: held answers go before their frontier is synced|sed:dpdk/durable.c|s/\t\tif \(c < TR_COLUMNS\)\n\t\t\treturn;/\t\tif (0 \&\& c < TR_COLUMNS)\n\t\t\treturn;/|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
+	"rt: S1: an answer's frontier without its own slot|sed:dpdk/durable.c|s/\t\te->frontier\[d->column\] = d->lsn \+ 1;\n//|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
+	"rt: S1: synced published before the sync|sed:dpdk/durable.c|s/\tif \(tr_wal_sync\(&d->wal\[k->column\]\) != 0 /\tatomic_store_explicit(\&d->synced[k->column], k->col->committed, memory_order_release);\n\tif (tr_wal_sync(\&d->wal[k->column]) != 0 /|$LIFE:lifecycle/a_failed_sync_publishes_nothing"
+	"rt: a completion taken for another seq of the slot (§8)|sed:dpdk/applier.c|s/if \(cmd->seq != seq \x7c\x7c/if (/|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
+	"rt: an answer never wakes its client|sed:dpdk/applier.c|s/\tr->wake\[r->nwake\+\+\] = c;\n//|$LIFE:lifecycle/wait_times_out_then_completes"
+	"rt: FULL answered as done|sed:dpdk/applier.c|s/d->res.status == TR_ST_FULL \? -TRIREME_EFULL/d->res.status == TR_ST_FULL ? 0/|$LIFE:lifecycle/a_full_client_table_refuses_new_clients_cleanly"
+	"rt: a local get from another replica|sed:dpdk/client.c|s/kv = rcu_dereference\(c->rep->kv\);/kv = rcu_dereference(c->t->reps[0].kv);/|$LIFE:lifecycle/a_local_read_reads_its_own_replica"
+	"rt: trireme_read_local from another replica|sed:dpdk/client.c|s/kv = rcu_dereference\(r->kv\);/kv = rcu_dereference(t->reps[0].kv);/|$LIFE:lifecycle/a_local_read_reads_its_own_replica"
+	"rt: remote: an outstanding retry answered|sed:dpdk/remote.c|s/\t\tif \(s->state == RM_PENDING\) \{/\t\tif (0) {/|$LIFE:lifecycle/remote_retries_are_answered_once"
+	"rt: remote: a completed retry submitted again|sed:dpdk/remote.c|s/if \(s->op != TRP_GET\) \{/if (0) {/|$LIFE:lifecycle/remote_retries_are_answered_once"
+	"rt: remote: an entry with commands outstanding given away|sed:dpdk/remote.c|s/if \(e->pending == 0 && now_ns/if (now_ns/|$LIFE:lifecycle/remote_retries_are_answered_once"
+	"rt: a frame naming another column taken|sed:dpdk/worker.c|s/hdr.column != rx.column \x7c\x7c //|$LIFE:lifecycle/a_frame_naming_another_column_or_sender_is_dropped"
+	"rt: a frame naming another sender taken|sed:dpdk/worker.c|s/ \x7c\x7c hdr.from != rx.from\) \{/) {/|$LIFE:lifecycle/a_frame_naming_another_column_or_sender_is_dropped"
+	"rt: S3: an older segment's bad end taken as torn|sed:dpdk/wal.c|s/if \(!newest \x7c\x7c valid_after/if (valid_after/|$WAL:wal/segments_rotation_and_older_damage"
+	"rt: S3: damage before valid records taken as torn|sed:dpdk/wal.c|s/valid_after\(p, tail \+ 1, end\)\)/(0 \&\& valid_after(p, tail + 1, end)))/|$WAL:wal/mid_log_damage_detected"
+	"rt: the segment of the frontier's slot trimmed|sed:dpdk/wal.c|s/max_lsn < frontier/max_lsn <= frontier/|$WAL:wal/trim_behind_snapshot"
+	"rt: superblock: the older copy chosen|sed:dpdk/datadir.c|s/s\[0\].seq > s\[1\].seq/s[0].seq < s[1].seq/|$WAL:datadir/superblock_newest_valid_copy_wins"
+	"rt: superblock: one copy always overwritten|sed:dpdk/datadir.c|s/\(unsigned\)\(s.seq & 1\)/0u/|$WAL:datadir/superblock_newest_valid_copy_wins"
 )
 
 start=$(date +%s)
@@ -96,7 +118,7 @@ meson setup -Dwerror=false "$build" "$tree" >/dev/null # a mutant may warn
 
 pristine() {
 	local f
-	for f in engine/*.c engine/*.h; do
+	for f in engine/*.c engine/*.h dpdk/*.c dpdk/*.h; do
 		cp "$src/$f" "$tree/$f"
 	done
 }
