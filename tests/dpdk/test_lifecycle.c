@@ -938,7 +938,8 @@ remote_recv(int fd, int timeout_ms, struct trp_reply *out)
  * (one answer, when it commits); while it is outstanding, its entry is not
  * given to another client, however long it waits (TRP_ST_BUSY); the retry of
  * a completed seq gets the same answer again (a del that found its key says
- * so again, and deletes nothing twice). */
+ * so again, and deletes nothing twice), until TRP_WINDOW_MAX later seqs took
+ * its slot: then it is too old. */
 Test(lifecycle, remote_retries_are_answered_once, .timeout = 60)
 {
 	struct trireme_conf conf;
@@ -992,6 +993,17 @@ Test(lifecycle, remote_retries_are_answered_once, .timeout = 60)
 	cr_assert(rep.seq == 2 && rep.status == TRP_ST_OK && rep.found,
 		  "the retry of a completed del: status %u found %d (executed again)",
 		  rep.status, rep.found);
+	/* TRP_WINDOW_MAX seqs later, the del's slot holds another outcome: its
+	 * retry is too old (outcome unknown), never executed again. */
+	for (uint64_t seq = 3; seq <= 2 + TRP_WINDOW_MAX; seq++) {
+		remote_send(fd, port, 11, seq, TRP_SET, "v");
+		cr_assert(remote_recv(fd, 10000, &rep) && rep.seq == seq &&
+			  rep.status == TRP_ST_OK, "seq %lu", (unsigned long)seq);
+	}
+	remote_send(fd, port, 11, 2, TRP_DEL, NULL);
+	cr_assert(remote_recv(fd, 10000, &rep));
+	cr_assert(rep.seq == 2 && rep.status == TRP_ST_TOO_OLD, "the retry of seq 2 after seq "
+		  "%u: status %u found %d", 2 + TRP_WINDOW_MAX, rep.status, rep.found);
 	close(fd);
 	eal_test_stop(t);
 }
@@ -1099,36 +1111,40 @@ Test(lifecycle, a_failed_sync_publishes_nothing)
 	cr_assert_eq(system(cmd), 0);
 }
 
-/* Replica 0's malformed frames so far. */
+/* Replica 0's drops so far: malformed frames, and packets refused before
+ * (tr_net_parse: counted by reason, drops_foreign sums them). */
 static uint64_t
-malformed(struct trireme *t)
+dropped(struct trireme *t, bool foreign)
 {
 	struct trireme_replica_stats s;
 
 	cr_assert_eq(trireme_replica_stats(t, 0, &s), 0);
-	return s.drops_malformed;
+	return foreign ? s.drops_foreign : s.drops_malformed;
 }
 
 /* A frame whose header does not match the port and queue it came by (worker.c:
  * another column's, or another sender's) is malformed: counted, never given
- * to a column's engine. Replica 1 held, the test sends on its port to
- * replica 0's column 0 two frames of one READ_INDEX, one naming column 1
- * and one naming replica 2 as its sender. */
+ * to a column's engine; a packet tr_net_parse refuses is counted too. Replica
+ * 1 held, the test sends on its port to replica 0's column 0 frames of one
+ * READ_INDEX: one naming column 1, one naming replica 2 as its sender, and
+ * one true to its port but with a bad IP checksum. */
 Test(lifecycle, a_frame_naming_another_column_or_sender_is_dropped)
 {
-	static const uint8_t lie[2][2] = {{1, 1}, {0, 2}}; /* header column, from */
+	static const uint8_t lie[3][2] = {{1, 1}, {0, 2}, {0, 1}}; /* header column, from */
 	struct trireme *t = start(64);
 	struct rt_replica *r1 = &t->reps[1];
 
 	hold_replica(r1); /* its tasks leave its port's queues to the test */
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned i = 0; i < 3; i++) {
 		struct tr_frame_hdr hdr = {.cluster_id = r1->limits.cluster_id, .from = lie[i][1],
 					   .to = 0, .column = lie[i][0],
 					   .inc = tr_replica_inc(&r1->eng)};
 		struct rte_mbuf *m = rte_pktmbuf_alloc(r1->pool);
 		struct tr_msg q = {.type = TR_MSG_READ_INDEX};
 		struct tr_frame_writer fw;
-		uint64_t was = malformed(t), deadline = mono_ns(CLOCK_MONOTONIC) + 5 * SEC;
+		bool bad_ip = i == 2;
+		uint64_t was = dropped(t, bad_ip), other = dropped(t, !bad_ip);
+		uint64_t deadline = mono_ns(CLOCK_MONOTONIC) + 5 * SEC;
 		size_t len;
 
 		cr_assert_not_null(m);
@@ -1137,12 +1153,16 @@ Test(lifecycle, a_frame_naming_another_column_or_sender_is_dropped)
 		cr_assert_eq(tr_frame_add(&fw, &q), 0);
 		len = tr_frame_end(&fw);
 		cr_assert_eq(tr_net_build(m, &r1->net, 1, 0, 0, (uint16_t)len), 0);
+		if (bad_ip) /* the IPv4 header checksum, after the Ethernet header */
+			rte_pktmbuf_mtod(m, uint8_t *)[14 + 10] ^= 0xff;
 		/* The ring mesh: replica 1's queue to (replica 0, column 0). */
 		cr_assert_eq(rte_eth_tx_burst(r1->port, 0, &m, 1), 1);
-		while (malformed(t) == was && mono_ns(CLOCK_MONOTONIC) < deadline)
+		while (dropped(t, bad_ip) == was && mono_ns(CLOCK_MONOTONIC) < deadline)
 			usleep(1000);
-		cr_assert_eq(malformed(t), was + 1, "a frame naming column %u from replica %u "
-			     "on column 0's port from replica 1 was taken", lie[i][0], lie[i][1]);
+		cr_assert_eq(dropped(t, bad_ip), was + 1, "frame %u (column %u from replica %u, "
+			     "on column 0's port from replica 1%s) was taken", i, lie[i][0],
+			     lie[i][1], bad_ip ? ", bad IP checksum" : "");
+		cr_assert_eq(dropped(t, !bad_ip), other);
 	}
 	atomic_store(&r1->hold, false);
 	eal_test_stop(t);
