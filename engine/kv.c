@@ -28,14 +28,27 @@ rotl64(uint64_t x, unsigned r)
 	return x << r | x >> (64 - r);
 }
 
+/* hash_word in two halves: the word's own mixing, then the chain's step,
+ * so that one word mixed once can step two chains (kv_hashes). */
 static inline uint64_t
-hash_word(uint64_t h, uint64_t w)
+word_mix(uint64_t w)
 {
 	w *= HASH_K1;
 	w = rotl64(w, 31);
-	w *= HASH_K2;
-	h ^= w;
+	return w * HASH_K2;
+}
+
+static inline uint64_t
+chain_step(uint64_t h, uint64_t mixed)
+{
+	h ^= mixed;
 	return rotl64(h, 27) * 5 + 0x52dce729;
+}
+
+static inline uint64_t
+hash_word(uint64_t h, uint64_t w)
+{
+	return chain_step(h, word_mix(w));
 }
 
 static inline uint64_t
@@ -79,6 +92,36 @@ inline uint64_t
 tr_kv_key_hash(const uint8_t *key, uint16_t key_len)
 {
 	return fmix64(hash_bytes(hash_word(HASH_SEED, key_len), key, key_len));
+}
+
+/* tr_kv_pair_hash, and the key's tr_kv_key_hash in *key_hash, in one walk
+ * over the key: each of its words mixed once for both chains. */
+static inline uint64_t
+kv_hashes(const uint8_t *key, uint16_t key_len, const uint8_t *val, uint32_t val_len,
+	  uint64_t *key_hash)
+{
+	uint64_t hk = hash_word(HASH_SEED, key_len);
+	uint64_t hp = hash_word(HASH_SEED, (uint64_t)key_len | (uint64_t)val_len << 16);
+	const uint8_t *p = key;
+	size_t len = key_len;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t m = word_mix(ld_u64(p));
+
+		hk = chain_step(hk, m);
+		hp = chain_step(hp, m);
+	}
+	if (len > 0) {
+		uint64_t tail = 0, m;
+
+		for (size_t i = 0; i < len; i++)
+			tail |= (uint64_t)p[i] << (8 * i);
+		m = word_mix(tail);
+		hk = chain_step(hk, m);
+		hp = chain_step(hp, m);
+	}
+	*key_hash = fmix64(hk);
+	return fmix64(hash_bytes(hp, val, val_len));
 }
 
 const char *
@@ -267,15 +310,22 @@ kv_read(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 /* Performs a write on the store and keeps the digest. Returns the status;
  * TR_ST_FULL means nothing changed. */
 static inline uint8_t
-kv_write(struct tr_sm *sm, const struct tr_cmd *cmd)
+kv_write(struct tr_sm *sm, const struct tr_cmd *cmd, const uint64_t *key_hash)
 {
 	uint64_t old = 0;
 
 	if (cmd->op == TR_OP_SET) {
-		uint64_t pair = tr_kv_pair_hash(cmd->key, cmd->key_len, cmd->val, cmd->val_len);
+		uint64_t kh, pair;
 
-		if (sm->ops->set(sm->store, cmd->key, cmd->key_len, cmd->val, cmd->val_len, pair,
-				 &old) != 0)
+		/* The key hashed once: with the pair, or before (a prefetch). */
+		if (key_hash != NULL) {
+			kh = *key_hash;
+			pair = tr_kv_pair_hash(cmd->key, cmd->key_len, cmd->val, cmd->val_len);
+		} else {
+			pair = kv_hashes(cmd->key, cmd->key_len, cmd->val, cmd->val_len, &kh);
+		}
+		if (sm->ops->set(sm->store, cmd->key, cmd->key_len, kh, cmd->val, cmd->val_len,
+				 pair, &old) != 0)
 			return TR_ST_FULL;
 		sm->digest -= old;
 		sm->digest += pair;
@@ -308,7 +358,7 @@ kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_r
 {
 	if (sm->ops->prefetch == NULL || n == 1) {
 		for (unsigned i = 0; i < n; i++)
-			res[i].status = kv_write(sm, &cmds[i]);
+			res[i].status = kv_write(sm, &cmds[i], NULL);
 		return;
 	}
 	uint64_t hash[TR_SM_BATCH_MAX]; /* each key hashed once for both stages */
@@ -322,7 +372,7 @@ kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_r
 	for (unsigned i = 0; i < n; i++) {
 		kv_prefetch(sm, hash, n, i + KV_PREFETCH_BUCKET, 0);
 		kv_prefetch(sm, hash, n, i + KV_PREFETCH_PAIR, 1);
-		res[i].status = kv_write(sm, &cmds[i]);
+		res[i].status = kv_write(sm, &cmds[i], &hash[i]);
 	}
 }
 
@@ -1021,6 +1071,31 @@ table_home(const struct tr_table *t, const uint8_t *key, uint16_t key_len)
 	return (uint32_t)tr_kv_key_hash(key, key_len) & (t->cells_max - 1);
 }
 
+/* Keys and values of a few words (the usual ones) compared and copied
+ * inline, as two words that may overlap: no call into the C library. */
+static inline bool
+bytes_equal(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	if (len >= 8 && len <= 16)
+		return ld_u64(a) == ld_u64(b) && ld_u64(a + len - 8) == ld_u64(b + len - 8);
+	return len == 0 || memcmp(a, b, len) == 0;
+}
+
+static inline void
+bytes_copy(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	if (len >= 8 && len <= 16) {
+		uint64_t x, y;
+
+		memcpy(&x, src, 8);
+		memcpy(&y, src + len - 8, 8);
+		memcpy(dst, &x, 8);
+		memcpy(dst + len - 8, &y, 8);
+	} else if (len > 0) {
+		memcpy(dst, src, len);
+	}
+}
+
 size_t
 tr_table_mem_bytes(uint32_t cells_max, uint16_t key_max, uint32_t val_max)
 {
@@ -1049,13 +1124,14 @@ struct probe {
 	uint32_t empty; /* the empty cell that ended the search, or cells_max */
 };
 
-/* Walks the key's probe path; stops at the key, at an empty cell, or after
- * cells_max cells, so it always terminates. */
-static void
-table_probe(const struct tr_table *t, const uint8_t *key, uint16_t key_len, struct probe *p)
+/* Walks the path of the key whose tr_kv_key_hash is hash; stops at the
+ * key, at an empty cell, or after cells_max cells, so it always terminates. */
+static inline void
+table_probe(const struct tr_table *t, const uint8_t *key, uint16_t key_len, uint64_t hash,
+	    struct probe *p)
 {
 	uint32_t mask = t->cells_max - 1;
-	uint32_t i = table_home(t, key, key_len);
+	uint32_t i = (uint32_t)hash & mask;
 	uint32_t n;
 
 	p->found = p->tomb = p->empty = t->cells_max;
@@ -1073,8 +1149,7 @@ table_probe(const struct tr_table *t, const uint8_t *key, uint16_t key_len, stru
 				p->tomb = i;
 			break;
 		default:
-			if (cell_key_len(c) == key_len &&
-			    (key_len == 0 || memcmp(cell_key(c), key, key_len) == 0)) {
+			if (cell_key_len(c) == key_len && bytes_equal(cell_key(c), key, key_len)) {
 				p->found = i;
 				return;
 			}
@@ -1168,10 +1243,8 @@ cell_write(struct tr_table *t, uint32_t i, const uint8_t *key, uint16_t key_len,
 	memcpy(c + CELL_OFF_VAL_LEN, &val_len, sizeof(val_len));
 	memcpy(c + CELL_OFF_KEY_LEN, &key_len, sizeof(key_len));
 	c[CELL_OFF_STATE] = CELL_USED;
-	if (key_len > 0)
-		memcpy(cell_key(c), key, key_len);
-	if (val_len > 0)
-		memcpy(cell_val(t, c), val, val_len);
+	bytes_copy(cell_key(c), key, key_len);
+	bytes_copy(cell_val(t, c), val, val_len);
 }
 
 static int
@@ -1182,7 +1255,7 @@ table_get(void *store, const uint8_t *key, uint16_t key_len, const uint8_t **val
 	struct probe p;
 	uint8_t *c;
 
-	table_probe(t, key, key_len, &p);
+	table_probe(t, key, key_len, tr_kv_key_hash(key, key_len), &p);
 	if (p.found == t->cells_max)
 		return -1;
 	c = cell_at(t, p.found);
@@ -1202,7 +1275,7 @@ cell_pair_hash(const struct tr_table *t, uint32_t i)
 }
 
 static int
-table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
+table_set(void *store, const uint8_t *key, uint16_t key_len, uint64_t hash, const uint8_t *val,
 	  uint32_t val_len, uint64_t pair, uint64_t *old)
 {
 	struct tr_table *t = store;
@@ -1211,7 +1284,7 @@ table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	*old = 0;
 	if (key_len > t->key_max || val_len > t->val_max)
 		return -1;
-	table_probe(t, key, key_len, &p);
+	table_probe(t, key, key_len, hash, &p);
 	if (p.found != t->cells_max) {
 		/* Overwriting an existing key is always allowed. */
 		*old = cell_pair_hash(t, p.found);
@@ -1230,7 +1303,7 @@ table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 		table_purge(t);
 		if (t->used >= table_limit(t))
 			return -1;
-		table_probe(t, key, key_len, &p);
+		table_probe(t, key, key_len, hash, &p);
 		assert(p.found == t->cells_max && p.tomb == t->cells_max);
 		if (p.empty == t->cells_max)
 			return -1;
@@ -1249,7 +1322,7 @@ table_del(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old)
 	uint32_t i;
 
 	*old = 0;
-	table_probe(t, key, key_len, &p);
+	table_probe(t, key, key_len, tr_kv_key_hash(key, key_len), &p);
 	if (p.found == t->cells_max)
 		return 1;
 	*old = cell_pair_hash(t, p.found);

@@ -29,8 +29,8 @@ static int
 tset(struct tr_table *t, const uint8_t *key, uint16_t key_len, const uint8_t *val,
      uint32_t val_len, uint64_t *old)
 {
-	return tr_table_ops.set(t, key, key_len, val, val_len,
-				tr_kv_pair_hash(key, key_len, val, val_len), old);
+	return tr_table_ops.set(t, key, key_len, tr_kv_key_hash(key, key_len), val,
+				val_len, tr_kv_pair_hash(key, key_len, val, val_len), old);
 }
 
 static void
