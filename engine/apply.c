@@ -103,37 +103,45 @@ unsigned
 tr_apply(struct tr_applier *a, unsigned max)
 {
 	struct tr_replica *r = a->rep;
-	unsigned done = 0;
+	const struct tr_slot *slot[TR_COLUMNS] = {NULL};
+	uint64_t applied[TR_COLUMNS];
+	unsigned done = 0, committed = 0;
 
 	if (atomic_load_explicit(&r->shared.violation, memory_order_relaxed))
 		return 0;
+	/* Only the applier moves applied[]: read once, kept here. */
+#pragma GCC unroll 3
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		applied[c] = atomic_load_explicit(&r->shared.applied[c], memory_order_relaxed);
 	while (done < max) {
-		const struct tr_slot *slot[TR_COLUMNS];
-		uint64_t applied[TR_COLUMNS];
-		unsigned dep[TR_COLUMNS] = {0}, committed = 0;
+		unsigned dep[TR_COLUMNS];
 		int col;
 
 		answer_reads(a); /* Q3 */
-#pragma GCC unroll 3
-		for (unsigned c = 0; c < TR_COLUMNS; c++)
-			applied[c] = atomic_load_explicit(&r->shared.applied[c], memory_order_relaxed);
-		/* §7: the heads, and what each committed one depends on. */
+		/* §7: the heads, and what each committed one depends on. A
+		 * committed head stays as found (C1) until it is applied; one
+		 * that was not is looked at again (another thread commits). */
 #pragma GCC unroll 3
 		for (unsigned c = 0; c < TR_COLUMNS; c++) {
-			const struct tr_slot *s = slot_find(&r->col[c], applied[c]);
+			if (!(committed & (1u << c))) {
+				const struct tr_slot *s = slot_find(&r->col[c], applied[c]);
 
-			slot[c] = s;
-			if (s != NULL && atomic_load_explicit(&s->committed, memory_order_acquire) ==
-						 applied[c] + 1) {
-				committed |= 1u << c;
-				dep[c] = order_deps(s->value.deps, c, applied);
+				if (s != NULL && atomic_load_explicit(&s->committed,
+								      memory_order_acquire) ==
+							 applied[c] + 1) {
+					slot[c] = s;
+					committed |= 1u << c;
+				}
 			}
+			dep[c] = committed & (1u << c) ? order_deps(slot[c]->value.deps, c, applied)
+						       : 0;
 		}
 		col = order_pick(dep, committed, &a->blocked);
 		if (col < 0)
 			break;
 		apply_instance(a, (unsigned)col, applied[col], &slot[col]->value);
-		atomic_store_explicit(&r->shared.applied[col], applied[col] + 1, memory_order_release);
+		atomic_store_explicit(&r->shared.applied[col], ++applied[col], memory_order_release);
+		committed &= ~(1u << col); /* its next head */
 		done++;
 	}
 	answer_reads(a); /* Q3, also when nothing was left to apply */

@@ -730,36 +730,20 @@ tr_sm_digest(const struct tr_sm *sm)
 	return d;
 }
 
-/* sm_flush for writes that are not contiguous: through a copy. */
-static void
-sm_apply_copy(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
-	      const unsigned *idx, unsigned n)
-{
-	struct tr_cmd fresh[TR_SM_BATCH_MAX] = {0};
-	struct tr_sm_result out[TR_SM_BATCH_MAX] = {0};
-
-	for (unsigned i = 0; i < n; i++)
-		fresh[i] = cmds[idx[i]];
-	sm->machine->apply(sm, fresh, n, out);
-	for (unsigned i = 0; i < n; i++)
-		res[idx[i]] = out[i];
-}
-
-/* The machine applies the fresh writes gathered (their indexes in idx): in
- * place when they are contiguous (the usual case: no duplicate among
- * them), else through a copy. Inline: once per applied instance. */
+/* The machine applies a run of fresh writes, cmds[0..n) (a write decided
+ * otherwise, a read or a part ends a run). Inline: once per applied
+ * instance; the KV, the built-in machine, by a direct call. */
 static inline void
-sm_flush(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
-	 const unsigned *idx, unsigned n)
+sm_flush(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res, unsigned n)
 {
 	if (n == 0)
 		return;
-	if (idx[n - 1] - idx[0] == n - 1)
-		sm->machine->apply(sm, cmds + idx[0], n, res + idx[0]);
+	if (sm->machine == &tr_kv_machine)
+		kv_apply(sm, cmds, n, res);
 	else
-		sm_apply_copy(sm, cmds, res, idx, n);
+		sm->machine->apply(sm, cmds, n, res);
 	for (unsigned i = 0; i < n; i++)
-		sm->applied_cmds += res[idx[i]].status != TR_ST_FULL;
+		sm->applied_cmds += res[i].status != TR_ST_FULL;
 	if (sm->machine->digest != NULL)
 		sm->digest = sm->machine->digest(sm);
 }
@@ -768,8 +752,8 @@ void
 tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 		  struct tr_sm_result *res)
 {
-	unsigned idx[TR_SM_BATCH_MAX];
-	unsigned nfresh = 0;
+	unsigned first = 0; /* the run of fresh writes so far: cmds[first..i) */
+	bool fresh;
 
 	assert(sm != NULL && cmds != NULL && res != NULL && n <= TR_SM_BATCH_MAX);
 	for (unsigned i = 0; i < n; i++) {
@@ -779,8 +763,8 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 		/* §8: "reads change nothing and carry no sequence": no dedup;
 		 * a read sees the writes before it. */
 		if (tr_op_is_read(cmd->op)) {
-			sm_flush(sm, cmds, res, idx, nfresh);
-			nfresh = 0;
+			sm_flush(sm, cmds + first, res + first, i - first);
+			first = i + 1;
 			sm->machine->read(sm, cmd, &res[i]);
 			sm->applied_cmds++;
 			continue;
@@ -788,12 +772,13 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 		sm->stage_clock++;
 		/* §8: a part's seq is decided like any write's, before its
 		 * bytes are staged: a duplicate part stages nothing. */
-		if (!sm_decide(sm, cmd, &res[i]))
-			continue;
-		if (cmd->op != TR_OP_PART) {
-			idx[nfresh++] = i;
-			continue;
-		}
+		fresh = sm_decide(sm, cmd, &res[i]);
+		if (fresh && cmd->op != TR_OP_PART)
+			continue; /* joins the run */
+		sm_flush(sm, cmds + first, res + first, i - first);
+		first = i + 1;
+		if (!fresh)
+			continue; /* not applied: res[i] says why */
 		struct tr_cmd whole;
 		struct stage *done = NULL;
 		uint8_t st = part_stage(sm, cmd, &whole, &done);
@@ -804,12 +789,10 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 			continue;
 		}
 		/* The whole applies here, after the writes before it (§7). */
-		sm_flush(sm, cmds, res, idx, nfresh);
-		nfresh = 0;
-		sm_flush(sm, &whole, &res[i], (const unsigned[]){0}, 1);
+		sm_flush(sm, &whole, &res[i], 1);
 		stage_free(sm, done);
 	}
-	sm_flush(sm, cmds, res, idx, nfresh);
+	sm_flush(sm, cmds + first, res + first, n - first);
 }
 
 void
