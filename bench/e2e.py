@@ -63,6 +63,8 @@ def points(quick):
             yield "loss", {"window": w, "read-ratio": 0, "loss": loss}
     for n in (1, 2, 3):
         yield "writers", {"window": 64, "read-ratio": 0, "writers": n}
+    # One command in flight in the whole cluster: the latency floor.
+    yield "writers", {"window": 1, "read-ratio": 0, "writers": 1, "batch": 1}
 
 
 def run(trireme, secs, opts, eal=None):

@@ -119,23 +119,33 @@ answer_batches(struct tr_applier *a, uint64_t head)
 		for (unsigned c = 0; c < TR_COLUMNS; c++)
 			if (atomic_load_explicit(&r->shared.applied[c], memory_order_relaxed) < b->k[c])
 				return;
-		for (uint32_t i = 0; i < b->count; i++) {
-			struct tr_completion done;
-			struct tr_cmd cmd;
-			int rc = tr_cmd_decode(b->cmds, b->len, &off, &cmd);
+		for (uint32_t i = 0; i < b->count;) {
+			struct tr_cmd cmds[TR_SM_BATCH_MAX];
+			struct tr_sm_result res[TR_SM_BATCH_MAX];
+			unsigned n = 0;
 
-			assert(rc == 0 && tr_op_is_read(cmd.op)); /* validated by tr_column_read */
-			(void)rc;
-			tr_sm_apply(a->sm, &cmd, &done.res);
-			if (a->complete == NULL)
-				continue;
-			done.client_id = cmd.client_id;
-			done.seq = cmd.seq;
-			done.op = cmd.op;
-			done.column = r->cfg.id;
-			done.lsn = TR_LSN_BARRIER;
-			done.index = (uint16_t)i;
-			a->complete(a->ctx, &done);
+			while (n < TR_SM_BATCH_MAX && i + n < b->count) {
+				int rc = tr_cmd_decode(b->cmds, b->len, &off, &cmds[n]);
+
+				assert(rc == 0 && tr_op_is_read(cmds[n].op)); /* by tr_column_read */
+				(void)rc;
+				n++;
+			}
+			tr_sm_read_batch(a->sm, cmds, n, res); /* nothing written meanwhile */
+			for (unsigned k = 0; a->complete != NULL && k < n; k++) {
+				struct tr_completion done = {
+					.client_id = cmds[k].client_id,
+					.seq = cmds[k].seq,
+					.op = cmds[k].op,
+					.res = res[k],
+					.column = r->cfg.id,
+					.lsn = TR_LSN_BARRIER,
+					.index = (uint16_t)(i + k),
+				};
+
+				a->complete(a->ctx, &done);
+			}
+			i += n;
 		}
 		head++;
 		atomic_store_explicit(&r->shared.read_head, head, memory_order_release);

@@ -376,6 +376,26 @@ kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_r
 	}
 }
 
+/* Q3: a batch of reads, each key's bucket and pair asked for a few reads
+ * ahead (a read-heavy load spends most of its lookups in cache misses). */
+static void
+kv_read_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_result *res)
+{
+	uint64_t hash[TR_SM_BATCH_MAX];
+
+	for (unsigned i = 0; i < n; i++)
+		hash[i] = tr_kv_key_hash(cmds[i].key, cmds[i].key_len);
+	for (unsigned i = 0; i < KV_PREFETCH_BUCKET; i++)
+		kv_prefetch(sm, hash, n, i, 0);
+	for (unsigned i = 0; i < KV_PREFETCH_PAIR; i++)
+		kv_prefetch(sm, hash, n, i, 1);
+	for (unsigned i = 0; i < n; i++) {
+		kv_prefetch(sm, hash, n, i + KV_PREFETCH_BUCKET, 0);
+		kv_prefetch(sm, hash, n, i + KV_PREFETCH_PAIR, 1);
+		kv_read(sm, &cmds[i], &res[i]);
+	}
+}
+
 const struct tr_machine tr_kv_machine = {
 	.apply = kv_apply,
 	.read = kv_read,
@@ -799,6 +819,21 @@ void
 tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 {
 	tr_sm_apply_batch(sm, cmd, 1, res);
+}
+
+void
+tr_sm_read_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
+		 struct tr_sm_result *res)
+{
+	assert(sm != NULL && cmds != NULL && res != NULL && n <= TR_SM_BATCH_MAX);
+	for (unsigned i = 0; i < n; i++)
+		res[i] = (struct tr_sm_result){.status = TR_ST_OK};
+	if (sm->machine == &tr_kv_machine && sm->ops->prefetch != NULL && n > 1)
+		kv_read_batch(sm, cmds, n, res);
+	else
+		for (unsigned i = 0; i < n; i++)
+			sm->machine->read(sm, &cmds[i], &res[i]);
+	sm->applied_cmds += n;
 }
 
 #define CLIENT_REC_BYTES 24

@@ -129,6 +129,10 @@ void tr_sm_init_machine(struct tr_sm *sm, const struct tr_machine *machine, void
 void tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 		       struct tr_sm_result *res);
 void tr_sm_apply(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res);
+/* Reads only (tr_op_is_read, n <= TR_SM_BATCH_MAX), as tr_sm_apply would
+ * answer each; every val stays valid until the next write. */
+void tr_sm_read_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
+		      struct tr_sm_result *res);
 
 /* Large commands (issue 16). A command too large for a frame travels as
  * TR_OP_PART writes (types.h) of one client, staged here until every byte

@@ -36,9 +36,10 @@ READS=tests/sim/test_reads
 DURABLE=tests/sim/test_durable
 ACCEPT=tests/test_accept
 HEAL=tests/sim/test_heal
+CATCHUP=tests/test_catchup
 targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules
 	tests/sim/test_sim tests/sim/test_reads tests/sim/test_durable tests/test_accept
-	tests/sim/test_heal)
+	tests/sim/test_heal tests/test_catchup)
 
 # name | kind (variant: enum bit name; sed: file) | perl substitution (sed) | tests
 mutations=(
@@ -69,6 +70,13 @@ mutations=(
 	"P6: peers chosen by hearing alone|variant:TR_VARIANT_FIRST_BY_HEARD||$HEAL:heal/a_deaf_replica_is_not_asked_and_the_survivors_go_on"
 	"P6: first attempt to the peer heard last|sed:engine/replica.c|s/return pb->answered_ns > pa->answered_ns \? b : a;/return pb->heard_ns > pa->heard_ns ? b : a;/|$HEAL:heal/a_deaf_replica_is_not_asked_and_the_survivors_go_on"
 	"T4: paced for a deaf peer|variant:TR_VARIANT_PACE_FOR_DEAF||$HEAL:heal/a_deaf_replica_is_not_asked_and_the_survivors_go_on"
+	"P6: a shunned peer never probed|sed:engine/replica.c|s/return attempts % 4 != 0 && /return /|$ACCEPT:accept_owner/p6_a_shunned_peer_is_probed_every_fourth_retry"
+	# T4's echo per life (heal.c). The joiner's heard_us reset in recv_join has
+	# no entry: recv_join runs only in a column this replica does not own, and
+	# heard_us counts only at the owner (catchup_active): no test can see it.
+	"T4: heard_us kept across a new life (J0)|sed:engine/heal.c|s/\tp->heard_us = 0;\n//|$CATCHUP:catchup/t4_a_peer_deaf_in_its_new_life_slows_nobody"
+	"T4: echo kept across a new life (J0)|sed:engine/heal.c|s/\tp->said = 0;\n//|$CATCHUP:catchup/t4_the_echo_to_a_new_life_is_what_it_said"
+	"T4: echo kept across a join (J1)|sed:engine/heal.c|s/\t\tc->peers\[m->from\].said = 0;\n//|$CATCHUP:catchup/t4_the_echo_to_a_joiner_forgets_its_old_life"
 	# The earlier known-bad variants of PROTOCOL §11, caught by the correct-mode tests.
 	"§11: a retry reuses its ballot (P2/P3)|variant:TR_VARIANT_REUSE_BALLOT||$TEETH:teeth/three_live_replicas_converge $SIM:sim/a_seed_replays_event_for_event"
 	"§11: commit on the spot (A5)|variant:TR_VARIANT_COMMIT_ON_SPOT||$TEETH:teeth/three_live_replicas_converge $SIM:sim/a_seed_replays_event_for_event"

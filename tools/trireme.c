@@ -323,6 +323,13 @@ violation_seen(struct app *a)
 	return false;
 }
 
+/* The faults --loss asks for on every local replica. */
+static struct trireme_faults
+loss_faults(const struct app *a)
+{
+	return (struct trireme_faults){.drop_tx = a->o.loss, .drop_rx = a->o.loss};
+}
+
 /* --fault: one event of the schedule. */
 static void
 fault_fire(struct app *a, const struct opts_fault *f, double at_s)
@@ -341,7 +348,7 @@ fault_fire(struct app *a, const struct opts_fault *f, double at_s)
 		break;
 	case OPTS_DEAF:
 	case OPTS_HEAR: {
-		struct trireme_faults lossy = {.drop_tx = a->o.loss, .drop_rx = a->o.loss};
+		struct trireme_faults lossy = loss_faults(a);
 
 		if (f->action == OPTS_DEAF)
 			lossy.drop_rx = 1;
@@ -781,7 +788,7 @@ launch(struct app *a)
 
 	memset(&lc, 0, sizeof(lc));
 	for (r = 0; r < TRIREME_REPLICAS; r++) {
-		struct trireme_faults f = { .drop_tx = a->o.loss, .drop_rx = a->o.loss };
+		struct trireme_faults f = loss_faults(a);
 
 		if (!trireme_replica_local(a->t, r))
 			continue;

@@ -266,9 +266,10 @@ Test(kvstore, random_same_as_table)
 }
 
 /* The applier's batches (tr_sm_apply_batch, where the store's prefetch
- * runs ahead of the writes) against the same commands one at a time, on a
- * key space that makes the table grow, shrink and reuse tombstones: every
- * answer, the digest, the count and the scan agree. */
+ * runs ahead of the writes; tr_sm_read_batch, Q3's gets) against the same
+ * commands one at a time, on a key space that makes the table grow, shrink
+ * and reuse tombstones: every answer, the digest, the count and the scan
+ * agree. */
 #define BATCH_KEYS 3000
 #define BATCH_STEPS 60000
 
@@ -324,6 +325,23 @@ Test(kvstore, batches_same_as_one_by_one)
 		}
 		step += n;
 		cr_assert_eq(a.digest, b.digest, "seed %llu step %llu: digest",
+			     (unsigned long long)seed, (unsigned long long)step);
+		/* Gets, present and absent, as a batch against one by one. */
+		n = 1 + (unsigned)(rnd_next(&rng) % TR_SM_BATCH_MAX);
+		for (unsigned i = 0; i < n; i++)
+			cmds[i] = mk(TR_OP_GET, 0, 0, keys[rnd_next(&rng) % range % BATCH_KEYS],
+				     NULL);
+		tr_sm_read_batch(&a, cmds, n, ra);
+		for (unsigned i = 0; i < n; i++) {
+			tr_sm_apply(&b, &cmds[i], &rb);
+			cr_assert(ra[i].status == rb.status && ra[i].val_len == rb.val_len &&
+				  (rb.val_len == 0 || memcmp(ra[i].val, rb.val, rb.val_len) == 0),
+				  "seed %llu step %llu: get %u of %u: %s %u bytes, one by one %s %u",
+				  (unsigned long long)seed, (unsigned long long)step, i, n,
+				  tr_status_str(ra[i].status), ra[i].val_len,
+				  tr_status_str(rb.status), rb.val_len);
+		}
+		cr_assert_eq(a.applied_cmds, b.applied_cmds, "seed %llu step %llu: applied_cmds",
 			     (unsigned long long)seed, (unsigned long long)step);
 		urcu_qsbr_quiescent_state();
 	}

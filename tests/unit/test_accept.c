@@ -256,3 +256,60 @@ Test(accept_owner, w1_ok_by_reference_chooses_own_commands_with_the_acceptors_de
 	}
 	cr_assert(saw[1] && saw[2], "COMMIT to both peers");
 }
+
+/* P6: replica 2 lost one ACCEPT by chance and has answered nothing since,
+ * although its STATUS keeps coming: after suspect_ns it is shunned while
+ * replica 1 answers. But replica 1 restarted without memory and refuses
+ * slot 1, below its floor (J2). Every fourth retry probes replica 2, which
+ * votes: slot 1 commits. Without the probe, every retry goes to replica 1
+ * and the slot never commits (nor does anything after it in this column). */
+Test(accept_owner, p6_a_shunned_peer_is_probed_every_fourth_retry)
+{
+	struct tr_cmd a = fx_set(1, 1, 1, "a", "1"), b = fx_set(1, 2, 1, "b", "2");
+	const uint64_t ms = 1000000;
+	unsigned to[TR_REPLICAS] = {0}, i;
+	uint64_t now = ms;
+	struct tr_msg st, r;
+
+	st = fx_status(1, 0, 0, 0, 0, (const uint64_t[]){0, 0, 0});
+	fx_deliver(&st, now);
+	st = fx_status(2, 0, 0, 0, 0, (const uint64_t[]){0, 0, 0});
+	fx_deliver(&st, now + 1);
+	fx_submit(&a);
+	fx_flush(0, now + 2);
+	cr_assert_not_null(fx_find(TR_MSG_ACCEPT, 2, 0), "the first attempt: the peer heard last");
+	now = own()->slots[0].timer_ns;
+	fx_tick(0, now); /* lost: the retry goes to replica 1, which votes */
+	r = fx_accept_reply(fx_find(TR_MSG_ACCEPT, 1, 0), TR_REPLY_OK);
+	r.value = fx_find(TR_MSG_ACCEPT, 1, 0)->value;
+	fx_deliver(&r, now);
+	cr_assert_eq(own()->committed, 1);
+
+	/* Both stay fresh past suspect_ns; replica 1 restarts meanwhile (J0). */
+	for (now = 2 * ms; now < 2 * ms + 2 * rep.cfg.suspect_ns; now += ms) {
+		st = fx_status(1, 0, now > 4 * ms ? 1 : 0, 1, 1, (const uint64_t[]){1, 0, 0});
+		fx_deliver(&st, now);
+		st = fx_status(2, 0, 0, 1, 1, (const uint64_t[]){1, 0, 0});
+		fx_deliver(&st, now);
+	}
+	fx_submit(&b);
+	fx_flush(0, now);
+	for (i = 0; i < 40 && own()->committed < 2; i++) {
+		const struct tr_msg *acc = fx_find(TR_MSG_ACCEPT, FX_ANY, 1);
+
+		if (acc == NULL) {
+			fx_tick(0, now); /* after a REFUSED, the retry at once */
+			continue;
+		}
+		to[acc->to]++;
+		r = fx_accept_reply(acc, acc->to == 1 ? TR_REPLY_REFUSED : TR_REPLY_OK);
+		r.inc = own()->peers[acc->to].inc;
+		if (acc->to == 2)
+			r.value = acc->value;
+		fx_deliver(&r, now);
+	}
+	cr_assert_eq(own()->committed, 2, "slot 1 not committed after %u attempts: %u to "
+		     "replica 1 (refused), %u to replica 2", to[1] + to[2], to[1], to[2]);
+	cr_assert_eq(to[1], 3, "the fourth attempt probes replica 2");
+	cr_assert_eq(to[2], 1);
+}

@@ -1,5 +1,6 @@
 /* T4 (docs/protocol.md §12) on one owner driven by hand: while a peer that
- * fell below the base catches up, the owner starts one instance per pace. */
+ * fell below the base catches up, the owner starts one instance per pace;
+ * and the echo (heard) of each life of a peer, which says whether it hears. */
 #include "replica_fixture.h"
 
 #define ME 0
@@ -224,4 +225,73 @@ Test(catchup, t4_a_deaf_peer_slows_nobody)
 	submit(2);
 	cr_assert_eq(flush(now), 1, "the first at once");
 	cr_assert_eq(tick(now + MS / 2), 0, "the next one waits for the pace");
+}
+
+/* Replica 2, in an episode and hearing us (its echo is our committed
+ * prefix), restarts from its disk and is deaf in its new life: its STATUS
+ * echoes nothing of us (0). Its old life's echo is not the new life's (J0
+ * wipes it): it cannot catch up, so it slows nobody. */
+Test(catchup, t4_a_peer_deaf_in_its_new_life_slows_nobody)
+{
+	uint64_t now = fill_and_fall_behind();
+	struct tr_msg m = fx_status(2, ME, 1, 5, 5, (const uint64_t[]){own()->next_lsn, 0, 0});
+
+	m.heard = 0; /* the new life heard nothing of us */
+	fx_deliver(&m, now);
+	cr_assert_eq(own()->catchup, 1u << 2, "replica 2 is in the episode");
+	for (unsigned i = 0; i < 10; i++, now += MS / 10) {
+		submit(1);
+		cr_assert_eq(flush(now), 1, "instance %u waited for a peer that cannot hear", i);
+	}
+}
+
+/* The STATUS this replica sends in column 1 to its owner, replica 1: the
+ * echo (heard) of replica 1's committed prefix, as this replica heard it. */
+static uint64_t
+echo_to_owner_of_1(uint64_t now)
+{
+	const struct tr_msg *m;
+
+	fx_tick(1, now);
+	m = fx_find(TR_MSG_STATUS, 1, FX_ANY);
+	cr_assert_not_null(m, "a STATUS to replica 1");
+	return m->heard;
+}
+
+/* Replica 1 said 50 of its column in its old life, then restarted without
+ * memory. Until its new life says something, the echo it gets is 0, not the
+ * old life's 50: replica 1 clamps an echo to its own committed prefix only,
+ * which it refetches; an echo of 50 would vouch that we hear its new life up
+ * to 50 (T4 would pace for us if we were deaf). */
+Test(catchup, t4_the_echo_to_a_joiner_forgets_its_old_life)
+{
+	struct tr_msg old = fx_status(1, 1, 0, 50, 50, (const uint64_t[]){0, 50, 0});
+	struct tr_msg join = {.type = TR_MSG_JOIN, .from = 1, .to = ME, .column = 1,
+			      .read_id = 77};
+	uint64_t e;
+
+	fx_deliver(&old, MS);
+	cr_assert_eq(echo_to_owner_of_1(MS), 50);
+	fx_deliver(&join, 2 * MS);
+	cr_assert_not_null(fx_sent(TR_MSG_JOIN_REPLY));
+	e = echo_to_owner_of_1(3 * MS);
+	cr_assert_eq(e, 0, "echoed %llu, the old life's prefix", (unsigned long long)e);
+}
+
+/* The same across a new incarnation (J0): after the JOIN, a STATUS of the
+ * old life, delayed, says 50 again; then the new life says 3. The echo is 3. */
+Test(catchup, t4_the_echo_to_a_new_life_is_what_it_said)
+{
+	struct tr_msg old = fx_status(1, 1, 0, 50, 50, (const uint64_t[]){0, 50, 0});
+	struct tr_msg join = {.type = TR_MSG_JOIN, .from = 1, .to = ME, .column = 1,
+			      .read_id = 77};
+	struct tr_msg young = fx_status(1, 1, 1, 3, 3, (const uint64_t[]){0, 58, 0});
+	uint64_t e;
+
+	fx_deliver(&old, MS);
+	fx_deliver(&join, 2 * MS);
+	fx_deliver(&old, 3 * MS); /* delayed */
+	fx_deliver(&young, 4 * MS);
+	e = echo_to_owner_of_1(5 * MS);
+	cr_assert_eq(e, 3, "echoed %llu, the old life's prefix", (unsigned long long)e);
 }
