@@ -1089,30 +1089,6 @@ table_home(const struct tr_table *t, const uint8_t *key, uint16_t key_len)
 	return (uint32_t)tr_kv_key_hash(key, key_len) & (t->cells_max - 1);
 }
 
-/* Keys and values of a few words (the usual ones) compared and copied
- * inline, as two words that may overlap: no call into the C library. */
-static inline bool
-bytes_equal(const uint8_t *a, const uint8_t *b, size_t len)
-{
-	if (len >= 8 && len <= 16)
-		return ld_u64(a) == ld_u64(b) && ld_u64(a + len - 8) == ld_u64(b + len - 8);
-	return len == 0 || memcmp(a, b, len) == 0;
-}
-
-static inline void
-bytes_copy(uint8_t *dst, const uint8_t *src, size_t len)
-{
-	if (len >= 8 && len <= 16) {
-		uint64_t x, y;
-
-		memcpy(&x, src, 8);
-		memcpy(&y, src + len - 8, 8);
-		memcpy(dst, &x, 8);
-		memcpy(dst + len - 8, &y, 8);
-	} else if (len > 0) {
-		memcpy(dst, src, len);
-	}
-}
 
 size_t
 tr_table_mem_bytes(uint32_t cells_max, uint16_t key_max, uint32_t val_max)
