@@ -406,7 +406,8 @@ const struct tr_machine tr_kv_machine = {
  * later write of the batch is decided after it; a write the machine then
  * refuses stays recorded), else res->status says why not. */
 static bool
-sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
+sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res,
+	  struct tr_client_rec **last)
 {
 	struct tr_client_rec *rec;
 	uint32_t free_slot;
@@ -424,8 +425,12 @@ sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 		return false;
 	}
 
-	/* Exactly-once is decided before the machine is touched. */
-	rec = client_find(sm, cmd->client_id, &free_slot);
+	/* Exactly-once is decided before the machine is touched. *last: the
+	 * record of the batch's previous write (often the same client's). */
+	if (*last != NULL && (*last)->client_id == cmd->client_id)
+		rec = *last;
+	else
+		rec = client_find(sm, cmd->client_id, &free_slot);
 	if (rec != NULL) {
 		hi = rec->hi;
 		below = rec->below;
@@ -460,6 +465,7 @@ sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 	}
 	if (!again)
 		dedup_record(rec, cmd->seq);
+	*last = rec;
 	return true;
 }
 
@@ -773,6 +779,7 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 		  struct tr_sm_result *res)
 {
 	unsigned first = 0; /* the run of fresh writes so far: cmds[first..i) */
+	struct tr_client_rec *last = NULL;
 	bool fresh;
 
 	assert(sm != NULL && cmds != NULL && res != NULL && n <= TR_SM_BATCH_MAX);
@@ -792,7 +799,7 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 		sm->stage_clock++;
 		/* §8: a part's seq is decided like any write's, before its
 		 * bytes are staged: a duplicate part stages nothing. */
-		fresh = sm_decide(sm, cmd, &res[i]);
+		fresh = sm_decide(sm, cmd, &res[i], &last);
 		if (fresh && cmd->op != TR_OP_PART)
 			continue; /* joins the run */
 		sm_flush(sm, cmds + first, res + first, i - first);
