@@ -270,6 +270,7 @@ place(struct trireme *t, char *err, size_t len)
 		if (!t->conf.applier_threads) {
 			struct rt_lcore *l = &t->lcores[n++ % t->nlcores];
 
+			l->applier_at[l->nappliers] = l->ntasks; /* right after its columns */
 			l->appliers[l->nappliers++] = &t->reps[r];
 		}
 	}

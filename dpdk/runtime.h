@@ -322,6 +322,7 @@ struct rt_lcore {
 	struct rt_task *tasks[TR_REPLICAS * TR_COLUMNS];
 	unsigned ntasks;
 	struct rt_replica *appliers[TR_REPLICAS]; /* applier_threads off */
+	unsigned applier_at[TR_REPLICAS]; /* each runs after this many tasks */
 	unsigned nappliers;
 	bool launched;
 };

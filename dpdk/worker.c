@@ -410,20 +410,24 @@ rt_worker_main(void *arg)
 		urcu_qsbr_register_thread();
 	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
 		uint64_t now_ns = rt_now_ns(t);
-		unsigned work = 0;
+		unsigned work = 0, a = 0;
 
 		/* The clock is read again only after a task that worked: a read
-		 * costs about as much as an idle task's poll on a VM. */
+		 * costs about as much as an idle task's poll on a VM. A replica's
+		 * applier runs right after its columns: a commit they just made
+		 * is applied (and answered) before the other replicas' turns. */
 		for (unsigned i = 0; i < lc->ntasks; i++) {
 			unsigned w = task_poll(lc->tasks[i], now_ns);
 
+			for (; a < lc->nappliers && lc->applier_at[a] == i + 1; a++)
+				w += rt_applier_step(lc->appliers[a]);
 			if (w > 0) {
 				work += w;
 				now_ns = rt_now_ns(t);
 			}
 		}
-		for (unsigned i = 0; i < lc->nappliers; i++)
-			work += rt_applier_step(lc->appliers[i]);
+		for (; a < lc->nappliers; a++)
+			work += rt_applier_step(lc->appliers[a]);
 		if (qsbr)
 			urcu_qsbr_quiescent_state();
 		if (work > 0)
