@@ -62,8 +62,9 @@ gather_flush(struct tr_applier *a, struct gather *g)
 }
 
 /* Gathers an instance's commands; a read ends its batch, so that its value
- * is still valid when it is completed, and so does a part (a large
- * command's whole may apply with it). */
+ * is still valid when it is completed, and a part has one of its own (the
+ * large command's whole it may complete is then the state machine's only
+ * call: a result's val lasts until the next). */
 static void
 apply_instance(struct tr_applier *a, struct gather *g, unsigned column, uint64_t lsn,
 	       const struct tr_value *v)
@@ -79,6 +80,10 @@ apply_instance(struct tr_applier *a, struct gather *g, unsigned column, uint64_t
 		bool ends;
 
 		do {
+			if (p[0] == TR_OP_PART && n > 0) {
+				ends = true; /* its batch first */
+				break;
+			}
 			/* validated when it entered the replica (wire, disk, submit) */
 			p += tr_cmd_read(p, &g->cmds[n]);
 			ends = tr_op_is_read(g->cmds[n].op) || g->cmds[n].op == TR_OP_PART ||
@@ -86,7 +91,7 @@ apply_instance(struct tr_applier *a, struct gather *g, unsigned column, uint64_t
 			n++;
 			i++;
 		} while (!ends && i < count);
-		if (report)
+		if (report && n > g->n)
 			g->seg[g->nseg++] = (struct gather_seg){.lsn = lsn,
 							     .index = (uint16_t)(i - (n - g->n)),
 							     .column = (uint8_t)column,

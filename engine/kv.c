@@ -353,18 +353,20 @@ kv_prefetch(const struct tr_sm *sm, const uint64_t *hash, unsigned n, unsigned i
 		sm->ops->prefetch(sm->store, hash[i], stage);
 }
 
+/* The KV's apply for cmds[idx[0..n)] (tr_machine.apply: idx the identity). */
 static void
-kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_result *res)
+kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
+	 const unsigned *idx, unsigned n)
 {
 	if (sm->ops->prefetch == NULL || n == 1) {
 		for (unsigned i = 0; i < n; i++)
-			res[i].status = kv_write(sm, &cmds[i], NULL);
+			res[idx[i]].status = kv_write(sm, &cmds[idx[i]], NULL);
 		return;
 	}
 	uint64_t hash[TR_SM_BATCH_MAX]; /* each key hashed once for both stages */
 
 	for (unsigned i = 0; i < n; i++)
-		hash[i] = tr_kv_key_hash(cmds[i].key, cmds[i].key_len);
+		hash[i] = tr_kv_key_hash(cmds[idx[i]].key, cmds[idx[i]].key_len);
 	for (unsigned i = 0; i < KV_PREFETCH_BUCKET; i++)
 		kv_prefetch(sm, hash, n, i, 0);
 	for (unsigned i = 0; i < KV_PREFETCH_PAIR; i++)
@@ -372,8 +374,20 @@ kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_r
 	for (unsigned i = 0; i < n; i++) {
 		kv_prefetch(sm, hash, n, i + KV_PREFETCH_BUCKET, 0);
 		kv_prefetch(sm, hash, n, i + KV_PREFETCH_PAIR, 1);
-		res[i].status = kv_write(sm, &cmds[i], &hash[i]);
+		res[idx[i]].status = kv_write(sm, &cmds[idx[i]], &hash[i]);
 	}
+}
+
+static void
+kv_machine_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
+		 struct tr_sm_result *res)
+{
+	unsigned idx[TR_SM_BATCH_MAX];
+
+	assert(n <= TR_SM_BATCH_MAX);
+	for (unsigned i = 0; i < n; i++)
+		idx[i] = i;
+	kv_apply(sm, cmds, res, idx, n);
 }
 
 /* Q3: a batch of reads, each key's bucket and pair asked for a few reads
@@ -397,7 +411,7 @@ kv_read_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr
 }
 
 const struct tr_machine tr_kv_machine = {
-	.apply = kv_apply,
+	.apply = kv_machine_apply,
 	.read = kv_read,
 	.digest = NULL,
 };
@@ -756,20 +770,40 @@ tr_sm_digest(const struct tr_sm *sm)
 	return d;
 }
 
-/* The machine applies a run of fresh writes, cmds[0..n) (a write decided
- * otherwise, a read or a part ends a run). Inline: once per applied
- * instance; the KV, the built-in machine, by a direct call. */
+/* sm_flush for writes that are not contiguous: through a copy. */
+static void
+sm_apply_copy(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
+	      const unsigned *idx, unsigned n)
+{
+	struct tr_cmd fresh[TR_SM_BATCH_MAX] = {0};
+	struct tr_sm_result out[TR_SM_BATCH_MAX] = {0};
+
+	for (unsigned i = 0; i < n; i++)
+		fresh[i] = cmds[idx[i]];
+	sm->machine->apply(sm, fresh, n, out);
+	for (unsigned i = 0; i < n; i++)
+		res[idx[i]] = out[i];
+}
+
+/* The machine applies the fresh writes gathered (their indexes in idx), in
+ * one call (a result's val lasts until the next): in place when they are
+ * contiguous (the usual case: no duplicate among them), else through a
+ * copy; the KV, the built-in machine, by a direct call. Inline: once per
+ * batch. */
 static inline void
-sm_flush(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res, unsigned n)
+sm_flush(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
+	 const unsigned *idx, unsigned n)
 {
 	if (n == 0)
 		return;
 	if (sm->machine == &tr_kv_machine)
-		kv_apply(sm, cmds, n, res);
+		kv_apply(sm, cmds, res, idx, n);
+	else if (idx[n - 1] - idx[0] == n - 1)
+		sm->machine->apply(sm, cmds + idx[0], n, res + idx[0]);
 	else
-		sm->machine->apply(sm, cmds, n, res);
+		sm_apply_copy(sm, cmds, res, idx, n);
 	for (unsigned i = 0; i < n; i++)
-		sm->applied_cmds += res[i].status != TR_ST_FULL;
+		sm->applied_cmds += res[idx[i]].status != TR_ST_FULL;
 	if (sm->machine->digest != NULL)
 		sm->digest = sm->machine->digest(sm);
 }
@@ -778,9 +812,9 @@ void
 tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 		  struct tr_sm_result *res)
 {
-	unsigned first = 0; /* the run of fresh writes so far: cmds[first..i) */
+	unsigned idx[TR_SM_BATCH_MAX];
+	unsigned nfresh = 0;
 	struct tr_client_rec *last = NULL;
-	bool fresh;
 
 	assert(sm != NULL && cmds != NULL && res != NULL && n <= TR_SM_BATCH_MAX);
 	for (unsigned i = 0; i < n; i++) {
@@ -790,8 +824,8 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 		/* §8: "reads change nothing and carry no sequence": no dedup;
 		 * a read sees the writes before it. */
 		if (tr_op_is_read(cmd->op)) {
-			sm_flush(sm, cmds + first, res + first, i - first);
-			first = i + 1;
+			sm_flush(sm, cmds, res, idx, nfresh);
+			nfresh = 0;
 			sm->machine->read(sm, cmd, &res[i]);
 			sm->applied_cmds++;
 			continue;
@@ -799,13 +833,12 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 		sm->stage_clock++;
 		/* §8: a part's seq is decided like any write's, before its
 		 * bytes are staged: a duplicate part stages nothing. */
-		fresh = sm_decide(sm, cmd, &res[i], &last);
-		if (fresh && cmd->op != TR_OP_PART)
-			continue; /* joins the run */
-		sm_flush(sm, cmds + first, res + first, i - first);
-		first = i + 1;
-		if (!fresh)
-			continue; /* not applied: res[i] says why */
+		if (!sm_decide(sm, cmd, &res[i], &last))
+			continue;
+		if (cmd->op != TR_OP_PART) {
+			idx[nfresh++] = i;
+			continue;
+		}
 		struct tr_cmd whole;
 		struct stage *done = NULL;
 		uint8_t st = part_stage(sm, cmd, &whole, &done);
@@ -816,10 +849,12 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 			continue;
 		}
 		/* The whole applies here, after the writes before it (§7). */
-		sm_flush(sm, &whole, &res[i], 1);
+		sm_flush(sm, cmds, res, idx, nfresh);
+		nfresh = 0;
+		sm_flush(sm, &whole, &res[i], (const unsigned[]){0}, 1);
 		stage_free(sm, done);
 	}
-	sm_flush(sm, cmds + first, res + first, n - first);
+	sm_flush(sm, cmds, res, idx, nfresh);
 }
 
 void
