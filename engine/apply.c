@@ -28,37 +28,39 @@ struct gather {
 	struct gather_seg seg[TR_SM_BATCH_MAX];
 };
 
-/* Applies what is gathered, completes it (P5), then publishes applied[]. */
+/* Applies what is gathered, publishes applied[], then completes it (P5).
+ * A completion may read applied[] as what its answer reveals (the
+ * runtime's S1 frontier): it covers the whole batch, never less. */
 static void
 gather_flush(struct tr_applier *a, struct gather *g)
 {
 	struct tr_replica *r = a->rep;
 
-	if (g->n > 0) {
+	if (g->n > 0)
 		tr_sm_apply_batch(a->sm, g->cmds, g->n, g->res);
-		for (unsigned j = 0; j < g->nseg; j++)
-			for (unsigned k = g->seg[j].first; k < g->seg[j].end; k++) {
-				struct tr_completion done = {
-					.client_id = g->cmds[k].client_id,
-					.seq = g->cmds[k].seq,
-					.op = g->cmds[k].op,
-					.res = g->res[k],
-					.column = g->seg[j].column,
-					.lsn = g->seg[j].lsn,
-					.index = (uint16_t)(g->seg[j].index + k - g->seg[j].first),
-				};
-
-				a->complete(a->ctx, &done);
-			}
-		g->n = 0;
-		g->nseg = 0;
-	}
+	/* The slots' commands are spent: their cells may be recycled now. */
 	for (unsigned c = 0; g->moved != 0; c++)
 		if (g->moved & (1u << c)) {
 			atomic_store_explicit(&r->shared.applied[c], g->applied[c],
 					      memory_order_release);
 			g->moved &= ~(1u << c);
 		}
+	for (unsigned j = 0; j < g->nseg; j++)
+		for (unsigned k = g->seg[j].first; k < g->seg[j].end; k++) {
+			struct tr_completion done = {
+				.client_id = g->cmds[k].client_id,
+				.seq = g->cmds[k].seq,
+				.op = g->cmds[k].op,
+				.res = g->res[k],
+				.column = g->seg[j].column,
+				.lsn = g->seg[j].lsn,
+				.index = (uint16_t)(g->seg[j].index + k - g->seg[j].first),
+			};
+
+			a->complete(a->ctx, &done);
+		}
+	g->n = 0;
+	g->nseg = 0;
 }
 
 /* Gathers an instance's commands; a read ends its batch, so that its value
@@ -101,12 +103,13 @@ apply_instance(struct tr_applier *a, struct gather *g, unsigned column, uint64_t
 			gather_flush(a, g);
 	}
 	assert(p <= v->cmds + v->cmds_len);
-	g->applied[column] = lsn + 1;
-	g->moved |= 1u << column;
 	if (a->applied != NULL) {
+		/* Applied, its slot still held (its applied[] not moved yet). */
 		gather_flush(a, g);
 		a->applied(a->ctx, column, lsn, v);
 	}
+	g->applied[column] = lsn + 1;
+	g->moved |= 1u << column;
 }
 
 /* Q3: answers the reads of each batch, in order, once applied[c] >= K[c]
