@@ -1131,7 +1131,6 @@ table_home(const struct tr_table *t, const uint8_t *key, uint16_t key_len)
 	return (uint32_t)tr_kv_key_hash(key, key_len) & (t->cells_max - 1);
 }
 
-
 size_t
 tr_table_mem_bytes(uint32_t cells_max, uint16_t key_max, uint32_t val_max)
 {
