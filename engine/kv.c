@@ -353,6 +353,31 @@ kv_prefetch(const struct tr_sm *sm, const uint64_t *hash, unsigned n, unsigned i
 		sm->ops->prefetch(sm->store, hash[i], stage);
 }
 
+/* The keys of cmds[idx[0..n)] (idx NULL: cmds[0..n)) hashed into hash[],
+ * and the first ones asked for; kv_prefetch_ahead(i) then asks, before
+ * command i, for those a few commands further. */
+static inline void
+kv_prefetch_start(const struct tr_sm *sm, const struct tr_cmd *cmds, const unsigned *idx,
+		  unsigned n, uint64_t *hash)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct tr_cmd *c = &cmds[idx != NULL ? idx[i] : i];
+
+		hash[i] = tr_kv_key_hash(c->key, c->key_len);
+	}
+	for (unsigned i = 0; i < KV_PREFETCH_BUCKET; i++)
+		kv_prefetch(sm, hash, n, i, 0);
+	for (unsigned i = 0; i < KV_PREFETCH_PAIR; i++)
+		kv_prefetch(sm, hash, n, i, 1);
+}
+
+static inline void
+kv_prefetch_ahead(const struct tr_sm *sm, const uint64_t *hash, unsigned n, unsigned i)
+{
+	kv_prefetch(sm, hash, n, i + KV_PREFETCH_BUCKET, 0);
+	kv_prefetch(sm, hash, n, i + KV_PREFETCH_PAIR, 1);
+}
+
 /* The KV's apply for cmds[idx[0..n)] (tr_machine.apply: idx the identity). */
 static void
 kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
@@ -365,15 +390,9 @@ kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
 	}
 	uint64_t hash[TR_SM_BATCH_MAX]; /* each key hashed once for both stages */
 
-	for (unsigned i = 0; i < n; i++)
-		hash[i] = tr_kv_key_hash(cmds[idx[i]].key, cmds[idx[i]].key_len);
-	for (unsigned i = 0; i < KV_PREFETCH_BUCKET; i++)
-		kv_prefetch(sm, hash, n, i, 0);
-	for (unsigned i = 0; i < KV_PREFETCH_PAIR; i++)
-		kv_prefetch(sm, hash, n, i, 1);
+	kv_prefetch_start(sm, cmds, idx, n, hash);
 	for (unsigned i = 0; i < n; i++) {
-		kv_prefetch(sm, hash, n, i + KV_PREFETCH_BUCKET, 0);
-		kv_prefetch(sm, hash, n, i + KV_PREFETCH_PAIR, 1);
+		kv_prefetch_ahead(sm, hash, n, i);
 		res[idx[i]].status = kv_write(sm, &cmds[idx[i]], &hash[i]);
 	}
 }
@@ -390,22 +409,16 @@ kv_machine_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 	kv_apply(sm, cmds, res, idx, n);
 }
 
-/* Q3: a batch of reads, each key's bucket and pair asked for a few reads
- * ahead (a read-heavy load spends most of its lookups in cache misses). */
+/* Q3: a batch of reads, prefetched like the writes (a read-heavy load
+ * spends most of its lookups in cache misses). */
 static void
 kv_read_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_result *res)
 {
 	uint64_t hash[TR_SM_BATCH_MAX];
 
-	for (unsigned i = 0; i < n; i++)
-		hash[i] = tr_kv_key_hash(cmds[i].key, cmds[i].key_len);
-	for (unsigned i = 0; i < KV_PREFETCH_BUCKET; i++)
-		kv_prefetch(sm, hash, n, i, 0);
-	for (unsigned i = 0; i < KV_PREFETCH_PAIR; i++)
-		kv_prefetch(sm, hash, n, i, 1);
+	kv_prefetch_start(sm, cmds, NULL, n, hash);
 	for (unsigned i = 0; i < n; i++) {
-		kv_prefetch(sm, hash, n, i + KV_PREFETCH_BUCKET, 0);
-		kv_prefetch(sm, hash, n, i + KV_PREFETCH_PAIR, 1);
+		kv_prefetch_ahead(sm, hash, n, i);
 		kv_read(sm, &cmds[i], &res[i]);
 	}
 }
