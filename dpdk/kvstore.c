@@ -429,19 +429,17 @@ kvs_probe(struct tr_kvstore *kvs, uint64_t hash, const uint8_t *key, uint16_t ke
 }
 
 static int
-kvs_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
+kvs_set(void *store, const uint8_t *key, uint16_t key_len, uint64_t hash, const uint8_t *val,
 	uint32_t val_len, uint64_t pair_hash, uint64_t *old_hash)
 {
 	struct tr_kvstore *kvs = store;
 	struct kv_bucket *b, *free_b;
 	struct kv_node *old, *n;
-	uint64_t hash;
 
 	assert(kvs != NULL && (key != NULL || key_len == 0) && (val != NULL || val_len == 0));
 	*old_hash = 0;
 	if (key_len > TR_KEY_BYTES_MAX || val_len > TR_KVS_VAL_MAX)
 		return -1;
-	hash = tr_kv_key_hash(key, key_len);
 	b = kvs_probe(kvs, hash, key, key_len, &free_b);
 	if (b != NULL) {
 		old = b->node;

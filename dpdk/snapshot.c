@@ -164,7 +164,8 @@ tr_snap_load_into(const uint8_t *buf, const struct tr_snap_hdr *h, struct tr_sm 
 		if ((size_t)(end - p) < (size_t)kl + vl)
 			return "pair truncated";
 		pair = tr_kv_pair_hash(p, kl, p + kl, vl);
-		if (sm->ops->set(sm->store, p, kl, p + kl, vl, pair, &old) != 0)
+		if (sm->ops->set(sm->store, p, kl, tr_kv_key_hash(p, kl), p + kl, vl, pair,
+				 &old) != 0)
 			return "the store is full";
 		sm->digest += pair - old;
 		p += kl + vl;

@@ -218,10 +218,69 @@ order_deps(const uint64_t deps[TR_COLUMNS], unsigned column, const uint64_t appl
 	return m & ~(1u << column);
 }
 
-/* order.c: tr_order_next on the heads' deps masks (order_deps; committed
- * heads only), committed the mask of committed heads. need gets the
- * blocking columns (0 unless it returns -1). */
-int order_pick(const unsigned dep[TR_COLUMNS], unsigned committed, unsigned *need);
+/* order.c: the walk of order_pick from start, where it meets a head that
+ * is not committed. */
+int order_walk(const unsigned dep[TR_COLUMNS], unsigned committed, unsigned start,
+	       unsigned *need);
+
+/* |deps| of a deps mask (3 bits). */
+static const uint8_t order_deps_count[1u << TR_COLUMNS] = {0, 1, 1, 2, 1, 2, 2, 3};
+
+_Static_assert(TR_COLUMNS == 3, "order_pick's closure takes two steps");
+
+/* The heads v's committed heads depend on, and v (dep[x] is 0 for a head
+ * that is not committed). */
+static inline unsigned
+order_reach(const unsigned dep[TR_COLUMNS], unsigned v)
+{
+	return v | (dep[0] & -(v & 1u)) | (dep[1] & -((v >> 1) & 1u)) |
+	       (dep[2] & -((v >> 2) & 1u));
+}
+
+/* (|deps|, column) of head x as one number, or above any if not visited. */
+static inline unsigned
+order_key(const unsigned dep[TR_COLUMNS], unsigned visited, unsigned x)
+{
+	return (visited >> x) & 1u ? (unsigned)order_deps_count[dep[x]] << 2 | x : ~0u;
+}
+
+/* tr_order_next on the heads' deps masks (order_deps; committed heads
+ * only), committed the mask of committed heads. need gets the blocking
+ * columns (0 unless it returns -1). Inline: once per applied instance. */
+static inline int
+order_pick(const unsigned dep[TR_COLUMNS], unsigned committed, unsigned *need)
+{
+	unsigned blocked = 0;
+
+	for (unsigned start = 0; start < TR_COLUMNS; start++) {
+		unsigned v, k0, k1, k2, k;
+
+		if (!(committed & (1u << start)))
+			continue;
+		if (dep[start] == 0) {
+			*need = 0; /* depends on nothing: the walk visits it alone */
+			return (int)start;
+		}
+		/* The walk's visited set: what start reaches, in at most two
+		 * steps over three heads; blocked iff it holds a head that is
+		 * not committed (the walk then names which, in its order). */
+		v = order_reach(dep, order_reach(dep, 1u << start));
+		if (v & ~committed) {
+			order_walk(dep, committed, start, &blocked);
+			continue;
+		}
+		/* The smallest (|deps|, column) among the visited heads. */
+		k0 = order_key(dep, v, 0);
+		k1 = order_key(dep, v, 1);
+		k2 = order_key(dep, v, 2);
+		k = k0 < k1 ? k0 : k1;
+		k = k < k2 ? k : k2;
+		*need = 0;
+		return (int)(k & 3u);
+	}
+	*need = blocked;
+	return -1;
+}
 
 /* replica.c */
 void known_merge(struct tr_replica *r, const uint64_t known[TR_COLUMNS]);

@@ -28,14 +28,27 @@ rotl64(uint64_t x, unsigned r)
 	return x << r | x >> (64 - r);
 }
 
+/* hash_word in two halves: the word's own mixing, then the chain's step,
+ * so that one word mixed once can step two chains (kv_hashes). */
 static inline uint64_t
-hash_word(uint64_t h, uint64_t w)
+word_mix(uint64_t w)
 {
 	w *= HASH_K1;
 	w = rotl64(w, 31);
-	w *= HASH_K2;
-	h ^= w;
+	return w * HASH_K2;
+}
+
+static inline uint64_t
+chain_step(uint64_t h, uint64_t mixed)
+{
+	h ^= mixed;
 	return rotl64(h, 27) * 5 + 0x52dce729;
+}
+
+static inline uint64_t
+hash_word(uint64_t h, uint64_t w)
+{
+	return chain_step(h, word_mix(w));
 }
 
 static inline uint64_t
@@ -79,6 +92,36 @@ inline uint64_t
 tr_kv_key_hash(const uint8_t *key, uint16_t key_len)
 {
 	return fmix64(hash_bytes(hash_word(HASH_SEED, key_len), key, key_len));
+}
+
+/* tr_kv_pair_hash, and the key's tr_kv_key_hash in *key_hash, in one walk
+ * over the key: each of its words mixed once for both chains. */
+static inline uint64_t
+kv_hashes(const uint8_t *key, uint16_t key_len, const uint8_t *val, uint32_t val_len,
+	  uint64_t *key_hash)
+{
+	uint64_t hk = hash_word(HASH_SEED, key_len);
+	uint64_t hp = hash_word(HASH_SEED, (uint64_t)key_len | (uint64_t)val_len << 16);
+	const uint8_t *p = key;
+	size_t len = key_len;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t m = word_mix(ld_u64(p));
+
+		hk = chain_step(hk, m);
+		hp = chain_step(hp, m);
+	}
+	if (len > 0) {
+		uint64_t tail = 0, m;
+
+		for (size_t i = 0; i < len; i++)
+			tail |= (uint64_t)p[i] << (8 * i);
+		m = word_mix(tail);
+		hk = chain_step(hk, m);
+		hp = chain_step(hp, m);
+	}
+	*key_hash = fmix64(hk);
+	return fmix64(hash_bytes(hp, val, val_len));
 }
 
 const char *
@@ -267,15 +310,22 @@ kv_read(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 /* Performs a write on the store and keeps the digest. Returns the status;
  * TR_ST_FULL means nothing changed. */
 static inline uint8_t
-kv_write(struct tr_sm *sm, const struct tr_cmd *cmd)
+kv_write(struct tr_sm *sm, const struct tr_cmd *cmd, const uint64_t *key_hash)
 {
 	uint64_t old = 0;
 
 	if (cmd->op == TR_OP_SET) {
-		uint64_t pair = tr_kv_pair_hash(cmd->key, cmd->key_len, cmd->val, cmd->val_len);
+		uint64_t kh, pair;
 
-		if (sm->ops->set(sm->store, cmd->key, cmd->key_len, cmd->val, cmd->val_len, pair,
-				 &old) != 0)
+		/* The key hashed once: with the pair, or before (a prefetch). */
+		if (key_hash != NULL) {
+			kh = *key_hash;
+			pair = tr_kv_pair_hash(cmd->key, cmd->key_len, cmd->val, cmd->val_len);
+		} else {
+			pair = kv_hashes(cmd->key, cmd->key_len, cmd->val, cmd->val_len, &kh);
+		}
+		if (sm->ops->set(sm->store, cmd->key, cmd->key_len, kh, cmd->val, cmd->val_len,
+				 pair, &old) != 0)
 			return TR_ST_FULL;
 		sm->digest -= old;
 		sm->digest += pair;
@@ -303,51 +353,78 @@ kv_prefetch(const struct tr_sm *sm, const uint64_t *hash, unsigned n, unsigned i
 		sm->ops->prefetch(sm->store, hash[i], stage);
 }
 
-static void
-kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_result *res)
+/* The keys of cmds[idx[0..n)] (idx NULL: cmds[0..n)) hashed into hash[],
+ * and the first ones asked for; kv_prefetch_ahead(i) then asks, before
+ * command i, for those a few commands further. */
+static inline void
+kv_prefetch_start(const struct tr_sm *sm, const struct tr_cmd *cmds, const unsigned *idx,
+		  unsigned n, uint64_t *hash)
 {
-	if (sm->ops->prefetch == NULL || n == 1) {
-		for (unsigned i = 0; i < n; i++)
-			res[i].status = kv_write(sm, &cmds[i]);
-		return;
-	}
-	uint64_t hash[TR_SM_BATCH_MAX]; /* each key hashed once for both stages */
+	for (unsigned i = 0; i < n; i++) {
+		const struct tr_cmd *c = &cmds[idx != NULL ? idx[i] : i];
 
-	for (unsigned i = 0; i < n; i++)
-		hash[i] = tr_kv_key_hash(cmds[i].key, cmds[i].key_len);
+		hash[i] = tr_kv_key_hash(c->key, c->key_len);
+	}
 	for (unsigned i = 0; i < KV_PREFETCH_BUCKET; i++)
 		kv_prefetch(sm, hash, n, i, 0);
 	for (unsigned i = 0; i < KV_PREFETCH_PAIR; i++)
 		kv_prefetch(sm, hash, n, i, 1);
+}
+
+static inline void
+kv_prefetch_ahead(const struct tr_sm *sm, const uint64_t *hash, unsigned n, unsigned i)
+{
+	kv_prefetch(sm, hash, n, i + KV_PREFETCH_BUCKET, 0);
+	kv_prefetch(sm, hash, n, i + KV_PREFETCH_PAIR, 1);
+}
+
+/* The KV's apply for cmds[idx[0..n)] (tr_machine.apply: idx the identity). */
+static void
+kv_apply(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
+	 const unsigned *idx, unsigned n)
+{
+	if (sm->ops->prefetch == NULL || n == 1) {
+		for (unsigned i = 0; i < n; i++)
+			res[idx[i]].status = kv_write(sm, &cmds[idx[i]], NULL);
+		return;
+	}
+	uint64_t hash[TR_SM_BATCH_MAX]; /* each key hashed once for both stages */
+
+	kv_prefetch_start(sm, cmds, idx, n, hash);
 	for (unsigned i = 0; i < n; i++) {
-		kv_prefetch(sm, hash, n, i + KV_PREFETCH_BUCKET, 0);
-		kv_prefetch(sm, hash, n, i + KV_PREFETCH_PAIR, 1);
-		res[i].status = kv_write(sm, &cmds[i]);
+		kv_prefetch_ahead(sm, hash, n, i);
+		res[idx[i]].status = kv_write(sm, &cmds[idx[i]], &hash[i]);
 	}
 }
 
-/* Q3: a batch of reads, each key's bucket and pair asked for a few reads
- * ahead (a read-heavy load spends most of its lookups in cache misses). */
+static void
+kv_machine_apply(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
+		 struct tr_sm_result *res)
+{
+	unsigned idx[TR_SM_BATCH_MAX];
+
+	assert(n <= TR_SM_BATCH_MAX);
+	for (unsigned i = 0; i < n; i++)
+		idx[i] = i;
+	kv_apply(sm, cmds, res, idx, n);
+}
+
+/* Q3: a batch of reads, prefetched like the writes (a read-heavy load
+ * spends most of its lookups in cache misses). */
 static void
 kv_read_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n, struct tr_sm_result *res)
 {
 	uint64_t hash[TR_SM_BATCH_MAX];
 
-	for (unsigned i = 0; i < n; i++)
-		hash[i] = tr_kv_key_hash(cmds[i].key, cmds[i].key_len);
-	for (unsigned i = 0; i < KV_PREFETCH_BUCKET; i++)
-		kv_prefetch(sm, hash, n, i, 0);
-	for (unsigned i = 0; i < KV_PREFETCH_PAIR; i++)
-		kv_prefetch(sm, hash, n, i, 1);
+	kv_prefetch_start(sm, cmds, NULL, n, hash);
 	for (unsigned i = 0; i < n; i++) {
-		kv_prefetch(sm, hash, n, i + KV_PREFETCH_BUCKET, 0);
-		kv_prefetch(sm, hash, n, i + KV_PREFETCH_PAIR, 1);
+		kv_prefetch_ahead(sm, hash, n, i);
 		kv_read(sm, &cmds[i], &res[i]);
 	}
 }
 
 const struct tr_machine tr_kv_machine = {
-	.apply = kv_apply,
+	.apply = kv_machine_apply,
 	.read = kv_read,
 	.digest = NULL,
 };
@@ -356,7 +433,8 @@ const struct tr_machine tr_kv_machine = {
  * later write of the batch is decided after it; a write the machine then
  * refuses stays recorded), else res->status says why not. */
 static bool
-sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
+sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res,
+	  struct tr_client_rec **last)
 {
 	struct tr_client_rec *rec;
 	uint32_t free_slot;
@@ -374,8 +452,12 @@ sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 		return false;
 	}
 
-	/* Exactly-once is decided before the machine is touched. */
-	rec = client_find(sm, cmd->client_id, &free_slot);
+	/* Exactly-once is decided before the machine is touched. *last: the
+	 * record of the batch's previous write (often the same client's). */
+	if (*last != NULL && (*last)->client_id == cmd->client_id)
+		rec = *last;
+	else
+		rec = client_find(sm, cmd->client_id, &free_slot);
 	if (rec != NULL) {
 		hi = rec->hi;
 		below = rec->below;
@@ -410,6 +492,7 @@ sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res)
 	}
 	if (!again)
 		dedup_record(rec, cmd->seq);
+	*last = rec;
 	return true;
 }
 
@@ -715,16 +798,20 @@ sm_apply_copy(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *
 		res[idx[i]] = out[i];
 }
 
-/* The machine applies the fresh writes gathered (their indexes in idx): in
- * place when they are contiguous (the usual case: no duplicate among
- * them), else through a copy. Inline: once per applied instance. */
+/* The machine applies the fresh writes gathered (their indexes in idx), in
+ * one call (a result's val lasts until the next): in place when they are
+ * contiguous (the usual case: no duplicate among them), else through a
+ * copy; the KV, the built-in machine, by a direct call. Inline: once per
+ * batch. */
 static inline void
 sm_flush(struct tr_sm *sm, const struct tr_cmd *cmds, struct tr_sm_result *res,
 	 const unsigned *idx, unsigned n)
 {
 	if (n == 0)
 		return;
-	if (idx[n - 1] - idx[0] == n - 1)
+	if (sm->machine == &tr_kv_machine)
+		kv_apply(sm, cmds, res, idx, n);
+	else if (idx[n - 1] - idx[0] == n - 1)
 		sm->machine->apply(sm, cmds + idx[0], n, res + idx[0]);
 	else
 		sm_apply_copy(sm, cmds, res, idx, n);
@@ -740,6 +827,7 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 {
 	unsigned idx[TR_SM_BATCH_MAX];
 	unsigned nfresh = 0;
+	struct tr_client_rec *last = NULL;
 
 	assert(sm != NULL && cmds != NULL && res != NULL && n <= TR_SM_BATCH_MAX);
 	for (unsigned i = 0; i < n; i++) {
@@ -758,7 +846,7 @@ tr_sm_apply_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 		sm->stage_clock++;
 		/* §8: a part's seq is decided like any write's, before its
 		 * bytes are staged: a duplicate part stages nothing. */
-		if (!sm_decide(sm, cmd, &res[i]))
+		if (!sm_decide(sm, cmd, &res[i], &last))
 			continue;
 		if (cmd->op != TR_OP_PART) {
 			idx[nfresh++] = i;
@@ -1084,13 +1172,14 @@ struct probe {
 	uint32_t empty; /* the empty cell that ended the search, or cells_max */
 };
 
-/* Walks the key's probe path; stops at the key, at an empty cell, or after
- * cells_max cells, so it always terminates. */
-static void
-table_probe(const struct tr_table *t, const uint8_t *key, uint16_t key_len, struct probe *p)
+/* Walks the path of the key whose tr_kv_key_hash is hash; stops at the
+ * key, at an empty cell, or after cells_max cells, so it always terminates. */
+static inline void
+table_probe(const struct tr_table *t, const uint8_t *key, uint16_t key_len, uint64_t hash,
+	    struct probe *p)
 {
 	uint32_t mask = t->cells_max - 1;
-	uint32_t i = table_home(t, key, key_len);
+	uint32_t i = (uint32_t)hash & mask;
 	uint32_t n;
 
 	p->found = p->tomb = p->empty = t->cells_max;
@@ -1108,8 +1197,7 @@ table_probe(const struct tr_table *t, const uint8_t *key, uint16_t key_len, stru
 				p->tomb = i;
 			break;
 		default:
-			if (cell_key_len(c) == key_len &&
-			    (key_len == 0 || memcmp(cell_key(c), key, key_len) == 0)) {
+			if (cell_key_len(c) == key_len && bytes_equal(cell_key(c), key, key_len)) {
 				p->found = i;
 				return;
 			}
@@ -1203,10 +1291,8 @@ cell_write(struct tr_table *t, uint32_t i, const uint8_t *key, uint16_t key_len,
 	memcpy(c + CELL_OFF_VAL_LEN, &val_len, sizeof(val_len));
 	memcpy(c + CELL_OFF_KEY_LEN, &key_len, sizeof(key_len));
 	c[CELL_OFF_STATE] = CELL_USED;
-	if (key_len > 0)
-		memcpy(cell_key(c), key, key_len);
-	if (val_len > 0)
-		memcpy(cell_val(t, c), val, val_len);
+	bytes_copy(cell_key(c), key, key_len);
+	bytes_copy(cell_val(t, c), val, val_len);
 }
 
 static int
@@ -1217,7 +1303,7 @@ table_get(void *store, const uint8_t *key, uint16_t key_len, const uint8_t **val
 	struct probe p;
 	uint8_t *c;
 
-	table_probe(t, key, key_len, &p);
+	table_probe(t, key, key_len, tr_kv_key_hash(key, key_len), &p);
 	if (p.found == t->cells_max)
 		return -1;
 	c = cell_at(t, p.found);
@@ -1237,7 +1323,7 @@ cell_pair_hash(const struct tr_table *t, uint32_t i)
 }
 
 static int
-table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
+table_set(void *store, const uint8_t *key, uint16_t key_len, uint64_t hash, const uint8_t *val,
 	  uint32_t val_len, uint64_t pair, uint64_t *old)
 {
 	struct tr_table *t = store;
@@ -1246,7 +1332,7 @@ table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 	*old = 0;
 	if (key_len > t->key_max || val_len > t->val_max)
 		return -1;
-	table_probe(t, key, key_len, &p);
+	table_probe(t, key, key_len, hash, &p);
 	if (p.found != t->cells_max) {
 		/* Overwriting an existing key is always allowed. */
 		*old = cell_pair_hash(t, p.found);
@@ -1265,7 +1351,7 @@ table_set(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
 		table_purge(t);
 		if (t->used >= table_limit(t))
 			return -1;
-		table_probe(t, key, key_len, &p);
+		table_probe(t, key, key_len, hash, &p);
 		assert(p.found == t->cells_max && p.tomb == t->cells_max);
 		if (p.empty == t->cells_max)
 			return -1;
@@ -1284,7 +1370,7 @@ table_del(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old)
 	uint32_t i;
 
 	*old = 0;
-	table_probe(t, key, key_len, &p);
+	table_probe(t, key, key_len, tr_kv_key_hash(key, key_len), &p);
 	if (p.found == t->cells_max)
 		return 1;
 	*old = cell_pair_hash(t, p.found);

@@ -34,15 +34,16 @@ const char *tr_status_str(int st);
 /* Storage. get returns 0 and points *val at the stored bytes (valid until the
  * next set/del of that key), or -1 if absent. set returns 0, or -1 when the
  * store is full (nothing changed); del returns 0, or 1 if the key was absent.
- * set is given the new pair's digest contribution (tr_kv_pair_hash) to keep
- * with it; set and del put in *old the one kept with the pair they replaced
- * or removed, 0 if none: a write is one look-up, and no pair is hashed twice
- * (a 1 MiB value would be). */
+ * set is given the key's hash (tr_kv_key_hash) and the new pair's digest
+ * contribution (tr_kv_pair_hash) to keep with it; set and del put in *old
+ * the one kept with the pair they replaced or removed, 0 if none: a write
+ * is one look-up, and no key or pair is hashed twice (a 1 MiB value would
+ * be). */
 struct tr_store_ops {
 	int (*get)(void *store, const uint8_t *key, uint16_t key_len, const uint8_t **val,
 		   uint32_t *val_len);
-	int (*set)(void *store, const uint8_t *key, uint16_t key_len, const uint8_t *val,
-		   uint32_t val_len, uint64_t pair_hash, uint64_t *old);
+	int (*set)(void *store, const uint8_t *key, uint16_t key_len, uint64_t key_hash,
+		   const uint8_t *val, uint32_t val_len, uint64_t pair_hash, uint64_t *old);
 	int (*del)(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old);
 	/* Optional (NULL: none): a hint that the key whose tr_kv_key_hash is
 	 * key_hash is written soon, in two stages a few commands apart (0: its

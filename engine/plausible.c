@@ -40,9 +40,9 @@ slot_n(const struct tr_slot *s)
 	return s->n_seen > n ? s->n_seen : n;
 }
 
-/* V1-V3: a value for slot lsn of column c. */
+/* V1, V2: the commands of a value for slot lsn of column c. */
 static bool
-value_plausible(struct tr_column *c, const struct tr_msg *m, const struct tr_value *v)
+cmds_plausible(struct tr_column *c, const struct tr_msg *m, const struct tr_value *v)
 {
 	const struct tr_config *cfg = &c->rep->cfg;
 
@@ -60,6 +60,19 @@ value_plausible(struct tr_column *c, const struct tr_msg *m, const struct tr_val
 		     memcmp(s->own_cmds, v->cmds, v->cmds_len) != 0))
 			return drop(c, TR_IMPLAUSIBLE_CMDS);
 	}
+	return true;
+}
+
+/* V1-V3: a value for slot lsn of column c. A value by reference (W1, W2)
+ * carries no commands to judge (decoded from the wire, only its deps are
+ * set; in process, the receiver takes its own): V3 only. */
+static bool
+value_plausible(struct tr_column *c, const struct tr_msg *m, const struct tr_value *v)
+{
+	const struct tr_config *cfg = &c->rep->cfg;
+
+	if (!m->ref && !cmds_plausible(c, m, v))
+		return false;
 	/* V3: deps within the horizons (H1, H2); the slot's own column entry
 	 * covers the slot itself (D2). Every horizon is at least known[d] (up
 	 * to TR_LSN_MAX): deps below it pass without computing it. */
@@ -140,6 +153,11 @@ plausible(struct tr_column *c, const struct tr_msg *m)
 			return true;
 		return value_plausible(c, m, &m->value);
 	case TR_MSG_COMMIT:
+		/* W2: by reference, only lsn and ballot travel (the receiver
+		 * takes the value it voted): nothing else to judge. */
+		if (m->ref)
+			return true;
+		return value_plausible(c, m, &m->value);
 	case TR_MSG_FETCH_REPLY:
 		return value_plausible(c, m, &m->value);
 	case TR_MSG_STATUS:

@@ -3,6 +3,18 @@
  */
 #include "internal.h"
 
+#define TYPE_BIT(t) (1u << (t))
+/* The answers to a request (peer_asked): the peer answered. */
+#define ANSWER_TYPES                                                                   \
+	(TYPE_BIT(TR_MSG_ACCEPT_REPLY) | TYPE_BIT(TR_MSG_FETCH_REPLY) |                \
+	 TYPE_BIT(TR_MSG_READ_INDEX_REPLY) | TYPE_BIT(TR_MSG_TOO_OLD) |                 \
+	 TYPE_BIT(TR_MSG_JOIN_REPLY))
+/* The messages about one slot of the column. */
+#define SLOT_TYPES                                                                     \
+	(TYPE_BIT(TR_MSG_ACCEPT) | TYPE_BIT(TR_MSG_ACCEPT_REPLY) | TYPE_BIT(TR_MSG_COMMIT) | \
+	 TYPE_BIT(TR_MSG_FETCH_REPLY))
+_Static_assert(TR_MSG_TYPE_COUNT <= 32, "a message type is a bit of an unsigned");
+
 void
 tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct tr_out *out)
 {
@@ -24,17 +36,13 @@ tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, str
 	if (!plausible(c, m))
 		return; /* issue 17: no honest peer sends it; counted, changes nothing */
 	c->peers[m->from].heard_ns = now_ns;
-	if (m->type == TR_MSG_ACCEPT_REPLY || m->type == TR_MSG_FETCH_REPLY ||
-	    m->type == TR_MSG_READ_INDEX_REPLY || m->type == TR_MSG_TOO_OLD ||
-	    m->type == TR_MSG_JOIN_REPLY) {
+	if (TYPE_BIT(m->type) & ANSWER_TYPES) {
 		c->peers[m->from].answered_ns = now_ns;
 		c->peers[m->from].asked_ns = 0;
 	}
 	/* Only the owner allocates slots in its column (P1): a message about
 	 * one it never allocated is foreign, never stored. */
-	if (c->owned && m->lsn >= c->next_lsn &&
-	    (m->type == TR_MSG_ACCEPT || m->type == TR_MSG_ACCEPT_REPLY ||
-	     m->type == TR_MSG_COMMIT || m->type == TR_MSG_FETCH_REPLY)) {
+	if (c->owned && m->lsn >= c->next_lsn && (TYPE_BIT(m->type) & SLOT_TYPES)) {
 		c->stats.ignored++;
 		return;
 	}

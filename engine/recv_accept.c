@@ -3,9 +3,11 @@
  */
 #include "internal.h"
 
+/* copied: the slot's value was copied from m's in this step (its commands
+ * are m's, its proposer too). */
 static void
 reply(struct tr_column *c, const struct tr_msg *m, const struct tr_slot *s, uint8_t kind,
-      struct tr_out *out)
+      bool copied, struct tr_out *out)
 {
 	struct tr_msg *r = out_msg(c, out, TR_MSG_ACCEPT_REPLY, m->from);
 
@@ -19,11 +21,12 @@ reply(struct tr_column *c, const struct tr_msg *m, const struct tr_slot *s, uint
 	else if (kind != TR_REPLY_REFUSED)
 		r->value = s->value;
 	/* W1: the proposer holds the commands it sent: only the deps return. */
-	r->ref = kind == TR_REPLY_OK && s->value.proposer == m->value.proposer &&
-		 s->value.cmd_count == m->value.cmd_count &&
-		 s->value.cmds_len == m->value.cmds_len &&
-		 (s->value.cmds_len == 0 ||
-		  memcmp(s->value.cmds, m->value.cmds, s->value.cmds_len) == 0);
+	r->ref = kind == TR_REPLY_OK &&
+		 (copied || (s->value.proposer == m->value.proposer &&
+			     s->value.cmd_count == m->value.cmd_count &&
+			     s->value.cmds_len == m->value.cmds_len &&
+			     (s->value.cmds_len == 0 ||
+			      memcmp(s->value.cmds, m->value.cmds, s->value.cmds_len) == 0)));
 }
 
 void
@@ -33,6 +36,7 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 	struct tr_slot *s = slot_cell(c, m->lsn);
 	struct tr_ballot qv;
 	const struct tr_ballot sv = m->vbal;
+	bool fresh, copied;
 
 	if (s == NULL && m->lsn < c->base && !(cfg->variant & TR_VARIANT_TOO_OLD_IGNORED)) {
 		send_too_old(c, m->from, out); /* T1: its vote is gone with it */
@@ -44,20 +48,20 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 	}
 	/* A0: a committed slot never changes again. */
 	if (slot_committed(s)) {
-		reply(c, m, s, TR_REPLY_OK_COMMITTED, out);
+		reply(c, m, s, TR_REPLY_OK_COMMITTED, false, out);
 		return;
 	}
 	/* J2: where the old self may have voted, no promise and no vote. */
 	if (!may_vote(c, m->lsn)) {
 		c->stats.join_refused++;
-		reply(c, m, s, TR_REPLY_REFUSED, out);
+		reply(c, m, s, TR_REPLY_REFUSED, false, out);
 		return;
 	}
 	/* A1 */
 	if ((cfg->variant & TR_VARIANT_BALLOT_N_ONLY) ? m->ballot.n < s->promised.n /* known-bad */
 						      : tr_ballot_cmp(m->ballot, s->promised) < 0) {
 		c->stats.rejects_sent++;
-		reply(c, m, s, TR_REPLY_REJECT, out);
+		reply(c, m, s, TR_REPLY_REJECT, false, out);
 		return;
 	}
 	s->promised = m->ballot;
@@ -67,7 +71,9 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 		s->seen_ns = now_ns;
 
 	/* A2: a fresh entry from the snapshot, never with its vote or commit. */
-	if (!(s->flags & TR_SLOT_VALUE)) {
+	fresh = !(s->flags & TR_SLOT_VALUE);
+	copied = fresh;
+	if (fresh) {
 		uint64_t known[TR_COLUMNS];
 
 		known_load(c->rep, known);
@@ -91,9 +97,11 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 			if (tr_value_is_noop(&v))
 				v.proposer = m->from;
 			slot_set_value(c, s, &v);
+			copied = false; /* maybe another proposer */
 		}
 	} else if (tr_ballot_cmp(sv, qv) > 0) {
 		slot_set_value(c, s, &m->value);
+		copied = true;
 	} else if (tr_ballot_cmp(sv, qv) == 0 && !value_equal(&s->value, &m->value)) {
 		violation(c->rep, "A3: two different values voted at one ballot");
 		return;
@@ -101,16 +109,18 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 
 	/* A4: vote at b, never lowering the vote. */
 	s->vbal = m->ballot;
-	known_note(c->rep, c->id, m->lsn, s->value.deps);
+	/* (A fresh entry's deps are m's and known's, in known already.) */
+	if (!fresh)
+		known_note(c->rep, c->id, m->lsn, s->value.deps);
 	durable_slot(c, s); /* S1: promise and vote with its value, before the OK */
 
 	if ((cfg->variant & TR_VARIANT_COMMIT_ON_SPOT) && !tr_ballot_none(sv) &&
 	    tr_ballot_cmp(sv, qv) >= 0) {
 		/* Known-bad (A5 forbids it): commit at the acceptor. */
 		slot_commit(c, s, &s->value, out);
-		reply(c, m, s, TR_REPLY_OK_COMMITTED, out);
+		reply(c, m, s, TR_REPLY_OK_COMMITTED, false, out);
 		return;
 	}
 	/* A5: no commit on the spot. A6: a duplicate re-votes the same value. */
-	reply(c, m, s, TR_REPLY_OK, out);
+	reply(c, m, s, TR_REPLY_OK, copied, out);
 }

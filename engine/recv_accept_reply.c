@@ -43,13 +43,14 @@ recv_accept_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns,
 		return;
 	}
 	/* P4: vote the returned value at b; two votes at b: chosen. */
-	if (m->ref) {
+	if (m->ref && (s->flags & TR_SLOT_VALUE)) {
 		/* W1: what this attempt sent (the slot, unchanged while it is
-		 * promised at b, or P2's NOOP), with the acceptor's deps. */
+		 * promised at b), with the acceptor's deps. */
+		memcpy(s->value.deps, m->value.deps, sizeof(s->value.deps));
+	} else if (m->ref) {
+		/* W1: P2's NOOP, with the acceptor's deps. */
 		struct tr_value v = {.proposer = self_id(c)};
 
-		if (s->flags & TR_SLOT_VALUE)
-			v = s->value;
 		memcpy(v.deps, m->value.deps, sizeof(v.deps));
 		slot_set_value(c, s, &v);
 	} else {

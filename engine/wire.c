@@ -198,8 +198,7 @@ st_u64(uint8_t *p, uint64_t v)
 static inline uint8_t *
 st_bytes(uint8_t *p, const void *src, size_t n)
 {
-	if (n != 0)
-		memcpy(p, src, n);
+	bytes_copy(p, src, n);
 	return p + n;
 }
 

@@ -47,8 +47,8 @@ static int
 kset(struct tr_kvstore *kvs, const uint8_t *key, uint16_t key_len, const uint8_t *val,
      uint32_t val_len, uint64_t *old)
 {
-	return tr_kvstore_ops.set(kvs, key, key_len, val, val_len,
-				  tr_kv_pair_hash(key, key_len, val, val_len), old);
+	return tr_kvstore_ops.set(kvs, key, key_len, tr_kv_key_hash(key, key_len), val,
+				  val_len, tr_kv_pair_hash(key, key_len, val, val_len), old);
 }
 
 /* splitmix64: small, seedable, good enough for workloads. */

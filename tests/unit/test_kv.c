@@ -29,8 +29,8 @@ static int
 tset(struct tr_table *t, const uint8_t *key, uint16_t key_len, const uint8_t *val,
      uint32_t val_len, uint64_t *old)
 {
-	return tr_table_ops.set(t, key, key_len, val, val_len,
-				tr_kv_pair_hash(key, key_len, val, val_len), old);
+	return tr_table_ops.set(t, key, key_len, tr_kv_key_hash(key, key_len), val,
+				val_len, tr_kv_pair_hash(key, key_len, val, val_len), old);
 }
 
 static void
@@ -979,4 +979,30 @@ Test(kv, machine_sees_fresh_writes_in_batches)
 	tr_sm_apply_batch(&sm, c, 1, r);
 	cr_expect_eq(r[0].status, TR_ST_DUPLICATE);
 	cr_expect_eq(m.calls, 2);
+}
+
+/* A duplicate between fresh writes does not split the machine's call: the
+ * writes around it go in one (a result's val lasts until the next call, and
+ * the applier completes them after the batch). */
+Test(kv, a_duplicate_between_fresh_writes_keeps_one_call)
+{
+	static struct rec_machine m;
+	static struct tr_client_rec recs[16];
+	struct tr_sm sm;
+	struct tr_cmd c[4];
+	struct tr_sm_result r[4];
+
+	memset(&m, 0, sizeof(m));
+	tr_sm_init_machine(&sm, &rec_ops, &m, recs, 16);
+	c[0] = mk(TR_OP_CMD, 7, 1, 8, "", "a");
+	c[1] = mk(TR_OP_CMD, 7, 1, 8, "", "a");
+	c[2] = mk(TR_OP_CMD, 7, 2, 8, "", "b");
+	c[3] = mk(TR_OP_CMD, 7, 3, 8, "", "c");
+	tr_sm_apply_batch(&sm, c, 4, r);
+	cr_expect_eq(m.calls, 1);
+	cr_expect_eq(m.batch[0], 3);
+	cr_expect_eq(r[1].status, TR_ST_DUPLICATE);
+	cr_expect_eq(r[0].code, 10);
+	cr_expect_eq(r[2].code, 20);
+	cr_expect_eq(r[3].code, 30);
 }
