@@ -1019,6 +1019,37 @@ hold_replica(struct rt_replica *r)
 		sched_yield();
 }
 
+/* On a new data directory dir: a client of replica 0 whose first set was
+ * answered, then replica 0 held. */
+static struct trireme *
+held_after_a_set(char *dir, struct trireme_client **c)
+{
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
+				.val_len = 1};
+	struct trireme *t;
+
+	cr_assert_not_null(mkdtemp(dir));
+	t = start_on(dir);
+	cr_assert_not_null(*c = trireme_client_new(t, 0, 4));
+	cr_assert_eq(trireme_submit(*c, &op, 1), 0);
+	cr_assert_eq(wait_one(*c).status, 0);
+	hold_replica(&t->reps[0]);
+	return t;
+}
+
+/* Replica 0 on again, the client freed, the instance stopped, dir removed. */
+static void
+held_end(struct trireme *t, struct trireme_client *c, const char *dir)
+{
+	char cmd[64];
+
+	atomic_store(&t->reps[0].hold, false);
+	trireme_client_free(c);
+	eal_test_stop(t);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
 /* §12 S1 with a disk (applier.c, durable.c): an answer reveals its commit,
  * so it is held until the commits applied up to it are synced. Replica 0
  * parked, the test plays its applier: the completion of a set at lsn L of
@@ -1027,23 +1058,16 @@ hold_replica(struct rt_replica *r)
  * §8) does not answer it either; once L is synced, it is answered. */
 Test(lifecycle, an_answer_waits_for_the_sync_of_its_commit)
 {
-	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
-	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "w",
 				.val_len = 1};
-	struct trireme *t;
-	struct rt_replica *r;
 	struct trireme_client *c;
+	struct trireme *t = held_after_a_set(dir, &c);
+	struct rt_replica *r = &t->reps[0];
 	struct tr_completion d = {.op = TR_OP_SET, .res = {.status = TR_ST_OK}, .column = 0};
 	struct trireme_done done;
 	uint64_t lsn;
 
-	cr_assert_not_null(mkdtemp(dir));
-	t = start_on(dir);
-	r = &t->reps[0];
-	cr_assert_not_null(c = trireme_client_new(t, 0, 4));
-	cr_assert_eq(trireme_submit(c, &op, 1), 0);
-	cr_assert_eq(wait_one(c).status, 0);
-	hold_replica(r);
 	cr_assert_eq(trireme_submit(c, &op, 2), 0); /* queued: its task is parked */
 	lsn = atomic_load(&r->eng.shared.applied[0]);
 	for (unsigned col = 0; col < TRIREME_REPLICAS; col++)
@@ -1063,11 +1087,7 @@ Test(lifecycle, an_answer_waits_for_the_sync_of_its_commit)
 	cr_assert_eq(trireme_poll(c, &done, 1), 1, "not answered once its commit was synced");
 	cr_assert(done.tag == 2 && done.status == 0, "tag %lu status %d",
 		  (unsigned long)done.tag, done.status);
-	atomic_store(&r->hold, false);
-	trireme_client_free(c);
-	eal_test_stop(t);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	held_end(t, c, dir);
 }
 
 /* §12 S1: a column whose log write fails does not publish what it would have
@@ -1077,23 +1097,14 @@ Test(lifecycle, an_answer_waits_for_the_sync_of_its_commit)
  * gate refuses and synced stays where it was. */
 Test(lifecycle, a_failed_sync_publishes_nothing)
 {
-	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
-	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
-				.val_len = 1};
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
 	struct tr_durable_rec rec = {.kind = TR_DURABLE_KNOWN, .column = 0};
-	struct trireme *t;
-	struct rt_replica *r;
 	struct trireme_client *c;
+	struct trireme *t = held_after_a_set(dir, &c);
+	struct rt_replica *r = &t->reps[0];
 	uint64_t committed;
 	int bad;
 
-	cr_assert_not_null(mkdtemp(dir));
-	t = start_on(dir);
-	r = &t->reps[0];
-	cr_assert_not_null(c = trireme_client_new(t, 0, 4));
-	cr_assert_eq(trireme_submit(c, &op, 1), 0);
-	cr_assert_eq(wait_one(c).status, 0);
-	hold_replica(r);
 	committed = r->tasks[0].col->committed;
 	cr_assert_gt(committed, 0);
 	atomic_store(&r->dur.synced[0], 0);
@@ -1104,11 +1115,7 @@ Test(lifecycle, a_failed_sync_publishes_nothing)
 	cr_assert_not(rt_durable_gate(&r->tasks[0]), "a failed sync let the task send");
 	cr_assert_eq(atomic_load(&r->dur.synced[0]), 0, "synced published (%lu) although its "
 		     "sync failed", (unsigned long)atomic_load(&r->dur.synced[0]));
-	atomic_store(&r->hold, false);
-	trireme_client_free(c);
-	eal_test_stop(t);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	held_end(t, c, dir);
 }
 
 /* Replica 0's drops so far: malformed frames, and packets refused before
