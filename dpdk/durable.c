@@ -414,11 +414,14 @@ rt_durable_gate(struct rt_task *k)
 {
 	struct rt_replica *r = k->rep;
 	struct rt_durable *d = &r->dur;
+	int err = 0;
 
 	if (!d->on)
 		return true;
-	if (tr_wal_sync(&d->wal[k->column]) != 0 || !inc_gate(r))
+	if (tr_wal_sync(&d->wal[k->column]) != 0 || !inc_gate(r)) {
+		err = errno;
 		atomic_store(&d->failed, true);
+	}
 	if (!atomic_load_explicit(&d->failed, memory_order_relaxed)) {
 		/* Every commit of this column so far is durable: answers may go. */
 		atomic_store_explicit(&d->synced[k->column], k->col->committed,
@@ -429,7 +432,7 @@ rt_durable_gate(struct rt_task *k)
 		d->fail_logged[k->column] = true;
 		DUR_LOG(ERR, "replica %u column %u: cannot write its log in %s (%s): it sends "
 			"nothing from now on (PROTOCOL §12 S1)\n", r->id, k->column, d->dd.path,
-			strerror(errno));
+			err != 0 ? strerror(err) : "another column's write failed");
 	}
 	return false;
 }
