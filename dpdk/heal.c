@@ -424,8 +424,11 @@ install(struct rt_task *k, uint64_t now_ns)
 		r->applier.applied = NULL;
 	}
 	if (tr_replica_install(&r->eng, &l->hdr.point, now_ns) == 0) {
+		/* Counted before the new state shows (a reader of the stats that
+		 * sees it converged sees the install too; the old store's free
+		 * can take long under ASan). */
+		__atomic_store_n(&r->snap.installs, r->snap.installs + 1, __ATOMIC_RELEASE);
 		rt_sm_install(r, l);
-		r->snap.installs++;
 		RTE_LOG(INFO, USER1, "replica %u: snapshot installed at applied %lu/%lu/%lu (%lu keys)\n",
 			r->id, l->hdr.point.applied[0], l->hdr.point.applied[1],
 			l->hdr.point.applied[2], atomic_load(&r->keys));
