@@ -268,7 +268,7 @@ struct rt_replica {
 	uint64_t completions;  /* applier only: clients' commands answered */
 	unsigned applier_idle; /* applier only: back-off of its own thread */
 	uint64_t lat_hist[RT_LAT_BUCKETS]; /* submit -> completion, log2 ns (applier) */
-	uint64_t step_ns;      /* applier only: the clock when its step began */
+	uint64_t step_ns;      /* applier only: the clock at its step's first answer */
 	/* Clients answered in this applier pass, woken (if asleep) at its end
 	 * behind one fence (applier only). */
 	struct trireme_client *wake[RT_WAKE_MAX];
