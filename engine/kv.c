@@ -437,7 +437,7 @@ sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res,
 	  struct tr_client_rec **last)
 {
 	struct tr_client_rec *rec;
-	uint32_t free_slot;
+	uint32_t free_slot = 0; /* set by client_find when rec is NULL */
 	uint64_t hi = 0, below = 0;
 	uint8_t w = cmd->window;
 	enum dedup dec;

@@ -157,7 +157,7 @@ string(struct rd *r, char *out, size_t cap)
 		return fail(r, "expected a string");
 	r->p++;
 	for (;;) {
-		unsigned cp;
+		unsigned cp = 0;
 
 		if (*r->p == 0)
 			return fail(r, "unterminated string");
