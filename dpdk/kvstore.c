@@ -20,7 +20,10 @@
  * (rcu_assign_pointer) and hands the old one to call_rcu; a reader loads the
  * table pointer once per lookup with acquire (rcu_dereference) and walks that
  * table, frozen from then on and valid until its quiescent state. Nodes
- * that leave the table go to call_rcu in batches.
+ * that leave the table go to call_rcu in batches; the callback hands a batch
+ * back to the writer, which frees it at its next retire: the frees stay in
+ * the writer's allocator cache, warm for its next nodes, and the call_rcu
+ * thread does one push per batch instead of 32 cross-thread frees.
  *
  * No _LGPL_SOURCE: the builtins stand for rcu_dereference and
  * rcu_assign_pointer; call_rcu is a library call.
@@ -90,7 +93,8 @@ struct kv_node {
 
 struct kv_retired {
 	struct rcu_head rcu;
-	struct tr_kvstore *kvs; /* for the free callback's accounting */
+	struct tr_kvstore *kvs;    /* for the callback's hand-back */
+	struct kv_retired *next;   /* on kvs->reclaim */
 	uint32_t n;
 	struct kv_node *node[KVS_RETIRE_BATCH];
 };
@@ -123,8 +127,10 @@ struct tr_kvstore {
 	uint64_t nodes_retired;
 	struct kv_retired *retiring; /* the batch being filled, or NULL */
 	bool poison_nodes;      /* tr_kvstore_poison_nodes */
-	/* Atomic adds from the call_rcu threads. */
-	alignas(KVS_CACHE_LINE) uint64_t nodes_freed;
+	/* Batches past their grace period, pushed by the call_rcu threads;
+	 * the writer takes the whole stack at once (no ABA). */
+	alignas(KVS_CACHE_LINE) struct kv_retired *reclaim;
+	uint64_t nodes_freed;   /* atomic adds from the call_rcu threads */
 };
 
 static void
@@ -193,28 +199,56 @@ tr_kvstore_poison_nodes(struct tr_kvstore *kvs, bool on)
 }
 
 /* call_rcu callback: a grace period has passed since the batch was handed
- * over, so no reader can still hold its nodes. */
+ * over, so no reader can still hold its nodes. Hands it back to the writer. */
 static void
-retired_free_cb(struct rcu_head *head)
+retired_done_cb(struct rcu_head *head)
 {
 	struct kv_retired *r = caa_container_of(head, struct kv_retired, rcu);
-	uint32_t i;
+	struct tr_kvstore *kvs = r->kvs;
+	uint32_t n = r->n;
 
-	for (i = 0; i < r->n; i++)
-		node_free(r->node[i], r->kvs->poison_nodes);
-	__atomic_fetch_add(&r->kvs->nodes_freed, r->n, __ATOMIC_RELAXED);
-	free(r);
+	r->next = __atomic_load_n(&kvs->reclaim, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&kvs->reclaim, &r->next, r, true, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
+		;
+	/* n read before the push: the writer may reuse r at once. */
+	__atomic_fetch_add(&kvs->nodes_freed, n, __ATOMIC_RELAXED);
+}
+
+/* Frees the nodes of a list of batches; returns the first batch, emptied,
+ * for reuse (the others are freed), or NULL. */
+static struct kv_retired *
+batches_free(struct kv_retired *r, bool poison)
+{
+	struct kv_retired *keep = r;
+
+	while (r != NULL) {
+		struct kv_retired *next = r->next;
+		uint32_t i;
+
+		for (i = 0; i < r->n; i++)
+			node_free(r->node[i], poison);
+		r->n = 0;
+		if (r != keep)
+			free(r);
+		r = next;
+	}
+	return keep;
 }
 
 /* The node left the table: free it once every reader has moved on. Until
- * its batch is full it waits with the writer, which only delays the free. */
+ * its batch is full it waits with the writer, which only delays the free.
+ * A new batch starts by freeing the batches whose grace period is over. */
 static void
 node_retire(struct tr_kvstore *kvs, struct kv_node *n)
 {
 	struct kv_retired *r = kvs->retiring;
 
 	if (r == NULL) {
-		r = malloc(sizeof(*r));
+		r = batches_free(__atomic_exchange_n(&kvs->reclaim, NULL, __ATOMIC_ACQUIRE),
+				 kvs->poison_nodes);
+		if (r == NULL)
+			r = malloc(sizeof(*r));
 		KVS_VERIFY(r != NULL); /* fail-stop, as for a node */
 		r->kvs = kvs;
 		r->n = 0;
@@ -225,7 +259,7 @@ node_retire(struct tr_kvstore *kvs, struct kv_node *n)
 		return;
 	kvs->retiring = NULL;
 	__atomic_store_n(&kvs->nodes_retired, kvs->nodes_retired + r->n, __ATOMIC_RELAXED);
-	urcu_qsbr_call_rcu(&r->rcu, retired_free_cb);
+	urcu_qsbr_call_rcu(&r->rcu, retired_done_cb);
 }
 
 /* The digest contribution of a node's pair. */
@@ -363,11 +397,11 @@ tr_kvstore_free(struct tr_kvstore *kvs)
 	 * online QSBR caller offline while it waits. */
 	urcu_qsbr_barrier();
 	KVS_VERIFY(__atomic_load_n(&kvs->nodes_freed, __ATOMIC_RELAXED) == kvs->nodes_retired);
+	free(batches_free(kvs->reclaim, kvs->poison_nodes));
 	/* Nobody else uses the store now: no grace period to wait for. */
 	if (kvs->retiring != NULL) {
-		for (i = 0; i < kvs->retiring->n; i++)
-			node_free(kvs->retiring->node[i], kvs->poison_nodes);
-		free(kvs->retiring);
+		kvs->retiring->next = NULL;
+		free(batches_free(kvs->retiring, kvs->poison_nodes));
 	}
 	t = kvs->tbl;
 	for (i = 0; i <= t->mask; i++) {

@@ -11,8 +11,8 @@
  * Each key/value pair is one immutable node (one malloc: lengths, key bytes,
  * value bytes). A set publishes a new node in place of the old one, a del
  * replaces it with a tombstone; the old node is handed to call_rcu (32 at a
- * time) and freed after a grace period, so a reader never sees freed
- * memory. malloc is
+ * time) and freed after a grace period (by the writer, at its next batch),
+ * so a reader never sees freed memory. malloc is
  * jemalloc's when the program links jemalloc, libc's otherwise (sanitizer
  * builds).
  *
@@ -110,8 +110,9 @@ int tr_kvstore_foreach(struct tr_kvstore *kvs, tr_kvstore_pair_fn *fn, void *ctx
 
 /* Node accounting: retired (replaced or deleted by set/del and handed to
  * call_rcu; up to 31 more wait with the writer for a full batch) and freed
- * (callbacks run). retired - freed is the backlog waiting for a grace
- * period. The table: its buckets, the tombstones in it (keys + tombstones
+ * (callbacks run: past their grace period, handed back to the writer, which
+ * releases the memory when it next starts a batch, or at tr_kvstore_free).
+ * retired - freed is the backlog waiting for a grace period. The table: its buckets, the tombstones in it (keys + tombstones
  * stay at most 3/4 of the buckets) and the rebuilds so far. Any thread. */
 struct tr_kvstore_stats {
 	uint64_t keys;
