@@ -531,22 +531,37 @@ kvs_del(void *store, const uint8_t *key, uint16_t key_len, uint64_t *old_hash)
 	return 0;
 }
 
-/* The writer's hint (tr_store_ops.prefetch): stage 0 brings the key's home
- * bucket in; stage 1, a few commands later, the node that bucket holds
+/* Buckets from a key's home that the prefetch looks along: at the table's
+ * loads most pairs lie within them (linear probing displaces a pair past
+ * its home in about a third of the cases at load 0.6). */
+#define KVS_PREFETCH_SPAN 4
+
+/* The writer's hint (tr_store_ops.prefetch): stage 0 brings in the buckets
+ * from the key's home (one cache line, or two when the span crosses one);
+ * stage 1, a few commands later, the node the first matching bucket holds
  * (the probe's second miss: its key compare and the old pair's hash). */
 static void
 kvs_prefetch(void *store, uint64_t hash, unsigned stage)
 {
 	const struct tr_kvstore *kvs = store;
 	const struct kv_table *t = kvs->tbl;
-	const struct kv_bucket *b = &t->b[hash & t->mask];
+	uint64_t home = hash & t->mask;
 
 	if (stage == 0) {
-		__builtin_prefetch(b, 1);
+		__builtin_prefetch(&t->b[home], 1);
+		__builtin_prefetch(&t->b[(home + KVS_PREFETCH_SPAN - 1) & t->mask], 1);
 		return;
 	}
-	if (b->hash == hash && b->node != NULL && b->node != KVS_TOMB)
-		__builtin_prefetch(b->node, 0);
+	for (unsigned i = 0; i < KVS_PREFETCH_SPAN; i++) {
+		const struct kv_bucket *b = &t->b[(home + i) & t->mask];
+
+		if (b->node == NULL)
+			return;
+		if (b->hash == hash && b->node != KVS_TOMB) {
+			__builtin_prefetch(b->node, 0);
+			return;
+		}
+	}
 }
 
 const struct tr_store_ops tr_kvstore_ops = {
