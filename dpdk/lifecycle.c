@@ -452,6 +452,10 @@ trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *s
 			t->reps[i].pool = pool;
 			if ((rc = replica_init(t, i, err, len)) != 0)
 				goto out_free;
+			for (unsigned col = 0; col < TR_COLUMNS; col++)
+				for (unsigned j = 0; j < TR_REPLICAS; j++)
+					t->reps[i].tasks[col].rx_ring[j] =
+						j == i ? NULL : mesh.ring[j][i][col];
 		}
 	} else {
 		unsigned id = conf->replica_id;

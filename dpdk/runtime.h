@@ -152,6 +152,9 @@ struct rt_task {
 	/* tx: an open frame per peer, then a burst per peer */
 	struct rte_mbuf *open[TR_REPLICAS];
 	struct tr_frame_writer fw[TR_REPLICAS];
+	/* Ring mesh: the ring behind the rx queue from each peer, so an idle
+	 * poll checks it inline rather than through the ethdev (NULL: none). */
+	struct rte_ring *rx_ring[TR_REPLICAS];
 	struct rte_mbuf *tx[TR_REPLICAS][RT_BURST];
 	unsigned ntx[TR_REPLICAS];
 	struct rt_cmd *stash[RT_BURST]; /* commands the engine's queue refused */

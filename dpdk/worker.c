@@ -354,6 +354,8 @@ task_poll(struct rt_task *k, uint64_t now_ns)
 
 		if (r->t->ring_mesh ? peer == r->id : (peer > 0 || (k->column != 0 && r->rxq < 2)))
 			continue;
+		if (k->rx_ring[peer] != NULL && rte_ring_empty(k->rx_ring[peer]))
+			continue; /* most polls of the mesh: a look, not a call */
 		n = rte_eth_rx_burst(r->port, queue_of(r, peer, k->column), pkts, RT_BURST);
 		k->rx_pkts += n;
 		work += n;
