@@ -102,6 +102,7 @@ mutations=(
 	"rt: remote: an entry with commands outstanding given away|sed:dpdk/remote.c|s/if \(e->pending == 0 && now_ns/if (now_ns/|$LIFE:lifecycle/remote_retries_are_answered_once"
 	"rt: remote: a retry older than the window executed again|sed:dpdk/remote.c|s/q->seq \+ TRP_WINDOW_MAX <= e->max_seq/q->seq + TRP_WINDOW_MAX < e->max_seq/|$LIFE:lifecycle/remote_retries_are_answered_once"
 	"rt: a freed client's sequences forgotten (§8)|sed:dpdk/client.c|s/\tr->slot_seq\[slot\] = c->next_seq - 1;\n//|$LIFE:lifecycle/clients_forever"
+	"rt: S1: a column syncs only when it sends|sed:dpdk/worker.c|s/\treturn k->delayed_len > 0 \x7c\x7c k->rep->dur.on;/\treturn k->delayed_len > 0;/|$LIFE:lifecycle/a_column_publishes_its_sync_without_sending"
 	"rt: a packet tr_net_parse refuses not counted|sed:dpdk/worker.c|s/\ttr_net_stats_count\(&k->net, rc\);\n//|$LIFE:lifecycle/a_frame_naming_another_column_or_sender_is_dropped"
 	"rt: a frame naming another column taken|sed:dpdk/worker.c|s/hdr.column != rx.column \x7c\x7c //|$LIFE:lifecycle/a_frame_naming_another_column_or_sender_is_dropped"
 	"rt: a frame naming another sender taken|sed:dpdk/worker.c|s/ \x7c\x7c hdr.from != rx.from\) \{/) {/|$LIFE:lifecycle/a_frame_naming_another_column_or_sender_is_dropped"

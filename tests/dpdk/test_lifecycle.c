@@ -443,6 +443,16 @@ Test(lifecycle, violation_stops_the_replica_loudly)
 	eal_test_stop(t);
 }
 
+
+/* Removes a test's data directory and everything in it. */
+static void
+dir_remove(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
 /* A process started again on its data directory with the default conf keeps
  * its replicas' client ids (the table of clients must not grow with every
  * start), and their sequences go on above the ceiling the directory
@@ -452,7 +462,7 @@ Test(lifecycle, violation_stops_the_replica_loudly)
  * start writes the same keys with its own values; every one must be read
  * back (barrier) from every replica. */
 static struct trireme *
-start_dir(const char *dir, uint32_t clients_max, uint64_t client_id_base)
+start_dir(const char *dir, uint32_t clients_max, uint64_t client_id_base, uint64_t rtt_ns)
 {
 	struct trireme_conf conf;
 	struct trireme *t;
@@ -464,6 +474,8 @@ start_dir(const char *dir, uint32_t clients_max, uint64_t client_id_base)
 	if (clients_max != 0)
 		conf.clients_max = clients_max;
 	conf.client_id_base = client_id_base;
+	if (rtt_ns != 0)
+		conf.rtt_ns = rtt_ns;
 	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
 	eal_test_running = t;
 	return t;
@@ -473,7 +485,7 @@ start_dir(const char *dir, uint32_t clients_max, uint64_t client_id_base)
 static struct trireme *
 start_on(const char *dir)
 {
-	return start_dir(dir, 0, 0);
+	return start_dir(dir, 0, 0, 0);
 }
 
 /* Replica q reads key back (barrier), with the value val, in start life. */
@@ -498,7 +510,7 @@ read_back(struct trireme *t, unsigned q, const char *key, const char *val, unsig
 
 Test(lifecycle, restart_on_a_data_dir_keeps_new_writes)
 {
-	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
 	uint64_t ids[3][TRIREME_REPLICAS];
 
 	cr_assert_not_null(mkdtemp(dir));
@@ -532,8 +544,7 @@ Test(lifecycle, restart_on_a_data_dir_keeps_new_writes)
 		for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
 			cr_assert_eq(ids[life][r], ids[0][r], "start %u: replica %u's first client "
 				     "took a new id", life, r);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	dir_remove(dir);
 }
 
 /* trireme_replica_restart keeps the restarted replica's clients: their ids
@@ -673,7 +684,7 @@ ceiling_on_disk(const char *dir, unsigned replica)
  * sequences) by hand. */
 Test(lifecycle, client_sequences_stay_below_the_ceiling_on_disk)
 {
-	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
 	uint64_t first, last = 0;
 
 	cr_assert_not_null(mkdtemp(dir));
@@ -714,8 +725,7 @@ Test(lifecycle, client_sequences_stay_below_the_ceiling_on_disk)
 		trireme_thread_offline();
 		eal_test_stop(t);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	dir_remove(dir);
 }
 
 /* Every superblock copy of dir as a version without client ids wrote it:
@@ -754,11 +764,11 @@ forget_client_ids(const char *dir)
  * read it back (barrier). */
 Test(lifecycle, an_own_base_on_a_directory_without_a_ceiling_keeps_new_writes)
 {
-	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
 
 	cr_assert_not_null(mkdtemp(dir));
 	for (unsigned life = 0; life < 2; life++) {
-		struct trireme *t = start_dir(dir, 0, UINT64_C(1) << 40);
+		struct trireme *t = start_dir(dir, 0, UINT64_C(1) << 40, 0);
 		struct trireme_client *c;
 		char val[16];
 		struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = val};
@@ -781,8 +791,7 @@ Test(lifecycle, an_own_base_on_a_directory_without_a_ceiling_keeps_new_writes)
 		if (life == 0)
 			forget_client_ids(dir);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	dir_remove(dir);
 }
 
 /* A base of the embedder's, the same at both starts, with clients_max 4
@@ -796,13 +805,13 @@ Test(lifecycle, an_own_base_on_a_directory_without_a_ceiling_keeps_new_writes)
  * replica 2's duplicates (acknowledged, never applied). */
 Test(lifecycle, an_own_base_with_another_clients_max_keeps_new_writes)
 {
-	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
 
 	cr_assert_not_null(mkdtemp(dir));
 	for (unsigned life = 0; life < 2; life++) {
 		const uint64_t base = UINT64_C(1) << 40;
 		unsigned r = life == 0 ? 2 : 1;
-		struct trireme *t = start_dir(dir, life == 0 ? 4 : 8, base);
+		struct trireme *t = start_dir(dir, life == 0 ? 4 : 8, base, 0);
 		struct trireme_client *c;
 		char key[16], val[16];
 		struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = val};
@@ -832,8 +841,7 @@ Test(lifecycle, an_own_base_with_another_clients_max_keeps_new_writes)
 		eal_test_stop(t);
 		usleep(1200000);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	dir_remove(dir);
 }
 
 /* The exactly-once table remembers every client id that wrote; with
@@ -846,12 +854,12 @@ Test(lifecycle, an_own_base_with_another_clients_max_keeps_new_writes)
  * "Exactly once"). */
 Test(lifecycle, a_full_client_table_refuses_new_clients_cleanly)
 {
-	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", cmd[64];
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
 
 	cr_assert_not_null(mkdtemp(dir));
 	for (unsigned life = 0; life < 9; life++) {
 		bool full = life == 8;
-		struct trireme *t = start_dir(dir, 4, life < 5 ? 0 : (uint64_t)life << 40);
+		struct trireme *t = start_dir(dir, 4, life < 5 ? 0 : (uint64_t)life << 40, 0);
 
 		trireme_thread_online();
 		for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
@@ -893,8 +901,7 @@ Test(lifecycle, a_full_client_table_refuses_new_clients_cleanly)
 		trireme_thread_offline();
 		eal_test_stop(t);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	dir_remove(dir);
 }
 
 /* One request datagram of remote client rid to port (127.0.0.1). */
@@ -1041,13 +1048,10 @@ held_after_a_set(char *dir, struct trireme_client **c)
 static void
 held_end(struct trireme *t, struct trireme_client *c, const char *dir)
 {
-	char cmd[64];
-
 	atomic_store(&t->reps[0].hold, false);
 	trireme_client_free(c);
 	eal_test_stop(t);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	dir_remove(dir);
 }
 
 /* §12 S1 with a disk (applier.c, durable.c): an answer reveals its commit,
@@ -1116,6 +1120,51 @@ Test(lifecycle, a_failed_sync_publishes_nothing)
 	cr_assert_eq(atomic_load(&r->dur.synced[0]), 0, "synced published (%lu) although its "
 		     "sync failed", (unsigned long)atomic_load(&r->dur.synced[0]));
 	held_end(t, c, dir);
+}
+
+/* §12 S1 with a disk: a column publishes what it has synced at every pass,
+ * not only when it sends (worker.c tx_pending). A peer that learns a commit
+ * from a COMMIT has nothing to send afterwards; were its sync to wait for
+ * its next send (a STATUS, 2 s away with this round trip), every answer
+ * that reveals the commit would wait as long, and the join's "every column
+ * has synced since" (durable.c) would count passes that synced nothing.
+ * Replica 1 commits a set in its column; replica 0 applies it, and 100
+ * passes of its column 1 task later has published the commit as synced. */
+Test(lifecycle, a_column_publishes_its_sync_without_sending)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
+				.val_len = 1};
+	struct trireme_client *c;
+	struct trireme *t;
+	struct rt_durable *d;
+	uint64_t target, polls, deadline;
+
+	cr_assert_not_null(mkdtemp(dir));
+	t = start_dir(dir, 0, 0, 200 * 1000 * 1000); /* STATUS every 2 s */
+	d = &t->reps[0].dur;
+	cr_assert_not_null(c = trireme_client_new(t, 1, 1));
+	cr_assert_eq(trireme_submit(c, &op, 1), 0);
+	cr_assert_eq(wait_one(c).status, 0);
+	target = atomic_load(&t->reps[1].eng.shared.applied[1]);
+	cr_assert_gt(target, 0);
+	deadline = eal_test_now_ns() + 10 * SEC;
+	while (atomic_load(&t->reps[0].eng.shared.applied[1]) < target) {
+		cr_assert_lt(eal_test_now_ns(), deadline, "replica 0 did not apply the set");
+		usleep(100);
+	}
+	polls = atomic_load(&d->polls[1]);
+	while (atomic_load(&d->polls[1]) < polls + 100) {
+		cr_assert_lt(eal_test_now_ns(), deadline, "replica 0's column 1 stopped polling");
+		usleep(100);
+	}
+	cr_assert_geq(atomic_load(&d->synced[1]), target, "replica 0's column 1 synced %lu "
+		      "after 100 passes, its commits %lu: what it learnt from a COMMIT waits "
+		      "for its next send", (unsigned long)atomic_load(&d->synced[1]),
+		      (unsigned long)target);
+	trireme_client_free(c);
+	eal_test_stop(t);
+	dir_remove(dir);
 }
 
 /* Replica 0's drops so far: malformed frames, and packets refused before
