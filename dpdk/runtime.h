@@ -140,33 +140,34 @@ struct rt_faults {
 	_Atomic uint32_t delay_ns;
 };
 
-/* One column of one replica, polled by one lcore. */
+/* One column of one replica, polled by one lcore. What every poll reads
+ * comes first, the arrays last: an idle poll touches a line or two. */
 struct rt_task {
 	struct rt_replica *rep;
 	unsigned column;
 	struct tr_column *col;
-	struct tr_out out;
-	struct tr_msg msgs[RT_OUT_MSGS];
-	struct tr_msg rx_msgs[TR_FRAME_MSGS_MAX];
 	uint64_t deadline_ns;
-	/* tx: an open frame per peer, then a burst per peer */
-	struct rte_mbuf *open[TR_REPLICAS];
-	struct tr_frame_writer fw[TR_REPLICAS];
 	/* Ring mesh: the ring behind the rx queue from each peer, so an idle
 	 * poll checks it inline rather than through the ethdev (NULL: none). */
 	struct rte_ring *rx_ring[TR_REPLICAS];
-	struct rte_mbuf *tx[TR_REPLICAS][RT_BURST];
+	/* tx: an open frame per peer, then a burst per peer (tx[]) */
+	struct rte_mbuf *open[TR_REPLICAS];
 	unsigned ntx[TR_REPLICAS];
-	struct rt_cmd *stash[RT_BURST]; /* commands the engine's queue refused */
 	unsigned nstash;
-	struct rt_delayed delayed[RT_DELAY_MAX];
 	unsigned delayed_head, delayed_len;
 	uint64_t rng;
+	struct tr_frame_writer fw[TR_REPLICAS];
+	struct tr_out out;
 	struct tr_net_stats net;
 	uint64_t rx_pkts, tx_pkts, rx_msgs_n, tx_msgs_n;
 	uint64_t tx_bytes;     /* frames' bytes, as sent */
 	uint64_t drops_fault, drops_malformed, drops_tx_full, drops_nombuf;
 	uint64_t drops_auth;   /* frames without a valid MAC (auth.h) */
+	struct rte_mbuf *tx[TR_REPLICAS][RT_BURST];
+	struct rt_cmd *stash[RT_BURST]; /* commands the engine's queue refused */
+	struct tr_msg msgs[RT_OUT_MSGS];
+	struct tr_msg rx_msgs[TR_FRAME_MSGS_MAX];
+	struct rt_delayed delayed[RT_DELAY_MAX];
 } __rte_cache_aligned;
 
 /* §12 T1, the sending side of a snapshot transfer (the column 0 task). */
