@@ -67,14 +67,15 @@ def points(quick):
     yield "writers", {"window": 1, "read-ratio": 0, "writers": 1, "batch": 1}
 
 
-def run(trireme, secs, opts, eal=None):
-    """One launcher run of the in-process cluster: (command, its JSON)."""
+def run(trireme, secs, opts, eal=None, env=None):
+    """One launcher run of the in-process cluster: (command, its JSON). env:
+    the environment (None: this one)."""
     cmd = [trireme] + (eal or EAL) + ["--", "--cluster", "--duration", str(secs), "--quiet",
                                       "--json"]
     for k, v in opts.items():
         cmd += ["--" + k, str(v)]
     res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         timeout=secs + 60, check=False)
+                         timeout=secs + 60, check=False, env=env)
     if res.returncode != 0:
         sys.exit("e2e: %s failed (%d): %s" % (" ".join(cmd), res.returncode,
                                               res.stderr.strip()[-500:]))
