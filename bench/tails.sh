@@ -46,8 +46,11 @@ ninja -C build >/dev/null
 mkdir -p "$out"
 rm -f "$out"/tails.* "$out"/tails-summary.json "$out"/summary*.md
 
+before=$(scripts/hugepages.sh --status 2>/dev/null | sed -n 's/^hugepages: \([0-9]*\) x.*/\1/p')
 if huge=$(scripts/hugepages.sh 2>&1); then
 	echo "$huge" >&2
+	# Pages this run reserved go back when it ends, however it ends.
+	[ "${before:-0}" = 0 ] && trap 'scripts/hugepages.sh --release >/dev/null 2>&1' EXIT
 else
 	echo "tails: no hugepages ($huge): the hugepage points are left out" >&2
 	args+=(--no-hugepages)
