@@ -182,6 +182,8 @@ rt_applier_step(struct rt_replica *r)
 		if (r->kv != NULL)
 			atomic_store_explicit(&r->keys, tr_kvstore_count(r->kv),
 					      memory_order_relaxed);
+	} else if (r->kv != NULL) {
+		tr_kvstore_reclaim(r->kv); /* idle: no freed nodes kept */
 	}
 	return n + (unsigned)(r->completions - before); /* Q3 answers count as work */
 }

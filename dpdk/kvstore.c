@@ -215,10 +215,11 @@ retired_done_cb(struct rcu_head *head)
 	__atomic_fetch_add(&kvs->nodes_freed, n, __ATOMIC_RELAXED);
 }
 
-/* Frees the nodes of a list of batches; returns the first batch, emptied,
- * for reuse (the others are freed), or NULL. */
+/* Frees the nodes of a list of batches (adding their count to *freed);
+ * returns the first batch, emptied, for reuse (the others are freed), or
+ * NULL. */
 static struct kv_retired *
-batches_free(struct kv_retired *r, bool poison)
+batches_free(struct kv_retired *r, bool poison, uint64_t *freed)
 {
 	struct kv_retired *keep = r;
 
@@ -228,12 +229,30 @@ batches_free(struct kv_retired *r, bool poison)
 
 		for (i = 0; i < r->n; i++)
 			node_free(r->node[i], poison);
+		*freed += r->n;
 		r->n = 0;
 		if (r != keep)
 			free(r);
 		r = next;
 	}
 	return keep;
+}
+
+/* The batches handed back so far, taken off the stack. */
+static struct kv_retired *
+batches_done(struct tr_kvstore *kvs)
+{
+	return __atomic_exchange_n(&kvs->reclaim, NULL, __ATOMIC_ACQUIRE);
+}
+
+uint64_t
+tr_kvstore_reclaim(struct tr_kvstore *kvs)
+{
+	uint64_t freed = 0;
+
+	if (__atomic_load_n(&kvs->reclaim, __ATOMIC_RELAXED) != NULL)
+		free(batches_free(batches_done(kvs), kvs->poison_nodes, &freed));
+	return freed;
 }
 
 /* The node left the table: free it once every reader has moved on. Until
@@ -245,8 +264,9 @@ node_retire(struct tr_kvstore *kvs, struct kv_node *n)
 	struct kv_retired *r = kvs->retiring;
 
 	if (r == NULL) {
-		r = batches_free(__atomic_exchange_n(&kvs->reclaim, NULL, __ATOMIC_ACQUIRE),
-				 kvs->poison_nodes);
+		uint64_t freed = 0;
+
+		r = batches_free(batches_done(kvs), kvs->poison_nodes, &freed);
 		if (r == NULL)
 			r = malloc(sizeof(*r));
 		KVS_VERIFY(r != NULL); /* fail-stop, as for a node */
@@ -397,11 +417,13 @@ tr_kvstore_free(struct tr_kvstore *kvs)
 	 * online QSBR caller offline while it waits. */
 	urcu_qsbr_barrier();
 	KVS_VERIFY(__atomic_load_n(&kvs->nodes_freed, __ATOMIC_RELAXED) == kvs->nodes_retired);
-	free(batches_free(kvs->reclaim, kvs->poison_nodes));
+	tr_kvstore_reclaim(kvs);
 	/* Nobody else uses the store now: no grace period to wait for. */
 	if (kvs->retiring != NULL) {
+		uint64_t freed = 0;
+
 		kvs->retiring->next = NULL;
-		free(batches_free(kvs->retiring, kvs->poison_nodes));
+		free(batches_free(kvs->retiring, kvs->poison_nodes, &freed));
 	}
 	t = kvs->tbl;
 	for (i = 0; i <= t->mask; i++) {

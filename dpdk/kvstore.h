@@ -58,6 +58,11 @@ void tr_kvstore_free(struct tr_kvstore *kvs);
  * costs the free a cache miss per node). Before any write; any thread. */
 void tr_kvstore_poison_nodes(struct tr_kvstore *kvs, bool on);
 
+/* The writer: releases now the nodes handed back after their grace period
+ * (a set or del that starts a batch does it too), so that a writer gone idle
+ * holds no freed memory. Returns how many. Cheap when there are none. */
+uint64_t tr_kvstore_reclaim(struct tr_kvstore *kvs);
+
 /* The longest value: a large command's (issue 16, TRIREME_LARGE_MAX). */
 #define TR_KVS_VAL_MAX (1u << 20)
 
@@ -111,8 +116,9 @@ int tr_kvstore_foreach(struct tr_kvstore *kvs, tr_kvstore_pair_fn *fn, void *ctx
 /* Node accounting: retired (replaced or deleted by set/del and handed to
  * call_rcu; up to 31 more wait with the writer for a full batch) and freed
  * (callbacks run: past their grace period, handed back to the writer, which
- * releases the memory when it next starts a batch, or at tr_kvstore_free).
- * retired - freed is the backlog waiting for a grace period. The table: its buckets, the tombstones in it (keys + tombstones
+ * releases the memory when it next starts a batch, at tr_kvstore_reclaim or
+ * at tr_kvstore_free). retired - freed is the backlog waiting for a grace
+ * period. The table: its buckets, the tombstones in it (keys + tombstones
  * stay at most 3/4 of the buckets) and the rebuilds so far. Any thread. */
 struct tr_kvstore_stats {
 	uint64_t keys;

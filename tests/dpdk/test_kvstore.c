@@ -496,6 +496,38 @@ Test(kvstore, free_from_unregistered_thread)
 	tr_kvstore_free(kvs); /* leaks, double frees: ASan */
 }
 
+/* A writer that stops writing keeps no freed memory: the nodes its
+ * overwrites retired come back after their grace period, and
+ * tr_kvstore_reclaim (the applier's idle step) releases all of them at
+ * once, without another write; a second call finds none. */
+Test(kvstore, an_idle_writer_releases_what_readers_no_longer_hold)
+{
+	struct tr_kvstore *kvs = store_new(8, 100);
+	struct tr_kvstore_stats st;
+	uint64_t old, released;
+	uint8_t key[4];
+	unsigned int i;
+
+	cr_assert_not_null(kvs);
+	urcu_qsbr_register_thread();
+	for (i = 0; i < 1000; i++) { /* 10 keys, 990 overwrites */
+		uint32_t k = i % 10;
+
+		memcpy(key, &k, sizeof(key));
+		cr_assert_eq(kset(kvs, key, sizeof(key), (const uint8_t *)&i, sizeof(i), &old), 0);
+	}
+	urcu_qsbr_barrier(); /* every grace period over: the batches handed back */
+	tr_kvstore_stats_get(kvs, &st);
+	cr_assert_geq(st.nodes_retired, 960, "%lu retired", (unsigned long)st.nodes_retired);
+	cr_assert_eq(st.nodes_freed, st.nodes_retired);
+	released = tr_kvstore_reclaim(kvs);
+	cr_assert_eq(released, st.nodes_retired, "released %lu of the %lu nodes past their "
+		     "grace period", (unsigned long)released, (unsigned long)st.nodes_retired);
+	cr_assert_eq(tr_kvstore_reclaim(kvs), 0, "released twice");
+	urcu_qsbr_unregister_thread();
+	tr_kvstore_free(kvs); /* a double free or a leak: ASan */
+}
+
 /* ---------------------------------------------------------------------
  * The RCU contract under stress: one writer (tr_sm_apply through the ops)
  * and readers that check every value they see, with yields and spins on
