@@ -151,8 +151,11 @@ finish damage m0 m1 m2
 	{ echo "FAIL: replica 1's damaged log was not found ($seg at $((64 + used / 2)))"; fail=1; }
 grep -q "DAMAGED LOG" "$tmp/m1.err" || { echo "FAIL: replica 1 did not log the damage"; fail=1; }
 # J0: above every incarnation its superblock knows (b1's), though its peers forgot it.
-[ "$(field incarnation "$tmp/m1.json")" -gt "$(field incarnation "$tmp/b1.json")" ] ||
-	{ echo "FAIL: the amnesiac's incarnation is not above its earlier ones"; fail=1; }
+[ "$(field incarnation "$tmp/m1.json")" -gt "$(field incarnation "$tmp/b1.json")" ] || {
+	echo "FAIL: the amnesiac's incarnation is not above its earlier ones; its log's end:"
+	tail -20 "$tmp/m1.err"
+	fail=1
+}
 ls -d "$tmp"/d1/damaged-1 >/dev/null 2>&1 || { echo "FAIL: the damaged log was not set aside"; fail=1; }
 histories damage k0 k1 k2 k2b k2c a0 a1 a2 b0 b1 b2 m0 m1 m2
 # Once its join is complete and durable, replica 1's directory is trusted
