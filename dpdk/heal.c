@@ -49,6 +49,7 @@ enum { SNAPX_REQ = 1, SNAPX_DATA = 2, SNAPX_ACK = 3 };
 #define RT_SNAP_REQ_NS 100000000ull      /* REQ again until the first chunk */
 #define RT_SNAP_STALL_NS 2000000000ull   /* no progress: ask the other peer */
 #define RT_SNAP_RETRY_NS 200000000ull    /* after a failed or stale snapshot */
+#define RT_SNAP_SLOW_NS 1000000000ull    /* a load or an install this slow is logged */
 
 uint64_t
 rt_client_id(const struct rt_replica *r, uint32_t index)
@@ -364,6 +365,7 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 		free(x->have);
 		x->have = NULL;
 		x->state = x->load != NULL ? RT_SNAP_LOADING : RT_SNAP_IDLE;
+		x->stage_ns = now_ns;
 		return;
 	}
 	/* Every few chunks, and soon after a gap (the sender resends it). */
@@ -411,10 +413,17 @@ install(struct rt_task *k, uint64_t now_ns)
 {
 	struct rt_replica *r = k->rep;
 	struct tr_snap_load *l = r->srx.load;
-	unsigned others = RT_PARK_ALL & ~1u;
+	unsigned others = RT_PARK_ALL & ~1u, parked = atomic_load(&r->parked);
 
-	if ((atomic_load(&r->parked) & others) != others)
+	if ((parked & others) != others) {
+		if (now_ns - r->srx.stage_ns > RT_SNAP_SLOW_NS && !r->srx.slow_logged) {
+			r->srx.slow_logged = true;
+			RTE_LOG(WARNING, USER1, "replica %u: the snapshot's install has waited %lu ms "
+				"for its tasks and applier to park (parked %#x of %#x)\n", r->id,
+				(unsigned long)((now_ns - r->srx.stage_ns) / 1000000), parked, others);
+		}
 		return 0;
+	}
 	/* A snapshot being made (for a peer, or for the disk) would span the
 	 * install: the copy of the old store plus instances after the new
 	 * point. Abandoned; its owner sees it fail and asks again. */
@@ -473,8 +482,15 @@ rx_poll(struct rt_task *k, uint64_t now_ns)
 	case RT_SNAP_LOADING: {
 		int st = atomic_load(&x->load->state);
 
-		if (st == 0)
+		if (st == 0) {
+			if (now_ns - x->stage_ns > RT_SNAP_SLOW_NS && !x->slow_logged) {
+				x->slow_logged = true;
+				RTE_LOG(WARNING, USER1, "replica %u: the snapshot from %u (%zu bytes) "
+					"has been loading for %lu ms\n", r->id, x->peer, x->total,
+					(unsigned long)((now_ns - x->stage_ns) / 1000000));
+			}
 			return 0;
+		}
 		if (st < 0) {
 			RTE_LOG(WARNING, USER1, "replica %u: snapshot from %u refused: %s\n", r->id,
 				x->peer, x->load->why);
@@ -488,6 +504,8 @@ rx_poll(struct rt_task *k, uint64_t now_ns)
 			return 1;
 		}
 		x->state = RT_SNAP_INSTALLING;
+		x->stage_ns = now_ns;
+		x->slow_logged = false;
 		atomic_store(&r->parked, 0);
 		atomic_store(&r->hold, true);
 		return 1;

@@ -196,6 +196,8 @@ struct rt_snap_rx {
 	size_t total, chunk, acked, chunks, got_chunks;
 	unsigned unacked;
 	uint64_t progress_ns, req_ns, ack_ns, idle_until_ns;
+	uint64_t stage_ns;        /* LOADING or INSTALLING since */
+	bool slow_logged;         /* a stage took over RT_SNAP_SLOW_NS: said once */
 	struct tr_snap_load *load;
 };
 
