@@ -125,6 +125,7 @@ struct tr_kvstore {
 	uint64_t buckets;
 	uint64_t rebuilds;
 	uint64_t nodes_retired;
+	uint64_t nodes_released; /* memory freed, by the writer */
 	struct kv_retired *retiring; /* the batch being filled, or NULL */
 	bool poison_nodes;      /* tr_kvstore_poison_nodes */
 	/* Batches past their grace period, pushed by the call_rcu threads;
@@ -245,6 +246,15 @@ batches_done(struct tr_kvstore *kvs)
 	return __atomic_exchange_n(&kvs->reclaim, NULL, __ATOMIC_ACQUIRE);
 }
 
+/* The writer counts what it released (read by stats from any thread). */
+static void
+released_add(struct tr_kvstore *kvs, uint64_t n)
+{
+	if (n > 0)
+		__atomic_store_n(&kvs->nodes_released, kvs->nodes_released + n,
+				 __ATOMIC_RELAXED);
+}
+
 uint64_t
 tr_kvstore_reclaim(struct tr_kvstore *kvs)
 {
@@ -252,6 +262,7 @@ tr_kvstore_reclaim(struct tr_kvstore *kvs)
 
 	if (__atomic_load_n(&kvs->reclaim, __ATOMIC_RELAXED) != NULL)
 		free(batches_free(batches_done(kvs), kvs->poison_nodes, &freed));
+	released_add(kvs, freed);
 	return freed;
 }
 
@@ -267,6 +278,7 @@ node_retire(struct tr_kvstore *kvs, struct kv_node *n)
 		uint64_t freed = 0;
 
 		r = batches_free(batches_done(kvs), kvs->poison_nodes, &freed);
+		released_add(kvs, freed);
 		if (r == NULL)
 			r = malloc(sizeof(*r));
 		KVS_VERIFY(r != NULL); /* fail-stop, as for a node */
@@ -683,6 +695,7 @@ tr_kvstore_stats_get(const struct tr_kvstore *kvs, struct tr_kvstore_stats *st)
 	st->keys = __atomic_load_n(&kvs->keys, __ATOMIC_RELAXED);
 	st->nodes_retired = __atomic_load_n(&kvs->nodes_retired, __ATOMIC_RELAXED);
 	st->nodes_freed = __atomic_load_n(&kvs->nodes_freed, __ATOMIC_RELAXED);
+	st->nodes_released = __atomic_load_n(&kvs->nodes_released, __ATOMIC_RELAXED);
 	st->buckets = __atomic_load_n(&kvs->buckets, __ATOMIC_RELAXED);
 	st->tombstones = __atomic_load_n(&kvs->tombstones, __ATOMIC_RELAXED);
 	st->rebuilds = __atomic_load_n(&kvs->rebuilds, __ATOMIC_RELAXED);

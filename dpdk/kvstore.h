@@ -114,16 +114,18 @@ typedef int tr_kvstore_pair_fn(void *ctx, const uint8_t *key, uint16_t key_len,
 int tr_kvstore_foreach(struct tr_kvstore *kvs, tr_kvstore_pair_fn *fn, void *ctx);
 
 /* Node accounting: retired (replaced or deleted by set/del and handed to
- * call_rcu; up to 31 more wait with the writer for a full batch) and freed
- * (callbacks run: past their grace period, handed back to the writer, which
- * releases the memory when it next starts a batch, at tr_kvstore_reclaim or
- * at tr_kvstore_free). retired - freed is the backlog waiting for a grace
- * period. The table: its buckets, the tombstones in it (keys + tombstones
+ * call_rcu; up to 31 more wait with the writer for a full batch), freed
+ * (callbacks run: past their grace period, handed back to the writer) and
+ * released (the writer freed their memory: when it next starts a batch or
+ * at tr_kvstore_reclaim; tr_kvstore_free releases the rest uncounted).
+ * retired - freed is the backlog waiting for a grace period, freed -
+ * released the memory the writer still keeps. The table: its buckets, the tombstones in it (keys + tombstones
  * stay at most 3/4 of the buckets) and the rebuilds so far. Any thread. */
 struct tr_kvstore_stats {
 	uint64_t keys;
 	uint64_t nodes_retired;
 	uint64_t nodes_freed;
+	uint64_t nodes_released;
 	uint64_t buckets;
 	uint64_t tombstones;
 	uint64_t rebuilds;

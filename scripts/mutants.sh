@@ -111,6 +111,7 @@ mutations=(
 	"rt: the segment of the frontier's slot trimmed|sed:dpdk/wal.c|s/max_lsn < frontier/max_lsn <= frontier/|$WAL:wal/trim_behind_snapshot"
 	"rt: superblock: the older copy chosen|sed:dpdk/datadir.c|s/s\[0\].seq > s\[1\].seq/s[0].seq < s[1].seq/|$WAL:datadir/superblock_newest_valid_copy_wins"
 	"rt: superblock: one copy always overwritten|sed:dpdk/datadir.c|s/\(unsigned\)\(s.seq & 1\)/0u/|$WAL:datadir/superblock_newest_valid_copy_wins"
+	"rt: an idle applier keeps the store's freed nodes|sed:dpdk/applier.c|s/\t\ttr_kvstore_reclaim\(r->kv\);/\t\t;/|$LIFE:lifecycle/an_idle_applier_releases_the_stores_freed_nodes"
 )
 
 start=$(date +%s)

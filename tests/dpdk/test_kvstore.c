@@ -524,6 +524,9 @@ Test(kvstore, an_idle_writer_releases_what_readers_no_longer_hold)
 	cr_assert_eq(released, st.nodes_retired, "released %lu of the %lu nodes past their "
 		     "grace period", (unsigned long)released, (unsigned long)st.nodes_retired);
 	cr_assert_eq(tr_kvstore_reclaim(kvs), 0, "released twice");
+	tr_kvstore_stats_get(kvs, &st);
+	cr_assert_eq(st.nodes_released, released, "released %lu, counted %lu",
+		     (unsigned long)released, (unsigned long)st.nodes_released);
 	urcu_qsbr_unregister_thread();
 	tr_kvstore_free(kvs); /* a double free or a leak: ASan */
 }

@@ -1167,6 +1167,46 @@ Test(lifecycle, a_column_publishes_its_sync_without_sending)
 	dir_remove(dir);
 }
 
+/* The store's writer keeps the nodes handed back after their grace period
+ * until it starts its next batch of retired nodes (kvstore.c); an applier
+ * that goes idle releases them, so a replica left idle keeps no freed
+ * memory. 193 sets of one key retire 192 nodes on each replica, six full
+ * batches, and start no seventh: only the idle applier can release the
+ * sixth. */
+Test(lifecycle, an_idle_applier_releases_the_stores_freed_nodes)
+{
+	struct trireme *t = start(4);
+	struct trireme_client *c = trireme_client_new(t, 0, 1);
+	uint64_t deadline;
+
+	cr_assert_not_null(c);
+	for (unsigned i = 0; i < 193; i++) {
+		char val[16];
+		struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = val};
+
+		op.val_len = (uint32_t)snprintf(val, sizeof(val), "v%u", i);
+		cr_assert_eq(trireme_submit(c, &op, i), 0);
+		cr_assert_eq(wait_one(c).status, 0);
+	}
+	deadline = eal_test_now_ns() + 3 * SEC;
+	for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
+		struct tr_kvstore_stats st;
+
+		for (;;) {
+			tr_kvstore_stats_get(t->reps[r].kv, &st);
+			if (st.nodes_retired == 192 && st.nodes_released == st.nodes_retired)
+				break;
+			cr_assert_lt(eal_test_now_ns(), deadline, "replica %u, idle: released %lu of "
+				     "the %lu nodes retired (%lu past their grace period)", r,
+				     (unsigned long)st.nodes_released, (unsigned long)st.nodes_retired,
+				     (unsigned long)st.nodes_freed);
+			usleep(1000);
+		}
+	}
+	trireme_client_free(c);
+	eal_test_stop(t);
+}
+
 /* Replica 0's drops so far: malformed frames, and packets refused before
  * (tr_net_parse: counted by reason, drops_foreign sums them). */
 static uint64_t
