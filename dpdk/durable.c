@@ -418,7 +418,7 @@ rt_durable_gate(struct rt_task *k)
 
 	if (!d->on)
 		return true;
-	if (tr_wal_sync(&d->wal[k->column]) != 0 || !inc_gate(r)) {
+	if (tr_wal_sync_for_send(&d->wal[k->column]) != 0 || !inc_gate(r)) {
 		err = errno;
 		atomic_store(&d->failed, true);
 	}

@@ -396,6 +396,7 @@ tr_wal_sync(struct tr_wal *w)
 	w->stats.synced_records += w->unsynced;
 	w->stats.sync_ns += mono_ns() - t0;
 	w->unsynced = 0;
+	w->must = 0;
 	return 0;
 }
 
@@ -433,6 +434,7 @@ tr_wal_append(struct tr_wal *w, const struct tr_durable_rec *rec)
 		return wal_fail(w); /* larger than the buffer: cannot happen in a packet */
 	w->len += need;
 	w->unsynced++;
+	w->must += !rec->lazy;
 	w->stats.records++;
 	w->stats.bytes += need;
 	if (rec->kind == TR_DURABLE_SLOT) {

@@ -91,6 +91,7 @@ struct tr_wal {
 	uint8_t *buf;          /* appended, not yet written */
 	size_t len, cap;
 	uint64_t unsynced;     /* records written or buffered, not yet durable */
+	uint64_t must;         /* of them, not lazy (S4): a send waits for their sync */
 	struct tr_wal_seg *closed; /* oldest first */
 	unsigned nclosed, closed_cap;
 	bool failed;           /* an I/O error: nothing may be sent any more */
@@ -108,9 +109,18 @@ tr_wal_pending(const struct tr_wal *w)
 {
 	return w->unsynced > 0;
 }
+
 /* S1: everything appended made durable (one sync); nothing to do without
  * records. 0, or -1 on an I/O error (w->failed). */
 int tr_wal_sync(struct tr_wal *w);
+
+/* S1 before a send: the sync, unless every record since the last one is
+ * lazy (S4: an owner's first attempt; the next sync covers it). 0, or -1. */
+static inline int
+tr_wal_sync_for_send(struct tr_wal *w)
+{
+	return w->must > 0 || w->failed ? tr_wal_sync(w) : 0;
+}
 /* Deletes the oldest closed segments numbered below below_seq whose slots
  * all lie below frontier (a snapshot holds them), stopping at the first
  * that does not qualify. Returns how many. */

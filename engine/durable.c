@@ -184,9 +184,9 @@ tr_durable_decode(const uint8_t *buf, size_t len, struct tr_durable_rec *rec, si
 }
 
 /* S1: the slot's full image (promise, vote with its value, commit), for
- * durable_slot when the caller keeps records. */
+ * durable_slot when the caller keeps records; lazy: S4's first attempt. */
 void
-durable_slot_rec(struct tr_column *c, const struct tr_slot *s)
+durable_slot_rec(struct tr_column *c, const struct tr_slot *s, bool lazy)
 {
 	const struct tr_config *cfg = &c->rep->cfg;
 	struct tr_durable_rec rec;
@@ -199,6 +199,7 @@ durable_slot_rec(struct tr_column *c, const struct tr_slot *s)
 	rec.vbal = s->vbal;
 	rec.has_value = (s->flags & TR_SLOT_VALUE) != 0;
 	rec.committed = slot_committed(s);
+	rec.lazy = lazy;
 	if (rec.has_value)
 		rec.value = s->value;
 	cfg->durable(cfg->durable_arg, &rec);
@@ -296,9 +297,15 @@ tr_replica_restore(struct tr_replica *r, const struct tr_durable_rec *rec, uint6
 
 /* S2: every column continues where its records left it. The owner's own
  * slots that are not committed are retried at once (P6: never abandoned);
- * the others' are fetched or recovered by the usual timers (C2, R1). Every
- * allocation that reached a peer is on disk (S1), so the next own lsn is
- * one past the highest restored: no J3-style gap is needed. */
+ * the others' are fetched or recovered by the usual timers (C2, R1).
+ * S4: first attempts sent before their records were durable may be lost.
+ * They lie below the restored committed prefix plus inflight_max (P1's
+ * window; the commits below that window were durable before any of them
+ * left), so the next own lsn starts there at the earliest, and every own
+ * slot below it that is not committed is attempted again: a NOOP where no
+ * record is left, unless a peer's vote wins (A3). Their promises are
+ * assumed (promise_floor): the lost first attempts' ballots are all
+ * (1, self, inc - 1) or lower. */
 void
 tr_replica_restored(struct tr_replica *r, uint64_t now_ns)
 {
@@ -313,12 +320,20 @@ tr_replica_restored(struct tr_replica *r, uint64_t now_ns)
 				break;
 			c->committed++;
 		}
+		if (c->owned && replica_inc(r) > 1 &&
+		    !(r->cfg.variant & TR_VARIANT_NO_PROMISE_FLOOR))
+			c->promise_floor = (struct tr_ballot){1, c->id, replica_inc(r) - 1}; /* S4 */
+		if (c->owned && !(r->cfg.variant & TR_VARIANT_NO_RESTART_GAP) &&
+		    c->next_lsn < c->committed + r->cfg.inflight_max) {
+			c->next_lsn = c->committed + r->cfg.inflight_max; /* S4 */
+			known_note(r, c->id, c->next_lsn - 1, NULL);
+		}
 		if (c->owned) {
 			for (uint64_t lsn = c->committed; lsn < c->next_lsn; lsn++) {
-				struct tr_slot *s = slot_find(c, lsn);
+				struct tr_slot *s = slot_cell(c, lsn);
 
 				if (s == NULL || slot_committed(s))
-					continue; /* no record: never allocated durably */
+					continue;
 				s->flags |= TR_SLOT_ATTEMPT;
 				s->timer_ns = now_ns;
 				if (s->seen_ns == 0)

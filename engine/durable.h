@@ -5,8 +5,9 @@
  * reveal through cfg.durable (S1), one record per change, from the thread
  * that runs the column concerned; the caller appends the record to its log
  * and makes the records of a burst durable (one sync) before it transmits
- * any message produced in that burst. Records are full images: a later
- * record of the same slot supersedes an earlier one.
+ * any message produced in that burst, unless every one of them is lazy
+ * (S4: an owner's first attempt; the next sync covers it). Records are full
+ * images: a later record of the same slot supersedes an earlier one.
  *
  * On restart (S2) the caller takes a new incarnation (J0: the one on disk
  * plus one, made durable before anything is sent), calls tr_replica_init
@@ -52,6 +53,11 @@ struct tr_durable_rec {
 	struct tr_ballot vbal;      /* none: value (if any) is only the owner's proposal */
 	bool has_value;
 	bool committed;             /* the value is chosen (C1) */
+	/* S4: an owner's first attempt on a slot (its promise at (1, self,
+	 * inc) and its commands, no vote): the messages of a step whose records
+	 * are all lazy may leave before the sync; a later sync covers them.
+	 * Not stored (tr_durable_decode leaves it false). */
+	bool lazy;
 	struct tr_value value;      /* cmds point into the caller's or the engine's bytes */
 	/* TR_DURABLE_KNOWN */
 	uint64_t known[TR_COLUMNS];

@@ -318,7 +318,7 @@ void slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *
 		 struct tr_out *out);
 
 /* durable.c (§12 S1): full images, before the step returns its messages. */
-void durable_slot_rec(struct tr_column *c, const struct tr_slot *s);
+void durable_slot_rec(struct tr_column *c, const struct tr_slot *s, bool lazy);
 void durable_known(struct tr_column *c, const uint64_t known[TR_COLUMNS]);
 
 /* heal.c (§12) */
@@ -382,7 +382,7 @@ static inline void
 durable_slot(struct tr_column *c, const struct tr_slot *s)
 {
 	if (c->rep->cfg.durable != NULL)
-		durable_slot_rec(c, s);
+		durable_slot_rec(c, s, false);
 }
 
 /* The end of every flush, recv and tick: proposes what waits (P7, then the

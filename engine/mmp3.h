@@ -74,6 +74,11 @@ enum tr_variant {
 	TR_VARIANT_FIRST_BY_HEARD = 1 << 26,  /* P6/Q1 by hearing only: a deaf peer (it
 					       * sends, never answers) gets half the
 					       * first attempts and every other retry */
+	TR_VARIANT_NO_PROMISE_FLOOR = 1 << 28, /* S4 broken: a restart from disk forgets
+						* the first attempts it sent unsynced */
+	TR_VARIANT_NO_RESTART_GAP = 1 << 29,  /* S4 broken: a restart from disk uses
+					       * again the lsns of first attempts it
+					       * sent unsynced */
 };
 
 /* scripts/mutants.sh builds with -DTR_MUTANT_VARIANT=bits: those variants
@@ -312,6 +317,10 @@ struct tr_column {
 	uint64_t join_known[TR_COLUMNS]; /* known when that JOIN first came (J1's H) */
 	/* S1: the known last made durable by this column (READ_INDEX_REPLY). */
 	uint64_t known_durable[TR_COLUMNS];
+	/* S4, owner only, after a restart from disk: every slot of the column
+	 * counts as promised at least this, the ballot of the first attempts
+	 * the last life may have sent before their records were durable. */
+	struct tr_ballot promise_floor;
 	struct tr_column_stats stats;
 };
 

@@ -57,6 +57,9 @@ recv_accept(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct
 		reply(c, m, s, TR_REPLY_REFUSED, false, out);
 		return;
 	}
+	/* S4: the promises of the first attempts the last life sent unsynced. */
+	if (c->owned && tr_ballot_cmp(s->promised, c->promise_floor) < 0)
+		s->promised = c->promise_floor;
 	/* A1 */
 	if ((cfg->variant & TR_VARIANT_BALLOT_N_ONLY) ? m->ballot.n < s->promised.n /* known-bad */
 						      : tr_ballot_cmp(m->ballot, s->promised) < 0) {

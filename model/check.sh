@@ -81,6 +81,11 @@ quick_configs=(
 	"join-engine-own|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL|-O1 -DMEMLIM=2048|"
 	"join-engine-votes-at-once|teeth:two different votes at one ballot|-DL0=1 -DL1=1 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJVOTE|-O0 -DMEMLIM=2048|"
 	"join-engine-self-recovery|teeth:agreement|-DL0=1 -DL1=1 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJSELFREC|-O0 -DMEMLIM=2048|"
+	# §12 S4 (this project's): the owner's first attempt leaves before its
+	# record is durable; replica LR (2) restarts from its disk without the
+	# first attempts it had not synced (LAZY), assuming their promises
+	"lazy|safe|-DL0=0 -DL1=1 -DL2=1 -DNB=4 -DNATT=2 -DLAZY|-O1 -DMEMLIM=2048|"
+	"lazy-no-floor|teeth:agreement|-DL0=0 -DL1=1 -DL2=1 -DNB=4 -DNATT=2 -DLAZY -DLNOFLOOR|-O0 -DMEMLIM=2048|"
 )
 # Larger bounds: bitstate (supertrace) search in a 1 GiB bit array; a clean
 # run is then a very thorough but not exhaustive search.
@@ -105,6 +110,8 @@ full_configs=(
 	"join-engine-gap-own|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJFROMH|-DMEMLIM=2048|"
 	"join-engine-nodrop|safe|-DL0=1 -DL1=1 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJNODROP|-DMEMLIM=2048|"
 	"join-engine-nodrop-own|safe|-DL0=2 -DL1=0 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJNODROP|-DMEMLIM=2048|"
+	"lazy-own|safe|-DL0=0 -DL1=1 -DL2=2 -DNB=4 -DNATT=1 -DLAZY|-DBITSTATE|-w33"
+	"lazy-window-2|safe|-DL0=0 -DL1=1 -DL2=2 -DNB=4 -DNATT=1 -DLAZY -DINFL=2|-DBITSTATE|-w33"
 	"join-engine-gap-nodrop|teeth:P1|-DL0=2 -DL1=0 -DL2=0 -DNB=4 -DNATT=1 -DJOIN -DJNFIRST -DJPEERL -DJFROMH -DJNODROP|-O0 -DMEMLIM=2048|"
 )
 

@@ -20,6 +20,13 @@
  *   INFL            inflight_max, the owner's window: next_lsn - committed
  *                   prefix < INFL; applied to JR's old incarnation, which is
  *                   what J3's bound rests on (default 1)
+ *   LAZY            §12 S4 (docs/protocol.md): replica LR (default 2) may
+ *                   crash once and restart from its disk, losing the first
+ *                   attempts it sent before their records were durable (a
+ *                   promise at (1, LR) and its value, no vote); it keeps the
+ *                   rest, assumes those promises (the floor) and starts its
+ *                   new instances past the window; ballots in the engine's
+ *                   (n, inc, replica) order, as JNFIRST (NB = 4: n = 1, 2)
  * Variants.  Each breaks one rule, and spin must find the violation it
  * causes (that is what shows the checks have teeth), except COMMIT_ON_SPOT,
  * which is the open question of PROTOCOL A5:
@@ -42,6 +49,8 @@
  *   JPEERL          the engine's J3: each peer raises known[JR] to its own
  *                   H_q[own] + INFL when it answers JOIN and recovers below
  *                   that without the joiner (no JOINED(L) message)
+ *   LNOFLOOR        S4 broken: the restarted LR votes below the promises of
+ *                   the first attempts it lost
  *   LAX             drop the two "stop loudly" checks (two different votes
  *                   at one ballot; A3's equal vbal with different values,
  *                   where the sender's value is then taken, as the Go
@@ -105,6 +114,17 @@
 #error "JOIN and STOP together are not modelled (one failure at a time)"
 #endif
 #endif
+#ifdef LAZY
+#ifndef LR
+#define LR 2
+#endif
+#ifndef INFL
+#define INFL 1
+#endif
+#if defined(JOIN) || defined(STOP)
+#error "LAZY alone: one failure at a time"
+#endif
+#endif
 
 /* ---- slots ---------------------------------------------------------- */
 #define LEN(c)   ((c) == 0 -> L0 : ((c) == 1 -> L1 : L2))
@@ -146,6 +166,13 @@
  * self) uses odd m and JR's new incarnation even m */
 #define OLDN(N)      (((N) & 1) == 1)
 #define INC_OK(R, N) ((R) == JR && jphase != 0 -> !OLDN(N) : OLDN(N))
+#define FIRSTN(R, S) (INC_OK(R, promised[IX(R, S)] / 3 + 1) -> \
+                      promised[IX(R, S)] / 3 + 1 : promised[IX(R, S)] / 3 + 2)
+#elif defined(LAZY)
+/* S4: the engine's order (n, inc, replica), m = 2n - 1 + inc as JNFIRST: the
+ * peers and LR's first life use odd m, LR's life after the restart even m */
+#define OLDN(N)      (((N) & 1) == 1)
+#define INC_OK(R, N) ((R) == LR && lphase != 0 -> !OLDN(N) : OLDN(N))
 #define FIRSTN(R, S) (INC_OK(R, promised[IX(R, S)] / 3 + 1) -> \
                       promised[IX(R, S)] / 3 + 1 : promised[IX(R, S)] / 3 + 2)
 #elif defined(JOIN)
@@ -201,6 +228,9 @@ byte jfl[NR];             /* the engine's J3: peer q's own floor H_q[own] +
 #endif
 bool jdn[NR];             /* peer q got JOINED(L): it recovers JR's column
                            * below L with the other peer only (J3) */
+#endif
+#ifdef LAZY
+byte lphase;              /* 0: LR's first life; 1: restarted from its disk */
 #endif
 
 /* ---- the network: every message ever sent -------------------------- */
@@ -472,13 +502,18 @@ inline commit(cr, cs, cval) {
 
 /* P1: owner P allocates its next slot; deps = known (D2); and the ghost
  * records what was acknowledged before this slot existed. */
-#ifdef JOIN
+#if defined(JOIN) || defined(LAZY)
 /* the committed prefix of column c at replica R (columns of <= 3 slots) */
 #define CM(R, c, l) ((l) < LEN(c) && committed[IX(R, BASE(c) + (l))])
 #define CPRE(R, c)  (CM(R, c, 0) -> (CM(R, c, 1) -> (CM(R, c, 2) -> 3 : 2) : 1) : 0)
+#endif
+#ifdef JOIN
 /* the old incarnation's window (inflight_max, engine/propose.c); the new
  * one allocates from L once joined (J1, J3) */
 #define JALLOC(P) (P != JR || (jphase == 0 && nextl[P] < CPRE(P, P) + INFL) || jphase == 2)
+#elif defined(LAZY)
+/* LR's window in both lives: what bounds the first attempts it can lose */
+#define JALLOC(P) (P != LR || nextl[P] < CPRE(P, P) + INFL)
 #else
 #define JALLOC(P) 1
 #endif
@@ -601,6 +636,13 @@ inline accept(S, B, K) {
 	sval = acc_v[MI(S, B)];
 	sbal = acc_vb[MI(S, B)];
 	learn(q, sval, S);                       /* D1: it receives an instance */
+#if defined(LAZY) && !defined(LNOFLOOR)
+	if                                       /* S4: the lost first attempts' promises */
+	:: q == LR && lphase != 0 && COL(S) == LR && promised[IX(q, S)] < BAL(1, LR) ->
+		promised[IX(q, S)] = BAL(1, LR)
+	:: else -> skip
+	fi;
+#endif
 	if
 	:: committed[IX(q, S)] ->                /* A0: reply OK, committed */
 		printf("R%d gets ACCEPT %c%d (%d,%d): committed already, tells R%d\n",
@@ -821,6 +863,52 @@ inline jdone(Q) {
 #define REPO_B(S, B)
 #endif
 
+#ifdef LAZY
+/* §12 S4: LR crashes and restarts from its disk.  Every record is there but
+ * those of the first attempts whose sync had not come (an own slot with its
+ * promise at (1, LR) and no vote: lost, the ACCEPT still in the network).
+ * known and the next lsn are rebuilt from what is left (S2); the next lsn is
+ * at least the committed prefix plus INFL (S4's gap); later ballots are the
+ * new life's.  Its messages stay in the network. */
+inline lcrash() {
+	for (h : 0 .. NS - 1) {
+		if
+		:: COL(h) == LR && vbal[IX(LR, h)] == 0 && !committed[IX(LR, h)] &&
+		   promised[IX(LR, h)] == BAL(1, LR) ->
+			printf("R%d loses its unsynced first attempt on %c%d\n", LR, SLOTA(h));
+			promised[IX(LR, h)] = 0;
+			val[IX(LR, h)] = 0
+		:: else -> skip
+		fi
+	};
+	known[KX(LR, 0)] = 0; known[KX(LR, 1)] = 0; known[KX(LR, 2)] = 0;
+	nextl[LR] = 0;
+	for (h : 0 .. NS - 1) {
+		if
+		:: val[IX(LR, h)] != 0 -> learn(LR, val[IX(LR, h)], h)
+		:: else -> skip
+		fi;
+		if
+		:: promised[IX(LR, h)] != 0 || val[IX(LR, h)] != 0 ->
+			known[KX(LR, COL(h))] = MAX(known[KX(LR, COL(h))], LSN(h) + 1);
+			if
+			:: COL(h) == LR -> nextl[LR] = MAX(nextl[LR], LSN(h) + 1)
+			:: else -> skip
+			fi
+		:: else -> skip
+		fi
+	};
+	nextl[LR] = MAX(nextl[LR], CPRE(LR, LR) + INFL);
+	if
+	:: nextl[LR] > LEN(LR) -> nextl[LR] = LEN(LR)
+	:: else -> skip
+	fi;
+	known[KX(LR, LR)] = MAX(known[KX(LR, LR)], nextl[LR]);
+	lphase = 1;
+	printf("R%d restarts from its disk; next lsn %d\n", LR, nextl[LR])
+}
+#endif
+
 /* ==================================================================== */
 /* Enumerating the steps: one d_step alternative per parameter tuple.    */
 /* ==================================================================== */
@@ -931,6 +1019,9 @@ active proctype world()
 		STEP(G_JD(0), jdone(0))
 		STEP(G_JD(1), jdone(1))
 		STEP(G_JD(2), jdone(2))
+#endif
+#ifdef LAZY
+		STEP(lphase == 0, lcrash())
 #endif
 #ifdef STOP
 		:: d_step { stopped == NOSTOP -> stopped = 0; printf("R0 stops\n") }

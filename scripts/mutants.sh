@@ -34,6 +34,7 @@ KV=tests/test_kv
 SIM=tests/sim/test_sim
 READS=tests/sim/test_reads
 DURABLE=tests/sim/test_durable
+DURUNIT=tests/test_durable
 ACCEPT=tests/test_accept
 HEAL=tests/sim/test_heal
 CATCHUP=tests/test_catchup
@@ -41,7 +42,8 @@ WAL=tests/test_wal
 LIFE=tests/dpdk/test_lifecycle # DPDK (EAL in-process): one test at a time
 targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules
 	tests/sim/test_sim tests/sim/test_reads tests/sim/test_durable tests/test_accept
-	tests/sim/test_heal tests/test_catchup tests/test_wal tests/dpdk/test_lifecycle)
+	tests/sim/test_heal tests/test_catchup tests/test_wal tests/dpdk/test_lifecycle
+	tests/test_durable)
 
 # name | kind (variant: enum bit name; sed: file) | perl substitution (sed) | tests
 mutations=(
@@ -63,6 +65,9 @@ mutations=(
 	# §12 S (issue 14) and the values by reference (W1, W2).
 	"S1: frames before their sync|variant:TR_VARIANT_REPLY_BEFORE_PERSIST||$DURABLE:durable/reply_before_persist_is_caught"
 	"S1: answers before the sync|variant:TR_VARIANT_ACK_BEFORE_PERSIST||$DURABLE:durable/nothing_acknowledged_is_lost"
+	"S4: a restart forgets its lost first attempts' promises|variant:TR_VARIANT_NO_PROMISE_FLOOR||$DURUNIT:durable_engine/a_lost_first_attempt_keeps_its_promise"
+	"S4: a restart uses the lsns of its lost first attempts again|variant:TR_VARIANT_NO_RESTART_GAP||$DURUNIT:durable_engine/allocation_survives_a_restart $DURABLE:durable/nothing_acknowledged_is_lost"
+	"S4: every first attempt lazy, retries too|sed:engine/propose.c|s/c->owned && b.n == 1 && tr_ballot_none\(s->vbal\)/c->owned/|$DURUNIT:durable_engine/allocation_survives_a_restart"
 	"W1: the acceptor's deps ignored|sed:engine/recv_accept_reply.c|s/\t\tmemcpy\(v.deps, m->value.deps, sizeof\(v.deps\)\);//|$ACCEPT:accept_owner/w1_ok_by_reference_chooses_own_commands_with_the_acceptors_deps $TEETH:teeth/three_live_replicas_converge"
 	"W2: commit by reference at any ballot|sed:engine/commit.c|s/tr_ballot_cmp\(s->vbal, m->ballot\) == 0/1/|$ACCEPT:accept/w2_commit_by_reference_needs_the_vote_at_its_ballot"
 	# §12 T4: the owners' catch-up pace.
@@ -91,7 +96,7 @@ mutations=(
 	# them alone). A '|' in a pattern is written \x7c (the field separator).
 	"rt: S1: held answers go before their frontier is synced|sed:dpdk/durable.c|s/\t\tif \(c < TR_COLUMNS\)\n\t\t\treturn;/\t\tif (0 \&\& c < TR_COLUMNS)\n\t\t\treturn;/|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
 	"rt: S1: an answer's frontier without its own slot|sed:dpdk/durable.c|s/\t\te->frontier\[d->column\] = d->lsn \+ 1;\n//|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
-	"rt: S1: synced published before the sync|sed:dpdk/durable.c|s/\tif \(tr_wal_sync\(&d->wal\[k->column\]\) != 0 /\tatomic_store_explicit(\&d->synced[k->column], k->col->committed, memory_order_release);\n\tif (tr_wal_sync(\&d->wal[k->column]) != 0 /|$LIFE:lifecycle/a_failed_sync_publishes_nothing"
+	"rt: S1: synced published before the sync|sed:dpdk/durable.c|s/\tif \(tr_wal_sync_for_send\(&d->wal\[k->column\]\) != 0 /\tatomic_store_explicit(\&d->synced[k->column], k->col->committed, memory_order_release);\n\tif (tr_wal_sync_for_send(\&d->wal[k->column]) != 0 /|$LIFE:lifecycle/a_failed_sync_publishes_nothing"
 	"rt: a completion taken for another seq of the slot (§8)|sed:dpdk/applier.c|s/if \(cmd->seq != seq \x7c\x7c/if (/|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
 	"rt: an answer never wakes its client|sed:dpdk/applier.c|s/\tr->wake\[r->nwake\+\+\] = c;\n//|$LIFE:lifecycle/wait_times_out_then_completes"
 	"rt: FULL answered as done|sed:dpdk/applier.c|s/d->res.status == TR_ST_FULL \? -TRIREME_EFULL/d->res.status == TR_ST_FULL ? 0/|$LIFE:lifecycle/a_full_client_table_refuses_new_clients_cleanly"
@@ -111,6 +116,8 @@ mutations=(
 	"rt: the segment of the frontier's slot trimmed|sed:dpdk/wal.c|s/max_lsn < frontier/max_lsn <= frontier/|$WAL:wal/trim_behind_snapshot"
 	"rt: superblock: the older copy chosen|sed:dpdk/datadir.c|s/s\[0\].seq > s\[1\].seq/s[0].seq < s[1].seq/|$WAL:datadir/superblock_newest_valid_copy_wins"
 	"rt: superblock: one copy always overwritten|sed:dpdk/datadir.c|s/\(unsigned\)\(s.seq & 1\)/0u/|$WAL:datadir/superblock_newest_valid_copy_wins"
+	"rt: S4: a vote's record taken as lazy|sed:dpdk/wal.c|s/w->must \+= !rec->lazy;/w->must += 0;/|$LIFE:lifecycle/a_write_costs_its_owner_one_sync"
+	"rt: S4: the allocation synced before its ACCEPT|sed:dpdk/wal.c|s/w->must \+= !rec->lazy;/w->must++;/|$LIFE:lifecycle/a_write_costs_its_owner_one_sync"
 	"rt: an idle applier keeps the store's freed nodes|sed:dpdk/applier.c|s/\t\ttr_kvstore_reclaim\(r->kv\);/\t\t;/|$LIFE:lifecycle/an_idle_applier_releases_the_stores_freed_nodes"
 )
 

@@ -143,7 +143,7 @@ usage(FILE *f)
 		"                     join-recovers-own, join-from-h, keep-old-inc,\n"
 		"                     reply-before-persist, restart-same-inc,\n"
 		"                     ack-before-persist, no-catchup-pace, first-by-heard,\n"
-		"                     pace-for-deaf\n"
+		"                     pace-for-deaf, no-promise-floor, no-restart-gap\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --read-barriers N  read barriers in flight per replica, 1..16 (Q1;\n"
@@ -221,6 +221,8 @@ static const struct {
 	{"no-catchup-pace", TR_VARIANT_NO_CATCHUP_PACE},
 	{"first-by-heard", TR_VARIANT_FIRST_BY_HEARD},
 	{"pace-for-deaf", TR_VARIANT_PACE_FOR_DEAF},
+	{"no-promise-floor", TR_VARIANT_NO_PROMISE_FLOOR},
+	{"no-restart-gap", TR_VARIANT_NO_RESTART_GAP},
 };
 
 static int

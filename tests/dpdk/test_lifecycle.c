@@ -1094,6 +1094,45 @@ Test(lifecycle, an_answer_waits_for_the_sync_of_its_commit)
 	held_end(t, c, dir);
 }
 
+/* §12 S1 and S4 (wal.c, durable.c): one write at window 1 costs its owner
+ * one sync, not two. The first attempt's record (the allocation, lazy) goes
+ * with the ACCEPT unsynced; the sync before the owner's COMMIT (its vote and
+ * the commit) covers it. Each peer syncs what it learnt about the slot
+ * before it sends again (the vote before its reply). */
+Test(lifecycle, a_write_costs_its_owner_one_sync)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
+				.val_len = 1};
+	struct tr_wal_stats before[TRIREME_REPLICAS], *w;
+	struct trireme_client *c;
+	struct trireme *t;
+
+	cr_assert_not_null(mkdtemp(dir));
+	t = start_on(dir);
+	cr_assert_not_null(c = trireme_client_new(t, 1, 1));
+	usleep(100000); /* the start's own records and syncs, if any, are over */
+	for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
+		before[r] = t->reps[r].dur.wal[1].stats;
+	cr_assert_eq(trireme_submit(c, &op, 1), 0);
+	cr_assert_eq(wait_one(c).status, 0);
+	usleep(100000); /* the COMMITs land, the peers sync them */
+	w = &t->reps[1].dur.wal[1].stats;
+	cr_assert_geq(w->records - before[1].records, 2, "the allocation, the vote, the commit");
+	cr_assert_eq(w->syncs - before[1].syncs, 1, "the owner synced %lu times for one write "
+		     "(%lu records)", (unsigned long)(w->syncs - before[1].syncs),
+		     (unsigned long)(w->records - before[1].records));
+	for (unsigned r = 0; r < TRIREME_REPLICAS; r += 2) {
+		w = &t->reps[r].dur.wal[1].stats;
+		cr_assert_gt(w->records - before[r].records, 0, "replica %u: no record", r);
+		cr_assert_gt(w->syncs - before[r].syncs, 0, "replica %u: %lu records, no sync", r,
+			     (unsigned long)(w->records - before[r].records));
+	}
+	trireme_client_free(c);
+	eal_test_stop(t);
+	dir_remove(dir);
+}
+
 /* §12 S1: a column whose log write fails does not publish what it would have
  * synced (durable.c rt_durable_gate): its held answers never go, and the
  * task sends nothing. Replica 0 parked, its column 0 log broken under it (a

@@ -5,7 +5,7 @@
  * Group commit: every record a step appends waits for a sync; whatever the
  * step reveals (its frames, its client answers) and what the checkers learn
  * from it (votes, commits, applies) is held in order and released once a
- * sync covers the records appended before it. A sync covers everything
+ * sync covers the records appended before it, lazy ones (S4) excepted. A sync covers everything
  * appended when it starts and takes sync_min_ns..sync_max_ns. A crash keeps
  * the synced bytes plus a random part of the rest, which may end inside a
  * record (a torn tail, S3). The known-bad TR_VARIANT_REPLY_BEFORE_PERSIST
@@ -30,6 +30,8 @@ disk_append(void *arg, const struct tr_durable_rec *rec)
 		d->log = realloc(d->log, d->cap);
 	}
 	d->len += tr_durable_encode(d->log + d->len, d->cap - d->len, rec);
+	if (!rec->lazy)
+		d->must = d->len; /* S4: a lazy record holds nothing back */
 	n->sim->st.records++;
 }
 
@@ -46,7 +48,7 @@ disk_hold(struct sim *s, unsigned r, uint8_t kind)
 	e = &d->q[d->qlen++];
 	memset(e, 0, sizeof(*e));
 	e->kind = kind;
-	e->need = d->len;
+	e->need = d->must;
 	return e;
 }
 
@@ -217,7 +219,7 @@ disk_crash(struct sim *s, unsigned r)
 	d->len = d->synced + sim_between(s, 0, d->len - d->synced);
 	if (d->log != NULL)
 		memset(d->log + d->len, 0, d->cap - d->len); /* a preallocated file reads zero */
-	d->synced = d->len;
+	d->synced = d->must = d->len;
 }
 
 /* A new machine: nothing on it (the amnesiac's, J). */
@@ -227,7 +229,7 @@ disk_wipe(struct node *n)
 	struct sim_disk *d = &n->disk;
 
 	disk_drop_held(d);
-	d->len = d->synced = 0;
+	d->len = d->synced = d->must = 0;
 	if (d->log != NULL)
 		memset(d->log, 0, d->cap);
 	snap_free(d->snap);
@@ -323,7 +325,7 @@ disk_restart(struct sim *s, unsigned r)
 		s->st.torn_tails++;
 		memset(d->log + valid, 0, d->len - valid);
 	}
-	d->len = d->synced = valid;
+	d->len = d->synced = d->must = valid;
 	/* J0: a new incarnation, durable before anything is sent. */
 	inc = d->inc + ((s->p.variant & TR_VARIANT_RESTART_SAME_INC) ? 0 : 1);
 	d->inc = inc;

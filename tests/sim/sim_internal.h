@@ -73,6 +73,7 @@ struct sim_disk {
 	uint8_t *log;            /* records, as written (tr_durable_encode) */
 	size_t len, cap;
 	size_t synced;           /* bytes a crash keeps */
+	size_t must;             /* the end of the last record that is not lazy (S4) */
 	uint32_t inc;            /* the superblock's incarnation (J0) */
 	bool joining;            /* an amnesiac life not rejoined yet: its disk lacks
 				  * the old life's votes, so a restart forgets too */

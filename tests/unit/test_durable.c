@@ -199,6 +199,7 @@ struct disk {
 	uint8_t buf[1 << 16];
 	size_t len;
 	unsigned records;
+	unsigned lazy; /* S4: records whose sync may come after the send */
 };
 
 static struct disk disk;
@@ -212,6 +213,7 @@ disk_append(void *arg, const struct tr_durable_rec *rec)
 	cr_assert_gt(n, 0, "the test's log is full");
 	d->len += n;
 	d->records++;
+	d->lazy += rec->lazy;
 }
 
 /* The fixture's replica with the test's disk; inc is its incarnation. */
@@ -305,31 +307,91 @@ Test(durable_engine, vote_and_promise_survive_a_restart, .init = disk_reset)
 }
 
 /* The owner's allocation survives: the restarted owner retries lsn 0 with
- * the same commands at a higher ballot and allocates new commands from 1. */
+ * the same commands at a higher ballot; S4: it allocates new commands past
+ * P1's window (lsn 0 + inflight_max) and attempts the slots between (a
+ * NOOP, where nothing is left). */
 Test(durable_engine, allocation_survives_a_restart, .init = disk_reset)
 {
 	struct tr_replica *r = replica_new(0, 1);
 	struct tr_cmd cmd = fx_set(5, 1, 1, "k", "v");
 	const struct tr_msg *a;
+	unsigned lazy, records;
 
 	fx_submit(&cmd);
 	fx_flush(0, 1000);
 	a = fx_find(TR_MSG_ACCEPT, FX_ANY, 0);
 	cr_assert(a != NULL && a->value.cmd_count == 1);
 	cr_assert_eq(disk.records, 1, "S1: the allocation and its promise, one record");
+	cr_assert_eq(disk.lazy, 1, "S4: a first attempt's record is lazy");
 
 	r = replica_restart(r, 2000);
-	cr_assert_eq(r->col[0].next_lsn, 1);
+	cr_assert_eq(r->col[0].next_lsn, r->cfg.inflight_max, "S4: past P1's window");
+	lazy = disk.lazy;
+	records = disk.records;
 	fx_tick(0, 2000);
+	cr_assert_eq(disk.records - records, r->cfg.inflight_max);
+	cr_assert_eq(disk.lazy - lazy, r->cfg.inflight_max - 1, "S4: the first attempts are "
+		     "lazy, not the retry of lsn 0 at (2, 0, 2)");
 	a = fx_find(TR_MSG_ACCEPT, FX_ANY, 0);
 	cr_assert(a != NULL, "P6: the restored own slot is retried");
 	cr_assert_eq(a->value.cmd_count, 1);
 	cr_assert_gt(a->ballot.n, 1);
 	cr_assert_eq(a->ballot.inc, 2);
+	for (uint64_t lsn = 1; lsn < r->cfg.inflight_max; lsn++) {
+		a = fx_find(TR_MSG_ACCEPT, FX_ANY, lsn);
+		cr_assert(a != NULL && a->value.cmd_count == 0, "S4: lsn %lu attempted (a NOOP)",
+			  (unsigned long)lsn);
+	}
 	cmd.seq = 2;
 	fx_submit(&cmd);
 	fx_flush(0, 3000);
-	cr_assert(fx_find(TR_MSG_ACCEPT, FX_ANY, 1) != NULL, "P1: the next lsn is 1");
+	cr_assert_eq(fx_count(TR_MSG_ACCEPT), 0, "P1: the window is full until the gap commits");
+	for (uint64_t lsn = 0; lsn < r->cfg.inflight_max; lsn++) {
+		struct tr_msg m = {.type = TR_MSG_COMMIT, .from = 1, .to = 0, .column = 0,
+				   .lsn = lsn, .value = {.deps = {lsn + 1, 0, 0}, .proposer = 1}};
+
+		fx_deliver(&m, 4000);
+	}
+	/* The last COMMIT's step allocated them: lsn 0's command again (P7:
+	 * a NOOP took its slot) and the new one. */
+	cr_assert_eq(r->col[0].committed, r->cfg.inflight_max);
+	cr_assert_eq(r->col[0].next_lsn, r->cfg.inflight_max + 2,
+		     "P1: new instances from inflight_max on");
+	fx_teardown();
+}
+
+/* S4: the owner's first attempt leaves before its record is durable, and a
+ * crash can lose it; the peer that voted it keeps the vote at (1, owner,
+ * inc). The restarted owner (inc 2) assumes that promise in every own slot:
+ * an ACCEPT at a lower ballot, (1, 1, 1) from replica 1, is refused. Voting
+ * it would let replica 1's NOOP be chosen with this replica while replica
+ * 0's vote at the higher (1, 2, 1) can still be chosen later: two values. */
+Test(durable_engine, a_lost_first_attempt_keeps_its_promise, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(2, 1);
+	struct tr_cmd cmd = fx_set(5, 1, 1, "k", "v");
+	struct tr_msg m = {.type = TR_MSG_ACCEPT, .from = 1, .to = 2, .column = 2, .lsn = 0,
+			   .ballot = {.n = 1, .replica = 1, .inc = 1}};
+	const struct tr_msg *a;
+
+	fx_submit(&cmd);
+	fx_flush(2, 1000);
+	a = fx_find(TR_MSG_ACCEPT, FX_ANY, 0);
+	cr_assert(a != NULL && a->ballot.n == 1 && a->ballot.replica == 2 && a->ballot.inc == 1);
+	cr_assert_eq(disk.lazy, 1, "S4: the first attempt's record is lazy");
+	disk_reset(); /* the crash came before its sync */
+
+	r = replica_restart(r, 2000);
+	cr_assert_eq(tr_replica_inc(r), 2);
+	m.value = (struct tr_value){.deps = {0, 0, 1}, .proposer = 1}; /* a NOOP */
+	a = step_recv(&m, 3000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(a != NULL && a->reply == TR_REPLY_REJECT, "S4: (1, 1, 1) is below the "
+		  "promise the lost first attempt made, (1, 2, 1)");
+	cr_assert_eq(a->promised.n, 1);
+	cr_assert_eq(a->promised.replica, 2);
+	m.ballot.n = 2;
+	a = step_recv(&m, 4000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(a != NULL && a->reply == TR_REPLY_OK, "a higher ballot is voted");
 	fx_teardown();
 }
 
