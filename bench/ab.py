@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: MIT
 """A/B of two builds of libtrireme on one launcher point, in paired runs.
 
-    bench/ab.py [--rounds N] [--secs S] [--trireme PATH] LIB_A LIB_B -- OPTION VALUE ...
+    bench/ab.py [--rounds N] [--secs S] [--trireme PATH] [--data-dirs DIR]
+                LIB_A LIB_B -- OPTION VALUE ...
 
 LIB_A and LIB_B are directories holding a libtrireme.so.0 (a build's dpdk/
 directory, e.g. of a git worktree at another commit); the one launcher
 (default build/tools/trireme) runs with each in turn through LD_LIBRARY_PATH,
 so only the library (engine and runtime) differs. The options after -- are
 the launcher's, in pairs (--window 1 --batch 1 ...), added to the in-process
-cluster command of bench/e2e.py.
+cluster command of bench/e2e.py. --data-dirs DIR gives every run a new,
+empty --data-dir under DIR (add --sync to the options): durable points.
 
 On a shared VM a point's throughput moves by tens of percent from one run
 to the next, and slower phases last minutes. So the runs come in pairs, A
@@ -20,14 +22,17 @@ replicas diverged.
 """
 import argparse
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402  (run: one launcher run and its JSON)
 
 KEYS = [("ops_per_s", "ops/s"), ("p50_us", "p50 us"), ("p99_us", "p99 us"),
-        ("read_p50_us", "read p50 us"), ("write_p50_us", "write p50 us")]
+        ("read_p50_us", "read p50 us"), ("write_p50_us", "write p50 us"),
+        ("syncs_per_op", "syncs per op")]
 
 
 def options(pairs):
@@ -37,11 +42,19 @@ def options(pairs):
     return {k[2:]: v for k, v in zip(pairs[::2], pairs[1::2])}
 
 
-def one(trireme, lib, secs, opts):
+def one(trireme, lib, secs, opts, data_dirs):
     env = dict(os.environ, LD_LIBRARY_PATH=lib)
-    cmd, d = e2e.run(trireme, secs, opts, env=env)
+    if data_dirs:
+        opts = dict(opts, **{"data-dir": tempfile.mkdtemp(dir=data_dirs)})
+    try:
+        cmd, d = e2e.run(trireme, secs, opts, env=env)
+    finally:
+        if data_dirs:
+            shutil.rmtree(opts["data-dir"], ignore_errors=True)
     if not d["digests_match"]:
         sys.exit("ab: replicas diverged with %s: %s" % (lib, " ".join(cmd)))
+    syncs = sum(r.get("wal_syncs", 0) for r in d.get("replicas", []))
+    d["syncs_per_op"] = syncs / d["ops"] if d.get("ops") else 0
     return d
 
 
@@ -61,6 +74,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--secs", type=float, default=1.5)
     ap.add_argument("--trireme", default="build/tools/trireme")
+    ap.add_argument("--data-dirs", default=None)
     a = ap.parse_args(argv)
     opts = options(rest)
     for lib in (a.lib_a, a.lib_b):
@@ -70,7 +84,8 @@ def main():
     for r in range(a.rounds):
         order = ("A", "B") if r % 2 == 0 else ("B", "A")
         for side in order:
-            runs[side].append(one(a.trireme, a.lib_a if side == "A" else a.lib_b, a.secs, opts))
+            runs[side].append(one(a.trireme, a.lib_a if side == "A" else a.lib_b, a.secs, opts,
+                                  a.data_dirs))
         print("ab %d/%d: A %.0f ops/s p50 %.2f us, B %.0f ops/s p50 %.2f us" % (
             r + 1, a.rounds, runs["A"][-1]["ops_per_s"], runs["A"][-1]["p50_us"],
             runs["B"][-1]["ops_per_s"], runs["B"][-1]["p50_us"]), file=sys.stderr)
