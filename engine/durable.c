@@ -320,10 +320,12 @@ tr_replica_restored(struct tr_replica *r, uint64_t now_ns)
 				break;
 			c->committed++;
 		}
+		/* S4, after a life (incarnation 1 is a new directory's first) */
 		if (c->owned && replica_inc(r) > 1 &&
 		    !(r->cfg.variant & TR_VARIANT_NO_PROMISE_FLOOR))
-			c->promise_floor = (struct tr_ballot){1, c->id, replica_inc(r) - 1}; /* S4 */
-		if (c->owned && !(r->cfg.variant & TR_VARIANT_NO_RESTART_GAP) &&
+			c->promise_floor = (struct tr_ballot){1, c->id, replica_inc(r) - 1};
+		if (c->owned && replica_inc(r) > 1 &&
+		    !(r->cfg.variant & TR_VARIANT_NO_RESTART_GAP) &&
 		    c->next_lsn < c->committed + r->cfg.inflight_max) {
 			c->next_lsn = c->committed + r->cfg.inflight_max; /* S4 */
 			known_note(r, c->id, c->next_lsn - 1, NULL);

@@ -360,6 +360,23 @@ Test(durable_engine, allocation_survives_a_restart, .init = disk_reset)
 	fx_teardown();
 }
 
+/* A new directory's first life (incarnation 1) has lost nothing: no S4 gap,
+ * no assumed promise; its first command goes to lsn 0. */
+Test(durable_engine, a_new_directory_starts_at_lsn_0, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(0, 1);
+	struct tr_cmd cmd = fx_set(5, 1, 1, "k", "v");
+
+	tr_replica_restored(r, 1000);
+	cr_assert_eq(r->col[0].next_lsn, 0);
+	cr_assert_eq(r->col[0].promise_floor.n, 0);
+	fx_submit(&cmd);
+	fx_flush(0, 2000);
+	cr_assert(fx_find(TR_MSG_ACCEPT, FX_ANY, 0) != NULL);
+	cr_assert_eq(fx_count(TR_MSG_ACCEPT), 1, "no NOOPs for a gap");
+	fx_teardown();
+}
+
 /* S4: the owner's first attempt leaves before its record is durable, and a
  * crash can lose it; the peer that voted it keeps the vote at (1, owner,
  * inc). The restarted owner (inc 2) assumes that promise in every own slot:
