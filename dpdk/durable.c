@@ -447,8 +447,9 @@ struct snap_writer {
 	uint64_t below[TR_COLUMNS];
 };
 
-/* Writes a snapshot and publishes what the tasks may trim. */
-static void
+/* Writes a snapshot and publishes what the tasks may trim; false if it is
+ * not on disk. */
+static bool
 snap_commit(struct rt_replica *r, uint64_t seq, const uint8_t *buf, size_t len,
 	    const uint64_t below[TR_COLUMNS], bool own)
 {
@@ -467,7 +468,7 @@ snap_commit(struct rt_replica *r, uint64_t seq, const uint8_t *buf, size_t len,
 	if (!ok || tr_dd_snap_write(d->dd.dirfd, seq, buf, len) != 0) {
 		DUR_LOG(WARNING, "replica %u: snapshot %" PRIu64 " not written to %s\n", r->id,
 			seq, d->dd.path);
-		return;
+		return false;
 	}
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
 		atomic_store(&d->trim_below[c], below[c]);
@@ -475,6 +476,7 @@ snap_commit(struct rt_replica *r, uint64_t seq, const uint8_t *buf, size_t len,
 	}
 	atomic_fetch_add(&d->trim_gen, 1);
 	atomic_fetch_add(&d->snapshots, 1);
+	return true;
 }
 
 static void *
@@ -492,7 +494,7 @@ writer_main(void *arg)
 	return NULL;
 }
 
-void
+bool
 rt_durable_snap_received(struct rt_replica *r, const uint8_t *buf, size_t len)
 {
 	struct rt_durable *d = &r->dur;
@@ -504,11 +506,11 @@ rt_durable_snap_received(struct rt_replica *r, const uint8_t *buf, size_t len)
 	 * snapshot on disk always has the highest frontier. */
 	if (!d->on || tr_snap_check(buf, len, r->limits.cluster_id, &h) != NULL ||
 	    !tr_replica_snapshot_ahead(&r->eng, &h.point))
-		return;
+		return true;
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
 		below[c] = atomic_load(&d->open_seq[c]);
 	/* Inline: the replica is catching up, and its next restart needs it. */
-	snap_commit(r, ++d->snap_seq, buf, len, below, false);
+	return snap_commit(r, ++d->snap_seq, buf, len, below, false);
 }
 
 /* The column 0 task: a snapshot every d->every instances of a column. */

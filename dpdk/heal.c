@@ -359,7 +359,11 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 		send_ack(k, now_ns);
 		send_ack(k, now_ns); /* the sender frees on it: twice against a loss */
 		r->snap.received++;
-		rt_durable_snap_received(r, x->buf, x->total); /* §12 S2: restarts from it */
+		if (!rt_durable_snap_received(r, x->buf, x->total)) { /* §12 S2, S4 */
+			r->snap.failed++;
+			rx_end(r, now_ns + RT_SNAP_RETRY_NS);
+			return;
+		}
 		x->load = rt_sm_load_start(r, x->buf, x->total);
 		x->buf = NULL;
 		free(x->have);

@@ -471,8 +471,10 @@ int rt_durable_seq_lease(struct rt_replica *r, uint64_t need);
 bool rt_durable_gate(struct rt_task *k);
 /* Every task pass: trims behind a snapshot; column 0 makes snapshots. */
 unsigned rt_durable_poll(struct rt_task *k, uint64_t now_ns);
-/* T1: a snapshot received whole, written as the newest on disk. */
-void rt_durable_snap_received(struct rt_replica *r, const uint8_t *buf, size_t len);
+/* T1: a snapshot received whole, written as the newest on disk; false if
+ * the write failed (it is not installed: S4's gap counts from the
+ * committed prefix a restart finds on disk). */
+bool rt_durable_snap_received(struct rt_replica *r, const uint8_t *buf, size_t len);
 /* Closes the logs (a crash, with the tasks parked) or everything (stop). */
 void rt_durable_crash(struct rt_replica *r);
 void rt_durable_close(struct rt_replica *r);

@@ -299,11 +299,12 @@ tr_replica_restore(struct tr_replica *r, const struct tr_durable_rec *rec, uint6
  * slots that are not committed are retried at once (P6: never abandoned);
  * the others' are fetched or recovered by the usual timers (C2, R1).
  * S4: first attempts sent before their records were durable may be lost.
- * They lie below the restored committed prefix plus inflight_max (P1's
- * window; the commits below that window were durable before any of them
- * left), so the next own lsn starts there at the earliest, and every own
- * slot below it that is not committed is attempted again: a NOOP where no
- * record is left, unless a peer's vote wins (A3). Their promises are
+ * They lie below the restored committed prefix plus TR_LAZY_SPAN (a first
+ * attempt is lazy only there, and the commits below it were durable before
+ * it left), so the next own lsn starts there at the earliest, and past
+ * known[own] too (what the last life revealed of its column), and every
+ * own slot below it that is not committed is attempted again: a NOOP where
+ * no record is left, unless a peer's vote wins (A3). Their promises are
  * assumed (promise_floor): the lost first attempts' ballots are all
  * (1, self, inc - 1) or lower. */
 void
@@ -325,9 +326,9 @@ tr_replica_restored(struct tr_replica *r, uint64_t now_ns)
 		    !(r->cfg.variant & TR_VARIANT_NO_PROMISE_FLOOR))
 			c->promise_floor = (struct tr_ballot){1, c->id, replica_inc(r) - 1};
 		if (c->owned && replica_inc(r) > 1 &&
-		    !(r->cfg.variant & TR_VARIANT_NO_RESTART_GAP) &&
-		    c->next_lsn < c->committed + r->cfg.inflight_max) {
-			c->next_lsn = c->committed + r->cfg.inflight_max; /* S4 */
+		    !(r->cfg.variant & TR_VARIANT_NO_RESTART_GAP)) {
+			c->next_lsn = u64_max(c->next_lsn, c->committed + TR_LAZY_SPAN);
+			c->next_lsn = u64_max(c->next_lsn, tr_known(r, c->id));
 			known_note(r, c->id, c->next_lsn - 1, NULL);
 		}
 		if (c->owned) {

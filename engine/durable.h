@@ -53,15 +53,21 @@ struct tr_durable_rec {
 	struct tr_ballot vbal;      /* none: value (if any) is only the owner's proposal */
 	bool has_value;
 	bool committed;             /* the value is chosen (C1) */
-	/* S4: an owner's first attempt on a slot (its promise at (1, self,
-	 * inc) and its commands, no vote): the messages of a step whose records
-	 * are all lazy may leave before the sync; a later sync covers them.
-	 * Not stored (tr_durable_decode leaves it false). */
+	/* S4: an owner's first attempt on a slot below its committed prefix
+	 * plus TR_LAZY_SPAN (its promise at (1, self, inc) and its commands, no
+	 * vote): the messages of a step whose records are all lazy may leave
+	 * before the sync; a later sync covers them. Not stored
+	 * (tr_durable_decode leaves it false). */
 	bool lazy;
 	struct tr_value value;      /* cmds point into the caller's or the engine's bytes */
 	/* TR_DURABLE_KNOWN */
 	uint64_t known[TR_COLUMNS];
 };
+
+/* S4: how far past its committed prefix an owner's first attempt may be
+ * lazy, and so how far a restart from disk skips: a constant, not
+ * inflight_max, which a restart may change. */
+#define TR_LAZY_SPAN 32u
 
 /* S1: called for every change to make durable. arg is cfg.durable_arg. */
 typedef void tr_durable_fn(void *arg, const struct tr_durable_rec *rec);

@@ -81,7 +81,8 @@ attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr
 	 * durable before the ACCEPT that reveals them; S4: not the owner's
 	 * first attempt, whose promise a restart assumes (promise_floor). */
 	if (cfg->durable != NULL)
-		durable_slot_rec(c, s, c->owned && b.n == 1 && tr_ballot_none(s->vbal));
+		durable_slot_rec(c, s, c->owned && b.n == 1 && tr_ballot_none(s->vbal) &&
+					       s->lsn < c->committed + TR_LAZY_SPAN);
 
 	m = out_msg(c, out, TR_MSG_ACCEPT, s->attempt_peer);
 	peer_asked(c, s->attempt_peer, now_ns);

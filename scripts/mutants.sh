@@ -67,6 +67,8 @@ mutations=(
 	"S1: answers before the sync|variant:TR_VARIANT_ACK_BEFORE_PERSIST||$DURABLE:durable/nothing_acknowledged_is_lost"
 	"S4: a restart forgets its lost first attempts' promises|variant:TR_VARIANT_NO_PROMISE_FLOOR||$DURUNIT:durable_engine/a_lost_first_attempt_keeps_its_promise"
 	"S4: a restart uses the lsns of its lost first attempts again|variant:TR_VARIANT_NO_RESTART_GAP||$DURUNIT:durable_engine/allocation_survives_a_restart $DURABLE:durable/nothing_acknowledged_is_lost"
+	"S4: a first attempt lazy past the span|sed:engine/propose.c|s/ \&\&\n\t+ +s->lsn < c->committed \+ TR_LAZY_SPAN\)/)/|$DURUNIT:durable_engine/a_first_attempt_past_the_span_is_not_lazy"
+	"S2/S4: a restart allocates below what it revealed|sed:engine/durable.c|s/\t\t\tc->next_lsn = u64_max\(c->next_lsn, tr_known\(r, c->id\)\);\n//|$DURUNIT:durable_engine/a_restart_allocates_past_what_it_revealed"
 	"S4: every first attempt lazy, retries too|sed:engine/propose.c|s/c->owned && b.n == 1 && tr_ballot_none\(s->vbal\)/c->owned/|$DURUNIT:durable_engine/allocation_survives_a_restart"
 	"W1: the acceptor's deps ignored|sed:engine/recv_accept_reply.c|s/\t\tmemcpy\(v.deps, m->value.deps, sizeof\(v.deps\)\);//|$ACCEPT:accept_owner/w1_ok_by_reference_chooses_own_commands_with_the_acceptors_deps $TEETH:teeth/three_live_replicas_converge"
 	"W2: commit by reference at any ballot|sed:engine/commit.c|s/tr_ballot_cmp\(s->vbal, m->ballot\) == 0/1/|$ACCEPT:accept/w2_commit_by_reference_needs_the_vote_at_its_ballot"

@@ -308,8 +308,8 @@ Test(durable_engine, vote_and_promise_survive_a_restart, .init = disk_reset)
 
 /* The owner's allocation survives: the restarted owner retries lsn 0 with
  * the same commands at a higher ballot; S4: it allocates new commands past
- * P1's window (lsn 0 + inflight_max) and attempts the slots between (a
- * NOOP, where nothing is left). */
+ * the lazy span (committed prefix 0 + TR_LAZY_SPAN) and attempts the slots
+ * between (a NOOP, where nothing is left). */
 Test(durable_engine, allocation_survives_a_restart, .init = disk_reset)
 {
 	struct tr_replica *r = replica_new(0, 1);
@@ -325,19 +325,19 @@ Test(durable_engine, allocation_survives_a_restart, .init = disk_reset)
 	cr_assert_eq(disk.lazy, 1, "S4: a first attempt's record is lazy");
 
 	r = replica_restart(r, 2000);
-	cr_assert_eq(r->col[0].next_lsn, r->cfg.inflight_max, "S4: past P1's window");
+	cr_assert_eq(r->col[0].next_lsn, TR_LAZY_SPAN, "S4: past the lazy span");
 	lazy = disk.lazy;
 	records = disk.records;
 	fx_tick(0, 2000);
-	cr_assert_eq(disk.records - records, r->cfg.inflight_max);
-	cr_assert_eq(disk.lazy - lazy, r->cfg.inflight_max - 1, "S4: the first attempts are "
+	cr_assert_eq(disk.records - records, TR_LAZY_SPAN);
+	cr_assert_eq(disk.lazy - lazy, TR_LAZY_SPAN - 1, "S4: the first attempts are "
 		     "lazy, not the retry of lsn 0 at (2, 0, 2)");
 	a = fx_find(TR_MSG_ACCEPT, FX_ANY, 0);
 	cr_assert(a != NULL, "P6: the restored own slot is retried");
 	cr_assert_eq(a->value.cmd_count, 1);
 	cr_assert_gt(a->ballot.n, 1);
 	cr_assert_eq(a->ballot.inc, 2);
-	for (uint64_t lsn = 1; lsn < r->cfg.inflight_max; lsn++) {
+	for (uint64_t lsn = 1; lsn < TR_LAZY_SPAN; lsn++) {
 		a = fx_find(TR_MSG_ACCEPT, FX_ANY, lsn);
 		cr_assert(a != NULL && a->value.cmd_count == 0, "S4: lsn %lu attempted (a NOOP)",
 			  (unsigned long)lsn);
@@ -346,7 +346,7 @@ Test(durable_engine, allocation_survives_a_restart, .init = disk_reset)
 	fx_submit(&cmd);
 	fx_flush(0, 3000);
 	cr_assert_eq(fx_count(TR_MSG_ACCEPT), 0, "P1: the window is full until the gap commits");
-	for (uint64_t lsn = 0; lsn < r->cfg.inflight_max; lsn++) {
+	for (uint64_t lsn = 0; lsn < TR_LAZY_SPAN; lsn++) {
 		struct tr_msg m = {.type = TR_MSG_COMMIT, .from = 1, .to = 0, .column = 0,
 				   .lsn = lsn, .value = {.deps = {lsn + 1, 0, 0}, .proposer = 1}};
 
@@ -354,9 +354,53 @@ Test(durable_engine, allocation_survives_a_restart, .init = disk_reset)
 	}
 	/* The last COMMIT's step allocated them: lsn 0's command again (P7:
 	 * a NOOP took its slot) and the new one. */
-	cr_assert_eq(r->col[0].committed, r->cfg.inflight_max);
-	cr_assert_eq(r->col[0].next_lsn, r->cfg.inflight_max + 2,
-		     "P1: new instances from inflight_max on");
+	cr_assert_eq(r->col[0].committed, TR_LAZY_SPAN);
+	cr_assert_eq(r->col[0].next_lsn, TR_LAZY_SPAN + 2,
+		     "P1: new instances from TR_LAZY_SPAN on");
+	fx_teardown();
+}
+
+/* S4: a first attempt is lazy only below the committed prefix plus
+ * TR_LAZY_SPAN, the span a restart skips whatever inflight_max it has then:
+ * with 40 single-command instances in flight from lsn 0, the first 32
+ * records are lazy and the last 8 are not. */
+Test(durable_engine, a_first_attempt_past_the_span_is_not_lazy, .init = disk_reset)
+{
+	struct tr_config cfg;
+
+	fx_config(&cfg, 0);
+	cfg.log_slots_max = 128;
+	cfg.inflight_max = 64;
+	cfg.batch_cmds_max = 1;
+	cfg.pending_bytes_max = 4096;
+	cfg.incarnation = 1;
+	cfg.durable = disk_append;
+	cfg.durable_arg = &disk;
+	fx_setup(&cfg);
+	for (unsigned i = 0; i < 40; i++) {
+		struct tr_cmd cmd = fx_set(5, i + 1, 64, "k", "v");
+
+		fx_submit(&cmd);
+	}
+	fx_flush(0, 1000);
+	cr_assert_eq(fx_count(TR_MSG_ACCEPT), 40);
+	cr_assert_eq(disk.records, 40);
+	cr_assert_eq(disk.lazy, TR_LAZY_SPAN, "%u of the 40 first attempts lazy", disk.lazy);
+	fx_teardown();
+}
+
+/* S2/S4: a restart allocates past what its last life revealed of its own
+ * column (known[own] in a READ_INDEX_REPLY, or in the deps of a vote
+ * another column synced first): a slot below that may be voted by a peer. */
+Test(durable_engine, a_restart_allocates_past_what_it_revealed, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(0, 1);
+	struct tr_durable_rec rec = {.kind = TR_DURABLE_KNOWN, .column = 1, .known = {50, 0, 0}};
+
+	disk_append(&disk, &rec);
+	r = replica_restart(r, 2000);
+	cr_assert_eq(r->col[0].next_lsn, 50, "next lsn %lu, known[0] 50",
+		     (unsigned long)r->col[0].next_lsn);
 	fx_teardown();
 }
 
