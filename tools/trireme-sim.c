@@ -120,7 +120,7 @@ usage(FILE *f)
 		"  --corrupt P        chance per restart from disk of a damaged record before\n"
 		"                     the last: the replica rejoins without memory (S3)\n"
 		"  --stale-deliver    frames to a replica down for a restart from disk arrive\n"
-		"                     after it restarted\n"
+		"                     after it restarted, some before its first tick\n"
 		"  --partition P      chance per 10 ms of isolating a replica (default 0)\n"
 		"  --read-ratio P     share of gets among operations (default 0.25)\n"
 		"  --read-mode M      how gets are served (PROTOCOL §8): barrier (default),\n"

@@ -520,7 +520,19 @@ fault_event(struct sim *s, struct event *e)
 		disk_restart(s, e->replica);
 		n->catchup = catchup_target(s, e->replica);
 		n->back_ns = s->now;
-		tick_all(s, e->replica);
+		if (s->p.stale_deliver) {
+			/* The runtime reads its port before its first tick: frames
+			 * delayed past the restart may come before the retries and
+			 * the S4 gap's attempts (the promise floor's case). */
+			uint64_t at = s->now + sim_between(s, 0, 2 * s->p.delay_max_ns);
+
+			for (unsigned c = 0; c < TR_COLUMNS; c++) {
+				n->tick_at[c] = at;
+				schedule(s, at, EV_TICK, e->replica, (uint8_t)c, 0, NULL, 0);
+			}
+		} else {
+			tick_all(s, e->replica);
+		}
 		wake_clients(s, e->replica);
 		break;
 	case EV_REBOOT:
