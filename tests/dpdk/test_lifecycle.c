@@ -1107,6 +1107,7 @@ Test(lifecycle, a_write_costs_its_owner_one_sync)
 	struct tr_wal_stats before[TRIREME_REPLICAS], *w;
 	struct trireme_client *c;
 	struct trireme *t;
+	uint64_t retries;
 
 	cr_assert_not_null(mkdtemp(dir));
 	t = start_on(dir);
@@ -1114,14 +1115,18 @@ Test(lifecycle, a_write_costs_its_owner_one_sync)
 	usleep(100000); /* the start's own records and syncs, if any, are over */
 	for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
 		before[r] = t->reps[r].dur.wal[1].stats;
+	retries = t->reps[1].eng.col[1].stats.retries;
 	cr_assert_eq(trireme_submit(c, &op, 1), 0);
 	cr_assert_eq(wait_one(c).status, 0);
 	usleep(100000); /* the COMMITs land, the peers sync them */
+	/* A retry (P6, a reply late on a loaded machine) is not lazy: a sync. */
+	retries = t->reps[1].eng.col[1].stats.retries - retries;
 	w = &t->reps[1].dur.wal[1].stats;
 	cr_assert_geq(w->records - before[1].records, 2, "the allocation, the vote, the commit");
-	cr_assert_eq(w->syncs - before[1].syncs, 1, "the owner synced %lu times for one write "
-		     "(%lu records)", (unsigned long)(w->syncs - before[1].syncs),
-		     (unsigned long)(w->records - before[1].records));
+	cr_assert(w->syncs - before[1].syncs >= 1 && w->syncs - before[1].syncs <= 1 + retries,
+		  "the owner synced %lu times for one write (%lu records, %lu retries)",
+		  (unsigned long)(w->syncs - before[1].syncs),
+		  (unsigned long)(w->records - before[1].records), (unsigned long)retries);
 	for (unsigned r = 0; r < TRIREME_REPLICAS; r += 2) {
 		w = &t->reps[r].dur.wal[1].stats;
 		cr_assert_gt(w->records - before[r].records, 0, "replica %u: no record", r);
