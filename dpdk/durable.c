@@ -34,8 +34,6 @@
 
 #include "runtime.h"
 
-#define DUR_LOG(level, ...) rte_log(RTE_LOG_##level, tr_logtype, "trireme: " __VA_ARGS__)
-
 /* S1: the engine's record into the column's log (the column's thread). */
 static void
 on_record(void *arg, const struct tr_durable_rec *rec)
@@ -91,7 +89,7 @@ snap_restore(struct rt_replica *r, uint64_t now_ns)
 		while ((st = atomic_load(&l->state)) == 0)
 			usleep(1000);
 		if (st < 0) {
-			DUR_LOG(ERR, "replica %u: snapshot %" PRIu64 " in %s does not load: %s\n",
+			RT_LOG(ERR, "replica %u: snapshot %" PRIu64 " in %s does not load: %s\n",
 				r->id, seqs[i], d->dd.path, l->why);
 			tr_snap_load_put(l);
 			continue;
@@ -148,7 +146,7 @@ set_aside(struct rt_replica *r, char *aside, size_t len)
 	struct rt_durable *d = &r->dur;
 
 	if (tr_dd_set_aside(&d->dd, aside, len) != 0)
-		DUR_LOG(ERR, "replica %u: cannot set the log of %s aside: %s\n", r->id,
+		RT_LOG(ERR, "replica %u: cannot set the log of %s aside: %s\n", r->id,
 			d->dd.path, strerror(errno));
 }
 
@@ -161,7 +159,7 @@ damaged(struct rt_replica *r, const char *why)
 
 	atomic_fetch_add(&d->damage, 1);
 	set_aside(r, aside, sizeof(aside));
-	DUR_LOG(ERR, "replica %u: DAMAGED LOG in %s: %s. Votes may be missing: the replica "
+	RT_LOG(ERR, "replica %u: DAMAGED LOG in %s: %s. Votes may be missing: the replica "
 		"rejoins as an amnesiac (PROTOCOL §12 S3, J); the damaged files are in %s/%s\n",
 		r->id, d->dd.path, why, d->dd.path, aside);
 }
@@ -240,7 +238,7 @@ rt_durable_seq_lease(struct rt_replica *r, uint64_t need)
 		} else {
 			d->dd.sb.seq_ceiling = was;
 			rc = -1;
-			DUR_LOG(ERR, "replica %u: cannot write the superblock in %s: %s: its "
+			RT_LOG(ERR, "replica %u: cannot write the superblock in %s: %s: its "
 				"clients cannot take new sequences\n", r->id, d->dd.path,
 				strerror(errno));
 		}
@@ -289,7 +287,7 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 		char aside[32] = "";
 
 		set_aside(r, aside, sizeof(aside));
-		DUR_LOG(WARNING, "replica %u: %s was left in the middle of a join: joining again "
+		RT_LOG(WARNING, "replica %u: %s was left in the middle of a join: joining again "
 			"(PROTOCOL §12 J); its log is in %s\n", r->id, d->dd.path, aside);
 		join = true;
 	} else {
@@ -353,11 +351,11 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 			engine_init(r, cfg, now_ns);
 		} else if (fresh) {
 			tr_replica_restored(&r->eng, now_ns);
-			DUR_LOG(INFO, "replica %u: new data directory %s, incarnation %" PRIu32
+			RT_LOG(INFO, "replica %u: new data directory %s, incarnation %" PRIu32
 				"\n", r->id, d->dd.path, inc);
 		} else {
 			tr_replica_restored(&r->eng, now_ns);
-			DUR_LOG(INFO, "replica %u: restarted from %s, incarnation %" PRIu32
+			RT_LOG(INFO, "replica %u: restarted from %s, incarnation %" PRIu32
 				", %" PRIu64 "+%" PRIu64 "+%" PRIu64 " records, applied from %"
 				PRIu64 "/%" PRIu64 "/%" PRIu64 "\n", r->id, d->dd.path, inc,
 				rep[0].records, rep[1].records, rep[2].records, d->snap_applied[0],
@@ -430,7 +428,7 @@ rt_durable_gate(struct rt_task *k)
 	}
 	if (!d->fail_logged[k->column]) {
 		d->fail_logged[k->column] = true;
-		DUR_LOG(ERR, "replica %u column %u: cannot write its log in %s (%s): it sends "
+		RT_LOG(ERR, "replica %u column %u: cannot write its log in %s (%s): it sends "
 			"nothing from now on (PROTOCOL §12 S1)\n", r->id, k->column, d->dd.path,
 			err != 0 ? strerror(err) : "another column's write failed");
 	}
@@ -466,7 +464,7 @@ snap_commit(struct rt_replica *r, uint64_t seq, const uint8_t *buf, size_t len,
 		ok = atomic_load(&d->synced[c]) >= h.point.applied[c];
 	}
 	if (!ok || tr_dd_snap_write(d->dd.dirfd, seq, buf, len) != 0) {
-		DUR_LOG(WARNING, "replica %u: snapshot %" PRIu64 " not written to %s\n", r->id,
+		RT_LOG(WARNING, "replica %u: snapshot %" PRIu64 " not written to %s\n", r->id,
 			seq, d->dd.path);
 		return false;
 	}
@@ -609,7 +607,7 @@ amnesia_poll(struct rt_replica *r)
 	pthread_mutex_lock(&d->sb_lock);
 	if (tr_dd_super_write(&d->dd, atomic_load(&d->inc_durable), 0) == 0) {
 		atomic_store(&d->amnesiac, false);
-		DUR_LOG(INFO, "replica %u: join complete and durable in %s: a restart now "
+		RT_LOG(INFO, "replica %u: join complete and durable in %s: a restart now "
 			"recovers from its log\n", r->id, d->dd.path);
 	}
 	pthread_mutex_unlock(&d->sb_lock);

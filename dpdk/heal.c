@@ -422,7 +422,7 @@ install(struct rt_task *k, uint64_t now_ns)
 	if ((parked & others) != others) {
 		if (now_ns - r->srx.stage_ns > RT_SNAP_SLOW_NS && !r->srx.slow_logged) {
 			r->srx.slow_logged = true;
-			RTE_LOG(WARNING, USER1, "replica %u: the snapshot's install has waited %lu ms "
+			RT_LOG(WARNING, "replica %u: the snapshot's install has waited %lu ms "
 				"for its tasks and applier to park (parked %#x of %#x)\n", r->id,
 				(unsigned long)((now_ns - r->srx.stage_ns) / 1000000), parked, others);
 		}
@@ -489,7 +489,7 @@ rx_poll(struct rt_task *k, uint64_t now_ns)
 		if (st == 0) {
 			if (now_ns - x->stage_ns > RT_SNAP_SLOW_NS && !x->slow_logged) {
 				x->slow_logged = true;
-				RTE_LOG(WARNING, USER1, "replica %u: the snapshot from %u (%zu bytes) "
+				RT_LOG(WARNING, "replica %u: the snapshot from %u (%zu bytes) "
 					"has been loading for %lu ms\n", r->id, x->peer, x->total,
 					(unsigned long)((now_ns - x->stage_ns) / 1000000));
 			}
@@ -519,6 +519,34 @@ rx_poll(struct rt_task *k, uint64_t now_ns)
 	}
 }
 
+/* J1: a join that takes seconds says where it stands, every 2 s: what it
+ * sent, what came back, what this replica received at all. */
+static void
+join_watch(struct rt_replica *r, uint64_t now_ns)
+{
+	const struct tr_column *own = &r->eng.col[r->id];
+	uint64_t frames = 0, malformed = 0;
+
+	if (!r->eng.cfg.join || tr_replica_inc(&r->eng) != 0) {
+		r->join_log_ns = 0;
+		return;
+	}
+	if (r->join_log_ns == 0)
+		r->join_log_ns = now_ns + 2 * RT_SNAP_SLOW_NS;
+	if (now_ns < r->join_log_ns)
+		return;
+	r->join_log_ns = now_ns + 2 * RT_SNAP_SLOW_NS;
+	for (unsigned c = 0; c < TR_COLUMNS; c++) {
+		frames += r->tasks[c].rx_pkts;
+		malformed += r->tasks[c].drops_malformed + r->tasks[c].drops_auth;
+	}
+	RT_LOG(WARNING, "replica %u: still joining: %lu JOINs sent, %lu JOIN_REPLYs in, peers "
+	       "answered %#x, %lu messages ignored; %lu frames in, %lu dropped\n", r->id,
+	       (unsigned long)own->stats.joins, (unsigned long)own->stats.rx[TR_MSG_JOIN_REPLY],
+	       r->eng.join_answered, (unsigned long)own->stats.ignored, (unsigned long)frames,
+	       (unsigned long)malformed);
+}
+
 unsigned
 rt_snap_poll(struct rt_task *k, uint64_t now_ns)
 {
@@ -526,6 +554,7 @@ rt_snap_poll(struct rt_task *k, uint64_t now_ns)
 
 	if (r->srx.state == RT_SNAP_INSTALLING)
 		return install(k, now_ns);
+	join_watch(r, now_ns);
 	return tx_poll(k, now_ns) + rx_poll(k, now_ns);
 }
 

@@ -295,6 +295,7 @@ struct rt_replica {
 	struct rt_snap_tx stx;
 	struct rt_snap_rx srx;
 	struct rt_snap_stats snap;
+	uint64_t join_log_ns;  /* J1: the next "still joining" line (heal.c) */
 	uint16_t port;
 	uint16_t rxq;          /* replica mode: RX/TX queues of the port, 1 or
 				* one per column (steered by rte_flow) */
@@ -362,6 +363,8 @@ struct trireme {
 
 /* The library's DPDK log type (lifecycle.c): --log-level=trireme:debug */
 extern int tr_logtype;
+/* The runtime's own lines, under the "trireme" log type. */
+#define RT_LOG(level, ...) rte_log(RTE_LOG_##level, tr_logtype, "trireme: " __VA_ARGS__)
 
 /* A local replica of t, or NULL. */
 static inline struct rt_replica *

@@ -29,7 +29,7 @@ eal_up(void)
 	char prefix[64];
 	/* The runtime's warnings shown: a slow snapshot load or install says so. */
 	char *argv[] = {"test", "-l", "0-1", "--no-huge", "--no-pci", "--no-shconf", prefix,
-			"--no-telemetry", "--log-level=*:error", "--log-level=user1:warning",
+			"--no-telemetry", "--log-level=*:error", "--log-level=trireme:warning",
 			"-m", "512", NULL};
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=trh%d", getpid());
