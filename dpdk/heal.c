@@ -50,6 +50,7 @@ enum { SNAPX_REQ = 1, SNAPX_DATA = 2, SNAPX_ACK = 3 };
 #define RT_SNAP_STALL_NS 2000000000ull   /* no progress: ask the other peer */
 #define RT_SNAP_RETRY_NS 200000000ull    /* after a failed or stale snapshot */
 #define RT_SNAP_SLOW_NS 1000000000ull    /* a load or an install this slow is logged */
+#define RT_JOIN_LOG_NS 2000000000ull     /* an unfinished join says so this often */
 
 uint64_t
 rt_client_id(const struct rt_replica *r, uint32_t index)
@@ -528,14 +529,15 @@ join_watch(struct rt_replica *r, uint64_t now_ns)
 	uint64_t frames = 0, malformed = 0;
 
 	if (!r->eng.cfg.join || tr_replica_inc(&r->eng) != 0) {
-		r->join_log_ns = 0;
+		if (r->join_log_ns != 0)
+			r->join_log_ns = 0; /* the next join counts afresh */
 		return;
 	}
 	if (r->join_log_ns == 0)
-		r->join_log_ns = now_ns + 2 * RT_SNAP_SLOW_NS;
+		r->join_log_ns = now_ns + RT_JOIN_LOG_NS;
 	if (now_ns < r->join_log_ns)
 		return;
-	r->join_log_ns = now_ns + 2 * RT_SNAP_SLOW_NS;
+	r->join_log_ns = now_ns + RT_JOIN_LOG_NS;
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
 		frames += r->tasks[c].rx_pkts;
 		malformed += r->tasks[c].drops_malformed + r->tasks[c].drops_auth;

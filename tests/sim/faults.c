@@ -154,14 +154,20 @@ snap_free(struct sim_snap *sn)
 }
 
 static void
-tick_all(struct sim *s, unsigned r)
+tick_all_at(struct sim *s, unsigned r, uint64_t at)
 {
 	struct node *n = &s->nodes[r];
 
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {
-		n->tick_at[c] = s->now;
-		schedule(s, s->now, EV_TICK, (uint8_t)r, (uint8_t)c, 0, NULL, 0);
+		n->tick_at[c] = at;
+		schedule(s, at, EV_TICK, (uint8_t)r, (uint8_t)c, 0, NULL, 0);
 	}
+}
+
+static void
+tick_all(struct sim *s, unsigned r)
+{
+	tick_all_at(s, r, s->now);
 }
 
 static void
@@ -520,19 +526,11 @@ fault_event(struct sim *s, struct event *e)
 		disk_restart(s, e->replica);
 		n->catchup = catchup_target(s, e->replica);
 		n->back_ns = s->now;
-		if (s->p.stale_deliver) {
-			/* The runtime reads its port before its first tick: frames
-			 * delayed past the restart may come before the retries and
-			 * the S4 gap's attempts (the promise floor's case). */
-			uint64_t at = s->now + sim_between(s, 0, 2 * s->p.delay_max_ns);
-
-			for (unsigned c = 0; c < TR_COLUMNS; c++) {
-				n->tick_at[c] = at;
-				schedule(s, at, EV_TICK, e->replica, (uint8_t)c, 0, NULL, 0);
-			}
-		} else {
-			tick_all(s, e->replica);
-		}
+		/* With --stale-deliver, as the runtime reads its port before its
+		 * first tick: frames delayed past the restart may come before the
+		 * retries and the S4 gap's attempts (the promise floor's case). */
+		tick_all_at(s, e->replica,
+			    s->now + (s->p.stale_deliver ? sim_between(s, 0, 2 * s->p.delay_max_ns) : 0));
 		wake_clients(s, e->replica);
 		break;
 	case EV_REBOOT:

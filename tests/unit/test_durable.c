@@ -216,18 +216,25 @@ disk_append(void *arg, const struct tr_durable_rec *rec)
 	d->lazy += rec->lazy;
 }
 
-/* The fixture's replica with the test's disk; inc is its incarnation. */
+/* The fixture's replica on cfg with the test's disk, at incarnation inc. */
+static struct tr_replica *
+replica_on(struct tr_config *cfg, uint32_t inc)
+{
+	cfg->incarnation = inc;
+	cfg->durable = disk_append;
+	cfg->durable_arg = &disk;
+	fx_setup(cfg);
+	return &rep;
+}
+
+/* The fixture's replica (fx_config) with the test's disk. */
 static struct tr_replica *
 replica_new(uint8_t id, uint32_t inc)
 {
 	struct tr_config cfg;
 
 	fx_config(&cfg, id);
-	cfg.incarnation = inc;
-	cfg.durable = disk_append;
-	cfg.durable_arg = &disk;
-	fx_setup(&cfg);
-	return &rep;
+	return replica_on(&cfg, inc);
 }
 
 /* S2: the next life (inc + 1) from every record on the disk. */
@@ -373,10 +380,7 @@ Test(durable_engine, a_first_attempt_past_the_span_is_not_lazy, .init = disk_res
 	cfg.inflight_max = 64;
 	cfg.batch_cmds_max = 1;
 	cfg.pending_bytes_max = 4096;
-	cfg.incarnation = 1;
-	cfg.durable = disk_append;
-	cfg.durable_arg = &disk;
-	fx_setup(&cfg);
+	replica_on(&cfg, 1);
 	for (unsigned i = 0; i < 40; i++) {
 		struct tr_cmd cmd = fx_set(5, i + 1, 64, "k", "v");
 
