@@ -73,22 +73,30 @@ log "the runtime's store alone (build/bench/bench-store)"
 build/bench/bench-store >"$out/store.jsonl"
 
 log "instructions per commit (callgrind, bench-engine --commits N)"
+# Twice: the whole program, and the engine's entry points only (the calls
+# every replica makes: submit, flush, recv, tick, apply; the harness that
+# moves messages between them is not counted).
 for b in 1 64; do
 	n1=2000
 	n2=$((b == 1 ? 12000 : 4000))
 	ir=()
-	for n in $n1 $n2; do
-		valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" \
-			build/bench/bench-engine --commits "$n" --batch "$b" >/dev/null 2>&1
-		ir+=("$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$out/cg.out" | head -n 1)")
+	for only in "" --toggle-collect='tr_column_*'; do
+		for n in $n1 $n2; do
+			valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" \
+				${only:+"$only" --toggle-collect=tr_apply} \
+				build/bench/bench-engine --commits "$n" --batch "$b" >/dev/null 2>&1
+			ir+=("$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$out/cg.out" | head -n 1)")
+		done
 	done
 	rm -f "$out/cg.out"
 	python3 -c "
 import json, sys
-b, n1, n2, i1, i2 = map(int, sys.argv[1:])
-per = (i2 - i1) / (n2 - n1)
+b, n1, n2, i1, i2, e1, e2 = map(int, sys.argv[1:])
+per, eng = (i2 - i1) / (n2 - n1), (e2 - e1) / (n2 - n1)
 print(json.dumps({'bench': 'callgrind', 'batch': b, 'commits': [n1, n2], 'instructions': [i1, i2],
-                  'instructions_per_instance': round(per), 'instructions_per_cmd': round(per / b)}))
+                  'instructions_per_instance': round(per), 'instructions_per_cmd': round(per / b),
+                  'engine_instructions': [e1, e2], 'engine_instructions_per_instance': round(eng),
+                  'engine_instructions_per_cmd': round(eng / b)}))
 " "$b" "$n1" "$n2" "${ir[@]}" >>"$out/callgrind.jsonl"
 done
 

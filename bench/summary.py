@@ -55,6 +55,9 @@ def main():
         "instructions_per_instance": {int(r["batch"]): r["instructions_per_instance"]
                                       for r in instr},
         "instructions_per_cmd": {int(r["batch"]): r["instructions_per_cmd"] for r in instr},
+        # the engine's entry points only (older runs did not measure it)
+        "engine_instructions_per_instance": {int(r["batch"]): r.get("engine_instructions_per_instance")
+                                             for r in instr},
         "store_ns_per_set": store["set"], "store_ns_per_get": store["get"],
         "w1_p50_us": w1["p50_us"], "w1_p99_us": w1["p99_us"], "w1_ops_per_s": w1["ops_per_s"],
         "peak_unbatched_ops_per_s": peak_unb["ops_per_s"],

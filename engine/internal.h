@@ -61,16 +61,15 @@ self_id(const struct tr_column *c)
 	return c->rep->cfg.id;
 }
 
-/* The slot of lsn if this replica holds it (tr_column_slot), else NULL. */
+/* The slot of lsn if this replica holds it (tr_column_slot), else NULL. A
+ * cell holds an lsn below base + mask + 1 (slot_fresh; base only rises), so
+ * a cell of lsn at or above base is in the ring. */
 static inline struct tr_slot *
 slot_find(const struct tr_column *c, uint64_t lsn)
 {
-	struct tr_slot *s;
+	struct tr_slot *s = &c->slots[lsn & c->mask];
 
-	if (lsn < c->base || lsn - c->base > c->mask)
-		return NULL;
-	s = &c->slots[lsn & c->mask];
-	return s->lsn == lsn ? s : NULL;
+	return s->lsn == lsn && lsn >= c->base ? s : NULL;
 }
 
 struct tr_slot *slot_fresh(struct tr_column *c, uint64_t lsn);
@@ -82,7 +81,7 @@ slot_cell(struct tr_column *c, uint64_t lsn)
 {
 	struct tr_slot *s = &c->slots[lsn & c->mask];
 
-	if (s->lsn == lsn && lsn >= c->base && lsn - c->base <= c->mask)
+	if (s->lsn == lsn && lsn >= c->base)
 		return s;
 	return slot_fresh(c, lsn);
 }
@@ -126,6 +125,12 @@ msg_has_tail(uint8_t type)
 	}
 }
 
+/* out_msg zeroes the head (the fields before lsn_end) one by one: a field
+ * added there must be zeroed there too. */
+_Static_assert(offsetof(struct tr_msg, lsn_end) == 96 &&
+		       offsetof(struct tr_msg, value) + sizeof(struct tr_value) == 96,
+	       "a new field in tr_msg's head: zero it in out_msg");
+
 /* A message to fill, or NULL when the output is full (the caller retries on
  * the next tick: every send here is either repeated by a timer or optional).
  * Zeroed but for the tail its type does not use. Inline: every step sends. */
@@ -140,14 +145,19 @@ out_msg(struct tr_column *c, struct tr_out *out, uint8_t type, uint8_t to)
 		return NULL;
 	}
 	m = &out->msgs[out->msg_count++];
-	memset(m, 0, tail);
-	if (msg_has_tail(type))
-		memset((uint8_t *)m + tail, 0, sizeof(*m) - tail);
+	/* The head field by field: a few stores, where memset is a call. */
 	m->type = type;
 	m->from = self_id(c);
 	m->to = to;
 	m->column = c->id;
 	m->inc = replica_inc(c->rep);
+	m->lsn = 0;
+	m->ballot = m->vbal = m->promised = (struct tr_ballot){0, 0, 0};
+	m->reply = 0;
+	m->ref = false;
+	m->value = (struct tr_value){.proposer = 0};
+	if (msg_has_tail(type))
+		memset((uint8_t *)m + tail, 0, sizeof(*m) - tail);
 	c->stats.tx[type]++;
 	return m;
 }
