@@ -61,15 +61,20 @@ self_id(const struct tr_column *c)
 	return c->rep->cfg.id;
 }
 
-/* The slot of lsn if this replica holds it (tr_column_slot), else NULL. A
- * cell holds an lsn below base + mask + 1 (slot_fresh; base only rises), so
- * a cell of lsn at or above base is in the ring. */
+/* lsn in [base, base + mask]: one compare, as lsn - base wraps below base. */
+static inline bool
+in_ring(const struct tr_column *c, uint64_t lsn)
+{
+	return lsn - c->base <= c->mask;
+}
+
+/* The slot of lsn if this replica holds it (tr_column_slot), else NULL. */
 static inline struct tr_slot *
 slot_find(const struct tr_column *c, uint64_t lsn)
 {
 	struct tr_slot *s = &c->slots[lsn & c->mask];
 
-	return s->lsn == lsn && lsn >= c->base ? s : NULL;
+	return s->lsn == lsn && in_ring(c, lsn) ? s : NULL;
 }
 
 struct tr_slot *slot_fresh(struct tr_column *c, uint64_t lsn);
@@ -81,7 +86,7 @@ slot_cell(struct tr_column *c, uint64_t lsn)
 {
 	struct tr_slot *s = &c->slots[lsn & c->mask];
 
-	if (s->lsn == lsn && lsn >= c->base)
+	if (s->lsn == lsn && in_ring(c, lsn))
 		return s;
 	return slot_fresh(c, lsn);
 }

@@ -213,7 +213,7 @@ slot_fresh(struct tr_column *c, uint64_t lsn)
 {
 	struct tr_slot *s;
 
-	if (lsn < c->base || lsn - c->base > c->mask)
+	if (!in_ring(c, lsn))
 		return NULL;
 	s = &c->slots[lsn & c->mask];
 	assert(s->lsn != lsn); /* slot_cell returned it */
