@@ -332,6 +332,7 @@ tr_replica_restored(struct tr_replica *r, uint64_t now_ns)
 			known_note(r, c->id, c->next_lsn - 1, NULL);
 		}
 		if (c->owned) {
+			c->gap_end = c->next_lsn;
 			for (uint64_t lsn = c->committed; lsn < c->next_lsn; lsn++) {
 				struct tr_slot *s = slot_cell(c, lsn);
 

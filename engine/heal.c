@@ -35,6 +35,12 @@ tr_replica_serving(const struct tr_replica *r)
 	return true;
 }
 
+bool
+tr_replica_vouched(const struct tr_replica *r)
+{
+	return vouched(r);
+}
+
 /* J2 lifted everywhere: every slot below the floors is committed here, so
  * this replica votes like any other again and no longer counts as the one
  * failure (a second failure before then can stop the cluster for good: the
@@ -54,15 +60,18 @@ tr_replica_rejoined(const struct tr_replica *r)
 	return true;
 }
 
-/* J2: may this replica vote (or recover) in slot lsn of column c? Not while
- * its JOIN is unanswered; after, not below the floor its peers reported,
- * unless it holds the slot committed (A0 answers those first). */
+/* J2, J5: may this replica vote (or recover) in slot lsn of column c? Not
+ * before a peer vouched for its memory (J5), nor while its JOIN is
+ * unanswered; after, not below the floor its peers reported, unless it holds
+ * the slot committed (A0 answers those first). */
 bool
 may_vote(const struct tr_column *c, uint64_t lsn)
 {
 	const struct tr_replica *r = c->rep;
 	uint32_t st = join_state(r);
 
+	if (!vouched(r))
+		return false; /* J5 */
 	if (st == TR_JOIN_NONE || (r->cfg.variant & TR_VARIANT_JOIN_VOTES_AT_ONCE))
 		return true;
 	return st == TR_JOIN_JOINED && lsn >= r->shared.floor[c->id];
@@ -93,6 +102,9 @@ inc_admit(struct tr_column *c, const struct tr_msg *m)
 	p->applied = 0;
 	p->said = 0;
 	p->heard_us = 0;
+	/* J5: a new life waits for a STATUS to vouch for it: one at once. */
+	c->status_at_ns = 0;
+	arm(c, 0);
 	seen = atomic_load(&r->shared.peer_inc[m->from]);
 	while (seen < m->inc &&
 	       !atomic_compare_exchange_weak(&r->shared.peer_inc[m->from], &seen, m->inc))

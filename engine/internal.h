@@ -107,6 +107,16 @@ slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v)
 	s->flags |= TR_SLOT_VALUE;
 }
 
+/* J5: every column vouched for (shared.vouched). */
+#define TR_VOUCHED_ALL ((1u << TR_COLUMNS) - 1)
+
+static inline bool
+vouched(const struct tr_replica *r)
+{
+	return atomic_load_explicit(&((struct tr_replica *)r)->shared.vouched,
+				    memory_order_acquire) == TR_VOUCHED_ALL;
+}
+
 /* J0: this life's incarnation (tr_replica_inc). */
 static inline uint32_t
 replica_inc(const struct tr_replica *r)
@@ -302,6 +312,8 @@ void known_merge(struct tr_replica *r, const uint64_t known[TR_COLUMNS]);
 bool value_equal(const struct tr_value *a, const struct tr_value *b);
 void violation(struct tr_replica *r, const char *why);
 void config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t clients_max);
+void memory_behind(struct tr_replica *r, uint8_t peer, unsigned column, uint64_t heard,
+		   uint64_t committed);
 bool peer_fresh(const struct tr_column *c, uint8_t peer, uint64_t now_ns);
 bool peer_shunned(const struct tr_column *c, uint8_t peer, uint32_t attempts, uint64_t now_ns);
 uint8_t peer_first(const struct tr_column *c);

@@ -79,6 +79,9 @@ enum tr_variant {
 	TR_VARIANT_NO_RESTART_GAP = 1 << 29,  /* S4 broken: a restart from disk uses
 					       * again the lsns of first attempts it
 					       * sent unsynced */
+	TR_VARIANT_NO_MEMORY_CHECK = 1 << 30, /* J5 broken: a life that did not join
+					       * votes at once and never compares its
+					       * memory with its peers' echo */
 };
 
 /* scripts/mutants.sh builds with -DTR_MUTANT_VARIANT=bits: those variants
@@ -218,7 +221,7 @@ struct tr_column_stats {
 	uint64_t fetch_too_old; /* FETCHes and ACCEPTs for recycled slots, answered TOO_OLD */
 	uint64_t too_old_rx;    /* T1: TOO_OLD received (a snapshot may be needed) */
 	uint64_t stale_inc;     /* J0: messages from an older incarnation, dropped */
-	uint64_t join_refused;  /* J2: ACCEPTs this joiner could not vote on */
+	uint64_t join_refused;  /* J2, J5: ACCEPTs this replica could not vote on */
 	uint64_t joins;         /* J1: JOIN sent (joiner) or answered (peer) */
 	uint64_t ignored;      /* stale replies, out-of-window slots */
 	uint64_t implausible[TR_IMPLAUSIBLE_COUNT]; /* dropped, by reason (issue 17) */
@@ -321,6 +324,7 @@ struct tr_column {
 	 * counts as promised at least this, the ballot of the first attempts
 	 * the last life may have sent before their records were durable. */
 	struct tr_ballot promise_floor;
+	uint64_t gap_end;   /* S4: the restart's next lsn; the owner attempts below */
 	struct tr_column_stats stats;
 };
 
@@ -346,6 +350,7 @@ struct tr_shared {
 	/* J1-J4, written by the own column (release on join_state), read by all. */
 	_Atomic uint32_t join_state;        /* enum tr_join_state */
 	_Atomic bool serving;               /* J4: caught up to the peers' frontier */
+	_Atomic uint32_t vouched;           /* J5: columns a peer's STATUS vouched for */
 	uint64_t floor[TR_COLUMNS];         /* J2: no vote below floor[c] unless committed */
 	uint64_t join_frontier[TR_COLUMNS]; /* J4: the peers' applied frontier */
 	/* T1: a peer said TOO_OLD above this replica's committed prefix. */
@@ -359,7 +364,10 @@ struct tr_replica {
 	uint64_t started_ns;   /* tr_replica_init's now_ns */
 	/* Set before shared.violation: whoever sees the flag can read it. */
 	_Atomic(const char *) violation_why;
-	char config_why[160];  /* a configuration mismatch, named */
+	/* A stop this replica names (a configuration mismatch, J5), written by
+	 * the column that claims it first. */
+	_Atomic bool why_claimed;
+	char why_named[256];
 	/* J1, the joiner's own column only. */
 	uint64_t join_id;
 	uint64_t join_at_ns;   /* next JOIN */
@@ -411,6 +419,10 @@ uint32_t tr_replica_inc(const struct tr_replica *r);
  * a replica that remembers; for a joiner, once it has applied the frontier
  * its peers reported. Submits and reads before then are refused. */
 bool tr_replica_serving(const struct tr_replica *r);
+/* J5: true once, in every column, a peer's STATUS has vouched for this
+ * life's memory (at once for a joiner, whose J1 stands instead): until then
+ * the replica neither votes nor proposes, and answers no READ_INDEX or JOIN. */
+bool tr_replica_vouched(const struct tr_replica *r);
 
 /* J2: true once every slot below the join floors is committed here: the
  * joiner votes everywhere again and no longer counts as the one failure. A

@@ -27,11 +27,18 @@ choose_peer(struct tr_column *c, const struct tr_slot *s, uint64_t now_ns)
 		if (c->peers[pick].committed + c->mask < s->lsn &&
 		    c->peers[other].committed + c->mask >= s->lsn)
 			return other;
+		/* J2, J5: one that refused this slot, if the other can vote. */
+		if ((s->refused >> pick) & 1 && !((s->refused >> other) & 1) &&
+		    peer_fresh(c, other, now_ns))
+			return other;
 		return pick;
 	}
 	next = s->attempt_peer == a ? b : a;
-	if ((s->refused >> next) & 1 && !((s->refused >> s->attempt_peer) & 1))
-		return s->attempt_peer; /* J2: it cannot vote here yet */
+	/* J2, J5: it cannot vote here yet, unless the other one fell silent
+	 * (a J5 refusal lasts a STATUS period). */
+	if ((s->refused >> next) & 1 && !((s->refused >> s->attempt_peer) & 1) &&
+	    peer_fresh(c, s->attempt_peer, now_ns))
+		return s->attempt_peer;
 	if (!peer_fresh(c, next, now_ns) && peer_fresh(c, s->attempt_peer, now_ns))
 		return s->attempt_peer;
 	if (peer_shunned(c, next, s->attempts, now_ns))
@@ -51,6 +58,13 @@ attempt_start(struct tr_column *c, struct tr_slot *s, uint64_t now_ns, struct tr
 	struct tr_msg *m;
 
 	assert(!slot_committed(s));
+	if (!vouched(c->rep)) {
+		/* J5: no ballot before a peer vouched for this life's memory;
+		 * only a restored attempt gets here (the others wait upstream). */
+		s->timer_ns = now_ns + cfg->retry_ns;
+		arm(c, s->timer_ns);
+		return;
+	}
 	if (out->msg_count == out->msg_cap) {
 		arm(c, 0);
 		return;
@@ -162,6 +176,10 @@ propose_waiting(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 
 	if (!c->owned || !tr_replica_serving(c->rep))
 		return; /* J4 */
+	if (!vouched(c->rep)) {
+		arm(c, now_ns + cfg->retry_ns); /* J5: another column may vouch */
+		return;
+	}
 	while (c->repropose_count > 0 && window_open(c, out) && !pace_wait(c, now_ns)) {
 		/* The raw cell: after an install (T1) it lies below the base. */
 		uint64_t lsn = c->repropose[0];

@@ -13,6 +13,10 @@
 #define SLOT_TYPES                                                                     \
 	(TYPE_BIT(TR_MSG_ACCEPT) | TYPE_BIT(TR_MSG_ACCEPT_REPLY) | TYPE_BIT(TR_MSG_COMMIT) | \
 	 TYPE_BIT(TR_MSG_FETCH_REPLY))
+/* J5: what a replica whose memory no peer has vouched for yet leaves
+ * unanswered: the questions whose answers reveal its known (Q1, J1). An
+ * ACCEPT gets J2's REFUSED (may_vote); it makes no attempt to be answered. */
+#define UNVOUCHED_TYPES (TYPE_BIT(TR_MSG_READ_INDEX) | TYPE_BIT(TR_MSG_JOIN))
 _Static_assert(TR_MSG_TYPE_COUNT <= 32, "a message type is a bit of an unsigned");
 
 void
@@ -35,6 +39,10 @@ tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, str
 	}
 	if (!plausible(c, m))
 		return; /* issue 17: no honest peer sends it; counted, changes nothing */
+	if ((TYPE_BIT(m->type) & UNVOUCHED_TYPES) && !vouched(c->rep)) {
+		c->stats.ignored++;
+		return; /* J5 */
+	}
 	c->peers[m->from].heard_ns = now_ns;
 	if (TYPE_BIT(m->type) & ANSWER_TYPES) {
 		c->peers[m->from].answered_ns = now_ns;

@@ -22,6 +22,17 @@ recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
 		return;
 	}
 
+	/* J5 (this project's): in a life that did not join, a peer's echo of
+	 * this column's committed prefix never exceeds it: the prefix only
+	 * grows, and S1 made it durable before a STATUS said it. */
+	if (m->heard > c->committed && !cfg->join && !(cfg->variant & TR_VARIANT_NO_MEMORY_CHECK)) {
+		memory_behind(c->rep, m->from, c->id, m->heard, c->committed);
+		return;
+	}
+	if (!(atomic_load_explicit(&c->rep->shared.vouched, memory_order_relaxed) &
+	      (1u << c->id)))
+		atomic_fetch_or_explicit(&c->rep->shared.vouched, 1u << c->id,
+					 memory_order_release);
 	if (committed < m->committed)
 		c->stats.status_clamped++;
 	p->committed = u64_max(p->committed, committed);

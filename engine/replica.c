@@ -134,6 +134,7 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 	}
 	atomic_init(&r->shared.violation, 0);
 	atomic_init(&r->violation_why, NULL);
+	atomic_init(&r->why_claimed, false);
 	atomic_init(&r->shared.read_head, 0);
 	atomic_init(&r->shared.read_tail, 0);
 	/* J0, J1: a replica that remembers starts with its incarnation and
@@ -143,6 +144,8 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 		atomic_init(&r->shared.peer_inc[i], 0);
 	atomic_init(&r->shared.join_state, cfg->join ? TR_JOIN_WAITING : TR_JOIN_NONE);
 	atomic_init(&r->shared.serving, !cfg->join);
+	atomic_init(&r->shared.vouched, cfg->join || (cfg->variant & TR_VARIANT_NO_MEMORY_CHECK)
+						? TR_VOUCHED_ALL : 0);
 	atomic_init(&r->shared.snap_want, 0);
 	r->join_id = cfg->seed * UINT64_C(0x9E3779B97F4A7C15) ^ now_ns;
 	r->join_inc_max = cfg->join ? cfg->join_inc_floor : 0; /* J0 */
@@ -283,24 +286,57 @@ why_append(char *buf, size_t cap, const char *text, uint64_t num)
 	buf[len] = 0;
 }
 
+/* The buffer for a named stop, to the first column that asks (NULL after). */
+static char *
+why_claim(struct tr_replica *r)
+{
+	bool was = false;
+
+	if (atomic_load(&r->shared.violation) ||
+	    !atomic_compare_exchange_strong(&r->why_claimed, &was, true))
+		return NULL;
+	r->why_named[0] = 0;
+	return r->why_named;
+}
+
 /* A STATUS with other state-machine limits: this replica stops, naming both
  * (a configuration error, reported like a violation: nothing is applied that
  * the replicas could decide differently). */
 void
 config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t clients_max)
 {
-	char *w = r->config_why;
-	size_t cap = sizeof(r->config_why);
+	char *w = why_claim(r);
+	size_t cap = sizeof(r->why_named);
 
-	if (atomic_load(&r->shared.violation))
+	if (w == NULL)
 		return;
-	w[0] = 0;
 	why_append(w, cap, "cluster configuration differs: keys_max ", r->cfg.sm_keys_max);
 	why_append(w, cap, " here, ", keys_max);
 	why_append(w, cap, " at replica ", peer);
 	why_append(w, cap, "; clients_max ", r->cfg.sm_clients_max);
 	why_append(w, cap, " here, ", clients_max);
 	why_append(w, cap, " at replica ", peer);
+	violation(r, w);
+}
+
+/* J5: a peer heard more of this replica than it remembers. It stops before
+ * it votes with a memory its peers know to be older (a replica that lost
+ * its memory must rejoin without it, J1). */
+void
+memory_behind(struct tr_replica *r, uint8_t peer, unsigned column, uint64_t heard,
+	      uint64_t committed)
+{
+	char *w = why_claim(r);
+	size_t cap = sizeof(r->why_named);
+
+	if (w == NULL)
+		return;
+	why_append(w, cap, "J5: this replica's memory is older than what it told its peers (a "
+			   "new or restored state where a replica ran): it must rejoin without "
+			   "memory (J1); replica ", peer);
+	why_append(w, cap, " heard its committed prefix of column ", column);
+	why_append(w, cap, " at ", heard);
+	why_append(w, cap, ", above its own ", committed);
 	violation(r, w);
 }
 

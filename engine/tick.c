@@ -191,10 +191,19 @@ tr_column_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 			continue;
 		}
 		/* J3: an owner never recovers its own column; J2: nor does anyone
-		 * below its join floor. */
+		 * below its join floor. S4: a slot of the restart's gap that lay
+		 * beyond the ring then is attempted once it is in it. */
 		if (c->owned && !((r->cfg.variant & TR_VARIANT_JOIN_RECOVERS_OWN) &&
-				  lsn < r->shared.floor[c->id]))
+				  lsn < r->shared.floor[c->id])) {
+			if (lsn < c->gap_end && lsn >= r->shared.floor[c->id]) {
+				s->flags |= TR_SLOT_ATTEMPT;
+				if (s->seen_ns == 0)
+					s->seen_ns = now_ns;
+				attempt_start(c, s, now_ns, out);
+				arm(c, s->timer_ns);
+			}
 			continue;
+		}
 		if (!c->owned && !may_vote(c, lsn))
 			continue;
 		at = recover_at(c, s, now_ns);

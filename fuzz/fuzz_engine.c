@@ -522,11 +522,13 @@ check_stopped(void)
 	CHECK(tr_apply(&fz.applier, 1000) == 0);
 	CHECK(fz.rep.violation_why != NULL);
 	/* Only a contradiction the peers planted may stop it (C1, A3, a STATUS
-	 * with other state-machine limits): a stop for anything else (ballots
+	 * with other state-machine limits, or one that heard more of this
+	 * replica than it remembers, J5): a stop for anything else (ballots
 	 * exhausted) is a hostile message stopping an honest replica (issue
 	 * 17). */
 	CHECK(strncmp(fz.rep.violation_why, "C1:", 3) == 0 ||
 	      strncmp(fz.rep.violation_why, "A3:", 3) == 0 ||
+	      strncmp(fz.rep.violation_why, "J5:", 3) == 0 ||
 	      strncmp(fz.rep.violation_why, "cluster configuration differs", 29) == 0);
 }
 
@@ -1266,20 +1268,23 @@ check_liveness(void)
 		check_step(FUZZ_SELF, &out);
 		live_answer(&out);
 		fz.now += fz.cfg.retry_max_ns + FUZZ_TICK_UNIT_NS;
-		for (uint8_t q = 0; q < TR_REPLICAS && !stopped(); q++) {
-			struct tr_msg st = {.type = TR_MSG_STATUS, .from = q, .to = FUZZ_SELF,
-					    .column = FUZZ_SELF, .inc = fz.peer_inc[q]};
+		/* Every column: their STATUS also vouches for the replica (J5). */
+		for (uint8_t q = 0; q < TR_REPLICAS && !stopped(); q++)
+			for (uint8_t ci = 0; ci < TR_COLUMNS && !stopped(); ci++) {
+				struct tr_msg st = {.type = TR_MSG_STATUS, .from = q,
+						    .to = FUZZ_SELF, .column = ci,
+						    .inc = fz.peer_inc[q]};
 
-			if (q == FUZZ_SELF)
-				continue;
-			st.committed = own->committed;
-			st.sm_keys_max = fz.cfg.sm_keys_max;
-			st.sm_clients_max = fz.cfg.sm_clients_max;
-			st.applied = atomic_load(&fz.rep.shared.applied[FUZZ_SELF]);
-			for (unsigned i = 0; i < TR_COLUMNS; i++)
-				st.known[i] = tr_known(&fz.rep, i);
-			send_to_self(&st);
-		}
+				if (q == FUZZ_SELF)
+					continue;
+				st.committed = fz.rep.col[ci].committed;
+				st.sm_keys_max = fz.cfg.sm_keys_max;
+				st.sm_clients_max = fz.cfg.sm_clients_max;
+				st.applied = atomic_load(&fz.rep.shared.applied[ci]);
+				for (unsigned i = 0; i < TR_COLUMNS; i++)
+					st.known[i] = tr_known(&fz.rep, i);
+				send_to_self(&st);
+			}
 		for (unsigned ci = 0; ci < TR_COLUMNS && !stopped(); ci++) {
 			tr_out_reset(&out);
 			tr_column_tick(&fz.rep.col[ci], fz.now, &out);
@@ -1332,6 +1337,17 @@ setup(uint8_t cap_sel)
 	fz.applier = (struct tr_applier){.rep = &fz.rep, .sm = &fz.sm, .complete = on_complete,
 					 .applied = on_applied, .ctx = &fz};
 	check_state();
+	/* J5: peer 0's first STATUS vouches for the replica's memory, as at a
+	 * cluster's start (a joiner's J1 stands instead). */
+	for (uint8_t ci = 0; ci < TR_COLUMNS && !fz.cfg.join; ci++) {
+		struct tr_msg st = {.type = TR_MSG_STATUS, .from = 0, .to = FUZZ_SELF,
+				    .column = ci, .inc = fz.peer_inc[0],
+				    .sm_keys_max = fz.cfg.sm_keys_max,
+				    .sm_clients_max = fz.cfg.sm_clients_max};
+
+		send_to_self(&st);
+	}
+	CHECK(tr_replica_vouched(&fz.rep));
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

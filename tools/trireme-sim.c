@@ -21,7 +21,7 @@ enum {
 	OPT_LARGE,
 	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART, OPT_DEAF,
 	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_REJOIN, OPT_CATCHUP, OPT_SNAP, OPT_CUT_TRANSFERS,
-	OPT_DISK, OPT_SYNC, OPT_CRASH_DISK, OPT_POWER_LOSS, OPT_CORRUPT, OPT_STALE_DELIVER,
+	OPT_DISK, OPT_SYNC, OPT_CRASH_DISK, OPT_POWER_LOSS, OPT_WIPE, OPT_CORRUPT, OPT_STALE_DELIVER,
 	OPT_READ_BARRIERS,
 };
 
@@ -52,6 +52,7 @@ static const struct option long_options[] = {
 	{"sync-us", required_argument, NULL, OPT_SYNC},
 	{"crash-disk", required_argument, NULL, OPT_CRASH_DISK},
 	{"power-loss", required_argument, NULL, OPT_POWER_LOSS},
+	{"wipe", required_argument, NULL, OPT_WIPE},
 	{"corrupt", required_argument, NULL, OPT_CORRUPT},
 	{"stale-deliver", no_argument, NULL, OPT_STALE_DELIVER},
 	{"partition", required_argument, NULL, OPT_PARTITION},
@@ -117,6 +118,9 @@ usage(FILE *f)
 		"                     --disk)\n"
 		"  --power-loss N     N episodes of all three crashed at once, restarted from\n"
 		"                     their disks (implies --disk)\n"
+		"  --wipe N           N episodes of one replica whose disk is lost, started\n"
+		"                     again as a new replica, not as a joiner (the operator's\n"
+		"                     mistake): J5 must stop it (implies --disk)\n"
 		"  --corrupt P        chance per restart from disk of a damaged record before\n"
 		"                     the last: the replica rejoins without memory (S3)\n"
 		"  --stale-deliver    frames to a replica down for a restart from disk arrive\n"
@@ -143,7 +147,8 @@ usage(FILE *f)
 		"                     join-recovers-own, join-from-h, keep-old-inc,\n"
 		"                     reply-before-persist, restart-same-inc,\n"
 		"                     ack-before-persist, no-catchup-pace, first-by-heard,\n"
-		"                     pace-for-deaf, no-promise-floor, no-restart-gap\n"
+		"                     pace-for-deaf, no-promise-floor, no-restart-gap,\n"
+		"                     no-memory-check\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --read-barriers N  read barriers in flight per replica, 1..16 (Q1;\n"
@@ -223,6 +228,7 @@ static const struct {
 	{"pace-for-deaf", TR_VARIANT_PACE_FOR_DEAF},
 	{"no-promise-floor", TR_VARIANT_NO_PROMISE_FLOOR},
 	{"no-restart-gap", TR_VARIANT_NO_RESTART_GAP},
+	{"no-memory-check", TR_VARIANT_NO_MEMORY_CHECK},
 };
 
 static int
@@ -389,6 +395,11 @@ main(int argc, char **argv)
 			p.power_losses = (unsigned)v;
 			p.disk = true;
 			break;
+		case OPT_WIPE:
+			rc = parse_u64("wipe", optarg, 0, 1, &v);
+			p.wipes = (unsigned)v;
+			p.disk = true;
+			break;
 		case OPT_CORRUPT:
 			rc = parse_double("corrupt", optarg, 0, 1, &p.corrupt);
 			break;
@@ -519,7 +530,7 @@ main(int argc, char **argv)
 			       " %" PRIu64 " pauses, %" PRIu64 " deaf (%" PRIu64 " asked, %" PRIu64 " paced), %" PRIu64 " restarts, %" PRIu64 " snapshots,"
 			       " %" PRIu64 " paced, %" PRIu64 " slowed, disk: %" PRIu64 " crashes, %" PRIu64 " power losses, %" PRIu64
 			       " restored, %" PRIu64 " torn, %" PRIu64 " damaged, %" PRIu64
-			       " refused, %" PRIu64 " syncs,"
+			       " refused, %" PRIu64 " syncs, %" PRIu64 " wiped, %" PRIu64 " stopped (J5),"
 			       " %.1f ms simulated\n",
 			       seed, st.events, st.msgs, st.dropped, st.applied, st.ops_done,
 			       st.ops_unknown, st.retries, st.recoveries, st.fetches,
@@ -527,7 +538,7 @@ main(int argc, char **argv)
 			       st.reads[SIM_READ_LOCAL], st.resubmits, st.crashed, st.pauses,
 			       st.deafs, st.deaf_asks, st.deaf_paced, st.restarts, st.snapshots, st.paced, st.pace_slowed, st.crash_disks, st.power_losses,
 			       st.disk_restarts, st.torn_tails, st.damaged, st.restore_refused,
-			       st.syncs, (double)st.sim_ns / 1e6);
+			       st.syncs, st.wipes, st.memory_stops, (double)st.sim_ns / 1e6);
 		}
 		fflush(stdout);
 		sim_free(s);

@@ -293,6 +293,29 @@ disk_scan(struct sim_disk *d, bool *damaged, bool *torn)
 	return off;
 }
 
+/* J5's episode: the disk is lost, and the replica starts again on an empty
+ * one as a new replica, not as a joiner (the operator's mistake): inc 1. */
+static void
+disk_restart_new(struct sim *s, unsigned r, uint64_t down_since)
+{
+	struct node *n = &s->nodes[r];
+
+	disk_wipe(n);
+	n->disk.joining = false;
+	n->disk.inc = 0;
+	snap_free(s->snaps[r]);
+	s->snaps[r] = NULL;
+	node_free(n);
+	n->life++;
+	n->start_inc = 1;
+	node_init(s, r, false);
+	n->down_since = down_since;
+	n->crashed = false;
+	n->paused = false;
+	n->snap_pending = false;
+	sim_trace(s, "replica %u starts on an empty disk as a new replica (inc 1)", r);
+}
+
 /* S2: a crashed replica back from its disk, or (S3's damage, a rejoin not
  * finished, a record the engine refuses) as an amnesiac (J). */
 void
@@ -307,6 +330,10 @@ disk_restart(struct sim *s, unsigned r)
 	uint32_t inc;
 
 	d->restart_at = UINT64_MAX;
+	if (n->wiped) {
+		disk_restart_new(s, r, down_since);
+		return;
+	}
 	/* f = 1: no damage while another replica rejoins without memory (two
 	 * amnesiacs at once, after a power loss, could never rejoin: J1). */
 	if (s->p.corrupt > 0 && sim_unit(s) < s->p.corrupt &&

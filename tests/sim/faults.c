@@ -221,18 +221,29 @@ crash_disk(struct sim *s, unsigned r, uint64_t d)
 
 /* The episode, when it is one of §12 S's (chosen uniformly among the kinds
  * with episodes left): one replica crashes and restarts from its disk, or
- * all three lose power at once and restart from their disks. */
+ * all three lose power at once and restart from their disks, or (J5) one
+ * loses its disk and starts again as a new replica. */
 static bool
 disk_fault_start(struct sim *s, unsigned victim, uint64_t d)
 {
-	uint64_t left[4] = {s->p.pauses - s->st.pauses + s->p.deafs - s->st.deafs,
+	uint64_t left[5] = {s->p.pauses - s->st.pauses + s->p.deafs - s->st.deafs,
 			    s->p.restarts - s->st.restarts,
 			    s->p.crash_disks - s->st.crash_disks,
-			    s->p.power_losses - s->st.power_losses};
-	uint64_t x = sim_between(s, 0, left[0] + left[1] + left[2] + left[3] - 1);
+			    s->p.power_losses - s->st.power_losses,
+			    s->p.wipes - s->st.wipes};
+	uint64_t x = sim_between(s, 0, left[0] + left[1] + left[2] + left[3] + left[4] - 1);
 
 	if (x < left[0] + left[1])
 		return false; /* a pause, a deaf episode or a restart without memory */
+	if (x >= left[0] + left[1] + left[2] + left[3]) {
+		s->st.wipes++;
+		s->fault_victim = (int)victim;
+		s->nodes[victim].wiped = true;
+		sim_trace(s, "crash replica %u, its disk lost: it starts as a new replica in %" PRIu64
+			  " us", victim, d / 1000);
+		crash_disk(s, victim, d);
+		return true;
+	}
 	if (x < left[0] + left[1] + left[2]) {
 		s->st.crash_disks++;
 		s->fault_victim = (int)victim;
@@ -276,8 +287,9 @@ fault_start(struct sim *s)
 	s->nodes[victim].cut_done = false;
 	s->fault_episodes--;
 	s->fault_next_op = s->issued + s->p.ops / (s->p.pauses + s->p.restarts + s->p.deafs +
-						   s->p.crash_disks + s->p.power_losses + 2);
-	if (s->crashed < 0 && s->p.crash_disks + s->p.power_losses > 0 &&
+						   s->p.crash_disks + s->p.power_losses +
+						   s->p.wipes + 2);
+	if (s->crashed < 0 && s->p.crash_disks + s->p.power_losses + s->p.wipes > 0 &&
 	    disk_fault_start(s, victim, d))
 		return;
 	if (s->st.deafs < s->p.deafs &&

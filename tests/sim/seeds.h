@@ -45,6 +45,8 @@ seeds_run(struct sim_params *p, uint64_t first, unsigned count, bool stop_at_fir
 		o->sum.pace_slowed += st.pace_slowed;
 		o->sum.crash_disks += st.crash_disks;
 		o->sum.power_losses += st.power_losses;
+		o->sum.wipes += st.wipes;
+		o->sum.memory_stops += st.memory_stops;
 		o->sum.disk_restarts += st.disk_restarts;
 		o->sum.torn_tails += st.torn_tails;
 		o->sum.damaged += st.damaged;

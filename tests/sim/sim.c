@@ -92,8 +92,10 @@ sim_trace_msg(struct sim *s, const char *what, const struct tr_msg *m)
 		sim_trace(s, "%s %u->%u %c%" PRIu64 " ACCEPT_REPLY b=(%u,%u) %s deps=[%" PRIu64
 			  ",%" PRIu64 ",%" PRIu64 "]",
 			  what, m->from, m->to, 'a' + m->column, m->lsn, m->ballot.n, m->ballot.replica,
-			  m->reply == TR_REPLY_OK ? "OK" : m->reply == TR_REPLY_REJECT ? "REJECT"
-										: "COMMITTED",
+			  m->reply == TR_REPLY_OK		? "OK"
+			  : m->reply == TR_REPLY_REJECT	? "REJECT"
+			  : m->reply == TR_REPLY_REFUSED ? "REFUSED"
+							 : "COMMITTED",
 			  m->value.deps[0], m->value.deps[1], m->value.deps[2]);
 		break;
 	case TR_MSG_FETCH:
@@ -286,6 +288,24 @@ net_send(struct sim *s, unsigned from, unsigned column, const struct tr_out *out
 	}
 }
 
+/* J5 stopped the replica that --wipe started as a new one where one ran: it
+ * is the seed's crash-stop from now on (the two others go on). */
+static void
+memory_stop(struct sim *s, unsigned r)
+{
+	struct node *n = &s->nodes[r];
+
+	s->st.memory_stops++;
+	n->crashed = true;
+	n->down_since = UINT64_MAX; /* its down record stays open: for good */
+	node_mark_lost(s, r);
+	if (s->crashed < 0)
+		s->crashed = (int)r;
+	if (s->fault_victim == (int)r)
+		s->fault_victim = -1;
+	sim_trace(s, "replica %u stopped by J5: %s", r, n->rep.violation_why);
+}
+
 /* After every engine step on (replica, column): observe, send, re-arm, apply. */
 void
 sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_out *out)
@@ -334,7 +354,11 @@ sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_out *
 	}
 	if (atomic_load(&n->rep.shared.violation) && !n->violation_seen) {
 		n->violation_seen = true;
-		sim_violation_add(s, "engine stopped on replica %u: %s", r, n->rep.violation_why);
+		if (n->wiped && strncmp(n->rep.violation_why, "J5:", 3) == 0)
+			memory_stop(s, r);
+		else
+			sim_violation_add(s, "engine stopped on replica %u: %s", r,
+					  n->rep.violation_why);
 	}
 	if (!s->p.manual && out->deadline_ns < n->tick_at[column]) {
 		n->tick_at[column] = out->deadline_ns < s->now ? s->now : out->deadline_ns;
@@ -933,6 +957,30 @@ node_free(struct node *n)
 	n->client_recs = NULL;
 }
 
+/* J5 in a schedule driven by hand: the cluster starts as if the STATUS of
+ * its first period had gone round (each replica vouched for by the next),
+ * so that the hand-made schedule is the first thing that happens. */
+static void
+vouch_at_start(struct sim *s)
+{
+	struct tr_msg msgs[8];
+	struct tr_out out = {.msgs = msgs, .msg_cap = 8};
+
+	for (unsigned r = 0; r < TR_REPLICAS; r++)
+		for (uint8_t c = 0; c < TR_COLUMNS; c++) {
+			struct tr_replica *rep = &s->nodes[r].rep;
+			uint8_t from = (uint8_t)((r + 1) % TR_REPLICAS);
+			struct tr_msg st = {.type = TR_MSG_STATUS, .from = from, .to = (uint8_t)r,
+					    .column = c,
+					    .inc = tr_replica_inc(&s->nodes[from].rep),
+					    .sm_keys_max = rep->cfg.sm_keys_max,
+					    .sm_clients_max = rep->cfg.sm_clients_max};
+
+			tr_out_reset(&out);
+			tr_column_recv(&rep->col[c], &st, s->now, &out);
+		}
+}
+
 struct sim *
 sim_new(const struct sim_params *p)
 {
@@ -956,9 +1004,12 @@ sim_new(const struct sim_params *p)
 	}
 	for (unsigned r = 0; r < TR_REPLICAS; r++)
 		node_init(s, r, false);
+	if (p->manual)
+		vouch_at_start(s);
 	s->crashed = -1;
 	s->fault_victim = -1;
-	s->fault_episodes = p->pauses + p->restarts + p->deafs + p->crash_disks + p->power_losses;
+	s->fault_episodes =
+		p->pauses + p->restarts + p->deafs + p->crash_disks + p->power_losses + p->wipes;
 	s->fault_next_op = s->fault_episodes ? p->ops / (s->fault_episodes + 2) : UINT32_MAX;
 	s->crash_at_op = (unsigned)sim_between(s, p->ops / 5, 4 * p->ops / 5);
 	if (s->crash_at_op == 0)

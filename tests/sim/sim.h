@@ -56,6 +56,9 @@ struct sim_params {
 	uint64_t sync_max_ns;
 	unsigned crash_disks;    /* episodes: one replica crashes, restarts from its disk */
 	unsigned power_losses;   /* episodes: all three crash at once, restart from disk */
+	unsigned wipes;          /* episodes: one replica's disk is lost and it starts
+				  * again as a new replica (not as a joiner): J5 must
+				  * stop it; it then counts as the crash-stop */
 	double corrupt;          /* per restart from disk: a record before the last is damaged */
 	bool stale_deliver;      /* frames to a replica down for a restart from disk arrive
 				  * after it restarted (messages delayed past the restart) */
@@ -120,6 +123,8 @@ struct sim_stats {
 	uint64_t paced;          /* T4: instances started at the catch-up pace */
 	uint64_t pace_slowed;    /* T4: the pace halved after a snapshot came too late */
 	uint64_t crash_disks, power_losses; /* §12 S episodes */
+	uint64_t wipes;          /* J5 episodes: a new replica where one ran */
+	uint64_t memory_stops;   /* J5: a replica stopped, its memory older than its peers heard */
 	uint64_t disk_restarts;  /* restarts from disk that restored (S2) */
 	uint64_t torn_tails;     /* S3: a torn last record dropped */
 	uint64_t damaged;        /* S3: damage found: rejoined as an amnesiac (J) */

@@ -122,6 +122,7 @@ struct node {
 	bool paused;       /* §12: memory kept, nothing heard or done */
 	uint64_t paced_seen[TR_COLUMNS]; /* T4: each column's stats.paced, last step */
 	bool violation_seen;
+	bool wiped;        /* J5: started as a new replica where one ran (--wipe) */
 	unsigned life;     /* restarts so far: a transfer to an earlier life is dropped */
 	bool snap_pending; /* T1: a snapshot is on its way */
 	uint64_t snap_asked_ns;

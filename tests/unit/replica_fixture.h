@@ -39,10 +39,13 @@ fx_config(struct tr_config *cfg, uint8_t id)
 	cfg->pending_bytes_max = 1024;
 }
 
+static inline void fx_deliver(const struct tr_msg *m, uint64_t now);
+
 /* rep on cfg, at time 0, with a 64-cell table (keys up to 16 bytes, values
- * 32), 16 client records, the state machine and the applier. */
+ * 32), 16 client records, the state machine and the applier; no peer has
+ * vouched for its memory yet (J5: it neither votes nor proposes). */
 static inline void
-fx_setup(const struct tr_config *cfg)
+fx_init(const struct tr_config *cfg)
 {
 	size_t bytes = tr_replica_mem_bytes(cfg);
 
@@ -52,6 +55,31 @@ fx_setup(const struct tr_config *cfg)
 	tr_table_init(&table, table_mem, 64, 16, 32);
 	tr_sm_init(&sm, &tr_table_ops, &table, clients, 16);
 	applier = (struct tr_applier){.rep = &rep, .sm = &sm};
+}
+
+/* J5: a STATUS of peer `from` in every column, in its life 0 (the tests'
+ * default), with nothing committed and an echo of 0: it vouches. */
+static inline void
+fx_vouch(uint8_t from, uint64_t now)
+{
+	for (uint8_t c = 0; c < TR_COLUMNS; c++) {
+		struct tr_msg m = {.type = TR_MSG_STATUS, .from = from, .to = rep.cfg.id,
+				   .column = c, .sm_keys_max = rep.cfg.sm_keys_max,
+				   .sm_clients_max = rep.cfg.sm_clients_max};
+
+		fx_deliver(&m, now);
+	}
+}
+
+/* fx_init, then vouched for by the next replica (J5), as at the start of a
+ * cluster: the replica votes. */
+static inline void
+fx_setup(const struct tr_config *cfg)
+{
+	fx_init(cfg);
+	if (!cfg->join)
+		fx_vouch((uint8_t)((cfg->id + 1) % TR_REPLICAS), 0);
+	cr_assert(tr_replica_vouched(&rep));
 }
 
 static inline void

@@ -259,15 +259,13 @@ Test(accept_owner, w1_ok_by_reference_chooses_own_commands_with_the_acceptors_de
 
 /* P6: replica 2 lost one ACCEPT by chance and has answered nothing since,
  * although its STATUS keeps coming: after suspect_ns it is shunned while
- * replica 1 answers. But replica 1 restarted without memory and refuses
- * slot 1, below its floor (J2). Every fourth retry probes replica 2, which
- * votes: slot 1 commits. Without the probe, every retry goes to replica 1
- * and the slot never commits (nor does anything after it in this column). */
-Test(accept_owner, p6_a_shunned_peer_is_probed_every_fourth_retry)
+ * replica 1 answers (and, from 4 ms on, lives a new life: J0). Returns the
+ * time; slot 0 is committed, b waits in slot 1. */
+static uint64_t
+shunned_setup(void)
 {
 	struct tr_cmd a = fx_set(1, 1, 1, "a", "1"), b = fx_set(1, 2, 1, "b", "2");
 	const uint64_t ms = 1000000;
-	unsigned to[TR_REPLICAS] = {0}, i;
 	uint64_t now = ms;
 	struct tr_msg st, r;
 
@@ -285,7 +283,7 @@ Test(accept_owner, p6_a_shunned_peer_is_probed_every_fourth_retry)
 	fx_deliver(&r, now);
 	cr_assert_eq(own()->committed, 1);
 
-	/* Both stay fresh past suspect_ns; replica 1 restarts meanwhile (J0). */
+	/* Both stay fresh past suspect_ns. */
 	for (now = 2 * ms; now < 2 * ms + 2 * rep.cfg.suspect_ns; now += ms) {
 		st = fx_status(1, 0, now > 4 * ms ? 1 : 0, 1, 1, (const uint64_t[]){1, 0, 0});
 		fx_deliver(&st, now);
@@ -294,22 +292,60 @@ Test(accept_owner, p6_a_shunned_peer_is_probed_every_fourth_retry)
 	}
 	fx_submit(&b);
 	fx_flush(0, now);
-	for (i = 0; i < 40 && own()->committed < 2; i++) {
+	return now;
+}
+
+/* Slot 1's attempts until it commits, replica 1 answering `one` (REJECT:
+ * with a promise just above the ballot), replica 2 voting; counts them. */
+static void
+attempts_until_committed(uint64_t now, uint8_t one, unsigned to[TR_REPLICAS])
+{
+	for (unsigned i = 0; i < 40 && own()->committed < 2; i++) {
 		const struct tr_msg *acc = fx_find(TR_MSG_ACCEPT, FX_ANY, 1);
+		struct tr_msg r;
 
 		if (acc == NULL) {
-			fx_tick(0, now); /* after a REFUSED, the retry at once */
+			if (own()->slots[1].timer_ns > now)
+				now = own()->slots[1].timer_ns;
+			fx_tick(0, now); /* the retry, when its timer says */
 			continue;
 		}
 		to[acc->to]++;
-		r = fx_accept_reply(acc, acc->to == 1 ? TR_REPLY_REFUSED : TR_REPLY_OK);
+		r = fx_accept_reply(acc, acc->to == 1 ? one : TR_REPLY_OK);
 		r.inc = own()->peers[acc->to].inc;
 		if (acc->to == 2)
 			r.value = acc->value;
+		if (r.reply == TR_REPLY_REJECT)
+			r.promised = (struct tr_ballot){acc->ballot.n + 1, 1, r.inc};
 		fx_deliver(&r, now);
 	}
 	cr_assert_eq(own()->committed, 2, "slot 1 not committed after %u attempts: %u to "
-		     "replica 1 (refused), %u to replica 2", to[1] + to[2], to[1], to[2]);
-	cr_assert_eq(to[1], 3, "the fourth attempt probes replica 2");
+		     "replica 1, %u to replica 2", to[1] + to[2], to[1], to[2]);
+}
+
+/* P6: replica 1 keeps rejecting slot 1 (a proposer above it). Every fourth
+ * retry probes the shunned replica 2, which votes: slot 1 commits. Without
+ * the probe, every retry goes to replica 1 and the slot never commits (nor
+ * does anything after it in this column). */
+Test(accept_owner, p6_a_shunned_peer_is_probed_every_fourth_retry)
+{
+	unsigned to[TR_REPLICAS] = {0};
+
+	attempts_until_committed(shunned_setup(), TR_REPLY_REJECT, to);
+	cr_assert_eq(to[1], 3, "the fourth attempt probes replica 2 (%u, %u)", to[1], to[2]);
 	cr_assert_eq(to[2], 1);
+}
+
+/* J2, J5: replica 1 refuses slot 1 (it restarted without memory, below its
+ * floor). A refusal is no contention: the next attempt goes to the other
+ * peer at once, shunned or not, and the backoff does not step. */
+Test(accept_owner, j2_a_refusal_turns_to_the_other_peer_at_once)
+{
+	unsigned to[TR_REPLICAS] = {0};
+	uint64_t now = shunned_setup();
+
+	attempts_until_committed(now, TR_REPLY_REFUSED, to);
+	cr_assert_eq(to[1], 1, "one refusal (%u, %u)", to[1], to[2]);
+	cr_assert_eq(to[2], 1);
+	cr_assert_eq(own()->slots[1].attempts, 1, "the refused attempt does not count");
 }

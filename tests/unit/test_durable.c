@@ -216,15 +216,25 @@ disk_append(void *arg, const struct tr_durable_rec *rec)
 	d->lazy += rec->lazy;
 }
 
-/* The fixture's replica on cfg with the test's disk, at incarnation inc. */
+/* The fixture's replica on cfg with the test's disk, at incarnation inc;
+ * vouched for (J5) by a peer's first STATUS when vouch. */
 static struct tr_replica *
-replica_on(struct tr_config *cfg, uint32_t inc)
+replica_vouched(struct tr_config *cfg, uint32_t inc, bool vouch)
 {
 	cfg->incarnation = inc;
 	cfg->durable = disk_append;
 	cfg->durable_arg = &disk;
-	fx_setup(cfg);
+	if (vouch)
+		fx_setup(cfg);
+	else
+		fx_init(cfg);
 	return &rep;
+}
+
+static struct tr_replica *
+replica_on(struct tr_config *cfg, uint32_t inc)
+{
+	return replica_vouched(cfg, inc, true);
 }
 
 /* The fixture's replica (fx_config) with the test's disk. */
@@ -237,18 +247,20 @@ replica_new(uint8_t id, uint32_t inc)
 	return replica_on(&cfg, inc);
 }
 
-/* S2: the next life (inc + 1) from every record on the disk. */
+/* S2: the next life (inc + 1) from every record on the disk; vouched for
+ * by a peer (J5) before anything else when vouch. */
 static struct tr_replica *
-replica_restart(struct tr_replica *old, uint64_t now)
+restart_from_disk(struct tr_replica *old, uint64_t now, bool vouch)
 {
-	uint8_t id = old->cfg.id;
+	struct tr_config cfg;
 	uint32_t inc = tr_replica_inc(old) + 1;
 	struct tr_replica *r;
 	struct tr_durable_rec rec;
 	size_t off = 0, used;
 
+	fx_config(&cfg, old->cfg.id);
 	fx_teardown();
-	r = replica_new(id, inc);
+	r = replica_vouched(&cfg, inc, vouch);
 	while (tr_durable_decode(disk.buf + off, disk.len - off, &rec, &used) == TR_DURABLE_OK) {
 		cr_assert_eq(tr_replica_restore(r, &rec, now), 0);
 		off += used;
@@ -256,6 +268,12 @@ replica_restart(struct tr_replica *old, uint64_t now)
 	cr_assert_eq(off, disk.len, "every record decodes");
 	tr_replica_restored(r, now);
 	return r;
+}
+
+static struct tr_replica *
+replica_restart(struct tr_replica *old, uint64_t now)
+{
+	return restart_from_disk(old, now, true);
 }
 
 static const struct tr_msg *
@@ -553,5 +571,173 @@ Test(durable_engine, a_joiner_starts_above_its_floor, .init = disk_reset)
 		step_recv(&a, 10, 0);
 	}
 	cr_assert_eq(tr_replica_inc(&rep), 8, "J0: above the floor 7, not the peers' 2");
+	fx_teardown();
+}
+
+/* J5: a peer's STATUS in column c, in the life the replica knows it by, with
+ * its committed prefix there and its echo of this replica's (heard). */
+static struct tr_msg
+status_echo(uint8_t from, uint8_t column, uint64_t committed, uint64_t heard)
+{
+	return (struct tr_msg){.type = TR_MSG_STATUS, .from = from, .to = rep.cfg.id,
+			       .column = column, .inc = rep.col[column].peers[from].inc,
+			       .committed = committed,
+			       .applied = committed, .known = {committed, committed, committed},
+			       .sm_keys_max = rep.cfg.sm_keys_max,
+			       .sm_clients_max = rep.cfg.sm_clients_max, .heard = heard};
+}
+
+/* J5: a restart from disk votes, proposes and answers READ_INDEX only once
+ * a peer's STATUS has vouched for its memory in every column: before, an
+ * ACCEPT gets REFUSED (the proposer turns to the other peer), a READ_INDEX
+ * no answer, and its own attempt (its allocation, restored) waits. */
+Test(durable_engine, a_restart_votes_once_a_peer_vouched, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(1, 1);
+	struct tr_cmd cmd = fx_set(5, 1, 1, "k", "v");
+	struct tr_msg m = {.type = TR_MSG_ACCEPT, .from = 0, .to = 1, .column = 0, .lsn = 0,
+			   .ballot = {.n = 1, .replica = 0, .inc = 1}, .value = two_sets(0)};
+	struct tr_msg ri = {.type = TR_MSG_READ_INDEX, .from = 2, .to = 1, .column = 2,
+			    .inc = 1, .read_id = 9};
+	struct tr_msg join = {.type = TR_MSG_JOIN, .from = 2, .to = 1, .column = 2,
+			      .read_id = 77};
+	const struct tr_msg *ans;
+
+	fx_submit(&cmd);
+	fx_flush(1, 1000);
+	cr_assert_not_null(fx_find(TR_MSG_ACCEPT, FX_ANY, 0), "P1: lsn 0 of column 1");
+	r = restart_from_disk(r, 2000, false);
+	cr_assert_not(tr_replica_vouched(r));
+	ans = step_recv(&m, 3000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(ans != NULL && ans->reply == TR_REPLY_REFUSED, "J5: no vote yet");
+	cr_assert_null(step_recv(&ri, 3000, TR_MSG_READ_INDEX_REPLY), "J5: known not revealed");
+	cr_assert_null(step_recv(&join, 3000, TR_MSG_JOIN_REPLY), "J5: nor to a joiner");
+	fx_tick(1, 4000);
+	cr_assert_null(fx_sent(TR_MSG_ACCEPT), "J5: the restored attempt waits");
+	for (uint8_t c = 0; c < 2; c++) {
+		struct tr_msg st = status_echo(c == 0 ? 0 : 2, c, 0, 0);
+
+		fx_deliver(&st, 5000);
+	}
+	cr_assert_not(tr_replica_vouched(r), "column 2 has not been vouched for");
+	cr_assert_eq(step_recv(&m, 5000, TR_MSG_ACCEPT_REPLY)->reply, TR_REPLY_REFUSED);
+	{
+		struct tr_msg st = status_echo(0, 2, 0, 0);
+
+		fx_deliver(&st, 6000);
+	}
+	cr_assert(tr_replica_vouched(r));
+	m.ballot.n = 2;
+	ans = step_recv(&m, 7000, TR_MSG_ACCEPT_REPLY);
+	cr_assert(ans != NULL && ans->reply == TR_REPLY_OK, "J5: vouched, it votes");
+	ri.read_id = 10;
+	cr_assert_not_null(step_recv(&ri, 7000, TR_MSG_READ_INDEX_REPLY));
+	cr_assert_not_null(step_recv(&join, 7000, TR_MSG_JOIN_REPLY));
+	fx_tick(1, 1000000000);
+	ans = fx_find(TR_MSG_ACCEPT, FX_ANY, 0);
+	cr_assert(ans != NULL && ans->value.cmd_count == 1, "P6: its own lsn 0 again");
+	cr_assert_eq(atomic_load(&r->shared.violation), 0);
+	fx_teardown();
+}
+
+/* J5: a peer echoing a committed prefix above this replica's heard it from
+ * an earlier life with the same incarnation (here: a new directory where a
+ * replica ran): the replica stops before it votes, naming both prefixes, and
+ * sends nothing more. An echo equal to the prefix vouches. */
+Test(durable_engine, an_echo_above_the_prefix_stops_the_replica, .init = disk_reset)
+{
+	struct tr_config cfg;
+	struct tr_msg ok, above;
+	struct tr_msg m = {.type = TR_MSG_ACCEPT, .from = 2, .to = 1, .column = 2, .lsn = 0,
+			   .ballot = {.n = 1, .replica = 2, .inc = 1}, .value = two_sets(2)};
+	const char *why;
+
+	fx_config(&cfg, 1);
+	replica_vouched(&cfg, 1, false);
+	ok = status_echo(2, 2, 0, 0);
+	above = status_echo(2, 0, 5, 3); /* column 0: in its own, H1 drops it */
+	fx_deliver(&ok, 1000);
+	cr_assert_eq(atomic_load(&rep.shared.violation), 0, "an echo of 0 is no contradiction");
+	fx_deliver(&above, 2000);
+	cr_assert_eq(atomic_load(&rep.shared.violation), 1, "J5: the replica stops");
+	why = atomic_load(&rep.violation_why);
+	cr_assert(why != NULL && strncmp(why, "J5:", 3) == 0 &&
+		  strstr(why, "replica 2 heard its committed prefix of column 0 at 3, above its "
+			      "own 0") != NULL, "%s", why);
+	cr_assert_null(step_recv(&m, 3000, TR_MSG_ACCEPT_REPLY), "a stopped replica says nothing");
+	cr_assert_not(tr_replica_vouched(&rep));
+	fx_teardown();
+}
+
+/* J5 does not judge a joiner (J1 stands instead): after its join, an echo
+ * of the old life's prefix (a STATUS sent before the peer heard the JOIN)
+ * is no contradiction. */
+Test(durable_engine, a_joiner_is_not_judged_by_an_old_echo, .init = disk_reset)
+{
+	struct tr_config cfg;
+	const struct tr_msg *join;
+	uint64_t join_id;
+
+	fx_config(&cfg, 0);
+	cfg.join = true;
+	replica_vouched(&cfg, 1, false);
+	cr_assert(tr_replica_vouched(&rep), "J1 stands for J5");
+	fx_tick(0, 1);
+	join = fx_sent(TR_MSG_JOIN);
+	cr_assert_not_null(join);
+	join_id = join->read_id;
+	for (uint8_t q = 1; q < TR_REPLICAS; q++) {
+		struct tr_msg a = {.type = TR_MSG_JOIN_REPLY, .from = q, .to = 0, .column = 0,
+				   .inc = 1, .read_id = join_id};
+
+		step_recv(&a, 10, 0);
+	}
+	cr_assert_eq(tr_replica_inc(&rep), 1, "J0: joined");
+	{
+		struct tr_msg old = status_echo(1, 1, 2, 40);
+
+		fx_deliver(&old, 20);
+	}
+	cr_assert_eq(rep.col[1].peers[1].said, 2, "the STATUS was taken");
+	cr_assert_eq(atomic_load(&rep.shared.violation), 0);
+	fx_teardown();
+}
+
+/* J5: a peer's new life needs a STATUS to vouch for it: each column that
+ * hears the new incarnation sends one at its next step, not a STATUS
+ * period later. */
+Test(durable_engine, a_new_life_gets_a_status_at_once, .init = disk_reset)
+{
+	struct tr_msg st;
+
+	replica_new(0, 1);
+	fx_tick(1, 1000);
+	cr_assert_eq(fx_count(TR_MSG_STATUS), 2, "the first period's STATUS, to both peers");
+	fx_tick(1, 2000);
+	cr_assert_eq(fx_count(TR_MSG_STATUS), 0, "the next is a period away");
+	st = status_echo(1, 1, 0, 0);
+	st.inc = rep.col[1].peers[1].inc + 1; /* replica 1 restarted */
+	fx_deliver(&st, 3000);
+	fx_tick(1, 3000);
+	cr_assert_eq(fx_count(TR_MSG_STATUS), 2, "J5: at once, for the new life");
+	fx_teardown();
+}
+
+/* J5: a first life (a new directory) allocates nothing before a peer's
+ * STATUS vouched for it in every column; then its queued command goes. */
+Test(durable_engine, a_first_life_proposes_once_vouched, .init = disk_reset)
+{
+	struct tr_config cfg;
+	struct tr_cmd cmd = fx_set(5, 1, 1, "k", "v");
+
+	fx_config(&cfg, 0);
+	replica_vouched(&cfg, 1, false);
+	fx_submit(&cmd);
+	fx_flush(0, 1000);
+	cr_assert_null(fx_sent(TR_MSG_ACCEPT), "J5: not before a peer vouched");
+	cr_assert_eq(own()->next_lsn, 0);
+	fx_vouch(1, 2000);
+	fx_tick(0, 2000 + rep.cfg.retry_ns);
+	cr_assert_not_null(fx_find(TR_MSG_ACCEPT, FX_ANY, 0), "vouched: lsn 0 goes");
 	fx_teardown();
 }

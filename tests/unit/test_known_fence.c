@@ -80,11 +80,26 @@ skew(uint64_t round, unsigned column)
 	return (unsigned)((z ^ (z >> 31)) % SKEW);
 }
 
+/* A new replica 0, vouched for by replica 1's STATUS in every column (J5),
+ * so that it votes. */
 static void
 reinit(struct fence_run *run)
 {
+	struct tr_msg msgs[4];
+	struct tr_out out = {.msgs = msgs, .msg_cap = 4};
+
 	if (tr_replica_init(&run->rep, &run->cfg, run->mem, run->bytes, 0) != 0)
 		abort(); /* not on Criterion's thread: no cr_assert here */
+	for (uint8_t c = 0; c < TR_COLUMNS; c++) {
+		struct tr_msg st = {.type = TR_MSG_STATUS, .from = 1, .to = 0, .column = c,
+				    .sm_keys_max = run->cfg.sm_keys_max,
+				    .sm_clients_max = run->cfg.sm_clients_max};
+
+		tr_out_reset(&out);
+		tr_column_recv(&run->rep.col[c], &st, 0, &out);
+	}
+	if (!tr_replica_vouched(&run->rep))
+		abort();
 }
 
 static void *
