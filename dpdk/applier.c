@@ -143,12 +143,19 @@ complete_cmd(struct rt_replica *r, struct trireme_client *c, struct rt_cmd *cmd)
 static void
 violation_report(struct rt_replica *r)
 {
+	const char *why = atomic_load(&r->eng.violation_why);
+
 	r->violation_logged = true;
-	rte_log(RTE_LOG_ERR, tr_logtype,
-		"trireme: replica %u stopped on a safety violation: %s; it refuses every "
-		"later step and its clients get -TRIREME_ESTOPPED: keep its state for "
-		"inspection, then rebuild the replica\n",
-		r->id, atomic_load(&r->eng.violation_why));
+	if (strncmp(why, "J5:", 3) == 0)
+		rte_log(RTE_LOG_ERR, tr_logtype,
+			"trireme: replica %u stopped before it voted: %s; restart it with an "
+			"empty data directory and conf.join (the launcher's --cluster-state "
+			"existing)\n", r->id, why);
+	else
+		rte_log(RTE_LOG_ERR, tr_logtype,
+			"trireme: replica %u stopped on a safety violation: %s; it refuses every "
+			"later step and its clients get -TRIREME_ESTOPPED: keep its state for "
+			"inspection, then rebuild the replica\n", r->id, why);
 	for (uint32_t i = 0; i < r->clients_max; i++) {
 		struct trireme_client *c = __atomic_load_n(&r->clients[i], __ATOMIC_ACQUIRE);
 

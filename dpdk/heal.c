@@ -50,7 +50,7 @@ enum { SNAPX_REQ = 1, SNAPX_DATA = 2, SNAPX_ACK = 3 };
 #define RT_SNAP_STALL_NS 2000000000ull   /* no progress: ask the other peer */
 #define RT_SNAP_RETRY_NS 200000000ull    /* after a failed or stale snapshot */
 #define RT_SNAP_SLOW_NS 1000000000ull    /* a load or an install this slow is logged */
-#define RT_JOIN_LOG_NS 2000000000ull     /* an unfinished join says so this often */
+#define RT_JOIN_LOG_NS 2000000000ull     /* an unfinished start says so this often */
 
 uint64_t
 rt_client_id(const struct rt_replica *r, uint32_t index)
@@ -520,17 +520,19 @@ rx_poll(struct rt_task *k, uint64_t now_ns)
 	}
 }
 
-/* J1: a join that takes seconds says where it stands, every 2 s: what it
- * sent, what came back, what this replica received at all. */
+/* J1, J5: a start that takes seconds says where it stands, every 2 s: a
+ * join, what it sent and what came back; a replica no peer has vouched for
+ * yet, the columns that are. And what this replica received at all. */
 static void
-join_watch(struct rt_replica *r, uint64_t now_ns)
+start_watch(struct rt_replica *r, uint64_t now_ns)
 {
 	const struct tr_column *own = &r->eng.col[r->id];
+	bool joining = r->eng.cfg.join && tr_replica_inc(&r->eng) == 0;
 	uint64_t frames = 0, malformed = 0;
 
-	if (!r->eng.cfg.join || tr_replica_inc(&r->eng) != 0) {
+	if (!joining && tr_replica_vouched(&r->eng)) {
 		if (r->join_log_ns != 0)
-			r->join_log_ns = 0; /* the next join counts afresh */
+			r->join_log_ns = 0; /* the next start counts afresh */
 		return;
 	}
 	if (r->join_log_ns == 0)
@@ -542,11 +544,19 @@ join_watch(struct rt_replica *r, uint64_t now_ns)
 		frames += r->tasks[c].rx_pkts;
 		malformed += r->tasks[c].drops_malformed + r->tasks[c].drops_auth;
 	}
-	RT_LOG(WARNING, "replica %u: still joining: %lu JOINs sent, %lu JOIN_REPLYs in, peers "
-	       "answered %#x, %lu messages ignored; %lu frames in, %lu dropped\n", r->id,
-	       (unsigned long)own->stats.joins, (unsigned long)own->stats.rx[TR_MSG_JOIN_REPLY],
-	       r->eng.join_answered, (unsigned long)own->stats.ignored, (unsigned long)frames,
-	       (unsigned long)malformed);
+	if (joining)
+		RT_LOG(WARNING, "replica %u: still joining: %lu JOINs sent, %lu JOIN_REPLYs in, "
+		       "peers answered %#x, %lu messages ignored; %lu frames in, %lu dropped\n",
+		       r->id, (unsigned long)own->stats.joins,
+		       (unsigned long)own->stats.rx[TR_MSG_JOIN_REPLY], r->eng.join_answered,
+		       (unsigned long)own->stats.ignored, (unsigned long)frames,
+		       (unsigned long)malformed);
+	else
+		RT_LOG(WARNING, "replica %u: no peer has vouched for its memory yet (protocol "
+		       "§12 J5: a STATUS in every column; columns vouched for %#x), so it neither "
+		       "votes nor proposes; %lu frames in, %lu dropped\n", r->id,
+		       (unsigned)atomic_load(&r->eng.shared.vouched), (unsigned long)frames,
+		       (unsigned long)malformed);
 }
 
 unsigned
@@ -556,7 +566,7 @@ rt_snap_poll(struct rt_task *k, uint64_t now_ns)
 
 	if (r->srx.state == RT_SNAP_INSTALLING)
 		return install(k, now_ns);
-	join_watch(r, now_ns);
+	start_watch(r, now_ns);
 	return tx_poll(k, now_ns) + rx_poll(k, now_ns);
 }
 

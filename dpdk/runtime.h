@@ -295,7 +295,7 @@ struct rt_replica {
 	struct rt_snap_tx stx;
 	struct rt_snap_rx srx;
 	struct rt_snap_stats snap;
-	uint64_t join_log_ns;  /* J1: the next "still joining" line (heal.c) */
+	uint64_t join_log_ns;  /* J1, J5: the next "still joining" line (heal.c) */
 	uint16_t port;
 	uint16_t rxq;          /* replica mode: RX/TX queues of the port, 1 or
 				* one per column (steered by rte_flow) */

@@ -19,11 +19,9 @@
 #define UNVOUCHED_TYPES (TYPE_BIT(TR_MSG_READ_INDEX) | TYPE_BIT(TR_MSG_JOIN))
 _Static_assert(TR_MSG_TYPE_COUNT <= 32, "a message type is a bit of an unsigned");
 
-void
-tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct tr_out *out)
+static void
+recv_step(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct tr_out *out)
 {
-	if (atomic_load_explicit(&c->rep->shared.violation, memory_order_relaxed))
-		return;
 	assert(m->column == c->id && m->to == self_id(c) && m->from < TR_REPLICAS);
 	c->stats.rx[m->type]++;
 	/* I1 and J0 pass a message of the sender's life as this column knows
@@ -92,5 +90,15 @@ tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, str
 	}
 	propose_pending(c, now_ns, out);
 	read_pump(c, now_ns, out);
+}
+
+void
+tr_column_recv(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns, struct tr_out *out)
+{
+	if (atomic_load_explicit(&c->rep->shared.violation, memory_order_relaxed))
+		return;
+	recv_step(c, m, now_ns, out);
+	/* Every step, the messages it drops too: the caller's timer is this
+	 * (a joiner that ignores all but JOIN_REPLY must still resend JOIN). */
 	out->deadline_ns = c->next_ns;
 }

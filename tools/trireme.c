@@ -314,7 +314,11 @@ violation_seen(struct app *a)
 		if (!trireme_replica_local(a->t, r) || trireme_replica_status(a->t, r, &st) != 0 ||
 		    !st.violation)
 			continue;
-		if (a->rc != EXIT_VIOLATION)
+		if (a->rc != EXIT_VIOLATION && strncmp(st.why, "J5:", 3) == 0)
+			fprintf(stderr, "trireme: replica %u stopped before it voted: %s; restart it "
+				"with an empty --data-dir and --cluster-state existing; exit status "
+				"%d\n", r, st.why, EXIT_VIOLATION);
+		else if (a->rc != EXIT_VIOLATION)
 			fprintf(stderr, "trireme: replica %u stopped on a safety violation: %s; "
 				"exit status %d\n", r, st.why, EXIT_VIOLATION);
 		a->rc = EXIT_VIOLATION;

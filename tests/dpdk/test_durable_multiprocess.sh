@@ -15,6 +15,8 @@
 # 3. Damage (S3): a record in the middle of replica 1's log flipped: it logs
 #    it, counts it, rejoins as an amnesiac; digests match, histories check;
 #    once its join is complete, the next start restores from its directory.
+# 4. J5: replica 2 started on an empty directory without --cluster-state
+#    existing while its peers run: it stops before it votes; they go on.
 #    A directory of another replica, and one with both superblock copies
 #    damaged, are refused with a message.
 # Usage: test_durable_multiprocess.sh path/to/trireme path/to/history-check
@@ -168,6 +170,27 @@ grep -q "restarted from" "$tmp/n1.err" ||
 	{ echo "FAIL: after its join, replica 1 did not restart from its directory"; fail=1; }
 histories after-join k0 k1 k2 k2b k2c a0 a1 a2 b0 b1 b2 m0 m1 m2 n0 n1 n2
 
+# 4. J5: replica 2's disk is "replaced" and it starts on an empty directory
+# without --cluster-state existing (a new replica where one ran). Its peers
+# heard more of it than it remembers: it stops before it votes (exit 4,
+# named), and replicas 0 and 1 go on committing without it.
+for i in 0 1 2; do start $i w$i --duration 10 --stats-interval 0.5; done
+sleep 3
+kill -9 "${pid[2]}"; wait "${pid[2]}" 2>/dev/null
+start 2 w2b --duration 5 --stats-interval 0.5 --data-dir "$tmp/d2new"
+wait "${pid[2]}"; rc=$?
+echo "new-where-one-ran w2b: exit $rc, $(grep -o 'stopped before it voted: J5:[^;]*' "$tmp/w2b.err" | head -1)"
+[ "$rc" -eq 4 ] && grep -q "stopped before it voted: J5:" "$tmp/w2b.err" || {
+	echo "FAIL: the new replica where one ran was not stopped by J5 (exit $rc)"
+	tail -5 "$tmp/w2b.err"; fail=1
+}
+finish new-where-one-ran w0 w1
+for i in 0 1; do
+	[ "$(ops_between "$tmp/w$i.err" 5 9)" -gt 0 ] ||
+		{ echo "FAIL: w$i committed nothing while the stopped replica was away"; fail=1; }
+done
+histories new-where-one-ran k0 k1 k2 k2b k2c a0 a1 a2 b0 b1 b2 m0 m1 m2 n0 n1 n2 w0 w1 w2 w2b
+
 # Refused: another replica's directory; both superblock copies damaged.
 ip netns exec trd0 "$trireme" --no-huge --no-pci --no-telemetry --log-level='*:error' -m 256 \
 	--file-prefix trdp0 --vdev=net_af_packet0,iface=trv -- --replica-id 0 --peers $peers \
@@ -185,5 +208,5 @@ if [ $rc -eq 0 ] || ! grep -q "superblock copies are damaged" "$tmp/super.err"; 
 	echo "FAIL: a directory without a valid superblock was used (exit $rc)"; fail=1
 fi
 
-[ $fail -eq 0 ] && echo "durable-multiprocess: cluster SIGKILL, one replica SIGKILLed twice, all three SIGKILLed, a damaged log: digests match, histories check, refusals named"
+[ $fail -eq 0 ] && echo "durable-multiprocess: cluster SIGKILL, one replica SIGKILLed twice, all three SIGKILLed, a damaged log, a new replica where one ran: digests match, histories check, refusals named"
 exit $fail

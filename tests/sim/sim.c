@@ -360,6 +360,14 @@ sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_out *
 			sim_violation_add(s, "engine stopped on replica %u: %s", r,
 					  n->rep.violation_why);
 	}
+	/* The runtime keeps each step's deadline as the column's only timer
+	 * (worker.c): a step must report the column's own, dropped messages
+	 * included, or a timer is lost for good. */
+	if (!atomic_load(&n->rep.shared.violation) &&
+	    out->deadline_ns != n->rep.col[column].next_ns)
+		sim_violation_add(s, "replica %u column %u: a step reported deadline %" PRIu64
+				  " but the column's timer is %" PRIu64, r, column, out->deadline_ns,
+				  n->rep.col[column].next_ns);
 	if (!s->p.manual && out->deadline_ns < n->tick_at[column]) {
 		n->tick_at[column] = out->deadline_ns < s->now ? s->now : out->deadline_ns;
 		schedule(s, n->tick_at[column], EV_TICK, (uint8_t)r, (uint8_t)column, 0, NULL, 0);

@@ -741,3 +741,29 @@ Test(durable_engine, a_first_life_proposes_once_vouched, .init = disk_reset)
 	cr_assert_not_null(fx_find(TR_MSG_ACCEPT, FX_ANY, 0), "vouched: lsn 0 goes");
 	fx_teardown();
 }
+
+/* J1: a joiner ignores all but JOIN_REPLY; an ignored message's step still
+ * reports the column's timer (the next JOIN), which the caller keeps as its
+ * only one. Reporting none lost it: a joiner one peer had not answered yet
+ * sent no JOIN again, for good (durable-multiprocess saw it now and then). */
+Test(durable_engine, an_ignored_message_keeps_the_joiners_timer, .init = disk_reset)
+{
+	struct tr_config cfg;
+	struct tr_msg acc = {.type = TR_MSG_ACCEPT, .from = 1, .to = 0, .column = 0, .lsn = 0,
+			     .ballot = {.n = 1, .replica = 1, .inc = 1}};
+	uint64_t next;
+
+	fx_config(&cfg, 0);
+	cfg.join = true;
+	fx_setup(&cfg);
+	fx_tick(0, 1);
+	cr_assert_eq(fx_count(TR_MSG_JOIN), 2, "J1: JOIN to both peers");
+	next = out.deadline_ns;
+	cr_assert_lt(next, UINT64_MAX);
+	fx_deliver(&acc, 2);
+	cr_assert_eq(rep.col[0].stats.ignored, 1, "J1: ignored while joining");
+	cr_assert_eq(out.deadline_ns, next, "the step reports the next JOIN");
+	fx_tick(0, out.deadline_ns);
+	cr_assert_eq(fx_count(TR_MSG_JOIN), 2, "J1: JOIN again");
+	fx_teardown();
+}
