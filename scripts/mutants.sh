@@ -80,6 +80,18 @@ mutations=(
 	"P6: first attempt to the peer heard last|sed:engine/replica.c|s/return pb->answered_ns > pa->answered_ns \? b : a;/return pb->heard_ns > pa->heard_ns ? b : a;/|$HEAL:heal/a_deaf_replica_is_not_asked_and_the_survivors_go_on"
 	"T4: paced for a deaf peer|variant:TR_VARIANT_PACE_FOR_DEAF||$HEAL:heal/a_deaf_replica_is_not_asked_and_the_survivors_go_on"
 	"P6: a shunned peer never probed|sed:engine/replica.c|s/return attempts % 4 != 0 && /return /|$ACCEPT:accept_owner/p6_a_shunned_peer_is_probed_every_fourth_retry"
+	# J5 (heal.c, recv.c, recv_status.c, propose.c) and J2's refusals.
+	"J5: a life that did not join is never checked|variant:TR_VARIANT_NO_MEMORY_CHECK||$DURUNIT:durable_engine/an_echo_above_the_prefix_stops_the_replica $DURABLE:durable/a_new_replica_where_one_ran_is_stopped"
+	"J5: votes before a peer vouched|sed:engine/heal.c|s/\tif \(!vouched\(r\)\)\n\t\treturn false; \/\* J5 \*\/\n//|$DURUNIT:durable_engine/a_restart_votes_once_a_peer_vouched"
+	"J5: proposes before a peer vouched|sed:engine/propose.c|s/\tif \(!vouched\(c->rep\)\) \{\n\t\tarm\(c, now_ns \+ cfg->retry_ns\);[^\n]*\n\t\treturn;\n\t\}\n//|$DURUNIT:durable_engine/a_first_life_proposes_once_vouched"
+	"J5: a restored attempt before a peer vouched|sed:engine/propose.c|s/\tif \(!vouched\(c->rep\)\) \{\n(\t\t\/\*[^\n]*\n\t\t \*[^\n]*\n)/\tif (0) {\n$1/|$DURUNIT:durable_engine/a_restart_votes_once_a_peer_vouched"
+	"J5: READ_INDEX and JOIN answered before a peer vouched|sed:engine/recv.c|s/#define UNVOUCHED_TYPES \(TYPE_BIT\(TR_MSG_READ_INDEX\) \| TYPE_BIT\(TR_MSG_JOIN\)\)/#define UNVOUCHED_TYPES 0u/|$DURUNIT:durable_engine/a_restart_votes_once_a_peer_vouched"
+	"J5: a joiner judged by an old echo|sed:engine/recv_status.c|s/ && !cfg->join && / && /|$DURUNIT:durable_engine/a_joiner_is_not_judged_by_an_old_echo"
+	"J5: no STATUS at once for a new life|sed:engine/heal.c|s/\tc->status_at_ns = 0;\n\tarm\(c, 0\);\n//|$DURUNIT:durable_engine/a_new_life_gets_a_status_at_once"
+	"J2: a refusal steps the back-off|sed:engine/recv_accept_reply.c|s/\t\ts->attempts--;\n//|$ACCEPT:accept_owner/j2_a_refusal_turns_to_the_other_peer_at_once"
+	"J2: the retry after a refusal to the refuser first|sed:engine/propose.c|s/\t\tif \(\(s->refused >> pick\) & 1 && /\t\tif (0 && /|$ACCEPT:accept_owner/j2_a_refusal_turns_to_the_other_peer_at_once"
+	"J1: a step that drops its message reports no timer|sed:engine/recv.c|s/\trecv_step\(c, m, now_ns, out\);\n/\trecv_step(c, m, now_ns, out);\n\tif (out->msg_count == 0)\n\t\treturn;\n/|$DURUNIT:durable_engine/an_ignored_message_keeps_the_joiners_timer $HEAL:heal/restarts_without_memory_join_and_converge"
+	"S4: a gap slot beyond the ring never attempted|sed:engine/tick.c|s/if \(lsn < c->gap_end && /if (0 \&\& /|$DURUNIT:durable_engine/a_gap_slot_beyond_the_ring_is_attempted_once_in_it"
 	# T4's echo per life (heal.c). The joiner's heard_us reset in recv_join has
 	# no entry: recv_join runs only in a column this replica does not own, and
 	# heard_us counts only at the owner (catchup_active): no test can see it.

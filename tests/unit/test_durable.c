@@ -767,3 +767,40 @@ Test(durable_engine, an_ignored_message_keeps_the_joiners_timer, .init = disk_re
 	cr_assert_eq(fx_count(TR_MSG_JOIN), 2, "J1: JOIN again");
 	fx_teardown();
 }
+
+/* S4: a restart from disk whose last life revealed lsns of its column past
+ * the ring's end (known[own] 80, ring 64) attempts the slots of its gap it
+ * could not hold as soon as recycling brings them into the ring. Before,
+ * only its peers' R1 recovered them, and slowly: the survivors stalled. */
+Test(durable_engine, a_gap_slot_beyond_the_ring_is_attempted_once_in_it, .init = disk_reset)
+{
+	struct tr_replica *r = replica_new(0, 1);
+	struct tr_durable_rec k = {.kind = TR_DURABLE_KNOWN, .column = 0, .known = {80, 0, 0}};
+	unsigned beyond = 0;
+
+	disk_append(&disk, &k);
+	r = replica_restart(r, 1000);
+	cr_assert_eq(own()->next_lsn, 80, "S4: past what the last life revealed");
+	cr_assert_null(tr_column_slot(own(), 64), "lsn 64 lies beyond the ring");
+	for (uint64_t lsn = 0; lsn < 64; lsn++) {
+		struct tr_msg m = {.type = TR_MSG_COMMIT, .from = 1, .to = 0, .column = 0,
+				   .lsn = lsn, .value = {.deps = {lsn + 1, 0, 0}, .proposer = 1}};
+
+		fx_deliver(&m, 2000);
+	}
+	cr_assert_eq(own()->committed, 64);
+	tr_apply(&applier, UINT32_MAX);
+	{
+		struct tr_msg st = fx_status(1, 0, rep.col[0].peers[1].inc, 64, 64,
+					     (const uint64_t[]){80, 0, 0});
+
+		fx_deliver(&st, 3000);
+	}
+	fx_tick(0, 4000);
+	cr_assert_geq(own()->base, 17, "T2: recycled");
+	for (uint64_t lsn = 64; lsn < 80; lsn++)
+		beyond += fx_find(TR_MSG_ACCEPT, FX_ANY, lsn) != NULL;
+	cr_assert_eq(beyond, 16, "S4: the 16 slots past the old ring's end are attempted");
+	cr_assert_eq(atomic_load(&r->shared.violation), 0);
+	fx_teardown();
+}
