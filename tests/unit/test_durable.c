@@ -547,29 +547,39 @@ Test(durable_engine, restore_refuses_impossible_records, .init = disk_reset)
 	fx_teardown();
 }
 
-/* J0 with a disk: a joiner takes an incarnation above its floor (the disk's
- * last one) even when both peers report an older one (they restarted and
- * forgot it). */
-Test(durable_engine, a_joiner_starts_above_its_floor, .init = disk_reset)
+/* Replica 0 on cfg as a joiner, through J1: its JOIN, both peers' answers
+ * (each saw it last at incarnation inc_seen). */
+static void
+join_through(struct tr_config *cfg, uint32_t inc_seen)
 {
-	struct tr_config cfg;
 	const struct tr_msg *join;
 	uint64_t join_id;
 
-	fx_config(&cfg, 0);
-	cfg.join = true;
-	cfg.join_inc_floor = 7;
-	fx_setup(&cfg);
+	cfg->join = true;
+	fx_setup(cfg);
+	cr_assert(tr_replica_vouched(&rep), "J1 stands for J5");
 	fx_tick(0, 1);
 	join = fx_sent(TR_MSG_JOIN);
 	cr_assert_not_null(join, "J1: JOIN sent");
 	join_id = join->read_id; /* out is the next step's */
 	for (uint8_t q = 1; q < TR_REPLICAS; q++) {
 		struct tr_msg a = {.type = TR_MSG_JOIN_REPLY, .from = q, .to = 0, .column = 0,
-				   .inc = 1, .read_id = join_id, .inc_seen = 2};
+				   .inc = 1, .read_id = join_id, .inc_seen = inc_seen};
 
 		step_recv(&a, 10, 0);
 	}
+}
+
+/* J0 with a disk: a joiner takes an incarnation above its floor (the disk's
+ * last one) even when both peers report an older one (they restarted and
+ * forgot it). */
+Test(durable_engine, a_joiner_starts_above_its_floor, .init = disk_reset)
+{
+	struct tr_config cfg;
+
+	fx_config(&cfg, 0);
+	cfg.join_inc_floor = 7;
+	join_through(&cfg, 2);
 	cr_assert_eq(tr_replica_inc(&rep), 8, "J0: above the floor 7, not the peers' 2");
 	fx_teardown();
 }
@@ -675,23 +685,9 @@ Test(durable_engine, an_echo_above_the_prefix_stops_the_replica, .init = disk_re
 Test(durable_engine, a_joiner_is_not_judged_by_an_old_echo, .init = disk_reset)
 {
 	struct tr_config cfg;
-	const struct tr_msg *join;
-	uint64_t join_id;
 
 	fx_config(&cfg, 0);
-	cfg.join = true;
-	replica_vouched(&cfg, 1, false);
-	cr_assert(tr_replica_vouched(&rep), "J1 stands for J5");
-	fx_tick(0, 1);
-	join = fx_sent(TR_MSG_JOIN);
-	cr_assert_not_null(join);
-	join_id = join->read_id;
-	for (uint8_t q = 1; q < TR_REPLICAS; q++) {
-		struct tr_msg a = {.type = TR_MSG_JOIN_REPLY, .from = q, .to = 0, .column = 0,
-				   .inc = 1, .read_id = join_id};
-
-		step_recv(&a, 10, 0);
-	}
+	join_through(&cfg, 0);
 	cr_assert_eq(tr_replica_inc(&rep), 1, "J0: joined");
 	{
 		struct tr_msg old = status_echo(1, 1, 2, 40);
