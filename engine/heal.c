@@ -100,7 +100,12 @@ inc_admit(struct tr_column *c, const struct tr_msg *m)
 	p->inc = m->inc;
 	p->committed = 0;
 	p->applied = 0;
-	p->said = 0;
+	/* J5: what a life restarted from disk said, its next one is echoed:
+	 * no less is on its disk (S1), unless its memory went back. A joiner's
+	 * new life starts afresh (T4), and is not judged. */
+	if (p->joining)
+		p->said = 0;
+	p->joining = false;
 	p->heard_us = 0;
 	/* J5: a new life waits for a STATUS to vouch for it: one at once. */
 	c->status_at_ns = 0;
@@ -164,6 +169,7 @@ recv_join(struct tr_column *c, const struct tr_msg *m, struct tr_out *out)
 		c->peers[m->from].applied = 0;
 		c->peers[m->from].said = 0;
 		c->peers[m->from].heard_us = 0;
+		c->peers[m->from].joining = true;
 		c->stats.joins++;
 	}
 	a = out_msg(c, out, TR_MSG_JOIN_REPLY, m->from);

@@ -313,7 +313,7 @@ bool value_equal(const struct tr_value *a, const struct tr_value *b);
 void violation(struct tr_replica *r, const char *why);
 void config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t clients_max);
 void memory_behind(struct tr_replica *r, uint8_t peer, unsigned column, uint64_t heard,
-		   uint64_t committed);
+		   uint64_t committed, bool own);
 bool peer_fresh(const struct tr_column *c, uint8_t peer, uint64_t now_ns);
 bool peer_shunned(const struct tr_column *c, uint8_t peer, uint32_t attempts, uint64_t now_ns);
 uint8_t peer_first(const struct tr_column *c);

@@ -175,9 +175,11 @@ struct tr_peer {
 	uint64_t answered_ns; /* last reply from it to this column's requests */
 	uint64_t asked_ns;  /* the first request to it since its last reply (0: none) */
 	uint64_t committed; /* its committed prefix of this column (STATUS) */
-	uint64_t said;      /* the same as it said it, unclamped: echoed back (heard) */
+	uint64_t said;      /* the same as it said it, unclamped: echoed back (heard);
+			     * kept across its restarts from disk (J5) */
 	uint64_t heard_us;  /* T4: our committed prefix as it last echoed hearing it */
 	uint64_t applied;   /* its applied prefix of this column (STATUS) */
+	bool joining;       /* its JOIN came: its next life echoes from 0 (T4) */
 };
 
 /* Issue 17, docs/protocol.md "Plausibility": why a well-formed message was

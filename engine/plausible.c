@@ -166,8 +166,14 @@ plausible(struct tr_column *c, const struct tr_msg *m)
 		 * STATUS is how a replica far behind learns it is. */
 		if (m->applied > m->committed || m->committed > m->known[c->id])
 			return drop(c, TR_IMPLAUSIBLE_SHAPE);
-		if (c->owned && m->committed > plausible_horizon(c, c->id))
+		if (c->owned && m->committed > plausible_horizon(c, c->id)) {
+			/* J5: commits in the own column past what this life knows
+			 * it allocated: from an honest peer, an older memory. */
+			if (!r->cfg.join && !(r->cfg.variant & TR_VARIANT_NO_MEMORY_CHECK))
+				memory_behind((struct tr_replica *)r, m->from, c->id, m->committed,
+					      plausible_horizon(c, c->id), true);
 			return drop(c, TR_IMPLAUSIBLE_OWN);
+		}
 		return true;
 	case TR_MSG_READ_INDEX_REPLY:
 		return known_plausible(c, m->known);

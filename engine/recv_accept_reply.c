@@ -28,15 +28,16 @@ recv_accept_reply(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns,
 		return;
 	}
 	if (m->reply == TR_REPLY_REFUSED) {
-		/* J2, J5: this peer cannot vote here yet. No contention, so no
-		 * backoff step: the other peer at once if it can vote, else this
-		 * one again after a retry period. */
+		/* J2, J5: this peer cannot vote here yet. Its first refusal is no
+		 * contention: that attempt does not step the back-off. Then the
+		 * other peer at once if it can vote, else this one again later. */
 		uint8_t other = (uint8_t)(TR_REPLICAS * (TR_REPLICAS - 1) / 2 - self_id(c) - m->from);
 		bool other_ok = !((s->refused >> other) & 1) && peer_fresh(c, other, now_ns);
 
+		if (!((s->refused >> m->from) & 1))
+			s->attempts--;
 		s->refused |= (uint8_t)(1u << m->from);
-		s->attempts--;
-		s->timer_ns = other_ok ? now_ns : now_ns + c->rep->cfg.retry_ns;
+		s->timer_ns = other_ok ? now_ns : now_ns + backoff_ns(c, s->attempts + 1);
 		arm(c, s->timer_ns);
 		return;
 	}

@@ -26,7 +26,7 @@ recv_status(struct tr_column *c, const struct tr_msg *m, uint64_t now_ns)
 	 * this column's committed prefix never exceeds it: the prefix only
 	 * grows, and S1 made it durable before a STATUS said it. */
 	if (m->heard > c->committed && !cfg->join && !(cfg->variant & TR_VARIANT_NO_MEMORY_CHECK)) {
-		memory_behind(c->rep, m->from, c->id, m->heard, c->committed);
+		memory_behind(c->rep, m->from, c->id, m->heard, c->committed, false);
 		return;
 	}
 	if (!(atomic_load_explicit(&c->rep->shared.vouched, memory_order_relaxed) &

@@ -319,12 +319,14 @@ config_mismatch(struct tr_replica *r, uint8_t peer, uint64_t keys_max, uint32_t 
 	violation(r, w);
 }
 
-/* J5: a peer heard more of this replica than it remembers. It stops before
- * it votes with a memory its peers know to be older (a replica that lost
- * its memory must rejoin without it, J1). */
+/* J5: a peer knows more of this replica than it remembers: it heard a
+ * longer committed prefix of column (heard, against the own committed), or
+ * (own) holds more of the own column committed than this life allocated.
+ * The replica stops before it votes with a memory its peers know to be
+ * older (a replica that lost its memory must rejoin without it, J1). */
 void
 memory_behind(struct tr_replica *r, uint8_t peer, unsigned column, uint64_t heard,
-	      uint64_t committed)
+	      uint64_t committed, bool own)
 {
 	char *w = why_claim(r);
 	size_t cap = sizeof(r->why_named);
@@ -334,9 +336,10 @@ memory_behind(struct tr_replica *r, uint8_t peer, unsigned column, uint64_t hear
 	why_append(w, cap, "J5: this replica's memory is older than what it told its peers (a "
 			   "new or restored state where a replica ran): it must rejoin without "
 			   "memory (J1); replica ", peer);
-	why_append(w, cap, " heard its committed prefix of column ", column);
-	why_append(w, cap, " at ", heard);
-	why_append(w, cap, ", above its own ", committed);
+	why_append(w, cap, own ? " holds its own column " : " heard its committed prefix of column ",
+		   column);
+	why_append(w, cap, own ? " committed up to " : " at ", heard);
+	why_append(w, cap, own ? ", above the lsns it allocated, " : ", above its own ", committed);
 	violation(r, w);
 }
 

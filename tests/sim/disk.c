@@ -293,27 +293,30 @@ disk_scan(struct sim_disk *d, bool *damaged, bool *torn)
 	return off;
 }
 
-/* J5's episode: the disk is lost, and the replica starts again on an empty
- * one as a new replica, not as a joiner (the operator's mistake): inc 1. */
+/* J5's episode: the log is lost, and the replica starts again without
+ * joining: half the time on an empty disk as a new replica (inc 1: the
+ * operator's mistake), else with its superblock left (inc + 1: a log restored
+ * from an old backup, or lost with --sync none). */
 static void
 disk_restart_new(struct sim *s, unsigned r, uint64_t down_since)
 {
 	struct node *n = &s->nodes[r];
+	uint32_t inc = sim_unit(s) < 0.5 ? 1 : n->disk.inc + 1;
 
 	disk_wipe(n);
 	n->disk.joining = false;
-	n->disk.inc = 0;
+	n->disk.inc = inc - 1;
 	snap_free(s->snaps[r]);
 	s->snaps[r] = NULL;
 	node_free(n);
 	n->life++;
-	n->start_inc = 1;
+	n->start_inc = inc;
 	node_init(s, r, false);
 	n->down_since = down_since;
 	n->crashed = false;
 	n->paused = false;
 	n->snap_pending = false;
-	sim_trace(s, "replica %u starts on an empty disk as a new replica (inc 1)", r);
+	sim_trace(s, "replica %u starts on an empty log, not as a joiner (inc %u)", r, inc);
 }
 
 /* S2: a crashed replica back from its disk, or (S3's damage, a rejoin not

@@ -107,13 +107,14 @@ Test(durable, ack_before_persist_is_caught, .timeout = 300)
 	variant_caught(TR_VARIANT_ACK_BEFORE_PERSIST, "ack-before-persist", 2, 730001, 200, 3);
 }
 
-/* J5: a replica whose disk is lost starts again on an empty one as a new
- * replica, not as a joiner (the operator's mistake; a directory restored
- * from a backup is the same). Its peers heard more of it than it remembers:
- * it stops before it votes (J5), every time, and the two others go on
- * ((g): no op of theirs waits a second; (e): they converge). Without J5 it
- * votes with a memory its peers know is gone: two values voted at one
- * ballot (13 of these 200 seeds). */
+/* J5: a replica whose log is lost starts again without joining: on an empty
+ * disk as a new replica (the operator's mistake), or with its superblock and
+ * so a new incarnation (a log restored from an old backup, or lost with
+ * --sync none). Its peers heard more of it than it remembers: it stops
+ * before it votes (J5), every time, and the two others go on ((g): no op
+ * of theirs waits a second; (e): they converge). Without J5 it votes with a
+ * memory its peers know is gone: two values voted at one ballot, or a slot
+ * committed with two (7 of these 200 seeds). */
 Test(durable, a_new_replica_where_one_ran_is_stopped, .timeout = 300)
 {
 	struct sim_params p;
@@ -134,7 +135,7 @@ Test(durable, a_new_replica_where_one_ran_is_stopped, .timeout = 300)
 		     o.sum.memory_stops, o.sum.wipes);
 	p.variant = TR_VARIANT_NO_MEMORY_CHECK;
 	seeds_run(&p, 740001, 200, false, &o);
-	cr_assert_geq(o.failed, 6, "no-memory-check: only %u of 200 seeds fail", o.failed);
+	cr_assert_geq(o.failed, 3, "no-memory-check: only %u of 200 seeds fail", o.failed);
 	cr_log_info("no-memory-check: %u of 200 seeds fail, first %u: %s", o.failed, o.first,
 		    o.why);
 }

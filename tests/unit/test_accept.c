@@ -349,3 +349,64 @@ Test(accept_owner, j2_a_refusal_turns_to_the_other_peer_at_once)
 	cr_assert_eq(to[2], 1);
 	cr_assert_eq(own()->slots[1].attempts, 1, "the refused attempt does not count");
 }
+
+/* J2, J5: a refusal that comes twice (the network duplicates it) undoes its
+ * attempt once: the attempt count never wraps, and the retry goes to the
+ * other peer at once. */
+Test(accept_owner, j2_a_duplicated_refusal_counts_once)
+{
+	uint64_t now = shunned_setup();
+	const struct tr_msg *acc = fx_find(TR_MSG_ACCEPT, FX_ANY, 1);
+	struct tr_msg r;
+
+	cr_assert_not_null(acc);
+	cr_assert_eq(acc->to, 1, "the first attempt: the peer that answered last");
+	r = fx_accept_reply(acc, TR_REPLY_REFUSED);
+	r.inc = own()->peers[1].inc;
+	fx_deliver(&r, now);
+	fx_deliver(&r, now);
+	cr_assert_eq(own()->slots[1].attempts, 0, "undone once: %u", own()->slots[1].attempts);
+	fx_tick(0, now);
+	acc = fx_find(TR_MSG_ACCEPT, FX_ANY, 1);
+	cr_assert(acc != NULL && acc->to == 2, "the other peer, at once");
+	cr_assert_eq(own()->slots[1].attempts, 1);
+}
+
+/* J2, J5: replica 1 refused slot 1, so the retry went to replica 2, which
+ * then falls silent. The refusal does not pin the slot to it: once replica 2
+ * is no longer fresh, the retry goes back to replica 1 (a J5 refusal lasts a
+ * round trip). Replica 1 refuses once more: with no other peer, the next
+ * attempt waits (no retry at once); then it votes. */
+Test(accept_owner, j5_a_refusal_does_not_pin_the_slot_to_a_silent_peer)
+{
+	uint64_t now = shunned_setup();
+	const struct tr_msg *acc = fx_find(TR_MSG_ACCEPT, FX_ANY, 1);
+	struct tr_msg r, st;
+	unsigned to1 = 0;
+
+	cr_assert(acc != NULL && acc->to == 1);
+	r = fx_accept_reply(acc, TR_REPLY_REFUSED);
+	r.inc = own()->peers[1].inc;
+	fx_deliver(&r, now);
+	fx_tick(0, now);
+	cr_assert_eq(fx_find(TR_MSG_ACCEPT, FX_ANY, 1)->to, 2, "the other peer, at once");
+	/* Replica 2 says nothing from now on; replica 1 goes on. */
+	for (unsigned i = 0; i < 40 && own()->committed < 2; i++) {
+		now += rep.cfg.suspect_ns / 4;
+		st = fx_status(1, 0, own()->peers[1].inc, 1, 1, (const uint64_t[]){2, 0, 0});
+		fx_deliver(&st, now);
+		fx_tick(0, now);
+		acc = fx_find(TR_MSG_ACCEPT, FX_ANY, 1);
+		if (acc == NULL || acc->to != 1)
+			continue;
+		to1++;
+		r = fx_accept_reply(acc, to1 == 1 ? TR_REPLY_REFUSED : TR_REPLY_OK);
+		r.inc = own()->peers[1].inc;
+		r.value = acc->value;
+		fx_deliver(&r, now);
+		if (to1 == 1)
+			cr_assert_gt(own()->slots[1].timer_ns, now, "no other peer: it waits");
+	}
+	cr_assert_eq(own()->committed, 2, "slot 1 committed through replica 1 (%u attempts)", to1);
+	cr_assert_eq(to1, 2);
+}

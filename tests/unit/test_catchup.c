@@ -278,6 +278,23 @@ Test(catchup, t4_the_echo_to_a_joiner_forgets_its_old_life)
 	cr_assert_eq(e, 0, "echoed %llu, the old life's prefix", (unsigned long long)e);
 }
 
+/* J5: replica 1 said 50 of its column, then restarted from its disk (a new
+ * incarnation, no JOIN). Its next life is echoed 50 still: S1 put at least
+ * that on its disk, and a restart that found less (a log restored from a
+ * backup, a --sync none power loss) is caught by the echo. */
+Test(catchup, j5_the_echo_survives_a_restart_from_disk)
+{
+	struct tr_msg old = fx_status(1, 1, 0, 50, 50, (const uint64_t[]){0, 50, 0});
+	struct tr_msg back = fx_status(1, 1, 1, 3, 3, (const uint64_t[]){0, 58, 0});
+	uint64_t e;
+
+	fx_deliver(&old, MS);
+	fx_deliver(&back, 2 * MS);
+	cr_assert_eq(rep.col[1].peers[1].inc, 1, "J0: its new life");
+	e = echo_to_owner_of_1(3 * MS);
+	cr_assert_eq(e, 50, "echoed %llu, not what its old life said", (unsigned long long)e);
+}
+
 /* The same across a new incarnation (J0): after the JOIN, a STATUS of the
  * old life, delayed, says 50 again; then the new life says 3. The echo is 3. */
 Test(catchup, t4_the_echo_to_a_new_life_is_what_it_said)

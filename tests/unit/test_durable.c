@@ -800,3 +800,25 @@ Test(durable_engine, a_gap_slot_beyond_the_ring_is_attempted_once_in_it, .init =
 	cr_assert_eq(atomic_load(&r->shared.violation), 0);
 	fx_teardown();
 }
+
+/* J5 in the own column: a peer holds replica 1's column committed past what
+ * this life allocated (an empty directory where replica 1 ran, its old life
+ * busy in its own column only). H1 would drop that STATUS as no honest
+ * peer's, and the column would never be vouched for: in a life that did not
+ * join it is the same proof as an echo, and the replica stops, named. */
+Test(durable_engine, own_commits_past_the_allocations_stop_the_replica, .init = disk_reset)
+{
+	struct tr_config cfg;
+	struct tr_msg st;
+	const char *why;
+
+	fx_config(&cfg, 1);
+	replica_vouched(&cfg, 1, false);
+	st = status_echo(2, 1, 5, 0);
+	fx_deliver(&st, 1000);
+	cr_assert_eq(atomic_load(&rep.shared.violation), 1, "J5: the replica stops");
+	why = atomic_load(&rep.violation_why);
+	cr_assert(why != NULL && strstr(why, "replica 2 holds its own column 1 committed up to 5, "
+					    "above the lsns it allocated, 0") != NULL, "%s", why);
+	fx_teardown();
+}
