@@ -508,7 +508,28 @@ rt_durable_snap_received(struct rt_replica *r, const uint8_t *buf, size_t len)
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
 		below[c] = atomic_load(&d->open_seq[c]);
 	/* Inline: the replica is catching up, and its next restart needs it. */
-	return snap_commit(r, ++d->snap_seq, buf, len, below, false);
+	if (!snap_commit(r, ++d->snap_seq, buf, len, below, false))
+		return false;
+	memcpy(d->received, h.point.applied, sizeof(d->received));
+	d->received_any = true;
+	return true;
+}
+
+/* A disk snapshot of this replica's that a received one, written since it
+ * began, covers: written after it, it would be the newest on disk, and a
+ * restart would load the older point (and the log trimmed behind the newer
+ * one would not fill the gap). */
+static bool
+job_covered(const struct rt_replica *r, const uint8_t *buf, size_t len)
+{
+	struct tr_snap_hdr h;
+
+	if (!r->dur.received_any || tr_snap_check(buf, len, r->limits.cluster_id, &h) != NULL)
+		return false;
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		if (h.point.applied[c] > r->dur.received[c])
+			return false;
+	return true;
 }
 
 /* The column 0 task: a snapshot every d->every instances of a column. */
@@ -524,13 +545,13 @@ snap_poll(struct rt_replica *r)
 		size_t len;
 		const uint8_t *buf = tr_snap_ready(d->job, &len, &failed);
 
-		if (failed) {
+		if (buf == NULL && !failed)
+			return 0;
+		if (failed || job_covered(r, buf, len)) {
 			tr_snap_put(d->job);
 			d->job = NULL;
 			return 1;
 		}
-		if (buf == NULL)
-			return 0;
 		w = malloc(sizeof(*w));
 		if (w == NULL) {
 			tr_snap_put(d->job);

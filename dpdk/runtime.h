@@ -228,6 +228,8 @@ struct rt_durable {
 	struct tr_snap_job *job;
 	uint64_t job_below[TR_COLUMNS];   /* segments closed when it began */
 	uint64_t snap_applied[TR_COLUMNS]; /* applied when the last one began */
+	bool received_any;                /* one was received and written this life */
+	uint64_t received[TR_COLUMNS];    /* the point of the newest one received */
 	uint64_t snap_seq;
 	uint64_t every;                   /* instances of a column between two */
 	bool clear_armed;
