@@ -293,6 +293,25 @@ disk_scan(struct sim_disk *d, bool *damaged, bool *torn)
 	return off;
 }
 
+/* A life of replica r that does not join, at incarnation inc, up again
+ * (still down until it has caught up), before anything is restored. */
+static void
+life_not_joining(struct sim *s, unsigned r, uint32_t inc, uint64_t down_since)
+{
+	struct node *n = &s->nodes[r];
+
+	snap_free(s->snaps[r]);
+	s->snaps[r] = NULL;
+	node_free(n);
+	n->life++;
+	n->start_inc = inc;
+	node_init(s, r, false);
+	n->down_since = down_since;
+	n->crashed = false;
+	n->paused = false;
+	n->snap_pending = false;
+}
+
 /* J5's episode: the log is lost, and the replica starts again without
  * joining: half the time on an empty disk as a new replica (inc 1: the
  * operator's mistake), else with its superblock left (inc + 1: a log restored
@@ -306,16 +325,7 @@ disk_restart_new(struct sim *s, unsigned r, uint64_t down_since)
 	disk_wipe(n);
 	n->disk.joining = false;
 	n->disk.inc = inc - 1;
-	snap_free(s->snaps[r]);
-	s->snaps[r] = NULL;
-	node_free(n);
-	n->life++;
-	n->start_inc = inc;
-	node_init(s, r, false);
-	n->down_since = down_since;
-	n->crashed = false;
-	n->paused = false;
-	n->snap_pending = false;
+	life_not_joining(s, r, inc, down_since);
 	sim_trace(s, "replica %u starts on an empty log, not as a joiner (inc %u)", r, inc);
 }
 
@@ -359,16 +369,7 @@ disk_restart(struct sim *s, unsigned r)
 	/* J0: a new incarnation, durable before anything is sent. */
 	inc = d->inc + ((s->p.variant & TR_VARIANT_RESTART_SAME_INC) ? 0 : 1);
 	d->inc = inc;
-	snap_free(s->snaps[r]);
-	s->snaps[r] = NULL;
-	node_free(n);
-	n->life++;
-	n->start_inc = inc;
-	node_init(s, r, false);
-	n->down_since = down_since;
-	n->crashed = false;
-	n->paused = false;
-	n->snap_pending = false;
+	life_not_joining(s, r, inc, down_since);
 	if (d->snap != NULL && !snap_install(s, r, d->snap))
 		return;
 	while (tr_durable_decode(d->log + off, d->len - off, &rec, &used) == TR_DURABLE_OK) {
