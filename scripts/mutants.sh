@@ -101,7 +101,7 @@ mutations=(
 	# no entry: recv_join runs only in a column this replica does not own, and
 	# heard_us counts only at the owner (catchup_active): no test can see it.
 	"T4: heard_us kept across a new life (J0)|sed:engine/heal.c|s/\tp->heard_us = 0;\n//|$CATCHUP:catchup/t4_a_peer_deaf_in_its_new_life_slows_nobody"
-	"T4: echo kept across a new life (J0)|sed:engine/heal.c|s/\tp->said = 0;\n//|$CATCHUP:catchup/t4_the_echo_to_a_new_life_is_what_it_said"
+	"T4: echo kept across a joiner's new life (J0)|sed:engine/heal.c|s/\tp->said = 0;\n//|$CATCHUP:catchup/t4_the_echo_to_a_new_life_is_what_it_said"
 	"T4: echo kept across a join (J1)|sed:engine/heal.c|s/\t\tc->peers\[m->from\].said = 0;\n//|$CATCHUP:catchup/t4_the_echo_to_a_joiner_forgets_its_old_life"
 	# The earlier known-bad variants of PROTOCOL §11, caught by the correct-mode tests.
 	"§11: a retry reuses its ballot (P2/P3)|variant:TR_VARIANT_REUSE_BALLOT||$TEETH:teeth/three_live_replicas_converge $SIM:sim/a_seed_replays_event_for_event"
