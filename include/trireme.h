@@ -420,7 +420,8 @@ struct trireme_replica_stats {
 	uint32_t incarnation;      /* §12 J0 (0 while joining) */
 	bool paused;
 	bool down;                 /* crashed, not restarted */
-	bool serving;              /* §12 J4: takes commands (a joiner: caught up) */
+	bool serving;              /* takes commands: a joiner caught up (§12 J4),
+				    * a peer vouched for its memory (J5) */
 	bool peer_live[TRIREME_REPLICAS]; /* heard from in the last second */
 	uint64_t drops_auth;       /* frames without a valid MAC (conf.auth) */
 	uint64_t auth_key_errors;  /* trireme_auth_load failures (the process's) */

@@ -233,12 +233,16 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 	return 0;
 }
 
+/* The local replicas' counters, summed; *waiting: the live ones that take
+ * no commands yet (a joiner catching up, or no peer vouched yet: J4, J5). */
 static void
-sum_counters(struct app *a, uint64_t *retries, uint64_t *recoveries, uint64_t *drops)
+sum_counters(struct app *a, uint64_t *retries, uint64_t *recoveries, uint64_t *drops,
+	     unsigned *waiting)
 {
 	unsigned r;
 
 	*retries = *recoveries = *drops = 0;
+	*waiting = 0;
 	for (r = 0; r < TRIREME_REPLICAS; r++) {
 		struct trireme_replica_stats s;
 
@@ -247,6 +251,8 @@ sum_counters(struct app *a, uint64_t *retries, uint64_t *recoveries, uint64_t *d
 		*retries += s.retries;
 		*recoveries += s.recoveries;
 		*drops += replica_drops(&s);
+		if (!s.serving && !s.down)
+			*waiting |= 1u << r;
 	}
 }
 
@@ -257,18 +263,23 @@ stats_line(struct app *a, uint64_t now, uint64_t start)
 	struct hist h;
 	uint64_t retries, recoveries, drops;
 	double dt = (double)(now - a->last_tsc) / (double)a->hz;
-	char p50[16], p99[16], p999[16];
+	char p50[16], p99[16], p999[16], wait[48] = "";
+	unsigned waiting;
 
 	load_hist_interval(a->load, &h);
 	load_counts(a->load, &c);
-	sum_counters(a, &retries, &recoveries, &drops);
+	sum_counters(a, &retries, &recoveries, &drops, &waiting);
+	for (unsigned r = 0, n = 0; r < TRIREME_REPLICAS; r++)
+		if (waiting & 1u << r)
+			n += (unsigned)snprintf(wait + n, sizeof(wait) - n, "%s%u",
+						n == 0 ? "  not serving: replica " : ",", r);
 	fprintf(stderr, "[%5.1fs] %.0f ops/s  p50 %s p99 %s p999 %s  retries %" PRIu64
-		" recoveries %" PRIu64 " drops %" PRIu64 "\n",
+		" recoveries %" PRIu64 " drops %" PRIu64 "%s\n",
 		(double)(now - start) / (double)a->hz,
 		dt > 0 ? (double)(c.ops - a->last_ops) / dt : 0.0,
 		format_us(p50, sizeof(p50), &h, 0.5), format_us(p99, sizeof(p99), &h, 0.99),
 		format_us(p999, sizeof(p999), &h, 0.999), retries - a->last_retries,
-		recoveries - a->last_recoveries, drops - a->last_drops);
+		recoveries - a->last_recoveries, drops - a->last_drops, wait);
 	a->last_tsc = now;
 	a->last_ops = c.ops;
 	a->last_retries = retries;
@@ -647,7 +658,7 @@ print_json(const struct app *a, const struct outcome *out)
 		       ",\"kv_digest\":\"0x%016" PRIx64 "\",\"keys\":%" PRIu64 ",\"committed\":%"
 		       PRIu64 ",\"retries\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"drops\":%"
 		       PRIu64 ",\"drops_auth\":%" PRIu64 ",\"drops_implausible\":%" PRIu64
-		       ",\"paused\":%s,\"down\":%s,\"incarnation\":%u,\"too_old\":%"
+		       ",\"paused\":%s,\"down\":%s,\"serving\":%s,\"incarnation\":%u,\"too_old\":%"
 		       PRIu64 ",\"paced\":%" PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
 		       ",\"snap_bytes_rx\":%" PRIu64 ",\"remote_requests\":%" PRIu64
 		       ",\"remote_replies\":%" PRIu64 ",\"remote_drops\":%" PRIu64
@@ -660,7 +671,7 @@ print_json(const struct app *a, const struct outcome *out)
 		       first ? "" : ",", r, st->applied, st->applied_cmds, st->kv_digest, st->keys,
 		       st->committed, st->retries, st->recoveries, replica_drops(st),
 		       st->drops_auth, st->drops_implausible, st->paused ? "true" : "false", st->down ? "true" : "false",
-		       st->incarnation, st->too_old, st->paced, st->snap_sent, st->snap_installs,
+		       st->serving ? "true" : "false", st->incarnation, st->too_old, st->paced, st->snap_sent, st->snap_installs,
 		       st->snap_bytes_rx, st->remote_requests, st->remote_replies,
 		       st->remote_drops, st->tx_pkts, st->tx_bytes, ds->wal_records, ds->wal_syncs,
 		       ds->wal_syncs > 0 ? (double)ds->wal_records / (double)ds->wal_syncs : 0.0,
@@ -706,7 +717,8 @@ print_summary(const struct app *a, const struct outcome *out)
 		       PRIu64 " installed%s%s\n",
 		       r, st->applied, st->applied_cmds, st->committed, st->kv_digest, st->keys,
 		       st->retries, st->recoveries, replica_drops(st), st->snap_sent,
-		       st->snap_installs, st->paused ? ", paused" : "", st->down ? ", crashed" : "");
+		       st->snap_installs, st->paused ? ", paused" : "",
+		       st->down ? ", crashed" : !st->serving ? ", not serving" : "");
 	}
 	if (out->converged && !a->o.cluster)
 		printf("replica converged: compare its digest with the other processes'\n");

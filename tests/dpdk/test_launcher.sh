@@ -282,5 +282,31 @@ elif [ "$ticks" -gt $((hz * 12 / 10)) ]; then
 	fail "--writers 0 idle" "main thread used $ticks ticks of CPU in 2.5 s (limit $((hz * 12 / 10)))"
 fi
 
+echo "# restarts from disk serve again (protocol §12 S2, J5)"
+# [runtime] A whole cluster started again on its data directories, then one
+# replica crashed and restarted from its directory mid-run: every start from
+# disk takes no command until a peer's STATUS vouched for its memory (J5), so
+# a vouch that never comes shows as "serving":false, no writes, or a stall.
+check_served() {
+	local name=$1 serving writes
+
+	serving=$(grep -o '"serving":true' "$tmp/out" | wc -l)
+	writes=$(grep -o '"writes":[0-9]*' "$tmp/out" | cut -d: -f2)
+	if [ "$rc" -ne 0 ] || [ "$serving" -ne 3 ] || [ "${writes:-0}" -lt 100 ] ||
+		! grep -q '"digests_match":true' "$tmp/out"; then
+		fail "$name" "status $rc, $serving of 3 serving, writes '${writes}'"
+	else
+		echo "ok   $name: $writes writes, 3 of 3 serving"
+	fi
+}
+for life in first second; do
+	run "the $life start on the data directories" "${eal[@]}" -m 512 -l 0-1 -- --cluster \
+		--data-dir "$tmp/dd" --keys 64 --duration 1 --json --quiet &&
+		check_served "the $life start on the data directories"
+done
+run "a replica restarted from its directory" "${eal[@]}" -m 512 -l 0-1 -- --cluster \
+	--data-dir "$tmp/dd" --keys 64 --duration 2 --json --quiet --fault "crash 2 at 0.5 for 0.3" &&
+	check_served "a replica restarted from its directory"
+
 echo "$((total - failed)) of $total passed"
 [ "$failed" -eq 0 ]
