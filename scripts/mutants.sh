@@ -48,9 +48,9 @@ targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/tes
 # name | kind (variant: enum bit name; sed: file) | perl substitution (sed) | tests
 mutations=(
 	"no fence on known|variant:TR_VARIANT_NO_FENCE||$FENCE"
-	"no fence on known (relaxed store)|sed:engine/replica.c|s/!atomic_compare_exchange_weak\(&r->shared.known\[column\], &cur, want\)/(atomic_store_explicit(&r->shared.known[column], want, memory_order_relaxed), 0)/|$FENCE"
+	"no fence on known (relaxed store)|sed:engine/internal.h|s/!atomic_compare_exchange_weak\(&r->shared.known\[column\], &cur, want\)/(atomic_store_explicit(&r->shared.known[column], want, memory_order_relaxed), 0)/|$FENCE"
 	"deps as plain log lengths (no D1 closure)|variant:TR_VARIANT_PLAIN_DEPS||$SCHED:schedules/deps_without_the_closure"
-	"deps as plain log lengths (no D1 closure)|sed:engine/replica.c|s/if \(deps != NULL && deps\[i\] > want/if (0 \&\& deps != NULL \&\& deps[i] > want/|$SCHED:schedules/deps_without_the_closure"
+	"deps as plain log lengths (no D1 closure)|sed:engine/internal.h|s/if \(deps != NULL && deps\[i\] > want/if (0 \&\& deps != NULL \&\& deps[i] > want/|$SCHED:schedules/deps_without_the_closure"
 	"dedup off (§8)|variant:TR_VARIANT_NO_DEDUP||$KV:kv/duplicate_changes_nothing $TEETH:teeth/three_live_replicas_converge"
 	"W per replica (§8)|variant:TR_VARIANT_W_PER_REPLICA||$KV:kv/window_travels_in_the_command $TEETH:teeth/three_live_replicas_converge"
 	"W a replica-wide constant (§8)|sed:engine/kv.c|s/uint8_t w = cmd->window;/uint8_t w = TR_WINDOW_MAX;/|$KV:kv/window_travels_in_the_command $KV:kv/too_old_is_not_applied"
