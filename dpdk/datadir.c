@@ -119,26 +119,40 @@ tr_dd_super_write(struct tr_datadir *d, uint32_t inc, uint32_t flags)
 	return 0;
 }
 
-/* True when the directory holds log segments or snapshots. */
-static bool
-has_state(int dirfd)
+/* A stream over the directory's entries from the first (closedir ends it,
+ * dirfd stays open), or NULL. */
+static DIR *
+dir_stream(int dirfd)
 {
 	int fd = dup(dirfd);
 	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
-	struct dirent *e;
-	bool found = false;
 
 	if (dir == NULL) {
 		if (fd >= 0)
 			close(fd);
-		return true; /* cannot tell: not fresh */
+		return NULL;
 	}
 	rewinddir(dir); /* a dup shares the offset of dirfd's stream */
+	return dir;
+}
+
+/* True when the directory holds log segments or snapshots. */
+static bool
+has_state(int dirfd)
+{
+	DIR *dir = dir_stream(dirfd);
+	struct dirent *e;
+	bool found = false;
+
+	if (dir == NULL)
+		return true; /* cannot tell: not fresh */
 	while (!found && (e = readdir(dir)) != NULL)
 		found = strncmp(e->d_name, "wal-", 4) == 0 || strncmp(e->d_name, "snap-", 5) == 0;
 	closedir(dir);
 	return found;
 }
+
+static void drop_snap_tmp(int dirfd);
 
 int
 tr_dd_open(struct tr_datadir *d, const char *path, uint32_t cluster_id, uint32_t replica,
@@ -178,6 +192,7 @@ tr_dd_open(struct tr_datadir *d, const char *path, uint32_t cluster_id, uint32_t
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(d->lockfd, 0) != 0 || pwrite(d->lockfd, pid, (size_t)n, 0) != n)
 		goto io_fail;
+	drop_snap_tmp(d->dirfd); /* ours now: no writer of another process */
 	got[0] = super_read(d->dirfd, "super.0", &s[0]);
 	got[1] = super_read(d->dirfd, "super.1", &s[1]);
 	if (got[0] <= 0 && got[1] <= 0) {
@@ -231,36 +246,50 @@ tr_dd_close(struct tr_datadir *d)
 }
 
 /* Snapshots. */
+/* "snap-<seq>" followed by suffix ("" for a snapshot, ".tmp" for one being
+ * written). */
 static bool
-snap_name(const char *name, uint64_t *seq)
+snap_name(const char *name, const char *suffix, uint64_t *seq)
 {
 	char *end;
 
 	if (strncmp(name, "snap-", 5) != 0 || name[5] < '0' || name[5] > '9')
 		return false;
 	*seq = strtoull(name + 5, &end, 10);
-	return *end == 0;
+	return strcmp(end, suffix) == 0;
+}
+
+/* The temporary files of snapshot writes that never reached their rename
+ * (a crash, a full disk): nothing reads them, and they hold disk space. */
+static void
+drop_snap_tmp(int dirfd)
+{
+	DIR *dir = dir_stream(dirfd);
+	struct dirent *e;
+	uint64_t seq;
+
+	if (dir == NULL)
+		return;
+	while ((e = readdir(dir)) != NULL)
+		if (snap_name(e->d_name, ".tmp", &seq))
+			unlinkat(dirfd, e->d_name, 0);
+	closedir(dir);
 }
 
 unsigned
 tr_dd_snap_list(int dirfd, uint64_t *seqs, unsigned max)
 {
-	int fd = dup(dirfd);
-	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	DIR *dir = dir_stream(dirfd);
 	struct dirent *e;
 	unsigned n = 0;
 
-	if (dir == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (dir == NULL)
 		return 0;
-	}
-	rewinddir(dir); /* a dup shares the offset of dirfd's stream */
 	while ((e = readdir(dir)) != NULL) {
 		uint64_t seq;
 		unsigned i;
 
-		if (!snap_name(e->d_name, &seq))
+		if (!snap_name(e->d_name, "", &seq))
 			continue;
 		/* Insertion, newest first; the max newest are kept. */
 		for (i = n < max ? n : max; i > 0 && seqs[i - 1] < seq; i--)
@@ -281,7 +310,7 @@ tr_dd_snap_write(int dirfd, uint64_t seq, const uint8_t *buf, size_t len)
 	uint64_t seqs[16];
 	unsigned n;
 	size_t off = 0;
-	int fd;
+	int fd, e = 0;
 
 	/* A name of its own: two writers (a disk snapshot, one received) may
 	 * overlap. */
@@ -289,22 +318,26 @@ tr_dd_snap_write(int dirfd, uint64_t seq, const uint8_t *buf, size_t len)
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
-	while (off < len) {
+	while (off < len && e == 0) {
 		ssize_t w = write(fd, buf + off, len - off);
 
-		if (w <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
+		if (w <= 0)
+			e = w < 0 ? errno : EIO;
+		else
+			off += (size_t)w;
 	}
-	if (fdatasync(fd) != 0) {
-		close(fd);
-		return -1;
-	}
+	if (e == 0 && fdatasync(fd) != 0)
+		e = errno;
 	close(fd);
 	snprintf(name, sizeof(name), "snap-%012" PRIu64, seq);
-	if (renameat(dirfd, tmp, dirfd, name) != 0 || tr_dd_sync_dir(dirfd) != 0)
+	if (e == 0 && renameat(dirfd, tmp, dirfd, name) != 0)
+		e = errno;
+	if (e != 0) {
+		unlinkat(dirfd, tmp, 0); /* a partial file only holds space */
+		errno = e;
+		return -1;
+	}
+	if (tr_dd_sync_dir(dirfd) != 0)
 		return -1;
 	n = tr_dd_snap_list(dirfd, seqs, 16);
 	for (unsigned i = 0; i < n && i < 16; i++) {

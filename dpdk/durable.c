@@ -455,6 +455,8 @@ snap_commit(struct rt_replica *r, uint64_t seq, const uint8_t *buf, size_t len,
 	struct tr_snap_hdr h;
 	bool ok = tr_snap_check(buf, len, r->limits.cluster_id, &h) == NULL;
 
+	if (atomic_load(&d->failed))
+		return false; /* the log could not be written: said, and stopped */
 	/* S1: an own snapshot holds what was applied; its commits must be on
 	 * disk first (they are, a task pass after they were made). */
 	for (unsigned c = 0, waited = 0; ok && own && c < TR_COLUMNS; c++) {
@@ -463,9 +465,14 @@ snap_commit(struct rt_replica *r, uint64_t seq, const uint8_t *buf, size_t len,
 			usleep(1000);
 		ok = atomic_load(&d->synced[c]) >= h.point.applied[c];
 	}
-	if (!ok || tr_dd_snap_write(d->dd.dirfd, seq, buf, len) != 0) {
-		RT_LOG(WARNING, "replica %u: snapshot %" PRIu64 " not written to %s\n", r->id,
-			seq, d->dd.path);
+	if (!ok) {
+		RT_LOG(WARNING, "replica %u: snapshot %" PRIu64 " not written to %s: its "
+			"commits were not on disk within 5 s\n", r->id, seq, d->dd.path);
+		return false;
+	}
+	if (tr_dd_snap_write(d->dd.dirfd, seq, buf, len) != 0) {
+		RT_LOG(WARNING, "replica %u: snapshot %" PRIu64 " not written to %s: %s; the "
+			"log is kept until one is\n", r->id, seq, d->dd.path, strerror(errno));
 		return false;
 	}
 	for (unsigned c = 0; c < TR_COLUMNS; c++) {

@@ -171,7 +171,9 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 	s->keys = atomic_load(&r->keys);
 	s->paused = atomic_load(&r->paused);
 	s->down = atomic_load(&r->down);
-	s->serving = !s->down && tr_replica_serving(&r->eng) && tr_replica_vouched(&r->eng);
+	s->log_failed = !s->down && atomic_load(&r->dur.failed);
+	s->serving = !s->down && !s->log_failed && tr_replica_serving(&r->eng) &&
+		     tr_replica_vouched(&r->eng);
 	s->incarnation = tr_replica_inc(&r->eng);
 	s->snap_sent = __atomic_load_n(&r->snap.sent, __ATOMIC_RELAXED);
 	s->snap_received = __atomic_load_n(&r->snap.received, __ATOMIC_RELAXED);

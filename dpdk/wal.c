@@ -299,7 +299,7 @@ seg_open(struct tr_wal *w)
 {
 	uint8_t hdr[TR_WAL_SEG_HDR];
 	char name[48];
-	int fd;
+	int fd, err;
 
 	seg_name(name, sizeof(name), w->column, w->seq);
 	fd = openat(w->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
@@ -307,10 +307,22 @@ seg_open(struct tr_wal *w)
 	if (fd < 0)
 		return -1;
 	seg_hdr_encode(hdr, w);
-	if (posix_fallocate(fd, 0, (off_t)w->seg_bytes) != 0 ||
-	    pwrite(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
-	    (w->mode != TR_WAL_NONE && (fdatasync(fd) != 0 || tr_dd_sync_dir(w->dirfd) != 0))) {
+	/* posix_fallocate returns its error (ENOSPC on a full disk) and leaves
+	 * errno alone; the caller's message reads errno. */
+	err = posix_fallocate(fd, 0, (off_t)w->seg_bytes);
+	if (err == 0) {
+		ssize_t n = pwrite(fd, hdr, sizeof(hdr), 0);
+
+		if (n != (ssize_t)sizeof(hdr))
+			err = n < 0 ? errno : EIO;
+		else if (w->mode != TR_WAL_NONE &&
+			 (fdatasync(fd) != 0 || tr_dd_sync_dir(w->dirfd) != 0))
+			err = errno;
+	}
+	if (err != 0) {
 		close(fd);
+		unlinkat(w->dirfd, name, 0); /* no empty segment left behind */
+		errno = err;
 		return -1;
 	}
 	w->fd = fd;

@@ -423,6 +423,9 @@ struct trireme_replica_stats {
 	bool serving;              /* takes commands: a joiner caught up (§12 J4),
 				    * a peer vouched for its memory (J5) */
 	bool peer_live[TRIREME_REPLICAS]; /* heard from in the last second */
+	bool log_failed;           /* §12 S1: its data directory could not be
+				    * written (a full or failing disk), so it
+				    * sends nothing: stopped until restarted */
 	uint64_t drops_auth;       /* frames without a valid MAC (conf.auth) */
 	uint64_t auth_key_errors;  /* trireme_auth_load failures (the process's) */
 	/* drops_implausible by reason, named by trireme_implausible_name */

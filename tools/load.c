@@ -496,7 +496,7 @@ load_outstanding_live(const struct load *l)
 		struct trireme_replica_stats s;
 
 		if (trireme_replica_local(l->t, r) && trireme_replica_stats(l->t, r, &s) == 0)
-			paused[r] = s.paused || s.down;
+			paused[r] = s.paused || s.down || s.log_failed;
 	}
 	for (i = 0; i < l->client_count; i++)
 		if (!paused[l->clients[i].replica])

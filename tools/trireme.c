@@ -338,6 +338,29 @@ violation_seen(struct app *a)
 	return false;
 }
 
+/* §12 S1: a local replica that could not write its data directory sends
+ * nothing from then on (its columns logged why): EXIT_RUNTIME, said once. */
+static bool
+log_failure_seen(struct app *a)
+{
+	struct trireme_replica_stats s;
+	bool seen = false;
+
+	for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
+		if (!trireme_replica_local(a->t, r) || trireme_replica_stats(a->t, r, &s) != 0 ||
+		    !s.log_failed)
+			continue;
+		seen = true;
+		if (a->rc == EXIT_DONE || a->rc == EXIT_DIVERGED) {
+			fprintf(stderr, "trireme: replica %u could not write its data directory "
+				"(see above) and stopped%s; exit status %d\n", r,
+				a->o.cluster ? "; the others went on" : "", EXIT_RUNTIME);
+			a->rc = EXIT_RUNTIME;
+		}
+	}
+	return seen;
+}
+
 /* The faults --loss asks for on every local replica. */
 static struct trireme_faults
 loss_faults(const struct app *a)
@@ -393,7 +416,8 @@ caught_up(struct app *a, unsigned r, uint64_t now, uint64_t since, uint64_t star
 	if (trireme_replica_stats(a->t, r, &s) != 0 || !s.serving)
 		return false;
 	for (unsigned q = 0; q < TRIREME_REPLICAS; q++) {
-		if (q == r || trireme_replica_stats(a->t, q, &o) != 0 || o.paused || o.down)
+		if (q == r || trireme_replica_stats(a->t, q, &o) != 0 || o.paused || o.down ||
+		    o.log_failed)
 			continue;
 		for (unsigned c = 0; c < TRIREME_REPLICAS; c++)
 			if (s.applied_prefix[c] + 64 < o.applied_prefix[c])
@@ -470,7 +494,7 @@ run(struct app *a)
 			break;
 		if (now >= next_health) {
 			next_health = now + a->hz / 1000 * HEALTH_CHECK_MS;
-			if (violation_seen(a))
+			if (violation_seen(a) || (!o->cluster && log_failure_seen(a)))
 				break;
 		}
 		for (unsigned i = 0; i < o->fault_count; i++) {
@@ -554,7 +578,7 @@ replicas_agree(struct app *a, struct outcome *out)
 		out->local[r] = trireme_replica_local(a->t, r) &&
 				trireme_replica_stats(a->t, r, s) == 0 &&
 				trireme_durable_stats(a->t, r, &out->ds[r]) == 0;
-		if (!out->local[r] || s->paused || s->down)
+		if (!out->local[r] || s->paused || s->down || s->log_failed)
 			continue;
 		for (c = 0; c < TRIREME_REPLICAS; c++) {
 			if (s->applied_prefix[c] != s->known[c])
@@ -658,7 +682,7 @@ print_json(const struct app *a, const struct outcome *out)
 		       ",\"kv_digest\":\"0x%016" PRIx64 "\",\"keys\":%" PRIu64 ",\"committed\":%"
 		       PRIu64 ",\"retries\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"drops\":%"
 		       PRIu64 ",\"drops_auth\":%" PRIu64 ",\"drops_implausible\":%" PRIu64
-		       ",\"paused\":%s,\"down\":%s,\"serving\":%s,\"incarnation\":%u,\"too_old\":%"
+		       ",\"paused\":%s,\"down\":%s,\"serving\":%s,\"log_failed\":%s,\"incarnation\":%u,\"too_old\":%"
 		       PRIu64 ",\"paced\":%" PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
 		       ",\"snap_bytes_rx\":%" PRIu64 ",\"remote_requests\":%" PRIu64
 		       ",\"remote_replies\":%" PRIu64 ",\"remote_drops\":%" PRIu64
@@ -671,7 +695,8 @@ print_json(const struct app *a, const struct outcome *out)
 		       first ? "" : ",", r, st->applied, st->applied_cmds, st->kv_digest, st->keys,
 		       st->committed, st->retries, st->recoveries, replica_drops(st),
 		       st->drops_auth, st->drops_implausible, st->paused ? "true" : "false", st->down ? "true" : "false",
-		       st->serving ? "true" : "false", st->incarnation, st->too_old, st->paced, st->snap_sent, st->snap_installs,
+		       st->serving ? "true" : "false", st->log_failed ? "true" : "false",
+		       st->incarnation, st->too_old, st->paced, st->snap_sent, st->snap_installs,
 		       st->snap_bytes_rx, st->remote_requests, st->remote_replies,
 		       st->remote_drops, st->tx_pkts, st->tx_bytes, ds->wal_records, ds->wal_syncs,
 		       ds->wal_syncs > 0 ? (double)ds->wal_records / (double)ds->wal_syncs : 0.0,
@@ -718,7 +743,8 @@ print_summary(const struct app *a, const struct outcome *out)
 		       r, st->applied, st->applied_cmds, st->committed, st->kv_digest, st->keys,
 		       st->retries, st->recoveries, replica_drops(st), st->snap_sent,
 		       st->snap_installs, st->paused ? ", paused" : "",
-		       st->down ? ", crashed" : !st->serving ? ", not serving" : "");
+		       st->down ? ", crashed" : st->log_failed ? ", its log could not be written"
+				 : !st->serving ? ", not serving" : "");
 	}
 	if (out->converged && !a->o.cluster)
 		printf("replica converged: compare its digest with the other processes'\n");
@@ -751,7 +777,8 @@ finish(struct app *a)
 		print_summary(a, &out);
 	if (a->rc == EXIT_DONE && !out.converged)
 		a->rc = EXIT_DIVERGED;
-	violation_seen(a); /* also during the drain: it outranks divergence */
+	log_failure_seen(a); /* outranks divergence */
+	violation_seen(a); /* also during the drain: it outranks both */
 }
 
 static void

@@ -26,6 +26,7 @@ eal=(--no-huge --no-pci --no-telemetry --log-level='*:error' -m 128 --no-shconf
 	--file-prefix "$prefix")
 tmp=$(mktemp -d)
 cleanup() {
+	umount "$tmp/full/r2" 2>/dev/null
 	rm -rf "$tmp" "/var/run/dpdk/$prefix" "/tmp/dpdk/$prefix" \
 		"${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix"
 }
@@ -307,6 +308,42 @@ done
 run "a replica restarted from its directory" "${eal[@]}" -m 512 -l 0-1 -- --cluster \
 	--data-dir "$tmp/dd" --keys 64 --duration 2 --json --quiet --fault "crash 2 at 0.5 for 0.3" &&
 	check_served "a replica restarted from its directory"
+
+echo "# a full disk (protocol §12 S1)"
+# [runtime, root] Replica 2's directory on a small tmpfs. Too small for its
+# first log segment: the start fails, naming the disk's error. Room for the
+# segments, not for their successors: mid-run, replica 2 says it cannot write
+# its log and stops sending; the launcher exits 3 naming it, the other two
+# go on committing and converge, and its clients' commands are not waited for.
+mkdir -p "$tmp/full/r2"
+if mount -t tmpfs -o size=1m tmpfs "$tmp/full/r2" 2>/dev/null; then
+	bad "a data directory too small for its log" \
+		"replica 2: cannot open a log segment in .*: No space left on device" \
+		"${eal[@]}" -m 512 -l 0-1 -- --cluster --data-dir "$tmp/full" --duration 1 --quiet
+	umount "$tmp/full/r2"
+	rm -rf "$tmp/full"
+	mkdir -p "$tmp/full/r2"
+	mount -t tmpfs -o size=50m tmpfs "$tmp/full/r2"
+	name="a disk that fills mid-run"
+	run "$name" "${eal[@]}" -m 1024 -l 0-1 -- --cluster --data-dir "$tmp/full" \
+		--keys 64 --value-size 1024 --duration 4 --json --quiet
+	writes=$(grep -o '"writes":[0-9]*' "$tmp/out" | cut -d: -f2)
+	if [ "$rc" -ne 3 ] ||
+		! grep -q 'replica 2 could not write its data directory' "$tmp/err" ||
+		! grep -q 'replica 2 column [0-9]: cannot write its log .*No space left' "$tmp/err" ||
+		! grep -q '"id":2,[^}]*"log_failed":true' "$tmp/out" ||
+		[ "$(grep -o '"serving":true' "$tmp/out" | wc -l)" -ne 2 ] ||
+		! grep -q '"digests_match":true' "$tmp/out" || ! grep -q '"unfinished":0,' "$tmp/out" ||
+		[ "${writes:-0}" -lt 1000 ]; then
+		fail "$name" "status $rc (want 3), writes '${writes}', replica 2 not reported \
+as failed, or the others not serving and converged"
+	else
+		echo "ok   $name: $(grep 'could not write its data' "$tmp/err")"
+	fi
+	umount "$tmp/full/r2"
+else
+	echo "skip a full disk: cannot mount a tmpfs (not root?)"
+fi
 
 echo "$((total - failed)) of $total passed"
 [ "$failed" -eq 0 ]

@@ -466,6 +466,29 @@ Test(datadir, snapshots_newest_kept)
 	tr_dd_close(&d);
 }
 
+/* A snapshot write cut short (a crash, a full disk) leaves snap-N.tmp: the
+ * next open removes it, and nothing else. */
+Test(datadir, an_unfinished_snapshot_write_is_removed_at_open)
+{
+	struct tr_datadir d;
+	char err[256], path[160];
+	uint64_t seqs[4];
+	FILE *f;
+
+	cr_assert_eq(tr_dd_open(&d, dir, CLUSTER, 0, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(tr_dd_snap_write(d.dirfd, 3, (const uint8_t *)"three", 5), 0);
+	tr_dd_close(&d);
+	snprintf(path, sizeof(path), "%s/snap-000000000004.tmp", dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("half a snapshot", f);
+	fclose(f);
+	cr_assert_eq(tr_dd_open(&d, dir, CLUSTER, 0, err, sizeof(err)), 0, "%s", err);
+	cr_assert_neq(access(path, F_OK), 0, "snap-000000000004.tmp is still there");
+	cr_assert_eq(tr_dd_snap_list(d.dirfd, seqs, 4), 1);
+	cr_assert_eq(seqs[0], 3, "the finished snapshot stays");
+	tr_dd_close(&d);
+}
+
 /* S3: a damaged log and its snapshots go to damaged-N/, out of every replay. */
 Test(datadir, set_aside_moves_the_log)
 {
