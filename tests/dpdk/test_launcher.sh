@@ -326,7 +326,7 @@ if mount -t tmpfs -o size=1m tmpfs "$tmp/full/r2" 2>/dev/null; then
 	mount -t tmpfs -o size=50m tmpfs "$tmp/full/r2"
 	name="a disk that fills mid-run"
 	run "$name" "${eal[@]}" -m 1024 -l 0-1 -- --cluster --data-dir "$tmp/full" \
-		--keys 64 --value-size 1024 --duration 4 --json --quiet
+		--keys 64 --value-size 1024 --duration 6 --json --quiet
 	writes=$(grep -o '"writes":[0-9]*' "$tmp/out" | cut -d: -f2)
 	if [ "$rc" -ne 3 ] ||
 		! grep -q 'replica 2 could not write its data directory' "$tmp/err" ||
