@@ -138,6 +138,18 @@ complete_cmd(struct rt_replica *r, struct trireme_client *c, struct rt_cmd *cmd)
 	r->wake[r->nwake++] = c;
 }
 
+/* The clients asleep in trireme_wait, woken to see -TRIREME_ESTOPPED. */
+static void
+wake_sleepers(struct rt_replica *r)
+{
+	for (uint32_t i = 0; i < r->clients_max; i++) {
+		struct trireme_client *c = __atomic_load_n(&r->clients[i], __ATOMIC_ACQUIRE);
+
+		if (c != NULL && atomic_load(&c->waiting))
+			rt_client_wake(c);
+	}
+}
+
 /* A3, C1, P2 "stop loudly": the engine has stopped the replica; say so
  * once, and wake the clients asleep in trireme_wait. */
 static void
@@ -156,12 +168,7 @@ violation_report(struct rt_replica *r)
 			"trireme: replica %u stopped on a safety violation: %s; it refuses every "
 			"later step and its clients get -TRIREME_ESTOPPED: keep its state for "
 			"inspection, then rebuild the replica\n", r->id, why);
-	for (uint32_t i = 0; i < r->clients_max; i++) {
-		struct trireme_client *c = __atomic_load_n(&r->clients[i], __ATOMIC_ACQUIRE);
-
-		if (c != NULL && atomic_load(&c->waiting))
-			rt_client_wake(c);
-	}
+	wake_sleepers(r);
 }
 
 unsigned
@@ -174,6 +181,11 @@ rt_applier_step(struct rt_replica *r)
 		if (!r->violation_logged)
 			violation_report(r);
 		return 0;
+	}
+	if (r->dur.on && !r->dur.failed_woken &&
+	    atomic_load_explicit(&r->dur.failed, memory_order_relaxed)) {
+		r->dur.failed_woken = true; /* S1: its log failed (said by its columns) */
+		wake_sleepers(r);
 	}
 	if (rt_held(r, RT_PARK_APPLIER) || atomic_load_explicit(&r->paused, memory_order_relaxed))
 		return 0;

@@ -442,7 +442,7 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 	if (tr_op_has_val(op->kind) && !large &&
 	    TR_WIRE_CMD_HDR_BYTES + op->key_len + op->val_len > c->rep->eng.cfg.batch_bytes_max)
 		return -TRIREME_EINVAL; /* a query larger than a packet can carry */
-	if (atomic_load_explicit(&c->rep->paused, memory_order_relaxed) || rt_violated(c->rep) ||
+	if (atomic_load_explicit(&c->rep->paused, memory_order_relaxed) || rt_stopped(c->rep) ||
 	    atomic_load_explicit(&c->rep->down, memory_order_relaxed))
 		return -TRIREME_ESTOPPED;
 	/* §8 across process starts: beyond the directory's ceiling, a new lease
@@ -575,7 +575,7 @@ trireme_wait(struct trireme_client *c, uint64_t timeout_ns)
 		}
 		if (c->outstanding == 0)
 			return 0;
-		if (rt_violated(c->rep))
+		if (rt_stopped(c->rep))
 			return -TRIREME_ESTOPPED;
 		if (now >= deadline)
 			return -TRIREME_ETIMEOUT;
@@ -583,7 +583,7 @@ trireme_wait(struct trireme_client *c, uint64_t timeout_ns)
 		 * opposite (seq_cst both), so no wakeup is lost. */
 		atomic_store(&c->waiting, true);
 		atomic_thread_fence(memory_order_seq_cst);
-		if (c->nlocal_done + rte_ring_count(c->done) == 0 && !rt_violated(c->rep)) {
+		if (c->nlocal_done + rte_ring_count(c->done) == 0 && !rt_stopped(c->rep)) {
 			uint64_t ns = deadline - now;
 
 			/* A large op whose next part the full queue refused: no

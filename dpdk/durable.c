@@ -375,6 +375,7 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 	atomic_store(&d->inc_durable, join ? 0 : inc);
 	atomic_store(&d->amnesiac, join);
 	atomic_store(&d->failed, false);
+	d->failed_woken = false;
 	d->clear_armed = false;
 	goto out;
 io_fail:

@@ -221,6 +221,7 @@ struct rt_durable {
 	_Atomic uint32_t inc_durable;     /* J0: the incarnation on disk */
 	_Atomic bool amnesiac;            /* J with a disk: TR_DD_AMNESIAC set */
 	_Atomic bool failed;              /* an I/O error: nothing is sent */
+	bool failed_woken;                /* the applier woke the clients for it */
 	_Atomic uint64_t polls[TR_COLUMNS]; /* passes of each task (a sync each) */
 	_Atomic uint64_t open_seq[TR_COLUMNS]; /* each WAL's open segment */
 	_Atomic uint64_t max_lsn[TR_COLUMNS];  /* highest slot logged this life */
@@ -380,6 +381,14 @@ static inline bool
 rt_violated(const struct rt_replica *r)
 {
 	return atomic_load_explicit(&r->eng.shared.violation, memory_order_seq_cst) != 0;
+}
+
+/* Takes no more commands until restarted: a safety violation, or a data
+ * directory it could not write (§12 S1: it sends nothing). */
+static inline bool
+rt_stopped(const struct rt_replica *r)
+{
+	return rt_violated(r) || atomic_load_explicit(&r->dur.failed, memory_order_relaxed);
 }
 
 /* clock.c: the clock, and what a polling thread does after a pass with no

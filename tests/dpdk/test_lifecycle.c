@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -544,6 +546,86 @@ Test(lifecycle, restart_on_a_data_dir_keeps_new_writes)
 		for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
 			cr_assert_eq(ids[life][r], ids[0][r], "start %u: replica %u's first client "
 				     "took a new id", life, r);
+	dir_remove(dir);
+}
+
+/* §12 S1 on a full disk: replica 2's directory is a 50 MB tmpfs, room for
+ * its three first log segments and not their successors. Its client writes
+ * 1 KiB values until the log cannot grow: from then on the replica sends
+ * nothing, reports log_failed and not serving, and its client gets
+ * -TRIREME_ESTOPPED from submit and wait (no command left to hang); a
+ * client of replica 0 goes on committing. Needs root (mount); skipped
+ * otherwise. */
+Test(lifecycle, a_full_disk_stops_its_replica_and_says_so_to_its_clients, .timeout = 90)
+{
+	char dir[] = "/tmp/trireme-full-XXXXXX", sub[PATH_MAX];
+	char key[16], val[1024];
+	struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = val, .val_len = sizeof(val)};
+	struct trireme_replica_stats s;
+	struct trireme_client *c2, *c0;
+	struct trireme *t;
+	uint64_t deadline;
+	int rc = 0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/r2", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	/* In a mount namespace of this test's process: the tmpfs goes with it,
+	 * whatever assertion ends the test. */
+	if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("tmpfs", sub, "tmpfs", 0, "size=50m") != 0) {
+		dir_remove(dir);
+		cr_skip_test("cannot mount a tmpfs (not root?): %s", strerror(errno));
+	}
+	memset(val, 'v', sizeof(val));
+	t = start_on(dir);
+	trireme_thread_online();
+	cr_assert_not_null(c2 = trireme_client_new(t, 2, 8));
+	cr_assert_not_null(c0 = trireme_client_new(t, 0, 1));
+	deadline = eal_test_now_ns() + 40 * SEC;
+	for (uint64_t i = 0; rc == 0; i++) {
+		struct trireme_done d;
+
+		cr_assert_lt(eal_test_now_ns(), deadline, "replica 2's log never failed (%lu writes)",
+			     (unsigned long)i);
+		op.key_len = (uint16_t)snprintf(key, sizeof(key), "k%lu", (unsigned long)(i % 64));
+		while ((rc = trireme_submit(c2, &op, i)) == -TRIREME_EBUSY) {
+			int n = trireme_wait(c2, 5 * SEC);
+
+			if (n < 0) {
+				rc = n;
+				break;
+			}
+			while (trireme_poll(c2, &d, 1) == 1)
+				cr_assert_eq(d.status, 0, "%s", trireme_strerror(d.status));
+		}
+	}
+	cr_assert_eq(rc, -TRIREME_ESTOPPED, "replica 2's client: %s, want ESTOPPED",
+		     trireme_strerror(rc));
+	cr_assert_eq(trireme_replica_stats(t, 2, &s), 0);
+	cr_assert(s.log_failed && !s.serving && !s.down, "log_failed %d serving %d down %d",
+		  s.log_failed, s.serving, s.down);
+	cr_assert_eq(trireme_submit(c2, &op, 0), -TRIREME_ESTOPPED);
+	if (trireme_outstanding(c2) > 0)
+		cr_assert_eq(trireme_wait(c2, 5 * SEC), -TRIREME_ESTOPPED,
+			     "a command of the stopped replica waits out the timeout");
+	/* The two others go on. */
+	for (unsigned i = 0; i < 100; i++) {
+		struct trireme_done d;
+
+		op.key_len = (uint16_t)snprintf(key, sizeof(key), "after%u", i);
+		cr_assert_eq(trireme_submit(c0, &op, i), 0);
+		d = wait_one(c0);
+		cr_assert_eq(d.status, 0, "replica 0 after replica 2 stopped: %s",
+			     trireme_strerror(d.status));
+	}
+	cr_assert_eq(trireme_replica_stats(t, 0, &s), 0);
+	cr_assert(s.serving && !s.log_failed);
+	trireme_client_free(c0);
+	trireme_client_free(c2);
+	trireme_thread_offline();
+	eal_test_stop(t);
+	cr_assert_eq(umount(sub), 0, "umount %s: %s", sub, strerror(errno));
 	dir_remove(dir);
 }
 
