@@ -234,7 +234,8 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 }
 
 /* The local replicas' counters, summed; *waiting: the live ones that take
- * no commands yet (a joiner catching up, or no peer vouched yet: J4, J5). */
+ * no commands (a joiner catching up, no peer vouched yet: J4, J5; or its
+ * log could not be written). */
 static void
 sum_counters(struct app *a, uint64_t *retries, uint64_t *recoveries, uint64_t *drops,
 	     unsigned *waiting)
@@ -764,7 +765,9 @@ finish(struct app *a)
 
 	memset(&out, 0, sizeof(out));
 	load_stop(a->load);
-	if (a->peers_silent || a->rc == EXIT_VIOLATION) {
+	/* Nothing to wait for: a violation, no peer, or (one replica per
+	 * process) a replica that could not write its directory. */
+	if (a->peers_silent || a->rc == EXIT_VIOLATION || (!a->o.cluster && log_failure_seen(a))) {
 		replicas_agree(a, &out);
 	} else {
 		drain(a);

@@ -17,6 +17,8 @@
 #    once its join is complete, the next start restores from its directory.
 # 4. J5: replica 2 started on an empty directory without --cluster-state
 #    existing while its peers run: it stops before it votes; they go on.
+# 5. A full disk: a new cluster whose replica 2 cannot grow its log stops
+#    (exit 3, named) while the others go on.
 #    A directory of another replica, and one with both superblock copies
 #    damaged, are refused with a message.
 # Usage: test_durable_multiprocess.sh path/to/trireme path/to/history-check
@@ -191,6 +193,37 @@ for i in 0 1; do
 done
 histories new-where-one-ran k0 k1 k2 k2b k2c a0 a1 a2 b0 b1 b2 m0 m1 m2 n0 n1 n2 w0 w1 w2 w2b
 
+# 5. A full disk (S1): a new cluster whose replica 2 has its directory on a
+# 50 MB tmpfs, room for its first log segments and not their successors.
+# Replica 2 says it cannot write its log and exits 3 long before its
+# duration; replicas 0 and 1 go on committing without it.
+mkdir -p "$tmp/f2"
+if mount -t tmpfs -o size=50m tmpfs "$tmp/f2" 2>/dev/null; then
+	t0=$SECONDS
+	for i in 0 1 2; do
+		# 1 KiB values fill the log fast; the history format holds 63 bytes.
+		start $i f$i --duration 12 --stats-interval 0.5 --value-size 1024 --data-dir "$tmp/f$i" \
+			--history /dev/null
+	done
+	wait "${pid[2]}"; rc=$?
+	el=$((SECONDS - t0))
+	echo "full-disk f2: exit $rc after $el s, $(grep -o 'replica 2 could not write[^;]*' "$tmp/f2.err" | head -1)"
+	if [ "$rc" -ne 3 ] || ! grep -q "cannot write its log .*No space left on device" "$tmp/f2.err" ||
+		! grep -q "replica 2 could not write its data directory" "$tmp/f2.err" ||
+		[ "$el" -ge 12 ]; then
+		echo "FAIL: replica 2 with a full disk did not stop at once, naming it (exit $rc)"
+		tail -5 "$tmp/f2.err"; fail=1
+	fi
+	finish full-disk f0 f1
+	for i in 0 1; do
+		[ "$(ops_between "$tmp/f$i.err" 8 12)" -gt 0 ] ||
+			{ echo "FAIL: f$i committed nothing after replica 2's disk filled"; fail=1; }
+	done
+	umount "$tmp/f2"
+else
+	echo "full-disk: skipped (cannot mount a tmpfs)"
+fi
+
 # Refused: another replica's directory; both superblock copies damaged.
 ip netns exec trd0 "$trireme" --no-huge --no-pci --no-telemetry --log-level='*:error' -m 256 \
 	--file-prefix trdp0 --vdev=net_af_packet0,iface=trv -- --replica-id 0 --peers $peers \
@@ -208,5 +241,5 @@ if [ $rc -eq 0 ] || ! grep -q "superblock copies are damaged" "$tmp/super.err"; 
 	echo "FAIL: a directory without a valid superblock was used (exit $rc)"; fail=1
 fi
 
-[ $fail -eq 0 ] && echo "durable-multiprocess: cluster SIGKILL, one replica SIGKILLed twice, all three SIGKILLed, a damaged log, a new replica where one ran: digests match, histories check, refusals named"
+[ $fail -eq 0 ] && echo "durable-multiprocess: cluster SIGKILL, one replica SIGKILLed twice, all three SIGKILLed, a damaged log, a new replica where one ran, a full disk: digests match, histories check, refusals named"
 exit $fail
