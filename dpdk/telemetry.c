@@ -60,6 +60,8 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(snap_failed);
 	TEL_U64(incarnation);
 	TEL_U64(down);
+	TEL_U64(serving);
+	TEL_U64(log_failed);
 	TEL_U64(remote_requests);
 	TEL_U64(remote_replies);
 	TEL_U64(remote_drops);

@@ -406,6 +406,8 @@ Test(lifecycle, violation_stops_the_replica_loudly)
 	cr_assert(!st.violation && st.why == NULL);
 	telemetry("/trireme/replica,1", reply, sizeof(reply));
 	cr_assert_not_null(strstr(reply, "\"violation\":0"), "%s", reply);
+	cr_assert_not_null(strstr(reply, "\"serving\":1"), "%s", reply);
+	cr_assert_not_null(strstr(reply, "\"log_failed\":0"), "%s", reply);
 
 	/* c1's set cannot commit (its peers paused): c1 sleeps in
 	 * trireme_wait until the violation wakes it. */
