@@ -138,6 +138,7 @@ mutations=(
 	"rt: superblock: one copy always overwritten|sed:dpdk/datadir.c|s/\(unsigned\)\(s.seq & 1\)/0u/|$WAL:datadir/superblock_newest_valid_copy_wins"
 	"rt: a snapshot write cut short is left behind|sed:dpdk/datadir.c|s/\t\tif \(snap_name\(e->d_name, \".tmp\", &seq\)\)/\t\tif (0 \&\& snap_name(e->d_name, \".tmp\", \&seq))/|$WAL:datadir/an_unfinished_snapshot_write_is_removed_at_open"
 	"rt: S1: a replica whose log failed takes commands|sed:dpdk/client.c|s/memory_order_relaxed\) [\x7c]{2} rt_stopped\(c->rep\)/memory_order_relaxed) \x7c\x7c rt_violated(c->rep)/|$LIFE:lifecycle/a_full_disk_stops_its_replica_and_says_so_to_its_clients"
+	"rt: S1: a failed log leaves its clients asleep|sed:dpdk/applier.c|s/(failed_woken = true;[^\n]*\n)\t\twake_sleepers\(r\);\n/\$1/|$LIFE:lifecycle/a_full_disk_stops_its_replica_and_says_so_to_its_clients"
 	"rt: S4: a vote's record taken as lazy|sed:dpdk/wal.c|s/w->must \+= !rec->lazy;/w->must += 0;/|$LIFE:lifecycle/a_write_costs_its_owner_one_sync"
 	"rt: S4: the allocation synced before its ACCEPT|sed:dpdk/wal.c|s/w->must \+= !rec->lazy;/w->must++;/|$LIFE:lifecycle/a_write_costs_its_owner_one_sync"
 	"rt: an idle applier keeps the store's freed nodes|sed:dpdk/applier.c|s/\t\ttr_kvstore_reclaim\(r->kv\);/\t\t;/|$LIFE:lifecycle/an_idle_applier_releases_the_stores_freed_nodes"

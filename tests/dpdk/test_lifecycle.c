@@ -592,9 +592,13 @@ Test(lifecycle, a_full_disk_stops_its_replica_and_says_so_to_its_clients, .timeo
 			     (unsigned long)i);
 		op.key_len = (uint16_t)snprintf(key, sizeof(key), "k%lu", (unsigned long)(i % 64));
 		while ((rc = trireme_submit(c2, &op, i)) == -TRIREME_EBUSY) {
-			int n = trireme_wait(c2, 5 * SEC);
+			/* Asleep when the log fails: the applier wakes it. */
+			uint64_t asleep = eal_test_now_ns();
+			int n = trireme_wait(c2, 20 * SEC);
 
 			if (n < 0) {
+				cr_assert_lt(eal_test_now_ns() - asleep, 10 * SEC, "woken late: %s",
+					     trireme_strerror(n));
 				rc = n;
 				break;
 			}
