@@ -11,6 +11,7 @@
 
 #include "port.h"
 #include "runtime.h"
+#include "thread.h"
 
 static void complete_cmd(struct rt_replica *r, struct trireme_client *c, struct rt_cmd *cmd);
 

@@ -101,6 +101,7 @@ task_drop_tx(struct rt_task *k)
 		k->delayed_head = (k->delayed_head + 1) % RT_DELAY_MAX;
 		k->delayed_len--;
 	}
+	rt_task_drop_held(k);
 	for (unsigned i = 0; i < k->nstash; i++)
 		atomic_store_explicit(&k->stash[i]->in_ring, false, memory_order_release);
 	k->nstash = 0;

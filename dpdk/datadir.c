@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "datadir.h"
@@ -69,6 +70,36 @@ int
 tr_dd_sync_dir(int dirfd)
 {
 	return fsync(dirfd);
+}
+
+uint64_t
+tr_dd_sync_probe(int dirfd)
+{
+	static const char name[] = "sync-probe";
+	uint8_t buf[512] = {0};
+	uint64_t ns[3], t;
+	struct timespec a, b;
+	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	bool ok = fd >= 0 && posix_fallocate(fd, 0, 4096) == 0 && fdatasync(fd) == 0;
+
+	for (unsigned i = 0; ok && i < 3; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		ok = pwrite(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf) && fdatasync(fd) == 0;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ns[i] = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + (uint64_t)b.tv_nsec -
+			(uint64_t)a.tv_nsec;
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlinkat(dirfd, name, 0);
+	}
+	if (!ok)
+		return 0;
+	for (unsigned i = 0; i < 2; i++) /* sorted, for the median */
+		for (unsigned j = 0; j + 1 < 3 - i; j++)
+			if (ns[j] > ns[j + 1])
+				t = ns[j], ns[j] = ns[j + 1], ns[j + 1] = t;
+	return ns[1];
 }
 
 /* 1 valid, 0 absent, -1 present but not valid. */

@@ -91,4 +91,9 @@ int tr_dd_set_aside(struct tr_datadir *d, char *name, size_t name_len);
 /* fsync of the directory itself (after creating, renaming, unlinking). */
 int tr_dd_sync_dir(int dirfd);
 
+/* How long a small write and its fdatasync take in the directory, in ns
+ * (the median of three, on a preallocated file removed after); 0 when
+ * they fail. */
+uint64_t tr_dd_sync_probe(int dirfd);
+
 #endif

@@ -33,6 +33,10 @@
 #include <rte_log.h>
 
 #include "runtime.h"
+#include "thread.h"
+
+/* The longest sync stall the retries outwait (P6). */
+#define RT_SYNC_STALL_NS 500000000ull
 
 /* S1: the engine's record into the column's log (the column's thread). */
 static void
@@ -278,7 +282,21 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 		pthread_mutex_init(&d->sb_lock, NULL);
 		d->on = true;
 		d->every = cfg->log_slots_max / 4;
+		d->sync_ns = conf->sync == TRIREME_SYNC_NONE ? 0 : tr_dd_sync_probe(d->dd.dirfd);
+		RT_LOG(INFO, "replica %u: a sync in %s takes about %" PRIu64 " us\n", r->id,
+		       d->dd.path, d->sync_ns / 1000);
 	}
+	/* S1: a commit waits for two syncs in series (the peer's vote, then
+	 * the owner's commit), so a round trip, the unit of the timers (P6
+	 * retries, R1 recoveries, suspicion), counts them. Once: a restart
+	 * reuses this cfg. */
+	if (first && d->sync_ns > 0)
+		tr_config_timers(cfg, conf->rtt_ns + 2 * d->sync_ns);
+	/* P6: a retry is a new ballot, so a vote slower than the back-off is
+	 * always too late; on a disk that stalls (RT_SYNC_STALL_NS), the
+	 * back-off grows past the stall, and a vote gets through. */
+	if (conf->sync != TRIREME_SYNC_NONE && cfg->retry_max_ns < 2 * RT_SYNC_STALL_NS)
+		cfg->retry_max_ns = 2 * RT_SYNC_STALL_NS;
 	/* Which life this is. */
 	fresh = d->dd.fresh;
 	if (d->dd.fresh) {
@@ -408,24 +426,44 @@ inc_gate(struct rt_replica *r)
 	return ok;
 }
 
-bool
-rt_durable_gate(struct rt_task *k)
+enum rt_gate
+rt_durable_gate(struct rt_task *k, uint64_t *wait, uint64_t *durable)
 {
 	struct rt_replica *r = k->rep;
 	struct rt_durable *d = &r->dur;
+	struct tr_wal *w = &d->wal[k->column];
+	uint64_t tag = 0, synced;
 	int err = 0;
 
+	*wait = *durable = 0;
 	if (!d->on)
-		return true;
-	if (tr_wal_sync_for_send(&d->wal[k->column]) != 0 || !inc_gate(r)) {
+		return RT_GATE_OPEN;
+	/* The records a frame may reveal were appended before it was built:
+	 * the sync asked for now covers them (lazy ones need none, S4). */
+	if (w->must > 0)
+		tr_wal_sync_post(w, k->col->committed);
+	if (!inc_gate(r)) {
 		err = errno;
 		atomic_store(&d->failed, true);
 	}
+	*durable = tr_wal_durable(w, &tag);
+	*wait = w->posted;
+	if (w->failed) { /* its own log: say why */
+		err = w->err;
+		atomic_store(&d->failed, true);
+	}
 	if (!atomic_load_explicit(&d->failed, memory_order_relaxed)) {
-		/* Every commit of this column so far is durable: answers may go. */
-		atomic_store_explicit(&d->synced[k->column], k->col->committed,
-				      memory_order_release);
-		return true;
+		/* The commits of the last sync done are durable; all of them
+		 * when nothing asked is pending. */
+		synced = *durable == *wait ? k->col->committed : tag;
+		if (synced > atomic_load_explicit(&d->synced[k->column], memory_order_relaxed))
+			atomic_store_explicit(&d->synced[k->column], synced,
+					      memory_order_release);
+		if (*durable == *wait) {
+			atomic_fetch_add_explicit(&d->polls[k->column], 1, memory_order_relaxed);
+			return RT_GATE_OPEN;
+		}
+		return RT_GATE_WAIT;
 	}
 	if (!d->fail_logged[k->column]) {
 		d->fail_logged[k->column] = true;
@@ -433,7 +471,14 @@ rt_durable_gate(struct rt_task *k)
 			"nothing from now on (PROTOCOL §12 S1)\n", r->id, k->column, d->dd.path,
 			err != 0 ? strerror(err) : "another column's write failed");
 	}
-	return false;
+	return RT_GATE_SHUT;
+}
+
+void
+rt_durable_sync(struct rt_task *k)
+{
+	if (k->rep->dur.on)
+		tr_wal_sync(&k->rep->dur.wal[k->column]);
 }
 
 /* A snapshot on disk, off the column's thread. */
@@ -628,7 +673,7 @@ amnesia_poll(struct rt_replica *r)
 			d->clear_polls[c] = atomic_load(&d->polls[c]);
 		return;
 	}
-	for (unsigned c = 1; c < TR_COLUMNS; c++)
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
 		if (atomic_load(&d->polls[c]) <= d->clear_polls[c])
 			return;
 	if (!inc_gate(r))
@@ -654,7 +699,6 @@ rt_durable_poll(struct rt_task *k, uint64_t now_ns)
 	(void)now_ns;
 	if (!d->on)
 		return 0;
-	atomic_fetch_add_explicit(&d->polls[k->column], 1, memory_order_relaxed);
 	gen = atomic_load_explicit(&d->trim_gen, memory_order_acquire);
 	if (gen != d->trim_seen[k->column]) {
 		d->trim_seen[k->column] = gen;

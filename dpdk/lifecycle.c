@@ -585,6 +585,7 @@ trireme_stop(struct trireme *t)
 				k->delayed_head = (k->delayed_head + 1) % RT_DELAY_MAX;
 				k->delayed_len--;
 			}
+			rt_task_drop_held(k);
 		}
 		if (rep->kv != NULL)
 			tr_kvstore_free(rep->kv);

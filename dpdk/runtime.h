@@ -142,6 +142,14 @@ struct rt_faults {
 
 /* One column of one replica, polled by one lcore. What every poll reads
  * comes first, the arrays last: an idle poll touches a line or two. */
+/* S1: a frame built, waiting for the sync of what it may reveal. */
+struct rt_held {
+	struct rte_mbuf *m;
+	uint64_t gen;           /* the sync it waits for (tr_wal_sync_post) */
+	uint8_t peer;
+};
+#define RT_HELD_MAX 256
+
 struct rt_task {
 	struct rt_replica *rep;
 	unsigned column;
@@ -155,6 +163,7 @@ struct rt_task {
 	unsigned ntx[TR_REPLICAS];
 	unsigned nstash;
 	unsigned delayed_head, delayed_len;
+	unsigned held_head, held_len;
 	uint64_t rng;
 	struct tr_frame_writer fw[TR_REPLICAS];
 	struct tr_out out;
@@ -168,6 +177,7 @@ struct rt_task {
 	struct tr_msg msgs[RT_OUT_MSGS];
 	struct tr_msg rx_msgs[TR_FRAME_MSGS_MAX];
 	struct rt_delayed delayed[RT_DELAY_MAX];
+	struct rt_held held[RT_HELD_MAX];
 } __rte_cache_aligned;
 
 /* §12 T1, the sending side of a snapshot transfer (the column 0 task). */
@@ -221,8 +231,10 @@ struct rt_durable {
 	_Atomic uint32_t inc_durable;     /* J0: the incarnation on disk */
 	_Atomic bool amnesiac;            /* J with a disk: TR_DD_AMNESIAC set */
 	_Atomic bool failed;              /* an I/O error: nothing is sent */
+	uint64_t sync_ns;                 /* a sync in the directory, probed */
 	bool failed_woken;                /* the applier woke the clients for it */
-	_Atomic uint64_t polls[TR_COLUMNS]; /* passes of each task (a sync each) */
+	_Atomic uint64_t polls[TR_COLUMNS]; /* passes of each task with all it
+					     * asked synced */
 	_Atomic uint64_t open_seq[TR_COLUMNS]; /* each WAL's open segment */
 	_Atomic uint64_t max_lsn[TR_COLUMNS];  /* highest slot logged this life */
 	/* The column 0 task: disk snapshots. */
@@ -437,6 +449,8 @@ struct rte_mbuf *rt_task_frame_alloc(struct rt_task *k);
 /* Payload bytes a frame may fill in m (the MAC's room aside). */
 uint16_t rt_task_payload_cap(const struct rt_task *k, const struct rte_mbuf *m);
 void rt_task_send(struct rt_task *k, unsigned peer, struct rte_mbuf *m, uint16_t len);
+/* Frees the frames waiting for a sync (S1): a crash, a stop. */
+void rt_task_drop_held(struct rt_task *k);
 
 /* remote.c: remote clients (trireme_proto.h). start: before the workers
  * (their clients, and in cluster mode the kernel sockets' thread); stop:
@@ -480,9 +494,16 @@ int rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_n
  * once this returns 0 (the superblock's ceiling raised and synced, or it
  * already was above); -1 on an I/O error. Any client thread. */
 int rt_durable_seq_lease(struct rt_replica *r, uint64_t need);
-/* S1: task k's records durable before anything of it leaves; false when
- * nothing may be sent (an I/O error). */
-bool rt_durable_gate(struct rt_task *k);
+/* S1: task k's frames leave once the records they may reveal are durable.
+ * Starts the sync of what k appended (tr_wal_sync_post) and publishes what
+ * is durable. RT_GATE_OPEN: its frames may go; RT_GATE_WAIT: they wait
+ * until *durable reaches *wait (a later call says); RT_GATE_SHUT: nothing
+ * may be sent (an I/O error). Without a data directory, always open. */
+enum rt_gate { RT_GATE_OPEN, RT_GATE_WAIT, RT_GATE_SHUT };
+enum rt_gate rt_durable_gate(struct rt_task *k, uint64_t *wait, uint64_t *durable);
+/* S1 the blocking way: task k's records durable now (an I/O error fails
+ * the log, which the next gate says). */
+void rt_durable_sync(struct rt_task *k);
 /* Every task pass: trims behind a snapshot; column 0 makes snapshots. */
 unsigned rt_durable_poll(struct rt_task *k, uint64_t now_ns);
 /* T1: a snapshot received whole, written as the newest on disk; false if

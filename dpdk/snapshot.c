@@ -15,6 +15,7 @@
 
 #include "le.h"
 #include "snapshot.h"
+#include "thread.h"
 #include "wire.h"
 
 /* Snapshot work yields to the polling lcores (T3: the survivors keep their
@@ -24,17 +25,6 @@ thread_background(void)
 {
 	tr_thread_anywhere();
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
-}
-
-void
-tr_thread_anywhere(void)
-{
-	cpu_set_t all;
-
-	CPU_ZERO(&all);
-	for (int cpu = 0; cpu < CPU_SETSIZE && cpu < 1024; cpu++)
-		CPU_SET(cpu, &all);
-	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
 }
 
 int

@@ -71,10 +71,6 @@ struct tr_snap_hdr {
 	uint32_t machine;           /* TR_SNAP_MACHINE_* */
 };
 
-/* A thread started from a pinned lcore would queue behind its polling:
- * the calling thread may run on any CPU instead. */
-void tr_thread_anywhere(void);
-
 /* Growable byte buffer. */
 struct tr_snap_buf {
 	uint8_t *p;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "datadir.h"
 #include "le.h"
+#include "thread.h"
 #include "wal.h"
 #include "wire.h"
 
@@ -276,6 +278,25 @@ tr_wal_replay_free(struct tr_wal_replay *r)
 
 /* The writer. */
 
+/* The syncer: a thread per log, started at the first slow fdatasync, that
+ * runs the fdatasyncs tr_wal_sync_post asks for while the worker goes on.
+ * Generations: req (asked), started (being synced), done (durable), all
+ * under mu; done is also atomic for the worker's look without the lock. */
+struct tr_wal_syncer {
+	pthread_mutex_t mu;
+	pthread_cond_t work, idle;
+	pthread_t th;
+	bool running, busy, stop;
+	int fd;                  /* the segment asked for */
+	int err;                 /* an fdatasync's errno: the log failed */
+	uint64_t req, req_tag, req_records;
+	uint64_t started, done_tag;
+	bool tagged;             /* req_tag was given (else done_tag stays) */
+	_Atomic uint64_t done;
+	uint64_t avg_ns;         /* fdatasync time, moving average */
+};
+
+
 static uint64_t
 mono_ns(void)
 {
@@ -288,6 +309,8 @@ mono_ns(void)
 static int
 wal_fail(struct tr_wal *w)
 {
+	if (!w->failed)
+		w->err = errno;
 	w->failed = true;
 	return -1;
 }
@@ -364,8 +387,12 @@ tr_wal_open(struct tr_wal *w, int dirfd, unsigned column, uint32_t cluster_id, u
 	w->seq = from != NULL ? from->next_seq : 1;
 	w->cap = WAL_BUF_BYTES;
 	w->buf = malloc(w->cap);
-	if (w->buf == NULL)
+	w->syncer = calloc(1, sizeof(*w->syncer));
+	if (w->buf == NULL || w->syncer == NULL)
 		return -1;
+	pthread_mutex_init(&w->syncer->mu, NULL);
+	pthread_cond_init(&w->syncer->work, NULL);
+	pthread_cond_init(&w->syncer->idle, NULL);
 	for (unsigned i = 0; from != NULL && i < from->nsegs; i++)
 		if (closed_push(w, &from->segs[i]) != 0)
 			return -1;
@@ -390,6 +417,129 @@ wal_write(struct tr_wal *w)
 	return 0;
 }
 
+/* The sync's stats, under mu (other threads read them relaxed). */
+static void
+sync_count(struct tr_wal *w, uint64_t records, uint64_t ns)
+{
+	struct tr_wal_syncer *s = w->syncer;
+
+	__atomic_store_n(&w->stats.syncs, w->stats.syncs + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->stats.synced_records, w->stats.synced_records + records,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&w->stats.sync_ns, w->stats.sync_ns + ns, __ATOMIC_RELAXED);
+	s->avg_ns = s->avg_ns - s->avg_ns / 8 + ns / 8;
+}
+
+/* fdatasync, after the test's delay (a slow disk). 0, or an errno. */
+static int
+sync_fd(struct tr_wal *w, int fd)
+{
+	uint64_t delay = atomic_load_explicit(&w->delay_ns, memory_order_relaxed);
+
+	if (delay > 0) {
+		struct timespec ts = {(time_t)(delay / 1000000000u), (long)(delay % 1000000000u)};
+
+		nanosleep(&ts, NULL);
+	}
+	return fdatasync(fd) == 0 ? 0 : errno;
+}
+
+static void *
+syncer_main(void *arg)
+{
+	struct tr_wal *w = arg;
+	struct tr_wal_syncer *s = w->syncer;
+
+	tr_thread_anywhere(); /* not on the worker's lcore, which it would wait for */
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		uint64_t gen, tag, records, t0;
+		bool tagged;
+		int fd, err;
+
+		while (!s->stop && s->req == s->started)
+			pthread_cond_wait(&s->work, &s->mu);
+		if (s->req == s->started)
+			break; /* stopped, nothing asked */
+		gen = s->started = s->req;
+		tag = s->req_tag;
+		tagged = s->tagged;
+		records = s->req_records;
+		s->req_records = 0;
+		s->tagged = false;
+		fd = s->fd;
+		s->busy = true;
+		pthread_mutex_unlock(&s->mu);
+		t0 = mono_ns();
+		err = sync_fd(w, fd);
+		pthread_mutex_lock(&s->mu);
+		s->busy = false;
+		if (err != 0 && s->err == 0)
+			s->err = err;
+		if (s->err == 0) {
+			sync_count(w, records, mono_ns() - t0);
+			if (tagged)
+				s->done_tag = tag;
+			atomic_store_explicit(&s->done, gen, memory_order_release);
+		}
+		pthread_cond_broadcast(&s->idle);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Waits until the syncer has nothing asked and nothing running; returns
+ * with mu held. */
+static void
+syncer_quiet(struct tr_wal_syncer *s)
+{
+	pthread_mutex_lock(&s->mu);
+	while (s->busy || s->req != s->started)
+		pthread_cond_wait(&s->idle, &s->mu);
+}
+
+/* The syncer's error, if it had one, is the log's. */
+static int
+syncer_failed(struct tr_wal *w)
+{
+	struct tr_wal_syncer *s = w->syncer;
+	int err;
+
+	pthread_mutex_lock(&s->mu);
+	err = s->err;
+	pthread_mutex_unlock(&s->mu);
+	if (err == 0)
+		return 0;
+	errno = err;
+	return wal_fail(w);
+}
+
+/* A sync done here, the syncer idle (mu held), its write begun at t0: one
+ * generation more. */
+static uint64_t
+sync_inline(struct tr_wal *w, uint64_t t0, uint64_t tag, bool tagged)
+{
+	struct tr_wal_syncer *s = w->syncer;
+	int err = w->mode == TR_WAL_FDATASYNC ? sync_fd(w, w->fd) : 0;
+
+	if (err != 0) {
+		s->err = err;
+		pthread_mutex_unlock(&s->mu);
+		errno = err;
+		wal_fail(w);
+		return 0;
+	}
+	sync_count(w, w->unsynced, mono_ns() - t0);
+	s->req = s->started = ++w->posted;
+	if (tagged)
+		s->done_tag = tag;
+	atomic_store_explicit(&s->done, w->posted, memory_order_release);
+	pthread_mutex_unlock(&s->mu);
+	w->unsynced = 0;
+	w->must = 0;
+	return w->posted;
+}
+
 int
 tr_wal_sync(struct tr_wal *w)
 {
@@ -397,19 +547,74 @@ tr_wal_sync(struct tr_wal *w)
 
 	if (w->failed)
 		return -1;
-	if (w->unsynced == 0)
+	syncer_quiet(w->syncer);
+	if (w->syncer->err != 0) {
+		pthread_mutex_unlock(&w->syncer->mu);
+		return syncer_failed(w);
+	}
+	if (w->unsynced == 0) {
+		pthread_mutex_unlock(&w->syncer->mu);
 		return 0;
+	}
 	t0 = mono_ns();
-	if (wal_write(w) != 0)
+	if (wal_write(w) != 0) {
+		pthread_mutex_unlock(&w->syncer->mu);
 		return -1;
-	if (w->mode == TR_WAL_FDATASYNC && fdatasync(w->fd) != 0)
-		return wal_fail(w);
-	w->stats.syncs++;
-	w->stats.synced_records += w->unsynced;
-	w->stats.sync_ns += mono_ns() - t0;
+	}
+	return sync_inline(w, t0, 0, false) != 0 ? 0 : -1;
+}
+
+uint64_t
+tr_wal_sync_post(struct tr_wal *w, uint64_t tag)
+{
+	struct tr_wal_syncer *s = w->syncer;
+	uint64_t t0 = mono_ns();
+	bool slow;
+
+	if (w->failed || syncer_failed(w) != 0)
+		return 0;
+	if (w->unsynced == 0)
+		return w->posted;
+	if (wal_write(w) != 0)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	slow = w->mode == TR_WAL_FDATASYNC && s->avg_ns > TR_WAL_INLINE_NS;
+	if (!slow && !s->busy && s->req == s->started)
+		return sync_inline(w, t0, tag, true);
+	if (!s->running) { /* idle, then: a thread that never ran */
+		if (pthread_create(&s->th, NULL, syncer_main, w) != 0)
+			return sync_inline(w, t0, tag, true);
+		s->running = true;
+	}
+	if (s->req == s->started) /* else the one not begun takes these too */
+		s->req = ++w->posted;
+	s->req_tag = tag;
+	s->tagged = true;
+	s->req_records += w->unsynced;
+	s->fd = w->fd;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->mu);
 	w->unsynced = 0;
 	w->must = 0;
-	return 0;
+	return w->posted;
+}
+
+uint64_t
+tr_wal_durable(struct tr_wal *w, uint64_t *tag)
+{
+	struct tr_wal_syncer *s = w->syncer;
+	uint64_t done = atomic_load_explicit(&s->done, memory_order_acquire);
+
+	if (done == w->posted && !w->failed) {
+		*tag = s->done_tag; /* the last writer of done_tag is done */
+		return done;
+	}
+	pthread_mutex_lock(&s->mu);
+	done = atomic_load_explicit(&s->done, memory_order_relaxed);
+	*tag = s->done_tag;
+	pthread_mutex_unlock(&s->mu);
+	syncer_failed(w);
+	return done;
 }
 
 /* The segment is full: durable, closed; the next one opens. */
@@ -482,12 +687,30 @@ tr_wal_trim(struct tr_wal *w, uint64_t below_seq, uint64_t frontier)
 void
 tr_wal_close(struct tr_wal *w)
 {
+	struct tr_wal_syncer *s = w->syncer;
+
+	if (s != NULL && s->running) {
+		syncer_quiet(s);
+		s->stop = true;
+		pthread_cond_signal(&s->work);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->th, NULL);
+		s->running = false;
+	}
 	if (w->fd >= 0) {
-		tr_wal_sync(w);
+		if (s != NULL)
+			tr_wal_sync(w);
 		close(w->fd);
 	}
+	if (s != NULL) {
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->work);
+		pthread_cond_destroy(&s->idle);
+	}
+	free(s);
 	free(w->buf);
 	free(w->closed);
+	w->syncer = NULL;
 	w->fd = -1;
 	w->buf = NULL;
 	w->closed = NULL;

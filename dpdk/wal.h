@@ -11,10 +11,15 @@
  *   codec), back to back; a zero length word ends them.
  *
  * Group commit (S1): the worker appends the records the engine reported
- * during a burst (tr_wal_append, buffered), then tr_wal_sync writes them
- * and makes them durable with one fdatasync (or one O_DSYNC write) before
- * the burst's messages leave. A full segment is synced and closed before
- * the next one opens, so only the newest segment can end in a torn write.
+ * during a burst (tr_wal_append, buffered), then tr_wal_sync_post writes
+ * them and has them made durable by one fdatasync (or one O_DSYNC write);
+ * the burst's messages leave once that sync is done (tr_wal_durable). On a
+ * disk whose fdatasync is slow (over TR_WAL_INLINE_NS, measured as it
+ * goes) the fdatasync runs on the log's syncer thread, so the worker goes
+ * on receiving and appending meanwhile, and the next sync covers all of
+ * that at once; a fast one (tmpfs) runs inline. A full segment is synced
+ * and closed before the next one opens, so only the newest segment can end
+ * in a torn write.
  *
  * Replay (S2, S3): the segments in order, every valid record to a callback.
  * A record that fails at the end of the newest segment, with no valid
@@ -25,6 +30,7 @@
 #ifndef TR_WAL_H
 #define TR_WAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +39,8 @@
 
 #define TR_WAL_SEG_HDR 64u
 #define TR_WAL_SEG_BYTES_DEFAULT (16u << 20)
+/* An fdatasync slower than this on average goes to the syncer thread. */
+#define TR_WAL_INLINE_NS 20000u
 
 /* The same values as trireme.h's enum trireme_sync. */
 enum tr_wal_sync {
@@ -74,8 +82,10 @@ struct tr_wal_stats {
 	uint64_t synced_records; /* records those syncs covered */
 	uint64_t segments;    /* opened */
 	uint64_t trimmed;     /* deleted behind a snapshot */
-	uint64_t sync_ns;     /* time in write + sync */
+	uint64_t sync_ns;     /* time in the syncs' writes and fdatasyncs */
 };
+
+struct tr_wal_syncer; /* wal.c */
 
 struct tr_wal {
 	int dirfd;
@@ -95,6 +105,11 @@ struct tr_wal {
 	struct tr_wal_seg *closed; /* oldest first */
 	unsigned nclosed, closed_cap;
 	bool failed;           /* an I/O error: nothing may be sent any more */
+	int err;               /* its errno */
+	uint64_t posted;       /* the last sync generation asked for */
+	struct tr_wal_syncer *syncer;
+	/* Tests: a slow disk, this long before each fdatasync. */
+	_Atomic uint64_t delay_ns;
 	struct tr_wal_stats stats;
 };
 
@@ -110,17 +125,22 @@ tr_wal_pending(const struct tr_wal *w)
 	return w->unsynced > 0;
 }
 
-/* S1: everything appended made durable (one sync); nothing to do without
- * records. 0, or -1 on an I/O error (w->failed). */
+/* S1: everything appended made durable (one sync, after any the syncer
+ * runs); nothing to do without records. Blocks. 0, or -1 on an I/O error
+ * (w->failed). */
 int tr_wal_sync(struct tr_wal *w);
 
-/* S1 before a send: the sync, unless every record since the last one is
- * lazy (S4: an owner's first attempt; the next sync covers it). 0, or -1. */
-static inline int
-tr_wal_sync_for_send(struct tr_wal *w)
-{
-	return w->must > 0 || w->failed ? tr_wal_sync(w) : 0;
-}
+/* S1 without blocking: writes what was appended and asks for a sync that
+ * covers it, a generation above every one asked before (a sync the syncer
+ * has not begun takes the new records too, under its generation). tag
+ * comes back from tr_wal_durable once it is done. Inline (done on return)
+ * when the disk is fast or the mode needs no fdatasync. Returns the
+ * generation, or 0 on an I/O error (w->failed). */
+uint64_t tr_wal_sync_post(struct tr_wal *w, uint64_t tag);
+
+/* The highest generation durable, and (tag) what was posted with it, or
+ * left alone when no tag was; a syncer's I/O error sets w->failed. */
+uint64_t tr_wal_durable(struct tr_wal *w, uint64_t *tag);
 /* Deletes the oldest closed segments numbered below below_seq whose slots
  * all lie below frontier (a snapshot holds them), stopping at the first
  * that does not qualify. Returns how many. */

@@ -57,22 +57,13 @@ tx_burst(struct rt_task *k, uint16_t queue, struct rte_mbuf **pkts, unsigned n)
 	k->tx_bytes += bytes;
 }
 
-/* Fault injection on the way out: drop, duplicate, delay. */
+/* tx[]'s frames out, through fault injection (drop, duplicate, delay),
+ * then the delayed ones that are due. */
 static void
-tx_flush(struct rt_task *k, uint64_t now_ns)
+tx_send(struct rt_task *k, uint64_t now_ns)
 {
 	struct rt_replica *r = k->rep;
 
-	/* S1: nothing leaves before the records it may reveal are durable;
-	 * this also covers a flush forced mid-burst by a full tx array. */
-	if (!rt_durable_gate(k)) {
-		for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
-			rte_pktmbuf_free_bulk(k->tx[peer], k->ntx[peer]);
-			k->drops_tx_full += k->ntx[peer];
-			k->ntx[peer] = 0;
-		}
-		return;
-	}
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
 		struct rte_mbuf *out[2 * RT_BURST];
 		unsigned n = 0;
@@ -111,6 +102,82 @@ tx_flush(struct rt_task *k, uint64_t now_ns)
 		k->delayed_head = (k->delayed_head + 1) % RT_DELAY_MAX;
 		k->delayed_len--;
 	}
+}
+
+/* S1: tx[]'s frames wait, behind those already waiting, for sync gen. */
+static void
+tx_hold(struct rt_task *k, uint64_t gen)
+{
+	for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
+		for (unsigned i = 0; i < k->ntx[peer]; i++)
+			k->held[(k->held_head + k->held_len++) % RT_HELD_MAX] =
+				(struct rt_held){.m = k->tx[peer][i], .gen = gen,
+						 .peer = (uint8_t)peer};
+		k->ntx[peer] = 0;
+	}
+}
+
+/* The waiting frames whose sync is done, oldest first, into tx[]. */
+static unsigned
+held_release(struct rt_task *k, uint64_t durable, uint64_t now_ns)
+{
+	unsigned n = 0;
+
+	while (k->held_len > 0 && k->held[k->held_head].gen <= durable) {
+		const struct rt_held *h = &k->held[k->held_head];
+
+		if (k->ntx[h->peer] == RT_BURST)
+			tx_send(k, now_ns);
+		k->tx[h->peer][k->ntx[h->peer]++] = h->m;
+		k->held_head = (k->held_head + 1) % RT_HELD_MAX;
+		k->held_len--;
+		n++;
+	}
+	return n;
+}
+
+void
+rt_task_drop_held(struct rt_task *k)
+{
+	while (k->held_len > 0) {
+		rte_pktmbuf_free(k->held[k->held_head].m);
+		k->held_head = (k->held_head + 1) % RT_HELD_MAX;
+		k->held_len--;
+	}
+}
+
+/* S1: nothing leaves before the records it may reveal are durable (this
+ * also covers a flush forced mid-burst by a full tx array); a frame whose
+ * sync runs on the syncer waits in held[] while the task goes on. Returns
+ * the waiting frames sent. */
+static unsigned
+tx_flush(struct rt_task *k, uint64_t now_ns)
+{
+	uint64_t wait, durable;
+	enum rt_gate gate = rt_durable_gate(k, &wait, &durable);
+	unsigned frames = 0;
+
+	for (unsigned peer = 0; peer < TR_REPLICAS; peer++)
+		frames += k->ntx[peer];
+	if (gate == RT_GATE_WAIT && k->held_len + frames > RT_HELD_MAX) {
+		rt_durable_sync(k); /* no room to wait: the sync here, as a disk without a syncer */
+		gate = rt_durable_gate(k, &wait, &durable);
+	}
+	if (gate == RT_GATE_SHUT) {
+		for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
+			rte_pktmbuf_free_bulk(k->tx[peer], k->ntx[peer]);
+			k->drops_tx_full += k->ntx[peer];
+			k->ntx[peer] = 0;
+		}
+		k->drops_tx_full += k->held_len;
+		rt_task_drop_held(k);
+		return 0;
+	}
+	if (gate == RT_GATE_WAIT || k->held_len > 0)
+		tx_hold(k, wait);
+	frames = k->held_len > 0 ? held_release(k, durable, now_ns) : 0;
+	tx_send(k, now_ns);
+	return frames;
 }
 
 uint16_t
@@ -393,8 +460,7 @@ task_poll(struct rt_task *k, uint64_t now_ns)
 		return work; /* most passes of an idle task end here */
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++)
 		frame_close(k, peer);
-	tx_flush(k, now_ns);
-	return work;
+	return work + tx_flush(k, now_ns);
 }
 
 /* An lcore: its column tasks, then the appliers placed on it (QSBR

@@ -136,6 +136,10 @@ struct tr_config {
 
 /* Fills a configuration with defaults for a LAN-like round trip of rtt_ns. */
 void tr_config_default(struct tr_config *cfg, uint8_t id, uint64_t rtt_ns);
+/* Sets the timers counted in round trips (retry, fetch, recover, status,
+ * suspect, join) for a round trip of rtt_ns, as tr_config_default does:
+ * a replica with a disk counts its sync in it. */
+void tr_config_timers(struct tr_config *cfg, uint64_t rtt_ns);
 /* NULL when valid, else what is wrong. */
 const char *tr_config_check(const struct tr_config *cfg);
 

@@ -17,13 +17,7 @@ tr_config_default(struct tr_config *cfg, uint8_t id, uint64_t rtt_ns)
 	cfg->batch_bytes_max = 16384;
 	cfg->pending_bytes_max = 1u << 18;
 	cfg->fetch_span_max = 64;
-	cfg->retry_ns = 4 * rtt_ns;
-	cfg->retry_max_ns = 64 * rtt_ns;
-	cfg->fetch_ns = 4 * rtt_ns;
-	cfg->recover_ns = 40 * rtt_ns;
-	cfg->status_ns = 10 * rtt_ns;
-	cfg->suspect_ns = 50 * rtt_ns;
-	cfg->join_ns = 20 * rtt_ns;
+	tr_config_timers(cfg, rtt_ns);
 	cfg->catchup_ns = 5000 * rtt_ns;
 	cfg->sm_keys_max = UINT64_C(1) << 20;
 	cfg->sm_clients_max = 256;
@@ -32,6 +26,18 @@ tr_config_default(struct tr_config *cfg, uint8_t id, uint64_t rtt_ns)
 	cfg->read_bytes_max = 1u << 16;
 	cfg->read_batches_max = 16;
 	cfg->read_barriers_max = 4;
+}
+
+void
+tr_config_timers(struct tr_config *cfg, uint64_t rtt_ns)
+{
+	cfg->retry_ns = 4 * rtt_ns;
+	cfg->retry_max_ns = 64 * rtt_ns;
+	cfg->fetch_ns = 4 * rtt_ns;
+	cfg->recover_ns = 40 * rtt_ns;
+	cfg->status_ns = 10 * rtt_ns;
+	cfg->suspect_ns = 50 * rtt_ns;
+	cfg->join_ns = 20 * rtt_ns;
 }
 
 const char *

@@ -2,7 +2,8 @@
  * §12 S1-S3 on disk: the data directory (dpdk/datadir.c: superblock, lock,
  * refusal of another cluster's or replica's directory) and a column's
  * write-ahead log (dpdk/wal.c: group commit, replay, a torn tail dropped,
- * damage anywhere else detected, segments trimmed behind a snapshot).
+ * damage anywhere else detected, segments trimmed behind a snapshot, a slow
+ * disk's syncs on the syncer thread).
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "datadir.h"
@@ -321,6 +323,116 @@ Test(wal, trim_behind_snapshot)
 }
 
 /* A log of another replica or column is refused record by record. */
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Appends records from..to-1 and posts their sync with tag to. */
+static uint64_t
+post(struct tr_wal *w, unsigned from, unsigned to)
+{
+	uint64_t gen;
+
+	for (unsigned i = from; i < to; i++) {
+		struct tr_durable_rec rec = slot_rec(i);
+
+		cr_assert_eq(tr_wal_append(w, &rec), 0);
+	}
+	gen = tr_wal_sync_post(w, to);
+	cr_assert_gt(gen, 0);
+	return gen;
+}
+
+/* Waits until gen is durable (within 10 s); returns its tag. */
+static uint64_t
+durable_wait(struct tr_wal *w, uint64_t gen)
+{
+	uint64_t tag = 0, deadline = now_ns() + 10000000000u;
+
+	while (tr_wal_durable(w, &tag) < gen) {
+		cr_assert_not(w->failed, "the log failed");
+		cr_assert_lt(now_ns(), deadline, "generation %lu never durable",
+			     (unsigned long)gen);
+		usleep(1000);
+	}
+	return tag;
+}
+
+/* S1 on a slow disk: once an fdatasync is seen to be slow, the next ones run
+ * on the syncer: tr_wal_sync_post returns before the sync is done (the
+ * worker goes on), the generation becomes durable later with its tag, the
+ * records posted while a sync runs share the next one, and every record is
+ * in the log. */
+Test(wal, a_slow_sync_runs_on_the_syncer)
+{
+	struct tr_wal w;
+	struct tr_wal_replay r;
+	struct seen s;
+	uint64_t g1, g2, g3, t0, syncs;
+	int dirfd = open_dir();
+
+	cr_assert_eq(tr_wal_open(&w, dirfd, 1, CLUSTER, 2, TR_WAL_FDATASYNC,
+				 TR_WAL_SEG_BYTES_DEFAULT, NULL), 0);
+	atomic_store(&w.delay_ns, 200000000u); /* 200 ms before each fdatasync */
+	t0 = now_ns();
+	g1 = post(&w, 0, 10); /* the first, measured inline: slow */
+	cr_assert_geq(now_ns() - t0, 200000000u, "the first sync did not wait for the disk");
+	cr_assert_eq(durable_wait(&w, g1), 10);
+	t0 = now_ns();
+	g2 = post(&w, 10, 20);
+	cr_assert_lt(now_ns() - t0, 100000000u, "a slow sync blocked its poster");
+	cr_assert_gt(g2, g1);
+	g3 = post(&w, 20, 30); /* while g2 sleeps or waits: a later generation */
+	cr_assert_geq(g3, g2);
+	cr_assert_lt(tr_wal_durable(&w, &(uint64_t){0}), g2,
+		     "durable before the disk's 200 ms were over");
+	cr_assert_eq(durable_wait(&w, g3), 30, "the tag of the last sync done");
+	syncs = w.stats.syncs;
+	cr_assert_leq(syncs, 3, "%lu fdatasyncs for three posts", (unsigned long)syncs);
+	cr_assert_eq(w.stats.synced_records, 30);
+	tr_wal_close(&w);
+	r = replay(dirfd, &s);
+	cr_assert_not(r.damaged, "%s", r.why);
+	cr_assert_eq(r.records, 30);
+	cr_assert(s.order_ok);
+	tr_wal_replay_free(&r);
+	close(dirfd);
+}
+
+/* An fdatasync that fails on the syncer fails the log: the generation never
+ * becomes durable, and the worker learns it from tr_wal_durable. The segment
+ * is swapped for a pipe while the syncer sleeps before its fdatasync. */
+Test(wal, a_failed_sync_on_the_syncer_fails_the_log)
+{
+	struct tr_wal w;
+	uint64_t g, tag = 0, deadline;
+	int dirfd = open_dir(), p[2];
+
+	cr_assert_eq(tr_wal_open(&w, dirfd, 1, CLUSTER, 2, TR_WAL_FDATASYNC,
+				 TR_WAL_SEG_BYTES_DEFAULT, NULL), 0);
+	atomic_store(&w.delay_ns, 200000000u);
+	durable_wait(&w, post(&w, 0, 5)); /* inline, slow: the syncer from now on */
+	g = post(&w, 5, 10);
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(dup2(p[0], w.fd), w.fd); /* fdatasync on a pipe: EINVAL */
+	deadline = now_ns() + 10000000000u;
+	while (!w.failed) {
+		cr_assert_lt(tr_wal_durable(&w, &tag), g, "a failed sync made durable");
+		cr_assert_lt(now_ns(), deadline, "the syncer's failure never reached the log");
+		usleep(1000);
+	}
+	cr_assert_eq(tr_wal_sync_post(&w, 10), 0, "a failed log took a sync");
+	tr_wal_close(&w);
+	close(p[0]);
+	close(p[1]);
+	close(dirfd);
+}
+
 Test(wal, other_log_refused)
 {
 	struct tr_wal w;
