@@ -278,7 +278,7 @@ tr_wal_replay_free(struct tr_wal_replay *r)
 
 /* The writer. */
 
-/* The syncer: a thread per log, started at the first slow fdatasync, that
+/* The syncer: a thread per log, started once fdatasyncs are slow, that
  * runs the fdatasyncs tr_wal_sync_post asks for while the worker goes on.
  * Generations: req (asked), started (being synced), done (durable), all
  * under mu; done is also atomic for the worker's look without the lock. */
@@ -293,7 +293,11 @@ struct tr_wal_syncer {
 	uint64_t started, done_tag;
 	bool tagged;             /* req_tag was given (else done_tag stays) */
 	_Atomic uint64_t done;
-	uint64_t avg_ns;         /* fdatasync time, moving average */
+	/* The fastest fdatasync of the last full window of 8, and the window
+	 * being filled: a disk is slow when even its fastest sync is, not for
+	 * one sync preempted on a busy CPU. */
+	uint64_t floor_ns, win_min;
+	unsigned win_n;
 };
 
 
@@ -417,9 +421,10 @@ wal_write(struct tr_wal *w)
 	return 0;
 }
 
-/* The sync's stats, under mu (other threads read them relaxed). */
+/* The sync's stats, under mu (other threads read them relaxed): ns in
+ * all, of which sync_ns in the fdatasync (what decides inline or not). */
 static void
-sync_count(struct tr_wal *w, uint64_t records, uint64_t ns)
+sync_count(struct tr_wal *w, uint64_t records, uint64_t ns, uint64_t sync_ns)
 {
 	struct tr_wal_syncer *s = w->syncer;
 
@@ -427,7 +432,12 @@ sync_count(struct tr_wal *w, uint64_t records, uint64_t ns)
 	__atomic_store_n(&w->stats.synced_records, w->stats.synced_records + records,
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&w->stats.sync_ns, w->stats.sync_ns + ns, __ATOMIC_RELAXED);
-	s->avg_ns = s->avg_ns - s->avg_ns / 8 + ns / 8;
+	if (s->win_n == 0 || sync_ns < s->win_min)
+		s->win_min = sync_ns;
+	if (++s->win_n == 8) {
+		s->floor_ns = s->win_min;
+		s->win_n = 0;
+	}
 }
 
 /* fdatasync, after the test's delay (a slow disk). 0, or an errno. */
@@ -477,7 +487,9 @@ syncer_main(void *arg)
 		if (err != 0 && s->err == 0)
 			s->err = err;
 		if (s->err == 0) {
-			sync_count(w, records, mono_ns() - t0);
+			uint64_t ns = mono_ns() - t0;
+
+			sync_count(w, records, ns, ns);
 			if (tagged)
 				s->done_tag = tag;
 			atomic_store_explicit(&s->done, gen, memory_order_release);
@@ -520,6 +532,7 @@ static uint64_t
 sync_inline(struct tr_wal *w, uint64_t t0, uint64_t tag, bool tagged)
 {
 	struct tr_wal_syncer *s = w->syncer;
+	uint64_t t1 = mono_ns(), t2;
 	int err = w->mode == TR_WAL_FDATASYNC ? sync_fd(w, w->fd) : 0;
 
 	if (err != 0) {
@@ -529,7 +542,8 @@ sync_inline(struct tr_wal *w, uint64_t t0, uint64_t tag, bool tagged)
 		wal_fail(w);
 		return 0;
 	}
-	sync_count(w, w->unsynced, mono_ns() - t0);
+	t2 = mono_ns();
+	sync_count(w, w->unsynced, t2 - t0, t2 - t1);
 	s->req = s->started = ++w->posted;
 	if (tagged)
 		s->done_tag = tag;
@@ -571,14 +585,19 @@ tr_wal_sync_post(struct tr_wal *w, uint64_t tag)
 	uint64_t t0 = mono_ns();
 	bool slow;
 
-	if (w->failed || syncer_failed(w) != 0)
+	if (w->failed)
 		return 0;
 	if (w->unsynced == 0)
 		return w->posted;
 	if (wal_write(w) != 0)
 		return 0;
 	pthread_mutex_lock(&s->mu);
-	slow = w->mode == TR_WAL_FDATASYNC && s->avg_ns > TR_WAL_INLINE_NS;
+	if (s->err != 0) {
+		pthread_mutex_unlock(&s->mu);
+		syncer_failed(w);
+		return 0;
+	}
+	slow = w->mode == TR_WAL_FDATASYNC && s->floor_ns > TR_WAL_INLINE_NS;
 	if (!slow && !s->busy && s->req == s->started)
 		return sync_inline(w, t0, tag, true);
 	if (!s->running) { /* idle, then: a thread that never ran */

@@ -39,7 +39,8 @@
 
 #define TR_WAL_SEG_HDR 64u
 #define TR_WAL_SEG_BYTES_DEFAULT (16u << 20)
-/* An fdatasync slower than this on average goes to the syncer thread. */
+/* A log whose fastest fdatasync of the last 8 took longer than this syncs
+ * on its syncer thread. */
 #define TR_WAL_INLINE_NS 20000u
 
 /* The same values as trireme.h's enum trireme_sync. */

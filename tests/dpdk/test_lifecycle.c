@@ -1310,6 +1310,32 @@ slow_disk(struct trireme *t, unsigned mask, uint64_t ms)
 			atomic_store(&t->reps[q].dur.wal[c].delay_ns, ms * 1000000u);
 }
 
+static uint64_t timed_set(struct trireme_client *c, unsigned n);
+
+/* slow_disk, once the column 0 logs of mask have seen eight syncs of a
+ * disk 30 ms slow (sets through c, tags from *n on): they sync on their
+ * syncers from then on, whatever the disk under the test. */
+static void
+slow_disk_seen(struct trireme *t, struct trireme_client *c, unsigned *n, unsigned mask,
+	       uint64_t ms)
+{
+	uint64_t before[TR_REPLICAS];
+	bool seen = false;
+
+	for (unsigned q = 0; q < TR_REPLICAS; q++)
+		before[q] = __atomic_load_n(&t->reps[q].dur.wal[0].stats.syncs, __ATOMIC_RELAXED);
+	slow_disk(t, mask, 30);
+	while (!seen) {
+		timed_set(c, ++*n);
+		seen = true;
+		for (unsigned q = 0; q < TR_REPLICAS; q++)
+			seen &= !(mask >> q & 1) ||
+				__atomic_load_n(&t->reps[q].dur.wal[0].stats.syncs,
+						__ATOMIC_RELAXED) >= before[q] + 8;
+	}
+	slow_disk(t, mask, ms);
+}
+
 /* One set through c (tag n), answered: how long it took, in ms. */
 static uint64_t
 timed_set(struct trireme_client *c, unsigned n)
@@ -1355,8 +1381,8 @@ answer_after_commit(struct trireme *t, struct trireme_client *c, unsigned n)
 /* §12 S1 with a slow disk, whose fdatasyncs run on the log's syncer while
  * the worker goes on: what a replica has not synced stays in, and the
  * replicas sharing its lcore keep committing. All three replicas share
- * this test's one worker lcore. Each phase starts with a set that lets
- * the slow logs measure their disk (their first slow sync runs inline).
+ * this test's one worker lcore. Each phase starts with sets that let the
+ * slow logs see their disk slow (their first slow syncs run inline).
  * - Replicas 1 and 2 slow (300 ms): a set through replica 0 needs a peer's
  *   vote, which waits in its frame until synced: at least 300 ms.
  * - Replica 0 slow: its answer waits for the sync of its commit, 300 ms
@@ -1382,22 +1408,19 @@ Test(lifecycle, a_slow_disk_holds_what_it_has_not_synced, .timeout = 90)
 	cr_assert_not_null(c = trireme_client_new(t, 0, 1));
 	timed_set(c, ++n);
 
-	slow_disk(t, 1u << 1 | 1u << 2, 300);
-	timed_set(c, ++n);
+	slow_disk_seen(t, c, &n, 1u << 1 | 1u << 2, 300);
 	ms = timed_set(c, ++n);
 	cr_assert_geq(ms, 300, "answered in %lu ms: a peer's vote left before its sync",
 		      (unsigned long)ms);
 
 	slow_disk(t, 1u << 1 | 1u << 2, 0);
-	slow_disk(t, 1u << 0, 300);
-	timed_set(c, ++n);
+	slow_disk_seen(t, c, &n, 1u << 0, 300);
 	ms = answer_after_commit(t, c, ++n);
 	cr_assert_geq(ms, 250, "answered %lu ms after its commit, before the commit's sync",
 		      (unsigned long)ms);
 
 	slow_disk(t, 1u << 0, 0);
-	slow_disk(t, 1u << 2, 2000);
-	timed_set(c, ++n);
+	slow_disk_seen(t, c, &n, 1u << 2, 2000);
 	t0 = eal_test_now_ns();
 	for (unsigned i = 0; i < 20; i++)
 		timed_set(c, ++n);
