@@ -394,7 +394,7 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 	atomic_store(&d->amnesiac, join);
 	atomic_store(&d->failed, false);
 	d->failed_woken = false;
-	d->clear_armed = false;
+	d->clear_stage = 0;
 	goto out;
 io_fail:
 	rc = rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot read its log in %s: %s",
@@ -448,6 +448,9 @@ rt_durable_gate(struct rt_task *k, uint64_t *wait, uint64_t *durable)
 	}
 	*durable = tr_wal_durable(w, &tag);
 	*wait = w->posted;
+	atomic_store_explicit(&d->asked[k->column], *wait, memory_order_relaxed);
+	atomic_store_explicit(&d->done[k->column], *durable, memory_order_relaxed);
+	atomic_fetch_add_explicit(&d->polls[k->column], 1, memory_order_release);
 	if (w->failed) { /* its own log: say why */
 		err = w->err;
 		atomic_store(&d->failed, true);
@@ -459,11 +462,7 @@ rt_durable_gate(struct rt_task *k, uint64_t *wait, uint64_t *durable)
 		if (synced > atomic_load_explicit(&d->synced[k->column], memory_order_relaxed))
 			atomic_store_explicit(&d->synced[k->column], synced,
 					      memory_order_release);
-		if (*durable == *wait) {
-			atomic_fetch_add_explicit(&d->polls[k->column], 1, memory_order_relaxed);
-			return RT_GATE_OPEN;
-		}
-		return RT_GATE_WAIT;
+		return *durable == *wait ? RT_GATE_OPEN : RT_GATE_WAIT;
 	}
 	if (!d->fail_logged[k->column]) {
 		d->fail_logged[k->column] = true;
@@ -657,8 +656,8 @@ snap_poll(struct rt_replica *r)
 }
 
 /* J with a disk: once the join is complete (every slot below the floors
- * committed here) and every task has synced since, a restart may trust the
- * log again. */
+ * committed here) and every task has synced what it logged since, a
+ * restart may trust the log again. */
 static void
 amnesia_poll(struct rt_replica *r)
 {
@@ -667,14 +666,24 @@ amnesia_poll(struct rt_replica *r)
 	if (!atomic_load_explicit(&d->amnesiac, memory_order_relaxed) ||
 	    tr_replica_inc(&r->eng) == 0 || !tr_replica_rejoined(&r->eng))
 		return;
-	if (!d->clear_armed) {
-		d->clear_armed = true;
+	if (d->clear_stage == 0) {
+		d->clear_stage = 1;
 		for (unsigned c = 0; c < TR_COLUMNS; c++)
 			d->clear_polls[c] = atomic_load(&d->polls[c]);
 		return;
 	}
+	/* A gate of every column since: each asked for the sync of what it
+	 * had logged; then those syncs done. */
 	for (unsigned c = 0; c < TR_COLUMNS; c++)
 		if (atomic_load(&d->polls[c]) <= d->clear_polls[c])
+			return;
+	if (d->clear_stage == 1) {
+		d->clear_stage = 2;
+		for (unsigned c = 0; c < TR_COLUMNS; c++)
+			d->clear_asked[c] = atomic_load(&d->asked[c]);
+	}
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		if (atomic_load(&d->done[c]) < d->clear_asked[c])
 			return;
 	if (!inc_gate(r))
 		return;

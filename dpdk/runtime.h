@@ -233,8 +233,10 @@ struct rt_durable {
 	_Atomic bool failed;              /* an I/O error: nothing is sent */
 	uint64_t sync_ns;                 /* a sync in the directory, probed */
 	bool failed_woken;                /* the applier woke the clients for it */
-	_Atomic uint64_t polls[TR_COLUMNS]; /* passes of each task with all it
-					     * asked synced */
+	_Atomic uint64_t polls[TR_COLUMNS]; /* passes of each task's gate */
+	/* Each task's sync generations (tr_wal_sync_post): the last asked for
+	 * and the last done, as of its last gate. */
+	_Atomic uint64_t asked[TR_COLUMNS], done[TR_COLUMNS];
 	_Atomic uint64_t open_seq[TR_COLUMNS]; /* each WAL's open segment */
 	_Atomic uint64_t max_lsn[TR_COLUMNS];  /* highest slot logged this life */
 	/* The column 0 task: disk snapshots. */
@@ -245,8 +247,8 @@ struct rt_durable {
 	uint64_t received[TR_COLUMNS];    /* the point of the newest one received */
 	uint64_t snap_seq;
 	uint64_t every;                   /* instances of a column between two */
-	bool clear_armed;
-	uint64_t clear_polls[TR_COLUMNS];
+	uint8_t clear_stage;              /* amnesia_poll: 0, 1 (passes), 2 (syncs) */
+	uint64_t clear_polls[TR_COLUMNS], clear_asked[TR_COLUMNS];
 	_Atomic bool writing;             /* a writer thread runs */
 	/* Published by a snapshot writer: each task trims its own WAL. */
 	_Atomic uint64_t trim_gen;
