@@ -11,11 +11,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "datadir.h"
 #include "le.h"
+#include "mono.h"
 #include "wire.h"
 
 #define SB_MAGIC 0x42535254u /* "TRSB" */
@@ -78,16 +78,13 @@ tr_dd_sync_probe(int dirfd)
 	static const char name[] = "sync-probe";
 	uint8_t buf[512] = {0};
 	uint64_t ns[3], t;
-	struct timespec a, b;
 	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	bool ok = fd >= 0 && posix_fallocate(fd, 0, 4096) == 0 && fdatasync(fd) == 0;
 
 	for (unsigned i = 0; ok && i < 3; i++) {
-		clock_gettime(CLOCK_MONOTONIC, &a);
+		t = tr_mono_ns();
 		ok = pwrite(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf) && fdatasync(fd) == 0;
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		ns[i] = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + (uint64_t)b.tv_nsec -
-			(uint64_t)a.tv_nsec;
+		ns[i] = tr_mono_ns() - t;
 	}
 	if (fd >= 0) {
 		close(fd);

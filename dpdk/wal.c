@@ -16,6 +16,7 @@
 
 #include "datadir.h"
 #include "le.h"
+#include "mono.h"
 #include "thread.h"
 #include "wal.h"
 #include "wire.h"
@@ -300,16 +301,6 @@ struct tr_wal_syncer {
 	unsigned win_n;
 };
 
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int
 wal_fail(struct tr_wal *w)
 {
@@ -480,14 +471,14 @@ syncer_main(void *arg)
 		fd = s->fd;
 		s->busy = true;
 		pthread_mutex_unlock(&s->mu);
-		t0 = mono_ns();
+		t0 = tr_mono_ns();
 		err = sync_fd(w, fd);
 		pthread_mutex_lock(&s->mu);
 		s->busy = false;
 		if (err != 0 && s->err == 0)
 			s->err = err;
 		if (s->err == 0) {
-			uint64_t ns = mono_ns() - t0;
+			uint64_t ns = tr_mono_ns() - t0;
 
 			sync_count(w, records, ns, ns);
 			if (tagged)
@@ -532,7 +523,7 @@ static uint64_t
 sync_inline(struct tr_wal *w, uint64_t t0, uint64_t tag, bool tagged)
 {
 	struct tr_wal_syncer *s = w->syncer;
-	uint64_t t1 = mono_ns(), t2;
+	uint64_t t1 = tr_mono_ns(), t2;
 	int err = w->mode == TR_WAL_FDATASYNC ? sync_fd(w, w->fd) : 0;
 
 	if (err != 0) {
@@ -542,7 +533,7 @@ sync_inline(struct tr_wal *w, uint64_t t0, uint64_t tag, bool tagged)
 		wal_fail(w);
 		return 0;
 	}
-	t2 = mono_ns();
+	t2 = tr_mono_ns();
 	sync_count(w, w->unsynced, t2 - t0, t2 - t1);
 	s->req = s->started = ++w->posted;
 	if (tagged)
@@ -570,7 +561,7 @@ tr_wal_sync(struct tr_wal *w)
 		pthread_mutex_unlock(&w->syncer->mu);
 		return 0;
 	}
-	t0 = mono_ns();
+	t0 = tr_mono_ns();
 	if (wal_write(w) != 0) {
 		pthread_mutex_unlock(&w->syncer->mu);
 		return -1;
@@ -582,7 +573,7 @@ uint64_t
 tr_wal_sync_post(struct tr_wal *w, uint64_t tag)
 {
 	struct tr_wal_syncer *s = w->syncer;
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = tr_mono_ns();
 	bool slow;
 
 	if (w->failed)

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "datadir.h"
+#include "mono.h"
 #include "wal.h"
 #include "wire.h"
 
@@ -323,15 +323,6 @@ Test(wal, trim_behind_snapshot)
 }
 
 /* A log of another replica or column is refused record by record. */
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Appends records from..to-1 and posts their sync with tag to. */
 static uint64_t
 post(struct tr_wal *w, unsigned from, unsigned to)
@@ -352,11 +343,11 @@ post(struct tr_wal *w, unsigned from, unsigned to)
 static uint64_t
 durable_wait(struct tr_wal *w, uint64_t gen)
 {
-	uint64_t tag = 0, deadline = now_ns() + 10000000000u;
+	uint64_t tag = 0, deadline = tr_mono_ns() + 10000000000u;
 
 	while (tr_wal_durable(w, &tag) < gen) {
 		cr_assert_not(w->failed, "the log failed");
-		cr_assert_lt(now_ns(), deadline, "generation %lu never durable",
+		cr_assert_lt(tr_mono_ns(), deadline, "generation %lu never durable",
 			     (unsigned long)gen);
 		usleep(1000);
 	}
@@ -372,10 +363,10 @@ slow_disk(struct tr_wal *w, uint64_t delay_ns)
 {
 	atomic_store(&w->delay_ns, 30000000u);
 	for (unsigned i = 0; i < 8; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = tr_mono_ns();
 
 		durable_wait(w, post(w, i, i + 1));
-		cr_assert_geq(now_ns() - t0, 30000000u, "sync %u did not wait for the disk", i);
+		cr_assert_geq(tr_mono_ns() - t0, 30000000u, "sync %u did not wait for the disk", i);
 	}
 	atomic_store(&w->delay_ns, delay_ns);
 	return 8;
@@ -398,9 +389,9 @@ Test(wal, a_slow_sync_runs_on_the_syncer)
 				 TR_WAL_SEG_BYTES_DEFAULT, NULL), 0);
 	g1 = post(&w, slow_disk(&w, 200000000u), 10); /* 200 ms before each fdatasync */
 	cr_assert_eq(durable_wait(&w, g1), 10);
-	t0 = now_ns();
+	t0 = tr_mono_ns();
 	g2 = post(&w, 10, 20);
-	cr_assert_lt(now_ns() - t0, 100000000u, "a slow sync blocked its poster");
+	cr_assert_lt(tr_mono_ns() - t0, 100000000u, "a slow sync blocked its poster");
 	cr_assert_gt(g2, g1);
 	g3 = post(&w, 20, 30); /* while g2 sleeps or waits: a later generation */
 	cr_assert_geq(g3, g2);
@@ -433,10 +424,10 @@ Test(wal, a_failed_sync_on_the_syncer_fails_the_log)
 	g = post(&w, slow_disk(&w, 200000000u), 10);
 	cr_assert_eq(pipe(p), 0);
 	cr_assert_eq(dup2(p[0], w.fd), w.fd); /* fdatasync on a pipe: EINVAL */
-	deadline = now_ns() + 10000000000u;
+	deadline = tr_mono_ns() + 10000000000u;
 	while (!w.failed) {
 		cr_assert_lt(tr_wal_durable(&w, &tag), g, "a failed sync made durable");
-		cr_assert_lt(now_ns(), deadline, "the syncer's failure never reached the log");
+		cr_assert_lt(tr_mono_ns(), deadline, "the syncer's failure never reached the log");
 		usleep(1000);
 	}
 	cr_assert_eq(tr_wal_sync_post(&w, 10), 0, "a failed log took a sync");
