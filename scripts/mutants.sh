@@ -117,7 +117,7 @@ mutations=(
 	"rt: S1: held answers go before their frontier is synced|sed:dpdk/durable.c|s/\t\tif \(c < TR_COLUMNS\)\n\t\t\treturn;/\t\tif (0 \&\& c < TR_COLUMNS)\n\t\t\treturn;/|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
 	"rt: S1: an answer's frontier without its own slot|sed:dpdk/durable.c|s/\t\te->frontier\[d->column\] = d->lsn \+ 1;\n//|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
 	"rt: S1: synced published before the sync|sed:dpdk/durable.c|s/\t\tsynced = \*durable == \*wait \? k->col->committed : tag;/\t\tsynced = k->col->committed;/|$LIFE:lifecycle/a_slow_disk_holds_what_it_has_not_synced"
-	"rt: S1: frames leave before their sync|sed:dpdk/durable.c|s/\t\treturn RT_GATE_WAIT;/\t\treturn RT_GATE_OPEN;/|$LIFE:lifecycle/a_slow_disk_holds_what_it_has_not_synced"
+	"rt: S1: frames leave before their sync|sed:dpdk/durable.c|s/return \*durable == \*wait \? RT_GATE_OPEN : RT_GATE_WAIT;/return RT_GATE_OPEN;/|$LIFE:lifecycle/a_slow_disk_holds_what_it_has_not_synced"
 	"rt: S1: a failed log still sends and publishes|sed:dpdk/durable.c|s/\tif \(!atomic_load_explicit\(&d->failed, memory_order_relaxed\)\) \{/\tif (1) {/|$LIFE:lifecycle/a_failed_sync_publishes_nothing"
 	"rt: S1: a slow disk's sync on the worker|sed:dpdk/wal.c|s/\tif \(!slow && !s->busy && s->req == s->started\)/\tif (1)/|$WAL:wal/a_slow_sync_runs_on_the_syncer $LIFE:lifecycle/a_slow_disk_holds_what_it_has_not_synced"
 	"rt: S1: a failed fdatasync on the syncer ignored|sed:dpdk/wal.c|s/\t\tif \(err != 0 && s->err == 0\)\n\t\t\ts->err = err;\n//|$WAL:wal/a_failed_sync_on_the_syncer_fails_the_log"
