@@ -124,7 +124,8 @@ struct trireme_conf {
 	uint32_t inflight_max;       /* uncommitted instances per owner */
 	uint16_t batch_cmds_max;     /* commands per instance; 1: no batching */
 	uint32_t log_slots_max;      /* per column, a power of two */
-	uint64_t rtt_ns;             /* expected round trip; sets the timers */
+	uint64_t rtt_ns;             /* expected round trip; sets the timers (with a
+				      * data_dir, plus two syncs measured at start) */
 	uint64_t keys_max;           /* store capacity, the same on every replica */
 	uint32_t clients_max;        /* per replica */
 	uint32_t mbufs;              /* mempool size per replica */
