@@ -93,8 +93,10 @@ task_drop_tx(struct rt_task *k)
 		if (k->open[p] != NULL)
 			rte_pktmbuf_free(k->open[p]);
 		k->open[p] = NULL;
+		k->open_status[p] = false;
 		rte_pktmbuf_free_bulk(k->tx[p], k->ntx[p]);
 		k->ntx[p] = 0;
+		k->tx_status[p] = 0;
 	}
 	while (k->delayed_len > 0) {
 		rte_pktmbuf_free(k->delayed[k->delayed_head].m);

@@ -147,6 +147,7 @@ struct rt_held {
 	struct rte_mbuf *m;
 	uint64_t gen;           /* the sync it waits for (tr_wal_sync_post) */
 	uint8_t peer;
+	bool status;            /* it carries a STATUS */
 };
 #define RT_HELD_MAX 256
 
@@ -164,6 +165,12 @@ struct rt_task {
 	unsigned nstash;
 	unsigned delayed_head, delayed_len;
 	unsigned held_head, held_len;
+	/* STATUS while frames wait: the open frame carries one, tx[]'s that do
+	 * (a bit per entry), and the held frames that do, per peer (a newer
+	 * STATUS to that peer is not sent while one waits). */
+	bool open_status[TR_REPLICAS];
+	uint32_t tx_status[TR_REPLICAS];
+	unsigned status_held[TR_REPLICAS];
 	uint64_t rng;
 	struct tr_frame_writer fw[TR_REPLICAS];
 	struct tr_out out;

@@ -383,11 +383,13 @@ tr_wal_open(struct tr_wal *w, int dirfd, unsigned column, uint32_t cluster_id, u
 	w->cap = WAL_BUF_BYTES;
 	w->buf = malloc(w->cap);
 	w->syncer = calloc(1, sizeof(*w->syncer));
+	if (w->syncer != NULL) {
+		pthread_mutex_init(&w->syncer->mu, NULL);
+		pthread_cond_init(&w->syncer->work, NULL);
+		pthread_cond_init(&w->syncer->idle, NULL);
+	}
 	if (w->buf == NULL || w->syncer == NULL)
 		return -1;
-	pthread_mutex_init(&w->syncer->mu, NULL);
-	pthread_cond_init(&w->syncer->work, NULL);
-	pthread_cond_init(&w->syncer->idle, NULL);
 	for (unsigned i = 0; from != NULL && i < from->nsegs; i++)
 		if (closed_push(w, &from->segs[i]) != 0)
 			return -1;

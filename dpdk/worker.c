@@ -92,6 +92,7 @@ tx_send(struct rt_task *k, uint64_t now_ns)
 			}
 		}
 		k->ntx[peer] = 0;
+		k->tx_status[peer] = 0;
 		if (n > 0)
 			tx_burst(k, q, out, n);
 	}
@@ -104,46 +105,73 @@ tx_send(struct rt_task *k, uint64_t now_ns)
 	}
 }
 
-/* S1: tx[]'s frames wait, behind those already waiting, for sync gen. */
+/* S1: tx[]'s frames wait, behind those already waiting, for sync gen
+ * (the caller made room). */
 static void
 tx_hold(struct rt_task *k, uint64_t gen)
 {
 	for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
-		for (unsigned i = 0; i < k->ntx[peer]; i++)
+		for (unsigned i = 0; i < k->ntx[peer]; i++) {
+			bool status = k->tx_status[peer] >> i & 1;
+
+			RTE_VERIFY(k->held_len < RT_HELD_MAX);
 			k->held[(k->held_head + k->held_len++) % RT_HELD_MAX] =
 				(struct rt_held){.m = k->tx[peer][i], .gen = gen,
-						 .peer = (uint8_t)peer};
+						 .peer = (uint8_t)peer, .status = status};
+			k->status_held[peer] += status;
+		}
 		k->ntx[peer] = 0;
+		k->tx_status[peer] = 0;
 	}
 }
 
-/* The waiting frames whose sync is done, oldest first, into tx[]. */
+/* The oldest waiting frame, out of held[]. */
+static struct rt_held
+held_pop(struct rt_task *k)
+{
+	struct rt_held h = k->held[k->held_head];
+
+	k->held_head = (k->held_head + 1) % RT_HELD_MAX;
+	k->held_len--;
+	k->status_held[h.peer] -= h.status;
+	return h;
+}
+
+/* The waiting frames whose sync is done (up to durable), oldest first,
+ * out; then tx[]'s. */
 static unsigned
 held_release(struct rt_task *k, uint64_t durable, uint64_t now_ns)
 {
-	unsigned n = 0;
+	struct rte_mbuf *fresh[TR_REPLICAS][RT_BURST];
+	unsigned nfresh[TR_REPLICAS], n = 0;
 
+	memcpy(fresh, k->tx, sizeof(fresh));
+	memcpy(nfresh, k->ntx, sizeof(nfresh));
+	memset(k->ntx, 0, sizeof(k->ntx));
+	memset(k->tx_status, 0, sizeof(k->tx_status));
 	while (k->held_len > 0 && k->held[k->held_head].gen <= durable) {
-		const struct rt_held *h = &k->held[k->held_head];
+		struct rt_held h = held_pop(k);
 
-		if (k->ntx[h->peer] == RT_BURST)
+		if (k->ntx[h.peer] == RT_BURST)
 			tx_send(k, now_ns);
-		k->tx[h->peer][k->ntx[h->peer]++] = h->m;
-		k->held_head = (k->held_head + 1) % RT_HELD_MAX;
-		k->held_len--;
+		k->tx[h.peer][k->ntx[h.peer]++] = h.m;
 		n++;
 	}
+	for (unsigned peer = 0; peer < TR_REPLICAS; peer++)
+		for (unsigned i = 0; i < nfresh[peer]; i++) {
+			if (k->ntx[peer] == RT_BURST)
+				tx_send(k, now_ns);
+			k->tx[peer][k->ntx[peer]++] = fresh[peer][i];
+		}
+	tx_send(k, now_ns);
 	return n;
 }
 
 void
 rt_task_drop_held(struct rt_task *k)
 {
-	while (k->held_len > 0) {
-		rte_pktmbuf_free(k->held[k->held_head].m);
-		k->held_head = (k->held_head + 1) % RT_HELD_MAX;
-		k->held_len--;
-	}
+	while (k->held_len > 0)
+		rte_pktmbuf_free(held_pop(k).m);
 }
 
 /* S1: nothing leaves before the records it may reveal are durable (this
@@ -161,23 +189,27 @@ tx_flush(struct rt_task *k, uint64_t now_ns)
 		frames += k->ntx[peer];
 	if (gate == RT_GATE_WAIT && k->held_len + frames > RT_HELD_MAX) {
 		rt_durable_sync(k); /* no room to wait: the sync here, as a disk without a syncer */
-		gate = rt_durable_gate(k, &wait, &durable);
+		gate = rt_durable_gate(k, &wait, &durable); /* open: all of it durable */
 	}
 	if (gate == RT_GATE_SHUT) {
 		for (unsigned peer = 0; peer < TR_REPLICAS; peer++) {
 			rte_pktmbuf_free_bulk(k->tx[peer], k->ntx[peer]);
 			k->drops_tx_full += k->ntx[peer];
 			k->ntx[peer] = 0;
+			k->tx_status[peer] = 0;
 		}
 		k->drops_tx_full += k->held_len;
 		rt_task_drop_held(k);
 		return 0;
 	}
-	if (gate == RT_GATE_WAIT || k->held_len > 0)
+	if (gate == RT_GATE_WAIT) {
 		tx_hold(k, wait);
-	frames = k->held_len > 0 ? held_release(k, durable, now_ns) : 0;
+		return held_release(k, durable, now_ns);
+	}
+	if (k->held_len > 0) /* open: every waiting frame is durable, and goes first */
+		return held_release(k, durable, now_ns);
 	tx_send(k, now_ns);
-	return frames;
+	return 0;
 }
 
 uint16_t
@@ -210,6 +242,9 @@ frame_close(struct rt_task *k, unsigned peer)
 	len = sign(k, m, (uint16_t)tr_frame_end(&k->fw[peer]), peer, k->column);
 	tr_net_build(m, &k->rep->net, (uint8_t)k->rep->id, (uint8_t)peer, (uint8_t)k->column,
 		     len);
+	if (k->open_status[peer])
+		k->tx_status[peer] |= 1u << k->ntx[peer];
+	k->open_status[peer] = false;
 	k->tx[peer][k->ntx[peer]++] = m;
 }
 
@@ -266,6 +301,10 @@ emit(struct rt_task *k)
 	for (unsigned i = 0; i < k->out.msg_count; i++) {
 		const struct tr_msg *m = &k->out.msgs[i];
 
+		/* A STATUS is a heartbeat: while an older one to this peer waits
+		 * for a sync (held[]), a newer one would only pile up behind it. */
+		if (m->type == TR_MSG_STATUS && k->status_held[m->to] > 0)
+			continue;
 		if (k->open[m->to] != NULL && tr_frame_add(&k->fw[m->to], m) == 0)
 			goto sent;
 		frame_close(k, m->to);
@@ -276,6 +315,7 @@ emit(struct rt_task *k)
 			continue;
 		}
 sent:
+		k->open_status[m->to] |= m->type == TR_MSG_STATUS;
 		k->tx_msgs_n++;
 	}
 	k->deadline_ns = k->out.deadline_ns;

@@ -121,6 +121,8 @@ mutations=(
 	"rt: S1: a failed log still sends and publishes|sed:dpdk/durable.c|s/\tif \(!atomic_load_explicit\(&d->failed, memory_order_relaxed\)\) \{/\tif (1) {/|$LIFE:lifecycle/a_failed_sync_publishes_nothing"
 	"rt: S1: a slow disk's sync on the worker|sed:dpdk/wal.c|s/\tif \(!slow && !s->busy && s->req == s->started\)/\tif (1)/|$WAL:wal/a_slow_sync_runs_on_the_syncer $LIFE:lifecycle/a_slow_disk_holds_what_it_has_not_synced"
 	"rt: S1: a failed fdatasync on the syncer ignored|sed:dpdk/wal.c|s/\t\tif \(err != 0 && s->err == 0\)\n\t\t\ts->err = err;\n//|$WAL:wal/a_failed_sync_on_the_syncer_fails_the_log"
+	"rt: S1: new frames held behind an open gate (held[] overflows)|sed:dpdk/worker.c|s/\tif \(gate == RT_GATE_WAIT\) \{\n\t\ttx_hold/\tif (gate == RT_GATE_WAIT \x7c\x7c k->held_len > 0) {\n\t\ttx_hold/|$LIFE:lifecycle/a_long_stall_holds_frames_without_losing_any"
+	"rt: a STATUS repeated while one waits for a sync|sed:dpdk/worker.c|s/if \(m->type == TR_MSG_STATUS && k->status_held\[m->to\] > 0\)/if (0)/|$LIFE:lifecycle/a_slow_disk_holds_what_it_has_not_synced"
 	"rt: P6: the back-off shorter than a stalled disk|sed:dpdk/durable.c|s/\t\tcfg->retry_max_ns = 2 \* RT_SYNC_STALL_NS;/\t\t;/|$LIFE:lifecycle/a_slow_disk_holds_what_it_has_not_synced"
 	"rt: a completion taken for another seq of the slot (§8)|sed:dpdk/applier.c|s/if \(cmd->seq != seq \x7c\x7c/if (/|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
 	"rt: an answer never wakes its client|sed:dpdk/applier.c|s/\tr->wake\[r->nwake\+\+\] = c;\n//|$LIFE:lifecycle/wait_times_out_then_completes"

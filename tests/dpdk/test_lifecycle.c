@@ -23,6 +23,7 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_mempool.h>
 #include <rte_ethdev.h>
 #include <rte_log.h>
 
@@ -1387,8 +1388,10 @@ answer_after_commit(struct trireme *t, struct trireme_client *c, unsigned n)
  *   vote, which waits in its frame until synced: at least 300 ms.
  * - Replica 0 slow: its answer waits for the sync of its commit, 300 ms
  *   after the commit.
- * - Replica 2 slow (2 s): 20 sets through replica 0 take well under its
- *   one sync (replica 1 votes); a sync on the worker would stall them all. */
+ * - Replica 2 slow (6 s), 2.5 s later: 20 sets through replica 0 take
+ *   well under its one sync (replica 1 votes); a sync on the worker would
+ *   stall them all, and so would replica 2's queue of frames filled with
+ *   its STATUS, had it kept sending one per period while one waits. */
 Test(lifecycle, a_slow_disk_holds_what_it_has_not_synced, .timeout = 90)
 {
 	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
@@ -1420,15 +1423,86 @@ Test(lifecycle, a_slow_disk_holds_what_it_has_not_synced, .timeout = 90)
 		      (unsigned long)ms);
 
 	slow_disk(t, 1u << 0, 0);
-	slow_disk_seen(t, c, &n, 1u << 2, 2000);
+	slow_disk_seen(t, c, &n, 1u << 2, 6000);
+	usleep(2500000); /* its STATUS frames would fill its queue by now */
 	t0 = eal_test_now_ns();
 	for (unsigned i = 0; i < 20; i++)
 		timed_set(c, ++n);
 	ms = (eal_test_now_ns() - t0) / 1000000u;
 	cr_assert_lt(ms, 1500, "20 sets took %lu ms with replica 2's disk slow: its syncs "
-		     "stalled the lcore", (unsigned long)ms);
+		     "(or its full queue of frames) stalled the lcore", (unsigned long)ms);
 	slow_disk(t, 1u << 2, 0);
 	trireme_client_free(c);
+	eal_test_stop(t);
+	dir_remove(dir);
+}
+
+/* A long stall under load (dpdk/worker.c's held queue): replica 2 paused, so
+ * every slot of replica 0 needs replica 1's vote, and replica 1's disk 1 s
+ * slow while four clients of replica 0 keep 64 sets each outstanding for
+ * 2 s. Replica 1's frames pile up behind its syncs (its queue fills, and
+ * it syncs in place then), and its STATUS to a peer is not repeated while
+ * one waits. Afterwards every set is answered, and every mbuf is back in
+ * the pool: none sent twice (a frame overwritten in a full queue), none
+ * kept. */
+Test(lifecycle, a_long_stall_holds_frames_without_losing_any, .timeout = 120)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
+	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
+				.val_len = 1};
+	struct trireme_client *c[4];
+	struct trireme_conf conf;
+	struct rte_mempool *pool;
+	struct trireme *t;
+	char err[256];
+	unsigned n = 0, before, after;
+	uint64_t end, deadline;
+
+	cr_assert_not_null(mkdtemp(dir));
+	trireme_conf_default(&conf);
+	conf.data_dir = dir;
+	conf.sync = TRIREME_SYNC_FDATASYNC;
+	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+	eal_test_running = t;
+	pool = t->reps[0].pool;
+	for (unsigned i = 0; i < 4; i++)
+		cr_assert_not_null(c[i] = trireme_client_new(t, 0, 64));
+	slow_disk_seen(t, c[0], &n, 1u << 1, 1000);
+	usleep(300000);
+	before = rte_mempool_avail_count(pool);
+	cr_assert_eq(trireme_replica_pause(t, 2), 0);
+	end = eal_test_now_ns() + 2 * SEC;
+	while (eal_test_now_ns() < end) {
+		for (unsigned i = 0; i < 4; i++) {
+			struct trireme_done d;
+
+			while (trireme_submit(c[i], &op, ++n) == 0)
+				;
+			while (trireme_poll(c[i], &d, 1) == 1)
+				cr_assert_eq(d.status, 0, "%s", trireme_strerror(d.status));
+		}
+		usleep(1000);
+	}
+	slow_disk(t, 1u << 1, 0);
+	cr_assert_eq(trireme_replica_resume(t, 2), 0);
+	deadline = eal_test_now_ns() + 30 * SEC;
+	for (unsigned i = 0; i < 4; i++)
+		while (trireme_outstanding(c[i]) > 0) {
+			struct trireme_done d;
+
+			cr_assert_lt(eal_test_now_ns(), deadline, "client %u: %u sets never answered",
+				     i, trireme_outstanding(c[i]));
+			if (trireme_wait(c[i], SEC) > 0)
+				while (trireme_poll(c[i], &d, 1) == 1)
+					cr_assert_eq(d.status, 0, "%s", trireme_strerror(d.status));
+		}
+	usleep(300000);
+	after = rte_mempool_avail_count(pool);
+	cr_assert(after + 64 >= before && after <= before + 64,
+		  "mbufs free: %u before the stall, %u after: frames %s", before, after,
+		  after < before ? "kept" : "freed twice");
+	for (unsigned i = 0; i < 4; i++)
+		trireme_client_free(c[i]);
 	eal_test_stop(t);
 	dir_remove(dir);
 }
