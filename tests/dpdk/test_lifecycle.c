@@ -1355,6 +1355,24 @@ timed_set(struct trireme_client *c, unsigned n)
 	return (eal_test_now_ns() - t0) / 1000000u;
 }
 
+/* A cluster on a new directory dir (a mkdtemp template) whose logs
+ * fdatasync: the syncer's cases. */
+static struct trireme *
+start_fdatasync(char *dir)
+{
+	struct trireme_conf conf;
+	struct trireme *t;
+	char err[256];
+
+	cr_assert_not_null(mkdtemp(dir));
+	trireme_conf_default(&conf);
+	conf.data_dir = dir;
+	conf.sync = TRIREME_SYNC_FDATASYNC;
+	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+	eal_test_running = t;
+	return t;
+}
+
 /* A set through c, a client of replica 0 (tag n): how long after replica
  * 0 committed it (its column 0) the answer came, in ms. */
 static uint64_t
@@ -1395,19 +1413,12 @@ answer_after_commit(struct trireme *t, struct trireme_client *c, unsigned n)
 Test(lifecycle, a_slow_disk_holds_what_it_has_not_synced, .timeout = 90)
 {
 	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
-	struct trireme_conf conf;
 	struct trireme_client *c;
 	struct trireme *t;
-	char err[256];
 	uint64_t ms, t0;
 	unsigned n = 0;
 
-	cr_assert_not_null(mkdtemp(dir));
-	trireme_conf_default(&conf);
-	conf.data_dir = dir;
-	conf.sync = TRIREME_SYNC_FDATASYNC;
-	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
-	eal_test_running = t;
+	t = start_fdatasync(dir);
 	cr_assert_not_null(c = trireme_client_new(t, 0, 1));
 	timed_set(c, ++n);
 
@@ -1451,19 +1462,12 @@ Test(lifecycle, a_long_stall_holds_frames_without_losing_any, .timeout = 120)
 	struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = "v",
 				.val_len = 1};
 	struct trireme_client *c[4];
-	struct trireme_conf conf;
 	struct rte_mempool *pool;
 	struct trireme *t;
-	char err[256];
 	unsigned n = 0, before, after;
 	uint64_t end, deadline;
 
-	cr_assert_not_null(mkdtemp(dir));
-	trireme_conf_default(&conf);
-	conf.data_dir = dir;
-	conf.sync = TRIREME_SYNC_FDATASYNC;
-	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
-	eal_test_running = t;
+	t = start_fdatasync(dir);
 	pool = t->reps[0].pool;
 	for (unsigned i = 0; i < 4; i++)
 		cr_assert_not_null(c[i] = trireme_client_new(t, 0, 64));
