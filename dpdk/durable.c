@@ -448,8 +448,13 @@ rt_durable_gate(struct rt_task *k, uint64_t *wait, uint64_t *durable)
 	}
 	*durable = tr_wal_durable(w, &tag);
 	*wait = w->posted;
-	atomic_store_explicit(&d->asked[k->column], *wait, memory_order_relaxed);
-	atomic_store_explicit(&d->done[k->column], *durable, memory_order_relaxed);
+	/* Shared lines (every column's): written only when they change. */
+	if (k->asked_pub != *wait)
+		atomic_store_explicit(&d->asked[k->column], k->asked_pub = *wait,
+				      memory_order_relaxed);
+	if (k->done_pub != *durable)
+		atomic_store_explicit(&d->done[k->column], k->done_pub = *durable,
+				      memory_order_relaxed);
 	atomic_fetch_add_explicit(&d->polls[k->column], 1, memory_order_release);
 	if (w->failed) { /* its own log: say why */
 		err = w->err;

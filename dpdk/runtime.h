@@ -171,6 +171,7 @@ struct rt_task {
 	bool open_status[TR_REPLICAS];
 	uint32_t tx_status[TR_REPLICAS];
 	unsigned status_held[TR_REPLICAS];
+	uint64_t asked_pub, done_pub; /* as last stored in rt_durable's asked/done */
 	uint64_t rng;
 	struct tr_frame_writer fw[TR_REPLICAS];
 	struct tr_out out;
