@@ -394,7 +394,7 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 	atomic_store(&d->amnesiac, join);
 	atomic_store(&d->failed, false);
 	d->failed_woken = false;
-	d->clear_stage = 0;
+	d->clear = (struct tr_sync_mark){0};
 	goto out;
 io_fail:
 	rc = rt_fail(err, len, -TRIREME_EINTERNAL, "replica %u: cannot read its log in %s: %s",
@@ -667,29 +667,19 @@ static void
 amnesia_poll(struct rt_replica *r)
 {
 	struct rt_durable *d = &r->dur;
+	uint64_t polls[TR_COLUMNS], asked[TR_COLUMNS], done[TR_COLUMNS];
 
 	if (!atomic_load_explicit(&d->amnesiac, memory_order_relaxed) ||
 	    tr_replica_inc(&r->eng) == 0 || !tr_replica_rejoined(&r->eng))
 		return;
-	if (d->clear_stage == 0) {
-		d->clear_stage = 1;
-		for (unsigned c = 0; c < TR_COLUMNS; c++)
-			d->clear_polls[c] = atomic_load(&d->polls[c]);
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		polls[c] = atomic_load(&d->polls[c]);
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		asked[c] = atomic_load(&d->asked[c]);
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		done[c] = atomic_load(&d->done[c]);
+	if (!tr_sync_mark_step(&d->clear, polls, asked, done))
 		return;
-	}
-	/* A gate of every column since: each asked for the sync of what it
-	 * had logged; then those syncs done. */
-	for (unsigned c = 0; c < TR_COLUMNS; c++)
-		if (atomic_load(&d->polls[c]) <= d->clear_polls[c])
-			return;
-	if (d->clear_stage == 1) {
-		d->clear_stage = 2;
-		for (unsigned c = 0; c < TR_COLUMNS; c++)
-			d->clear_asked[c] = atomic_load(&d->asked[c]);
-	}
-	for (unsigned c = 0; c < TR_COLUMNS; c++)
-		if (atomic_load(&d->done[c]) < d->clear_asked[c])
-			return;
 	if (!inc_gate(r))
 		return;
 	pthread_mutex_lock(&d->sb_lock);

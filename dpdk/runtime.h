@@ -255,8 +255,7 @@ struct rt_durable {
 	uint64_t received[TR_COLUMNS];    /* the point of the newest one received */
 	uint64_t snap_seq;
 	uint64_t every;                   /* instances of a column between two */
-	uint8_t clear_stage;              /* amnesia_poll: 0, 1 (passes), 2 (syncs) */
-	uint64_t clear_polls[TR_COLUMNS], clear_asked[TR_COLUMNS];
+	struct tr_sync_mark clear;        /* amnesia_poll: the join's records synced */
 	_Atomic bool writing;             /* a writer thread runs */
 	/* Published by a snapshot writer: each task trims its own WAL. */
 	_Atomic uint64_t trim_gen;

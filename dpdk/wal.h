@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "durable.h"
 
@@ -147,5 +148,40 @@ uint64_t tr_wal_durable(struct tr_wal *w, uint64_t *tag);
  * that does not qualify. Returns how many. */
 unsigned tr_wal_trim(struct tr_wal *w, uint64_t below_seq, uint64_t frontier);
 void tr_wal_close(struct tr_wal *w);
+
+/* A mark that every column's log holds what it had logged when the mark
+ * began (J with a disk: the join's end, before its superblock flag goes).
+ * Each column's gate, on its own thread, publishes its passes (polls) and
+ * its sync generations asked and done. First every column passes its gate
+ * since the mark began: each has asked for the sync of what it had logged;
+ * then those generations are done (later asks do not hold the mark). */
+struct tr_sync_mark {
+	uint8_t stage; /* 0: not begun, 1: waiting for passes, 2: for syncs */
+	uint64_t polls[TR_COLUMNS], asked[TR_COLUMNS];
+};
+
+/* One look: polls, asked and done read in that order (asked after the
+ * passes it follows). True once the mark holds. */
+static inline bool
+tr_sync_mark_step(struct tr_sync_mark *m, const uint64_t polls[TR_COLUMNS],
+		  const uint64_t asked[TR_COLUMNS], const uint64_t done[TR_COLUMNS])
+{
+	if (m->stage == 0) {
+		m->stage = 1;
+		memcpy(m->polls, polls, sizeof(m->polls));
+		return false;
+	}
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		if (polls[c] <= m->polls[c])
+			return false;
+	if (m->stage == 1) {
+		m->stage = 2;
+		memcpy(m->asked, asked, sizeof(m->asked));
+	}
+	for (unsigned c = 0; c < TR_COLUMNS; c++)
+		if (done[c] < m->asked[c])
+			return false;
+	return true;
+}
 
 #endif

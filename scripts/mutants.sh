@@ -148,6 +148,10 @@ mutations=(
 	"rt: S1: a failed log leaves its clients asleep|sed:dpdk/applier.c|s/(failed_woken = true;[^\n]*\n)\t\twake_sleepers\(r\);\n/\$1/|$LIFE:lifecycle/a_full_disk_stops_its_replica_and_says_so_to_its_clients"
 	"rt: S4: a vote's record taken as lazy|sed:dpdk/wal.c|s/w->must \+= !rec->lazy;/w->must += 0;/|$LIFE:lifecycle/a_write_costs_its_owner_one_sync"
 	"rt: S4: the allocation synced before its ACCEPT|sed:dpdk/wal.c|s/w->must \+= !rec->lazy;/w->must++;/|$LIFE:lifecycle/a_write_costs_its_owner_one_sync"
+	"rt: J: the join's mark does not wait for its syncs|sed:dpdk/wal.h|s/\t\tif \(done\[c\] < m->asked\[c\]\)\n\t\t\treturn false;\n/\t\t;\n/|$WAL:wal/the_join_mark_waits_for_the_syncs_asked_before_it"
+	"rt: J: the join's mark takes the syncs asked before the gates|sed:dpdk/wal.h|s/\t\tm->stage = 1;\n/\t\tm->stage = 2;\n\t\tmemcpy(m->asked, asked, sizeof(m->asked));\n/|$WAL:wal/the_join_mark_waits_for_the_syncs_asked_before_it"
+	"rt: a snapshot not written trims the log|sed:dpdk/durable.c|s/\tif \(tr_dd_snap_write\(d->dd.dirfd, seq, buf, len\) != 0\) \{/\tif (tr_dd_snap_write(d->dd.dirfd, seq, buf, len) != 0 \&\& 0) {/|$LIFE:lifecycle/a_snapshot_that_cannot_be_written_keeps_the_log"
+	"rt: a snapshot file that cannot be opened taken as written|sed:dpdk/datadir.c|s/\tif \(fd < 0\)\n\t\treturn -1;\n\twhile \(off < len/\tif (fd < 0)\n\t\treturn 0;\n\twhile (off < len/|$LIFE:lifecycle/a_snapshot_that_cannot_be_written_keeps_the_log"
 	"rt: an idle applier keeps the store's freed nodes|sed:dpdk/applier.c|s/\t\ttr_kvstore_reclaim\(r->kv\);/\t\t;/|$LIFE:lifecycle/an_idle_applier_releases_the_stores_freed_nodes"
 )
 

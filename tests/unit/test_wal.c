@@ -322,6 +322,36 @@ Test(wal, trim_behind_snapshot)
 	close(dirfd);
 }
 
+/* J with a disk: the join's mark (tr_sync_mark) holds once every column has
+ * passed its gate since the mark began (asking for the sync of what it had
+ * logged) and those syncs are done; not while one of them runs (a restart
+ * would trust a log that lacks the join's last records), and not held back
+ * by syncs asked later. */
+Test(wal, the_join_mark_waits_for_the_syncs_asked_before_it)
+{
+	struct tr_sync_mark m = {0};
+	uint64_t polls[TR_COLUMNS] = {5, 5, 5}, asked[TR_COLUMNS] = {3, 3, 3},
+		 done[TR_COLUMNS] = {3, 3, 3};
+
+	cr_assert_not(tr_sync_mark_step(&m, polls, asked, done), "held before any gate since");
+	polls[0] = polls[2] = 6;
+	cr_assert_not(tr_sync_mark_step(&m, polls, asked, done),
+		      "held before column 1 passed its gate");
+	polls[1] = 6;
+	asked[0] = 4, asked[2] = 5; /* columns 0 and 2 logged since: their syncs run */
+	done[2] = 4;
+	cr_assert_not(tr_sync_mark_step(&m, polls, asked, done),
+		      "held while the syncs of columns 0 and 2 run");
+	polls[0] = polls[1] = polls[2] = 9;
+	asked[0] = asked[1] = asked[2] = 8; /* asked later: not waited for */
+	done[0] = 4;
+	cr_assert_not(tr_sync_mark_step(&m, polls, asked, done),
+		      "held with column 2's sync (generation 5) still running");
+	done[2] = 5;
+	cr_assert(tr_sync_mark_step(&m, polls, asked, done),
+		  "not held once the syncs asked at the gates are done");
+}
+
 /* A log of another replica or column is refused record by record. */
 /* Appends records from..to-1 and posts their sync with tag to. */
 static uint64_t
