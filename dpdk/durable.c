@@ -597,10 +597,15 @@ snap_poll(struct rt_replica *r)
 	struct snap_writer *w;
 	pthread_t th;
 	bool due = false, failed;
+	unsigned hold = atomic_load_explicit(&d->snap_hold, memory_order_relaxed);
 
 	if (d->job != NULL) {
 		size_t len;
-		const uint8_t *buf = tr_snap_ready(d->job, &len, &failed);
+		const uint8_t *buf;
+
+		if (hold == 1)
+			return 0;
+		buf = tr_snap_ready(d->job, &len, &failed);
 
 		if (buf == NULL && !failed)
 			return 0;
@@ -630,7 +635,7 @@ snap_poll(struct rt_replica *r)
 		}
 		return 1;
 	}
-	if (atomic_load_explicit(&d->writing, memory_order_relaxed) ||
+	if (hold == 2 || atomic_load_explicit(&d->writing, memory_order_relaxed) ||
 	    atomic_load_explicit(&r->snap_req, memory_order_relaxed) != NULL ||
 	    atomic_load_explicit(&d->amnesiac, memory_order_relaxed))
 		return 0;

@@ -257,6 +257,9 @@ struct rt_durable {
 	uint64_t every;                   /* instances of a column between two */
 	struct tr_sync_mark clear;        /* amnesia_poll: the join's records synced */
 	_Atomic bool writing;             /* a writer thread runs */
+	/* Tests: 1 holds the snapshot made before its write; 2 lets it go
+	 * (written, or dropped) and begins no other. */
+	_Atomic unsigned snap_hold;
 	/* Published by a snapshot writer: each task trims its own WAL. */
 	_Atomic uint64_t trim_gen;
 	_Atomic uint64_t trim_below[TR_COLUMNS], trim_frontier[TR_COLUMNS];

@@ -114,6 +114,7 @@ mutations=(
 	"§11: known_q not merged (Q2)|variant:TR_VARIANT_READ_NO_MERGE||$READS:reads/q2_merge_recovers_a_slot_only_the_crashed_peer_knew"
 	# The runtime (dpdk/): names start "rt: " (scripts/mutants.sh "rt: " runs
 	# them alone). A '|' in a pattern is written \x7c (the field separator).
+	"J0: a joiner's floor ignored (its disk's incarnation)|sed:engine/replica.c|s/r->join_inc_max = cfg->join \? cfg->join_inc_floor : 0;/r->join_inc_max = 0;/|$DURUNIT:durable_engine/a_joiner_starts_above_its_floor $DURABLE:durable/nothing_acknowledged_is_lost"
 	"rt: S1: held answers go before their frontier is synced|sed:dpdk/durable.c|s/\t\tif \(c < TR_COLUMNS\)\n\t\t\treturn;/\t\tif (0 \&\& c < TR_COLUMNS)\n\t\t\treturn;/|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
 	"rt: S1: an answer's frontier without its own slot|sed:dpdk/durable.c|s/\t\te->frontier\[d->column\] = d->lsn \+ 1;\n//|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
 	"rt: S1: synced published before the sync|sed:dpdk/durable.c|s/\t\tsynced = \*durable == \*wait \? k->col->committed : tag;/\t\tsynced = k->col->committed;/|$LIFE:lifecycle/a_slow_disk_holds_what_it_has_not_synced"
@@ -152,6 +153,7 @@ mutations=(
 	"rt: J: the join's mark takes the syncs asked before the gates|sed:dpdk/wal.h|s/\t\tm->stage = 1;\n/\t\tm->stage = 2;\n\t\tmemcpy(m->asked, asked, sizeof(m->asked));\n/|$WAL:wal/the_join_mark_waits_for_the_syncs_asked_before_it"
 	"rt: a snapshot not written trims the log|sed:dpdk/durable.c|s/\tif \(tr_dd_snap_write\(d->dd.dirfd, seq, buf, len\) != 0\) \{/\tif (tr_dd_snap_write(d->dd.dirfd, seq, buf, len) != 0 \&\& 0) {/|$LIFE:lifecycle/a_snapshot_that_cannot_be_written_keeps_the_log"
 	"rt: a snapshot file that cannot be opened taken as written|sed:dpdk/datadir.c|s/\tif \(fd < 0\)\n\t\treturn -1;\n\twhile \(off < len/\tif (fd < 0)\n\t\treturn 0;\n\twhile (off < len/|$LIFE:lifecycle/a_snapshot_that_cannot_be_written_keeps_the_log"
+	"rt: an own snapshot older than a received one written after it|sed:dpdk/durable.c|s/\t\tif \(failed \x7c\x7c job_covered\(r, buf, len\)\) \{/\t\tif (failed \x7c\x7c (job_covered(r, buf, len) \&\& 0)) {/|$LIFE:lifecycle/an_own_snapshot_older_than_a_received_one_is_not_written"
 	"rt: an idle applier keeps the store's freed nodes|sed:dpdk/applier.c|s/\t\ttr_kvstore_reclaim\(r->kv\);/\t\t;/|$LIFE:lifecycle/an_idle_applier_releases_the_stores_freed_nodes"
 )
 

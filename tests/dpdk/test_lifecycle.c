@@ -467,7 +467,8 @@ dir_remove(const char *dir)
  * start writes the same keys with its own values; every one must be read
  * back (barrier) from every replica. */
 static struct trireme *
-start_dir(const char *dir, uint32_t clients_max, uint64_t client_id_base, uint64_t rtt_ns)
+start_dir(const char *dir, uint32_t clients_max, uint64_t client_id_base, uint64_t rtt_ns,
+	  uint32_t log_slots)
 {
 	struct trireme_conf conf;
 	struct trireme *t;
@@ -481,6 +482,8 @@ start_dir(const char *dir, uint32_t clients_max, uint64_t client_id_base, uint64
 	conf.client_id_base = client_id_base;
 	if (rtt_ns != 0)
 		conf.rtt_ns = rtt_ns;
+	if (log_slots != 0)
+		conf.log_slots_max = log_slots;
 	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
 	eal_test_running = t;
 	return t;
@@ -490,7 +493,7 @@ start_dir(const char *dir, uint32_t clients_max, uint64_t client_id_base, uint64
 static struct trireme *
 start_on(const char *dir)
 {
-	return start_dir(dir, 0, 0, 0);
+	return start_dir(dir, 0, 0, 0, 0);
 }
 
 /* Replica q reads key back (barrier), with the value val, in start life. */
@@ -672,6 +675,79 @@ Test(lifecycle, a_snapshot_that_cannot_be_written_keeps_the_log, .timeout = 120)
 			read_back(t, q, key, want, round);
 	}
 	trireme_thread_offline();
+	eal_test_stop(t);
+	dir_remove(dir);
+}
+
+/* Waits (up to 60 s) until *v, read relaxed, is at least want. */
+static void
+wait_at_least(const uint64_t *v, uint64_t want, const char *what)
+{
+	uint64_t deadline = eal_test_now_ns() + 60 * SEC;
+
+	while (__atomic_load_n(v, __ATOMIC_RELAXED) < want) {
+		cr_assert_lt(eal_test_now_ns(), deadline, "%s: %lu, want %lu", what,
+			     (unsigned long)__atomic_load_n(v, __ATOMIC_RELAXED),
+			     (unsigned long)want);
+		usleep(1000);
+	}
+}
+
+/* §12 S with T1: a disk snapshot of a replica's own, begun before it
+ * received a newer one from a peer, is not written after it. Replica 2
+ * (a ring of 1,024 slots) makes a snapshot after 256 instances and the test
+ * holds it before its write; 20,000 sets of 1 KiB fill more than a segment
+ * of its log. Paused while 4,000 more go by, it comes back to TOO_OLD,
+ * receives a snapshot, writes it, trims its log behind it and installs it.
+ * Then its own snapshot is let go: written now, it would be the newest on
+ * disk, and a restart would load its older point with the log after it
+ * trimmed. Replica 2 is crashed and restarted from its directory: it must
+ * restore without damage or a join, and serve its last values. */
+Test(lifecycle, an_own_snapshot_older_than_a_received_one_is_not_written, .timeout = 120)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX", want[1025];
+	struct rt_replica *r2;
+	struct trireme_client *c;
+	struct trireme *t;
+	unsigned round = 1;
+
+	cr_assert_not_null(mkdtemp(dir));
+	t = start_dir(dir, 0, 0, 0, 1024);
+	r2 = &t->reps[2];
+	atomic_store(&r2->dur.snap_hold, 1);
+	cr_assert_not_null(c = trireme_client_new(t, 0, 64));
+	big_sets(c, round, 20000);
+	cr_assert_not_null(__atomic_load_n(&r2->dur.job, __ATOMIC_ACQUIRE),
+			   "replica 2 made no snapshot of its own");
+	cr_assert_geq(__atomic_load_n(&r2->dur.wal[0].nclosed, __ATOMIC_RELAXED), 1,
+		      "replica 2's log of column 0 filled no segment");
+	cr_assert_eq(trireme_replica_pause(t, 2), 0);
+	big_sets(c, ++round, 4000);
+	cr_assert_eq(trireme_replica_resume(t, 2), 0);
+	wait_at_least(&r2->snap.installs, 1, "replica 2's snapshots installed");
+	wait_at_least(&r2->dur.wal[0].stats.trimmed, 1, "replica 2's segments trimmed");
+	atomic_store(&r2->dur.snap_hold, 2); /* that one, and no other */
+	for (uint64_t deadline = eal_test_now_ns() + 10 * SEC;
+	     __atomic_load_n(&r2->dur.job, __ATOMIC_ACQUIRE) != NULL ||
+	     atomic_load(&r2->dur.writing);)
+		cr_assert_lt(eal_test_now_ns(), deadline, "replica 2's own snapshot never done");
+
+	cr_assert_eq(trireme_replica_crash(t, 2), 0);
+	cr_assert_eq(trireme_replica_restart(t, 2), 0);
+	cr_assert_eq(atomic_load(&r2->dur.damage), 0, "replica 2 found its directory damaged");
+	cr_assert_not(atomic_load(&r2->dur.amnesiac), "replica 2 joined instead of restoring");
+	trireme_thread_online();
+	for (unsigned k = 0; k < 256; k += 15) {
+		char key[16];
+
+		/* The last round's 4,000 sets: key k last set at i = 3840 + k
+		 * (k < 160), else 3584 + k. */
+		snprintf(key, sizeof(key), "k%u", k);
+		big_val(want, round, k + (k < 160 ? 3840 : 3584));
+		read_back(t, 2, key, want, round);
+	}
+	trireme_thread_offline();
+	trireme_client_free(c);
 	eal_test_stop(t);
 	dir_remove(dir);
 }
@@ -981,7 +1057,7 @@ Test(lifecycle, an_own_base_on_a_directory_without_a_ceiling_keeps_new_writes)
 
 	cr_assert_not_null(mkdtemp(dir));
 	for (unsigned life = 0; life < 2; life++) {
-		struct trireme *t = start_dir(dir, 0, UINT64_C(1) << 40, 0);
+		struct trireme *t = start_dir(dir, 0, UINT64_C(1) << 40, 0, 0);
 		struct trireme_client *c;
 		char val[16];
 		struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1, .val = val};
@@ -1024,7 +1100,7 @@ Test(lifecycle, an_own_base_with_another_clients_max_keeps_new_writes)
 	for (unsigned life = 0; life < 2; life++) {
 		const uint64_t base = UINT64_C(1) << 40;
 		unsigned r = life == 0 ? 2 : 1;
-		struct trireme *t = start_dir(dir, life == 0 ? 4 : 8, base, 0);
+		struct trireme *t = start_dir(dir, life == 0 ? 4 : 8, base, 0, 0);
 		struct trireme_client *c;
 		char key[16], val[16];
 		struct trireme_op op = {.kind = TRIREME_SET, .key = key, .val = val};
@@ -1072,7 +1148,7 @@ Test(lifecycle, a_full_client_table_refuses_new_clients_cleanly)
 	cr_assert_not_null(mkdtemp(dir));
 	for (unsigned life = 0; life < 9; life++) {
 		bool full = life == 8;
-		struct trireme *t = start_dir(dir, 4, life < 5 ? 0 : (uint64_t)life << 40, 0);
+		struct trireme *t = start_dir(dir, 4, life < 5 ? 0 : (uint64_t)life << 40, 0, 0);
 
 		trireme_thread_online();
 		for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
@@ -1399,7 +1475,7 @@ Test(lifecycle, a_column_publishes_its_sync_without_sending)
 	uint64_t target, polls, deadline;
 
 	cr_assert_not_null(mkdtemp(dir));
-	t = start_dir(dir, 0, 0, 200 * 1000 * 1000); /* STATUS every 2 s */
+	t = start_dir(dir, 0, 0, 200 * 1000 * 1000, 0); /* STATUS every 2 s */
 	d = &t->reps[0].dur;
 	cr_assert_not_null(c = trireme_client_new(t, 1, 1));
 	cr_assert_eq(trireme_submit(c, &op, 1), 0);

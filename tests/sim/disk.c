@@ -163,6 +163,15 @@ disk_step_end(struct sim *s, unsigned r)
 	struct sim_disk *d = &n->disk;
 	bool snap = false;
 
+	/* J0: a life joining from a damaged disk above every earlier one (a
+	 * message of an earlier life would otherwise pass for its newest: the
+	 * new life's messages dropped as old, for good). */
+	if (n->join_floor != 0 && tr_replica_inc(&n->rep) != 0) {
+		if (tr_replica_inc(&n->rep) <= n->join_floor)
+			sim_violation_add(s, "J0: replica %u joined at incarnation %u, not above "
+					  "its disk's %u", r, tr_replica_inc(&n->rep), n->join_floor);
+		n->join_floor = 0;
+	}
 	if (tr_replica_inc(&n->rep) > d->inc)
 		d->inc = tr_replica_inc(&n->rep);
 	if (d->joining && tr_replica_rejoined(&n->rep)) {
@@ -358,7 +367,9 @@ disk_restart(struct sim *s, unsigned r)
 		s->st.damaged += damaged;
 		sim_trace(s, "replica %u: %s: rejoins without memory", r,
 			  damaged ? "damaged log (S3)" : "its disk is from a rejoin not finished");
-		node_restart(s, r);
+		/* J0: above every incarnation its superblock knew, as the
+		 * runtime does (its peers may have restarted and forgotten). */
+		node_restart(s, r, d->inc);
 		return;
 	}
 	if (torn) {
@@ -377,7 +388,7 @@ disk_restart(struct sim *s, unsigned r)
 			s->st.restore_refused++;
 			sim_trace(s, "replica %u: record at %zu refused: rejoins without memory", r,
 				  off);
-			node_restart(s, r);
+			node_restart(s, r, d->inc);
 			return;
 		}
 		off += used;

@@ -178,9 +178,10 @@ wake_clients(struct sim *s, unsigned r)
 			client_wake(s, &s->clients[i], s->now);
 }
 
-/* A restart without memory (J); with a disk, on an empty one. */
+/* A restart without memory (J); with a disk, on an empty one, or (inc_floor
+ * not 0) on a damaged one whose superblock's incarnation was inc_floor. */
 void
-node_restart(struct sim *s, unsigned r)
+node_restart(struct sim *s, unsigned r, uint32_t inc_floor)
 {
 	struct node *n = &s->nodes[r];
 	uint64_t down_since = n->down_since;
@@ -191,6 +192,7 @@ node_restart(struct sim *s, unsigned r)
 	n->life++;
 	if (s->p.disk)
 		disk_wipe(n);
+	n->join_floor = inc_floor;
 	node_init(s, r, true);
 	n->down_since = down_since; /* down until it has caught up */
 	n->crashed = false;
@@ -202,7 +204,7 @@ node_restart(struct sim *s, unsigned r)
 void
 sim_restart(struct sim *s, unsigned replica)
 {
-	node_restart(s, replica);
+	node_restart(s, replica, 0);
 }
 
 /* §12 S: a crash that keeps the disk; the restart is due after d. */
@@ -519,7 +521,7 @@ fault_event(struct sim *s, struct event *e)
 		sim_trace(s, "replica %u hears again", e->replica);
 		break;
 	case EV_RESTART:
-		node_restart(s, e->replica);
+		node_restart(s, e->replica, 0);
 		n->catchup = catchup_target(s, e->replica);
 		n->back_ns = s->now;
 		tick_all(s, e->replica);
@@ -552,7 +554,7 @@ fault_event(struct sim *s, struct event *e)
 			s->st.transfers_cut++;
 		down_begin(s, e->replica);
 		node_mark_lost(s, e->replica);
-		node_restart(s, e->replica);
+		node_restart(s, e->replica, 0);
 		n->cut_done = true;
 		n->catchup = catchup_target(s, e->replica);
 		n->back_ns = s->now;

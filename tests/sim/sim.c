@@ -922,6 +922,7 @@ node_init(struct sim *s, unsigned id, bool join)
 	if (s->p.read_barriers != 0)
 		cfg.read_barriers_max = s->p.read_barriers;
 	cfg.join = join;
+	cfg.join_inc_floor = join ? n->join_floor : 0;
 	cfg.incarnation = n->start_inc != 0 ? n->start_inc : 1;
 	if (s->p.disk) {
 		cfg.durable = disk_append; /* S1 */

@@ -134,6 +134,8 @@ struct node {
 	uint64_t tick_at[TR_COLUMNS];
 	struct sim_disk disk;  /* §12 S (p.disk) */
 	uint32_t start_inc;    /* the incarnation of a life that remembers (J0) */
+	uint32_t join_floor;   /* J0: a joiner's floor, its superblock's last (0: none),
+				* until its join has taken an incarnation above it */
 	struct applied_entry *seq; /* this replica's apply sequence */
 	size_t seq_len, seq_cap;
 	char order_text[4096];
@@ -279,7 +281,7 @@ void node_mark_lost(struct sim *s, unsigned r);
 struct sim_snap *snap_take(struct sim *s, unsigned from);
 void snap_free(struct sim_snap *sn);
 bool snap_install(struct sim *s, unsigned r, const struct sim_snap *sn);
-void node_restart(struct sim *s, unsigned r);
+void node_restart(struct sim *s, unsigned r, uint32_t inc_floor);
 void disk_restart(struct sim *s, unsigned r);
 
 /* disk.c (§12 S) */
