@@ -43,7 +43,7 @@ LIFE=tests/dpdk/test_lifecycle # DPDK (EAL in-process): one test at a time
 targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules
 	tests/sim/test_sim tests/sim/test_reads tests/sim/test_durable tests/test_accept
 	tests/sim/test_heal tests/test_catchup tests/test_wal tests/dpdk/test_lifecycle
-	tests/test_durable)
+	tests/test_durable tests/test_wire)
 
 # name | kind (variant: enum bit name; sed: file) | perl substitution (sed) | tests
 mutations=(
@@ -115,6 +115,7 @@ mutations=(
 	# The runtime (dpdk/): names start "rt: " (scripts/mutants.sh "rt: " runs
 	# them alone). A '|' in a pattern is written \x7c (the field separator).
 	"J0: a joiner's floor ignored (its disk's incarnation)|sed:engine/replica.c|s/r->join_inc_max = cfg->join \? cfg->join_inc_floor : 0;/r->join_inc_max = 0;/|$DURUNIT:durable_engine/a_joiner_starts_above_its_floor $DURABLE:durable/nothing_acknowledged_is_lost"
+	"bytes_equal compares one word of a 9..16-byte key|sed:engine/le.h|s/ && ld_u64\(a \+ len - 8\) == ld_u64\(b \+ len - 8\);/;/|tests/test_wire:le/bytes_equal_sees_every_byte"
 	"rt: S1: held answers go before their frontier is synced|sed:dpdk/durable.c|s/\t\tif \(c < TR_COLUMNS\)\n\t\t\treturn;/\t\tif (0 \&\& c < TR_COLUMNS)\n\t\t\treturn;/|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
 	"rt: S1: an answer's frontier without its own slot|sed:dpdk/durable.c|s/\t\te->frontier\[d->column\] = d->lsn \+ 1;\n//|$LIFE:lifecycle/an_answer_waits_for_the_sync_of_its_commit"
 	"rt: S1: synced published before the sync|sed:dpdk/durable.c|s/\t\tsynced = \*durable == \*wait \? k->col->committed : tag;/\t\tsynced = k->col->committed;/|$LIFE:lifecycle/a_slow_disk_holds_what_it_has_not_synced"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "types.h"
 #include "wire.h"
 
@@ -417,6 +418,26 @@ decode_one(const struct tr_msg *m)
 }
 
 /* CRC32C */
+
+/* bytes_equal (the engine's table compares keys with it): every length up
+ * to 40, at every alignment, tells a change of any one byte. */
+Test(le, bytes_equal_sees_every_byte)
+{
+	uint8_t a[48 + 8], b[48 + 8];
+
+	for (unsigned off = 0; off < 8; off++)
+		for (size_t len = 0; len <= 40; len++) {
+			for (size_t i = 0; i < len; i++)
+				a[off + i] = b[3 + i] = (uint8_t)(i * 7 + len);
+			cr_assert(bytes_equal(a + off, b + 3, len), "len %zu off %u", len, off);
+			for (size_t i = 0; i < len; i++) {
+				b[3 + i] ^= 0x20;
+				cr_assert_not(bytes_equal(a + off, b + 3, len),
+					      "len %zu: byte %zu not compared", len, i);
+				b[3 + i] ^= 0x20;
+			}
+		}
+}
 
 Test(crc32c, known_vectors)
 {
