@@ -40,10 +40,11 @@ HEAL=tests/sim/test_heal
 CATCHUP=tests/test_catchup
 WAL=tests/test_wal
 LIFE=tests/dpdk/test_lifecycle # DPDK (EAL in-process): one test at a time
+REJOIN=tests/dpdk/test_rejoin  # DPDK: tests/dpdk/test_heal.c (suite heal)
 targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules
 	tests/sim/test_sim tests/sim/test_reads tests/sim/test_durable tests/test_accept
 	tests/sim/test_heal tests/test_catchup tests/test_wal tests/dpdk/test_lifecycle
-	tests/test_durable tests/test_wire)
+	tests/test_durable tests/test_wire tests/dpdk/test_rejoin)
 
 # name | kind (variant: enum bit name; sed: file) | perl substitution (sed) | tests
 mutations=(
@@ -156,6 +157,19 @@ mutations=(
 	"rt: a snapshot file that cannot be opened taken as written|sed:dpdk/datadir.c|s/\tif \(fd < 0\)\n\t\treturn -1;\n\twhile \(off < len/\tif (fd < 0)\n\t\treturn 0;\n\twhile (off < len/|$LIFE:lifecycle/a_snapshot_that_cannot_be_written_keeps_the_log"
 	"rt: an own snapshot older than a received one written after it|sed:dpdk/durable.c|s/\t\tif \(failed \x7c\x7c job_covered\(r, buf, len\)\) \{/\t\tif (failed \x7c\x7c (job_covered(r, buf, len) \&\& 0)) {/|$LIFE:lifecycle/an_own_snapshot_older_than_a_received_one_is_not_written"
 	"rt: an idle applier keeps the store's freed nodes|sed:dpdk/applier.c|s/\t\ttr_kvstore_reclaim\(r->kv\);/\t\t;/|$LIFE:lifecycle/an_idle_applier_releases_the_stores_freed_nodes"
+	# §12 T1/T3, the snapshot transfer (heal.c) and its format (snapshot.c).
+	# The healing tests under load (crash, pause, deaf) catch none of the
+	# transfer's mutations: no snapshot frame is lost, reordered, repeated or
+	# damaged there, and no sender dies mid-transfer. The white-box tests
+	# below play replica 2's column 0 task on a clock of their own.
+	"rt: T1: a chunk at an unaligned offset taken|sed:dpdk/heal.c|s/chunk == 0 \x7c\x7c off % chunk != 0 \x7c\x7c/chunk == 0 \x7c\x7c/|$REJOIN:heal/snapshot_chunks_are_taken_once_where_they_belong"
+	"rt: T1: a snapshot frame with a bad CRC taken|sed:dpdk/heal.c|s/ \x7c\x7c\n\t    tr_crc32c\(0, p, rx->len - 4u\) != ld_u32\(p \+ rx->len - 4\)\) \{/) {/|$REJOIN:heal/snapshot_chunks_are_taken_once_where_they_belong"
+	"rt: T1: the ACK covers the highest chunk, past a gap|sed:dpdk/heal.c|s/while \(x->acked < x->total && x->have\[x->acked \/ chunk\]\)\n\t\tx->acked = RTE_MIN\(x->total, x->acked \+ chunk\);/if (off + n > x->acked)\n\t\tx->acked = off + n;/|$REJOIN:heal/snapshot_chunks_are_taken_once_where_they_belong"
+	"rt: T1: a duplicate chunk copied and counted again|sed:dpdk/heal.c|s/\tif \(!x->have\[off \/ chunk\]\) \{/\t{/|$REJOIN:heal/snapshot_chunks_are_taken_once_where_they_belong"
+	"rt: T3: the in-flight limit ignored|sed:dpdk/heal.c|s/ && s->next - s->acked < RT_SNAP_WINDOW//|$REJOIN:heal/snapshot_sender_keeps_its_window_and_resends_from_the_prefix"
+	"rt: T1: after a timeout the sender resumes a chunk past the prefix|sed:dpdk/heal.c|s/s->next = s->acked; \/\* go back \*\//s->next = s->acked + s->chunk; \/* go back *\//|$REJOIN:heal/snapshot_sender_keeps_its_window_and_resends_from_the_prefix"
+	"rt: T1: a stalled transfer asks the same peer again|sed:dpdk/heal.c|s/rx_ask\(k, \(uint8_t\)\(TR_REPLICAS - r->id - x->peer\), now_ns\);/rx_ask(k, x->peer, now_ns);/|$REJOIN:heal/a_stalled_snapshot_transfer_asks_the_other_peer"
+	"rt: T1: the snapshot's CRC not checked|sed:dpdk/snapshot.c|s/\tif \(tr_crc32c\(0, buf, len - 4\) != ld_u32\(buf \+ len - 4\)\)\n\t\treturn \"snapshot CRC mismatch\";\n//|$REJOIN:heal/snapshot_format"
 )
 
 start=$(date +%s)

@@ -4,7 +4,9 @@
  * - crash + restart without memory of one replica under load (J, T1);
  * - a pause of 15 s under load, then resume (T1, T2, T3).
  * Each ends with every replica at the same applied frontier and digest, no
- * command unfinished, and at least one snapshot installed. */
+ * command unfinished, and at least one snapshot installed.
+ * And, white box, the transfer's chunks, ACKs, window, resends and fall-over
+ * (heal.c), on a clock the test keeps. */
 #include <criterion/criterion.h>
 #include <sched.h>
 #include <stdio.h>
@@ -19,6 +21,8 @@
 #include <urcu-qsbr.h>
 
 #include "eal_test.h"
+#include "le.h"
+#include "runtime.h" /* struct trireme: the transfer's state, white box */
 #include "snapshot.h"
 #include "wire.h"
 #include "trireme.h"
@@ -521,4 +525,282 @@ Test(heal, snapshot_format)
 	urcu_qsbr_unregister_thread();
 	tr_kvstore_free(kv);
 	tr_kvstore_free(kv2);
+}
+
+/* White box (heal.c): the transfer itself. Replica 2 held (its tasks and
+ * applier parked), the test plays its column 0 task: it hands rt_snap_rx
+ * frames as from a peer, runs rt_snap_poll at times of its own choosing and
+ * reads (and frees) what the task queued for its peers. The frame's layout
+ * and the constants are heal.c's (its header comment). */
+#define SNAPX_MAGIC 0x58535254u
+enum { SNAPX_REQ = 1, SNAPX_DATA = 2, SNAPX_ACK = 3 };
+#define SNAPX_HDR 24u
+#define SNAPX_DATA_HDR (SNAPX_HDR + 24u)
+#define RT_SNAP_WINDOW (1u << 20)
+#define RT_SNAP_RTO_NS 20000000ull
+#define RT_SNAP_STALL_NS 2000000000ull
+#define MS 1000000ull
+
+/* A frame queued by replica 2's column 0 task: at, a DATA's offset or an
+ * ACK's acknowledged prefix. */
+struct sent {
+	uint8_t type;
+	uint64_t xfer, at;
+	uint32_t n;
+};
+
+/* What replica r's column 0 task queued for peer since the last call (at
+ * most max of them kept), freed. */
+static unsigned
+sent_to(struct rt_replica *r, unsigned peer, struct sent *out, unsigned max)
+{
+	struct rt_task *k = &r->tasks[0];
+	unsigned n = k->ntx[peer];
+
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod_offset(k->tx[peer][i], const uint8_t *,
+							   TR_NET_HDR_LEN);
+
+		cr_assert_eq(ld_u32(p), SNAPX_MAGIC);
+		if (i < max)
+			out[i] = (struct sent){.type = p[4], .xfer = ld_u64(p + 16),
+					       .at = ld_u64(p + SNAPX_HDR),
+					       .n = p[4] == SNAPX_DATA ? ld_u32(p + SNAPX_HDR + 20) : 0};
+		rte_pktmbuf_free(k->tx[peer][i]);
+	}
+	k->ntx[peer] = 0;
+	return n;
+}
+
+static struct trireme *
+held_2(void)
+{
+	struct trireme_conf conf;
+	struct trireme *t;
+	struct rt_replica *r;
+	struct sent f;
+	char err[256];
+
+	trireme_conf_default(&conf);
+	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+	eal_test_running = t;
+	r = &t->reps[2];
+	atomic_store(&r->parked, 0);
+	atomic_store(&r->hold, true);
+	while ((atomic_load(&r->parked) & RT_PARK_ALL) != RT_PARK_ALL)
+		sched_yield();
+	for (unsigned peer = 0; peer < TR_REPLICAS; peer++)
+		(void)sent_to(r, peer, &f, 0);
+	r->srx.idle_until_ns = UINT64_MAX; /* it asks for no snapshot of its own */
+	return t;
+}
+
+static void
+held_2_end(struct trireme *t)
+{
+	struct rt_replica *r = &t->reps[2];
+	struct sent f;
+
+	free(r->srx.buf);
+	free(r->srx.have);
+	tr_snap_load_put(r->srx.load);
+	r->srx = (struct rt_snap_rx){0};
+	r->stx = (struct rt_snap_tx){0};
+	for (unsigned peer = 0; peer < TR_REPLICAS; peer++)
+		(void)sent_to(r, peer, &f, 0);
+	atomic_store(&r->hold, false);
+	eal_test_stop(t);
+}
+
+/* A frame of len bytes at p (header written here) to replica r, from peer,
+ * its CRC appended (a wrong one when bad_crc). */
+static void
+frame_in(struct rt_replica *r, uint8_t *p, uint8_t type, uint8_t from, uint64_t xfer,
+	 uint32_t len, bool bad_crc, uint64_t now)
+{
+	struct tr_net_rx rx = {.payload = p, .len = (uint16_t)(len + 4), .from = from,
+			       .column = TR_NET_SNAP};
+
+	memset(p, 0, SNAPX_HDR);
+	put_le32(p, SNAPX_MAGIC);
+	p[4] = type;
+	p[5] = from;
+	put_le32(p + 8, r->limits.cluster_id);
+	put_le64(p + 16, xfer);
+	put_le32(p + len, tr_crc32c(0, p, len) ^ bad_crc);
+	rt_snap_rx(&r->tasks[0], &rx, now);
+}
+
+static uint8_t
+byte_at(uint64_t off)
+{
+	return (uint8_t)(off * 7 + 3);
+}
+
+/* The n bytes at off of a snapshot of total bytes in chunks of chunk. */
+static void
+data_in(struct rt_replica *r, uint8_t from, uint64_t xfer, uint64_t off, uint64_t total,
+	uint32_t chunk, uint32_t n, bool bad_crc, uint64_t now)
+{
+	static uint8_t p[SNAPX_DATA_HDR + 2048 + 4];
+
+	cr_assert_leq(n, 2048);
+	put_le64(p + SNAPX_HDR, off);
+	put_le64(p + SNAPX_HDR + 8, total);
+	put_le32(p + SNAPX_HDR + 16, chunk);
+	put_le32(p + SNAPX_HDR + 20, n);
+	for (uint32_t i = 0; i < n; i++)
+		p[SNAPX_DATA_HDR + i] = byte_at(off + i);
+	frame_in(r, p, SNAPX_DATA, from, xfer, SNAPX_DATA_HDR + n, bad_crc, now);
+}
+
+static void
+ack_in(struct rt_replica *r, uint8_t from, uint64_t xfer, uint64_t acked, uint64_t now)
+{
+	uint8_t p[SNAPX_HDR + 8 + 4];
+
+	put_le64(p + SNAPX_HDR, acked);
+	frame_in(r, p, SNAPX_ACK, from, xfer, SNAPX_HDR + 8, false, now);
+}
+
+/* T1, the receiver: a chunk is taken once and where it belongs, and the ACK
+ * covers the prefix received without a gap, no more. Replica 2 receives from
+ * 1 a snapshot of 4,500 bytes in chunks of 1,000: chunk 1 first (an ACK of 0
+ * at once: a gap), chunk 1 again, a chunk at offset 500, chunk 0 with a bad
+ * frame CRC, of another transfer and from replica 0: only then chunk 0. */
+Test(heal, snapshot_chunks_are_taken_once_where_they_belong)
+{
+	struct trireme *t = held_2();
+	struct rt_replica *r = &t->reps[2];
+	struct rt_snap_rx *x = &r->srx;
+	uint64_t now = rt_now_ns(t), xfer = 0x5eed, malformed = r->tasks[0].drops_malformed;
+	uint64_t rx0 = r->snap.bytes_rx;
+	enum { C = 1000, T = 4500 };
+	struct sent f[8];
+
+	*x = (struct rt_snap_rx){.state = RT_SNAP_RECEIVING, .peer = 1, .xfer = xfer,
+				 .progress_ns = now, .req_ns = now};
+	data_in(r, 1, xfer, C, T, C, C, false, now += MS);
+	cr_assert_eq(x->got_chunks, 1);
+	cr_assert_eq(x->acked, 0, "chunk 1 alone acknowledged %zu bytes", x->acked);
+	cr_assert_eq(sent_to(r, 1, f, 8), 1, "no ACK on a gap");
+	cr_assert(f[0].type == SNAPX_ACK && f[0].xfer == xfer && f[0].at == 0,
+		  "the ACK of chunk 1 alone says %lu", f[0].at);
+
+	data_in(r, 1, xfer, C, T, C, C, false, now += MS);
+	cr_assert_eq(x->got_chunks, 1, "chunk 1 taken twice");
+	cr_assert_eq(r->snap.bytes_rx - rx0, C, "chunk 1 counted twice");
+	data_in(r, 1, xfer, C / 2, T, C, C, false, now += MS);
+	data_in(r, 1, xfer, 0, T, C, C, true, now += MS);
+	cr_assert_eq(r->tasks[0].drops_malformed, malformed + 1, "a bad frame CRC not counted");
+	data_in(r, 1, xfer + 1, 0, T, C, C, false, now += MS);
+	data_in(r, 0, xfer, 0, T, C, C, false, now += MS);
+	cr_assert(x->got_chunks == 1 && !x->have[0] && x->acked == 0 &&
+		  r->snap.bytes_rx - rx0 == C, "a chunk at offset 500, with a bad CRC, of another "
+		  "transfer or from another peer was taken: %zu chunks, %zu acknowledged",
+		  x->got_chunks, x->acked);
+	cr_assert_leq(sent_to(r, 1, f, 8), 8);
+
+	data_in(r, 1, xfer, 0, T, C, C, false, now += MS);
+	cr_assert_eq(x->acked, 2 * C);
+	cr_assert_eq(r->snap.bytes_rx - rx0, 2 * C);
+	for (unsigned i = 0; i < 2 * C; i++)
+		cr_assert_eq(x->buf[i], byte_at(i), "byte %u", i);
+	held_2_end(t);
+}
+
+/* Polls replica 2's column 0 task every 10 us until `until`: the end of the
+ * furthest DATA it sent replica 1, the offset of the first (UINT64_MAX: none). */
+static uint64_t
+poll_sender(struct rt_replica *r, uint64_t *now, uint64_t until, uint64_t *first)
+{
+	struct sent f[RT_BURST];
+	uint64_t end = 0;
+
+	*first = UINT64_MAX;
+	for (; *now < until; *now += 10000) {
+		unsigned n;
+
+		rt_snap_poll(&r->tasks[0], *now);
+		n = sent_to(r, 1, f, RT_BURST);
+		for (unsigned i = 0; i < n; i++) {
+			if (f[i].type != SNAPX_DATA)
+				continue;
+			if (*first == UINT64_MAX)
+				*first = f[i].at;
+			if (f[i].at + f[i].n > end)
+				end = f[i].at + f[i].n;
+		}
+	}
+	return end;
+}
+
+/* T1, T3, the sender: at most RT_SNAP_WINDOW bytes beyond the acknowledged
+ * prefix, whatever the pace would allow; the window moves with the ACKs; two
+ * repeated ACKs resend the first missing chunk; after RT_SNAP_RTO_NS without
+ * progress it sends from the prefix again. Replica 2 sends 3 MiB to replica 1
+ * (15 ms of its pace), polled every 10 us. */
+Test(heal, snapshot_sender_keeps_its_window_and_resends_from_the_prefix)
+{
+	struct trireme *t = held_2();
+	struct rt_replica *r = &t->reps[2];
+	struct rt_snap_tx *s = &r->stx;
+	size_t len = 3u << 20;
+	uint8_t *buf = calloc(1, len);
+	uint64_t now = rt_now_ns(t), xfer = 0x5eed, end, first, chunk, acked;
+
+	cr_assert_not_null(buf);
+	*s = (struct rt_snap_tx){.state = RT_SNAP_SENDING, .to = 1, .xfer = xfer, .buf = buf,
+				 .len = len, .progress_ns = now, .pace_ns = now};
+	end = poll_sender(r, &now, now + 15 * MS, &first);
+	chunk = s->chunk;
+	cr_assert(chunk > 0 && first == 0);
+	cr_assert(end >= RT_SNAP_WINDOW && end < RT_SNAP_WINDOW + chunk,
+		  "%lu bytes sent with none acknowledged (window %u)", end, RT_SNAP_WINDOW);
+
+	acked = 10 * chunk;
+	ack_in(r, 1, xfer, acked, now);
+	end = poll_sender(r, &now, now + MS, &first);
+	cr_assert(end >= acked + RT_SNAP_WINDOW && end < acked + RT_SNAP_WINDOW + chunk,
+		  "%lu bytes sent with %lu acknowledged", end, acked);
+
+	ack_in(r, 1, xfer, acked, now);
+	ack_in(r, 1, xfer, acked, now);
+	(void)poll_sender(r, &now, now + 10000, &first);
+	cr_assert_eq(first, acked, "two repeated ACKs of %lu resent %lu", acked, first);
+
+	(void)poll_sender(r, &now, now + RT_SNAP_RTO_NS + 2 * MS, &first);
+	cr_assert_eq(first, acked, "%llu ms without progress: resent from %lu, not from the "
+		     "prefix %lu", RT_SNAP_RTO_NS / MS, first, acked);
+	held_2_end(t);
+	free(buf);
+}
+
+/* T1: a transfer that makes no progress turns to the other peer, under a new
+ * transfer id; before that, while no chunk came, the REQ goes again to the
+ * same peer. Replica 2 asked replica 1, which never answers. */
+Test(heal, a_stalled_snapshot_transfer_asks_the_other_peer)
+{
+	struct trireme *t = held_2();
+	struct rt_replica *r = &t->reps[2];
+	struct rt_snap_rx *x = &r->srx;
+	uint64_t now = rt_now_ns(t), xfer = 0x5eed, failed = r->snap.failed;
+	struct sent f[4];
+
+	*x = (struct rt_snap_rx){.state = RT_SNAP_RECEIVING, .peer = 1, .xfer = xfer,
+				 .progress_ns = now, .req_ns = now};
+	rt_snap_poll(&r->tasks[0], now + 150 * MS);
+	cr_assert_eq(sent_to(r, 1, f, 4), 1);
+	cr_assert(f[0].type == SNAPX_REQ && f[0].xfer == xfer);
+	cr_assert_eq(sent_to(r, 0, f, 4), 0);
+
+	rt_snap_poll(&r->tasks[0], now + RT_SNAP_STALL_NS + MS);
+	cr_assert_eq(x->state, RT_SNAP_RECEIVING);
+	cr_assert_eq(x->peer, 0, "a stalled transfer from 1 asks %u", x->peer);
+	cr_assert_neq(x->xfer, xfer);
+	cr_assert_eq(sent_to(r, 0, f, 4), 1);
+	cr_assert(f[0].type == SNAPX_REQ && f[0].xfer == x->xfer);
+	cr_assert_eq(sent_to(r, 1, f, 4), 0);
+	cr_assert_eq(r->snap.failed, failed + 1);
+	held_2_end(t);
 }
