@@ -328,8 +328,11 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 	total = ld_u64(p + 8);
 	chunk = ld_u32(p + 16);
 	n = ld_u32(p + 20);
+	/* Inside the snapshot, without a wrap-around: off < total, and a chunk
+	 * of 1..chunk bytes (short at the end only). */
 	if (n + (SNAPX_DATA_HDR - SNAPX_HDR) != len || chunk == 0 || off % chunk != 0 ||
-	    off + n > total || (n != chunk && off + n != total))
+	    n == 0 || n > chunk || off >= total || n > total - off ||
+	    (n != chunk && off + n != total))
 		return;
 	if (x->buf == NULL) {
 		if (total < TR_SNAP_HDR_BYTES)

@@ -709,6 +709,31 @@ Test(heal, snapshot_chunks_are_taken_once_where_they_belong)
 	held_2_end(t);
 }
 
+/* T1, the receiver: a DATA frame that does not fit in the snapshot is
+ * dropped, whatever its numbers say: an empty one at the very end (its chunk
+ * one past the last), or one whose offset is so large that offset plus
+ * length wraps around. Replica 2 receives from 1 a snapshot of 4,000 bytes in
+ * chunks of 1,000; chunk 0 came. */
+Test(heal, a_chunk_outside_the_snapshot_is_dropped)
+{
+	struct trireme *t = held_2();
+	struct rt_replica *r = &t->reps[2];
+	struct rt_snap_rx *x = &r->srx;
+	uint64_t now = rt_now_ns(t), xfer = 0x5eed;
+	enum { C = 1000, T = 4000 };
+
+	*x = (struct rt_snap_rx){.state = RT_SNAP_RECEIVING, .peer = 1, .xfer = xfer,
+				 .progress_ns = now, .req_ns = now};
+	data_in(r, 1, xfer, 0, T, C, C, false, now += MS);
+	cr_assert(x->got_chunks == 1 && x->acked == C);
+	data_in(r, 1, xfer, T, T, C, 0, false, now += MS);
+	cr_assert_eq(x->got_chunks, 1, "an empty chunk at offset %u of %u taken", T, T);
+	data_in(r, 1, xfer, UINT64_MAX / C * C, T, C, C, false, now += MS);
+	cr_assert_eq(x->got_chunks, 1, "a chunk at offset %lu taken", UINT64_MAX / C * C);
+	cr_assert_eq(x->acked, C);
+	held_2_end(t);
+}
+
 /* Polls replica 2's column 0 task every 10 us until `until`: the end of the
  * furthest DATA it sent replica 1, the offset of the first (UINT64_MAX: none). */
 static uint64_t
