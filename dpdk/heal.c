@@ -35,20 +35,6 @@
 #include "le.h"
 #include "runtime.h"
 
-#define SNAPX_MAGIC 0x58535254u
-enum { SNAPX_REQ = 1, SNAPX_DATA = 2, SNAPX_ACK = 3 };
-#define SNAPX_HDR 24u
-#define SNAPX_DATA_HDR (SNAPX_HDR + 24u)
-
-#define RT_SNAP_WINDOW (1u << 20)
-#define RT_SNAP_BYTES_PER_S (200ull << 20)
-#define RT_SNAP_BURST 16            /* frames per poll at most */
-#define RT_SNAP_ACK_EVERY 16
-#define RT_SNAP_RTO_NS 20000000ull
-#define RT_SNAP_GIVEUP_NS 3000000000ull
-#define RT_SNAP_REQ_NS 100000000ull      /* REQ again until the first chunk */
-#define RT_SNAP_STALL_NS 2000000000ull   /* no progress: ask the other peer */
-#define RT_SNAP_RETRY_NS 200000000ull    /* after a failed or stale snapshot */
 #define RT_SNAP_SLOW_NS 1000000000ull    /* a load or an install this slow is logged */
 #define RT_JOIN_LOG_NS 2000000000ull     /* an unfinished start says so this often */
 
@@ -321,9 +307,12 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 	uint64_t off, total;
 	uint32_t chunk, n;
 
-	if (x->state != RT_SNAP_RECEIVING || from != x->peer || xfer != x->xfer ||
-	    len < SNAPX_DATA_HDR - SNAPX_HDR)
+	if (x->state != RT_SNAP_RECEIVING || from != x->peer || xfer != x->xfer)
+		return; /* another transfer's, or late: not malformed */
+	if (len < SNAPX_DATA_HDR - SNAPX_HDR) {
+		k->drops_malformed++;
 		return;
+	}
 	off = ld_u64(p);
 	total = ld_u64(p + 8);
 	chunk = ld_u32(p + 16);
@@ -332,8 +321,10 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 	 * of 1..chunk bytes (short at the end only). */
 	if (n + (SNAPX_DATA_HDR - SNAPX_HDR) != len || chunk == 0 || off % chunk != 0 ||
 	    n == 0 || n > chunk || off >= total || n > total - off ||
-	    (n != chunk && off + n != total))
+	    (n != chunk && off + n != total)) {
+		k->drops_malformed++;
 		return;
+	}
 	if (x->buf == NULL) {
 		if (total < TR_SNAP_HDR_BYTES)
 			return;

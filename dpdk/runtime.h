@@ -478,6 +478,23 @@ void rt_remote_arp(struct rt_task *k, const struct rte_mbuf *m);
 unsigned rt_remote_poll(struct rt_task *k);
 void rt_remote_stats(const struct rt_remote *rm, struct rt_remote_stats *st);
 
+/* heal.c's snapshot transfer (T1, T3): its frames (a header of SNAPX_HDR
+ * bytes: magic, type, transfer id; DATA adds offset, total, chunk, length)
+ * and its pace. */
+#define SNAPX_MAGIC 0x58535254u
+enum { SNAPX_REQ = 1, SNAPX_DATA = 2, SNAPX_ACK = 3 };
+#define SNAPX_HDR 24u
+#define SNAPX_DATA_HDR (SNAPX_HDR + 24u)
+#define RT_SNAP_WINDOW (1u << 20)          /* bytes beyond the acknowledged prefix */
+#define RT_SNAP_BYTES_PER_S (200ull << 20)
+#define RT_SNAP_BURST 16                   /* frames per poll at most */
+#define RT_SNAP_ACK_EVERY 16
+#define RT_SNAP_RTO_NS 20000000ull
+#define RT_SNAP_GIVEUP_NS 3000000000ull
+#define RT_SNAP_REQ_NS 100000000ull      /* REQ again until the first chunk */
+#define RT_SNAP_STALL_NS 2000000000ull   /* no progress: ask the other peer */
+#define RT_SNAP_RETRY_NS 200000000ull    /* after a failed or stale snapshot */
+
 /* heal.c: §12 on the runtime's side. */
 #define RT_PARK_APPLIER (1u << TR_COLUMNS)
 #define RT_PARK_ALL ((1u << (TR_COLUMNS + 1)) - 1)

@@ -531,14 +531,7 @@ Test(heal, snapshot_format)
  * applier parked), the test plays its column 0 task: it hands rt_snap_rx
  * frames as from a peer, runs rt_snap_poll at times of its own choosing and
  * reads (and frees) what the task queued for its peers. The frame's layout
- * and the constants are heal.c's (its header comment). */
-#define SNAPX_MAGIC 0x58535254u
-enum { SNAPX_REQ = 1, SNAPX_DATA = 2, SNAPX_ACK = 3 };
-#define SNAPX_HDR 24u
-#define SNAPX_DATA_HDR (SNAPX_HDR + 24u)
-#define RT_SNAP_WINDOW (1u << 20)
-#define RT_SNAP_RTO_NS 20000000ull
-#define RT_SNAP_STALL_NS 2000000000ull
+ * and the constants are heal.c's (runtime.h). */
 #define MS 1000000ull
 
 /* A frame queued by replica 2's column 0 task: at, a DATA's offset or an
@@ -691,8 +684,9 @@ Test(heal, snapshot_chunks_are_taken_once_where_they_belong)
 	cr_assert_eq(x->got_chunks, 1, "chunk 1 taken twice");
 	cr_assert_eq(r->snap.bytes_rx - rx0, C, "chunk 1 counted twice");
 	data_in(r, 1, xfer, C / 2, T, C, C, false, now += MS);
+	cr_assert_eq(r->tasks[0].drops_malformed, malformed + 1, "a chunk at offset 500 not counted");
 	data_in(r, 1, xfer, 0, T, C, C, true, now += MS);
-	cr_assert_eq(r->tasks[0].drops_malformed, malformed + 1, "a bad frame CRC not counted");
+	cr_assert_eq(r->tasks[0].drops_malformed, malformed + 2, "a bad frame CRC not counted");
 	data_in(r, 1, xfer + 1, 0, T, C, C, false, now += MS);
 	data_in(r, 0, xfer, 0, T, C, C, false, now += MS);
 	cr_assert(x->got_chunks == 1 && !x->have[0] && x->acked == 0 &&
@@ -724,6 +718,8 @@ Test(heal, a_chunk_outside_the_snapshot_is_dropped)
 
 	*x = (struct rt_snap_rx){.state = RT_SNAP_RECEIVING, .peer = 1, .xfer = xfer,
 				 .progress_ns = now, .req_ns = now};
+	uint64_t bad = r->tasks[0].drops_malformed;
+
 	data_in(r, 1, xfer, 0, T, C, C, false, now += MS);
 	cr_assert(x->got_chunks == 1 && x->acked == C);
 	data_in(r, 1, xfer, T, T, C, 0, false, now += MS);
@@ -731,6 +727,8 @@ Test(heal, a_chunk_outside_the_snapshot_is_dropped)
 	data_in(r, 1, xfer, UINT64_MAX / C * C, T, C, C, false, now += MS);
 	cr_assert_eq(x->got_chunks, 1, "a chunk at offset %lu taken", UINT64_MAX / C * C);
 	cr_assert_eq(x->acked, C);
+	cr_assert_eq(r->tasks[0].drops_malformed, bad + 2, "the two frames not counted as "
+		     "malformed");
 	held_2_end(t);
 }
 
