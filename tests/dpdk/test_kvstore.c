@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  * Tests for dpdk/kvstore.c: the same answers and digest as the engine's
- * tr_table under tr_sm, keys_max, the read API, the RCU contract under
- * stress (readers never see reclaimed memory), and the table's rebuilds
- * (grow, shrink, tombstone clean-up) under readers.
+ * tr_table under tr_sm, keys_max, the read API, the stored hash as a filter
+ * only (a collision), the RCU contract (the writer's own gets, and readers
+ * under stress, never see reclaimed memory), and the table's rebuilds (grow,
+ * shrink, tombstone clean-up) under readers and their amortized cost.
  *
  * SEED=n replays the random sequences (thread interleavings still vary).
  */
@@ -454,6 +455,16 @@ Test(kvstore, read_api)
 	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, sizeof(buf), &len), 0);
 	cr_assert_eq(len, 3);
 	cr_assert_arr_eq(buf, "abc", 3);
+	/* A buffer of exactly the value's length is enough; one byte less is
+	 * not, and nothing is copied then. */
+	memset(buf, 'x', sizeof(buf));
+	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, 3, &len), 0);
+	cr_assert_eq(len, 3);
+	cr_assert_arr_eq(buf, "abcx", 4);
+	memset(buf, 'x', sizeof(buf));
+	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"k", 1, buf, 2, &len), -2);
+	cr_assert_eq(len, 3);
+	cr_assert_arr_eq(buf, "xx", 2);
 	/* A prefix or an extension of the key is another key. */
 	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"kk", 2, buf, sizeof(buf), &len), -1);
 	cr_assert_eq(tr_kvstore_read(kvs, (const uint8_t *)"", 0, buf, sizeof(buf), &len), -1);
@@ -529,6 +540,144 @@ Test(kvstore, an_idle_writer_releases_what_readers_no_longer_hold)
 		     (unsigned long)released, (unsigned long)st.nodes_released);
 	urcu_qsbr_unregister_thread();
 	tr_kvstore_free(kvs); /* a double free or a leak: ASan */
+}
+
+/* foreach callback for the tests below: counts the pairs and sums their
+ * digest contributions. */
+struct pair_sum {
+	uint64_t pairs;
+	uint64_t digest;
+};
+
+static int
+pair_sum_add(void *ctx, const uint8_t *key, uint16_t key_len, const uint8_t *val,
+	     uint32_t val_len)
+{
+	struct pair_sum *ps = ctx;
+
+	ps->pairs++;
+	ps->digest += tr_kv_pair_hash(key, key_len, val, val_len);
+	return 0;
+}
+
+/* The bucket's stored hash is a filter only: two keys whose hashes are equal
+ * (a 64-bit collision, made here by giving set the other key's hash, as
+ * the engine gives set the hash it computed) are still two keys, for the
+ * readers (get, read, lookup) and for the writer (set, del). */
+Test(kvstore, a_stored_hash_is_only_a_filter)
+{
+	const uint8_t *a = (const uint8_t *)"a", *b = (const uint8_t *)"b";
+	uint64_t hb = tr_kv_key_hash(b, 1), old;
+	uint64_t pa = tr_kv_pair_hash(a, 1, (const uint8_t *)"A", 1);
+	uint64_t pb = tr_kv_pair_hash(b, 1, (const uint8_t *)"B", 1);
+	struct tr_kvstore *kvs;
+	struct pair_sum ps;
+	const uint8_t *v;
+	uint8_t buf[8];
+	uint32_t len;
+
+	urcu_qsbr_register_thread();
+	kvs = store_new(8, 100);
+	cr_assert_not_null(kvs);
+	/* "a" in the bucket where a look-up of "b" starts, with b's hash. */
+	cr_assert_eq(tr_kvstore_ops.set(kvs, a, 1, hb, (const uint8_t *)"A", 1, pa, &old), 0);
+	cr_assert_eq(old, 0);
+	cr_assert_eq(tr_kvstore_read(kvs, b, 1, buf, sizeof(buf), &len), -1,
+		     "read: \"b\" found in a's bucket");
+	cr_assert_eq(tr_kvstore_ops.get(kvs, b, 1, &v, &len), -1, "get: \"b\" found");
+	urcu_qsbr_read_lock();
+	cr_assert_eq(tr_kvstore_lookup(kvs, b, 1, &v, &len), -1, "lookup: \"b\" found");
+	urcu_qsbr_read_unlock();
+	cr_assert_eq(tr_kvstore_ops.del(kvs, b, 1, &old), 1, "del of \"b\" removed \"a\"");
+	cr_assert_eq(old, 0);
+	cr_assert_eq(tr_kvstore_count(kvs), 1);
+
+	/* "b" itself: a new key, after "a" on the same probe path. */
+	cr_assert_eq(kset(kvs, b, 1, (const uint8_t *)"B", 1, &old), 0);
+	cr_assert_eq(old, 0, "set of \"b\" replaced \"a\"");
+	cr_assert_eq(tr_kvstore_count(kvs), 2);
+	cr_assert_eq(tr_kvstore_read(kvs, b, 1, buf, sizeof(buf), &len), 0);
+	cr_assert(len == 1 && buf[0] == 'B', "read \"b\": %u bytes, '%c'", len, buf[0]);
+	cr_assert_eq(tr_kvstore_ops.get(kvs, b, 1, &v, &len), 0);
+	cr_assert(len == 1 && v[0] == 'B', "get \"b\": %u bytes, '%c'", len, v[0]);
+	memset(&ps, 0, sizeof(ps));
+	cr_assert_eq(tr_kvstore_foreach(kvs, pair_sum_add, &ps), 0);
+	cr_assert_eq(ps.pairs, 2);
+	cr_assert_eq(ps.digest, pa + pb);
+
+	/* Its del removes it, not "a". */
+	cr_assert_eq(tr_kvstore_ops.del(kvs, b, 1, &old), 0);
+	cr_assert_eq(old, pb, "del of \"b\" reported another pair");
+	cr_assert_eq(tr_kvstore_read(kvs, b, 1, buf, sizeof(buf), &len), -1);
+	cr_assert_eq(tr_kvstore_count(kvs), 1);
+	cr_assert_eq(tr_kvstore_digest_scan(kvs), pa);
+	tr_kvstore_free(kvs);
+	urcu_qsbr_unregister_thread();
+}
+
+#define HV_LEN 64
+#define HV_FILLER 200
+
+/* What the writer's get returned stays intact until the writer's next
+ * quiescent state (kvstore.h), whatever it writes meanwhile: a del of the
+ * key, an overwrite of it, and enough other writes to hand whole batches to
+ * call_rcu and rebuild the table. The store poisons the nodes it frees, so a
+ * node freed before its grace period shows here. */
+Test(kvstore, what_the_writer_got_stays_until_its_quiescent_state)
+{
+	uint8_t va[HV_LEN], vb[HV_LEN], vc[HV_LEN];
+	const uint8_t *ka = (const uint8_t *)"held-del", *kb = (const uint8_t *)"held-set";
+	const uint8_t *pa, *pb;
+	struct tr_kvstore_stats st;
+	struct tr_kvstore *kvs;
+	uint32_t la, lb, i;
+	uint64_t old, rng = seed_get();
+	char key[24];
+
+	for (i = 0; i < HV_LEN; i++) {
+		va[i] = (uint8_t)rnd_next(&rng);
+		vb[i] = (uint8_t)rnd_next(&rng);
+		vc[i] = (uint8_t)~vb[i];
+	}
+	urcu_qsbr_register_thread();
+	kvs = store_new(8, UINT64_MAX);
+	cr_assert_not_null(kvs);
+	cr_assert_eq(kset(kvs, ka, 8, va, HV_LEN, &old), 0);
+	cr_assert_eq(kset(kvs, kb, 8, vb, HV_LEN, &old), 0);
+	urcu_qsbr_quiescent_state();
+	cr_assert_eq(tr_kvstore_ops.get(kvs, ka, 8, &pa, &la), 0);
+	cr_assert_eq(tr_kvstore_ops.get(kvs, kb, 8, &pb, &lb), 0);
+	cr_assert(la == HV_LEN && lb == HV_LEN);
+
+	cr_assert_eq(tr_kvstore_ops.del(kvs, ka, 8, &old), 0);
+	cr_assert_eq(kset(kvs, kb, 8, vc, HV_LEN, &old), 0);
+	/* HV_FILLER keys set (the table grows), overwritten, deleted (it
+	 * shrinks): 2 * HV_FILLER nodes retired. */
+	for (i = 0; i < 3 * HV_FILLER; i++) {
+		uint16_t kl = (uint16_t)snprintf(key, sizeof(key), "filler-%u", i % HV_FILLER);
+
+		if (i < 2 * HV_FILLER)
+			cr_assert_eq(kset(kvs, (const uint8_t *)key, kl, (const uint8_t *)&i,
+					  sizeof(i), &old), 0);
+		else
+			cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)key, kl, &old), 0);
+	}
+	tr_kvstore_reclaim(kvs);
+	tr_kvstore_stats_get(kvs, &st);
+	cr_assert_geq(st.nodes_retired, 2 * HV_FILLER - 32, "not vacuous: batches retired");
+	cr_assert_geq(st.rebuilds, 6, "not vacuous: the table grew and shrank");
+	cr_assert(memcmp(pa, va, HV_LEN) == 0, "the deleted key's value changed before the "
+		  "writer's quiescent state");
+	cr_assert(memcmp(pb, vb, HV_LEN) == 0, "the overwritten value changed before the "
+		  "writer's quiescent state");
+	urcu_qsbr_quiescent_state();
+	urcu_qsbr_barrier();
+	tr_kvstore_reclaim(kvs);
+	tr_kvstore_stats_get(kvs, &st);
+	cr_assert_eq(st.nodes_freed, st.nodes_retired);
+	cr_assert_eq(st.nodes_released, st.nodes_freed);
+	urcu_qsbr_unregister_thread();
+	tr_kvstore_free(kvs);
 }
 
 /* ---------------------------------------------------------------------
@@ -1202,6 +1351,78 @@ Test(kvstore, churn_keeps_tombstones_and_size_bounded, .timeout = 60)
 	cr_assert_eq(st.keys, CH_LIVE);
 	cr_assert_leq(st.buckets, CH_BUCKETS_MAX * 2, "%llu buckets for %llu keys",
 		      (unsigned long long)st.buckets, (unsigned long long)st.keys);
+	tr_kvstore_free(kvs);
+	urcu_qsbr_unregister_thread();
+}
+
+#define AM_KEYS 2000
+#define AM_STEPS 200000
+#define AM_PHASE 20000
+
+/* A rebuild costs O(buckets), so it comes only after a number of writes of
+ * the same order since the last one (kvstore.h): a rebuild leaves the keys
+ * within (1/4, 1/2] of the new table (or a table at its minimum size), the
+ * next grow or clean-up needs the used buckets past 3/4 and the next shrink
+ * the keys below 1/8. So between two rebuilds there are at least buckets/8
+ * writes that add or remove a key, buckets counted after the first. Seeded
+ * random sets and dels in phases that fill the table and empty it. */
+Test(kvstore, rebuilds_are_amortized)
+{
+	static bool present[AM_KEYS];
+	uint64_t seed = seed_get(), rng = seed ^ UINT64_C(0x616d6f72);
+	uint64_t step, since = 0, last_buckets, rebuilds, shrinks = 0, old;
+	struct tr_kvstore_stats st;
+	struct tr_kvstore *kvs;
+	char key[24];
+
+	memset(present, 0, sizeof(present));
+	urcu_qsbr_register_thread();
+	kvs = store_new(8, UINT64_MAX);
+	cr_assert_not_null(kvs);
+	tr_kvstore_stats_get(kvs, &st);
+	last_buckets = st.buckets;
+	rebuilds = st.rebuilds;
+	for (step = 0; step < AM_STEPS; step++) {
+		uint64_t r = rnd_next(&rng);
+		unsigned int k = (unsigned int)(r % AM_KEYS);
+		/* Phases: 80% sets, then 95% dels. */
+		bool set = (r >> 32) % 100 < ((step / AM_PHASE) % 2 == 0 ? 80u : 5u);
+		uint16_t kl = (uint16_t)snprintf(key, sizeof(key), "am-%u", k);
+
+		if (set) {
+			cr_assert_eq(kset(kvs, (const uint8_t *)key, kl, (const uint8_t *)&r,
+					  sizeof(r), &old), 0);
+			since += !present[k];
+			present[k] = true;
+		} else {
+			cr_assert_eq(tr_kvstore_ops.del(kvs, (const uint8_t *)key, kl, &old),
+				     present[k] ? 0 : 1);
+			since += present[k];
+			present[k] = false;
+		}
+		urcu_qsbr_quiescent_state();
+		tr_kvstore_stats_get(kvs, &st);
+		if (st.rebuilds == rebuilds)
+			continue;
+		cr_assert_eq(st.rebuilds, rebuilds + 1, "seed %llu step %llu: %llu rebuilds at once",
+			     (unsigned long long)seed, (unsigned long long)step,
+			     (unsigned long long)(st.rebuilds - rebuilds));
+		cr_assert_geq(since, last_buckets / 8,
+			      "seed %llu step %llu: a rebuild (%llu -> %llu buckets, %llu keys) "
+			      "%llu writes after the last one", (unsigned long long)seed,
+			      (unsigned long long)step, (unsigned long long)last_buckets,
+			      (unsigned long long)st.buckets, (unsigned long long)st.keys,
+			      (unsigned long long)since);
+		shrinks += st.buckets < last_buckets;
+		rebuilds = st.rebuilds;
+		last_buckets = st.buckets;
+		since = 0;
+	}
+	/* Not vacuous: the table grew, was cleaned up and shrank. */
+	cr_log_info("amortized seed %llu: %llu rebuilds, %llu shrinks", (unsigned long long)seed,
+		    (unsigned long long)rebuilds, (unsigned long long)shrinks);
+	cr_assert_geq(rebuilds, 30);
+	cr_assert_geq(shrinks, 8);
 	tr_kvstore_free(kvs);
 	urcu_qsbr_unregister_thread();
 }
