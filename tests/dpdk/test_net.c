@@ -710,8 +710,8 @@ Test(net, too_short_every_length)
 		m = mk_pkt(&conf, DR_FROM, DR_TO, DR_COL, DR_LEN, len);
 		set_len(m, (uint16_t)len);
 		rc = parse_checked(m, &conf, DR_TO, &out);
-		/* BUG (net.c): cut to 34..41 bytes gives bad_ip_len, not
-		 * too_short: parse has no "frame >= 42 bytes" check. */
+		/* Cut to 34..41 bytes: too_short (it was bad_ip_len before
+		 * parse checked for the UDP header, b558c4f). */
 		cr_expect_eq(rc, TR_NET_DROP_TOO_SHORT, "%u bytes (cut): %s",
 			     len, tr_net_drop_name(rc));
 		if (len >= ETH_LEN + sizeof(struct rte_ipv4_hdr)) {
@@ -720,12 +720,50 @@ Test(net, too_short_every_length)
 				rte_cpu_to_be_16((uint16_t)(len - ETH_LEN));
 			ip_fix(ip_of(m));
 			rc = parse_checked(m, &conf, DR_TO, &out);
-			/* BUG (net.c): gives bad_udp_len, not too_short. */
+			/* too_short (it was bad_udp_len, b558c4f). */
 			cr_expect_eq(rc, TR_NET_DROP_TOO_SHORT, "%u bytes (IP "
 				     "length fitted): %s", len,
 				     tr_net_drop_name(rc));
 		}
 		rte_pktmbuf_free(m);
+	}
+}
+
+/* parse reads only inside the mbuf's data: a frame cut short is judged on
+ * the bytes before the cut, whatever lies in the buffer past it (here a
+ * valid packet's own bytes, or 0x00, or 0xff: version 15, IHL 15, the
+ * largest lengths). Below 42 bytes it is too_short; from there on the
+ * verdict is the same for every fill. */
+Test(net, a_cut_frame_is_judged_on_its_own_bytes)
+{
+	static const int fills[] = {-1, 0x00, 0xff};
+	struct tr_net_rx out;
+	struct rte_mbuf *m;
+	unsigned int len, f;
+	int rc, first = 0;
+
+	for (len = 0; len < DR_FRAME; len++) {
+		for (f = 0; f < RTE_DIM(fills); f++) {
+			m = mk_pkt(&conf, DR_FROM, DR_TO, DR_COL, DR_LEN, len);
+			if (fills[f] >= 0)
+				memset(frame(m) + len, fills[f],
+				       m->buf_len - m->data_off - len);
+			set_len(m, (uint16_t)len);
+			rc = parse_checked(m, &conf, DR_TO, &out);
+			rte_pktmbuf_free(m);
+			if (f == 0)
+				first = rc;
+			if (len < TR_NET_HDR_LEN)
+				cr_assert_eq(rc, TR_NET_DROP_TOO_SHORT, "%u bytes, fill %d "
+					     "past them: %s", len, fills[f],
+					     tr_net_drop_name(rc));
+			cr_assert_neq(rc, TR_NET_OK, "%u bytes of %u accepted", len,
+				      DR_FRAME);
+			cr_assert_eq(rc, first, "%u bytes: %s with fill %d past them, %s "
+				     "with the packet's own bytes", len,
+				     tr_net_drop_name(rc), fills[f],
+				     tr_net_drop_name(first));
+		}
 	}
 }
 
