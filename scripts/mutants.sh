@@ -41,10 +41,13 @@ CATCHUP=tests/test_catchup
 WAL=tests/test_wal
 LIFE=tests/dpdk/test_lifecycle # DPDK (EAL in-process): one test at a time
 REJOIN=tests/dpdk/test_rejoin  # DPDK: tests/dpdk/test_heal.c (suite heal)
+KVS=tests/dpdk/test_kvstore
+NET=tests/dpdk/test_net # DPDK (EAL in-process)
 targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules
 	tests/sim/test_sim tests/sim/test_reads tests/sim/test_durable tests/test_accept
 	tests/sim/test_heal tests/test_catchup tests/test_wal tests/dpdk/test_lifecycle
-	tests/test_durable tests/test_wire tests/dpdk/test_rejoin)
+	tests/test_durable tests/test_wire tests/dpdk/test_rejoin tests/dpdk/test_kvstore
+	tests/dpdk/test_net)
 
 # name | kind (variant: enum bit name; sed: file) | perl substitution (sed) | tests
 mutations=(
@@ -171,6 +174,28 @@ mutations=(
 	"rt: T1: a stalled transfer asks the same peer again|sed:dpdk/heal.c|s/rx_ask\(k, \(uint8_t\)\(TR_REPLICAS - r->id - x->peer\), now_ns\);/rx_ask(k, x->peer, now_ns);/|$REJOIN:heal/a_stalled_snapshot_transfer_asks_the_other_peer"
 	"rt: T1: a chunk's end checked as offset + length (wraps; an empty one past the map)|sed:dpdk/heal.c|s/ \x7c\x7c\n\t    n == 0 \x7c\x7c n > chunk \x7c\x7c off >= total \x7c\x7c n > total - off \x7c\x7c\n\t    / \x7c\x7c\n\t    off + n > total \x7c\x7c /|$REJOIN:heal/a_chunk_outside_the_snapshot_is_dropped"
 	"rt: T1: the snapshot's CRC not checked|sed:dpdk/snapshot.c|s/\tif \(tr_crc32c\(0, buf, len - 4\) != ld_u32\(buf \+ len - 4\)\)\n\t\treturn \"snapshot CRC mismatch\";\n//|$REJOIN:heal/snapshot_format"
+	# The runtime's store (dpdk/kvstore.c) and packet parsing (dpdk/net.c).
+	"rt: store: a reader's probe stops at a tombstone|sed:dpdk/kvstore.c|s/\t\tif \(n == NULL\)\n\t\t\treturn NULL;/\t\tif (n == NULL \x7c\x7c n == KVS_TOMB)\n\t\t\treturn NULL;/|$KVS:kvstore/digest_and_scan_match_a_model_through_rebuilds $KVS:kvstore/random_same_as_table"
+	"rt: store: a reader trusts the stored hash without the key|sed:dpdk/kvstore.c|s/ &&\n\t\t    node_is\(n, key, key_len\)\)/)/|$KVS:kvstore/a_stored_hash_is_only_a_filter"
+	"rt: store: the writer trusts the stored hash without the key|sed:dpdk/kvstore.c|s/\} else if \(b->hash == hash && node_is\(b->node, key, key_len\)\) \{/} else if (b->hash == hash) {/|$KVS:kvstore/a_stored_hash_is_only_a_filter"
+	"rt: store: a set takes the first tombstone without looking further|sed:dpdk/kvstore.c|s/\t\t\tif \(tomb == NULL\)\n\t\t\t\ttomb = b;/\t\t\t*free_b = b;\n\t\t\treturn NULL;/|$KVS:kvstore/digest_and_scan_match_a_model_through_rebuilds $KVS:kvstore/churn_keeps_tombstones_and_size_bounded"
+	"rt: store: the table grows only when full|sed:dpdk/kvstore.c|s/#define KVS_USED_MAX\(buckets\) \(\(buckets\) \/ 4 \* 3\)/#define KVS_USED_MAX(buckets) ((buckets) - 1)/|$KVS:kvstore/churn_keeps_tombstones_and_size_bounded"
+	"rt: store: a del counts its bucket free (tombstones pile up)|sed:dpdk/kvstore.c|s/(\t__atomic_store_n\(&kvs->tombstones, kvs->tombstones \+ 1, __ATOMIC_RELAXED\);\n)/\$1\tkvs->used--;\n/|$KVS:kvstore/churn_keeps_tombstones_and_size_bounded"
+	"rt: store: a rebuild moves the node without its hash|sed:dpdk/kvstore.c|s/\t\tt->b\[j\] = old->b\[i\];/\t\tt->b[j].node = old->b[i].node;/|$KVS:kvstore/digest_and_scan_match_a_model_through_rebuilds $KVS:kvstore/readers_find_fixed_keys_through_rebuilds"
+	"rt: store: a del empties its bucket (no tombstone)|sed:dpdk/kvstore.c|s/__atomic_store_n\(&b->node, KVS_TOMB, __ATOMIC_RELAXED\);/__atomic_store_n(\&b->node, NULL, __ATOMIC_RELAXED);/|$KVS:kvstore/digest_and_scan_match_a_model_through_rebuilds $KVS:kvstore/random_same_as_table"
+	"rt: store: a deleted node freed at once|sed:dpdk/kvstore.c|s/\tnode_retire\(kvs, old\);\n\tif \(kvs->keys </\tnode_free(old, kvs->poison_nodes);\n\tif (kvs->keys </|$KVS:kvstore/what_the_writer_got_stays_until_its_quiescent_state $KVS:kvstore/rcu_stress_readers_never_see_reclaimed_memory"
+	"rt: store: an old table freed at once|sed:dpdk/kvstore.c|s/urcu_qsbr_call_rcu\(&old->rcu, table_free_cb\);/table_free_cb(\&old->rcu);/|$KVS:kvstore/readers_find_fixed_keys_through_rebuilds"
+	"rt: store: the shrink rule inverted|sed:dpdk/kvstore.c|s/if \(kvs->keys < KVS_SHRINK_BELOW\(/if (kvs->keys > KVS_SHRINK_BELOW(/|$KVS:kvstore/rebuilds_are_amortized"
+	"rt: store: an overwrite leaks the old node|sed:dpdk/kvstore.c|s/\t\tnode_retire\(kvs, old\);\n\t\treturn 0;/\t\treturn 0;/|$KVS:kvstore/an_idle_writer_releases_what_readers_no_longer_hold $KVS:kvstore/what_the_writer_got_stays_until_its_quiescent_state"
+	"rt: store: an overwrite retires the new node|sed:dpdk/kvstore.c|s/\t\tnode_retire\(kvs, old\);\n\t\treturn 0;/\t\tnode_retire(kvs, n);\n\t\treturn 0;/|$KVS:kvstore/what_the_writer_got_stays_until_its_quiescent_state $KVS:kvstore/digest_and_scan_match_a_model_through_rebuilds"
+	"rt: store: a value as long as the buffer refused|sed:dpdk/kvstore.c|s/\t\tif \(len > cap\)/\t\tif (len >= cap)/|$KVS:kvstore/read_api"
+	"rt: net: the IPv4 header read before the frame holds it|sed:dpdk/net.c|s/\tif \(unlikely\(len < sizeof\(\*eth\) \+ sizeof\(\*ip\)\)\)\n\t\treturn TR_NET_DROP_TOO_SHORT;\n//|$NET:net/a_cut_frame_is_judged_on_its_own_bytes"
+	"rt: net: an IP total length past the frame accepted|sed:dpdk/net.c|s/tot < hlen \x7c\x7c tot > len - sizeof\(\*eth\)/tot < hlen/|$NET:net/drop_reasons"
+	"rt: net: a UDP length larger than the datagram accepted|sed:dpdk/net.c|s/if \(unlikely\(udp_len != tot - hlen\)\)/if (unlikely(udp_len < sizeof(*udp)))/|$NET:net/drop_reasons $NET:net/every_header_byte_corrupted"
+	"rt: net: any multicast dst MAC accepted|sed:dpdk/net.c|s/!rte_is_broadcast_ether_addr\(&eth->dst_addr\)/!rte_is_multicast_ether_addr(\&eth->dst_addr)/|$NET:net/drop_reasons $NET:net/every_header_byte_corrupted"
+	"rt: net: the IP checksum over the fixed header only (options unchecked)|sed:dpdk/net.c|s/rte_raw_cksum\(ip, hlen\) != 0xffff/rte_raw_cksum(ip, sizeof(*ip)) != 0xffff/|$NET:net/drop_reasons"
+	"rt: net: a packet from the receiver's own IP taken from a peer|sed:dpdk/net.c|s/if \(from != self && ip->src_addr/if (ip->src_addr/|$NET:net/drop_reasons"
+	"rt: net: the last drop reason not summed|sed:dpdk/net.c|s/\tfor \(i = 0; i < TR_NET_DROP_COUNT; i\+\+\)\n\t\tsum->drops/\tfor (i = 0; i < TR_NET_DROP_COUNT - 1; i++)\n\t\tsum->drops/|$NET:net/drop_names_and_stats"
 )
 
 start=$(date +%s)
