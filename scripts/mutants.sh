@@ -212,12 +212,13 @@ pristine() {
 	done
 }
 
-# Runs one test spec "binary:filter"; 0 when it fails (caught).
+# Runs one test spec "binary:filter"; 0 when it fails (caught). A mutant
+# that makes a test hang (a probe that never ends) is caught at 300 s.
 caught_by() {
 	local bin=${1%%:*} filter=${1#*:} tries=1 i
 	[[ $1 == "$FENCE" ]] && tries=3 # racy by nature: up to 3 runs
 	for ((i = 0; i < tries; i++)); do
-		if ! "$build/$bin" --jobs 1 --filter "$filter" >/dev/null 2>&1; then
+		if ! timeout 300 "$build/$bin" --jobs 1 --filter "$filter" >/dev/null 2>&1; then
 			return 0
 		fi
 	done
