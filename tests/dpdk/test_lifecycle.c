@@ -1606,16 +1606,17 @@ answer_after_commit(struct trireme *t, struct trireme_client *c, unsigned n)
  *   vote, which waits in its frame until synced: at least 300 ms.
  * - Replica 0 slow: its answer waits for the sync of its commit, 300 ms
  *   after the commit.
- * - Replica 2 slow (6 s), 2.5 s later: 20 sets through replica 0 take
- *   well under its one sync (replica 1 votes); a sync on the worker would
- *   stall them all, and so would replica 2's queue of frames filled with
- *   its STATUS, had it kept sending one per period while one waits. */
-Test(lifecycle, a_slow_disk_holds_what_it_has_not_synced, .timeout = 90)
+ * - Replica 2 slow, as long as 128 STATUS periods and 3.5 s more; after
+ *   the periods (at least 2.5 s), 20 sets through replica 0 take well under
+ *   its one sync (replica 1 votes); a sync on the worker would stall them
+ *   all, and so would replica 2's queue of frames filled with its STATUS,
+ *   had it kept sending one per period while one waits. */
+Test(lifecycle, a_slow_disk_holds_what_it_has_not_synced, .timeout = 120)
 {
 	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
 	struct trireme_client *c;
 	struct trireme *t;
-	uint64_t ms, t0;
+	uint64_t ms, t0, fill_ms;
 	unsigned n = 0;
 
 	t = start_fdatasync(dir);
@@ -1633,9 +1634,14 @@ Test(lifecycle, a_slow_disk_holds_what_it_has_not_synced, .timeout = 90)
 	cr_assert_geq(ms, 250, "answered %lu ms after its commit, before the commit's sync",
 		      (unsigned long)ms);
 
+	/* Two STATUS a period to each column's queue of 256 would fill it in
+	 * 128 periods (the period follows the disk probed at the start). */
+	fill_ms = 130 * t->reps[2].cfg.status_ns / 1000000u;
+	fill_ms = fill_ms < 2500 ? 2500 : fill_ms;
+	cr_assert_lt(fill_ms, 20000, "STATUS every %lu ms", (unsigned long)(fill_ms / 130));
 	slow_disk(t, 1u << 0, 0);
-	slow_disk_seen(t, c, &n, 1u << 2, 6000);
-	usleep(2500000); /* its STATUS frames would fill its queue by now */
+	slow_disk_seen(t, c, &n, 1u << 2, fill_ms + 3500);
+	usleep((useconds_t)fill_ms * 1000);
 	t0 = eal_test_now_ns();
 	for (unsigned i = 0; i < 20; i++)
 		timed_set(c, ++n);
