@@ -105,19 +105,27 @@ send_req(struct rt_task *k, uint64_t now_ns)
 	r->snap.requests++;
 }
 
+/* An ACK of transfer xfer from peer: its prefix received is acked. */
+static void
+ack_to(struct rt_task *k, uint8_t peer, uint64_t xfer, uint64_t acked)
+{
+	struct rte_mbuf *m;
+	uint8_t *p = snapx_begin(k, &m, SNAPX_ACK, xfer);
+
+	if (p == NULL)
+		return;
+	put_le64(p + SNAPX_HDR, acked);
+	snapx_send(k, peer, m, SNAPX_HDR + 8);
+}
+
 static void
 send_ack(struct rt_task *k, uint64_t now_ns)
 {
-	struct rt_replica *r = k->rep;
-	struct rte_mbuf *m;
-	uint8_t *p = snapx_begin(k, &m, SNAPX_ACK, r->srx.xfer);
+	struct rt_snap_rx *x = &k->rep->srx;
 
-	r->srx.unacked = 0;
-	r->srx.ack_ns = now_ns;
-	if (p == NULL)
-		return;
-	put_le64(p + SNAPX_HDR, r->srx.acked);
-	snapx_send(k, r->srx.peer, m, SNAPX_HDR + 8);
+	x->unacked = 0;
+	x->ack_ns = now_ns;
+	ack_to(k, x->peer, x->xfer, x->acked);
 }
 
 static void
@@ -281,7 +289,8 @@ rx_end(struct rt_replica *r, uint64_t retry_ns)
 	free(x->buf);
 	free(x->have);
 	tr_snap_load_put(x->load);
-	*x = (struct rt_snap_rx){.idle_until_ns = retry_ns};
+	*x = (struct rt_snap_rx){.idle_until_ns = retry_ns, .done_peer = x->done_peer,
+				 .done_xfer = x->done_xfer, .done_total = x->done_total};
 }
 
 static void
@@ -294,7 +303,8 @@ rx_ask(struct rt_task *k, uint8_t peer, uint64_t now_ns)
 	free(x->have);
 	*x = (struct rt_snap_rx){.state = RT_SNAP_RECEIVING, .peer = peer,
 				 .xfer = (rte_rdtsc() << 8) ^ ((uint64_t)r->id << 4) ^ r->life,
-				 .progress_ns = now_ns};
+				 .progress_ns = now_ns, .done_peer = x->done_peer,
+				 .done_xfer = x->done_xfer, .done_total = x->done_total};
 	send_req(k, now_ns);
 }
 
@@ -307,8 +317,13 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 	uint64_t off, total;
 	uint32_t chunk, n;
 
-	if (x->state != RT_SNAP_RECEIVING || from != x->peer || xfer != x->xfer)
-		return; /* another transfer's, or late: not malformed */
+	if (x->state != RT_SNAP_RECEIVING || from != x->peer || xfer != x->xfer) {
+		/* A resend of the last one received whole: its sender missed
+		 * both final ACKs. Else another transfer's, or late. */
+		if (xfer == x->done_xfer && from == x->done_peer && xfer != 0)
+			ack_to(k, from, xfer, x->done_total);
+		return;
+	}
 	if (len < SNAPX_DATA_HDR - SNAPX_HDR) {
 		k->drops_malformed++;
 		return;
@@ -353,6 +368,9 @@ on_data(struct rt_task *k, uint8_t from, uint64_t xfer, const uint8_t *p, size_t
 	if (x->acked == x->total) {
 		send_ack(k, now_ns);
 		send_ack(k, now_ns); /* the sender frees on it: twice against a loss */
+		x->done_peer = x->peer;
+		x->done_xfer = x->xfer;
+		x->done_total = x->total;
 		r->snap.received++;
 		if (!rt_durable_snap_received(r, x->buf, x->total)) { /* §12 S2, S4 */
 			r->snap.failed++;

@@ -217,6 +217,10 @@ struct rt_snap_rx {
 	uint64_t stage_ns;        /* LOADING or INSTALLING since */
 	bool slow_logged;         /* a stage took over RT_SNAP_SLOW_NS: said once */
 	struct tr_snap_load *load;
+	/* The last transfer received whole, kept across the ones after: its
+	 * resends are acknowledged again (both final ACKs may be lost). */
+	uint8_t done_peer;
+	uint64_t done_xfer, done_total;
 };
 
 struct rt_snap_stats {

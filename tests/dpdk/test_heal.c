@@ -732,6 +732,39 @@ Test(heal, a_chunk_outside_the_snapshot_is_dropped)
 	held_2_end(t);
 }
 
+/* T1, the receiver: a transfer received whole whose two final ACKs were
+ * both lost is acknowledged again when its sender resends a chunk (after
+ * its time-out), also once the receiver has moved on to loading it; before,
+ * the sender counted a failure 3 s later for a snapshot that had arrived.
+ * Replica 2 receives 2,000 bytes in chunks of 1,000 from replica 1. */
+Test(heal, a_whole_snapshot_is_acknowledged_again)
+{
+	struct trireme *t = held_2();
+	struct rt_replica *r = &t->reps[2];
+	struct rt_snap_rx *x = &r->srx;
+	uint64_t now = rt_now_ns(t), xfer = 0x5eed;
+	enum { C = 1000, T = 2000 };
+	struct sent f[4];
+	unsigned n;
+
+	*x = (struct rt_snap_rx){.state = RT_SNAP_RECEIVING, .peer = 1, .xfer = xfer,
+				 .progress_ns = now, .req_ns = now};
+	data_in(r, 1, xfer, 0, T, C, C, false, now += MS);
+	data_in(r, 1, xfer, C, T, C, C, false, now += MS);
+	cr_assert_neq(x->state, RT_SNAP_RECEIVING, "the whole snapshot not taken");
+	n = sent_to(r, 1, f, 4); /* the final ACKs, lost */
+	cr_assert(n >= 1 && f[n - 1].type == SNAPX_ACK && f[n - 1].at == T);
+	data_in(r, 1, xfer, C, T, C, C, false, now += 30 * MS); /* the sender's go-back */
+	n = sent_to(r, 1, f, 4);
+	cr_assert(n == 1 && f[0].type == SNAPX_ACK && f[0].xfer == xfer && f[0].at == T,
+		  "a resend of the whole snapshot got %u frames, no ACK of %u", n, T);
+	data_in(r, 1, xfer + 1, C, T, C, C, false, now += MS);
+	data_in(r, 0, xfer, C, T, C, C, false, now += MS);
+	cr_assert_eq(sent_to(r, 1, f, 4) + sent_to(r, 0, f, 4), 0,
+		     "another transfer's or another peer's chunk acknowledged");
+	held_2_end(t);
+}
+
 /* Polls replica 2's column 0 task every 10 us until `until`: the end of the
  * furthest DATA it sent replica 1, the offset of the first (UINT64_MAX: none). */
 static uint64_t
