@@ -173,6 +173,7 @@ mutations=(
 	"rt: T1: after a timeout the sender resumes a chunk past the prefix|sed:dpdk/heal.c|s/s->next = s->acked; \/\* go back \*\//s->next = s->acked + s->chunk; \/* go back *\//|$REJOIN:heal/snapshot_sender_keeps_its_window_and_resends_from_the_prefix"
 	"rt: T1: a stalled transfer asks the same peer again|sed:dpdk/heal.c|s/rx_ask\(k, \(uint8_t\)\(TR_REPLICAS - r->id - x->peer\), now_ns\);/rx_ask(k, x->peer, now_ns);/|$REJOIN:heal/a_stalled_snapshot_transfer_asks_the_other_peer"
 	"rt: T1: a chunk's end checked as offset + length (wraps; an empty one past the map)|sed:dpdk/heal.c|s/ \x7c\x7c\n\t    n == 0 \x7c\x7c n > chunk \x7c\x7c off >= total \x7c\x7c n > total - off \x7c\x7c\n\t    / \x7c\x7c\n\t    off + n > total \x7c\x7c /|$REJOIN:heal/a_chunk_outside_the_snapshot_is_dropped"
+	"rt: T1: a whole snapshot's resend not acknowledged again|sed:dpdk/heal.c|s/\t\t\tack_to\(k, from, xfer, x->done_total\);/\t\t\t;/|$REJOIN:heal/a_whole_snapshot_is_acknowledged_again"
 	"rt: T1: the snapshot's CRC not checked|sed:dpdk/snapshot.c|s/\tif \(tr_crc32c\(0, buf, len - 4\) != ld_u32\(buf \+ len - 4\)\)\n\t\treturn \"snapshot CRC mismatch\";\n//|$REJOIN:heal/snapshot_format"
 	# The runtime's store (dpdk/kvstore.c) and packet parsing (dpdk/net.c).
 	"rt: store: a reader's probe stops at a tombstone|sed:dpdk/kvstore.c|s/\t\tif \(n == NULL\)\n\t\t\treturn NULL;/\t\tif (n == NULL \x7c\x7c n == KVS_TOMB)\n\t\t\treturn NULL;/|$KVS:kvstore/digest_and_scan_match_a_model_through_rebuilds $KVS:kvstore/random_same_as_table"
