@@ -631,6 +631,20 @@ byte_at(uint64_t off)
 }
 
 /* The n bytes at off of a snapshot of total bytes in chunks of chunk. */
+/* Replica 2 held (held_2), receiving transfer XFER from replica 1 as of
+ * *now: the receiver's tests. */
+#define XFER 0x5eedu
+static struct rt_replica *
+receiving_from_1(struct trireme **t, uint64_t *now)
+{
+	*t = held_2();
+	*now = rt_now_ns(*t);
+	(*t)->reps[2].srx = (struct rt_snap_rx){.state = RT_SNAP_RECEIVING, .peer = 1,
+						.xfer = XFER, .progress_ns = *now,
+						.req_ns = *now};
+	return &(*t)->reps[2];
+}
+
 static void
 data_in(struct rt_replica *r, uint8_t from, uint64_t xfer, uint64_t off, uint64_t total,
 	uint32_t chunk, uint32_t n, bool bad_crc, uint64_t now)
@@ -663,16 +677,14 @@ ack_in(struct rt_replica *r, uint8_t from, uint64_t xfer, uint64_t acked, uint64
  * frame CRC, of another transfer and from replica 0: only then chunk 0. */
 Test(heal, snapshot_chunks_are_taken_once_where_they_belong)
 {
-	struct trireme *t = held_2();
-	struct rt_replica *r = &t->reps[2];
+	struct trireme *t;
+	uint64_t now, xfer = XFER;
+	struct rt_replica *r = receiving_from_1(&t, &now);
 	struct rt_snap_rx *x = &r->srx;
-	uint64_t now = rt_now_ns(t), xfer = 0x5eed, malformed = r->tasks[0].drops_malformed;
-	uint64_t rx0 = r->snap.bytes_rx;
+	uint64_t malformed = r->tasks[0].drops_malformed, rx0 = r->snap.bytes_rx;
 	enum { C = 1000, T = 4500 };
 	struct sent f[8];
 
-	*x = (struct rt_snap_rx){.state = RT_SNAP_RECEIVING, .peer = 1, .xfer = xfer,
-				 .progress_ns = now, .req_ns = now};
 	data_in(r, 1, xfer, C, T, C, C, false, now += MS);
 	cr_assert_eq(x->got_chunks, 1);
 	cr_assert_eq(x->acked, 0, "chunk 1 alone acknowledged %zu bytes", x->acked);
@@ -710,15 +722,12 @@ Test(heal, snapshot_chunks_are_taken_once_where_they_belong)
  * chunks of 1,000; chunk 0 came. */
 Test(heal, a_chunk_outside_the_snapshot_is_dropped)
 {
-	struct trireme *t = held_2();
-	struct rt_replica *r = &t->reps[2];
+	struct trireme *t;
+	uint64_t now, xfer = XFER;
+	struct rt_replica *r = receiving_from_1(&t, &now);
 	struct rt_snap_rx *x = &r->srx;
-	uint64_t now = rt_now_ns(t), xfer = 0x5eed;
-	enum { C = 1000, T = 4000 };
-
-	*x = (struct rt_snap_rx){.state = RT_SNAP_RECEIVING, .peer = 1, .xfer = xfer,
-				 .progress_ns = now, .req_ns = now};
 	uint64_t bad = r->tasks[0].drops_malformed;
+	enum { C = 1000, T = 4000 };
 
 	data_in(r, 1, xfer, 0, T, C, C, false, now += MS);
 	cr_assert(x->got_chunks == 1 && x->acked == C);
@@ -739,16 +748,14 @@ Test(heal, a_chunk_outside_the_snapshot_is_dropped)
  * Replica 2 receives 2,000 bytes in chunks of 1,000 from replica 1. */
 Test(heal, a_whole_snapshot_is_acknowledged_again)
 {
-	struct trireme *t = held_2();
-	struct rt_replica *r = &t->reps[2];
+	struct trireme *t;
+	uint64_t now, xfer = XFER;
+	struct rt_replica *r = receiving_from_1(&t, &now);
 	struct rt_snap_rx *x = &r->srx;
-	uint64_t now = rt_now_ns(t), xfer = 0x5eed;
 	enum { C = 1000, T = 2000 };
 	struct sent f[4];
 	unsigned n;
 
-	*x = (struct rt_snap_rx){.state = RT_SNAP_RECEIVING, .peer = 1, .xfer = xfer,
-				 .progress_ns = now, .req_ns = now};
 	data_in(r, 1, xfer, 0, T, C, C, false, now += MS);
 	data_in(r, 1, xfer, C, T, C, C, false, now += MS);
 	cr_assert_neq(x->state, RT_SNAP_RECEIVING, "the whole snapshot not taken");
@@ -837,14 +844,13 @@ Test(heal, snapshot_sender_keeps_its_window_and_resends_from_the_prefix)
  * same peer. Replica 2 asked replica 1, which never answers. */
 Test(heal, a_stalled_snapshot_transfer_asks_the_other_peer)
 {
-	struct trireme *t = held_2();
-	struct rt_replica *r = &t->reps[2];
+	struct trireme *t;
+	uint64_t now, xfer = XFER;
+	struct rt_replica *r = receiving_from_1(&t, &now);
 	struct rt_snap_rx *x = &r->srx;
-	uint64_t now = rt_now_ns(t), xfer = 0x5eed, failed = r->snap.failed;
+	uint64_t failed = r->snap.failed;
 	struct sent f[4];
 
-	*x = (struct rt_snap_rx){.state = RT_SNAP_RECEIVING, .peer = 1, .xfer = xfer,
-				 .progress_ns = now, .req_ns = now};
 	rt_snap_poll(&r->tasks[0], now + 150 * MS);
 	cr_assert_eq(sent_to(r, 1, f, 4), 1);
 	cr_assert(f[0].type == SNAPX_REQ && f[0].xfer == xfer);
