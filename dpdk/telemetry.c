@@ -61,6 +61,7 @@ tel_replica(const char *cmd, const char *params, struct rte_tel_data *d)
 	TEL_U64(incarnation);
 	TEL_U64(down);
 	TEL_U64(serving);
+	TEL_U64(rejoined);
 	TEL_U64(log_failed);
 	TEL_U64(remote_requests);
 	TEL_U64(remote_replies);
@@ -176,6 +177,7 @@ trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replic
 	s->log_failed = !s->down && atomic_load(&r->dur.failed);
 	s->serving = !s->down && !s->log_failed && tr_replica_serving(&r->eng) &&
 		     tr_replica_vouched(&r->eng);
+	s->rejoined = !s->down && tr_replica_rejoined(&r->eng);
 	s->incarnation = tr_replica_inc(&r->eng);
 	s->snap_sent = __atomic_load_n(&r->snap.sent, __ATOMIC_RELAXED);
 	s->snap_received = __atomic_load_n(&r->snap.received, __ATOMIC_RELAXED);

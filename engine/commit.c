@@ -34,6 +34,7 @@ slot_commit(struct tr_column *c, struct tr_slot *s, const struct tr_value *v, st
 			break;
 		c->committed++;
 	}
+	floor_check(c);
 
 	/* P7: a recoverer's NOOP took the owner's slot: the commands go again. */
 	if (c->owned && s->own_count > 0 && s->value.proposer != self_id(c)) {

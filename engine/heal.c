@@ -50,14 +50,10 @@ tr_replica_rejoined(const struct tr_replica *r)
 {
 	uint32_t st = join_state(r);
 
-	if (st == TR_JOIN_NONE)
-		return true;
-	if (st != TR_JOIN_JOINED)
-		return false;
-	for (unsigned c = 0; c < TR_COLUMNS; c++)
-		if (r->col[c].committed < r->shared.floor[c])
-			return false;
-	return true;
+	return st == TR_JOIN_NONE ||
+	       (st == TR_JOIN_JOINED &&
+		atomic_load_explicit(&((struct tr_replica *)r)->shared.floors_met,
+				     memory_order_acquire) == TR_COLUMNS_ALL);
 }
 
 /* J2, J5: may this replica vote (or recover) in slot lsn of column c? Not

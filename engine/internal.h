@@ -107,14 +107,14 @@ slot_set_value(struct tr_column *c, struct tr_slot *s, const struct tr_value *v)
 	s->flags |= TR_SLOT_VALUE;
 }
 
-/* J5: every column vouched for (shared.vouched). */
-#define TR_VOUCHED_ALL ((1u << TR_COLUMNS) - 1)
+/* Every column, a bit each (shared.vouched: J5; shared.floors_met: J2). */
+#define TR_COLUMNS_ALL ((1u << TR_COLUMNS) - 1)
 
 static inline bool
 vouched(const struct tr_replica *r)
 {
 	return atomic_load_explicit(&((struct tr_replica *)r)->shared.vouched,
-				    memory_order_acquire) == TR_VOUCHED_ALL;
+				    memory_order_acquire) == TR_COLUMNS_ALL;
 }
 
 /* J0: this life's incarnation (tr_replica_inc). */
@@ -366,6 +366,21 @@ joining(const struct tr_replica *r)
 {
 	return atomic_load_explicit(&((struct tr_replica *)r)->shared.join_state,
 				    memory_order_acquire) == TR_JOIN_WAITING;
+}
+
+/* J2: column c's committed prefix reached its floor: a bit any thread reads
+ * (tr_replica_rejoined), set once by the column's own thread. */
+static inline void
+floor_check(struct tr_column *c)
+{
+	struct tr_shared *sh = &c->rep->shared;
+
+	if (c->floor_open &&
+	    atomic_load_explicit(&sh->join_state, memory_order_acquire) == TR_JOIN_JOINED &&
+	    c->committed >= sh->floor[c->id]) {
+		c->floor_open = false;
+		atomic_fetch_or_explicit(&sh->floors_met, 1u << c->id, memory_order_release);
+	}
 }
 
 /* plausible.c (issue 17) */

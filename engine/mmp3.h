@@ -331,6 +331,7 @@ struct tr_column {
 	 * the last life may have sent before their records were durable. */
 	struct tr_ballot promise_floor;
 	uint64_t gap_end;   /* S4: the restart's next lsn; the owner attempts below */
+	bool floor_open;    /* J2: a joiner's, until its committed prefix reaches the floor */
 	struct tr_column_stats stats;
 };
 
@@ -358,6 +359,8 @@ struct tr_shared {
 	_Atomic bool serving;               /* J4: caught up to the peers' frontier */
 	_Atomic uint32_t vouched;           /* J5: columns a peer's STATUS vouched for */
 	uint64_t floor[TR_COLUMNS];         /* J2: no vote below floor[c] unless committed */
+	_Atomic uint32_t floors_met;        /* J2: columns committed up to their floor
+					     * (a bit each; all for a replica that remembers) */
 	uint64_t join_frontier[TR_COLUMNS]; /* J4: the peers' applied frontier */
 	/* T1: a peer said TOO_OLD above this replica's committed prefix. */
 	_Atomic uint32_t snap_want;         /* 0, or 1 + the peer to ask */

@@ -150,8 +150,9 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 		atomic_init(&r->shared.peer_inc[i], 0);
 	atomic_init(&r->shared.join_state, cfg->join ? TR_JOIN_WAITING : TR_JOIN_NONE);
 	atomic_init(&r->shared.serving, !cfg->join);
+	atomic_init(&r->shared.floors_met, cfg->join ? 0 : TR_COLUMNS_ALL);
 	atomic_init(&r->shared.vouched, cfg->join || (cfg->variant & TR_VARIANT_NO_MEMORY_CHECK)
-						? TR_VOUCHED_ALL : 0);
+						? TR_COLUMNS_ALL : 0);
 	atomic_init(&r->shared.snap_want, 0);
 	r->join_id = cfg->seed * UINT64_C(0x9E3779B97F4A7C15) ^ now_ns;
 	r->join_inc_max = cfg->join ? cfg->join_inc_floor : 0; /* J0 */
@@ -198,6 +199,7 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 			}
 		}
 		c->rng = cfg->seed * 3 + ci + 1;
+		c->floor_open = cfg->join;
 		c->status_at_ns = now_ns;
 		c->fetch_at_ns = UINT64_MAX;
 		c->next_ns = now_ns;

@@ -143,6 +143,7 @@ tr_column_tick(struct tr_column *c, uint64_t now_ns, struct tr_out *out)
 			return;
 		}
 	}
+	floor_check(c); /* J2: join_complete armed every column */
 	if (now_ns >= c->status_at_ns)
 		send_status(c, now_ns, out);
 	arm(c, c->status_at_ns);

@@ -28,7 +28,32 @@ check_now_ns(void)
 	return (uint64_t)ts.tv_sec * CHECK_SEC + (uint64_t)ts.tv_nsec;
 }
 
-/* No faults, nothing paused or down; waits until every replica serves. */
+/* Each replica's state, on stderr: what a failed liveness check goes on. */
+static inline void
+check_dump(struct trireme *t)
+{
+	for (unsigned r = 0; r < TRIREME_REPLICAS; r++) {
+		struct trireme_replica_stats s;
+
+		if (trireme_replica_stats(t, r, &s) != 0)
+			continue;
+		fprintf(stderr, "replica %u: inc %u serving %d rejoined %d paused %d down %d live %d%d%d "
+			"committed %" PRIu64 " proposed %" PRIu64 " applied %" PRIu64
+			" retries %" PRIu64 " recoveries %" PRIu64 " fetches %" PRIu64
+			" too_old %" PRIu64 " snaps %" PRIu64 "/%" PRIu64 "\n", r, s.incarnation,
+			s.serving, s.rejoined, s.paused, s.down, s.peer_live[0], s.peer_live[1], s.peer_live[2],
+			s.committed, s.proposed, s.applied, s.retries, s.recoveries, s.fetches,
+			s.too_old, s.snap_received, s.snap_installs);
+		for (unsigned c = 0; c < TRIREME_REPLICAS; c++)
+			fprintf(stderr, "  column %u: known %" PRIu64 " applied %" PRIu64
+				" peers applied %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", c, s.known[c],
+				s.applied_prefix[c], s.peer_applied[0][c], s.peer_applied[1][c],
+				s.peer_applied[2][c]);
+	}
+}
+
+/* No faults, nothing paused or down; waits until every replica serves and
+ * has rejoined (J2). */
 static inline void
 check_heal(struct trireme *t)
 {
@@ -52,13 +77,13 @@ check_heal(struct trireme *t)
 
 		for (;;) {
 			cr_assert_eq(trireme_replica_stats(t, r, &s), 0);
-			if (s.serving && !s.paused && !s.down)
+			if (s.serving && s.rejoined && !s.paused && !s.down)
 				break;
-			cr_assert(check_now_ns() < deadline, "replica %u does not serve again (paused %d, "
-				  "down %d, incarnation %u, known %" PRIu64 " %" PRIu64 " %" PRIu64
-				  ", snapshots received %" PRIu64 ", installed %" PRIu64 ")", r,
-				  s.paused, s.down, s.incarnation, s.known[0], s.known[1],
-				  s.known[2], s.snap_received, s.snap_installs);
+			if (check_now_ns() >= deadline)
+				check_dump(t);
+			cr_assert(check_now_ns() < deadline, "replica %u does not serve again (serving %d, "
+				  "rejoined %d, paused %d, down %d, incarnation %u)", r, s.serving,
+				  s.rejoined, s.paused, s.down, s.incarnation);
 			usleep(1000);
 		}
 	}
@@ -126,6 +151,8 @@ check_converged(struct trireme *t)
 				       s[r].applied_prefix[c] == s[0].applied_prefix[c];
 		if (same && s[1].kv_digest == s[0].kv_digest && s[2].kv_digest == s[0].kv_digest)
 			return;
+		if (check_now_ns() >= deadline)
+			check_dump(t);
 		cr_assert(check_now_ns() < deadline, "no convergence: digests %016" PRIx64
 			  " %016" PRIx64 " %016" PRIx64, s[0].kv_digest, s[1].kv_digest,
 			  s[2].kv_digest);

@@ -93,7 +93,8 @@ gen_replica(char *buf, bool *valid)
 }
 
 /* Whether replica r serves with the other two (then a command on it answers
- * at once); *down: one that does not serve (its state in *st), or 3. */
+ * at once); *down: one that does not serve or has not rejoined (J2: it is
+ * still the one failure), its state in *st, or 3. */
 static bool
 serving(struct trireme *t, unsigned r, unsigned *down, struct trireme_replica_stats *st)
 {
@@ -103,7 +104,7 @@ serving(struct trireme *t, unsigned r, unsigned *down, struct trireme_replica_st
 	*down = TRIREME_REPLICAS;
 	for (i = 0; i < TRIREME_REPLICAS; i++) {
 		cr_assert_eq(trireme_replica_stats(t, i, &s), 0);
-		if (!s.serving || s.paused || s.down) {
+		if (!s.serving || !s.rejoined || s.paused || s.down) {
 			*down = i;
 			*st = s;
 		}

@@ -440,7 +440,13 @@ struct trireme_replica_stats {
 	/* §12 T4 (docs/protocol.md): instances this replica's owner started at
 	 * the catch-up pace, while a peer caught up (taken from reserved) */
 	uint64_t paced;
-	uint64_t reserved[1];      /* zero: room for later counters */
+	/* §12 J2 (docs/protocol.md): every slot its old life may have voted on
+	 * is committed here, so it votes everywhere again. A replica that kept
+	 * its memory always; one restarted without memory some time after it
+	 * serves. Until then it still counts as the one failure: stop another
+	 * replica only once every replica has rejoined (taken from reserved). */
+	bool rejoined;
+	uint8_t reserved[7];       /* zero: room for later fields */
 };
 int trireme_replica_stats(struct trireme *t, unsigned replica, struct trireme_replica_stats *s);
 

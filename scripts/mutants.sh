@@ -197,6 +197,9 @@ mutations=(
 	"rt: net: the IP checksum over the fixed header only (options unchecked)|sed:dpdk/net.c|s/rte_raw_cksum\(ip, hlen\) != 0xffff/rte_raw_cksum(ip, sizeof(*ip)) != 0xffff/|$NET:net/drop_reasons"
 	"rt: net: a packet from the receiver's own IP taken from a peer|sed:dpdk/net.c|s/if \(from != self && ip->src_addr/if (ip->src_addr/|$NET:net/drop_reasons"
 	"rt: net: the last drop reason not summed|sed:dpdk/net.c|s/\tfor \(i = 0; i < TR_NET_DROP_COUNT; i\+\+\)\n\t\tsum->drops/\tfor (i = 0; i < TR_NET_DROP_COUNT - 1; i++)\n\t\tsum->drops/|$NET:net/drop_names_and_stats"
+	"J2: rejoined once joined, its floors open|sed:engine/heal.c|s/== TR_COLUMNS_ALL\);/!= UINT32_MAX);/|$DURUNIT:durable_engine/a_joiner_rejoins_once_its_floors_are_committed"
+	"J2: a commit does not note its floor|sed:engine/commit.c|s/\tfloor_check\(c\);\n//|$DURUNIT:durable_engine/a_joiner_rejoins_once_its_floors_are_committed"
+	"J2: a tick does not note its floor|sed:engine/tick.c|s/\tfloor_check\(c\); [^\n]*\n//|$DURUNIT:durable_engine/a_joiner_rejoins_once_its_floors_are_committed"
 )
 
 start=$(date +%s)

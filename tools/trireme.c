@@ -235,15 +235,16 @@ make_conf(const struct opts *o, struct trireme_conf *conf)
 
 /* The local replicas' counters, summed; *waiting: the live ones that take
  * no commands (a joiner catching up, no peer vouched yet: J4, J5; or its
- * log could not be written). */
+ * log could not be written); *rejoining: those that serve but still count
+ * as the one failure (J2: slots below their floors undecided). */
 static void
 sum_counters(struct app *a, uint64_t *retries, uint64_t *recoveries, uint64_t *drops,
-	     unsigned *waiting)
+	     unsigned *waiting, unsigned *rejoining)
 {
 	unsigned r;
 
 	*retries = *recoveries = *drops = 0;
-	*waiting = 0;
+	*waiting = *rejoining = 0;
 	for (r = 0; r < TRIREME_REPLICAS; r++) {
 		struct trireme_replica_stats s;
 
@@ -254,6 +255,8 @@ sum_counters(struct app *a, uint64_t *retries, uint64_t *recoveries, uint64_t *d
 		*drops += replica_drops(&s);
 		if (!s.serving && !s.down)
 			*waiting |= 1u << r;
+		else if (!s.rejoined && !s.down)
+			*rejoining |= 1u << r;
 	}
 }
 
@@ -264,16 +267,20 @@ stats_line(struct app *a, uint64_t now, uint64_t start)
 	struct hist h;
 	uint64_t retries, recoveries, drops;
 	double dt = (double)(now - a->last_tsc) / (double)a->hz;
-	char p50[16], p99[16], p999[16], wait[48] = "";
-	unsigned waiting;
+	char p50[16], p99[16], p999[16], wait[96] = "";
+	unsigned waiting, rejoining, n = 0;
 
 	load_hist_interval(a->load, &h);
 	load_counts(a->load, &c);
-	sum_counters(a, &retries, &recoveries, &drops, &waiting);
-	for (unsigned r = 0, n = 0; r < TRIREME_REPLICAS; r++)
+	sum_counters(a, &retries, &recoveries, &drops, &waiting, &rejoining);
+	for (unsigned r = 0, k = 0; r < TRIREME_REPLICAS; r++)
 		if (waiting & 1u << r)
 			n += (unsigned)snprintf(wait + n, sizeof(wait) - n, "%s%u",
-						n == 0 ? "  not serving: replica " : ",", r);
+						k++ == 0 ? "  not serving: replica " : ",", r);
+	for (unsigned r = 0, k = 0; r < TRIREME_REPLICAS; r++)
+		if (rejoining & 1u << r)
+			n += (unsigned)snprintf(wait + n, sizeof(wait) - n, "%s%u",
+						k++ == 0 ? "  rejoining: replica " : ",", r);
 	fprintf(stderr, "[%5.1fs] %.0f ops/s  p50 %s p99 %s p999 %s  retries %" PRIu64
 		" recoveries %" PRIu64 " drops %" PRIu64 "%s\n",
 		(double)(now - start) / (double)a->hz,
@@ -369,12 +376,36 @@ loss_faults(const struct app *a)
 	return (struct trireme_faults){.drop_tx = a->o.loss, .drop_rx = a->o.loss};
 }
 
+/* A failure scheduled while another replica is paused, crashed or has not
+ * rejoined (§12 J2: it still counts as the one failure): two failures at
+ * once stop progress, and for good if both lost their memory. Said. */
+static void
+fault_warn(struct app *a, const struct opts_fault *f, double at_s)
+{
+	if (f->action != OPTS_PAUSE && f->action != OPTS_CRASH && f->action != OPTS_DEAF)
+		return;
+	for (unsigned q = 0; q < TRIREME_REPLICAS; q++) {
+		struct trireme_replica_stats s;
+
+		if (q == f->replica || trireme_replica_stats(a->t, q, &s) != 0 ||
+		    (!s.paused && s.serving && s.rejoined))
+			continue;
+		fprintf(stderr, "trireme: %.1f s: warning: %s replica %u while replica %u is %s: "
+			"two failures at once may stop the cluster (docs/operating.md, Output)\n",
+			at_s, opts_fault_name(f->action), f->replica, q,
+			s.paused ? "paused" : s.down ? "crashed" : !s.serving ? "not serving"
+			: "still rejoining");
+		return;
+	}
+}
+
 /* --fault: one event of the schedule. */
 static void
 fault_fire(struct app *a, const struct opts_fault *f, double at_s)
 {
 	int rc;
 
+	fault_warn(a, f, at_s);
 	switch (f->action) {
 	case OPTS_PAUSE:
 		rc = trireme_replica_pause(a->t, f->replica);
@@ -407,14 +438,14 @@ fault_fire(struct app *a, const struct opts_fault *f, double at_s)
 			opts_fault_name(f->action), f->replica);
 }
 
-/* After a resume or restart: once the replica serves and has applied what
- * the others did, says how long it took (the rejoin time). */
+/* After a resume or restart: once the replica serves, has rejoined (J2) and
+ * has applied what the others did, says how long it took (the rejoin time). */
 static bool
 caught_up(struct app *a, unsigned r, uint64_t now, uint64_t since, uint64_t start)
 {
 	struct trireme_replica_stats s, o;
 
-	if (trireme_replica_stats(a->t, r, &s) != 0 || !s.serving)
+	if (trireme_replica_stats(a->t, r, &s) != 0 || !s.serving || !s.rejoined)
 		return false;
 	for (unsigned q = 0; q < TRIREME_REPLICAS; q++) {
 		if (q == r || trireme_replica_stats(a->t, q, &o) != 0 || o.paused || o.down ||
@@ -683,7 +714,7 @@ print_json(const struct app *a, const struct outcome *out)
 		       ",\"kv_digest\":\"0x%016" PRIx64 "\",\"keys\":%" PRIu64 ",\"committed\":%"
 		       PRIu64 ",\"retries\":%" PRIu64 ",\"recoveries\":%" PRIu64 ",\"drops\":%"
 		       PRIu64 ",\"drops_auth\":%" PRIu64 ",\"drops_implausible\":%" PRIu64
-		       ",\"paused\":%s,\"down\":%s,\"serving\":%s,\"log_failed\":%s,\"incarnation\":%u,\"too_old\":%"
+		       ",\"paused\":%s,\"down\":%s,\"serving\":%s,\"rejoined\":%s,\"log_failed\":%s,\"incarnation\":%u,\"too_old\":%"
 		       PRIu64 ",\"paced\":%" PRIu64 ",\"snap_sent\":%" PRIu64 ",\"snap_installs\":%" PRIu64
 		       ",\"snap_bytes_rx\":%" PRIu64 ",\"remote_requests\":%" PRIu64
 		       ",\"remote_replies\":%" PRIu64 ",\"remote_drops\":%" PRIu64
@@ -696,7 +727,8 @@ print_json(const struct app *a, const struct outcome *out)
 		       first ? "" : ",", r, st->applied, st->applied_cmds, st->kv_digest, st->keys,
 		       st->committed, st->retries, st->recoveries, replica_drops(st),
 		       st->drops_auth, st->drops_implausible, st->paused ? "true" : "false", st->down ? "true" : "false",
-		       st->serving ? "true" : "false", st->log_failed ? "true" : "false",
+		       st->serving ? "true" : "false", st->rejoined ? "true" : "false",
+		       st->log_failed ? "true" : "false",
 		       st->incarnation, st->too_old, st->paced, st->snap_sent, st->snap_installs,
 		       st->snap_bytes_rx, st->remote_requests, st->remote_replies,
 		       st->remote_drops, st->tx_pkts, st->tx_bytes, ds->wal_records, ds->wal_syncs,
@@ -745,7 +777,8 @@ print_summary(const struct app *a, const struct outcome *out)
 		       st->retries, st->recoveries, replica_drops(st), st->snap_sent,
 		       st->snap_installs, st->paused ? ", paused" : "",
 		       st->down ? ", crashed" : st->log_failed ? ", its log could not be written"
-				 : !st->serving ? ", not serving" : "");
+				 : !st->serving ? ", not serving"
+				 : !st->rejoined ? ", rejoining" : "");
 	}
 	if (out->converged && !a->o.cluster)
 		printf("replica converged: compare its digest with the other processes'\n");

@@ -247,7 +247,9 @@ Test(heal, crash_and_restart_under_load)
 		cr_assert_eq(trireme_submit(l.cl[2], &op, 0), -TRIREME_ESTOPPED);
 	}
 	trireme_replica_stats(t, 2, &s);
-	cr_assert(s.down && s.keys == 0);
+	cr_assert(s.down && s.keys == 0 && !s.rejoined);
+	trireme_replica_stats(t, 0, &s);
+	cr_assert(s.rejoined, "a replica that kept its memory has nothing to rejoin");
 
 	/* The survivors go on, past the ring. */
 	l.phase = 'b';
@@ -272,7 +274,7 @@ Test(heal, crash_and_restart_under_load)
 	load_drain(&l);
 	eal_test_converge(t, 30 * SEC);
 	trireme_replica_stats(t, 2, &s);
-	cr_assert(s.serving && !s.down && s.incarnation > 1);
+	cr_assert(s.serving && s.rejoined && !s.down && s.incarnation > 1);
 	if (at_restart[0] >= RING_HEAL || at_restart[1] >= RING_HEAL) /* slot 0 recycled */
 		cr_assert_gt(s.snap_installs, 0, "no snapshot was installed (the survivors "
 			     "applied %lu/%lu, past the ring)", at_restart[0], at_restart[1]);

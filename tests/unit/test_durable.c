@@ -548,9 +548,9 @@ Test(durable_engine, restore_refuses_impossible_records, .init = disk_reset)
 }
 
 /* Replica 0 on cfg as a joiner, through J1: its JOIN, both peers' answers
- * (each saw it last at incarnation inc_seen). */
+ * (each saw it last at incarnation inc_seen, and had seen known, or none). */
 static void
-join_through(struct tr_config *cfg, uint32_t inc_seen)
+join_through(struct tr_config *cfg, uint32_t inc_seen, const uint64_t *known)
 {
 	const struct tr_msg *join;
 	uint64_t join_id;
@@ -566,6 +566,8 @@ join_through(struct tr_config *cfg, uint32_t inc_seen)
 		struct tr_msg a = {.type = TR_MSG_JOIN_REPLY, .from = q, .to = 0, .column = 0,
 				   .inc = 1, .read_id = join_id, .inc_seen = inc_seen};
 
+		for (unsigned c = 0; known != NULL && c < TR_COLUMNS; c++)
+			a.known[c] = known[c];
 		step_recv(&a, 10, 0);
 	}
 }
@@ -579,8 +581,46 @@ Test(durable_engine, a_joiner_starts_above_its_floor, .init = disk_reset)
 
 	fx_config(&cfg, 0);
 	cfg.join_inc_floor = 7;
-	join_through(&cfg, 2);
+	join_through(&cfg, 2, NULL);
 	cr_assert_eq(tr_replica_inc(&rep), 8, "J0: above the floor 7, not the peers' 2");
+	fx_teardown();
+}
+
+/* A peer's NOOP commit of slot lsn of column c. */
+static void
+commit_noop(uint8_t c, uint64_t lsn, uint64_t now)
+{
+	struct tr_msg m = {.type = TR_MSG_COMMIT, .from = 1, .to = 0, .column = c, .lsn = lsn,
+			   .inc = 1, .ballot = {.n = 1, .replica = 1, .inc = 1},
+			   .value = {.proposer = 1}};
+
+	fx_deliver(&m, now);
+}
+
+/* J2: a joiner serves once it has applied its peers' frontier (here
+ * nothing), but counts as rejoined only once every slot below its floors is
+ * committed here: the peers' known in columns 1 (3) and 2 (0), and its own
+ * column's known plus inflight_max (J3: 0 + 8). Until then a second failure
+ * could leave those slots to one replica for good (docs/protocol.md). */
+Test(durable_engine, a_joiner_rejoins_once_its_floors_are_committed, .init = disk_reset)
+{
+	struct tr_config cfg;
+	uint64_t now = 20;
+
+	fx_config(&cfg, 0);
+	join_through(&cfg, 1, (const uint64_t[]){0, 3, 0});
+	for (uint8_t c = 0; c < TR_COLUMNS; c++)
+		fx_tick(c, now);
+	cr_assert(tr_replica_serving(&rep), "J4: nothing to apply");
+	cr_assert_not(tr_replica_rejoined(&rep), "J2: slots below the floors undecided");
+	for (uint64_t l = 0; l < 3; l++)
+		commit_noop(1, l, now);
+	for (uint64_t l = 0; l + 1 < cfg.inflight_max; l++)
+		commit_noop(0, l, now);
+	cr_assert_eq(rep.col[0].committed, cfg.inflight_max - 1);
+	cr_assert_not(tr_replica_rejoined(&rep), "its own column's last abandoned slot is open");
+	commit_noop(0, cfg.inflight_max - 1, now);
+	cr_assert(tr_replica_rejoined(&rep), "every floor committed: rejoined, without a tick");
 	fx_teardown();
 }
 
@@ -687,7 +727,7 @@ Test(durable_engine, a_joiner_is_not_judged_by_an_old_echo, .init = disk_reset)
 	struct tr_config cfg;
 
 	fx_config(&cfg, 0);
-	join_through(&cfg, 0);
+	join_through(&cfg, 0, NULL);
 	cr_assert_eq(tr_replica_inc(&rep), 1, "J0: joined");
 	{
 		struct tr_msg old = status_echo(1, 1, 2, 40);
