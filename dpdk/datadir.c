@@ -45,7 +45,9 @@ tr_dd_super_encode(uint8_t buf[TR_DD_SUPER_BYTES], const struct tr_dd_super *s)
 	put_le64(buf + 24, s->seq);
 	put_le64(buf + 32, s->client_base);
 	put_le32(buf + 40, s->clients_max);
+	put_le32(buf + 44, s->peer_inc[0]);
 	put_le64(buf + 48, s->seq_ceiling);
+	put_le32(buf + 56, s->peer_inc[1]);
 	put_le32(buf + 60, tr_crc32c(0, buf, 60));
 }
 
@@ -62,7 +64,9 @@ tr_dd_super_decode(const uint8_t buf[TR_DD_SUPER_BYTES], struct tr_dd_super *s)
 	s->seq = ld_u64(buf + 24);
 	s->client_base = ld_u64(buf + 32);
 	s->clients_max = ld_u32(buf + 40);
+	s->peer_inc[0] = ld_u32(buf + 44);
 	s->seq_ceiling = ld_u64(buf + 48);
+	s->peer_inc[1] = ld_u32(buf + 56);
 	return true;
 }
 

@@ -13,11 +13,12 @@
  *    0 magic "TRSB"   4 format version   8 cluster id   12 replica id
  *   16 incarnation   20 flags           24 sequence u64
  *   32 client id base u64 (0: none recorded)  40 clients_max
- *   44 zero          48 client sequence ceiling u64   56 zero
+ *   44 the lower-id peer's incarnation, as heard   48 client sequence
+ *   ceiling u64      56 the higher-id peer's incarnation, as heard
  *   60 CRC32C of bytes 0..59
- * A directory written before bytes 32..55 existed reads as "no base, no
- * ceiling": its replica takes new client ids, as every start used to (a
- * base of conf's own: sequences from the wall clock, durable.c).
+ * A directory written before bytes 32..59 existed reads as "no base, no
+ * ceiling, no peer heard": its replica takes new client ids, as every start
+ * used to (a base of conf's own: sequences from the wall clock, durable.c).
  * A write goes to the copy that does not hold the newest sequence, with the
  * sequence plus one, then fdatasync: a torn write spoils one copy, and the
  * other (older) one is still valid. The newer valid copy wins.
@@ -50,7 +51,18 @@ struct tr_dd_super {
 	uint64_t client_base;
 	uint32_t clients_max;
 	uint64_t seq_ceiling;
+	/* J0: the highest incarnation heard from each other replica, the
+	 * lower id first: a peer that joins without memory is answered no less,
+	 * after this replica restarted and forgot (durable.c). */
+	uint32_t peer_inc[2];
 };
+
+/* The slot of peer q in tr_dd_super.peer_inc, for replica self. */
+static inline unsigned
+tr_dd_peer_slot(uint32_t self, uint32_t q)
+{
+	return q < self ? q : q - 1;
+}
 
 struct tr_datadir {
 	int dirfd;

@@ -130,9 +130,14 @@ engine_init(struct rt_replica *r, const struct tr_config *cfg, uint64_t now_ns)
 
 	/* J0: a joiner with a disk starts above every incarnation it had, even
 	 * when its peers restarted and forgot them (they report the highest
-	 * they heard; the join takes the larger plus one). */
+	 * they heard; the join takes the larger plus one). And a peer that
+	 * joins without memory is answered at least what this replica heard of
+	 * it in earlier lives: its own disk may be new (peer_inc_poll). */
 	if (ec.join)
 		ec.join_inc_floor = r->dur.dd.sb.inc;
+	for (unsigned q = 0; q < TR_REPLICAS; q++)
+		if (q != r->id)
+			ec.peer_inc_seen[q] = r->dur.dd.sb.peer_inc[tr_dd_peer_slot(r->id, q)];
 	memset(&r->eng, 0, sizeof(r->eng));
 	memset(r->eng_mem, 0, r->eng_bytes);
 	tr_replica_init(&r->eng, &ec, r->eng_mem, r->eng_bytes, now_ns);
@@ -391,6 +396,7 @@ rt_durable_start(struct rt_replica *r, struct tr_config *cfg, uint64_t now_ns, c
 		d->trim_seen[c] = atomic_load(&d->trim_gen);
 	}
 	atomic_store(&d->inc_durable, join ? 0 : inc);
+	memcpy(d->peer_inc_durable, d->dd.sb.peer_inc, sizeof(d->peer_inc_durable));
 	atomic_store(&d->amnesiac, join);
 	atomic_store(&d->failed, false);
 	d->failed_woken = false;
@@ -696,6 +702,45 @@ amnesia_poll(struct rt_replica *r)
 	pthread_mutex_unlock(&d->sb_lock);
 }
 
+/* J0: a peer's new incarnation into the superblock (one write per peer
+ * restart), so that after this replica restarts, a JOIN of that peer on a
+ * new disk is still answered above every life it had. */
+static void
+peer_inc_poll(struct rt_replica *r)
+{
+	struct rt_durable *d = &r->dur;
+	uint32_t heard[2], was[2];
+	bool more = false;
+
+	if (d->peer_inc_failed)
+		return;
+	for (unsigned q = 0; q < TR_REPLICAS; q++) {
+		unsigned i = tr_dd_peer_slot(r->id, q);
+
+		if (q == r->id)
+			continue;
+		heard[i] = atomic_load_explicit(&r->eng.shared.peer_inc[q], memory_order_relaxed);
+		more |= heard[i] > d->peer_inc_durable[i];
+	}
+	if (!more)
+		return;
+	pthread_mutex_lock(&d->sb_lock);
+	memcpy(was, d->dd.sb.peer_inc, sizeof(was));
+	for (unsigned i = 0; i < 2; i++)
+		if (heard[i] > d->dd.sb.peer_inc[i])
+			d->dd.sb.peer_inc[i] = heard[i];
+	if (tr_dd_super_write(&d->dd, d->dd.sb.inc, d->dd.sb.flags) == 0) {
+		memcpy(d->peer_inc_durable, d->dd.sb.peer_inc, sizeof(d->peer_inc_durable));
+	} else {
+		memcpy(d->dd.sb.peer_inc, was, sizeof(was));
+		d->peer_inc_failed = true;
+		RT_LOG(ERR, "replica %u: cannot write the superblock in %s: %s: a peer that "
+			"rejoins on a new disk after this replica restarts may take an old "
+			"incarnation\n", r->id, d->dd.path, strerror(errno));
+	}
+	pthread_mutex_unlock(&d->sb_lock);
+}
+
 unsigned
 rt_durable_poll(struct rt_task *k, uint64_t now_ns)
 {
@@ -722,6 +767,7 @@ rt_durable_poll(struct rt_task *k, uint64_t now_ns)
 	if (k->column == 0) {
 		work += snap_poll(r);
 		amnesia_poll(r);
+		peer_inc_poll(r);
 	}
 	return work;
 }

@@ -241,6 +241,8 @@ struct rt_durable {
 	struct tr_wal wal[TR_COLUMNS];
 	pthread_mutex_t sb_lock;          /* superblock writes (rare) */
 	_Atomic uint32_t inc_durable;     /* J0: the incarnation on disk */
+	uint32_t peer_inc_durable[2];     /* J0: the peers' on disk (column 0's task) */
+	bool peer_inc_failed;             /* ... could not be written: not tried again */
 	_Atomic bool amnesiac;            /* J with a disk: TR_DD_AMNESIAC set */
 	_Atomic bool failed;              /* an I/O error: nothing is sent */
 	uint64_t sync_ns;                 /* a sync in the directory, probed */

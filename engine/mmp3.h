@@ -127,6 +127,9 @@ struct tr_config {
 				   * only as J2-J4 allow */
 	uint32_t join_inc_floor;  /* J0: a joiner also takes an incarnation above this
 				   * one (a disk's last, when its peers forgot it) */
+	uint32_t peer_inc_seen[TR_REPLICAS]; /* J0: the highest incarnation of each peer
+				   * heard in earlier lives (a disk's record): a
+				   * peer's JOIN is answered with no less */
 	/* S1 (durable.h): every change a later message may reveal, reported
 	 * before the step returns the messages; NULL: memory only. */
 	tr_durable_fn *durable;

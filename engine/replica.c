@@ -69,6 +69,9 @@ tr_config_check(const struct tr_config *cfg)
 		return "incarnation must be in 1..2^31-1";
 	if (cfg->join_inc_floor >= TR_INC_MAX - 1)
 		return "join_inc_floor must be below 2^31-1";
+	for (unsigned i = 0; i < TR_REPLICAS; i++)
+		if (cfg->peer_inc_seen[i] >= TR_INC_MAX - 1)
+			return "peer_inc_seen must be below 2^31-1";
 	if (cfg->read_bytes_max < TR_WIRE_CMD_HDR_BYTES || cfg->read_bytes_max > TR_BATCH_BYTES_MAX)
 		return "read_bytes_max out of range";
 	if (cfg->read_batches_max == 0 || cfg->read_batches_max > 4096)
@@ -146,8 +149,8 @@ tr_replica_init(struct tr_replica *r, const struct tr_config *cfg, void *mem, si
 	/* J0, J1: a replica that remembers starts with its incarnation and
 	 * serves; an amnesiac waits for both peers' JOIN answers. */
 	atomic_init(&r->shared.inc, cfg->join ? 0 : cfg->incarnation);
-	for (unsigned i = 0; i < TR_REPLICAS; i++)
-		atomic_init(&r->shared.peer_inc[i], 0);
+	for (unsigned i = 0; i < TR_REPLICAS; i++) /* J0: what earlier lives heard */
+		atomic_init(&r->shared.peer_inc[i], i == cfg->id ? 0 : cfg->peer_inc_seen[i]);
 	atomic_init(&r->shared.join_state, cfg->join ? TR_JOIN_WAITING : TR_JOIN_NONE);
 	atomic_init(&r->shared.serving, !cfg->join);
 	atomic_init(&r->shared.floors_met, cfg->join ? 0 : TR_COLUMNS_ALL);

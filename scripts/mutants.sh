@@ -200,6 +200,9 @@ mutations=(
 	"J2: rejoined once joined, its floors open|sed:engine/heal.c|s/== TR_COLUMNS_ALL\);/!= UINT32_MAX);/|$DURUNIT:durable_engine/a_joiner_rejoins_once_its_floors_are_committed"
 	"J2: a commit does not note its floor|sed:engine/commit.c|s/\tfloor_check\(c\);\n//|$DURUNIT:durable_engine/a_joiner_rejoins_once_its_floors_are_committed"
 	"J2: a tick does not note its floor|sed:engine/tick.c|s/\tfloor_check\(c\); [^\n]*\n//|$DURUNIT:durable_engine/a_joiner_rejoins_once_its_floors_are_committed"
+	"J0: a disk's peer incarnations not given to the engine|sed:engine/replica.c|s/i == cfg->id \? 0 : cfg->peer_inc_seen\[i\]/0/|$DURUNIT:durable_engine/a_join_is_answered_with_what_the_disk_heard"
+	"rt: J0: the peers' incarnations not written to the superblock|sed:dpdk/durable.c|s/\t\tpeer_inc_poll\(r\);\n//|$LIFE:lifecycle/peers_keep_the_incarnations_they_heard_on_disk"
+	"rt: J0: the superblock's peer incarnations not read at a start|sed:dpdk/durable.c|s/\t\t\tec.peer_inc_seen\[q\] = [^;]*;/\t\t\t(void)0;/|$LIFE:lifecycle/peers_keep_the_incarnations_they_heard_on_disk"
 )
 
 start=$(date +%s)

@@ -21,7 +21,7 @@ enum {
 	OPT_LARGE,
 	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART, OPT_DEAF,
 	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_REJOIN, OPT_CATCHUP, OPT_SNAP, OPT_CUT_TRANSFERS,
-	OPT_DISK, OPT_SYNC, OPT_CRASH_DISK, OPT_POWER_LOSS, OPT_WIPE, OPT_CORRUPT, OPT_STALE_DELIVER,
+	OPT_DISK, OPT_SYNC, OPT_CRASH_DISK, OPT_POWER_LOSS, OPT_WIPE, OPT_CORRUPT, OPT_LOSE_DISK, OPT_STALE_DELIVER,
 	OPT_READ_BARRIERS,
 };
 
@@ -54,6 +54,7 @@ static const struct option long_options[] = {
 	{"power-loss", required_argument, NULL, OPT_POWER_LOSS},
 	{"wipe", required_argument, NULL, OPT_WIPE},
 	{"corrupt", required_argument, NULL, OPT_CORRUPT},
+	{"lose-disk", required_argument, NULL, OPT_LOSE_DISK},
 	{"stale-deliver", no_argument, NULL, OPT_STALE_DELIVER},
 	{"partition", required_argument, NULL, OPT_PARTITION},
 	{"read-ratio", required_argument, NULL, OPT_READS},
@@ -123,6 +124,8 @@ usage(FILE *f)
 		"                     mistake): J5 must stop it (implies --disk)\n"
 		"  --corrupt P        chance per restart from disk of a damaged record before\n"
 		"                     the last: the replica rejoins without memory (S3)\n"
+		"  --lose-disk P      chance per restart from disk that the disk was replaced\n"
+		"                     (an empty one, no superblock): it rejoins without memory\n"
 		"  --stale-deliver    frames to a replica down for a restart from disk arrive\n"
 		"                     after it restarted, some before its first tick\n"
 		"  --partition P      chance per 10 ms of isolating a replica (default 0)\n"
@@ -148,7 +151,7 @@ usage(FILE *f)
 		"                     reply-before-persist, restart-same-inc,\n"
 		"                     ack-before-persist, no-catchup-pace, first-by-heard,\n"
 		"                     pace-for-deaf, no-promise-floor, no-restart-gap,\n"
-		"                     no-memory-check\n"
+		"                     no-memory-check, peer-incs-forgotten\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --read-barriers N  read barriers in flight per replica, 1..16 (Q1;\n"
@@ -236,6 +239,10 @@ parse_variant(const char *arg, struct sim_params *p)
 {
 	if (strcmp(arg, "ack-at-commit") == 0) {
 		p->ack_at_commit = true;
+		return 0;
+	}
+	if (strcmp(arg, "peer-incs-forgotten") == 0) {
+		p->peer_incs_forgotten = true;
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
@@ -403,6 +410,9 @@ main(int argc, char **argv)
 		case OPT_CORRUPT:
 			rc = parse_double("corrupt", optarg, 0, 1, &p.corrupt);
 			break;
+		case OPT_LOSE_DISK:
+			rc = parse_double("lose-disk", optarg, 0, 1, &p.lose_disk);
+			break;
 		case OPT_STALE_DELIVER:
 			p.stale_deliver = true;
 			break;
@@ -529,7 +539,7 @@ main(int argc, char **argv)
 			       PRIu64 " log %" PRIu64 " local, %" PRIu64 " resubmits, crashed %d,"
 			       " %" PRIu64 " pauses, %" PRIu64 " deaf (%" PRIu64 " asked, %" PRIu64 " paced), %" PRIu64 " restarts, %" PRIu64 " snapshots,"
 			       " %" PRIu64 " paced, %" PRIu64 " slowed, disk: %" PRIu64 " crashes, %" PRIu64 " power losses, %" PRIu64
-			       " restored, %" PRIu64 " torn, %" PRIu64 " damaged, %" PRIu64
+			       " restored, %" PRIu64 " torn, %" PRIu64 " damaged, %" PRIu64 " lost, %" PRIu64
 			       " refused, %" PRIu64 " syncs, %" PRIu64 " wiped, %" PRIu64 " stopped (J5),"
 			       " %.1f ms simulated\n",
 			       seed, st.events, st.msgs, st.dropped, st.applied, st.ops_done,
@@ -537,7 +547,8 @@ main(int argc, char **argv)
 			       st.reads[SIM_READ_BARRIER], st.read_barriers, st.reads[SIM_READ_LOG],
 			       st.reads[SIM_READ_LOCAL], st.resubmits, st.crashed, st.pauses,
 			       st.deafs, st.deaf_asks, st.deaf_paced, st.restarts, st.snapshots, st.paced, st.pace_slowed, st.crash_disks, st.power_losses,
-			       st.disk_restarts, st.torn_tails, st.damaged, st.restore_refused,
+			       st.disk_restarts, st.torn_tails, st.damaged, st.lost_disks,
+			       st.restore_refused,
 			       st.syncs, st.wipes, st.memory_stops, (double)st.sim_ns / 1e6);
 		}
 		fflush(stdout);

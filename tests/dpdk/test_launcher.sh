@@ -309,6 +309,25 @@ run "a replica restarted from its directory" "${eal[@]}" -m 512 -l 0-1 -- --clus
 	--data-dir "$tmp/dd" --keys 64 --duration 2 --json --quiet --fault "crash 2 at 0.5 for 0.3" &&
 	check_served "a replica restarted from its directory"
 
+echo "# a second failure before the first has rejoined (protocol §12 J2)"
+# [launcher] Replica 2 restarts without memory and, at the same instant,
+# replica 1 is paused: the launcher warns (two failures at once may stop the
+# cluster); once both are back, every replica reports "rejoined" and the
+# digests match.
+name="a fault while another replica rejoins"
+if run "$name" "${eal[@]}" -m 512 -l 0-1 -- --cluster --keys 64 --duration 2 --json --quiet \
+	--fault "crash 2 at 0.5 for 0.3" --fault "pause 1 at 0.8 for 0.2"; then
+	if [ "$rc" -ne 0 ] ||
+		! grep -Eq 'warning: pause replica 1 while replica 2 is (not serving|still rejoining)' \
+			"$tmp/err" ||
+		[ "$(grep -o '"rejoined":true' "$tmp/out" | wc -l)" -ne 3 ] ||
+		! grep -q '"digests_match":true' "$tmp/out"; then
+		fail "$name" "status $rc, no warning, or not 3 of 3 rejoined and converged"
+	else
+		echo "ok   $name: $(grep -o 'warning: .* is [a-z ]*' "$tmp/err")"
+	fi
+fi
+
 echo "# a full disk (protocol §12 S1)"
 # [runtime, root] Replica 2's directory on a small tmpfs. Too small for its
 # first log segment: the start fails, naming the disk's error. Room for the

@@ -903,6 +903,68 @@ Test(lifecycle, in_process_restarts_keep_client_ids)
 	eal_test_stop(t);
 }
 
+/* J0: a replica keeps in its superblock the highest incarnation it heard
+ * from each peer. Replica 2 restarted twice from its directory lives at
+ * incarnation 3: its peers' superblocks say so, and a new start seeds
+ * their engines with it (a JOIN of replica 2 on a new disk is answered
+ * above it: durable_engine/a_join_is_answered_with_what_the_disk_heard). */
+Test(lifecycle, peers_keep_the_incarnations_they_heard_on_disk)
+{
+	char dir[] = "/tmp/trireme-lifecycle-XXXXXX";
+	struct trireme_client *c;
+	struct trireme *t;
+	uint64_t deadline;
+
+	cr_assert_not_null(mkdtemp(dir));
+	t = start_on(dir);
+	trireme_thread_online();
+	c = trireme_client_new(t, 2, 1);
+	cr_assert_not_null(c);
+	for (unsigned life = 0; life < 3; life++) {
+		struct trireme_op op = {.kind = TRIREME_SET, .key = "k", .key_len = 1,
+					.val = "v", .val_len = 1};
+		struct trireme_done d;
+
+		if (life > 0)
+			cr_assert_eq(trireme_replica_restart(t, 2), 0);
+		cr_assert_eq(trireme_submit(c, &op, life), 0);
+		d = wait_one(c);
+		cr_assert_eq(d.status, 0, "life %u: %s", life, trireme_strerror(d.status));
+	}
+	cr_assert_eq(tr_replica_inc(&t->reps[2].eng), 3);
+	deadline = eal_test_now_ns() + 10 * SEC;
+	for (unsigned q = 0; q < 2; q++)
+		while (__atomic_load_n(&t->reps[q].dur.peer_inc_durable[tr_dd_peer_slot(q, 2)],
+				       __ATOMIC_RELAXED) != 3) {
+			cr_assert(eal_test_now_ns() < deadline, "replica %u never wrote 3 (%u)", q,
+				  t->reps[q].dur.peer_inc_durable[tr_dd_peer_slot(q, 2)]);
+			usleep(1000);
+		}
+	trireme_client_free(c);
+	trireme_thread_offline();
+	eal_test_stop(t);
+	for (unsigned q = 0; q < TRIREME_REPLICAS; q++) {
+		struct tr_datadir d;
+		char path[256], err[256];
+
+		snprintf(path, sizeof(path), "%s/r%u", dir, q);
+		cr_assert_eq(tr_dd_open(&d, path, 0x7472, q, err, sizeof(err)), 0, "%s",
+			     err);
+		if (q < 2)
+			cr_assert_eq(d.sb.peer_inc[tr_dd_peer_slot(q, 2)], 3, "replica %u's disk", q);
+		else
+			cr_assert(d.sb.peer_inc[0] == 1 && d.sb.peer_inc[1] == 1,
+				  "replica 2 heard 1 and 1: %u %u", d.sb.peer_inc[0], d.sb.peer_inc[1]);
+		tr_dd_close(&d);
+	}
+	t = start_on(dir);
+	for (unsigned q = 0; q < 2; q++)
+		cr_assert_eq(t->reps[q].eng.cfg.peer_inc_seen[2], 3,
+			     "replica %u's engine starts without what its disk heard", q);
+	eal_test_stop(t);
+	dir_remove(dir);
+}
+
 /* A crash drops the commands still in the replica's submit ring (their
  * clients get ESTOPPED): nothing holds them after it, so a client freed
  * then goes at once, not at trireme_stop (it waited in the retired list).

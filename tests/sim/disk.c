@@ -174,6 +174,12 @@ disk_step_end(struct sim *s, unsigned r)
 	}
 	if (tr_replica_inc(&n->rep) > d->inc)
 		d->inc = tr_replica_inc(&n->rep);
+	for (unsigned q = 0; q < TR_REPLICAS; q++) {
+		uint32_t heard = atomic_load(&n->rep.shared.peer_inc[q]);
+
+		if (heard > d->peer_inc[q] && !s->p.peer_incs_forgotten)
+			d->peer_inc[q] = heard;
+	}
 	if (d->joining && tr_replica_rejoined(&n->rep)) {
 		bool held = false;
 
@@ -255,6 +261,15 @@ disk_free(struct node *n)
 	free(n->disk.log);
 	snap_free(n->disk.snap);
 	memset(&n->disk, 0, sizeof(n->disk));
+}
+
+/* A replaced disk: not even its superblock is left (node_restart wipes the
+ * rest). */
+static void
+disk_new(struct sim_disk *d)
+{
+	d->inc = 0;
+	memset(d->peer_inc, 0, sizeof(d->peer_inc));
 }
 
 /* S3 fault: one byte of a record before the last one flipped. */
@@ -362,6 +377,18 @@ disk_restart(struct sim *s, unsigned r)
 	    !s->nodes[(r + 1) % TR_REPLICAS].disk.joining &&
 	    !s->nodes[(r + 2) % TR_REPLICAS].disk.joining)
 		corrupt_middle(s, d);
+	/* A disk replaced while the replica was down: nothing of its lives
+	 * left, so it joins like a restart without memory (no floor of its own:
+	 * J0 rests on what its peers heard). f = 1, as above. */
+	if (s->p.lose_disk > 0 && sim_unit(s) < s->p.lose_disk &&
+	    !s->nodes[(r + 1) % TR_REPLICAS].disk.joining &&
+	    !s->nodes[(r + 2) % TR_REPLICAS].disk.joining) {
+		s->st.lost_disks++;
+		sim_trace(s, "replica %u: its disk was replaced: rejoins without memory", r);
+		disk_new(d);
+		node_restart(s, r, 0);
+		return;
+	}
 	valid = disk_scan(d, &damaged, &torn);
 	if (damaged || d->joining) {
 		s->st.damaged += damaged;

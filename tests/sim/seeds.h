@@ -50,6 +50,7 @@ seeds_run(struct sim_params *p, uint64_t first, unsigned count, bool stop_at_fir
 		o->sum.disk_restarts += st.disk_restarts;
 		o->sum.torn_tails += st.torn_tails;
 		o->sum.damaged += st.damaged;
+		o->sum.lost_disks += st.lost_disks;
 		o->sum.restore_refused += st.restore_refused;
 		o->sum.ops_after_power += st.ops_after_power;
 		sim_free(s);

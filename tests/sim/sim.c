@@ -306,6 +306,28 @@ memory_stop(struct sim *s, unsigned r)
 	sim_trace(s, "replica %u stopped by J5: %s", r, n->rep.violation_why);
 }
 
+/* J0: replica q heard an incarnation of a peer above the peer's current one:
+ * q drops that life's messages as old, for good (a liveness failure; a
+ * new replica where one ran, --wipe, is the operator's mistake that J5
+ * stops). */
+static void
+inc_heard_check(struct sim *s, unsigned q)
+{
+	struct node *n = &s->nodes[q];
+
+	for (unsigned p = 0; p < TR_REPLICAS; p++) {
+		struct node *o = &s->nodes[p];
+		uint32_t heard = atomic_load(&n->rep.shared.peer_inc[p]), inc;
+
+		if (p == q || o->crashed || o->wiped)
+			continue;
+		inc = tr_replica_inc(&o->rep);
+		if (inc != 0 && heard > inc)
+			sim_violation_add(s, "J0: replica %u heard incarnation %u of replica %u, "
+					  "above its life's %u", q, heard, p, inc);
+	}
+}
+
 /* After every engine step on (replica, column): observe, send, re-arm, apply. */
 void
 sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_out *out)
@@ -375,6 +397,7 @@ sim_after_step(struct sim *s, unsigned r, unsigned column, const struct tr_out *
 	s->st.applied += tr_apply(&n->applier, UINT32_MAX);
 	if (s->p.disk && !n->crashed)
 		disk_step_end(s, r);
+	inc_heard_check(s, r);
 	fault_after_step(s, r);
 }
 
@@ -929,6 +952,7 @@ node_init(struct sim *s, unsigned id, bool join)
 		cfg.durable_arg = n;
 		if (!join && n->disk.inc < cfg.incarnation)
 			n->disk.inc = cfg.incarnation;
+		memcpy(cfg.peer_inc_seen, n->disk.peer_inc, sizeof(cfg.peer_inc_seen));
 	}
 	bytes = tr_replica_mem_bytes(&cfg);
 	n->mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);

@@ -60,6 +60,10 @@ struct sim_params {
 				  * again as a new replica (not as a joiner): J5 must
 				  * stop it; it then counts as the crash-stop */
 	double corrupt;          /* per restart from disk: a record before the last is damaged */
+	double lose_disk;        /* per restart from disk: its disk was replaced (an empty
+				  * one, no superblock): it rejoins without memory (J) */
+	bool peer_incs_forgotten; /* J0 bent (the runtime before): the disks keep no
+				  * incarnations heard from peers */
 	bool stale_deliver;      /* frames to a replica down for a restart from disk arrive
 				  * after it restarted (messages delayed past the restart) */
 	uint64_t stall_ns;       /* (g): a survivor's op may take this long while one
@@ -128,6 +132,7 @@ struct sim_stats {
 	uint64_t disk_restarts;  /* restarts from disk that restored (S2) */
 	uint64_t torn_tails;     /* S3: a torn last record dropped */
 	uint64_t damaged;        /* S3: damage found: rejoined as an amnesiac (J) */
+	uint64_t lost_disks;     /* --lose-disk: rejoined on a new, empty disk (J) */
 	uint64_t restore_refused; /* tr_replica_restore refused a record: rejoined (J) */
 	uint64_t records, syncs; /* records appended, syncs done */
 	uint64_t ops_after_power; /* writes invoked after a power loss and answered */

@@ -75,6 +75,8 @@ struct sim_disk {
 	size_t synced;           /* bytes a crash keeps */
 	size_t must;             /* the end of the last record that is not lazy (S4) */
 	uint32_t inc;            /* the superblock's incarnation (J0) */
+	uint32_t peer_inc[TR_REPLICAS]; /* J0: the highest incarnation heard from each
+				  * peer, kept in the superblock as the runtime does */
 	bool joining;            /* an amnesiac life not rejoined yet: its disk lacks
 				  * the old life's votes, so a restart forgets too */
 	struct sim_snap *snap;   /* the latest durable snapshot (T1) */

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "seeds.h"
 
@@ -137,5 +138,37 @@ Test(durable, a_new_replica_where_one_ran_is_stopped, .timeout = 300)
 	seeds_run(&p, 740001, 200, false, &o);
 	cr_assert_geq(o.failed, 3, "no-memory-check: only %u of 200 seeds fail", o.failed);
 	cr_log_info("no-memory-check: %u of 200 seeds fail, first %u: %s", o.failed, o.first,
+		    o.why);
+}
+
+/* J0 on a new disk: after a power loss a replica whose disk was replaced
+ * rejoins with nothing of its lives left, while its peers restarted from
+ * their disks and so forgot what they heard of it, but for their
+ * superblocks. They answer its JOIN with what their disks heard; bent
+ * (peer-incs-forgotten, the runtime before), they answer less, a frame of
+ * its older life arrives after the join, and a peer takes that life for
+ * its newest: the new life's messages are dropped as old, for good
+ * (checked after every step: "J0: ... heard incarnation Y ... above its
+ * life's X"). */
+Test(durable, a_replaced_disk_rejoins_above_what_its_peers_heard, .timeout = 300)
+{
+	struct sim_params p;
+	struct seeds_outcome o;
+
+	sim_params_default(&p);
+	p.disk = true;
+	p.power_losses = 4;
+	p.crash_disks = 4;
+	p.lose_disk = 0.7;
+	p.stale_deliver = true;
+	p.loss_send = p.loss_recv = 0.05;
+	seeds_run(&p, 910000, 400, true, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+	cr_assert_gt(o.sum.lost_disks, 400, "replaced disks (%" PRIu64 ")", o.sum.lost_disks);
+	p.peer_incs_forgotten = true;
+	seeds_run(&p, 910000, 400, false, &o);
+	cr_assert_geq(o.failed, 3, "peer-incs-forgotten: only %u of 400 seeds fail", o.failed);
+	cr_assert_not_null(strstr(o.why, "J0:"), "first failure: %s", o.why);
+	cr_log_info("peer-incs-forgotten: %u of 400 seeds fail, first %u: %s", o.failed, o.first,
 		    o.why);
 }

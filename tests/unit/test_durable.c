@@ -862,3 +862,30 @@ Test(durable_engine, own_commits_past_the_allocations_stop_the_replica, .init = 
 					    "above the lsns it allocated, 0") != NULL, "%s", why);
 	fx_teardown();
 }
+
+/* J0: a replica restarted from its disk answers a peer's JOIN with at least
+ * the incarnation its disk says it heard from that peer (6), though this
+ * life heard less (1): the peer may join on a new disk, and a frame of its
+ * life 6 may still come. */
+Test(durable_engine, a_join_is_answered_with_what_the_disk_heard, .init = disk_reset)
+{
+	struct tr_config cfg;
+	struct tr_msg st, join = {.type = TR_MSG_JOIN, .from = 2, .to = 1, .column = 2,
+				  .read_id = 77};
+	const struct tr_msg *ans;
+
+	fx_config(&cfg, 1);
+	cfg.peer_inc_seen[2] = 6;
+	replica_on(&cfg, 3);
+	st = status_echo(2, 2, 0, 0);
+	st.inc = 1;
+	fx_deliver(&st, 1000);
+	cr_assert_eq(rep.col[2].peers[2].inc, 1, "its messages of life 1 still pass");
+	ans = step_recv(&join, 2000, TR_MSG_JOIN_REPLY);
+	cr_assert_not_null(ans);
+	cr_assert_eq(ans->inc_seen, 6, "J0: answered %u, not the 6 its disk heard", ans->inc_seen);
+	cfg.peer_inc_seen[0] = TR_INC_MAX - 1;
+	cr_assert_neq(tr_replica_init(&rep, &cfg, mem, tr_replica_mem_bytes(&cfg), 0), 0,
+		      "an incarnation out of range refused");
+	fx_teardown();
+}

@@ -510,9 +510,10 @@ Test(datadir, superblock_newest_valid_copy_wins)
 	tr_dd_close(&d);
 }
 
-/* The client ids and the sequence ceiling (§8 across process starts) come
- * back after a reopen and ride along every later write; a copy from before
- * they existed (bytes 32..59 zero) reads as "none recorded". */
+/* The client ids, the sequence ceiling (§8 across process starts) and the
+ * incarnations heard from peers (J0) come back after a reopen and ride
+ * along every later write; a copy from before they existed (bytes 32..59
+ * zero) reads as "none recorded". */
 Test(datadir, superblock_keeps_client_ids_and_ceiling)
 {
 	struct tr_dd_super old = {.cluster_id = CLUSTER, .replica = 1, .inc = 3, .seq = 9}, got;
@@ -524,6 +525,8 @@ Test(datadir, superblock_keeps_client_ids_and_ceiling)
 	d.sb.client_base = UINT64_C(0x123456789a00);
 	d.sb.clients_max = 64;
 	d.sb.seq_ceiling = UINT64_C(3) << 32;
+	d.sb.peer_inc[tr_dd_peer_slot(1, 0)] = 7;
+	d.sb.peer_inc[tr_dd_peer_slot(1, 2)] = UINT32_C(0x7ffffffe);
 	cr_assert_eq(tr_dd_super_write(&d, 2, 0), 0);
 	cr_assert_eq(tr_dd_super_write(&d, 4, TR_DD_AMNESIAC), 0); /* another writer's */
 	tr_dd_close(&d);
@@ -532,6 +535,8 @@ Test(datadir, superblock_keeps_client_ids_and_ceiling)
 	cr_assert_eq(d.sb.client_base, UINT64_C(0x123456789a00));
 	cr_assert_eq(d.sb.clients_max, 64);
 	cr_assert_eq(d.sb.seq_ceiling, UINT64_C(3) << 32);
+	cr_assert_eq(d.sb.peer_inc[0], 7, "replica 0's, heard by replica 1");
+	cr_assert_eq(d.sb.peer_inc[1], UINT32_C(0x7ffffffe), "replica 2's");
 	tr_dd_close(&d);
 
 	tr_dd_super_encode(buf, &old);
@@ -541,6 +546,9 @@ Test(datadir, superblock_keeps_client_ids_and_ceiling)
 	cr_assert_eq(got.inc, 3);
 	cr_assert_eq(got.client_base, 0);
 	cr_assert_eq(got.seq_ceiling, 0);
+	cr_assert(got.peer_inc[0] == 0 && got.peer_inc[1] == 0);
+	cr_assert(tr_dd_peer_slot(0, 1) == 0 && tr_dd_peer_slot(0, 2) == 1 &&
+		  tr_dd_peer_slot(2, 0) == 0 && tr_dd_peer_slot(2, 1) == 1);
 }
 
 Test(datadir, other_cluster_or_replica_refused)
