@@ -34,6 +34,7 @@
 
 #include "options.h"
 #include "prompt.h"
+#include "replica_view.h"
 
 #define PROMPT_OP_TIMEOUT_S 5 /* 2 s timed out once on a busy 2-vCPU machine */
 #define PROMPT_PRINT_MAX 256 /* value bytes shown */
@@ -297,13 +298,6 @@ struct cmd_show_stats_result {
 	cmdline_fixed_string_t stats;
 };
 
-static uint64_t
-replica_drops(const struct trireme_replica_stats *s)
-{
-	return s->drops_fault + s->drops_malformed + s->drops_foreign + s->drops_tx_full +
-	       s->drops_auth;
-}
-
 static void
 cmd_show_stats_parsed(__rte_unused void *parsed, struct cmdline *cl,
 		      __rte_unused void *data)
@@ -333,8 +327,7 @@ cmd_show_stats_parsed(__rte_unused void *parsed, struct cmdline *cl,
 			       PRIu64 ", digest 0x%016" PRIx64 ", keys %" PRIu64 ", retries %"
 			       PRIu64 ", recoveries %" PRIu64 ", drops %" PRIu64 "%s\n",
 			       r, st.applied, st.applied_cmds, st.committed, st.kv_digest, st.keys,
-			       st.retries, st.recoveries, replica_drops(&st),
-			       st.paused ? ", paused" : "");
+			       st.retries, st.recoveries, replica_drops(&st), replica_state(&st));
 	}
 }
 

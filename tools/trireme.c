@@ -36,6 +36,7 @@
 #include "load.h"
 #include "options.h"
 #include "prompt.h"
+#include "replica_view.h"
 #include "trireme.h"
 
 enum {
@@ -105,13 +106,6 @@ install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	/* A closed stdout must not kill us before the replicas stop. */
 	signal(SIGPIPE, SIG_IGN);
-}
-
-static uint64_t
-replica_drops(const struct trireme_replica_stats *s)
-{
-	return s->drops_fault + s->drops_malformed + s->drops_foreign + s->drops_tx_full +
-	       s->drops_auth;
 }
 
 static void
@@ -772,13 +766,10 @@ print_summary(const struct app *a, const struct outcome *out)
 		printf("replica %u: applied %" PRIu64 " (%" PRIu64 " cmds), committed %" PRIu64
 		       ", digest 0x%016" PRIx64 ", keys %" PRIu64 ", retries %" PRIu64
 		       ", recoveries %" PRIu64 ", drops %" PRIu64 ", snapshots %" PRIu64 " sent %"
-		       PRIu64 " installed%s%s\n",
+		       PRIu64 " installed%s\n",
 		       r, st->applied, st->applied_cmds, st->committed, st->kv_digest, st->keys,
 		       st->retries, st->recoveries, replica_drops(st), st->snap_sent,
-		       st->snap_installs, st->paused ? ", paused" : "",
-		       st->down ? ", crashed" : st->log_failed ? ", its log could not be written"
-				 : !st->serving ? ", not serving"
-				 : !st->rejoined ? ", rejoining" : "");
+		       st->snap_installs, replica_state(st));
 	}
 	if (out->converged && !a->o.cluster)
 		printf("replica converged: compare its digest with the other processes'\n");
