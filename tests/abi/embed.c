@@ -23,6 +23,10 @@ static_assert(offsetof(struct trireme_conf, idle) == 405, "trireme_conf: idle mo
 static_assert(offsetof(struct trireme_conf, data_dir) == 408, "trireme_conf: data_dir moved");
 static_assert(offsetof(struct trireme_conf, cluster_id) == 416, "trireme_conf: moved");
 static_assert(offsetof(struct trireme_conf, reserved) == 420, "trireme_conf: reserved moved");
+/* The stats too: rejoined took the first of the last reserved bytes. */
+static_assert(sizeof(struct trireme_replica_stats) == 488, "replica_stats: size changed");
+static_assert(offsetof(struct trireme_replica_stats, paced) == 472, "replica_stats: moved");
+static_assert(offsetof(struct trireme_replica_stats, rejoined) == 480, "replica_stats: moved");
 #endif
 
 int
