@@ -2,7 +2,7 @@
  * Trireme runtime: snapshots of a replica's state machine (PROTOCOL §12 T1,
  * T3), their byte format, their production without a pause, their loading.
  *
- * Byte format, version 1 (little-endian; the durability work stores the
+ * Byte format, version 2 (little-endian; the durability work stores the
  * same bytes on disk):
  *
  *   header, TR_SNAP_HDR_BYTES:
@@ -52,7 +52,7 @@
 #include "usm.h"
 
 #define TR_SNAP_MAGIC 0x4e535254u
-#define TR_SNAP_VERSION 1u
+#define TR_SNAP_VERSION 2u /* 2: client records carry their last write */
 #define TR_SNAP_HDR_BYTES 160u
 #define TR_SNAP_PAIR_HDR 6u
 #define TR_SNAP_INST_HDR 15u

@@ -176,6 +176,7 @@ sm_init(struct tr_sm *sm, struct tr_client_rec *clients, uint32_t clients_max)
 	sm->stage_bytes = 0;
 	sm->stages_used = 0;
 	sm->stage_ttl_cmds = TR_SM_STAGE_TTL_CMDS;
+	sm->client_ttl_cmds = TR_SM_CLIENT_TTL_CMDS;
 	sm->stage_clock = 0;
 }
 
@@ -231,6 +232,55 @@ client_find(struct tr_sm *sm, uint64_t client_id, uint32_t *free_slot)
 			return rec;
 	}
 	return NULL;
+}
+
+static void client_stages_free(struct tr_sm *sm, uint64_t client_id);
+
+/* Removes the record at i, moving the records after it on their probe
+ * paths back (linear probing: no tombstones, so client_find stays right). */
+static void
+client_remove(struct tr_sm *sm, uint32_t i)
+{
+	uint32_t mask = sm->clients_max - 1;
+
+	for (uint32_t j = (i + 1) & mask; sm->clients[j].used; j = (j + 1) & mask) {
+		uint32_t home = (uint32_t)fmix64(sm->clients[j].client_id) & mask;
+
+		/* j's record may fill the hole at i unless its home lies in
+		 * (i, j], cyclically. */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			sm->clients[i] = sm->clients[j];
+			i = j;
+		}
+	}
+	sm->clients[i] = (struct tr_client_rec){0};
+	sm->clients_used--;
+}
+
+/* A table at its limit: the record of the client idle longest goes, if it
+ * wrote nothing for client_ttl_cmds writes (ties by client id: the same
+ * choice on every replica, wherever the records sit), with its open
+ * stages. False when every client wrote more recently. */
+static bool
+client_evict(struct tr_sm *sm)
+{
+	uint32_t pick = sm->clients_max;
+
+	for (uint32_t i = 0; i < sm->clients_max; i++) {
+		const struct tr_client_rec *rec = &sm->clients[i];
+
+		if (!rec->used || sm->stage_clock - rec->last < sm->client_ttl_cmds)
+			continue;
+		if (pick == sm->clients_max || rec->last < sm->clients[pick].last ||
+		    (rec->last == sm->clients[pick].last &&
+		     rec->client_id < sm->clients[pick].client_id))
+			pick = i;
+	}
+	if (pick == sm->clients_max)
+		return false;
+	client_stages_free(sm, sm->clients[pick].client_id);
+	client_remove(sm, pick);
+	return true;
 }
 
 enum dedup {
@@ -461,7 +511,9 @@ sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res,
 	if (rec != NULL) {
 		hi = rec->hi;
 		below = rec->below;
-	} else if (sm->clients_used >= clients_limit(sm) || free_slot == sm->clients_max) {
+		rec->last = sm->stage_clock;
+	} else if (sm->clients_used >= clients_limit(sm) &&
+		   !(client_evict(sm) && client_find(sm, cmd->client_id, &free_slot) == NULL)) {
 		res->status = TR_ST_FULL;
 		return false;
 	}
@@ -488,6 +540,7 @@ sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res,
 		rec->client_id = cmd->client_id;
 		rec->hi = 0;
 		rec->below = 0;
+		rec->last = sm->stage_clock;
 		sm->clients_used++;
 	}
 	if (!again)
@@ -621,6 +674,14 @@ stage_free(struct tr_sm *sm, struct stage *st)
 {
 	st->used = 0;
 	sm->stages_used--;
+}
+
+static void
+client_stages_free(struct tr_sm *sm, uint64_t client_id)
+{
+	for (uint32_t i = 0; i < sm->stages_max; i++)
+		if (stage_at(sm, i)->used && stage_at(sm, i)->client_id == client_id)
+			stage_free(sm, stage_at(sm, i));
 }
 
 /* (a, b) before (c, d), lexicographically. */
@@ -773,6 +834,21 @@ stage_hash(const struct tr_sm *sm, struct stage *st)
 }
 
 uint64_t
+tr_sm_clients_digest(const struct tr_sm *sm)
+{
+	uint64_t d = sm->stage_clock;
+
+	for (uint32_t i = 0; i < sm->clients_max; i++) {
+		const struct tr_client_rec *rec = &sm->clients[i];
+
+		if (rec->used)
+			d += fmix64(hash_word(hash_word(hash_word(hash_word(HASH_SEED,
+				rec->client_id), rec->hi), rec->below), rec->last));
+	}
+	return d;
+}
+
+uint64_t
 tr_sm_digest(const struct tr_sm *sm)
 {
 	uint64_t d = sm->digest;
@@ -891,7 +967,6 @@ tr_sm_read_batch(struct tr_sm *sm, const struct tr_cmd *cmds, unsigned n,
 	sm->applied_cmds += n;
 }
 
-#define CLIENT_REC_BYTES 24
 
 static size_t
 stage_enc_bytes(uint32_t total)
@@ -902,7 +977,7 @@ stage_enc_bytes(uint32_t total)
 size_t
 tr_sm_clients_bytes(const struct tr_sm *sm)
 {
-	size_t n = 4 + (size_t)sm->clients_used * CLIENT_REC_BYTES + 12;
+	size_t n = 4 + (size_t)sm->clients_used * TR_SM_CLIENT_REC_BYTES + 12;
 
 	for (uint32_t i = 0; i < sm->stages_max; i++)
 		if (stage_at(sm, i)->used)
@@ -926,7 +1001,8 @@ tr_sm_clients_encode(const struct tr_sm *sm, uint8_t *buf, size_t cap)
 		put_le64(buf + off, rec->client_id);
 		put_le64(buf + off + 8, rec->hi);
 		put_le64(buf + off + 16, rec->below);
-		off += CLIENT_REC_BYTES;
+		put_le64(buf + off + 24, rec->last);
+		off += TR_SM_CLIENT_REC_BYTES;
 	}
 	put_le64(buf + off, sm->stage_clock);
 	put_le32(buf + off + 8, sm->stages_used);
@@ -1008,22 +1084,22 @@ tr_sm_clients_decode(struct tr_sm *sm, const uint8_t *buf, size_t len)
 	if (len < 4)
 		return -1;
 	n = ld_u32(buf);
-	off = 4 + (size_t)n * CLIENT_REC_BYTES;
+	off = 4 + (size_t)n * TR_SM_CLIENT_REC_BYTES;
 	if (n > clients_limit(sm) || len < off + 12)
 		return -1;
+	sm->stage_clock = ld_u64(buf + off);
 	for (uint32_t i = 0; i < n; i++) {
-		const uint8_t *p = buf + 4 + (size_t)i * CLIENT_REC_BYTES;
+		const uint8_t *p = buf + 4 + (size_t)i * TR_SM_CLIENT_REC_BYTES;
 		uint32_t free_slot;
 
 		if (client_find(sm, ld_u64(p), &free_slot) != NULL ||
-		    free_slot == sm->clients_max)
+		    free_slot == sm->clients_max || ld_u64(p + 24) > sm->stage_clock)
 			goto bad;
 		sm->clients[free_slot] = (struct tr_client_rec){
 			.client_id = ld_u64(p), .hi = ld_u64(p + 8), .below = ld_u64(p + 16),
-			.used = 1};
+			.last = ld_u64(p + 24), .used = 1};
 		sm->clients_used++;
 	}
-	sm->stage_clock = ld_u64(buf + off);
 	stages = ld_u32(buf + off + 8);
 	off += 12;
 	if (stages > sm->stages_max)

@@ -57,6 +57,7 @@ struct tr_client_rec {
 	uint64_t client_id;
 	uint64_t hi;      /* 0: nothing applied yet (sequences start at 1) */
 	uint64_t below;   /* bitmap */
+	uint64_t last;    /* stage_clock at the client's last write */
 	uint8_t used;
 };
 
@@ -105,9 +106,11 @@ struct tr_sm {
 	uint32_t stage_bytes;
 	uint32_t stages_used;
 	uint64_t stage_ttl_cmds; /* a stage idle this many writes may be reclaimed */
+	uint64_t client_ttl_cmds; /* a client record idle this many writes may be */
 	uint64_t stage_clock;    /* writes given to tr_sm_apply_batch (in the
 				  * order: every replica counts alike; in
-				  * snapshots), the stages' TTL clock */
+				  * snapshots), the TTL clock of the stages
+				  * and of the client records */
 };
 
 struct tr_sm_result {
@@ -118,7 +121,18 @@ struct tr_sm_result {
 };
 
 /* clients: clients_max records (a power of two), zeroed by init. tr_sm_init:
- * the KV over store; tr_sm_init_machine: another machine. */
+ * the KV over store; tr_sm_init_machine: another machine.
+ *
+ * The client table takes a new client up to 3/4 of clients_max; past that,
+ * the new client takes the record of the client idle longest, if that one
+ * wrote nothing for client_ttl_cmds writes (ties by client id: chosen by
+ * the state alone), and its open stages go with it; else the write is FULL.
+ * Client ids come and go (a process restarted without its data directory
+ * takes new ones): without this the table would fill for good. An evicted
+ * client's exactly-once is forgotten: a retry of one of its writes after
+ * that many others is applied again. client_ttl_cmds must be equal on every
+ * replica. */
+#define TR_SM_CLIENT_TTL_CMDS (UINT64_C(1) << 24)
 void tr_sm_init(struct tr_sm *sm, const struct tr_store_ops *ops, void *store,
 		struct tr_client_rec *clients, uint32_t clients_max);
 void tr_sm_init_machine(struct tr_sm *sm, const struct tr_machine *machine, void *ctx,
@@ -161,9 +175,13 @@ size_t tr_part_fill(uint8_t *out, uint64_t stage, uint8_t op, const uint8_t *key
  * stage's client, stage, total, clock and bytes (order-independent; reads
  * each stage whole, so for checkers, not for every apply). */
 uint64_t tr_sm_digest(const struct tr_sm *sm);
+/* The exactly-once table's digest: stage_clock and every client record (id,
+ * hi, below, last), order-independent; equal on replicas that applied the
+ * same writes (checkers: the eviction choices depend on all of it). */
+uint64_t tr_sm_clients_digest(const struct tr_sm *sm);
 
 /* T1: the exactly-once client table and the stages in a snapshot: a u32
- * count, then per client its id, hi and below (u64 each); then stage_clock
+ * count, then per client its id, hi, below and last (u64 each); then stage_clock
  * (u64) and a u32 count of stages, then per stage client_id, stage, last
  * (u64 each), total, have (u32 each), the bitmap of bytes received
  * ((total + 7) / 8 bytes) and the total bytes (zero where not received);
@@ -172,6 +190,7 @@ uint64_t tr_sm_digest(const struct tr_sm *sm);
  * returns 0, or -1 (malformed, a repeated client or stage, a stage of no
  * client, more clients or stages than sm takes: the table and the stages
  * are then empty). */
+#define TR_SM_CLIENT_REC_BYTES 32
 size_t tr_sm_clients_bytes(const struct tr_sm *sm);
 size_t tr_sm_clients_encode(const struct tr_sm *sm, uint8_t *buf, size_t cap);
 int tr_sm_clients_decode(struct tr_sm *sm, const uint8_t *buf, size_t len);

@@ -531,6 +531,16 @@ check_digests(struct sim *s, const struct model *m)
 			sim_violation_add(s, "(f) replica %u's state differs from the model's replay "
 					  "of the common sequence", r);
 	}
+	/* The exactly-once tables too: they decide what a later write does. */
+	for (unsigned r = 1; r < TR_REPLICAS; r++) {
+		const struct node *a = &s->nodes[0], *b = &s->nodes[r];
+
+		if (!a->crashed && !b->crashed && a->seq_len == s->gseq_len &&
+		    b->seq_len == s->gseq_len &&
+		    tr_sm_clients_digest(&a->sm) != tr_sm_clients_digest(&b->sm))
+			sim_violation_add(s, "(f) replicas 0 and %u applied the common sequence into "
+					  "different client tables", r);
+	}
 }
 
 unsigned

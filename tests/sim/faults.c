@@ -469,7 +469,7 @@ snap_take(struct sim *s, unsigned from)
 		abort();
 	if (s->p.large_snap_no_stages) {
 		/* Known-bad: the clients, the clock, and no stage. */
-		sn->sm_len = 4 + (size_t)f->sm.clients_used * 24 + 12;
+		sn->sm_len = 4 + (size_t)f->sm.clients_used * TR_SM_CLIENT_REC_BYTES + 12;
 		memset(sn->sm_bytes + sn->sm_len - 4, 0, 4);
 	}
 	sn->digest = f->sm.digest;

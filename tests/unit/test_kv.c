@@ -3,6 +3,8 @@
  * digest, the fixed-size table, and the seam to another state machine.
  */
 #include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -540,6 +542,124 @@ Test(kv, client_table_full)
 	cr_expect_eq(set(&env_a, 3000, 2, 8, "k", "w"), TR_ST_OK);
 	cr_expect_eq(set(&env_a, 3000, 1, 8, "k", "v"), TR_ST_DUPLICATE);
 	cr_expect_eq(apply(&env_a, mk(TR_OP_GET, 7000, 1, 8, "k", NULL)), TR_ST_OK);
+}
+
+/* A full table takes a new client in the record of the client idle
+ * longest, once it is idle client_ttl_cmds writes, and not before. */
+Test(kv, an_idle_client_gives_its_record_to_a_new_one)
+{
+	uint64_t c;
+
+	env_init(&env_a, 64, 8); /* 6 clients at most */
+	env_a.sm.client_ttl_cmds = 10;
+	for (c = 1; c <= 6; c++) /* writes 1-6 */
+		cr_assert_eq(set(&env_a, c * 1000, 1, 8, "k", "v"), TR_ST_OK);
+	/* Write 7: client 1000 idle 6 writes: kept, the new one refused. */
+	cr_expect_eq(set(&env_a, 7000, 1, 8, "new", "v"), TR_ST_FULL);
+	for (c = 2; c <= 4; c++) /* writes 8-10 */
+		cr_assert_eq(set(&env_a, c * 1000, 2, 8, "k", "w"), TR_ST_OK);
+	/* Write 11: client 1000 idle 10 writes: its record goes. */
+	cr_expect_eq(set(&env_a, 7000, 1, 8, "new", "v"), TR_ST_OK);
+	cr_expect_eq(env_a.sm.clients_used, 6);
+	expect_val(&env_a, "new", "v");
+	/* The others kept theirs: a retry is still a duplicate. */
+	for (c = 2; c <= 6; c++)
+		cr_expect_eq(set(&env_a, c * 1000, 1, 8, "k", "x"), TR_ST_DUPLICATE, "%" PRIu64, c);
+	cr_expect_eq(set(&env_a, 7000, 1, 8, "new", "x"), TR_ST_DUPLICATE);
+	/* Every one wrote within 10 writes: nobody gives way. */
+	cr_expect_eq(set(&env_a, 8000, 1, 8, "new", "v"), TR_ST_FULL);
+}
+
+/* The client table under churn against a model of what it must decide:
+ * clients come and go, the hot ones write often, the cold ones seldom, and
+ * some writes are retries. A record lost by a removal (its retry applied
+ * as new), the wrong client evicted, or one evicted too early shows here;
+ * and a replica loaded from a snapshot halfway decides alike from then on
+ * (it needs every record's last write). */
+#define CH_CLIENTS 40
+#define CH_WRITES 20000
+#define CH_TTL 30
+
+struct ch_model {
+	uint64_t id, next, hi, last;
+	bool present;
+};
+
+static uint8_t
+ch_decide(struct ch_model *m, unsigned k, uint64_t seq, uint64_t clock, unsigned *used,
+	  unsigned *evicted)
+{
+	struct ch_model *c = &m[k];
+
+	if (!c->present) {
+		if (*used == 12) { /* 16 records: 3/4 */
+			int pick = -1;
+
+			for (unsigned i = 0; i < CH_CLIENTS; i++)
+				if (m[i].present && clock - m[i].last >= CH_TTL &&
+				    (pick < 0 || m[i].last < m[pick].last ||
+				     (m[i].last == m[pick].last && m[i].id < m[pick].id)))
+					pick = (int)i;
+			if (pick < 0)
+				return TR_ST_FULL;
+			m[pick].present = false;
+			(*used)--;
+			(*evicted)++;
+		}
+		c->present = true;
+		c->hi = 0;
+		(*used)++;
+	}
+	c->last = clock;
+	if (seq <= c->hi)
+		return TR_ST_DUPLICATE; /* retries only of hi */
+	c->hi = seq;
+	return TR_ST_OK;
+}
+
+Test(kv, client_table_churn_matches_model, .timeout = 10)
+{
+	struct ch_model m[CH_CLIENTS] = {0};
+	unsigned count[TR_ST_INVALID + 1] = {0}, used = 0, evicted = 0;
+	uint64_t rng = 20261207;
+
+	env_init(&env_a, 64, 16);
+	env_init(&env_b, 64, 16);
+	env_a.sm.client_ttl_cmds = env_b.sm.client_ttl_cmds = CH_TTL;
+	for (unsigned i = 0; i < CH_CLIENTS; i++)
+		m[i].id = rnd(&rng) | 1;
+	for (uint64_t w = 1; w <= CH_WRITES; w++) {
+		unsigned k = rnd_below(&rng, 10) < 7 ? rnd_below(&rng, 8)
+						     : 8 + rnd_below(&rng, CH_CLIENTS - 8);
+		bool retry = m[k].present && m[k].hi > 0 && rnd_below(&rng, 5) == 0;
+		uint64_t seq = retry ? m[k].hi : ++m[k].next;
+		char key[8];
+		uint8_t want, got;
+
+		snprintf(key, sizeof(key), "k%u", k % 8);
+		want = ch_decide(m, k, seq, w, &used, &evicted);
+		got = set(&env_a, m[k].id, seq, 8, key, "v");
+		cr_assert_eq(got, want, "write %" PRIu64 ": got %s, want %s", w,
+			     tr_status_str(got), tr_status_str(want));
+		count[got]++;
+		if (w == CH_WRITES / 2) { /* env_b: env_a's table, as a snapshot carries it */
+			static uint8_t buf[4096];
+			size_t n = tr_sm_clients_bytes(&env_a.sm);
+
+			cr_assert_leq(n, sizeof(buf));
+			cr_assert_eq(tr_sm_clients_encode(&env_a.sm, buf, n), n);
+			cr_assert_eq(tr_sm_clients_decode(&env_b.sm, buf, n), 0);
+		} else if (w > CH_WRITES / 2) {
+			cr_assert_eq(set(&env_b, m[k].id, seq, 8, key, "v"), got, "write %" PRIu64, w);
+		}
+	}
+	cr_expect_eq(env_a.sm.clients_used, used);
+	cr_expect_eq(tr_sm_clients_digest(&env_a.sm), tr_sm_clients_digest(&env_b.sm));
+	/* The history exercised every case. */
+	cr_expect_gt(count[TR_ST_OK], 5000);
+	cr_expect_gt(count[TR_ST_DUPLICATE], 1000);
+	cr_expect_gt(count[TR_ST_FULL], 100);
+	cr_expect_gt(evicted, 500);
 }
 
 Test(kv, table_direct)

@@ -246,6 +246,42 @@ Test(large, full_pool)
 	free(l);
 }
 
+/* A client evicted from a full client table (kv.h) takes its open stages
+ * with it: a stage of no client would make every later snapshot of the
+ * table refused (tr_sm_clients_decode), and the slot would be lost. */
+Test(large, an_evicted_client_takes_its_stages)
+{
+	struct large *l = malloc(sizeof(*l));
+	uint8_t v[1] = {1};
+
+	fill(big, VAL_MAX, 6);
+	env_init(&ea, STAGES);
+	env_init(&eb, STAGES);
+	ea.sm.client_ttl_cmds = 20;
+	large_make(l, TR_OP_SET, 100, 1, "k", big, 3000);
+	cr_assert_eq(apply(&ea, &l->cmd[0], NULL), TR_ST_STAGED);
+	cr_assert_eq(ea.sm.stages_used, 1);
+	/* 12 clients fill the 16 records; client 100 is the idlest. */
+	for (uint64_t c = 1; c <= 11; c++)
+		cr_assert_eq(set(&ea, c, 1, "x", v, 1), TR_ST_OK);
+	for (uint64_t s = 2; s <= 20; s++)
+		cr_assert_eq(set(&ea, 1, s, "x", v, 1), TR_ST_OK);
+	cr_assert_eq(set(&ea, 200, 1, "x", v, 1), TR_ST_OK, "client 100 evicted");
+	cr_assert_eq(ea.sm.clients_used, 12);
+	cr_assert_eq(ea.sm.stages_used, 0, "its stage went with it");
+
+	size_t n = tr_sm_clients_bytes(&ea.sm);
+	uint8_t *buf = malloc(n);
+
+	cr_assert_eq(tr_sm_clients_encode(&ea.sm, buf, n), n);
+	cr_assert_eq(tr_sm_clients_decode(&eb.sm, buf, n), 0);
+	cr_assert_eq(tr_sm_clients_digest(&eb.sm), tr_sm_clients_digest(&ea.sm));
+	free(buf);
+	env_fini(&ea);
+	env_fini(&eb);
+	free(l);
+}
+
 /* With every slot busy, a stage no part touched for stage_ttl_cmds writes
  * is reclaimed, the least recently used first (not the first in the
  * slots); one touched since is kept. */
@@ -431,7 +467,7 @@ Test(large, encode_decode_round_trip)
 		free(more);
 	}
 	/* Fields: the first stage's record starts after 2 clients, clock, count. */
-	size_t s0 = 4 + 2 * 24 + 12;
+	size_t s0 = 4 + 2 * TR_SM_CLIENT_REC_BYTES + 12;
 	size_t bm = s0 + 32, data = bm + (3004 + 7) / 8;
 	struct { size_t at; uint8_t x; const char *what; } bad[] = {
 		{s0 - 4, 1, "a stage more than encoded"},
@@ -443,7 +479,7 @@ Test(large, encode_decode_round_trip)
 		{s0 + 28, 1, "have disagrees with the bitmap"},
 		{bm + 130, 1, "a bit more"},
 		{data + 1500, 1, "a byte where none came"},
-		{4 + 24, 0, "the stage's client is the other one (a repeated stage)"},
+		{4 + TR_SM_CLIENT_REC_BYTES, 0, "the stage's client is the other one (a repeated stage)"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memcpy(again, buf, n);
