@@ -15,15 +15,49 @@
 
 static void complete_cmd(struct rt_replica *r, struct trireme_client *c, struct rt_cmd *cmd);
 
-/* The command (client_id, seq) of a local client, still waiting; NULL when
- * it is not ours or not waiting any more. */
+/* A remote client's command submitted here (rt_client_submit_as): the
+ * client bound to its origin id, and in its window the command with that
+ * origin seq. A scan: remote clients are few (serve_clients), and only
+ * the commands of this replica's own column come here. */
 static struct rt_cmd *
-find_cmd(struct rt_replica *r, uint64_t client_id, uint64_t seq, struct trireme_client **cp)
+find_origin_cmd(struct rt_replica *r, uint64_t origin_id, uint64_t seq,
+		struct trireme_client **cp)
+{
+	uint32_t n = atomic_load_explicit(&r->nbound, memory_order_acquire);
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct trireme_client *c = r->bound[i];
+
+		if (atomic_load_explicit(&c->bound_id, memory_order_relaxed) != origin_id)
+			continue;
+		for (unsigned j = 0; j < c->window; j++) {
+			struct rt_cmd *cmd = &c->cmds[j];
+
+			if (cmd->origin_id == origin_id && cmd->origin_seq == seq &&
+			    atomic_load_explicit(&cmd->state, memory_order_acquire) ==
+				    RT_CMD_QUEUED) {
+				*cp = c;
+				return cmd;
+			}
+		}
+		return NULL;
+	}
+	return NULL;
+}
+
+/* The command (client_id, seq) of a local client, still waiting; NULL when
+ * it is not ours or not waiting any more. own: it was applied from this
+ * replica's column, where a remote client's commands submitted here are. */
+static struct rt_cmd *
+find_cmd(struct rt_replica *r, uint64_t client_id, uint64_t seq, bool own,
+	 struct trireme_client **cp)
 {
 	uint64_t id = client_id - r->client_id_base;
 	struct trireme_client *c;
 	struct rt_cmd *cmd;
 
+	if (client_id & RT_REMOTE_ID_BIT)
+		return own ? find_origin_cmd(r, client_id, seq, cp) : NULL;
 	/* Another process's or replica's client: not ours. */
 	if (client_id < r->client_id_base || (id / r->clients_max) % TR_REPLICAS != r->id)
 		return NULL;
@@ -44,7 +78,7 @@ void
 rt_applier_release(struct rt_replica *r, uint64_t client_id, uint64_t seq)
 {
 	struct trireme_client *c;
-	struct rt_cmd *cmd = find_cmd(r, client_id, seq, &c);
+	struct rt_cmd *cmd = find_cmd(r, client_id, seq, true, &c);
 
 	if (cmd != NULL && cmd->held) {
 		cmd->held = false;
@@ -58,7 +92,7 @@ on_complete(void *ctx, const struct tr_completion *d)
 {
 	struct rt_replica *r = ctx;
 	struct trireme_client *c;
-	struct rt_cmd *cmd = find_cmd(r, d->client_id, d->seq, &c);
+	struct rt_cmd *cmd = find_cmd(r, d->client_id, d->seq, d->column == r->id, &c);
 
 	if (cmd == NULL || cmd->held)
 		return; /* held: answered already, waiting for a sync */

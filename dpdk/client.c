@@ -109,6 +109,7 @@ trireme_client_new(struct trireme *t, unsigned replica, unsigned window)
 	/* A command of a packet: a key and value, or a large command's part. */
 	c->cell = RTE_MAX((uint32_t)(TRIREME_KEY_MAX + TRIREME_VAL_MAX), r->eng.cfg.batch_bytes_max);
 	atomic_init(&c->waiting, false);
+	atomic_init(&c->bound_id, 0);
 	c->cmds = zalloc_lines(window * sizeof(*c->cmds));
 	c->local_done = calloc(window, sizeof(*c->local_done));
 	while (ring <= window)
@@ -278,6 +279,7 @@ large_send(struct trireme_client *c)
 		cmd->tag = L->tag;
 		cmd->held = false;
 		cmd->seq = c->next_seq;
+		cmd->origin_id = 0;
 		cmd->kind = TR_OP_PART;
 		cmd->read_mode = 0;
 		cmd->key_len = 0;
@@ -429,8 +431,9 @@ op_valid(const struct trireme_client *c, const struct trireme_op *op)
 		(op->val_len == 0 || op->val != NULL));
 }
 
-int
-trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag)
+static int
+client_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag,
+	      uint64_t origin_seq, uint8_t origin_window)
 {
 	struct rt_cmd *cmd;
 	bool large;
@@ -465,6 +468,10 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 	cmd->tag = tag;
 	cmd->held = false;
 	cmd->seq = c->next_seq;
+	cmd->origin_id = origin_seq == 0 ? 0 : atomic_load_explicit(&c->bound_id,
+								   memory_order_relaxed);
+	cmd->origin_seq = origin_seq;
+	cmd->origin_window = origin_window;
 	cmd->kind = op->kind;
 	cmd->read_mode = tr_op_is_read(op->kind) ? op->read_mode : 0;
 	cmd->key_len = op->key_len;
@@ -486,6 +493,19 @@ trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t t
 	c->next_seq++;
 	c->outstanding++;
 	return 0;
+}
+
+int
+trireme_submit(struct trireme_client *c, const struct trireme_op *op, uint64_t tag)
+{
+	return client_submit(c, op, tag, 0, 0);
+}
+
+int
+rt_client_submit_as(struct trireme_client *c, const struct trireme_op *op, uint64_t tag,
+		    uint64_t seq, uint8_t window)
+{
+	return client_submit(c, op, tag, seq, window);
 }
 
 unsigned

@@ -373,8 +373,10 @@ trireme_start_sm(const struct trireme_conf *conf, const struct trireme_sm_ops *s
 		return rt_fail(err, len, -TRIREME_EINVAL, "clients_max and keys_max must be > 0");
 	if (sm != NULL && tr_usm_ops_check(sm) != NULL)
 		return rt_fail(err, len, -TRIREME_EINVAL, "%s", tr_usm_ops_check(sm));
-	if (conf->client_id_base > UINT64_MAX - (uint64_t)TR_REPLICAS * conf->clients_max)
-		return rt_fail(err, len, -TRIREME_EINVAL, "client_id_base too large for clients_max");
+	if (conf->client_id_base > RT_REMOTE_ID_BIT - (uint64_t)TR_REPLICAS * conf->clients_max)
+		return rt_fail(err, len, -TRIREME_EINVAL,
+			       "client_id_base too large for clients_max: local client ids stay "
+			       "below 2^63 (the ids above are remote clients')");
 	if (conf->mtu < TRIREME_MTU_MIN || conf->mtu > TRIREME_MTU_MAX)
 		return rt_fail(err, len, -TRIREME_EINVAL, "mtu %u is not in %u..%u", conf->mtu,
 			       TRIREME_MTU_MIN, TRIREME_MTU_MAX);

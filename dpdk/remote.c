@@ -5,12 +5,14 @@
  *
  * A table of conf.serve_clients entries maps a remote client id to one of
  * the replica's clients (created at start, never freed before trireme_stop:
- * an entry is reused, its client's sequences going on). Exactly once: per
- * entry, a slot per seq % TRP_WINDOW_MAX remembers the last outcomes, so a
- * retry is never submitted twice (the engine's (client id, seq) of §8 covers
- * the client inside the replica; this table covers the hop to the remote
- * client). An entry idle for TRP_IDLE_S with nothing outstanding may be
- * given to a new remote client.
+ * an entry is reused). Exactly once, two layers: the commands carry the
+ * remote client's own id (top bit set: RT_REMOTE_ID_BIT), seq and W
+ * (rt_client_submit_as), so the §8 table of every replica decides a retry
+ * that reaches another replica or a restarted process; and per entry a slot
+ * per seq % TRP_WINDOW_MAX remembers the last outcomes, so a retry to the
+ * same replica is not submitted again and gets the same answer (a del's
+ * found included). An entry idle for TRP_IDLE_S with nothing outstanding
+ * may be given to a new remote client.
  *
  * Two transports, one core: in replica mode the column 0 task, which reads
  * the port, hands over the datagrams of port_base + 4 (worker.c) and polls
@@ -67,6 +69,7 @@ struct rt_remote {
 	uint32_t n, used;
 	int32_t *head;
 	uint32_t mask;
+	struct trireme_client **bound; /* the entries' clients (rt_replica.bound) */
 	int fd;                    /* kernel transport; -1: DPDK */
 	uint64_t rng;              /* fault injection (drop_tx) on the replies */
 	struct rte_mbuf *tx[RT_BURST];
@@ -122,6 +125,9 @@ rm_lookup(struct rt_remote *rm, uint64_t rid, uint64_t now_ns)
 	}
 	e = &rm->e[idx];
 	e->rid = rid;
+	/* §8 across replicas: its commands carry rid (nothing is outstanding
+	 * on this entry's client). */
+	atomic_store_explicit(&e->c->bound_id, rid | RT_REMOTE_ID_BIT, memory_order_relaxed);
 	e->pending = 0;
 	e->max_seq = 0;
 	memset(e->slot, 0, sizeof(e->slot));
@@ -308,8 +314,9 @@ rm_request(struct rt_remote *rm, struct rm_entry *e, const struct trp_req *q)
 		rm_reply(rm, e, q->seq, TRP_ST_INVAL, false, NULL, 0);
 		return;
 	}
-	rc = trireme_submit(e->c, &op, (uint64_t)(e - rm->e) * TRP_WINDOW_MAX +
-					       q->seq % TRP_WINDOW_MAX);
+	rc = rt_client_submit_as(e->c, &op,
+				 (uint64_t)(e - rm->e) * TRP_WINDOW_MAX + q->seq % TRP_WINDOW_MAX,
+				 q->seq, q->window);
 	if (rc != 0) {
 		if (rc == -TRIREME_EBUSY)
 			rm->st.busy++;
@@ -407,7 +414,8 @@ rt_remote_new(struct rt_replica *r, uint32_t n, int fd)
 	rm->mask = buckets - 1;
 	rm->e = calloc(n, sizeof(*rm->e));
 	rm->head = malloc(buckets * sizeof(*rm->head));
-	if (rm->e == NULL || rm->head == NULL)
+	rm->bound = calloc(n, sizeof(*rm->bound));
+	if (rm->e == NULL || rm->head == NULL || rm->bound == NULL)
 		goto fail;
 	for (uint32_t i = 0; i < buckets; i++)
 		rm->head[i] = -1;
@@ -416,7 +424,10 @@ rt_remote_new(struct rt_replica *r, uint32_t n, int fd)
 		rm->e[i].c = trireme_client_new(r->t, r->id, TRP_WINDOW_MAX);
 		if (rm->e[i].c == NULL)
 			goto fail;
+		rm->bound[i] = rm->e[i].c;
 	}
+	r->bound = rm->bound;
+	atomic_store_explicit(&r->nbound, n, memory_order_release);
 	return rm;
 fail:
 	rt_remote_free(rm);
@@ -433,8 +444,13 @@ rt_remote_free(struct rt_remote *rm)
 		rte_pktmbuf_free_bulk(rm->tx, rm->ntx);
 	if (rm->fd >= 0)
 		close(rm->fd);
+	if (rm->r->bound == rm->bound) {
+		atomic_store_explicit(&rm->r->nbound, 0, memory_order_release);
+		rm->r->bound = NULL;
+	}
 	free(rm->e);
 	free(rm->head);
+	free(rm->bound);
 	free(rm);
 }
 

@@ -55,6 +55,10 @@ struct rt_cmd {
 	struct trireme_client *client;
 	uint64_t tag;
 	uint64_t seq;
+	/* §8 identity for a remote client's command (rt_client_submit_as): its
+	 * id, seq and W travel instead of the client's; origin_id 0: none. */
+	uint64_t origin_id, origin_seq;
+	uint8_t origin_window;
 	uint64_t submit_ns;
 	uint8_t kind;
 	uint8_t read_mode;     /* get: enum trireme_read_mode */
@@ -107,6 +111,10 @@ struct trireme_client {
 	struct rt_replica *rep;
 	uint64_t id;          /* client_id_base + replica * clients_max + slot
 			       * (rt_client_id), read by its owner task */
+	/* A remote client's client (remote.c): the origin id it submits for
+	 * now, 0 before; set by remote.c with nothing outstanding, read by
+	 * the applier (rt_applier's find_cmd). */
+	_Atomic uint64_t bound_id;
 	unsigned window;
 	uint32_t cell;        /* bytes of each command's data */
 	struct rt_cmd *cmds;  /* window of them */
@@ -354,6 +362,10 @@ struct rt_replica {
 	bool violation_logged; /* applier only */
 	struct rt_durable dur;
 	struct rt_remote *remote; /* conf.serve_clients > 0 (remote.c) */
+	/* The remote clients' clients (bound_id), for the applier: set before
+	 * the workers start, never changed after. */
+	struct trireme_client **bound;
+	_Atomic uint32_t nbound;
 };
 
 struct rt_lcore {
@@ -483,6 +495,16 @@ void rt_remote_rx(struct rt_task *k, const struct tr_net_rx *rx, uint64_t now_ns
 void rt_remote_arp(struct rt_task *k, const struct rte_mbuf *m);
 unsigned rt_remote_poll(struct rt_task *k);
 void rt_remote_stats(const struct rt_remote *rm, struct rt_remote_stats *st);
+/* Remote clients' ids in the §8 table: the client's own id with the top bit
+ * set, above every local client's (trireme_start keeps local ids below). */
+#define RT_REMOTE_ID_BIT (UINT64_C(1) << 63)
+/* trireme_submit on behalf of a remote client (§8 across replicas): the
+ * command carries id (c->bound_id), seq and window instead of the client's
+ * own, so every replica's table decides a retry sent to any of them. A set
+ * larger than a packet travels as parts under the client's own identity
+ * (exactly once within this process only). */
+int rt_client_submit_as(struct trireme_client *c, const struct trireme_op *op, uint64_t tag,
+			uint64_t seq, uint8_t window);
 
 /* heal.c's snapshot transfer (T1, T3): its frames (a header of SNAPX_HDR
  * bytes: magic, type, transfer id; DATA adds offset, total, chunk, length)

@@ -384,9 +384,9 @@ submit_cmd(struct rt_task *k, struct rt_cmd *c)
 {
 	struct tr_cmd cmd = {
 		.op = c->kind,
-		.window = (uint8_t)c->client->window,
-		.client_id = c->client->id,
-		.seq = c->seq,
+		.window = c->origin_id != 0 ? c->origin_window : (uint8_t)c->client->window,
+		.client_id = c->origin_id != 0 ? c->origin_id : c->client->id,
+		.seq = c->origin_id != 0 ? c->origin_seq : c->seq,
 		.key = c->data,
 		.key_len = c->key_len,
 		.val = c->data + c->key_len,

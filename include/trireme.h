@@ -134,6 +134,8 @@ struct trireme_conf {
 	 * command) are client_id_base + replica * clients_max + n, n below
 	 * clients_max. 0 (the default): trireme_start picks a random base
 	 * below 2^63 (getrandom), so that another process never shares an id;
+	 * a base of your own must keep every id below 2^63 too (the ids above
+	 * are remote clients', trireme_proto.h);
 	 * with a data directory, a replica keeps the base its directory
 	 * recorded, and its clients' sequences go on above the ceiling the
 	 * directory recorded (docs/durability.md), so that restarts neither

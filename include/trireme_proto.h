@@ -16,7 +16,7 @@
  *   3    1     count: requests that follow, 1..TRP_REQS_MAX
  *   4    4     reserved, 0
  *   8    8     client id: chosen by the client (e.g. random), not 0; the
- *              replica keys its exactly-once table by it
+ *              replicas key their exactly-once tables by its low 63 bits
  *   16         count x request:
  *     0  8     seq: >= 1, new for every operation of the client; a retry of
  *              a timed-out operation sends the same seq (and the same op)
@@ -50,16 +50,24 @@
  *     12 4     reserved, 0
  *     16       value
  *
- * Exactly once: the replica remembers, per client id, the outcome of its last
- * TRP_WINDOW_MAX seqs. A request whose seq is outstanding is not submitted
- * again (its reply comes when it completes); one whose seq completed gets the
- * same answer again (a get is read again: still linearizable, inside the
- * retry's interval). A client idle for longer than the replica's idle time
- * (TRP_IDLE_S) may lose its table entry: retries must come sooner. The
- * table lives in the replica's process: a retry that reaches a restarted
- * process (or another replica) may be applied again; a client that must
- * not see that waits out its unknown outcomes on the same replica.
- * TRP_ST_BUSY means "not submitted": retry the same seq later.
+ * Exactly once, across replicas: a write carries the client's id, seq and
+ * window into the log, and every replica applies a (client id, seq) at most
+ * once (PROTOCOL §8), so a retry may go to any replica, or to a restarted
+ * one: if the write was applied, the retry is answered OK without being
+ * applied again (a del's found then says 0: the first answer is the one that
+ * knew), and a seq at or below the highest applied minus the window is
+ * TRP_ST_TOO_OLD. The replicas forget a client that wrote nothing while
+ * 2^24 other writes were applied, once their table needs its record for a
+ * new client: retries must come sooner. A set larger than a packet's value
+ * travels in parts under the serving replica's own client, so its retry is
+ * decided by that replica process only. Besides, the replica remembers, per
+ * client id, the outcome of its last TRP_WINDOW_MAX seqs: a request whose seq
+ * is outstanding there is not submitted again (its reply comes when it
+ * completes); one whose seq completed gets the same answer again (a get is
+ * read again: still linearizable, inside the retry's interval). A client
+ * idle there for longer than TRP_IDLE_S may lose that entry (then the log
+ * decides, as above). TRP_ST_BUSY means "not submitted": retry the same seq
+ * later.
  */
 #ifndef TRIREME_PROTO_H
 #define TRIREME_PROTO_H

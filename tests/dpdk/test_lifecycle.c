@@ -1195,8 +1195,9 @@ Test(lifecycle, an_own_base_with_another_clients_max_keeps_new_writes)
 	dir_remove(dir);
 }
 
-/* The exactly-once table remembers every client id that wrote; with
- * clients_max 4 it holds 48 (three quarters of 64). Starts on one data
+/* The exactly-once table remembers every client id that wrote (one idle
+ * for 2^24 writes would give way: none is here); with clients_max 4 it
+ * holds 48 (three quarters of 64). Starts on one data
  * directory keep their ids: five of them (one more than the table would
  * take if each start took new ids) use 12. Starts with a base of their own
  * (conf.client_id_base) take new ids: three more fill the table, and the
@@ -1362,6 +1363,80 @@ Test(lifecycle, remote_retries_are_answered_once, .timeout = 60)
 	cr_assert(remote_recv(fd, 10000, &rep));
 	cr_assert(rep.seq == 2 && rep.status == TRP_ST_TOO_OLD, "the retry of seq 2 after seq "
 		  "%u: status %u found %d", 2 + TRP_WINDOW_MAX, rep.status, rep.found);
+	close(fd);
+	eal_test_stop(t);
+}
+
+/* The value of "rk" by a remote barrier get (seq) through port: into val
+ * (NUL-terminated), "" when absent. */
+static void
+remote_get(int fd, uint16_t port, uint64_t rid, uint64_t seq, char *val, size_t cap)
+{
+	struct trp_reply rep;
+
+	remote_send(fd, port, rid, seq, TRP_GET, NULL);
+	cr_assert(remote_recv(fd, 10000, &rep) && rep.seq == seq && rep.status == TRP_ST_OK,
+		  "get seq %lu", (unsigned long)seq);
+	cr_assert_lt(rep.val_len, cap);
+	memcpy(val, rep.val, rep.val_len);
+	val[rep.found ? rep.val_len : 0] = 0;
+}
+
+/* Remote clients' exactly once across replicas (trireme_proto.h): a write
+ * carries the remote client's id, seq and window into the log, so a retry
+ * sent to another replica (as a client does when its replica is gone) is
+ * answered without being applied again: an old set retried after a newer
+ * one does not bring its value back, an old del retried after a set does
+ * not delete it, and a seq older than the window is too old. With the
+ * replica's own client's id instead (before 2026-12-07), each retry was a
+ * new write there. */
+Test(lifecycle, remote_retries_elsewhere_are_applied_once, .timeout = 60)
+{
+	struct trireme_conf conf;
+	struct trireme *t;
+	struct trp_reply rep;
+	struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	char err[256], val[64];
+	uint16_t port[TRIREME_REPLICAS];
+	const uint64_t rid = 33;
+	int fd;
+
+	trireme_conf_default(&conf);
+	conf.serve_clients = 1;
+	conf.udp_port_base = (uint16_t)(20000 + (getpid() % 4000) * 8); /* ours alone */
+	for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
+		port[r] = (uint16_t)(conf.udp_port_base + TRP_PORT_OFFSET + r);
+	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+	eal_test_running = t;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0);
+
+	remote_send(fd, port[0], rid, 1, TRP_SET, "v1");
+	cr_assert(remote_recv(fd, 10000, &rep) && rep.seq == 1 && rep.status == TRP_ST_OK);
+	remote_send(fd, port[0], rid, 2, TRP_SET, "v2");
+	cr_assert(remote_recv(fd, 10000, &rep) && rep.seq == 2 && rep.status == TRP_ST_OK);
+	/* Seq 1's answer lost, say: the client retries it at replica 1. */
+	remote_send(fd, port[1], rid, 1, TRP_SET, "v1");
+	cr_assert(remote_recv(fd, 10000, &rep));
+	cr_assert(rep.seq == 1 && rep.status == TRP_ST_OK, "status %u", rep.status);
+	remote_get(fd, port[2], rid, 3, val, sizeof(val));
+	cr_assert_str_eq(val, "v2", "the retry of seq 1 at another replica was applied again");
+	/* A del, a set after it, and the del again elsewhere. */
+	remote_send(fd, port[0], rid, 4, TRP_DEL, NULL);
+	cr_assert(remote_recv(fd, 10000, &rep) && rep.seq == 4 && rep.found);
+	remote_send(fd, port[0], rid, 5, TRP_SET, "v5");
+	cr_assert(remote_recv(fd, 10000, &rep) && rep.seq == 5 && rep.status == TRP_ST_OK);
+	remote_send(fd, port[1], rid, 4, TRP_DEL, NULL);
+	cr_assert(remote_recv(fd, 10000, &rep));
+	cr_assert(rep.seq == 4 && rep.status == TRP_ST_OK, "status %u", rep.status);
+	remote_get(fd, port[2], rid, 6, val, sizeof(val));
+	cr_assert_str_eq(val, "v5", "the retry of del seq 4 at another replica deleted again");
+	/* W = 4 (remote_send): seq 1 is 4 below the highest write, 5. */
+	remote_send(fd, port[2], rid, 1, TRP_SET, "v1");
+	cr_assert(remote_recv(fd, 10000, &rep));
+	cr_assert(rep.seq == 1 && rep.status == TRP_ST_TOO_OLD, "status %u", rep.status);
+	remote_get(fd, port[1], rid, 7, val, sizeof(val));
+	cr_assert_str_eq(val, "v5");
 	close(fd);
 	eal_test_stop(t);
 }
