@@ -31,6 +31,7 @@ FENCE="tests/test_known_fence:known_fence/one_of_two_concurrent_handlers_sees_th
 TEETH=tests/sim/test_teeth
 SCHED=tests/sim/test_schedules
 KV=tests/test_kv
+LARGE=tests/test_large
 SIM=tests/sim/test_sim
 READS=tests/sim/test_reads
 DURABLE=tests/sim/test_durable
@@ -43,7 +44,7 @@ LIFE=tests/dpdk/test_lifecycle # DPDK (EAL in-process): one test at a time
 REJOIN=tests/dpdk/test_rejoin  # DPDK: tests/dpdk/test_heal.c (suite heal)
 KVS=tests/dpdk/test_kvstore
 NET=tests/dpdk/test_net # DPDK (EAL in-process)
-targets=(tests/test_known_fence tests/test_kv tests/sim/test_teeth tests/sim/test_schedules
+targets=(tests/test_known_fence tests/test_kv tests/test_large tests/sim/test_teeth tests/sim/test_schedules
 	tests/sim/test_sim tests/sim/test_reads tests/sim/test_durable tests/test_accept
 	tests/sim/test_heal tests/test_catchup tests/test_wal tests/dpdk/test_lifecycle
 	tests/test_durable tests/test_wire tests/dpdk/test_rejoin tests/dpdk/test_kvstore
@@ -138,7 +139,13 @@ mutations=(
 	"rt: remote: an outstanding retry answered|sed:dpdk/remote.c|s/\t\tif \(s->state == RM_PENDING\) \{/\t\tif (0) {/|$LIFE:lifecycle/remote_retries_are_answered_once"
 	"rt: remote: a completed retry submitted again|sed:dpdk/remote.c|s/if \(s->op != TRP_GET\) \{/if (0) {/|$LIFE:lifecycle/remote_retries_are_answered_once"
 	"rt: remote: an entry with commands outstanding given away|sed:dpdk/remote.c|s/if \(e->pending == 0 && now_ns/if (now_ns/|$LIFE:lifecycle/remote_retries_are_answered_once"
-	"rt: remote: a retry older than the window executed again|sed:dpdk/remote.c|s/q->seq \+ TRP_WINDOW_MAX <= e->max_seq/q->seq + TRP_WINDOW_MAX < e->max_seq/|$LIFE:lifecycle/remote_retries_are_answered_once"
+	"rt: remote: writes under the serving replica's own client id|sed:dpdk/worker.c|s/\.client_id = c->origin_id != 0 \? c->origin_id : c->client->id,/.client_id = c->client->id,/|$LIFE:lifecycle/remote_retries_elsewhere_are_applied_once"
+	"rt: remote: a remote command's completion never found|sed:dpdk/applier.c|s/memory_order_relaxed\) != origin_id\)/memory_order_relaxed) != origin_id + 1)/|$LIFE:lifecycle/remote_retries_elsewhere_are_applied_once"
+	"client table: a full table never evicts|sed:engine/kv.c|s/!\(client_evict\(sm\) && client_find/!(0 \&\& client_evict(sm) \&\& client_find/|$KV:kv/an_idle_client_gives_its_record_to_a_new_one"
+	"client table: an eviction leaves a hole in a probe chain|sed:engine/kv.c|s/if \(\(\(j - home\) & mask\) >= \(\(j - i\) & mask\)\) \{/if (((j - home) \& mask) > mask) {/|$KV:kv/client_table_churn_matches_model"
+	"client table: the most recently used idle client evicted|sed:engine/kv.c|s/rec->last < sm->clients\[pick\]\.last/rec->last > sm->clients[pick].last/|$KV:kv/client_table_churn_matches_model"
+	"client table: a snapshot drops the clients' last writes|sed:engine/kv.c|s/\.last = ld_u64\(p \+ 24\), \.used = 1\}/.last = 0, .used = 1}/|$KV:kv/client_table_churn_matches_model"
+	"client table: an evicted client's stages stay|sed:engine/kv.c|s/stage_at\(sm, i\)->client_id == client_id\)/stage_at(sm, i)->client_id == client_id + 1)/|$LARGE:large/an_evicted_client_takes_its_stages"
 	"rt: a freed client's sequences forgotten (§8)|sed:dpdk/client.c|s/\tr->slot_seq\[slot\] = c->next_seq - 1;\n//|$LIFE:lifecycle/clients_forever"
 	"rt: S1: a column syncs only when it sends|sed:dpdk/worker.c|s/\treturn k->delayed_len > 0 \x7c\x7c k->rep->dur.on;/\treturn k->delayed_len > 0;/|$LIFE:lifecycle/a_column_publishes_its_sync_without_sending"
 	"rt: a packet tr_net_parse refuses not counted|sed:dpdk/worker.c|s/\ttr_net_stats_count\(&k->net, rc\);\n//|$LIFE:lifecycle/a_frame_naming_another_column_or_sender_is_dropped"

@@ -9,7 +9,11 @@
  * Clients are spread round robin over the targets; each keeps its window of
  * operations outstanding (seqs within a span of the window, as the replica's
  * table requires) and resends an unanswered one with the same seq after
- * --timeout-ms (the replica answers it once: trireme_proto.h). Latency is
+ * --timeout-ms (the replica answers it once: trireme_proto.h); with
+ * --failover N, after N sends of an operation without an answer, or a
+ * "stopped" answer, the client moves to the next target and resends its
+ * operations there with the same seqs (every replica applies a write once).
+ * Latency is
  * client-visible: from the first send to the answer, retries included.
  * Reports a line per second on stderr and a summary (or --json) on stdout.
  * --history FILE writes HISTORY.md version 2 (util/history_out.c: a pending
@@ -66,6 +70,7 @@ struct op {
 struct client {
 	uint64_t id;
 	unsigned target;
+	uint64_t moved_ns;     /* last --failover move */
 	uint64_t next_seq;
 	unsigned used;
 	struct op *ops;        /* window of them, by seq % window */
@@ -80,13 +85,14 @@ struct conf {
 	double read_ratio, duration_s, interval_s;
 	uint8_t read_mode;
 	uint64_t timeout_ns;
+	unsigned failover;     /* sends before moving to the next target; 0: never */
 	uint64_t seed;
 	const char *history;
 	bool json, quiet, no_cksum;
 };
 
 struct counts {
-	uint64_t ops, reads, writes, retries, busy, unknown, errors, bad_replies;
+	uint64_t ops, reads, writes, retries, busy, unknown, errors, bad_replies, failovers;
 };
 
 static volatile sig_atomic_t stop_now;
@@ -133,6 +139,9 @@ usage(FILE *f)
 		"  --read-mode M        barrier (default) or log\n"
 		"  --duration S         seconds of load (default 10)\n"
 		"  --timeout-ms T       resend an unanswered operation after T ms (default 50)\n"
+		"  --failover N         after N sends of an operation without an answer, or a\n"
+		"                       'stopped' answer, move the client to the next target and\n"
+		"                       resend there, same seqs (default 0: never)\n"
 		"  --interval S         a stats line every S seconds on stderr (default 1, 0: none)\n"
 		"  --threads N          sending threads, each with its own socket and a share of\n"
 		"                       the clients, 1..64 (default 1)\n"
@@ -205,6 +214,7 @@ parse_args(int argc, char **argv, struct conf *c)
 		{"read-mode", required_argument, NULL, 'm'},
 		{"duration", required_argument, NULL, 'd'},
 		{"timeout-ms", required_argument, NULL, 'T'},
+		{"failover", required_argument, NULL, 'F'},
 		{"interval", required_argument, NULL, 'i'},
 		{"threads", required_argument, NULL, 'P'},
 		{"batch", required_argument, NULL, 'B'},
@@ -251,6 +261,7 @@ parse_args(int argc, char **argv, struct conf *c)
 			rc = parse_num("timeout-ms", optarg, 1, 60000, &v);
 			c->timeout_ns = (uint64_t)(v * 1e6);
 			break;
+		case 'F': rc = parse_num("failover", optarg, 0, 1000, &v); c->failover = (unsigned)v; break;
 		case 'i': rc = parse_num("interval", optarg, 0, 3600, &c->interval_s); break;
 		case 'P': rc = parse_num("threads", optarg, 1, THREADS_MAX, &v); c->threads = (unsigned)v; break;
 		case 'B': rc = parse_num("batch", optarg, 1, TRP_REQS_MAX, &v); c->batch = (unsigned)v; break;
@@ -493,6 +504,22 @@ fill(struct worker *w, uint64_t now)
 	return n;
 }
 
+/* --failover: cl to the next target, at most once per timeout (the answers
+ * and timeouts of one outage move it once). */
+static void
+failover(struct worker *w, struct client *cl, uint64_t now)
+{
+	struct run *r = w->run;
+
+	if (r->c.ntargets < 2 || now - cl->moved_ns < r->c.timeout_ns)
+		return;
+	cl->target = (cl->target + 1) % r->c.ntargets;
+	cl->moved_ns = now;
+	pthread_mutex_lock(&w->lock);
+	w->n.failovers++;
+	pthread_mutex_unlock(&w->lock);
+}
+
 /* One answer of client cl. */
 static void
 on_answer(struct worker *w, struct client *cl, const struct trp_reply *rp, uint64_t now)
@@ -504,6 +531,11 @@ on_answer(struct worker *w, struct client *cl, const struct trp_reply *rp, uint6
 
 	if (o->seq != rep.seq)
 		return; /* a late duplicate answer */
+	if (rep.status == TRP_ST_STOPPED && r->c.failover > 0 && r->c.ntargets > 1) {
+		failover(w, cl, now); /* outcome unknown here: ask another replica */
+		o->sent_ns = 0;       /* resent at once (resend_late) */
+		return;
+	}
 	if (rep.status == TRP_ST_BUSY) { /* not submitted: again after the timeout */
 		pthread_mutex_lock(&w->lock);
 		w->n.busy++;
@@ -598,6 +630,11 @@ resend_late(struct worker *w, uint64_t now)
 			if (o->seq != 0 && now - o->sent_ns >= r->c.timeout_ns)
 				late[n++] = o;
 		}
+		for (unsigned j = 0; j < n && r->c.failover > 0; j++)
+			if (late[j]->sends >= r->c.failover) {
+				failover(w, cl, now);
+				break;
+			}
 		if (n > 0)
 			send_ops(w, cl, late, n, now);
 	}
@@ -664,6 +701,7 @@ merge(struct run *r, bool interval_only)
 			r->n.unknown += w->n.unknown;
 			r->n.errors += w->n.errors;
 			r->n.bad_replies += w->n.bad_replies;
+			r->n.failovers += w->n.failovers;
 			for (unsigned t = 0; t < TARGETS_MAX; t++) {
 				r->target_ops[t] += w->target_ops[t];
 				r->target_retries[t] += w->target_retries[t];
@@ -706,9 +744,9 @@ print_summary(struct run *r, double s)
 	if (!r->c.json) {
 		printf("%" PRIu64 " ops in %.2f s: %.0f ops/s (reads %" PRIu64 ", writes %" PRIu64
 		       ", retries %" PRIu64 ", busy %" PRIu64 ", unknown %" PRIu64 ", errors %" PRIu64
-		       ", unanswered %" PRIu64 ")\n", r->n.ops, s, s > 0 ? (double)r->n.ops / s : 0,
-		       r->n.reads, r->n.writes, r->n.retries, r->n.busy, r->n.unknown, r->n.errors,
-		       r->outstanding);
+		       ", unanswered %" PRIu64 ", failovers %" PRIu64 ")\n", r->n.ops, s,
+		       s > 0 ? (double)r->n.ops / s : 0, r->n.reads, r->n.writes, r->n.retries,
+		       r->n.busy, r->n.unknown, r->n.errors, r->outstanding, r->n.failovers);
 		printf("latency: p50 %.1f us, p99 %.1f us, p999 %.1f us\n",
 		       (double)hist_quantile(&r->total, 0.5) / 1e3,
 		       (double)hist_quantile(&r->total, 0.99) / 1e3,
@@ -727,11 +765,12 @@ print_summary(struct run *r, double s)
 		       (double)hist_quantile(hs[i], 0.999) / 1e3);
 	printf("\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 ",\"retries\":%" PRIu64
 	       ",\"busy\":%" PRIu64 ",\"unknown\":%" PRIu64 ",\"errors\":%" PRIu64
-	       ",\"bad_replies\":%" PRIu64 ",\"unanswered\":%" PRIu64 ",\"duration_s\":%.3f,"
+	       ",\"bad_replies\":%" PRIu64 ",\"unanswered\":%" PRIu64 ",\"failovers\":%" PRIu64
+	       ",\"duration_s\":%.3f,"
 	       "\"clients\":%u,\"window\":%u,\"threads\":%u,\"batch\":%u,\"value_size\":%u,\"read_ratio\":%g,"
 	       "\"targets\":[",
 	       r->n.reads, r->n.writes, r->n.retries, r->n.busy, r->n.unknown, r->n.errors,
-	       r->n.bad_replies, r->outstanding, s, r->c.clients, r->c.window, r->c.threads,
+	       r->n.bad_replies, r->outstanding, r->n.failovers, s, r->c.clients, r->c.window, r->c.threads,
 	       r->c.batch,
 	       r->c.value_size, r->c.read_ratio);
 	for (unsigned i = 0; i < r->c.ntargets; i++)

@@ -6,6 +6,13 @@
 # fourth namespace, trr3, on the same bridge, over kernel UDP. The load must
 # complete operations on all three replicas, its history must check
 # linearizable (history-check), and the replicas' digests must match.
+# Clients fail over (trireme-load --failover): in --cluster, replica 1
+# crashes and restarts under the load, and its clients move on without an
+# unknown outcome; over af_packet, with 5% of the packets lost, a client moves
+# after every unanswered send, so writes are retried at other replicas all
+# the time, and the history stays linearizable only because every replica
+# applies a remote client's write once (before 2026-12-07, when a remote
+# write carried the serving replica's own client id, it failed here).
 # Usage: test_remote.sh path/to/trireme path/to/trireme-load path/to/history-check
 set -uo pipefail
 trireme=$1
@@ -46,11 +53,12 @@ fail=0
 base=7400
 ip netns exec trr3 "$trireme" --lcores "0@(0-1),1@(0-1)" --no-huge --no-pci --no-telemetry \
 	--log-level='*:error' -m 256 --file-prefix trrmc -- --cluster --udp-port-base $base \
-	--serve-clients 8 --writers 0 --duration 4 --json >"$tmp/c.json" 2>"$tmp/c.err" &
+	--serve-clients 8 --writers 0 --duration 6 --fault "crash 1 at 2.5 for 0.5" \
+	--json >"$tmp/c.json" 2>"$tmp/c.err" &
 cpid=$!
 sleep 1.5
 ip netns exec trr3 "$load" --target 127.0.0.1:$((base + 4)),127.0.0.1:$((base + 5)),127.0.0.1:$((base + 6)) \
-	--clients 3 --window 4 --duration 1.5 --keys 20 --seed 3 --quiet \
+	--clients 3 --window 4 --duration 3 --keys 20 --seed 3 --quiet --failover 3 --timeout-ms 20 \
 	--history "$tmp/c-history.jsonl" --json >"$tmp/c-load.json" 2>"$tmp/c-load.err" ||
 	{ echo "FAIL: trireme-load against --cluster"; fail=1; }
 wait $cpid || { echo "FAIL: --cluster exit $?"; fail=1; }
@@ -59,6 +67,9 @@ echo "cluster load: $(cat "$tmp/c-load.json")"
 n=$(grep -o '"target":"[^"]*","ops":[1-9][0-9]*' "$tmp/c-load.json" | wc -l)
 [ "$n" -eq 3 ] || { echo "FAIL: $n of 3 --cluster replicas completed operations"; fail=1; }
 grep -q '"digests_match":true' "$tmp/c.json" || { echo "FAIL: --cluster digests differ"; fail=1; }
+grep -q '"unknown":0,' "$tmp/c-load.json" ||
+	{ echo "FAIL: outcomes unknown after replica 1's crash: its clients did not fail over"; fail=1; }
+grep -q '"failovers":[1-9]' "$tmp/c-load.json" || { echo "FAIL: no client failed over"; fail=1; }
 "$check" "$tmp/c-history.jsonl" || { echo "FAIL: --cluster history not linearizable"; fail=1; }
 
 peers=02:00:00:00:00:00@10.0.0.1,02:00:00:00:00:01@10.0.0.2,02:00:00:00:00:02@10.0.0.3
@@ -77,7 +88,7 @@ done
 sleep 2
 targets=10.0.0.1:$((base + 4)),10.0.0.2:$((base + 4)),10.0.0.3:$((base + 4))
 ip netns exec trr3 "$load" --target "$targets" --clients 6 --window 4 --threads 2 --batch 4 --duration 4 \
-	--keys 8 --read-ratio 0.3 --seed 7 --timeout-ms 10 --no-udp-checksum \
+	--keys 8 --read-ratio 0.3 --seed 7 --timeout-ms 10 --failover 1 --no-udp-checksum \
 	--history "$tmp/history.jsonl" --json >"$tmp/load.json" 2>"$tmp/load.err"
 lrc=$?
 ip -n trr3 neigh show >"$tmp/neigh"
