@@ -167,6 +167,7 @@ sm_init(struct tr_sm *sm, struct tr_client_rec *clients, uint32_t clients_max)
 	sm->clients = clients;
 	sm->clients_max = clients_max;
 	sm->clients_used = 0;
+	sm->clients_evicted = 0;
 	sm->digest = 0;
 	sm->applied_cmds = 0;
 	sm->variant = TR_MUTANT_VARIANT;
@@ -280,6 +281,7 @@ client_evict(struct tr_sm *sm)
 		return false;
 	client_stages_free(sm, sm->clients[pick].client_id);
 	client_remove(sm, pick);
+	sm->clients_evicted++;
 	return true;
 }
 
@@ -513,7 +515,8 @@ sm_decide(struct tr_sm *sm, const struct tr_cmd *cmd, struct tr_sm_result *res,
 		below = rec->below;
 		rec->last = sm->stage_clock;
 	} else if (sm->clients_used >= clients_limit(sm) &&
-		   !(client_evict(sm) && client_find(sm, cmd->client_id, &free_slot) == NULL)) {
+		   !((sm->variant & TR_VARIANT_CLIENTS_KEPT) == 0 && client_evict(sm) &&
+		     client_find(sm, cmd->client_id, &free_slot) == NULL)) {
 		res->status = TR_ST_FULL;
 		return false;
 	}

@@ -93,6 +93,7 @@ struct tr_sm {
 	struct tr_client_rec *clients; /* open addressing, clients_max, a power of two */
 	uint32_t clients_max;
 	uint32_t clients_used;
+	uint64_t clients_evicted; /* records given to new clients (a count, not state) */
 	uint64_t digest;   /* the machine's digest (the KV: order-independent, of
 			    * the key/value contents) */
 	uint64_t applied_cmds;

@@ -52,6 +52,8 @@ enum tr_variant {
 	TR_VARIANT_BALLOT_N_ONLY = 1 << 12, /* A1 compares only the ballots' n */
 	TR_VARIANT_NO_RECHECK = 1 << 13,   /* P4: a reply's ballot not checked against the promise */
 	TR_VARIANT_NO_FETCH_ANSWER = 1 << 14, /* C2: FETCH never answered */
+	TR_VARIANT_CLIENTS_KEPT = 1 << 15,    /* §8: a full client table never evicts
+					       * (before 2026-12-07): new ids refused */
 	/* §12 (bits 16 and up). */
 	TR_VARIANT_RECYCLE_HOLD = 1 << 16,    /* T2 broken: recycling waits for every peer heard
 					       * from lately, no state transfer (the old rule) */

@@ -144,7 +144,7 @@ mutations=(
 	"client table: a full table never evicts|sed:engine/kv.c|s/!\(client_evict\(sm\) && client_find/!(0 \&\& client_evict(sm) \&\& client_find/|$KV:kv/an_idle_client_gives_its_record_to_a_new_one"
 	"client table: an eviction leaves a hole in a probe chain|sed:engine/kv.c|s/if \(\(\(j - home\) & mask\) >= \(\(j - i\) & mask\)\) \{/if (((j - home) \& mask) > mask) {/|$KV:kv/client_table_churn_matches_model"
 	"client table: the most recently used idle client evicted|sed:engine/kv.c|s/rec->last < sm->clients\[pick\]\.last/rec->last > sm->clients[pick].last/|$KV:kv/client_table_churn_matches_model"
-	"client table: a snapshot drops the clients' last writes|sed:engine/kv.c|s/\.last = ld_u64\(p \+ 24\), \.used = 1\}/.last = 0, .used = 1}/|$KV:kv/client_table_churn_matches_model"
+	"client table: a snapshot drops the clients' last writes|sed:engine/kv.c|s/\.last = ld_u64\(p \+ 24\), \.used = 1\}/.last = 0, .used = 1}/|$KV:kv/client_table_churn_matches_model $HEAL:heal/the_clients_of_restarted_replicas_get_room"
 	"client table: an evicted client's stages stay|sed:engine/kv.c|s/stage_at\(sm, i\)->client_id == client_id\)/stage_at(sm, i)->client_id == client_id + 1)/|$LARGE:large/an_evicted_client_takes_its_stages"
 	"rt: a freed client's sequences forgotten (§8)|sed:dpdk/client.c|s/\tr->slot_seq\[slot\] = c->next_seq - 1;\n//|$LIFE:lifecycle/clients_forever"
 	"rt: S1: a column syncs only when it sends|sed:dpdk/worker.c|s/\treturn k->delayed_len > 0 \x7c\x7c k->rep->dur.on;/\treturn k->delayed_len > 0;/|$LIFE:lifecycle/a_column_publishes_its_sync_without_sending"

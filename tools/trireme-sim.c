@@ -22,7 +22,7 @@ enum {
 	OPT_HISTORY, OPT_HISTORY_LOCAL, OPT_SLOW, OPT_SLOW_NS, OPT_THINK, OPT_PAUSE, OPT_RESTART, OPT_DEAF,
 	OPT_DOWN_MIN, OPT_DOWN_MAX, OPT_SECOND_FAULT, OPT_STALL, OPT_REJOIN, OPT_CATCHUP, OPT_SNAP, OPT_CUT_TRANSFERS,
 	OPT_DISK, OPT_SYNC, OPT_CRASH_DISK, OPT_POWER_LOSS, OPT_WIPE, OPT_CORRUPT, OPT_LOSE_DISK, OPT_STALE_DELIVER,
-	OPT_READ_BARRIERS,
+	OPT_READ_BARRIERS, OPT_CLIENT_RECS, OPT_CLIENT_TTL, OPT_CLIENT_LIVES,
 };
 
 static const struct option long_options[] = {
@@ -55,6 +55,9 @@ static const struct option long_options[] = {
 	{"wipe", required_argument, NULL, OPT_WIPE},
 	{"corrupt", required_argument, NULL, OPT_CORRUPT},
 	{"lose-disk", required_argument, NULL, OPT_LOSE_DISK},
+	{"client-recs", required_argument, NULL, OPT_CLIENT_RECS},
+	{"client-ttl", required_argument, NULL, OPT_CLIENT_TTL},
+	{"client-lives", no_argument, NULL, OPT_CLIENT_LIVES},
 	{"stale-deliver", no_argument, NULL, OPT_STALE_DELIVER},
 	{"partition", required_argument, NULL, OPT_PARTITION},
 	{"read-ratio", required_argument, NULL, OPT_READS},
@@ -139,6 +142,12 @@ usage(FILE *f)
 		"  --keys N           key space, 1..768 (default 16)\n"
 		"  --clients N        clients per replica (default 2)\n"
 		"  --window N         outstanding operations per client, 1..8 (default 3)\n"
+		"  --client-recs N    the exactly-once table's records (§8), a power of two,\n"
+		"                     16..4096 (default 256; new clients past 3/4 of them)\n"
+		"  --client-ttl N     writes a client must be idle before a full table gives\n"
+		"                     its record to a new one (default 2^24)\n"
+		"  --client-lives     a client takes a new id each time its replica restarts\n"
+		"                     without memory (a process without a data directory)\n"
 		"  --think-us N       a client's pause after a completion, 0..N us (default 20)\n"
 		"  --variant NAME     a known-bad variant (PROTOCOL §11, §12): reuse-ballot,\n"
 		"                     commit-on-spot, ack-at-commit, no-recoverer-promise,\n"
@@ -151,7 +160,7 @@ usage(FILE *f)
 		"                     reply-before-persist, restart-same-inc,\n"
 		"                     ack-before-persist, no-catchup-pace, first-by-heard,\n"
 		"                     pace-for-deaf, no-promise-floor, no-restart-gap,\n"
-		"                     no-memory-check, peer-incs-forgotten\n"
+		"                     no-memory-check, peer-incs-forgotten, clients-kept\n"
 		"  --log-slots N      slot ring per column, a power of two >= 64 (default:\n"
 		"                     large enough that nothing is recycled)\n"
 		"  --read-barriers N  read barriers in flight per replica, 1..16 (Q1;\n"
@@ -232,6 +241,7 @@ static const struct {
 	{"no-promise-floor", TR_VARIANT_NO_PROMISE_FLOOR},
 	{"no-restart-gap", TR_VARIANT_NO_RESTART_GAP},
 	{"no-memory-check", TR_VARIANT_NO_MEMORY_CHECK},
+	{"clients-kept", TR_VARIANT_CLIENTS_KEPT},
 };
 
 static int
@@ -413,6 +423,21 @@ main(int argc, char **argv)
 		case OPT_LOSE_DISK:
 			rc = parse_double("lose-disk", optarg, 0, 1, &p.lose_disk);
 			break;
+		case OPT_CLIENT_RECS:
+			rc = parse_u64("client-recs", optarg, 16, 4096, &v);
+			if (rc == 0 && (v & (v - 1)) != 0) {
+				fprintf(stderr, "trireme-sim: --client-recs must be a power of two\n");
+				rc = -1;
+			}
+			p.client_recs = (uint32_t)v;
+			break;
+		case OPT_CLIENT_TTL:
+			rc = parse_u64("client-ttl", optarg, 1, UINT64_MAX, &v);
+			p.client_ttl = v;
+			break;
+		case OPT_CLIENT_LIVES:
+			p.client_lives = true;
+			break;
 		case OPT_STALE_DELIVER:
 			p.stale_deliver = true;
 			break;
@@ -541,6 +566,7 @@ main(int argc, char **argv)
 			       " %" PRIu64 " paced, %" PRIu64 " slowed, disk: %" PRIu64 " crashes, %" PRIu64 " power losses, %" PRIu64
 			       " restored, %" PRIu64 " torn, %" PRIu64 " damaged, %" PRIu64 " lost, %" PRIu64
 			       " refused, %" PRIu64 " syncs, %" PRIu64 " wiped, %" PRIu64 " stopped (J5),"
+			       " %" PRIu64 " writes full, %" PRIu64 " clients evicted,"
 			       " %.1f ms simulated\n",
 			       seed, st.events, st.msgs, st.dropped, st.applied, st.ops_done,
 			       st.ops_unknown, st.retries, st.recoveries, st.fetches,
@@ -549,7 +575,8 @@ main(int argc, char **argv)
 			       st.deafs, st.deaf_asks, st.deaf_paced, st.restarts, st.snapshots, st.paced, st.pace_slowed, st.crash_disks, st.power_losses,
 			       st.disk_restarts, st.torn_tails, st.damaged, st.lost_disks,
 			       st.restore_refused,
-			       st.syncs, st.wipes, st.memory_stops, (double)st.sim_ns / 1e6);
+			       st.syncs, st.wipes, st.memory_stops, st.full_writes,
+			       st.clients_evicted, (double)st.sim_ns / 1e6);
 		}
 		fflush(stdout);
 		sim_free(s);

@@ -543,6 +543,57 @@ check_digests(struct sim *s, const struct model *m)
 	}
 }
 
+/* §8's client table as the model sees it: a record per client id, its
+ * highest applied seq and its last write on the clock of writes; a full
+ * table (3/4 of the records) gives the record of the client idle longest,
+ * if idle for the TTL, to a new client (ties by id), else the write is
+ * FULL. The engine's table must decide the same (kv.h). */
+struct mclient {
+	uint64_t cid, hi, last;
+	bool used;
+};
+
+struct mclients {
+	struct mclient *c;
+	size_t n, cap;
+	uint64_t clock, limit, ttl;
+	unsigned used;
+};
+
+/* The record of cid for a write at the clock, or NULL: FULL. */
+static struct mclient *
+mclient_write(struct mclients *t, uint64_t cid, bool kept)
+{
+	struct mclient *pick = NULL;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (t->c[i].used && t->c[i].cid == cid) {
+			t->c[i].last = t->clock;
+			return &t->c[i];
+		}
+	if (t->used >= t->limit) {
+		for (size_t i = 0; i < t->n && !kept; i++) {
+			struct mclient *c = &t->c[i];
+
+			if (c->used && t->clock - c->last >= t->ttl &&
+			    (pick == NULL || c->last < pick->last ||
+			     (c->last == pick->last && c->cid < pick->cid)))
+				pick = c;
+		}
+		if (pick == NULL)
+			return NULL;
+		pick->used = false;
+		t->used--;
+	}
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 64;
+		t->c = realloc(t->c, t->cap * sizeof(*t->c));
+	}
+	t->c[t->n] = (struct mclient){.cid = cid, .last = t->clock, .used = true};
+	t->used++;
+	return &t->c[t->n++];
+}
+
 unsigned
 sim_check(struct sim *s, bool final)
 {
@@ -550,8 +601,12 @@ sim_check(struct sim *s, bool final)
 	uint64_t *pos = malloc((s->nops + 1) * sizeof(*pos));
 	struct model m = {0};
 	size_t npl = 0;
-	uint64_t *hi = calloc(s->nclients, sizeof(*hi)); /* per client: highest seq applied */
+	uint32_t recs = s->p.client_recs != 0 ? s->p.client_recs : 256;
+	struct mclients mc = {.limit = recs - recs / 4,
+			      .ttl = s->p.client_ttl != 0 ? s->p.client_ttl : TR_SM_CLIENT_TTL_CMDS};
+	bool kept = ((s->p.variant | TR_MUTANT_VARIANT) & TR_VARIANT_CLIENTS_KEPT) != 0;
 	uint64_t *parts = calloc(s->nops + 1, sizeof(*parts)); /* large sets: parts applied */
+	bool *full = calloc(s->nops + 1, sizeof(*full)); /* writes the model refused */
 
 	for (unsigned i = 0; i < s->nops; i++)
 		pos[i] = UINT64_MAX;
@@ -575,6 +630,16 @@ sim_check(struct sim *s, bool final)
 				sim_violation_add(s, "(d) applied a command no client issued");
 				break;
 			}
+			struct mclient *mcl = NULL;
+
+			if (cmd.op != TR_OP_GET) {
+				mc.clock++;
+				mcl = mclient_write(&mc, cmd.client_id, kept);
+				if (mcl == NULL) {
+					full[o - s->ops] = true;
+					continue; /* §8: the client table is full */
+				}
+			}
 			if (cmd.op == TR_OP_PART) {
 				/* A large set's part (issue 16): each applies once
 				 * (§8); the set applies with the last of them. */
@@ -584,10 +649,10 @@ sim_check(struct sim *s, bool final)
 					sim_violation_add(s, "(d) applied a part of no large set");
 					break;
 				}
-				if ((parts[o - s->ops] & bit) || hi[o->client] >= cmd.seq + cmd.window)
+				if ((parts[o - s->ops] & bit) || mcl->hi >= cmd.seq + cmd.window)
 					continue; /* a duplicate, or too old: not applied */
-				if (cmd.seq > hi[o->client])
-					hi[o->client] = cmd.seq;
+				if (cmd.seq > mcl->hi)
+					mcl->hi = cmd.seq;
 				parts[o - s->ops] |= bit;
 				if (parts[o - s->ops] != (o->parts == 64 ? ~UINT64_C(0)
 						: (UINT64_C(1) << o->parts) - 1))
@@ -618,11 +683,11 @@ sim_check(struct sim *s, bool final)
 			}
 			if (pos[o - s->ops] != UINT64_MAX)
 				continue; /* §8: a duplicate, applied once already */
-			if (o->parts == 0 && hi[o->client] >= cmd.seq + cmd.window)
+			if (o->parts == 0 && mcl->hi >= cmd.seq + cmd.window)
 				continue; /* §8: older than the window: not applied (a slot
 					   * of a restarted owner decided late, §12 S) */
-			if (cmd.seq > hi[o->client])
-				hi[o->client] = cmd.seq;
+			if (cmd.seq > mcl->hi)
+				mcl->hi = cmd.seq;
 			pos[o - s->ops] = (uint64_t)gi << 16 | ci;
 			if (k->nw == k->wcap) {
 				k->wcap = k->wcap ? 2 * k->wcap : 16;
@@ -646,6 +711,9 @@ sim_check(struct sim *s, bool final)
 	for (unsigned i = 0; i < s->nops && final; i++) {
 		const struct op *o = &s->ops[i];
 
+		if (o->done && o->status == TR_ST_FULL && !full[i] && o->parts == 0)
+			sim_violation_add(s, "(d) client %u seq %" PRIu64 " was answered FULL, but the "
+					  "model's client table had room for it", o->client, o->seq);
 		if (!acked(o) || (o->op == TR_OP_GET && o->mode != SIM_READ_LOG))
 			continue;
 		if (pos[i] == UINT64_MAX) {
@@ -701,7 +769,8 @@ sim_check(struct sim *s, bool final)
 
 	model_free(&m);
 	free(parts);
-	free(hi);
+	free(full);
+	free(mc.c);
 	free(pl);
 	free(pos);
 	return s->nviolations;

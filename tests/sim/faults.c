@@ -190,6 +190,8 @@ node_restart(struct sim *s, unsigned r, uint32_t inc_floor)
 	s->snaps[r] = NULL;
 	node_free(n);
 	n->life++;
+	for (unsigned i = 0; s->p.client_lives && i < s->nclients; i++)
+		s->clients[i].life += s->clients[i].home == r; /* new ids, seqs going on */
 	if (s->p.disk)
 		disk_wipe(n);
 	n->join_floor = inc_floor;

@@ -25,6 +25,7 @@ sim_op_new(struct sim *s, struct client *c, uint8_t op, const char *key, const c
 	o = &s->ops[s->nops++];
 	memset(o, 0, sizeof(*o));
 	o->client = c->id;
+	o->cid = c->id + (uint64_t)c->life * s->nclients;
 	o->seq = seq;
 	o->op = op;
 	snprintf(o->key, sizeof(o->key), "%s", key);
@@ -117,12 +118,13 @@ sim_op_lookup(struct sim *s, uint64_t client, uint64_t seq)
 {
 	struct client *c;
 
-	if (client >= s->nclients)
-		return NULL;
-	c = &s->clients[client];
+	struct op *o;
+
+	c = &s->clients[client % s->nclients];
 	if (seq == 0 || seq >= c->next_seq)
 		return NULL;
-	return &s->ops[c->op_idx[seq - 1]];
+	o = &s->ops[c->op_idx[seq - 1]];
+	return o->cid == client ? o : NULL;
 }
 
 /* The oldest sequence still outstanding (a client never runs more than W

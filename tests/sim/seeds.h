@@ -51,6 +51,8 @@ seeds_run(struct sim_params *p, uint64_t first, unsigned count, bool stop_at_fir
 		o->sum.torn_tails += st.torn_tails;
 		o->sum.damaged += st.damaged;
 		o->sum.lost_disks += st.lost_disks;
+		o->sum.full_writes += st.full_writes;
+		o->sum.clients_evicted += st.clients_evicted;
 		o->sum.restore_refused += st.restore_refused;
 		o->sum.ops_after_power += st.ops_after_power;
 		sim_free(s);

@@ -479,6 +479,7 @@ op_complete(struct sim *s, struct op *o, uint8_t status, const uint8_t *val, uin
 		}
 	}
 	s->st.large_sets += o->parts > 0 && status == TR_ST_OK;
+	s->st.full_writes += status == TR_ST_FULL;
 	if (!o->lost)
 		c->outstanding--;
 	s->st.ops_done++;
@@ -631,7 +632,7 @@ op_cmd(const struct op *o)
 	return (struct tr_cmd){
 		.op = o->op,
 		.window = SIM_W,
-		.client_id = o->client,
+		.client_id = o->cid,
 		.seq = o->seq,
 		.key = (const uint8_t *)o->key,
 		.key_len = (uint16_t)strlen(o->key),
@@ -655,7 +656,7 @@ part_cmd(const struct op *o, unsigned k, uint8_t *buf)
 	return (struct tr_cmd){
 		.op = TR_OP_PART,
 		.window = SIM_W,
-		.client_id = o->client,
+		.client_id = o->cid,
 		.seq = o->seq + k,
 		.val = buf,
 		.val_len = (uint32_t)tr_part_fill(buf, o->seq, TR_OP_SET, (const uint8_t *)o->key, kl,
@@ -940,7 +941,7 @@ node_init(struct sim *s, unsigned id, bool join)
 	cfg.fetch_span_max = 32;
 	cfg.seed = s->p.seed * 7 + id + 1000 * n->life;
 	cfg.sm_keys_max = 1024; /* the table's cells */
-	cfg.sm_clients_max = 256;
+	cfg.sm_clients_max = s->p.client_recs != 0 ? s->p.client_recs : 256;
 	cfg.variant = s->p.variant;
 	if (s->p.read_barriers != 0)
 		cfg.read_barriers_max = s->p.read_barriers;
@@ -961,8 +962,10 @@ node_init(struct sim *s, unsigned id, bool join)
 	val_max = s->p.large_ratio > 0 ? SIM_LARGE_MAX : SIM_VAL_MAX;
 	n->table_mem = calloc(1, tr_table_mem_bytes(1024, 16, val_max));
 	tr_table_init(&n->table, n->table_mem, 1024, 16, val_max);
-	n->client_recs = calloc(256, sizeof(*n->client_recs));
-	tr_sm_init(&n->sm, &tr_table_ops, &n->table, n->client_recs, 256);
+	n->client_recs = calloc(cfg.sm_clients_max, sizeof(*n->client_recs));
+	tr_sm_init(&n->sm, &tr_table_ops, &n->table, n->client_recs, cfg.sm_clients_max);
+	if (s->p.client_ttl != 0)
+		n->sm.client_ttl_cmds = s->p.client_ttl;
 	if (s->p.large_ratio > 0) {
 		uint32_t sb = (uint32_t)tr_large_bytes(16, SIM_LARGE_MAX);
 
@@ -1257,6 +1260,9 @@ sim_stats(const struct sim *s, struct sim_stats *out)
 		out->ops_unknown += !s->ops[i].done;
 	out->retries = out->recoveries = out->fetches = out->read_barriers = out->paced = 0;
 	out->pace_slowed = 0;
+	for (unsigned r = 0; r < TR_REPLICAS; r++)
+		if (s->nodes[r].sm.clients_evicted > out->clients_evicted)
+			out->clients_evicted = s->nodes[r].sm.clients_evicted;
 	for (unsigned r = 0; r < TR_REPLICAS; r++)
 		for (unsigned c = 0; c < TR_COLUMNS; c++) {
 			const struct tr_column_stats *cs = &s->nodes[r].rep.col[c].stats;

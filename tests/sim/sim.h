@@ -62,6 +62,12 @@ struct sim_params {
 	double corrupt;          /* per restart from disk: a record before the last is damaged */
 	double lose_disk;        /* per restart from disk: its disk was replaced (an empty
 				  * one, no superblock): it rejoins without memory (J) */
+	/* §8's client table: its records (a power of two; 0: 256), its TTL in
+	 * writes (0: the engine's), and new ids for a client at each restart
+	 * of its home without memory (as a process without a data directory). */
+	uint32_t client_recs;
+	uint64_t client_ttl;
+	bool client_lives;
 	bool peer_incs_forgotten; /* J0 bent (the runtime before): the disks keep no
 				  * incarnations heard from peers */
 	bool stale_deliver;      /* frames to a replica down for a restart from disk arrive
@@ -133,6 +139,8 @@ struct sim_stats {
 	uint64_t torn_tails;     /* S3: a torn last record dropped */
 	uint64_t damaged;        /* S3: damage found: rejoined as an amnesiac (J) */
 	uint64_t lost_disks;     /* --lose-disk: rejoined on a new, empty disk (J) */
+	uint64_t full_writes;    /* writes answered FULL */
+	uint64_t clients_evicted; /* §8 records given to new clients (the live replicas' most) */
 	uint64_t restore_refused; /* tr_replica_restore refused a record: rejoined (J) */
 	uint64_t records, syncs; /* records appended, syncs done */
 	uint64_t ops_after_power; /* writes invoked after a power loss and answered */

@@ -145,6 +145,7 @@ struct node {
 
 struct op {
 	uint32_t client;
+	uint64_t cid;       /* its §8 client id: client + life * nclients */
 	uint64_t seq;
 	uint8_t op;
 	uint8_t mode;       /* gets: enum sim_read_mode */
@@ -172,6 +173,7 @@ struct op {
 struct client {
 	unsigned id;
 	unsigned home;
+	uint32_t life;     /* --client-lives: its home's restarts without memory */
 	uint64_t next_seq;
 	unsigned outstanding;
 	int large;         /* its large set in flight (an op index), or -1 */

@@ -188,6 +188,58 @@ Test(heal, restarts_and_pauses_with_the_survivors_checked, .timeout = 300)
 	cr_assert_geq(o.sum.restarts, 60, "restarts happened");
 }
 
+/* §8's client table across restarts without memory, where every restart
+ * brings its replica's clients new ids (--client-lives: a process without
+ * a data directory), through a table of 12 clients for 9 at a time, with
+ * pauses and snapshots: the table gives the records of the clients gone
+ * to the new ones, the same way on every replica (the checker replays a
+ * model of it, and (f) compares the replicas' tables at the end), and the
+ * new clients' writes go through. Bent (the table never forgets, as before
+ * 2026-12-07), the clients of every restarted replica are refused FULL for
+ * good. */
+static void
+client_lives(struct sim_params *p)
+{
+	sim_params_default(p);
+	p->ops = 20000;
+	p->clients = 3;
+	p->client_lives = true;
+	p->client_recs = 16;
+	p->client_ttl = 1000;
+	p->client_retry = 0; /* a retry after its client was forgotten applies again */
+	p->loss_send = p->loss_recv = 0.03;
+	p->log_slots = 64;
+	p->restarts = 3;
+	p->pauses = 1;
+}
+
+Test(heal, the_clients_of_restarted_replicas_get_room, .timeout = 300)
+{
+	struct sim_params p;
+	struct seeds_outcome o;
+
+	client_lives(&p);
+	seeds_run(&p, 2001, 40, false, &o);
+	cr_assert_eq(o.failed, 0, "seed %u: %s", o.first, o.why);
+	cr_assert_gt(o.sum.clients_evicted, 40, "records given to new clients (%" PRIu64 ")",
+		     o.sum.clients_evicted);
+	cr_assert_lt(o.sum.full_writes, o.sum.ops_done / 100, "writes refused FULL (%" PRIu64 ")",
+		     o.sum.full_writes);
+}
+
+Test(heal_teeth, a_table_that_never_forgets_refuses_the_new_clients, .timeout = 300)
+{
+	struct sim_params p;
+	struct seeds_outcome o;
+
+	client_lives(&p);
+	p.variant = TR_VARIANT_CLIENTS_KEPT;
+	seeds_run(&p, 2001, 10, false, &o);
+	cr_assert_eq(o.failed, 0, "the model knows the bent table: seed %u: %s", o.first, o.why);
+	cr_assert_gt(o.sum.full_writes, o.sum.ops_done / 10, "writes refused FULL (%" PRIu64 ")",
+		     o.sum.full_writes);
+}
+
 /* The replica receiving a snapshot restarts without memory halfway through:
  * the transfer to its earlier life is dropped, it joins again and takes
  * another one. */
