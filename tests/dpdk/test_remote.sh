@@ -53,12 +53,12 @@ fail=0
 base=7400
 ip netns exec trr3 "$trireme" --lcores "0@(0-1),1@(0-1)" --no-huge --no-pci --no-telemetry \
 	--log-level='*:error' -m 256 --file-prefix trrmc -- --cluster --udp-port-base $base \
-	--serve-clients 8 --writers 0 --duration 6 --fault "crash 1 at 2.5 for 0.5" \
+	--serve-clients 8 --writers 0 --duration 7 --fault "crash 1 at 2 for 0.5" \
 	--json >"$tmp/c.json" 2>"$tmp/c.err" &
 cpid=$!
 sleep 1.5
 ip netns exec trr3 "$load" --target 127.0.0.1:$((base + 4)),127.0.0.1:$((base + 5)),127.0.0.1:$((base + 6)) \
-	--clients 3 --window 4 --duration 3 --keys 20 --seed 3 --quiet --failover 3 --timeout-ms 20 \
+	--clients 3 --window 4 --duration 4 --keys 20 --seed 3 --quiet --failover 3 --timeout-ms 20 \
 	--history "$tmp/c-history.jsonl" --json >"$tmp/c-load.json" 2>"$tmp/c-load.err" ||
 	{ echo "FAIL: trireme-load against --cluster"; fail=1; }
 wait $cpid || { echo "FAIL: --cluster exit $?"; fail=1; }
