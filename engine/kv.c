@@ -168,6 +168,7 @@ sm_init(struct tr_sm *sm, struct tr_client_rec *clients, uint32_t clients_max)
 	sm->clients_max = clients_max;
 	sm->clients_used = 0;
 	sm->clients_evicted = 0;
+	sm->clients_idle_at = 0;
 	sm->digest = 0;
 	sm->applied_cmds = 0;
 	sm->variant = TR_MUTANT_VARIANT;
@@ -266,19 +267,31 @@ static bool
 client_evict(struct tr_sm *sm)
 {
 	uint32_t pick = sm->clients_max;
+	uint64_t oldest = UINT64_MAX;
 
+	/* A scan that found nobody idle bounds when somebody can be: the
+	 * records' lasts only grow, so FULL writes meanwhile skip the scan. */
+	if (sm->stage_clock < sm->clients_idle_at)
+		return false;
 	for (uint32_t i = 0; i < sm->clients_max; i++) {
 		const struct tr_client_rec *rec = &sm->clients[i];
 
-		if (!rec->used || sm->stage_clock - rec->last < sm->client_ttl_cmds)
+		if (!rec->used)
+			continue;
+		if (rec->last < oldest)
+			oldest = rec->last;
+		if (sm->stage_clock - rec->last < sm->client_ttl_cmds)
 			continue;
 		if (pick == sm->clients_max || rec->last < sm->clients[pick].last ||
 		    (rec->last == sm->clients[pick].last &&
 		     rec->client_id < sm->clients[pick].client_id))
 			pick = i;
 	}
-	if (pick == sm->clients_max)
+	if (pick == sm->clients_max) {
+		sm->clients_idle_at = oldest > UINT64_MAX - sm->client_ttl_cmds
+					      ? UINT64_MAX : oldest + sm->client_ttl_cmds;
 		return false;
+	}
 	client_stages_free(sm, sm->clients[pick].client_id);
 	client_remove(sm, pick);
 	sm->clients_evicted++;
@@ -1082,6 +1095,7 @@ tr_sm_clients_decode(struct tr_sm *sm, const uint8_t *buf, size_t len)
 
 	memset(sm->clients, 0, (size_t)sm->clients_max * sizeof(*sm->clients));
 	sm->clients_used = 0;
+	sm->clients_idle_at = 0;
 	stages_clear(sm);
 	sm->stage_clock = 0;
 	if (len < 4)

@@ -94,6 +94,8 @@ struct tr_sm {
 	uint32_t clients_max;
 	uint32_t clients_used;
 	uint64_t clients_evicted; /* records given to new clients (a count, not state) */
+	uint64_t clients_idle_at; /* no record idle for client_ttl_cmds before this clock
+				   * (a bound the last full scan found; 0: none) */
 	uint64_t digest;   /* the machine's digest (the KV: order-independent, of
 			    * the key/value contents) */
 	uint64_t applied_cmds;

@@ -628,6 +628,11 @@ Test(kv, client_table_churn_matches_model, .timeout = 10)
 	env_a.sm.client_ttl_cmds = env_b.sm.client_ttl_cmds = CH_TTL;
 	for (unsigned i = 0; i < CH_CLIENTS; i++)
 		m[i].id = rnd(&rng) | 1;
+	/* env_b's own past, until a scan finds nobody idle late on its clock:
+	 * what it learnt of its old table must not outlive the snapshot. */
+	for (uint64_t w = 1; w <= 15000; w++)
+		cr_assert_eq(set(&env_b, 1000 + w % 12, 1 + w / 12, 8, "k", "v"), TR_ST_OK);
+	cr_assert_eq(set(&env_b, 5000, 1, 8, "k", "v"), TR_ST_FULL);
 	for (uint64_t w = 1; w <= CH_WRITES; w++) {
 		unsigned k = rnd_below(&rng, 10) < 7 ? rnd_below(&rng, 8)
 						     : 8 + rnd_below(&rng, CH_CLIENTS - 8);
