@@ -15,10 +15,11 @@
 
 static void complete_cmd(struct rt_replica *r, struct trireme_client *c, struct rt_cmd *cmd);
 
-/* A remote client's command submitted here (rt_client_submit_as): the
- * client bound to its origin id, and in its window the command with that
- * origin seq. A scan: remote clients are few (serve_clients), and only
- * the commands of this replica's own column come here. */
+/* A remote client's command submitted here (rt_client_submit_as): a
+ * client bound to its origin id (two, for remote ids that differ in the top
+ * bit alone), and in its window the command with that origin seq. A scan:
+ * remote clients are few (serve_clients), and only the commands of this
+ * replica's own column come here. */
 static struct rt_cmd *
 find_origin_cmd(struct rt_replica *r, uint64_t origin_id, uint64_t seq,
 		struct trireme_client **cp)
@@ -40,7 +41,6 @@ find_origin_cmd(struct rt_replica *r, uint64_t origin_id, uint64_t seq,
 				return cmd;
 			}
 		}
-		return NULL;
 	}
 	return NULL;
 }

@@ -140,6 +140,7 @@ mutations=(
 	"rt: remote: a completed retry submitted again|sed:dpdk/remote.c|s/if \(s->op != TRP_GET\) \{/if (0) {/|$LIFE:lifecycle/remote_retries_are_answered_once"
 	"rt: remote: an entry with commands outstanding given away|sed:dpdk/remote.c|s/if \(e->pending == 0 && now_ns/if (now_ns/|$LIFE:lifecycle/remote_retries_are_answered_once"
 	"rt: remote: writes under the serving replica's own client id|sed:dpdk/worker.c|s/\.client_id = c->origin_id != 0 \? c->origin_id : c->client->id,/.client_id = c->client->id,/|$LIFE:lifecycle/remote_retries_elsewhere_are_applied_once"
+	"rt: remote: the origin search stops at the first client bound to the id|sed:dpdk/applier.c|s/\t\t\t\}\n\t\t\}\n\t\}\n\treturn NULL;\n\}/\t\t\t}\n\t\t}\n\t\treturn NULL;\n\t}\n\treturn NULL;\n}/|$LIFE:lifecycle/remote_ids_that_differ_in_the_top_bit_are_both_answered"
 	"rt: remote: a remote command's completion never found|sed:dpdk/applier.c|s/memory_order_relaxed\) != origin_id\)/memory_order_relaxed) != origin_id + 1)/|$LIFE:lifecycle/remote_retries_elsewhere_are_applied_once"
 	"client table: a full table never evicts|variant:TR_VARIANT_CLIENTS_KEPT||$KV:kv/an_idle_client_gives_its_record_to_a_new_one $HEAL:heal/the_clients_of_restarted_replicas_get_room"
 	"client table: a full table never evicts|sed:engine/kv.c|s/!\(\(sm->variant & TR_VARIANT_CLIENTS_KEPT\) == 0 && client_evict\(sm\) &&/!(0 \&\& client_evict(sm) \&\&/|$KV:kv/an_idle_client_gives_its_record_to_a_new_one $HEAL:heal/the_clients_of_restarted_replicas_get_room"

@@ -1441,6 +1441,38 @@ Test(lifecycle, remote_retries_elsewhere_are_applied_once, .timeout = 60)
 	eal_test_stop(t);
 }
 
+/* Two remote ids that differ in the top bit alone share one §8 identity
+ * (trireme_proto.h: the low 63 bits) but not the replica's entries: each
+ * is answered, wherever its command is found. */
+Test(lifecycle, remote_ids_that_differ_in_the_top_bit_are_both_answered, .timeout = 60)
+{
+	struct trireme_conf conf;
+	struct trireme *t;
+	struct trp_reply rep;
+	struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	const uint64_t a = 44, b = 44 | (UINT64_C(1) << 63);
+	char err[256];
+	uint16_t port;
+	int fd;
+
+	trireme_conf_default(&conf);
+	conf.serve_clients = 2;
+	conf.udp_port_base = (uint16_t)(20000 + (getpid() % 4000) * 8); /* ours alone */
+	port = (uint16_t)(conf.udp_port_base + TRP_PORT_OFFSET);
+	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
+	eal_test_running = t;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0);
+	remote_send(fd, port, a, 1, TRP_SET, "a");
+	cr_assert(remote_recv(fd, 10000, &rep) && rep.client == a && rep.status == TRP_ST_OK);
+	remote_send(fd, port, b, 2, TRP_SET, "b");
+	cr_assert(remote_recv(fd, 10000, &rep), "the second id's set never answered");
+	cr_assert(rep.client == b && rep.seq == 2 && rep.status == TRP_ST_OK, "status %u",
+		  rep.status);
+	close(fd);
+	eal_test_stop(t);
+}
+
 /* Parks replica r's column tasks and applier at the top of their passes (as
  * an install does): the test thread may then play the applier's part. */
 static void
