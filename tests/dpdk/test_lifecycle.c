@@ -1292,6 +1292,26 @@ remote_recv(int fd, int timeout_ms, struct trp_reply *out)
 	return true;
 }
 
+/* An in-process cluster serving serve remote clients per replica on
+ * kernel sockets (replica r: the returned port base + r), and a socket on
+ * the loopback for the test's client in *fd. */
+static uint16_t
+remote_cluster(unsigned serve, struct trireme **t, int *fd)
+{
+	struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct trireme_conf conf;
+	char err[256];
+
+	trireme_conf_default(&conf);
+	conf.serve_clients = serve;
+	conf.udp_port_base = (uint16_t)(20000 + (getpid() % 4000) * 8); /* ours alone */
+	cr_assert_eq(trireme_start(&conf, t, err, sizeof(err)), 0, "%s", err);
+	eal_test_running = *t;
+	*fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert(*fd >= 0 && bind(*fd, (struct sockaddr *)&me, sizeof(me)) == 0);
+	return (uint16_t)(conf.udp_port_base + TRP_PORT_OFFSET);
+}
+
 /* Remote clients' exactly once (remote.c, trireme_proto.h), one table entry:
  * a retry of a seq still outstanding is neither answered nor submitted again
  * (one answer, when it commits); while it is outstanding, its entry is not
@@ -1301,22 +1321,10 @@ remote_recv(int fd, int timeout_ms, struct trp_reply *out)
  * its slot: then it is too old. */
 Test(lifecycle, remote_retries_are_answered_once, .timeout = 60)
 {
-	struct trireme_conf conf;
 	struct trireme *t;
 	struct trp_reply rep;
-	struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	char err[256];
-	uint16_t port;
 	int fd;
-
-	trireme_conf_default(&conf);
-	conf.serve_clients = 1;
-	conf.udp_port_base = (uint16_t)(20000 + (getpid() % 4000) * 8); /* ours alone */
-	port = (uint16_t)(conf.udp_port_base + TRP_PORT_OFFSET); /* replica 0 */
-	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
-	eal_test_running = t;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0);
+	uint16_t port = remote_cluster(1, &t, &fd); /* replica 0 */
 
 	/* No quorum: the set stays outstanding; its retry is not answered. */
 	cr_assert_eq(trireme_replica_pause(t, 1), 0);
@@ -1392,24 +1400,16 @@ remote_get(int fd, uint16_t port, uint64_t rid, uint64_t seq, char *val, size_t 
  * new write there. */
 Test(lifecycle, remote_retries_elsewhere_are_applied_once, .timeout = 60)
 {
-	struct trireme_conf conf;
 	struct trireme *t;
 	struct trp_reply rep;
-	struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	char err[256], val[64];
+	char val[64];
 	uint16_t port[TRIREME_REPLICAS];
 	const uint64_t rid = 33;
 	int fd;
 
-	trireme_conf_default(&conf);
-	conf.serve_clients = 1;
-	conf.udp_port_base = (uint16_t)(20000 + (getpid() % 4000) * 8); /* ours alone */
-	for (unsigned r = 0; r < TRIREME_REPLICAS; r++)
-		port[r] = (uint16_t)(conf.udp_port_base + TRP_PORT_OFFSET + r);
-	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
-	eal_test_running = t;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0);
+	port[0] = remote_cluster(1, &t, &fd);
+	for (unsigned r = 1; r < TRIREME_REPLICAS; r++)
+		port[r] = (uint16_t)(port[0] + r);
 
 	remote_send(fd, port[0], rid, 1, TRP_SET, "v1");
 	cr_assert(remote_recv(fd, 10000, &rep) && rep.seq == 1 && rep.status == TRP_ST_OK);
@@ -1446,23 +1446,11 @@ Test(lifecycle, remote_retries_elsewhere_are_applied_once, .timeout = 60)
  * is answered, wherever its command is found. */
 Test(lifecycle, remote_ids_that_differ_in_the_top_bit_are_both_answered, .timeout = 60)
 {
-	struct trireme_conf conf;
 	struct trireme *t;
 	struct trp_reply rep;
-	struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	const uint64_t a = 44, b = 44 | (UINT64_C(1) << 63);
-	char err[256];
-	uint16_t port;
 	int fd;
-
-	trireme_conf_default(&conf);
-	conf.serve_clients = 2;
-	conf.udp_port_base = (uint16_t)(20000 + (getpid() % 4000) * 8); /* ours alone */
-	port = (uint16_t)(conf.udp_port_base + TRP_PORT_OFFSET);
-	cr_assert_eq(trireme_start(&conf, &t, err, sizeof(err)), 0, "%s", err);
-	eal_test_running = t;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&me, sizeof(me)) == 0);
+	uint16_t port = remote_cluster(2, &t, &fd);
 	remote_send(fd, port, a, 1, TRP_SET, "a");
 	cr_assert(remote_recv(fd, 10000, &rep) && rep.client == a && rep.status == TRP_ST_OK);
 	remote_send(fd, port, b, 2, TRP_SET, "b");
